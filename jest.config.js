@@ -1,0 +1,9 @@
+/** Tests run TypeScript through SWC (no type checking here: `npm run typecheck` does that in `npm test`). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  setupFiles: ['<rootDir>/test/support/env.ts'],
+  testTimeout: 60000,
+};

@@ -1,0 +1,74 @@
+/**
+ * Manual export jobs in the config table: `ENV#<envId>` / `MANUAL#<jobId>`. State changes are
+ * conditional single-item writes, so duplicate deliveries of a job cannot run it twice.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ManualExportJob, ManualExportOutcome, ManualExportStore } from '../../ports';
+
+const jobKey = (environmentId: string, id: string) => ({ pk: `ENV#${environmentId}`, sk: `MANUAL#${id}` });
+
+/** Finished jobs are removed by the table's TTL after this long (their files expire before that). */
+const JOB_RETENTION_SECONDS = 30 * 24 * 3600;
+
+export class DynamoDbManualExportStore implements ManualExportStore {
+  constructor(private readonly options: { client: DynamoDBDocumentClient; tableName: string }) {}
+
+  async create(job: ManualExportJob): Promise<void> {
+    await this.options.client.send(
+      new PutCommand({
+        TableName: this.options.tableName,
+        Item: { ...jobKey(job.environmentId, job.id), ...job, expiresAt: Math.floor(job.requestedAt / 1000) + JOB_RETENTION_SECONDS },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async get(environmentId: string, id: string): Promise<ManualExportJob | undefined> {
+    const { Item } = await this.options.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: jobKey(environmentId, id), ConsistentRead: true }),
+    );
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, expiresAt: _expiresAt, ...job } = Item;
+    return job as ManualExportJob;
+  }
+
+  async claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean> {
+    try {
+      await this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: jobKey(environmentId, id),
+          UpdateExpression: 'SET #status = :running, startedAt = :at',
+          ConditionExpression: '#status = :pending OR (#status = :running AND startedAt < :staleBefore)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':at': at, ':staleBefore': staleBefore },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(outcome).map(([field, value]) => {
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      return `#${field} = :${field}`;
+    });
+    await this.options.client.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: jobKey(environmentId, id),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+}

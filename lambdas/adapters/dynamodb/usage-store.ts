@@ -1,0 +1,380 @@
+/**
+ * The compact usage history in the usage table (string keys `pk`, `sk`):
+ *
+ *   ENV#<envId>         C#<hex(companyId)>                 company: companyId, firstSeen, seen {day: ms}, attrs {..}
+ *   ENV#<envId>         C#<hex(companyId)>#U#<eventKey>    usage: eventKey, firstUsed?, used {day: ms}, feedback [{at, score}]
+ *   ENV#<envId>#USERS   U#<userId>                         user: userId, companyId?, companyAt?
+ *
+ * Hex digits sort after '#', so each company's usage items directly follow its company item and never
+ * interleave with another company's (even when one id is a prefix of another): an export reads the
+ * whole environment with one paginated Query, one item per company x event key.
+ *
+ * Every write is a single-item update that commutes with the others (per-day max, first-time min,
+ * list append, per-key attribute set), so concurrent and out-of-order ingest loses nothing. Nested map
+ * paths need their map to exist: items are created with all their maps, on first write.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  GetCommand,
+  UpdateCommand,
+  paginateQuery,
+  type DynamoDBDocumentClient,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import {
+  toEpochDay,
+  type AttributeValue,
+  type CompanyRecord,
+  type CompanyUsage,
+  type FeatureUsageRecord,
+  type FeedbackEntry,
+} from '../../core/model';
+import type {
+  CompanyUpdate,
+  FeedbackRecord,
+  StreamedCompanyUsage,
+  UsageEvent,
+  UsageStore,
+  UserUpdate,
+} from '../../ports';
+
+type Item = Record<string, unknown>;
+type Key = { pk: string; sk: string };
+
+const COMPANY_PREFIX = 'C#';
+const USAGE_INFIX = '#U#';
+const BATCH_SIZE = 25;
+const BATCH_ATTEMPTS = 8;
+
+const companiesPk = (environmentId: string) => `ENV#${environmentId}`;
+const companySk = (companyId: string) => COMPANY_PREFIX + Buffer.from(companyId, 'utf8').toString('hex');
+const companyKey = (environmentId: string, companyId: string): Key => ({
+  pk: companiesPk(environmentId),
+  sk: companySk(companyId),
+});
+const usageKey = (environmentId: string, companyId: string, eventKey: string): Key => ({
+  pk: companiesPk(environmentId),
+  sk: companySk(companyId) + USAGE_INFIX + eventKey,
+});
+const userKey = (environmentId: string, userId: string): Key => ({ pk: `ENV#${environmentId}#USERS`, sk: `U#${userId}` });
+
+/** The attributes every company item is created with. */
+const companyContainers = (companyId: string): Item => ({ companyId, seen: {}, attrs: {} });
+/** The attributes every usage item is created with; firstUsed stays absent until the first use. */
+const usageContainers = (eventKey: string): Item => ({ eventKey, used: {}, feedback: [] });
+
+/** A timestamp to fold into an item's per-day latest map and its first-time attribute. */
+interface Stamp {
+  days: 'seen' | 'used';
+  first: 'firstSeen' | 'firstUsed';
+  at: number;
+}
+
+/** Unconditional `SET` clauses applied together with a stamp (e.g. company attributes). */
+interface Assignments {
+  clauses: string[];
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+const NO_ASSIGNMENTS: Assignments = { clauses: [], names: {}, values: {} };
+
+export class DynamoDbUsageStore implements UsageStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+
+  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+  }
+
+  async recordCompany(environmentId: string, update: CompanyUpdate): Promise<void> {
+    await this.stamp(
+      companyKey(environmentId, update.companyId),
+      companyContainers(update.companyId),
+      { days: 'seen', first: 'firstSeen', at: update.at },
+      attributeAssignments(update.attributes ?? {}),
+    );
+  }
+
+  /** The user's company is the one of its latest update by timestamp, whatever the arrival order. */
+  async recordUser(environmentId: string, update: UserUpdate): Promise<void> {
+    const key = userKey(environmentId, update.userId);
+    if (update.companyId === undefined) {
+      await this.send({
+        Key: key,
+        UpdateExpression: 'SET #userId = :userId',
+        ExpressionAttributeNames: { '#userId': 'userId' },
+        ExpressionAttributeValues: { ':userId': update.userId },
+      });
+      return;
+    }
+    await ignoringConditionFailure(
+      this.send({
+        Key: key,
+        UpdateExpression: 'SET #userId = :userId, #companyId = :companyId, #companyAt = :at',
+        ConditionExpression: 'attribute_not_exists(#companyAt) OR #companyAt <= :at',
+        ExpressionAttributeNames: { '#userId': 'userId', '#companyId': 'companyId', '#companyAt': 'companyAt' },
+        ExpressionAttributeValues: { ':userId': update.userId, ':companyId': update.companyId, ':at': update.at },
+      }),
+    );
+  }
+
+  async findUserCompany(environmentId: string, userId: string): Promise<string | undefined> {
+    // Consistent: a bulk request may link a user to a company and send its events right after.
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: userKey(environmentId, userId),
+        ProjectionExpression: '#companyId',
+        ExpressionAttributeNames: { '#companyId': 'companyId' },
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.companyId as string | undefined;
+  }
+
+  async recordEvent(environmentId: string, event: UsageEvent): Promise<void> {
+    await Promise.all([
+      this.stamp(
+        usageKey(environmentId, event.companyId, event.eventKey),
+        usageContainers(event.eventKey),
+        { days: 'used', first: 'firstUsed', at: event.at },
+      ),
+      this.markSeen(environmentId, event.companyId, event.at),
+    ]);
+  }
+
+  async recordFeedback(environmentId: string, feedback: FeedbackRecord): Promise<void> {
+    const entry: FeedbackEntry = { at: feedback.at, score: feedback.score };
+    // No nested path: one update creates the item with its maps or appends to the existing list.
+    const appendFeedback = this.send({
+      Key: usageKey(environmentId, feedback.companyId, feedback.eventKey),
+      UpdateExpression:
+        'SET #feedback = list_append(if_not_exists(#feedback, :emptyList), :entry), ' +
+        '#used = if_not_exists(#used, :emptyMap), #eventKey = if_not_exists(#eventKey, :eventKey)',
+      ExpressionAttributeNames: { '#feedback': 'feedback', '#used': 'used', '#eventKey': 'eventKey' },
+      ExpressionAttributeValues: { ':emptyList': [], ':entry': [entry], ':emptyMap': {}, ':eventKey': feedback.eventKey },
+    });
+    await Promise.all([appendFeedback, this.markSeen(environmentId, feedback.companyId, feedback.at)]);
+  }
+
+  /** Replaces the company item and the usage items of the given event keys; other keys stay as they are. */
+  async putCompanyUsage(environmentId: string, { company, usage }: CompanyUsage): Promise<void> {
+    const attrs = company.name === null ? { ...company.attributes } : { ...company.attributes, name: company.name };
+    const items: Item[] = [
+      {
+        ...companyKey(environmentId, company.companyId),
+        companyId: company.companyId,
+        firstSeen: company.firstSeen,
+        seen: fromDayMap(company.seenDays),
+        attrs,
+      },
+      ...usage.map((record) => ({
+        ...usageKey(environmentId, company.companyId, record.eventKey),
+        eventKey: record.eventKey,
+        // Absent rather than NULL: the first-used conditions compare it as a number.
+        ...(record.firstUsed === null ? {} : { firstUsed: record.firstUsed }),
+        used: fromDayMap(record.usedDays),
+        feedback: record.feedback.map((entry) => ({ at: entry.at, score: entry.score })),
+      })),
+    ];
+    for (let start = 0; start < items.length; start += BATCH_SIZE) {
+      await this.batchPut(items.slice(start, start + BATCH_SIZE));
+    }
+  }
+
+  async *streamCompanyUsage(environmentId: string): AsyncIterable<StreamedCompanyUsage> {
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': companiesPk(environmentId), ':prefix': COMPANY_PREFIX },
+      },
+    );
+    let current: { sk: string; company: CompanyRecord; usage: FeatureUsageRecord[]; itemsRead: number } | undefined;
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        const sk = item.sk as string;
+        const infix = sk.indexOf(USAGE_INFIX, COMPANY_PREFIX.length);
+        if (infix === -1) {
+          if (current) yield { company: current.company, usage: current.usage, itemsRead: current.itemsRead };
+          current = { sk, company: toCompanyRecord(item), usage: [], itemsRead: 1 };
+        } else if (current?.sk === sk.slice(0, infix)) {
+          current.usage.push(toFeatureUsageRecord(item));
+          current.itemsRead++;
+        }
+        // Otherwise usage whose company item is being created concurrently: the next export has both.
+      }
+    }
+    if (current) yield { company: current.company, usage: current.usage, itemsRead: current.itemsRead };
+  }
+
+  private markSeen(environmentId: string, companyId: string, at: number): Promise<void> {
+    return this.stamp(companyKey(environmentId, companyId), companyContainers(companyId), {
+      days: 'seen',
+      first: 'firstSeen',
+      at,
+    });
+  }
+
+  /**
+   * Folds `at` into the day map (keep the day's latest) and the first-time attribute (keep the earliest).
+   * In-order arrival on an existing item is one update; when a later day value or an earlier first time
+   * is already stored, that combined update is refused and each part is retried on its own condition.
+   */
+  private async stamp(key: Key, containers: Item, stamp: Stamp, assignments: Assignments = NO_ASSIGNMENTS): Promise<void> {
+    const names = { '#days': stamp.days, '#day': String(toEpochDay(stamp.at)), '#first': stamp.first };
+    const values = { ':at': stamp.at };
+    try {
+      await this.sendCreatingItem(
+        {
+          Key: key,
+          UpdateExpression: `SET ${['#days.#day = :at', '#first = if_not_exists(#first, :at)', ...assignments.clauses].join(', ')}`,
+          ConditionExpression:
+            '(attribute_not_exists(#days.#day) OR #days.#day <= :at) AND (attribute_not_exists(#first) OR #first <= :at)',
+          ExpressionAttributeNames: { ...names, ...assignments.names },
+          ExpressionAttributeValues: { ...values, ...assignments.values },
+        },
+        containers,
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    // Refused, so the item exists, with its maps.
+    const dayLatest = this.send({
+      Key: key,
+      UpdateExpression: 'SET #days.#day = :at',
+      ConditionExpression: 'attribute_not_exists(#days.#day) OR #days.#day < :at',
+      ExpressionAttributeNames: { '#days': names['#days'], '#day': names['#day'] },
+      ExpressionAttributeValues: values,
+    });
+    const firstEarliest = this.send({
+      Key: key,
+      UpdateExpression: 'SET #first = :at',
+      ConditionExpression: 'attribute_not_exists(#first) OR #first > :at',
+      ExpressionAttributeNames: { '#first': names['#first'] },
+      ExpressionAttributeValues: values,
+    });
+    const assigned =
+      assignments.clauses.length === 0
+        ? Promise.resolve()
+        : this.send({
+            Key: key,
+            UpdateExpression: `SET ${assignments.clauses.join(', ')}`,
+            ExpressionAttributeNames: assignments.names,
+            ExpressionAttributeValues: assignments.values,
+          });
+    await Promise.all([ignoringConditionFailure(dayLatest), ignoringConditionFailure(firstEarliest), assigned]);
+  }
+
+  /**
+   * Sends an update with nested map paths; when the item (hence its maps) does not exist yet, creates
+   * it with its containers (idempotent, safe against a concurrent creation) and sends the update again.
+   */
+  private async sendCreatingItem(input: Omit<UpdateCommandInput, 'TableName'>, containers: Item): Promise<void> {
+    try {
+      await this.send(input);
+    } catch (error) {
+      if (!isMissingDocumentPath(error)) throw error;
+      await this.createContainers(input.Key as Key, containers);
+      await this.send(input);
+    }
+  }
+
+  private async createContainers(key: Key, containers: Item): Promise<void> {
+    const entries = Object.entries(containers);
+    await this.send({
+      Key: key,
+      UpdateExpression: `SET ${entries.map((_, i) => `#c${i} = if_not_exists(#c${i}, :c${i})`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#c${i}`, name])),
+      ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:c${i}`, value])),
+    });
+  }
+
+  private async send(input: Omit<UpdateCommandInput, 'TableName'>): Promise<void> {
+    await this.client.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+  }
+
+  /** One BatchWriteItem of at most 25 puts, resending what DynamoDB leaves unprocessed, with backoff. */
+  private async batchPut(items: Item[]): Promise<void> {
+    let requests = items.map((item) => ({ PutRequest: { Item: item } }));
+    for (let attempt = 0; attempt < BATCH_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(Math.min(50 * 2 ** attempt, 2000));
+      const { UnprocessedItems } = await this.client.send(
+        new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+      );
+      requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      if (requests.length === 0) return;
+    }
+    throw new Error(`DynamoDB left ${requests.length} items unprocessed after ${BATCH_ATTEMPTS} attempts.`);
+  }
+}
+
+function attributeAssignments(attributes: Record<string, AttributeValue>): Assignments {
+  const entries = Object.entries(attributes);
+  return {
+    clauses: entries.map((_, i) => `#attrs.#a${i} = :a${i}`),
+    names: entries.length === 0 ? {} : { '#attrs': 'attrs', ...Object.fromEntries(entries.map(([name], i) => [`#a${i}`, name])) },
+    values: Object.fromEntries(entries.map(([, value], i) => [`:a${i}`, value])),
+  };
+}
+
+/** DynamoDB's answer to an update of a nested path whose parent map (or item) does not exist. */
+function isMissingDocumentPath(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'ValidationException' &&
+    error.message.includes('document path provided in the update expression is invalid')
+  );
+}
+
+/** A refused condition means a later (or earlier) value is already stored: nothing to do. */
+async function ignoringConditionFailure(write: Promise<void>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+function toCompanyRecord(item: Item): CompanyRecord {
+  const attributes = (item.attrs ?? {}) as Record<string, AttributeValue>;
+  const name = attributes.name;
+  return {
+    companyId: item.companyId as string,
+    name: name === undefined || name === null ? null : String(name),
+    attributes,
+    firstSeen: item.firstSeen as number,
+    seenDays: toDayMap(item.seen),
+  };
+}
+
+function toFeatureUsageRecord(item: Item): FeatureUsageRecord {
+  const feedback = (item.feedback ?? []) as { at: number; score?: number | null }[];
+  return {
+    eventKey: item.eventKey as string,
+    firstUsed: typeof item.firstUsed === 'number' ? item.firstUsed : null,
+    usedDays: toDayMap(item.used),
+    feedback: feedback.map((entry) => ({ at: entry.at, score: entry.score ?? null })),
+  };
+}
+
+/** The stored `{ "<epoch day>": ms }` map as epoch day -> ms, in day order. */
+function toDayMap(stored: unknown): Map<number, number> {
+  return new Map(
+    Object.entries((stored ?? {}) as Record<string, number>)
+      .map(([day, ms]): [number, number] => [Number(day), ms])
+      .sort(([a], [b]) => a - b),
+  );
+}
+
+function fromDayMap(days: ReadonlyMap<number, number>): Record<string, number> {
+  return Object.fromEntries([...days].map(([day, ms]) => [String(day), ms]));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

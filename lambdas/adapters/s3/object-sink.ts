@@ -1,0 +1,91 @@
+/**
+ * The export sink for S3 and S3-compatible buckets: the body is streamed as a multipart upload, so at
+ * most `queueSize` parts are in memory whatever the export's size, and the object appears only when
+ * the upload is completed. A body smaller than one part goes up as a single PutObject (also atomic).
+ */
+import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import { logger } from '../../core/log';
+import type { ObjectSink } from '../../ports';
+
+/** S3's smallest part size (except for the last part). */
+export const MIN_PART_SIZE_BYTES = 5 * 1024 * 1024;
+const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_QUEUE_SIZE = 4;
+
+export interface S3ObjectSinkOptions {
+  client: S3Client;
+  bucket: string;
+  /** Prepended to every key, joined with exactly one '/'. */
+  keyPrefix?: string;
+  partSizeBytes?: number;
+  /** Parts uploaded in parallel; memory stays within about queueSize x partSizeBytes. */
+  queueSize?: number;
+}
+
+export class S3ObjectSink implements ObjectSink {
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly keyPrefix: string;
+  private readonly partSizeBytes: number;
+  private readonly queueSize: number;
+
+  constructor(options: S3ObjectSinkOptions) {
+    this.client = options.client;
+    this.bucket = options.bucket;
+    this.keyPrefix = (options.keyPrefix ?? '').replace(/\/+$/, '');
+    this.partSizeBytes = options.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES;
+    this.queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
+    if (this.partSizeBytes < MIN_PART_SIZE_BYTES) {
+      throw new RangeError(`partSizeBytes must be at least ${MIN_PART_SIZE_BYTES} (S3's minimum part size).`);
+    }
+    if (!Number.isInteger(this.queueSize) || this.queueSize < 1) {
+      throw new RangeError('queueSize must be a positive integer.');
+    }
+  }
+
+  async write(key: string, body: Readable, options: { contentType: string }): Promise<void> {
+    const objectKey = this.objectKey(key);
+    // The sink aborts a failed multipart upload itself rather than through lib-storage: with
+    // leavePartsOnError false, a failing abort replaces the upload's error with its own (always on
+    // s3rver, which has no AbortMultipartUpload; on S3 when the credentials lack
+    // s3:AbortMultipartUpload), and Upload.abort() rejects done() before the abort is even sent. done()
+    // rejects only once no part request is in flight (a body error included: the uploader meets it on
+    // its next read), so aborting then leaves no part behind.
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: objectKey, Body: body, ContentType: options.contentType },
+      partSize: this.partSizeBytes,
+      queueSize: this.queueSize,
+      leavePartsOnError: true,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      if (upload.uploadId) await this.abortMultipartUpload(objectKey, upload.uploadId);
+      throw error;
+    }
+  }
+
+  private objectKey(key: string): string {
+    return this.keyPrefix ? `${this.keyPrefix}/${key.replace(/^\/+/, '')}` : key;
+  }
+
+  /**
+   * Best effort: the upload's own error is the one to report. Parts a failed abort leaves are only
+   * removed by an AbortIncompleteMultipartUpload lifecycle rule, hence the warning.
+   */
+  private async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+    } catch (error) {
+      logger.warn('Could not abort the multipart upload of a failed export: its parts remain in the bucket', {
+        bucket: this.bucket,
+        key,
+        uploadId,
+        error: error as Error,
+      });
+    }
+  }
+}

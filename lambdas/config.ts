@@ -1,0 +1,31 @@
+/**
+ * Typed configuration readers. Each entry point reads its configuration once, at start, and fails
+ * loudly when a value is missing instead of misbehaving later.
+ */
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+export type Environment = Record<string, string | undefined>;
+
+export function requiredString(env: Environment, name: string): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new ConfigurationError(`Missing configuration: environment variable ${name} must be set.`);
+  }
+  return value;
+}
+
+export function optionalString(env: Environment, name: string, fallback: string): string {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? fallback : value;
+}
+
+export function optionalInteger(env: Environment, name: string, fallback: number): number {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new ConfigurationError(`Invalid configuration: ${name} must be an integer, got "${value}".`);
+  return parsed;
+}

@@ -1,0 +1,339 @@
+/**
+ * The company adoption model: the state of one company x feature as of an instant T.
+ *
+ * "As of T" means only data strictly before T counts. The usage store keeps, per day, only that day's
+ * latest timestamp, so a day is counted as of T when:
+ * - it is before T's UTC day: all its data is before T;
+ * - it is T's UTC day (T not at midnight, e.g. a snapshot taken now): its latest timestamp is before T,
+ *   or the exact first timestamp (firstSeen / firstUsed) falls on it before T. Otherwise the day is
+ *   left out, since its earlier timestamps are not kept; Last Seen / Last Used then fall back to the
+ *   previous day. For a midnight T (every roll-up and scheduled export) this is exact.
+ *
+ * All windows end with Date(T), the last UTC day the point includes (the day of T - 1 ms).
+ *
+ * An export evaluates millions of (pair, T) combinations, so each history is prepared once (sorted
+ * days, sorted feedback with prefix sums) and each T is answered with binary searches.
+ */
+import { ValidationError } from './errors';
+import type {
+  AdoptionThresholds,
+  CompanyRecord,
+  DayLastSeen,
+  FeatureDefinition,
+  FeatureUsageRecord,
+  FeedbackEntry,
+} from './model';
+import { toEpochDay } from './model';
+import type { DataPoint } from './periods';
+import { lastIncludedDay } from './periods';
+
+export type StarsState = 1 | 2 | 3 | 4;
+export type StarsLabel = 'never' | 'tried' | 'retained' | 'churned';
+export const STARS_LABELS: Readonly<Record<StarsState, StarsLabel>> = {
+  1: 'never',
+  2: 'tried',
+  3: 'retained',
+  4: 'churned',
+};
+
+export type Frequency = 0 | 1 | 2 | 3;
+export type FrequencyLabel = 'Never' | 'Rarely' | 'Monthly' | 'Weekly' | 'Daily';
+
+export type Satisfaction = 1 | 2 | 3 | 4 | 5;
+export type SatisfactionLabel =
+  | 'Very dissatisfied'
+  | 'Dissatisfied'
+  | 'Neutral'
+  | 'Satisfied'
+  | 'Very satisfied';
+export const SATISFACTION_LABELS: Readonly<Record<Satisfaction, SatisfactionLabel>> = {
+  1: 'Very dissatisfied',
+  2: 'Dissatisfied',
+  3: 'Neutral',
+  4: 'Satisfied',
+  5: 'Very satisfied',
+};
+
+/** Frequency thresholds: Daily, Weekly and Monthly as defined for the export. */
+const DAILY_WINDOW_DAYS = 14;
+const DAILY_MIN_ACTIVE_DAYS = 8;
+const WEEK_DAYS = 7;
+const WEEKS_CONSIDERED = 4;
+const MIN_ACTIVE_WEEKS = 3;
+const MONTH_DAYS = 28;
+const MONTHS_CONSIDERED = 3;
+const MIN_ACTIVE_MONTHS = 2;
+
+/** The company's seen history as of T; absent when the company had not been seen before T. */
+export interface SeenAsOf {
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** One company x feature's usage as of T. */
+export interface UsageAsOf {
+  firstUsed: number | null;
+  lastUsed: number | null;
+  stars: StarsState;
+  starsLabel: StarsLabel;
+  frequency: Frequency;
+  frequencyLabel: FrequencyLabel;
+  satisfaction: Satisfaction | null;
+  satisfactionLabel: SatisfactionLabel | null;
+  /** Feedback entries before T, with or without a score. */
+  feedbackCount: number;
+}
+
+export interface PairState extends UsageAsOf {
+  instant: number;
+  date: string;
+  firstSeen: number | null;
+  lastSeen: number | null;
+}
+
+/** Rejects thresholds the model cannot evaluate (a stored definition must have been validated). */
+export function assertAdoptionThresholds({ minActiveDays, windowDays }: AdoptionThresholds): void {
+  const issues = [];
+  if (!Number.isInteger(minActiveDays) || minActiveDays < 1) {
+    issues.push({ path: 'adoption.minActiveDays', message: 'must be a whole number of at least 1' });
+  }
+  if (!Number.isInteger(windowDays) || windowDays < minActiveDays) {
+    issues.push({ path: 'adoption.windowDays', message: 'must be a whole number of at least minActiveDays' });
+  }
+  if (issues.length > 0) throw new ValidationError('Invalid adoption thresholds.', issues);
+}
+
+/** Index of the first element >= value in an ascending array. */
+function lowerBound(sorted: ArrayLike<number>, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The days of a history, ascending; stores usually yield them in order already, which skips the sort. */
+function sortedDays(lastByDay: DayLastSeen): Int32Array {
+  const days = new Int32Array(lastByDay.size);
+  let ascending = true;
+  let i = 0;
+  for (const day of lastByDay.keys()) {
+    if (i > 0 && day < days[i - 1]) ascending = false;
+    days[i++] = day;
+  }
+  return ascending ? days : days.sort();
+}
+
+/**
+ * A day history prepared for "as of T" questions: how many of its days count as of T (a prefix of the
+ * sorted days, see the module comment) and the latest timestamp before T.
+ */
+class DayHistory {
+  readonly days: Int32Array;
+  /** The first timestamp: exact when given, else the earliest day's (the best known). */
+  readonly first: number | null;
+
+  constructor(
+    private readonly lastByDay: DayLastSeen,
+    exactFirst: number | null,
+  ) {
+    this.days = sortedDays(lastByDay);
+    this.first = exactFirst ?? (this.days.length > 0 ? lastByDay.get(this.days[0])! : null);
+  }
+
+  /** The number of sorted days that count as of T: they are `days[0 .. n)`. */
+  countedBefore(instant: number): number {
+    const dayOfInstant = toEpochDay(instant);
+    const index = lowerBound(this.days, dayOfInstant);
+    if (index === this.days.length || this.days[index] !== dayOfInstant) return index;
+    const dayCounts =
+      this.lastByDay.get(dayOfInstant)! < instant ||
+      (this.first !== null && this.first < instant && toEpochDay(this.first) === dayOfInstant);
+    return dayCounts ? index + 1 : index;
+  }
+
+  /** The latest known timestamp before T, given `counted = countedBefore(instant)`; null if none. */
+  latestBefore(instant: number, counted: number): number | null {
+    const first = this.first !== null && this.first < instant ? this.first : null;
+    if (counted === 0) return first;
+    const last = this.lastByDay.get(this.days[counted - 1])!;
+    // A last day whose latest timestamp is not before T counts only through `first`, which lies on it.
+    if (last >= instant) return first;
+    return first !== null && first > last ? first : last;
+  }
+}
+
+/** Prepares a company's seen history; the returned function answers "as of T" for any T. */
+export function seenTimeline(company: CompanyRecord): (instant: number) => SeenAsOf | null {
+  const history = new DayHistory(company.seenDays, company.firstSeen);
+  return (instant) => {
+    if (!(company.firstSeen < instant)) return null;
+    return {
+      firstSeen: company.firstSeen,
+      // Never null here: firstSeen itself is before T.
+      lastSeen: history.latestBefore(instant, history.countedBefore(instant)) ?? company.firstSeen,
+    };
+  };
+}
+
+/** Feedback sorted by time with prefix sums, so any T is one binary search. */
+interface FeedbackHistory {
+  at: Float64Array;
+  /** scoredCount[i] / scoreSum[i]: scored entries and their sum among the first i entries. */
+  scoredCount: Int32Array;
+  scoreSum: Float64Array;
+}
+
+function feedbackHistory(feedback: readonly FeedbackEntry[]): FeedbackHistory {
+  const entries = feedback.slice().sort((a, b) => a.at - b.at);
+  const at = new Float64Array(entries.length);
+  const scoredCount = new Int32Array(entries.length + 1);
+  const scoreSum = new Float64Array(entries.length + 1);
+  entries.forEach((entry, i) => {
+    at[i] = entry.at;
+    const scored = entry.score !== null;
+    scoredCount[i + 1] = scoredCount[i] + (scored ? 1 : 0);
+    scoreSum[i + 1] = scoreSum[i] + (scored ? entry.score! : 0);
+  });
+  return { at, scoredCount, scoreSum };
+}
+
+/** The mean score rounded half up (2.5 -> 3), in integers so no floating error decides a tie. */
+const roundedMean = (sum: number, count: number): number => Math.floor((2 * sum + count) / (2 * count));
+
+const NO_USAGE: FeatureUsageRecord = { eventKey: '', firstUsed: null, usedDays: new Map(), feedback: [] };
+
+/*
+ * Window questions as of T. The first `counted` sorted `active` days are the ones that count as of T;
+ * they all lie on or before lastDay = Date(T), and the days after them lie on or after lastDay.
+ */
+
+/** Active days as of T from `from` to lastDay (from <= lastDay). */
+const activeDaysSince = (active: Int32Array, counted: number, from: number): number =>
+  counted - lowerBound(active, from);
+
+/** How many of the `periods` consecutive periods of `periodDays` ending with lastDay hold an active day. */
+function activePeriods(
+  active: Int32Array,
+  counted: number,
+  lastDay: number,
+  periodDays: number,
+  periods: number,
+): number {
+  let result = 0;
+  for (let p = 0; p < periods; p++) {
+    const to = lastDay - p * periodDays;
+    const firstFrom = lowerBound(active, to - periodDays + 1);
+    if (firstFrom < counted && active[firstFrom] <= to) result++;
+  }
+  return result;
+}
+
+function frequencyAsOf(active: Int32Array, counted: number, lastDay: number): Frequency {
+  if (counted === 0) return 0;
+  if (activeDaysSince(active, counted, lastDay - DAILY_WINDOW_DAYS + 1) >= DAILY_MIN_ACTIVE_DAYS) return 3;
+  if (activePeriods(active, counted, lastDay, WEEK_DAYS, WEEKS_CONSIDERED) >= MIN_ACTIVE_WEEKS) return 2;
+  if (activePeriods(active, counted, lastDay, MONTH_DAYS, MONTHS_CONSIDERED) >= MIN_ACTIVE_MONTHS) return 1;
+  return 0;
+}
+
+/**
+ * Prepares one company x feature's usage history (`undefined`: no usage record at all); the returned
+ * function answers "as of T" for any T.
+ */
+export function usageTimeline(
+  usage: FeatureUsageRecord | undefined,
+  thresholds: AdoptionThresholds,
+): (instant: number) => UsageAsOf {
+  assertAdoptionThresholds(thresholds);
+  const { minActiveDays, windowDays } = thresholds;
+  const { firstUsed: exactFirstUsed, usedDays, feedback } = usage ?? NO_USAGE;
+  const history = new DayHistory(usedDays, exactFirstUsed);
+  const active = history.days;
+  const feedbackAsOf = feedback.length > 0 ? feedbackHistory(feedback) : null;
+
+  // Adoption happens on the first active day `active[j]` whose window holds minActiveDays active days,
+  // i.e. `active[j - minActiveDays + 1]` lies less than windowDays before it. Adopted as of T exactly
+  // when that day counts as of T.
+  let adoptionIndex = Infinity;
+  for (let j = minActiveDays - 1; j < active.length; j++) {
+    if (active[j] - active[j - minActiveDays + 1] < windowDays) {
+      adoptionIndex = j;
+      break;
+    }
+  }
+
+  return (instant) => {
+    const counted = history.countedBefore(instant);
+    const lastDay = lastIncludedDay(instant);
+    const firstUsed = history.first !== null && history.first < instant ? history.first : null;
+    const used = firstUsed !== null || counted > 0;
+
+    let stars: StarsState = 1;
+    if (used) {
+      const adopted = adoptionIndex < counted;
+      const retained = activeDaysSince(active, counted, lastDay - windowDays + 1) >= minActiveDays;
+      stars = !adopted ? 2 : retained ? 3 : 4;
+    }
+    const frequency = frequencyAsOf(active, counted, lastDay);
+
+    let satisfaction: Satisfaction | null = null;
+    let feedbackCount = 0;
+    if (feedbackAsOf !== null) {
+      feedbackCount = lowerBound(feedbackAsOf.at, instant);
+      const scored = feedbackAsOf.scoredCount[feedbackCount];
+      if (scored > 0) {
+        satisfaction = roundedMean(feedbackAsOf.scoreSum[feedbackCount], scored) as Satisfaction;
+      }
+    }
+
+    return {
+      firstUsed,
+      lastUsed: history.latestBefore(instant, counted),
+      stars,
+      starsLabel: STARS_LABELS[stars],
+      frequency,
+      frequencyLabel: frequencyLabel(frequency, used),
+      satisfaction,
+      satisfactionLabel: satisfaction === null ? null : SATISFACTION_LABELS[satisfaction],
+      feedbackCount,
+    };
+  };
+}
+
+function frequencyLabel(frequency: Frequency, used: boolean): FrequencyLabel {
+  switch (frequency) {
+    case 3:
+      return 'Daily';
+    case 2:
+      return 'Weekly';
+    case 1:
+      return 'Monthly';
+    case 0:
+      return used ? 'Rarely' : 'Never';
+  }
+}
+
+/** Every data point's state of one company x feature, sharing one preparation of its histories. */
+export function pairStates(
+  company: CompanyRecord,
+  usage: FeatureUsageRecord | undefined,
+  feature: FeatureDefinition,
+  points: readonly DataPoint[],
+): PairState[] {
+  const seenAt = seenTimeline(company);
+  const usageAt = usageTimeline(usage, feature.adoption);
+  return points.map(({ instant, date }) => {
+    const seen = seenAt(instant);
+    return {
+      instant,
+      date,
+      firstSeen: seen?.firstSeen ?? null,
+      lastSeen: seen?.lastSeen ?? null,
+      ...usageAt(instant),
+    };
+  });
+}

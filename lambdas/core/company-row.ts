@@ -1,0 +1,190 @@
+/**
+ * The company data model: one row of cells per company x feature x data point. Cells only: encoding
+ * (CSV quoting, formula neutralization, ...) belongs to the encoders.
+ *
+ * This runs for every row of every company export, so whatever depends only on the company or the data
+ * point (seen state, Date, segments, timestamp strings) is computed once per company, not per row.
+ */
+import type { FrequencyLabel, SatisfactionLabel, StarsLabel } from './adoption';
+import { seenTimeline, usageTimeline } from './adoption';
+import type { CompanyUsage, FeatureDefinition, FeatureUsageRecord, SegmentDefinition } from './model';
+import { DAY_MS } from './model';
+import type { DataPoint } from './periods';
+import { matchingSegments } from './segments';
+
+export const COMPANY_COLUMNS = [
+  'Company ID',
+  'Company Name',
+  'Feature Name',
+  'Feature ID',
+  'Date',
+  'First Seen',
+  'Last Seen',
+  'First Used',
+  'Last Used',
+  'STARS State Label',
+  'STARS State',
+  'Frequency Label',
+  'Frequency',
+  'Satisfaction Label',
+  'Satisfaction',
+  'Feedback Count',
+  'Segment Names',
+  'Segment IDs',
+] as const;
+
+/** One row's cells in COMPANY_COLUMNS order; null is an empty cell, timestamps are ISO-8601 UTC. */
+export type CompanyRowCells = [
+  companyId: string,
+  companyName: string | null,
+  featureName: string,
+  featureId: string,
+  date: string,
+  firstSeen: string,
+  lastSeen: string,
+  firstUsed: string | null,
+  lastUsed: string | null,
+  starsLabel: StarsLabel,
+  stars: number,
+  frequencyLabel: FrequencyLabel,
+  frequency: number,
+  satisfactionLabel: SatisfactionLabel | null,
+  satisfaction: number | null,
+  feedbackCount: number,
+  segmentNames: string,
+  segmentIds: string,
+];
+
+const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
+/** 10000-01-01T00:00:00Z, where ISO-8601 switches to six-digit years. */
+const YEAR_10000_MS = 253_402_300_800_000;
+const MAX_CACHED_DAYS = 4096;
+/** `YYYY-MM-DDT` by epoch day: an export's timestamps fall on few distinct days. */
+const dayPrefixes = new Map<number, string>();
+
+/**
+ * `new Date(ms).toISOString()` without a Date per call: formatting timestamps was most of a row's cost.
+ * Falls back to toISOString outside 1970-9999 and for fractional milliseconds.
+ */
+export function isoTimestamp(ms: number): string {
+  if (!(ms >= 0 && ms < YEAR_10000_MS && Number.isInteger(ms))) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  let prefix = dayPrefixes.get(day);
+  if (prefix === undefined) {
+    if (dayPrefixes.size >= MAX_CACHED_DAYS) dayPrefixes.clear();
+    prefix = new Date(day * DAY_MS).toISOString().slice(0, 11);
+    dayPrefixes.set(day, prefix);
+  }
+  const msOfDay = ms - day * DAY_MS;
+  const seconds = Math.floor(msOfDay / 1000);
+  return (
+    prefix +
+    TWO_DIGITS[Math.floor(seconds / 3600)] +
+    ':' +
+    TWO_DIGITS[Math.floor(seconds / 60) % 60] +
+    ':' +
+    TWO_DIGITS[seconds % 60] +
+    '.' +
+    THREE_DIGITS[msOfDay % 1000] +
+    'Z'
+  );
+}
+
+/** What a row takes from its data point alone, for the points at which the company had been seen. */
+interface PointCells {
+  instant: number;
+  date: string;
+  lastSeen: string;
+  segmentNames: string;
+  segmentIds: string;
+}
+
+function pointCellsOf(
+  companyUsage: CompanyUsage,
+  segments: readonly SegmentDefinition[],
+  points: readonly DataPoint[],
+): PointCells[] {
+  const { company } = companyUsage;
+  const seenAt = seenTimeline(company);
+  const result: PointCells[] = [];
+  let previousSegments: SegmentDefinition[] = [];
+  let segmentNames = '';
+  let segmentIds = '';
+  let previousLastSeen: number | null = null;
+  let lastSeen = '';
+  for (const { instant, date } of points) {
+    const seen = seenAt(instant);
+    if (seen === null) continue;
+    const members = matchingSegments(company, segments, instant, seen);
+    // Membership rarely changes from one point to the next: reuse the joined strings when it does not.
+    if (members.length !== previousSegments.length || members.some((s, i) => s !== previousSegments[i])) {
+      segmentNames = members.map((s) => s.name).join(',');
+      segmentIds = members.map((s) => s.id).join(',');
+      previousSegments = members;
+    }
+    if (seen.lastSeen !== previousLastSeen) {
+      lastSeen = isoTimestamp(seen.lastSeen);
+      previousLastSeen = seen.lastSeen;
+    }
+    result.push({ instant, date, lastSeen, segmentNames, segmentIds });
+  }
+  return result;
+}
+
+/**
+ * The rows of one company: per feature (in the given order), one row per data point at which the
+ * company had been seen (firstSeen < T), oldest first. A feature without usage still gets rows.
+ */
+export function* companyRows(
+  companyUsage: CompanyUsage,
+  features: readonly FeatureDefinition[],
+  segments: readonly SegmentDefinition[],
+  points: readonly DataPoint[],
+): Generator<CompanyRowCells, void, undefined> {
+  const { company } = companyUsage;
+  const pointCells = pointCellsOf(companyUsage, segments, points);
+  if (pointCells.length === 0) return;
+  const firstSeen = isoTimestamp(company.firstSeen);
+  const usageByKey = new Map<string, FeatureUsageRecord>(companyUsage.usage.map((u) => [u.eventKey, u]));
+
+  for (const feature of features) {
+    const usageAt = usageTimeline(usageByKey.get(feature.key), feature.adoption);
+    // First Used never changes once set and Last Used often repeats: format each distinct value once.
+    let firstUsedMs: number | null = null;
+    let firstUsed: string | null = null;
+    let lastUsedMs: number | null = null;
+    let lastUsed: string | null = null;
+    for (const point of pointCells) {
+      const usage = usageAt(point.instant);
+      if (usage.firstUsed !== firstUsedMs) {
+        firstUsedMs = usage.firstUsed;
+        firstUsed = usage.firstUsed === null ? null : isoTimestamp(usage.firstUsed);
+      }
+      if (usage.lastUsed !== lastUsedMs) {
+        lastUsedMs = usage.lastUsed;
+        lastUsed = usage.lastUsed === null ? null : isoTimestamp(usage.lastUsed);
+      }
+      yield [
+        company.companyId,
+        company.name,
+        feature.name,
+        feature.id,
+        point.date,
+        firstSeen,
+        point.lastSeen,
+        firstUsed,
+        lastUsed,
+        usage.starsLabel,
+        usage.stars,
+        usage.frequencyLabel,
+        usage.frequency,
+        usage.satisfactionLabel,
+        usage.satisfaction,
+        usage.feedbackCount,
+        point.segmentNames,
+        point.segmentIds,
+      ];
+    }
+  }
+}

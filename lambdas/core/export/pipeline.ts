@@ -1,0 +1,78 @@
+/**
+ * The one export pipeline every export style runs through:
+ *   rows (async iterable of batches) -> encoder -> sink (an object that appears only when complete).
+ * Streaming end to end with backpressure: memory stays flat whatever the export's size.
+ */
+import { once } from 'node:events';
+import { Transform, type Duplex, type Readable } from 'node:stream';
+
+export type Cell = string | number | null;
+
+export interface Encoder {
+  contentType: string;
+  /** File extension without the dot. */
+  extension: string;
+  /** A fresh transform: row arrays in, encoded bytes out. */
+  createStream(): Duplex;
+}
+
+/** Where an export's bytes go. The object is visible only once complete; on failure nothing remains. */
+export interface ObjectSink {
+  write(key: string, body: Readable, options: { contentType: string }): Promise<void>;
+}
+
+export interface ExportResult {
+  key: string;
+  rowCount: number;
+  byteCount: number;
+}
+
+export interface RunExportOptions {
+  rows: AsyncIterable<readonly (readonly Cell[])[]>;
+  encoder: Encoder;
+  sink: ObjectSink;
+  key: string;
+}
+
+export async function runExport({ rows, encoder, sink, key }: RunExportOptions): Promise<ExportResult> {
+  const encoded = encoder.createStream();
+  let byteCount = 0;
+  const body = encoded.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        byteCount += chunk.length;
+        callback(null, chunk);
+      },
+    }),
+  );
+  encoded.on('error', (error) => body.destroy(error));
+
+  let sinkError: unknown;
+  const writing = sink.write(key, body, { contentType: encoder.contentType }).catch((error: unknown) => {
+    // Stop producing rows at once: nothing will read them.
+    sinkError = error;
+    encoded.destroy(error as Error);
+  });
+  let rowCount = 0;
+  try {
+    for await (const batch of rows) {
+      for (const row of batch) {
+        if (!encoded.write(row)) await drained(encoded);
+      }
+      rowCount += batch.length;
+    }
+    encoded.end();
+  } catch (error) {
+    encoded.destroy(error as Error);
+    await writing;
+    throw sinkError ?? error;
+  }
+  await writing;
+  if (sinkError) throw sinkError;
+  return { key, rowCount, byteCount };
+}
+
+async function drained(stream: Duplex): Promise<void> {
+  if (stream.destroyed) throw stream.errored ?? new Error('The export stream was closed before it finished.');
+  await once(stream, 'drain');
+}

@@ -1,0 +1,99 @@
+/**
+ * The domain's data: tenancy, definitions and the compact usage history the exports are computed from.
+ * Pure types; timestamps are epoch milliseconds (UTC), days are epoch days (floor(ms / 86_400_000)).
+ */
+
+export type Plan = 'free' | 'pro' | 'enterprise';
+export const PLANS: readonly Plan[] = ['free', 'pro', 'enterprise'];
+
+export interface Organization {
+  id: string;
+  name: string;
+  plan: Plan;
+  createdAt: number;
+}
+
+export interface Environment {
+  id: string;
+  organizationId: string;
+  name: string;
+  ingestKey: string;
+  createdAt: number;
+}
+
+export interface AdoptionThresholds {
+  /** Active days needed inside the window to count as retained. */
+  minActiveDays: number;
+  /** Window length in days, ending with the data point's Date. */
+  windowDays: number;
+}
+
+export const DEFAULT_ADOPTION: AdoptionThresholds = { minActiveDays: 5, windowDays: 28 };
+
+export interface FeatureDefinition {
+  id: string;
+  /** Events whose name equals this key count as use of the feature. */
+  key: string;
+  name: string;
+  adoption: AdoptionThresholds;
+}
+
+export type AttributeValue = string | number | boolean | null;
+
+export type SegmentCondition =
+  | { attribute: string; operator: 'equals' | 'notEquals'; value: AttributeValue }
+  | { attribute: string; operator: 'contains'; value: string }
+  | { attribute: string; operator: 'anyOf'; values: AttributeValue[] }
+  | { attribute: string; operator: 'greaterThan' | 'lessThan'; value: number }
+  | { attribute: string; operator: 'isSet' | 'isNotSet' }
+  | {
+      field: 'firstSeen' | 'lastSeen';
+      operator: 'moreThanDaysAgo' | 'lessThanDaysAgo';
+      days: number;
+    };
+
+export interface SegmentDefinition {
+  id: string;
+  name: string;
+  /** All conditions must hold (AND). */
+  conditions: SegmentCondition[];
+}
+
+/** Per-day last timestamp: epoch day -> the latest epoch ms seen that day. Its keys are the active days. */
+export type DayLastSeen = ReadonlyMap<number, number>;
+
+export interface CompanyRecord {
+  companyId: string;
+  name: string | null;
+  /** Current attributes as last sent through tracking. */
+  attributes: Readonly<Record<string, AttributeValue>>;
+  /** First time any data about the company arrived. */
+  firstSeen: number;
+  /** Every day data about the company arrived, with that day's latest timestamp. */
+  seenDays: DayLastSeen;
+}
+
+export interface FeedbackEntry {
+  at: number;
+  /** 1-5, or null for feedback without a score. */
+  score: number | null;
+}
+
+/** The compact history of one company x event key: O(1) items whatever the event volume. */
+export interface FeatureUsageRecord {
+  eventKey: string;
+  /** First use ever (exact), null if only feedback exists. */
+  firstUsed: number | null;
+  /** Days with at least one use, with that day's latest use. */
+  usedDays: DayLastSeen;
+  feedback: readonly FeedbackEntry[];
+}
+
+/** A company with all its usage histories, as the usage store streams them to the exports. */
+export interface CompanyUsage {
+  company: CompanyRecord;
+  usage: readonly FeatureUsageRecord[];
+}
+
+export const DAY_MS = 86_400_000;
+export const toEpochDay = (ms: number): number => Math.floor(ms / DAY_MS);

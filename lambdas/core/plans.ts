@@ -1,0 +1,15 @@
+/** What each plan unlocks. A refused request names the plans that would allow it. */
+import { PlanRequiredError } from './errors';
+import type { Organization, Plan } from './model';
+
+export type GatedFeature = 'Manual export' | 'Automatic export';
+
+const REQUIRED_PLANS: Record<GatedFeature, Plan[]> = {
+  'Manual export': ['pro', 'enterprise'],
+  'Automatic export': ['enterprise'],
+};
+
+export function requirePlan(organization: Organization, feature: GatedFeature): void {
+  const allowed = REQUIRED_PLANS[feature];
+  if (!allowed.includes(organization.plan)) throw new PlanRequiredError(feature, allowed, organization.plan);
+}

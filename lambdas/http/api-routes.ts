@@ -1,0 +1,192 @@
+/**
+ * The management API (`/v1`): one table of routes from which both the router and the OpenAPI
+ * document are built, so the published contract cannot drift from what is served.
+ */
+import { z } from 'zod';
+import type { Environment, Organization } from '../core/model';
+import type { ManualExportService } from '../core/manual-export';
+import type { TenancyService } from '../core/tenancy';
+import {
+  changePlanBody,
+  createEnvironmentBody,
+  createOrganizationBody,
+  idParameter,
+  putFeatureBody,
+  putSegmentBody,
+  startManualExportBody,
+} from './api-schemas';
+import { Router } from './router';
+import type { HttpResponse, RouteContext } from './types';
+import { validate, validateBody } from './validation';
+
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  summary: string;
+  /** Who may call it; `public` routes need no token. */
+  access: 'public' | 'member' | 'operator';
+  body?: z.ZodType;
+  handler: (context: RouteContext) => Promise<HttpResponse>;
+}
+
+export interface ApiServices {
+  tenancy: TenancyService;
+  manualExports: ManualExportService;
+}
+
+const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const organizationView = (org: Organization) => ({ id: org.id, name: org.name, plan: org.plan, createdAt: iso(org.createdAt) });
+const environmentView = (env: Environment) => ({
+  id: env.id,
+  organizationId: env.organizationId,
+  name: env.name,
+  ingestKey: env.ingestKey,
+  createdAt: iso(env.createdAt),
+});
+
+const pathId = (params: Record<string, string>, name: string): string =>
+  validate(idParameter, params[name], `${name} in the path`);
+
+export function apiRoutes({ tenancy, manualExports }: ApiServices): ApiRoute[] {
+  return [
+    {
+      method: 'POST',
+      path: '/v1/organizations',
+      summary: 'Create an organization with its plan',
+      access: 'operator',
+      body: createOrganizationBody,
+      handler: async ({ request }) =>
+        ok(organizationView(await tenancy.createOrganization(request.caller, validateBody(createOrganizationBody, request.body))), 201),
+    },
+    {
+      method: 'PATCH',
+      path: '/v1/organizations/{orgId}',
+      summary: "Change an organization's plan",
+      access: 'operator',
+      body: changePlanBody,
+      handler: async ({ request, params }) => {
+        const { plan } = validateBody(changePlanBody, request.body);
+        return ok(organizationView(await tenancy.changePlan(request.caller, params.orgId, plan)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/organizations/{orgId}/environments',
+      summary: 'Create an environment; the answer carries its ingest key',
+      access: 'operator',
+      body: createEnvironmentBody,
+      handler: async ({ request, params }) => {
+        const { name } = validateBody(createEnvironmentBody, request.body);
+        return ok(environmentView(await tenancy.createEnvironment(request.caller, params.orgId, name)), 201);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}',
+      summary: 'The environment',
+      access: 'member',
+      handler: async ({ request, params }) => ok(environmentView(await tenancy.getEnvironment(request.caller, params.envId))),
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}/features',
+      summary: 'Feature definitions',
+      access: 'member',
+      handler: async ({ request, params }) => ok({ features: await tenancy.listFeatures(request.caller, params.envId) }),
+    },
+    {
+      method: 'PUT',
+      path: '/v1/environments/{envId}/features/{featureId}',
+      summary: 'Create or replace a feature definition (adoption defaults to 5 active days of 28)',
+      access: 'member',
+      body: putFeatureBody,
+      handler: async ({ request, params }) => {
+        const featureId = pathId(params, 'featureId');
+        const input = validateBody(putFeatureBody, request.body);
+        return ok(await tenancy.putFeature(request.caller, params.envId, featureId, input));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}/segments',
+      summary: 'Segment definitions',
+      access: 'member',
+      handler: async ({ request, params }) => ok({ segments: await tenancy.listSegments(request.caller, params.envId) }),
+    },
+    {
+      method: 'PUT',
+      path: '/v1/environments/{envId}/segments/{segmentId}',
+      summary: 'Create or replace a segment: an AND of conditions on company attributes and first/last seen',
+      access: 'member',
+      body: putSegmentBody,
+      handler: async ({ request, params }) => {
+        const segmentId = pathId(params, 'segmentId');
+        const input = validateBody(putSegmentBody, request.body);
+        return ok(await tenancy.putSegment(request.caller, params.envId, segmentId, input));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/environments/{envId}/exports/manual',
+      summary: 'Start a manual CSV export (pro or enterprise plan); answers 202 at once, poll the job for the download URL',
+      access: 'member',
+      body: startManualExportBody,
+      handler: async ({ request, params }) => {
+        const { aggregation } = validateBody(startManualExportBody, request.body);
+        const job = await manualExports.request(request.caller, params.envId, aggregation);
+        return { status: 202, body: job, headers: { location: `/v1/environments/${params.envId}/exports/manual/${job.id}` } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}/exports/manual/{exportId}',
+      summary: 'A manual export: pending, running, done (row and byte counts, download URL and its expiry) or failed (error)',
+      access: 'member',
+      handler: async ({ request, params }) => ok(await manualExports.get(request.caller, params.envId, params.exportId)),
+    },
+  ];
+}
+
+export function openApiDocument(routes: ApiRoute[]): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const route of routes) {
+    const parameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+      name,
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    paths[route.path] ??= {};
+    paths[route.path][route.method.toLowerCase()] = {
+      summary: route.summary,
+      ...(route.access === 'public' ? { security: [] } : { 'x-required-role': route.access }),
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(route.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) } } } }
+        : {}),
+      responses: {
+        default: {
+          description: 'Errors are {"error": {"code", "message", "issues"?}} with a 4xx or 5xx status.',
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Data export service API', version: '1' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}
+
+export function apiRouter(services: ApiServices): Router {
+  const routes = apiRoutes(services);
+  const document = openApiDocument(routes);
+  const router = new Router();
+  router.add('GET', '/v1/openapi.json', async () => ok(document));
+  for (const route of routes) router.add(route.method, route.path, route.handler);
+  return router;
+}

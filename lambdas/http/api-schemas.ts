@@ -1,0 +1,69 @@
+/** Request bodies of the management API: validated with zod and published in the OpenAPI document. */
+import { z } from 'zod';
+import { PLANS } from '../core/model';
+import { AGGREGATIONS } from '../core/periods';
+
+export const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const idParameter = z
+  .string()
+  .regex(ID_PATTERN, 'use 1-64 letters, digits, ".", "_" or "-"');
+
+const plan = z.enum(PLANS, { error: `plan must be one of ${PLANS.join(', ')}` });
+const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+
+export const createOrganizationBody = z.object({ name, plan }).strict();
+export const changePlanBody = z.object({ plan }).strict();
+export const createEnvironmentBody = z.object({ name }).strict();
+
+export const adoptionThresholds = z
+  .object({
+    minActiveDays: z.number().int().min(1).max(365),
+    windowDays: z.number().int().min(1).max(365),
+  })
+  .strict()
+  .refine((value) => value.minActiveDays <= value.windowDays, {
+    message: 'minActiveDays cannot exceed windowDays',
+    path: ['minActiveDays'],
+  });
+
+export const putFeatureBody = z
+  .object({
+    key: z.string().min(1, 'must not be empty').max(256),
+    name,
+    adoption: adoptionThresholds.optional(),
+  })
+  .strict();
+
+const attribute = z.string().min(1, 'must name a company attribute').max(256);
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const segmentCondition = z.union(
+  [
+    z.object({ attribute, operator: z.enum(['equals', 'notEquals']), value: scalar }).strict(),
+    z.object({ attribute, operator: z.literal('contains'), value: z.string() }).strict(),
+    z.object({ attribute, operator: z.literal('anyOf'), values: z.array(scalar).min(1) }).strict(),
+    z.object({ attribute, operator: z.enum(['greaterThan', 'lessThan']), value: z.number() }).strict(),
+    z.object({ attribute, operator: z.enum(['isSet', 'isNotSet']) }).strict(),
+    z
+      .object({
+        field: z.enum(['firstSeen', 'lastSeen']),
+        operator: z.enum(['moreThanDaysAgo', 'lessThanDaysAgo']),
+        days: z.number().int().min(0).max(3650),
+      })
+      .strict(),
+  ],
+  {
+    error:
+      'each condition is {attribute, operator, value} with operator equals, notEquals, contains, anyOf (values), greaterThan, lessThan, isSet, isNotSet; or {field: firstSeen|lastSeen, operator: moreThanDaysAgo|lessThanDaysAgo, days}',
+  },
+);
+
+export const putSegmentBody = z
+  .object({ name, conditions: z.array(segmentCondition).max(50) })
+  .strict();
+
+export const startManualExportBody = z
+  .object({
+    aggregation: z.enum(AGGREGATIONS, { error: `aggregation must be one of ${AGGREGATIONS.join(', ')}` }),
+  })
+  .strict();

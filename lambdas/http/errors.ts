@@ -1,0 +1,58 @@
+/**
+ * The one place where errors become HTTP responses. Customers get the error's own message for known
+ * errors and a generic one otherwise: never a stack or an SDK error string.
+ */
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PlanRequiredError,
+  UnauthorizedError,
+  ValidationError,
+} from '../core/errors';
+import { logger } from '../core/log';
+import type { HttpResponse } from './types';
+
+export class MethodNotAllowedError extends Error {
+  override readonly name = 'MethodNotAllowedError';
+  constructor(
+    readonly path: string,
+    readonly allowed: string[],
+  ) {
+    super(`${path} accepts ${allowed.join(', ')}.`);
+  }
+}
+
+interface ErrorMapping {
+  type: new (...args: never[]) => Error;
+  status: number;
+  code: string;
+}
+
+const MAPPINGS: ErrorMapping[] = [
+  { type: ValidationError, status: 400, code: 'invalid_request' },
+  { type: UnauthorizedError, status: 401, code: 'unauthorized' },
+  { type: PlanRequiredError, status: 403, code: 'plan_required' },
+  { type: ForbiddenError, status: 403, code: 'forbidden' },
+  { type: NotFoundError, status: 404, code: 'not_found' },
+  { type: MethodNotAllowedError, status: 405, code: 'method_not_allowed' },
+  { type: ConflictError, status: 409, code: 'conflict' },
+];
+
+export function errorResponse(error: unknown): HttpResponse {
+  const mapping = MAPPINGS.find((m) => error instanceof m.type);
+  if (!mapping) {
+    logger.error('Unhandled error', { error: error as Error });
+    return {
+      status: 500,
+      body: { error: { code: 'internal_error', message: 'Something went wrong on our side. Please try again.' } },
+    };
+  }
+  const known = error as Error;
+  const body: { code: string; message: string; issues?: unknown } = { code: mapping.code, message: known.message };
+  if (known instanceof ValidationError && known.issues.length > 0) body.issues = known.issues;
+  const headers: Record<string, string> = {};
+  if (known instanceof MethodNotAllowedError) headers.allow = known.allowed.join(', ');
+  if (known instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
+  return { status: mapping.status, body: { error: body }, headers };
+}

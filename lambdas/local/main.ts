@@ -1,0 +1,118 @@
+/**
+ * `npm start`: the whole service on this machine, no AWS account. Starts the emulators (data kept
+ * under .local/), creates the tables, creates the demo tenant on first start, serves the API.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { optionalInteger, optionalString } from '../config';
+import type { Services } from '../services';
+import { createDemoTenant, DEMO_FEATURES } from './demo';
+import { createEmulatorClients, ensureTables, startEmulators } from './emulators';
+import { startLocalServer } from './server';
+import { LocalTokens } from './tokens';
+import { LOCAL_EXPORTS_BUCKET, LOCAL_TABLES, localServices } from './wiring';
+
+interface DemoState {
+  organizationId: string;
+  environmentId: string;
+  ingestKey: string;
+}
+
+function readSecret(path: string): string {
+  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return readFileSync(path, 'utf8').trim();
+}
+
+/** The demo tenant of an earlier start, if its data is still in the store. */
+async function existingDemo(services: Services, statePath: string): Promise<DemoState | undefined> {
+  if (!existsSync(statePath)) return undefined;
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as DemoState;
+  return (await services.tenants.getEnvironment(state.environmentId)) ? state : undefined;
+}
+
+async function main(): Promise<void> {
+  const localDir = resolve(optionalString(process.env, 'LOCAL_DIR', '.local'));
+  const port = optionalInteger(process.env, 'PORT', 3000);
+  mkdirSync(localDir, { recursive: true });
+
+  const emulators = await startEmulators({
+    dataDir: join(localDir, 'data'),
+    buckets: [LOCAL_EXPORTS_BUCKET],
+    ports: {
+      dynamodb: optionalInteger(process.env, 'LOCAL_DYNAMODB_PORT', port + 1),
+      s3: optionalInteger(process.env, 'LOCAL_S3_PORT', port + 2),
+      ses: optionalInteger(process.env, 'LOCAL_SES_PORT', port + 3),
+    },
+  });
+  const clients = createEmulatorClients(emulators);
+  await ensureTables(clients.dynamodb, LOCAL_TABLES);
+  const services = localServices(clients);
+  const tokens = new LocalTokens(readSecret(join(localDir, 'signing-key')));
+
+  const statePath = join(localDir, 'demo-state.json');
+  let demo = await existingDemo(services, statePath);
+  if (!demo) {
+    console.log('Creating the demo tenant (first start)...');
+    const created = await createDemoTenant(services);
+    demo = { organizationId: created.organization.id, environmentId: created.environment.id, ingestKey: created.environment.ingestKey };
+    writeFileSync(statePath, JSON.stringify(demo, null, 2));
+  }
+
+  const server = await startLocalServer(services, tokens, { port });
+  const memberToken = await tokens.mint(demo.organizationId, 'member');
+  const operatorToken = await tokens.mint(demo.organizationId, 'operator');
+  const info = {
+    baseUrl: server.url,
+    organizationId: demo.organizationId,
+    environmentId: demo.environmentId,
+    memberToken,
+    operatorToken,
+    ingestKey: demo.ingestKey,
+    features: DEMO_FEATURES.map(({ id, key, name }) => ({ id, key, name })),
+    s3Endpoint: emulators.s3Endpoint,
+    sesEndpoint: emulators.sesEndpoint,
+    dynamodbEndpoint: emulators.dynamodbEndpoint,
+  };
+  writeFileSync(join(localDir, 'demo.json'), JSON.stringify(info, null, 2));
+
+  console.log(`
+Data export service running at ${server.url}
+  DynamoDB (dynalite)        ${emulators.dynamodbEndpoint}
+  S3 (s3rver)                ${emulators.s3Endpoint}
+  SES (aws-ses-v2-local)     ${emulators.sesEndpoint}  (sent emails: ${emulators.sesEndpoint}/)
+
+Demo organization ${demo.organizationId} (enterprise), environment ${demo.environmentId}
+  member token:    ${memberToken}
+  operator token:  ${operatorToken}
+  ingest key:      ${demo.ingestKey}
+All of this is in ${join(localDir, 'demo.json')}.
+
+Try:
+  export BASE=${server.url} TOKEN=$(node -p "require('./.local/demo.json').memberToken") ENV=${demo.environmentId}
+  curl -s $BASE/v1/environments/$ENV -H "Authorization: Bearer $TOKEN"
+  curl -s $BASE/v1/environments/$ENV/features -H "Authorization: Bearer $TOKEN"
+  curl -s -X POST $BASE/ingest/event -H "Authorization: Bearer ${demo.ingestKey}" \\
+    -H 'content-type: application/json' -d '{"event":"dashboard_viewed","userId":"u1","companyId":"company-000001"}'
+
+Ctrl-C stops everything.`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping...');
+    await server.close();
+    await services.dispatcher.idle();
+    clients.destroy();
+    await emulators.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main().catch((error: unknown) => {
+  console.error('Local mode failed to start:', error);
+  process.exit(1);
+});

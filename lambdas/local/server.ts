@@ -1,0 +1,106 @@
+/**
+ * Local mode's HTTP server: the same routers as the Lambdas, behind node:http. `/v1` gets its caller
+ * from the local token key (API Gateway's authorizer does that on AWS); `/local` holds the routes that
+ * exist only here, to mint tokens and drive time.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { ROLES } from '../core/access';
+import { apiRouter } from '../http/api-routes';
+import { ingestRouter } from '../http/ingest-routes';
+import { logger } from '../core/log';
+import { Router } from '../http/router';
+import type { HttpRequest, HttpResponse } from '../http/types';
+import { validateBody } from '../http/validation';
+import type { Services } from '../services';
+import type { LocalTokens } from './tokens';
+
+/** Larger than any valid request (a 1000-item bulk); bigger bodies are refused before parsing. */
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+const mintTokenBody = z.object({ org: z.string().min(1), role: z.enum(ROLES) }).strict();
+
+export interface LocalServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export function localRouter(tokens: LocalTokens): Router {
+  return new Router().add('POST', '/local/tokens', async ({ request }) => {
+    const { org, role } = validateBody(mintTokenBody, request.body);
+    return { status: 201, body: { token: await tokens.mint(org, role) } };
+  });
+}
+
+async function readBody(message: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of message) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error('body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 0 ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, response: HttpResponse): void {
+  const body = response.body === undefined ? '' : JSON.stringify(response.body);
+  res.writeHead(response.status, { 'content-type': 'application/json; charset=utf-8', ...response.headers });
+  res.end(body);
+}
+
+export async function startLocalServer(
+  services: Services,
+  tokens: LocalTokens,
+  options: { port: number; host?: string; extraRoutes?: Router } = { port: 0 },
+): Promise<LocalServer> {
+  const api = apiRouter(services);
+  const ingest = ingestRouter(services.ingest, services.clock);
+  const local = options.extraRoutes ?? localRouter(tokens);
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      let body: string | undefined;
+      try {
+        body = await readBody(req);
+      } catch {
+        send(res, { status: 413, body: { error: { code: 'payload_too_large', message: `Bodies are limited to ${MAX_BODY_BYTES} bytes.` } } });
+        return;
+      }
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : v]),
+      );
+      const request: HttpRequest = {
+        method: (req.method ?? 'GET').toUpperCase(),
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers,
+        body,
+      };
+      const router = url.pathname.startsWith('/ingest') ? ingest : url.pathname.startsWith('/local') ? local : api;
+      if (router === api) request.caller = await tokens.verify(headers.authorization);
+      send(res, await router.handle(request));
+    })().catch((error: unknown) => {
+      logger.error('Local server failed to answer', { error: error as Error });
+      if (!res.headersSent) send(res, { status: 500, body: { error: { code: 'internal_error', message: 'Something went wrong on our side.' } } });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

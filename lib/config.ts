@@ -1,0 +1,77 @@
+import type { Node } from 'constructs';
+
+/** Deployment configuration of one stage, read from CDK context (cdk.json or `-c key=value`). */
+export interface DataExportConfig {
+  /** Stage name, e.g. `dev`, `prod`; part of the stack name. */
+  readonly stage: string;
+  /** Issuer (`iss`) of the dashboard's JWT bearer tokens; an https URL. */
+  readonly jwtIssuer: string;
+  /** Accepted audiences (`aud`) of those tokens. */
+  readonly jwtAudience: string[];
+}
+
+const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
+
+function requireString(node: Node, key: string, hint: string): string {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    throw new Error(
+      `Missing CDK context "${key}" (${hint}). Set it in cdk.json "context" or pass -c ${key}=<value>.`,
+    );
+  }
+  if (typeof value !== 'string') {
+    throw new Error(`CDK context "${key}" must be a string, got ${JSON.stringify(value)}.`);
+  }
+  return value.trim();
+}
+
+/**
+ * Reads and validates `stage`, `jwtIssuer` and `jwtAudience` from the CDK context.
+ * Fails loudly, naming the missing or malformed key, instead of synthesizing a half-configured stack.
+ * `jwtAudience` may be a string (comma-separated for several audiences) or an array of strings.
+ */
+export function readDataExportConfig(node: Node): DataExportConfig {
+  const stage = requireString(node, 'stage', 'deployment stage, e.g. dev or prod');
+  if (!STAGE_PATTERN.test(stage)) {
+    throw new Error(
+      `CDK context "stage" must be lowercase letters, digits and dashes, starting with a letter, at most 20 characters; got "${stage}".`,
+    );
+  }
+
+  const jwtIssuer = requireString(node, 'jwtIssuer', 'issuer URL of the dashboard JWTs');
+  let issuerUrl: URL;
+  try {
+    issuerUrl = new URL(jwtIssuer);
+  } catch {
+    throw new Error(`CDK context "jwtIssuer" must be an https URL; got "${jwtIssuer}".`);
+  }
+  if (issuerUrl.protocol !== 'https:') {
+    throw new Error(`CDK context "jwtIssuer" must be an https URL (API Gateway JWT authorizers require it); got "${jwtIssuer}".`);
+  }
+
+  const rawAudience: unknown = node.tryGetContext('jwtAudience');
+  const audienceList = Array.isArray(rawAudience)
+    ? rawAudience
+    : typeof rawAudience === 'string'
+      ? rawAudience.split(',')
+      : undefined;
+  if (audienceList === undefined && rawAudience !== undefined && rawAudience !== null) {
+    throw new Error(`CDK context "jwtAudience" must be a string or an array of strings, got ${JSON.stringify(rawAudience)}.`);
+  }
+  if (audienceList?.some((a) => typeof a !== 'string')) {
+    throw new Error(`CDK context "jwtAudience" must contain only strings, got ${JSON.stringify(rawAudience)}.`);
+  }
+  const jwtAudience = ((audienceList ?? []) as string[]).map((a) => a.trim()).filter((a) => a !== '');
+  if (jwtAudience.length === 0) {
+    throw new Error(
+      'Missing CDK context "jwtAudience" (accepted audience of the dashboard JWTs). Set it in cdk.json "context" or pass -c jwtAudience=<value>.',
+    );
+  }
+
+  return { stage, jwtIssuer, jwtAudience };
+}
+
+/** The stack name of a stage. */
+export function dataExportStackName(stage: string): string {
+  return `DataExport-${stage}`;
+}

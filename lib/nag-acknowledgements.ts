@@ -1,0 +1,129 @@
+/**
+ * cdk-nag (v3) findings this service accepts, each with the reason it is acceptable, next to the
+ * infrastructure they concern.
+ *
+ * cdk-nag 3 runs as a CDK policy-validation plugin (`Validations.of(app).addPlugins(new AwsSolutionsChecks(app))`)
+ * and is silenced with CDK's own `Validations.of(construct).acknowledge({ id, reason })`; the v2
+ * `NagSuppressions` API no longer exists. Acknowledgements are matched by construct path (the closest
+ * acknowledged ancestor wins) and one finding at a time (`AwsSolutions-IAM5[Resource::*]`), so each one
+ * below is placed on the narrowest construct that produces the finding.
+ */
+import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { IBucket } from 'aws-cdk-lib/aws-s3';
+import { ServiceFunction } from './constructs/service-function';
+
+/** One accepted finding: the rule (with its finding id where the rule reports several) and why. */
+export interface NagAcknowledgement {
+  readonly id: string;
+  readonly reason: string;
+}
+
+/** Accepted on every {@link ServiceFunction} (the function itself). */
+export const SERVICE_FUNCTION_ACKS: readonly NagAcknowledgement[] = [
+  {
+    id: 'AwsSolutions-L1',
+    reason:
+      'The service runs on nodejs22.x (esbuild target node22), a supported LTS runtime, while L1 asks for the newest ' +
+      'family version (nodejs24.x). The code is plain Node 20-compatible TypeScript and local mode and CI still run ' +
+      'Node 20 (package.json engines), so the Lambda runtime moves one LTS at a time, deliberately and for all ' +
+      'functions at once (SERVICE_RUNTIME in lib/constructs/service-function.ts). Node.js 22 reaches end of life on ' +
+      '2027-04-30: the move to nodejs24.x is due before then.',
+  },
+];
+
+/** Accepted on every {@link ServiceFunction}'s execution role. */
+export const SERVICE_FUNCTION_ROLE_ACKS: readonly NagAcknowledgement[] = [
+  {
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      "Only the X-Ray write actions added by active tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) use Resource '*': " +
+      'X-Ray does not support resource-level permissions. Log, DynamoDB, SQS, Lambda and S3 statements are scoped to ARNs ' +
+      '(the infra tests assert that no other statement uses a wildcard resource).',
+  },
+];
+
+/**
+ * Accepted on the roles of the functions that use manual export files (read by the management API to sign
+ * download URLs, written by run-export). `objectsResource` is the finding's resource, e.g.
+ * `<ExportsBucket4E1F2A3B.Arn>/manual/*`.
+ */
+export function manualExportObjectsAcks(objectsResource: string): NagAcknowledgement[] {
+  return [
+    {
+      id: `AwsSolutions-IAM5[Resource::${objectsResource}]`,
+      reason:
+        'Object-level S3 permissions on the manual export files: their keys (manual/<environment>/<job>/<file>) are ' +
+        'created per job, so the statement names the manual/ prefix of the one exports bucket. Actions are listed ' +
+        'explicitly (s3:GetObject for the API; s3:PutObject and s3:AbortMultipartUpload for run-export): no list, ' +
+        'delete or bucket-level action, no other bucket.',
+    },
+  ];
+}
+
+/** Accepted on the public OpenAPI route. */
+export const OPENAPI_ROUTE_ACKS: readonly NagAcknowledgement[] = [
+  {
+    id: 'AwsSolutions-APIG4',
+    reason:
+      'GET /v1/openapi.json is the public description of the API (design: served without a token so clients and ' +
+      'tooling can fetch it); it returns a static document and no tenant data. Every other /v1 route uses the JWT authorizer.',
+  },
+];
+
+/** Accepted on the ingest routes. */
+export const INGEST_ROUTE_ACKS: readonly NagAcknowledgement[] = [
+  {
+    id: 'AwsSolutions-APIG4',
+    reason:
+      "Ingest is authenticated by the environment's ingest key (Authorization: Bearer <ingestKey> or ?publishableKey=, " +
+      "compatible with Bucket's tracking SDKs), verified by the ingest Lambda; these keys are not JWTs, so an API " +
+      'Gateway JWT authorizer cannot check them. Unknown keys are rejected before any data is written.',
+  },
+];
+
+/** The parts of a stack the acknowledgements attach to. */
+export interface NagAcknowledgementTargets {
+  /** Routes deliberately served without authorizer: the OpenAPI document. */
+  readonly openApiRoutes: readonly HttpRoute[];
+  /** Routes authenticated by the ingest key inside the Lambda. */
+  readonly ingestRoutes: readonly HttpRoute[];
+  /** The service-owned bucket of the export files. */
+  readonly exportsBucket: IBucket;
+  /** Functions granted object access under the manual exports prefix of {@link exportsBucket}. */
+  readonly manualExportObjectUsers: readonly ServiceFunction[];
+  /** Key prefix of the manual export files, e.g. `manual/`. */
+  readonly manualExportsPrefix: string;
+}
+
+function acknowledge(scope: Parameters<typeof Validations.of>[0], acks: readonly NagAcknowledgement[]): void {
+  Validations.of(scope).acknowledge(...acks);
+}
+
+/**
+ * Records the accepted cdk-nag findings on `stack`. Call it after every resource has been added (it
+ * finds all {@link ServiceFunction}s in the stack, including ones added by later features), whether or
+ * not the nag plugin runs: acknowledgements are construct metadata and do not change the template.
+ */
+export function acknowledgeNagFindings(stack: Stack & NagAcknowledgementTargets): void {
+  for (const construct of stack.node.findAll()) {
+    if (construct instanceof ServiceFunction) {
+      acknowledge(construct, SERVICE_FUNCTION_ACKS);
+      if (construct.role) {
+        acknowledge(construct.role, SERVICE_FUNCTION_ROLE_ACKS);
+      }
+    }
+  }
+  for (const route of stack.openApiRoutes) {
+    acknowledge(route, OPENAPI_ROUTE_ACKS);
+  }
+  for (const route of stack.ingestRoutes) {
+    acknowledge(route, INGEST_ROUTE_ACKS);
+  }
+  // cdk-nag names a Fn::GetAtt by the resource's logical id: `<ExportsBucket4E1F2A3B.Arn>/manual/*`.
+  const bucketLogicalId = stack.resolve((stack.exportsBucket.node.defaultChild as CfnElement).logicalId) as string;
+  const objectsAcks = manualExportObjectsAcks(`<${bucketLogicalId}.Arn>/${stack.manualExportsPrefix}*`);
+  for (const fn of stack.manualExportObjectUsers) {
+    if (fn.role) acknowledge(fn.role, objectsAcks);
+  }
+}

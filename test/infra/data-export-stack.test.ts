@@ -1,0 +1,613 @@
+/**
+ * Infra tests: the synthesized DataExport stack (aws-cdk-lib/assertions) and the cdk-nag AwsSolutions
+ * checks. The app is built by the same `buildDataExportApp` as bin/app.ts, with cdk.json's context,
+ * and synthesized once (esbuild bundles each function during construction).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, CfnElement, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { IConstruct } from 'constructs';
+import { readDataExportConfig } from '../../lib/config';
+import { buildDataExportApp } from '../../lib/data-export-app';
+import { DataExportStack } from '../../lib/data-export-stack';
+
+const ROOT = path.join(__dirname, '..', '..');
+const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8'),
+).context;
+
+const STAGE = 'test';
+const ISSUER = 'https://issuer.test/';
+const AUDIENCE = 'data-export-api-test';
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+let outdir: string;
+let stack: DataExportStack;
+let template: Template;
+let id: (construct: IConstruct) => string;
+
+beforeAll(() => {
+  outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-export-infra-'));
+  const app = new App({
+    outdir,
+    // The built-in CloudFormation validation is slow and not what these tests check.
+    builtinCloudFormationValidation: false,
+    context: { ...CDK_JSON_CONTEXT, stage: STAGE, jwtIssuer: ISSUER, jwtAudience: AUDIENCE },
+  });
+  // nag: true registers the AwsSolutions plugin exactly as `cdk synth -c nag=true`: synthesis throws
+  // (with the findings in the message) if a finding is not acknowledged.
+  stack = buildDataExportApp(app, { nag: true });
+  template = Template.fromStack(stack);
+  id = (construct) => stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
+});
+
+afterAll(() => {
+  if (outdir) fs.rmSync(outdir, { recursive: true, force: true });
+});
+
+function resourcesOfType(type: string): Record<string, Resource> {
+  return template.findResources(type) as Record<string, Resource>;
+}
+
+/** Every IAM statement of the policies attached to the role with logical id `roleId` (all roles if omitted). */
+function statements(roleId?: string): Statement[] {
+  return Object.values(resourcesOfType('AWS::IAM::Policy'))
+    .filter((p) => roleId === undefined || JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** Every IAM statement of the role with logical id `roleId` that allows at least one action of `service` (e.g. `s3`). */
+function serviceStatements(roleId: string, service: string): Statement[] {
+  return statements(roleId).filter((s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith(`${service}:`)));
+}
+
+/** The ARN of the exports bucket's objects under `manual/`, as synthesized. */
+const manualObjectsArn = () => ({
+  'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.exportsBucket), 'Arn'] }, '/manual/*']],
+});
+
+/** Logical ids of the tables a role may call `action` on. */
+function tablesAllowed(roleId: string, action: string): string[] {
+  const tableIds = [id(stack.configTable), id(stack.usageTable)];
+  const granted = statements(roleId).filter((s) => s.Effect === 'Allow' && asArray(s.Action).includes(action));
+  return tableIds.filter((t) => granted.some((s) => JSON.stringify(s.Resource).includes(`"${t}"`))).sort();
+}
+
+describe('DynamoDB tables', () => {
+  it.each([
+    ['ConfigTable', () => stack.configTable],
+    ['UsageTable', () => stack.usageTable],
+  ])('%s: pk/sk strings, on-demand, PITR, AWS-managed encryption, retained, no physical name', (_name, table) => {
+    const resource = resourcesOfType('AWS::DynamoDB::Table')[id(table())];
+    expect(resource).toBeDefined();
+    expect(resource.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: expect.arrayContaining([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ]),
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(resource.Properties.SSESpecification.SSEType).toBeUndefined(); // AWS-managed, no customer key
+    expect(resource.Properties.TableName).toBeUndefined();
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('ConfigTable expires finished manual export jobs by TTL on expiresAt; UsageTable has no TTL', () => {
+    const tables = resourcesOfType('AWS::DynamoDB::Table');
+    expect(tables[id(stack.configTable)].Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'expiresAt',
+      Enabled: true,
+    });
+    expect(tables[id(stack.usageTable)].Properties.TimeToLiveSpecification).toBeUndefined();
+  });
+
+  it('are exactly the two tables', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+  });
+});
+
+describe('Lambda functions', () => {
+  it.each([
+    ['ApiFunction', () => stack.apiFunction],
+    ['IngestFunction', () => stack.ingestFunction],
+  ])('%s: nodejs22.x on arm64, active tracing, own log group, service environment', (_name, fn) => {
+    const resource = resourcesOfType('AWS::Lambda::Function')[id(fn())];
+    expect(resource).toBeDefined();
+    expect(resource.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      MemorySize: 512,
+      Timeout: 10,
+      LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      Environment: {
+        Variables: {
+          CONFIG_TABLE: { Ref: id(stack.configTable) },
+          USAGE_TABLE: { Ref: id(stack.usageTable) },
+          STAGE: STAGE,
+          LOG_LEVEL: 'INFO',
+          POWERTOOLS_SERVICE_NAME: 'data-export',
+          NODE_OPTIONS: '--enable-source-maps',
+        },
+      },
+    });
+    const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
+    expect(resourcesOfType('AWS::Logs::LogGroup')[logGroupId]?.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('every function runs nodejs22.x on arm64', () => {
+    const functions = Object.values(resourcesOfType('AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThanOrEqual(3);
+    for (const fn of functions) expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+  });
+
+  it('management Lambda: exports bucket, run-export function name and download link lifetime in its environment', () => {
+    const variables = resourcesOfType('AWS::Lambda::Function')[id(stack.apiFunction)].Properties.Environment.Variables;
+    expect(variables).toMatchObject({
+      EXPORTS_BUCKET: { Ref: id(stack.exportsBucket) },
+      EXPORT_FUNCTION_NAME: { Ref: id(stack.runExportFunction) },
+      DOWNLOAD_LINK_SECONDS: '3600',
+    });
+  });
+
+  it('ingest Lambda: nothing about exports in its environment', () => {
+    const variables = resourcesOfType('AWS::Lambda::Function')[id(stack.ingestFunction)].Properties.Environment.Variables;
+    expect(Object.keys(variables).filter((k) => /EXPORT|DOWNLOAD/.test(k))).toEqual([]);
+  });
+
+  it('every log group has a retention', () => {
+    const logGroups = Object.values(resourcesOfType('AWS::Logs::LogGroup'));
+    expect(logGroups.length).toBeGreaterThanOrEqual(3); // one per function + API access logs
+    for (const lg of logGroups) expect(lg.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('roles use no managed policies (no AWSLambdaBasicExecutionRole): logs only to the own log group', () => {
+    for (const fn of [stack.apiFunction, stack.ingestFunction, stack.runExportFunction]) {
+      const roleId = id(fn.role!);
+      expect(resourcesOfType('AWS::IAM::Role')[roleId].Properties.ManagedPolicyArns).toBeUndefined();
+      const logStatements = statements(roleId).filter((s) => asArray(s.Action).some((a) => a.startsWith('logs:')));
+      expect(logStatements).toHaveLength(1);
+      expect(logStatements[0].Resource).toEqual({ 'Fn::GetAtt': [id(fn.logGroup), 'Arn'] });
+    }
+  });
+});
+
+describe('exports bucket', () => {
+  const bucket = () => resourcesOfType('AWS::S3::Bucket')[id(stack.exportsBucket)];
+  const accessLogs = () => resourcesOfType('AWS::S3::Bucket')[id(stack.accessLogsBucket)];
+  /** The statements of the bucket policy attached to the bucket with logical id `bucketId`. */
+  const bucketPolicy = (bucketId: string): (Statement & { Principal?: unknown; Condition?: unknown })[] => {
+    const policies = Object.values(resourcesOfType('AWS::S3::BucketPolicy')).filter(
+      (p) => p.Properties.Bucket.Ref === bucketId,
+    );
+    expect(policies).toHaveLength(1);
+    return policies[0].Properties.PolicyDocument.Statement;
+  };
+  const denyInsecureTransport = (bucketId: string) => ({
+    Effect: 'Deny',
+    Principal: { AWS: '*' },
+    Action: 's3:*',
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    Resource: [
+      { 'Fn::GetAtt': [bucketId, 'Arn'] },
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
+    ],
+  });
+
+  it.each([
+    ['ExportsBucket', () => bucket()],
+    ['AccessLogsBucket', () => accessLogs()],
+  ])('%s: all public access blocked, SSE-S3, ACLs disabled, unversioned, retained, no physical name', (_name, resource) => {
+    expect(resource()).toBeDefined();
+    expect(resource().Properties).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+    expect(resource().Properties.BucketName).toBeUndefined();
+    expect(resource().Properties.AccessControl).toBeUndefined();
+    expect(resource().Properties.VersioningConfiguration?.Status).not.toBe('Enabled');
+    expect(resource().DeletionPolicy).toBe('Retain');
+    expect(resource().UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it.each([
+    ['ExportsBucket', () => id(stack.exportsBucket)],
+    ['AccessLogsBucket', () => id(stack.accessLogsBucket)],
+  ])('%s: the bucket policy denies every request without TLS (enforceSSL)', (_name, bucketId) => {
+    expect(bucketPolicy(bucketId())).toContainEqual(denyInsecureTransport(bucketId()));
+  });
+
+  it('expires manual export files after 7 days and aborts incomplete multipart uploads after 1 day', () => {
+    const rules: Record<string, unknown>[] = bucket().Properties.LifecycleConfiguration.Rules;
+    expect(rules).toHaveLength(2);
+    expect(rules).toContainEqual({ Id: 'ExpireManualExports', Status: 'Enabled', Prefix: 'manual/', ExpirationInDays: 7 });
+    // The whole bucket: whatever prefix a failed upload had.
+    expect(rules).toContainEqual({
+      Id: 'AbortIncompleteMultipartUploads',
+      Status: 'Enabled',
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    });
+  });
+
+  it('nothing but the manual/ files expire (the expiration rule is scoped to the prefix)', () => {
+    const rules: Record<string, any>[] = bucket().Properties.LifecycleConfiguration.Rules;
+    for (const rule of rules.filter((r) => r.ExpirationInDays !== undefined)) expect(rule.Prefix).toBe('manual/');
+  });
+
+  it('server access logs go to the access logs bucket, delivered under a bucket policy (no ACL)', () => {
+    expect(bucket().Properties.LoggingConfiguration).toEqual({
+      DestinationBucketName: { Ref: id(stack.accessLogsBucket) },
+      LogFilePrefix: 'exports-bucket/',
+    });
+    const delivery = bucketPolicy(id(stack.accessLogsBucket)).filter((s) => s.Effect === 'Allow');
+    expect(delivery).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.accessLogsBucket), 'Arn'] }, '/exports-bucket/*']] },
+        Condition: {
+          ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [id(stack.exportsBucket), 'Arn'] } },
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        },
+      },
+    ]);
+  });
+
+  it('access logs expire after 90 days', () => {
+    expect(accessLogs().Properties.LifecycleConfiguration.Rules).toContainEqual({
+      Id: 'ExpireAccessLogs',
+      Status: 'Enabled',
+      ExpirationInDays: 90,
+    });
+  });
+
+  it('the exports bucket policy allows nothing: access only through the functions\' IAM roles', () => {
+    expect(bucketPolicy(id(stack.exportsBucket)).filter((s) => s.Effect === 'Allow')).toEqual([]);
+  });
+
+  it('are exactly the two buckets', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+  });
+});
+
+describe('run-export function', () => {
+  const fn = () => resourcesOfType('AWS::Lambda::Function')[id(stack.runExportFunction)];
+
+  it('nodejs22.x on arm64, 1024 MB, 15 minutes, active tracing, own log group', () => {
+    expect(fn()).toBeDefined();
+    expect(fn().Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 1024,
+      Timeout: 900,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogGroup: { Ref: id(stack.runExportFunction.logGroup) } },
+    });
+  });
+
+  it('environment: the tables and the exports bucket; no physical name (it dispatches to itself by AWS_LAMBDA_FUNCTION_NAME)', () => {
+    expect(fn().Properties.FunctionName).toBeUndefined();
+    expect(fn().Properties.Environment.Variables).toEqual({
+      CONFIG_TABLE: { Ref: id(stack.configTable) },
+      USAGE_TABLE: { Ref: id(stack.usageTable) },
+      EXPORTS_BUCKET: { Ref: id(stack.exportsBucket) },
+      STAGE: STAGE,
+      LOG_LEVEL: 'INFO',
+      POWERTOOLS_SERVICE_NAME: 'data-export',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('asynchronous invocations: 2 retries, dropped after 1 hour', () => {
+    const configs = Object.values(resourcesOfType('AWS::Lambda::EventInvokeConfig'));
+    expect(configs).toHaveLength(1);
+    expect(configs[0].Properties).toEqual({
+      FunctionName: { Ref: id(stack.runExportFunction) },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 3600,
+    });
+  });
+
+  it('events that still fail go to an encrypted, TLS-only dead-letter queue', () => {
+    const queueId = id(stack.runExportDeadLetterQueue);
+    expect(fn().Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+    const queue = resourcesOfType('AWS::SQS::Queue')[queueId];
+    expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    const policies = Object.values(resourcesOfType('AWS::SQS::QueuePolicy')).filter((p) =>
+      JSON.stringify(p.Properties.Queues).includes(`"${queueId}"`),
+    );
+    expect(policies).toHaveLength(1);
+    expect(policies[0].Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    // Only the function's role may send to it.
+    expect(serviceStatements(id(stack.runExportFunction.role!), 'sqs')).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+    ]);
+  });
+});
+
+describe('IAM least privilege', () => {
+  it('no wildcard actions anywhere', () => {
+    const actions = statements().flatMap((s) => asArray(s.Action));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+  });
+
+  it("Resource '*' only for the X-Ray write actions (X-Ray has no resource-level permissions)", () => {
+    const wildcard = statements().filter((s) => asArray(s.Resource as unknown).includes('*'));
+    expect(wildcard.flatMap((s) => asArray(s.Action)).filter((a) => !a.startsWith('xray:'))).toEqual([]);
+  });
+
+  it("no other wildcard in a resource than the exports bucket's manual/* objects", () => {
+    const resources = statements()
+      .filter((s) => !asArray(s.Resource as unknown).includes('*'))
+      .flatMap((s) => asArray(s.Resource as unknown));
+    const wildcards = resources.filter((r) => JSON.stringify(r).includes('*'));
+    expect(wildcards.length).toBeGreaterThan(0);
+    for (const r of wildcards) expect(r).toEqual(manualObjectsArn());
+  });
+
+  it('run-export Lambda: reads and writes the config table (job records), only reads the usage table', () => {
+    const roleId = id(stack.runExportFunction.role!);
+    const [config, usage] = [id(stack.configTable), id(stack.usageTable)];
+    for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect(tablesAllowed(roleId, write)).toEqual([config]);
+    }
+    for (const read of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']) {
+      expect(tablesAllowed(roleId, read)).toEqual([config, usage].sort());
+    }
+  });
+
+  it('run-export Lambda: puts (multipart included) and aborts uploads of manual/ files; never reads, lists or deletes', () => {
+    const s3 = serviceStatements(id(stack.runExportFunction.role!), 's3');
+    expect(s3).toEqual([
+      { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: manualObjectsArn() },
+    ]);
+    const actions = s3.flatMap((s) => asArray(s.Action));
+    for (const denied of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:ListBucket', 's3:PutObjectAcl']) {
+      expect(actions).not.toContain(denied);
+    }
+  });
+
+  it('management Lambda: only reads manual/ files of the exports bucket (to pre-sign download URLs)', () => {
+    expect(serviceStatements(id(stack.apiFunction.role!), 's3')).toEqual([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: manualObjectsArn() },
+    ]);
+  });
+
+  it('management Lambda: may invoke the run-export function (unqualified), and nothing else may', () => {
+    const runExportArn = { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] };
+    expect(serviceStatements(id(stack.apiFunction.role!), 'lambda')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: [runExportArn, { 'Fn::Join': ['', [runExportArn, ':$LATEST']] }],
+      },
+    ]);
+    for (const fn of [stack.ingestFunction, stack.runExportFunction]) {
+      expect(serviceStatements(id(fn.role!), 'lambda')).toEqual([]);
+    }
+    // No resource-based permission lets anyone else (e.g. a service principal) invoke it either.
+    const permissions = Object.values(resourcesOfType('AWS::Lambda::Permission')).filter(
+      (p) => JSON.stringify(p.Properties.FunctionName).includes(`"${id(stack.runExportFunction)}"`),
+    );
+    expect(permissions).toEqual([]);
+  });
+
+  it('ingest Lambda: no access to the exports bucket', () => {
+    expect(serviceStatements(id(stack.ingestFunction.role!), 's3')).toEqual([]);
+  });
+
+  it('DynamoDB statements name table ARNs, never *', () => {
+    const dynamo = statements().filter((s) => asArray(s.Action).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.length).toBeGreaterThan(0);
+    for (const s of dynamo) {
+      expect(asArray(s.Resource as unknown)).not.toContain('*');
+      expect(JSON.stringify(s.Resource)).toMatch(/(ConfigTable|UsageTable)[A-F0-9]{8}/);
+    }
+  });
+
+  it('management Lambda: reads and writes the config table, only reads the usage table', () => {
+    const roleId = id(stack.apiFunction.role!);
+    const [config, usage] = [id(stack.configTable), id(stack.usageTable)];
+    for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect(tablesAllowed(roleId, write)).toEqual([config]);
+    }
+    for (const read of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']) {
+      expect(tablesAllowed(roleId, read)).toEqual([config, usage].sort());
+    }
+  });
+
+  it('ingest Lambda: only reads the config table, reads and writes the usage table', () => {
+    const roleId = id(stack.ingestFunction.role!);
+    const [config, usage] = [id(stack.configTable), id(stack.usageTable)];
+    for (const write of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+      expect(tablesAllowed(roleId, write)).toEqual([usage]);
+    }
+    for (const read of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']) {
+      expect(tablesAllowed(roleId, read)).toEqual([config, usage].sort());
+    }
+  });
+});
+
+describe('HTTP API', () => {
+  const routes = () =>
+    Object.fromEntries(
+      Object.values(resourcesOfType('AWS::ApiGatewayV2::Route')).map((r) => [r.Properties.RouteKey, r.Properties]),
+    );
+  /** Logical id of the function a route's integration invokes. */
+  const functionOfRoute = (routeKey: string): string => {
+    const target = routes()[routeKey].Target;
+    const integrationId = target['Fn::Join'][1][1].Ref;
+    const integration = resourcesOfType('AWS::ApiGatewayV2::Integration')[integrationId];
+    expect(integration.Properties.IntegrationType).toBe('AWS_PROXY');
+    return integration.Properties.IntegrationUri['Fn::GetAtt'][0];
+  };
+
+  it('JWT authorizer with the issuer and audience from the props', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: ISSUER, Audience: [AUDIENCE] },
+    });
+  });
+
+  it('has exactly the three routes', () => {
+    expect(Object.keys(routes()).sort()).toEqual(['ANY /ingest/{proxy+}', 'ANY /v1/{proxy+}', 'GET /v1/openapi.json']);
+  });
+
+  it('management routes: JWT authorizer -> management Lambda', () => {
+    const authorizerId = Object.keys(resourcesOfType('AWS::ApiGatewayV2::Authorizer'))[0];
+    expect(routes()['ANY /v1/{proxy+}']).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+    expect(functionOfRoute('ANY /v1/{proxy+}')).toBe(id(stack.apiFunction));
+  });
+
+  it('GET /v1/openapi.json: public -> management Lambda', () => {
+    const route = routes()['GET /v1/openapi.json'];
+    expect(route.AuthorizationType).toBe('NONE');
+    expect(route.AuthorizerId).toBeUndefined();
+    expect(functionOfRoute('GET /v1/openapi.json')).toBe(id(stack.apiFunction));
+  });
+
+  it('ANY /ingest/{proxy+}: no JWT (ingest key checked by the Lambda) -> ingest Lambda', () => {
+    const route = routes()['ANY /ingest/{proxy+}'];
+    expect(route.AuthorizationType).toBe('NONE');
+    expect(route.AuthorizerId).toBeUndefined();
+    expect(functionOfRoute('ANY /ingest/{proxy+}')).toBe(id(stack.ingestFunction));
+  });
+
+  it('$default stage: auto-deployed, throttled, JSON access logs to a retained log group', () => {
+    const stages = Object.values(resourcesOfType('AWS::ApiGatewayV2::Stage'));
+    expect(stages).toHaveLength(1);
+    const stage = stages[0].Properties;
+    expect(stage).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [expect.stringMatching(/^ApiAccessLogs/), 'Arn'] } },
+    });
+    const format = JSON.parse(stage.AccessLogSettings.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
+    // Never the query string (?publishableKey=) or headers.
+    expect(stage.AccessLogSettings.Format).not.toMatch(/querystring|header|authorizer\.claims/i);
+  });
+
+  it('outputs the API URL, the table names, the exports bucket and the run-export function', () => {
+    const outputs = template.findOutputs('*');
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['ApiUrl', 'ConfigTableName', 'UsageTableName', 'ExportsBucketName', 'RunExportFunctionName']),
+    );
+    expect(outputs.ConfigTableName.Value).toEqual({ Ref: id(stack.configTable) });
+    expect(outputs.UsageTableName.Value).toEqual({ Ref: id(stack.usageTable) });
+    expect(outputs.ExportsBucketName.Value).toEqual({ Ref: id(stack.exportsBucket) });
+    expect(outputs.RunExportFunctionName.Value).toEqual({ Ref: id(stack.runExportFunction) });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  const describeViolations = (report: ReturnType<AwsSolutionsChecks['validateScope']>) =>
+    report.violations.flatMap((v) =>
+      v.violatingResources.map((r) => ({ rule: v.ruleName, severity: v.severity, path: r.constructPath ?? '' })),
+    );
+
+  it('no unacknowledged errors or warnings', () => {
+    const findings = describeViolations(new AwsSolutionsChecks().validateScope(stack)).filter(
+      (f) => f.severity === 'error' || f.severity === 'warning',
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it('every acknowledgement has a reason and matches a real finding (no stale or misplaced suppressions)', () => {
+    const acks: { path: string; rule: string; reason: string }[] = [];
+    for (const c of stack.node.findAll()) {
+      for (const m of c.node.metadata) {
+        if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [key, reason] of Object.entries(m.data as Record<string, string>)) {
+          acks.push({ path: c.node.path, rule: key.replace(/^[^:]+::(?=AwsSolutions-)/, ''), reason });
+        }
+      }
+    }
+    expect(acks.length).toBeGreaterThan(0);
+
+    // The same stack without acknowledgements (bundling skipped: the code is irrelevant to nag).
+    const bare = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+    const unacknowledged = new DataExportStack(bare, stack.stackName, {
+      stage: STAGE,
+      jwtIssuer: ISSUER,
+      jwtAudience: AUDIENCE,
+    });
+    const findings = describeViolations(new AwsSolutionsChecks().validateScope(unacknowledged));
+
+    for (const ack of acks) {
+      expect(ack.reason.length).toBeGreaterThan(40);
+      const matched = findings.some((f) => f.rule === ack.rule && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)));
+      expect({ ...ack, matched }).toEqual({ ...ack, matched: true });
+    }
+  });
+});
+
+describe('configuration from CDK context', () => {
+  const config = (context: Record<string, unknown>) => readDataExportConfig(new App({ context }).node);
+  const valid = { stage: 'dev', jwtIssuer: 'https://auth.example.com/', jwtAudience: 'data-export-api' };
+
+  it('reads stage, issuer and audience (comma-separated or array)', () => {
+    expect(config(valid)).toEqual({ stage: 'dev', jwtIssuer: valid.jwtIssuer, jwtAudience: ['data-export-api'] });
+    expect(config({ ...valid, jwtAudience: 'a, b' }).jwtAudience).toEqual(['a', 'b']);
+    expect(config({ ...valid, jwtAudience: ['a', 'b'] }).jwtAudience).toEqual(['a', 'b']);
+  });
+
+  it.each(['stage', 'jwtIssuer', 'jwtAudience'])('fails loudly when %s is missing', (key) => {
+    const context: Record<string, unknown> = { ...valid };
+    delete context[key];
+    expect(() => config(context)).toThrow(new RegExp(`Missing CDK context "${key}".*-c ${key}=`));
+  });
+
+  it('rejects a malformed stage or a non-https issuer', () => {
+    expect(() => config({ ...valid, stage: 'Prod_1' })).toThrow(/"stage" must be lowercase/);
+    expect(() => config({ ...valid, jwtIssuer: 'http://auth.example.com/' })).toThrow(/"jwtIssuer" must be an https URL/);
+  });
+});
+
+describe('code layout', () => {
+  it('lib/ never imports from lambdas/', () => {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(p);
+        else if (p.endsWith('.ts')) files.push(p);
+      }
+    };
+    walk(path.join(ROOT, 'lib'));
+    const offenders = files.filter((f) =>
+      /(from\s+|require\(|import\()\s*['"][^'"]*lambdas\//.test(fs.readFileSync(f, 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
+});

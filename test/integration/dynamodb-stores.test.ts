@@ -1,0 +1,366 @@
+import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
+import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
+import { ConflictError } from '../../lambdas/core/errors';
+import { DAY_MS, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
+import type { StreamedCompanyUsage } from '../../lambdas/ports';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
+
+const TABLES = { configTable: 'config', usageTable: 'usage' };
+const DAY0 = 20_000; // 2024-10-04
+const at = (day: number, hour: number, minute = 0) => (DAY0 + day) * DAY_MS + hour * 3_600_000 + minute * 60_000;
+
+let emulators: RunningEmulators;
+let clients: EmulatorClients;
+let tenants: DynamoDbTenantStore;
+let usage: DynamoDbUsageStore;
+let queryCalls = 0;
+let envCounter = 0;
+const freshEnv = () => `env_${++envCounter}`;
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  clients = createEmulatorClients(emulators);
+  await ensureTables(clients.dynamodb, TABLES);
+  await ensureTables(clients.dynamodb, TABLES); // idempotent
+  clients.documentClient.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'QueryCommand') queryCalls++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countQueries' },
+  );
+  tenants = new DynamoDbTenantStore({ client: clients.documentClient, tableName: TABLES.configTable });
+  usage = new DynamoDbUsageStore({ client: clients.documentClient, tableName: TABLES.usageTable });
+});
+
+afterAll(async () => {
+  clients?.destroy();
+  await emulators?.stop();
+});
+
+/** Deterministic shuffle (mulberry32), so a failure reproduces. */
+function shuffled<T>(values: T[], seed: number): T[] {
+  let state = seed;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const result = [...values];
+  for (let i = result.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [result[i], result[j]] = [result[j], result[i]];
+  }
+  return result;
+}
+
+async function collect(environmentId: string): Promise<StreamedCompanyUsage[]> {
+  const result: StreamedCompanyUsage[] = [];
+  for await (const company of usage.streamCompanyUsage(environmentId)) result.push(company);
+  return result;
+}
+
+async function companyUsage(environmentId: string, companyId: string): Promise<StreamedCompanyUsage> {
+  const found = (await collect(environmentId)).find((c) => c.company.companyId === companyId);
+  if (!found) throw new Error(`company ${companyId} not streamed`);
+  return found;
+}
+
+/** Expected per-day latest map from timestamps. */
+function dayLatest(timestamps: number[]): Map<number, number> {
+  const days = new Map<number, number>();
+  for (const t of [...timestamps].sort((a, b) => a - b)) days.set(Math.floor(t / DAY_MS), t);
+  return new Map([...days].sort(([a], [b]) => a - b));
+}
+
+const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+describe('DynamoDbTenantStore', () => {
+  test('creates an organization once and refuses a duplicate id', async () => {
+    const org = { id: 'org_1', name: 'Acme', plan: 'pro' as const, createdAt: 1_700_000_000_000 };
+    await tenants.createOrganization(org);
+    await expect(tenants.createOrganization({ ...org, name: 'Other' })).rejects.toBeInstanceOf(ConflictError);
+    expect(await tenants.getOrganization('org_1')).toEqual(org);
+    expect(await tenants.getOrganization('org_missing')).toBeUndefined();
+  });
+
+  test('updates the plan of an existing organization only', async () => {
+    const org = { id: 'org_plan', name: 'Plan Co', plan: 'free' as const, createdAt: 1 };
+    await tenants.createOrganization(org);
+    expect(await tenants.updateOrganizationPlan('org_plan', 'enterprise')).toEqual({ ...org, plan: 'enterprise' });
+    expect(await tenants.getOrganization('org_plan')).toEqual({ ...org, plan: 'enterprise' });
+    expect(await tenants.updateOrganizationPlan('org_nope', 'pro')).toBeUndefined();
+    expect(await tenants.getOrganization('org_nope')).toBeUndefined();
+  });
+
+  test('stores an environment with its ingest-key lookup and refuses duplicates', async () => {
+    const env = { id: 'env_a', organizationId: 'org_1', name: 'Production', ingestKey: 'ik_secret_a', createdAt: 5 };
+    await tenants.createEnvironment(env);
+    expect(await tenants.getEnvironment('env_a')).toEqual(env);
+    expect(await tenants.findEnvironmentByIngestKey('ik_secret_a')).toEqual(env);
+    expect(await tenants.findEnvironmentByIngestKey('ik_unknown')).toBeUndefined();
+    expect(await tenants.getEnvironment('env_unknown')).toBeUndefined();
+
+    await expect(tenants.createEnvironment({ ...env, ingestKey: 'ik_other' })).rejects.toBeInstanceOf(ConflictError);
+    expect(await tenants.findEnvironmentByIngestKey('ik_other')).toBeUndefined();
+
+    // A key collision leaves neither the new environment nor a changed lookup behind.
+    await expect(tenants.createEnvironment({ ...env, id: 'env_b' })).rejects.toBeInstanceOf(ConflictError);
+    expect(await tenants.getEnvironment('env_b')).toBeUndefined();
+    expect(await tenants.findEnvironmentByIngestKey('ik_secret_a')).toEqual(env);
+  });
+
+  test('puts and lists features and segments, overwriting on the same id', async () => {
+    await tenants.createEnvironment({ id: 'env_defs', organizationId: 'org_1', name: 'Staging', ingestKey: 'ik_defs', createdAt: 1 });
+    const exportFeature: FeatureDefinition = { id: 'f1', key: 'export', name: 'Export', adoption: { minActiveDays: 5, windowDays: 28 } };
+    const search: FeatureDefinition = { id: 'f2', key: 'search', name: 'Search', adoption: { minActiveDays: 2, windowDays: 7 } };
+    await tenants.putFeature('env_defs', exportFeature);
+    await tenants.putFeature('env_defs', search);
+    await tenants.putFeature('env_defs', { ...exportFeature, name: 'CSV export' });
+    await tenants.putFeature('env_other', { ...search, id: 'f9' });
+    expect(await tenants.listFeatures('env_defs')).toEqual([{ ...exportFeature, name: 'CSV export' }, search]);
+
+    const big: SegmentDefinition = {
+      id: 's1',
+      name: 'Big',
+      conditions: [
+        { attribute: 'employees', operator: 'greaterThan', value: 100 },
+        { attribute: 'plan', operator: 'anyOf', values: ['pro', null, 3, true] },
+        { attribute: 'churned', operator: 'isNotSet' },
+        { attribute: 'note', operator: 'equals', value: '' },
+        { field: 'lastSeen', operator: 'lessThanDaysAgo', days: 7 },
+      ],
+    };
+    const none: SegmentDefinition = { id: 's2', name: 'Everyone', conditions: [] };
+    await tenants.putSegment('env_defs', none);
+    await tenants.putSegment('env_defs', { ...big, name: 'Old name' });
+    await tenants.putSegment('env_defs', big);
+    expect(await tenants.listSegments('env_defs')).toEqual([big, none]);
+    expect(await tenants.listSegments('env_empty')).toEqual([]);
+    // The environment's own item shares the partition and is not a definition.
+    expect(await tenants.getEnvironment('env_defs')).toMatchObject({ id: 'env_defs' });
+  });
+});
+
+describe('DynamoDbUsageStore', () => {
+  test('events in random order give each day its latest time and the exact first use', async () => {
+    const env = freshEnv();
+    const days = [0, 1, 3, 7, 8, 20, 27];
+    const times = days.flatMap((day, i) => [at(day, 9, i), at(day, 17, 30), at(day, 12), at(day, 23, 59)]);
+    for (const t of shuffled(times, 42)) await usage.recordEvent(env, { companyId: 'acme', eventKey: 'export', at: t });
+    await usage.recordCompany(env, { companyId: 'acme', at: at(2, 8), attributes: { name: 'Acme Inc', employees: 40 } });
+
+    const result = await companyUsage(env, 'acme');
+    expect(result.usage).toEqual([
+      { eventKey: 'export', firstUsed: Math.min(...times), usedDays: dayLatest(times), feedback: [] },
+    ]);
+    expect(result.company).toEqual({
+      companyId: 'acme',
+      name: 'Acme Inc',
+      attributes: { name: 'Acme Inc', employees: 40 },
+      firstSeen: Math.min(...times),
+      seenDays: dayLatest([...times, at(2, 8)]),
+    });
+    expect([...result.usage[0].usedDays.keys()]).toEqual(days.map((d) => DAY0 + d));
+    expect(result.itemsRead).toBe(2);
+  });
+
+  test('an earlier company update lowers firstSeen; attributes merge key by key', async () => {
+    const env = freshEnv();
+    await usage.recordCompany(env, { companyId: 'c', at: at(5, 10), attributes: { name: 'First', tier: 'gold' } });
+    await usage.recordCompany(env, { companyId: 'c', at: at(5, 9), attributes: { seats: 3 } });
+    await usage.recordCompany(env, { companyId: 'c', at: at(1, 9), attributes: { name: 'Renamed', active: false, gone: null } });
+    await usage.recordCompany(env, { companyId: 'c', at: at(6, 1) });
+    const { company, usage: records } = await companyUsage(env, 'c');
+    expect(company).toEqual({
+      companyId: 'c',
+      name: 'Renamed',
+      attributes: { name: 'Renamed', tier: 'gold', seats: 3, active: false, gone: null },
+      firstSeen: at(1, 9),
+      seenDays: dayLatest([at(1, 9), at(5, 10), at(6, 1)]),
+    });
+    expect(records).toEqual([]);
+  });
+
+  test('feedback alone creates the usage with no first use; events add to it', async () => {
+    const env = freshEnv();
+    await usage.recordFeedback(env, { companyId: 'fb', eventKey: 'search', at: at(3, 10), score: 4 });
+    await usage.recordFeedback(env, { companyId: 'fb', eventKey: 'search', at: at(1, 10), score: null });
+    let result = await companyUsage(env, 'fb');
+    expect(result.usage).toEqual([
+      {
+        eventKey: 'search',
+        firstUsed: null,
+        usedDays: new Map(),
+        feedback: [
+          { at: at(3, 10), score: 4 },
+          { at: at(1, 10), score: null },
+        ],
+      },
+    ]);
+    expect(result.company.firstSeen).toBe(at(1, 10));
+    expect(result.company.name).toBeNull();
+
+    await usage.recordEvent(env, { companyId: 'fb', eventKey: 'search', at: at(4, 2) });
+    result = await companyUsage(env, 'fb');
+    expect(result.usage[0].firstUsed).toBe(at(4, 2));
+    expect(result.usage[0].usedDays).toEqual(new Map([[DAY0 + 4, at(4, 2)]]));
+    expect(result.usage[0].feedback).toHaveLength(2);
+  });
+
+  test('50 concurrent writes to one new company lose nothing', async () => {
+    const env = freshEnv();
+    const calls = Array.from({ length: 50 }, (_, i) => {
+      switch (i % 3) {
+        case 0:
+          return usage.recordEvent(env, { companyId: 'hot', eventKey: 'export', at: at(i, 12) });
+        case 1:
+          return usage.recordCompany(env, { companyId: 'hot', at: at(i, 12), attributes: { [`k${i}`]: i } });
+        default:
+          return usage.recordFeedback(env, { companyId: 'hot', eventKey: 'export', at: at(i, 12), score: (i % 5) + 1 });
+      }
+    });
+    // And 50 more on one day, racing on the same map entry and on firstUsed of a second key.
+    const sameDay = shuffled(Array.from({ length: 50 }, (_, i) => at(60, 0, i)), 7);
+    await Promise.all([
+      ...calls,
+      ...sameDay.map((t) => usage.recordEvent(env, { companyId: 'hot', eventKey: 'search', at: t })),
+    ]);
+
+    const { company, usage: records, itemsRead } = await companyUsage(env, 'hot');
+    const indexes = Array.from({ length: 50 }, (_, i) => i);
+    expect(company.seenDays).toEqual(dayLatest([...indexes.map((i) => at(i, 12)), at(60, 0, 49)]));
+    expect(company.firstSeen).toBe(at(0, 12));
+    expect(company.attributes).toEqual(
+      Object.fromEntries(indexes.filter((i) => i % 3 === 1).map((i) => [`k${i}`, i])),
+    );
+    expect(itemsRead).toBe(3);
+
+    const exportUsage = records.find((r) => r.eventKey === 'export')!;
+    expect(exportUsage.usedDays).toEqual(dayLatest(indexes.filter((i) => i % 3 === 0).map((i) => at(i, 12))));
+    expect(exportUsage.firstUsed).toBe(at(0, 12));
+    const expectedFeedback = indexes.filter((i) => i % 3 === 2).map((i) => ({ at: at(i, 12), score: (i % 5) + 1 }));
+    expect([...exportUsage.feedback].sort((a, b) => a.at - b.at)).toEqual(expectedFeedback);
+
+    const searchUsage = records.find((r) => r.eventKey === 'search')!;
+    expect(searchUsage.usedDays).toEqual(new Map([[DAY0 + 60, at(60, 0, 49)]]));
+    expect(searchUsage.firstUsed).toBe(at(60, 0, 0));
+  });
+
+  test('streams companies grouped, in UTF-8 order, for ids that prefix each other or hold special characters', async () => {
+    const env = freshEnv();
+    const ids = ['a', 'ab', 'a!', 'a b', 'a#', 'a#U#x', 'C#', 'ü', 'ünï', '日本', '😀', 'b', 'A', ' '];
+    const keysOf = (id: string, i: number) => ['k', 'k#2', '#U#', 'ü'].slice(0, 1 + (i % 4)).map((k) => `${k}-${id}`);
+    await Promise.all(
+      ids.map(async (id, i) => {
+        for (const key of keysOf(id, i)) await usage.recordEvent(env, { companyId: id, eventKey: key, at: at(i, 1) });
+        await usage.recordCompany(env, { companyId: id, at: at(i, 2), attributes: { name: `Name of ${id}` } });
+      }),
+    );
+    await usage.recordUser(env, { userId: 'u1', at: at(0, 0), companyId: 'a' });
+    // Another environment with a prefix of this one's id is never streamed with it.
+    await usage.recordEvent(`${env}0`, { companyId: 'a', eventKey: 'other', at: at(0, 0) });
+
+    const streamed = await collect(env);
+    expect(streamed.map((c) => c.company.companyId)).toEqual([...ids].sort(byUtf8));
+    for (const result of streamed) {
+      const i = ids.indexOf(result.company.companyId);
+      expect(result.company.name).toBe(`Name of ${ids[i]}`);
+      expect(result.usage.map((u) => u.eventKey).sort()).toEqual(keysOf(ids[i], i).sort());
+      expect(result.itemsRead).toBe(1 + keysOf(ids[i], i).length);
+    }
+    expect(await collect(`${env}9`)).toEqual([]);
+  });
+
+  test('remembers the company of a user by the latest update time', async () => {
+    const env = freshEnv();
+    expect(await usage.findUserCompany(env, 'u')).toBeUndefined();
+    await usage.recordUser(env, { userId: 'u', at: at(0, 1) });
+    expect(await usage.findUserCompany(env, 'u')).toBeUndefined();
+    await usage.recordUser(env, { userId: 'u', at: at(2, 1), companyId: 'new' });
+    await usage.recordUser(env, { userId: 'u', at: at(1, 1), companyId: 'old' });
+    expect(await usage.findUserCompany(env, 'u')).toBe('new');
+    await usage.recordUser(env, { userId: 'u', at: at(3, 1) });
+    expect(await usage.findUserCompany(env, 'u')).toBe('new');
+    await usage.recordUser(env, { userId: 'u', at: at(4, 1), companyId: 'newer' });
+    expect(await usage.findUserCompany(env, 'u')).toBe('newer');
+    expect(await collect(env)).toEqual([]);
+  });
+
+  test('putCompanyUsage round-trips exactly through streamCompanyUsage and overwrites', async () => {
+    const env = freshEnv();
+    const companies: CompanyUsage[] = ['z-last', 'b', 'a', 'ä'].map((id, n) => ({
+      company: {
+        companyId: id,
+        name: n === 1 ? null : `Company ${id}`,
+        attributes: (n === 1
+          ? { plan: 'free', seats: 0, trial: true, note: null }
+          : { name: `Company ${id}`, empty: '' }) as Record<string, AttributeValue>,
+        firstSeen: at(0, n),
+        seenDays: new Map([0, 2, 5 + n].map((d) => [DAY0 + d, at(d, 20)])),
+      },
+      usage: Array.from({ length: n + 1 }, (_, k) => ({
+        eventKey: `feature-${k}`,
+        firstUsed: k === 1 ? null : at(k, 3),
+        usedDays: k === 1 ? new Map() : new Map([k, k + 1].map((d) => [DAY0 + d, at(d, 4)])),
+        feedback: k === 0 ? [] : [{ at: at(k, 5), score: k % 2 === 0 ? null : 5 }, { at: at(k, 6), score: 1 }],
+      })),
+    }));
+    for (const company of companies) await usage.putCompanyUsage(env, company);
+
+    const expected = [...companies]
+      .sort((x, y) => byUtf8(x.company.companyId, y.company.companyId))
+      .map((c) => ({ ...c, itemsRead: 1 + c.usage.length }));
+    expect(await collect(env)).toEqual(expected);
+
+    const replaced: CompanyUsage = {
+      company: { ...companies[0].company, name: 'Renamed', attributes: { name: 'Renamed' } },
+      usage: [{ eventKey: 'feature-0', firstUsed: at(9, 9), usedDays: new Map([[DAY0 + 9, at(9, 9)]]), feedback: [] }],
+    };
+    await usage.putCompanyUsage(env, replaced);
+    expect((await companyUsage(env, 'z-last'))).toEqual({ ...replaced, itemsRead: 2 });
+  });
+
+  test('paginates an environment larger than 1 MB without losing or splitting a company', async () => {
+    const env = freshEnv();
+    const count = 3000;
+    const ids = Array.from({ length: count }, (_, i) => `company-${i}`);
+    const companyFor = (id: string, i: number): CompanyUsage => {
+      const days = new Map(Array.from({ length: 20 }, (_, d) => [DAY0 + d, at(d, i % 24, i % 60)] as [number, number]));
+      return {
+        company: { companyId: id, name: `Name ${i}`, attributes: { name: `Name ${i}`, tier: i % 3 }, firstSeen: at(0, 0), seenDays: days },
+        usage: ['export', 'search'].map((eventKey) => ({ eventKey, firstUsed: at(0, 1), usedDays: days, feedback: [] })),
+      };
+    };
+    for (let start = 0; start < count; start += 50) {
+      await Promise.all(ids.slice(start, start + 50).map((id, j) => usage.putCompanyUsage(env, companyFor(id, start + j))));
+    }
+
+    const before = queryCalls;
+    let streamedCount = 0;
+    let itemsRead = 0;
+    const seen = new Set<string>();
+    let previous = '';
+    for await (const result of usage.streamCompanyUsage(env)) {
+      const id = result.company.companyId;
+      expect(byUtf8(previous, id)).toBeLessThan(0);
+      previous = id;
+      seen.add(id);
+      streamedCount++;
+      itemsRead += result.itemsRead;
+      expect(result.usage.map((u) => u.eventKey)).toEqual(['export', 'search']);
+      expect(result.usage[1].usedDays.size).toBe(20);
+    }
+    expect(streamedCount).toBe(count);
+    expect(seen.size).toBe(count);
+    expect(itemsRead).toBe(count * 3);
+    expect(queryCalls - before).toBeGreaterThanOrEqual(2); // several 1 MB pages
+  });
+});
