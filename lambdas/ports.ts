@@ -11,7 +11,8 @@ import type {
   Plan,
   SegmentDefinition,
 } from './core/model';
-import type { Aggregation } from './core/periods';
+import type { Destination, DestinationCredentials } from './core/destination';
+import type { Aggregation, Cadence } from './core/periods';
 
 export interface Clock {
   now(): number;
@@ -85,7 +86,8 @@ export interface UsageStore {
   streamCompanyUsage(environmentId: string): AsyncIterable<StreamedCompanyUsage>;
 }
 
-export type { ObjectSink } from './core/export/pipeline';
+import type { ObjectSink } from './core/export/pipeline';
+export type { ObjectSink };
 
 export type ManualExportStatus = 'pending' | 'running' | 'done' | 'failed';
 
@@ -134,4 +136,106 @@ export interface ExportDispatcher {
 /** Time-limited download links to objects of the service's exports bucket. */
 export interface DownloadLinks {
   createDownloadUrl(key: string, options: { fileName: string; expiresInSeconds: number }): Promise<string>;
+}
+
+/** Seals customer secrets at rest (KMS on AWS, a local key locally). The context binds a secret to its environment. */
+export interface SecretSealer {
+  seal(plaintext: string, context: { environmentId: string }): Promise<string>;
+  unseal(sealed: string, context: { environmentId: string }): Promise<string>;
+}
+
+/** The customer's bucket, reached with the customer's credentials. */
+export interface DestinationGateway {
+  /**
+   * Lists the bucket under the key prefix, as the settings page promises on save. Throws a
+   * DestinationError subclass (core/destination.ts) that says what is wrong.
+   */
+  validate(destination: Destination, credentials: DestinationCredentials): Promise<void>;
+  /** A sink writing into the destination under its key prefix; its failures are DestinationErrors too. */
+  sink(destination: Destination, credentials: DestinationCredentials): ObjectSink;
+}
+
+/** One schedule per environment's automatic export (EventBridge Scheduler on AWS, in-process locally). */
+export interface ExportScheduler {
+  /** Creates or updates the environment's schedule, enabled, for the cadence. */
+  upsert(environmentId: string, cadence: Cadence): Promise<void>;
+  /** Deletes the environment's schedule; nothing happens when there is none. */
+  remove(environmentId: string): Promise<void>;
+}
+
+export interface AutomaticExportSettings {
+  environmentId: string;
+  enabled: boolean;
+  cadence: Cadence;
+  destination: Destination;
+  /** For AWS: the bucket URL as entered, `https://<bucket>.s3.<region>.amazonaws.com[/key]`. */
+  bucketUrl?: string;
+  accessKeyId: string;
+  sealedSecretAccessKey: string;
+  notifyEmails: string[];
+  updatedAt: number;
+  /** Set when the failure check stopped the export; cleared when the customer saves settings again. */
+  stoppedAt?: number;
+  stoppedReason?: string;
+}
+
+export interface AutomaticExportSettingsStore {
+  get(environmentId: string): Promise<AutomaticExportSettings | undefined>;
+  put(settings: AutomaticExportSettings): Promise<void>;
+}
+
+export type RunStatus = 'running' | 'successful' | 'failed';
+
+export interface ExportRun {
+  environmentId: string;
+  /** The snapshot instant: the schedule's 00:00 UTC (daily) or Monday 00:00 UTC (weekly). */
+  snapshotAt: number;
+  cadence: Cadence;
+  status: RunStatus;
+  startedAt: number;
+  finishedAt?: number;
+  durationMs?: number;
+  rowCount?: number;
+  byteCount?: number;
+  objectKey?: string;
+  /** Customer-facing message of a failure and its class. */
+  error?: string;
+  errorCode?: string;
+  /** Attempts made for this snapshot (retries of transient failures included). */
+  attempts: number;
+}
+
+export type RunOutcome =
+  | { status: 'successful'; finishedAt: number; rowCount: number; byteCount: number; objectKey: string }
+  | { status: 'failed'; finishedAt: number; error: string; errorCode: string; transient: boolean };
+
+/** The export's status as the status page shows it, kept on one item per environment. */
+export interface ExportStatusRecord {
+  environmentId: string;
+  lastRunAt?: number;
+  lastStatus?: 'successful' | 'failed';
+  lastError?: string;
+  lastErrorCode?: string;
+  /** When the current run of customer-side failures began; absent while healthy. Indexed sparsely. */
+  failingSince?: number;
+  /** Warning emails sent for the current failure sequence (1, 2, 3). */
+  emailsSent?: number[];
+}
+
+export interface ExportRunStore {
+  /**
+   * Claims the run of one snapshot: absent, failed, or abandoned (running, started before
+   * `staleBefore`). Concurrent duplicate invocations: exactly one gets true.
+   */
+  claim(run: ExportRun, staleBefore: number): Promise<boolean>;
+  finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void>;
+  /** Most recent first. */
+  history(environmentId: string, limit: number): Promise<ExportRun[]>;
+  getStatus(environmentId: string): Promise<ExportStatusRecord | undefined>;
+  /**
+   * Records a finished run on the status item. A success clears failingSince and emailsSent (the
+   * warning sequence ends); a customer-side failure sets failingSince if absent; a transient failure
+   * only records the error.
+   */
+  recordOutcome(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void>;
 }

@@ -1,0 +1,108 @@
+/**
+ * Customer destinations: S3-compatible buckets (AWS S3, Google Cloud Storage with HMAC keys, or any
+ * S3-compatible endpoint such as Cloudflare R2 or MinIO), and the errors they can answer, each phrased
+ * so the customer knows what to fix.
+ */
+
+export type Provider = 'AWS' | 'GCP' | 'Custom';
+export const PROVIDERS: readonly Provider[] = ['AWS', 'GCP', 'Custom'];
+
+export interface Destination {
+  provider: Provider;
+  bucket: string;
+  region: string;
+  /** Folder inside the bucket, without leading or trailing '/'; '' for the bucket's root. */
+  keyPrefix: string;
+  /** The S3 API endpoint; undefined for AWS (the SDK derives it from the region). */
+  endpoint?: string;
+}
+
+export interface DestinationCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export const GCS_ENDPOINT = 'https://storage.googleapis.com';
+
+/** A problem with the customer's destination. `customerMessage` is what the status page shows. */
+export abstract class DestinationError extends Error {
+  /** True when retrying later may succeed without the customer changing anything. */
+  abstract readonly transient: boolean;
+  abstract readonly code: string;
+}
+
+export class InvalidCredentialsError extends DestinationError {
+  override readonly name = 'InvalidCredentialsError';
+  readonly transient = false;
+  readonly code = 'invalid_credentials';
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'The access key is not valid: the storage provider does not recognize the access key id or the secret does not match it. Check both keys, or create a new key pair.',
+      options,
+    );
+  }
+}
+
+export class AccessDeniedError extends DestinationError {
+  override readonly name = 'AccessDeniedError';
+  readonly transient = false;
+  readonly code = 'access_denied';
+  constructor(bucket: string, keyPrefix: string, options?: { cause?: unknown }) {
+    super(
+      `Access denied: the key is valid but may not list and write objects in bucket "${bucket}"${keyPrefix ? ` under "${keyPrefix}/"` : ''}, or the key has been disabled. Grant it s3:ListBucket, s3:PutObject and s3:AbortMultipartUpload (or the provider's equivalent) and make sure it is active.`,
+      options,
+    );
+  }
+}
+
+export class BucketNotFoundError extends DestinationError {
+  override readonly name = 'BucketNotFoundError';
+  readonly transient = false;
+  readonly code = 'bucket_not_found';
+  constructor(bucket: string, options?: { cause?: unknown }) {
+    super(`The bucket "${bucket}" does not exist. Check its name (and region), or create it.`, options);
+  }
+}
+
+export class WrongRegionError extends DestinationError {
+  override readonly name = 'WrongRegionError';
+  readonly transient = false;
+  readonly code = 'wrong_region';
+  constructor(bucket: string, region: string, actualRegion: string | undefined, options?: { cause?: unknown }) {
+    super(
+      actualRegion
+        ? `The bucket "${bucket}" is in region ${actualRegion}, not ${region}. Change the region to ${actualRegion}.`
+        : `The region "${region}" does not match the bucket "${bucket}" or does not exist. Check the region's spelling, e.g. eu-west-1.`,
+      options,
+    );
+  }
+}
+
+export class EndpointUnreachableError extends DestinationError {
+  override readonly name = 'EndpointUnreachableError';
+  readonly transient = false;
+  readonly code = 'endpoint_unreachable';
+  constructor(endpoint: string, options?: { cause?: unknown }) {
+    super(
+      `The storage endpoint ${endpoint} could not be reached: its name does not resolve or it refuses connections. Check the endpoint URL (and the region).`,
+      options,
+    );
+  }
+}
+
+/** Not allowed as a destination (e.g. an endpoint inside a private network). */
+export class ForbiddenEndpointError extends DestinationError {
+  override readonly name = 'ForbiddenEndpointError';
+  readonly transient = false;
+  readonly code = 'endpoint_not_allowed';
+}
+
+/** Throttling, 5xx, timeouts: retried, never reported as the customer's fault. */
+export class TransientDestinationError extends DestinationError {
+  override readonly name = 'TransientDestinationError';
+  readonly transient = true;
+  readonly code = 'temporarily_unavailable';
+  constructor(options?: { cause?: unknown }) {
+    super('The storage provider was temporarily unavailable. The export will be retried automatically.', options);
+  }
+}
