@@ -167,11 +167,13 @@ export interface AutomaticExportSettings {
   environmentId: string;
   enabled: boolean;
   cadence: Cadence;
-  destination: Destination;
+  /** Present once a destination was saved; always present while enabled. */
+  destination?: Destination;
   /** For AWS: the bucket URL as entered, `https://<bucket>.s3.<region>.amazonaws.com[/key]`. */
   bucketUrl?: string;
-  accessKeyId: string;
-  sealedSecretAccessKey: string;
+  accessKeyId?: string;
+  sealedSecretAccessKey?: string;
+  /** Who is warned when the export keeps failing. */
   notifyEmails: string[];
   updatedAt: number;
   /** Set when the failure check stopped the export; cleared when the customer saves settings again. */
@@ -206,8 +208,8 @@ export interface ExportRun {
 }
 
 export type RunOutcome =
-  | { status: 'successful'; finishedAt: number; rowCount: number; byteCount: number; objectKey: string }
-  | { status: 'failed'; finishedAt: number; error: string; errorCode: string; transient: boolean };
+  | { status: 'successful'; finishedAt: number; durationMs: number; rowCount: number; byteCount: number; objectKey: string }
+  | { status: 'failed'; finishedAt: number; durationMs: number; error: string; errorCode: string; transient: boolean };
 
 /** The export's status as the status page shows it, kept on one item per environment. */
 export interface ExportStatusRecord {
@@ -237,5 +239,33 @@ export interface ExportRunStore {
    * warning sequence ends); a customer-side failure sets failingSince if absent; a transient failure
    * only records the error.
    */
-  recordOutcome(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void>;
+  recordOutcome(environmentId: string, startedAt: number, outcome: RunOutcome): Promise<void>;
+  /** Ends a failure sequence without a run: the customer saved settings that validate. */
+  clearFailure(environmentId: string): Promise<void>;
+}
+
+/** The failure check's view of failing exports: read through a sparse index, never a scan. */
+export interface FailingExportsStore {
+  /** Exports currently in a failure sequence; `itemsRead` counts what the index returned. */
+  listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }>;
+  /**
+   * Claims warning email `emailNumber` of the sequence that began at `failingSince`: true exactly once
+   * per sequence and email, whatever checks overlap or retry; false when the sequence has ended.
+   */
+  claimEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<boolean>;
+  /** Gives a claim back when the email could not be sent, so the next check tries again. */
+  releaseEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<void>;
+  /** Takes the export out of the failing index (it was stopped or disabled), keeping its status. */
+  endSequence(environmentId: string, failingSince: number): Promise<void>;
+}
+
+export interface EmailMessage {
+  to: string[];
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Mailer {
+  send(message: EmailMessage): Promise<void>;
 }

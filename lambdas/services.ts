@@ -3,15 +3,24 @@
  * (adapters/aws-wiring.ts, local/wiring.ts) and hand them here, so the rest is one code path.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { AutomaticExportService } from './core/automatic-export';
+import { FailureCheckService } from './core/failure-check';
 import { IngestService } from './core/ingest';
 import { ManualExportService } from './core/manual-export';
 import { TenancyService } from './core/tenancy';
 import type {
+  AutomaticExportSettingsStore,
   Clock,
+  DestinationGateway,
   DownloadLinks,
   ExportDispatcher,
+  ExportRunStore,
+  ExportScheduler,
+  FailingExportsStore,
+  Mailer,
   ManualExportStore,
   ObjectSink,
+  SecretSealer,
   TenantStore,
   UsageStore,
 } from './ports';
@@ -24,7 +33,18 @@ export interface Adapters {
   /** The service's own exports bucket. */
   exportsSink: ObjectSink;
   downloadLinks: DownloadLinks;
+  exportSettings: AutomaticExportSettingsStore;
+  exportRuns: ExportRunStore;
+  sealer: SecretSealer;
+  destinations: DestinationGateway;
+  scheduler: ExportScheduler;
   clock: Clock;
+}
+
+/** What the hourly failure check needs on top of the stores it shares with the API. */
+export interface FailureCheckAdapters extends Pick<Adapters, 'tenants' | 'exportSettings' | 'scheduler' | 'clock'> {
+  failingExports: FailingExportsStore;
+  mailer: Mailer;
 }
 
 export interface Settings {
@@ -35,6 +55,7 @@ export interface Services extends Adapters {
   tenancy: TenancyService;
   ingest: IngestService;
   manualExports: ManualExportService;
+  automaticExports: AutomaticExportService;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
@@ -58,5 +79,28 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
       newId,
       downloadLinkSeconds: settings.downloadLinkSeconds,
     }),
+    automaticExports: new AutomaticExportService({
+      tenants: adapters.tenants,
+      usage: adapters.usage,
+      settings: adapters.exportSettings,
+      runs: adapters.exportRuns,
+      sealer: adapters.sealer,
+      gateway: adapters.destinations,
+      scheduler: adapters.scheduler,
+      clock: adapters.clock,
+    }),
   };
+}
+
+/** @param dashboardUrl the dashboard's base URL, for the settings link in the emails */
+export function buildFailureCheck(adapters: FailureCheckAdapters, dashboardUrl: string): FailureCheckService {
+  return new FailureCheckService({
+    failing: adapters.failingExports,
+    settings: adapters.exportSettings,
+    tenants: adapters.tenants,
+    scheduler: adapters.scheduler,
+    mailer: adapters.mailer,
+    clock: adapters.clock,
+    dashboardUrl,
+  });
 }

@@ -8,9 +8,18 @@ export interface DataExportConfig {
   readonly jwtIssuer: string;
   /** Accepted audiences (`aud`) of those tokens. */
   readonly jwtAudience: string[];
+  /** From address of the failure emails; an SES identity (this address or its domain) verified in the account. */
+  readonly senderEmail: string;
+  /** Base URL of the dashboard the failure emails link to (to fix an export's settings); an https URL. */
+  readonly dashboardUrl: string;
 }
 
 const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
+/**
+ * A plain address `local@domain.tld`: no display name, spaces or angle brackets (it is the From address),
+ * and no `*` or `?` either: it becomes part of an SES identity ARN in an IAM policy, where those are wildcards.
+ */
+const EMAIL_PATTERN = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
 function requireString(node: Node, key: string, hint: string): string {
   const value: unknown = node.tryGetContext(key);
@@ -25,8 +34,23 @@ function requireString(node: Node, key: string, hint: string): string {
   return value.trim();
 }
 
+/** Reads context `key` as an absolute https URL. */
+function requireHttpsUrl(node: Node, key: string, hint: string, why = ''): string {
+  const value = requireString(node, key, hint);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`CDK context "${key}" must be an https URL; got "${value}".`);
+  }
+  if (url.protocol !== 'https:') {
+    throw new Error(`CDK context "${key}" must be an https URL${why}; got "${value}".`);
+  }
+  return value;
+}
+
 /**
- * Reads and validates `stage`, `jwtIssuer` and `jwtAudience` from the CDK context.
+ * Reads and validates `stage`, `jwtIssuer`, `jwtAudience`, `senderEmail` and `dashboardUrl` from the CDK context.
  * Fails loudly, naming the missing or malformed key, instead of synthesizing a half-configured stack.
  * `jwtAudience` may be a string (comma-separated for several audiences) or an array of strings.
  */
@@ -38,16 +62,12 @@ export function readDataExportConfig(node: Node): DataExportConfig {
     );
   }
 
-  const jwtIssuer = requireString(node, 'jwtIssuer', 'issuer URL of the dashboard JWTs');
-  let issuerUrl: URL;
-  try {
-    issuerUrl = new URL(jwtIssuer);
-  } catch {
-    throw new Error(`CDK context "jwtIssuer" must be an https URL; got "${jwtIssuer}".`);
-  }
-  if (issuerUrl.protocol !== 'https:') {
-    throw new Error(`CDK context "jwtIssuer" must be an https URL (API Gateway JWT authorizers require it); got "${jwtIssuer}".`);
-  }
+  const jwtIssuer = requireHttpsUrl(
+    node,
+    'jwtIssuer',
+    'issuer URL of the dashboard JWTs',
+    ' (API Gateway JWT authorizers require it)',
+  );
 
   const rawAudience: unknown = node.tryGetContext('jwtAudience');
   const audienceList = Array.isArray(rawAudience)
@@ -68,7 +88,13 @@ export function readDataExportConfig(node: Node): DataExportConfig {
     );
   }
 
-  return { stage, jwtIssuer, jwtAudience };
+  const senderEmail = requireString(node, 'senderEmail', 'From address of the failure emails, an SES-verified identity');
+  if (!EMAIL_PATTERN.test(senderEmail)) {
+    throw new Error(`CDK context "senderEmail" must be a plain email address like exports@example.com; got "${senderEmail}".`);
+  }
+  const dashboardUrl = requireHttpsUrl(node, 'dashboardUrl', 'dashboard base URL the failure emails link to');
+
+  return { stage, jwtIssuer, jwtAudience, senderEmail, dashboardUrl };
 }
 
 /** The stack name of a stage. */

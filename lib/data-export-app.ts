@@ -10,7 +10,8 @@ export interface DataExportAppOptions {
 }
 
 /**
- * Builds the service's stacks into `app` from its context (`stage`, `jwtIssuer`, `jwtAudience`).
+ * Builds the service's stacks into `app` from its context (`stage`, `jwtIssuer`, `jwtAudience`,
+ * `senderEmail`, `dashboardUrl`).
  * Shared by `bin/app.ts` and the infra tests, so the tests check exactly what `cdk synth` produces.
  */
 export function buildDataExportApp(app: App, options: DataExportAppOptions = {}): DataExportStack {
@@ -20,6 +21,8 @@ export function buildDataExportApp(app: App, options: DataExportAppOptions = {})
     stage: config.stage,
     jwtIssuer: config.jwtIssuer,
     jwtAudience: config.jwtAudience,
+    senderEmail: config.senderEmail,
+    dashboardUrl: config.dashboardUrl,
   });
   acknowledgeNagFindings(stack);
   if (options.nag) {

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   CorsHttpMethod,
@@ -12,10 +12,14 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { Grant } from 'aws-cdk-lib/aws-iam';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption, TableGrants } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
@@ -30,6 +34,25 @@ export const MANUAL_EXPORTS_PREFIX = 'manual/';
 export const MANUAL_EXPORTS_EXPIRATION = Duration.days(7);
 /** Lifetime of a pre-signed download URL (`DOWNLOAD_LINK_SECONDS` of the management API). */
 export const DOWNLOAD_LINK_LIFETIME = Duration.hours(1);
+
+/**
+ * Sparse index of the config table holding only the failing exports (items carrying `failingPk`),
+ * sorted by `failingSince` (epoch): the hourly failure check queries it instead of scanning the table.
+ */
+export const FAILING_INDEX = {
+  indexName: 'failing',
+  partitionKey: { name: 'failingPk', type: AttributeType.STRING },
+  sortKey: { name: 'failingSince', type: AttributeType.NUMBER },
+} as const;
+
+/**
+ * Encryption context every sealed destination secret carries (`purpose`, next to its `environmentId`):
+ * the functions may use the key only under it, so the key cannot seal or unseal anything else for them.
+ */
+export const DESTINATION_SECRET_CONTEXT = { key: 'purpose', value: 'destination-secret' } as const;
+
+/** How often the failure check runs (design: hourly). */
+export const FAILURE_CHECK_RATE = Duration.hours(1);
 
 export interface ApiThrottle {
   /** Steady-state requests per second for the whole stage. */
@@ -53,6 +76,13 @@ export interface DataExportStackProps extends StackProps {
   readonly corsAllowedOrigins?: string[];
   /** Directory holding the Lambda entry files. @default `<repo>/lambdas/handlers` */
   readonly handlersDir?: string;
+  /**
+   * From address of the failure emails (`SENDER_EMAIL`). The address, or its domain, must be a verified
+   * SES identity in the stack's account and region; check-failures may send only as this address.
+   */
+  readonly senderEmail: string;
+  /** Dashboard base URL the failure emails link to (`DASHBOARD_URL`), an https URL. */
+  readonly dashboardUrl: string;
 }
 
 /** Options of {@link DataExportStack.addServiceFunction}. */
@@ -68,8 +98,13 @@ export interface AddServiceFunctionOptions
  * key) and their Lambdas, and the manual exports: the run-export Lambda (invoked asynchronously by the
  * management API) writing into the service-owned exports bucket, downloaded by pre-signed URL.
  *
- * Later parts (the scheduler, check-failures) add their functions with {@link addServiceFunction},
- * which wires the shared environment, and grant them table access.
+ * Automatic exports: one EventBridge Scheduler schedule per environment, created, updated and deleted at
+ * run time by the management API in one schedule group, invoking run-export with a dedicated execution
+ * role (failed invocations go to a dead-letter queue); customers' secret access keys are sealed with a
+ * KMS key; the hourly check-failures Lambda emails the owners of failing exports (SES) and stops them.
+ *
+ * Functions are added with {@link addServiceFunction}, which wires the shared environment; each one is
+ * then granted exactly what it needs.
  */
 export class DataExportStack extends Stack {
   public readonly stage: string;
@@ -103,6 +138,24 @@ export class DataExportStack extends Stack {
   public readonly ingestRoutes: HttpRoute[];
   /** `ANY /v1/{proxy+}`: JWT authorizer. */
   public readonly managementRoutes: HttpRoute[];
+  /** Seals customer secret access keys (encryption context `purpose=destination-secret`). */
+  public readonly destinationSecretsKey: Key;
+  /** Holds the one schedule per environment with automatic export (created at run time by the API). */
+  public readonly scheduleGroup: ScheduleGroup;
+  /** ARN pattern of the schedules in {@link scheduleGroup}: `arn:...:schedule/<group>/*`. */
+  public readonly schedulesArnPattern: string;
+  /** Execution role of the schedules: may only invoke run-export and send to {@link scheduleDeadLetterQueue}. */
+  public readonly schedulerRole: Role;
+  /** Scheduled invocations of run-export that still failed after the schedule's retry policy. */
+  public readonly scheduleDeadLetterQueue: Queue;
+  /** Hourly failure check: the three-email sequence, then stopping the export. */
+  public readonly checkFailuresFunction: ServiceFunction;
+  /** `rate(1 hour)` rule invoking {@link checkFailuresFunction}. */
+  public readonly checkFailuresRule: Rule;
+  /** Failure checks that could not be delivered by EventBridge, or still failed after Lambda's retries. */
+  public readonly checkFailuresDeadLetterQueue: Queue;
+  /** Functions granted schedule actions on {@link schedulesArnPattern} (API: write; check-failures: delete). */
+  public readonly scheduleManagers: ServiceFunction[];
 
   private readonly handlersDir: string;
   private readonly logLevel: LogLevel;
@@ -123,7 +176,17 @@ export class DataExportStack extends Stack {
     // ---- Tables -------------------------------------------------------------------------------
     // Finished manual export jobs carry `expiresAt` (epoch seconds) and are removed by TTL.
     this.configTable = this.createTable('ConfigTable', { timeToLiveAttribute: 'expiresAt' });
+    // Sparse: only failing exports carry `failingPk`; a successful run removes it (and ends the sequence).
+    this.configTable.addGlobalSecondaryIndex({ ...FAILING_INDEX, projectionType: ProjectionType.ALL });
     this.usageTable = this.createTable('UsageTable');
+
+    // ---- Destination secrets ------------------------------------------------------------------
+    this.destinationSecretsKey = new Key(this, 'DestinationSecretsKey', {
+      description: `Seals the secret access keys of customer export destinations (data export, ${props.stage})`,
+      enableKeyRotation: true,
+      // Deleting the key would make every saved destination unreadable.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     // ---- Exports bucket -----------------------------------------------------------------------
     this.accessLogsBucket = new Bucket(this, 'AccessLogsBucket', {
@@ -160,15 +223,15 @@ export class DataExportStack extends Stack {
       entryFile: 'api.ts',
       description: 'Data export management API (settings, destinations, exports, jobs)',
     });
-    this.configTable.grantReadWriteData(this.apiFunction);
-    this.usageTable.grantReadData(this.apiFunction);
+    this.tableData(this.configTable).readWriteData(this.apiFunction);
+    this.tableData(this.usageTable).readData(this.apiFunction);
 
     this.ingestFunction = this.addServiceFunction('IngestFunction', {
       entryFile: 'ingest.ts',
       description: 'Tracking data ingest (Bucket-compatible HTTP API)',
     });
-    this.configTable.grantReadData(this.ingestFunction);
-    this.usageTable.grantReadWriteData(this.ingestFunction);
+    this.tableData(this.configTable).readData(this.ingestFunction);
+    this.tableData(this.usageTable).readWriteData(this.ingestFunction);
 
     // ---- Manual exports -----------------------------------------------------------------------
     this.runExportDeadLetterQueue = new Queue(this, 'RunExportDeadLetterQueue', {
@@ -178,19 +241,21 @@ export class DataExportStack extends Stack {
     });
     this.runExportFunction = this.addServiceFunction('RunExportFunction', {
       entryFile: 'run-export.ts',
-      description: 'Runs export jobs (manual exports) into the exports bucket',
+      description: 'Runs export jobs: manual exports into the exports bucket, scheduled exports into customer buckets',
       memorySize: 1024,
       timeout: Duration.minutes(15),
       environment: {
         EXPORTS_BUCKET: this.exportsBucket.bucketName,
+        SECRETS_KEY_ID: this.destinationSecretsKey.keyArn,
       },
+      // Scheduled exports write into customers' buckets (AWS, GCS, R2, ...) over the internet: no VPC.
       // A job record is claimed with a conditional write, so a redelivered event never runs it twice.
       retryAttempts: 2,
       maxEventAge: Duration.hours(1),
       deadLetterQueue: this.runExportDeadLetterQueue,
     });
-    this.configTable.grantReadWriteData(this.runExportFunction);
-    this.usageTable.grantReadData(this.runExportFunction);
+    this.tableData(this.configTable).readWriteData(this.runExportFunction);
+    this.tableData(this.usageTable).readData(this.runExportFunction);
     // Streams each file as a multipart upload (lib-storage): Create/UploadPart/Complete are s3:PutObject;
     // a failed upload is aborted. No read, list or delete (files expire by the lifecycle rule).
     Grant.addToPrincipal({
@@ -211,6 +276,135 @@ export class DataExportStack extends Stack {
       resourceArns: [this.exportsBucket.arnForObjects(`${MANUAL_EXPORTS_PREFIX}*`)],
     });
     this.manualExportObjectUsers = [this.apiFunction, this.runExportFunction];
+
+    // ---- Automatic exports ----------------------------------------------------------------------
+    this.scheduleGroup = new ScheduleGroup(this, 'ExportSchedules', {
+      // No name given: CDK derives a unique one from the stack name and construct path.
+      // Destroyed with the stack: its schedules invoke this stack's run-export with this stack's role,
+      // which go with it; the (retained) config table stays the record of what was scheduled.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.schedulesArnPattern = this.formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${this.scheduleGroup.scheduleGroupName}/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+    this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.schedulerRole = new Role(this, 'SchedulerRole', {
+      description: 'Execution role of the automatic export schedules: invokes run-export',
+      // Confused deputy: only schedules of this account's export schedule group may assume it.
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': this.account,
+            'aws:SourceArn': this.scheduleGroup.scheduleGroupArn,
+          },
+        },
+      }),
+    });
+    // Schedules target the unqualified function ARN; no version or alias.
+    Grant.addToPrincipal({
+      grantee: this.schedulerRole,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [this.runExportFunction.functionArn],
+    });
+    Grant.addToPrincipal({
+      grantee: this.schedulerRole,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [this.scheduleDeadLetterQueue.queueArn],
+    });
+
+    // The API creates, updates and deletes an environment's schedule; it reads one back for its status
+    // (next run). It passes the execution role to EventBridge Scheduler only.
+    const scheduleEnvironment = {
+      SCHEDULE_GROUP_NAME: this.scheduleGroup.scheduleGroupName,
+      SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
+      RUN_EXPORT_FUNCTION_ARN: this.runExportFunction.functionArn,
+      SCHEDULE_DLQ_ARN: this.scheduleDeadLetterQueue.queueArn,
+    };
+    for (const [name, value] of Object.entries(scheduleEnvironment)) this.apiFunction.addEnvironment(name, value);
+    Grant.addToPrincipal({
+      grantee: this.apiFunction,
+      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'],
+      resourceArns: [this.schedulesArnPattern],
+    });
+    Grant.addToPrincipal({
+      grantee: this.apiFunction,
+      actions: ['iam:PassRole'],
+      resourceArns: [this.schedulerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    });
+
+    // Destination secrets: the API seals on save and unseals to re-validate a saved destination when the
+    // secret is omitted; run-export and check-failures only unseal. Only under the secrets' context.
+    this.apiFunction.addEnvironment('SECRETS_KEY_ID', this.destinationSecretsKey.keyArn);
+    this.grantDestinationSecrets(this.apiFunction, 'kms:Encrypt', 'kms:Decrypt');
+    this.grantDestinationSecrets(this.runExportFunction, 'kms:Decrypt');
+
+    // ---- Failure check ------------------------------------------------------------------------
+    this.checkFailuresDeadLetterQueue = new Queue(this, 'CheckFailuresDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.checkFailuresFunction = this.addServiceFunction('CheckFailuresFunction', {
+      entryFile: 'check-failures.ts',
+      description: 'Hourly failure check: warns the owners of failing exports by email, stops them after 72 h',
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+      // One check at a time: overlapping checks only repeat work (each email is sent once by conditional writes).
+      reservedConcurrentExecutions: 1,
+      environment: {
+        SENDER_EMAIL: props.senderEmail,
+        DASHBOARD_URL: props.dashboardUrl,
+        ...scheduleEnvironment,
+      },
+      // A failed check is retried; one older than the next hourly check is superseded by it.
+      retryAttempts: 2,
+      maxEventAge: FAILURE_CHECK_RATE,
+      deadLetterQueue: this.checkFailuresDeadLetterQueue,
+    });
+    // Records the emails sent and stops exports (config table); reads the failing exports by index.
+    this.tableData(this.configTable).readWriteData(this.checkFailuresFunction);
+    Grant.addToPrincipal({
+      grantee: this.checkFailuresFunction,
+      actions: ['dynamodb:Query'],
+      resourceArns: [`${this.configTable.tableArn}/index/${FAILING_INDEX.indexName}`],
+    });
+    // Stops a failing export by deleting its schedule.
+    Grant.addToPrincipal({
+      grantee: this.checkFailuresFunction,
+      actions: ['scheduler:DeleteSchedule'],
+      resourceArns: [this.schedulesArnPattern],
+    });
+    this.scheduleManagers = [this.apiFunction, this.checkFailuresFunction];
+    // SES authorizes sending against the identity used: the address itself, or its domain when only the
+    // domain is verified. ses:FromAddress keeps the domain identity to this one sender address.
+    const senderDomain = props.senderEmail.slice(props.senderEmail.lastIndexOf('@') + 1);
+    Grant.addToPrincipal({
+      grantee: this.checkFailuresFunction,
+      actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+      resourceArns: [props.senderEmail, senderDomain].map((identity) =>
+        this.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }),
+      ),
+      conditions: { StringEquals: { 'ses:FromAddress': props.senderEmail } },
+    });
+    this.checkFailuresRule = new Rule(this, 'CheckFailuresSchedule', {
+      description: 'Runs the hourly failure check of the automatic exports',
+      schedule: Schedule.rate(FAILURE_CHECK_RATE),
+      targets: [
+        new LambdaFunction(this.checkFailuresFunction, {
+          retryAttempts: 2,
+          maxEventAge: FAILURE_CHECK_RATE,
+          deadLetterQueue: this.checkFailuresDeadLetterQueue,
+        }),
+      ],
+    });
 
     // ---- HTTP API -----------------------------------------------------------------------------
     const audience = Array.isArray(props.jwtAudience) ? props.jwtAudience : [props.jwtAudience];
@@ -300,6 +494,15 @@ export class DataExportStack extends Stack {
     new CfnOutput(this, 'UsageTableName', { value: this.usageTable.tableName });
     new CfnOutput(this, 'ExportsBucketName', { value: this.exportsBucket.bucketName });
     new CfnOutput(this, 'RunExportFunctionName', { value: this.runExportFunction.functionName });
+    new CfnOutput(this, 'ScheduleGroupName', {
+      description: 'EventBridge Scheduler group of the automatic export schedules',
+      value: this.scheduleGroup.scheduleGroupName,
+    });
+    new CfnOutput(this, 'CheckFailuresFunctionName', { value: this.checkFailuresFunction.functionName });
+    new CfnOutput(this, 'DestinationSecretsKeyArn', {
+      description: 'KMS key sealing the secret access keys of customer destinations',
+      value: this.destinationSecretsKey.keyArn,
+    });
   }
 
   /**
@@ -319,6 +522,26 @@ export class DataExportStack extends Stack {
         USAGE_TABLE: this.usageTable.tableName,
         STAGE: this.stage,
         ...environment,
+      },
+    });
+  }
+
+  /**
+   * Item-level grants on `table` itself. `table.grant*Data` would also grant `<table>/index/*` once the
+   * table has an index; indexes are granted by name, to the functions that query them.
+   */
+  private tableData(table: Table): TableGrants {
+    return TableGrants.fromTable(table, [], false);
+  }
+
+  /** `actions` on the destination secrets key, only under the destination secrets' encryption context. */
+  private grantDestinationSecrets(fn: ServiceFunction, ...actions: string[]): Grant {
+    return Grant.addToPrincipal({
+      grantee: fn,
+      actions,
+      resourceArns: [this.destinationSecretsKey.keyArn],
+      conditions: {
+        StringEquals: { [`kms:EncryptionContext:${DESTINATION_SECRET_CONTEXT.key}`]: DESTINATION_SECRET_CONTEXT.value },
       },
     });
   }

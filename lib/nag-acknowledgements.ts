@@ -11,6 +11,7 @@
 import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { IBucket } from 'aws-cdk-lib/aws-s3';
+import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { ServiceFunction } from './constructs/service-function';
 
 /** One accepted finding: the rule (with its finding id where the rule reports several) and why. */
@@ -61,6 +62,38 @@ export function manualExportObjectsAcks(objectsResource: string): NagAcknowledge
   ];
 }
 
+/**
+ * Accepted on the roles of the functions that manage the automatic export schedules (the management API
+ * creates, updates, reads and deletes them; check-failures deletes the schedule of an export it stops).
+ * `schedulesResource` is the finding's resource, e.g.
+ * `arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/<group>/*`.
+ */
+export function scheduleManagementAcks(schedulesResource: string): NagAcknowledgement[] {
+  return [
+    {
+      id: `AwsSolutions-IAM5[Resource::${schedulesResource}]`,
+      reason:
+        'Schedule-level EventBridge Scheduler permissions on the export schedules: one schedule per environment with ' +
+        'automatic export is created at run time when a customer turns it on, so no ' +
+        "schedule ARN exists at deploy time. The pattern names the service's own schedule group in this account and " +
+        'region; actions are listed explicitly (Create/Update/Delete/GetSchedule for the API, DeleteSchedule for ' +
+        'check-failures): no group-level, list or tagging action, and iam:PassRole only for the scheduler execution role.',
+    },
+  ];
+}
+
+/** Accepted on the dead-letter queue of the automatic export schedules. */
+export const SCHEDULE_DLQ_ACKS: readonly NagAcknowledgement[] = [
+  {
+    id: 'AwsSolutions-SQS3',
+    reason:
+      'This queue is itself a dead-letter queue: that of the EventBridge Scheduler schedules invoking run-export. ' +
+      'The schedules are created at run time by the management API (DeadLetterConfig = this queue, SCHEDULE_DLQ_ARN), ' +
+      'so no resource in the template references it as a DLQ and cdk-nag cannot tell. A DLQ of a DLQ would only ' +
+      'move the same messages again; they are kept 14 days for investigation.',
+  },
+];
+
 /** Accepted on the public OpenAPI route. */
 export const OPENAPI_ROUTE_ACKS: readonly NagAcknowledgement[] = [
   {
@@ -94,6 +127,31 @@ export interface NagAcknowledgementTargets {
   readonly manualExportObjectUsers: readonly ServiceFunction[];
   /** Key prefix of the manual export files, e.g. `manual/`. */
   readonly manualExportsPrefix: string;
+  /** Functions granted schedule actions on {@link schedulesArnPattern}. */
+  readonly scheduleManagers: readonly ServiceFunction[];
+  /** ARN pattern of the schedules of the export schedule group (`arn:...:schedule/<group>/*`). */
+  readonly schedulesArnPattern: string;
+  /** Dead-letter queue the schedules are created with at run time. */
+  readonly scheduleDeadLetterQueue: IQueue;
+}
+
+/**
+ * A (possibly tokenized) string as cdk-nag names it in a finding: references become `<AWS::Region>`,
+ * attributes `<LogicalId.Arn>`, e.g. `arn:<AWS::Partition>:scheduler:<AWS::Region>:...`.
+ */
+function nagName(stack: Stack, value: string): string {
+  const render = (part: unknown): string => {
+    if (typeof part === 'string') return part;
+    const p = part as Record<string, unknown>;
+    if (typeof p.Ref === 'string') return `<${p.Ref}>`;
+    if (Array.isArray(p['Fn::GetAtt'])) return `<${(p['Fn::GetAtt'] as string[]).join('.')}>`;
+    if (Array.isArray(p['Fn::Join'])) {
+      const [separator, parts] = p['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(separator);
+    }
+    throw new Error(`Cannot name ${JSON.stringify(part)} as cdk-nag does.`);
+  };
+  return render(stack.resolve(value));
 }
 
 function acknowledge(scope: Parameters<typeof Validations.of>[0], acks: readonly NagAcknowledgement[]): void {
@@ -126,4 +184,9 @@ export function acknowledgeNagFindings(stack: Stack & NagAcknowledgementTargets)
   for (const fn of stack.manualExportObjectUsers) {
     if (fn.role) acknowledge(fn.role, objectsAcks);
   }
+  const schedulesAcks = scheduleManagementAcks(nagName(stack, stack.schedulesArnPattern));
+  for (const fn of stack.scheduleManagers) {
+    if (fn.role) acknowledge(fn.role, schedulesAcks);
+  }
+  acknowledge(stack.scheduleDeadLetterQueue, SCHEDULE_DLQ_ACKS);
 }

@@ -1,44 +1,115 @@
-/** The AWS wiring: real AWS clients, configuration from the Lambda's environment, read once. */
+/** The AWS wiring: real AWS clients, configuration from each Lambda's environment, read once at start. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { optionalInteger, requiredString, type Environment } from '../config';
-import type { TenantStore, UsageStore } from '../ports';
-import { buildServices, systemClock, type Services } from '../services';
+import { ConfigurationError, optionalInteger, requiredString, type Environment } from '../config';
+import type { FailureCheckService } from '../core/failure-check';
+import type { ExportScheduler, TenantStore, UsageStore } from '../ports';
+import { buildFailureCheck, buildServices, systemClock, type Services } from '../services';
+import {
+  DynamoDbAutomaticExportSettingsStore,
+  DynamoDbExportRunStore,
+  DynamoDbFailingExportsStore,
+} from './dynamodb/automatic-export-stores';
 import { DynamoDbManualExportStore } from './dynamodb/manual-export-store';
 import { DynamoDbTenantStore } from './dynamodb/tenant-store';
 import { DynamoDbUsageStore } from './dynamodb/usage-store';
+import { KmsSecretSealer } from './kms/kms-sealer';
 import { LambdaExportDispatcher } from './lambda/export-dispatcher';
+import { S3DestinationGateway } from './s3/destination-gateway';
 import { S3DownloadLinks } from './s3/download-links';
 import { S3ObjectSink } from './s3/object-sink';
+import { EventBridgeExportScheduler } from './scheduler/eventbridge-scheduler';
+import { SesMailer } from './ses/ses-mailer';
 
 export interface StoreConfig {
   configTable: string;
   usageTable: string;
 }
 
+export interface ScheduleConfig {
+  groupName: string;
+  roleArn: string;
+  targetArn: string;
+  deadLetterArn: string;
+}
+
 export interface AwsConfig extends StoreConfig {
   exportsBucket: string;
   exportFunctionName: string;
   downloadLinkSeconds: number;
+  secretsKeyId: string;
+  /** Only the API manages schedules; run-export has none (its own ARN would be a circular reference). */
+  schedule?: ScheduleConfig;
+}
+
+export interface FailureCheckConfig {
+  configTable: string;
+  schedule: ScheduleConfig;
+  senderEmail: string;
+  dashboardUrl: string;
 }
 
 export function readStoreConfig(env: Environment = process.env): StoreConfig {
   return { configTable: requiredString(env, 'CONFIG_TABLE'), usageTable: requiredString(env, 'USAGE_TABLE') };
 }
 
-export function readAwsConfig(env: Environment = process.env): AwsConfig {
+function readScheduleConfig(env: Environment): ScheduleConfig {
+  return {
+    groupName: requiredString(env, 'SCHEDULE_GROUP_NAME'),
+    roleArn: requiredString(env, 'SCHEDULER_ROLE_ARN'),
+    targetArn: requiredString(env, 'RUN_EXPORT_FUNCTION_ARN'),
+    deadLetterArn: requiredString(env, 'SCHEDULE_DLQ_ARN'),
+  };
+}
+
+/** The run-export function's configuration: its own name is the dispatch target of jobs it starts. */
+export function readRunExportConfig(env: Environment = process.env): AwsConfig {
   return {
     ...readStoreConfig(env),
     exportsBucket: requiredString(env, 'EXPORTS_BUCKET'),
-    exportFunctionName: requiredString(env, 'EXPORT_FUNCTION_NAME'),
+    exportFunctionName: requiredString(env, 'AWS_LAMBDA_FUNCTION_NAME'),
     downloadLinkSeconds: optionalInteger(env, 'DOWNLOAD_LINK_SECONDS', 3600),
+    secretsKeyId: requiredString(env, 'SECRETS_KEY_ID'),
   };
+}
+
+/** The API function's configuration: everything run-export has, plus the schedules it manages. */
+export function readApiConfig(env: Environment = process.env): AwsConfig {
+  return {
+    ...readRunExportConfig({ ...env, AWS_LAMBDA_FUNCTION_NAME: requiredString(env, 'EXPORT_FUNCTION_NAME') }),
+    schedule: readScheduleConfig(env),
+  };
+}
+
+export function readFailureCheckConfig(env: Environment = process.env): FailureCheckConfig {
+  return {
+    configTable: requiredString(env, 'CONFIG_TABLE'),
+    schedule: readScheduleConfig(env),
+    senderEmail: requiredString(env, 'SENDER_EMAIL'),
+    dashboardUrl: requiredString(env, 'DASHBOARD_URL'),
+  };
+}
+
+/** For functions that run exports but never save settings: schedules are the API function's business. */
+class SchedulesManagedElsewhere implements ExportScheduler {
+  upsert(): Promise<void> {
+    return Promise.reject(new ConfigurationError('This function does not manage schedules: the API function does.'));
+  }
+
+  remove(): Promise<void> {
+    return this.upsert();
+  }
 }
 
 const documentClient = () =>
   DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+
+const scheduler = (config: ScheduleConfig) => new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...config });
 
 /** Just the stores, for entry points that need nothing else (ingest). */
 export function awsStores(config: StoreConfig): { tenants: TenantStore; usage: UsageStore } {
@@ -54,14 +125,33 @@ export function awsServices(config: AwsConfig): Services {
   const s3 = new S3Client({});
   return buildServices(
     {
-      tenants: new DynamoDbTenantStore({ client, tableName: config.configTable }),
-      usage: new DynamoDbUsageStore({ client, tableName: config.usageTable }),
+      ...awsStores(config),
       manualExportJobs: new DynamoDbManualExportStore({ client, tableName: config.configTable }),
       dispatcher: new LambdaExportDispatcher({ client: new LambdaClient({}), functionName: config.exportFunctionName }),
       exportsSink: new S3ObjectSink({ client: s3, bucket: config.exportsBucket }),
       downloadLinks: new S3DownloadLinks({ client: s3, bucket: config.exportsBucket }),
+      exportSettings: new DynamoDbAutomaticExportSettingsStore({ client, tableName: config.configTable }),
+      exportRuns: new DynamoDbExportRunStore({ client, tableName: config.configTable }),
+      sealer: new KmsSecretSealer({ client: new KMSClient({}), keyId: config.secretsKeyId }),
+      destinations: new S3DestinationGateway(),
+      scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
       clock: systemClock,
     },
     { downloadLinkSeconds: config.downloadLinkSeconds },
+  );
+}
+
+export function awsFailureCheck(config: FailureCheckConfig): FailureCheckService {
+  const client = documentClient();
+  return buildFailureCheck(
+    {
+      tenants: new DynamoDbTenantStore({ client, tableName: config.configTable }),
+      exportSettings: new DynamoDbAutomaticExportSettingsStore({ client, tableName: config.configTable }),
+      failingExports: new DynamoDbFailingExportsStore({ client, tableName: config.configTable }),
+      scheduler: scheduler(config.schedule),
+      mailer: new SesMailer({ client: new SESv2Client({}), sender: config.senderEmail }),
+      clock: systemClock,
+    },
+    config.dashboardUrl,
   );
 }

@@ -106,3 +106,45 @@ export class TransientDestinationError extends DestinationError {
     super('The storage provider was temporarily unavailable. The export will be retried automatically.', options);
   }
 }
+
+/** Bucket names as S3, GCS and R2 accept them (GCS also allows underscores). */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
+/** AWS region names: `eu-west-1`, `us-gov-west-1`, `ap-southeast-5`, ... */
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+const AWS_BUCKET_URL = /^https:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3[.-]([a-z0-9-]+)\.amazonaws\.com(\/.*)?$/;
+const AWS_GLOBAL_BUCKET_URL = /^https:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3\.amazonaws\.com(\/.*)?$/;
+
+/** Key prefixes are folders: no leading, trailing or doubled slashes. */
+export function normalizeKeyPrefix(key: string | undefined): string {
+  return (key ?? '')
+    .split('/')
+    .filter((part) => part.length > 0)
+    .join('/');
+}
+
+export const isBucketName = (name: string): boolean => BUCKET_NAME.test(name) && !name.includes('..');
+export const isAwsRegion = (region: string): boolean => AWS_REGION.test(region);
+
+/**
+ * Parses the AWS bucket URL of the settings page, `https://<bucket>.s3.<region>.amazonaws.com[/key]`;
+ * undefined when it does not have that shape.
+ */
+export function parseAwsBucketUrl(url: string): Pick<Destination, 'bucket' | 'region' | 'keyPrefix'> | undefined {
+  const trimmed = url.trim();
+  const regional = AWS_BUCKET_URL.exec(trimmed);
+  if (regional && isAwsRegion(regional[2])) {
+    return { bucket: regional[1], region: regional[2], keyPrefix: normalizeKeyPrefix(safeDecode(regional[3])) };
+  }
+  const global = AWS_GLOBAL_BUCKET_URL.exec(trimmed);
+  if (global) return { bucket: global[1], region: 'us-east-1', keyPrefix: normalizeKeyPrefix(safeDecode(global[2])) };
+  return undefined;
+}
+
+function safeDecode(path: string | undefined): string {
+  if (!path) return '';
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}

@@ -1,4 +1,10 @@
-/** Lambda entry for the hourly failure check (three warning emails, then the export stops). */
+/** Lambda entry for the hourly failure check (three warning emails over three days, then the export stops). */
+import { awsFailureCheck, readFailureCheckConfig } from '../adapters/aws-wiring';
+import { logger } from '../core/log';
+
+const failureCheck = awsFailureCheck(readFailureCheckConfig());
+
 export const handler = async (): Promise<void> => {
-  throw new Error('check-failures is not implemented yet');
+  const result = await failureCheck.check();
+  logger.info('Failure check finished', { examined: result.examined, emailsSent: result.emailsSent, stopped: result.stopped });
 };

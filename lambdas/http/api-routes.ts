@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { Environment, Organization } from '../core/model';
+import type { AutomaticExportService } from '../core/automatic-export';
 import type { ManualExportService } from '../core/manual-export';
 import type { TenancyService } from '../core/tenancy';
 import {
@@ -12,7 +13,9 @@ import {
   createOrganizationBody,
   idParameter,
   putFeatureBody,
+  putExportSettingsBody,
   putSegmentBody,
+  runHistoryQuery,
   startManualExportBody,
 } from './api-schemas';
 import { Router } from './router';
@@ -32,6 +35,7 @@ export interface ApiRoute {
 export interface ApiServices {
   tenancy: TenancyService;
   manualExports: ManualExportService;
+  automaticExports: AutomaticExportService;
 }
 
 const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
@@ -49,7 +53,7 @@ const environmentView = (env: Environment) => ({
 const pathId = (params: Record<string, string>, name: string): string =>
   validate(idParameter, params[name], `${name} in the path`);
 
-export function apiRoutes({ tenancy, manualExports }: ApiServices): ApiRoute[] {
+export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServices): ApiRoute[] {
   return [
     {
       method: 'POST',
@@ -145,6 +149,42 @@ export function apiRoutes({ tenancy, manualExports }: ApiServices): ApiRoute[] {
       summary: 'A manual export: pending, running, done (row and byte counts, download URL and its expiry) or failed (error)',
       access: 'member',
       handler: async ({ request, params }) => ok(await manualExports.get(request.caller, params.envId, params.exportId)),
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}/data-export/settings',
+      summary: 'Automatic export settings (the secret access key is never returned; the access key id is masked)',
+      access: 'member',
+      handler: async ({ request, params }) => ok(await automaticExports.getSettings(request.caller, params.envId)),
+    },
+    {
+      method: 'PUT',
+      path: '/v1/environments/{envId}/data-export/settings',
+      summary:
+        'Save automatic export settings (enterprise plan). Enabling validates the destination by listing the bucket; nothing is saved when that fails. Omit secretAccessKey to keep the stored one.',
+      access: 'member',
+      body: putExportSettingsBody,
+      handler: async ({ request, params }) => {
+        const input = validateBody(putExportSettingsBody, request.body);
+        return ok(await automaticExports.putSettings(request.caller, params.envId, input));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}/data-export/status',
+      summary: "The automatic export's status: last run, never ran before / successful / failed / stopped, next run, error",
+      access: 'member',
+      handler: async ({ request, params }) => ok(await automaticExports.getStatus(request.caller, params.envId)),
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}/data-export/runs',
+      summary: 'Run history, most recent first (?limit=1-100, default 20): rows, bytes, object key, duration, error',
+      access: 'member',
+      handler: async ({ request, params }) => {
+        const { limit } = validate(runHistoryQuery, request.query, 'query string');
+        return ok({ runs: await automaticExports.history(request.caller, params.envId, limit) });
+      },
     },
   ];
 }

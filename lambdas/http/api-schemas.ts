@@ -1,5 +1,6 @@
 /** Request bodies of the management API: validated with zod and published in the OpenAPI document. */
 import { z } from 'zod';
+import { PROVIDERS } from '../core/destination';
 import { PLANS } from '../core/model';
 import { AGGREGATIONS } from '../core/periods';
 
@@ -67,3 +68,43 @@ export const startManualExportBody = z
     aggregation: z.enum(AGGREGATIONS, { error: `aggregation must be one of ${AGGREGATIONS.join(', ')}` }),
   })
   .strict();
+
+const optionalText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).optional();
+
+export const putExportSettingsBody = z
+  .object({
+    enabled: z.boolean({ error: 'enabled must be true or false' }),
+    cadence: z.enum(['daily', 'weekly'], { error: 'cadence must be daily or weekly' }).optional(),
+    provider: z.enum(PROVIDERS, { error: `provider must be one of ${PROVIDERS.join(', ')}` }).optional(),
+    bucketUrl: optionalText(2048),
+    bucket: optionalText(63),
+    region: optionalText(32),
+    key: z.string().max(1024).optional(),
+    endpoint: optionalText(2048),
+    accessKeyId: optionalText(256),
+    secretAccessKey: optionalText(512),
+    notifyEmails: z.array(z.email({ error: 'must be an email address' })).max(10).optional(),
+  })
+  .strict()
+  .superRefine((value, context) => {
+    const notFor = (field: 'bucketUrl' | 'bucket' | 'region' | 'endpoint', message: string) => {
+      if (value[field] !== undefined) context.addIssue({ code: 'custom', path: [field], message });
+    };
+    if (value.provider === 'AWS') {
+      notFor('bucket', 'AWS takes the bucket URL (bucketUrl) instead of bucket, region and key');
+      notFor('region', 'AWS takes the bucket URL (bucketUrl) instead of bucket, region and key');
+      notFor('endpoint', 'endpoint is only for the Custom provider');
+      if (value.key !== undefined) context.addIssue({ code: 'custom', path: ['key'], message: 'AWS takes the key as part of bucketUrl' });
+    } else if (value.provider !== undefined) {
+      notFor('bucketUrl', 'bucketUrl is only for the AWS provider; send bucket, region and key');
+      if (value.provider === 'GCP') notFor('endpoint', 'GCP always uses https://storage.googleapis.com; endpoint is only for Custom');
+    } else {
+      for (const field of ['bucketUrl', 'bucket', 'region', 'endpoint'] as const) {
+        notFor(field, 'send provider (AWS, GCP or Custom) with the destination');
+      }
+    }
+  });
+
+export const runHistoryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});

@@ -2,6 +2,7 @@
  * The one place where errors become HTTP responses. Customers get the error's own message for known
  * errors and a generic one otherwise: never a stack or an SDK error string.
  */
+import { DestinationValidationError } from '../core/automatic-export';
 import {
   ConflictError,
   ForbiddenError,
@@ -25,9 +26,17 @@ export class MethodNotAllowedError extends Error {
 
 interface ErrorMapping {
   type: new (...args: never[]) => Error;
-  status: number;
-  code: string;
+  status: number | ((error: never) => number);
+  code: string | ((error: never) => string);
 }
+
+/** A destination that fails validation answers with the status of what is wrong with it. */
+const DESTINATION_STATUS: Record<string, number> = {
+  invalid_credentials: 403,
+  access_denied: 403,
+  bucket_not_found: 404,
+  temporarily_unavailable: 503,
+};
 
 const MAPPINGS: ErrorMapping[] = [
   { type: ValidationError, status: 400, code: 'invalid_request' },
@@ -37,6 +46,11 @@ const MAPPINGS: ErrorMapping[] = [
   { type: NotFoundError, status: 404, code: 'not_found' },
   { type: MethodNotAllowedError, status: 405, code: 'method_not_allowed' },
   { type: ConflictError, status: 409, code: 'conflict' },
+  {
+    type: DestinationValidationError,
+    status: (error: DestinationValidationError) => DESTINATION_STATUS[error.destinationError.code] ?? 400,
+    code: (error: DestinationValidationError) => error.destinationError.code,
+  },
 ];
 
 export function errorResponse(error: unknown): HttpResponse {
@@ -48,11 +62,13 @@ export function errorResponse(error: unknown): HttpResponse {
       body: { error: { code: 'internal_error', message: 'Something went wrong on our side. Please try again.' } },
     };
   }
-  const known = error as Error;
-  const body: { code: string; message: string; issues?: unknown } = { code: mapping.code, message: known.message };
+  const known = error as never as Error;
+  const status = typeof mapping.status === 'function' ? mapping.status(error as never) : mapping.status;
+  const code = typeof mapping.code === 'function' ? mapping.code(error as never) : mapping.code;
+  const body: { code: string; message: string; issues?: unknown } = { code, message: known.message };
   if (known instanceof ValidationError && known.issues.length > 0) body.issues = known.issues;
   const headers: Record<string, string> = {};
   if (known instanceof MethodNotAllowedError) headers.allow = known.allowed.join(', ');
   if (known instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
-  return { status: mapping.status, body: { error: body }, headers };
+  return { status, body: { error: body }, headers };
 }

@@ -13,6 +13,7 @@ import {
   DynamoDBClient,
   ResourceInUseException,
   ResourceNotFoundException,
+  type GlobalSecondaryIndex,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -197,10 +198,20 @@ export interface TableNames {
 
 /** Creates the config and usage tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
-  await Promise.all([tables.configTable, tables.usageTable].map((name) => ensureTable(client, name)));
+  await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
 }
 
-async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/** The config table's sparse index of failing exports, as the CDK stack defines it. */
+const FAILING_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: 'failing',
+  KeySchema: [
+    { AttributeName: 'failingPk', KeyType: 'HASH' },
+    { AttributeName: 'failingSince', KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'ALL' },
+};
+
+async function ensureTable(client: DynamoDBClient, tableName: string, indexes: GlobalSecondaryIndex[]): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return;
@@ -215,11 +226,18 @@ async function ensureTable(client: DynamoDBClient, tableName: string): Promise<v
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          ...(indexes.length > 0
+            ? [
+                { AttributeName: 'failingPk', AttributeType: 'S' as const },
+                { AttributeName: 'failingSince', AttributeType: 'N' as const },
+              ]
+            : []),
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
+        ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
       }),
     );
   } catch (error) {

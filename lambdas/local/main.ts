@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { optionalInteger, optionalString } from '../config';
 import type { Services } from '../services';
+import { LocalSecretSealer } from '../adapters/local/local-sealer';
+import { logger } from '../core/log';
 import { createDemoTenant, DEMO_FEATURES } from './demo';
 import { createEmulatorClients, ensureTables, startEmulators } from './emulators';
 import { startLocalServer } from './server';
@@ -19,8 +21,8 @@ interface DemoState {
   ingestKey: string;
 }
 
-function readSecret(path: string): string {
-  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('base64url'), { mode: 0o600 });
+function readSecret(path: string, generate: () => string = () => randomBytes(32).toString('base64url')): string {
+  if (!existsSync(path)) writeFileSync(path, generate(), { mode: 0o600 });
   return readFileSync(path, 'utf8').trim();
 }
 
@@ -47,7 +49,11 @@ async function main(): Promise<void> {
   });
   const clients = createEmulatorClients(emulators);
   await ensureTables(clients.dynamodb, LOCAL_TABLES);
-  const services = localServices(clients);
+  const services = await localServices(clients, {
+    sealingKey: readSecret(join(localDir, 'sealing-key'), LocalSecretSealer.generateKey),
+    scheduleFile: join(localDir, 'schedules.json'),
+    dashboardUrl: optionalString(process.env, 'DASHBOARD_URL', `http://localhost:${port}/dashboard`),
+  });
   const tokens = new LocalTokens(readSecret(join(localDir, 'signing-key')));
 
   const statePath = join(localDir, 'demo-state.json');
@@ -60,6 +66,14 @@ async function main(): Promise<void> {
   }
 
   const server = await startLocalServer(services, tokens, { port });
+  // The same expressions EventBridge Scheduler fires on AWS, and the hourly failure check's rule.
+  services.scheduler.start(async (environmentId, scheduledTime) => {
+    await services.automaticExports.runScheduled(environmentId, scheduledTime);
+  });
+  const hourlyCheck = setInterval(() => {
+    services.failureCheck.check().catch((error: unknown) => logger.error('Failure check failed', { error: error as Error }));
+  }, 3_600_000);
+  hourlyCheck.unref();
   const memberToken = await tokens.mint(demo.organizationId, 'member');
   const operatorToken = await tokens.mint(demo.organizationId, 'operator');
   const info = {
@@ -102,6 +116,8 @@ Ctrl-C stops everything.`);
     if (stopping) return;
     stopping = true;
     console.log('\nStopping...');
+    clearInterval(hourlyCheck);
+    services.scheduler.stop();
     await server.close();
     await services.dispatcher.idle();
     clients.destroy();

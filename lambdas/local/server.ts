@@ -7,19 +7,26 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { ROLES } from '../core/access';
+import { RetryableRunError } from '../core/automatic-export';
 import { apiRouter } from '../http/api-routes';
 import { ingestRouter } from '../http/ingest-routes';
 import { logger } from '../core/log';
 import { Router } from '../http/router';
 import type { HttpRequest, HttpResponse } from '../http/types';
 import { validateBody } from '../http/validation';
-import type { Services } from '../services';
 import type { LocalTokens } from './tokens';
+import type { LocalServices } from './wiring';
 
 /** Larger than any valid request (a 1000-item bulk); bigger bodies are refused before parsing. */
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
 const mintTokenBody = z.object({ org: z.string().min(1), role: z.enum(ROLES) }).strict();
+const fireScheduleBody = z
+  .object({
+    envId: z.string().min(1),
+    scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z' }),
+  })
+  .strict();
 
 export interface LocalServer {
   url: string;
@@ -27,11 +34,31 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-export function localRouter(tokens: LocalTokens): Router {
-  return new Router().add('POST', '/local/tokens', async ({ request }) => {
-    const { org, role } = validateBody(mintTokenBody, request.body);
-    return { status: 201, body: { token: await tokens.mint(org, role) } };
-  });
+const checkFailuresBody = z
+  .object({ now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time, e.g. 2026-11-25T01:00:00Z' }).optional() })
+  .strict();
+
+/** Routes that exist only in local mode: mint tokens, and drive time as the scheduler would. */
+export function localRouter(tokens: LocalTokens, services: LocalServices): Router {
+  return new Router()
+    .add('POST', '/local/tokens', async ({ request }) => {
+      const { org, role } = validateBody(mintTokenBody, request.body);
+      return { status: 201, body: { token: await tokens.mint(org, role) } };
+    })
+    .add('POST', '/local/scheduler/fire', async ({ request }) => {
+      const { envId, scheduledTime } = validateBody(fireScheduleBody, request.body);
+      try {
+        return { status: 200, body: await services.automaticExports.runScheduled(envId, Date.parse(scheduledTime)) };
+      } catch (error) {
+        if (!(error instanceof RetryableRunError)) throw error;
+        // On AWS the scheduler would retry; here the caller decides when to fire again.
+        return { status: 200, body: { outcome: 'failed', retryable: true, error: error.message } };
+      }
+    })
+    .add('POST', '/local/check-failures', async ({ request }) => {
+      const { now } = validateBody(checkFailuresBody, request.body);
+      return { status: 200, body: await services.failureCheck.check(now === undefined ? undefined : Date.parse(now)) };
+    });
 }
 
 async function readBody(message: IncomingMessage): Promise<string | undefined> {
@@ -52,13 +79,13 @@ function send(res: ServerResponse, response: HttpResponse): void {
 }
 
 export async function startLocalServer(
-  services: Services,
+  services: LocalServices,
   tokens: LocalTokens,
-  options: { port: number; host?: string; extraRoutes?: Router } = { port: 0 },
+  options: { port: number; host?: string } = { port: 0 },
 ): Promise<LocalServer> {
   const api = apiRouter(services);
   const ingest = ingestRouter(services.ingest, services.clock);
-  const local = options.extraRoutes ?? localRouter(tokens);
+  const local = localRouter(tokens, services);
 
   const server = createServer((req, res) => {
     void (async () => {

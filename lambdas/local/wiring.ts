@@ -1,44 +1,79 @@
 /** The local wiring: the same adapters as on AWS, pointed at the embedded emulators. */
+import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore, DynamoDbFailingExportsStore } from '../adapters/dynamodb/automatic-export-stores';
 import { DynamoDbManualExportStore } from '../adapters/dynamodb/manual-export-store';
 import { DynamoDbTenantStore } from '../adapters/dynamodb/tenant-store';
 import { DynamoDbUsageStore } from '../adapters/dynamodb/usage-store';
 import { InProcessExportDispatcher } from '../adapters/local/in-process-dispatcher';
+import { LocalSecretSealer } from '../adapters/local/local-sealer';
+import { S3DestinationGateway } from '../adapters/s3/destination-gateway';
 import { S3DownloadLinks } from '../adapters/s3/download-links';
 import { S3ObjectSink } from '../adapters/s3/object-sink';
+import { SesMailer } from '../adapters/ses/ses-mailer';
+import type { FailureCheckService } from '../core/failure-check';
 import type { Clock } from '../ports';
-import { buildServices, systemClock, type Services } from '../services';
+import { buildFailureCheck, buildServices, systemClock, type Services } from '../services';
 import type { EmulatorClients, TableNames } from './emulators';
+import { LocalExportScheduler } from './local-scheduler';
 
 export const LOCAL_TABLES: TableNames = { configTable: 'data-export-config', usageTable: 'data-export-usage' };
 export const LOCAL_EXPORTS_BUCKET = 'data-export-exports';
+export const LOCAL_SENDER = 'exports@data-export.localhost';
 
 export interface LocalServices extends Services {
   dispatcher: InProcessExportDispatcher;
+  scheduler: LocalExportScheduler;
+  failureCheck: FailureCheckService;
 }
 
 export interface LocalWiringOptions {
   tables?: TableNames;
   exportsBucket?: string;
   clock?: Clock;
+  /** base64url 32-byte key sealing destination secrets; a fresh one (for tests) when absent. */
+  sealingKey?: string;
+  /** Where schedules persist; in memory when absent. */
+  scheduleFile?: string;
+  dashboardUrl?: string;
 }
 
-export function localServices(clients: EmulatorClients, options: LocalWiringOptions = {}): LocalServices {
+export async function localServices(clients: EmulatorClients, options: LocalWiringOptions = {}): Promise<LocalServices> {
   const tables = options.tables ?? LOCAL_TABLES;
   const bucket = options.exportsBucket ?? LOCAL_EXPORTS_BUCKET;
+  const clock = options.clock ?? systemClock;
   const client = clients.documentClient;
   const dispatcher = new InProcessExportDispatcher();
+  const scheduler = await LocalExportScheduler.open({ clock, file: options.scheduleFile });
+  const tenants = new DynamoDbTenantStore({ client, tableName: tables.configTable });
+  const exportSettings = new DynamoDbAutomaticExportSettingsStore({ client, tableName: tables.configTable });
   const services = buildServices(
     {
-      tenants: new DynamoDbTenantStore({ client, tableName: tables.configTable }),
+      tenants,
       usage: new DynamoDbUsageStore({ client, tableName: tables.usageTable }),
       manualExportJobs: new DynamoDbManualExportStore({ client, tableName: tables.configTable }),
       dispatcher,
       exportsSink: new S3ObjectSink({ client: clients.s3, bucket }),
       downloadLinks: new S3DownloadLinks({ client: clients.s3, bucket }),
-      clock: options.clock ?? systemClock,
+      exportSettings,
+      exportRuns: new DynamoDbExportRunStore({ client, tableName: tables.configTable }),
+      sealer: new LocalSecretSealer(options.sealingKey ?? LocalSecretSealer.generateKey()),
+      // The local S3 (s3rver) is a plain-http loopback endpoint: allowed here, and only here.
+      destinations: new S3DestinationGateway({ allowLoopback: true, allowHttp: true }),
+      scheduler,
+      clock,
     },
     { downloadLinkSeconds: 3600 },
   );
   dispatcher.attach(({ environmentId, jobId }) => services.manualExports.run(environmentId, jobId));
-  return { ...services, dispatcher };
+  const failureCheck = buildFailureCheck(
+    {
+      tenants,
+      exportSettings,
+      scheduler,
+      failingExports: new DynamoDbFailingExportsStore({ client, tableName: tables.configTable }),
+      mailer: new SesMailer({ client: clients.ses, sender: LOCAL_SENDER }),
+      clock,
+    },
+    options.dashboardUrl ?? 'http://localhost:3000/dashboard',
+  );
+  return { ...services, dispatcher, scheduler, failureCheck };
 }

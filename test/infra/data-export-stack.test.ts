@@ -22,9 +22,11 @@ const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
 const STAGE = 'test';
 const ISSUER = 'https://issuer.test/';
 const AUDIENCE = 'data-export-api-test';
+const SENDER = 'alerts@exports.test.example';
+const DASHBOARD = 'https://dashboard.test.example';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
 const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
 
@@ -39,7 +41,14 @@ beforeAll(() => {
     outdir,
     // The built-in CloudFormation validation is slow and not what these tests check.
     builtinCloudFormationValidation: false,
-    context: { ...CDK_JSON_CONTEXT, stage: STAGE, jwtIssuer: ISSUER, jwtAudience: AUDIENCE },
+    context: {
+      ...CDK_JSON_CONTEXT,
+      stage: STAGE,
+      jwtIssuer: ISSUER,
+      jwtAudience: AUDIENCE,
+      senderEmail: SENDER,
+      dashboardUrl: DASHBOARD,
+    },
   });
   // nag: true registers the AwsSolutions plugin exactly as `cdk synth -c nag=true`: synthesis throws
   // (with the findings in the message) if a finding is not acknowledged.
@@ -67,6 +76,17 @@ function statements(roleId?: string): Statement[] {
 function serviceStatements(roleId: string, service: string): Statement[] {
   return statements(roleId).filter((s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith(`${service}:`)));
 }
+
+/** `arn:<partition>:<service>:<region>:<account>:<resource>`, as synthesized by `Stack.formatArn`. */
+const regionalArn = (service: string, resource: string) => ({
+  'Fn::Join': [
+    '',
+    ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource}`],
+  ],
+});
+
+/** The ARN pattern of the schedules in the export schedule group. */
+const schedulesArn = () => regionalArn('scheduler', `schedule/${stack.scheduleGroup.scheduleGroupName}/*`);
 
 /** The ARN of the exports bucket's objects under `manual/`, as synthesized. */
 const manualObjectsArn = () => ({
@@ -177,7 +197,7 @@ describe('Lambda functions', () => {
   });
 
   it('roles use no managed policies (no AWSLambdaBasicExecutionRole): logs only to the own log group', () => {
-    for (const fn of [stack.apiFunction, stack.ingestFunction, stack.runExportFunction]) {
+    for (const fn of [stack.apiFunction, stack.ingestFunction, stack.runExportFunction, stack.checkFailuresFunction]) {
       const roleId = id(fn.role!);
       expect(resourcesOfType('AWS::IAM::Role')[roleId].Properties.ManagedPolicyArns).toBeUndefined();
       const logStatements = statements(roleId).filter((s) => asArray(s.Action).some((a) => a.startsWith('logs:')));
@@ -308,12 +328,13 @@ describe('run-export function', () => {
     });
   });
 
-  it('environment: the tables and the exports bucket; no physical name (it dispatches to itself by AWS_LAMBDA_FUNCTION_NAME)', () => {
+  it('environment: the tables, the exports bucket and the secrets key; no physical name (it dispatches to itself by AWS_LAMBDA_FUNCTION_NAME)', () => {
     expect(fn().Properties.FunctionName).toBeUndefined();
     expect(fn().Properties.Environment.Variables).toEqual({
       CONFIG_TABLE: { Ref: id(stack.configTable) },
       USAGE_TABLE: { Ref: id(stack.usageTable) },
       EXPORTS_BUCKET: { Ref: id(stack.exportsBucket) },
+      SECRETS_KEY_ID: { 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] },
       STAGE: STAGE,
       LOG_LEVEL: 'INFO',
       POWERTOOLS_SERVICE_NAME: 'data-export',
@@ -322,7 +343,9 @@ describe('run-export function', () => {
   });
 
   it('asynchronous invocations: 2 retries, dropped after 1 hour', () => {
-    const configs = Object.values(resourcesOfType('AWS::Lambda::EventInvokeConfig'));
+    const configs = Object.values(resourcesOfType('AWS::Lambda::EventInvokeConfig')).filter(
+      (c) => c.Properties.FunctionName.Ref === id(stack.runExportFunction),
+    );
     expect(configs).toHaveLength(1);
     expect(configs[0].Properties).toEqual({
       FunctionName: { Ref: id(stack.runExportFunction) },
@@ -351,6 +374,349 @@ describe('run-export function', () => {
   });
 });
 
+describe('destination secrets key', () => {
+  const keyArn = () => ({ 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] });
+  const sealedOnly = { StringEquals: { 'kms:EncryptionContext:purpose': 'destination-secret' } };
+
+  it('one customer-managed key with rotation, retained, no alias', () => {
+    const keys = resourcesOfType('AWS::KMS::Key');
+    expect(Object.keys(keys)).toEqual([id(stack.destinationSecretsKey)]);
+    const key = keys[id(stack.destinationSecretsKey)];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+    expect(key.UpdateReplacePolicy).toBe('Retain');
+    template.resourceCountIs('AWS::KMS::Alias', 0);
+  });
+
+  it('the key policy only delegates to IAM in this account (no service or other-account principal)', () => {
+    const statementsOfKey = resourcesOfType('AWS::KMS::Key')[id(stack.destinationSecretsKey)].Properties.KeyPolicy.Statement;
+    expect(statementsOfKey.map((s: any) => s.Principal)).toEqual([
+      { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
+    ]);
+  });
+
+  it('management API: encrypts (seals on save) and decrypts, only under the destination secrets context', () => {
+    expect(serviceStatements(id(stack.apiFunction.role!), 'kms')).toEqual([
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:Encrypt'], Resource: keyArn(), Condition: sealedOnly },
+    ]);
+  });
+
+  it('run-export: only decrypts, only under the destination secrets context', () => {
+    expect(serviceStatements(id(stack.runExportFunction.role!), 'kms')).toEqual([
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: keyArn(), Condition: sealedOnly },
+    ]);
+  });
+
+  it('ingest, check-failures and the schedules\' role have no key access', () => {
+    expect(serviceStatements(id(stack.ingestFunction.role!), 'kms')).toEqual([]);
+    expect(serviceStatements(id(stack.checkFailuresFunction.role!), 'kms')).toEqual([]);
+    expect(serviceStatements(id(stack.schedulerRole), 'kms')).toEqual([]);
+  });
+
+  it('SECRETS_KEY_ID (the key ARN) is given to the management API and run-export only', () => {
+    const functions = resourcesOfType('AWS::Lambda::Function');
+    for (const fn of [stack.apiFunction, stack.runExportFunction]) {
+      expect(functions[id(fn)].Properties.Environment.Variables.SECRETS_KEY_ID).toEqual(keyArn());
+    }
+    for (const fn of [stack.ingestFunction, stack.checkFailuresFunction]) {
+      expect(functions[id(fn)].Properties.Environment.Variables.SECRETS_KEY_ID).toBeUndefined();
+    }
+  });
+});
+
+describe('automatic export schedules', () => {
+  const scheduleVariables = () => ({
+    SCHEDULE_GROUP_NAME: stack.scheduleGroup.scheduleGroupName,
+    SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
+    RUN_EXPORT_FUNCTION_ARN: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] },
+    SCHEDULE_DLQ_ARN: { 'Fn::GetAtt': [id(stack.scheduleDeadLetterQueue), 'Arn'] },
+  });
+
+  it('one schedule group, its name derived from the stack name (not hard-coded), deleted with the stack', () => {
+    const groups = resourcesOfType('AWS::Scheduler::ScheduleGroup');
+    expect(Object.keys(groups)).toEqual([id(stack.scheduleGroup)]);
+    const name: string = groups[id(stack.scheduleGroup)].Properties.Name;
+    expect(name).toBe(stack.scheduleGroup.scheduleGroupName);
+    expect(name).toMatch(new RegExp(`^${stack.stackName.replace(/-/g, '')}-ExportSchedules-[A-F0-9]{8}$`));
+    expect(name.length).toBeLessThanOrEqual(64);
+    expect(groups[id(stack.scheduleGroup)].DeletionPolicy).toBe('Delete');
+  });
+
+  it('no schedule in the template: the API creates one per environment at run time', () => {
+    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+  });
+
+  it('execution role: assumable only by EventBridge Scheduler for the export schedule group of this account', () => {
+    const role = resourcesOfType('AWS::IAM::Role')[id(stack.schedulerRole)];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+            'aws:SourceArn': { 'Fn::GetAtt': [id(stack.scheduleGroup), 'Arn'] },
+          },
+        },
+      },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+  });
+
+  it('execution role: only invokes run-export (unqualified) and sends to the schedules\' dead-letter queue', () => {
+    expect(statements(id(stack.schedulerRole))).toEqual([
+      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] } },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(stack.scheduleDeadLetterQueue), 'Arn'] } },
+    ]);
+  });
+
+  it('dead-letter queue: SQS-managed encryption, TLS only, kept 14 days, no resource-policy grant', () => {
+    const queueId = id(stack.scheduleDeadLetterQueue);
+    expect(resourcesOfType('AWS::SQS::Queue')[queueId].Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    const policies = Object.values(resourcesOfType('AWS::SQS::QueuePolicy')).filter((p) =>
+      JSON.stringify(p.Properties.Queues).includes(`"${queueId}"`),
+    );
+    expect(policies).toHaveLength(1);
+    const queueStatements = policies[0].Properties.PolicyDocument.Statement;
+    expect(queueStatements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(queueStatements.filter((st: Statement) => st.Effect === 'Allow')).toEqual([]);
+  });
+
+  it('management API: create, update, delete and get schedules, only in the export schedule group', () => {
+    expect(serviceStatements(id(stack.apiFunction.role!), 'scheduler')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
+        Resource: schedulesArn(),
+      },
+    ]);
+  });
+
+  it('management API: passes only the execution role, only to EventBridge Scheduler', () => {
+    expect(serviceStatements(id(stack.apiFunction.role!), 'iam')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ]);
+  });
+
+  it('check-failures: only deletes schedules of the export schedule group; passes no role', () => {
+    const roleId = id(stack.checkFailuresFunction.role!);
+    expect(serviceStatements(roleId, 'scheduler')).toEqual([
+      { Effect: 'Allow', Action: 'scheduler:DeleteSchedule', Resource: schedulesArn() },
+    ]);
+    expect(serviceStatements(roleId, 'iam')).toEqual([]);
+  });
+
+  it('no other role has scheduler or iam permissions', () => {
+    for (const roleId of [id(stack.ingestFunction.role!), id(stack.runExportFunction.role!), id(stack.schedulerRole)]) {
+      expect(serviceStatements(roleId, 'scheduler')).toEqual([]);
+      expect(serviceStatements(roleId, 'iam')).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['management API', () => stack.apiFunction],
+    ['check-failures', () => stack.checkFailuresFunction],
+  ])('%s: the schedule group, execution role, run-export ARN and dead-letter queue in its environment', (_name, fn) => {
+    const variables = resourcesOfType('AWS::Lambda::Function')[id(fn())].Properties.Environment.Variables;
+    expect(variables).toMatchObject(scheduleVariables());
+  });
+
+  it('ingest and run-export: no schedule settings in their environment', () => {
+    for (const fn of [stack.ingestFunction, stack.runExportFunction]) {
+      const variables = resourcesOfType('AWS::Lambda::Function')[id(fn)].Properties.Environment.Variables;
+      expect(Object.keys(variables).filter((k) => k.startsWith('SCHEDULE') || k === 'RUN_EXPORT_FUNCTION_ARN')).toEqual([]);
+    }
+  });
+
+  it('run-export stays outside any VPC (it writes into customers\' buckets over the internet)', () => {
+    expect(resourcesOfType('AWS::Lambda::Function')[id(stack.runExportFunction)].Properties.VpcConfig).toBeUndefined();
+  });
+});
+
+describe('config table: failing index', () => {
+  const table = () => resourcesOfType('AWS::DynamoDB::Table')[id(stack.configTable)];
+
+  it('sparse GSI "failing": failingPk (S) / failingSince (N), all attributes projected', () => {
+    expect(table().Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'failing',
+        KeySchema: [
+          { AttributeName: 'failingPk', KeyType: 'HASH' },
+          { AttributeName: 'failingSince', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(table().Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'failingPk', AttributeType: 'S' },
+        { AttributeName: 'failingSince', AttributeType: 'N' },
+      ]),
+    );
+  });
+
+  it('the usage table has no index', () => {
+    expect(resourcesOfType('AWS::DynamoDB::Table')[id(stack.usageTable)].Properties.GlobalSecondaryIndexes).toBeUndefined();
+  });
+
+  it('only check-failures may query it, by name', () => {
+    const indexArn = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.configTable), 'Arn'] }, '/index/failing']] };
+    const users = Object.values(resourcesOfType('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('/index/'),
+    );
+    expect(users.map((p) => p.Properties.Roles)).toEqual([[{ Ref: id(stack.checkFailuresFunction.role!) }]]);
+    expect(statements(id(stack.checkFailuresFunction.role!)).filter((st) => JSON.stringify(st.Resource).includes('/index/'))).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: indexArn },
+    ]);
+  });
+});
+
+describe('check-failures function', () => {
+  const fn = () => resourcesOfType('AWS::Lambda::Function')[id(stack.checkFailuresFunction)];
+  const fnArn = () => ({ 'Fn::GetAtt': [id(stack.checkFailuresFunction), 'Arn'] });
+
+  it('nodejs22.x on arm64, 512 MB, 5 minutes, reserved concurrency 1, active tracing, own log group', () => {
+    expect(fn()).toBeDefined();
+    expect(fn().Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 300,
+      ReservedConcurrentExecutions: 1,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogGroup: { Ref: id(stack.checkFailuresFunction.logGroup) } },
+    });
+    expect(fn().Properties.FunctionName).toBeUndefined();
+  });
+
+  it('environment: tables, sender, dashboard URL and the schedule settings; no secrets key, no bucket', () => {
+    expect(fn().Properties.Environment.Variables).toEqual({
+      CONFIG_TABLE: { Ref: id(stack.configTable) },
+      USAGE_TABLE: { Ref: id(stack.usageTable) },
+      STAGE: STAGE,
+      SENDER_EMAIL: SENDER,
+      DASHBOARD_URL: DASHBOARD,
+      SCHEDULE_GROUP_NAME: stack.scheduleGroup.scheduleGroupName,
+      SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
+      RUN_EXPORT_FUNCTION_ARN: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] },
+      SCHEDULE_DLQ_ARN: { 'Fn::GetAtt': [id(stack.scheduleDeadLetterQueue), 'Arn'] },
+      LOG_LEVEL: 'INFO',
+      POWERTOOLS_SERVICE_NAME: 'data-export',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('an hourly EventBridge rule invokes it: 2 retries, events older than an hour dropped, then the DLQ', () => {
+    const rules = resourcesOfType('AWS::Events::Rule');
+    expect(Object.keys(rules)).toEqual([id(stack.checkFailuresRule)]);
+    expect(rules[id(stack.checkFailuresRule)].Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
+    expect(rules[id(stack.checkFailuresRule)].Properties.Targets).toEqual([
+      {
+        Id: expect.any(String),
+        Arn: fnArn(),
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [id(stack.checkFailuresDeadLetterQueue), 'Arn'] } },
+      },
+    ]);
+  });
+
+  it('only that rule may invoke it (resource-based permission with the rule as source)', () => {
+    const permissions = Object.values(resourcesOfType('AWS::Lambda::Permission')).filter(
+      (p) => JSON.stringify(p.Properties.FunctionName).includes(`"${id(stack.checkFailuresFunction)}"`),
+    );
+    expect(permissions.map((p) => p.Properties)).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: fnArn(),
+        Principal: 'events.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [id(stack.checkFailuresRule), 'Arn'] },
+      },
+    ]);
+  });
+
+  it('failed checks: 2 Lambda retries within the hour, then the same encrypted, TLS-only dead-letter queue', () => {
+    const queueId = id(stack.checkFailuresDeadLetterQueue);
+    expect(fn().Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [queueId, 'Arn'] } });
+    const configs = Object.values(resourcesOfType('AWS::Lambda::EventInvokeConfig')).filter(
+      (c) => c.Properties.FunctionName.Ref === id(stack.checkFailuresFunction),
+    );
+    expect(configs.map((c) => c.Properties)).toEqual([
+      { FunctionName: { Ref: id(stack.checkFailuresFunction) }, Qualifier: '$LATEST', MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+    ]);
+    expect(resourcesOfType('AWS::SQS::Queue')[queueId].Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    const queueStatements = Object.values(resourcesOfType('AWS::SQS::QueuePolicy'))
+      .filter((p) => JSON.stringify(p.Properties.Queues).includes(`"${queueId}"`))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    expect(queueStatements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    // EventBridge may send to it for this rule only; the function's role sends its own failures.
+    expect(queueStatements.filter((st: Statement) => st.Effect === 'Allow')).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [id(stack.checkFailuresRule), 'Arn'] } } },
+      }),
+    ]);
+    expect(serviceStatements(id(stack.checkFailuresFunction.role!), 'sqs')).toEqual([
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+    ]);
+  });
+
+  it('reads and writes the config table (emails sent, stopped exports); no usage table, no bucket', () => {
+    const roleId = id(stack.checkFailuresFunction.role!);
+    const config = id(stack.configTable);
+    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
+      expect(tablesAllowed(roleId, action)).toEqual([config]);
+    }
+    expect(serviceStatements(roleId, 's3')).toEqual([]);
+  });
+
+  it('sends email only as the sender identity (address or its domain), only From the sender address', () => {
+    const ses = serviceStatements(id(stack.checkFailuresFunction.role!), 'ses');
+    expect(ses).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['ses:SendEmail', 'ses:SendRawEmail'],
+        Resource: expect.any(Array),
+        Condition: { StringEquals: { 'ses:FromAddress': SENDER } },
+      },
+    ]);
+    const identities = [regionalArn('ses', `identity/${SENDER}`), regionalArn('ses', 'identity/exports.test.example')];
+    expect(ses[0].Resource).toHaveLength(identities.length);
+    expect(ses[0].Resource).toEqual(expect.arrayContaining(identities));
+  });
+
+  it('no role may use SES otherwise: no ses:* action, no SES statement on Resource "*", no other sender', () => {
+    const ses = statements().filter((st) => asArray(st.Action).some((a) => a.startsWith('ses:')));
+    expect(ses).toHaveLength(1);
+    for (const st of ses) {
+      expect(asArray(st.Action)).not.toContain('ses:*');
+      expect(asArray(st.Resource)).not.toContain('*');
+      expect(JSON.stringify(st.Resource)).not.toMatch(/identity\/\*/);
+    }
+    for (const fn of [stack.apiFunction, stack.ingestFunction, stack.runExportFunction]) {
+      expect(serviceStatements(id(fn.role!), 'ses')).toEqual([]);
+    }
+  });
+});
+
 describe('IAM least privilege', () => {
   it('no wildcard actions anywhere', () => {
     const actions = statements().flatMap((s) => asArray(s.Action));
@@ -363,13 +729,18 @@ describe('IAM least privilege', () => {
     expect(wildcard.flatMap((s) => asArray(s.Action)).filter((a) => !a.startsWith('xray:'))).toEqual([]);
   });
 
-  it("no other wildcard in a resource than the exports bucket's manual/* objects", () => {
+  it("no other wildcard in a resource than the exports bucket's manual/* objects and the export schedules", () => {
     const resources = statements()
       .filter((s) => !asArray(s.Resource as unknown).includes('*'))
       .flatMap((s) => asArray(s.Resource as unknown));
     const wildcards = resources.filter((r) => JSON.stringify(r).includes('*'));
     expect(wildcards.length).toBeGreaterThan(0);
-    for (const r of wildcards) expect(r).toEqual(manualObjectsArn());
+    for (const r of wildcards) expect([manualObjectsArn(), schedulesArn()]).toContainEqual(r);
+  });
+
+  it('table grants name the table only: no role may use every index (<table>/index/*)', () => {
+    const resources = statements().flatMap((s) => asArray(s.Resource as unknown));
+    expect(resources.filter((r) => JSON.stringify(r).includes('/index/*'))).toEqual([]);
   });
 
   it('run-export Lambda: reads and writes the config table (job records), only reads the usage table', () => {
@@ -400,7 +771,7 @@ describe('IAM least privilege', () => {
     ]);
   });
 
-  it('management Lambda: may invoke the run-export function (unqualified), and nothing else may', () => {
+  it('management Lambda and the schedules\' role may invoke the run-export function (unqualified), and nothing else may', () => {
     const runExportArn = { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] };
     expect(serviceStatements(id(stack.apiFunction.role!), 'lambda')).toEqual([
       {
@@ -409,7 +780,10 @@ describe('IAM least privilege', () => {
         Resource: [runExportArn, { 'Fn::Join': ['', [runExportArn, ':$LATEST']] }],
       },
     ]);
-    for (const fn of [stack.ingestFunction, stack.runExportFunction]) {
+    expect(serviceStatements(id(stack.schedulerRole), 'lambda')).toEqual([
+      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: runExportArn },
+    ]);
+    for (const fn of [stack.ingestFunction, stack.runExportFunction, stack.checkFailuresFunction]) {
       expect(serviceStatements(id(fn.role!), 'lambda')).toEqual([]);
     }
     // No resource-based permission lets anyone else (e.g. a service principal) invoke it either.
@@ -528,6 +902,13 @@ describe('HTTP API', () => {
     expect(outputs.ExportsBucketName.Value).toEqual({ Ref: id(stack.exportsBucket) });
     expect(outputs.RunExportFunctionName.Value).toEqual({ Ref: id(stack.runExportFunction) });
   });
+
+  it('outputs the schedule group, the check-failures function and the secrets key', () => {
+    const outputs = template.findOutputs('*');
+    expect(outputs.ScheduleGroupName.Value).toBe(stack.scheduleGroup.scheduleGroupName);
+    expect(outputs.CheckFailuresFunctionName.Value).toEqual({ Ref: id(stack.checkFailuresFunction) });
+    expect(outputs.DestinationSecretsKeyArn.Value).toEqual({ 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] });
+  });
 });
 
 describe('cdk-nag AwsSolutions', () => {
@@ -561,6 +942,8 @@ describe('cdk-nag AwsSolutions', () => {
       stage: STAGE,
       jwtIssuer: ISSUER,
       jwtAudience: AUDIENCE,
+      senderEmail: SENDER,
+      dashboardUrl: DASHBOARD,
     });
     const findings = describeViolations(new AwsSolutionsChecks().validateScope(unacknowledged));
 
@@ -574,15 +957,27 @@ describe('cdk-nag AwsSolutions', () => {
 
 describe('configuration from CDK context', () => {
   const config = (context: Record<string, unknown>) => readDataExportConfig(new App({ context }).node);
-  const valid = { stage: 'dev', jwtIssuer: 'https://auth.example.com/', jwtAudience: 'data-export-api' };
+  const valid = {
+    stage: 'dev',
+    jwtIssuer: 'https://auth.example.com/',
+    jwtAudience: 'data-export-api',
+    senderEmail: 'exports@example.com',
+    dashboardUrl: 'https://app.example.com',
+  };
 
-  it('reads stage, issuer and audience (comma-separated or array)', () => {
-    expect(config(valid)).toEqual({ stage: 'dev', jwtIssuer: valid.jwtIssuer, jwtAudience: ['data-export-api'] });
+  it('reads stage, issuer, audience (comma-separated or array), sender email and dashboard URL', () => {
+    expect(config(valid)).toEqual({
+      stage: 'dev',
+      jwtIssuer: valid.jwtIssuer,
+      jwtAudience: ['data-export-api'],
+      senderEmail: 'exports@example.com',
+      dashboardUrl: 'https://app.example.com',
+    });
     expect(config({ ...valid, jwtAudience: 'a, b' }).jwtAudience).toEqual(['a', 'b']);
     expect(config({ ...valid, jwtAudience: ['a', 'b'] }).jwtAudience).toEqual(['a', 'b']);
   });
 
-  it.each(['stage', 'jwtIssuer', 'jwtAudience'])('fails loudly when %s is missing', (key) => {
+  it.each(['stage', 'jwtIssuer', 'jwtAudience', 'senderEmail', 'dashboardUrl'])('fails loudly when %s is missing', (key) => {
     const context: Record<string, unknown> = { ...valid };
     delete context[key];
     expect(() => config(context)).toThrow(new RegExp(`Missing CDK context "${key}".*-c ${key}=`));
@@ -591,6 +986,22 @@ describe('configuration from CDK context', () => {
   it('rejects a malformed stage or a non-https issuer', () => {
     expect(() => config({ ...valid, stage: 'Prod_1' })).toThrow(/"stage" must be lowercase/);
     expect(() => config({ ...valid, jwtIssuer: 'http://auth.example.com/' })).toThrow(/"jwtIssuer" must be an https URL/);
+  });
+
+  it.each(['exports', 'exports@localhost', 'Exports <exports@example.com>', '*@example.com', 'a b@example.com', 'exports@example.com,x@y.com'])(
+    'rejects senderEmail %j (not a plain address, or one that would be a wildcard in the SES identity ARN)',
+    (senderEmail) => {
+      expect(() => config({ ...valid, senderEmail })).toThrow(/"senderEmail" must be a plain email address/);
+    },
+  );
+
+  it('rejects a dashboardUrl that is not an https URL', () => {
+    expect(() => config({ ...valid, dashboardUrl: 'http://app.example.com' })).toThrow(/"dashboardUrl" must be an https URL/);
+    expect(() => config({ ...valid, dashboardUrl: 'app.example.com' })).toThrow(/"dashboardUrl" must be an https URL/);
+  });
+
+  it('cdk.json has defaults for every required key, so `cdk synth` works offline', () => {
+    expect(config(CDK_JSON_CONTEXT)).toMatchObject({ senderEmail: 'exports@example.com', dashboardUrl: 'https://app.example.com' });
   });
 });
 

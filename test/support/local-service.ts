@@ -24,7 +24,7 @@ export async function startTestService(options: { clock?: Clock } = {}): Promise
   const suffix = randomBytes(4).toString('hex');
   const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}` };
   await ensureTables(clients.dynamodb, tables);
-  const services = localServices(clients, { tables, clock: options.clock });
+  const services = await localServices(clients, { tables, clock: options.clock });
   const tokens = new LocalTokens(randomBytes(32).toString('hex'));
   const server = await startLocalServer(services, tokens, { port: 0 });
   return {

@@ -1,0 +1,194 @@
+/**
+ * One measured run, in its own process so that its peak RSS is the export's own (the emulators run in
+ * other processes). Started by bench/export-bench.ts with a RunSpec as JSON in argv[2]; sends a
+ * RunResult back over IPC and exits.
+ *
+ * A run is a source, a stage to stop at, and an encoder:
+ *   source   store          DynamoDbUsageStore.streamCompanyUsage against dynalite (what the service runs)
+ *            store-prefetch the same query with the next page requested ahead (prototype, bench/prototypes)
+ *            memory         the same synthetic companies generated in memory beforehand (no I/O)
+ *   stage    read           consume the source only (companies, items)
+ *            rows           + companyRowBatches (rows computed, not encoded)
+ *            encode         + runExport with the encoder into a sink that discards the bytes
+ *            file           + runExport into LocalFileSink
+ *            s3             + runExport into S3ObjectSink (s3rver)
+ *   encoder  csv            csvEncoder (csv-stringify), what the service runs
+ *            fast-csv       the prototype encoder of bench/prototypes/fast-csv.ts
+ */
+import { basename, dirname } from 'node:path';
+import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DynamoDbUsageStore } from '../lambdas/adapters/dynamodb/usage-store';
+import { LocalFileSink } from '../lambdas/adapters/local/file-sink';
+import { S3ObjectSink } from '../lambdas/adapters/s3/object-sink';
+import { COMPANY_COLUMNS } from '../lambdas/core/company-row';
+import { companyRowBatches, type SourceStats } from '../lambdas/core/export/company-source';
+import { csvEncoder } from '../lambdas/core/export/csv';
+import { runExport, type Encoder, type ObjectSink } from '../lambdas/core/export/pipeline';
+import { dataPoints } from '../lambdas/core/periods';
+import { createEmulatorClients } from '../lambdas/local/emulators';
+import type { StreamedCompanyUsage } from '../lambdas/ports';
+import { fastCsvEncoder } from './prototypes/fast-csv';
+import { prefetchingCompanyUsage } from './prototypes/prefetch-store';
+import { BENCH_SEGMENTS, benchFeatures, environmentIdOf, EXPORT_BUCKET, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
+
+export type RunSource = 'store' | 'store-prefetch' | 'memory';
+export type RunStage = 'read' | 'rows' | 'encode' | 'file' | 's3';
+export type RunEncoder = 'csv' | 'fast-csv';
+
+export interface RunSpec {
+  label: string;
+  tenant: TenantSpec;
+  source: RunSource;
+  stage: RunStage;
+  encoder: RunEncoder;
+  dynamodbEndpoint?: string;
+  s3Endpoint?: string;
+  /** The file the `file` stage writes (through LocalFileSink: its directory and name). */
+  outFile?: string;
+}
+
+export interface RunResult {
+  label: string;
+  source: RunSource;
+  stage: RunStage;
+  encoder: RunEncoder;
+  companies: number;
+  rows: number;
+  bytes: number;
+  seconds: number;
+  rowsPerSecond: number;
+  mbPerSecond: number;
+  pairs: number;
+  itemsRead: number;
+  itemsPerPair: number;
+  /** Peak RSS of this process over the whole run (process.resourceUsage().maxRSS), KB. */
+  maxRssKb: number;
+  /** Peak RSS just before the measured part started (modules loaded, memory source generated), KB. */
+  setupRssKb: number;
+  /** CPU time of this process during the measured part. */
+  cpuUserSeconds: number;
+  cpuSystemSeconds: number;
+  /** Generating the in-memory source (memory source only; not part of `seconds`). */
+  prepareSeconds: number;
+}
+
+/** A sink that reads the body to the end and drops it: encoding cost without any write. */
+const discardingSink: ObjectSink = {
+  async write(_key: string, body: Readable): Promise<void> {
+    await pipeline(body, new Writable({ write: (_chunk, _encoding, callback) => callback() }));
+  },
+};
+
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  for (const item of items) yield item;
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2]) as RunSpec;
+  const environmentId = environmentIdOf(spec.tenant);
+  const features = benchFeatures(spec.tenant.features);
+  const points = dataPoints('6m-weekly', spec.tenant.endAt);
+
+  const clients = createEmulatorClients({
+    dynamodbEndpoint: spec.dynamodbEndpoint ?? 'http://127.0.0.1:9',
+    s3Endpoint: spec.s3Endpoint ?? 'http://127.0.0.1:9',
+    sesEndpoint: 'http://127.0.0.1:9',
+  });
+  const store = new DynamoDbUsageStore({ client: clients.documentClient, tableName: USAGE_TABLE });
+
+  let prepareSeconds = 0;
+  let source: () => AsyncIterable<StreamedCompanyUsage>;
+  if (spec.source === 'memory') {
+    const started = performance.now();
+    const companies: StreamedCompanyUsage[] = [];
+    for (const company of tenantCompanies(spec.tenant)) companies.push({ ...company, itemsRead: 1 + company.usage.length });
+    prepareSeconds = (performance.now() - started) / 1000;
+    source = () => fromArray(companies);
+  } else if (spec.source === 'store-prefetch') {
+    source = () => prefetchingCompanyUsage(clients.documentClient, USAGE_TABLE, environmentId);
+  } else {
+    source = () => store.streamCompanyUsage(environmentId);
+  }
+
+  const encoder: Encoder = spec.encoder === 'fast-csv' ? fastCsvEncoder(COMPANY_COLUMNS) : csvEncoder(COMPANY_COLUMNS);
+  const stats: SourceStats = { companies: 0, pairs: 0, itemsRead: 0 };
+  const setupRssKb = process.resourceUsage().maxRSS;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  let rows = 0;
+  let bytes = 0;
+
+  switch (spec.stage) {
+    case 'read': {
+      for await (const company of source()) {
+        stats.companies++;
+        stats.pairs += features.length;
+        stats.itemsRead += company.itemsRead;
+      }
+      break;
+    }
+    case 'rows': {
+      for await (const batch of companyRowBatches(source(), features, BENCH_SEGMENTS, points, stats)) rows += batch.length;
+      break;
+    }
+    case 'encode':
+    case 'file':
+    case 's3': {
+      let sink: ObjectSink;
+      let key = `${environmentId}.csv`;
+      if (spec.stage === 'encode') {
+        sink = discardingSink;
+      } else if (spec.stage === 'file') {
+        if (!spec.outFile) throw new Error('The file stage needs outFile.');
+        sink = new LocalFileSink({ directory: dirname(spec.outFile) });
+        key = basename(spec.outFile);
+      } else {
+        sink = new S3ObjectSink({ client: clients.s3, bucket: EXPORT_BUCKET, keyPrefix: 'bench' });
+      }
+      const result = await runExport({
+        rows: companyRowBatches(source(), features, BENCH_SEGMENTS, points, stats),
+        encoder,
+        sink,
+        key,
+      });
+      rows = result.rowCount;
+      bytes = result.byteCount;
+      break;
+    }
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  clients.destroy();
+  const result: RunResult = {
+    label: spec.label,
+    source: spec.source,
+    stage: spec.stage,
+    encoder: spec.encoder,
+    companies: stats.companies,
+    rows,
+    bytes,
+    seconds,
+    rowsPerSecond: rows / seconds,
+    mbPerSecond: bytes / 1e6 / seconds,
+    pairs: stats.pairs,
+    itemsRead: stats.itemsRead,
+    itemsPerPair: stats.pairs === 0 ? 0 : stats.itemsRead / stats.pairs,
+    maxRssKb: process.resourceUsage().maxRSS,
+    setupRssKb,
+    cpuUserSeconds: cpu.user / 1e6,
+    cpuSystemSeconds: cpu.system / 1e6,
+    prepareSeconds,
+  };
+  if (process.send) process.send(result, () => process.exit(0));
+  else {
+    console.log(JSON.stringify(result, null, 2));
+    process.exit(0);
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,120 @@
+/**
+ * The benchmark's command line: `npm run bench -- --companies 5000 --features 20 --days 200 --sizes 2500,5000`.
+ * Every flag has a default matching the issue (5,000 companies x 20 features x 200 days, measured at
+ * half and full size so that memory can be seen to stay flat as the tenant grows).
+ */
+import { cpus } from 'node:os';
+
+export interface BenchOptions {
+  /** The full tenant size; `sizes` defaults to half and full of it. */
+  companies: number;
+  features: number;
+  days: number;
+  seed: number;
+  /** The tenant's last day of data and the export's "now" (fixed so cached tenants stay valid). */
+  endAt: number;
+  /** Tenant sizes (companies) measured, ascending. */
+  sizes: number[];
+  /** Concurrent putCompanyUsage calls while loading a tenant into dynalite. */
+  loadConcurrency: number;
+  duckdbThreads: number;
+  /** Run the end-to-end export into s3rver. */
+  s3: boolean;
+  /** Run the time breakdown (store read only, rows in memory, CSV in memory) on the largest size. */
+  breakdown: boolean;
+  duckdb: boolean;
+  /** Run the prototypes of the proposed changes (read-ahead, cheaper CSV encoder) on the largest size. */
+  prototypes: boolean;
+  /** Write V8 CPU profiles of the measured child processes into .bench/profiles. */
+  cpuProf: boolean;
+  /** Drop the cached tenants (the dynalite data under .bench/data) before starting. */
+  fresh: boolean;
+  /** Keep the exported CSV files under .bench/out (removed at the end by default: they are large). */
+  keepFiles: boolean;
+}
+
+const HELP = `Usage: npm run bench -- [flags]
+
+  --companies N        full tenant size (default 5000)
+  --features N         features per tenant (default 20)
+  --days N             days of usage history (default 200)
+  --sizes A,B,...      tenant sizes to measure (default: half and full of --companies)
+  --seed N             synthetic data seed (default 42)
+  --end ISO            last instant of data and the export's "now" (default 2026-11-23T12:00:00Z)
+  --load-concurrency N concurrent company loads into dynalite (default 16)
+  --duckdb-threads N   DuckDB threads (default: the machine's cores)
+  --no-s3              skip the end-to-end export into s3rver
+  --no-breakdown       skip the time breakdown runs
+  --no-duckdb          skip the DuckDB reference
+  --prototypes         also measure the prototypes of the proposed changes (bench/prototypes)
+  --cpu-prof           write CPU profiles of the export runs into .bench/profiles
+  --fresh              drop the cached tenants and load them again
+  --keep-files         keep the exported CSV files under .bench/out
+`;
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      process.stdout.write(HELP);
+      process.exit(0);
+    }
+    if (!arg.startsWith('--')) throw new Error(`Unexpected argument "${arg}".\n\n${HELP}`);
+    const eq = arg.indexOf('=');
+    if (eq !== -1) {
+      flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+    } else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
+      flags.set(arg.slice(2), argv[++i]);
+    } else {
+      flags.set(arg.slice(2), true);
+    }
+  }
+  const known = new Set([
+    'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
+    'no-s3', 'no-breakdown', 'no-duckdb', 'prototypes', 'cpu-prof', 'fresh', 'keep-files',
+  ]);
+  for (const name of flags.keys()) {
+    if (!known.has(name)) throw new Error(`Unknown flag --${name}.\n\n${HELP}`);
+  }
+  const integer = (name: string, fallback: number, min = 1): number => {
+    const value = flags.get(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}.`);
+    return n;
+  };
+  const bool = (name: string): boolean => flags.get(name) === true || flags.get(name) === 'true';
+
+  const companies = integer('companies', 5000);
+  const sizesFlag = flags.get('sizes');
+  const sizes =
+    typeof sizesFlag === 'string'
+      ? sizesFlag.split(',').map((s) => {
+          const n = Number(s.trim());
+          if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes must list whole numbers, got "${s}".`);
+          return n;
+        })
+      : [Math.max(1, Math.round(companies / 2)), companies];
+  const endFlag = flags.get('end');
+  const endAt = typeof endFlag === 'string' ? Date.parse(endFlag) : Date.UTC(2026, 10, 23, 12, 0, 0);
+  if (!Number.isFinite(endAt)) throw new Error('--end must be an ISO-8601 instant.');
+
+  return {
+    companies: Math.max(companies, ...sizes),
+    features: integer('features', 20),
+    days: integer('days', 200),
+    seed: integer('seed', 42, 0),
+    endAt,
+    sizes: [...new Set(sizes)].sort((a, b) => a - b),
+    loadConcurrency: integer('load-concurrency', 16),
+    duckdbThreads: integer('duckdb-threads', cpus().length),
+    s3: !bool('no-s3'),
+    breakdown: !bool('no-breakdown'),
+    duckdb: !bool('no-duckdb'),
+    prototypes: bool('prototypes'),
+    cpuProf: bool('cpu-prof'),
+    fresh: bool('fresh'),
+    keepFiles: bool('keep-files'),
+  };
+}

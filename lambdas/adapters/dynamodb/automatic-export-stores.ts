@@ -1,0 +1,250 @@
+/**
+ * Automatic export settings, runs and status in the config table:
+ *
+ *   ENV#<envId>  EXPORT#SETTINGS   the settings (secret sealed)
+ *   ENV#<envId>  EXPORT#STATUS     last run, failure sequence; `failingPk` only while failing, which
+ *                                  puts the item in the sparse `failing` index the hourly check reads
+ *   ENV#<envId>  RUN#<snapshotAt>  one item per snapshot instant (13-digit ms, so they sort by time)
+ *
+ * Every state change is a conditional single-item write (dynalite has no transactions).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  paginateQuery,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  AutomaticExportSettings,
+  AutomaticExportSettingsStore,
+  ExportRun,
+  ExportRunStore,
+  ExportStatusRecord,
+  FailingExportsStore,
+  RunOutcome,
+} from '../../ports';
+
+export const FAILING_INDEX = 'failing';
+export const FAILING_PARTITION = 'FAILING';
+
+const settingsKey = (environmentId: string) => ({ pk: `ENV#${environmentId}`, sk: 'EXPORT#SETTINGS' });
+export const statusKey = (environmentId: string) => ({ pk: `ENV#${environmentId}`, sk: 'EXPORT#STATUS' });
+const RUN_PREFIX = 'RUN#';
+const runKey = (environmentId: string, snapshotAt: number) => ({
+  pk: `ENV#${environmentId}`,
+  sk: `${RUN_PREFIX}${String(snapshotAt).padStart(13, '0')}`,
+});
+
+/** Run records are kept for a little over a year (the table's TTL removes them). */
+const RUN_RETENTION_SECONDS = 400 * 24 * 3600;
+
+interface StoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+function withoutKeys<T>(item: Record<string, unknown>, ...extra: string[]): T {
+  const copy = { ...item };
+  for (const name of ['pk', 'sk', ...extra]) delete copy[name];
+  return copy as T;
+}
+
+async function ignoringConditionFailure(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+export class DynamoDbAutomaticExportSettingsStore implements AutomaticExportSettingsStore {
+  constructor(private readonly options: StoreOptions) {}
+
+  async get(environmentId: string): Promise<AutomaticExportSettings | undefined> {
+    const { Item } = await this.options.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: settingsKey(environmentId), ConsistentRead: true }),
+    );
+    return Item && withoutKeys<AutomaticExportSettings>(Item);
+  }
+
+  async put(settings: AutomaticExportSettings): Promise<void> {
+    await this.options.client.send(
+      new PutCommand({ TableName: this.options.tableName, Item: { ...settingsKey(settings.environmentId), ...settings } }),
+    );
+  }
+}
+
+export class DynamoDbExportRunStore implements ExportRunStore {
+  constructor(private readonly options: StoreOptions) {}
+
+  async claim(run: ExportRun, staleBefore: number): Promise<boolean> {
+    return ignoringConditionFailure(
+      this.options.client.send(
+        new PutCommand({
+          TableName: this.options.tableName,
+          Item: {
+            ...runKey(run.environmentId, run.snapshotAt),
+            ...run,
+            expiresAt: Math.floor(run.snapshotAt / 1000) + RUN_RETENTION_SECONDS,
+          },
+          ConditionExpression:
+            'attribute_not_exists(pk) OR #status = :failed OR (#status = :running AND startedAt < :staleBefore)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':failed': 'failed', ':running': 'running', ':staleBefore': staleBefore },
+        }),
+      ),
+    );
+  }
+
+  async finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void> {
+    const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(fields).map(([field, value]) => {
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      return `#${field} = :${field}`;
+    });
+    await this.options.client.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: runKey(environmentId, snapshotAt),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async history(environmentId: string, limit: number): Promise<ExportRun[]> {
+    const { Items = [] } = await this.options.client.send(
+      new QueryCommand({
+        TableName: this.options.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': `ENV#${environmentId}`, ':prefix': RUN_PREFIX },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return Items.map((item) => withoutKeys<ExportRun>(item, 'expiresAt'));
+  }
+
+  async getStatus(environmentId: string): Promise<ExportStatusRecord | undefined> {
+    const { Item } = await this.options.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: statusKey(environmentId), ConsistentRead: true }),
+    );
+    return Item && toStatusRecord(Item);
+  }
+
+  async recordOutcome(environmentId: string, startedAt: number, outcome: RunOutcome): Promise<void> {
+    const values: Record<string, unknown> = { ':environmentId': environmentId, ':startedAt': startedAt, ':status': outcome.status };
+    const sets = ['environmentId = :environmentId', 'lastRunAt = :startedAt', 'lastStatus = :status'];
+    const removes: string[] = [];
+    if (outcome.status === 'successful') {
+      removes.push('lastError', 'lastErrorCode', 'failingSince', 'failingPk', 'emailsSent');
+    } else {
+      Object.assign(values, { ':error': outcome.error, ':code': outcome.errorCode });
+      sets.push('lastError = :error', 'lastErrorCode = :code');
+      if (!outcome.transient) {
+        // The sequence starts at the first customer-side failure and goes on through later ones.
+        Object.assign(values, { ':failingSince': outcome.finishedAt, ':failing': FAILING_PARTITION });
+        sets.push('failingSince = if_not_exists(failingSince, :failingSince)', 'failingPk = :failing');
+      }
+    }
+    // A slow run finishing after a newer one must not overwrite the newer outcome.
+    await ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: statusKey(environmentId),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_not_exists(lastRunAt) OR lastRunAt <= :startedAt',
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  async clearFailure(environmentId: string): Promise<void> {
+    await this.options.client.send(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: statusKey(environmentId),
+        UpdateExpression: 'REMOVE failingSince, failingPk, emailsSent',
+      }),
+    );
+  }
+}
+
+export class DynamoDbFailingExportsStore implements FailingExportsStore {
+  constructor(private readonly options: StoreOptions) {}
+
+  async *listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }> {
+    const pages = paginateQuery(
+      { client: this.options.client },
+      {
+        TableName: this.options.tableName,
+        IndexName: FAILING_INDEX,
+        KeyConditionExpression: 'failingPk = :failing',
+        ExpressionAttributeValues: { ':failing': FAILING_PARTITION },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) yield toStatusRecord(item) as ExportStatusRecord & { failingSince: number };
+    }
+  }
+
+  async claimEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<boolean> {
+    return ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: statusKey(environmentId),
+          UpdateExpression: 'ADD emailsSent :email',
+          ConditionExpression: 'failingSince = :failingSince AND (attribute_not_exists(emailsSent) OR NOT contains(emailsSent, :number))',
+          ExpressionAttributeValues: { ':email': new Set([emailNumber]), ':number': emailNumber, ':failingSince': failingSince },
+        }),
+      ),
+    );
+  }
+
+  async releaseEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<void> {
+    await ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: statusKey(environmentId),
+          UpdateExpression: 'DELETE emailsSent :email',
+          ConditionExpression: 'failingSince = :failingSince',
+          ExpressionAttributeValues: { ':email': new Set([emailNumber]), ':failingSince': failingSince },
+        }),
+      ),
+    );
+  }
+
+  async endSequence(environmentId: string, failingSince: number): Promise<void> {
+    await ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: statusKey(environmentId),
+          UpdateExpression: 'REMOVE failingPk',
+          ConditionExpression: 'failingSince = :failingSince',
+          ExpressionAttributeValues: { ':failingSince': failingSince },
+        }),
+      ),
+    );
+  }
+}
+
+function toStatusRecord(item: Record<string, unknown>): ExportStatusRecord {
+  const record = withoutKeys<ExportStatusRecord & { emailsSent?: Set<number> | number[] }>(item, 'failingPk');
+  return { ...record, emailsSent: record.emailsSent ? [...record.emailsSent].sort() : undefined };
+}

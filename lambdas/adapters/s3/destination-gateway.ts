@@ -1,0 +1,254 @@
+/**
+ * The customer's bucket over the S3 API: AWS S3, Google Cloud Storage (HMAC keys) or any S3-compatible
+ * endpoint (Cloudflare R2, MinIO, s3rver), each reached with a client built for that one destination
+ * and its credentials. Every failure is classified by classifyS3Error into the DestinationErrors of
+ * core/destination, whose messages tell the customer what to fix; the SDK's own wording never reaches
+ * them (it stays the error's `cause`, for the logs).
+ */
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import {
+  AccessDeniedError,
+  BucketNotFoundError,
+  DestinationError,
+  EndpointUnreachableError,
+  GCS_ENDPOINT,
+  InvalidCredentialsError,
+  TransientDestinationError,
+  WrongRegionError,
+  type Destination,
+  type DestinationCredentials,
+} from '../../core/destination';
+import type { DestinationGateway, ObjectSink } from '../../ports';
+import { assertAllowedEndpoint, guardedLookup, type ResolveHost } from './endpoint-guard';
+import { S3ObjectSink } from './object-sink';
+
+export interface S3DestinationGatewayOptions {
+  /** Local mode only: lets Custom endpoints be loopback addresses (s3rver on 127.0.0.1). */
+  allowLoopback?: boolean;
+  /** Local mode only: lets Custom endpoints be plain http URLs (s3rver). */
+  allowHttp?: boolean;
+  /** The longest a validation request may take; 30 s by default. */
+  requestTimeoutMs?: number;
+  /** How Custom endpoint host names are resolved for the endpoint guard; node:dns by default. */
+  resolve?: ResolveHost;
+}
+
+const CONNECTION_TIMEOUT_MS = 5_000;
+const VALIDATION_TIMEOUT_MS = 30_000;
+/** Uploads get no overall limit (a part may take long on a slow link), only one on an idle socket. */
+const UPLOAD_IDLE_TIMEOUT_MS = 30_000;
+const MAX_ATTEMPTS = 3;
+
+interface HandlerTimeouts {
+  requestTimeout?: number;
+  throwOnRequestTimeout?: boolean;
+  socketTimeout?: number;
+}
+
+export class S3DestinationGateway implements DestinationGateway {
+  constructor(private readonly options: S3DestinationGatewayOptions = {}) {}
+
+  async validate(destination: Destination, credentials: DestinationCredentials): Promise<void> {
+    let client: S3Client | undefined;
+    try {
+      await this.assertAllowedDestination(destination);
+      client = this.createClient(destination, credentials, {
+        requestTimeout: this.options.requestTimeoutMs ?? VALIDATION_TIMEOUT_MS,
+        throwOnRequestTimeout: true,
+      });
+      await client.send(
+        new ListObjectsV2Command({
+          Bucket: destination.bucket,
+          Prefix: destination.keyPrefix ? `${destination.keyPrefix}/` : undefined,
+          MaxKeys: 1,
+        }),
+      );
+    } catch (error) {
+      throw classifyS3Error(error, destination) ?? error;
+    } finally {
+      client?.destroy();
+    }
+  }
+
+  sink(destination: Destination, credentials: DestinationCredentials): ObjectSink {
+    let objectSink: S3ObjectSink | undefined;
+    return {
+      write: async (key: string, body: Readable, options: { contentType: string }) => {
+        // The body's own failure (the export's source) is not the destination's doing: it passes unchanged.
+        let bodyError: unknown;
+        body.once('error', (error) => (bodyError = error));
+        try {
+          // Checked again at every write: the endpoint's addresses may have changed since it was saved.
+          await this.assertAllowedDestination(destination);
+          objectSink ??= new S3ObjectSink({
+            client: this.createClient(destination, credentials, { socketTimeout: UPLOAD_IDLE_TIMEOUT_MS }),
+            bucket: destination.bucket,
+            keyPrefix: destination.keyPrefix,
+          });
+          await objectSink.write(key, body, options);
+        } catch (error) {
+          if (error === bodyError) throw error;
+          throw classifyS3Error(error, destination) ?? error;
+        }
+      },
+    };
+  }
+
+  private async assertAllowedDestination(destination: Destination): Promise<void> {
+    if (destination.provider === 'Custom') await assertAllowedEndpoint(destination.endpoint ?? '', this.options);
+  }
+
+  private createClient(destination: Destination, credentials: DestinationCredentials, timeouts: HandlerTimeouts): S3Client {
+    const { provider, bucket, region } = destination;
+    // The SDK refuses a region that is not a host name label with a bare Error: say what it means.
+    if (region && !/^[a-z0-9-]+$/i.test(region)) throw new WrongRegionError(bucket, region, undefined);
+    const requestHandler = { connectionTimeout: CONNECTION_TIMEOUT_MS, ...timeouts };
+    const common = {
+      // Never the service's own credentials: only the customer's key may touch the customer's bucket.
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      maxAttempts: MAX_ATTEMPTS,
+    };
+    // GCS, R2 and s3rver reject the checksums newer SDKs add by default.
+    const onlyRequiredChecksums = {
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    } as const;
+    switch (provider) {
+      case 'AWS':
+        if (!region) throw new WrongRegionError(bucket, region, undefined);
+        return new S3Client({ ...common, region, requestHandler });
+      case 'GCP':
+        // Always Google's endpoint, whatever the destination says: only Custom endpoints are customer-chosen.
+        return new S3Client({ ...common, ...onlyRequiredChecksums, region: region || 'auto', endpoint: GCS_ENDPOINT, requestHandler });
+      case 'Custom': {
+        // Every connection's addresses are checked again as it is made (see endpoint-guard).
+        const lookup = guardedLookup(this.options);
+        return new S3Client({
+          ...common,
+          ...onlyRequiredChecksums,
+          region: region || 'auto',
+          endpoint: destination.endpoint,
+          forcePathStyle: true,
+          requestHandler: { ...requestHandler, httpAgent: { lookup }, httpsAgent: { lookup } },
+        });
+      }
+    }
+  }
+}
+
+/** What S3 (or the SDK, or Node's network stack) tells about a failure; any part may be missing. */
+interface S3Failure {
+  name?: string;
+  message?: string;
+  /** Node's error code for network failures (ECONNREFUSED, ...). */
+  code?: string;
+  syscall?: string;
+  /** The bucket's region, in some S3 error bodies (AuthorizationHeaderMalformed). */
+  Region?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { statusCode?: number; headers?: Record<string, string | undefined> };
+}
+
+const INVALID_CREDENTIALS_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidToken',
+  'ExpiredToken',
+  'AuthorizationHeaderMalformed',
+]);
+const WRONG_REGION_CODES = new Set(['PermanentRedirect', 'IllegalLocationConstraintException']);
+const ACCESS_DENIED_CODES = new Set(['AccessDenied', 'AllAccessDisabled', 'AccountProblem']);
+const BUCKET_NOT_FOUND_CODES = new Set(['NoSuchBucket', 'InvalidBucketName']);
+const TRANSIENT_CODES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequests',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestTimeout',
+  'TimeoutError',
+]);
+/** The endpoint's name does not resolve, nothing listens, or it does not speak valid TLS. */
+const UNREACHABLE_NETWORK_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPROTO',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+/** A connection that broke or stalled once established: retrying may succeed. */
+const TRANSIENT_NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/**
+ * The DestinationError a failure of an S3 request against the destination means, with the failure
+ * as its cause; undefined when it is not recognizably the destination's (the caller rethrows it as
+ * is). A DestinationError is returned unchanged.
+ */
+export function classifyS3Error(error: unknown, destination: Destination): DestinationError | undefined {
+  if (error instanceof DestinationError) return error;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const failure = error as S3Failure;
+  const options = { cause: error };
+  const { bucket, keyPrefix, region } = destination;
+  const status = failure.$metadata?.httpStatusCode ?? failure.$response?.statusCode;
+  const name = failure.name ?? '';
+
+  if (status === undefined) {
+    const code = failure.code ?? '';
+    // The SDK builds AWS endpoints from the region: a name that does not resolve is a misspelled region.
+    if (code === 'ENOTFOUND' && destination.provider === 'AWS') return new WrongRegionError(bucket, region, undefined, options);
+    if (UNREACHABLE_NETWORK_CODES.has(code) || (code === 'ECONNRESET' && failure.syscall === 'connect')) {
+      return new EndpointUnreachableError(endpointOf(destination), options);
+    }
+    if (TRANSIENT_NETWORK_CODES.has(code) || TRANSIENT_CODES.has(name)) return new TransientDestinationError(options);
+    return undefined;
+  }
+  // S3 signs with the region too: "the region 'us-east-1' is wrong; expecting 'eu-west-1'".
+  if (name === 'AuthorizationHeaderMalformed' && (failure.Region || /region/i.test(failure.message ?? ''))) {
+    return new WrongRegionError(bucket, region, bucketRegionOf(failure), options);
+  }
+  if (INVALID_CREDENTIALS_CODES.has(name) || status === 401) return new InvalidCredentialsError(options);
+  if (WRONG_REGION_CODES.has(name) || status === 301) return new WrongRegionError(bucket, region, bucketRegionOf(failure), options);
+  if (ACCESS_DENIED_CODES.has(name)) return new AccessDeniedError(bucket, keyPrefix, options);
+  // 404 without an error code (the SDK names it NotFound) is the bucket's: keys are never read here.
+  if (BUCKET_NOT_FOUND_CODES.has(name) || (status === 404 && name === 'NotFound')) return new BucketNotFoundError(bucket, options);
+  if (TRANSIENT_CODES.has(name) || status === 429 || status >= 500) return new TransientDestinationError(options);
+  // Any other refusal (no error code, or one of a provider's own) is still a refusal.
+  if (status === 403) return new AccessDeniedError(bucket, keyPrefix, options);
+  return undefined;
+}
+
+/**
+ * The bucket's actual region as S3 reports it, when it looks like a region: it goes into the customer
+ * message, and a Custom endpoint may answer anything.
+ */
+function bucketRegionOf(failure: S3Failure): string | undefined {
+  const reported = failure.$response?.headers?.['x-amz-bucket-region'] ?? failure.Region;
+  return reported && /^[a-z0-9][a-z0-9-]{0,31}$/.test(reported) ? reported : undefined;
+}
+
+/** The endpoint the destination's requests go to, as the customer message names it. */
+function endpointOf(destination: Destination): string {
+  switch (destination.provider) {
+    case 'AWS':
+      return `https://s3.${destination.region}.amazonaws.com`;
+    case 'GCP':
+      return GCS_ENDPOINT;
+    case 'Custom':
+      return destination.endpoint ?? '';
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * One EventBridge Scheduler schedule per environment's automatic export, in the service's schedule
+ * group, invoking the run-export Lambda. The event carries the schedule's own time
+ * (`<aws.scheduler.scheduled-time>`), from which the run derives its snapshot instant, so a late or
+ * retried invocation exports the same data.
+ */
+import {
+  ConflictException,
+  CreateScheduleCommand,
+  DeleteScheduleCommand,
+  ResourceNotFoundException,
+  UpdateScheduleCommand,
+  type CreateScheduleCommandInput,
+  type FlexibleTimeWindow,
+  type SchedulerClient,
+} from '@aws-sdk/client-scheduler';
+import { ConfigurationError } from '../../config';
+import type { Cadence } from '../../core/periods';
+import type { ExportScheduler } from '../../ports';
+
+/** The event the run-export Lambda receives from a schedule; `scheduledTime` is ISO 8601. */
+export interface ScheduledExportEvent {
+  kind: 'scheduled-export';
+  environmentId: string;
+  scheduledTime: string;
+}
+
+/** Replaced by EventBridge Scheduler, in the target's input, with the invocation's scheduled time. */
+const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
+const MAXIMUM_RETRY_ATTEMPTS = 3;
+const MAXIMUM_EVENT_AGE_SECONDS = 6 * 3600;
+/** EventBridge Scheduler's limit on a flexible window. */
+const MAXIMUM_FLEXIBLE_WINDOW_MINUTES = 1440;
+
+/** 00:00 UTC every day, or Mondays 00:00 UTC (the schedules run in the UTC time zone). */
+export function scheduleExpression(cadence: Cadence): string {
+  return cadence === 'daily' ? 'cron(0 0 * * ? *)' : 'cron(0 0 ? * MON *)';
+}
+
+/** Environment ids (`env_<hex>`) fit EventBridge's name alphabet `[0-9a-zA-Z-_.]` as they are. */
+export const scheduleName = (environmentId: string): string => `export-${environmentId}`;
+
+export interface EventBridgeExportSchedulerOptions {
+  client: SchedulerClient;
+  groupName: string;
+  /** The run-export Lambda. */
+  targetArn: string;
+  /** The role EventBridge Scheduler assumes to invoke the target. */
+  roleArn: string;
+  /** The SQS queue receiving invocations that exhausted their retries. */
+  deadLetterArn: string;
+  /** Spreads tenants' runs over this many minutes after 00:00 UTC; off when absent. */
+  flexibleWindowMinutes?: number;
+}
+
+export class EventBridgeExportScheduler implements ExportScheduler {
+  private readonly client: SchedulerClient;
+  private readonly groupName: string;
+  private readonly targetArn: string;
+  private readonly roleArn: string;
+  private readonly deadLetterArn: string;
+  private readonly flexibleTimeWindow: FlexibleTimeWindow;
+
+  constructor(options: EventBridgeExportSchedulerOptions) {
+    this.client = options.client;
+    this.groupName = options.groupName;
+    this.targetArn = options.targetArn;
+    this.roleArn = options.roleArn;
+    this.deadLetterArn = options.deadLetterArn;
+    this.flexibleTimeWindow = flexibleTimeWindow(options.flexibleWindowMinutes);
+  }
+
+  /** Creates the schedule; when it exists, replaces its whole definition (UpdateSchedule keeps nothing). */
+  async upsert(environmentId: string, cadence: Cadence): Promise<void> {
+    const definition = this.definition(environmentId, cadence);
+    try {
+      await this.client.send(new CreateScheduleCommand(definition));
+    } catch (error) {
+      if (!(error instanceof ConflictException)) throw error;
+      await this.client.send(new UpdateScheduleCommand(definition));
+    }
+  }
+
+  async remove(environmentId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteScheduleCommand({ Name: scheduleName(environmentId), GroupName: this.groupName }));
+    } catch (error) {
+      if (!(error instanceof ResourceNotFoundException)) throw error;
+    }
+  }
+
+  private definition(environmentId: string, cadence: Cadence): CreateScheduleCommandInput {
+    const event: ScheduledExportEvent = { kind: 'scheduled-export', environmentId, scheduledTime: SCHEDULED_TIME_PLACEHOLDER };
+    return {
+      Name: scheduleName(environmentId),
+      GroupName: this.groupName,
+      Description: `Automatic ${cadence} export of environment ${environmentId}`,
+      ScheduleExpression: scheduleExpression(cadence),
+      ScheduleExpressionTimezone: 'UTC',
+      State: 'ENABLED',
+      FlexibleTimeWindow: this.flexibleTimeWindow,
+      ActionAfterCompletion: 'NONE',
+      Target: {
+        Arn: this.targetArn,
+        RoleArn: this.roleArn,
+        Input: JSON.stringify(event),
+        RetryPolicy: { MaximumRetryAttempts: MAXIMUM_RETRY_ATTEMPTS, MaximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS },
+        DeadLetterConfig: { Arn: this.deadLetterArn },
+      },
+    };
+  }
+}
+
+function flexibleTimeWindow(minutes: number | undefined): FlexibleTimeWindow {
+  if (minutes === undefined) return { Mode: 'OFF' };
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAXIMUM_FLEXIBLE_WINDOW_MINUTES) {
+    throw new ConfigurationError(
+      `Invalid configuration: the schedules' flexible window must be 1 to ${MAXIMUM_FLEXIBLE_WINDOW_MINUTES} minutes, got ${minutes}.`,
+    );
+  }
+  return { Mode: 'FLEXIBLE', MaximumWindowInMinutes: minutes };
+}

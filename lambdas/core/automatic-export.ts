@@ -1,0 +1,365 @@
+/**
+ * Automatic (scheduled) exports into the customer's own S3-compatible bucket: settings validated by
+ * listing the bucket, one schedule per environment, runs through the one export pipeline as of the
+ * scheduled instant, and the status the settings page shows.
+ */
+import { authorizeEnvironment, type Caller } from './access';
+import { COMPANY_COLUMNS } from './company-row';
+import {
+  DestinationError,
+  GCS_ENDPOINT,
+  isAwsRegion,
+  isBucketName,
+  normalizeKeyPrefix,
+  parseAwsBucketUrl,
+  type Destination,
+  type Provider,
+} from './destination';
+import { ValidationError, type FieldIssue } from './errors';
+import { companyRowBatches } from './export/company-source';
+import { csvEncoder } from './export/csv';
+import { exportFileName } from './export/naming';
+import { runExport } from './export/pipeline';
+import { logger } from './log';
+import { dateOf, nextRunAt, scheduledSnapshotInstant, type Cadence } from './periods';
+import { requirePlan } from './plans';
+import type {
+  AutomaticExportSettings,
+  AutomaticExportSettingsStore,
+  Clock,
+  DestinationGateway,
+  ExportRun,
+  ExportRunStore,
+  ExportScheduler,
+  SecretSealer,
+  TenantStore,
+  UsageStore,
+} from '../ports';
+
+/** A run still "running" after the longest Lambda run has been abandoned and may be taken over. */
+const ABANDONED_AFTER_MS = 16 * 60 * 1000;
+
+export interface SettingsInput {
+  enabled: boolean;
+  cadence?: Cadence;
+  provider?: Provider;
+  /** AWS only. */
+  bucketUrl?: string;
+  /** GCP and Custom. */
+  bucket?: string;
+  region?: string;
+  key?: string;
+  /** Custom only. */
+  endpoint?: string;
+  accessKeyId?: string;
+  /** Omitted: keep the stored one. */
+  secretAccessKey?: string;
+  notifyEmails?: string[];
+}
+
+export interface SettingsView {
+  enabled: boolean;
+  cadence: Cadence;
+  provider: Provider | null;
+  bucketUrl: string | null;
+  bucket: string | null;
+  region: string | null;
+  key: string | null;
+  endpoint: string | null;
+  /** Masked: only the last four characters are shown. */
+  accessKeyId: string | null;
+  secretAccessKeySet: boolean;
+  notifyEmails: string[];
+  updatedAt: string | null;
+  stoppedAt: string | null;
+  stoppedReason: string | null;
+}
+
+export type ExportStatusLabel = 'never ran before' | 'successful' | 'failed' | 'stopped';
+
+export interface StatusView {
+  enabled: boolean;
+  status: ExportStatusLabel;
+  lastRunAt: string | null;
+  nextRunAt: string | null;
+  error: string | null;
+  errorCode: string | null;
+  failingSince: string | null;
+}
+
+export interface RunView {
+  snapshotAt: string;
+  date: string;
+  cadence: Cadence;
+  status: ExportRun['status'];
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  rowCount: number | null;
+  byteCount: number | null;
+  objectKey: string | null;
+  error: string | null;
+  attempts: number;
+}
+
+export type ScheduledRunResult =
+  | { outcome: 'skipped'; reason: 'not enabled' | 'already ran' }
+  | { outcome: 'successful'; snapshotAt: number; objectKey: string; rowCount: number; byteCount: number }
+  | { outcome: 'failed'; snapshotAt: number; error: string; errorCode: string };
+
+export interface AutomaticExportDependencies {
+  tenants: TenantStore;
+  usage: UsageStore;
+  settings: AutomaticExportSettingsStore;
+  runs: ExportRunStore;
+  sealer: SecretSealer;
+  gateway: DestinationGateway;
+  scheduler: ExportScheduler;
+  clock: Clock;
+}
+
+/** A destination the customer must fix, reported when saving settings. */
+export class DestinationValidationError extends Error {
+  override readonly name = 'DestinationValidationError';
+  constructor(readonly destinationError: DestinationError) {
+    super(destinationError.message, { cause: destinationError });
+  }
+}
+
+/** The run failed on our side or the provider's, transiently: retried by the scheduler. */
+export class RetryableRunError extends Error {
+  override readonly name = 'RetryableRunError';
+}
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+const mask = (accessKeyId: string) => `${'*'.repeat(Math.max(4, accessKeyId.length - 4))}${accessKeyId.slice(-4)}`;
+
+export class AutomaticExportService {
+  constructor(private readonly deps: AutomaticExportDependencies) {}
+
+  async getSettings(caller: Caller | undefined, environmentId: string): Promise<SettingsView> {
+    await authorizeEnvironment(this.deps.tenants, caller, environmentId);
+    return settingsView(await this.deps.settings.get(environmentId));
+  }
+
+  async putSettings(caller: Caller | undefined, environmentId: string, input: SettingsInput): Promise<SettingsView> {
+    const { organization } = await authorizeEnvironment(this.deps.tenants, caller, environmentId);
+    requirePlan(organization, 'Automatic export');
+    const existing = await this.deps.settings.get(environmentId);
+    const cadence = input.cadence ?? existing?.cadence ?? 'daily';
+    const destination = destinationFrom(input) ?? existing?.destination;
+    const accessKeyId = input.accessKeyId ?? existing?.accessKeyId;
+    const notifyEmails = input.notifyEmails ?? existing?.notifyEmails ?? [];
+    if (input.secretAccessKey === undefined && input.accessKeyId !== undefined && input.accessKeyId !== existing?.accessKeyId) {
+      throw new ValidationError('Send secretAccessKey with a new accessKeyId: the stored secret belongs to the previous key.', [
+        { path: 'secretAccessKey', message: 'required when accessKeyId changes' },
+      ]);
+    }
+    const hasSecret = input.secretAccessKey !== undefined || existing?.sealedSecretAccessKey !== undefined;
+
+    if (input.enabled) {
+      const missing: FieldIssue[] = [];
+      if (!destination) missing.push({ path: 'provider', message: 'choose AWS, GCP or Custom and its bucket' });
+      if (!accessKeyId) missing.push({ path: 'accessKeyId', message: 'required to enable automatic export' });
+      if (!hasSecret) missing.push({ path: 'secretAccessKey', message: 'required to enable automatic export' });
+      if (notifyEmails.length === 0) missing.push({ path: 'notifyEmails', message: 'add at least one address to warn when exports fail' });
+      if (missing.length > 0) {
+        throw new ValidationError(`Automatic export needs ${missing.map((m) => m.path).join(', ')}.`, missing);
+      }
+      const secretAccessKey =
+        input.secretAccessKey ?? (await this.deps.sealer.unseal(existing!.sealedSecretAccessKey!, { environmentId }));
+      try {
+        await this.deps.gateway.validate(destination!, { accessKeyId: accessKeyId!, secretAccessKey });
+      } catch (error) {
+        if (error instanceof DestinationError) throw new DestinationValidationError(error);
+        throw error;
+      }
+    }
+
+    const settings: AutomaticExportSettings = {
+      environmentId,
+      enabled: input.enabled,
+      cadence,
+      destination,
+      bucketUrl: destination?.provider === 'AWS' ? (input.bucketUrl ?? existing?.bucketUrl) : undefined,
+      accessKeyId,
+      sealedSecretAccessKey:
+        input.secretAccessKey !== undefined
+          ? await this.deps.sealer.seal(input.secretAccessKey, { environmentId })
+          : existing?.sealedSecretAccessKey,
+      notifyEmails,
+      updatedAt: this.deps.clock.now(),
+    };
+    // The schedule changes before the settings are saved: if it fails, the saved settings stay as they were.
+    if (settings.enabled) await this.deps.scheduler.upsert(environmentId, cadence);
+    else await this.deps.scheduler.remove(environmentId);
+    await this.deps.settings.put(settings);
+    if (settings.enabled) await this.deps.runs.clearFailure(environmentId);
+    return settingsView(settings);
+  }
+
+  async getStatus(caller: Caller | undefined, environmentId: string): Promise<StatusView> {
+    await authorizeEnvironment(this.deps.tenants, caller, environmentId);
+    const [settings, status] = await Promise.all([
+      this.deps.settings.get(environmentId),
+      this.deps.runs.getStatus(environmentId),
+    ]);
+    const enabled = settings?.enabled ?? false;
+    const label: ExportStatusLabel = settings?.stoppedAt !== undefined && !enabled
+      ? 'stopped'
+      : (status?.lastStatus ?? 'never ran before');
+    return {
+      enabled,
+      status: label,
+      lastRunAt: iso(status?.lastRunAt),
+      nextRunAt: enabled ? iso(nextRunAt(settings!.cadence, this.deps.clock.now())) : null,
+      error: label === 'stopped' ? (settings?.stoppedReason ?? null) : label === 'failed' ? (status?.lastError ?? null) : null,
+      errorCode: label === 'failed' ? (status?.lastErrorCode ?? null) : null,
+      failingSince: iso(status?.failingSince),
+    };
+  }
+
+  async history(caller: Caller | undefined, environmentId: string, limit: number): Promise<RunView[]> {
+    await authorizeEnvironment(this.deps.tenants, caller, environmentId);
+    return (await this.deps.runs.history(environmentId, limit)).map(runView);
+  }
+
+  /**
+   * Runs the environment's export for a scheduled instant. The snapshot instant comes from the
+   * schedule, never from this clock, so late runs and retries export the same data to the same key.
+   */
+  async runScheduled(environmentId: string, scheduledTime: number): Promise<ScheduledRunResult> {
+    const settings = await this.deps.settings.get(environmentId);
+    if (!settings?.enabled || !settings.destination || !settings.accessKeyId || !settings.sealedSecretAccessKey) {
+      return { outcome: 'skipped', reason: 'not enabled' };
+    }
+    const snapshotAt = scheduledSnapshotInstant(settings.cadence, scheduledTime);
+    const startedAt = this.deps.clock.now();
+    const previous = (await this.deps.runs.history(environmentId, 1))[0];
+    const attempts = previous?.snapshotAt === snapshotAt ? previous.attempts + 1 : 1;
+    const claimed = await this.deps.runs.claim(
+      { environmentId, snapshotAt, cadence: settings.cadence, status: 'running', startedAt, attempts },
+      startedAt - ABANDONED_AFTER_MS,
+    );
+    if (!claimed) return { outcome: 'skipped', reason: 'already ran' };
+
+    try {
+      const result = await this.export(settings, snapshotAt);
+      const finishedAt = this.deps.clock.now();
+      const outcome = { status: 'successful' as const, finishedAt, durationMs: finishedAt - startedAt, ...result };
+      await this.deps.runs.finish(environmentId, snapshotAt, outcome);
+      await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
+      return { outcome: 'successful', snapshotAt, ...result };
+    } catch (error) {
+      const known = error instanceof DestinationError ? error : undefined;
+      const finishedAt = this.deps.clock.now();
+      const outcome = {
+        status: 'failed' as const,
+        finishedAt,
+        durationMs: finishedAt - startedAt,
+        error: known?.message ?? 'The export failed on our side. It will be retried automatically.',
+        errorCode: known?.code ?? 'internal_error',
+        transient: known?.transient ?? true,
+      };
+      logger.warn('Scheduled export failed', { environmentId, snapshotAt, errorCode: outcome.errorCode, error: error as Error });
+      await this.deps.runs.finish(environmentId, snapshotAt, outcome);
+      await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
+      if (outcome.transient) throw new RetryableRunError(outcome.error, { cause: error });
+      return { outcome: 'failed', snapshotAt, error: outcome.error, errorCode: outcome.errorCode };
+    }
+  }
+
+  private async export(settings: AutomaticExportSettings, snapshotAt: number) {
+    const environmentId = settings.environmentId;
+    const [environment, features, segments, secretAccessKey] = await Promise.all([
+      this.deps.tenants.getEnvironment(environmentId),
+      this.deps.tenants.listFeatures(environmentId),
+      this.deps.tenants.listSegments(environmentId),
+      this.deps.sealer.unseal(settings.sealedSecretAccessKey!, { environmentId }),
+    ]);
+    const date = dateOf(snapshotAt);
+    const encoder = csvEncoder(COMPANY_COLUMNS);
+    const key = `${environmentId}/${exportFileName(environment?.name ?? environmentId, settings.cadence, date, encoder.extension)}`;
+    const result = await runExport({
+      rows: companyRowBatches(this.deps.usage.streamCompanyUsage(environmentId), features, segments, [{ instant: snapshotAt, date }]),
+      encoder,
+      sink: this.deps.gateway.sink(settings.destination!, { accessKeyId: settings.accessKeyId!, secretAccessKey }),
+      key,
+    });
+    const prefix = settings.destination!.keyPrefix;
+    return { objectKey: prefix ? `${prefix}/${result.key}` : result.key, rowCount: result.rowCount, byteCount: result.byteCount };
+  }
+}
+
+/** The destination an input describes, or undefined when it names none; malformed ones are refused. */
+export function destinationFrom(input: SettingsInput): Destination | undefined {
+  if (!input.provider) return undefined;
+  const issues: FieldIssue[] = [];
+  let destination: Destination | undefined;
+  if (input.provider === 'AWS') {
+    const parsed = input.bucketUrl ? parseAwsBucketUrl(input.bucketUrl) : undefined;
+    if (!parsed) {
+      issues.push({
+        path: 'bucketUrl',
+        message: 'must look like https://<bucket>.s3.<region>.amazonaws.com[/key], e.g. https://acme-exports.s3.eu-west-1.amazonaws.com/bucket',
+      });
+    } else {
+      destination = { provider: 'AWS', ...parsed };
+    }
+  } else {
+    const bucket = input.bucket?.trim() ?? '';
+    const region = input.region?.trim() || (input.provider === 'GCP' ? 'auto' : 'us-east-1');
+    if (!isBucketName(bucket)) issues.push({ path: 'bucket', message: 'must be a bucket name: 3-63 lowercase letters, digits, dots, dashes or underscores' });
+    if (input.provider === 'Custom' && !input.endpoint) issues.push({ path: 'endpoint', message: 'required for Custom, e.g. https://<ACCOUNT_ID>.eu.r2.cloudflarestorage.com' });
+    if (!/^[a-z0-9-]{2,32}$/.test(region)) issues.push({ path: 'region', message: 'must be a region name such as europe-west1, auto or us-east-1' });
+    destination = {
+      provider: input.provider,
+      bucket,
+      region,
+      keyPrefix: normalizeKeyPrefix(input.key),
+      endpoint: input.provider === 'GCP' ? GCS_ENDPOINT : input.endpoint,
+    };
+  }
+  if (input.provider === 'AWS' && destination && !isAwsRegion(destination.region)) {
+    issues.push({ path: 'bucketUrl', message: `"${destination.region}" is not an AWS region name such as eu-west-1` });
+  }
+  if (issues.length > 0) throw new ValidationError(`Invalid destination. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
+  return destination;
+}
+
+function settingsView(settings: AutomaticExportSettings | undefined): SettingsView {
+  const destination = settings?.destination;
+  return {
+    enabled: settings?.enabled ?? false,
+    cadence: settings?.cadence ?? 'daily',
+    provider: destination?.provider ?? null,
+    bucketUrl: settings?.bucketUrl ?? null,
+    bucket: destination?.bucket ?? null,
+    region: destination?.region ?? null,
+    key: destination ? destination.keyPrefix : null,
+    endpoint: destination?.provider === 'Custom' ? (destination.endpoint ?? null) : null,
+    accessKeyId: settings?.accessKeyId ? mask(settings.accessKeyId) : null,
+    secretAccessKeySet: settings?.sealedSecretAccessKey !== undefined,
+    notifyEmails: settings?.notifyEmails ?? [],
+    updatedAt: iso(settings?.updatedAt),
+    stoppedAt: iso(settings?.stoppedAt),
+    stoppedReason: settings?.stoppedReason ?? null,
+  };
+}
+
+function runView(run: ExportRun): RunView {
+  return {
+    snapshotAt: iso(run.snapshotAt)!,
+    date: dateOf(run.snapshotAt),
+    cadence: run.cadence,
+    status: run.status,
+    startedAt: iso(run.startedAt)!,
+    finishedAt: iso(run.finishedAt),
+    durationMs: run.durationMs ?? null,
+    rowCount: run.rowCount ?? null,
+    byteCount: run.byteCount ?? null,
+    objectKey: run.objectKey ?? null,
+    error: run.error ?? null,
+    attempts: run.attempts,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The hourly failure check. For an automatic export failing (on the customer's side) since F:
+ * email 1 at the first check after F, email 2 once 24 h have passed, and at 72 h the export is
+ * stopped and email 3 says so. Each email is claimed with a conditional write before it is sent, so
+ * overlapping or retried checks never send one twice.
+ */
+import { failureEmail, type WarningNumber } from './failure-emails';
+import { logger } from './log';
+import type {
+  AutomaticExportSettingsStore,
+  Clock,
+  ExportScheduler,
+  FailingExportsStore,
+  Mailer,
+  TenantStore,
+} from '../ports';
+
+const HOUR_MS = 3_600_000;
+export const SECOND_EMAIL_AFTER_MS = 24 * HOUR_MS;
+export const STOP_AFTER_MS = 72 * HOUR_MS;
+
+export interface FailureCheckDependencies {
+  failing: FailingExportsStore;
+  settings: AutomaticExportSettingsStore;
+  tenants: TenantStore;
+  scheduler: ExportScheduler;
+  mailer: Mailer;
+  clock: Clock;
+  /** The dashboard's base URL, for the link to the settings page. */
+  dashboardUrl: string;
+}
+
+export interface FailureCheckResult {
+  /** Failing exports read from the index. */
+  examined: number;
+  emailsSent: { environmentId: string; email: WarningNumber }[];
+  stopped: string[];
+}
+
+export function settingsPageUrl(dashboardUrl: string, environmentId: string): string {
+  return `${dashboardUrl.replace(/\/+$/, '')}/environments/${encodeURIComponent(environmentId)}/settings/data-export`;
+}
+
+export class FailureCheckService {
+  constructor(private readonly deps: FailureCheckDependencies) {}
+
+  async check(now: number = this.deps.clock.now()): Promise<FailureCheckResult> {
+    const result: FailureCheckResult = { examined: 0, emailsSent: [], stopped: [] };
+    for await (const status of this.deps.failing.listFailing()) {
+      result.examined++;
+      try {
+        await this.advance(status.environmentId, status.failingSince, status.lastError ?? 'Unknown error.', now, result);
+      } catch (error) {
+        // One export's trouble must not keep the others' warnings from going out.
+        logger.error('Failure check failed for an export', { environmentId: status.environmentId, error: error as Error });
+      }
+    }
+    return result;
+  }
+
+  private async advance(environmentId: string, failingSince: number, error: string, now: number, result: FailureCheckResult) {
+    if (now < failingSince) return;
+    const settings = await this.deps.settings.get(environmentId);
+    const stoppedByCheck = settings?.stoppedAt !== undefined;
+    if (!settings?.destination || (!settings.enabled && !stoppedByCheck)) {
+      // Turned off by the customer meanwhile: nothing left to warn about.
+      await this.deps.failing.endSequence(environmentId, failingSince);
+      return;
+    }
+    const elapsed = now - failingSince;
+    const email: WarningNumber = elapsed >= STOP_AFTER_MS || stoppedByCheck ? 3 : elapsed >= SECOND_EMAIL_AFTER_MS ? 2 : 1;
+    if (!(await this.deps.failing.claimEmail(environmentId, failingSince, email))) return;
+    try {
+      if (email === 3) {
+        await this.deps.scheduler.remove(environmentId);
+        await this.deps.settings.put({
+          ...settings,
+          enabled: false,
+          stoppedAt: settings.stoppedAt ?? now,
+          stoppedReason: `Stopped after failing for 72 hours. Last error: ${error}`,
+        });
+      }
+      const environment = await this.deps.tenants.getEnvironment(environmentId);
+      await this.deps.mailer.send(
+        failureEmail(email, {
+          environmentName: environment?.name ?? environmentId,
+          destination: settings.destination,
+          error,
+          failingSince,
+          stopAt: failingSince + STOP_AFTER_MS,
+          now,
+          settingsUrl: settingsPageUrl(this.deps.dashboardUrl, environmentId),
+          to: settings.notifyEmails,
+        }),
+      );
+    } catch (failure) {
+      // Unsent: give the claim back so the next check sends it (a stopped export stays stopped).
+      await this.deps.failing.releaseEmail(environmentId, failingSince, email);
+      throw failure;
+    }
+    result.emailsSent.push({ environmentId, email });
+    if (email === 3) {
+      await this.deps.failing.endSequence(environmentId, failingSince);
+      result.stopped.push(environmentId);
+    }
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * Local mode's stand-in for EventBridge Scheduler: one schedule per environment, fired in this process
+ * at the same instants as the AWS schedule expressions (00:00 UTC daily, Monday 00:00 UTC weekly),
+ * with the instant as the scheduled time. Schedules live in a JSON file so a restart keeps them, and
+ * instants missed while the machine slept or the process was down fire, once each and in order, on the
+ * next tick.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { logger } from '../core/log';
+import { nextRunAt, type Cadence } from '../core/periods';
+import type { Clock, ExportScheduler } from '../ports';
+
+export interface LocalSchedule {
+  cadence: Cadence;
+  /** When the schedule was created or its cadence changed: only later instants fire. */
+  createdAt: number;
+  /** The last instant fired (recorded before firing: a run that crashes the process is not refired). */
+  lastFiredFor?: number;
+}
+
+/** Runs the scheduled export of an environment for one instant (epoch ms). */
+export type ScheduledExportFirer = (environmentId: string, scheduledTime: number) => Promise<void>;
+
+const FILE_VERSION = 1;
+
+interface ScheduleFile {
+  version: typeof FILE_VERSION;
+  schedules: Record<string, LocalSchedule>;
+}
+
+export class ScheduleFileError extends Error {
+  override readonly name = 'ScheduleFileError';
+}
+
+export class LocalSchedulerNotStartedError extends Error {
+  override readonly name = 'LocalSchedulerNotStartedError';
+  constructor() {
+    super('LocalExportScheduler.tick needs start() first: nothing would run the due exports.');
+  }
+}
+
+export class LocalExportScheduler implements ExportScheduler {
+  private readonly clock: Clock;
+  private readonly file?: string;
+  private readonly schedules: Map<string, LocalSchedule>;
+  private fire?: ScheduledExportFirer;
+  private timer?: NodeJS.Timeout;
+  /** Ticks run one after another; `pendingTicks` lets the timer skip while one is still firing. */
+  private ticks: Promise<void> = Promise.resolve();
+  private pendingTicks = 0;
+  /** Writes of the file run one after another, each writing the state current when it starts. */
+  private writes: Promise<void> = Promise.resolve();
+
+  private constructor(options: { clock: Clock; file?: string }, schedules: Map<string, LocalSchedule>) {
+    this.clock = options.clock;
+    this.file = options.file;
+    this.schedules = schedules;
+  }
+
+  /** A scheduler with the schedules saved in `file` (created on first change), or in memory only without one. */
+  static async open(options: { clock: Clock; file?: string }): Promise<LocalExportScheduler> {
+    const schedules = options.file ? await readSchedules(options.file) : new Map<string, LocalSchedule>();
+    return new LocalExportScheduler(options, schedules);
+  }
+
+  /** An unchanged cadence keeps the schedule as it is; a new cadence starts from now, as UpdateSchedule does. */
+  async upsert(environmentId: string, cadence: Cadence): Promise<void> {
+    if (this.schedules.get(environmentId)?.cadence === cadence) return;
+    this.schedules.set(environmentId, { cadence, createdAt: this.clock.now() });
+    await this.save();
+  }
+
+  async remove(environmentId: string): Promise<void> {
+    if (!this.schedules.delete(environmentId)) return;
+    await this.save();
+  }
+
+  /** The next instant the environment's export fires at (at or before now when it is due), if scheduled. */
+  nextFireAt(environmentId: string): number | undefined {
+    const schedule = this.schedules.get(environmentId);
+    return schedule && nextDue(schedule);
+  }
+
+  /**
+   * Fires what is due now, then every `intervalMs`. The timer is unref'd: it never keeps the process
+   * alive. Failures of a tick are logged.
+   */
+  start(fire: ScheduledExportFirer, options: { intervalMs?: number } = {}): void {
+    this.stop();
+    this.fire = fire;
+    const tickNow = (): void => {
+      if (this.pendingTicks > 0) return;
+      this.tick(this.clock.now()).catch((error: unknown) => logger.error('Local scheduler tick failed', { error: error as Error }));
+    };
+    this.timer = setInterval(tickNow, options.intervalMs ?? 30_000);
+    this.timer.unref();
+    tickNow();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Fires, for each schedule, every instant after its last one up to `now`, oldest first. */
+  tick(now: number): Promise<void> {
+    const fire = this.fire;
+    if (!fire) return Promise.reject(new LocalSchedulerNotStartedError());
+    this.pendingTicks += 1;
+    const ticking = this.ticks.then(() => this.fireDue(fire, now)).finally(() => (this.pendingTicks -= 1));
+    this.ticks = ticking.catch(() => undefined);
+    return ticking;
+  }
+
+  private async fireDue(fire: ScheduledExportFirer, now: number): Promise<void> {
+    for (const environmentId of [...this.schedules.keys()]) {
+      // Re-read on every instant: a fired export may have removed or changed the schedule.
+      for (let schedule = this.schedules.get(environmentId); schedule; schedule = this.schedules.get(environmentId)) {
+        const scheduledTime = nextDue(schedule);
+        if (scheduledTime > now) break;
+        this.schedules.set(environmentId, { ...schedule, lastFiredFor: scheduledTime });
+        await this.save();
+        await fire(environmentId, scheduledTime).catch((error: unknown) =>
+          logger.error('Local scheduled export failed', { environmentId, scheduledTime, error: error as Error }),
+        );
+      }
+    }
+  }
+
+  private save(): Promise<void> {
+    const file = this.file;
+    if (!file) return Promise.resolve();
+    const writing = this.writes.then(() => writeSchedules(file, this.schedules));
+    this.writes = writing.catch(() => undefined);
+    return writing;
+  }
+}
+
+const nextDue = (schedule: LocalSchedule): number => nextRunAt(schedule.cadence, schedule.lastFiredFor ?? schedule.createdAt);
+
+async function readSchedules(file: string): Promise<Map<string, LocalSchedule>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw new ScheduleFileError(`Cannot read the local schedules file ${file}.`, { cause: error });
+  }
+  try {
+    const parsed = JSON.parse(text) as ScheduleFile;
+    if (parsed.version !== FILE_VERSION || typeof parsed.schedules !== 'object' || parsed.schedules === null) {
+      throw new Error(`expected version ${FILE_VERSION} with a schedules object`);
+    }
+    for (const [environmentId, schedule] of Object.entries(parsed.schedules)) {
+      if (!isLocalSchedule(schedule)) throw new Error(`invalid schedule of environment ${environmentId}`);
+    }
+    return new Map(Object.entries(parsed.schedules));
+  } catch (error) {
+    throw new ScheduleFileError(`The local schedules file ${file} is not valid.`, { cause: error });
+  }
+}
+
+function isLocalSchedule(value: unknown): value is LocalSchedule {
+  if (typeof value !== 'object' || value === null) return false;
+  const { cadence, createdAt, lastFiredFor } = value as Partial<LocalSchedule>;
+  return (
+    (cadence === 'daily' || cadence === 'weekly') &&
+    Number.isFinite(createdAt) &&
+    (lastFiredFor === undefined || Number.isFinite(lastFiredFor))
+  );
+}
+
+/** Written under a temporary name and renamed, so a crash mid-write never leaves a truncated file. */
+async function writeSchedules(file: string, schedules: Map<string, LocalSchedule>): Promise<void> {
+  const content: ScheduleFile = { version: FILE_VERSION, schedules: Object.fromEntries(schedules) };
+  const temporary = `${file}.${randomUUID()}.partial`;
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(temporary, `${JSON.stringify(content, null, 2)}\n`);
+  await rename(temporary, file);
+}

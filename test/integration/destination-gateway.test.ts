@@ -1,0 +1,293 @@
+/**
+ * S3DestinationGateway against s3rver, as a Custom destination (the only provider whose endpoint can
+ * be pointed at an emulator). s3rver answers an unknown access key id with 403 InvalidAccessKeyId and
+ * a missing bucket with 404 NoSuchBucket, as S3 does, but has no access control: "access denied" comes
+ * from a thin proxy in front of it that answers S3's 403 AccessDenied to the access key id NOPRIVS.
+ */
+import { once } from 'node:events';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { types } from 'node:util';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { S3DestinationGateway } from '../../lambdas/adapters/s3/destination-gateway';
+import {
+  AccessDeniedError,
+  BucketNotFoundError,
+  EndpointUnreachableError,
+  ForbiddenEndpointError,
+  InvalidCredentialsError,
+  TransientDestinationError,
+  type Destination,
+} from '../../lambdas/core/destination';
+import {
+  EMULATOR_CREDENTIALS,
+  createEmulatorClients,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
+
+const BUCKET = 'customer-exports';
+const UNKNOWN_KEY = { accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'whatever' };
+const KEY_WITHOUT_PRIVILEGES = { accessKeyId: 'NOPRIVS', secretAccessKey: 'whatever' };
+
+/** What local mode allows: s3rver is plain http on 127.0.0.1. */
+const localGateway = new S3DestinationGateway({ allowLoopback: true, allowHttp: true });
+
+let emulators: RunningEmulators;
+let clients: EmulatorClients;
+let accessDenyingProxy: Server;
+
+const customDestination = (endpoint: string, overrides: Partial<Destination> = {}): Destination => ({
+  provider: 'Custom',
+  bucket: BUCKET,
+  region: 'auto',
+  keyPrefix: '',
+  endpoint,
+  ...overrides,
+});
+
+/**
+ * Answers requests signed with the access key id NOPRIVS the way S3 answers a key that lacks the
+ * permission, and forwards every other request to s3rver.
+ */
+function startAccessDenyingProxy(target: string): Promise<Server> {
+  const targetUrl = new URL(target);
+  const server = createServer((incoming, outgoing) => {
+    if (/Credential=NOPRIVS\//.test(incoming.headers.authorization ?? '')) {
+      // Read the request body first, as S3 does, so the client is not cut off mid-upload.
+      incoming.resume().on('end', () => {
+        outgoing.writeHead(403, { 'content-type': 'application/xml' });
+        outgoing.end(
+          '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message>' +
+            '<RequestId>4442587FB7D0A2F9</RequestId><HostId>proxy</HostId></Error>',
+        );
+      });
+      return;
+    }
+    const forwarded = request(
+      { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    forwarded.on('error', () => outgoing.destroy());
+    incoming.pipe(forwarded);
+  });
+  return listen(server);
+}
+
+async function listen(server: Server): Promise<Server> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+const endpointOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+async function close(server: Server): Promise<void> {
+  const closed = once(server, 'close');
+  server.close();
+  server.closeAllConnections();
+  await closed;
+}
+
+/** An endpoint nothing listens on: a port that was just free. */
+async function closedPortEndpoint(): Promise<string> {
+  const server = await listen(createServer());
+  const endpoint = endpointOf(server);
+  await close(server);
+  return endpoint;
+}
+
+async function readObject(key: string): Promise<string> {
+  const object = await clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  return object.Body!.transformToString();
+}
+
+async function expectNoObject(key: string): Promise<void> {
+  await expect(clients.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+  const listed = await clients.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key }));
+  expect(listed.Contents ?? []).toEqual([]);
+}
+
+/** The error the promise rejects with (failing the test when it resolves). */
+async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: Error) => error,
+  );
+}
+
+/**
+ * jest runs each test file in a realm of its own, so the errors Node itself raises (ECONNREFUSED) fail
+ * the SDK's `instanceof Error` and reach the caller as "AWS SDK error wrapper for ..." without their
+ * code (aws/aws-sdk-js-v3#4273). A Lambda has a single realm: let this file's Error recognize them too.
+ */
+function recognizeErrorsOfOtherRealms(): void {
+  const ordinaryInstanceOf = Function.prototype[Symbol.hasInstance];
+  Object.defineProperty(Error, Symbol.hasInstance, {
+    configurable: true,
+    // Error's subclasses inherit this: only Error itself widens its check.
+    value(this: Function, value: unknown) {
+      return ordinaryInstanceOf.call(this, value) || (this === Error && types.isNativeError(value));
+    },
+  });
+}
+
+beforeAll(async () => {
+  recognizeErrorsOfOtherRealms();
+  emulators = await startEmulators({ buckets: [BUCKET] });
+  clients = createEmulatorClients(emulators);
+  accessDenyingProxy = await startAccessDenyingProxy(emulators.s3Endpoint);
+});
+
+afterAll(async () => {
+  if (accessDenyingProxy) await close(accessDenyingProxy);
+  clients?.destroy();
+  await emulators?.stop();
+  delete (Error as { [Symbol.hasInstance]?: unknown })[Symbol.hasInstance];
+});
+
+describe('S3DestinationGateway.validate', () => {
+  it('accepts a bucket the key may list, at its root and under a key prefix', async () => {
+    await expect(localGateway.validate(customDestination(emulators.s3Endpoint), EMULATOR_CREDENTIALS)).resolves.toBeUndefined();
+    await expect(
+      localGateway.validate(customDestination(emulators.s3Endpoint, { keyPrefix: 'exports/daily' }), EMULATOR_CREDENTIALS),
+    ).resolves.toBeUndefined();
+  });
+
+  it('accepts a host name that resolves to loopback when loopback is allowed (the guarded lookup of each connection)', async () => {
+    const byName = emulators.s3Endpoint.replace('127.0.0.1', 'localhost');
+
+    await expect(localGateway.validate(customDestination(byName), EMULATOR_CREDENTIALS)).resolves.toBeUndefined();
+  });
+
+  it('answers InvalidCredentialsError for an access key id the provider does not know', async () => {
+    const error = await rejectionOf(localGateway.validate(customDestination(emulators.s3Endpoint), UNKNOWN_KEY));
+
+    expect(error).toBeInstanceOf(InvalidCredentialsError);
+    expect(error.cause).toMatchObject({ name: 'InvalidAccessKeyId', $metadata: { httpStatusCode: 403 } });
+    expect(error.message).not.toMatch('does not exist in our records');
+  });
+
+  it('answers BucketNotFoundError for a bucket that does not exist', async () => {
+    const error = await rejectionOf(
+      localGateway.validate(customDestination(emulators.s3Endpoint, { bucket: 'no-such-bucket' }), EMULATOR_CREDENTIALS),
+    );
+
+    expect(error).toBeInstanceOf(BucketNotFoundError);
+    expect(error.message).toBe('The bucket "no-such-bucket" does not exist. Check its name (and region), or create it.');
+    expect(error.cause).toMatchObject({ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
+  });
+
+  it('answers AccessDeniedError for a valid key without the privilege to list', async () => {
+    const destination = customDestination(endpointOf(accessDenyingProxy), { keyPrefix: 'exports' });
+
+    await expect(localGateway.validate(destination, EMULATOR_CREDENTIALS)).resolves.toBeUndefined();
+    const error = await rejectionOf(localGateway.validate(destination, KEY_WITHOUT_PRIVILEGES));
+
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect(error.message).toMatch(`may not list and write objects in bucket "${BUCKET}" under "exports/"`);
+    expect(error.cause).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+  });
+
+  it('answers EndpointUnreachableError when nothing listens at the endpoint', async () => {
+    const endpoint = await closedPortEndpoint();
+
+    const error = await rejectionOf(localGateway.validate(customDestination(endpoint), EMULATOR_CREDENTIALS));
+
+    expect(error).toBeInstanceOf(EndpointUnreachableError);
+    expect(error.message).toMatch(`The storage endpoint ${endpoint} could not be reached`);
+    expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it('answers TransientDestinationError when the endpoint accepts the connection but never answers', async () => {
+    const silent = await listen(createServer(() => undefined));
+    const impatient = new S3DestinationGateway({ allowLoopback: true, allowHttp: true, requestTimeoutMs: 200 });
+    try {
+      const error = await rejectionOf(impatient.validate(customDestination(endpointOf(silent)), EMULATOR_CREDENTIALS));
+
+      expect(error).toBeInstanceOf(TransientDestinationError);
+      expect(error.cause).toMatchObject({ name: 'TimeoutError', $metadata: { attempts: 3 } });
+    } finally {
+      await close(silent);
+    }
+  });
+
+  it('refuses the emulator endpoint without local mode allowances, sending nothing', async () => {
+    const error = await rejectionOf(new S3DestinationGateway().validate(customDestination(emulators.s3Endpoint), EMULATOR_CREDENTIALS));
+
+    expect(error).toBeInstanceOf(ForbiddenEndpointError);
+    expect(error.message).toBe('The endpoint must be a public https URL; http is not allowed.');
+  });
+
+  it('refuses a host name that turns private between the check and the connection (DNS rebinding)', async () => {
+    const port = new URL(emulators.s3Endpoint).port;
+    let lookups = 0;
+    const rebinding = new S3DestinationGateway({
+      allowHttp: true,
+      resolve: async () => (++lookups === 1 ? ['203.0.113.10'] : ['127.0.0.1']),
+    });
+
+    const error = await rejectionOf(rebinding.validate(customDestination(`http://storage.example.test:${port}`), EMULATOR_CREDENTIALS));
+
+    expect(error).toBeInstanceOf(ForbiddenEndpointError);
+    expect(error.message).toBe(
+      'The endpoint must be a public https URL; storage.example.test resolves to a loopback address (127.0.0.1).',
+    );
+    expect(lookups).toBe(2);
+  });
+});
+
+describe('S3DestinationGateway.sink', () => {
+  const csv = () => Readable.from([Buffer.from('Company ID,Company Name\n'), Buffer.from('acme,Acme Inc.\n')]);
+
+  it('writes the object under the destination key prefix', async () => {
+    const sink = localGateway.sink(customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-a/daily' }), EMULATOR_CREDENTIALS);
+
+    await sink.write('2024-10-04.csv', csv(), { contentType: 'text/csv; charset=utf-8' });
+    await sink.write('2024-10-05.csv', csv(), { contentType: 'text/csv; charset=utf-8' });
+
+    expect(await readObject('tenant-a/daily/2024-10-04.csv')).toBe('Company ID,Company Name\nacme,Acme Inc.\n');
+    expect(await readObject('tenant-a/daily/2024-10-05.csv')).toBe('Company ID,Company Name\nacme,Acme Inc.\n');
+  });
+
+  it('fails a write with a bad key with InvalidCredentialsError and leaves nothing', async () => {
+    const sink = localGateway.sink(customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-b' }), UNKNOWN_KEY);
+
+    const error = await rejectionOf(sink.write('export.csv', csv(), { contentType: 'text/csv' }));
+
+    expect(error).toBeInstanceOf(InvalidCredentialsError);
+    expect(error.cause).toMatchObject({ name: 'InvalidAccessKeyId' });
+    await expectNoObject('tenant-b/export.csv');
+  });
+
+  it('fails a write with a key without privileges with AccessDeniedError and leaves nothing', async () => {
+    const sink = localGateway.sink(customDestination(endpointOf(accessDenyingProxy), { keyPrefix: 'tenant-c' }), KEY_WITHOUT_PRIVILEGES);
+
+    const error = await rejectionOf(sink.write('export.csv', csv(), { contentType: 'text/csv' }));
+
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    await expectNoObject('tenant-c/export.csv');
+  });
+
+  it('fails a write to a closed port with EndpointUnreachableError', async () => {
+    const sink = localGateway.sink(customDestination(await closedPortEndpoint()), EMULATOR_CREDENTIALS);
+
+    await expect(sink.write('export.csv', csv(), { contentType: 'text/csv' })).rejects.toBeInstanceOf(EndpointUnreachableError);
+  });
+
+  it("passes the body's own failure through unclassified, whatever its code", async () => {
+    const sink = localGateway.sink(customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-d' }), EMULATOR_CREDENTIALS);
+    const sourceFailure = Object.assign(new Error('the usage store could not be reached'), { code: 'ENOTFOUND' });
+    const body = new Readable({ read: () => body.destroy(sourceFailure) });
+
+    await expect(sink.write('export.csv', body, { contentType: 'text/csv' })).rejects.toBe(sourceFailure);
+    await expectNoObject('tenant-d/export.csv');
+  });
+});
