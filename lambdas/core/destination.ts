@@ -109,8 +109,11 @@ export class TransientDestinationError extends DestinationError {
 
 /** Bucket names as S3, GCS and R2 accept them (GCS also allows underscores). */
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
-/** AWS region names: `eu-west-1`, `us-gov-west-1`, `ap-southeast-5`, ... */
-const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+/**
+ * AWS region names: `eu-west-1`, `us-gov-west-1`, `ap-southeast-5`, ... The direction word catches
+ * the usual misspellings offline; a region that is well formed but does not exist fails to resolve.
+ */
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|southeast|northwest|southwest)-\d{1,2}$/;
 const AWS_BUCKET_URL = /^https:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3[.-]([a-z0-9-]+)\.amazonaws\.com(\/.*)?$/;
 const AWS_GLOBAL_BUCKET_URL = /^https:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3\.amazonaws\.com(\/.*)?$/;
 
@@ -132,7 +135,7 @@ export const isAwsRegion = (region: string): boolean => AWS_REGION.test(region);
 export function parseAwsBucketUrl(url: string): Pick<Destination, 'bucket' | 'region' | 'keyPrefix'> | undefined {
   const trimmed = url.trim();
   const regional = AWS_BUCKET_URL.exec(trimmed);
-  if (regional && isAwsRegion(regional[2])) {
+  if (regional) {
     return { bucket: regional[1], region: regional[2], keyPrefix: normalizeKeyPrefix(safeDecode(regional[3])) };
   }
   const global = AWS_GLOBAL_BUCKET_URL.exec(trimmed);

@@ -2,7 +2,8 @@
  * S3DestinationGateway against s3rver, as a Custom destination (the only provider whose endpoint can
  * be pointed at an emulator). s3rver answers an unknown access key id with 403 InvalidAccessKeyId and
  * a missing bucket with 404 NoSuchBucket, as S3 does, but has no access control: "access denied" comes
- * from a thin proxy in front of it that answers S3's 403 AccessDenied to the access key id NOPRIVS.
+ * from a thin proxy in front of it that answers S3's 403 AccessDenied to the access key id NOPRIVS, and
+ * to writes with the access key id READONLY (which may list).
  */
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
@@ -31,6 +32,7 @@ import {
 const BUCKET = 'customer-exports';
 const UNKNOWN_KEY = { accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'whatever' };
 const KEY_WITHOUT_PRIVILEGES = { accessKeyId: 'NOPRIVS', secretAccessKey: 'whatever' };
+const READ_ONLY_KEY = { accessKeyId: 'READONLY', secretAccessKey: 'whatever' };
 
 /** What local mode allows: s3rver is plain http on 127.0.0.1. */
 const localGateway = new S3DestinationGateway({ allowLoopback: true, allowHttp: true });
@@ -49,13 +51,16 @@ const customDestination = (endpoint: string, overrides: Partial<Destination> = {
 });
 
 /**
- * Answers requests signed with the access key id NOPRIVS the way S3 answers a key that lacks the
- * permission, and forwards every other request to s3rver.
+ * Answers the way S3 answers a key that lacks the permission: every request signed with the access key
+ * id NOPRIVS, and writes signed with READONLY. Forwards every other request to s3rver, READONLY's as
+ * s3rver's own key (s3rver does not check signatures).
  */
 function startAccessDenyingProxy(target: string): Promise<Server> {
   const targetUrl = new URL(target);
   const server = createServer((incoming, outgoing) => {
-    if (/Credential=NOPRIVS\//.test(incoming.headers.authorization ?? '')) {
+    const authorization = incoming.headers.authorization ?? '';
+    const readOnly = authorization.includes('Credential=READONLY/');
+    if (authorization.includes('Credential=NOPRIVS/') || (readOnly && incoming.method !== 'GET')) {
       // Read the request body first, as S3 does, so the client is not cut off mid-upload.
       incoming.resume().on('end', () => {
         outgoing.writeHead(403, { 'content-type': 'application/xml' });
@@ -66,13 +71,14 @@ function startAccessDenyingProxy(target: string): Promise<Server> {
       });
       return;
     }
-    const forwarded = request(
-      { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-      },
-    );
+    const { method, url: path } = incoming;
+    const headers = readOnly
+      ? { ...incoming.headers, authorization: authorization.replace('Credential=READONLY/', 'Credential=S3RVER/') }
+      : incoming.headers;
+    const forwarded = request({ host: targetUrl.hostname, port: targetUrl.port, method, path, headers }, (answer) => {
+      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(outgoing);
+    });
     forwarded.on('error', () => outgoing.destroy());
     incoming.pipe(forwarded);
   });
@@ -108,7 +114,9 @@ async function readObject(key: string): Promise<string> {
 }
 
 async function expectNoObject(key: string): Promise<void> {
-  await expect(clients.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({ name: 'NotFound' });
+  await expect(clients.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
+    name: 'NotFound',
+  });
   const listed = await clients.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key }));
   expect(listed.Contents ?? []).toEqual([]);
 }
@@ -155,13 +163,13 @@ afterAll(async () => {
 
 describe('S3DestinationGateway.validate', () => {
   it('accepts a bucket the key may list, at its root and under a key prefix', async () => {
-    await expect(localGateway.validate(customDestination(emulators.s3Endpoint), EMULATOR_CREDENTIALS)).resolves.toBeUndefined();
-    await expect(
-      localGateway.validate(customDestination(emulators.s3Endpoint, { keyPrefix: 'exports/daily' }), EMULATOR_CREDENTIALS),
-    ).resolves.toBeUndefined();
+    for (const keyPrefix of ['', 'exports/daily']) {
+      const destination = customDestination(emulators.s3Endpoint, { keyPrefix });
+      await expect(localGateway.validate(destination, EMULATOR_CREDENTIALS)).resolves.toBeUndefined();
+    }
   });
 
-  it('accepts a host name that resolves to loopback when loopback is allowed (the guarded lookup of each connection)', async () => {
+  it('accepts a host name resolving to loopback when loopback is allowed (through the guarded lookup)', async () => {
     const byName = emulators.s3Endpoint.replace('127.0.0.1', 'localhost');
 
     await expect(localGateway.validate(customDestination(byName), EMULATOR_CREDENTIALS)).resolves.toBeUndefined();
@@ -176,12 +184,14 @@ describe('S3DestinationGateway.validate', () => {
   });
 
   it('answers BucketNotFoundError for a bucket that does not exist', async () => {
-    const error = await rejectionOf(
-      localGateway.validate(customDestination(emulators.s3Endpoint, { bucket: 'no-such-bucket' }), EMULATOR_CREDENTIALS),
-    );
+    const destination = customDestination(emulators.s3Endpoint, { bucket: 'no-such-bucket' });
+
+    const error = await rejectionOf(localGateway.validate(destination, EMULATOR_CREDENTIALS));
 
     expect(error).toBeInstanceOf(BucketNotFoundError);
-    expect(error.message).toBe('The bucket "no-such-bucket" does not exist. Check its name (and region), or create it.');
+    expect(error.message).toBe(
+      'The bucket "no-such-bucket" does not exist. Check its name (and region), or create it.',
+    );
     expect(error.cause).toMatchObject({ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
   });
 
@@ -220,7 +230,11 @@ describe('S3DestinationGateway.validate', () => {
   });
 
   it('refuses the emulator endpoint without local mode allowances, sending nothing', async () => {
-    const error = await rejectionOf(new S3DestinationGateway().validate(customDestination(emulators.s3Endpoint), EMULATOR_CREDENTIALS));
+    const gatewayAsOnAws = new S3DestinationGateway();
+
+    const destination = customDestination(emulators.s3Endpoint);
+
+    const error = await rejectionOf(gatewayAsOnAws.validate(destination, EMULATOR_CREDENTIALS));
 
     expect(error).toBeInstanceOf(ForbiddenEndpointError);
     expect(error.message).toBe('The endpoint must be a public https URL; http is not allowed.');
@@ -234,7 +248,9 @@ describe('S3DestinationGateway.validate', () => {
       resolve: async () => (++lookups === 1 ? ['203.0.113.10'] : ['127.0.0.1']),
     });
 
-    const error = await rejectionOf(rebinding.validate(customDestination(`http://storage.example.test:${port}`), EMULATOR_CREDENTIALS));
+    const destination = customDestination(`http://storage.example.test:${port}`);
+
+    const error = await rejectionOf(rebinding.validate(destination, EMULATOR_CREDENTIALS));
 
     expect(error).toBeInstanceOf(ForbiddenEndpointError);
     expect(error.message).toBe(
@@ -248,7 +264,8 @@ describe('S3DestinationGateway.sink', () => {
   const csv = () => Readable.from([Buffer.from('Company ID,Company Name\n'), Buffer.from('acme,Acme Inc.\n')]);
 
   it('writes the object under the destination key prefix', async () => {
-    const sink = localGateway.sink(customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-a/daily' }), EMULATOR_CREDENTIALS);
+    const destination = customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-a/daily' });
+    const sink = localGateway.sink(destination, EMULATOR_CREDENTIALS);
 
     await sink.write('2024-10-04.csv', csv(), { contentType: 'text/csv; charset=utf-8' });
     await sink.write('2024-10-05.csv', csv(), { contentType: 'text/csv; charset=utf-8' });
@@ -268,7 +285,8 @@ describe('S3DestinationGateway.sink', () => {
   });
 
   it('fails a write with a key without privileges with AccessDeniedError and leaves nothing', async () => {
-    const sink = localGateway.sink(customDestination(endpointOf(accessDenyingProxy), { keyPrefix: 'tenant-c' }), KEY_WITHOUT_PRIVILEGES);
+    const destination = customDestination(endpointOf(accessDenyingProxy), { keyPrefix: 'tenant-c' });
+    const sink = localGateway.sink(destination, KEY_WITHOUT_PRIVILEGES);
 
     const error = await rejectionOf(sink.write('export.csv', csv(), { contentType: 'text/csv' }));
 
@@ -276,14 +294,30 @@ describe('S3DestinationGateway.sink', () => {
     await expectNoObject('tenant-c/export.csv');
   });
 
+  it('fails a write with a key that may list but not write with AccessDeniedError, though it validates', async () => {
+    const destination = customDestination(endpointOf(accessDenyingProxy), { keyPrefix: 'tenant-e' });
+    await expect(localGateway.validate(destination, READ_ONLY_KEY)).resolves.toBeUndefined();
+
+    const sink = localGateway.sink(destination, READ_ONLY_KEY);
+
+    const error = await rejectionOf(sink.write('export.csv', csv(), { contentType: 'text/csv' }));
+
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect(error.message).toMatch('Grant it s3:ListBucket, s3:PutObject and s3:AbortMultipartUpload');
+    await expectNoObject('tenant-e/export.csv');
+  });
+
   it('fails a write to a closed port with EndpointUnreachableError', async () => {
     const sink = localGateway.sink(customDestination(await closedPortEndpoint()), EMULATOR_CREDENTIALS);
 
-    await expect(sink.write('export.csv', csv(), { contentType: 'text/csv' })).rejects.toBeInstanceOf(EndpointUnreachableError);
+    const error = await rejectionOf(sink.write('export.csv', csv(), { contentType: 'text/csv' }));
+
+    expect(error).toBeInstanceOf(EndpointUnreachableError);
   });
 
   it("passes the body's own failure through unclassified, whatever its code", async () => {
-    const sink = localGateway.sink(customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-d' }), EMULATOR_CREDENTIALS);
+    const destination = customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-d' });
+    const sink = localGateway.sink(destination, EMULATOR_CREDENTIALS);
     const sourceFailure = Object.assign(new Error('the usage store could not be reached'), { code: 'ENOTFOUND' });
     const body = new Readable({ read: () => body.destroy(sourceFailure) });
 

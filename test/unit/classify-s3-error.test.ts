@@ -18,7 +18,13 @@ import {
 } from '../../lambdas/core/destination';
 
 const AWS: Destination = { provider: 'AWS', bucket: 'acme-exports', region: 'eu-wst-1', keyPrefix: 'bucket/daily' };
-const GCP: Destination = { provider: 'GCP', bucket: 'acme-exports', region: 'auto', keyPrefix: '', endpoint: GCS_ENDPOINT };
+const GCP: Destination = {
+  provider: 'GCP',
+  bucket: 'acme-exports',
+  region: 'auto',
+  keyPrefix: '',
+  endpoint: GCS_ENDPOINT,
+};
 const R2: Destination = {
   provider: 'Custom',
   bucket: 'acme-exports',
@@ -44,12 +50,20 @@ function s3Error(
 }
 
 /** A failure below HTTP, as Node's network stack and the SDK's HTTP handler report it. */
-function networkError(code: string | undefined, extra: { name?: string; syscall?: string; message?: string } = {}): Error {
+function networkError(
+  code: string | undefined,
+  extra: { name?: string; syscall?: string; message?: string } = {},
+): Error {
   const error = new Error(extra.message ?? `network failure ${code}`);
-  return Object.assign(error, { code, syscall: extra.syscall, $metadata: { attempts: 3, totalRetryDelay: 300 } }, extra.name ? { name: extra.name } : {});
+  Object.assign(error, { code, syscall: extra.syscall, $metadata: { attempts: 3, totalRetryDelay: 300 } });
+  if (extra.name) error.name = extra.name;
+  return error;
 }
 
-const wrongRegionCause = 'The authorization header is malformed; the region \'eu-wst-1\' is wrong; expecting \'eu-west-1\'';
+const unresolvable = () => networkError('ENOTFOUND', { syscall: 'getaddrinfo' });
+
+const wrongRegionMessage =
+  "The authorization header is malformed; the region 'eu-wst-1' is wrong; expecting 'eu-west-1'";
 
 type Case = [description: string, error: Error, destination: Destination, expected: new (...args: never[]) => Error];
 
@@ -61,7 +75,9 @@ describe('classifyS3Error', () => {
     ['ExpiredToken', s3Error('ExpiredToken', 400), AWS, InvalidCredentialsError],
     [
       'AuthorizationHeaderMalformed about the key',
-      s3Error('AuthorizationHeaderMalformed', 400, { message: 'a non-empty Access Key (AKID) must be provided in the credential.' }),
+      s3Error('AuthorizationHeaderMalformed', 400, {
+        message: 'The authorization header is malformed; a non-empty Access Key (AKID) must be provided.',
+      }),
       AWS,
       InvalidCredentialsError,
     ],
@@ -70,24 +86,39 @@ describe('classifyS3Error', () => {
     ['AllAccessDisabled', s3Error('AllAccessDisabled', 403), AWS, AccessDeniedError],
     ['AccountProblem', s3Error('AccountProblem', 403), AWS, AccessDeniedError],
     ['403 without a code', s3Error('Unknown', 403), GCP, AccessDeniedError],
-    ['NoSuchBucket', new NoSuchBucket({ message: 'The specified bucket does not exist', $metadata: { httpStatusCode: 404 } }), R2, BucketNotFoundError],
+    [
+      'NoSuchBucket',
+      new NoSuchBucket({ message: 'The specified bucket does not exist', $metadata: { httpStatusCode: 404 } }),
+      R2,
+      BucketNotFoundError,
+    ],
     ['404 without a code', s3Error('NotFound', 404), GCP, BucketNotFoundError],
     ['InvalidBucketName', s3Error('InvalidBucketName', 400), R2, BucketNotFoundError],
     ['PermanentRedirect', s3Error('PermanentRedirect', 301), AWS, WrongRegionError],
     ['301 without a code', s3Error('Unknown', 301), AWS, WrongRegionError],
     ['IllegalLocationConstraintException', s3Error('IllegalLocationConstraintException', 400), AWS, WrongRegionError],
-    ['AuthorizationHeaderMalformed about the region', s3Error('AuthorizationHeaderMalformed', 400, { message: wrongRegionCause }), AWS, WrongRegionError],
-    ['an unresolvable AWS endpoint (misspelled region)', networkError('ENOTFOUND', { syscall: 'getaddrinfo' }), AWS, WrongRegionError],
-    ['an unresolvable Custom endpoint', networkError('ENOTFOUND', { syscall: 'getaddrinfo' }), R2, EndpointUnreachableError],
-    ['an unresolvable GCS endpoint', networkError('ENOTFOUND', { syscall: 'getaddrinfo' }), GCP, EndpointUnreachableError],
-    ['a failing name server (EAI_AGAIN)', networkError('EAI_AGAIN', { syscall: 'getaddrinfo' }), R2, EndpointUnreachableError],
+    [
+      'AuthorizationHeaderMalformed about the region',
+      s3Error('AuthorizationHeaderMalformed', 400, { message: wrongRegionMessage }),
+      AWS,
+      WrongRegionError,
+    ],
+    ['an unresolvable AWS endpoint (misspelled region)', unresolvable(), AWS, WrongRegionError],
+    ['an unresolvable Custom endpoint', unresolvable(), R2, EndpointUnreachableError],
+    ['an unresolvable GCS endpoint', unresolvable(), GCP, EndpointUnreachableError],
+    ['a failing name server', networkError('EAI_AGAIN', { syscall: 'getaddrinfo' }), R2, EndpointUnreachableError],
     ['a refused connection', networkError('ECONNREFUSED', { syscall: 'connect' }), R2, EndpointUnreachableError],
-    ['a connection reset while connecting', networkError('ECONNRESET', { syscall: 'connect', name: 'TimeoutError' }), R2, EndpointUnreachableError],
+    [
+      'a connection reset while connecting',
+      networkError('ECONNRESET', { syscall: 'connect', name: 'TimeoutError' }),
+      R2,
+      EndpointUnreachableError,
+    ],
     ['an unreachable network', networkError('ENETUNREACH', { syscall: 'connect' }), R2, EndpointUnreachableError],
     ['a self-signed certificate', networkError('DEPTH_ZERO_SELF_SIGNED_CERT'), R2, EndpointUnreachableError],
     ['an expired certificate', networkError('CERT_HAS_EXPIRED'), R2, EndpointUnreachableError],
     ['a certificate for another name', networkError('ERR_TLS_CERT_ALTNAME_INVALID'), R2, EndpointUnreachableError],
-    ['plain http on an https endpoint (EPROTO)', networkError('EPROTO', { syscall: 'write' }), R2, EndpointUnreachableError],
+    ['plain http on an https endpoint', networkError('EPROTO', { syscall: 'write' }), R2, EndpointUnreachableError],
     ['SlowDown', s3Error('SlowDown', 503), AWS, TransientDestinationError],
     ['Throttling', s3Error('Throttling', 400), R2, TransientDestinationError],
     ['ThrottlingException', s3Error('ThrottlingException', 400), R2, TransientDestinationError],
@@ -99,11 +130,18 @@ describe('classifyS3Error', () => {
     ['RequestTimeout', s3Error('RequestTimeout', 400), AWS, TransientDestinationError],
     ['a request timeout', networkError('ETIMEDOUT', { name: 'TimeoutError' }), R2, TransientDestinationError],
     ['a connection timeout', networkError(undefined, { name: 'TimeoutError' }), R2, TransientDestinationError],
-    ['a reset mid-response', networkError('ECONNRESET', { name: 'TimeoutError', message: 'socket hang up' }), AWS, TransientDestinationError],
-    ['a broken pipe', networkError('EPIPE', { syscall: 'write', name: 'TimeoutError' }), AWS, TransientDestinationError],
+    [
+      'a reset mid-response',
+      networkError('ECONNRESET', { name: 'TimeoutError', message: 'socket hang up' }),
+      AWS,
+      TransientDestinationError,
+    ],
+    ['a broken pipe', networkError('EPIPE', { syscall: 'write' }), AWS, TransientDestinationError],
   ];
 
-  const named = cases.map(([description, error, destination, expected]) => [description, expected.name, error, destination, expected] as const);
+  const named = cases.map(([description, error, destination, expected]) => {
+    return [description, expected.name, error, destination, expected] as const;
+  });
 
   it.each(named)('%s -> %s', (_description, _expectedName, error, destination, expected) => {
     const classified = classifyS3Error(error, destination);
@@ -138,19 +176,25 @@ describe('classifyS3Error', () => {
     });
 
     it('gives the region of an AuthorizationHeaderMalformed body', () => {
-      const malformed = s3Error('AuthorizationHeaderMalformed', 400, { message: wrongRegionCause, Region: 'eu-west-1' });
+      const malformed = s3Error('AuthorizationHeaderMalformed', 400, {
+        message: wrongRegionMessage,
+        Region: 'eu-west-1',
+      });
 
       expect(classifyS3Error(malformed, AWS)?.message).toMatch('is in region eu-west-1, not eu-wst-1');
     });
 
     it('says the region is misspelled when the regional endpoint does not resolve', () => {
-      expect(classifyS3Error(networkError('ENOTFOUND', { syscall: 'getaddrinfo' }), AWS)?.message).toBe(
-        'The region "eu-wst-1" does not match the bucket "acme-exports" or does not exist. Check the region\'s spelling, e.g. eu-west-1.',
+      expect(classifyS3Error(unresolvable(), AWS)?.message).toBe(
+        'The region "eu-wst-1" does not match the bucket "acme-exports" or does not exist. ' +
+          "Check the region's spelling, e.g. eu-west-1.",
       );
     });
 
     it('does not repeat a reported region that does not look like one', () => {
-      const redirect = s3Error('PermanentRedirect', 301, { headers: { 'x-amz-bucket-region': 'eu-west-1. Call +1 555 0100' } });
+      const redirect = s3Error('PermanentRedirect', 301, {
+        headers: { 'x-amz-bucket-region': 'eu-west-1. Call +1 555 0100' },
+      });
 
       const classified = classifyS3Error(redirect, R2);
 

@@ -99,7 +99,11 @@ export class S3DestinationGateway implements DestinationGateway {
     if (destination.provider === 'Custom') await assertAllowedEndpoint(destination.endpoint ?? '', this.options);
   }
 
-  private createClient(destination: Destination, credentials: DestinationCredentials, timeouts: HandlerTimeouts): S3Client {
+  private createClient(
+    destination: Destination,
+    credentials: DestinationCredentials,
+    timeouts: HandlerTimeouts,
+  ): S3Client {
     const { provider, bucket, region } = destination;
     // The SDK refuses a region that is not a host name label with a bare Error: say what it means.
     if (region && !/^[a-z0-9-]+$/i.test(region)) throw new WrongRegionError(bucket, region, undefined);
@@ -120,7 +124,13 @@ export class S3DestinationGateway implements DestinationGateway {
         return new S3Client({ ...common, region, requestHandler });
       case 'GCP':
         // Always Google's endpoint, whatever the destination says: only Custom endpoints are customer-chosen.
-        return new S3Client({ ...common, ...onlyRequiredChecksums, region: region || 'auto', endpoint: GCS_ENDPOINT, requestHandler });
+        return new S3Client({
+          ...common,
+          ...onlyRequiredChecksums,
+          region: region || 'auto',
+          endpoint: GCS_ENDPOINT,
+          requestHandler,
+        });
       case 'Custom': {
         // Every connection's addresses are checked again as it is made (see endpoint-guard).
         const lookup = guardedLookup(this.options);
@@ -210,7 +220,9 @@ export function classifyS3Error(error: unknown, destination: Destination): Desti
   if (status === undefined) {
     const code = failure.code ?? '';
     // The SDK builds AWS endpoints from the region: a name that does not resolve is a misspelled region.
-    if (code === 'ENOTFOUND' && destination.provider === 'AWS') return new WrongRegionError(bucket, region, undefined, options);
+    if (code === 'ENOTFOUND' && destination.provider === 'AWS') {
+      return new WrongRegionError(bucket, region, undefined, options);
+    }
     if (UNREACHABLE_NETWORK_CODES.has(code) || (code === 'ECONNRESET' && failure.syscall === 'connect')) {
       return new EndpointUnreachableError(endpointOf(destination), options);
     }
@@ -222,10 +234,14 @@ export function classifyS3Error(error: unknown, destination: Destination): Desti
     return new WrongRegionError(bucket, region, bucketRegionOf(failure), options);
   }
   if (INVALID_CREDENTIALS_CODES.has(name) || status === 401) return new InvalidCredentialsError(options);
-  if (WRONG_REGION_CODES.has(name) || status === 301) return new WrongRegionError(bucket, region, bucketRegionOf(failure), options);
+  if (WRONG_REGION_CODES.has(name) || status === 301) {
+    return new WrongRegionError(bucket, region, bucketRegionOf(failure), options);
+  }
   if (ACCESS_DENIED_CODES.has(name)) return new AccessDeniedError(bucket, keyPrefix, options);
   // 404 without an error code (the SDK names it NotFound) is the bucket's: keys are never read here.
-  if (BUCKET_NOT_FOUND_CODES.has(name) || (status === 404 && name === 'NotFound')) return new BucketNotFoundError(bucket, options);
+  if (BUCKET_NOT_FOUND_CODES.has(name) || (status === 404 && name === 'NotFound')) {
+    return new BucketNotFoundError(bucket, options);
+  }
   if (TRANSIENT_CODES.has(name) || status === 429 || status >= 500) return new TransientDestinationError(options);
   // Any other refusal (no error code, or one of a provider's own) is still a refusal.
   if (status === 403) return new AccessDeniedError(bucket, keyPrefix, options);

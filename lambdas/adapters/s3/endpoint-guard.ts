@@ -4,12 +4,14 @@
  * not reach loopback, private, link-local (the 169.254.169.254 instance metadata service among them)
  * or other non-public addresses.
  *
- * Two checks, because a name may resolve differently at each lookup (DNS rebinding):
+ * Two checks, because a name may resolve differently at each lookup:
  * - assertAllowedEndpoint, before a destination is used: the URL's shape, and every address its host
  *   resolves to, with a message for the customer;
  * - guardedLookup, the lookup of the HTTP agents that connect to the endpoint: it checks the addresses
- *   of each connection actually made, so a name that turns private after the first check is refused
- *   too. IP literals skip lookups altogether: assertAllowedEndpoint covers them.
+ *   of each connection actually made, so a name that turns private after the first check (DNS
+ *   rebinding) is refused too. IP literals skip lookups altogether: assertAllowedEndpoint covers them.
+ * What remains: the check trusts the resolver the Lambda uses, and holds because the SDK follows no
+ * redirects (a connection only ever goes to the endpoint's own host).
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
@@ -36,7 +38,10 @@ const resolveWithDns: ResolveHost = async (host) =>
 /** The non-public address ranges, each with how the customer message names it. */
 const FORBIDDEN_RANGES: { description: string; ranges: [network: string, prefix: number][] }[] = [
   { description: LOOPBACK, ranges: [['127.0.0.0', 8], ['::1', 128]] },
-  { description: 'a private address', ranges: [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['fc00::', 7]] },
+  {
+    description: 'a private address',
+    ranges: [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['fc00::', 7]],
+  },
   { description: 'a link-local address', ranges: [['169.254.0.0', 16], ['fe80::', 10]] },
   { description: 'a carrier-grade NAT address', ranges: [['100.64.0.0', 10]] },
   { description: 'an unspecified address', ranges: [['0.0.0.0', 8], ['::', 128]] },
@@ -116,10 +121,16 @@ export function guardedLookup(options: Pick<EndpointGuardOptions, 'allowLoopback
   };
 }
 
-function refusalOf(host: string, addresses: string[], allowLoopback: boolean | undefined): ForbiddenEndpointError | undefined {
+function refusalOf(
+  host: string,
+  addresses: string[],
+  allowLoopback: boolean | undefined,
+): ForbiddenEndpointError | undefined {
   for (const address of addresses) {
     const description = forbiddenDescription(address, allowLoopback);
-    if (description) return new ForbiddenEndpointError(`${REQUIREMENT}; ${host} resolves to ${description} (${address}).`);
+    if (description) {
+      return new ForbiddenEndpointError(`${REQUIREMENT}; ${host} resolves to ${description} (${address}).`);
+    }
   }
   return undefined;
 }

@@ -1,0 +1,64 @@
+/**
+ * s3rver has no access control, so "a key without privileges" is simulated by a thin proxy in front
+ * of it: requests signed with the access key id NOPRIVS get S3's real 403 AccessDenied answer; every
+ * other request is forwarded to s3rver unchanged.
+ */
+import { once } from 'node:events';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export const KEY_WITHOUT_PRIVILEGES = 'NOPRIVS';
+
+/** `deny`: every key lacks privileges (revoked); `unavailable`: S3 answers 503 SlowDown (throttled). */
+export type ProxyMode = 'forward' | 'deny' | 'unavailable';
+
+export interface RunningProxy {
+  endpoint: string;
+  mode: ProxyMode;
+  close(): Promise<void>;
+}
+
+const ERROR_XML = (code: string, message: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>proxy</HostId></Error>`;
+
+export async function startAccessDenyingProxy(target: string): Promise<RunningProxy> {
+  const targetUrl = new URL(target);
+  const proxy = { mode: 'forward' as ProxyMode };
+  const server: Server = createServer((incoming, outgoing) => {
+    const denied = proxy.mode === 'deny' || new RegExp(`Credential=${KEY_WITHOUT_PRIVILEGES}/`).test(incoming.headers.authorization ?? '');
+    if (denied || proxy.mode === 'unavailable') {
+      // Read the request body first, as S3 does, so the client is not cut off mid-upload.
+      incoming.resume().on('end', () => {
+        outgoing.writeHead(denied ? 403 : 503, { 'content-type': 'application/xml' });
+        outgoing.end(denied ? ERROR_XML('AccessDenied', 'Access Denied') : ERROR_XML('SlowDown', 'Please reduce your request rate.'));
+      });
+      return;
+    }
+    const forwarded = request(
+      { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
+    forwarded.on('error', () => outgoing.destroy());
+    incoming.pipe(forwarded);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get mode() {
+      return proxy.mode;
+    },
+    set mode(mode: ProxyMode) {
+      proxy.mode = mode;
+    },
+    close: async () => {
+      const closed = once(server, 'close');
+      server.close();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
