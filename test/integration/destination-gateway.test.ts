@@ -6,11 +6,11 @@
  * to writes with the access key id READONLY (which may list).
  */
 import { once } from 'node:events';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { types } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startAccessDenyingProxy, type RunningProxy } from '../support/access-denying-proxy';
 import { S3DestinationGateway } from '../../lambdas/adapters/s3/destination-gateway';
 import {
   AccessDeniedError,
@@ -39,7 +39,7 @@ const localGateway = new S3DestinationGateway({ allowLoopback: true, allowHttp: 
 
 let emulators: RunningEmulators;
 let clients: EmulatorClients;
-let accessDenyingProxy: Server;
+let accessDenyingProxy: RunningProxy;
 
 const customDestination = (endpoint: string, overrides: Partial<Destination> = {}): Destination => ({
   provider: 'Custom',
@@ -49,41 +49,6 @@ const customDestination = (endpoint: string, overrides: Partial<Destination> = {
   endpoint,
   ...overrides,
 });
-
-/**
- * Answers the way S3 answers a key that lacks the permission: every request signed with the access key
- * id NOPRIVS, and writes signed with READONLY. Forwards every other request to s3rver, READONLY's as
- * s3rver's own key (s3rver does not check signatures).
- */
-function startAccessDenyingProxy(target: string): Promise<Server> {
-  const targetUrl = new URL(target);
-  const server = createServer((incoming, outgoing) => {
-    const authorization = incoming.headers.authorization ?? '';
-    const readOnly = authorization.includes('Credential=READONLY/');
-    if (authorization.includes('Credential=NOPRIVS/') || (readOnly && incoming.method !== 'GET')) {
-      // Read the request body first, as S3 does, so the client is not cut off mid-upload.
-      incoming.resume().on('end', () => {
-        outgoing.writeHead(403, { 'content-type': 'application/xml' });
-        outgoing.end(
-          '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message>' +
-            '<RequestId>4442587FB7D0A2F9</RequestId><HostId>proxy</HostId></Error>',
-        );
-      });
-      return;
-    }
-    const { method, url: path } = incoming;
-    const headers = readOnly
-      ? { ...incoming.headers, authorization: authorization.replace('Credential=READONLY/', 'Credential=S3RVER/') }
-      : incoming.headers;
-    const forwarded = request({ host: targetUrl.hostname, port: targetUrl.port, method, path, headers }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(outgoing);
-    });
-    forwarded.on('error', () => outgoing.destroy());
-    incoming.pipe(forwarded);
-  });
-  return listen(server);
-}
 
 async function listen(server: Server): Promise<Server> {
   server.listen(0, '127.0.0.1');
@@ -131,31 +96,14 @@ async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
   );
 }
 
-/**
- * jest runs each test file in a realm of its own, so the errors Node itself raises (ECONNREFUSED) fail
- * the SDK's `instanceof Error` and reach the caller as "AWS SDK error wrapper for ..." without their
- * code (aws/aws-sdk-js-v3#4273). A Lambda has a single realm: let this file's Error recognize them too.
- */
-function recognizeErrorsOfOtherRealms(): void {
-  const ordinaryInstanceOf = Function.prototype[Symbol.hasInstance];
-  Object.defineProperty(Error, Symbol.hasInstance, {
-    configurable: true,
-    // Error's subclasses inherit this: only Error itself widens its check.
-    value(this: Function, value: unknown) {
-      return ordinaryInstanceOf.call(this, value) || (this === Error && types.isNativeError(value));
-    },
-  });
-}
-
 beforeAll(async () => {
-  recognizeErrorsOfOtherRealms();
   emulators = await startEmulators({ buckets: [BUCKET] });
   clients = createEmulatorClients(emulators);
   accessDenyingProxy = await startAccessDenyingProxy(emulators.s3Endpoint);
 });
 
 afterAll(async () => {
-  if (accessDenyingProxy) await close(accessDenyingProxy);
+  await accessDenyingProxy?.close();
   clients?.destroy();
   await emulators?.stop();
   delete (Error as { [Symbol.hasInstance]?: unknown })[Symbol.hasInstance];
@@ -196,7 +144,7 @@ describe('S3DestinationGateway.validate', () => {
   });
 
   it('answers AccessDeniedError for a valid key without the privilege to list', async () => {
-    const destination = customDestination(endpointOf(accessDenyingProxy), { keyPrefix: 'exports' });
+    const destination = customDestination(accessDenyingProxy.endpoint, { keyPrefix: 'exports' });
 
     await expect(localGateway.validate(destination, EMULATOR_CREDENTIALS)).resolves.toBeUndefined();
     const error = await rejectionOf(localGateway.validate(destination, KEY_WITHOUT_PRIVILEGES));
@@ -285,7 +233,7 @@ describe('S3DestinationGateway.sink', () => {
   });
 
   it('fails a write with a key without privileges with AccessDeniedError and leaves nothing', async () => {
-    const destination = customDestination(endpointOf(accessDenyingProxy), { keyPrefix: 'tenant-c' });
+    const destination = customDestination(accessDenyingProxy.endpoint, { keyPrefix: 'tenant-c' });
     const sink = localGateway.sink(destination, KEY_WITHOUT_PRIVILEGES);
 
     const error = await rejectionOf(sink.write('export.csv', csv(), { contentType: 'text/csv' }));
@@ -295,7 +243,7 @@ describe('S3DestinationGateway.sink', () => {
   });
 
   it('fails a write with a key that may list but not write with AccessDeniedError, though it validates', async () => {
-    const destination = customDestination(endpointOf(accessDenyingProxy), { keyPrefix: 'tenant-e' });
+    const destination = customDestination(accessDenyingProxy.endpoint, { keyPrefix: 'tenant-e' });
     await expect(localGateway.validate(destination, READ_ONLY_KEY)).resolves.toBeUndefined();
 
     const sink = localGateway.sink(destination, READ_ONLY_KEY);

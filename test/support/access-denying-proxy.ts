@@ -1,13 +1,15 @@
 /**
  * s3rver has no access control, so "a key without privileges" is simulated by a thin proxy in front
- * of it: requests signed with the access key id NOPRIVS get S3's real 403 AccessDenied answer; every
- * other request is forwarded to s3rver unchanged.
+ * of it: requests signed with the access key id NOPRIVS, and writes signed with READONLY (a key that
+ * may list but not write), get S3's real 403 AccessDenied answer; every other request is forwarded
+ * to s3rver, READONLY's as s3rver's own key (s3rver does not check signatures).
  */
 import { once } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export const KEY_WITHOUT_PRIVILEGES = 'NOPRIVS';
+export const READ_ONLY_KEY = 'READONLY';
 
 /** `deny`: every key lacks privileges (revoked); `unavailable`: S3 answers 503 SlowDown (throttled). */
 export type ProxyMode = 'forward' | 'deny' | 'unavailable';
@@ -25,7 +27,10 @@ export async function startAccessDenyingProxy(target: string): Promise<RunningPr
   const targetUrl = new URL(target);
   const proxy = { mode: 'forward' as ProxyMode };
   const server: Server = createServer((incoming, outgoing) => {
-    const denied = proxy.mode === 'deny' || new RegExp(`Credential=${KEY_WITHOUT_PRIVILEGES}/`).test(incoming.headers.authorization ?? '');
+    const authorization = incoming.headers.authorization ?? '';
+    const readOnly = authorization.includes(`Credential=${READ_ONLY_KEY}/`);
+    const denied =
+      proxy.mode === 'deny' || authorization.includes(`Credential=${KEY_WITHOUT_PRIVILEGES}/`) || (readOnly && incoming.method !== 'GET');
     if (denied || proxy.mode === 'unavailable') {
       // Read the request body first, as S3 does, so the client is not cut off mid-upload.
       incoming.resume().on('end', () => {
@@ -34,8 +39,11 @@ export async function startAccessDenyingProxy(target: string): Promise<RunningPr
       });
       return;
     }
+    const headers = readOnly
+      ? { ...incoming.headers, authorization: authorization.replace(`Credential=${READ_ONLY_KEY}/`, 'Credential=S3RVER/') }
+      : incoming.headers;
     const forwarded = request(
-      { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+      { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: incoming.url, headers },
       (answer) => {
         outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(outgoing);
