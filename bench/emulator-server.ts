@@ -62,7 +62,9 @@ async function main(): Promise<void> {
     type: 'ready',
     endpoint: role === 'dynamodb' ? emulators.dynamodbEndpoint : emulators.s3Endpoint,
   };
-  process.send?.(ready);
+  // Started by hand (no IPC channel, e.g. for profiling a single export-run.ts): print the endpoint.
+  if (process.send) process.send(ready);
+  else console.log(JSON.stringify(ready));
 }
 
 main().catch((error: unknown) => {

@@ -227,14 +227,17 @@ export class AutomaticExportService {
   /**
    * Runs the environment's export for a scheduled instant. The snapshot instant comes from the
    * schedule, never from this clock, so late runs and retries export the same data to the same key.
+   * `runAt` lets local mode simulate when the run happens (its times in history and status).
    */
-  async runScheduled(environmentId: string, scheduledTime: number): Promise<ScheduledRunResult> {
+  async runScheduled(environmentId: string, scheduledTime: number, runAt?: number): Promise<ScheduledRunResult> {
     const settings = await this.deps.settings.get(environmentId);
     if (!settings?.enabled || !settings.destination || !settings.accessKeyId || !settings.sealedSecretAccessKey) {
       return { outcome: 'skipped', reason: 'not enabled' };
     }
     const snapshotAt = scheduledSnapshotInstant(settings.cadence, scheduledTime);
-    const startedAt = this.deps.clock.now();
+    const clockAtStart = this.deps.clock.now();
+    const startedAt = runAt ?? clockAtStart;
+    const timeNow = () => startedAt + (this.deps.clock.now() - clockAtStart);
     const previous = (await this.deps.runs.history(environmentId, 1))[0];
     const attempts = previous?.snapshotAt === snapshotAt ? previous.attempts + 1 : 1;
     const claimed = await this.deps.runs.claim(
@@ -245,14 +248,14 @@ export class AutomaticExportService {
 
     try {
       const result = await this.export(settings, snapshotAt);
-      const finishedAt = this.deps.clock.now();
+      const finishedAt = timeNow();
       const outcome = { status: 'successful' as const, finishedAt, durationMs: finishedAt - startedAt, ...result };
       await this.deps.runs.finish(environmentId, snapshotAt, outcome);
       await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
       return { outcome: 'successful', snapshotAt, ...result };
     } catch (error) {
       const known = error instanceof DestinationError ? error : undefined;
-      const finishedAt = this.deps.clock.now();
+      const finishedAt = timeNow();
       const outcome = {
         status: 'failed' as const,
         finishedAt,

@@ -7,6 +7,9 @@ import type { Environment, FeatureDefinition, Organization } from '../core/model
 import type { Services } from '../services';
 import { syntheticTenant } from './synthetic';
 
+/** A bucket in the local S3 standing for a customer's own, to point automatic exports at. */
+export const DEMO_CUSTOMER_BUCKET = 'demo-customer-bucket';
+
 export const DEMO_FEATURES: { id: string; key: string; name: string; adoption?: { minActiveDays: number; windowDays: number } }[] = [
   { id: 'dashboards', key: 'dashboard_viewed', name: 'Dashboards' },
   { id: 'csv-import', key: 'csv_imported', name: 'CSV import', adoption: { minActiveDays: 2, windowDays: 28 } },

@@ -9,7 +9,8 @@ import { optionalInteger, optionalString } from '../config';
 import type { Services } from '../services';
 import { LocalSecretSealer } from '../adapters/local/local-sealer';
 import { logger } from '../core/log';
-import { createDemoTenant, DEMO_FEATURES } from './demo';
+import { startCustomerStorage } from './customer-storage';
+import { createDemoTenant, DEMO_CUSTOMER_BUCKET, DEMO_FEATURES } from './demo';
 import { createEmulatorClients, ensureTables, startEmulators } from './emulators';
 import { startLocalServer } from './server';
 import { LocalTokens } from './tokens';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
 
   const emulators = await startEmulators({
     dataDir: join(localDir, 'data'),
-    buckets: [LOCAL_EXPORTS_BUCKET],
+    buckets: [LOCAL_EXPORTS_BUCKET, DEMO_CUSTOMER_BUCKET],
     ports: {
       dynamodb: optionalInteger(process.env, 'LOCAL_DYNAMODB_PORT', port + 1),
       s3: optionalInteger(process.env, 'LOCAL_S3_PORT', port + 2),
@@ -65,7 +66,11 @@ async function main(): Promise<void> {
     writeFileSync(statePath, JSON.stringify(demo, null, 2));
   }
 
-  const server = await startLocalServer(services, tokens, { port });
+  const customerStorage = await startCustomerStorage(
+    emulators.s3Endpoint,
+    optionalInteger(process.env, 'LOCAL_CUSTOMER_S3_PORT', port + 4),
+  );
+  const server = await startLocalServer(services, tokens, { port, customerStorage });
   // The same expressions EventBridge Scheduler fires on AWS, and the hourly failure check's rule.
   services.scheduler.start(async (environmentId, scheduledTime) => {
     await services.automaticExports.runScheduled(environmentId, scheduledTime);
@@ -87,6 +92,8 @@ async function main(): Promise<void> {
     s3Endpoint: emulators.s3Endpoint,
     sesEndpoint: emulators.sesEndpoint,
     dynamodbEndpoint: emulators.dynamodbEndpoint,
+    customerStorageEndpoint: customerStorage.endpoint,
+    customerBucket: DEMO_CUSTOMER_BUCKET,
   };
   writeFileSync(join(localDir, 'demo.json'), JSON.stringify(info, null, 2));
 
@@ -95,6 +102,7 @@ Data export service running at ${server.url}
   DynamoDB (dynalite)        ${emulators.dynamodbEndpoint}
   S3 (s3rver)                ${emulators.s3Endpoint}
   SES (aws-ses-v2-local)     ${emulators.sesEndpoint}  (sent emails: ${emulators.sesEndpoint}/)
+  customer storage (S3 API)  ${customerStorage.endpoint}  (bucket ${DEMO_CUSTOMER_BUCKET}, key S3RVER, any secret)
 
 Demo organization ${demo.organizationId} (enterprise), environment ${demo.environmentId}
   member token:    ${memberToken}
@@ -119,6 +127,7 @@ Ctrl-C stops everything.`);
     clearInterval(hourlyCheck);
     services.scheduler.stop();
     await server.close();
+    await customerStorage.close();
     await services.dispatcher.idle();
     clients.destroy();
     await emulators.stop();

@@ -14,6 +14,7 @@ import { logger } from '../core/log';
 import { Router } from '../http/router';
 import type { HttpRequest, HttpResponse } from '../http/types';
 import { validateBody } from '../http/validation';
+import { CUSTOMER_STORAGE_MODES, type CustomerStorage } from './customer-storage';
 import type { LocalTokens } from './tokens';
 import type { LocalServices } from './wiring';
 
@@ -25,6 +26,8 @@ const fireScheduleBody = z
   .object({
     envId: z.string().min(1),
     scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z' }),
+    /** When the run happens; the scheduled time by default, as if the scheduler fired on time. */
+    now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time' }).optional(),
   })
   .strict();
 
@@ -34,21 +37,25 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
+const customerStorageBody = z
+  .object({ access: z.enum(CUSTOMER_STORAGE_MODES, { error: `access must be one of ${CUSTOMER_STORAGE_MODES.join(', ')}` }) })
+  .strict();
 const checkFailuresBody = z
   .object({ now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time, e.g. 2026-11-25T01:00:00Z' }).optional() })
   .strict();
 
 /** Routes that exist only in local mode: mint tokens, and drive time as the scheduler would. */
-export function localRouter(tokens: LocalTokens, services: LocalServices): Router {
-  return new Router()
+export function localRouter(tokens: LocalTokens, services: LocalServices, customerStorage?: CustomerStorage): Router {
+  const router = new Router()
     .add('POST', '/local/tokens', async ({ request }) => {
       const { org, role } = validateBody(mintTokenBody, request.body);
       return { status: 201, body: { token: await tokens.mint(org, role) } };
     })
     .add('POST', '/local/scheduler/fire', async ({ request }) => {
-      const { envId, scheduledTime } = validateBody(fireScheduleBody, request.body);
+      const { envId, scheduledTime, now } = validateBody(fireScheduleBody, request.body);
       try {
-        return { status: 200, body: await services.automaticExports.runScheduled(envId, Date.parse(scheduledTime)) };
+        const result = await services.automaticExports.runScheduled(envId, Date.parse(scheduledTime), Date.parse(now ?? scheduledTime));
+        return { status: 200, body: result };
       } catch (error) {
         if (!(error instanceof RetryableRunError)) throw error;
         // On AWS the scheduler would retry; here the caller decides when to fire again.
@@ -59,6 +66,13 @@ export function localRouter(tokens: LocalTokens, services: LocalServices): Route
       const { now } = validateBody(checkFailuresBody, request.body);
       return { status: 200, body: await services.failureCheck.check(now === undefined ? undefined : Date.parse(now)) };
     });
+  if (customerStorage) {
+    router.add('POST', '/local/customer-storage', async ({ request }) => {
+      customerStorage.mode = validateBody(customerStorageBody, request.body).access;
+      return { status: 200, body: { access: customerStorage.mode, endpoint: customerStorage.endpoint } };
+    });
+  }
+  return router;
 }
 
 async function readBody(message: IncomingMessage): Promise<string | undefined> {
@@ -81,11 +95,11 @@ function send(res: ServerResponse, response: HttpResponse): void {
 export async function startLocalServer(
   services: LocalServices,
   tokens: LocalTokens,
-  options: { port: number; host?: string } = { port: 0 },
+  options: { port: number; host?: string; customerStorage?: CustomerStorage } = { port: 0 },
 ): Promise<LocalServer> {
   const api = apiRouter(services);
   const ingest = ingestRouter(services.ingest, services.clock);
-  const local = localRouter(tokens, services);
+  const local = localRouter(tokens, services, options.customerStorage);
 
   const server = createServer((req, res) => {
     void (async () => {

@@ -7,7 +7,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aw
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { parse } from 'csv-parse/sync';
 import { syntheticTenant } from '../../lambdas/local/synthetic';
-import { startAccessDenyingProxy, type RunningProxy } from '../support/access-denying-proxy';
+import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { startTestService, type TestService } from '../support/local-service';
 
 const SECRET = 'a-secret-that-must-never-leak';
@@ -15,7 +15,7 @@ let now = Date.parse('2026-11-23T15:00:00Z'); // a Monday afternoon
 const clock = { now: () => now };
 
 let service: TestService;
-let proxy: RunningProxy;
+let proxy: CustomerStorage;
 let environmentId: string;
 let member: string;
 const BUCKET = 'customer-exports';
@@ -36,7 +36,7 @@ const validSettings = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 const fire = (scheduledTime: string) =>
-  service.call('POST', '/local/scheduler/fire', { body: { envId: environmentId, scheduledTime } });
+  service.call('POST', '/local/scheduler/fire', { body: { envId: environmentId, scheduledTime, now: new Date(now).toISOString() } });
 const status = async () => (await service.call('GET', `/v1/environments/${environmentId}/data-export/status`, { token: member })).body;
 
 async function objectKeys(): Promise<string[]> {
@@ -52,7 +52,7 @@ async function readCsv(key: string): Promise<string[][]> {
 beforeAll(async () => {
   service = await startTestService({ clock });
   await service.clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  proxy = await startAccessDenyingProxy(service.emulators.s3Endpoint);
+  proxy = await startCustomerStorage(service.emulators.s3Endpoint);
   const operator = await service.token('ops', 'operator');
   const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Enterprise Co', plan: 'enterprise' } })).body;
   environmentId = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body.id;
@@ -229,7 +229,7 @@ describe('failures and switching off', () => {
   it('records a failed run with the customer-facing error on the status page', async () => {
     const { secretAccessKey: _omitted, ...settings } = validSettings({ cadence: 'daily', endpoint: proxy.endpoint });
     expect((await put(settings)).status).toBe(200);
-    proxy.mode = 'deny';
+    proxy.mode = 'revoked';
     now = Date.parse('2026-12-03T00:00:30Z');
     const response = await fire('2026-12-03T00:00:00Z');
     expect(response.body).toMatchObject({ outcome: 'failed', errorCode: 'access_denied' });
@@ -242,7 +242,7 @@ describe('failures and switching off', () => {
     });
     const runs = (await service.call('GET', `/v1/environments/${environmentId}/data-export/runs?limit=1`, { token: member })).body.runs;
     expect(runs).toEqual([expect.objectContaining({ date: '2026-12-02', status: 'failed', error: expect.stringMatching(/Access denied/) })]);
-    proxy.mode = 'forward';
+    proxy.mode = 'granted';
   });
 
   it('removes the schedule when switched off, and shows no next run', async () => {

@@ -5,7 +5,7 @@
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { startAccessDenyingProxy, type RunningProxy } from '../support/access-denying-proxy';
+import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { startTestService, type TestService } from '../support/local-service';
 
 const HOUR = 3_600_000;
@@ -14,7 +14,7 @@ let now = T0 - 10 * HOUR;
 const clock = { now: () => now };
 
 let service: TestService;
-let proxy: RunningProxy;
+let proxy: CustomerStorage;
 let operator: string;
 
 interface StoredEmail {
@@ -60,7 +60,7 @@ async function exportingEnvironment(name: string, owner: string) {
     member,
     run: async (at: number) => {
       now = at + 60_000;
-      return (await service.call('POST', '/local/scheduler/fire', { body: { envId: env.id, scheduledTime: new Date(at).toISOString() } })).body;
+      return (await service.call('POST', '/local/scheduler/fire', { body: { envId: env.id, scheduledTime: new Date(at).toISOString(), now: new Date(now).toISOString() } })).body;
     },
     status: async () => (await service.call('GET', `/v1/environments/${env.id}/data-export/status`, { token: member })).body,
     settings: async () => (await service.call('GET', `/v1/environments/${env.id}/data-export/settings`, { token: member })).body,
@@ -70,7 +70,7 @@ async function exportingEnvironment(name: string, owner: string) {
 beforeAll(async () => {
   service = await startTestService({ clock });
   await service.clients.s3.send(new CreateBucketCommand({ Bucket: 'customer-exports' }));
-  proxy = await startAccessDenyingProxy(service.emulators.s3Endpoint);
+  proxy = await startCustomerStorage(service.emulators.s3Endpoint);
   operator = await service.token('ops', 'operator');
 });
 
@@ -80,14 +80,14 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  proxy.mode = 'forward';
+  proxy.mode = 'granted';
 });
 
 describe('a destination that stays broken', () => {
   it('gets email 1, then email 2 after 24 h, then email 3 and a stop at 72 h, each exactly once', async () => {
     const owner = 'owner-broken@customer.example';
     const env = await exportingEnvironment('Broken', owner);
-    proxy.mode = 'deny';
+    proxy.mode = 'revoked';
 
     expect(await env.run(T0)).toMatchObject({ outcome: 'failed', errorCode: 'access_denied' });
     const failingSince = T0 + 60_000;
@@ -146,21 +146,21 @@ describe('a destination fixed on day two', () => {
     const owner = 'owner-recovers@customer.example';
     const env = await exportingEnvironment('Recovers', owner);
     const start = T0 + 10 * 24 * HOUR;
-    proxy.mode = 'deny';
+    proxy.mode = 'revoked';
     await env.run(start);
     await check(start + HOUR);
     await env.run(start + 24 * HOUR);
     await check(start + 25 * HOUR);
     expect((await emailsTo(owner)).length).toBe(2);
 
-    proxy.mode = 'forward';
+    proxy.mode = 'granted';
     expect(await env.run(start + 48 * HOUR)).toMatchObject({ outcome: 'successful' });
     expect(await env.status()).toMatchObject({ status: 'successful', failingSince: null });
     expect((await check(start + 73 * HOUR)).emailsSent).toEqual([]);
     expect((await emailsTo(owner)).length).toBe(2);
     expect(await env.settings()).toMatchObject({ enabled: true, stoppedAt: null });
 
-    proxy.mode = 'deny';
+    proxy.mode = 'revoked';
     await env.run(start + 96 * HOUR);
     expect((await check(start + 97 * HOUR)).emailsSent).toEqual([{ environmentId: env.id, email: 1 }]);
     expect((await emailsTo(owner)).map((e) => e.subject)).toEqual([
@@ -192,7 +192,7 @@ describe('reading only failing exports', () => {
     const start = T0 + 30 * 24 * HOUR;
     for (const env of healthy) expect((await env.run(start)).outcome).toBe('successful');
     const failing = [await exportingEnvironment('Failing A', 'a@customer.example'), await exportingEnvironment('Failing B', 'b@customer.example')];
-    proxy.mode = 'deny';
+    proxy.mode = 'revoked';
     for (const env of failing) expect((await env.run(start)).outcome).toBe('failed');
 
     const sent: { command: unknown }[] = [];

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startAccessDenyingProxy, type RunningProxy } from '../support/access-denying-proxy';
+import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { S3DestinationGateway } from '../../lambdas/adapters/s3/destination-gateway';
 import {
   AccessDeniedError,
@@ -39,7 +39,7 @@ const localGateway = new S3DestinationGateway({ allowLoopback: true, allowHttp: 
 
 let emulators: RunningEmulators;
 let clients: EmulatorClients;
-let accessDenyingProxy: RunningProxy;
+let accessDenyingProxy: CustomerStorage;
 
 const customDestination = (endpoint: string, overrides: Partial<Destination> = {}): Destination => ({
   provider: 'Custom',
@@ -99,7 +99,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
 beforeAll(async () => {
   emulators = await startEmulators({ buckets: [BUCKET] });
   clients = createEmulatorClients(emulators);
-  accessDenyingProxy = await startAccessDenyingProxy(emulators.s3Endpoint);
+  accessDenyingProxy = await startCustomerStorage(emulators.s3Endpoint);
 });
 
 afterAll(async () => {

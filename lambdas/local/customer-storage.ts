@@ -1,6 +1,7 @@
 /**
- * s3rver has no access control, so "a key without privileges" is simulated by a thin proxy in front
- * of it: requests signed with the access key id NOPRIVS, and writes signed with READONLY (a key that
+ * The customers' storage, simulated for local mode and tests: a thin proxy in front of s3rver whose
+ * access can be revoked or made unavailable, to see what a broken destination does. s3rver has no
+ * access control, so "a key without privileges" is simulated here too: requests signed with the access key id NOPRIVS, and writes signed with READONLY (a key that
  * may list but not write), get S3's real 403 AccessDenied answer; every other request is forwarded
  * to s3rver, READONLY's as s3rver's own key (s3rver does not check signatures).
  */
@@ -11,26 +12,27 @@ import type { AddressInfo } from 'node:net';
 export const KEY_WITHOUT_PRIVILEGES = 'NOPRIVS';
 export const READ_ONLY_KEY = 'READONLY';
 
-/** `deny`: every key lacks privileges (revoked); `unavailable`: S3 answers 503 SlowDown (throttled). */
-export type ProxyMode = 'forward' | 'deny' | 'unavailable';
+/** `revoked`: every key has lost its privileges; `unavailable`: S3 answers 503 SlowDown (throttled). */
+export const CUSTOMER_STORAGE_MODES = ['granted', 'revoked', 'unavailable'] as const;
+export type CustomerStorageMode = (typeof CUSTOMER_STORAGE_MODES)[number];
 
-export interface RunningProxy {
+export interface CustomerStorage {
   endpoint: string;
-  mode: ProxyMode;
+  mode: CustomerStorageMode;
   close(): Promise<void>;
 }
 
 const ERROR_XML = (code: string, message: string) =>
   `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>4442587FB7D0A2F9</RequestId><HostId>proxy</HostId></Error>`;
 
-export async function startAccessDenyingProxy(target: string): Promise<RunningProxy> {
+export async function startCustomerStorage(target: string, port = 0): Promise<CustomerStorage> {
   const targetUrl = new URL(target);
-  const proxy = { mode: 'forward' as ProxyMode };
+  const proxy = { mode: 'granted' as CustomerStorageMode };
   const server: Server = createServer((incoming, outgoing) => {
     const authorization = incoming.headers.authorization ?? '';
     const readOnly = authorization.includes(`Credential=${READ_ONLY_KEY}/`);
     const denied =
-      proxy.mode === 'deny' || authorization.includes(`Credential=${KEY_WITHOUT_PRIVILEGES}/`) || (readOnly && incoming.method !== 'GET');
+      proxy.mode === 'revoked' || authorization.includes(`Credential=${KEY_WITHOUT_PRIVILEGES}/`) || (readOnly && incoming.method !== 'GET');
     if (denied || proxy.mode === 'unavailable') {
       // Read the request body first, as S3 does, so the client is not cut off mid-upload.
       incoming.resume().on('end', () => {
@@ -52,14 +54,14 @@ export async function startAccessDenyingProxy(target: string): Promise<RunningPr
     forwarded.on('error', () => outgoing.destroy());
     incoming.pipe(forwarded);
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     get mode() {
       return proxy.mode;
     },
-    set mode(mode: ProxyMode) {
+    set mode(mode: CustomerStorageMode) {
       proxy.mode = mode;
     },
     close: async () => {
