@@ -29,15 +29,27 @@ export async function* prefetchingCompanyUsage(
     ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
     ExpressionAttributeValues: { ':pk': `ENV#${environmentId}`, ':prefix': COMPANY_PREFIX },
   };
-  let next: Promise<QueryCommandOutput> | undefined = client.send(new QueryCommand(input));
+  const trace = process.env.BENCH_TRACE_PAGES === '1';
+  const t0 = performance.now();
+  const ms = () => (performance.now() - t0).toFixed(0);
+  const send = (pageInput: QueryCommandInput): Promise<QueryCommandOutput> => {
+    if (!trace) return client.send(new QueryCommand(pageInput));
+    const sentAt = ms();
+    return client.send(new QueryCommand(pageInput)).then((page) => {
+      process.stderr.write(`page: sent ${sentAt} ms, parsed ${ms()} ms, ${page.Items?.length} items\n`);
+      return page;
+    });
+  };
+  let next: Promise<QueryCommandOutput> | undefined = send(input);
   let current: { sk: string; company: CompanyRecord; usage: FeatureUsageRecord[]; itemsRead: number } | undefined;
   try {
     while (next) {
       const page: QueryCommandOutput = await next;
       // Read-ahead: the next page is on its way while this one is turned into rows.
       next = page.LastEvaluatedKey
-        ? client.send(new QueryCommand({ ...input, ExclusiveStartKey: page.LastEvaluatedKey }))
+        ? send({ ...input, ExclusiveStartKey: page.LastEvaluatedKey })
         : undefined;
+      if (trace) process.stderr.write(`page: consumer took it at ${ms()} ms\n`);
       for (const item of page.Items ?? []) {
         const sk = item.sk as string;
         const infix = sk.indexOf(USAGE_INFIX, COMPANY_PREFIX.length);

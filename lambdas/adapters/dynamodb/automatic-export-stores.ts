@@ -8,7 +8,6 @@
  *
  * Every state change is a conditional single-item write (dynalite has no transactions).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   GetCommand,
   PutCommand,
@@ -26,6 +25,7 @@ import type {
   FailingExportsStore,
   RunOutcome,
 } from '../../ports';
+import { ignoringConditionFailure, setFields } from './expressions';
 
 export const FAILING_INDEX = 'failing';
 export const FAILING_PARTITION = 'FAILING';
@@ -50,16 +50,6 @@ function withoutKeys<T>(item: Record<string, unknown>, ...extra: string[]): T {
   const copy = { ...item };
   for (const name of ['pk', 'sk', ...extra]) delete copy[name];
   return copy as T;
-}
-
-async function ignoringConditionFailure(write: Promise<unknown>): Promise<boolean> {
-  try {
-    await write;
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
 }
 
 export class DynamoDbAutomaticExportSettingsStore implements AutomaticExportSettingsStore {
@@ -103,21 +93,12 @@ export class DynamoDbExportRunStore implements ExportRunStore {
 
   async finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void> {
     const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets = Object.entries(fields).map(([field, value]) => {
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      return `#${field} = :${field}`;
-    });
     await this.options.client.send(
       new UpdateCommand({
         TableName: this.options.tableName,
         Key: runKey(environmentId, snapshotAt),
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        ...setFields(fields),
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
       }),
     );
   }

@@ -2,9 +2,9 @@
  * Manual export jobs in the config table: `ENV#<envId>` / `MANUAL#<jobId>`. State changes are
  * conditional single-item writes, so duplicate deliveries of a job cannot run it twice.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ManualExportJob, ManualExportOutcome, ManualExportStore } from '../../ports';
+import { ignoringConditionFailure, setFields } from './expressions';
 
 const jobKey = (environmentId: string, id: string) => ({ pk: `ENV#${environmentId}`, sk: `MANUAL#${id}` });
 
@@ -34,8 +34,8 @@ export class DynamoDbManualExportStore implements ManualExportStore {
   }
 
   async claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean> {
-    try {
-      await this.options.client.send(
+    return ignoringConditionFailure(
+      this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: jobKey(environmentId, id),
@@ -44,30 +44,17 @@ export class DynamoDbManualExportStore implements ManualExportStore {
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':at': at, ':staleBefore': staleBefore },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void> {
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets = Object.entries(outcome).map(([field, value]) => {
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      return `#${field} = :${field}`;
-    });
     await this.options.client.send(
       new UpdateCommand({
         TableName: this.options.tableName,
         Key: jobKey(environmentId, id),
-        UpdateExpression: `SET ${sets.join(', ')}`,
+        ...setFields(outcome),
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
       }),
     );
   }
