@@ -184,6 +184,11 @@ export interface AutomaticExportSettings {
 export interface AutomaticExportSettingsStore {
   get(environmentId: string): Promise<AutomaticExportSettings | undefined>;
   put(settings: AutomaticExportSettings): Promise<void>;
+  /**
+   * Switches the export off as stopped, only if the settings are still those saved at
+   * `expectedUpdatedAt`: false when the customer saved new ones meanwhile.
+   */
+  stop(environmentId: string, expectedUpdatedAt: number, stoppedAt: number, reason: string): Promise<boolean>;
 }
 
 export type RunStatus = 'running' | 'successful' | 'failed';

@@ -219,16 +219,19 @@ export class DataExportStack extends Stack {
     });
 
     // ---- Functions ----------------------------------------------------------------------------
+    // API Gateway waits 30 s: saving settings lists the customer's bucket, which may be slow to answer.
     this.apiFunction = this.addServiceFunction('ApiFunction', {
       entryFile: 'api.ts',
       description: 'Data export management API (settings, destinations, exports, jobs)',
+      timeout: Duration.seconds(29),
     });
     this.tableData(this.configTable).readWriteData(this.apiFunction);
-    this.tableData(this.usageTable).readData(this.apiFunction);
 
+    // A 1,000-item bulk is a few thousand conditional writes.
     this.ingestFunction = this.addServiceFunction('IngestFunction', {
       entryFile: 'ingest.ts',
       description: 'Tracking data ingest (Bucket-compatible HTTP API)',
+      timeout: Duration.seconds(29),
     });
     this.tableData(this.configTable).readData(this.ingestFunction);
     this.tableData(this.usageTable).readWriteData(this.ingestFunction);
@@ -330,7 +333,7 @@ export class DataExportStack extends Stack {
     for (const [name, value] of Object.entries(scheduleEnvironment)) this.apiFunction.addEnvironment(name, value);
     Grant.addToPrincipal({
       grantee: this.apiFunction,
-      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule'],
+      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
       resourceArns: [this.schedulesArnPattern],
     });
     Grant.addToPrincipal({
@@ -341,7 +344,7 @@ export class DataExportStack extends Stack {
     });
 
     // Destination secrets: the API seals on save and unseals to re-validate a saved destination when the
-    // secret is omitted; run-export and check-failures only unseal. Only under the secrets' context.
+    // secret is omitted; run-export only unseals. Only under the secrets' context.
     this.apiFunction.addEnvironment('SECRETS_KEY_ID', this.destinationSecretsKey.keyArn);
     this.grantDestinationSecrets(this.apiFunction, 'kms:Encrypt', 'kms:Decrypt');
     this.grantDestinationSecrets(this.runExportFunction, 'kms:Decrypt');

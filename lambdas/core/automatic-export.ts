@@ -15,7 +15,7 @@ import {
   type Destination,
   type Provider,
 } from './destination';
-import { ValidationError, type FieldIssue } from './errors';
+import { PlanRequiredError, ValidationError, type FieldIssue } from './errors';
 import { companyRowBatches } from './export/company-source';
 import { csvEncoder } from './export/csv';
 import { exportFileName } from './export/naming';
@@ -103,7 +103,7 @@ export interface RunView {
 }
 
 export type ScheduledRunResult =
-  | { outcome: 'skipped'; reason: 'not enabled' | 'already ran' }
+  | { outcome: 'skipped'; reason: 'not enabled' | 'already ran' | 'plan does not include it' }
   | { outcome: 'successful'; snapshotAt: number; objectKey: string; rowCount: number; byteCount: number }
   | { outcome: 'failed'; snapshotAt: number; error: string; errorCode: string };
 
@@ -144,7 +144,8 @@ export class AutomaticExportService {
 
   async putSettings(caller: Caller | undefined, environmentId: string, input: SettingsInput): Promise<SettingsView> {
     const { organization } = await authorizeEnvironment(this.deps.tenants, caller, environmentId);
-    requirePlan(organization, 'Automatic export');
+    // Switching off stays possible after a downgrade.
+    if (input.enabled) requirePlan(organization, 'Automatic export');
     const existing = await this.deps.settings.get(environmentId);
     const cadence = input.cadence ?? existing?.cadence ?? 'daily';
     const destination = destinationFrom(input) ?? existing?.destination;
@@ -189,6 +190,10 @@ export class AutomaticExportService {
           : existing?.sealedSecretAccessKey,
       notifyEmails,
       updatedAt: this.deps.clock.now(),
+      // A stopped export stays reported as stopped until it is enabled again.
+      ...(input.enabled || existing?.stoppedAt === undefined
+        ? {}
+        : { stoppedAt: existing.stoppedAt, stoppedReason: existing.stoppedReason }),
     };
     // The schedule changes before the settings are saved: if it fails, the saved settings stay as they were.
     if (settings.enabled) await this.deps.scheduler.upsert(environmentId, cadence);
@@ -227,13 +232,20 @@ export class AutomaticExportService {
   /**
    * Runs the environment's export for a scheduled instant. The snapshot instant comes from the
    * schedule, never from this clock, so late runs and retries export the same data to the same key.
-   * `runAt` lets local mode simulate when the run happens (its times in history and status).
+   * `runAt` lets local mode simulate when the run happens (its times in history and status);
+   * `signal` aborts the run (before the Lambda's time runs out), which records it as failed.
    */
-  async runScheduled(environmentId: string, scheduledTime: number, runAt?: number): Promise<ScheduledRunResult> {
+  async runScheduled(
+    environmentId: string,
+    scheduledTime: number,
+    options: { runAt?: number; signal?: AbortSignal } = {},
+  ): Promise<ScheduledRunResult> {
+    const { runAt, signal } = options;
     const settings = await this.deps.settings.get(environmentId);
     if (!settings?.enabled || !settings.destination || !settings.accessKeyId || !settings.sealedSecretAccessKey) {
       return { outcome: 'skipped', reason: 'not enabled' };
     }
+    if (!(await this.planAllowsAutomaticExport(environmentId))) return { outcome: 'skipped', reason: 'plan does not include it' };
     const snapshotAt = scheduledSnapshotInstant(settings.cadence, scheduledTime);
     const clockAtStart = this.deps.clock.now();
     const startedAt = runAt ?? clockAtStart;
@@ -247,7 +259,7 @@ export class AutomaticExportService {
     if (!claimed) return { outcome: 'skipped', reason: 'already ran' };
 
     try {
-      const result = await this.export(settings, snapshotAt);
+      const result = await this.export(settings, snapshotAt, signal);
       const finishedAt = timeNow();
       const outcome = { status: 'successful' as const, finishedAt, durationMs: finishedAt - startedAt, ...result };
       await this.deps.runs.finish(environmentId, snapshotAt, outcome);
@@ -272,7 +284,21 @@ export class AutomaticExportService {
     }
   }
 
-  private async export(settings: AutomaticExportSettings, snapshotAt: number) {
+  /** An organization downgraded since the export was enabled no longer gets it. */
+  private async planAllowsAutomaticExport(environmentId: string): Promise<boolean> {
+    const environment = await this.deps.tenants.getEnvironment(environmentId);
+    const organization = environment && (await this.deps.tenants.getOrganization(environment.organizationId));
+    if (!organization) return false;
+    try {
+      requirePlan(organization, 'Automatic export');
+      return true;
+    } catch (error) {
+      if (error instanceof PlanRequiredError) return false;
+      throw error;
+    }
+  }
+
+  private async export(settings: AutomaticExportSettings, snapshotAt: number, signal: AbortSignal | undefined) {
     const environmentId = settings.environmentId;
     const [environment, features, segments, secretAccessKey] = await Promise.all([
       this.deps.tenants.getEnvironment(environmentId),
@@ -288,6 +314,7 @@ export class AutomaticExportService {
       encoder,
       sink: this.deps.gateway.sink(settings.destination!, { accessKeyId: settings.accessKeyId!, secretAccessKey }),
       key,
+      signal,
     });
     const prefix = settings.destination!.keyPrefix;
     return { objectKey: prefix ? `${prefix}/${result.key}` : result.key, rowCount: result.rowCount, byteCount: result.byteCount };

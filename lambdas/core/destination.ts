@@ -90,6 +90,19 @@ export class EndpointUnreachableError extends DestinationError {
   }
 }
 
+/** The provider refused in a way that retrying will not change (an unexpected 4xx), or is not S3 at all. */
+export class DestinationRejectedError extends DestinationError {
+  override readonly name = 'DestinationRejectedError';
+  readonly transient = false;
+  readonly code = 'destination_rejected';
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super(
+      `The storage provider rejected the export (${detail}). Check that the endpoint is an S3-compatible API and that the bucket accepts ordinary uploads (no mandatory Object Lock or encryption headers).`,
+      options,
+    );
+  }
+}
+
 /** Not allowed as a destination (e.g. an endpoint inside a private network). */
 export class ForbiddenEndpointError extends DestinationError {
   override readonly name = 'ForbiddenEndpointError';

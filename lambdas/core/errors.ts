@@ -1,6 +1,6 @@
 /**
  * The domain's errors. Each says, in words a customer can act on, what is wrong; the HTTP layer maps
- * them to status codes in one place (lambdas/handlers/http/errors.ts).
+ * them to status codes in one place (lambdas/http/errors.ts).
  */
 import type { Plan } from './model';
 

@@ -7,9 +7,11 @@
 import { failureEmail, type WarningNumber } from './failure-emails';
 import { logger } from './log';
 import type {
+  AutomaticExportSettings,
   AutomaticExportSettingsStore,
   Clock,
   ExportScheduler,
+  ExportStatusRecord,
   FailingExportsStore,
   Mailer,
   TenantStore,
@@ -49,7 +51,7 @@ export class FailureCheckService {
     for await (const status of this.deps.failing.listFailing()) {
       result.examined++;
       try {
-        await this.advance(status.environmentId, status.failingSince, status.lastError ?? 'Unknown error.', now, result);
+        await this.advance(status, now, result);
       } catch (error) {
         // One export's trouble must not keep the others' warnings from going out.
         logger.error('Failure check failed for an export', { environmentId: status.environmentId, error: error as Error });
@@ -58,7 +60,9 @@ export class FailureCheckService {
     return result;
   }
 
-  private async advance(environmentId: string, failingSince: number, error: string, now: number, result: FailureCheckResult) {
+  private async advance(status: ExportStatusRecord & { failingSince: number }, now: number, result: FailureCheckResult) {
+    const { environmentId, failingSince } = status;
+    const error = status.lastError ?? 'Unknown error.';
     if (now < failingSince) return;
     const settings = await this.deps.settings.get(environmentId);
     const stoppedByCheck = settings?.stoppedAt !== undefined;
@@ -68,17 +72,15 @@ export class FailureCheckService {
       return;
     }
     const elapsed = now - failingSince;
-    const email: WarningNumber = elapsed >= STOP_AFTER_MS || stoppedByCheck ? 3 : elapsed >= SECOND_EMAIL_AFTER_MS ? 2 : 1;
+    const due: WarningNumber = elapsed >= STOP_AFTER_MS || stoppedByCheck ? 3 : elapsed >= SECOND_EMAIL_AFTER_MS ? 2 : 1;
+    // A missed first warning (checks down for a day) goes out before the reminder; the stop never waits.
+    const email: WarningNumber = due === 2 && !status.emailsSent?.includes(1) ? 1 : due;
     if (!(await this.deps.failing.claimEmail(environmentId, failingSince, email))) return;
     try {
-      if (email === 3) {
-        await this.deps.scheduler.remove(environmentId);
-        await this.deps.settings.put({
-          ...settings,
-          enabled: false,
-          stoppedAt: settings.stoppedAt ?? now,
-          stoppedReason: `Stopped after failing for 72 hours. Last error: ${error}`,
-        });
+      if (email === 3 && !(await this.stop(environmentId, settings, now, error))) {
+        // The customer saved new settings meanwhile: their save ends this sequence, not a stop.
+        await this.deps.failing.releaseEmail(environmentId, failingSince, email);
+        return;
       }
       const environment = await this.deps.tenants.getEnvironment(environmentId);
       await this.deps.mailer.send(
@@ -103,5 +105,18 @@ export class FailureCheckService {
       await this.deps.failing.endSequence(environmentId, failingSince);
       result.stopped.push(environmentId);
     }
+  }
+
+  /** Switches the export off unless the customer changed its settings since they were read. */
+  private async stop(environmentId: string, settings: AutomaticExportSettings, now: number, error: string): Promise<boolean> {
+    if (settings.stoppedAt === undefined) {
+      const reason = `Stopped after failing for 72 hours. Last error: ${error}`;
+      if (!(await this.deps.settings.stop(environmentId, settings.updatedAt, now, reason))) return false;
+    }
+    await this.deps.scheduler.remove(environmentId);
+    // A save racing the removal may have scheduled the export again: its settings win.
+    const latest = await this.deps.settings.get(environmentId);
+    if (latest?.enabled) await this.deps.scheduler.upsert(environmentId, latest.cadence);
+    return true;
   }
 }

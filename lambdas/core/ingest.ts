@@ -25,6 +25,25 @@ export type IngestItem =
 
 type FeedbackItem = Extract<IngestItem, { type: 'feedback' }>;
 
+/** Lanes written at the same time: enough to hide DynamoDB's latency, few enough not to throttle. */
+const PARALLEL_LANES = 16;
+
+/** Items that depend on each other's order share a lane: those naming the same user, else the same company. */
+function laneOf(item: IngestItem): string {
+  switch (item.type) {
+    case 'user':
+      return `user:${item.userId}`;
+    case 'company':
+      return item.userId ? `user:${item.userId}` : `company:${item.companyId}`;
+    case 'event':
+      return item.companyId ? `company:${item.companyId}` : `user:${item.userId}`;
+    case 'feedback':
+      return item.companyId ? `company:${item.companyId}` : `user:${item.userId}`;
+    case 'ignored':
+      return 'ignored';
+  }
+}
+
 export interface IngestResult {
   /** Items written to the usage history. */
   recorded: number;
@@ -51,11 +70,26 @@ export class IngestService {
   async ingest(environment: Environment, items: IngestItem[]): Promise<IngestResult> {
     const feedbackKeys = await this.resolveFeedbackKeys(environment, items);
     const result: IngestResult = { recorded: 0, unattributed: 0 };
-    // In order: a company call that links a user must land before that user's later events.
-    for (const [index, item] of items.entries()) {
-      if (await this.write(environment.id, item, feedbackKeys.get(index))) result.recorded++;
-      else if (item.type === 'event' || item.type === 'feedback') result.unattributed++;
-    }
+    // Items of one user or company are written in order (a company call linking a user lands before
+    // that user's later events); different ones in parallel, so a large bulk fits in one request.
+    const lanes = new Map<string, number[]>();
+    items.forEach((item, index) => {
+      const lane = laneOf(item);
+      const indexes = lanes.get(lane);
+      if (indexes) indexes.push(index);
+      else lanes.set(lane, [index]);
+    });
+    const queue = [...lanes.values()];
+    const worker = async () => {
+      for (let lane = queue.shift(); lane; lane = queue.shift()) {
+        for (const index of lane) {
+          const item = items[index];
+          if (await this.write(environment.id, item, feedbackKeys.get(index))) result.recorded++;
+          else if (item.type === 'event' || item.type === 'feedback') result.unattributed++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_LANES, queue.length) }, worker));
     return result;
   }
 

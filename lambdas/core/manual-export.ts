@@ -69,7 +69,17 @@ export class ManualExportService {
       requestedAt: this.deps.clock.now(),
     };
     await this.deps.jobs.create(job);
-    await this.deps.dispatcher.dispatchManualExport({ environmentId, jobId: job.id });
+    try {
+      await this.deps.dispatcher.dispatchManualExport({ environmentId, jobId: job.id });
+    } catch (error) {
+      // Nothing will run it: say so on the job instead of leaving it pending.
+      await this.deps.jobs.finish(environmentId, job.id, {
+        status: 'failed',
+        finishedAt: this.deps.clock.now(),
+        error: 'The export could not be started. Please try again.',
+      });
+      throw error;
+    }
     return this.view(job);
   }
 
@@ -80,8 +90,8 @@ export class ManualExportService {
     return this.view(job);
   }
 
-  /** The worker: runs a job once, however often it is delivered. */
-  async run(environmentId: string, jobId: string): Promise<void> {
+  /** The worker: runs a job once, however often it is delivered; `signal` aborts it (time limit). */
+  async run(environmentId: string, jobId: string, signal?: AbortSignal): Promise<void> {
     const now = this.deps.clock.now();
     if (!(await this.deps.jobs.claim(environmentId, jobId, now, now - ABANDONED_AFTER_MS))) return;
     const job = (await this.deps.jobs.get(environmentId, jobId))!;
@@ -104,6 +114,7 @@ export class ManualExportService {
         encoder,
         sink: this.deps.sink,
         key: `manual/${environmentId}/${job.id}/${fileName}`,
+        signal,
       });
       await this.deps.jobs.finish(environmentId, jobId, {
         status: 'done',
@@ -116,7 +127,11 @@ export class ManualExportService {
     } catch (error) {
       logger.error('Manual export failed', { environmentId, jobId, error: error as Error });
       const message =
-        error instanceof NotFoundError ? error.message : 'The export failed on our side. Please start it again; if it keeps failing, contact support.';
+        error instanceof NotFoundError
+          ? error.message
+          : signal?.aborted
+            ? 'The export did not finish within its time limit. Please try a shorter aggregation or contact support.'
+            : 'The export failed on our side. Please start it again; if it keeps failing, contact support.';
       await this.deps.jobs.finish(environmentId, jobId, { status: 'failed', finishedAt: this.deps.clock.now(), error: message });
     }
   }

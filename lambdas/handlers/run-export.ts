@@ -2,6 +2,7 @@
  * Lambda entry that runs exports: manual export jobs (invoked asynchronously by the API) and scheduled
  * automatic exports (invoked by the environment's EventBridge Scheduler schedule).
  */
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { awsServices, readRunExportConfig } from '../adapters/aws-wiring';
 import { logger } from '../core/log';
@@ -19,14 +20,18 @@ const runExportEvent = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const handler = async (event: unknown): Promise<void> => {
+/** Time kept back to record a run as failed and abort its upload before Lambda stops the function. */
+const WIND_DOWN_MS = 30_000;
+
+export const handler = async (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> => {
   const request = validate(runExportEvent, event, 'run-export event');
   logger.appendKeys({ kind: request.kind, environmentId: request.environmentId });
+  const signal = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS));
   if (request.kind === 'manual-export') {
-    await services.manualExports.run(request.environmentId, request.jobId);
+    await services.manualExports.run(request.environmentId, request.jobId, signal);
     return;
   }
-  // Transient failures throw (RetryableRunError), so Lambda and the schedule's retry policy run it again.
-  const result = await services.automaticExports.runScheduled(request.environmentId, Date.parse(request.scheduledTime));
+  // Transient failures throw (RetryableRunError), so Lambda's asynchronous retries run it again.
+  const result = await services.automaticExports.runScheduled(request.environmentId, Date.parse(request.scheduledTime), { signal });
   logger.info('Scheduled export finished', { ...result });
 };

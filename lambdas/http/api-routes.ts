@@ -50,8 +50,10 @@ const environmentView = (env: Environment) => ({
   createdAt: iso(env.createdAt),
 });
 
-const pathId = (params: Record<string, string>, name: string): string =>
-  validate(idParameter, params[name], `${name} in the path`);
+/** Every id in a path has the same shape; anything else is answered 400 before it reaches a store. */
+function validatePathIds(params: Record<string, string>): void {
+  for (const [name, value] of Object.entries(params)) validate(idParameter, value, `${name} in the path`);
+}
 
 export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServices): ApiRoute[] {
   return [
@@ -107,9 +109,8 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
       access: 'member',
       body: putFeatureBody,
       handler: async ({ request, params }) => {
-        const featureId = pathId(params, 'featureId');
         const input = validateBody(putFeatureBody, request.body);
-        return ok(await tenancy.putFeature(request.caller, params.envId, featureId, input));
+        return ok(await tenancy.putFeature(request.caller, params.envId, params.featureId, input));
       },
     },
     {
@@ -126,9 +127,8 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
       access: 'member',
       body: putSegmentBody,
       handler: async ({ request, params }) => {
-        const segmentId = pathId(params, 'segmentId');
         const input = validateBody(putSegmentBody, request.body);
-        return ok(await tenancy.putSegment(request.caller, params.envId, segmentId, input));
+        return ok(await tenancy.putSegment(request.caller, params.envId, params.segmentId, input));
       },
     },
     {
@@ -227,6 +227,11 @@ export function apiRouter(services: ApiServices): Router {
   const document = openApiDocument(routes);
   const router = new Router();
   router.add('GET', '/v1/openapi.json', async () => ok(document));
-  for (const route of routes) router.add(route.method, route.path, route.handler);
+  for (const route of routes) {
+    router.add(route.method, route.path, (context) => {
+      validatePathIds(context.params);
+      return route.handler(context);
+    });
+  }
   return router;
 }

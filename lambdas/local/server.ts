@@ -54,7 +54,9 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
     .add('POST', '/local/scheduler/fire', async ({ request }) => {
       const { envId, scheduledTime, now } = validateBody(fireScheduleBody, request.body);
       try {
-        const result = await services.automaticExports.runScheduled(envId, Date.parse(scheduledTime), Date.parse(now ?? scheduledTime));
+        const result = await services.automaticExports.runScheduled(envId, Date.parse(scheduledTime), {
+          runAt: Date.parse(now ?? scheduledTime),
+        });
         return { status: 200, body: result };
       } catch (error) {
         if (!(error instanceof RetryableRunError)) throw error;

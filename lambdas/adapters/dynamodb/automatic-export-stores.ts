@@ -67,6 +67,20 @@ export class DynamoDbAutomaticExportSettingsStore implements AutomaticExportSett
       new PutCommand({ TableName: this.options.tableName, Item: { ...settingsKey(settings.environmentId), ...settings } }),
     );
   }
+
+  async stop(environmentId: string, expectedUpdatedAt: number, stoppedAt: number, reason: string): Promise<boolean> {
+    return ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: settingsKey(environmentId),
+          UpdateExpression: 'SET enabled = :false, stoppedAt = :stoppedAt, stoppedReason = :reason',
+          ConditionExpression: 'updatedAt = :expected',
+          ExpressionAttributeValues: { ':false': false, ':stoppedAt': stoppedAt, ':reason': reason, ':expected': expectedUpdatedAt },
+        }),
+      ),
+    );
+  }
 }
 
 export class DynamoDbExportRunStore implements ExportRunStore {

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import {
   AccessDeniedError,
   BucketNotFoundError,
+  DestinationRejectedError,
   DestinationError,
   EndpointUnreachableError,
   GCS_ENDPOINT,
@@ -57,13 +58,17 @@ export class S3DestinationGateway implements DestinationGateway {
         requestTimeout: this.options.requestTimeoutMs ?? VALIDATION_TIMEOUT_MS,
         throwOnRequestTimeout: true,
       });
-      await client.send(
+      const listing = await client.send(
         new ListObjectsV2Command({
           Bucket: destination.bucket,
           Prefix: destination.keyPrefix ? `${destination.keyPrefix}/` : undefined,
           MaxKeys: 1,
         }),
       );
+      // Any web server answers 200; only S3 names the bucket it listed.
+      if (listing.Name !== destination.bucket) {
+        throw new DestinationRejectedError('its answer to a bucket listing is not an S3 listing');
+      }
     } catch (error) {
       throw classifyS3Error(error, destination) ?? error;
     } finally {
@@ -245,6 +250,7 @@ export function classifyS3Error(error: unknown, destination: Destination): Desti
   if (TRANSIENT_CODES.has(name) || status === 429 || status >= 500) return new TransientDestinationError(options);
   // Any other refusal (no error code, or one of a provider's own) is still a refusal.
   if (status === 403) return new AccessDeniedError(bucket, keyPrefix, options);
+  if (status >= 400 && status < 500) return new DestinationRejectedError(`HTTP ${status}${name ? ` ${name}` : ''}`, options);
   return undefined;
 }
 

@@ -32,9 +32,11 @@ export interface RunExportOptions {
   encoder: Encoder;
   sink: ObjectSink;
   key: string;
+  /** Aborts the export (e.g. before the Lambda's time runs out): the sink then leaves nothing behind. */
+  signal?: AbortSignal;
 }
 
-export async function runExport({ rows, encoder, sink, key }: RunExportOptions): Promise<ExportResult> {
+export async function runExport({ rows, encoder, sink, key, signal }: RunExportOptions): Promise<ExportResult> {
   const encoded = encoder.createStream();
   let byteCount = 0;
   const body = encoded.pipe(
@@ -46,6 +48,9 @@ export async function runExport({ rows, encoder, sink, key }: RunExportOptions):
     }),
   );
   encoded.on('error', (error) => body.destroy(error));
+  // The sink may not be listening yet when the rows fail: the failure reaches it as a destroyed body
+  // and the caller through this function's rejection, never as an unhandled 'error' event.
+  body.on('error', () => undefined);
 
   let sinkError: unknown;
   const writing = sink.write(key, body, { contentType: encoder.contentType }).catch((error: unknown) => {
@@ -56,6 +61,7 @@ export async function runExport({ rows, encoder, sink, key }: RunExportOptions):
   let rowCount = 0;
   try {
     for await (const batch of rows) {
+      signal?.throwIfAborted();
       for (const row of batch) {
         if (!encoded.write(row)) await drained(encoded);
       }

@@ -1,0 +1,54 @@
+/** The export pipeline's own guarantees, with a local file sink: counts, backpressure, abort, no partial file. */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LocalFileSink } from '../../lambdas/adapters/local/file-sink';
+import { csvEncoder } from '../../lambdas/core/export/csv';
+import { runExport, type Cell } from '../../lambdas/core/export/pipeline';
+
+let directory: string;
+beforeEach(() => (directory = mkdtempSync(join(tmpdir(), 'pipeline-'))));
+afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+async function* batches(count: number, onBatch: (index: number) => void = () => {}): AsyncGenerator<Cell[][]> {
+  for (let index = 0; index < count; index++) {
+    onBatch(index);
+    yield Array.from({ length: 100 }, (_, row) => [`company-${index}-${row}`, row, row % 3 === 0 ? null : '=1+1']);
+  }
+}
+
+describe('runExport', () => {
+  it('counts rows and bytes exactly as written', async () => {
+    const result = await runExport({ rows: batches(50), encoder: csvEncoder(['id', 'n', 'text']), sink: new LocalFileSink({ directory }), key: 'out/file.csv' });
+    const written = readFileSync(join(directory, 'out/file.csv'));
+    expect(result).toEqual({ key: 'out/file.csv', rowCount: 5000, byteCount: written.length });
+    const lines = written.toString('utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(5001);
+    expect(lines[0]).toBe('id,n,text');
+    expect(lines[1]).toBe('company-0-0,0,');
+    expect(lines[2]).toBe("company-0-1,1,'=1+1");
+  });
+
+  it('stops when aborted and leaves no file behind', async () => {
+    const controller = new AbortController();
+    const rows = batches(1000, (index) => {
+      if (index === 20) controller.abort(new Error('time limit'));
+    });
+    await expect(
+      runExport({ rows, encoder: csvEncoder(['id', 'n', 'text']), sink: new LocalFileSink({ directory }), key: 'out/file.csv', signal: controller.signal }),
+    ).rejects.toThrow('time limit');
+    expect(existsSync(join(directory, 'out/file.csv'))).toBe(false);
+    expect(existsSync(join(directory, 'out')) ? readdirSync(join(directory, 'out')) : []).toEqual([]);
+  });
+
+  it('fails with the source error and leaves no file when the rows fail midway', async () => {
+    async function* failing(): AsyncGenerator<Cell[][]> {
+      yield* batches(5);
+      throw new Error('store unavailable');
+    }
+    await expect(
+      runExport({ rows: failing(), encoder: csvEncoder(['id', 'n', 'text']), sink: new LocalFileSink({ directory }), key: 'file.csv' }),
+    ).rejects.toThrow('store unavailable');
+    expect(readdirSync(directory)).toEqual([]);
+  });
+});
