@@ -225,6 +225,8 @@ export interface ExportStatusRecord {
   lastErrorCode?: string;
   /** When the current run of customer-side failures began; absent while healthy. Indexed sparsely. */
   failingSince?: number;
+  /** The latest customer-side error of the sequence (transient errors in between do not replace it). */
+  failingError?: string;
   /** Warning emails sent for the current failure sequence (1, 2, 3). */
   emailsSent?: number[];
 }
@@ -236,6 +238,7 @@ export interface ExportRunStore {
    */
   claim(run: ExportRun, staleBefore: number): Promise<boolean>;
   finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void>;
+  getRun(environmentId: string, snapshotAt: number): Promise<ExportRun | undefined>;
   /** Most recent first. */
   history(environmentId: string, limit: number): Promise<ExportRun[]>;
   getStatus(environmentId: string): Promise<ExportStatusRecord | undefined>;

@@ -250,8 +250,8 @@ export class AutomaticExportService {
     const clockAtStart = this.deps.clock.now();
     const startedAt = runAt ?? clockAtStart;
     const timeNow = () => startedAt + (this.deps.clock.now() - clockAtStart);
-    const previous = (await this.deps.runs.history(environmentId, 1))[0];
-    const attempts = previous?.snapshotAt === snapshotAt ? previous.attempts + 1 : 1;
+    const previous = await this.deps.runs.getRun(environmentId, snapshotAt);
+    const attempts = (previous?.attempts ?? 0) + 1;
     const claimed = await this.deps.runs.claim(
       { environmentId, snapshotAt, cadence: settings.cadence, status: 'running', startedAt, attempts },
       startedAt - ABANDONED_AFTER_MS,

@@ -147,12 +147,16 @@ export const isAwsRegion = (region: string): boolean => AWS_REGION.test(region);
  */
 export function parseAwsBucketUrl(url: string): Pick<Destination, 'bucket' | 'region' | 'keyPrefix'> | undefined {
   const trimmed = url.trim();
+  // A query or fragment is never part of a folder: such a URL was copied from somewhere else.
+  if (/[?#]/.test(trimmed)) return undefined;
   const regional = AWS_BUCKET_URL.exec(trimmed);
-  if (regional) {
+  if (regional && isBucketName(regional[1])) {
     return { bucket: regional[1], region: regional[2], keyPrefix: normalizeKeyPrefix(safeDecode(regional[3])) };
   }
   const global = AWS_GLOBAL_BUCKET_URL.exec(trimmed);
-  if (global) return { bucket: global[1], region: 'us-east-1', keyPrefix: normalizeKeyPrefix(safeDecode(global[2])) };
+  if (global && isBucketName(global[1])) {
+    return { bucket: global[1], region: 'us-east-1', keyPrefix: normalizeKeyPrefix(safeDecode(global[2])) };
+  }
   return undefined;
 }
 

@@ -62,7 +62,7 @@ export class FailureCheckService {
 
   private async advance(status: ExportStatusRecord & { failingSince: number }, now: number, result: FailureCheckResult) {
     const { environmentId, failingSince } = status;
-    const error = status.lastError ?? 'Unknown error.';
+    const error = status.failingError ?? status.lastError ?? 'Unknown error.';
     if (now < failingSince) return;
     const settings = await this.deps.settings.get(environmentId);
     const stoppedByCheck = settings?.stoppedAt !== undefined;

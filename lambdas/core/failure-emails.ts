@@ -21,9 +21,11 @@ export interface FailureEmailContext {
 
 const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
+const count = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+
 function hoursLeft(context: FailureEmailContext): string {
   const hours = Math.max(0, Math.floor((context.stopAt - context.now) / 3_600_000));
-  return hours >= 24 ? `${Math.floor(hours / 24)} day${hours >= 48 ? 's' : ''} and ${hours % 24} hours` : `${hours} hours`;
+  return hours >= 24 ? `${count(Math.floor(hours / 24), 'day')} and ${count(hours % 24, 'hour')}` : count(hours, 'hour');
 }
 
 function escapeHtml(text: string): string {

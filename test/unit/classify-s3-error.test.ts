@@ -8,6 +8,7 @@ import { classifyS3Error } from '../../lambdas/adapters/s3/destination-gateway';
 import {
   AccessDeniedError,
   BucketNotFoundError,
+  DestinationRejectedError,
   EndpointUnreachableError,
   ForbiddenEndpointError,
   GCS_ENDPOINT,
@@ -211,11 +212,17 @@ describe('classifyS3Error', () => {
 
   it.each<[string, unknown]>([
     ['a plain Error', new Error('the usage store failed')],
-    ['an unrecognized S3 client error', s3Error('InvalidArgument', 400)],
     ['a network code of no meaning here', networkError('ERR_STREAM_PREMATURE_CLOSE')],
     ['a non-error', 'failed'],
     ['undefined', undefined],
   ])('leaves %s unclassified', (_case, error) => {
     expect(classifyS3Error(error, R2)).toBeUndefined();
+  });
+
+  it('reports any other client error as a rejection retrying will not fix', () => {
+    const classified = classifyS3Error(s3Error('InvalidArgument', 400), R2);
+    expect(classified).toBeInstanceOf(DestinationRejectedError);
+    expect(classified).toMatchObject({ transient: false, code: 'destination_rejected' });
+    expect(classified!.message).toMatch(/^The storage provider rejected the export \(HTTP 400 InvalidArgument\)/);
   });
 });

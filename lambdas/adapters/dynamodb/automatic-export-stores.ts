@@ -117,6 +117,13 @@ export class DynamoDbExportRunStore implements ExportRunStore {
     );
   }
 
+  async getRun(environmentId: string, snapshotAt: number): Promise<ExportRun | undefined> {
+    const { Item } = await this.options.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: runKey(environmentId, snapshotAt), ConsistentRead: true }),
+    );
+    return Item && withoutKeys<ExportRun>(Item, 'expiresAt');
+  }
+
   async history(environmentId: string, limit: number): Promise<ExportRun[]> {
     const { Items = [] } = await this.options.client.send(
       new QueryCommand({
@@ -143,14 +150,14 @@ export class DynamoDbExportRunStore implements ExportRunStore {
     const sets = ['environmentId = :environmentId', 'lastRunAt = :startedAt', 'lastStatus = :status'];
     const removes: string[] = [];
     if (outcome.status === 'successful') {
-      removes.push('lastError', 'lastErrorCode', 'failingSince', 'failingPk', 'emailsSent');
+      removes.push('lastError', 'lastErrorCode', 'failingSince', 'failingError', 'failingPk', 'emailsSent');
     } else {
       Object.assign(values, { ':error': outcome.error, ':code': outcome.errorCode });
       sets.push('lastError = :error', 'lastErrorCode = :code');
       if (!outcome.transient) {
         // The sequence starts at the first customer-side failure and goes on through later ones.
         Object.assign(values, { ':failingSince': outcome.finishedAt, ':failing': FAILING_PARTITION });
-        sets.push('failingSince = if_not_exists(failingSince, :failingSince)', 'failingPk = :failing');
+        sets.push('failingSince = if_not_exists(failingSince, :failingSince)', 'failingError = :error', 'failingPk = :failing');
       }
     }
     // A slow run finishing after a newer one must not overwrite the newer outcome.
@@ -172,7 +179,7 @@ export class DynamoDbExportRunStore implements ExportRunStore {
       new UpdateCommand({
         TableName: this.options.tableName,
         Key: statusKey(environmentId),
-        UpdateExpression: 'REMOVE failingSince, failingPk, emailsSent',
+        UpdateExpression: 'REMOVE failingSince, failingError, failingPk, emailsSent',
       }),
     );
   }
@@ -203,7 +210,8 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
           TableName: this.options.tableName,
           Key: statusKey(environmentId),
           UpdateExpression: 'ADD emailsSent :email',
-          ConditionExpression: 'failingSince = :failingSince AND (attribute_not_exists(emailsSent) OR NOT contains(emailsSent, :number))',
+          ConditionExpression:
+            'failingSince = :failingSince AND attribute_exists(failingPk) AND (attribute_not_exists(emailsSent) OR NOT contains(emailsSent, :number))',
           ExpressionAttributeValues: { ':email': new Set([emailNumber]), ':number': emailNumber, ':failingSince': failingSince },
         }),
       ),

@@ -1,0 +1,418 @@
+/**
+ * In-memory fakes of the ports (lambdas/ports.ts) for the unit tests of the core services. Each one
+ * keeps the semantics its port documents (claims, conditional outcomes, sequences), with no network,
+ * and records what the services asked of it so tests can assert on it. Every method is async and
+ * each state change happens without an await in between, so concurrent callers see atomic writes,
+ * like a conditional single-item write.
+ */
+import type { Readable } from 'node:stream';
+import type { Destination, DestinationCredentials } from '../../lambdas/core/destination';
+import { ConflictError } from '../../lambdas/core/errors';
+import type {
+  CompanyUsage,
+  Environment,
+  FeatureDefinition,
+  Organization,
+  Plan,
+  SegmentDefinition,
+} from '../../lambdas/core/model';
+import type { Cadence } from '../../lambdas/core/periods';
+import type {
+  AutomaticExportSettings,
+  AutomaticExportSettingsStore,
+  Clock,
+  CompanyUpdate,
+  DestinationGateway,
+  EmailMessage,
+  ExportRun,
+  ExportRunStore,
+  ExportScheduler,
+  ExportStatusRecord,
+  FailingExportsStore,
+  FeedbackRecord,
+  Mailer,
+  ObjectSink,
+  RunOutcome,
+  SecretSealer,
+  StreamedCompanyUsage,
+  TenantStore,
+  UsageEvent,
+  UsageStore,
+  UserUpdate,
+} from '../../lambdas/ports';
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** A clock the test sets and advances. */
+export class FakeClock implements Clock {
+  constructor(public current: number = Date.parse('2026-01-01T00:00:00Z')) {}
+  now(): number {
+    return this.current;
+  }
+  set(instant: number): void {
+    this.current = instant;
+  }
+  advance(ms: number): void {
+    this.current += ms;
+  }
+}
+
+export class FakeTenantStore implements TenantStore {
+  readonly organizations = new Map<string, Organization>();
+  readonly environments = new Map<string, Environment>();
+  readonly features = new Map<string, FeatureDefinition[]>();
+  readonly segments = new Map<string, SegmentDefinition[]>();
+
+  async createOrganization(org: Organization): Promise<void> {
+    if (this.organizations.has(org.id)) throw new ConflictError(`Organization ${org.id} exists.`);
+    this.organizations.set(org.id, copy(org));
+  }
+  async getOrganization(id: string): Promise<Organization | undefined> {
+    const org = this.organizations.get(id);
+    return org && copy(org);
+  }
+  async updateOrganizationPlan(id: string, plan: Plan): Promise<Organization | undefined> {
+    const org = this.organizations.get(id);
+    if (!org) return undefined;
+    org.plan = plan;
+    return copy(org);
+  }
+  async createEnvironment(env: Environment): Promise<void> {
+    this.environments.set(env.id, copy(env));
+  }
+  async getEnvironment(id: string): Promise<Environment | undefined> {
+    const env = this.environments.get(id);
+    return env && copy(env);
+  }
+  async findEnvironmentByIngestKey(ingestKey: string): Promise<Environment | undefined> {
+    const env = [...this.environments.values()].find((e) => e.ingestKey === ingestKey);
+    return env && copy(env);
+  }
+  async putFeature(environmentId: string, feature: FeatureDefinition): Promise<void> {
+    const list = (this.features.get(environmentId) ?? []).filter((f) => f.id !== feature.id);
+    this.features.set(environmentId, [...list, copy(feature)]);
+  }
+  async listFeatures(environmentId: string): Promise<FeatureDefinition[]> {
+    return copy(this.features.get(environmentId) ?? []);
+  }
+  async putSegment(environmentId: string, segment: SegmentDefinition): Promise<void> {
+    const list = (this.segments.get(environmentId) ?? []).filter((s) => s.id !== segment.id);
+    this.segments.set(environmentId, [...list, copy(segment)]);
+  }
+  async listSegments(environmentId: string): Promise<SegmentDefinition[]> {
+    return copy(this.segments.get(environmentId) ?? []);
+  }
+}
+
+/**
+ * Usage: only what the exports read (bulk-loaded histories, streamed in company id order). The
+ * tracking writes are not needed by the services under test and say so if called.
+ */
+export class FakeUsageStore implements UsageStore {
+  readonly companies = new Map<string, Map<string, CompanyUsage>>();
+
+  async recordCompany(_environmentId: string, _update: CompanyUpdate): Promise<void> {
+    throw new Error('FakeUsageStore.recordCompany is not implemented');
+  }
+  async recordUser(_environmentId: string, _update: UserUpdate): Promise<void> {
+    throw new Error('FakeUsageStore.recordUser is not implemented');
+  }
+  async findUserCompany(_environmentId: string, _userId: string): Promise<string | undefined> {
+    throw new Error('FakeUsageStore.findUserCompany is not implemented');
+  }
+  async recordEvent(_environmentId: string, _event: UsageEvent): Promise<void> {
+    throw new Error('FakeUsageStore.recordEvent is not implemented');
+  }
+  async recordFeedback(_environmentId: string, _feedback: FeedbackRecord): Promise<void> {
+    throw new Error('FakeUsageStore.recordFeedback is not implemented');
+  }
+  async putCompanyUsage(environmentId: string, usage: CompanyUsage): Promise<void> {
+    const byCompany = this.companies.get(environmentId) ?? new Map<string, CompanyUsage>();
+    byCompany.set(usage.company.companyId, usage);
+    this.companies.set(environmentId, byCompany);
+  }
+  async *streamCompanyUsage(environmentId: string): AsyncIterable<StreamedCompanyUsage> {
+    const byCompany = this.companies.get(environmentId) ?? new Map<string, CompanyUsage>();
+    const ids = [...byCompany.keys()].sort();
+    for (const id of ids) {
+      const usage = byCompany.get(id)!;
+      yield { ...usage, itemsRead: 1 + usage.usage.length };
+    }
+  }
+}
+
+export class FakeSettingsStore implements AutomaticExportSettingsStore {
+  readonly items = new Map<string, AutomaticExportSettings>();
+  puts = 0;
+  /** When set, `put` throws it (once per assignment is up to the test). */
+  putError: Error | undefined;
+
+  async get(environmentId: string): Promise<AutomaticExportSettings | undefined> {
+    const item = this.items.get(environmentId);
+    return item && copy(item);
+  }
+  async put(settings: AutomaticExportSettings): Promise<void> {
+    if (this.putError) throw this.putError;
+    this.puts++;
+    // DynamoDB drops undefined attributes; so does the fake.
+    this.items.set(settings.environmentId, JSON.parse(JSON.stringify(settings)) as AutomaticExportSettings);
+  }
+  /** Conditional on the stored settings still being those saved at `expectedUpdatedAt`. */
+  async stop(environmentId: string, expectedUpdatedAt: number, stoppedAt: number, reason: string): Promise<boolean> {
+    await this.beforeStop?.();
+    const item = this.items.get(environmentId);
+    if (!item || item.updatedAt !== expectedUpdatedAt) return false;
+    Object.assign(item, { enabled: false, stoppedAt, stoppedReason: reason });
+    this.stops++;
+    return true;
+  }
+  stops = 0;
+  /** Runs at the start of `stop`, e.g. to let a customer's save race the failure check. */
+  beforeStop: (() => Promise<void> | void) | undefined;
+}
+
+/** The status item of one environment, with the sparse failing index as a flag (`failingPk`). */
+interface StatusItem extends ExportStatusRecord {
+  inFailingIndex: boolean;
+}
+
+/**
+ * Runs (one per snapshot instant) and the status item, shared with FakeFailingExportsStore as in the
+ * config table.
+ */
+export class FakeExportRunStore implements ExportRunStore {
+  readonly runs = new Map<string, Map<number, ExportRun>>();
+  readonly statuses = new Map<string, StatusItem>();
+  readonly claims: { run: ExportRun; staleBefore: number; claimed: boolean }[] = [];
+
+  async claim(run: ExportRun, staleBefore: number): Promise<boolean> {
+    const byEnv = this.runs.get(run.environmentId) ?? new Map<number, ExportRun>();
+    const existing = byEnv.get(run.snapshotAt);
+    const claimable =
+      !existing || existing.status === 'failed' || (existing.status === 'running' && existing.startedAt < staleBefore);
+    this.claims.push({ run: copy(run), staleBefore, claimed: claimable });
+    if (!claimable) return false;
+    byEnv.set(run.snapshotAt, copy(run));
+    this.runs.set(run.environmentId, byEnv);
+    return true;
+  }
+
+  async finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void> {
+    const run = this.runs.get(environmentId)?.get(snapshotAt);
+    if (!run) throw new Error(`No run of ${environmentId} at ${snapshotAt} to finish.`);
+    const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
+    Object.assign(run, fields);
+  }
+
+  async getRun(environmentId: string, snapshotAt: number): Promise<ExportRun | undefined> {
+    const run = this.runs.get(environmentId)?.get(snapshotAt);
+    return run && copy(run);
+  }
+
+  async history(environmentId: string, limit: number): Promise<ExportRun[]> {
+    return [...(this.runs.get(environmentId)?.values() ?? [])]
+      .sort((a, b) => b.snapshotAt - a.snapshotAt)
+      .slice(0, limit)
+      .map(copy);
+  }
+
+  async getStatus(environmentId: string): Promise<ExportStatusRecord | undefined> {
+    const item = this.statuses.get(environmentId);
+    if (!item) return undefined;
+    const { inFailingIndex: _index, ...record } = copy(item);
+    return record;
+  }
+
+  async recordOutcome(environmentId: string, startedAt: number, outcome: RunOutcome): Promise<void> {
+    const item: StatusItem = this.statuses.get(environmentId) ?? { environmentId, inFailingIndex: false };
+    // A slow run finishing after a newer one does not overwrite the newer outcome.
+    if (item.lastRunAt !== undefined && item.lastRunAt > startedAt) return;
+    item.lastRunAt = startedAt;
+    item.lastStatus = outcome.status;
+    if (outcome.status === 'successful') {
+      delete item.lastError;
+      delete item.lastErrorCode;
+      delete item.failingSince;
+      delete item.failingError;
+      delete item.emailsSent;
+      item.inFailingIndex = false;
+    } else {
+      item.lastError = outcome.error;
+      item.lastErrorCode = outcome.errorCode;
+      if (!outcome.transient) {
+        item.failingSince ??= outcome.finishedAt;
+        item.failingError = outcome.error;
+        item.inFailingIndex = true;
+      }
+    }
+    this.statuses.set(environmentId, item);
+  }
+
+  async clearFailure(environmentId: string): Promise<void> {
+    const item = this.statuses.get(environmentId);
+    if (!item) return;
+    delete item.failingSince;
+    delete item.failingError;
+    delete item.emailsSent;
+    item.inFailingIndex = false;
+  }
+
+  /** Test helper: an environment failing since `failingSince` with `lastError`, as a failed run leaves it. */
+  seedFailing(environmentId: string, failingSince: number, lastError: string, emailsSent?: number[]): void {
+    this.statuses.set(environmentId, {
+      environmentId,
+      lastRunAt: failingSince,
+      lastStatus: 'failed',
+      lastError,
+      lastErrorCode: 'access_denied',
+      failingSince,
+      emailsSent,
+      inFailingIndex: true,
+    });
+  }
+}
+
+/**
+ * The failure check's view of the status items of a FakeExportRunStore. Claims are conditional on the
+ * sequence (its failingSince) still being current and in the failing index: true exactly once per
+ * sequence and email, false once the sequence has ended.
+ */
+export class FakeFailingExportsStore implements FailingExportsStore {
+  readonly calls: { op: 'claim' | 'release' | 'end'; environmentId: string; failingSince: number; email?: number; result?: boolean }[] = [];
+  /** Environment ids whose next `claimEmail` throws (then is forgotten). */
+  readonly failNextClaimFor = new Set<string>();
+
+  constructor(private readonly runs: FakeExportRunStore) {}
+
+  async *listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }> {
+    const failing = [...this.runs.statuses.values()].filter((item) => item.inFailingIndex && item.failingSince !== undefined);
+    for (const item of failing) {
+      const { inFailingIndex: _index, ...record } = copy(item);
+      yield record as ExportStatusRecord & { failingSince: number };
+    }
+  }
+
+  async claimEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<boolean> {
+    if (this.failNextClaimFor.delete(environmentId)) throw new Error(`claimEmail failed for ${environmentId}`);
+    const item = this.runs.statuses.get(environmentId);
+    const claimable =
+      item !== undefined && item.inFailingIndex && item.failingSince === failingSince && !(item.emailsSent ?? []).includes(emailNumber);
+    if (claimable) item.emailsSent = [...(item.emailsSent ?? []), emailNumber].sort();
+    this.calls.push({ op: 'claim', environmentId, failingSince, email: emailNumber, result: claimable });
+    return claimable;
+  }
+
+  async releaseEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<void> {
+    this.calls.push({ op: 'release', environmentId, failingSince, email: emailNumber });
+    const item = this.runs.statuses.get(environmentId);
+    if (!item || item.failingSince !== failingSince) return;
+    item.emailsSent = (item.emailsSent ?? []).filter((n) => n !== emailNumber);
+  }
+
+  async endSequence(environmentId: string, failingSince: number): Promise<void> {
+    this.calls.push({ op: 'end', environmentId, failingSince });
+    const item = this.runs.statuses.get(environmentId);
+    if (!item || item.failingSince !== failingSince) return;
+    item.inFailingIndex = false;
+  }
+}
+
+export type SchedulerCall = { op: 'upsert'; environmentId: string; cadence: Cadence } | { op: 'remove'; environmentId: string };
+
+export class FakeScheduler implements ExportScheduler {
+  readonly schedules = new Map<string, Cadence>();
+  readonly calls: SchedulerCall[] = [];
+  /** When set, every call throws it (after being recorded), changing nothing. */
+  error: Error | undefined;
+
+  async upsert(environmentId: string, cadence: Cadence): Promise<void> {
+    this.calls.push({ op: 'upsert', environmentId, cadence });
+    if (this.error) throw this.error;
+    this.schedules.set(environmentId, cadence);
+  }
+  /** Runs at the start of `remove` (once, then forgotten), e.g. to let a customer's save race it. */
+  beforeRemove: (() => Promise<void> | void) | undefined;
+
+  async remove(environmentId: string): Promise<void> {
+    const hook = this.beforeRemove;
+    this.beforeRemove = undefined;
+    await hook?.();
+    this.calls.push({ op: 'remove', environmentId });
+    if (this.error) throw this.error;
+    this.schedules.delete(environmentId);
+  }
+}
+
+/** Reversible and bound to its environment, like KMS with an encryption context. */
+export class FakeSealer implements SecretSealer {
+  static readonly PREFIX = 'sealed:';
+
+  async seal(plaintext: string, context: { environmentId: string }): Promise<string> {
+    return `${FakeSealer.PREFIX}${Buffer.from(JSON.stringify([context.environmentId, plaintext])).toString('base64')}`;
+  }
+  async unseal(sealed: string, context: { environmentId: string }): Promise<string> {
+    if (!sealed.startsWith(FakeSealer.PREFIX)) throw new Error('Not a sealed secret.');
+    const [environmentId, plaintext] = JSON.parse(Buffer.from(sealed.slice(FakeSealer.PREFIX.length), 'base64').toString()) as [string, string];
+    if (environmentId !== context.environmentId) throw new Error('The sealed secret belongs to another environment.');
+    return plaintext;
+  }
+}
+
+export interface WrittenObject {
+  destination: Destination;
+  credentials: DestinationCredentials;
+  /** The full object key: the destination's key prefix, then the export's key. */
+  key: string;
+  contentType: string;
+  body: string;
+}
+
+/** The customer's bucket: validation and writes succeed unless the test sets the error they throw. */
+export class FakeDestinationGateway implements DestinationGateway {
+  readonly validations: { destination: Destination; credentials: DestinationCredentials }[] = [];
+  readonly objects: WrittenObject[] = [];
+  validateError: Error | undefined;
+  /** Thrown by the sink's write, after it has read the body (like a failed multipart upload). */
+  writeError: Error | undefined;
+  /** Called while an object is being written, e.g. to let the clock run during an upload. */
+  onWrite: (() => void) | undefined;
+
+  async validate(destination: Destination, credentials: DestinationCredentials): Promise<void> {
+    this.validations.push({ destination: copy(destination), credentials: copy(credentials) });
+    if (this.validateError) throw this.validateError;
+  }
+
+  sink(destination: Destination, credentials: DestinationCredentials): ObjectSink {
+    return {
+      write: async (key: string, body: Readable, options: { contentType: string }) => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
+        this.onWrite?.();
+        if (this.writeError) throw this.writeError;
+        this.objects.push({
+          destination: copy(destination),
+          credentials: copy(credentials),
+          key: destination.keyPrefix ? `${destination.keyPrefix}/${key}` : key,
+          contentType: options.contentType,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+      },
+    };
+  }
+}
+
+export class FakeMailer implements Mailer {
+  readonly sent: EmailMessage[] = [];
+  readonly attempts: EmailMessage[] = [];
+  /** Number of upcoming sends that fail. */
+  failNext = 0;
+
+  async send(message: EmailMessage): Promise<void> {
+    this.attempts.push(message);
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('SES is unavailable');
+    }
+    this.sent.push(message);
+  }
+}
