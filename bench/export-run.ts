@@ -6,6 +6,9 @@
  * A run is a source, a stage to stop at, and an encoder:
  *   source   store          DynamoDbUsageStore.streamCompanyUsage against dynalite (what the service runs)
  *            store-prefetch the same query with the next page requested ahead (prototype, bench/prototypes)
+ *            store-direct   read-ahead + items decoded from AttributeValues directly (prototype)
+ *            compact        read-ahead + direct decoding of the compact item format (prototype; its own
+ *                           copy of the tenant, loaded by the parent)
  *            memory         the same synthetic companies generated in memory beforehand (no I/O)
  *   stage    read           consume the source only (companies, items)
  *            rows           + companyRowBatches (rows computed, not encoded)
@@ -26,13 +29,15 @@ import { companyRowBatches, type SourceStats } from '../lambdas/core/export/comp
 import { csvEncoder } from '../lambdas/core/export/csv';
 import { runExport, type Encoder, type ObjectSink } from '../lambdas/core/export/pipeline';
 import { dataPoints } from '../lambdas/core/periods';
-import { createEmulatorClients } from '../lambdas/local/emulators';
 import type { StreamedCompanyUsage } from '../lambdas/ports';
+import { benchClients } from './clients';
 import { fastCsvEncoder } from './prototypes/fast-csv';
+import { compactCompanyUsage } from './prototypes/compact-store';
+import { directCompanyUsage } from './prototypes/direct-store';
 import { prefetchingCompanyUsage } from './prototypes/prefetch-store';
-import { BENCH_SEGMENTS, benchFeatures, environmentIdOf, EXPORT_BUCKET, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
+import { BENCH_SEGMENTS, benchFeatures, compactEnvironmentIdOf, environmentIdOf, EXPORT_BUCKET, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
 
-export type RunSource = 'store' | 'store-prefetch' | 'memory';
+export type RunSource = 'store' | 'store-prefetch' | 'store-direct' | 'compact' | 'memory';
 export type RunStage = 'read' | 'rows' | 'encode' | 'file' | 's3';
 export type RunEncoder = 'csv' | 'fast-csv';
 
@@ -46,6 +51,23 @@ export interface RunSpec {
   s3Endpoint?: string;
   /** The file the `file` stage writes (through LocalFileSink: its directory and name). */
   outFile?: string;
+  /** S3ObjectSink options for the s3 stage (defaults: the sink's, 8 MB parts, 4 in parallel). */
+  s3PartSizeMb?: number;
+  s3QueueSize?: number;
+  /** Sample process.memoryUsage() every this many ms during the measured part (see RunResult.memorySamples). */
+  sampleMemoryMs?: number;
+}
+
+export interface MemorySample {
+  /** Seconds since the measured part started. */
+  t: number;
+  /** Company x feature pairs read so far (progress). */
+  pairs: number;
+  rssMb: number;
+  heapUsedMb: number;
+  heapTotalMb: number;
+  externalMb: number;
+  arrayBuffersMb: number;
 }
 
 export interface RunResult {
@@ -69,8 +91,11 @@ export interface RunResult {
   /** CPU time of this process during the measured part. */
   cpuUserSeconds: number;
   cpuSystemSeconds: number;
+  /** CPU time of the whole process (start-up and setup included). */
+  processCpuSeconds: number;
   /** Generating the in-memory source (memory source only; not part of `seconds`). */
   prepareSeconds: number;
+  memorySamples?: MemorySample[];
 }
 
 /** A sink that reads the body to the end and drops it: encoding cost without any write. */
@@ -90,11 +115,7 @@ async function main(): Promise<void> {
   const features = benchFeatures(spec.tenant.features);
   const points = dataPoints('6m-weekly', spec.tenant.endAt);
 
-  const clients = createEmulatorClients({
-    dynamodbEndpoint: spec.dynamodbEndpoint ?? 'http://127.0.0.1:9',
-    s3Endpoint: spec.s3Endpoint ?? 'http://127.0.0.1:9',
-    sesEndpoint: 'http://127.0.0.1:9',
-  });
+  const clients = benchClients(spec);
   const store = new DynamoDbUsageStore({ client: clients.documentClient, tableName: USAGE_TABLE });
 
   let prepareSeconds = 0;
@@ -107,6 +128,10 @@ async function main(): Promise<void> {
     source = () => fromArray(companies);
   } else if (spec.source === 'store-prefetch') {
     source = () => prefetchingCompanyUsage(clients.documentClient, USAGE_TABLE, environmentId);
+  } else if (spec.source === 'store-direct') {
+    source = () => directCompanyUsage(clients.dynamodbWithoutLogFilter, USAGE_TABLE, environmentId);
+  } else if (spec.source === 'compact') {
+    source = () => compactCompanyUsage(clients.dynamodbWithoutLogFilter, USAGE_TABLE, compactEnvironmentIdOf(spec.tenant));
   } else {
     source = () => store.streamCompanyUsage(environmentId);
   }
@@ -118,6 +143,21 @@ async function main(): Promise<void> {
   const started = performance.now();
   let rows = 0;
   let bytes = 0;
+  const memorySamples: MemorySample[] = [];
+  const mib = (n: number) => Math.round((n / 2 ** 20) * 10) / 10;
+  const sample = () => {
+    const m = process.memoryUsage();
+    memorySamples.push({
+      t: Math.round(performance.now() - started) / 1000,
+      pairs: stats.pairs,
+      rssMb: mib(m.rss),
+      heapUsedMb: mib(m.heapUsed),
+      heapTotalMb: mib(m.heapTotal),
+      externalMb: mib(m.external),
+      arrayBuffersMb: mib(m.arrayBuffers),
+    });
+  };
+  const sampler = spec.sampleMemoryMs ? setInterval(sample, spec.sampleMemoryMs) : undefined;
 
   switch (spec.stage) {
     case 'read': {
@@ -144,7 +184,13 @@ async function main(): Promise<void> {
         sink = new LocalFileSink({ directory: dirname(spec.outFile) });
         key = basename(spec.outFile);
       } else {
-        sink = new S3ObjectSink({ client: clients.s3, bucket: EXPORT_BUCKET, keyPrefix: 'bench' });
+        sink = new S3ObjectSink({
+          client: clients.s3,
+          bucket: EXPORT_BUCKET,
+          keyPrefix: 'bench',
+          ...(spec.s3PartSizeMb ? { partSizeBytes: spec.s3PartSizeMb * 1024 * 1024 } : {}),
+          ...(spec.s3QueueSize ? { queueSize: spec.s3QueueSize } : {}),
+        });
       }
       const result = await runExport({
         rows: companyRowBatches(source(), features, BENCH_SEGMENTS, points, stats),
@@ -160,6 +206,10 @@ async function main(): Promise<void> {
 
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  if (sampler) {
+    clearInterval(sampler);
+    sample();
+  }
   clients.destroy();
   const result: RunResult = {
     label: spec.label,
@@ -179,7 +229,9 @@ async function main(): Promise<void> {
     setupRssKb,
     cpuUserSeconds: cpu.user / 1e6,
     cpuSystemSeconds: cpu.system / 1e6,
+    processCpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     prepareSeconds,
+    ...(sampler ? { memorySamples } : {}),
   };
   if (process.send) process.send(result, () => process.exit(0));
   else {

@@ -6,7 +6,12 @@
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbUsageStore } from '../lambdas/adapters/dynamodb/usage-store';
-import { environmentIdOf, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
+import { putCompactCompanyUsage } from './prototypes/compact-store';
+import { compactEnvironmentIdOf, environmentIdOf, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
+
+/** `service`: the adapter's item format (putCompanyUsage); `compact`: the prototype's (prototypes/compact-store.ts). */
+export type ItemFormat = 'service' | 'compact';
+
 
 export interface LoadResult {
   environmentId: string;
@@ -26,8 +31,9 @@ export async function ensureTenantLoaded(
   spec: TenantSpec,
   concurrency: number,
   log: (line: string) => void,
+  format: ItemFormat = 'service',
 ): Promise<LoadResult> {
-  const environmentId = environmentIdOf(spec);
+  const environmentId = format === 'compact' ? compactEnvironmentIdOf(spec) : environmentIdOf(spec);
   const { Item: marker } = await client.send(
     new GetCommand({ TableName: USAGE_TABLE, Key: { pk: MARKER_PK, sk: environmentId }, ConsistentRead: true }),
   );
@@ -52,7 +58,8 @@ export async function ensureTenantLoaded(
   const worker = async (): Promise<void> => {
     for (let next = companiesIterator.next(); !next.done; next = companiesIterator.next()) {
       const company = next.value;
-      await store.putCompanyUsage(environmentId, company);
+      if (format === 'compact') await putCompactCompanyUsage(client, USAGE_TABLE, environmentId, company);
+      else await store.putCompanyUsage(environmentId, company);
       companies++;
       items += 1 + company.usage.length;
       if (companies / spec.companies >= nextReport) {

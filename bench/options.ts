@@ -31,6 +31,10 @@ export interface BenchOptions {
   fresh: boolean;
   /** Keep the exported CSV files under .bench/out (removed at the end by default: they are large). */
   keepFiles: boolean;
+  /** Times each export is run; the run with the median time is reported (all times are kept). */
+  repeat: number;
+  /** How the measured export process runs: `bundle` (esbuild, like the deployed Lambda) or `tsx`. */
+  runner: 'bundle' | 'tsx';
 }
 
 const HELP = `Usage: npm run bench -- [flags]
@@ -50,6 +54,8 @@ const HELP = `Usage: npm run bench -- [flags]
   --cpu-prof           write CPU profiles of the export runs into .bench/profiles
   --fresh              drop the cached tenants and load them again
   --keep-files         keep the exported CSV files under .bench/out
+  --repeat N           run each measurement N times and report the median (default 1)
+  --runner R           bundle (default: esbuild-bundled like the Lambda) or tsx
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -72,7 +78,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   }
   const known = new Set([
     'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
-    'no-s3', 'no-breakdown', 'no-duckdb', 'prototypes', 'cpu-prof', 'fresh', 'keep-files',
+    'no-s3', 'no-breakdown', 'no-duckdb', 'prototypes', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
   ]);
   for (const name of flags.keys()) {
     if (!known.has(name)) throw new Error(`Unknown flag --${name}.\n\n${HELP}`);
@@ -96,6 +102,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
           return n;
         })
       : [Math.max(1, Math.round(companies / 2)), companies];
+  const runner = flags.get('runner') ?? 'bundle';
+  if (runner !== 'bundle' && runner !== 'tsx') throw new Error('--runner must be bundle or tsx.');
   const endFlag = flags.get('end');
   const endAt = typeof endFlag === 'string' ? Date.parse(endFlag) : Date.UTC(2026, 10, 23, 12, 0, 0);
   if (!Number.isFinite(endAt)) throw new Error('--end must be an ISO-8601 instant.');
@@ -116,5 +124,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     cpuProf: bool('cpu-prof'),
     fresh: bool('fresh'),
     keepFiles: bool('keep-files'),
+    repeat: integer('repeat', 1),
+    runner,
   };
 }

@@ -5,11 +5,15 @@ import type { EmulatorReady, EmulatorRole, EmulatorUsage } from './emulator-serv
 
 const BENCH_DIR = __dirname;
 
-/** Runs bench/<script> in a new Node process (with tsx, as this one), resolving with the message it sends. */
-export function runChild<T>(script: string, argument: unknown, extraExecArgv: string[] = []): Promise<T> {
+/**
+ * Runs a script in a new Node process, resolving with the message it sends: bench/<script> with tsx
+ * (as this process runs), or a bundled .js file with plain Node when `execArgv` is given.
+ */
+export function runChild<T>(script: string, argument: unknown, options: { execArgv?: string[]; extraExecArgv?: string[] } = {}): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(BENCH_DIR, script), [JSON.stringify(argument)], {
-      execArgv: [...process.execArgv, ...extraExecArgv],
+    const path = script.endsWith('.js') ? script : join(BENCH_DIR, script);
+    const child = fork(path, [JSON.stringify(argument)], {
+      execArgv: [...(options.execArgv ?? process.execArgv), ...(options.extraExecArgv ?? [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let result: T | undefined;

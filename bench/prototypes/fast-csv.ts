@@ -1,13 +1,17 @@
 /**
- * PROTOTYPE (not used by the service): a CSV encoder producing exactly the bytes of
- * lambdas/core/export/csv.ts (csv-stringify with header, '\n' records, RFC 4180 quoting, formula
- * neutralization; checked byte for byte by bench/prototypes/check-fast-csv.ts), but
+ * PROTOTYPE (not used by the service): a CSV encoder producing the bytes of lambdas/core/export/csv.ts
+ * (csv-stringify with header, '\n' records, RFC 4180 quoting, formula neutralization; the benchmark
+ * compares the files' sha256), but
  *
  *  - batching: rows are appended to one string and pushed as one ~64 KB chunk, instead of one
  *    string -> Buffer conversion, one push and one downstream transform/write call per row
  *    (2.6 million of each in a 6m-weekly export of 5,000 companies);
  *  - encoding a cell with one charCode test and one regexp test, without csv-stringify's per-cell
  *    option objects, [err, value] tuples and cast dispatch.
+ *
+ * One deliberate difference (bench/tools/csv-edge-cases.ts): a cell containing a carriage return is
+ * quoted, as RFC 4180 requires. csvEncoder writes it bare: with `record_delimiter: 'unix'`,
+ * csv-stringify's quote_record_delimiter defaults to false and only '\n' triggers quoting.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Cell, Encoder } from '../../lambdas/core/export/pipeline';

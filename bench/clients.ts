@@ -1,0 +1,48 @@
+/**
+ * SDK clients for the emulators, configured as lambdas/local/emulators.ts's createEmulatorClients
+ * does, without importing that module: it loads the emulators themselves (dynalite, s3rver, the SES
+ * emulator and their web frameworks), which have no place in the measured export process.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+const common = { region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
+
+export interface BenchClients {
+  dynamodb: DynamoDBClient;
+  /**
+   * A second low-level client without the SDK's logger middleware, for the direct-decoding prototypes:
+   * that middleware builds a redacted copy of every response for the logger even when the logger is
+   * the default no-op one (lib-dynamodb's DocumentClient replaces that filter with a cheap one).
+   */
+  dynamodbWithoutLogFilter: DynamoDBClient;
+  documentClient: DynamoDBDocumentClient;
+  s3: S3Client;
+  destroy(): void;
+}
+
+export function benchClients(endpoints: { dynamodbEndpoint?: string; s3Endpoint?: string }): BenchClients {
+  const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodbEndpoint ?? 'http://127.0.0.1:9' });
+  const dynamodbWithoutLogFilter = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodbEndpoint ?? 'http://127.0.0.1:9' });
+  dynamodbWithoutLogFilter.middlewareStack.remove('loggerMiddleware');
+  const documentClient = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const s3 = new S3Client({
+    ...common,
+    endpoint: endpoints.s3Endpoint ?? 'http://127.0.0.1:9',
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return {
+    dynamodb,
+    dynamodbWithoutLogFilter,
+    documentClient,
+    s3,
+    destroy: () => {
+      dynamodb.destroy();
+      dynamodbWithoutLogFilter.destroy();
+      s3.destroy();
+    },
+  };
+}

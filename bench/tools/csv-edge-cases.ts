@@ -1,0 +1,32 @@
+/** csv-stringify vs the fast-csv prototype on edge cases: no rows, tricky cells (`npx tsx bench/tools/csv-edge-cases.ts`). */
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { csvEncoder } from '../../lambdas/core/export/csv';
+import type { Cell, Encoder } from '../../lambdas/core/export/pipeline';
+import { fastCsvEncoder } from '../prototypes/fast-csv';
+
+async function encode(encoder: Encoder, rows: Cell[][]): Promise<string> {
+  let out = '';
+  await pipeline(
+    Readable.from(rows, { objectMode: true }),
+    encoder.createStream(),
+    new Writable({ write: (chunk: Buffer, _e, cb) => { out += chunk.toString('utf8'); cb(); } }),
+  );
+  return out;
+}
+
+async function main(): Promise<void> {
+  const columns = ['a', 'b', 'c'];
+  const cases: Cell[][][] = [
+    [],
+    [['x', 1, null]],
+    [['=1+1', '-5', -5], ['+x', '@y', '\tz'], ['\rr', 'a,b', 'q"uote'], ['line\nbreak', '', 0], ['é ü 日本', '\u2028', 'cr\r'], ['', null, 1.5e21]],
+  ];
+  for (const rows of cases) {
+    const [a, b] = [await encode(csvEncoder(columns), rows), await encode(fastCsvEncoder(columns), rows)];
+    console.log(a === b ? 'same' : 'DIFFERENT', JSON.stringify(a), a === b ? '' : JSON.stringify(b));
+  }
+}
+
+main();
