@@ -16,6 +16,7 @@
  *            file           + runExport into LocalFileSink
  *            s3             + runExport into S3ObjectSink (s3rver)
  *   encoder  csv            csvEncoder (csv-stringify), what the service runs
+ *            csv-batched    csv-stringify's sync API once per 512 rows (bench/prototypes/batched-stringify.ts)
  *            fast-csv       the prototype encoder of bench/prototypes/fast-csv.ts
  */
 import { basename, dirname } from 'node:path';
@@ -31,6 +32,7 @@ import { runExport, type Encoder, type ObjectSink } from '../lambdas/core/export
 import { dataPoints } from '../lambdas/core/periods';
 import type { StreamedCompanyUsage } from '../lambdas/ports';
 import { benchClients } from './clients';
+import { batchedCsvEncoder } from './prototypes/batched-stringify';
 import { fastCsvEncoder } from './prototypes/fast-csv';
 import { compactCompanyUsage } from './prototypes/compact-store';
 import { directCompanyUsage } from './prototypes/direct-store';
@@ -39,7 +41,7 @@ import { BENCH_SEGMENTS, benchFeatures, compactEnvironmentIdOf, environmentIdOf,
 
 export type RunSource = 'store' | 'store-prefetch' | 'store-direct' | 'compact' | 'memory';
 export type RunStage = 'read' | 'rows' | 'encode' | 'file' | 's3';
-export type RunEncoder = 'csv' | 'fast-csv';
+export type RunEncoder = 'csv' | 'csv-batched' | 'fast-csv';
 
 export interface RunSpec {
   label: string;
@@ -136,7 +138,12 @@ async function main(): Promise<void> {
     source = () => store.streamCompanyUsage(environmentId);
   }
 
-  const encoder: Encoder = spec.encoder === 'fast-csv' ? fastCsvEncoder(COMPANY_COLUMNS) : csvEncoder(COMPANY_COLUMNS);
+  const encoder: Encoder =
+    spec.encoder === 'fast-csv'
+      ? fastCsvEncoder(COMPANY_COLUMNS)
+      : spec.encoder === 'csv-batched'
+        ? batchedCsvEncoder(COMPANY_COLUMNS)
+        : csvEncoder(COMPANY_COLUMNS);
   const stats: SourceStats = { companies: 0, pairs: 0, itemsRead: 0 };
   const setupRssKb = process.resourceUsage().maxRSS;
   const cpuBefore = process.cpuUsage();

@@ -29,6 +29,14 @@ describe('runExport', () => {
     expect(lines[2]).toBe("company-0-1,1,'=1+1");
   });
 
+  it('quotes cells with a comma, a quote, a line feed or a carriage return (RFC 4180)', async () => {
+    async function* tricky(): AsyncGenerator<Cell[][]> {
+      yield [['a,b', 'q"uote', 'line\nbreak'], ['cr\rinside', 'plain', null]];
+    }
+    await runExport({ rows: tricky(), encoder: csvEncoder(['x', 'y', 'z']), sink: new LocalFileSink({ directory }), key: 'tricky.csv' });
+    expect(readFileSync(join(directory, 'tricky.csv'), 'utf8')).toBe('x,y,z\n"a,b","q""uote","line\nbreak"\n"cr\rinside",plain,\n');
+  });
+
   it('stops when aborted and leaves no file behind', async () => {
     const controller = new AbortController();
     const rows = batches(1000, (index) => {

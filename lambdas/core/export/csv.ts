@@ -22,6 +22,8 @@ export function csvEncoder(columns: readonly string[]): Encoder {
         header: true,
         columns: [...columns],
         record_delimiter: 'unix',
+        // A lone carriage return inside a cell must be quoted too, or RFC 4180 readers split the row.
+        quote_record_delimiter: true,
         cast: { string: neutralizeFormula },
       });
     },
