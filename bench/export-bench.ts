@@ -260,6 +260,11 @@ async function main(): Promise<void> {
       prototypes.push(await measure({ tenant, label: 'P2+P3+P4 compact items: read only', source: 'compact', stage: 'read', encoder: 'csv' }));
       prototypes.push(await measure({ tenant, label: 'P1 fast csv: memory, rows + csv (discarded)', source: 'memory', stage: 'encode', encoder: 'fast-csv' }));
       prototypes.push(await measure({ tenant, label: 'P1 fast csv: memory, rows + csv + file', source: 'memory', stage: 'file', encoder: 'fast-csv', outFile: protoFile }, hash));
+      prototypes.push(
+        await measure({ tenant, label: 'P1a batched csv-stringify: memory, rows + csv + file', source: 'memory', stage: 'file', encoder: 'csv-batched', outFile: protoFile }, hash),
+      );
+      prototypes.push(await measure({ tenant, label: 'P1a: export to file', source: 'store', stage: 'file', encoder: 'csv-batched', outFile: protoFile }, hash));
+      prototypes.push(await measure({ tenant, label: 'P1a+P2+P3: export to file', source: 'store-direct', stage: 'file', encoder: 'csv-batched', outFile: protoFile }, hash));
       prototypes.push(await measure({ tenant, label: 'P1: export to file', source: 'store', stage: 'file', encoder: 'fast-csv', outFile: protoFile }, hash));
       prototypes.push(await measure({ tenant, label: 'P2: export to file', source: 'store-prefetch', stage: 'file', encoder: 'csv', outFile: protoFile }, hash));
       prototypes.push(await measure({ tenant, label: 'P1+P2: export to file', source: 'store-prefetch', stage: 'file', encoder: 'fast-csv', outFile: protoFile }, hash));
