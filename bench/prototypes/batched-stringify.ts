@@ -35,6 +35,8 @@ class BatchedStringifier extends Transform {
 
   override _flush(callback: TransformCallback): void {
     this.flushRows();
+    // No rows at all: the header alone, as the streaming stringifier writes it.
+    if (!this.headerWritten) this.push(stringify([], { ...this.options, header: true }), 'utf8');
     callback();
   }
 }
@@ -44,6 +46,11 @@ export function batchedCsvEncoder(columns: readonly string[]): Encoder {
     contentType: 'text/csv; charset=utf-8',
     extension: 'csv',
     createStream: () =>
-      new BatchedStringifier({ columns: [...columns], record_delimiter: 'unix', cast: { string: neutralizeFormula } }),
+      new BatchedStringifier({
+        columns: [...columns],
+        record_delimiter: 'unix',
+        quote_record_delimiter: true,
+        cast: { string: neutralizeFormula },
+      }),
   };
 }

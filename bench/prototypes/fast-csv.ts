@@ -9,9 +9,8 @@
  *  - encoding a cell with one charCode test and one regexp test, without csv-stringify's per-cell
  *    option objects, [err, value] tuples and cast dispatch.
  *
- * One deliberate difference (bench/tools/csv-edge-cases.ts): a cell containing a carriage return is
- * quoted, as RFC 4180 requires. csvEncoder writes it bare: with `record_delimiter: 'unix'`,
- * csv-stringify's quote_record_delimiter defaults to false and only '\n' triggers quoting.
+ * A cell containing a carriage return is quoted, as RFC 4180 requires and as csvEncoder does since it
+ * sets quote_record_delimiter (bench/tools/csv-edge-cases.ts compares the encoders on such cells).
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Cell, Encoder } from '../../lambdas/core/export/pipeline';

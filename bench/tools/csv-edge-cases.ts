@@ -1,9 +1,13 @@
-/** csv-stringify vs the fast-csv prototype on edge cases: no rows, tricky cells (`npx tsx bench/tools/csv-edge-cases.ts`). */
+/**
+ * csvEncoder vs the prototype encoders (fast-csv, batched csv-stringify) on edge cases: no rows, formula
+ * triggers, quotes, commas, line breaks, carriage returns, non-ASCII (`npx tsx bench/tools/csv-edge-cases.ts`).
+ */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { csvEncoder } from '../../lambdas/core/export/csv';
 import type { Cell, Encoder } from '../../lambdas/core/export/pipeline';
+import { batchedCsvEncoder } from '../prototypes/batched-stringify';
 import { fastCsvEncoder } from '../prototypes/fast-csv';
 
 async function encode(encoder: Encoder, rows: Cell[][]): Promise<string> {
@@ -24,8 +28,11 @@ async function main(): Promise<void> {
     [['=1+1', '-5', -5], ['+x', '@y', '\tz'], ['\rr', 'a,b', 'q"uote'], ['line\nbreak', '', 0], ['é ü 日本', '\u2028', 'cr\r'], ['', null, 1.5e21]],
   ];
   for (const rows of cases) {
-    const [a, b] = [await encode(csvEncoder(columns), rows), await encode(fastCsvEncoder(columns), rows)];
-    console.log(a === b ? 'same' : 'DIFFERENT', JSON.stringify(a), a === b ? '' : JSON.stringify(b));
+    const service = await encode(csvEncoder(columns), rows);
+    for (const [name, encoder] of [['fast-csv', fastCsvEncoder(columns)], ['batched csv-stringify', batchedCsvEncoder(columns)]] as const) {
+      const other = await encode(encoder, rows);
+      console.log(`${name}: ${other === service ? 'same' : 'DIFFERENT'}`, JSON.stringify(service), other === service ? '' : JSON.stringify(other));
+    }
   }
 }
 
