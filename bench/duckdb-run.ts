@@ -8,6 +8,7 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { finishChild } from './processes';
 
 export interface DuckDbSpec {
   csvFile: string;
@@ -77,11 +78,7 @@ async function main(): Promise<void> {
   }
   connection.closeSync();
   const result: DuckDbResult = { version, threads, copies, maxRssKb: process.resourceUsage().maxRSS };
-  if (process.send) process.send(result, () => process.exit(0));
-  else {
-    console.log(JSON.stringify(result, null, 2));
-    process.exit(0);
-  }
+  finishChild(result);
 }
 
 main().catch((error: unknown) => {

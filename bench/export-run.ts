@@ -38,6 +38,7 @@ import { compactCompanyUsage } from './prototypes/compact-store';
 import { directCompanyUsage } from './prototypes/direct-store';
 import { prefetchingCompanyUsage } from './prototypes/prefetch-store';
 import { BENCH_SEGMENTS, benchFeatures, compactEnvironmentIdOf, environmentIdOf, EXPORT_BUCKET, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
+import { finishChild } from './processes';
 
 export type RunSource = 'store' | 'store-prefetch' | 'store-direct' | 'compact' | 'memory';
 export type RunStage = 'read' | 'rows' | 'encode' | 'file' | 's3';
@@ -240,11 +241,7 @@ async function main(): Promise<void> {
     prepareSeconds,
     ...(sampler ? { memorySamples } : {}),
   };
-  if (process.send) process.send(result, () => process.exit(0));
-  else {
-    console.log(JSON.stringify(result, null, 2));
-    process.exit(0);
-  }
+  finishChild(result);
 }
 
 main().catch((error: unknown) => {

@@ -71,3 +71,13 @@ export function startEmulatorProcess(role: EmulatorRole, dataDir?: string): Prom
     });
   });
 }
+
+/** A measurement child's end: its result to the parent (or to stdout when run by hand), then exit. */
+export function finishChild(result: unknown): void {
+  if (process.send) {
+    process.send(result as object, () => process.exit(0));
+    return;
+  }
+  console.log(JSON.stringify(result, null, 2));
+  process.exit(0);
+}
