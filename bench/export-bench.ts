@@ -258,25 +258,12 @@ async function main(): Promise<void> {
       prototypes.push(await measure({ tenant, label: 'P2 read-ahead: read only', source: 'store-prefetch', stage: 'read', encoder: 'csv' }));
       prototypes.push(await measure({ tenant, label: 'P2+P3 direct decoding: read only', source: 'store-direct', stage: 'read', encoder: 'csv' }));
       prototypes.push(await measure({ tenant, label: 'P2+P3+P4 compact items: read only', source: 'compact', stage: 'read', encoder: 'csv' }));
-      prototypes.push(await measure({ tenant, label: 'P1 fast csv: memory, rows + csv (discarded)', source: 'memory', stage: 'encode', encoder: 'fast-csv' }));
-      prototypes.push(await measure({ tenant, label: 'P1 fast csv: memory, rows + csv + file', source: 'memory', stage: 'file', encoder: 'fast-csv', outFile: protoFile }, hash));
-      prototypes.push(
-        await measure({ tenant, label: 'P1a batched csv-stringify: memory, rows + csv + file', source: 'memory', stage: 'file', encoder: 'csv-batched', outFile: protoFile }, hash),
-      );
-      prototypes.push(await measure({ tenant, label: 'P1a: export to file', source: 'store', stage: 'file', encoder: 'csv-batched', outFile: protoFile }, hash));
-      prototypes.push(await measure({ tenant, label: 'P1a+P2+P3: export to file', source: 'store-direct', stage: 'file', encoder: 'csv-batched', outFile: protoFile }, hash));
-      prototypes.push(await measure({ tenant, label: 'P1: export to file', source: 'store', stage: 'file', encoder: 'fast-csv', outFile: protoFile }, hash));
       prototypes.push(await measure({ tenant, label: 'P2: export to file', source: 'store-prefetch', stage: 'file', encoder: 'csv', outFile: protoFile }, hash));
-      prototypes.push(await measure({ tenant, label: 'P1+P2: export to file', source: 'store-prefetch', stage: 'file', encoder: 'fast-csv', outFile: protoFile }, hash));
-      prototypes.push(await measure({ tenant, label: 'P1+P2+P3: export to file', source: 'store-direct', stage: 'file', encoder: 'fast-csv', outFile: protoFile }, hash));
-      prototypes.push(await measure({ tenant, label: 'P1+P2+P3+P4: export to file', source: 'compact', stage: 'file', encoder: 'fast-csv', outFile: protoFile }, hash));
       prototypes.push(
         await measure({ tenant, label: `P5 heap cap ${HEAP_CAP_MB} MB: export to file`, source: 'store', stage: 'file', encoder: 'csv', outFile: protoFile }, { ...hash, ...heapCap }),
       );
       if (options.s3) {
         prototypes.push(await measure({ tenant, label: `P5 heap cap ${HEAP_CAP_MB} MB: export to s3rver`, source: 'store', stage: 's3', encoder: 'csv' }, heapCap));
-        prototypes.push(await measure({ tenant, label: 'P1+P2+P3: export to s3rver', source: 'store-direct', stage: 's3', encoder: 'fast-csv' }));
-        prototypes.push(await measure({ tenant, label: `P1+P2+P3+P5: export to s3rver`, source: 'store-direct', stage: 's3', encoder: 'fast-csv' }, heapCap));
       }
       const reference = sizes[sizes.length - 1].file.sha256;
       for (const run of prototypes) {

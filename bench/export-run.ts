@@ -16,8 +16,6 @@
  *            file           + runExport into LocalFileSink
  *            s3             + runExport into S3ObjectSink (s3rver)
  *   encoder  csv            csvEncoder (csv-stringify), what the service runs
- *            csv-batched    csv-stringify's sync API once per 512 rows (bench/prototypes/batched-stringify.ts)
- *            fast-csv       the prototype encoder of bench/prototypes/fast-csv.ts
  */
 import { basename, dirname } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -32,8 +30,6 @@ import { runExport, type Encoder, type ObjectSink } from '../lambdas/core/export
 import { dataPoints } from '../lambdas/core/periods';
 import type { StreamedCompanyUsage } from '../lambdas/ports';
 import { benchClients } from './clients';
-import { batchedCsvEncoder } from './prototypes/batched-stringify';
-import { fastCsvEncoder } from './prototypes/fast-csv';
 import { compactCompanyUsage } from './prototypes/compact-store';
 import { directCompanyUsage } from './prototypes/direct-store';
 import { prefetchingCompanyUsage } from './prototypes/prefetch-store';
@@ -42,7 +38,7 @@ import { finishChild } from './processes';
 
 export type RunSource = 'store' | 'store-prefetch' | 'store-direct' | 'compact' | 'memory';
 export type RunStage = 'read' | 'rows' | 'encode' | 'file' | 's3';
-export type RunEncoder = 'csv' | 'csv-batched' | 'fast-csv';
+export type RunEncoder = 'csv';
 
 export interface RunSpec {
   label: string;
@@ -139,12 +135,7 @@ async function main(): Promise<void> {
     source = () => store.streamCompanyUsage(environmentId);
   }
 
-  const encoder: Encoder =
-    spec.encoder === 'fast-csv'
-      ? fastCsvEncoder(COMPANY_COLUMNS)
-      : spec.encoder === 'csv-batched'
-        ? batchedCsvEncoder(COMPANY_COLUMNS)
-        : csvEncoder(COMPANY_COLUMNS);
+  const encoder: Encoder = csvEncoder(COMPANY_COLUMNS);
   const stats: SourceStats = { companies: 0, pairs: 0, itemsRead: 0 };
   const setupRssKb = process.resourceUsage().maxRSS;
   const cpuBefore = process.cpuUsage();

@@ -12,7 +12,7 @@ export interface Encoder {
   contentType: string;
   /** File extension without the dot. */
   extension: string;
-  /** A fresh transform: row arrays in, encoded bytes out. */
+  /** A fresh transform: batches of rows (arrays of row arrays) in, encoded bytes out. */
   createStream(): Duplex;
 }
 
@@ -62,9 +62,8 @@ export async function runExport({ rows, encoder, sink, key, signal }: RunExportO
   try {
     for await (const batch of rows) {
       signal?.throwIfAborted();
-      for (const row of batch) {
-        if (!encoded.write(row)) await drained(encoded);
-      }
+      if (batch.length === 0) continue;
+      if (!encoded.write(batch)) await drained(encoded);
       rowCount += batch.length;
     }
     encoded.end();

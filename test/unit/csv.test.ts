@@ -1,0 +1,47 @@
+/** The CSV encoder writes exactly what csv-stringify writes for the whole rows, cache or no cache. */
+import { stringify } from 'csv-stringify/sync';
+import { CsvRowEncoder } from '../../lambdas/core/export/csv';
+import type { Cell } from '../../lambdas/core/export/pipeline';
+
+const WHOLE_ROWS = { record_delimiter: 'unix', quote_record_delimiter: true, escape_formulas: true } as const;
+
+const EDGE_CELLS: Cell[] = [
+  null, '', ' ', 'plain', 'a,b', 'q"uote', '"', '""', 'line\nbreak', 'cr\rinside', '\r\n', 'trailing\n',
+  '=1+1', '+1', '-1', '-x', '@sum', '\tTab', '\rStart', '＝fullwidth', "'quoted", 'Zürich & Co', '日本',
+  '😀', 0, -0, 1, -1, 2.5, -2.5, 1e21, Number.NaN, Number.MAX_SAFE_INTEGER, '2026-11-23T12:00:00.000Z',
+];
+
+/** A deterministic pseudo-random cell: repeats often (as in exports), with every edge case in the mix. */
+function cellAt(seed: number): Cell {
+  const n = (seed * 2654435761) >>> 0;
+  if (n % 5 === 0) return `company-${n % 97}${n % 7 === 0 ? ',' : ''}`;
+  return EDGE_CELLS[n % EDGE_CELLS.length];
+}
+
+describe('CsvRowEncoder', () => {
+  it('writes the header as csv-stringify does', () => {
+    const columns = ['Company ID', 'a,b', '=formula'];
+    expect(CsvRowEncoder.header(columns)).toBe(stringify([], { ...WHOLE_ROWS, header: true, columns }));
+    expect(CsvRowEncoder.header(columns)).toBe('Company ID,"a,b",\'=formula\n');
+  });
+
+  it('encodes every edge case byte for byte as csv-stringify encodes the whole rows', () => {
+    const rows = EDGE_CELLS.map((cell, i) => [cell, EDGE_CELLS[(i * 7) % EDGE_CELLS.length], i]);
+    expect(new CsvRowEncoder(3).encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
+  });
+
+  it('stays identical across many batches, including after its cache is cleared', () => {
+    const encoder = new CsvRowEncoder(6, 1000);
+    for (let batch = 0; batch < 40; batch++) {
+      const rows = Array.from({ length: 500 }, (_, r) =>
+        // Unique values too, so the cache fills up and is cleared many times.
+        [cellAt(batch * 500 + r), `unique-${batch}-${r}`, cellAt(r), r * batch, cellAt(batch), null],
+      );
+      expect(encoder.encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
+    }
+  });
+
+  it('leaves out cells beyond the columns, like csv-stringify with columns', () => {
+    expect(new CsvRowEncoder(2).encode([['a', 'b', 'c'], ['d']])).toBe('a,b\nd\n');
+  });
+});
