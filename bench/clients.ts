@@ -11,12 +11,6 @@ const common = { region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secr
 
 export interface BenchClients {
   dynamodb: DynamoDBClient;
-  /**
-   * A second low-level client without the SDK's logger middleware, for the direct-decoding prototypes:
-   * that middleware builds a redacted copy of every response for the logger even when the logger is
-   * the default no-op one (lib-dynamodb's DocumentClient replaces that filter with a cheap one).
-   */
-  dynamodbWithoutLogFilter: DynamoDBClient;
   documentClient: DynamoDBDocumentClient;
   s3: S3Client;
   destroy(): void;
@@ -24,8 +18,6 @@ export interface BenchClients {
 
 export function benchClients(endpoints: { dynamodbEndpoint?: string; s3Endpoint?: string }): BenchClients {
   const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodbEndpoint ?? 'http://127.0.0.1:9' });
-  const dynamodbWithoutLogFilter = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodbEndpoint ?? 'http://127.0.0.1:9' });
-  dynamodbWithoutLogFilter.middlewareStack.remove('loggerMiddleware');
   const documentClient = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
   const s3 = new S3Client({
     ...common,
@@ -36,12 +28,10 @@ export function benchClients(endpoints: { dynamodbEndpoint?: string; s3Endpoint?
   });
   return {
     dynamodb,
-    dynamodbWithoutLogFilter,
     documentClient,
     s3,
     destroy: () => {
       dynamodb.destroy();
-      dynamodbWithoutLogFilter.destroy();
       s3.destroy();
     },
   };

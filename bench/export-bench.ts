@@ -11,11 +11,8 @@
  *
  * Flags: see bench/options.ts or `npm run bench -- --help`.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { dataPoints } from '../lambdas/core/periods';
 import { ensureTables } from '../lambdas/local/emulators';
 import { bundleExportRun } from './bundle';
@@ -32,8 +29,6 @@ import { CONFIG_TABLE, USAGE_TABLE, type TenantSpec } from './tenant';
 const ROOT = resolve(__dirname, '..');
 const BENCH_DATA = join(ROOT, '.bench');
 const RSS_TARGET_MB = 256;
-/** The V8 old-space limit of the heap-cap prototype (P5): --max-old-space-size. */
-const HEAP_CAP_MB = 128;
 /** Peak RSS counts as flat when the largest tenant's is within this fraction of the smallest's. */
 const FLAT_TOLERANCE = 0.15;
 
@@ -51,8 +46,6 @@ interface MeasuredRun extends RunResult {
   maxRssKbRepeats?: number[];
   /** Node.js flags of the export process beyond the runner's (e.g. a heap limit). */
   nodeFlags: string[];
-  /** sha256 of the produced file (file stage, with --prototypes: proves the prototypes' bytes identical). */
-  sha256?: string;
 }
 
 interface SizeResult {
@@ -67,12 +60,6 @@ interface SizeResult {
 }
 
 const log = (line = '') => process.stdout.write(line + '\n');
-
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
-}
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
@@ -126,11 +113,6 @@ async function main(): Promise<void> {
       tenants.push({ spec, load });
     }
     const largest = tenants[tenants.length - 1];
-    let compactLoad: LoadResult | undefined;
-    if (options.prototypes) {
-      compactLoad = await ensureTenantLoaded(clients.documentClient, largest.spec, options.loadConcurrency, log, 'compact');
-      log(`${describeLoad(compactLoad)} [prototype item format]`);
-    }
     clients.destroy();
     if (options.s3) s3 = await startEmulatorProcess('s3');
     log();
@@ -166,7 +148,7 @@ async function main(): Promise<void> {
       return measured;
     };
 
-    const measure = async (spec: Spec, { hash = false, nodeFlags = [] as string[] } = {}): Promise<MeasuredRun> => {
+    const measure = async (spec: Spec, { nodeFlags = [] as string[] } = {}): Promise<MeasuredRun> => {
       const runs: MeasuredRun[] = [];
       for (let i = 0; i < options.repeat; i++) runs.push(await measureOnce(spec, nodeFlags));
       const byTime = [...runs].sort((a, b) => a.seconds - b.seconds);
@@ -175,7 +157,6 @@ async function main(): Promise<void> {
       // Time: the median run. Memory: the highest peak of all runs (the target is a ceiling).
       median.maxRssKb = Math.max(...runs.map((r) => r.maxRssKb));
       median.maxRssKbRepeats = runs.map((r) => r.maxRssKb);
-      if (hash && spec.outFile) median.sha256 = await sha256Of(spec.outFile);
       const result = median;
       log(
         `  ${spec.label}: ${int(result.rows)} rows, ${mb(result.bytes)} MB in ${fixed(result.seconds, 2)} s = ` +
@@ -189,15 +170,10 @@ async function main(): Promise<void> {
     };
 
     const sizes: SizeResult[] = [];
-    const largestFile = join(outDir, `${largest.load.environmentId}.csv`);
     for (const { spec, load } of tenants) {
       log(`Tenant of ${int(spec.companies)} companies:`);
       const outFile = join(outDir, `${load.environmentId}.csv`);
-      const isLargest = spec === largest.spec;
-      const file = await measure(
-        { label: `export to local file (${spec.companies})`, tenant: spec, source: 'store', stage: 'file', encoder: 'csv', outFile },
-        { hash: options.prototypes && isLargest },
-      );
+      const file = await measure({ label: `export to local file (${spec.companies})`, tenant: spec, source: 'store', stage: 'file', encoder: 'csv', outFile });
       const size: SizeResult = { companies: spec.companies, environmentId: load.environmentId, load, file };
       if (options.duckdb) {
         const duckdb = await runChild<DuckDbResult>('duckdb-run.ts', {
@@ -225,7 +201,7 @@ async function main(): Promise<void> {
             `${fixed(size.ratioToDuckDb.allVarchar, 3)} (all VARCHAR), ${fixed(size.ratioToDuckDb.oneThread, 3)} (1 thread)`,
         );
       }
-      if (!(isLargest && options.prototypes) && !options.keepFiles) await rm(outFile, { force: true });
+      if (!options.keepFiles) await rm(outFile, { force: true });
       if (options.s3) {
         size.s3 = await measure({ label: `export to s3rver (${spec.companies})`, tenant: spec, source: 'store', stage: 's3', encoder: 'csv' });
       }
@@ -247,35 +223,8 @@ async function main(): Promise<void> {
       log();
     }
 
-    // The proposed changes, prototyped in bench/prototypes, on the largest tenant.
-    const prototypes: MeasuredRun[] = [];
-    if (options.prototypes) {
-      log(`Prototypes (${int(largest.spec.companies)} companies):`);
-      const tenant = largest.spec;
-      const protoFile = join(outDir, 'prototype.csv');
-      const hash = { hash: true };
-      const heapCap = { nodeFlags: [`--max-old-space-size=${HEAP_CAP_MB}`] };
-      prototypes.push(await measure({ tenant, label: 'P2 read-ahead: read only', source: 'store-prefetch', stage: 'read', encoder: 'csv' }));
-      prototypes.push(await measure({ tenant, label: 'P2+P3 direct decoding: read only', source: 'store-direct', stage: 'read', encoder: 'csv' }));
-      prototypes.push(await measure({ tenant, label: 'P2+P3+P4 compact items: read only', source: 'compact', stage: 'read', encoder: 'csv' }));
-      prototypes.push(await measure({ tenant, label: 'P2: export to file', source: 'store-prefetch', stage: 'file', encoder: 'csv', outFile: protoFile }, hash));
-      prototypes.push(
-        await measure({ tenant, label: `P5 heap cap ${HEAP_CAP_MB} MB: export to file`, source: 'store', stage: 'file', encoder: 'csv', outFile: protoFile }, { ...hash, ...heapCap }),
-      );
-      if (options.s3) {
-        prototypes.push(await measure({ tenant, label: `P5 heap cap ${HEAP_CAP_MB} MB: export to s3rver`, source: 'store', stage: 's3', encoder: 'csv' }, heapCap));
-      }
-      const reference = sizes[sizes.length - 1].file.sha256;
-      for (const run of prototypes) {
-        if (run.sha256 !== undefined) log(`  ${run.label}: output ${run.sha256 === reference ? 'byte-identical to' : 'DIFFERS from'} the service's export`);
-      }
-      await rm(protoFile, { force: true });
-      if (!options.keepFiles) await rm(largestFile, { force: true });
-      log();
-    }
-
     const totalSeconds = (performance.now() - started) / 1000;
-    printSummary(options, machine, sizes, breakdown, prototypes);
+    printSummary(options, machine, sizes, breakdown);
     const resultsFile = join(BENCH_DATA, 'results.json');
     await writeFile(
       resultsFile,
@@ -287,9 +236,7 @@ async function main(): Promise<void> {
           aggregation: '6m-weekly',
           dataPoints: points.length,
           sizes,
-          compactLoad,
           breakdown,
-          prototypes,
           targets: targetsOf(sizes),
           totalSeconds,
         },
@@ -327,7 +274,6 @@ function printSummary(
   machine: { cpus: number },
   sizes: SizeResult[],
   breakdown: MeasuredRun[],
-  prototypes: MeasuredRun[],
 ): void {
   log("Summary (MB = 10^6 bytes; peak RSS = the export process's maxRSS; the emulators run in other processes)");
   log();
@@ -356,7 +302,7 @@ function printSummary(
       '"ours / DuckDB" = our rows/s over DuckDB\'s COPY with the column types read_csv detects, on all threads.',
   );
   log();
-  const details = [...breakdown, ...prototypes];
+  const details = breakdown;
   if (details.length > 0) {
     log(
       table(

@@ -5,10 +5,6 @@
  *
  * A run is a source, a stage to stop at, and an encoder:
  *   source   store          DynamoDbUsageStore.streamCompanyUsage against dynalite (what the service runs)
- *            store-prefetch the same query with the next page requested ahead (prototype, bench/prototypes)
- *            store-direct   read-ahead + items decoded from AttributeValues directly (prototype)
- *            compact        read-ahead + direct decoding of the compact item format (prototype; its own
- *                           copy of the tenant, loaded by the parent)
  *            memory         the same synthetic companies generated in memory beforehand (no I/O)
  *   stage    read           consume the source only (companies, items)
  *            rows           + companyRowBatches (rows computed, not encoded)
@@ -30,13 +26,10 @@ import { runExport, type Encoder, type ObjectSink } from '../lambdas/core/export
 import { dataPoints } from '../lambdas/core/periods';
 import type { StreamedCompanyUsage } from '../lambdas/ports';
 import { benchClients } from './clients';
-import { compactCompanyUsage } from './prototypes/compact-store';
-import { directCompanyUsage } from './prototypes/direct-store';
-import { prefetchingCompanyUsage } from './prototypes/prefetch-store';
-import { BENCH_SEGMENTS, benchFeatures, compactEnvironmentIdOf, environmentIdOf, EXPORT_BUCKET, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
+import { BENCH_SEGMENTS, benchFeatures, environmentIdOf, EXPORT_BUCKET, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
 import { finishChild } from './processes';
 
-export type RunSource = 'store' | 'store-prefetch' | 'store-direct' | 'compact' | 'memory';
+export type RunSource = 'store' | 'memory';
 export type RunStage = 'read' | 'rows' | 'encode' | 'file' | 's3';
 export type RunEncoder = 'csv';
 
@@ -125,12 +118,6 @@ async function main(): Promise<void> {
     for (const company of tenantCompanies(spec.tenant)) companies.push({ ...company, itemsRead: 1 + company.usage.length });
     prepareSeconds = (performance.now() - started) / 1000;
     source = () => fromArray(companies);
-  } else if (spec.source === 'store-prefetch') {
-    source = () => prefetchingCompanyUsage(clients.documentClient, USAGE_TABLE, environmentId);
-  } else if (spec.source === 'store-direct') {
-    source = () => directCompanyUsage(clients.dynamodbWithoutLogFilter, USAGE_TABLE, environmentId);
-  } else if (spec.source === 'compact') {
-    source = () => compactCompanyUsage(clients.dynamodbWithoutLogFilter, USAGE_TABLE, compactEnvironmentIdOf(spec.tenant));
   } else {
     source = () => store.streamCompanyUsage(environmentId);
   }

@@ -6,12 +6,7 @@
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbUsageStore } from '../lambdas/adapters/dynamodb/usage-store';
-import { putCompactCompanyUsage } from './prototypes/compact-store';
-import { compactEnvironmentIdOf, environmentIdOf, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
-
-/** `service`: the adapter's item format (putCompanyUsage); `compact`: the prototype's (prototypes/compact-store.ts). */
-export type ItemFormat = 'service' | 'compact';
-
+import { environmentIdOf, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
 
 export interface LoadResult {
   environmentId: string;
@@ -31,9 +26,8 @@ export async function ensureTenantLoaded(
   spec: TenantSpec,
   concurrency: number,
   log: (line: string) => void,
-  format: ItemFormat = 'service',
 ): Promise<LoadResult> {
-  const environmentId = format === 'compact' ? compactEnvironmentIdOf(spec) : environmentIdOf(spec);
+  const environmentId = environmentIdOf(spec);
   const { Item: marker } = await client.send(
     new GetCommand({ TableName: USAGE_TABLE, Key: { pk: MARKER_PK, sk: environmentId }, ConsistentRead: true }),
   );
@@ -58,8 +52,7 @@ export async function ensureTenantLoaded(
   const worker = async (): Promise<void> => {
     for (let next = companiesIterator.next(); !next.done; next = companiesIterator.next()) {
       const company = next.value;
-      if (format === 'compact') await putCompactCompanyUsage(client, USAGE_TABLE, environmentId, company);
-      else await store.putCompanyUsage(environmentId, company);
+      await store.putCompanyUsage(environmentId, company);
       companies++;
       items += 1 + company.usage.length;
       if (companies / spec.companies >= nextReport) {

@@ -23,8 +23,6 @@ export interface BenchOptions {
   /** Run the time breakdown (store read only, rows in memory, CSV in memory) on the largest size. */
   breakdown: boolean;
   duckdb: boolean;
-  /** Run the prototypes of the proposed changes (read-ahead, cheaper CSV encoder) on the largest size. */
-  prototypes: boolean;
   /** Write V8 CPU profiles of the measured child processes into .bench/profiles. */
   cpuProf: boolean;
   /** Drop the cached tenants (the dynalite data under .bench/data) before starting. */
@@ -50,7 +48,6 @@ const HELP = `Usage: npm run bench -- [flags]
   --no-s3              skip the end-to-end export into s3rver
   --no-breakdown       skip the time breakdown runs
   --no-duckdb          skip the DuckDB reference
-  --prototypes         also measure the prototypes of the proposed changes (bench/prototypes)
   --cpu-prof           write CPU profiles of the export runs into .bench/profiles
   --fresh              drop the cached tenants and load them again
   --keep-files         keep the exported CSV files under .bench/out
@@ -78,7 +75,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   }
   const known = new Set([
     'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
-    'no-s3', 'no-breakdown', 'no-duckdb', 'prototypes', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
+    'no-s3', 'no-breakdown', 'no-duckdb', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
   ]);
   for (const name of flags.keys()) {
     if (!known.has(name)) throw new Error(`Unknown flag --${name}.\n\n${HELP}`);
@@ -120,7 +117,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     s3: !bool('no-s3'),
     breakdown: !bool('no-breakdown'),
     duckdb: !bool('no-duckdb'),
-    prototypes: bool('prototypes'),
     cpuProf: bool('cpu-prof'),
     fresh: bool('fresh'),
     keepFiles: bool('keep-files'),

@@ -20,9 +20,6 @@ export function environmentIdOf(spec: TenantSpec): string {
   return `bench-c${spec.companies}-f${spec.features}-d${spec.days}-s${spec.seed}-e${end}`;
 }
 
-/** The same tenant in the compact item format of bench/prototypes/compact-store.ts. */
-export const compactEnvironmentIdOf = (spec: TenantSpec) => `${environmentIdOf(spec)}-compact`;
-
 const FEATURE_NAMES = [
   'Dashboards', 'CSV import', 'Alerts', 'Single sign-on', 'API access', 'Slack integration', 'Reports',
   'Funnels', 'Retention charts', 'Cohorts', 'Webhooks', 'Audit log', 'Custom roles', 'Data warehouse sync',

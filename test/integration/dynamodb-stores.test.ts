@@ -1,5 +1,6 @@
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
-import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { COMPACT_AT_DAYS, DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { ConflictError } from '../../lambdas/core/errors';
 import { DAY_MS, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
 import type { StreamedCompanyUsage } from '../../lambdas/ports';
@@ -252,6 +253,55 @@ describe('DynamoDbUsageStore', () => {
     const searchUsage = records.find((r) => r.eventKey === 'search')!;
     expect(searchUsage.usedDays).toEqual(new Map([[DAY0 + 60, at(60, 0, 49)]]));
     expect(searchUsage.firstUsed).toBe(at(60, 0, 0));
+  });
+
+  /** The stored usage item of a company x event key, as DynamoDB holds it. */
+  async function rawUsageItem(env: string, companyId: string, eventKey: string): Promise<Record<string, unknown>> {
+    const { Item } = await clients.documentClient.send(
+      new GetCommand({
+        TableName: TABLES.usageTable,
+        Key: { pk: `ENV#${env}`, sk: `C#${Buffer.from(companyId, 'utf8').toString('hex')}#U#${eventKey}` },
+      }),
+    );
+    return Item!;
+  }
+
+  test('compacts the recent days into the log as days are added, and reads both back', async () => {
+    const env = freshEnv();
+    const times = Array.from({ length: 30 }, (_, day) => [at(day, 9), at(day, 18)]).flat();
+    for (const t of times) await usage.recordEvent(env, { companyId: 'c', eventKey: 'export', at: t });
+
+    const item = await rawUsageItem(env, 'c', 'export');
+    const recentDays = Object.keys(item.used as object).length;
+    const loggedDays = (item.usedLog as Uint8Array).byteLength / 8;
+    // The map never reaches COMPACT_AT_DAYS days; the log holds the rest (a day's later time written
+    // after its compaction comes back into the map, and is folded again with the next days).
+    expect(recentDays).toBeLessThan(COMPACT_AT_DAYS);
+    expect(loggedDays).toBeGreaterThan(30 - COMPACT_AT_DAYS);
+    expect(item.logVersion).toBeGreaterThanOrEqual(Math.floor(30 / COMPACT_AT_DAYS));
+    const { usage: records, company } = await companyUsage(env, 'c');
+    expect(records[0].usedDays).toEqual(dayLatest(times));
+    expect([...records[0].usedDays.keys()]).toEqual(Array.from({ length: 30 }, (_, day) => DAY0 + day));
+    expect(company.seenDays).toEqual(dayLatest(times));
+  });
+
+  test('late and concurrent writes racing the compactions lose nothing', async () => {
+    const env = freshEnv();
+    // 40 days, each written 4 times out of order, 20 writes in flight at a time: days already folded
+    // into the log come back into the map with later (or earlier) times while compactions run.
+    const times = shuffled(
+      Array.from({ length: 40 }, (_, day) => [at(day, 1), at(day, 23, 59), at(day, 12), at(day, 6)]).flat(),
+      11,
+    );
+    for (let start = 0; start < times.length; start += 20) {
+      await Promise.all(times.slice(start, start + 20).map((t) => usage.recordEvent(env, { companyId: 'race', eventKey: 'k', at: t })));
+    }
+    const { usage: records, company } = await companyUsage(env, 'race');
+    expect(records[0].usedDays).toEqual(dayLatest(times));
+    expect(records[0].firstUsed).toBe(Math.min(...times));
+    expect(company.seenDays).toEqual(dayLatest(times));
+    const item = await rawUsageItem(env, 'race', 'k');
+    expect((item.usedLog as Uint8Array).byteLength).toBeGreaterThan(0);
   });
 
   test('streams companies grouped, in UTF-8 order, for ids that prefix each other or hold special characters', async () => {

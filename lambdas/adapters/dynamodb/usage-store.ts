@@ -1,9 +1,15 @@
 /**
  * The compact usage history in the usage table (string keys `pk`, `sk`):
  *
- *   ENV#<envId>         C#<hex(companyId)>                 company: companyId, firstSeen, seen {day: ms}, attrs {..}
- *   ENV#<envId>         C#<hex(companyId)>#U#<eventKey>    usage: eventKey, firstUsed?, used {day: ms}, feedback [{at, score}]
+ *   ENV#<envId>         C#<hex(companyId)>                 company: companyId, firstSeen, seenLog, seen {day: ms}, attrs {..}
+ *   ENV#<envId>         C#<hex(companyId)>#U#<eventKey>    usage: eventKey, firstUsed?, usedLog, used {day: ms}, feedback [{at, score}]
  *   ENV#<envId>#USERS   U#<userId>                         user: userId, companyId?, companyAt?
+ *
+ * A day history (`seen`, `used`: each day's latest timestamp) is a packed Binary log (day-log.ts) plus a
+ * small map of the days recorded since the log was last compacted. Ingest writes the map; once it holds
+ * COMPACT_AT_DAYS days, the writer that added a day folds them into the log, conditionally on the log's
+ * version and on the folded values, so a concurrent write is never lost. Exports read the log and the
+ * map: a few attributes per item instead of one Number per active day.
  *
  * Hex digits sort after '#', so each company's usage items directly follow its company item and never
  * interleave with another company's (even when one id is a prefix of another): an export reads the
@@ -17,9 +23,11 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   GetCommand,
+  QueryCommand,
   UpdateCommand,
-  paginateQuery,
   type DynamoDBDocumentClient,
+  type QueryCommandInput,
+  type QueryCommandOutput,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -38,6 +46,7 @@ import type {
   UsageStore,
   UserUpdate,
 } from '../../ports';
+import { dayHistory, packDayLog } from './day-log';
 
 type Item = Record<string, unknown>;
 type Key = { pk: string; sk: string };
@@ -45,6 +54,8 @@ type Key = { pk: string; sk: string };
 const COMPANY_PREFIX = 'C#';
 const USAGE_INFIX = '#U#';
 const BATCH_SIZE = 25;
+/** Days in an item's recent-days map that make its writer fold them into the log. */
+export const COMPACT_AT_DAYS = 8;
 const BATCH_ATTEMPTS = 8;
 
 const companiesPk = (environmentId: string) => `ENV#${environmentId}`;
@@ -64,12 +75,16 @@ const companyContainers = (companyId: string): Item => ({ companyId, seen: {}, a
 /** The attributes every usage item is created with; firstUsed stays absent until the first use. */
 const usageContainers = (eventKey: string): Item => ({ eventKey, used: {}, feedback: [] });
 
-/** A timestamp to fold into an item's per-day latest map and its first-time attribute. */
+/** A timestamp to fold into an item's day history and its first-time attribute. */
 interface Stamp {
+  /** The map of recent days and the log they are compacted into. */
   days: 'seen' | 'used';
+  log: 'seenLog' | 'usedLog';
   first: 'firstSeen' | 'firstUsed';
   at: number;
 }
+
+const LOG_VERSION = 'logVersion';
 
 /** Unconditional `SET` clauses applied together with a stamp (e.g. company attributes). */
 interface Assignments {
@@ -93,7 +108,7 @@ export class DynamoDbUsageStore implements UsageStore {
     await this.stamp(
       companyKey(environmentId, update.companyId),
       companyContainers(update.companyId),
-      { days: 'seen', first: 'firstSeen', at: update.at },
+      { days: 'seen', log: 'seenLog', first: 'firstSeen', at: update.at },
       attributeAssignments(update.attributes ?? {}),
     );
   }
@@ -140,7 +155,7 @@ export class DynamoDbUsageStore implements UsageStore {
       this.stamp(
         usageKey(environmentId, event.companyId, event.eventKey),
         usageContainers(event.eventKey),
-        { days: 'used', first: 'firstUsed', at: event.at },
+        { days: 'used', log: 'usedLog', first: 'firstUsed', at: event.at },
       ),
       this.markSeen(environmentId, event.companyId, event.at),
     ]);
@@ -168,7 +183,8 @@ export class DynamoDbUsageStore implements UsageStore {
         ...companyKey(environmentId, company.companyId),
         companyId: company.companyId,
         firstSeen: company.firstSeen,
-        seen: fromDayMap(company.seenDays),
+        seenLog: packDayLog(company.seenDays),
+        seen: {},
         attrs,
       },
       ...usage.map((record) => ({
@@ -176,7 +192,8 @@ export class DynamoDbUsageStore implements UsageStore {
         eventKey: record.eventKey,
         // Absent rather than NULL: the first-used conditions compare it as a number.
         ...(record.firstUsed === null ? {} : { firstUsed: record.firstUsed }),
-        used: fromDayMap(record.usedDays),
+        usedLog: packDayLog(record.usedDays),
+        used: {},
         feedback: record.feedback.map((entry) => ({ at: entry.at, score: entry.score })),
       })),
     ];
@@ -186,18 +203,14 @@ export class DynamoDbUsageStore implements UsageStore {
   }
 
   async *streamCompanyUsage(environmentId: string): AsyncIterable<StreamedCompanyUsage> {
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-        ExpressionAttributeValues: { ':pk': companiesPk(environmentId), ':prefix': COMPANY_PREFIX },
-      },
-    );
     let current: { sk: string; company: CompanyRecord; usage: FeatureUsageRecord[]; itemsRead: number } | undefined;
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
+    for await (const items of this.readAheadPages({
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': companiesPk(environmentId), ':prefix': COMPANY_PREFIX },
+    })) {
+      for (const item of items) {
         const sk = item.sk as string;
         const infix = sk.indexOf(USAGE_INFIX, COMPANY_PREFIX.length);
         if (infix === -1) {
@@ -213,24 +226,50 @@ export class DynamoDbUsageStore implements UsageStore {
     if (current) yield { company: current.company, usage: current.usage, itemsRead: current.itemsRead };
   }
 
+  /**
+   * The pages of one Query, the next one requested as soon as the current one arrives: the table
+   * serves page n+1 while the export turns page n into rows. At most one page (<= 1 MB) is held ahead.
+   */
+  private async *readAheadPages(input: QueryCommandInput): AsyncGenerator<Item[]> {
+    let next: Promise<QueryCommandOutput> | undefined = this.client.send(new QueryCommand(input));
+    try {
+      while (next) {
+        const page: QueryCommandOutput = await next;
+        next = page.LastEvaluatedKey
+          ? this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: page.LastEvaluatedKey }))
+          : undefined;
+        yield page.Items ?? [];
+      }
+    } finally {
+      // The consumer stopped early or failed: nobody awaits the page read ahead.
+      next?.catch(() => undefined);
+    }
+  }
+
   private markSeen(environmentId: string, companyId: string, at: number): Promise<void> {
     return this.stamp(companyKey(environmentId, companyId), companyContainers(companyId), {
       days: 'seen',
+      log: 'seenLog',
       first: 'firstSeen',
       at,
     });
   }
 
   /**
-   * Folds `at` into the day map (keep the day's latest) and the first-time attribute (keep the earliest).
-   * In-order arrival on an existing item is one update; when a later day value or an earlier first time
-   * is already stored, that combined update is refused and each part is retried on its own condition.
+   * Folds `at` into the day history (keep the day's latest) and the first-time attribute (keep the
+   * earliest). In-order arrival on an existing item is one update; when a later day value or an earlier
+   * first time is already stored, that combined update is refused and each part is retried on its own
+   * condition. A write that adds a day to the recent-days map may compact the map into the log.
    */
   private async stamp(key: Key, containers: Item, stamp: Stamp, assignments: Assignments = NO_ASSIGNMENTS): Promise<void> {
-    const names = { '#days': stamp.days, '#day': String(toEpochDay(stamp.at)), '#first': stamp.first };
+    const day = String(toEpochDay(stamp.at));
+    const names = { '#days': stamp.days, '#day': day, '#first': stamp.first };
     const values = { ':at': stamp.at };
+    /** UPDATED_OLD carries the day's previous value: none means this write added the day. */
+    const addedDay = (old: Item | undefined) => (old?.[stamp.days] as Item | undefined)?.[day] === undefined;
+    let dayAdded: boolean;
     try {
-      await this.sendCreatingItem(
+      const old = await this.sendCreatingItem(
         {
           Key: key,
           UpdateExpression: `SET ${['#days.#day = :at', '#first = if_not_exists(#first, :at)', ...assignments.clauses].join(', ')}`,
@@ -238,26 +277,41 @@ export class DynamoDbUsageStore implements UsageStore {
             '(attribute_not_exists(#days.#day) OR #days.#day <= :at) AND (attribute_not_exists(#first) OR #first <= :at)',
           ExpressionAttributeNames: { ...names, ...assignments.names },
           ExpressionAttributeValues: { ...values, ...assignments.values },
+          ReturnValues: 'UPDATED_OLD',
         },
         containers,
       );
-      return;
+      dayAdded = addedDay(old);
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Refused, so the item exists, with its maps.
+      dayAdded = await this.stampEachPart(key, stamp, names, values, assignments, addedDay);
     }
-    // Refused, so the item exists, with its maps.
+    if (dayAdded) await this.compactIfDue(key, stamp);
+  }
+
+  /** The parts of a refused stamp, each on its own condition; true when the day was added. */
+  private async stampEachPart(
+    key: Key,
+    stamp: Stamp,
+    names: Record<string, string>,
+    values: Record<string, unknown>,
+    assignments: Assignments,
+    addedDay: (old: Item | undefined) => boolean,
+  ): Promise<boolean> {
     const dayLatest = this.send({
       Key: key,
       UpdateExpression: 'SET #days.#day = :at',
       ConditionExpression: 'attribute_not_exists(#days.#day) OR #days.#day < :at',
       ExpressionAttributeNames: { '#days': names['#days'], '#day': names['#day'] },
       ExpressionAttributeValues: values,
-    });
+      ReturnValues: 'UPDATED_OLD',
+    }).then(addedDay);
     const firstEarliest = this.send({
       Key: key,
       UpdateExpression: 'SET #first = :at',
       ConditionExpression: 'attribute_not_exists(#first) OR #first > :at',
-      ExpressionAttributeNames: { '#first': names['#first'] },
+      ExpressionAttributeNames: { '#first': stamp.first },
       ExpressionAttributeValues: values,
     });
     const assigned =
@@ -269,20 +323,73 @@ export class DynamoDbUsageStore implements UsageStore {
             ExpressionAttributeNames: assignments.names,
             ExpressionAttributeValues: assignments.values,
           });
-    await Promise.all([ignoringConditionFailure(dayLatest), ignoringConditionFailure(firstEarliest), assigned]);
+    const [dayAdded] = await Promise.all([
+      dayLatest.catch((error: unknown) => {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }),
+      ignoringConditionFailure(firstEarliest),
+      assigned,
+    ]);
+    return dayAdded;
+  }
+
+  /**
+   * Once the recent-days map holds COMPACT_AT_DAYS days, folds them into the log. Conditional on the
+   * log's version (no other compaction in between) and on each folded day's value (no later time
+   * written since): when refused, the item stays as it is, correct, and a later write compacts it.
+   */
+  private async compactIfDue(key: Key, stamp: Stamp): Promise<void> {
+    const { Item: item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: key,
+        ConsistentRead: true,
+        ProjectionExpression: '#days, #log, #version',
+        ExpressionAttributeNames: { '#days': stamp.days, '#log': stamp.log, '#version': LOG_VERSION },
+      }),
+    );
+    const recent = (item?.[stamp.days] ?? {}) as Record<string, number>;
+    const recentDays = Object.keys(recent);
+    if (recentDays.length < COMPACT_AT_DAYS) return;
+    const version = item?.[LOG_VERSION] as number | undefined;
+    const log = packDayLog(dayHistory(item?.[stamp.log] as Uint8Array | undefined, recent));
+    await ignoringConditionFailure(
+      this.send({
+        Key: key,
+        UpdateExpression: `SET #log = :log, #version = :next REMOVE ${recentDays.map((_, i) => `#days.#d${i}`).join(', ')}`,
+        ConditionExpression: [
+          version === undefined ? 'attribute_not_exists(#version)' : '#version = :version',
+          ...recentDays.map((_, i) => `#days.#d${i} = :d${i}`),
+        ].join(' AND '),
+        ExpressionAttributeNames: {
+          '#log': stamp.log,
+          '#version': LOG_VERSION,
+          '#days': stamp.days,
+          ...Object.fromEntries(recentDays.map((day, i) => [`#d${i}`, day])),
+        },
+        ExpressionAttributeValues: {
+          ':log': log,
+          ':next': (version ?? 0) + 1,
+          ...(version === undefined ? {} : { ':version': version }),
+          ...Object.fromEntries(recentDays.map((day, i) => [`:d${i}`, recent[day]])),
+        },
+      }).then(() => undefined),
+    );
   }
 
   /**
    * Sends an update with nested map paths; when the item (hence its maps) does not exist yet, creates
    * it with its containers (idempotent, safe against a concurrent creation) and sends the update again.
+   * Resolves to what the update's ReturnValues asks for.
    */
-  private async sendCreatingItem(input: Omit<UpdateCommandInput, 'TableName'>, containers: Item): Promise<void> {
+  private async sendCreatingItem(input: Omit<UpdateCommandInput, 'TableName'>, containers: Item): Promise<Item | undefined> {
     try {
-      await this.send(input);
+      return await this.send(input);
     } catch (error) {
       if (!isMissingDocumentPath(error)) throw error;
       await this.createContainers(input.Key as Key, containers);
-      await this.send(input);
+      return await this.send(input);
     }
   }
 
@@ -296,8 +403,10 @@ export class DynamoDbUsageStore implements UsageStore {
     });
   }
 
-  private async send(input: Omit<UpdateCommandInput, 'TableName'>): Promise<void> {
-    await this.client.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+  /** One UpdateItem; resolves to the attributes its ReturnValues asks for. */
+  private async send(input: Omit<UpdateCommandInput, 'TableName'>): Promise<Item | undefined> {
+    const { Attributes } = await this.client.send(new UpdateCommand({ TableName: this.tableName, ...input }));
+    return Attributes;
   }
 
   /** One BatchWriteItem of at most 25 puts, resending what DynamoDB leaves unprocessed, with backoff. */
@@ -334,7 +443,7 @@ function isMissingDocumentPath(error: unknown): boolean {
 }
 
 /** A refused condition means a later (or earlier) value is already stored: nothing to do. */
-async function ignoringConditionFailure(write: Promise<void>): Promise<void> {
+async function ignoringConditionFailure(write: Promise<unknown>): Promise<void> {
   try {
     await write;
   } catch (error) {
@@ -350,7 +459,7 @@ function toCompanyRecord(item: Item): CompanyRecord {
     name: name === undefined || name === null ? null : String(name),
     attributes,
     firstSeen: item.firstSeen as number,
-    seenDays: toDayMap(item.seen),
+    seenDays: dayHistory(item.seenLog as Uint8Array | undefined, item.seen as Record<string, number> | undefined),
   };
 }
 
@@ -359,22 +468,9 @@ function toFeatureUsageRecord(item: Item): FeatureUsageRecord {
   return {
     eventKey: item.eventKey as string,
     firstUsed: typeof item.firstUsed === 'number' ? item.firstUsed : null,
-    usedDays: toDayMap(item.used),
+    usedDays: dayHistory(item.usedLog as Uint8Array | undefined, item.used as Record<string, number> | undefined),
     feedback: feedback.map((entry) => ({ at: entry.at, score: entry.score ?? null })),
   };
-}
-
-/** The stored `{ "<epoch day>": ms }` map as epoch day -> ms, in day order. */
-function toDayMap(stored: unknown): Map<number, number> {
-  return new Map(
-    Object.entries((stored ?? {}) as Record<string, number>)
-      .map(([day, ms]): [number, number] => [Number(day), ms])
-      .sort(([a], [b]) => a - b),
-  );
-}
-
-function fromDayMap(days: ReadonlyMap<number, number>): Record<string, number> {
-  return Object.fromEntries([...days].map(([day, ms]) => [String(day), ms]));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
