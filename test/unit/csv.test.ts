@@ -9,6 +9,7 @@ const EDGE_CELLS: Cell[] = [
   null, '', ' ', 'plain', 'a,b', 'q"uote', '"', '""', 'line\nbreak', 'cr\rinside', '\r\n', 'trailing\n',
   '=1+1', '+1', '-1', '-x', '@sum', '\tTab', '\rStart', '＝fullwidth', "'quoted", 'Zürich & Co', '日本',
   '😀', 0, -0, 1, -1, 2.5, -2.5, 1e21, Number.NaN, Number.MAX_SAFE_INTEGER, '2026-11-23T12:00:00.000Z',
+  'nul\u0000inside', '\u0000', '=\u0000,"',
 ];
 
 /** A deterministic pseudo-random cell: repeats often (as in exports), with every edge case in the mix. */
