@@ -43,7 +43,7 @@ export interface RunSpec {
   s3Endpoint?: string;
   /** The file the `file` stage writes (through LocalFileSink: its directory and name). */
   outFile?: string;
-  /** S3ObjectSink options for the s3 stage (defaults: the sink's, 8 MB parts, 4 in parallel). */
+  /** S3ObjectSink options for the s3 stage (defaults: the sink's, 5 MiB parts, 4 in parallel). */
   s3PartSizeMb?: number;
   s3QueueSize?: number;
   /** Sample process.memoryUsage() every this many ms during the measured part (see RunResult.memorySamples). */

@@ -245,7 +245,9 @@ export class DataExportStack extends Stack {
     this.runExportFunction = this.addServiceFunction('RunExportFunction', {
       entryFile: 'run-export.ts',
       description: 'Runs export jobs: manual exports into the exports bucket, scheduled exports into customer buckets',
-      memorySize: 1024,
+      // An export is CPU-bound on one thread (reading, rows, CSV): 1,769 MB is one full vCPU, and the
+      // export finishes in proportion sooner, for the same GB-seconds as less memory.
+      memorySize: 1769,
       timeout: Duration.minutes(15),
       environment: {
         EXPORTS_BUCKET: this.exportsBucket.bucketName,

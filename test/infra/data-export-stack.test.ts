@@ -315,13 +315,13 @@ describe('exports bucket', () => {
 describe('run-export function', () => {
   const fn = () => resourcesOfType('AWS::Lambda::Function')[id(stack.runExportFunction)];
 
-  it('nodejs22.x on arm64, 1024 MB, 15 minutes, active tracing, own log group', () => {
+  it('nodejs22.x on arm64, 1769 MB (one vCPU), 15 minutes, active tracing, own log group', () => {
     expect(fn()).toBeDefined();
     expect(fn().Properties).toMatchObject({
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      MemorySize: 1024,
+      MemorySize: 1769,
       Timeout: 900,
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogGroup: { Ref: id(stack.runExportFunction.logGroup) } },

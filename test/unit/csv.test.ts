@@ -42,6 +42,14 @@ describe('CsvRowEncoder', () => {
     }
   });
 
+  it('stays identical when long texts fill its cache by size', () => {
+    const encoder = new CsvRowEncoder(2, 65_536, 10_000);
+    for (let batch = 0; batch < 20; batch++) {
+      const rows = Array.from({ length: 50 }, (_, r) => [`${'long, "text" '.repeat(50)}${batch}-${r}`, cellAt(r)]);
+      expect(encoder.encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
+    }
+  });
+
   it('leaves out cells beyond the columns, like csv-stringify with columns', () => {
     expect(new CsvRowEncoder(2).encode([['a', 'b', 'c'], ['d']])).toBe('a,b\nd\n');
   });

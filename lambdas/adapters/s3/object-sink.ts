@@ -11,7 +11,8 @@ import type { ObjectSink } from '../../ports';
 
 /** S3's smallest part size (except for the last part). */
 export const MIN_PART_SIZE_BYTES = 5 * 1024 * 1024;
-const DEFAULT_PART_SIZE_BYTES = 8 * 1024 * 1024;
+/** S3's minimum: the least memory per part in flight (up to 10,000 parts: objects up to 50 GB). */
+const DEFAULT_PART_SIZE_BYTES = MIN_PART_SIZE_BYTES;
 const DEFAULT_QUEUE_SIZE = 4;
 
 export interface S3ObjectSinkOptions {

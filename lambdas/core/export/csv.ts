@@ -12,8 +12,9 @@ const CSV_OPTIONS: Options = {
   quote_record_delimiter: true,
   escape_formulas: true,
 };
-/** Bounds the memory of the encoded-cell cache whatever the export's size. */
+/** Bounds the encoded-cell cache whatever the export's size and whatever the length of its texts. */
 const MAX_CACHED_CELLS = 65_536;
+const MAX_CACHED_CHARS = 4_000_000;
 
 /**
  * Encodes rows with csv-stringify, one distinct cell value at a time. csv-stringify encodes each cell
@@ -23,6 +24,7 @@ const MAX_CACHED_CELLS = 65_536;
  */
 export class CsvRowEncoder {
   private readonly encodedCells = new Map<Cell, string>();
+  private cachedChars = 0;
   /** Per column, the previous row's cell and its encoding: consecutive rows mostly repeat them. */
   private readonly previousCells: Cell[];
   private readonly previousEncoded: string[];
@@ -30,6 +32,7 @@ export class CsvRowEncoder {
   constructor(
     private readonly columnCount: number,
     private readonly maxCachedCells = MAX_CACHED_CELLS,
+    private readonly maxCachedChars = MAX_CACHED_CHARS,
   ) {
     this.previousCells = new Array<Cell>(columnCount).fill(null);
     this.previousEncoded = new Array<string>(columnCount).fill(this.encodeCell(null));
@@ -64,8 +67,13 @@ export class CsvRowEncoder {
     if (encoded === undefined) {
       // One record of one cell, without its record delimiter.
       encoded = stringify([[value]], CSV_OPTIONS).slice(0, -1);
-      if (this.encodedCells.size >= this.maxCachedCells) this.encodedCells.clear();
+      const chars = (typeof value === 'string' ? value.length : 0) + encoded.length;
+      if (this.encodedCells.size >= this.maxCachedCells || this.cachedChars + chars > this.maxCachedChars) {
+        this.encodedCells.clear();
+        this.cachedChars = 0;
+      }
       this.encodedCells.set(value, encoded);
+      this.cachedChars += chars;
     }
     return encoded;
   }
