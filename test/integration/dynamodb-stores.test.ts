@@ -378,39 +378,73 @@ describe('DynamoDbUsageStore', () => {
     expect((await companyUsage(env, 'z-last'))).toEqual({ ...replaced, itemsRead: 2 });
   });
 
-  test('paginates an environment larger than 1 MB without losing or splitting a company', async () => {
-    const env = freshEnv();
+  describe('an environment larger than 1 MB', () => {
     const count = 3000;
-    const ids = Array.from({ length: count }, (_, i) => `company-${i}`);
-    const companyFor = (id: string, i: number): CompanyUsage => {
-      const days = new Map(Array.from({ length: 20 }, (_, d) => [DAY0 + d, at(d, i % 24, i % 60)] as [number, number]));
-      return {
-        company: { companyId: id, name: `Name ${i}`, attributes: { name: `Name ${i}`, tier: i % 3 }, firstSeen: at(0, 0), seenDays: days },
-        usage: ['export', 'search'].map((eventKey) => ({ eventKey, firstUsed: at(0, 1), usedDays: days, feedback: [] })),
+    let env: string;
+    beforeAll(async () => {
+      env = freshEnv();
+      const ids = Array.from({ length: count }, (_, i) => `company-${i}`);
+      const companyFor = (id: string, i: number): CompanyUsage => {
+        const days = new Map(Array.from({ length: 20 }, (_, d) => [DAY0 + d, at(d, i % 24, i % 60)] as [number, number]));
+        return {
+          company: { companyId: id, name: `Name ${i}`, attributes: { name: `Name ${i}`, tier: i % 3 }, firstSeen: at(0, 0), seenDays: days },
+          usage: ['export', 'search'].map((eventKey) => ({ eventKey, firstUsed: at(0, 1), usedDays: days, feedback: [] })),
+        };
       };
-    };
-    for (let start = 0; start < count; start += 50) {
-      await Promise.all(ids.slice(start, start + 50).map((id, j) => usage.putCompanyUsage(env, companyFor(id, start + j))));
-    }
+      for (let start = 0; start < count; start += 50) {
+        await Promise.all(ids.slice(start, start + 50).map((id, j) => usage.putCompanyUsage(env, companyFor(id, start + j))));
+      }
+    });
 
-    const before = queryCalls;
-    let streamedCount = 0;
-    let itemsRead = 0;
-    const seen = new Set<string>();
-    let previous = '';
-    for await (const result of usage.streamCompanyUsage(env)) {
-      const id = result.company.companyId;
-      expect(byUtf8(previous, id)).toBeLessThan(0);
-      previous = id;
-      seen.add(id);
-      streamedCount++;
-      itemsRead += result.itemsRead;
-      expect(result.usage.map((u) => u.eventKey)).toEqual(['export', 'search']);
-      expect(result.usage[1].usedDays.size).toBe(20);
-    }
-    expect(streamedCount).toBe(count);
-    expect(seen.size).toBe(count);
-    expect(itemsRead).toBe(count * 3);
-    expect(queryCalls - before).toBeGreaterThanOrEqual(2); // several 1 MB pages
+    test('is paginated without losing or splitting a company', async () => {
+      const before = queryCalls;
+      let streamedCount = 0;
+      let itemsRead = 0;
+      const seen = new Set<string>();
+      let previous = '';
+      for await (const result of usage.streamCompanyUsage(env)) {
+        const id = result.company.companyId;
+        expect(byUtf8(previous, id)).toBeLessThan(0);
+        previous = id;
+        seen.add(id);
+        streamedCount++;
+        itemsRead += result.itemsRead;
+        expect(result.usage.map((u) => u.eventKey)).toEqual(['export', 'search']);
+        expect(result.usage[1].usedDays.size).toBe(20);
+      }
+      expect(streamedCount).toBe(count);
+      expect(seen.size).toBe(count);
+      expect(itemsRead).toBe(count * 3);
+      expect(queryCalls - before).toBeGreaterThanOrEqual(2); // several 1 MB pages
+    });
+
+    test('fails with the error of a page read ahead that failed while the export was busy', async () => {
+      // Clients of its own: a DocumentClient shares its middleware stack with the client it wraps.
+      const own = createEmulatorClients(emulators);
+      const failing = own.documentClient;
+      let queries = 0;
+      failing.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'QueryCommand' && ++queries === 2) throw new Error('throttled on page 2');
+          return next(args);
+        },
+        { step: 'initialize', name: 'failSecondPage' },
+      );
+      const store = new DynamoDbUsageStore({ client: failing, tableName: TABLES.usageTable });
+      let streamed = 0;
+      await expect(
+        (async () => {
+          for await (const company of store.streamCompanyUsage(env)) {
+            expect(company.usage).toHaveLength(2);
+            // A busy export: page 2 fails long before the stream asks for it.
+            if (streamed++ === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        })(),
+      ).rejects.toThrow('throttled on page 2');
+      expect(queries).toBe(2);
+      expect(streamed).toBeGreaterThan(0);
+      expect(streamed).toBeLessThan(count);
+      own.destroy();
+    });
   });
 });

@@ -231,18 +231,22 @@ export class DynamoDbUsageStore implements UsageStore {
    * serves page n+1 while the export turns page n into rows. At most one page (<= 1 MB) is held ahead.
    */
   private async *readAheadPages(input: QueryCommandInput): AsyncGenerator<Item[]> {
-    let next: Promise<QueryCommandOutput> | undefined = this.client.send(new QueryCommand(input));
-    try {
-      while (next) {
-        const page: QueryCommandOutput = await next;
-        next = page.LastEvaluatedKey
-          ? this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: page.LastEvaluatedKey }))
-          : undefined;
-        yield page.Items ?? [];
-      }
-    } finally {
-      // The consumer stopped early or failed: nobody awaits the page read ahead.
-      next?.catch(() => undefined);
+    // A page read ahead may fail while the export is still busy with the previous one (or never be
+    // awaited, when the export stops early). Holding its outcome instead of a rejecting promise means
+    // no rejection ever goes unhandled (Lambda's runtime ends the process on one): the error is thrown
+    // here, when the page is due.
+    type PageOutcome = { page: QueryCommandOutput } | { error: unknown };
+    const request = (exclusiveStartKey?: Record<string, unknown>): Promise<PageOutcome> =>
+      this.client
+        .send(new QueryCommand(exclusiveStartKey ? { ...input, ExclusiveStartKey: exclusiveStartKey } : input))
+        .then((page) => ({ page }), (error: unknown) => ({ error }));
+    let next: Promise<PageOutcome> | undefined = request();
+    while (next) {
+      const outcome: PageOutcome = await next;
+      if ('error' in outcome) throw outcome.error;
+      const page: QueryCommandOutput = outcome.page;
+      next = page.LastEvaluatedKey ? request(page.LastEvaluatedKey) : undefined;
+      yield page.Items ?? [];
     }
   }
 
