@@ -1,5 +1,5 @@
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { COMPACT_AT_DAYS, DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { ConflictError } from '../../lambdas/core/errors';
 import { DAY_MS, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
@@ -283,6 +283,58 @@ describe('DynamoDbUsageStore', () => {
     expect(records[0].usedDays).toEqual(dayLatest(times));
     expect([...records[0].usedDays.keys()]).toEqual(Array.from({ length: 30 }, (_, day) => DAY0 + day));
     expect(company.seenDays).toEqual(dayLatest(times));
+  });
+
+  test('a compaction that read the log before another one is refused, even when the recent days look the same again', async () => {
+    const env = freshEnv();
+    const times = Array.from({ length: COMPACT_AT_DAYS + 1 }, (_, day) => at(day, 10));
+    for (const t of times.slice(0, COMPACT_AT_DAYS - 1)) await usage.recordEvent(env, { companyId: 'v', eventKey: 'k', at: t });
+
+    // Writer A adds day 8: its compaction has read the item (empty log, days 1-8) and is held just
+    // before its conditional write.
+    const heldClients = createEmulatorClients(emulators);
+    let reachedHold!: () => void;
+    const held = new Promise<void>((resolve) => (reachedHold = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    heldClients.documentClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = JSON.stringify(args.input);
+        if (context.commandName === 'UpdateItemCommand' && input.includes('REMOVE') && input.includes('#U#')) {
+          reachedHold();
+          await released;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'holdUsageCompaction' },
+    );
+    const writerA = new DynamoDbUsageStore({ client: heldClients.documentClient, tableName: TABLES.usageTable });
+    const eventA = writerA.recordEvent(env, { companyId: 'v', eventKey: 'k', at: times[COMPACT_AT_DAYS - 1] });
+    await held;
+
+    // Meanwhile writer B adds day 9 and compacts days 1-9 into the log.
+    await usage.recordEvent(env, { companyId: 'v', eventKey: 'k', at: times[COMPACT_AT_DAYS] });
+    const compacted = await rawUsageItem(env, 'v', 'k');
+    expect((compacted.usedLog as Uint8Array).byteLength).toBe(8 * (COMPACT_AT_DAYS + 1));
+    // And a retried ingest batch writes days 1-8 into the map again, with the very same times.
+    for (const [i, t] of times.slice(0, COMPACT_AT_DAYS).entries()) {
+      await clients.documentClient.send(
+        new UpdateCommand({
+          TableName: TABLES.usageTable,
+          Key: { pk: `ENV#${env}`, sk: `C#${Buffer.from('v', 'utf8').toString('hex')}#U#k` },
+          UpdateExpression: 'SET #used.#day = :at',
+          ExpressionAttributeNames: { '#used': 'used', '#day': String(DAY0 + i) },
+          ExpressionAttributeValues: { ':at': t },
+        }),
+      );
+    }
+
+    // A's write now finds the same recent days, but not the log it read: it must not replace B's log.
+    release();
+    await eventA;
+    heldClients.destroy();
+    const { usage: records } = await companyUsage(env, 'v');
+    expect(records[0].usedDays).toEqual(dayLatest(times));
   });
 
   test('late and concurrent writes racing the compactions lose nothing', async () => {
