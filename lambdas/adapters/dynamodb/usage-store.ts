@@ -47,6 +47,7 @@ import type {
   UserUpdate,
 } from '../../ports';
 import { dayHistory, packDayLog } from './day-log';
+import { ignoringConditionFailure } from './expressions';
 
 type Item = Record<string, unknown>;
 type Key = { pk: string; sk: string };
@@ -310,7 +311,7 @@ export class DynamoDbUsageStore implements UsageStore {
       ExpressionAttributeNames: { '#days': names['#days'], '#day': names['#day'] },
       ExpressionAttributeValues: values,
       ReturnValues: 'UPDATED_OLD',
-    }).then(addedDay);
+    });
     const firstEarliest = this.send({
       Key: key,
       UpdateExpression: 'SET #first = :at',
@@ -327,15 +328,13 @@ export class DynamoDbUsageStore implements UsageStore {
             ExpressionAttributeNames: assignments.names,
             ExpressionAttributeValues: assignments.values,
           });
-    const [dayAdded] = await Promise.all([
-      dayLatest.catch((error: unknown) => {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }),
+    // A refused condition means a later (or earlier) value is already stored: nothing to do.
+    const [dayWritten] = await Promise.all([
+      ignoringConditionFailure(dayLatest),
       ignoringConditionFailure(firstEarliest),
       assigned,
     ]);
-    return dayAdded;
+    return dayWritten && addedDay(await dayLatest);
   }
 
   /**
@@ -378,7 +377,7 @@ export class DynamoDbUsageStore implements UsageStore {
           ...(version === undefined ? {} : { ':version': version }),
           ...Object.fromEntries(recentDays.map((day, i) => [`:d${i}`, recent[day]])),
         },
-      }).then(() => undefined),
+      }),
     );
   }
 
@@ -444,15 +443,6 @@ function isMissingDocumentPath(error: unknown): boolean {
     error.name === 'ValidationException' &&
     error.message.includes('document path provided in the update expression is invalid')
   );
-}
-
-/** A refused condition means a later (or earlier) value is already stored: nothing to do. */
-async function ignoringConditionFailure(write: Promise<unknown>): Promise<void> {
-  try {
-    await write;
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
 }
 
 function toCompanyRecord(item: Item): CompanyRecord {
