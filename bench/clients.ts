@@ -5,7 +5,8 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../lambdas/adapters/dynamodb/document-client';
 
 const common = { region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
 
@@ -18,7 +19,7 @@ export interface BenchClients {
 
 export function benchClients(endpoints: { dynamodbEndpoint?: string; s3Endpoint?: string }): BenchClients {
   const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodbEndpoint ?? 'http://127.0.0.1:9' });
-  const documentClient = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const documentClient = createDocumentClient(dynamodb);
   const s3 = new S3Client({
     ...common,
     endpoint: endpoints.s3Endpoint ?? 'http://127.0.0.1:9',

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   );
   log();
 
-  if (options.runner === 'bundle') await bundleExportRun(join(__dirname, 'export-run.ts'), bundleFile);
+  if (options.runner === 'bundle') await bundleExportRun(join(__dirname, 'export-run.ts'), bundleFile, options.cpuProf);
   const exportRunner =
     options.runner === 'bundle'
       ? { script: bundleFile, execArgv: ['--enable-source-maps'] }

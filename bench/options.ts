@@ -48,7 +48,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --no-s3              skip the end-to-end export into s3rver
   --no-breakdown       skip the time breakdown runs
   --no-duckdb          skip the DuckDB reference
-  --cpu-prof           write CPU profiles of the export runs into .bench/profiles
+  --cpu-prof           write CPU profiles of the export runs into .bench/profiles (function names kept)
   --fresh              drop the cached tenants and load them again
   --keep-files         keep the exported CSV files under .bench/out
   --repeat N           run each measurement N times and report the median (default 1)

@@ -5,7 +5,6 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError, optionalInteger, requiredString, type Environment } from '../config';
 import type { FailureCheckService } from '../core/failure-check';
 import type { ExportScheduler, TenantStore, UsageStore } from '../ports';
@@ -15,6 +14,7 @@ import {
   DynamoDbExportRunStore,
   DynamoDbFailingExportsStore,
 } from './dynamodb/automatic-export-stores';
+import { createDocumentClient } from './dynamodb/document-client';
 import { DynamoDbManualExportStore } from './dynamodb/manual-export-store';
 import { DynamoDbTenantStore } from './dynamodb/tenant-store';
 import { DynamoDbUsageStore } from './dynamodb/usage-store';
@@ -106,8 +106,7 @@ class SchedulesManagedElsewhere implements ExportScheduler {
   }
 }
 
-const documentClient = () =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const documentClient = () => createDocumentClient(new DynamoDBClient({}));
 
 const scheduler = (config: ScheduleConfig) => new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...config });
 

@@ -136,15 +136,16 @@ function pointCellsOf(
  * The rows of one company: per feature (in the given order), one row per data point at which the
  * company had been seen (firstSeen < T), oldest first. A feature without usage still gets rows.
  */
-export function* companyRows(
+export function companyRows(
   companyUsage: CompanyUsage,
   features: readonly FeatureDefinition[],
   segments: readonly SegmentDefinition[],
   points: readonly DataPoint[],
-): Generator<CompanyRowCells, void, undefined> {
+): CompanyRowCells[] {
   const { company } = companyUsage;
   const pointCells = pointCellsOf(companyUsage, segments, points);
-  if (pointCells.length === 0) return;
+  const rows: CompanyRowCells[] = [];
+  if (pointCells.length === 0) return rows;
   const firstSeen = isoTimestamp(company.firstSeen);
   const usageByKey = new Map<string, FeatureUsageRecord>(companyUsage.usage.map((u) => [u.eventKey, u]));
 
@@ -165,7 +166,7 @@ export function* companyRows(
         lastUsedMs = usage.lastUsed;
         lastUsed = usage.lastUsed === null ? null : isoTimestamp(usage.lastUsed);
       }
-      yield [
+      rows.push([
         company.companyId,
         company.name,
         feature.name,
@@ -184,7 +185,8 @@ export function* companyRows(
         usage.feedbackCount,
         point.segmentNames,
         point.segmentIds,
-      ];
+      ]);
     }
   }
+  return rows;
 }

@@ -16,10 +16,11 @@ import {
   type GlobalSecondaryIndex,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import startSesServer from 'aws-ses-v2-local';
+import { createDocumentClient } from '../adapters/dynamodb/document-client';
 
 /** dynalite and s3rver ship no type declarations: the parts used here. */
 interface DynaliteOptions {
@@ -260,7 +261,7 @@ export interface EmulatorClients {
 export function createEmulatorClients(endpoints: EmulatorEndpoints): EmulatorClients {
   const common = { region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
   const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodbEndpoint });
-  const documentClient = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const documentClient = createDocumentClient(dynamodb);
   const s3 = new S3Client({
     ...common,
     endpoint: endpoints.s3Endpoint,

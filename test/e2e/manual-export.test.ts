@@ -194,7 +194,7 @@ describe.each([
 
   it('matches the model cell by cell, nulls as nulls', async () => {
     const points = dataPoints(aggregation as never, NOW);
-    const expected = companies.flatMap((c) => [...companyRows(c, features, [], points)]);
+    const expected = companies.flatMap((c) => companyRows(c, features, [], points));
     const actual = await query(`
       SELECT "Company ID" AS id, "Feature ID" AS feature, strftime("Date", '%Y-%m-%d') AS date,
              "STARS State"::INTEGER AS stars, "STARS State Label" AS stars_label, "Frequency"::INTEGER AS frequency,

@@ -23,7 +23,7 @@ export async function* companyRowBatches(
     stats.companies++;
     stats.pairs += features.length;
     stats.itemsRead += company.itemsRead;
-    const rows = [...companyRows(company, features, segments, points)];
+    const rows = companyRows(company, features, segments, points);
     if (rows.length > 0) yield rows;
   }
 }
