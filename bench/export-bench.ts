@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     for (const { spec, load } of tenants) {
       log(`Tenant of ${int(spec.companies)} companies:`);
       const outFile = join(outDir, `${load.environmentId}.csv`);
-      const file = await measure({ label: `export to local file (${spec.companies})`, tenant: spec, source: 'store', stage: 'file', encoder: 'csv', outFile });
+      const file = await measure({ label: `export to local file (${spec.companies})`, tenant: spec, source: 'store', stage: 'file', outFile });
       const size: SizeResult = { companies: spec.companies, environmentId: load.environmentId, load, file };
       if (options.duckdb) {
         const duckdb = await runChild<DuckDbResult>('duckdb-run.ts', {
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
       }
       if (!options.keepFiles) await rm(outFile, { force: true });
       if (options.s3) {
-        size.s3 = await measure({ label: `export to s3rver (${spec.companies})`, tenant: spec, source: 'store', stage: 's3', encoder: 'csv' });
+        size.s3 = await measure({ label: `export to s3rver (${spec.companies})`, tenant: spec, source: 'store', stage: 's3' });
       }
       sizes.push(size);
       log();
@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     const breakdown: MeasuredRun[] = [];
     if (options.breakdown) {
       log(`Breakdown (${int(largest.spec.companies)} companies):`);
-      const base = { tenant: largest.spec, encoder: 'csv' as const };
+      const base = { tenant: largest.spec };
       breakdown.push(await measure({ ...base, label: 'store: read only', source: 'store', stage: 'read' }));
       breakdown.push(await measure({ ...base, label: 'memory: rows only', source: 'memory', stage: 'rows' }));
       breakdown.push(await measure({ ...base, label: 'memory: rows + csv (bytes discarded)', source: 'memory', stage: 'encode' }));

@@ -3,7 +3,7 @@
  * other processes). Started by bench/export-bench.ts with a RunSpec as JSON in argv[2]; sends a
  * RunResult back over IPC and exits.
  *
- * A run is a source, a stage to stop at, and an encoder:
+ * A run is a source and a stage to stop at; the encoder is csvEncoder, what the service runs:
  *   source   store          DynamoDbUsageStore.streamCompanyUsage against dynalite (what the service runs)
  *            memory         the same synthetic companies generated in memory beforehand (no I/O)
  *   stage    read           consume the source only (companies, items)
@@ -11,7 +11,6 @@
  *            encode         + runExport with the encoder into a sink that discards the bytes
  *            file           + runExport into LocalFileSink
  *            s3             + runExport into S3ObjectSink (s3rver)
- *   encoder  csv            csvEncoder (csv-stringify), what the service runs
  */
 import { basename, dirname } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -31,14 +30,12 @@ import { finishChild } from './processes';
 
 export type RunSource = 'store' | 'memory';
 export type RunStage = 'read' | 'rows' | 'encode' | 'file' | 's3';
-export type RunEncoder = 'csv';
 
 export interface RunSpec {
   label: string;
   tenant: TenantSpec;
   source: RunSource;
   stage: RunStage;
-  encoder: RunEncoder;
   dynamodbEndpoint?: string;
   s3Endpoint?: string;
   /** The file the `file` stage writes (through LocalFileSink: its directory and name). */
@@ -66,7 +63,6 @@ export interface RunResult {
   label: string;
   source: RunSource;
   stage: RunStage;
-  encoder: RunEncoder;
   companies: number;
   rows: number;
   bytes: number;
@@ -201,7 +197,6 @@ async function main(): Promise<void> {
     label: spec.label,
     source: spec.source,
     stage: spec.stage,
-    encoder: spec.encoder,
     companies: stats.companies,
     rows,
     bytes,

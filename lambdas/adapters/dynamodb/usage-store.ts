@@ -290,7 +290,7 @@ export class DynamoDbUsageStore implements UsageStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // Refused, so the item exists, with its maps.
-      dayAdded = await this.stampEachPart(key, stamp, names, values, assignments, addedDay);
+      dayAdded = await this.stampEachPart(key, names, values, assignments, addedDay);
     }
     if (dayAdded) await this.compactIfDue(key, stamp);
   }
@@ -298,7 +298,6 @@ export class DynamoDbUsageStore implements UsageStore {
   /** The parts of a refused stamp, each on its own condition; true when the day was added. */
   private async stampEachPart(
     key: Key,
-    stamp: Stamp,
     names: Record<string, string>,
     values: Record<string, unknown>,
     assignments: Assignments,
@@ -316,7 +315,7 @@ export class DynamoDbUsageStore implements UsageStore {
       Key: key,
       UpdateExpression: 'SET #first = :at',
       ConditionExpression: 'attribute_not_exists(#first) OR #first > :at',
-      ExpressionAttributeNames: { '#first': stamp.first },
+      ExpressionAttributeNames: { '#first': names['#first'] },
       ExpressionAttributeValues: values,
     });
     const assigned =
