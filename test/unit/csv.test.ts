@@ -35,8 +35,8 @@ describe('CsvRowEncoder', () => {
     const encoder = new CsvRowEncoder(6, 1000);
     for (let batch = 0; batch < 40; batch++) {
       const rows = Array.from({ length: 500 }, (_, r) =>
-        // Unique values too, so the cache fills up and is cleared many times.
-        [cellAt(batch * 500 + r), `unique-${batch}-${r}`, cellAt(r), r * batch, cellAt(batch), null],
+        // Unique values that need quoting too, so the cache fills up and is cleared many times.
+        [cellAt(batch * 500 + r), `unique, ${batch}-${r}`, cellAt(r), r * batch, cellAt(batch), null],
       );
       expect(encoder.encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
     }
@@ -48,6 +48,27 @@ describe('CsvRowEncoder', () => {
       const rows = Array.from({ length: 50 }, (_, r) => [`${'long, "text" '.repeat(50)}${batch}-${r}`, cellAt(r)]);
       expect(encoder.encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
     }
+  });
+
+  it('writes every text as csv-stringify does, whatever its first and other characters', () => {
+    // Printable ASCII, control characters, line breaks and non-ASCII letters: texts the encoder copies
+    // as they are and texts it passes to csv-stringify, side by side.
+    const alphabet = [
+      ...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)),
+      '\n', '\r', '\t', '\u0000', '\u001f', '\u007f', 'é', '＝', '😀',
+    ];
+    let state = 7;
+    const next = (bound: number) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state % bound;
+    };
+    const randomText = (first: string) => {
+      let text = first;
+      for (let length = next(16); length > 0; length--) text += alphabet[next(alphabet.length)];
+      return text;
+    };
+    const rows = alphabet.flatMap((first) => Array.from({ length: 40 }, () => [randomText(first), randomText('2026-')]));
+    expect(new CsvRowEncoder(2).encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
   });
 
   it('leaves out cells beyond the columns, like csv-stringify with columns', () => {
