@@ -10,6 +10,12 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ObjectSink } from '../../ports';
 
+/**
+ * Bytes queued behind the write in progress before the export is held back. With the default 16 KiB,
+ * one chunk (a company's rows, about 100 KB) fills it, and the export waits for every write.
+ */
+const WRITE_BUFFER_BYTES = 1 << 20;
+
 export class ObjectKeyOutsideDirectoryError extends Error {
   override readonly name = 'ObjectKeyOutsideDirectoryError';
   constructor(readonly key: string) {
@@ -40,7 +46,7 @@ export class LocalFileSink implements ObjectSink {
       // Opened before streaming so the file exists from here on: removing it on failure can never
       // race with a pending open. The write stream closes it, also when the body fails.
       const file = await open(temporary, 'wx');
-      await pipeline(body, file.createWriteStream());
+      await pipeline(body, file.createWriteStream({ highWaterMark: WRITE_BUFFER_BYTES }));
       await rename(temporary, target);
     } catch (error) {
       body.destroy();

@@ -64,6 +64,7 @@ export async function runExport({ rows, encoder, sink, key, signal }: RunExportO
       signal?.throwIfAborted();
       if (batch.length === 0) continue;
       if (!encoded.write(batch)) await drained(encoded);
+      else await eventLoopTurn();
       rowCount += batch.length;
     }
     encoded.end();
@@ -76,6 +77,14 @@ export async function runExport({ rows, encoder, sink, key, signal }: RunExportO
   if (sinkError) throw sinkError;
   return { key, rowCount, byteCount };
 }
+
+/**
+ * Lets pending I/O callbacks run. Batches that are already at hand (a page read ahead) pass from the
+ * source through the encoder on promises alone, which never hand control back to the event loop: the
+ * source's next request would not leave, nor its response be read, nor the sink's writes complete,
+ * until the rows stop coming. One turn per batch keeps that I/O going while the export works.
+ */
+const eventLoopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 async function drained(stream: Duplex): Promise<void> {
   if (stream.destroyed) throw stream.errored ?? new Error('The export stream was closed before it finished.');
