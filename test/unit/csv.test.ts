@@ -71,6 +71,22 @@ describe('CsvRowEncoder', () => {
     expect(new CsvRowEncoder(2).encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
   });
 
+  it('stays identical with rows of many columns, short and long rows among them', () => {
+    const encoder = new CsvRowEncoder(9, 500);
+    // Runs of repeated cells, as in an export: each column changes every `period` rows.
+    const periods = [50, 50, 50, 50, 1, 3, 1, 9, 100];
+    const rowAt = (batch: number, r: number) => periods.map((period, column) => cellAt(batch * 1000 + Math.floor(r / period) * 13 + column));
+    for (let batch = 0; batch < 10; batch++) {
+      const rows = Array.from({ length: 300 }, (_, r) => {
+        // A short row that starts the next run early: the row after it repeats its cells.
+        if (r % 50 === 49) return rowAt(batch, r + 1).slice(0, 4);
+        if (r % 50 === 21) return [...rowAt(batch, r), 'beyond', 1];
+        return rowAt(batch, r);
+      });
+      expect(encoder.encode(rows)).toBe(stringify(rows.map((row) => row.slice(0, 9)), WHOLE_ROWS));
+    }
+  });
+
   it('leaves out cells beyond the columns, like csv-stringify with columns', () => {
     expect(new CsvRowEncoder(2).encode([['a', 'b', 'c'], ['d']])).toBe('a,b\nd\n');
   });

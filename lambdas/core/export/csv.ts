@@ -23,12 +23,16 @@ const MAX_CACHED_CHARS = 4_000_000;
  */
 const VERBATIM_TEXT = /^[0-9A-Za-z][^\x00-\x1f",]*$/;
 
+/** Consecutive columns whose joined encodings are kept, and joined again only when one of them changes. */
+const COLUMNS_PER_GROUP = 4;
+
 /**
  * Encodes rows with csv-stringify, one distinct cell value at a time. csv-stringify encodes each cell
  * from its value alone, and an export repeats the same values over and over (the company and feature on
  * each of their rows, dates, labels, small numbers), so each value is encoded once and its encoding is
- * reused; text that csv-stringify leaves unchanged is copied as it is. The same bytes as stringifying
- * every row, in a fifth of the time.
+ * reused; text that csv-stringify leaves unchanged is copied as it is. A row is joined from groups of
+ * columns, most of them unchanged from the previous row: a few string joins per row instead of two per
+ * cell. The same bytes as stringifying every row, in a fifth of the time.
  */
 export class CsvRowEncoder {
   private readonly encodedCells = new Map<Cell, string>();
@@ -36,6 +40,8 @@ export class CsvRowEncoder {
   /** Per column, the previous row's cell and its encoding: consecutive rows mostly repeat them. */
   private readonly previousCells: Cell[];
   private readonly previousEncoded: string[];
+  /** Per group of columns, its encodings joined, after a comma except for the first group. */
+  private readonly groupText: string[];
 
   constructor(
     private readonly columnCount: number,
@@ -44,6 +50,8 @@ export class CsvRowEncoder {
   ) {
     this.previousCells = new Array<Cell>(columnCount).fill(null);
     this.previousEncoded = new Array<string>(columnCount).fill(this.encodeCell(null));
+    this.groupText = [];
+    this.joinAllGroups();
   }
 
   static header(columns: readonly string[]): string {
@@ -51,23 +59,55 @@ export class CsvRowEncoder {
   }
 
   encode(rows: readonly (readonly Cell[])[]): string {
-    const { previousCells, previousEncoded } = this;
+    const { previousCells, previousEncoded, groupText, columnCount } = this;
     let text = '';
     for (const row of rows) {
-      // Like csv-stringify with `columns`: cells beyond the columns are left out.
-      const length = Math.min(row.length, this.columnCount);
-      for (let i = 0; i < length; i++) {
-        if (i > 0) text += ',';
-        const value = row[i];
-        if (value !== previousCells[i]) {
-          previousCells[i] = value;
-          previousEncoded[i] = this.encodeCell(value);
+      if (row.length < columnCount) {
+        text += this.encodeShortRow(row);
+        continue;
+      }
+      for (let group = 0, start = 0; start < columnCount; group++, start += COLUMNS_PER_GROUP) {
+        const end = Math.min(start + COLUMNS_PER_GROUP, columnCount);
+        let changed = false;
+        for (let i = start; i < end; i++) {
+          const value = row[i];
+          if (value !== previousCells[i]) {
+            previousCells[i] = value;
+            previousEncoded[i] = this.encodeCell(value);
+            changed = true;
+          }
         }
-        text += previousEncoded[i];
+        if (changed) groupText[group] = this.joinGroup(start, end);
+        text += groupText[group];
       }
       text += '\n';
     }
     return text;
+  }
+
+  /** Like csv-stringify with `columns`, a row with fewer cells has fewer in its record. */
+  private encodeShortRow(row: readonly Cell[]): string {
+    let line = '';
+    for (let i = 0; i < row.length; i++) {
+      if (i > 0) line += ',';
+      this.previousCells[i] = row[i];
+      this.previousEncoded[i] = this.encodeCell(row[i]);
+      line += this.previousEncoded[i];
+    }
+    this.joinAllGroups();
+    return line + '\n';
+  }
+
+  private joinGroup(start: number, end: number): string {
+    let text = start === 0 ? this.previousEncoded[0] : ',' + this.previousEncoded[start];
+    for (let i = start + 1; i < end; i++) text += ',' + this.previousEncoded[i];
+    return text;
+  }
+
+  private joinAllGroups(): void {
+    for (let group = 0, start = 0; start < this.columnCount; group++, start += COLUMNS_PER_GROUP) {
+      this.groupText[group] = this.joinGroup(start, Math.min(start + COLUMNS_PER_GROUP, this.columnCount));
+    }
   }
 
   private encodeCell(value: Cell): string {
