@@ -144,6 +144,8 @@ async function main(): Promise<void> {
   switch (spec.stage) {
     case 'read': {
       for await (const company of source()) {
+        // As runExport does per batch: the page read ahead is requested and received meanwhile.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         stats.companies++;
         stats.pairs += features.length;
         stats.itemsRead += company.itemsRead;
