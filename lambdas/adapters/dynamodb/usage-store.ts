@@ -228,7 +228,7 @@ export class DynamoDbUsageStore implements UsageStore {
   }
 
   /**
-   * The pages of one Query, the next one requested as soon as the current one arrives: the table
+   * The pages of one Query, the next one requested as soon as the current one is taken: the table
    * serves page n+1 while the export turns page n into rows. At most one page (<= 1 MB) is held ahead.
    */
   private async *readAheadPages(input: QueryCommandInput): AsyncGenerator<Item[]> {
