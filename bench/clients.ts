@@ -3,10 +3,10 @@
  * does, without importing that module: it loads the emulators themselves (dynalite, s3rver, the SES
  * emulator and their web frameworks), which have no place in the measured export process.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '../lambdas/adapters/dynamodb/document-client';
+import { createDocumentClient, createDynamoDbClient } from '../lambdas/adapters/dynamodb/document-client';
 
 const common = { region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
 
@@ -18,7 +18,7 @@ export interface BenchClients {
 }
 
 export function benchClients(endpoints: { dynamodbEndpoint?: string; s3Endpoint?: string }): BenchClients {
-  const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodbEndpoint ?? 'http://127.0.0.1:9' });
+  const dynamodb = createDynamoDbClient({ ...common, endpoint: endpoints.dynamodbEndpoint ?? 'http://127.0.0.1:9' });
   const documentClient = createDocumentClient(dynamodb);
   const s3 = new S3Client({
     ...common,

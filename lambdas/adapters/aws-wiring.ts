@@ -1,5 +1,4 @@
 /** The AWS wiring: real AWS clients, configuration from each Lambda's environment, read once at start. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -14,7 +13,7 @@ import {
   DynamoDbExportRunStore,
   DynamoDbFailingExportsStore,
 } from './dynamodb/automatic-export-stores';
-import { createDocumentClient } from './dynamodb/document-client';
+import { createDocumentClient, createDynamoDbClient } from './dynamodb/document-client';
 import { DynamoDbManualExportStore } from './dynamodb/manual-export-store';
 import { DynamoDbTenantStore } from './dynamodb/tenant-store';
 import { DynamoDbUsageStore } from './dynamodb/usage-store';
@@ -106,7 +105,7 @@ class SchedulesManagedElsewhere implements ExportScheduler {
   }
 }
 
-const documentClient = () => createDocumentClient(new DynamoDBClient({}));
+const documentClient = () => createDocumentClient(createDynamoDbClient());
 
 const scheduler = (config: ScheduleConfig) => new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...config });
 

@@ -20,7 +20,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import startSesServer from 'aws-ses-v2-local';
-import { createDocumentClient } from '../adapters/dynamodb/document-client';
+import { createDocumentClient, createDynamoDbClient } from '../adapters/dynamodb/document-client';
 
 /** dynalite and s3rver ship no type declarations: the parts used here. */
 interface DynaliteOptions {
@@ -260,7 +260,7 @@ export interface EmulatorClients {
 /** SDK clients pointed at the emulators, configured the way each emulator needs. */
 export function createEmulatorClients(endpoints: EmulatorEndpoints): EmulatorClients {
   const common = { region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS };
-  const dynamodb = new DynamoDBClient({ ...common, endpoint: endpoints.dynamodbEndpoint });
+  const dynamodb = createDynamoDbClient({ ...common, endpoint: endpoints.dynamodbEndpoint });
   const documentClient = createDocumentClient(dynamodb);
   const s3 = new S3Client({
     ...common,

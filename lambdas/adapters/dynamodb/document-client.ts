@@ -1,6 +1,30 @@
-/** The one way the service builds its DynamoDB document client, on AWS, in local mode and in the benchmark. */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+/** The one way the service builds its DynamoDB clients, on AWS, in local mode and in the benchmark. */
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export class InvalidBase64Error extends TypeError {
+  override readonly name = 'InvalidBase64Error';
+}
+
+/**
+ * Decodes a Binary attribute value as the SDK's default decoder does, with the same two checks
+ * (padding, then every character decoded) but without its regular expression over the whole text: that
+ * took 3% of an export's CPU, as each usage item holds a day log of a few hundred base64 characters.
+ * Node's decoder skips characters outside the alphabet, so the decoded length reveals them. (It also
+ * reads the URL-safe `-` and `_`, which DynamoDB never sends.)
+ */
+export function decodeBase64(text: string): Uint8Array {
+  if ((text.length * 3) % 4 !== 0) throw new InvalidBase64Error('Incorrect padding on base64 string.');
+  const bytes = Buffer.from(text, 'base64');
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  if (bytes.byteLength !== (text.length / 4) * 3 - padding) throw new InvalidBase64Error('Invalid base64 string.');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A DynamoDB client with the service's base64 decoder; `config` as for `new DynamoDBClient`. */
+export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoDBClient {
+  return new DynamoDBClient({ ...config, base64Decoder: decodeBase64 });
+}
 
 /**
  * A document client over `client`. The SDK's logger middleware builds a filtered copy of every response
