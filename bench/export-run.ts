@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { DynamoDbUsageStore } from '../lambdas/adapters/dynamodb/usage-store';
 import { LocalFileSink } from '../lambdas/adapters/local/file-sink';
 import { S3ObjectSink } from '../lambdas/adapters/s3/object-sink';
-import { COMPANY_COLUMNS } from '../lambdas/core/company-row';
+import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from '../lambdas/core/company-row';
 import { companyRowBatches, type SourceStats } from '../lambdas/core/export/company-source';
 import { csvEncoder } from '../lambdas/core/export/csv';
 import { runExport, type Encoder, type ObjectSink } from '../lambdas/core/export/pipeline';
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     source = () => store.streamCompanyUsage(environmentId);
   }
 
-  const encoder: Encoder = csvEncoder(COMPANY_COLUMNS);
+  const encoder: Encoder = csvEncoder(COMPANY_COLUMNS, COMPANY_COLUMN_GROUPS);
   const stats: SourceStats = { companies: 0, pairs: 0, itemsRead: 0 };
   const setupRssKb = process.resourceUsage().maxRSS;
   const cpuBefore = process.cpuUsage();

@@ -4,7 +4,7 @@
  * scheduled instant, and the status the settings page shows.
  */
 import { authorizeEnvironment, type Caller } from './access';
-import { COMPANY_COLUMNS } from './company-row';
+import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
 import {
   DestinationError,
   GCS_ENDPOINT,
@@ -307,7 +307,7 @@ export class AutomaticExportService {
       this.deps.sealer.unseal(settings.sealedSecretAccessKey!, { environmentId }),
     ]);
     const date = dateOf(snapshotAt);
-    const encoder = csvEncoder(COMPANY_COLUMNS);
+    const encoder = csvEncoder(COMPANY_COLUMNS, COMPANY_COLUMN_GROUPS);
     const key = `${environmentId}/${exportFileName(environment?.name ?? environmentId, settings.cadence, date, encoder.extension)}`;
     const result = await runExport({
       rows: companyRowBatches(this.deps.usage.streamCompanyUsage(environmentId), features, segments, [{ instant: snapshotAt, date }]),

@@ -33,6 +33,14 @@ export const COMPANY_COLUMNS = [
   'Segment IDs',
 ] as const;
 
+/**
+ * COMPANY_COLUMNS in groups whose cells change together from one row to the next (a company x feature's
+ * rows follow each other, one per data point): the company and feature; the data point's Date with
+ * First Seen and Last Seen (the same on every feature's row of that point); First and Last Used; the
+ * usage state; the segments. The CSV encoder joins each group's text once and reuses it.
+ */
+export const COMPANY_COLUMN_GROUPS: readonly number[] = [4, 3, 2, 7, 2];
+
 /** One row's cells in COMPANY_COLUMNS order; null is an empty cell, timestamps are ISO-8601 UTC. */
 export type CompanyRowCells = [
   companyId: string,

@@ -4,7 +4,7 @@
  */
 import { authorizeEnvironment, type Caller } from './access';
 import { NotFoundError } from './errors';
-import { COMPANY_COLUMNS } from './company-row';
+import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
 import { companyRowBatches } from './export/company-source';
 import { csvEncoder } from './export/csv';
 import { exportFileName } from './export/naming';
@@ -102,7 +102,7 @@ export class ManualExportService {
         this.deps.tenants.listFeatures(environmentId),
         this.deps.tenants.listSegments(environmentId),
       ]);
-      const encoder = csvEncoder(COMPANY_COLUMNS);
+      const encoder = csvEncoder(COMPANY_COLUMNS, COMPANY_COLUMN_GROUPS);
       const fileName = exportFileName(environment.name, job.aggregation, dateOf(job.requestedAt), encoder.extension);
       const result = await runExport({
         rows: companyRowBatches(

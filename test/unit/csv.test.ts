@@ -32,7 +32,7 @@ describe('CsvRowEncoder', () => {
   });
 
   it('stays identical across many batches, including after its cache is cleared', () => {
-    const encoder = new CsvRowEncoder(6, 1000);
+    const encoder = new CsvRowEncoder(6, { maxCachedCells: 1000 });
     for (let batch = 0; batch < 40; batch++) {
       const rows = Array.from({ length: 500 }, (_, r) =>
         // Unique values that need quoting too, so the cache fills up and is cleared many times.
@@ -43,7 +43,7 @@ describe('CsvRowEncoder', () => {
   });
 
   it('stays identical when long texts fill its cache by size', () => {
-    const encoder = new CsvRowEncoder(2, 65_536, 10_000);
+    const encoder = new CsvRowEncoder(2, { maxCachedChars: 10_000 });
     for (let batch = 0; batch < 20; batch++) {
       const rows = Array.from({ length: 50 }, (_, r) => [`${'long, "text" '.repeat(50)}${batch}-${r}`, cellAt(r)]);
       expect(encoder.encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
@@ -72,7 +72,7 @@ describe('CsvRowEncoder', () => {
   });
 
   it('stays identical with rows of many columns, short and long rows among them', () => {
-    const encoder = new CsvRowEncoder(9, 500);
+    const encoder = new CsvRowEncoder(9, { maxCachedCells: 500 });
     // Runs of repeated cells, as in an export: each column changes every `period` rows.
     const periods = [50, 50, 50, 50, 1, 3, 1, 9, 100];
     const rowAt = (batch: number, r: number) => periods.map((period, column) => cellAt(batch * 1000 + Math.floor(r / period) * 13 + column));
@@ -85,6 +85,24 @@ describe('CsvRowEncoder', () => {
       });
       expect(encoder.encode(rows)).toBe(stringify(rows.map((row) => row.slice(0, 9)), WHOLE_ROWS));
     }
+  });
+
+  it('writes the same bytes whatever the column groups, when groups repeat their first cell with other cells', () => {
+    // Few distinct first cells per group, so remembered texts are found by a first cell whose other
+    // cells differ, as well as by one whose cells are all the same.
+    const rowAt = (r: number) => Array.from({ length: 9 }, (_, column) => (column % 3 === 0 ? `k${(r >> 2) % 3}` : cellAt(r * 7 + column)));
+    const rows = Array.from({ length: 600 }, (_, r) => (r % 97 === 50 ? rowAt(r).slice(0, 5) : rowAt(r)));
+    const expected = stringify(rows, WHOLE_ROWS);
+    for (const columnGroups of [[9], [1, 1, 1, 1, 1, 1, 1, 1, 1], [3, 3, 3], [2, 5, 2], [4, 4, 1]]) {
+      const encoder = new CsvRowEncoder(9, { columnGroups });
+      expect(encoder.encode(rows.slice(0, 300)) + encoder.encode(rows.slice(300))).toBe(expected);
+    }
+  });
+
+  it('refuses column groups that do not add up to the columns', () => {
+    expect(() => new CsvRowEncoder(3, { columnGroups: [1, 1] })).toThrow(RangeError);
+    expect(() => new CsvRowEncoder(3, { columnGroups: [2, 0, 1] })).toThrow(RangeError);
+    expect(() => new CsvRowEncoder(3, { columnGroups: [1.5, 1.5] })).toThrow(RangeError);
   });
 
   it('leaves out cells beyond the columns, like csv-stringify with columns', () => {
