@@ -52,7 +52,7 @@ function repeating(entry: GroupText): GroupText {
 interface GroupText {
   cells: readonly Cell[];
   encoded: readonly string[];
-  /** The encodings joined by commas, after a comma except for the first group. */
+  /** The encodings joined by commas, after a comma except for the first group; the last group ends the row. */
   text: string;
   /** Whether a row has repeated it yet: it is stored as one piece then. */
   repeated: boolean;
@@ -122,7 +122,6 @@ export class CsvRowEncoder {
             : (current[group] = this.groupText(group, row, start, end, previous));
         text += entry.text;
       }
-      text += '\n';
     }
     return text;
   }
@@ -142,6 +141,7 @@ export class CsvRowEncoder {
       encoded[i] = previous !== undefined && previous.cells[i] === cell ? previous.encoded[i] : this.encodeCell(cell);
       text = i === 0 ? text + encoded[i] : text + ',' + encoded[i];
     }
+    if (end === this.columnCount) text += '\n';
     const entry: GroupText = { cells, encoded, text, repeated: false };
     if (remembered.size >= MAX_REMEMBERED_TEXTS) remembered.clear();
     remembered.set(row[start], entry);
