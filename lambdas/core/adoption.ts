@@ -23,7 +23,7 @@ import type {
   FeatureUsageRecord,
   FeedbackEntry,
 } from './model';
-import { toEpochDay } from './model';
+import { SortedDayHistory, toEpochDay } from './model';
 import type { DataPoint } from './periods';
 import { lastIncludedDay } from './periods';
 
@@ -115,16 +115,16 @@ function lowerBound(sorted: ArrayLike<number>, value: number): number {
   return lo;
 }
 
-/** The days of a history, ascending; stores usually yield them in order already, which skips the sort. */
-function sortedDays(lastByDay: DayLastSeen): Int32Array {
-  const days = new Int32Array(lastByDay.size);
-  let ascending = true;
-  let i = 0;
-  for (const day of lastByDay.keys()) {
-    if (i > 0 && day < days[i - 1]) ascending = false;
-    days[i++] = day;
-  }
-  return ascending ? days : days.sort();
+/** A history as arrays in day order: a store's SortedDayHistory as it is, any other map sorted. */
+function sortedHistory(lastByDay: DayLastSeen): { days: Int32Array; latest: Float64Array } {
+  if (lastByDay instanceof SortedDayHistory) return lastByDay;
+  const entries = [...lastByDay];
+  // Stores usually yield the days in order already, which skips the sort.
+  if (entries.some(([day], i) => i > 0 && day < entries[i - 1][0])) entries.sort(([a], [b]) => a - b);
+  return {
+    days: Int32Array.from(entries, ([day]) => day),
+    latest: Float64Array.from(entries, ([, latest]) => latest),
+  };
 }
 
 /**
@@ -133,15 +133,14 @@ function sortedDays(lastByDay: DayLastSeen): Int32Array {
  */
 class DayHistory {
   readonly days: Int32Array;
+  /** Each day's latest timestamp. */
+  private readonly latest: Float64Array;
   /** The first timestamp: exact when given, else the earliest day's (the best known). */
   readonly first: number | null;
 
-  constructor(
-    private readonly lastByDay: DayLastSeen,
-    exactFirst: number | null,
-  ) {
-    this.days = sortedDays(lastByDay);
-    this.first = exactFirst ?? (this.days.length > 0 ? lastByDay.get(this.days[0])! : null);
+  constructor(lastByDay: DayLastSeen, exactFirst: number | null) {
+    ({ days: this.days, latest: this.latest } = sortedHistory(lastByDay));
+    this.first = exactFirst ?? (this.days.length > 0 ? this.latest[0] : null);
   }
 
   /** The number of sorted days that count as of T: they are `days[0 .. n)`. */
@@ -150,7 +149,7 @@ class DayHistory {
     const index = lowerBound(this.days, dayOfInstant);
     if (index === this.days.length || this.days[index] !== dayOfInstant) return index;
     const dayCounts =
-      this.lastByDay.get(dayOfInstant)! < instant ||
+      this.latest[index] < instant ||
       (this.first !== null && this.first < instant && toEpochDay(this.first) === dayOfInstant);
     return dayCounts ? index + 1 : index;
   }
@@ -159,7 +158,7 @@ class DayHistory {
   latestBefore(instant: number, counted: number): number | null {
     const first = this.first !== null && this.first < instant ? this.first : null;
     if (counted === 0) return first;
-    const last = this.lastByDay.get(this.days[counted - 1])!;
+    const last = this.latest[counted - 1];
     // A last day whose latest timestamp is not before T counts only through `first`, which lies on it.
     if (last >= instant) return first;
     return first !== null && first > last ? first : last;

@@ -62,6 +62,69 @@ export interface SegmentDefinition {
 /** Per-day last timestamp: epoch day -> the latest epoch ms seen that day. Its keys are the active days. */
 export type DayLastSeen = ReadonlyMap<number, number>;
 
+/**
+ * A day history held as two arrays in day order, as stores decode it: the adoption model reads the
+ * arrays directly, without a Map to build, sort and look up for each of the millions of (pair, T)
+ * questions of an export. A read-only Map for everything else.
+ */
+export class SortedDayHistory implements DayLastSeen {
+  /**
+   * @param days epoch days, strictly ascending
+   * @param latest each day's latest epoch ms
+   */
+  constructor(
+    readonly days: Int32Array,
+    readonly latest: Float64Array,
+  ) {
+    if (days.length !== latest.length) throw new RangeError('A day history needs one latest time per day.');
+  }
+
+  get size(): number {
+    return this.days.length;
+  }
+
+  get(day: number): number | undefined {
+    const index = this.indexOf(day);
+    return index === -1 ? undefined : this.latest[index];
+  }
+
+  has(day: number): boolean {
+    return this.indexOf(day) !== -1;
+  }
+
+  forEach(callback: (latest: number, day: number, map: ReadonlyMap<number, number>) => void, thisArg?: unknown): void {
+    for (let i = 0; i < this.days.length; i++) callback.call(thisArg, this.latest[i], this.days[i], this);
+  }
+
+  *entries(): MapIterator<[number, number]> {
+    for (let i = 0; i < this.days.length; i++) yield [this.days[i], this.latest[i]];
+  }
+
+  *keys(): MapIterator<number> {
+    yield* this.days;
+  }
+
+  *values(): MapIterator<number> {
+    yield* this.latest;
+  }
+
+  [Symbol.iterator](): MapIterator<[number, number]> {
+    return this.entries();
+  }
+
+  private indexOf(day: number): number {
+    let lo = 0;
+    let hi = this.days.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.days[mid] === day) return mid;
+      if (this.days[mid] < day) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+}
+
 export interface CompanyRecord {
   companyId: string;
   name: string | null;

@@ -4,7 +4,7 @@
  * 8 bytes a day instead of a Number attribute each: items half the size, and a few attributes to
  * decode instead of one per active day.
  */
-import { DAY_MS } from '../../core/model';
+import { DAY_MS, SortedDayHistory } from '../../core/model';
 
 const BYTES_PER_DAY = 8;
 
@@ -30,30 +30,39 @@ export function packDayLog(days: ReadonlyMap<number, number>): Uint8Array {
  * The history of a packed log plus the days recorded since it was packed (`{ "<epoch day>": ms }`):
  * each day's latest time, in day order.
  */
-export function dayHistory(log: Uint8Array | undefined, recent: Record<string, number> | undefined): Map<number, number> {
-  const days = new Map<number, number>();
-  let lastDay = -1;
-  if (log && log.byteLength > 0) {
-    if (log.byteLength % BYTES_PER_DAY !== 0) throw new DayLogError(`A day log of ${log.byteLength} bytes is not whole days.`);
+export function dayHistory(log: Uint8Array | undefined, recent: Record<string, number> | undefined): SortedDayHistory {
+  const length = log?.byteLength ?? 0;
+  if (length % BYTES_PER_DAY !== 0) throw new DayLogError(`A day log of ${length} bytes is not whole days.`);
+  const logged = length / BYTES_PER_DAY;
+  const days = new Int32Array(logged);
+  const latest = new Float64Array(logged);
+  if (log && logged > 0) {
     const view = new DataView(log.buffer, log.byteOffset, log.byteLength);
-    for (let offset = 0; offset < log.byteLength; offset += BYTES_PER_DAY) {
-      lastDay = view.getUint32(offset, true);
-      days.set(lastDay, lastDay * DAY_MS + view.getUint32(offset + 4, true));
+    for (let i = 0; i < logged; i++) {
+      const day = view.getUint32(i * BYTES_PER_DAY, true);
+      days[i] = day;
+      latest[i] = day * DAY_MS + view.getUint32(i * BYTES_PER_DAY + 4, true);
     }
   }
-  let ordered = true;
-  // Integer-like keys iterate in ascending order.
-  for (const key in recent) {
+  const recentDays = recent === undefined ? [] : Object.keys(recent);
+  if (recentDays.length === 0) return new SortedDayHistory(days, latest);
+  // Integer-like keys iterate in ascending order: merge the two day-ordered lists, latest time per day.
+  const mergedDays: number[] = [];
+  const mergedLatest: number[] = [];
+  let next = 0;
+  const append = (day: number, ms: number) => {
+    const last = mergedDays.length - 1;
+    if (last >= 0 && mergedDays[last] === day) mergedLatest[last] = Math.max(mergedLatest[last], ms);
+    else {
+      mergedDays.push(day);
+      mergedLatest.push(ms);
+    }
+  };
+  for (const key of recentDays) {
     const day = Number(key);
-    const ms = recent[key];
-    const logged = days.get(day);
-    if (logged === undefined) {
-      if (day < lastDay) ordered = false;
-      days.set(day, ms);
-      lastDay = Math.max(lastDay, day);
-    } else if (ms > logged) {
-      days.set(day, ms);
-    }
+    while (next < logged && days[next] <= day) append(days[next], latest[next++]);
+    append(day, recent![key]);
   }
-  return ordered ? days : new Map([...days].sort(([a], [b]) => a - b));
+  while (next < logged) append(days[next], latest[next++]);
+  return new SortedDayHistory(Int32Array.from(mergedDays), Float64Array.from(mergedLatest));
 }
