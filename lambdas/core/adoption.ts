@@ -103,10 +103,8 @@ export function assertAdoptionThresholds({ minActiveDays, windowDays }: Adoption
   if (issues.length > 0) throw new ValidationError('Invalid adoption thresholds.', issues);
 }
 
-/** Index of the first element >= value in an ascending array. */
-function lowerBound(sorted: ArrayLike<number>, value: number): number {
-  let lo = 0;
-  let hi = sorted.length;
+/** Index of the first element >= value in an ascending array, searched between lo and hi. */
+function lowerBound(sorted: ArrayLike<number>, value: number, lo = 0, hi = sorted.length): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (sorted[mid] < value) lo = mid + 1;
@@ -115,16 +113,50 @@ function lowerBound(sorted: ArrayLike<number>, value: number): number {
   return lo;
 }
 
+/** Steps a search takes forward from its previous answer before it searches by halves. */
+const MAX_STEPS_FORWARD = 8;
+
+/**
+ * lowerBound for one question asked again and again with growing values, as an export asks it (its data
+ * points come oldest first): each answer starts from the previous one, usually a step or two away,
+ * instead of halving the whole array. Any value, growing or not, gets the right answer.
+ */
+class GrowingLowerBound {
+  private previous = 0;
+
+  constructor(private readonly sorted: ArrayLike<number>) {}
+
+  of(value: number): number {
+    const { sorted } = this;
+    let index = this.previous;
+    if (index > 0 && sorted[index - 1] >= value) {
+      index = lowerBound(sorted, value, 0, index);
+    } else {
+      const stop = Math.min(sorted.length, index + MAX_STEPS_FORWARD);
+      while (index < stop && sorted[index] < value) index++;
+      if (index === stop && index < sorted.length && sorted[index] < value) index = lowerBound(sorted, value, index);
+    }
+    this.previous = index;
+    return index;
+  }
+}
+
 /** A history as arrays in day order: a store's SortedDayHistory as it is, any other map sorted. */
 function sortedHistory(lastByDay: DayLastSeen): { days: Int32Array; latest: Float64Array } {
   if (lastByDay instanceof SortedDayHistory) return lastByDay;
-  const entries = [...lastByDay];
-  // Stores usually yield the days in order already, which skips the sort.
-  if (entries.some(([day], i) => i > 0 && day < entries[i - 1][0])) entries.sort(([a], [b]) => a - b);
-  return {
-    days: Int32Array.from(entries, ([day]) => day),
-    latest: Float64Array.from(entries, ([, latest]) => latest),
-  };
+  const days = new Int32Array(lastByDay.size);
+  const latest = new Float64Array(lastByDay.size);
+  let ascending = true;
+  let i = 0;
+  for (const [day, ms] of lastByDay) {
+    if (i > 0 && day < days[i - 1]) ascending = false;
+    days[i] = day;
+    latest[i++] = ms;
+  }
+  // Maps usually hold their days in order already, which skips the sort.
+  if (ascending) return { days, latest };
+  const order = Array.from(days.keys()).sort((a, b) => days[a] - days[b]);
+  return { days: Int32Array.from(order, (k) => days[k]), latest: Float64Array.from(order, (k) => latest[k]) };
 }
 
 /**
@@ -137,16 +169,18 @@ class DayHistory {
   private readonly latest: Float64Array;
   /** The first timestamp: exact when given, else the earliest day's (the best known). */
   readonly first: number | null;
+  private readonly dayOfInstant: GrowingLowerBound;
 
   constructor(lastByDay: DayLastSeen, exactFirst: number | null) {
     ({ days: this.days, latest: this.latest } = sortedHistory(lastByDay));
     this.first = exactFirst ?? (this.days.length > 0 ? this.latest[0] : null);
+    this.dayOfInstant = new GrowingLowerBound(this.days);
   }
 
   /** The number of sorted days that count as of T: they are `days[0 .. n)`. */
   countedBefore(instant: number): number {
     const dayOfInstant = toEpochDay(instant);
-    const index = lowerBound(this.days, dayOfInstant);
+    const index = this.dayOfInstant.of(dayOfInstant);
     if (index === this.days.length || this.days[index] !== dayOfInstant) return index;
     const dayCounts =
       this.latest[index] < instant ||
@@ -210,33 +244,45 @@ const NO_USAGE: FeatureUsageRecord = { eventKey: '', firstUsed: null, usedDays: 
  * they all lie on or before lastDay = Date(T), and the days after them lie on or after lastDay.
  */
 
-/** Active days as of T from `from` to lastDay (from <= lastDay). */
-const activeDaysSince = (active: Int32Array, counted: number, from: number): number =>
-  counted - lowerBound(active, from);
-
-/** How many of the `periods` consecutive periods of `periodDays` ending with lastDay hold an active day. */
+/**
+ * How many of the consecutive periods of `periodDays` ending with lastDay hold an active day, counted up
+ * to `enough`. `from`: the index of the first active day in the earliest of the periods.
+ */
 function activePeriods(
   active: Int32Array,
+  from: number,
   counted: number,
   lastDay: number,
   periodDays: number,
-  periods: number,
+  enough: number,
 ): number {
   let result = 0;
-  for (let p = 0; p < periods; p++) {
-    const to = lastDay - p * periodDays;
-    const firstFrom = lowerBound(active, to - periodDays + 1);
-    if (firstFrom < counted && active[firstFrom] <= to) result++;
+  let period = -1;
+  // Newest day first: each day's period (0 = the one ending with lastDay) grows.
+  for (let i = counted - 1; i >= from && result < enough; i--) {
+    const dayPeriod = Math.floor((lastDay - active[i]) / periodDays);
+    if (dayPeriod !== period) {
+      period = dayPeriod;
+      result++;
+    }
   }
   return result;
 }
 
-function frequencyAsOf(active: Int32Array, counted: number, lastDay: number): Frequency {
-  if (counted === 0) return 0;
-  if (activeDaysSince(active, counted, lastDay - DAILY_WINDOW_DAYS + 1) >= DAILY_MIN_ACTIVE_DAYS) return 3;
-  if (activePeriods(active, counted, lastDay, WEEK_DAYS, WEEKS_CONSIDERED) >= MIN_ACTIVE_WEEKS) return 2;
-  if (activePeriods(active, counted, lastDay, MONTH_DAYS, MONTHS_CONSIDERED) >= MIN_ACTIVE_MONTHS) return 1;
-  return 0;
+/** Frequency as of T, each window's first active day found by its own growing search. */
+function frequencyOf(
+  active: Int32Array,
+  windowStarts: { daily: GrowingLowerBound; weekly: GrowingLowerBound; monthly: GrowingLowerBound },
+): (counted: number, lastDay: number) => Frequency {
+  return (counted, lastDay) => {
+    if (counted === 0) return 0;
+    if (counted - windowStarts.daily.of(lastDay - DAILY_WINDOW_DAYS + 1) >= DAILY_MIN_ACTIVE_DAYS) return 3;
+    const weeksFrom = windowStarts.weekly.of(lastDay - WEEKS_CONSIDERED * WEEK_DAYS + 1);
+    if (activePeriods(active, weeksFrom, counted, lastDay, WEEK_DAYS, MIN_ACTIVE_WEEKS) >= MIN_ACTIVE_WEEKS) return 2;
+    const monthsFrom = windowStarts.monthly.of(lastDay - MONTHS_CONSIDERED * MONTH_DAYS + 1);
+    if (activePeriods(active, monthsFrom, counted, lastDay, MONTH_DAYS, MIN_ACTIVE_MONTHS) >= MIN_ACTIVE_MONTHS) return 1;
+    return 0;
+  };
 }
 
 /**
@@ -253,6 +299,13 @@ export function usageTimeline(
   const history = new DayHistory(usedDays, exactFirstUsed);
   const active = history.days;
   const feedbackAsOf = feedback.length > 0 ? feedbackHistory(feedback) : null;
+  const retainedFrom = new GrowingLowerBound(active);
+  const frequencyAsOf = frequencyOf(active, {
+    daily: new GrowingLowerBound(active),
+    weekly: new GrowingLowerBound(active),
+    monthly: new GrowingLowerBound(active),
+  });
+  const feedbackBefore = feedbackAsOf === null ? null : new GrowingLowerBound(feedbackAsOf.at);
 
   // Adoption happens on the first active day `active[j]` whose window holds minActiveDays active days,
   // i.e. `active[j - minActiveDays + 1]` lies less than windowDays before it. Adopted as of T exactly
@@ -274,15 +327,15 @@ export function usageTimeline(
     let stars: StarsState = 1;
     if (used) {
       const adopted = adoptionIndex < counted;
-      const retained = activeDaysSince(active, counted, lastDay - windowDays + 1) >= minActiveDays;
+      const retained = counted - retainedFrom.of(lastDay - windowDays + 1) >= minActiveDays;
       stars = !adopted ? 2 : retained ? 3 : 4;
     }
-    const frequency = frequencyAsOf(active, counted, lastDay);
+    const frequency = frequencyAsOf(counted, lastDay);
 
     let satisfaction: Satisfaction | null = null;
     let feedbackCount = 0;
-    if (feedbackAsOf !== null) {
-      feedbackCount = lowerBound(feedbackAsOf.at, instant);
+    if (feedbackAsOf !== null && feedbackBefore !== null) {
+      feedbackCount = feedbackBefore.of(instant);
       const scored = feedbackAsOf.scoredCount[feedbackCount];
       if (scored > 0) {
         satisfaction = roundedMean(feedbackAsOf.scoreSum[feedbackCount], scored) as Satisfaction;
