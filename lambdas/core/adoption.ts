@@ -142,21 +142,22 @@ class GrowingLowerBound {
 }
 
 /** A history as arrays in day order: a store's SortedDayHistory as it is, any other map sorted. */
-function sortedHistory(lastByDay: DayLastSeen): { days: Int32Array; latest: Float64Array } {
+function sortedHistory(lastByDay: DayLastSeen): { days: readonly number[]; latest: readonly number[] } {
   if (lastByDay instanceof SortedDayHistory) return lastByDay;
-  const days = new Int32Array(lastByDay.size);
-  const latest = new Float64Array(lastByDay.size);
+  const days: number[] = [];
+  const latest: number[] = [];
   let ascending = true;
   let i = 0;
   for (const [day, ms] of lastByDay) {
     if (i > 0 && day < days[i - 1]) ascending = false;
-    days[i] = day;
-    latest[i++] = ms;
+    days.push(day);
+    latest.push(ms);
+    i++;
   }
   // Maps usually hold their days in order already, which skips the sort.
   if (ascending) return { days, latest };
   const order = Array.from(days.keys()).sort((a, b) => days[a] - days[b]);
-  return { days: Int32Array.from(order, (k) => days[k]), latest: Float64Array.from(order, (k) => latest[k]) };
+  return { days: order.map((k) => days[k]), latest: order.map((k) => latest[k]) };
 }
 
 /**
@@ -164,9 +165,9 @@ function sortedHistory(lastByDay: DayLastSeen): { days: Int32Array; latest: Floa
  * sorted days, see the module comment) and the latest timestamp before T.
  */
 class DayHistory {
-  readonly days: Int32Array;
+  readonly days: readonly number[];
   /** Each day's latest timestamp. */
-  private readonly latest: Float64Array;
+  private readonly latest: readonly number[];
   /** The first timestamp: exact when given, else the earliest day's (the best known). */
   readonly first: number | null;
   private readonly dayOfInstant: GrowingLowerBound;
@@ -249,7 +250,7 @@ const NO_USAGE: FeatureUsageRecord = { eventKey: '', firstUsed: null, usedDays: 
  * to `enough`. `from`: the index of the first active day in the earliest of the periods.
  */
 function activePeriods(
-  active: Int32Array,
+  active: readonly number[],
   from: number,
   counted: number,
   lastDay: number,
@@ -271,7 +272,7 @@ function activePeriods(
 
 /** Frequency as of T, each window's first active day found by its own growing search. */
 function frequencyOf(
-  active: Int32Array,
+  active: readonly number[],
   windowStarts: { daily: GrowingLowerBound; weekly: GrowingLowerBound; monthly: GrowingLowerBound },
 ): (counted: number, lastDay: number) => Frequency {
   return (counted, lastDay) => {

@@ -73,8 +73,8 @@ export class SortedDayHistory implements DayLastSeen {
    * @param latest each day's latest epoch ms
    */
   constructor(
-    readonly days: Int32Array,
-    readonly latest: Float64Array,
+    readonly days: readonly number[],
+    readonly latest: readonly number[],
   ) {
     if (days.length !== latest.length) throw new RangeError('A day history needs one latest time per day.');
   }

@@ -21,7 +21,7 @@ function randomHistory(seed: number, length: number): [number, number][] {
 }
 
 const historyOf = (entries: [number, number][]) =>
-  new SortedDayHistory(Int32Array.from(entries, ([day]) => day), Float64Array.from(entries, ([, ms]) => ms));
+  new SortedDayHistory(entries.map(([day]) => day), entries.map(([, ms]) => ms));
 
 describe('SortedDayHistory', () => {
   it('reads like the Map of the same days and times', () => {
@@ -47,7 +47,7 @@ describe('SortedDayHistory', () => {
   });
 
   it('refuses days without their times', () => {
-    expect(() => new SortedDayHistory(Int32Array.of(DAY0, DAY0 + 1), Float64Array.of(at(0, 1)))).toThrow(RangeError);
+    expect(() => new SortedDayHistory([DAY0, DAY0 + 1], [at(0, 1)])).toThrow(RangeError);
   });
 
   it('gives the adoption model the answers of the Map, in or out of day order, at any instant', () => {

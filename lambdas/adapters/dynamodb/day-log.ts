@@ -34,14 +34,14 @@ export function dayHistory(log: Uint8Array | undefined, recent: Record<string, n
   const length = log?.byteLength ?? 0;
   if (length % BYTES_PER_DAY !== 0) throw new DayLogError(`A day log of ${length} bytes is not whole days.`);
   const logged = length / BYTES_PER_DAY;
-  const days = new Int32Array(logged);
-  const latest = new Float64Array(logged);
+  const days: number[] = [];
+  const latest: number[] = [];
   if (log && logged > 0) {
     const view = new DataView(log.buffer, log.byteOffset, log.byteLength);
-    for (let i = 0; i < logged; i++) {
-      const day = view.getUint32(i * BYTES_PER_DAY, true);
-      days[i] = day;
-      latest[i] = day * DAY_MS + view.getUint32(i * BYTES_PER_DAY + 4, true);
+    for (let offset = 0; offset < length; offset += BYTES_PER_DAY) {
+      const day = view.getUint32(offset, true);
+      days.push(day);
+      latest.push(day * DAY_MS + view.getUint32(offset + 4, true));
     }
   }
   const recentDays = recent === undefined ? [] : Object.keys(recent);
@@ -64,5 +64,5 @@ export function dayHistory(log: Uint8Array | undefined, recent: Record<string, n
     append(day, recent![key]);
   }
   while (next < logged) append(days[next], latest[next++]);
-  return new SortedDayHistory(Int32Array.from(mergedDays), Float64Array.from(mergedLatest));
+  return new SortedDayHistory(mergedDays, mergedLatest);
 }
