@@ -1,5 +1,11 @@
 /** The one way the service builds its DynamoDB clients, on AWS, in local mode and in the benchmark. */
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  QueryCommand as StoredItemsQueryCommand,
+  type DynamoDBClientConfig,
+  type QueryCommandInput as StoredItemsQueryInput,
+  type QueryCommandOutput as StoredItemsQueryOutput,
+} from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export class InvalidBase64Error extends TypeError {
@@ -35,4 +41,14 @@ export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoD
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   client.middlewareStack.remove('loggerMiddleware');
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/**
+ * A Query whose items come back as DynamoDB sends them (`{ S: "..." }`), for a reader that converts its
+ * own items: the document client's generic conversion of every attribute took 4% of an export's CPU.
+ * A document client wraps the low-level client and shares its configuration and middleware, so it sends
+ * the low-level command as that client would; its types only list its own commands.
+ */
+export function queryStoredItems(client: DynamoDBDocumentClient, input: StoredItemsQueryInput): Promise<StoredItemsQueryOutput> {
+  return (client as unknown as DynamoDBClient).send(new StoredItemsQueryCommand(input));
 }

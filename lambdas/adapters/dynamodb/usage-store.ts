@@ -19,17 +19,20 @@
  * list append, per-key attribute set), so concurrent and out-of-order ingest loses nothing. Nested map
  * paths need their map to exist: items are created with all their maps, on first write.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type AttributeValue as StoredValue,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   GetCommand,
-  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
-  type QueryCommandInput,
-  type QueryCommandOutput,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   toEpochDay,
   type AttributeValue,
@@ -47,9 +50,12 @@ import type {
   UserUpdate,
 } from '../../ports';
 import { dayHistory, packDayLog } from './day-log';
+import { queryStoredItems } from './document-client';
 import { ignoringConditionFailure } from './expressions';
 
 type Item = Record<string, unknown>;
+/** An item as DynamoDB sends it, before any conversion. */
+type StoredItem = Record<string, StoredValue>;
 type Key = { pk: string; sk: string };
 
 const COMPANY_PREFIX = 'C#';
@@ -209,10 +215,10 @@ export class DynamoDbUsageStore implements UsageStore {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
       ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-      ExpressionAttributeValues: { ':pk': companiesPk(environmentId), ':prefix': COMPANY_PREFIX },
+      ExpressionAttributeValues: { ':pk': { S: companiesPk(environmentId) }, ':prefix': { S: COMPANY_PREFIX } },
     })) {
       for (const item of items) {
-        const sk = item.sk as string;
+        const sk = item.sk.S!;
         const infix = sk.indexOf(USAGE_INFIX, COMPANY_PREFIX.length);
         if (infix === -1) {
           if (current) yield { company: current.company, usage: current.usage, itemsRead: current.itemsRead };
@@ -231,15 +237,14 @@ export class DynamoDbUsageStore implements UsageStore {
    * The pages of one Query, the next one requested as soon as the current one is taken: the table
    * serves page n+1 while the export turns page n into rows. At most one page (<= 1 MB) is held ahead.
    */
-  private async *readAheadPages(input: QueryCommandInput): AsyncGenerator<Item[]> {
+  private async *readAheadPages(input: QueryCommandInput): AsyncGenerator<StoredItem[]> {
     // A page read ahead may fail while the export is still busy with the previous one (or never be
     // awaited, when the export stops early). Holding its outcome instead of a rejecting promise means
     // no rejection ever goes unhandled (Lambda's runtime ends the process on one): the error is thrown
     // here, when the page is due.
     type PageOutcome = { page: QueryCommandOutput } | { error: unknown };
-    const request = (exclusiveStartKey?: Record<string, unknown>): Promise<PageOutcome> =>
-      this.client
-        .send(new QueryCommand(exclusiveStartKey ? { ...input, ExclusiveStartKey: exclusiveStartKey } : input))
+    const request = (exclusiveStartKey?: StoredItem): Promise<PageOutcome> =>
+      queryStoredItems(this.client, exclusiveStartKey ? { ...input, ExclusiveStartKey: exclusiveStartKey } : input)
         .then((page) => ({ page }), (error: unknown) => ({ error }));
     let next: Promise<PageOutcome> | undefined = request();
     while (next) {
@@ -444,25 +449,39 @@ function isMissingDocumentPath(error: unknown): boolean {
   );
 }
 
-function toCompanyRecord(item: Item): CompanyRecord {
-  const attributes = (item.attrs ?? {}) as Record<string, AttributeValue>;
+const storedNumber = (value: StoredValue | undefined): number | undefined =>
+  value?.N === undefined ? undefined : Number(value.N);
+
+/** A map of Numbers (the recent days of a day history). */
+function storedNumbers(value: StoredValue | undefined): Record<string, number> | undefined {
+  if (value?.M === undefined) return undefined;
+  const numbers: Record<string, number> = {};
+  for (const key in value.M) numbers[key] = Number(value.M[key].N);
+  return numbers;
+}
+
+function toCompanyRecord(item: StoredItem): CompanyRecord {
+  // Attributes are whatever tracking sent: the SDK's own conversion.
+  const attributes = (item.attrs?.M === undefined ? {} : unmarshall(item.attrs.M)) as Record<string, AttributeValue>;
   const name = attributes.name;
   return {
-    companyId: item.companyId as string,
+    companyId: item.companyId.S!,
     name: name === undefined || name === null ? null : String(name),
     attributes,
-    firstSeen: item.firstSeen as number,
-    seenDays: dayHistory(item.seenLog as Uint8Array | undefined, item.seen as Record<string, number> | undefined),
+    firstSeen: storedNumber(item.firstSeen)!,
+    seenDays: dayHistory(item.seenLog?.B, storedNumbers(item.seen)),
   };
 }
 
-function toFeatureUsageRecord(item: Item): FeatureUsageRecord {
-  const feedback = (item.feedback ?? []) as { at: number; score?: number | null }[];
+function toFeatureUsageRecord(item: StoredItem): FeatureUsageRecord {
   return {
-    eventKey: item.eventKey as string,
-    firstUsed: typeof item.firstUsed === 'number' ? item.firstUsed : null,
-    usedDays: dayHistory(item.usedLog as Uint8Array | undefined, item.used as Record<string, number> | undefined),
-    feedback: feedback.map((entry) => ({ at: entry.at, score: entry.score ?? null })),
+    eventKey: item.eventKey.S!,
+    firstUsed: storedNumber(item.firstUsed) ?? null,
+    usedDays: dayHistory(item.usedLog?.B, storedNumbers(item.used)),
+    feedback: (item.feedback?.L ?? []).map(({ M: entry }) => ({
+      at: storedNumber(entry!.at)!,
+      score: storedNumber(entry!.score) ?? null,
+    })),
   };
 }
 
