@@ -147,12 +147,10 @@ function sortedHistory(lastByDay: DayLastSeen): { days: readonly number[]; lates
   const days: number[] = [];
   const latest: number[] = [];
   let ascending = true;
-  let i = 0;
   for (const [day, ms] of lastByDay) {
-    if (i > 0 && day < days[i - 1]) ascending = false;
+    if (days.length > 0 && day < days[days.length - 1]) ascending = false;
     days.push(day);
     latest.push(ms);
-    i++;
   }
   // Maps usually hold their days in order already, which skips the sort.
   if (ascending) return { days, latest };
@@ -219,6 +217,8 @@ interface FeedbackHistory {
   /** scoredCount[i] / scoreSum[i]: scored entries and their sum among the first i entries. */
   scoredCount: Int32Array;
   scoreSum: Float64Array;
+  /** How many entries come before an instant. */
+  countBefore: GrowingLowerBound;
 }
 
 function feedbackHistory(feedback: readonly FeedbackEntry[]): FeedbackHistory {
@@ -232,7 +232,7 @@ function feedbackHistory(feedback: readonly FeedbackEntry[]): FeedbackHistory {
     scoredCount[i + 1] = scoredCount[i] + (scored ? 1 : 0);
     scoreSum[i + 1] = scoreSum[i] + (scored ? entry.score! : 0);
   });
-  return { at, scoredCount, scoreSum };
+  return { at, scoredCount, scoreSum, countBefore: new GrowingLowerBound(at) };
 }
 
 /** The mean score rounded half up (2.5 -> 3), in integers so no floating error decides a tie. */
@@ -306,7 +306,6 @@ export function usageTimeline(
     weekly: new GrowingLowerBound(active),
     monthly: new GrowingLowerBound(active),
   });
-  const feedbackBefore = feedbackAsOf === null ? null : new GrowingLowerBound(feedbackAsOf.at);
 
   // Adoption happens on the first active day `active[j]` whose window holds minActiveDays active days,
   // i.e. `active[j - minActiveDays + 1]` lies less than windowDays before it. Adopted as of T exactly
@@ -335,8 +334,8 @@ export function usageTimeline(
 
     let satisfaction: Satisfaction | null = null;
     let feedbackCount = 0;
-    if (feedbackAsOf !== null && feedbackBefore !== null) {
-      feedbackCount = feedbackBefore.of(instant);
+    if (feedbackAsOf !== null) {
+      feedbackCount = feedbackAsOf.countBefore.of(instant);
       const scored = feedbackAsOf.scoredCount[feedbackCount];
       if (scored > 0) {
         satisfaction = roundedMean(feedbackAsOf.scoreSum[feedbackCount], scored) as Satisfaction;

@@ -36,7 +36,7 @@ export function dayHistory(log: Uint8Array | undefined, recent: Record<string, n
   const logged = length / BYTES_PER_DAY;
   const days: number[] = [];
   const latest: number[] = [];
-  if (log && logged > 0) {
+  if (log) {
     const view = new DataView(log.buffer, log.byteOffset, log.byteLength);
     for (let offset = 0; offset < length; offset += BYTES_PER_DAY) {
       const day = view.getUint32(offset, true);
