@@ -277,3 +277,23 @@ export interface EmailMessage {
 export interface Mailer {
   send(message: EmailMessage): Promise<void>;
 }
+
+import type { RawRecord, ReceiveWindow } from './core/raw-log';
+
+/**
+ * The raw event log's writer (Firehose on AWS, a buffering S3 writer locally). Resolves once the
+ * records are in the log's hands (they reach the bucket within its buffer time); fails with
+ * RawLogUnavailableError when they could not all be taken, so the client retries.
+ */
+export interface RawEventLog {
+  append(records: readonly RawRecord[]): Promise<void>;
+}
+
+/** Reads the raw event log of one environment. */
+export interface RawEventReader {
+  /**
+   * The records received in the window, in receive order (object by object, in name order, each
+   * object's lines in order), streamed: one object's decompressed bytes at a time in memory.
+   */
+  read(environmentId: string, window: ReceiveWindow): AsyncIterable<RawRecord>;
+}
