@@ -23,6 +23,7 @@ import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { RawEventLog } from './constructs/raw-event-log';
 import { LogLevel, ServiceFunction, ServiceFunctionProps } from './constructs/service-function';
 
 /** Default directory of the Lambda entry points (a path, never an import: lib/ does not import lambdas/). */
@@ -132,6 +133,8 @@ export class DataExportStack extends Stack {
   public readonly apiFunction: ServiceFunction;
   /** Tracking ingest (`/ingest/...`). */
   public readonly ingestFunction: ServiceFunction;
+  /** Every accepted ingest item: Firehose into the raw-data bucket, by environment and receive hour. */
+  public readonly rawEventLog: RawEventLog;
   /** `GET /v1/openapi.json`: public by design, no authorizer. */
   public readonly openApiRoutes: HttpRoute[];
   /** `ANY /ingest/{proxy+}`: no JWT; the ingest Lambda authenticates the environment's ingest key. */
@@ -235,6 +238,11 @@ export class DataExportStack extends Stack {
     });
     this.tableData(this.configTable).readData(this.ingestFunction);
     this.tableData(this.usageTable).readWriteData(this.ingestFunction);
+
+    // ---- Raw event log --------------------------------------------------------------------------
+    this.rawEventLog = new RawEventLog(this, 'RawEventLog', { accessLogsBucket: this.accessLogsBucket });
+    this.ingestFunction.addEnvironment('RAW_EVENTS_STREAM', this.rawEventLog.streamName);
+    this.rawEventLog.grantPutRecords(this.ingestFunction);
 
     // ---- Manual exports -----------------------------------------------------------------------
     this.runExportDeadLetterQueue = new Queue(this, 'RunExportDeadLetterQueue', {
@@ -498,6 +506,11 @@ export class DataExportStack extends Stack {
     new CfnOutput(this, 'ConfigTableName', { value: this.configTable.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.usageTable.tableName });
     new CfnOutput(this, 'ExportsBucketName', { value: this.exportsBucket.bucketName });
+    new CfnOutput(this, 'RawEventsBucketName', {
+      description: 'Raw event log: raw/<envId>/<yyyy>/<mm>/<dd>/<hh>/*.jsonl.gz',
+      value: this.rawEventLog.bucket.bucketName,
+    });
+    new CfnOutput(this, 'RawEventsStreamName', { value: this.rawEventLog.streamName });
     new CfnOutput(this, 'RunExportFunctionName', { value: this.runExportFunction.functionName });
     new CfnOutput(this, 'ScheduleGroupName', {
       description: 'EventBridge Scheduler group of the automatic export schedules',
