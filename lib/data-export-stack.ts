@@ -46,6 +46,13 @@ export const FAILING_INDEX = {
   sortKey: { name: 'failingSince', type: AttributeType.NUMBER },
 } as const;
 
+/** Index of the profiles table by shard and time of change: a profile export reads only what changed since T. */
+export const PROFILES_UPDATED_INDEX = {
+  indexName: 'updated',
+  partitionKey: { name: 'pk', type: AttributeType.STRING },
+  sortKey: { name: 'updatedAt', type: AttributeType.NUMBER },
+} as const;
+
 /**
  * Encryption context every sealed destination secret carries (`purpose`, next to its `environmentId`):
  * the functions may use the key only under it, so the key cannot seal or unseal anything else for them.
@@ -113,6 +120,8 @@ export class DataExportStack extends Stack {
   public readonly configTable: Table;
   /** Companies, users, features, segments, per company x feature usage, feedback, raw events. */
   public readonly usageTable: Table;
+  /** User profiles: latest attributes per user, indexed by time of change ({@link PROFILES_UPDATED_INDEX}). */
+  public readonly profilesTable: Table;
   /** Service-owned bucket of the manual export files (`manual/`, expired after 7 days). */
   public readonly exportsBucket: Bucket;
   /** Server access logs of the exports bucket (who downloaded what, from where). */
@@ -182,6 +191,8 @@ export class DataExportStack extends Stack {
     // Sparse: only failing exports carry `failingPk`; a successful run removes it (and ends the sequence).
     this.configTable.addGlobalSecondaryIndex({ ...FAILING_INDEX, projectionType: ProjectionType.ALL });
     this.usageTable = this.createTable('UsageTable');
+    this.profilesTable = this.createTable('ProfilesTable');
+    this.profilesTable.addGlobalSecondaryIndex({ ...PROFILES_UPDATED_INDEX, projectionType: ProjectionType.ALL });
 
     // ---- Destination secrets ------------------------------------------------------------------
     this.destinationSecretsKey = new Key(this, 'DestinationSecretsKey', {
@@ -229,6 +240,8 @@ export class DataExportStack extends Stack {
       timeout: Duration.seconds(29),
     });
     this.tableData(this.configTable).readWriteData(this.apiFunction);
+    // GET .../events reads the event catalog (one Query) from the usage table.
+    Grant.addToPrincipal({ grantee: this.apiFunction, actions: ['dynamodb:Query'], resourceArns: [this.usageTable.tableArn] });
 
     // A 1,000-item bulk is a few thousand conditional writes.
     this.ingestFunction = this.addServiceFunction('IngestFunction', {
@@ -243,6 +256,9 @@ export class DataExportStack extends Stack {
     this.rawEventLog = new RawEventLog(this, 'RawEventLog', { accessLogsBucket: this.accessLogsBucket });
     this.ingestFunction.addEnvironment('RAW_EVENTS_STREAM', this.rawEventLog.streamName);
     this.rawEventLog.grantPutRecords(this.ingestFunction);
+    // Ingest updates profiles (one UpdateItem per user item) and nothing else of that table.
+    this.ingestFunction.addEnvironment('PROFILES_TABLE', this.profilesTable.tableName);
+    Grant.addToPrincipal({ grantee: this.ingestFunction, actions: ['dynamodb:UpdateItem'], resourceArns: [this.profilesTable.tableArn] });
 
     // ---- Manual exports -----------------------------------------------------------------------
     this.runExportDeadLetterQueue = new Queue(this, 'RunExportDeadLetterQueue', {
@@ -505,6 +521,7 @@ export class DataExportStack extends Stack {
     });
     new CfnOutput(this, 'ConfigTableName', { value: this.configTable.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.usageTable.tableName });
+    new CfnOutput(this, 'ProfilesTableName', { value: this.profilesTable.tableName });
     new CfnOutput(this, 'ExportsBucketName', { value: this.exportsBucket.bucketName });
     new CfnOutput(this, 'RawEventsBucketName', {
       description: 'Raw event log: raw/<envId>/<yyyy>/<mm>/<dd>/<hh>/*.jsonl.gz',

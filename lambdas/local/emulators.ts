@@ -13,6 +13,7 @@ import {
   DynamoDBClient,
   ResourceInUseException,
   ResourceNotFoundException,
+  type AttributeDefinition,
   type GlobalSecondaryIndex,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -21,6 +22,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import startSesServer from 'aws-ses-v2-local';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/dynamodb/document-client';
+import { PROFILES_UPDATED_INDEX } from '../adapters/dynamodb/profile-store';
 
 /** dynalite and s3rver ship no type declarations: the parts used here. */
 interface DynaliteOptions {
@@ -195,24 +197,54 @@ function assertPortFree(port: number): Promise<void> {
 export interface TableNames {
   configTable: string;
   usageTable: string;
+  /** User profiles; created only when named. */
+  profilesTable?: string;
 }
 
-/** Creates the config and usage tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
+interface IndexDefinition {
+  index: GlobalSecondaryIndex;
+  attributes: AttributeDefinition[];
+}
+
+/** Creates the tables (string keys `pk`, `sk`; on-demand; their indexes) when they do not exist. */
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
-  await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
+  await Promise.all([
+    ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION]),
+    ensureTable(client, tables.usageTable, []),
+    ...(tables.profilesTable ? [ensureTable(client, tables.profilesTable, [PROFILES_UPDATED_INDEX_DEFINITION])] : []),
+  ]);
 }
 
 /** The config table's sparse index of failing exports, as the CDK stack defines it. */
-const FAILING_INDEX_DEFINITION: GlobalSecondaryIndex = {
-  IndexName: 'failing',
-  KeySchema: [
-    { AttributeName: 'failingPk', KeyType: 'HASH' },
-    { AttributeName: 'failingSince', KeyType: 'RANGE' },
+const FAILING_INDEX_DEFINITION: IndexDefinition = {
+  index: {
+    IndexName: 'failing',
+    KeySchema: [
+      { AttributeName: 'failingPk', KeyType: 'HASH' },
+      { AttributeName: 'failingSince', KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'ALL' },
+  },
+  attributes: [
+    { AttributeName: 'failingPk', AttributeType: 'S' },
+    { AttributeName: 'failingSince', AttributeType: 'N' },
   ],
-  Projection: { ProjectionType: 'ALL' },
 };
 
-async function ensureTable(client: DynamoDBClient, tableName: string, indexes: GlobalSecondaryIndex[]): Promise<void> {
+/** The profiles table's index by shard and time of change, as the CDK stack defines it. */
+const PROFILES_UPDATED_INDEX_DEFINITION: IndexDefinition = {
+  index: {
+    IndexName: PROFILES_UPDATED_INDEX,
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+    ],
+    Projection: { ProjectionType: 'ALL' },
+  },
+  attributes: [{ AttributeName: 'updatedAt', AttributeType: 'N' }],
+};
+
+async function ensureTable(client: DynamoDBClient, tableName: string, indexes: IndexDefinition[]): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return;
@@ -227,18 +259,13 @@ async function ensureTable(client: DynamoDBClient, tableName: string, indexes: G
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
-          ...(indexes.length > 0
-            ? [
-                { AttributeName: 'failingPk', AttributeType: 'S' as const },
-                { AttributeName: 'failingSince', AttributeType: 'N' as const },
-              ]
-            : []),
+          ...indexes.flatMap((definition) => definition.attributes),
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
+        ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes.map((definition) => definition.index) } : {}),
       }),
     );
   } catch (error) {

@@ -109,6 +109,7 @@ describe('DynamoDB tables', () => {
   it.each([
     ['ConfigTable', () => stack.configTable],
     ['UsageTable', () => stack.usageTable],
+    ['ProfilesTable', () => stack.profilesTable],
   ])('%s: pk/sk strings, on-demand, PITR, AWS-managed encryption, retained, no physical name', (_name, table) => {
     const resource = resourcesOfType('AWS::DynamoDB::Table')[id(table())];
     expect(resource).toBeDefined();
@@ -140,8 +141,33 @@ describe('DynamoDB tables', () => {
     expect(tables[id(stack.usageTable)].Properties.TimeToLiveSpecification).toBeUndefined();
   });
 
-  it('are exactly the two tables', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+  it('are exactly the three tables', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+  });
+
+  it('ProfilesTable: GSI "updated" on pk (S) / updatedAt (N), all attributes projected', () => {
+    const resource = resourcesOfType('AWS::DynamoDB::Table')[id(stack.profilesTable)];
+    expect(resource.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'updated',
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(resource.Properties.AttributeDefinitions).toContainEqual({ AttributeName: 'updatedAt', AttributeType: 'N' });
+  });
+
+  it('ingest Lambda: only UpdateItem on the profiles table, named in PROFILES_TABLE; no other function touches it', () => {
+    const profilesArn = { 'Fn::GetAtt': [id(stack.profilesTable), 'Arn'] };
+    const touching = (fn: typeof stack.apiFunction) =>
+      statements(id(fn.role!)).filter((s) => JSON.stringify(s.Resource).includes(`"${id(stack.profilesTable)}"`));
+    expect(touching(stack.ingestFunction)).toEqual([{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: profilesArn }]);
+    for (const fn of [stack.apiFunction, stack.runExportFunction, stack.checkFailuresFunction]) expect(touching(fn)).toEqual([]);
+    const variables = resourcesOfType('AWS::Lambda::Function')[id(stack.ingestFunction)].Properties.Environment.Variables;
+    expect(variables.PROFILES_TABLE).toEqual({ Ref: id(stack.profilesTable) });
   });
 });
 
@@ -811,16 +837,17 @@ describe('IAM least privilege', () => {
     expect(dynamo.length).toBeGreaterThan(0);
     for (const s of dynamo) {
       expect(asArray(s.Resource as unknown)).not.toContain('*');
-      expect(JSON.stringify(s.Resource)).toMatch(/(ConfigTable|UsageTable)[A-F0-9]{8}/);
+      expect(JSON.stringify(s.Resource)).toMatch(/(ConfigTable|UsageTable|ProfilesTable)[A-F0-9]{8}/);
     }
   });
 
-  it('management Lambda: reads and writes the config table, no access to the usage table', () => {
+  it('management Lambda: reads and writes the config table; only queries the usage table (the event catalog)', () => {
     const roleId = id(stack.apiFunction.role!);
     const config = id(stack.configTable);
-    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']) {
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem']) {
       expect(tablesAllowed(roleId, action)).toEqual([config]);
     }
+    expect(tablesAllowed(roleId, 'dynamodb:Query')).toEqual([config, id(stack.usageTable)].sort());
   });
 
   it('ingest Lambda: only reads the config table, reads and writes the usage table', () => {
