@@ -83,6 +83,8 @@ export interface DataExportStackProps extends StackProps {
   readonly senderEmail: string;
   /** Dashboard base URL the failure emails link to (`DASHBOARD_URL`), an https URL. */
   readonly dashboardUrl: string;
+  /** How long a replaced ingest key keeps working after a rotation (`INGEST_KEY_GRACE_SECONDS`). @default 24 hours */
+  readonly ingestKeyGracePeriod?: Duration;
 }
 
 /** Options of {@link DataExportStack.addServiceFunction}. */
@@ -272,6 +274,7 @@ export class DataExportStack extends Stack {
     this.apiFunction.addEnvironment('EXPORTS_BUCKET', this.exportsBucket.bucketName);
     this.apiFunction.addEnvironment('EXPORT_FUNCTION_NAME', this.runExportFunction.functionName);
     this.apiFunction.addEnvironment('DOWNLOAD_LINK_SECONDS', String(DOWNLOAD_LINK_LIFETIME.toSeconds()));
+    this.apiFunction.addEnvironment('INGEST_KEY_GRACE_SECONDS', String((props.ingestKeyGracePeriod ?? Duration.hours(24)).toSeconds()));
     // Asynchronous invocation (InvocationType Event) of the unqualified function only.
     this.runExportFunction.grantInvokeLatestVersion(this.apiFunction);
     // Pre-signed download URLs are signed with the API's role: S3 checks its s3:GetObject when used.

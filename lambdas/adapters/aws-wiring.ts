@@ -7,7 +7,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { ConfigurationError, optionalInteger, requiredString, type Environment } from '../config';
 import type { FailureCheckService } from '../core/failure-check';
 import type { ExportScheduler, TenantStore, UsageStore } from '../ports';
-import { buildFailureCheck, buildServices, systemClock, type Services } from '../services';
+import { buildFailureCheck, buildServices, readIngestKeyGraceSeconds, systemClock, type Services } from '../services';
 import {
   DynamoDbAutomaticExportSettingsStore,
   DynamoDbExportRunStore,
@@ -41,6 +41,7 @@ export interface AwsConfig extends StoreConfig {
   exportsBucket: string;
   exportFunctionName: string;
   downloadLinkSeconds: number;
+  ingestKeyGraceSeconds: number;
   secretsKeyId: string;
   /** Only the API manages schedules; run-export has none (its own ARN would be a circular reference). */
   schedule?: ScheduleConfig;
@@ -73,6 +74,7 @@ export function readRunExportConfig(env: Environment = process.env): AwsConfig {
     exportsBucket: requiredString(env, 'EXPORTS_BUCKET'),
     exportFunctionName: requiredString(env, 'AWS_LAMBDA_FUNCTION_NAME'),
     downloadLinkSeconds: optionalInteger(env, 'DOWNLOAD_LINK_SECONDS', 3600),
+    ingestKeyGraceSeconds: readIngestKeyGraceSeconds(env),
     secretsKeyId: requiredString(env, 'SECRETS_KEY_ID'),
   };
 }
@@ -135,7 +137,7 @@ export function awsServices(config: AwsConfig): Services {
       scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
       clock: systemClock,
     },
-    { downloadLinkSeconds: config.downloadLinkSeconds },
+    { downloadLinkSeconds: config.downloadLinkSeconds, ingestKeyGraceSeconds: config.ingestKeyGraceSeconds },
   );
 }
 

@@ -3,7 +3,8 @@
  * document are built, so the published contract cannot drift from what is served.
  */
 import { z } from 'zod';
-import type { Environment, Organization } from '../core/model';
+import { maskedIngestKey } from '../core/ingest-keys';
+import type { Environment, EnvironmentWithIngestKey, Organization } from '../core/model';
 import type { AutomaticExportService } from '../core/automatic-export';
 import type { ManualExportService } from '../core/manual-export';
 import type { TenancyService } from '../core/tenancy';
@@ -42,11 +43,13 @@ const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
 const iso = (ms: number) => new Date(ms).toISOString();
 
 const organizationView = (org: Organization) => ({ id: org.id, name: org.name, plan: org.plan, createdAt: iso(org.createdAt) });
-const environmentView = (env: Environment) => ({
+/** The ingest key itself only in the answer that issued it; afterwards its masked prefix. */
+const environmentView = (env: Environment | EnvironmentWithIngestKey) => ({
   id: env.id,
   organizationId: env.organizationId,
   name: env.name,
-  ingestKey: env.ingestKey,
+  ...('ingestKey' in env ? { ingestKey: env.ingestKey } : {}),
+  maskedIngestKey: maskedIngestKey(env.ingestKeyPrefix),
   createdAt: iso(env.createdAt),
 });
 
@@ -80,7 +83,7 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
     {
       method: 'POST',
       path: '/v1/organizations/{orgId}/environments',
-      summary: 'Create an environment; the answer carries its ingest key',
+      summary: 'Create an environment; the answer carries its ingest key, shown this once (only its hash is stored)',
       access: 'operator',
       body: createEnvironmentBody,
       handler: async ({ request, params }) => {
@@ -91,9 +94,20 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
     {
       method: 'GET',
       path: '/v1/environments/{envId}',
-      summary: 'The environment',
+      summary: 'The environment; its ingest key only masked (maskedIngestKey, e.g. "ik_abc…")',
       access: 'member',
       handler: async ({ request, params }) => ok(environmentView(await tenancy.getEnvironment(request.caller, params.envId))),
+    },
+    {
+      method: 'POST',
+      path: '/v1/environments/{envId}/ingest-keys/rotate',
+      summary:
+        'Issue a new ingest key, answered this once. The replaced key keeps working until previousKeyValidUntil (24 h by default), then gets 401. 409 when another rotation ran at the same time.',
+      access: 'member',
+      handler: async ({ request, params }) => {
+        const { environment, previousKeyValidUntil } = await tenancy.rotateIngestKey(request.caller, params.envId);
+        return ok({ ...environmentView(environment), previousKeyValidUntil: iso(previousKeyValidUntil) }, 201);
+      },
     },
     {
       method: 'GET',
