@@ -120,6 +120,8 @@ export interface ManualExportJob {
   fileName?: string;
   /** Customer-facing message of a failure. */
   error?: string;
+  /** The environment's export slot the job holds until it finishes (ManualExportStore.acquireSlot). */
+  slot?: number;
 }
 
 export type ManualExportOutcome =
@@ -135,6 +137,14 @@ export interface ManualExportStore {
    */
   claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean>;
   finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void>;
+  /**
+   * Takes one of the environment's `slots` export slots for the job until `leaseUntil`: a free one, or
+   * one whose lease has ended by `at` (its job never finished). Concurrent calls never hold more than
+   * `slots` at once. Answers the slot taken, or undefined when every slot is held.
+   */
+  acquireSlot(environmentId: string, jobId: string, slots: number, at: number, leaseUntil: number): Promise<number | undefined>;
+  /** Frees the slot if this job still holds it. */
+  releaseSlot(environmentId: string, slot: number, jobId: string): Promise<void>;
 }
 
 export interface ManualExportRequest {
