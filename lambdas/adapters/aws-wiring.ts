@@ -35,6 +35,8 @@ export interface ScheduleConfig {
   roleArn: string;
   targetArn: string;
   deadLetterArn: string;
+  /** Spreads each schedule's runs over this many minutes; exact times when absent. */
+  flexibleWindowMinutes?: number;
 }
 
 export interface AwsConfig extends StoreConfig {
@@ -59,11 +61,14 @@ export function readStoreConfig(env: Environment = process.env): StoreConfig {
 }
 
 function readScheduleConfig(env: Environment): ScheduleConfig {
+  // 0 (the default): no flexible window. EventBridge Scheduler allows up to 1440 minutes.
+  const flexibleWindowMinutes = optionalInteger(env, 'SCHEDULE_FLEXIBLE_WINDOW_MINUTES', 0, { min: 0, max: 1440 });
   return {
     groupName: requiredString(env, 'SCHEDULE_GROUP_NAME'),
     roleArn: requiredString(env, 'SCHEDULER_ROLE_ARN'),
     targetArn: requiredString(env, 'RUN_EXPORT_FUNCTION_ARN'),
     deadLetterArn: requiredString(env, 'SCHEDULE_DLQ_ARN'),
+    ...(flexibleWindowMinutes > 0 ? { flexibleWindowMinutes } : {}),
   };
 }
 
