@@ -30,6 +30,8 @@ export interface ApiRoute {
   /** Who may call it; `public` routes need no token. */
   access: 'public' | 'member' | 'operator';
   body?: z.ZodType;
+  /** Answers worth documenting besides the error envelope (OpenAPI response objects by status). */
+  responses?: Record<string, object>;
   handler: (context: RouteContext) => Promise<HttpResponse>;
 }
 
@@ -104,6 +106,10 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
       summary:
         'Issue a new ingest key, answered this once. The replaced key keeps working until previousKeyValidUntil (24 h by default), then gets 401. 409 when another rotation ran at the same time.',
       access: 'member',
+      responses: {
+        '201': { description: '{id, name, ingestKey (the new key, shown this once), maskedIngestKey, previousKeyValidUntil, ...}' },
+        '409': { description: 'Another rotation of this environment ran at the same time; use its key, or rotate again.' },
+      },
       handler: async ({ request, params }) => {
         const { environment, previousKeyValidUntil } = await tenancy.rotateIngestKey(request.caller, params.envId);
         return ok({ ...environmentView(environment), previousKeyValidUntil: iso(previousKeyValidUntil) }, 201);
@@ -151,6 +157,14 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
       summary: 'Start a manual CSV export (pro or enterprise plan); answers 202 at once, poll the job for the download URL',
       access: 'member',
       body: startManualExportBody,
+      responses: {
+        '202': { description: 'The export job, pending; Location names it.' },
+        '429': {
+          description:
+            'too_many_exports: at most 2 manual exports of an environment are pending or running at once. Start it again once one is done or failed.',
+          headers: { 'Retry-After': { description: 'Seconds to wait before starting again.', schema: { type: 'integer' } } },
+        },
+      },
       handler: async ({ request, params }) => {
         const { aggregation } = validateBody(startManualExportBody, request.body);
         const job = await manualExports.request(request.caller, params.envId, aggregation);
@@ -221,6 +235,7 @@ export function openApiDocument(routes: ApiRoute[]): object {
         ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) } } } }
         : {}),
       responses: {
+        ...route.responses,
         default: {
           description: 'Errors are {"error": {"code", "message", "issues"?}} with a 4xx or 5xx status.',
         },

@@ -73,6 +73,11 @@ describe('authentication', () => {
       expect.arrayContaining(['/v1/organizations', '/v1/environments/{envId}/features/{featureId}', '/v1/environments/{envId}/segments/{segmentId}']),
     );
     expect(response.body.paths['/v1/environments/{envId}/features/{featureId}'].put.requestBody).toBeDefined();
+    expect(response.body.paths['/v1/environments/{envId}/ingest-keys/rotate'].post).toMatchObject({ 'x-required-role': 'member' });
+    expect(response.body.paths['/v1/environments/{envId}/exports/manual'].post.responses['429']).toMatchObject({
+      description: expect.stringMatching(/too_many_exports/),
+      headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    });
   });
 });
 
