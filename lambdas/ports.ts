@@ -12,6 +12,7 @@ import type {
   SegmentDefinition,
 } from './core/model';
 import type { Destination, DestinationCredentials } from './core/destination';
+import type { StoredIngestKey } from './core/ingest-keys';
 import type { Aggregation, Cadence } from './core/periods';
 
 export interface Clock {
@@ -25,14 +26,27 @@ export interface TenantStore {
   getOrganization(id: string): Promise<Organization | undefined>;
   /** Returns the updated organization, or undefined when it does not exist. */
   updateOrganizationPlan(id: string, plan: Plan): Promise<Organization | undefined>;
-  /** Stores the environment and its ingest-key lookup. */
+  /** Stores the environment and the lookup of its ingest key by hash. */
   createEnvironment(env: Environment): Promise<void>;
   getEnvironment(id: string): Promise<Environment | undefined>;
-  findEnvironmentByIngestKey(ingestKey: string): Promise<Environment | undefined>;
+  /** The environment owning the ingest key of this hash, replaced keys included (with their end). */
+  findIngestKey(ingestKeyHash: string): Promise<IngestKeyOwner | undefined>;
+  /**
+   * Makes `next` the environment's ingest key. The key it replaces keeps working until
+   * `previousValidUntil` (an earlier end it already has is kept). Fails with ConflictError when the
+   * environment's key is no longer `environment.ingestKeyHash` (another rotation won): nothing changes.
+   */
+  replaceIngestKey(environment: Environment, next: StoredIngestKey, previousValidUntil: number): Promise<Environment>;
   putFeature(environmentId: string, feature: FeatureDefinition): Promise<void>;
   listFeatures(environmentId: string): Promise<FeatureDefinition[]>;
   putSegment(environmentId: string, segment: SegmentDefinition): Promise<void>;
   listSegments(environmentId: string): Promise<SegmentDefinition[]>;
+}
+
+export interface IngestKeyOwner {
+  environment: Environment;
+  /** Set once the key was replaced: it is refused from this instant on. */
+  validUntil?: number;
 }
 
 export interface CompanyUpdate {
@@ -106,6 +120,8 @@ export interface ManualExportJob {
   fileName?: string;
   /** Customer-facing message of a failure. */
   error?: string;
+  /** The environment's export slot the job holds until it finishes (ManualExportStore.acquireSlot). */
+  slot?: number;
 }
 
 export type ManualExportOutcome =
@@ -121,6 +137,14 @@ export interface ManualExportStore {
    */
   claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean>;
   finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void>;
+  /**
+   * Takes one of the environment's `slots` export slots for the job until `leaseUntil`: a free one, or
+   * one whose lease has ended by `at` (its job never finished). Concurrent calls never hold more than
+   * `slots` at once. Answers the slot taken, or undefined when every slot is held.
+   */
+  acquireSlot(environmentId: string, jobId: string, slots: number, at: number, leaseUntil: number): Promise<number | undefined>;
+  /** Frees the slot if this job still holds it. */
+  releaseSlot(environmentId: string, slot: number, jobId: string): Promise<void>;
 }
 
 export interface ManualExportRequest {

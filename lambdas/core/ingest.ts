@@ -5,7 +5,8 @@
  */
 import { UnauthorizedError, ValidationError, type FieldIssue } from './errors';
 import type { AttributeValue, Environment, FeatureDefinition } from './model';
-import type { TenantStore, UsageStore } from '../ports';
+import { hashIngestKey } from './ingest-keys';
+import type { Clock, TenantStore, UsageStore } from '../ports';
 
 export type IngestItem =
   | { type: 'user'; userId: string; at: number }
@@ -52,15 +53,21 @@ export interface IngestResult {
 }
 
 export class IngestService {
-  constructor(private readonly deps: { tenants: TenantStore; usage: UsageStore }) {}
+  constructor(private readonly deps: { tenants: TenantStore; usage: UsageStore; clock: Clock }) {}
 
   async authenticate(ingestKey: string | undefined): Promise<Environment> {
     if (!ingestKey) {
       throw new UnauthorizedError('Missing ingest key. Send Authorization: Bearer <ingestKey> or ?publishableKey=<ingestKey>.');
     }
-    const environment = await this.deps.tenants.findEnvironmentByIngestKey(ingestKey);
-    if (!environment) throw new UnauthorizedError('Unknown ingest key. Use the ingestKey returned when the environment was created.');
-    return environment;
+    const owner = await this.deps.tenants.findIngestKey(hashIngestKey(ingestKey));
+    if (!owner) throw new UnauthorizedError('Unknown ingest key. Use the ingestKey returned when the environment was created or its key rotated.');
+    // Checked here, not left to the table's TTL: TTL deletes late, and dynalite not at all.
+    if (owner.validUntil !== undefined && owner.validUntil <= this.deps.clock.now()) {
+      throw new UnauthorizedError(
+        `This ingest key was replaced and stopped working at ${new Date(owner.validUntil).toISOString()}. Use the environment's current key.`,
+      );
+    }
+    return owner.environment;
   }
 
   async features(environment: Environment): Promise<FeatureDefinition[]> {

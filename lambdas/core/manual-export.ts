@@ -16,6 +16,7 @@ import type {
   DownloadLinks,
   ExportDispatcher,
   ManualExportJob,
+  ManualExportOutcome,
   ManualExportStore,
   TenantStore,
   UsageStore,
@@ -24,6 +25,30 @@ import { logger } from './log';
 
 /** A Lambda runs 15 minutes at most: a job still "running" after that was abandoned by a crash. */
 const ABANDONED_AFTER_MS = 16 * 60 * 1000;
+
+/** Manual exports of one environment pending or running at once; more are refused (429). */
+export const MAX_CONCURRENT_MANUAL_EXPORTS = 2;
+/**
+ * How long a job holds its slot at most: an hour waiting to start (the oldest asynchronous invocation
+ * Lambda still delivers to run-export) plus a run. A job that never finishes (event dropped, crash)
+ * frees its slot then, so no slot is lost for good.
+ */
+const SLOT_LEASE_MS = 60 * 60 * 1000 + ABANDONED_AFTER_MS;
+/** What a refused start is told to wait: exports take seconds to minutes, and the dashboard polls. */
+const RETRY_AFTER_SECONDS = 30;
+
+export class TooManyExportsError extends Error {
+  override readonly name = 'TooManyExportsError';
+  constructor(
+    readonly limit: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      `At most ${limit} manual exports of an environment run at once, and ${limit} are pending or running. ` +
+        `Wait until one is done or failed (GET its status), then start this one again, in ${retryAfterSeconds} seconds or later.`,
+    );
+  }
+}
 
 export interface ManualExportDependencies {
   tenants: TenantStore;
@@ -61,19 +86,22 @@ export class ManualExportService {
   async request(caller: Caller | undefined, environmentId: string, aggregation: Aggregation): Promise<ManualExportView> {
     const { organization } = await authorizeEnvironment(this.deps.tenants, caller, environmentId);
     requirePlan(organization, 'Manual export');
-    const job: ManualExportJob = {
-      id: this.deps.newId('exp'),
-      environmentId,
-      aggregation,
-      status: 'pending',
-      requestedAt: this.deps.clock.now(),
-    };
-    await this.deps.jobs.create(job);
+    const id = this.deps.newId('exp');
+    const requestedAt = this.deps.clock.now();
+    const slot = await this.deps.jobs.acquireSlot(environmentId, id, MAX_CONCURRENT_MANUAL_EXPORTS, requestedAt, requestedAt + SLOT_LEASE_MS);
+    if (slot === undefined) throw new TooManyExportsError(MAX_CONCURRENT_MANUAL_EXPORTS, RETRY_AFTER_SECONDS);
+    const job: ManualExportJob = { id, environmentId, aggregation, status: 'pending', requestedAt, slot };
+    try {
+      await this.deps.jobs.create(job);
+    } catch (error) {
+      await this.releaseSlot(job);
+      throw error;
+    }
     try {
       await this.deps.dispatcher.dispatchManualExport({ environmentId, jobId: job.id });
     } catch (error) {
       // Nothing will run it: say so on the job instead of leaving it pending.
-      await this.deps.jobs.finish(environmentId, job.id, {
+      await this.finish(job, {
         status: 'failed',
         finishedAt: this.deps.clock.now(),
         error: 'The export could not be started. Please try again.',
@@ -116,7 +144,7 @@ export class ManualExportService {
         key: `manual/${environmentId}/${job.id}/${fileName}`,
         signal,
       });
-      await this.deps.jobs.finish(environmentId, jobId, {
+      await this.finish(job, {
         status: 'done',
         finishedAt: this.deps.clock.now(),
         rowCount: result.rowCount,
@@ -132,8 +160,19 @@ export class ManualExportService {
           : signal?.aborted
             ? 'The export did not finish within its time limit. Please try a shorter aggregation or contact support.'
             : 'The export failed on our side. Please start it again; if it keeps failing, contact support.';
-      await this.deps.jobs.finish(environmentId, jobId, { status: 'failed', finishedAt: this.deps.clock.now(), error: message });
+      await this.finish(job, { status: 'failed', finishedAt: this.deps.clock.now(), error: message });
     }
+  }
+
+  /** Records the outcome, then frees the job's slot for the environment's next export. */
+  private async finish(job: ManualExportJob, outcome: ManualExportOutcome): Promise<void> {
+    await this.deps.jobs.finish(job.environmentId, job.id, outcome);
+    await this.releaseSlot(job);
+  }
+
+  /** Jobs created before slots existed hold none. */
+  private async releaseSlot(job: ManualExportJob): Promise<void> {
+    if (job.slot !== undefined) await this.deps.jobs.releaseSlot(job.environmentId, job.slot, job.id);
   }
 
   private async view(job: ManualExportJob): Promise<ManualExportView> {

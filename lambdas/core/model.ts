@@ -17,9 +17,15 @@ export interface Environment {
   id: string;
   organizationId: string;
   name: string;
-  ingestKey: string;
+  /** SHA-256 of the current ingest key (core/ingest-keys.ts); the key itself is never stored. */
+  ingestKeyHash: string;
+  /** The current key's first characters, shown masked. */
+  ingestKeyPrefix: string;
   createdAt: number;
 }
+
+/** An environment with the ingest key just issued for it: answered once, never stored. */
+export type EnvironmentWithIngestKey = Environment & { ingestKey: string };
 
 export interface AdoptionThresholds {
   /** Active days needed inside the window to count as retained. */

@@ -6,7 +6,7 @@ import { fromApiGateway, toApiGateway } from '../http/apigateway';
 import { ingestRouter } from '../http/ingest-routes';
 import { systemClock } from '../services';
 
-const router = ingestRouter(new IngestService(awsStores(readStoreConfig())), systemClock);
+const router = ingestRouter(new IngestService({ ...awsStores(readStoreConfig()), clock: systemClock }), systemClock);
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> =>
   toApiGateway(await router.handle(fromApiGateway(event)));

@@ -3,6 +3,7 @@
  * errors and a generic one otherwise: never a stack or an SDK error string.
  */
 import { DestinationValidationError } from '../core/automatic-export';
+import { TooManyExportsError } from '../core/manual-export';
 import {
   ConflictError,
   ForbiddenError,
@@ -46,6 +47,7 @@ const MAPPINGS: ErrorMapping[] = [
   { type: NotFoundError, status: 404, code: 'not_found' },
   { type: MethodNotAllowedError, status: 405, code: 'method_not_allowed' },
   { type: ConflictError, status: 409, code: 'conflict' },
+  { type: TooManyExportsError, status: 429, code: 'too_many_exports' },
   {
     type: DestinationValidationError,
     status: (error: DestinationValidationError) => DESTINATION_STATUS[error.destinationError.code] ?? 400,
@@ -70,5 +72,6 @@ export function errorResponse(error: unknown): HttpResponse {
   const headers: Record<string, string> = {};
   if (known instanceof MethodNotAllowedError) headers.allow = known.allowed.join(', ');
   if (known instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
+  if (known instanceof TooManyExportsError) headers['retry-after'] = String(known.retryAfterSeconds);
   return { status, body: { error: body }, headers };
 }

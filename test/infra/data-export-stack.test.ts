@@ -6,12 +6,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnElement, Validations } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { readDataExportConfig } from '../../lib/config';
 import { buildDataExportApp } from '../../lib/data-export-app';
+import { ServiceFunction } from '../../lib/constructs/service-function';
 import { DataExportStack } from '../../lib/data-export-stack';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -213,6 +214,7 @@ describe('Lambda functions', () => {
       EXPORTS_BUCKET: { Ref: id(stack.exportsBucket) },
       EXPORT_FUNCTION_NAME: { Ref: id(stack.runExportFunction) },
       DOWNLOAD_LINK_SECONDS: '3600',
+      INGEST_KEY_GRACE_SECONDS: '86400',
     });
   });
 
@@ -377,6 +379,10 @@ describe('run-export function', () => {
     });
   });
 
+  it('reserved concurrency 20: exports cannot starve the API and ingest functions', () => {
+    expect(fn().Properties.ReservedConcurrentExecutions).toBe(20);
+  });
+
   it('asynchronous invocations: 2 retries, dropped after 1 hour', () => {
     const configs = Object.values(resourcesOfType('AWS::Lambda::EventInvokeConfig')).filter(
       (c) => c.Properties.FunctionName.Ref === id(stack.runExportFunction),
@@ -465,6 +471,8 @@ describe('automatic export schedules', () => {
     SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
     RUN_EXPORT_FUNCTION_ARN: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] },
     SCHEDULE_DLQ_ARN: { 'Fn::GetAtt': [id(stack.scheduleDeadLetterQueue), 'Arn'] },
+    // Runs spread over the hour after 00:00 UTC; the snapshot still comes from the scheduled time.
+    SCHEDULE_FLEXIBLE_WINDOW_MINUTES: '60',
   });
 
   it('one schedule group, its name derived from the stack name (not hard-coded), deleted with the stack', () => {
@@ -648,6 +656,7 @@ describe('check-failures function', () => {
       SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
       RUN_EXPORT_FUNCTION_ARN: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] },
       SCHEDULE_DLQ_ARN: { 'Fn::GetAtt': [id(stack.scheduleDeadLetterQueue), 'Arn'] },
+      SCHEDULE_FLEXIBLE_WINDOW_MINUTES: '60',
       LOG_LEVEL: 'INFO',
       POWERTOOLS_SERVICE_NAME: 'data-export',
       NODE_OPTIONS: '--enable-source-maps',
@@ -885,8 +894,33 @@ describe('HTTP API', () => {
     });
   });
 
-  it('has exactly the three routes', () => {
-    expect(Object.keys(routes()).sort()).toEqual(['ANY /ingest/{proxy+}', 'ANY /v1/{proxy+}', 'GET /v1/openapi.json']);
+  it('has exactly the four routes', () => {
+    expect(Object.keys(routes()).sort()).toEqual([
+      'ANY /ingest/{proxy+}',
+      'ANY /v1/{proxy+}',
+      'GET /v1/openapi.json',
+      'POST /v1/environments/{envId}/exports/manual',
+    ]);
+  });
+
+  it('POST /v1/environments/{envId}/exports/manual: its own route (for its limit), JWT authorizer -> management Lambda', () => {
+    const authorizerId = Object.keys(resourcesOfType('AWS::ApiGatewayV2::Authorizer'))[0];
+    const route = routes()['POST /v1/environments/{envId}/exports/manual'];
+    expect(route).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+    expect(functionOfRoute('POST /v1/environments/{envId}/exports/manual')).toBe(id(stack.apiFunction));
+  });
+
+  it('throttles each route on its own, the stage default for any other', () => {
+    const [stageId, stage] = Object.entries(resourcesOfType('AWS::ApiGatewayV2::Stage'))[0];
+    expect(stage.Properties.RouteSettings).toEqual({
+      'ANY /v1/{proxy+}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      'POST /v1/environments/{envId}/exports/manual': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /v1/openapi.json': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      'ANY /ingest/{proxy+}': { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+    });
+    // Route settings name routes that must exist first.
+    const routeIds = Object.keys(resourcesOfType('AWS::ApiGatewayV2::Route'));
+    expect(template.toJSON().Resources[stageId].DependsOn).toEqual(expect.arrayContaining(routeIds));
   });
 
   it('management routes: JWT authorizer -> management Lambda', () => {
@@ -1155,5 +1189,56 @@ describe('code layout', () => {
       /(from\s+|require\(|import\()\s*['"][^'"]*lambdas\//.test(fs.readFileSync(f, 'utf8')),
     );
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('limits as construct props', () => {
+  // Bundling skipped: only the template's limits matter here.
+  const synth = (props: Partial<ConstructorParameters<typeof DataExportStack>[2]>) => {
+    const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+    const built = new DataExportStack(app, 'Limits', {
+      stage: STAGE,
+      jwtIssuer: ISSUER,
+      jwtAudience: AUDIENCE,
+      senderEmail: SENDER,
+      dashboardUrl: DASHBOARD,
+      ...props,
+    });
+    return { built, limits: Template.fromStack(built) };
+  };
+
+  it('route throttles, reserved concurrency, schedule window and ingest key grace come from the props', () => {
+    const { built, limits } = synth({
+      apiThrottle: { rateLimit: 20, burstLimit: 40 },
+      apiRouteThrottles: { manualExportStart: { rateLimit: 1, burstLimit: 2 }, ingest: undefined },
+      runExportReservedConcurrency: 7,
+      scheduleFlexibleWindow: Duration.minutes(15),
+      ingestKeyGracePeriod: Duration.hours(2),
+    });
+    limits.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      RouteSettings: {
+        'POST /v1/environments/{envId}/exports/manual': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 },
+        'ANY /ingest/{proxy+}': { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+        'ANY /v1/{proxy+}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      },
+    });
+    const functions = limits.findResources('AWS::Lambda::Function');
+    const logicalId = (fn: ServiceFunction) => built.getLogicalId(fn.node.defaultChild as CfnElement);
+    expect(functions[logicalId(built.runExportFunction)].Properties.ReservedConcurrentExecutions).toBe(7);
+    for (const fn of [built.apiFunction, built.checkFailuresFunction]) {
+      expect(functions[logicalId(fn)].Properties.Environment.Variables.SCHEDULE_FLEXIBLE_WINDOW_MINUTES).toBe('15');
+    }
+    expect(functions[logicalId(built.apiFunction)].Properties.Environment.Variables.INGEST_KEY_GRACE_SECONDS).toBe('7200');
+  });
+
+  it.each([
+    [{ scheduleFlexibleWindow: Duration.hours(25) }, /scheduleFlexibleWindow must be whole minutes from 1 to 1440/],
+    [{ scheduleFlexibleWindow: Duration.seconds(90) }, /scheduleFlexibleWindow must be whole minutes/],
+    [{ runExportReservedConcurrency: 0 }, /runExportReservedConcurrency must be a positive integer/],
+    [{ apiRouteThrottles: { ingest: { rateLimit: 10, burstLimit: 1.5 } } }, /apiRouteThrottles of ANY \/ingest\/\{proxy\+\} must have/],
+    [{ apiThrottle: { rateLimit: -1, burstLimit: 10 } }, /apiThrottle must have a rateLimit >= 0/],
+  ])('refuses %j', (props, message) => {
+    expect(() => synth(props)).toThrow(message);
   });
 });

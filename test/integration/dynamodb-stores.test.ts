@@ -101,25 +101,25 @@ describe('DynamoDbTenantStore', () => {
     expect(await tenants.getOrganization('org_nope')).toBeUndefined();
   });
 
-  test('stores an environment with its ingest-key lookup and refuses duplicates', async () => {
-    const env = { id: 'env_a', organizationId: 'org_1', name: 'Production', ingestKey: 'ik_secret_a', createdAt: 5 };
+  test('stores an environment with its ingest-key lookup by hash and refuses duplicates', async () => {
+    const env = { id: 'env_a', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'hash_a', ingestKeyPrefix: 'ik_aaa', createdAt: 5 };
     await tenants.createEnvironment(env);
     expect(await tenants.getEnvironment('env_a')).toEqual(env);
-    expect(await tenants.findEnvironmentByIngestKey('ik_secret_a')).toEqual(env);
-    expect(await tenants.findEnvironmentByIngestKey('ik_unknown')).toBeUndefined();
+    expect(await tenants.findIngestKey('hash_a')).toEqual({ environment: env });
+    expect(await tenants.findIngestKey('hash_unknown')).toBeUndefined();
     expect(await tenants.getEnvironment('env_unknown')).toBeUndefined();
 
-    await expect(tenants.createEnvironment({ ...env, ingestKey: 'ik_other' })).rejects.toBeInstanceOf(ConflictError);
-    expect(await tenants.findEnvironmentByIngestKey('ik_other')).toBeUndefined();
+    await expect(tenants.createEnvironment({ ...env, ingestKeyHash: 'hash_other' })).rejects.toBeInstanceOf(ConflictError);
+    expect(await tenants.findIngestKey('hash_other')).toBeUndefined();
 
     // A key collision leaves neither the new environment nor a changed lookup behind.
     await expect(tenants.createEnvironment({ ...env, id: 'env_b' })).rejects.toBeInstanceOf(ConflictError);
     expect(await tenants.getEnvironment('env_b')).toBeUndefined();
-    expect(await tenants.findEnvironmentByIngestKey('ik_secret_a')).toEqual(env);
+    expect(await tenants.findIngestKey('hash_a')).toEqual({ environment: env });
   });
 
   test('puts and lists features and segments, overwriting on the same id', async () => {
-    await tenants.createEnvironment({ id: 'env_defs', organizationId: 'org_1', name: 'Staging', ingestKey: 'ik_defs', createdAt: 1 });
+    await tenants.createEnvironment({ id: 'env_defs', organizationId: 'org_1', name: 'Staging', ingestKeyHash: 'hash_defs', ingestKeyPrefix: 'ik_def', createdAt: 1 });
     const exportFeature: FeatureDefinition = { id: 'f1', key: 'export', name: 'Export', adoption: { minActiveDays: 5, windowDays: 28 } };
     const search: FeatureDefinition = { id: 'f2', key: 'search', name: 'Search', adoption: { minActiveDays: 2, windowDays: 7 } };
     await tenants.putFeature('env_defs', exportFeature);

@@ -16,6 +16,7 @@ import type {
   Plan,
   SegmentDefinition,
 } from '../../lambdas/core/model';
+import type { StoredIngestKey } from '../../lambdas/core/ingest-keys';
 import type { Cadence } from '../../lambdas/core/periods';
 import type {
   AutomaticExportSettings,
@@ -30,6 +31,7 @@ import type {
   ExportStatusRecord,
   FailingExportsStore,
   FeedbackRecord,
+  IngestKeyOwner,
   Mailer,
   ObjectSink,
   RunOutcome,
@@ -62,6 +64,8 @@ export class FakeTenantStore implements TenantStore {
   readonly environments = new Map<string, Environment>();
   readonly features = new Map<string, FeatureDefinition[]>();
   readonly segments = new Map<string, SegmentDefinition[]>();
+  /** Ingest key hash -> owning environment id and, once replaced, the key's end. */
+  readonly ingestKeys = new Map<string, { environmentId: string; validUntil?: number }>();
 
   async createOrganization(org: Organization): Promise<void> {
     if (this.organizations.has(org.id)) throw new ConflictError(`Organization ${org.id} exists.`);
@@ -78,15 +82,27 @@ export class FakeTenantStore implements TenantStore {
     return copy(org);
   }
   async createEnvironment(env: Environment): Promise<void> {
+    if (this.environments.has(env.id) || this.ingestKeys.has(env.ingestKeyHash)) throw new ConflictError(`Environment ${env.id} exists.`);
     this.environments.set(env.id, copy(env));
+    this.ingestKeys.set(env.ingestKeyHash, { environmentId: env.id });
   }
   async getEnvironment(id: string): Promise<Environment | undefined> {
     const env = this.environments.get(id);
     return env && copy(env);
   }
-  async findEnvironmentByIngestKey(ingestKey: string): Promise<Environment | undefined> {
-    const env = [...this.environments.values()].find((e) => e.ingestKey === ingestKey);
-    return env && copy(env);
+  async findIngestKey(ingestKeyHash: string): Promise<IngestKeyOwner | undefined> {
+    const key = this.ingestKeys.get(ingestKeyHash);
+    const environment = key && this.environments.get(key.environmentId);
+    return environment && { environment: copy(environment), ...(key.validUntil === undefined ? {} : { validUntil: key.validUntil }) };
+  }
+  async replaceIngestKey(environment: Environment, next: StoredIngestKey, previousValidUntil: number): Promise<Environment> {
+    const stored = this.environments.get(environment.id);
+    if (!stored || stored.ingestKeyHash !== environment.ingestKeyHash) throw new ConflictError('Rotated concurrently.');
+    const previous = this.ingestKeys.get(environment.ingestKeyHash)!;
+    previous.validUntil = Math.min(previous.validUntil ?? Infinity, previousValidUntil);
+    this.ingestKeys.set(next.hash, { environmentId: environment.id });
+    Object.assign(stored, { ingestKeyHash: next.hash, ingestKeyPrefix: next.prefix });
+    return copy(stored);
   }
   async putFeature(environmentId: string, feature: FeatureDefinition): Promise<void> {
     const list = (this.features.get(environmentId) ?? []).filter((f) => f.id !== feature.id);

@@ -63,8 +63,8 @@ async function setup(plan: Plan = 'enterprise') {
   const clock = new FakeClock(ms('2026-03-10T13:00:00Z'));
   await tenants.createOrganization({ id: ORG, name: 'Acme', plan, createdAt: 0 });
   await tenants.createOrganization({ id: OTHER_ORG, name: 'Other', plan: 'enterprise', createdAt: 0 });
-  await tenants.createEnvironment({ id: ENV, organizationId: ORG, name: 'Production', ingestKey: 'ik-1', createdAt: 0 });
-  await tenants.createEnvironment({ id: OTHER_ENV, organizationId: OTHER_ORG, name: 'Theirs', ingestKey: 'ik-2', createdAt: 0 });
+  await tenants.createEnvironment({ id: ENV, organizationId: ORG, name: 'Production', ingestKeyHash: 'hash-1', ingestKeyPrefix: 'ik-1', createdAt: 0 });
+  await tenants.createEnvironment({ id: OTHER_ENV, organizationId: OTHER_ORG, name: 'Theirs', ingestKeyHash: 'hash-2', ingestKeyPrefix: 'ik-2', createdAt: 0 });
   const service = new AutomaticExportService({ tenants, usage, settings, runs, sealer, gateway, scheduler, clock });
   return { service, tenants, usage, settings, runs, failing, sealer, gateway, scheduler, clock };
 }

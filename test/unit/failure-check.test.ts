@@ -67,7 +67,7 @@ type World = Awaited<ReturnType<typeof setup>>;
 
 /** An enabled, scheduled export whose run failed on the customer's side, finishing at `failingSince`. */
 async function failingExport(world: World, environmentId = ENV, name = 'Production', failingSince = F) {
-  await world.tenants.createEnvironment({ id: environmentId, organizationId: ORG, name, ingestKey: `ik-${environmentId}`, createdAt: 0 });
+  await world.tenants.createEnvironment({ id: environmentId, organizationId: ORG, name, ingestKeyHash: `hash-${environmentId}`, ingestKeyPrefix: 'ik_abc', createdAt: 0 });
   await world.settings.put(enabledSettings(environmentId));
   world.scheduler.schedules.set(environmentId, 'daily');
   await world.runs.recordOutcome(environmentId, failingSince - 60_000, {
