@@ -1,18 +1,29 @@
 /**
- * Tracking ingest, compatible with Bucket's tracking API: users, companies, events and feedback
- * become the compact usage history the exports read. Every item of a request is checked before the
- * first write, so a rejected request writes nothing.
+ * Tracking ingest, compatible with Bucket's tracking API: users, companies, events, feedback and
+ * aliases are appended to the raw event log, and become the compact usage history the exports read,
+ * the users' profiles and the event catalog. Every item of a request is checked before the first
+ * write, so a rejected request writes nothing.
  */
+import { randomUUID } from 'node:crypto';
 import { UnauthorizedError, ValidationError, type FieldIssue } from './errors';
 import type { AttributeValue, Environment, FeatureDefinition } from './model';
 import { hashIngestKey } from './ingest-keys';
-import type { Clock, TenantStore, UsageStore } from '../ports';
+import type { EventCatalogRecorder } from './event-catalog';
+import { isLogged, profileUpdatesOf, rawRecordOf, receivedEventsOf } from './ingest-log';
+import type { JsonValue } from './raw-log';
+import type { Clock, ProfileStore, RawEventLog, TenantStore, UsageStore } from '../ports';
+
+/** What an item carries into the raw event log as sent: event properties, user or company attributes, feedback fields, context. */
+interface Carried {
+  attributes?: Record<string, JsonValue>;
+  context?: JsonValue;
+}
 
 export type IngestItem =
-  | { type: 'user'; userId: string; at: number }
-  | { type: 'company'; companyId: string; userId?: string; attributes?: Record<string, AttributeValue>; at: number }
-  | { type: 'event'; event: string; userId: string; companyId?: string; at: number }
-  | {
+  | ({ type: 'user'; userId: string; at: number } & Carried)
+  | ({ type: 'company'; companyId: string; userId?: string; at: number } & Carried)
+  | ({ type: 'event'; event: string; userId: string; companyId?: string; at: number } & Carried)
+  | ({
       type: 'feedback';
       userId?: string;
       companyId?: string;
@@ -20,7 +31,9 @@ export type IngestItem =
       featureKey?: string;
       score: number | null;
       at: number;
-    }
+    } & Carried)
+  /** Two identities of one person: kept in the raw event log. */
+  | { type: 'alias'; userId: string; alias: string; at: number }
   /** Accepted for compatibility with the official SDKs (e.g. feature-flag events), not exported. */
   | { type: 'ignored' };
 
@@ -33,6 +46,7 @@ const PARALLEL_LANES = 16;
 function laneOf(item: IngestItem): string {
   switch (item.type) {
     case 'user':
+    case 'alias':
       return `user:${item.userId}`;
     case 'company':
       return item.userId ? `user:${item.userId}` : `company:${item.companyId}`;
@@ -52,8 +66,25 @@ export interface IngestResult {
   unattributed: number;
 }
 
+export interface IngestDependencies {
+  tenants: TenantStore;
+  usage: UsageStore;
+  clock: Clock;
+  rawLog: RawEventLog;
+  profiles: ProfileStore;
+  catalog: EventCatalogRecorder;
+}
+
+/** Company attributes in the usage history are scalars: nested JSON is kept as its JSON text. */
+function scalarAttributes(attributes: Record<string, JsonValue> | undefined): Record<string, AttributeValue> | undefined {
+  if (!attributes) return undefined;
+  return Object.fromEntries(
+    Object.entries(attributes).map(([key, value]) => [key, value !== null && typeof value === 'object' ? JSON.stringify(value) : value]),
+  );
+}
+
 export class IngestService {
-  constructor(private readonly deps: { tenants: TenantStore; usage: UsageStore; clock: Clock }) {}
+  constructor(private readonly deps: IngestDependencies) {}
 
   async authenticate(ingestKey: string | undefined): Promise<Environment> {
     if (!ingestKey) {
@@ -74,8 +105,24 @@ export class IngestService {
     return this.deps.tenants.listFeatures(environment.id);
   }
 
-  async ingest(environment: Environment, items: IngestItem[]): Promise<IngestResult> {
+  /** @param receivedAt when the service accepted the items (the raw log's time) */
+  async ingest(environment: Environment, items: IngestItem[], receivedAt = this.deps.clock.now()): Promise<IngestResult> {
     const feedbackKeys = await this.resolveFeedbackKeys(environment, items);
+    // The log first: when it cannot take the items, nothing else is written and the client retries.
+    const requestId = randomUUID();
+    const records = items.flatMap((item, index) =>
+      isLogged(item) ? [rawRecordOf(environment.id, item, receivedAt, `${requestId}-${index}`, feedbackKeys.get(index))] : [],
+    );
+    await this.deps.rawLog.append(records);
+    const [result] = await Promise.all([
+      this.recordUsage(environment, items, feedbackKeys),
+      Promise.all(profileUpdatesOf(items, receivedAt).map((update) => this.deps.profiles.recordProfile(environment.id, update))),
+      this.deps.catalog.record(environment.id, receivedEventsOf(items), receivedAt),
+    ]);
+    return result;
+  }
+
+  private async recordUsage(environment: Environment, items: IngestItem[], feedbackKeys: Map<number, string>): Promise<IngestResult> {
     const result: IngestResult = { recorded: 0, unattributed: 0 };
     // Items of one user or company are written in order (a company call linking a user lands before
     // that user's later events); different ones in parallel, so a large bulk fits in one request.
@@ -126,7 +173,7 @@ export class IngestService {
         await usage.recordUser(environmentId, { userId: item.userId, at: item.at });
         return true;
       case 'company':
-        await usage.recordCompany(environmentId, { companyId: item.companyId, at: item.at, attributes: item.attributes });
+        await usage.recordCompany(environmentId, { companyId: item.companyId, at: item.at, attributes: scalarAttributes(item.attributes) });
         if (item.userId) await usage.recordUser(environmentId, { userId: item.userId, at: item.at, companyId: item.companyId });
         return true;
       case 'event': {
@@ -137,6 +184,7 @@ export class IngestService {
       }
       case 'feedback':
         return this.writeFeedback(environmentId, item, feedbackKey!);
+      case 'alias':
       case 'ignored':
         return false;
     }

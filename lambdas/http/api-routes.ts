@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { maskedIngestKey } from '../core/ingest-keys';
 import type { Environment, EnvironmentWithIngestKey, Organization } from '../core/model';
 import type { AutomaticExportService } from '../core/automatic-export';
+import type { EventCatalogService } from '../core/event-catalog';
 import type { ManualExportService } from '../core/manual-export';
 import type { TenancyService } from '../core/tenancy';
 import {
@@ -39,6 +40,7 @@ export interface ApiServices {
   tenancy: TenancyService;
   manualExports: ManualExportService;
   automaticExports: AutomaticExportService;
+  eventCatalog: EventCatalogService;
 }
 
 const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
@@ -60,7 +62,7 @@ function validatePathIds(params: Record<string, string>): void {
   for (const [name, value] of Object.entries(params)) validate(idParameter, value, `${name} in the path`);
 }
 
-export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServices): ApiRoute[] {
+export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog }: ApiServices): ApiRoute[] {
   return [
     {
       method: 'POST',
@@ -131,6 +133,17 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
       handler: async ({ request, params }) => {
         const input = validateBody(putFeatureBody, request.body);
         return ok(await tenancy.putFeature(request.caller, params.envId, params.featureId, input));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}/events',
+      summary:
+        'The event catalog: every event name received, with firstSeen, lastSeen (receive times), an approximate count and every property key seen',
+      access: 'member',
+      handler: async ({ request, params }) => {
+        const entries = await eventCatalog.list(request.caller, params.envId);
+        return ok({ items: entries.map((entry) => ({ ...entry, firstSeen: iso(entry.firstSeen), lastSeen: iso(entry.lastSeen) })) });
       },
     },
     {
