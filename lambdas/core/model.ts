@@ -136,10 +136,53 @@ export interface CompanyRecord {
   seenDays: DayLastSeen;
 }
 
+/** One feedback record. */
 export interface FeedbackEntry {
   at: number;
   /** 1-5, or null for feedback without a score. */
   score: number | null;
+}
+
+/**
+ * Feedback records counted together: one record, or the records of one UTC day folded together (the
+ * store keeps older feedback that way, so an item stays small however much arrives). `at` is the
+ * latest of them: as of T the tally counts when `at < T`, exact for every midnight T (each roll-up,
+ * each scheduled export); for a T inside a folded day, that day counts once all its records are before T.
+ */
+export interface FeedbackTally {
+  at: number;
+  count: number;
+  /** Records with a score, and the sum of their scores. */
+  scoreCount: number;
+  scoreSum: number;
+}
+
+export const feedbackTally = ({ at, score }: FeedbackEntry): FeedbackTally => ({
+  at,
+  count: 1,
+  scoreCount: score === null ? 0 : 1,
+  scoreSum: score ?? 0,
+});
+
+/** Tallies folded into one per UTC day (in day order), each at its day's latest time. */
+export function tallyByDay(tallies: Iterable<FeedbackTally>): FeedbackTally[] {
+  const byDay = new Map<number, FeedbackTally>();
+  for (const tally of tallies) {
+    const day = toEpochDay(tally.at);
+    const folded = byDay.get(day);
+    byDay.set(
+      day,
+      folded === undefined
+        ? { ...tally }
+        : {
+            at: Math.max(folded.at, tally.at),
+            count: folded.count + tally.count,
+            scoreCount: folded.scoreCount + tally.scoreCount,
+            scoreSum: folded.scoreSum + tally.scoreSum,
+          },
+    );
+  }
+  return [...byDay].sort(([a], [b]) => a - b).map(([, tally]) => tally);
 }
 
 /** The compact history of one company x event key: O(1) items whatever the event volume. */
@@ -149,7 +192,8 @@ export interface FeatureUsageRecord {
   firstUsed: number | null;
   /** Days with at least one use, with that day's latest use. */
   usedDays: DayLastSeen;
-  feedback: readonly FeedbackEntry[];
+  /** Every feedback record for the feature, as single records and daily tallies, in any order. */
+  feedback: readonly FeedbackTally[];
 }
 
 /** A company with all its usage histories, as the usage store streams them to the exports. */
@@ -160,3 +204,12 @@ export interface CompanyUsage {
 
 export const DAY_MS = 86_400_000;
 export const toEpochDay = (ms: number): number => Math.floor(ms / DAY_MS);
+
+/**
+ * The span of timestamps the usage history keeps: from 2000-01-01 (DESIGN's input limit) to the last
+ * instant a JavaScript date can hold. Anything else is a client's mistake, refused before a write.
+ */
+export const EARLIEST_TRACKED_AT = Date.UTC(2000, 0, 1);
+export const LATEST_TRACKED_AT = 8.64e15;
+export const isTrackableTime = (at: number): boolean =>
+  Number.isSafeInteger(at) && at >= EARLIEST_TRACKED_AT && at <= LATEST_TRACKED_AT;

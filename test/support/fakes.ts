@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Destination, DestinationCredentials } from '../../lambdas/core/destination';
 import { ConflictError } from '../../lambdas/core/errors';
 import type {
+  AttributeValue,
   CompanyUsage,
   Environment,
   FeatureDefinition,
@@ -113,6 +114,9 @@ export class FakeUsageStore implements UsageStore {
 
   async recordCompany(_environmentId: string, _update: CompanyUpdate): Promise<void> {
     throw new Error('FakeUsageStore.recordCompany is not implemented');
+  }
+  async companyAttributes(environmentId: string, companyId: string): Promise<Record<string, AttributeValue>> {
+    return { ...this.companies.get(environmentId)?.get(companyId)?.company.attributes };
   }
   async recordUser(_environmentId: string, _update: UserUpdate): Promise<void> {
     throw new Error('FakeUsageStore.recordUser is not implemented');
