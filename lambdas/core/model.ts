@@ -144,10 +144,10 @@ export interface FeedbackEntry {
 }
 
 /**
- * Feedback records counted together: one record, or the records of one UTC day folded together (the
- * store keeps older feedback that way, so an item stays small however much arrives). `at` is the
- * latest of them: as of T the tally counts when `at < T`, exact for every midnight T (each roll-up,
- * each scheduled export); for a T inside a folded day, that day counts once all its records are before T.
+ * Feedback records counted together: one record (`at` its time), or the records of one UTC day folded
+ * together (`at` the day's last millisecond; the store keeps older feedback that way, so an item stays
+ * small however much arrives). As of T a tally counts when `at < T`: exact for every midnight T (each
+ * roll-up, each scheduled export); a folded day counts for a T inside it once the day is over.
  */
 export interface FeedbackTally {
   at: number;
@@ -164,23 +164,18 @@ export const feedbackTally = ({ at, score }: FeedbackEntry): FeedbackTally => ({
   scoreSum: score ?? 0,
 });
 
-/** Tallies folded into one per UTC day (in day order), each at its day's latest time. */
+/** Tallies folded into one per UTC day, in day order, each at its day's last millisecond. */
 export function tallyByDay(tallies: Iterable<FeedbackTally>): FeedbackTally[] {
   const byDay = new Map<number, FeedbackTally>();
-  for (const tally of tallies) {
-    const day = toEpochDay(tally.at);
-    const folded = byDay.get(day);
-    byDay.set(
-      day,
-      folded === undefined
-        ? { ...tally }
-        : {
-            at: Math.max(folded.at, tally.at),
-            count: folded.count + tally.count,
-            scoreCount: folded.scoreCount + tally.scoreCount,
-            scoreSum: folded.scoreSum + tally.scoreSum,
-          },
-    );
+  for (const { at, count, scoreCount, scoreSum } of tallies) {
+    const day = toEpochDay(at);
+    const folded = byDay.get(day) ?? { at: (day + 1) * DAY_MS - 1, count: 0, scoreCount: 0, scoreSum: 0 };
+    byDay.set(day, {
+      at: folded.at,
+      count: folded.count + count,
+      scoreCount: folded.scoreCount + scoreCount,
+      scoreSum: folded.scoreSum + scoreSum,
+    });
   }
   return [...byDay].sort(([a], [b]) => a - b).map(([, tally]) => tally);
 }

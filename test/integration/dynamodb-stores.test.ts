@@ -413,7 +413,7 @@ describe('DynamoDbUsageStore', () => {
         firstUsed: k === 1 ? null : at(k, 3),
         usedDays: k === 1 ? new Map() : new Map([k, k + 1].map((d) => [DAY0 + d, at(d, 4)])),
         // Daily tallies, as the store folds them.
-        feedback: k === 0 ? [] : [{ at: at(k, 5), count: 3, scoreCount: k % 2, scoreSum: 5 * (k % 2) }, { at: at(k + 1, 6), count: 1, scoreCount: 1, scoreSum: 1 }],
+        feedback: k === 0 ? [] : [{ at: at(k + 1, 0) - 1, count: 3, scoreCount: k % 2, scoreSum: 5 * (k % 2) }, { at: at(k + 2, 0) - 1, count: 1, scoreCount: 1, scoreSum: 1 }],
       })),
     }));
     for (const company of companies) await usage.putCompanyUsage(env, company);

@@ -18,35 +18,33 @@ export function isPackable(day: number, ms: number): boolean {
   return Number.isInteger(ms) && Number.isInteger(day) && day >= 0 && day <= 0xffff_ffff && msOfDay >= 0 && msOfDay < DAY_MS;
 }
 
-function writeDay(bytes: Buffer, offset: number, day: number, ms: number): void {
-  if (!isPackable(day, ms)) throw new DayLogError(`Cannot pack ${ms} as the latest time of epoch day ${day}.`);
-  bytes.writeUInt32LE(day, offset);
-  bytes.writeUInt32LE(ms - day * DAY_MS, offset + 4);
-}
-
 export function packDayLog(days: ReadonlyMap<number, number>): Uint8Array {
   const sorted = [...days].sort(([a], [b]) => a - b);
   const bytes = Buffer.alloc(sorted.length * BYTES_PER_DAY);
-  sorted.forEach(([day, ms], i) => writeDay(bytes, i * BYTES_PER_DAY, day, ms));
+  sorted.forEach(([day, ms], i) => {
+    if (!isPackable(day, ms)) throw new DayLogError(`Cannot pack ${ms} as the latest time of epoch day ${day}.`);
+    bytes.writeUInt32LE(day, i * BYTES_PER_DAY);
+    bytes.writeUInt32LE(ms - day * DAY_MS, i * BYTES_PER_DAY + 4);
+  });
   return bytes;
 }
 
 /**
- * Feedback folded by day: per day, the day and its latest time (as in a day log), then the count of
- * records, of scored records and the sum of their scores, each a little-endian uint32. 20 bytes a day
- * with feedback, however many records it had.
+ * Feedback folded by day: per day, the epoch day, the count of records, of scored records and the sum
+ * of their scores, each a little-endian uint32. 16 bytes a day with feedback, however many records it
+ * had; each day reads back as a tally at the day's last millisecond (model.ts tallyByDay).
  */
-const BYTES_PER_FEEDBACK_DAY = 20;
+const BYTES_PER_FEEDBACK_DAY = 16;
 
 export function packFeedbackLog(tallies: Iterable<FeedbackTally>): Uint8Array {
   const days = tallyByDay(tallies);
   const bytes = Buffer.alloc(days.length * BYTES_PER_FEEDBACK_DAY);
   days.forEach((tally, i) => {
     const offset = i * BYTES_PER_FEEDBACK_DAY;
-    writeDay(bytes, offset, toEpochDay(tally.at), tally.at);
-    bytes.writeUInt32LE(tally.count, offset + 8);
-    bytes.writeUInt32LE(tally.scoreCount, offset + 12);
-    bytes.writeUInt32LE(tally.scoreSum, offset + 16);
+    bytes.writeUInt32LE(toEpochDay(tally.at), offset);
+    bytes.writeUInt32LE(tally.count, offset + 4);
+    bytes.writeUInt32LE(tally.scoreCount, offset + 8);
+    bytes.writeUInt32LE(tally.scoreSum, offset + 12);
   });
   return bytes;
 }
@@ -60,10 +58,10 @@ export function feedbackLog(log: Uint8Array | undefined): FeedbackTally[] {
   const tallies: FeedbackTally[] = [];
   for (let offset = 0; offset < length; offset += BYTES_PER_FEEDBACK_DAY) {
     tallies.push({
-      at: view.getUint32(offset, true) * DAY_MS + view.getUint32(offset + 4, true),
-      count: view.getUint32(offset + 8, true),
-      scoreCount: view.getUint32(offset + 12, true),
-      scoreSum: view.getUint32(offset + 16, true),
+      at: (view.getUint32(offset, true) + 1) * DAY_MS - 1,
+      count: view.getUint32(offset + 4, true),
+      scoreCount: view.getUint32(offset + 8, true),
+      scoreSum: view.getUint32(offset + 12, true),
     });
   }
   return tallies;
