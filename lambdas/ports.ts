@@ -11,6 +11,7 @@ import type {
   Plan,
   SegmentDefinition,
 } from './core/model';
+import type { StoredAttributes } from './core/company-attributes';
 import type { Destination, DestinationCredentials } from './core/destination';
 import type { Aggregation, Cadence } from './core/periods';
 
@@ -39,8 +40,9 @@ export interface CompanyUpdate {
   companyId: string;
   at: number;
   /**
-   * Merged into the stored attributes key by key; `name` is the company's name. Refused with a
-   * ValidationError when the company would pass its bound (core/company-attributes.ts).
+   * Merged into the stored attributes key by key, a value replaced only by one sent at `at` or later;
+   * `name` is the company's name. Refused with a ValidationError when the company would pass its
+   * bound (core/company-attributes.ts).
    */
   attributes?: Record<string, AttributeValue>;
 }
@@ -82,8 +84,8 @@ export interface StreamedCompanyUsage extends CompanyUsage {
  */
 export interface UsageStore {
   recordCompany(environmentId: string, update: CompanyUpdate): Promise<void>;
-  /** The company's stored attributes ({} for an unknown company), read consistently. */
-  companyAttributes(environmentId: string, companyId: string): Promise<Record<string, AttributeValue>>;
+  /** The company's stored attributes and their times (empty for an unknown company), read consistently. */
+  companyAttributes(environmentId: string, companyId: string): Promise<StoredAttributes>;
   recordUser(environmentId: string, update: UserUpdate): Promise<void>;
   findUserCompany(environmentId: string, userId: string): Promise<string | undefined>;
   /** Records use of the event key and that the company was seen. */

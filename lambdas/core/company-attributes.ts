@@ -19,33 +19,47 @@ function attributeBytes(key: string, value: AttributeValue): number {
 const totalBytes = (attributes: Readonly<Record<string, AttributeValue>>): number =>
   Object.entries(attributes).reduce((sum, [key, value]) => sum + attributeBytes(key, value), 0);
 
-/** True when storing the update changes nothing (a repeated identify call). */
-export const changesNothing = (
-  stored: Readonly<Record<string, AttributeValue>>,
-  update: Readonly<Record<string, AttributeValue>>,
-): boolean => Object.entries(update).every(([key, value]) => Object.hasOwn(stored, key) && stored[key] === value);
+/** A company's attributes and when each value was sent (epoch ms of its item's timestamp). */
+export interface StoredAttributes {
+  values: Record<string, AttributeValue>;
+  times: Record<string, number>;
+}
 
 /**
- * The stored attributes with the update merged in, key by key. Fails with a ValidationError on `path`
- * when the result would hold more than MAX_COMPANY_ATTRIBUTES keys or MAX_COMPANY_ATTRIBUTE_BYTES.
+ * The stored attributes with an update sent at `at` merged in, key by key: a value is replaced only by
+ * one sent at the same time or later, so updates commute and a retried one changes nothing. Fails with
+ * a ValidationError on `path` when the update would take the company past MAX_COMPANY_ATTRIBUTES keys
+ * or MAX_COMPANY_ATTRIBUTE_BYTES (an update that does not grow them is kept, even above the bound).
  */
 export function mergeCompanyAttributes(
   companyId: string,
-  stored: Readonly<Record<string, AttributeValue>>,
+  stored: StoredAttributes,
   update: Readonly<Record<string, AttributeValue>>,
+  at: number,
   path = 'attributes',
-): Record<string, AttributeValue> {
-  const merged = { ...stored, ...update };
-  const entries = Object.entries(merged);
-  const bytes = totalBytes(merged);
-  // An update that does not grow the attributes is kept even above the bound (stored before it existed).
-  const grows = entries.length > Object.keys(stored).length || bytes > totalBytes(stored);
-  if (grows && (entries.length > MAX_COMPANY_ATTRIBUTES || bytes > MAX_COMPANY_ATTRIBUTE_BYTES)) {
+): StoredAttributes {
+  const merged: StoredAttributes = { values: { ...stored.values }, times: { ...stored.times } };
+  for (const [key, value] of Object.entries(update)) {
+    const storedAt = stored.times[key];
+    if (storedAt !== undefined && storedAt > at) continue;
+    merged.values[key] = value;
+    merged.times[key] = at;
+  }
+  const keys = Object.keys(merged.values).length;
+  const bytes = totalBytes(merged.values);
+  const grows = keys > Object.keys(stored.values).length || bytes > totalBytes(stored.values);
+  if (grows && (keys > MAX_COMPANY_ATTRIBUTES || bytes > MAX_COMPANY_ATTRIBUTE_BYTES)) {
     const message =
       `a company keeps at most ${MAX_COMPANY_ATTRIBUTES} attributes and ${MAX_COMPANY_ATTRIBUTE_BYTES} bytes of them; ` +
-      `with this update company "${companyId}" would have ${entries.length} attributes and ${bytes} bytes. ` +
+      `with this update company "${companyId}" would have ${keys} attributes and ${bytes} bytes. ` +
       'Send fewer or shorter attributes, or update keys it already has.';
     throw new ValidationError(`Too many company attributes: ${message}`, [{ path, message }]);
   }
   return merged;
 }
+
+/** True when the merge changed no value and no time (a repeated or older update). */
+export const changesNothing = (stored: StoredAttributes, merged: StoredAttributes): boolean =>
+  Object.keys(merged.times).every(
+    (key) => merged.times[key] === stored.times[key] && merged.values[key] === stored.values[key],
+  );

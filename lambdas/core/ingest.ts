@@ -5,7 +5,7 @@
  * item's identity, ingestItemId), so a request retried after a failure stores what one success would.
  */
 import { createHash } from 'node:crypto';
-import { mergeCompanyAttributes } from './company-attributes';
+import { mergeCompanyAttributes, type StoredAttributes } from './company-attributes';
 import { UnauthorizedError, ValidationError, type FieldIssue } from './errors';
 import { isTrackableTime, type AttributeValue, type Environment, type FeatureDefinition } from './model';
 import type { TenantStore, UsageStore } from '../ports';
@@ -158,16 +158,15 @@ export class IngestService {
   private async checkCompanyAttributes(environment: Environment, items: IngestItem[]): Promise<void> {
     const updates = items.flatMap((item, index) =>
       item.type === 'company' && item.attributes && Object.keys(item.attributes).length > 0
-        ? [{ index, companyId: item.companyId, attributes: item.attributes }]
+        ? [{ index, companyId: item.companyId, attributes: item.attributes, at: item.at }]
         : [],
     );
-    const stored = new Map<string, Record<string, AttributeValue>>();
+    const stored = new Map<string, StoredAttributes>();
     await inParallel([...new Set(updates.map((u) => u.companyId))], PARALLEL_LANES, async (companyId) => {
       stored.set(companyId, await this.deps.usage.companyAttributes(environment.id, companyId));
     });
-    for (const { index, companyId, attributes } of updates) {
-      const merged = mergeCompanyAttributes(companyId, stored.get(companyId)!, attributes, fieldPath(items, index, 'attributes'));
-      stored.set(companyId, merged);
+    for (const { index, companyId, attributes, at } of updates) {
+      stored.set(companyId, mergeCompanyAttributes(companyId, stored.get(companyId)!, attributes, at, fieldPath(items, index, 'attributes')));
     }
   }
 

@@ -173,7 +173,7 @@ describe('DynamoDbUsageStore', () => {
     expect(result.itemsRead).toBe(2);
   });
 
-  test('an earlier company update lowers firstSeen; attributes merge key by key', async () => {
+  test('an earlier company update lowers firstSeen; attributes merge key by key, the latest sent value of each winning', async () => {
     const env = freshEnv();
     await usage.recordCompany(env, { companyId: 'c', at: at(5, 10), attributes: { name: 'First', tier: 'gold' } });
     await usage.recordCompany(env, { companyId: 'c', at: at(5, 9), attributes: { seats: 3 } });
@@ -182,8 +182,8 @@ describe('DynamoDbUsageStore', () => {
     const { company, usage: records } = await companyUsage(env, 'c');
     expect(company).toEqual({
       companyId: 'c',
-      name: 'Renamed',
-      attributes: { name: 'Renamed', tier: 'gold', seats: 3, active: false, gone: null },
+      name: 'First',
+      attributes: { name: 'First', tier: 'gold', seats: 3, active: false, gone: null },
       firstSeen: at(1, 9),
       seenDays: dayLatest([at(1, 9), at(5, 10), at(6, 1)]),
     });

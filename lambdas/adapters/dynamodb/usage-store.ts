@@ -1,7 +1,7 @@
 /**
  * The compact usage history in the usage table (string keys `pk`, `sk`):
  *
- *   ENV#<envId>           C#<hex(companyId)>               company: companyId, firstSeen, seenLog, seen {day: ms}, attrs {..}, attrsVersion
+ *   ENV#<envId>           C#<hex(companyId)>               company: companyId, firstSeen, seenLog, seen {day: ms}, attrs {..}, attrsAt {key: ms}, attrsVersion
  *   ENV#<envId>           C#<hex(companyId)>#U#<eventKey>  usage: eventKey, firstUsed?, usedLog, used {day: ms}, fbLog, fbRecent {id: {at, score}}, fbVersion
  *   ENV#<envId>#USERS     U#<userId>                       user: userId, companyId?, companyAt?
  *   ENV#<envId>#FEEDBACK  F#<feedback id>                  feedback counted in the log of its usage item: companyId, eventKey, at, score
@@ -24,8 +24,8 @@
  * interleave with another company's (even when one id is a prefix of another): an export reads the
  * whole environment with one paginated Query, one item per company x event key.
  *
- * Writes are single-item updates that commute (per-day max, first-time min, per-id set, attribute
- * merge on a version), so concurrent and out-of-order ingest loses nothing. Nested map paths need
+ * Writes are single-item updates that commute (per-day max, first-time min, per-id set, per-key
+ * latest attribute value, merged on a version), so concurrent and out-of-order ingest loses nothing. Nested map paths need
  * their map to exist: items are created with all their maps, on first write.
  */
 import {
@@ -42,7 +42,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { changesNothing, mergeCompanyAttributes } from '../../core/company-attributes';
+import { changesNothing, mergeCompanyAttributes, type StoredAttributes } from '../../core/company-attributes';
 import { ValidationError } from '../../core/errors';
 import {
   feedbackTally,
@@ -144,17 +144,18 @@ export class DynamoDbUsageStore implements UsageStore {
     if (Object.keys(attributes).length === 0) return this.markSeen(environmentId, companyId, update.at);
     const key = companyKey(environmentId, companyId);
     let stored = await this.storedAttributes(key);
-    let merged = mergeCompanyAttributes(companyId, stored.attrs, attributes);
+    let merged = mergeCompanyAttributes(companyId, stored, attributes, update.at);
     await this.markSeen(environmentId, companyId, update.at);
-    for (let attempt = 1; !changesNothing(stored.attrs, attributes); attempt++) {
+    for (let attempt = 1; !changesNothing(stored, merged); attempt++) {
       const written = await ignoringConditionFailure(
         this.send({
           Key: key,
-          UpdateExpression: 'SET #attrs = :attrs, #version = :next',
+          UpdateExpression: 'SET #attrs = :attrs, #attrsAt = :attrsAt, #version = :next',
           ConditionExpression: stored.version === undefined ? 'attribute_not_exists(#version)' : '#version = :version',
-          ExpressionAttributeNames: { '#attrs': 'attrs', '#version': 'attrsVersion' },
+          ExpressionAttributeNames: { '#attrs': 'attrs', '#attrsAt': 'attrsAt', '#version': 'attrsVersion' },
           ExpressionAttributeValues: {
-            ':attrs': merged,
+            ':attrs': merged.values,
+            ':attrsAt': merged.times,
             ':next': (stored.version ?? 0) + 1,
             ...(stored.version === undefined ? {} : { ':version': stored.version }),
           },
@@ -164,25 +165,30 @@ export class DynamoDbUsageStore implements UsageStore {
       if (attempt === VERSIONED_ATTEMPTS) throw new Error(`Company attributes changed ${attempt} times while being merged.`);
       await contentionPause(attempt);
       stored = await this.storedAttributes(key);
-      merged = mergeCompanyAttributes(companyId, stored.attrs, attributes);
+      merged = mergeCompanyAttributes(companyId, stored, attributes, update.at);
     }
   }
 
-  async companyAttributes(environmentId: string, companyId: string): Promise<Record<string, AttributeValue>> {
-    return (await this.storedAttributes(companyKey(environmentId, companyId))).attrs;
+  async companyAttributes(environmentId: string, companyId: string): Promise<StoredAttributes> {
+    const { values, times } = await this.storedAttributes(companyKey(environmentId, companyId));
+    return { values, times };
   }
 
-  private async storedAttributes(key: Key): Promise<{ attrs: Record<string, AttributeValue>; version?: number }> {
+  private async storedAttributes(key: Key): Promise<StoredAttributes & { version?: number }> {
     const { Item } = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
         Key: key,
         ConsistentRead: true,
-        ProjectionExpression: '#attrs, #version',
-        ExpressionAttributeNames: { '#attrs': 'attrs', '#version': 'attrsVersion' },
+        ProjectionExpression: '#attrs, #attrsAt, #version',
+        ExpressionAttributeNames: { '#attrs': 'attrs', '#attrsAt': 'attrsAt', '#version': 'attrsVersion' },
       }),
     );
-    return { attrs: (Item?.attrs ?? {}) as Record<string, AttributeValue>, version: Item?.attrsVersion as number | undefined };
+    return {
+      values: (Item?.attrs ?? {}) as Record<string, AttributeValue>,
+      times: (Item?.attrsAt ?? {}) as Record<string, number>,
+      version: Item?.attrsVersion as number | undefined,
+    };
   }
 
   /** The user's company is the one of its latest update by timestamp, whatever the arrival order. */
