@@ -11,6 +11,7 @@ import type {
   Plan,
   SegmentDefinition,
 } from './core/model';
+import type { StoredAttributes } from './core/company-attributes';
 import type { Destination, DestinationCredentials } from './core/destination';
 import type { StoredIngestKey } from './core/ingest-keys';
 import type { Aggregation, Cadence } from './core/periods';
@@ -52,7 +53,11 @@ export interface IngestKeyOwner {
 export interface CompanyUpdate {
   companyId: string;
   at: number;
-  /** Merged into the stored attributes key by key; `name` is the company's name. */
+  /**
+   * Merged into the stored attributes key by key, a value replaced only by one sent at `at` or later;
+   * `name` is the company's name. Refused with a ValidationError when the company would pass its
+   * bound (core/company-attributes.ts).
+   */
   attributes?: Record<string, AttributeValue>;
 }
 
@@ -71,6 +76,8 @@ export interface UsageEvent {
 }
 
 export interface FeedbackRecord {
+  /** The ingest item's identity (core/ingest.ts ingestItemId): a record is counted once per id. */
+  id: string;
   companyId: string;
   eventKey: string;
   at: number;
@@ -83,16 +90,21 @@ export interface StreamedCompanyUsage extends CompanyUsage {
 }
 
 /**
- * Tracking data in its compact form. Every write is an atomic, commutative update: concurrent ingest
- * calls never lose each other's data, and arrival order does not matter.
+ * Tracking data in its compact form. Every write is idempotent and commutes with the others:
+ * concurrent ingest calls never lose each other's data, arrival order does not matter, and a retried
+ * write changes nothing more. No item grows with traffic: day histories and feedback are folded by
+ * day, company attributes are bounded. Times outside 2000-01-01 .. 275760-09-13 (model.ts
+ * isTrackableTime) are refused with a ValidationError before anything is written.
  */
 export interface UsageStore {
   recordCompany(environmentId: string, update: CompanyUpdate): Promise<void>;
+  /** The company's stored attributes and their times (empty for an unknown company), read consistently. */
+  companyAttributes(environmentId: string, companyId: string): Promise<StoredAttributes>;
   recordUser(environmentId: string, update: UserUpdate): Promise<void>;
   findUserCompany(environmentId: string, userId: string): Promise<string | undefined>;
   /** Records use of the event key and that the company was seen. */
   recordEvent(environmentId: string, event: UsageEvent): Promise<void>;
-  /** Records the feedback and that the company was seen. */
+  /** Records the feedback, once per `feedback.id` whatever the retries and duplicates, and that the company was seen. */
   recordFeedback(environmentId: string, feedback: FeedbackRecord): Promise<void>;
   /** Bulk load of precomputed histories (demo data, benchmark), overwriting what is stored for them. */
   putCompanyUsage(environmentId: string, usage: CompanyUsage): Promise<void>;

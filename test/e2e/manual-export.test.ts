@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { companyRows, COMPANY_COLUMNS } from '../../lambdas/core/company-row';
-import { toEpochDay, type CompanyUsage, type FeatureDefinition } from '../../lambdas/core/model';
+import { feedbackTally, toEpochDay, type CompanyUsage, type FeatureDefinition } from '../../lambdas/core/model';
 import { dataPoints } from '../../lambdas/core/periods';
 import { syntheticTenant } from '../../lambdas/local/synthetic';
 import { startTestService, type TestService } from '../support/local-service';
@@ -43,7 +43,7 @@ const TRICKY: CompanyUsage[] = [
         eventKey: 'report_run',
         firstUsed: at('2026-11-01T09:00:00Z'),
         usedDays: new Map([[day('2026-11-01'), at('2026-11-01T09:00:00Z')], [day('2026-11-20'), at('2026-11-20T18:30:00Z')]]),
-        feedback: [{ at: at('2026-11-02T10:00:00Z'), score: 2 }, { at: at('2026-11-03T10:00:00Z'), score: 3 }],
+        feedback: [{ at: at('2026-11-02T10:00:00Z'), score: 2 }, { at: at('2026-11-03T10:00:00Z'), score: 3 }].map(feedbackTally),
       },
     ],
   },

@@ -2,7 +2,7 @@ import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-stor
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { COMPACT_AT_DAYS, DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { ConflictError } from '../../lambdas/core/errors';
-import { DAY_MS, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
+import { DAY_MS, feedbackTally, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
 import type { StreamedCompanyUsage } from '../../lambdas/ports';
 import {
   createEmulatorClients,
@@ -173,7 +173,7 @@ describe('DynamoDbUsageStore', () => {
     expect(result.itemsRead).toBe(2);
   });
 
-  test('an earlier company update lowers firstSeen; attributes merge key by key', async () => {
+  test('an earlier company update lowers firstSeen; attributes merge key by key, the latest sent value of each winning', async () => {
     const env = freshEnv();
     await usage.recordCompany(env, { companyId: 'c', at: at(5, 10), attributes: { name: 'First', tier: 'gold' } });
     await usage.recordCompany(env, { companyId: 'c', at: at(5, 9), attributes: { seats: 3 } });
@@ -182,8 +182,8 @@ describe('DynamoDbUsageStore', () => {
     const { company, usage: records } = await companyUsage(env, 'c');
     expect(company).toEqual({
       companyId: 'c',
-      name: 'Renamed',
-      attributes: { name: 'Renamed', tier: 'gold', seats: 3, active: false, gone: null },
+      name: 'First',
+      attributes: { name: 'First', tier: 'gold', seats: 3, active: false, gone: null },
       firstSeen: at(1, 9),
       seenDays: dayLatest([at(1, 9), at(5, 10), at(6, 1)]),
     });
@@ -192,18 +192,18 @@ describe('DynamoDbUsageStore', () => {
 
   test('feedback alone creates the usage with no first use; events add to it', async () => {
     const env = freshEnv();
-    await usage.recordFeedback(env, { companyId: 'fb', eventKey: 'search', at: at(3, 10), score: 4 });
-    await usage.recordFeedback(env, { companyId: 'fb', eventKey: 'search', at: at(1, 10), score: null });
+    await usage.recordFeedback(env, { id: 'f1', companyId: 'fb', eventKey: 'search', at: at(3, 10), score: 4 });
+    await usage.recordFeedback(env, { id: 'f2', companyId: 'fb', eventKey: 'search', at: at(1, 10), score: null });
     let result = await companyUsage(env, 'fb');
     expect(result.usage).toEqual([
       {
         eventKey: 'search',
         firstUsed: null,
         usedDays: new Map(),
-        feedback: [
-          { at: at(3, 10), score: 4 },
-          { at: at(1, 10), score: null },
-        ],
+        feedback: expect.arrayContaining([
+          { at: at(3, 10), count: 1, scoreCount: 1, scoreSum: 4 },
+          { at: at(1, 10), count: 1, scoreCount: 0, scoreSum: 0 },
+        ]),
       },
     ]);
     expect(result.company.firstSeen).toBe(at(1, 10));
@@ -225,7 +225,7 @@ describe('DynamoDbUsageStore', () => {
         case 1:
           return usage.recordCompany(env, { companyId: 'hot', at: at(i, 12), attributes: { [`k${i}`]: i } });
         default:
-          return usage.recordFeedback(env, { companyId: 'hot', eventKey: 'export', at: at(i, 12), score: (i % 5) + 1 });
+          return usage.recordFeedback(env, { id: `f${i}`, companyId: 'hot', eventKey: 'export', at: at(i, 12), score: (i % 5) + 1 });
       }
     });
     // And 50 more on one day, racing on the same map entry and on firstUsed of a second key.
@@ -247,7 +247,7 @@ describe('DynamoDbUsageStore', () => {
     const exportUsage = records.find((r) => r.eventKey === 'export')!;
     expect(exportUsage.usedDays).toEqual(dayLatest(indexes.filter((i) => i % 3 === 0).map((i) => at(i, 12))));
     expect(exportUsage.firstUsed).toBe(at(0, 12));
-    const expectedFeedback = indexes.filter((i) => i % 3 === 2).map((i) => ({ at: at(i, 12), score: (i % 5) + 1 }));
+    const expectedFeedback = indexes.filter((i) => i % 3 === 2).map((i) => feedbackTally({ at: at(i, 12), score: (i % 5) + 1 }));
     expect([...exportUsage.feedback].sort((a, b) => a.at - b.at)).toEqual(expectedFeedback);
 
     const searchUsage = records.find((r) => r.eventKey === 'search')!;
@@ -412,7 +412,8 @@ describe('DynamoDbUsageStore', () => {
         eventKey: `feature-${k}`,
         firstUsed: k === 1 ? null : at(k, 3),
         usedDays: k === 1 ? new Map() : new Map([k, k + 1].map((d) => [DAY0 + d, at(d, 4)])),
-        feedback: k === 0 ? [] : [{ at: at(k, 5), score: k % 2 === 0 ? null : 5 }, { at: at(k, 6), score: 1 }],
+        // Daily tallies, as the store folds them.
+        feedback: k === 0 ? [] : [{ at: at(k + 1, 0) - 1, count: 3, scoreCount: k % 2, scoreSum: 5 * (k % 2) }, { at: at(k + 2, 0) - 1, count: 1, scoreCount: 1, scoreSum: 1 }],
       })),
     }));
     for (const company of companies) await usage.putCompanyUsage(env, company);

@@ -8,6 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { Destination, DestinationCredentials } from '../../lambdas/core/destination';
 import { ConflictError } from '../../lambdas/core/errors';
+import type { StoredAttributes } from '../../lambdas/core/company-attributes';
 import type {
   CompanyUsage,
   Environment,
@@ -129,6 +130,9 @@ export class FakeUsageStore implements UsageStore {
 
   async recordCompany(_environmentId: string, _update: CompanyUpdate): Promise<void> {
     throw new Error('FakeUsageStore.recordCompany is not implemented');
+  }
+  async companyAttributes(environmentId: string, companyId: string): Promise<StoredAttributes> {
+    return { values: { ...this.companies.get(environmentId)?.get(companyId)?.company.attributes }, times: {} };
   }
   async recordUser(_environmentId: string, _update: UserUpdate): Promise<void> {
     throw new Error('FakeUsageStore.recordUser is not implemented');

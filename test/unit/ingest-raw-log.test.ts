@@ -24,6 +24,9 @@ class RecordingUsageStore {
   async findUserCompany() {
     return 'acme';
   }
+  async companyAttributes() {
+    return { values: {}, times: {} };
+  }
   async recordEvent(_: string, event: UsageEvent) {
     this.writes.push({ event });
   }
