@@ -43,6 +43,8 @@ export interface LocalWiringOptions {
   tables?: Required<TableNames>;
   exportsBucket?: string;
   rawEventsBucket?: string;
+  /** The longest a raw event waits in memory before its object is written; 5 s by default. */
+  rawEventsFlushIntervalMs?: number;
   clock?: Clock;
   /** base64url 32-byte key sealing destination secrets; a fresh one (for tests) when absent. */
   sealingKey?: string;
@@ -65,7 +67,7 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
   const tenants = new DynamoDbTenantStore({ client, tableName: tables.configTable });
   const exportSettings = new DynamoDbAutomaticExportSettingsStore({ client, tableName: tables.configTable });
   const rawEventsBucket = options.rawEventsBucket ?? LOCAL_RAW_EVENTS_BUCKET;
-  const rawLog = new BufferedRawEventLog({ client: clients.s3, bucket: rawEventsBucket });
+  const rawLog = new BufferedRawEventLog({ client: clients.s3, bucket: rawEventsBucket, flushIntervalMs: options.rawEventsFlushIntervalMs });
   const services = buildServices(
     {
       tenants,

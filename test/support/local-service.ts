@@ -18,13 +18,13 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
-export async function startTestService(options: { clock?: Clock } = {}): Promise<TestService> {
+export async function startTestService(options: { clock?: Clock; rawEventsFlushIntervalMs?: number } = {}): Promise<TestService> {
   const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET] });
   const clients = createEmulatorClients(emulators);
   const suffix = randomBytes(4).toString('hex');
   const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}`, profilesTable: `profiles-${suffix}` };
   await ensureTables(clients.dynamodb, tables);
-  const services = await localServices(clients, { tables, clock: options.clock });
+  const services = await localServices(clients, { tables, clock: options.clock, rawEventsFlushIntervalMs: options.rawEventsFlushIntervalMs });
   const tokens = new LocalTokens(randomBytes(32).toString('hex'));
   const server = await startLocalServer(services, tokens, { port: 0 });
   return {

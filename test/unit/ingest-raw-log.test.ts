@@ -72,6 +72,20 @@ describe('ingest into the raw event log', () => {
     expect(new Set(rawLog.records.map((record) => record.id)).size).toBe(5);
   });
 
+  it('gives a retried request the same record ids, and events differing only in properties different ones', async () => {
+    const { rawLog, post } = await setUp();
+    const bulk = [
+      { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 1 }, timestamp: NOW - 5 },
+      { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 2 }, timestamp: NOW - 5 },
+      { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 2 }, timestamp: NOW - 5 },
+    ];
+    await post('bulk', bulk);
+    await post('bulk', bulk);
+    const ids = rawLog.records.map((record) => record.id);
+    expect(ids.slice(3)).toEqual(ids.slice(0, 3));
+    expect(new Set(ids.slice(0, 3)).size).toBe(3);
+  });
+
   it('keeps nested company attributes as JSON text in the usage history, as before', async () => {
     const { usage, post } = await setUp();
     await post('company', { companyId: 'acme', attributes: { name: 'Acme', tags: ['a', 'b'], seats: 5 } });
