@@ -2,11 +2,11 @@
  * The local raw event log (buffered writer) and the S3 reader, against s3rver: objects under the hour
  * prefixes, names in receive order, flushes by size, by time and on close, windows read exactly.
  */
-import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BufferedRawEventLog, timeOrderedUuid } from '../../lambdas/adapters/local/buffered-raw-event-log';
 import { S3RawEventReader } from '../../lambdas/adapters/s3/raw-event-reader';
-import type { RawRecord, ReceiveWindow } from '../../lambdas/core/raw-log';
+import { encodeRawRecord, RawRecordFormatError, type RawRecord, type ReceiveWindow } from '../../lambdas/core/raw-log';
 import { createEmulatorClients, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
 
 const BUCKET = 'raw-events-test';
@@ -180,6 +180,18 @@ describe('the raw event reader', () => {
 
   it('reads nothing of an environment with no records', async () => {
     expect(await readAll('env_none', { from: at('2026-12-06T00:00:00Z'), to: at('2026-12-08T00:00:00Z') })).toEqual([]);
+  });
+
+  it('reads objects with blank lines or no final newline, and names a broken line', async () => {
+    const other = newEnvironment();
+    const [first, second] = recordsAt(other, [at('2026-12-07T10:00:00Z'), at('2026-12-07T10:00:01Z')]);
+    const put = (name: string, text: string) =>
+      clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `raw/${other}/2026/12/07/10/${name}.jsonl.gz`, Body: gzipSync(Buffer.from(text)) }));
+    await put('a', `${encodeRawRecord(first)}\n\n${encodeRawRecord(second).trimEnd()}`);
+    const hour = { from: at('2026-12-07T10:00:00Z'), to: at('2026-12-07T11:00:00Z') };
+    expect(await readAll(other, hour)).toEqual([first, second]);
+    await put('b', `${encodeRawRecord(first)}{"id": broken\n`);
+    await expect(readAll(other, hour)).rejects.toThrow(RawRecordFormatError);
   });
 
   it('stops downloading when the caller stops reading', async () => {
