@@ -1,5 +1,6 @@
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DayLogError } from '../../lambdas/adapters/dynamodb/day-log';
 import { COMPACT_AT_DAYS, DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { ConflictError } from '../../lambdas/core/errors';
 import { DAY_MS, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
@@ -214,6 +215,22 @@ describe('DynamoDbUsageStore', () => {
     expect(result.usage[0].firstUsed).toBe(at(4, 2));
     expect(result.usage[0].usedDays).toEqual(new Map([[DAY0 + 4, at(4, 2)]]));
     expect(result.usage[0].feedback).toHaveLength(2);
+  });
+
+  test('a time before 1970 is refused before anything is written, so the company keeps compacting', async () => {
+    const env = freshEnv();
+    for (let day = 0; day < COMPACT_AT_DAYS - 1; day++) await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: at(day, 12) });
+    const before = await companyUsage(env, 'old1');
+    const pre1970 = Date.parse('1969-12-25T00:00:00Z');
+    await expect(usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: pre1970 })).rejects.toThrow(DayLogError);
+    await expect(usage.recordCompany(env, { companyId: 'old1', at: pre1970 })).rejects.toThrow(DayLogError);
+    await expect(usage.recordFeedback(env, { companyId: 'old1', eventKey: 'e', at: pre1970, score: 1 })).rejects.toThrow(DayLogError);
+    expect(await companyUsage(env, 'old1')).toEqual(before);
+    // The next days compact as usual.
+    const later = [at(COMPACT_AT_DAYS, 12), at(COMPACT_AT_DAYS + 1, 12)];
+    for (const t of later) await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: t });
+    const after = await companyUsage(env, 'old1');
+    expect(after.usage[0].usedDays.size).toBe(COMPACT_AT_DAYS + 1);
   });
 
   test('50 concurrent writes to one new company lose nothing', async () => {

@@ -1,4 +1,4 @@
-import { DayLogError, dayHistory, packDayLog } from '../../lambdas/adapters/dynamodb/day-log';
+import { DayLogError, assertLoggable, dayHistory, packDayLog } from '../../lambdas/adapters/dynamodb/day-log';
 import { DAY_MS } from '../../lambdas/core/model';
 
 const DAY0 = 20_000;
@@ -33,6 +33,14 @@ describe('day log', () => {
       [DAY0 + 9, at(9, 1)],
     ]);
     expect([...dayHistory(undefined, { [DAY0 + 2]: at(2, 2), [DAY0 + 1]: at(1, 1) })].map(([d]) => d)).toEqual([DAY0 + 1, DAY0 + 2]);
+  });
+
+  it('tells which times a log can hold: whole milliseconds from 1970-01-01 on', () => {
+    expect(() => assertLoggable(0)).not.toThrow();
+    expect(() => assertLoggable(at(0, 1))).not.toThrow();
+    for (const bad of [-1, Date.parse('1969-12-25T00:00:00Z'), 0.5, Number.NaN, Number.MAX_SAFE_INTEGER + 1]) {
+      expect(() => assertLoggable(bad)).toThrow(DayLogError);
+    }
   });
 
   it('refuses what it cannot pack or read', () => {

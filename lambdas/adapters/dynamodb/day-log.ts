@@ -12,6 +12,20 @@ export class DayLogError extends Error {
   override name = 'DayLogError';
 }
 
+/** The last epoch day a log can hold (an unsigned 32-bit day number). */
+const LAST_LOGGABLE_DAY = 0xffff_ffff;
+
+/**
+ * Refuses a time no day log can hold (before 1970, or not whole milliseconds). Checked before a time
+ * is written anywhere: a day stored in the recent-days map that cannot be packed would make every later
+ * compaction of the item fail.
+ */
+export function assertLoggable(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms < 0 || Math.floor(ms / DAY_MS) > LAST_LOGGABLE_DAY) {
+    throw new DayLogError(`Cannot record ${ms} in a day log: times are whole epoch milliseconds from 1970-01-01 on.`);
+  }
+}
+
 export function packDayLog(days: ReadonlyMap<number, number>): Uint8Array {
   const sorted = [...days].sort(([a], [b]) => a - b);
   const bytes = Buffer.alloc(sorted.length * BYTES_PER_DAY);

@@ -49,7 +49,7 @@ import type {
   UsageStore,
   UserUpdate,
 } from '../../ports';
-import { dayHistory, packDayLog } from './day-log';
+import { assertLoggable, dayHistory, packDayLog } from './day-log';
 import { queryStoredItems } from './document-client';
 import { ignoringConditionFailure } from './expressions';
 
@@ -169,6 +169,7 @@ export class DynamoDbUsageStore implements UsageStore {
   }
 
   async recordFeedback(environmentId: string, feedback: FeedbackRecord): Promise<void> {
+    assertLoggable(feedback.at);
     const entry: FeedbackEntry = { at: feedback.at, score: feedback.score };
     // No nested path: one update creates the item with its maps or appends to the existing list.
     const appendFeedback = this.send({
@@ -272,6 +273,7 @@ export class DynamoDbUsageStore implements UsageStore {
    * condition. A write that adds a day to the recent-days map may compact the map into the log.
    */
   private async stamp(key: Key, containers: Item, stamp: Stamp, assignments: Assignments = NO_ASSIGNMENTS): Promise<void> {
+    assertLoggable(stamp.at);
     const day = String(toEpochDay(stamp.at));
     const names = { '#days': stamp.days, '#day': day, '#first': stamp.first };
     const values = { ':at': stamp.at };
