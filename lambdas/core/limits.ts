@@ -101,3 +101,26 @@ export function keyPrefixProblem(prefix: string): string | undefined {
   if (segments.some((segment) => segment === '.' || segment === '..')) return 'must not contain "." or ".." segments';
   return undefined;
 }
+
+/** The limits as the README's "Limits" table and the OpenAPI document state them (a test keeps the README in step). */
+export const LIMITS_TABLE: readonly { input: string; limit: string; refusal: string }[] = [
+  { input: 'request body', limit: `${MAX_BODY_BYTES} bytes (1 MB) of valid UTF-8`, refusal: '413 (400 when not UTF-8)' },
+  { input: 'company, user, feature, segment id, event name', limit: `1-${MAX_ID_BYTES} bytes of UTF-8, no lone surrogates`, refusal: '400' },
+  { input: 'ids in API paths (envId, featureId, segmentId, ...)', limit: '1-64 letters, digits, ".", "_" or "-"', refusal: '400' },
+  { input: 'ingest key', limit: `${MIN_INGEST_KEY_CHARS}-${MAX_INGEST_KEY_CHARS} characters`, refusal: '401, before any lookup' },
+  {
+    input: 'attributes of one item',
+    limit: `at most ${MAX_ATTRIBUTES}; names 1-${MAX_ATTRIBUTE_KEY_CHARS} characters; values up to ${MAX_ATTRIBUTE_VALUE_BYTES} bytes (nested values as JSON text), nested at most ${MAX_NESTING_DEPTH} levels; ${MAX_ATTRIBUTES_BYTES} bytes in all`,
+    refusal: '400',
+  },
+  { input: 'numbers', limit: `finite, within ±${MAX_NUMBER_MAGNITUDE} (2^53-1), 0 or at least ${MIN_NONZERO_NUMBER_MAGNITUDE} in magnitude`, refusal: '400 (send larger ones as strings)' },
+  { input: 'timestamps', limit: `${new Date(EARLIEST_TIMESTAMP_MS).toISOString()} to now + 1 day`, refusal: '400' },
+  { input: 'bulk ingest', limit: `at most ${MAX_BULK_ITEMS} items`, refusal: '400' },
+  {
+    input: 'key prefix (settings key, key part of an AWS bucketUrl)',
+    limit: `at most ${MAX_KEY_PREFIX_BYTES} bytes; "/"-separated segments not empty, "." or ".."; no leading "/" (one trailing "/" is ignored); no control characters`,
+    refusal: '400',
+  },
+  { input: 'segments', limit: `at most ${MAX_SEGMENT_CONDITIONS} conditions, ${MAX_SEGMENT_VALUES} values per anyOf`, refusal: '400' },
+  { input: 'feedback comment, question', limit: `at most ${MAX_FEEDBACK_TEXT_BYTES} bytes`, refusal: '400' },
+];

@@ -1,5 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { apiRoutes, openApiDocument, type ApiServices } from '../../lambdas/http/api-routes';
 import {
+  LIMITS_TABLE,
+  MAX_BODY_BYTES,
   MAX_ID_BYTES,
+  MAX_KEY_PREFIX_BYTES,
   MAX_NESTING_DEPTH,
   MAX_NUMBER_MAGNITUDE,
   hasLoneSurrogate,
@@ -57,5 +63,27 @@ describe('input limits', () => {
     for (const bad of ['..', '.', 'a/../b', '/a', 'a//b', '//', 'a\u0000', 'a\u007f', 'a\u0085', 'x'.repeat(513), 'a\udc00']) {
       expect(keyPrefixProblem(bad)).toBeDefined();
     }
+  });
+});
+
+describe('where the limits are published', () => {
+  const document = openApiDocument(apiRoutes({} as ApiServices)) as any;
+
+  it('the README states every limit as the code does', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    for (const { input, limit, refusal } of LIMITS_TABLE) expect(readme).toContain(`| ${input} | ${limit} | ${refusal} |`);
+  });
+
+  it('the OpenAPI document states them: the table, the body limit and the bounds of each schema', () => {
+    for (const { limit } of LIMITS_TABLE) expect(document.info.description).toContain(limit);
+    const settings = document.paths['/v1/environments/{envId}/data-export/settings'].put.requestBody;
+    expect(settings.description).toContain(`${MAX_BODY_BYTES} bytes`);
+    expect(settings.content['application/json'].schema.properties.key).toMatchObject({ maxLength: MAX_KEY_PREFIX_BYTES });
+    const feature = document.paths['/v1/environments/{envId}/features/{featureId}'].put;
+    expect(feature.requestBody.content['application/json'].schema.properties.key).toMatchObject({ minLength: 1, maxLength: MAX_ID_BYTES });
+    expect(feature.parameters[1].schema.pattern).toBeDefined();
+    const segment = document.paths['/v1/environments/{envId}/segments/{segmentId}'].put.requestBody.content['application/json'].schema;
+    const greaterThan = segment.properties.conditions.items.anyOf.find((c: any) => c.properties.operator.enum?.includes('greaterThan'));
+    expect(greaterThan.properties.value).toMatchObject({ minimum: -MAX_NUMBER_MAGNITUDE, maximum: MAX_NUMBER_MAGNITUDE });
   });
 });
