@@ -6,6 +6,7 @@
 import { authorizeEnvironment, type Caller } from './access';
 import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
 import {
+  bucketUrlKey,
   DestinationError,
   GCS_ENDPOINT,
   isAwsRegion,
@@ -15,6 +16,7 @@ import {
   type Destination,
   type Provider,
 } from './destination';
+import { keyPrefixProblem } from './limits';
 import { PlanRequiredError, ValidationError, type FieldIssue } from './errors';
 import { companyRowBatches } from './export/company-source';
 import { csvEncoder } from './export/csv';
@@ -353,6 +355,9 @@ export function destinationFrom(input: SettingsInput): Destination | undefined {
   if (input.provider === 'AWS' && destination && !isAwsRegion(destination.region)) {
     issues.push({ path: 'bucketUrl', message: `"${destination.region}" is not an AWS region name such as eu-west-1` });
   }
+  // Checked here, not only by the API's schema, so no caller can aim a run outside the customer's folder.
+  const keyProblem = keyPrefixProblem(input.provider === 'AWS' ? bucketUrlKey(input.bucketUrl ?? '') : (input.key ?? ''));
+  if (keyProblem) issues.push({ path: input.provider === 'AWS' ? 'bucketUrl' : 'key', message: `the key prefix ${keyProblem}` });
   if (issues.length > 0) throw new ValidationError(`Invalid destination. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
   return destination;
 }

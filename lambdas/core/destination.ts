@@ -160,6 +160,12 @@ export function parseAwsBucketUrl(url: string): Pick<Destination, 'bucket' | 're
   return undefined;
 }
 
+/** The key part of a bucket URL as the customer wrote it (decoded): the path without the '/' ending the host. */
+export function bucketUrlKey(url: string): string {
+  const path = /^https:\/\/[^/?#]+(\/[^?#]*)?$/.exec(url.trim())?.[1];
+  return path ? safeDecode(path).slice(1) : '';
+}
+
 function safeDecode(path: string | undefined): string {
   if (!path) return '';
   try {
