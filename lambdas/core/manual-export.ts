@@ -8,7 +8,7 @@ import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
 import { companyRowBatches } from './export/company-source';
 import { csvEncoder } from './export/csv';
 import { exportFileName } from './export/naming';
-import { runExport, type ObjectSink } from './export/pipeline';
+import { exportDeadline, runExport, RUN_TIME_LIMIT_MS, type ObjectSink } from './export/pipeline';
 import { dataPoints, dateOf, type Aggregation } from './periods';
 import { requirePlan } from './plans';
 import type {
@@ -21,9 +21,6 @@ import type {
   UsageStore,
 } from '../ports';
 import { logger } from './log';
-
-/** A Lambda runs 15 minutes at most: a job still "running" after that was abandoned by a crash. */
-const ABANDONED_AFTER_MS = 16 * 60 * 1000;
 
 export interface ManualExportDependencies {
   tenants: TenantStore;
@@ -90,10 +87,16 @@ export class ManualExportService {
     return this.view(job);
   }
 
-  /** The worker: runs a job once, however often it is delivered; `signal` aborts it (time limit). */
-  async run(environmentId: string, jobId: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * The worker: runs a job once, however often it is delivered. It gives up after `timeLimitMs` (before
+   * the Lambda's time runs out) or when `signal` aborts, also in the middle of a stalled upload, and
+   * records the job as failed; a job left running past its deadline (its worker was lost) is taken over.
+   */
+  async run(environmentId: string, jobId: string, options: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const { timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const now = this.deps.clock.now();
-    if (!(await this.deps.jobs.claim(environmentId, jobId, now, now - ABANDONED_AFTER_MS))) return;
+    if (!(await this.deps.jobs.claim(environmentId, jobId, now, now + timeLimitMs))) return;
+    const signal = exportDeadline(timeLimitMs, options.signal);
     const job = (await this.deps.jobs.get(environmentId, jobId))!;
     try {
       const environment = await this.deps.tenants.getEnvironment(environmentId);
@@ -116,23 +119,28 @@ export class ManualExportService {
         key: `manual/${environmentId}/${job.id}/${fileName}`,
         signal,
       });
-      await this.deps.jobs.finish(environmentId, jobId, {
-        status: 'done',
-        finishedAt: this.deps.clock.now(),
-        rowCount: result.rowCount,
-        byteCount: result.byteCount,
-        objectKey: result.key,
-        fileName,
-      });
+      await this.deps.jobs.finish(
+        environmentId,
+        jobId,
+        {
+          status: 'done',
+          finishedAt: this.deps.clock.now(),
+          rowCount: result.rowCount,
+          byteCount: result.byteCount,
+          objectKey: result.key,
+          fileName,
+        },
+        now,
+      );
     } catch (error) {
       logger.error('Manual export failed', { environmentId, jobId, error: error as Error });
       const message =
         error instanceof NotFoundError
           ? error.message
-          : signal?.aborted
+          : signal.aborted
             ? 'The export did not finish within its time limit. Please try a shorter aggregation or contact support.'
             : 'The export failed on our side. Please start it again; if it keeps failing, contact support.';
-      await this.deps.jobs.finish(environmentId, jobId, { status: 'failed', finishedAt: this.deps.clock.now(), error: message });
+      await this.deps.jobs.finish(environmentId, jobId, { status: 'failed', finishedAt: this.deps.clock.now(), error: message }, now);
     }
   }
 

@@ -86,7 +86,7 @@ export class DynamoDbAutomaticExportSettingsStore implements AutomaticExportSett
 export class DynamoDbExportRunStore implements ExportRunStore {
   constructor(private readonly options: StoreOptions) {}
 
-  async claim(run: ExportRun, staleBefore: number): Promise<boolean> {
+  async claim(run: ExportRun): Promise<boolean> {
     return ignoringConditionFailure(
       this.options.client.send(
         new PutCommand({
@@ -96,24 +96,29 @@ export class DynamoDbExportRunStore implements ExportRunStore {
             ...run,
             expiresAt: Math.floor(run.snapshotAt / 1000) + RUN_RETENTION_SECONDS,
           },
+          // A running claim past its deadline was lost (its run records its own failure before then).
           ConditionExpression:
-            'attribute_not_exists(pk) OR #status = :failed OR (#status = :running AND startedAt < :staleBefore)',
+            'attribute_not_exists(pk) OR #status = :failed OR (#status = :running AND deadlineAt < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':failed': 'failed', ':running': 'running', ':staleBefore': staleBefore },
+          ExpressionAttributeValues: { ':failed': 'failed', ':running': 'running', ':now': run.startedAt },
         }),
       ),
     );
   }
 
-  async finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void> {
+  async finish(environmentId: string, snapshotAt: number, attempts: number, outcome: RunOutcome): Promise<boolean> {
     const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
-    await this.options.client.send(
-      new UpdateCommand({
-        TableName: this.options.tableName,
-        Key: runKey(environmentId, snapshotAt),
-        ...setFields(fields),
-        ConditionExpression: 'attribute_exists(pk)',
-      }),
+    const update = setFields(fields);
+    return ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: runKey(environmentId, snapshotAt),
+          ...update,
+          ConditionExpression: 'attempts = :claimAttempts',
+          ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':claimAttempts': attempts },
+        }),
+      ),
     );
   }
 

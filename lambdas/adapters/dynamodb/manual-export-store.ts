@@ -33,29 +33,38 @@ export class DynamoDbManualExportStore implements ManualExportStore {
     return job as ManualExportJob;
   }
 
-  async claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean> {
+  async claim(environmentId: string, id: string, at: number, deadlineAt: number): Promise<boolean> {
     return ignoringConditionFailure(
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: jobKey(environmentId, id),
-          UpdateExpression: 'SET #status = :running, startedAt = :at',
-          ConditionExpression: '#status = :pending OR (#status = :running AND startedAt < :staleBefore)',
+          UpdateExpression: 'SET #status = :running, startedAt = :at, deadlineAt = :deadlineAt',
+          // A running claim past its deadline was lost (its worker records its own failure before then).
+          ConditionExpression: '#status = :pending OR (#status = :running AND deadlineAt < :at)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':at': at, ':staleBefore': staleBefore },
+          ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':at': at, ':deadlineAt': deadlineAt },
         }),
       ),
     );
   }
 
-  async finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void> {
-    await this.options.client.send(
-      new UpdateCommand({
-        TableName: this.options.tableName,
-        Key: jobKey(environmentId, id),
-        ...setFields(outcome),
-        ConditionExpression: 'attribute_exists(pk)',
-      }),
+  async finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimedAt?: number): Promise<boolean> {
+    const update = setFields(outcome);
+    return ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: jobKey(environmentId, id),
+          ...update,
+          ...(claimedAt === undefined
+            ? { ConditionExpression: 'attribute_exists(pk)' }
+            : {
+                ConditionExpression: 'startedAt = :claimedAt',
+                ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':claimedAt': claimedAt },
+              }),
+        }),
+      ),
     );
   }
 }
