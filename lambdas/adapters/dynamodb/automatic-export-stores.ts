@@ -87,7 +87,7 @@ export class DynamoDbExportRunStore implements ExportRunStore {
   constructor(private readonly options: StoreOptions) {}
 
   async claim(run: ExportRun): Promise<boolean> {
-    return ignoringConditionFailure(
+    const claimed = await ignoringConditionFailure(
       this.options.client.send(
         new PutCommand({
           TableName: this.options.tableName,
@@ -104,6 +104,10 @@ export class DynamoDbExportRunStore implements ExportRunStore {
         }),
       ),
     );
+    if (claimed) return true;
+    // The SDK retries a write whose answer was lost: the retry then fails on this very claim.
+    const stored = await this.getRun(run.environmentId, run.snapshotAt);
+    return isSameClaim(stored, run);
   }
 
   async finish(environmentId: string, snapshotAt: number, attempts: number, outcome: RunOutcome): Promise<boolean> {
@@ -250,6 +254,16 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
       ),
     );
   }
+}
+
+/** The claim `claim` made, recognized by when it started, its deadline and its attempt. */
+function isSameClaim(stored: ExportRun | undefined, claim: ExportRun): boolean {
+  return (
+    stored?.status === 'running' &&
+    stored.startedAt === claim.startedAt &&
+    stored.deadlineAt === claim.deadlineAt &&
+    stored.attempts === claim.attempts
+  );
 }
 
 function toStatusRecord(item: Record<string, unknown>): ExportStatusRecord {

@@ -34,7 +34,7 @@ export class DynamoDbManualExportStore implements ManualExportStore {
   }
 
   async claim(environmentId: string, id: string, at: number, deadlineAt: number): Promise<boolean> {
-    return ignoringConditionFailure(
+    const claimed = await ignoringConditionFailure(
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
@@ -47,6 +47,10 @@ export class DynamoDbManualExportStore implements ManualExportStore {
         }),
       ),
     );
+    if (claimed) return true;
+    // The SDK retries a write whose answer was lost: the retry then fails on this very claim.
+    const stored = await this.get(environmentId, id);
+    return stored?.status === 'running' && stored.startedAt === at && stored.deadlineAt === deadlineAt;
   }
 
   async finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimedAt?: number): Promise<boolean> {
