@@ -242,7 +242,8 @@ export interface ExportStatusRecord {
 export interface ExportRunStore {
   /**
    * Claims the run of one snapshot: absent, failed, or lost (running with its deadline before
-   * `run.startedAt`). Concurrent duplicate invocations: exactly one gets true.
+   * `run.startedAt`). Concurrent duplicate invocations: exactly one gets true. A claim write retried
+   * after its answer was lost recognizes itself (same startedAt, deadline and attempts) and gets true.
    */
   claim(run: ExportRun): Promise<boolean>;
   /**

@@ -13,6 +13,7 @@ import {
   type RunningEmulators,
 } from '../../lambdas/local/emulators';
 import type { ExportRun } from '../../lambdas/ports';
+import { injectDynamoDbWriteFaults, type DynamoDbWriteFaults } from '../support/dynamodb-write-faults';
 
 const TABLES = { configTable: 'config', usageTable: 'usage' };
 const PARALLEL = 16;
@@ -23,6 +24,7 @@ let emulators: RunningEmulators;
 let clients: EmulatorClients;
 let runs: DynamoDbExportRunStore;
 let jobs: DynamoDbManualExportStore;
+let faults: DynamoDbWriteFaults;
 let counter = 0;
 const freshEnv = () => `env_claims_${++counter}`;
 
@@ -30,6 +32,7 @@ beforeAll(async () => {
   emulators = await startEmulators();
   clients = createEmulatorClients(emulators);
   await ensureTables(clients.dynamodb, TABLES);
+  faults = injectDynamoDbWriteFaults(clients.dynamodb);
   runs = new DynamoDbExportRunStore({ client: clients.documentClient, tableName: TABLES.configTable });
   jobs = new DynamoDbManualExportStore({ client: clients.documentClient, tableName: TABLES.configTable });
 });
@@ -101,6 +104,19 @@ describe('DynamoDbExportRunStore.claim', () => {
     expect(await runs.getRun(env, T0)).toMatchObject({ status: 'successful', attempts: 2, objectKey: 'k.csv' });
   });
 
+  it('recognizes its own claim when the SDK retries the write after its answer was lost, and no one else', async () => {
+    const env = freshEnv();
+    const claim = runClaim(env, T0, 1);
+    faults.inject({ kind: 'answerLost', operation: 'PutItem', bodyIncludes: [`ENV#${env}"`, 'RUN#'] });
+
+    expect(await runs.claim(claim)).toBe(true);
+    expect(faults.pending()).toBe(0);
+    const others = await parallel(PARALLEL, (index) => runs.claim(runClaim(env, T0 + 1 + index, 1)));
+
+    expect(others).toEqual(new Array(PARALLEL).fill(false));
+    expect(await runs.getRun(env, T0)).toMatchObject({ startedAt: T0, attempts: 1, status: 'running' });
+  });
+
   it('lets exactly one of parallel retries claim a failed run again', async () => {
     const env = freshEnv();
     await runs.claim(runClaim(env, T0, 1));
@@ -152,6 +168,16 @@ describe('DynamoDbManualExportStore.claim', () => {
 
     expect([lostFinish, currentFinish]).toEqual([false, true]);
     expect(await jobs.get(env, 'exp_3')).toMatchObject({ status: 'done', objectKey: 'k.csv' });
+  });
+
+  it('recognizes its own claim when the SDK retries the write after its answer was lost', async () => {
+    const env = freshEnv();
+    await pendingJob(env, 'exp_5');
+    faults.inject({ kind: 'answerLost', operation: 'UpdateItem', bodyIncludes: [`ENV#${env}"`, 'MANUAL#exp_5"'] });
+
+    expect(await jobs.claim(env, 'exp_5', T0, T0 + MINUTE)).toBe(true);
+    expect(faults.pending()).toBe(0);
+    expect(await jobs.claim(env, 'exp_5', T0 + 1, T0 + MINUTE)).toBe(false);
   });
 
   it('never claims a finished job again', async () => {
