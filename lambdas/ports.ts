@@ -101,6 +101,8 @@ export interface ManualExportJob {
   startedAt?: number;
   /** While running: when the worker that claimed it gives up; past it, the claim may be taken over. */
   deadlineAt?: number;
+  /** Identifies the worker's claim (a random id). */
+  claimId?: string;
   finishedAt?: number;
   rowCount?: number;
   byteCount?: number;
@@ -119,14 +121,15 @@ export interface ManualExportStore {
   get(environmentId: string, id: string): Promise<ManualExportJob | undefined>;
   /**
    * Claims a job for running until `deadlineAt`: pending, or running past its deadline (its worker was
-   * lost). False when another worker holds it or it has finished: duplicate deliveries do nothing.
+   * lost). False when another worker holds it or it has finished: duplicate deliveries do nothing. A
+   * claim write retried after its answer was lost recognizes itself by its `claimId`.
    */
-  claim(environmentId: string, id: string, at: number, deadlineAt: number): Promise<boolean>;
+  claim(environmentId: string, id: string, claim: { claimId: string; at: number; deadlineAt: number }): Promise<boolean>;
   /**
-   * Records the job's outcome. With `claimedAt` (the claim's `at`), only while the job is still that
-   * claim's: false, writing nothing, when another worker took it over past the claim's deadline.
+   * Records the job's outcome. With `claimId`, only while the job is still that claim's: false, writing
+   * nothing, when another worker took it over past the claim's deadline.
    */
-  finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimedAt?: number): Promise<boolean>;
+  finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimId?: string): Promise<boolean>;
 }
 
 export interface ManualExportRequest {
@@ -208,6 +211,8 @@ export interface ExportRun {
   startedAt: number;
   /** When the run gives up (its time limit); a `running` run past it was lost and may be taken over. */
   deadlineAt: number;
+  /** Identifies the invocation's claim (a random id). */
+  claimId: string;
   finishedAt?: number;
   durationMs?: number;
   rowCount?: number;
@@ -243,14 +248,14 @@ export interface ExportRunStore {
   /**
    * Claims the run of one snapshot: absent, failed, or lost (running with its deadline before
    * `run.startedAt`). Concurrent duplicate invocations: exactly one gets true. A claim write retried
-   * after its answer was lost recognizes itself (same startedAt, deadline and attempts) and gets true.
+   * after its answer was lost recognizes itself by its `claimId` and gets true.
    */
   claim(run: ExportRun): Promise<boolean>;
   /**
-   * Records the outcome of the claim that counted `attempts`: false, writing nothing, when a later
-   * claim took the run over past this one's deadline.
+   * Records the outcome of the claim `claimId`: false, writing nothing, when a later claim took the
+   * run over past this one's deadline.
    */
-  finish(environmentId: string, snapshotAt: number, attempts: number, outcome: RunOutcome): Promise<boolean>;
+  finish(environmentId: string, snapshotAt: number, claimId: string, outcome: RunOutcome): Promise<boolean>;
   getRun(environmentId: string, snapshotAt: number): Promise<ExportRun | undefined>;
   /** Most recent first. */
   history(environmentId: string, limit: number): Promise<ExportRun[]>;

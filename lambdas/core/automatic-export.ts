@@ -3,6 +3,7 @@
  * listing the bucket, one schedule per environment, runs through the one export pipeline as of the
  * scheduled instant, and the status the settings page shows.
  */
+import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
 import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
 import {
@@ -259,6 +260,7 @@ export class AutomaticExportService {
     const previous = await this.deps.runs.getRun(environmentId, snapshotAt);
     const attempts = (previous?.attempts ?? 0) + 1;
     const signal = exportDeadline(timeLimitMs, options.signal);
+    const claimId = randomUUID();
     const claimed = await this.deps.runs.claim({
       environmentId,
       snapshotAt,
@@ -266,6 +268,7 @@ export class AutomaticExportService {
       status: 'running',
       startedAt,
       deadlineAt: startedAt + timeLimitMs,
+      claimId,
       attempts,
     });
     if (!claimed) return { outcome: 'skipped', reason: 'already ran' };
@@ -274,7 +277,7 @@ export class AutomaticExportService {
       const result = await this.export(settings, snapshotAt, signal);
       const finishedAt = timeNow();
       const outcome = { status: 'successful' as const, finishedAt, durationMs: finishedAt - startedAt, ...result };
-      if (await this.deps.runs.finish(environmentId, snapshotAt, attempts, outcome)) {
+      if (await this.deps.runs.finish(environmentId, snapshotAt, claimId, outcome)) {
         await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
       }
       return { outcome: 'successful', snapshotAt, ...result };
@@ -295,7 +298,7 @@ export class AutomaticExportService {
       };
       logger.warn('Scheduled export failed', { environmentId, snapshotAt, errorCode: outcome.errorCode, error: error as Error });
       // A run taken over past its deadline leaves the outcome to the run that took it over.
-      if (await this.deps.runs.finish(environmentId, snapshotAt, attempts, outcome)) {
+      if (await this.deps.runs.finish(environmentId, snapshotAt, claimId, outcome)) {
         await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
       }
       if (outcome.transient) throw new RetryableRunError(outcome.error, { cause: error });

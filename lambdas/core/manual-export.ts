@@ -2,6 +2,7 @@
  * Manual exports (the dashboard's "Download export"): requested through the API, run asynchronously
  * into the service's exports bucket through the one export pipeline, downloaded by pre-signed URL.
  */
+import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
 import { NotFoundError } from './errors';
 import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
@@ -95,7 +96,8 @@ export class ManualExportService {
   async run(environmentId: string, jobId: string, options: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     const { timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const now = this.deps.clock.now();
-    if (!(await this.deps.jobs.claim(environmentId, jobId, now, now + timeLimitMs))) return;
+    const claimId = randomUUID();
+    if (!(await this.deps.jobs.claim(environmentId, jobId, { claimId, at: now, deadlineAt: now + timeLimitMs }))) return;
     const signal = exportDeadline(timeLimitMs, options.signal);
     const job = (await this.deps.jobs.get(environmentId, jobId))!;
     try {
@@ -130,7 +132,7 @@ export class ManualExportService {
           objectKey: result.key,
           fileName,
         },
-        now,
+        claimId,
       );
     } catch (error) {
       logger.error('Manual export failed', { environmentId, jobId, error: error as Error });
@@ -140,7 +142,7 @@ export class ManualExportService {
           : signal.aborted
             ? 'The export did not finish within its time limit. Please try a shorter aggregation or contact support.'
             : 'The export failed on our side. Please start it again; if it keeps failing, contact support.';
-      await this.deps.jobs.finish(environmentId, jobId, { status: 'failed', finishedAt: this.deps.clock.now(), error: message }, now);
+      await this.deps.jobs.finish(environmentId, jobId, { status: 'failed', finishedAt: this.deps.clock.now(), error: message }, claimId);
     }
   }
 

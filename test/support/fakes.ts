@@ -198,10 +198,10 @@ export class FakeExportRunStore implements ExportRunStore {
     return true;
   }
 
-  async finish(environmentId: string, snapshotAt: number, attempts: number, outcome: RunOutcome): Promise<boolean> {
+  async finish(environmentId: string, snapshotAt: number, claimId: string, outcome: RunOutcome): Promise<boolean> {
     const run = this.runs.get(environmentId)?.get(snapshotAt);
     if (!run) throw new Error(`No run of ${environmentId} at ${snapshotAt} to finish.`);
-    if (run.attempts !== attempts) return false;
+    if (run.claimId !== claimId) return false;
     const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
     Object.assign(run, fields);
     return true;

@@ -351,7 +351,7 @@ describe('runScheduled', () => {
     const { service, runs, clock, gateway } = await enabled();
     const snapshotAt = ms('2026-03-10T00:00:00Z');
     const startedAt = clock.now() - 5 * MINUTE;
-    const running = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 1, startedAt };
+    const running = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 1, startedAt, claimId: 'another-invocation' };
 
     await runs.claim({ ...running, deadlineAt: clock.now() + MINUTE });
     expect(await service.runScheduled(ENV, snapshotAt)).toEqual({ outcome: 'skipped', reason: 'already ran' });
@@ -393,7 +393,7 @@ describe('runScheduled', () => {
     gateway.onWrite = () => {
       // While the first run writes, its deadline passes and a retry takes its claim over.
       clock.advance(15 * MINUTE);
-      const retry = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 2 };
+      const retry = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 2, claimId: 'the-retry' };
       void runs.claim({ ...retry, startedAt: clock.now(), deadlineAt: clock.now() + 10 * MINUTE });
     };
     gateway.writeError = new TransientDestinationError();

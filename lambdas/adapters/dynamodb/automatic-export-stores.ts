@@ -107,10 +107,10 @@ export class DynamoDbExportRunStore implements ExportRunStore {
     if (claimed) return true;
     // The SDK retries a write whose answer was lost: the retry then fails on this very claim.
     const stored = await this.getRun(run.environmentId, run.snapshotAt);
-    return isSameClaim(stored, run);
+    return stored?.status === 'running' && stored.claimId === run.claimId;
   }
 
-  async finish(environmentId: string, snapshotAt: number, attempts: number, outcome: RunOutcome): Promise<boolean> {
+  async finish(environmentId: string, snapshotAt: number, claimId: string, outcome: RunOutcome): Promise<boolean> {
     const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
     const update = setFields(fields);
     return ignoringConditionFailure(
@@ -119,8 +119,8 @@ export class DynamoDbExportRunStore implements ExportRunStore {
           TableName: this.options.tableName,
           Key: runKey(environmentId, snapshotAt),
           ...update,
-          ConditionExpression: 'attempts = :claimAttempts',
-          ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':claimAttempts': attempts },
+          ConditionExpression: 'claimId = :claimId',
+          ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':claimId': claimId },
         }),
       ),
     );
@@ -254,16 +254,6 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
       ),
     );
   }
-}
-
-/** The claim `claim` made, recognized by when it started, its deadline and its attempt. */
-function isSameClaim(stored: ExportRun | undefined, claim: ExportRun): boolean {
-  return (
-    stored?.status === 'running' &&
-    stored.startedAt === claim.startedAt &&
-    stored.deadlineAt === claim.deadlineAt &&
-    stored.attempts === claim.attempts
-  );
 }
 
 function toStatusRecord(item: Record<string, unknown>): ExportStatusRecord {

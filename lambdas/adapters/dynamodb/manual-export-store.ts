@@ -33,27 +33,33 @@ export class DynamoDbManualExportStore implements ManualExportStore {
     return job as ManualExportJob;
   }
 
-  async claim(environmentId: string, id: string, at: number, deadlineAt: number): Promise<boolean> {
+  async claim(environmentId: string, id: string, { claimId, at, deadlineAt }: { claimId: string; at: number; deadlineAt: number }): Promise<boolean> {
     const claimed = await ignoringConditionFailure(
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: jobKey(environmentId, id),
-          UpdateExpression: 'SET #status = :running, startedAt = :at, deadlineAt = :deadlineAt',
+          UpdateExpression: 'SET #status = :running, startedAt = :at, deadlineAt = :deadlineAt, claimId = :claimId',
           // A running claim past its deadline was lost (its worker records its own failure before then).
           ConditionExpression: '#status = :pending OR (#status = :running AND deadlineAt < :at)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':at': at, ':deadlineAt': deadlineAt },
+          ExpressionAttributeValues: {
+            ':running': 'running',
+            ':pending': 'pending',
+            ':at': at,
+            ':deadlineAt': deadlineAt,
+            ':claimId': claimId,
+          },
         }),
       ),
     );
     if (claimed) return true;
     // The SDK retries a write whose answer was lost: the retry then fails on this very claim.
     const stored = await this.get(environmentId, id);
-    return stored?.status === 'running' && stored.startedAt === at && stored.deadlineAt === deadlineAt;
+    return stored?.status === 'running' && stored.claimId === claimId;
   }
 
-  async finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimedAt?: number): Promise<boolean> {
+  async finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimId?: string): Promise<boolean> {
     const update = setFields(outcome);
     return ignoringConditionFailure(
       this.options.client.send(
@@ -61,11 +67,11 @@ export class DynamoDbManualExportStore implements ManualExportStore {
           TableName: this.options.tableName,
           Key: jobKey(environmentId, id),
           ...update,
-          ...(claimedAt === undefined
+          ...(claimId === undefined
             ? { ConditionExpression: 'attribute_exists(pk)' }
             : {
-                ConditionExpression: 'startedAt = :claimedAt',
-                ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':claimedAt': claimedAt },
+                ConditionExpression: 'claimId = :claimId',
+                ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':claimId': claimId },
               }),
         }),
       ),
