@@ -125,6 +125,10 @@ export interface ManualExportJob {
   /** The instant the export is "as of": when it was requested, whenever it actually runs. */
   requestedAt: number;
   startedAt?: number;
+  /** While running: when the worker that claimed it gives up; past it, the claim may be taken over. */
+  deadlineAt?: number;
+  /** Identifies the worker's claim (a random id). */
+  claimId?: string;
   finishedAt?: number;
   rowCount?: number;
   byteCount?: number;
@@ -144,11 +148,16 @@ export interface ManualExportStore {
   create(job: ManualExportJob): Promise<void>;
   get(environmentId: string, id: string): Promise<ManualExportJob | undefined>;
   /**
-   * Claims a job for running: pending, or running but abandoned (started before `staleBefore`).
-   * False when another worker holds it or it has finished: duplicate deliveries do nothing.
+   * Claims a job for running until `deadlineAt`: pending, or running past its deadline (its worker was
+   * lost). False when another worker holds it or it has finished: duplicate deliveries do nothing. A
+   * claim write retried after its answer was lost recognizes itself by its `claimId`.
    */
-  claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean>;
-  finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void>;
+  claim(environmentId: string, id: string, claim: { claimId: string; at: number; deadlineAt: number }): Promise<boolean>;
+  /**
+   * Records the job's outcome. With `claimId`, only while the job is still that claim's: false, writing
+   * nothing, when another worker took it over past the claim's deadline.
+   */
+  finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimId?: string): Promise<boolean>;
   /**
    * Takes one of the environment's `slots` export slots for the job until `leaseUntil`: a free one, or
    * one whose lease has ended by `at` (its job never finished). Concurrent calls never hold more than
@@ -236,6 +245,10 @@ export interface ExportRun {
   cadence: Cadence;
   status: RunStatus;
   startedAt: number;
+  /** When the run gives up (its time limit); a `running` run past it was lost and may be taken over. */
+  deadlineAt: number;
+  /** Identifies the invocation's claim (a random id). */
+  claimId: string;
   finishedAt?: number;
   durationMs?: number;
   rowCount?: number;
@@ -269,11 +282,16 @@ export interface ExportStatusRecord {
 
 export interface ExportRunStore {
   /**
-   * Claims the run of one snapshot: absent, failed, or abandoned (running, started before
-   * `staleBefore`). Concurrent duplicate invocations: exactly one gets true.
+   * Claims the run of one snapshot: absent, failed, or lost (running with its deadline before
+   * `run.startedAt`). Concurrent duplicate invocations: exactly one gets true. A claim write retried
+   * after its answer was lost recognizes itself by its `claimId` and gets true.
    */
-  claim(run: ExportRun, staleBefore: number): Promise<boolean>;
-  finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void>;
+  claim(run: ExportRun): Promise<boolean>;
+  /**
+   * Records the outcome of the claim `claimId`: false, writing nothing, when a later claim took the
+   * run over past this one's deadline.
+   */
+  finish(environmentId: string, snapshotAt: number, claimId: string, outcome: RunOutcome): Promise<boolean>;
   getRun(environmentId: string, snapshotAt: number): Promise<ExportRun | undefined>;
   /** Most recent first. */
   history(environmentId: string, limit: number): Promise<ExportRun[]>;

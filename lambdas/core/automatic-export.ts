@@ -3,9 +3,11 @@
  * listing the bucket, one schedule per environment, runs through the one export pipeline as of the
  * scheduled instant, and the status the settings page shows.
  */
+import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
 import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
 import {
+  bucketUrlKey,
   DestinationError,
   GCS_ENDPOINT,
   isAwsRegion,
@@ -15,11 +17,12 @@ import {
   type Destination,
   type Provider,
 } from './destination';
+import { keyPrefixProblem } from './limits';
 import { PlanRequiredError, ValidationError, type FieldIssue } from './errors';
 import { companyRowBatches } from './export/company-source';
 import { csvEncoder } from './export/csv';
 import { exportFileName } from './export/naming';
-import { runExport } from './export/pipeline';
+import { exportDeadline, runExport, RUN_TIME_LIMIT_MS } from './export/pipeline';
 import { logger } from './log';
 import { dateOf, nextRunAt, scheduledSnapshotInstant, type Cadence } from './periods';
 import { requirePlan } from './plans';
@@ -36,8 +39,12 @@ import type {
   UsageStore,
 } from '../ports';
 
-/** A run still "running" after the longest Lambda run has been abandoned and may be taken over. */
-const ABANDONED_AFTER_MS = 16 * 60 * 1000;
+/** The outcome of a run cut at its deadline: a stalled upload, usually, so it is retried. */
+const TIME_LIMIT_EXCEEDED = {
+  error:
+    'The export did not finish within its time limit: the storage provider stopped responding or was too slow. It will be retried automatically.',
+  errorCode: 'time_limit_exceeded',
+};
 
 export interface SettingsInput {
   enabled: boolean;
@@ -232,15 +239,17 @@ export class AutomaticExportService {
   /**
    * Runs the environment's export for a scheduled instant. The snapshot instant comes from the
    * schedule, never from this clock, so late runs and retries export the same data to the same key.
-   * `runAt` lets local mode simulate when the run happens (its times in history and status);
-   * `signal` aborts the run (before the Lambda's time runs out), which records it as failed.
+   * `runAt` lets local mode simulate when the run happens (its times in history and status).
+   * The run gives up after `timeLimitMs` (before the Lambda's time runs out) or when `signal` aborts,
+   * also in the middle of a stalled upload, and is recorded as failed; a retry may then take over its
+   * claim, as it may any `running` claim past its deadline (its worker was lost).
    */
   async runScheduled(
     environmentId: string,
     scheduledTime: number,
-    options: { runAt?: number; signal?: AbortSignal } = {},
+    options: { runAt?: number; timeLimitMs?: number; signal?: AbortSignal } = {},
   ): Promise<ScheduledRunResult> {
-    const { runAt, signal } = options;
+    const { runAt, timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const settings = await this.deps.settings.get(environmentId);
     if (!settings?.enabled || !settings.destination || !settings.accessKeyId || !settings.sealedSecretAccessKey) {
       return { outcome: 'skipped', reason: 'not enabled' };
@@ -252,18 +261,27 @@ export class AutomaticExportService {
     const timeNow = () => startedAt + (this.deps.clock.now() - clockAtStart);
     const previous = await this.deps.runs.getRun(environmentId, snapshotAt);
     const attempts = (previous?.attempts ?? 0) + 1;
-    const claimed = await this.deps.runs.claim(
-      { environmentId, snapshotAt, cadence: settings.cadence, status: 'running', startedAt, attempts },
-      startedAt - ABANDONED_AFTER_MS,
-    );
+    const signal = exportDeadline(timeLimitMs, options.signal);
+    const claimId = randomUUID();
+    const claimed = await this.deps.runs.claim({
+      environmentId,
+      snapshotAt,
+      cadence: settings.cadence,
+      status: 'running',
+      startedAt,
+      deadlineAt: startedAt + timeLimitMs,
+      claimId,
+      attempts,
+    });
     if (!claimed) return { outcome: 'skipped', reason: 'already ran' };
 
     try {
       const result = await this.export(settings, snapshotAt, signal);
       const finishedAt = timeNow();
       const outcome = { status: 'successful' as const, finishedAt, durationMs: finishedAt - startedAt, ...result };
-      await this.deps.runs.finish(environmentId, snapshotAt, outcome);
-      await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
+      if (await this.deps.runs.finish(environmentId, snapshotAt, claimId, outcome)) {
+        await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
+      }
       return { outcome: 'successful', snapshotAt, ...result };
     } catch (error) {
       const known = error instanceof DestinationError ? error : undefined;
@@ -272,13 +290,19 @@ export class AutomaticExportService {
         status: 'failed' as const,
         finishedAt,
         durationMs: finishedAt - startedAt,
-        error: known?.message ?? 'The export failed on our side. It will be retried automatically.',
-        errorCode: known?.code ?? 'internal_error',
-        transient: known?.transient ?? true,
+        ...(signal.aborted
+          ? { ...TIME_LIMIT_EXCEEDED, transient: true }
+          : {
+              error: known?.message ?? 'The export failed on our side. It will be retried automatically.',
+              errorCode: known?.code ?? 'internal_error',
+              transient: known?.transient ?? true,
+            }),
       };
       logger.warn('Scheduled export failed', { environmentId, snapshotAt, errorCode: outcome.errorCode, error: error as Error });
-      await this.deps.runs.finish(environmentId, snapshotAt, outcome);
-      await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
+      // A run taken over past its deadline leaves the outcome to the run that took it over.
+      if (await this.deps.runs.finish(environmentId, snapshotAt, claimId, outcome)) {
+        await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
+      }
       if (outcome.transient) throw new RetryableRunError(outcome.error, { cause: error });
       return { outcome: 'failed', snapshotAt, error: outcome.error, errorCode: outcome.errorCode };
     }
@@ -353,6 +377,9 @@ export function destinationFrom(input: SettingsInput): Destination | undefined {
   if (input.provider === 'AWS' && destination && !isAwsRegion(destination.region)) {
     issues.push({ path: 'bucketUrl', message: `"${destination.region}" is not an AWS region name such as eu-west-1` });
   }
+  // Checked here, not only by the API's schema, so no caller can aim a run outside the customer's folder.
+  const keyProblem = keyPrefixProblem(input.provider === 'AWS' ? bucketUrlKey(input.bucketUrl ?? '') : (input.key ?? ''));
+  if (keyProblem) issues.push({ path: input.provider === 'AWS' ? 'bucketUrl' : 'key', message: `the key prefix ${keyProblem}` });
   if (issues.length > 0) throw new ValidationError(`Invalid destination. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
   return destination;
 }

@@ -2,13 +2,14 @@
  * Manual exports (the dashboard's "Download export"): requested through the API, run asynchronously
  * into the service's exports bucket through the one export pipeline, downloaded by pre-signed URL.
  */
+import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
 import { NotFoundError } from './errors';
 import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
 import { companyRowBatches } from './export/company-source';
 import { csvEncoder } from './export/csv';
 import { exportFileName } from './export/naming';
-import { runExport, type ObjectSink } from './export/pipeline';
+import { exportDeadline, runExport, RUN_TIME_LIMIT_MS, type ObjectSink } from './export/pipeline';
 import { dataPoints, dateOf, type Aggregation } from './periods';
 import { requirePlan } from './plans';
 import type {
@@ -23,9 +24,6 @@ import type {
 } from '../ports';
 import { logger } from './log';
 
-/** A Lambda runs 15 minutes at most: a job still "running" after that was abandoned by a crash. */
-const ABANDONED_AFTER_MS = 16 * 60 * 1000;
-
 /** Manual exports of one environment pending or running at once; more are refused (429). */
 export const MAX_CONCURRENT_MANUAL_EXPORTS = 2;
 /**
@@ -33,7 +31,7 @@ export const MAX_CONCURRENT_MANUAL_EXPORTS = 2;
  * Lambda still delivers to run-export) plus a run. A job that never finishes (event dropped, crash)
  * frees its slot then, so no slot is lost for good.
  */
-const SLOT_LEASE_MS = 60 * 60 * 1000 + ABANDONED_AFTER_MS;
+const SLOT_LEASE_MS = 60 * 60 * 1000 + RUN_TIME_LIMIT_MS + 60 * 1000;
 /** What a refused start is told to wait: exports take seconds to minutes, and the dashboard polls. */
 const RETRY_AFTER_SECONDS = 30;
 
@@ -101,7 +99,7 @@ export class ManualExportService {
       await this.deps.dispatcher.dispatchManualExport({ environmentId, jobId: job.id });
     } catch (error) {
       // Nothing will run it: say so on the job instead of leaving it pending.
-      await this.finish(job, {
+      await this.finish(job, undefined, {
         status: 'failed',
         finishedAt: this.deps.clock.now(),
         error: 'The export could not be started. Please try again.',
@@ -118,10 +116,17 @@ export class ManualExportService {
     return this.view(job);
   }
 
-  /** The worker: runs a job once, however often it is delivered; `signal` aborts it (time limit). */
-  async run(environmentId: string, jobId: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * The worker: runs a job once, however often it is delivered. It gives up after `timeLimitMs` (before
+   * the Lambda's time runs out) or when `signal` aborts, also in the middle of a stalled upload, and
+   * records the job as failed; a job left running past its deadline (its worker was lost) is taken over.
+   */
+  async run(environmentId: string, jobId: string, options: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const { timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const now = this.deps.clock.now();
-    if (!(await this.deps.jobs.claim(environmentId, jobId, now, now - ABANDONED_AFTER_MS))) return;
+    const claimId = randomUUID();
+    if (!(await this.deps.jobs.claim(environmentId, jobId, { claimId, at: now, deadlineAt: now + timeLimitMs }))) return;
+    const signal = exportDeadline(timeLimitMs, options.signal);
     const job = (await this.deps.jobs.get(environmentId, jobId))!;
     try {
       const environment = await this.deps.tenants.getEnvironment(environmentId);
@@ -144,7 +149,7 @@ export class ManualExportService {
         key: `manual/${environmentId}/${job.id}/${fileName}`,
         signal,
       });
-      await this.finish(job, {
+      await this.finish(job, claimId, {
         status: 'done',
         finishedAt: this.deps.clock.now(),
         rowCount: result.rowCount,
@@ -157,17 +162,19 @@ export class ManualExportService {
       const message =
         error instanceof NotFoundError
           ? error.message
-          : signal?.aborted
+          : signal.aborted
             ? 'The export did not finish within its time limit. Please try a shorter aggregation or contact support.'
             : 'The export failed on our side. Please start it again; if it keeps failing, contact support.';
-      await this.finish(job, { status: 'failed', finishedAt: this.deps.clock.now(), error: message });
+      await this.finish(job, claimId, { status: 'failed', finishedAt: this.deps.clock.now(), error: message });
     }
   }
 
-  /** Records the outcome, then frees the job's slot for the environment's next export. */
-  private async finish(job: ManualExportJob, outcome: ManualExportOutcome): Promise<void> {
-    await this.deps.jobs.finish(job.environmentId, job.id, outcome);
-    await this.releaseSlot(job);
+  /**
+   * Records the outcome, then frees the job's slot for the environment's next export. A run whose claim
+   * was taken over past its deadline records nothing and leaves the slot to the run that took it over.
+   */
+  private async finish(job: ManualExportJob, claimId: string | undefined, outcome: ManualExportOutcome): Promise<void> {
+    if (await this.deps.jobs.finish(job.environmentId, job.id, outcome, claimId)) await this.releaseSlot(job);
   }
 
   /** Jobs created before slots existed hold none. */

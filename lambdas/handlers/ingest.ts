@@ -1,11 +1,11 @@
 /** Lambda entry for the tracking ingest (`/ingest`), authenticated by the environment's ingest key. */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { awsIngest, readIngestConfig } from '../adapters/aws-wiring';
-import { fromApiGateway, toApiGateway } from '../http/apigateway';
+import { handleApiGateway } from '../http/apigateway';
 import { ingestRouter } from '../http/ingest-routes';
 import { systemClock } from '../services';
 
 const router = ingestRouter(awsIngest(readIngestConfig()), systemClock);
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> =>
-  toApiGateway(await router.handle(fromApiGateway(event)));
+  handleApiGateway(router, event);

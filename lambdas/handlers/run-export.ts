@@ -26,12 +26,14 @@ const WIND_DOWN_MS = 30_000;
 export const handler = async (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> => {
   const request = validate(runExportEvent, event, 'run-export event');
   logger.appendKeys({ kind: request.kind, environmentId: request.environmentId });
-  const signal = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS));
+  const timeLimitMs = Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS);
   if (request.kind === 'manual-export') {
-    await services.manualExports.run(request.environmentId, request.jobId, signal);
+    await services.manualExports.run(request.environmentId, request.jobId, { timeLimitMs });
     return;
   }
   // Transient failures throw (RetryableRunError), so Lambda's asynchronous retries run it again.
-  const result = await services.automaticExports.runScheduled(request.environmentId, Date.parse(request.scheduledTime), { signal });
+  const result = await services.automaticExports.runScheduled(request.environmentId, Date.parse(request.scheduledTime), {
+    timeLimitMs,
+  });
   logger.info('Scheduled export finished', { ...result });
 };

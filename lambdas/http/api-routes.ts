@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { maskedIngestKey } from '../core/ingest-keys';
+import { LIMITS_TABLE, MAX_BODY_BYTES } from '../core/limits';
 import type { Environment, EnvironmentWithIngestKey, Organization } from '../core/model';
 import type { AutomaticExportService } from '../core/automatic-export';
 import type { EventCatalogService } from '../core/event-catalog';
@@ -141,6 +142,12 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       summary:
         'The event catalog: every event name received, with firstSeen, lastSeen (receive times), an approximate count and every property key seen',
       access: 'member',
+      responses: {
+        '200': {
+          description:
+            '{"items": [{"name", "firstSeen", "lastSeen" (ISO-8601 receive times), "count" (approximate), "propertyKeys" (every key seen, sorted)}]}, sorted by name',
+        },
+      },
       handler: async ({ request, params }) => {
         const entries = await eventCatalog.list(request.caller, params.envId);
         return ok({ items: entries.map((entry) => ({ ...entry, firstSeen: iso(entry.firstSeen), lastSeen: iso(entry.lastSeen) })) });
@@ -237,7 +244,7 @@ export function openApiDocument(routes: ApiRoute[]): object {
       name,
       in: 'path',
       required: true,
-      schema: { type: 'string' },
+      schema: PATH_ID_SCHEMA,
     }));
     paths[route.path] ??= {};
     paths[route.path][route.method.toLowerCase()] = {
@@ -245,24 +252,39 @@ export function openApiDocument(routes: ApiRoute[]): object {
       ...(route.access === 'public' ? { security: [] } : { 'x-required-role': route.access }),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              description: `JSON, at most ${MAX_BODY_BYTES} bytes (1 MB) of UTF-8; larger bodies answer 413.`,
+              content: { 'application/json': { schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) } },
+            },
+          }
         : {}),
       responses: {
         ...route.responses,
         default: {
-          description: 'Errors are {"error": {"code", "message", "issues"?}} with a 4xx or 5xx status.',
+          description:
+            'Errors are {"error": {"code", "message", "issues"?}} with a 4xx or 5xx status; a refused input names the field and the limit (see the limits in info.description).',
         },
       },
     };
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Data export service API', version: '1' },
+    info: { title: 'Data export service API', version: '1', description: limitsDescription() },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     security: [{ bearer: [] }],
     paths,
   };
 }
+
+/** Every input limit of the API and of ingest, as a Markdown table. */
+function limitsDescription(): string {
+  const rows = LIMITS_TABLE.map(({ input, limit, refusal }) => `| ${input} | ${limit} | ${refusal} |`);
+  return ['Input limits (checked before anything is written):', '', '| input | limit | refused with |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+const PATH_ID_SCHEMA = z.toJSONSchema(idParameter);
 
 export function apiRouter(services: ApiServices): Router {
   const routes = apiRoutes(services);

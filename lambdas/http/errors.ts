@@ -13,6 +13,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../core/errors';
+import { MAX_BODY_BYTES } from '../core/limits';
 import { logger } from '../core/log';
 import type { HttpResponse } from './types';
 
@@ -23,6 +24,15 @@ export class MethodNotAllowedError extends Error {
     readonly allowed: string[],
   ) {
     super(`${path} accepts ${allowed.join(', ')}.`);
+  }
+}
+
+export class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(readonly bytes: number) {
+    super(
+      `The request body is ${bytes > MAX_BODY_BYTES ? `over ${MAX_BODY_BYTES}` : bytes} bytes; bodies are limited to ${MAX_BODY_BYTES} bytes (1 MB). Send fewer items per request (e.g. smaller bulk batches).`,
+    );
   }
 }
 
@@ -51,6 +61,7 @@ const MAPPINGS: ErrorMapping[] = [
   { type: NotFoundError, status: 404, code: 'not_found' },
   { type: MethodNotAllowedError, status: 405, code: 'method_not_allowed' },
   { type: ConflictError, status: 409, code: 'conflict' },
+  { type: PayloadTooLargeError, status: 413, code: 'payload_too_large' },
   { type: TooManyExportsError, status: 429, code: 'too_many_exports' },
   { type: RawLogUnavailableError, status: 503, code: 'temporarily_unavailable' },
   {

@@ -1,7 +1,7 @@
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { COMPACT_AT_DAYS, DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
-import { ConflictError } from '../../lambdas/core/errors';
+import { ConflictError, ValidationError } from '../../lambdas/core/errors';
 import { DAY_MS, feedbackTally, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
 import type { StreamedCompanyUsage } from '../../lambdas/ports';
 import {
@@ -214,6 +214,22 @@ describe('DynamoDbUsageStore', () => {
     expect(result.usage[0].firstUsed).toBe(at(4, 2));
     expect(result.usage[0].usedDays).toEqual(new Map([[DAY0 + 4, at(4, 2)]]));
     expect(result.usage[0].feedback).toHaveLength(2);
+  });
+
+  test('a time before 2000 is refused before anything is written, so the company keeps compacting', async () => {
+    const env = freshEnv();
+    for (let day = 0; day < COMPACT_AT_DAYS - 1; day++) await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: at(day, 12) });
+    const before = await companyUsage(env, 'old1');
+    const pre1970 = Date.parse('1969-12-25T00:00:00Z');
+    await expect(usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: pre1970 })).rejects.toThrow(ValidationError);
+    await expect(usage.recordCompany(env, { companyId: 'old1', at: pre1970 })).rejects.toThrow(ValidationError);
+    await expect(usage.recordFeedback(env, { id: 'f_old1', companyId: 'old1', eventKey: 'e', at: pre1970, score: 1 })).rejects.toThrow(ValidationError);
+    expect(await companyUsage(env, 'old1')).toEqual(before);
+    // The next days compact as usual.
+    const later = [at(COMPACT_AT_DAYS, 12), at(COMPACT_AT_DAYS + 1, 12)];
+    for (const t of later) await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: t });
+    const after = await companyUsage(env, 'old1');
+    expect(after.usage[0].usedDays.size).toBe(COMPACT_AT_DAYS + 1);
   });
 
   test('50 concurrent writes to one new company lose nothing', async () => {

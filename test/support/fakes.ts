@@ -7,6 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Destination, DestinationCredentials } from '../../lambdas/core/destination';
+import type { ObjectWriteOptions } from '../../lambdas/core/export/pipeline';
 import { ConflictError } from '../../lambdas/core/errors';
 import type { StoredAttributes } from '../../lambdas/core/company-attributes';
 import type {
@@ -203,25 +204,27 @@ interface StatusItem extends ExportStatusRecord {
 export class FakeExportRunStore implements ExportRunStore {
   readonly runs = new Map<string, Map<number, ExportRun>>();
   readonly statuses = new Map<string, StatusItem>();
-  readonly claims: { run: ExportRun; staleBefore: number; claimed: boolean }[] = [];
+  readonly claims: { run: ExportRun; claimed: boolean }[] = [];
 
-  async claim(run: ExportRun, staleBefore: number): Promise<boolean> {
+  async claim(run: ExportRun): Promise<boolean> {
     const byEnv = this.runs.get(run.environmentId) ?? new Map<number, ExportRun>();
     const existing = byEnv.get(run.snapshotAt);
     const claimable =
-      !existing || existing.status === 'failed' || (existing.status === 'running' && existing.startedAt < staleBefore);
-    this.claims.push({ run: copy(run), staleBefore, claimed: claimable });
+      !existing || existing.status === 'failed' || (existing.status === 'running' && existing.deadlineAt < run.startedAt);
+    this.claims.push({ run: copy(run), claimed: claimable });
     if (!claimable) return false;
     byEnv.set(run.snapshotAt, copy(run));
     this.runs.set(run.environmentId, byEnv);
     return true;
   }
 
-  async finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void> {
+  async finish(environmentId: string, snapshotAt: number, claimId: string, outcome: RunOutcome): Promise<boolean> {
     const run = this.runs.get(environmentId)?.get(snapshotAt);
     if (!run) throw new Error(`No run of ${environmentId} at ${snapshotAt} to finish.`);
+    if (run.claimId !== claimId) return false;
     const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
     Object.assign(run, fields);
+    return true;
   }
 
   async getRun(environmentId: string, snapshotAt: number): Promise<ExportRun | undefined> {
@@ -396,6 +399,8 @@ export class FakeDestinationGateway implements DestinationGateway {
   writeError: Error | undefined;
   /** Called while an object is being written, e.g. to let the clock run during an upload. */
   onWrite: (() => void) | undefined;
+  /** Writes stall (an upload that stops moving) until their signal aborts them; then they reject. */
+  stallWrites = false;
 
   async validate(destination: Destination, credentials: DestinationCredentials): Promise<void> {
     this.validations.push({ destination: copy(destination), credentials: copy(credentials) });
@@ -404,7 +409,12 @@ export class FakeDestinationGateway implements DestinationGateway {
 
   sink(destination: Destination, credentials: DestinationCredentials): ObjectSink {
     return {
-      write: async (key: string, body: Readable, options: { contentType: string }) => {
+      write: async (key: string, body: Readable, options: ObjectWriteOptions) => {
+        if (this.stallWrites) {
+          const signal = options.signal;
+          if (!signal) throw new Error('A stalled write without a signal would never end.');
+          await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        }
         const chunks: Buffer[] = [];
         for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
         this.onWrite?.();

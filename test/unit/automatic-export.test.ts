@@ -40,6 +40,8 @@ const OTHER_ORG = 'org-other';
 const OTHER_ENV = 'env-other';
 const member: Caller = { organizationId: ORG, role: 'member' };
 const GENERIC_FAILURE = 'The export failed on our side. It will be retried automatically.';
+const TIME_LIMIT_MESSAGE =
+  'The export did not finish within its time limit: the storage provider stopped responding or was too slow. It will be retried automatically.';
 
 const awsInput: SettingsInput = {
   enabled: true,
@@ -345,19 +347,62 @@ describe('runScheduled', () => {
     expect(await runs.history(ENV, 10)).toHaveLength(1);
   });
 
-  it('skips a snapshot another invocation is still running, but takes over one abandoned for more than 16 minutes', async () => {
+  it('skips a snapshot another invocation is still running, but takes over one whose deadline has passed', async () => {
     const { service, runs, clock, gateway } = await enabled();
     const snapshotAt = ms('2026-03-10T00:00:00Z');
-    const running = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 1 };
+    const startedAt = clock.now() - 5 * MINUTE;
+    const running = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 1, startedAt, claimId: 'another-invocation' };
 
-    await runs.claim({ ...running, startedAt: clock.now() - 15 * MINUTE }, 0);
+    await runs.claim({ ...running, deadlineAt: clock.now() + MINUTE });
     expect(await service.runScheduled(ENV, snapshotAt)).toEqual({ outcome: 'skipped', reason: 'already ran' });
-    expect(runs.claims.at(-1)?.staleBefore).toBe(clock.now() - 16 * MINUTE);
+    expect(gateway.objects).toHaveLength(0);
 
-    runs.runs.get(ENV)!.get(snapshotAt)!.startedAt = clock.now() - 17 * MINUTE;
+    runs.runs.get(ENV)!.get(snapshotAt)!.deadlineAt = clock.now() - 1;
     expect(await service.runScheduled(ENV, snapshotAt)).toMatchObject({ outcome: 'successful' });
     expect(gateway.objects).toHaveLength(1);
     expect((await runs.history(ENV, 1))[0]).toMatchObject({ status: 'successful', attempts: 2 });
+  });
+
+  it('claims a run until startedAt + its time limit (14.5 minutes by default)', async () => {
+    const { service, runs, clock } = await enabled();
+    const runAt = ms('2026-03-10T00:03:00Z');
+    await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'), { runAt });
+    await service.runScheduled(ENV, ms('2026-03-11T00:00:00Z'), { timeLimitMs: 60_000 });
+
+    expect(runs.claims.map(({ run }) => run.deadlineAt)).toEqual([runAt + 14.5 * MINUTE, clock.now() + MINUTE]);
+  });
+
+  it('cuts a stalled upload at the time limit and records a transient failure phrased for the customer', async () => {
+    const world = await enabled();
+    await withOneCompany(world);
+    world.gateway.stallWrites = true;
+
+    const run = world.service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'), { timeLimitMs: 50 });
+
+    await expect(run).rejects.toBeInstanceOf(RetryableRunError);
+    await expect(run).rejects.toThrow(TIME_LIMIT_MESSAGE);
+    expect(world.gateway.objects).toEqual([]);
+    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', error: TIME_LIMIT_MESSAGE, errorCode: 'time_limit_exceeded' });
+    expect(await world.runs.getStatus(ENV)).toMatchObject({ lastStatus: 'failed', lastErrorCode: 'time_limit_exceeded' });
+    expect((await world.runs.getStatus(ENV))?.failingSince).toBeUndefined();
+  });
+
+  it('leaves the outcome to the run that took over: a lost run finishing late records nothing', async () => {
+    const { service, runs, gateway, clock } = await enabled();
+    const snapshotAt = ms('2026-03-10T00:00:00Z');
+    gateway.onWrite = () => {
+      // While the first run writes, its deadline passes and a retry takes its claim over.
+      clock.advance(15 * MINUTE);
+      const retry = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 2, claimId: 'the-retry' };
+      void runs.claim({ ...retry, startedAt: clock.now(), deadlineAt: clock.now() + 10 * MINUTE });
+    };
+    gateway.writeError = new TransientDestinationError();
+
+    await expect(service.runScheduled(ENV, snapshotAt, { timeLimitMs: 10 * MINUTE })).rejects.toBeInstanceOf(RetryableRunError);
+
+    expect(runs.claims.map(({ claimed }) => claimed)).toEqual([true, true]);
+    expect(await runs.getRun(ENV, snapshotAt)).toMatchObject({ status: 'running', attempts: 2 });
+    expect(await runs.getStatus(ENV)).toBeUndefined();
   });
 
   it('counts attempts per snapshot across retries after failures, starting again at 1 for the next snapshot', async () => {
@@ -447,16 +492,16 @@ describe('runScheduled', () => {
     expect(JSON.stringify([status, recorded])).not.toContain('socket hang up');
   });
 
-  it('records an aborted run (the Lambda running out of time) as a retryable failure on our side, writing nothing', async () => {
+  it('records an aborted run as a retryable failure with the time-limit message, writing nothing', async () => {
     const world = await enabled();
     await withOneCompany(world);
     const controller = new AbortController();
     controller.abort();
     const run = world.service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'), { signal: controller.signal });
     await expect(run).rejects.toBeInstanceOf(RetryableRunError);
-    await expect(run).rejects.toThrow(GENERIC_FAILURE);
+    await expect(run).rejects.toThrow(TIME_LIMIT_MESSAGE);
     expect(world.gateway.objects).toEqual([]);
-    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', errorCode: 'internal_error' });
+    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', errorCode: 'time_limit_exceeded' });
     expect((await world.runs.getStatus(ENV))?.failingSince).toBeUndefined();
   });
 

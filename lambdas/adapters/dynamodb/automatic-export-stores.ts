@@ -86,8 +86,8 @@ export class DynamoDbAutomaticExportSettingsStore implements AutomaticExportSett
 export class DynamoDbExportRunStore implements ExportRunStore {
   constructor(private readonly options: StoreOptions) {}
 
-  async claim(run: ExportRun, staleBefore: number): Promise<boolean> {
-    return ignoringConditionFailure(
+  async claim(run: ExportRun): Promise<boolean> {
+    const claimed = await ignoringConditionFailure(
       this.options.client.send(
         new PutCommand({
           TableName: this.options.tableName,
@@ -96,24 +96,33 @@ export class DynamoDbExportRunStore implements ExportRunStore {
             ...run,
             expiresAt: Math.floor(run.snapshotAt / 1000) + RUN_RETENTION_SECONDS,
           },
+          // A running claim past its deadline was lost (its run records its own failure before then).
           ConditionExpression:
-            'attribute_not_exists(pk) OR #status = :failed OR (#status = :running AND startedAt < :staleBefore)',
+            'attribute_not_exists(pk) OR #status = :failed OR (#status = :running AND deadlineAt < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':failed': 'failed', ':running': 'running', ':staleBefore': staleBefore },
+          ExpressionAttributeValues: { ':failed': 'failed', ':running': 'running', ':now': run.startedAt },
         }),
       ),
     );
+    if (claimed) return true;
+    // The SDK retries a write whose answer was lost: the retry then fails on this very claim.
+    const stored = await this.getRun(run.environmentId, run.snapshotAt);
+    return stored?.status === 'running' && stored.claimId === run.claimId;
   }
 
-  async finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void> {
+  async finish(environmentId: string, snapshotAt: number, claimId: string, outcome: RunOutcome): Promise<boolean> {
     const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
-    await this.options.client.send(
-      new UpdateCommand({
-        TableName: this.options.tableName,
-        Key: runKey(environmentId, snapshotAt),
-        ...setFields(fields),
-        ConditionExpression: 'attribute_exists(pk)',
-      }),
+    const update = setFields(fields);
+    return ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: runKey(environmentId, snapshotAt),
+          ...update,
+          ConditionExpression: 'claimId = :claimId',
+          ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':claimId': claimId },
+        }),
+      ),
     );
   }
 

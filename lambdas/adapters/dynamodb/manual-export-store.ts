@@ -38,29 +38,48 @@ export class DynamoDbManualExportStore implements ManualExportStore {
     return job as ManualExportJob;
   }
 
-  async claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean> {
+  async claim(environmentId: string, id: string, { claimId, at, deadlineAt }: { claimId: string; at: number; deadlineAt: number }): Promise<boolean> {
+    const claimed = await ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: jobKey(environmentId, id),
+          UpdateExpression: 'SET #status = :running, startedAt = :at, deadlineAt = :deadlineAt, claimId = :claimId',
+          // A running claim past its deadline was lost (its worker records its own failure before then).
+          ConditionExpression: '#status = :pending OR (#status = :running AND deadlineAt < :at)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':running': 'running',
+            ':pending': 'pending',
+            ':at': at,
+            ':deadlineAt': deadlineAt,
+            ':claimId': claimId,
+          },
+        }),
+      ),
+    );
+    if (claimed) return true;
+    // The SDK retries a write whose answer was lost: the retry then fails on this very claim.
+    const stored = await this.get(environmentId, id);
+    return stored?.status === 'running' && stored.claimId === claimId;
+  }
+
+  async finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimId?: string): Promise<boolean> {
+    const update = setFields(outcome);
     return ignoringConditionFailure(
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: jobKey(environmentId, id),
-          UpdateExpression: 'SET #status = :running, startedAt = :at',
-          ConditionExpression: '#status = :pending OR (#status = :running AND startedAt < :staleBefore)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':running': 'running', ':pending': 'pending', ':at': at, ':staleBefore': staleBefore },
+          ...update,
+          ...(claimId === undefined
+            ? { ConditionExpression: 'attribute_exists(pk)' }
+            : {
+                ConditionExpression: 'claimId = :claimId',
+                ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':claimId': claimId },
+              }),
         }),
       ),
-    );
-  }
-
-  async finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void> {
-    await this.options.client.send(
-      new UpdateCommand({
-        TableName: this.options.tableName,
-        Key: jobKey(environmentId, id),
-        ...setFields(outcome),
-        ConditionExpression: 'attribute_exists(pk)',
-      }),
     );
   }
 
