@@ -179,16 +179,31 @@ export interface AutomaticExportSettings {
   /** Set when the failure check stopped the export; cleared when the customer saves settings again. */
   stoppedAt?: number;
   stoppedReason?: string;
+  /**
+   * Raised by one on every change (a save, a stop): a save names the version it read and is refused
+   * when another change came first. 0 while nothing was saved (or saved before versions existed).
+   */
+  version: number;
 }
 
 export interface AutomaticExportSettingsStore {
   get(environmentId: string): Promise<AutomaticExportSettings | undefined>;
-  put(settings: AutomaticExportSettings): Promise<void>;
   /**
-   * Switches the export off as stopped, only if the settings are still those saved at
-   * `expectedUpdatedAt`: false when the customer saved new ones meanwhile.
+   * Saves `settings` (whose `version` is `expectedVersion + 1`) only if the stored version is still
+   * `expectedVersion`: false when another change came first. The same write marks the environment's
+   * schedule as not yet reconciled with these settings.
    */
-  stop(environmentId: string, expectedUpdatedAt: number, stoppedAt: number, reason: string): Promise<boolean>;
+  put(settings: AutomaticExportSettings, expectedVersion: number): Promise<boolean>;
+  /**
+   * Switches the export off as stopped (raising the version and marking the schedule for
+   * reconciliation), only if the settings are still at `expectedVersion`: false when the customer
+   * saved new ones meanwhile.
+   */
+  stop(environmentId: string, expectedVersion: number, stoppedAt: number, reason: string): Promise<boolean>;
+  /** Environments whose schedule may not match their settings yet (a sparse index, never a scan). */
+  listUnreconciled(): AsyncIterable<string>;
+  /** Removes the mark, unless the settings changed again since `version` (then it stays for the next reconcile). */
+  markReconciled(environmentId: string, version: number): Promise<void>;
 }
 
 export type RunStatus = 'running' | 'successful' | 'failed';

@@ -46,6 +46,16 @@ export const FAILING_INDEX = {
 } as const;
 
 /**
+ * Sparse index of the config table holding only the automatic export settings whose schedule is not
+ * reconciled yet (items carrying `unreconciledPk`: set by every change, removed once the schedule
+ * matches). Normally empty; the hourly check queries it to finish reconciles a crash or an outage cut.
+ */
+export const UNRECONCILED_INDEX = {
+  indexName: 'unreconciled',
+  partitionKey: { name: 'unreconciledPk', type: AttributeType.STRING },
+} as const;
+
+/**
  * Encryption context every sealed destination secret carries (`purpose`, next to its `environmentId`):
  * the functions may use the key only under it, so the key cannot seal or unseal anything else for them.
  */
@@ -154,7 +164,7 @@ export class DataExportStack extends Stack {
   public readonly checkFailuresRule: Rule;
   /** Failure checks that could not be delivered by EventBridge, or still failed after Lambda's retries. */
   public readonly checkFailuresDeadLetterQueue: Queue;
-  /** Functions granted schedule actions on {@link schedulesArnPattern} (API: write; check-failures: delete). */
+  /** Functions granted schedule actions on {@link schedulesArnPattern}: the API and check-failures (reconcile). */
   public readonly scheduleManagers: ServiceFunction[];
 
   private readonly handlersDir: string;
@@ -178,6 +188,8 @@ export class DataExportStack extends Stack {
     this.configTable = this.createTable('ConfigTable', { timeToLiveAttribute: 'expiresAt' });
     // Sparse: only failing exports carry `failingPk`; a successful run removes it (and ends the sequence).
     this.configTable.addGlobalSecondaryIndex({ ...FAILING_INDEX, projectionType: ProjectionType.ALL });
+    // Sparse too: only settings changed since their schedule was last reconciled; keys are all it needs.
+    this.configTable.addGlobalSecondaryIndex({ ...UNRECONCILED_INDEX, projectionType: ProjectionType.KEYS_ONLY });
     this.usageTable = this.createTable('UsageTable');
 
     // ---- Destination secrets ------------------------------------------------------------------
@@ -333,17 +345,7 @@ export class DataExportStack extends Stack {
       SCHEDULE_DLQ_ARN: this.scheduleDeadLetterQueue.queueArn,
     };
     for (const [name, value] of Object.entries(scheduleEnvironment)) this.apiFunction.addEnvironment(name, value);
-    Grant.addToPrincipal({
-      grantee: this.apiFunction,
-      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
-      resourceArns: [this.schedulesArnPattern],
-    });
-    Grant.addToPrincipal({
-      grantee: this.apiFunction,
-      actions: ['iam:PassRole'],
-      resourceArns: [this.schedulerRole.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-    });
+    this.grantScheduleManagement(this.apiFunction);
 
     // Destination secrets: the API seals on save and unseals to re-validate a saved destination when the
     // secret is omitted; run-export only unseals. Only under the secrets' context.
@@ -379,14 +381,11 @@ export class DataExportStack extends Stack {
     Grant.addToPrincipal({
       grantee: this.checkFailuresFunction,
       actions: ['dynamodb:Query'],
-      resourceArns: [`${this.configTable.tableArn}/index/${FAILING_INDEX.indexName}`],
+      resourceArns: [FAILING_INDEX, UNRECONCILED_INDEX].map((index) => `${this.configTable.tableArn}/index/${index.indexName}`),
     });
-    // Stops a failing export by deleting its schedule.
-    Grant.addToPrincipal({
-      grantee: this.checkFailuresFunction,
-      actions: ['scheduler:DeleteSchedule'],
-      resourceArns: [this.schedulesArnPattern],
-    });
+    // Reconciles schedules with their saved settings (a save whose own reconcile did not finish), which
+    // creates, updates or deletes them; stopping a failing export deletes its schedule.
+    this.grantScheduleManagement(this.checkFailuresFunction);
     this.scheduleManagers = [this.apiFunction, this.checkFailuresFunction];
     // SES authorizes sending against the identity used: the address itself, or its domain when only the
     // domain is verified. ses:FromAddress keeps the domain identity to this one sender address.
@@ -537,6 +536,21 @@ export class DataExportStack extends Stack {
    */
   private tableData(table: Table): TableGrants {
     return TableGrants.fromTable(table, [], false);
+  }
+
+  /** Create, update and delete the export schedules, passing the execution role to EventBridge Scheduler only. */
+  private grantScheduleManagement(fn: ServiceFunction): void {
+    Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+      resourceArns: [this.schedulesArnPattern],
+    });
+    Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['iam:PassRole'],
+      resourceArns: [this.schedulerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    });
   }
 
   /** `actions` on the destination secrets key, only under the destination secrets' encryption context. */

@@ -47,5 +47,6 @@ export class NotFoundError extends Error {
 }
 
 export class ConflictError extends Error {
-  override readonly name = 'ConflictError';
+  // Widened so subclasses name themselves.
+  override readonly name: string = 'ConflictError';
 }

@@ -2,10 +2,12 @@
  * The hourly failure check. For an automatic export failing (on the customer's side) since F:
  * email 1 at the first check after F, email 2 once 24 h have passed, and at 72 h the export is
  * stopped and email 3 says so. Each email is claimed with a conditional write before it is sent, so
- * overlapping or retried checks never send one twice.
+ * overlapping or retried checks never send one twice. The check also reconciles the schedules of
+ * settings changed since their last reconcile (a save or a stop whose own reconcile did not finish).
  */
 import { failureEmail, type WarningNumber } from './failure-emails';
 import { logger } from './log';
+import { ScheduleReconciler, type PendingReconcileResult } from './schedule-reconcile';
 import type {
   AutomaticExportSettings,
   AutomaticExportSettingsStore,
@@ -37,6 +39,8 @@ export interface FailureCheckResult {
   examined: number;
   emailsSent: { environmentId: string; email: WarningNumber }[];
   stopped: string[];
+  /** Environments whose schedule was reconciled with their saved settings, and those that failed to. */
+  schedules: PendingReconcileResult;
 }
 
 export function settingsPageUrl(dashboardUrl: string, environmentId: string): string {
@@ -44,10 +48,15 @@ export function settingsPageUrl(dashboardUrl: string, environmentId: string): st
 }
 
 export class FailureCheckService {
-  constructor(private readonly deps: FailureCheckDependencies) {}
+  private readonly reconciler: ScheduleReconciler;
+
+  constructor(private readonly deps: FailureCheckDependencies) {
+    this.reconciler = new ScheduleReconciler({ settings: deps.settings, scheduler: deps.scheduler });
+  }
 
   async check(now: number = this.deps.clock.now()): Promise<FailureCheckResult> {
-    const result: FailureCheckResult = { examined: 0, emailsSent: [], stopped: [] };
+    const schedules = await this.reconciler.reconcilePending();
+    const result: FailureCheckResult = { examined: 0, emailsSent: [], stopped: [], schedules };
     for await (const status of this.deps.failing.listFailing()) {
       result.examined++;
       try {
@@ -111,12 +120,10 @@ export class FailureCheckService {
   private async stop(environmentId: string, settings: AutomaticExportSettings, now: number, error: string): Promise<boolean> {
     if (settings.stoppedAt === undefined) {
       const reason = `Stopped after failing for 72 hours. Last error: ${error}`;
-      if (!(await this.deps.settings.stop(environmentId, settings.updatedAt, now, reason))) return false;
+      if (!(await this.deps.settings.stop(environmentId, settings.version, now, reason))) return false;
     }
-    await this.deps.scheduler.remove(environmentId);
-    // A save racing the removal may have scheduled the export again: its settings win.
-    const latest = await this.deps.settings.get(environmentId);
-    if (latest?.enabled) await this.deps.scheduler.upsert(environmentId, latest.cadence);
+    // A save racing the stop wins: the reconcile applies whatever the settings say last.
+    await this.reconciler.reconcile(environmentId);
     return true;
   }
 }

@@ -6,5 +6,11 @@ const failureCheck = awsFailureCheck(readFailureCheckConfig());
 
 export const handler = async (): Promise<void> => {
   const result = await failureCheck.check();
-  logger.info('Failure check finished', { examined: result.examined, emailsSent: result.emailsSent, stopped: result.stopped });
+  logger.info('Failure check finished', {
+    examined: result.examined,
+    emailsSent: result.emailsSent,
+    stopped: result.stopped,
+    schedulesReconciled: result.schedules.reconciled.length,
+    schedulesFailed: result.schedules.failed,
+  });
 };

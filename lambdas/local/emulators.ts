@@ -199,7 +199,7 @@ export interface TableNames {
 
 /** Creates the config and usage tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
-  await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
+  await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION, UNRECONCILED_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
 }
 
 /** The config table's sparse index of failing exports, as the CDK stack defines it. */
@@ -211,6 +211,16 @@ const FAILING_INDEX_DEFINITION: GlobalSecondaryIndex = {
   ],
   Projection: { ProjectionType: 'ALL' },
 };
+
+/** The config table's sparse index of settings whose schedule is not reconciled yet, as the CDK stack defines it. */
+const UNRECONCILED_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: 'unreconciled',
+  KeySchema: [{ AttributeName: 'unreconciledPk', KeyType: 'HASH' }],
+  Projection: { ProjectionType: 'KEYS_ONLY' },
+};
+
+/** The types of the indexes' key attributes. */
+const INDEX_ATTRIBUTE_TYPES: Record<string, 'S' | 'N'> = { failingPk: 'S', failingSince: 'N', unreconciledPk: 'S' };
 
 async function ensureTable(client: DynamoDBClient, tableName: string, indexes: GlobalSecondaryIndex[]): Promise<void> {
   try {
@@ -227,12 +237,9 @@ async function ensureTable(client: DynamoDBClient, tableName: string, indexes: G
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
-          ...(indexes.length > 0
-            ? [
-                { AttributeName: 'failingPk', AttributeType: 'S' as const },
-                { AttributeName: 'failingSince', AttributeType: 'N' as const },
-              ]
-            : []),
+          ...indexes
+            .flatMap((index) => index.KeySchema!.map((key) => key.AttributeName!))
+            .map((name) => ({ AttributeName: name, AttributeType: INDEX_ATTRIBUTE_TYPES[name] })),
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },

@@ -510,12 +510,23 @@ describe('automatic export schedules', () => {
     ]);
   });
 
-  it('check-failures: only deletes schedules of the export schedule group; passes no role', () => {
+  it('check-failures: reconciles schedules of the export schedule group, passing only the execution role to EventBridge Scheduler', () => {
     const roleId = id(stack.checkFailuresFunction.role!);
     expect(serviceStatements(roleId, 'scheduler')).toEqual([
-      { Effect: 'Allow', Action: 'scheduler:DeleteSchedule', Resource: schedulesArn() },
+      {
+        Effect: 'Allow',
+        Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'],
+        Resource: schedulesArn(),
+      },
     ]);
-    expect(serviceStatements(roleId, 'iam')).toEqual([]);
+    expect(serviceStatements(roleId, 'iam')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ]);
   });
 
   it('no other role has scheduler or iam permissions', () => {
@@ -545,10 +556,10 @@ describe('automatic export schedules', () => {
   });
 });
 
-describe('config table: failing index', () => {
+describe('config table: failing and unreconciled indexes', () => {
   const table = () => resourcesOfType('AWS::DynamoDB::Table')[id(stack.configTable)];
 
-  it('sparse GSI "failing": failingPk (S) / failingSince (N), all attributes projected', () => {
+  it('sparse GSIs "failing": failingPk (S) / failingSince (N), all attributes; "unreconciled": unreconciledPk (S), keys only', () => {
     expect(table().Properties.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'failing',
@@ -558,11 +569,17 @@ describe('config table: failing index', () => {
         ],
         Projection: { ProjectionType: 'ALL' },
       },
+      {
+        IndexName: 'unreconciled',
+        KeySchema: [{ AttributeName: 'unreconciledPk', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
     ]);
     expect(table().Properties.AttributeDefinitions).toEqual(
       expect.arrayContaining([
         { AttributeName: 'failingPk', AttributeType: 'S' },
         { AttributeName: 'failingSince', AttributeType: 'N' },
+        { AttributeName: 'unreconciledPk', AttributeType: 'S' },
       ]),
     );
   });
@@ -571,14 +588,14 @@ describe('config table: failing index', () => {
     expect(resourcesOfType('AWS::DynamoDB::Table')[id(stack.usageTable)].Properties.GlobalSecondaryIndexes).toBeUndefined();
   });
 
-  it('only check-failures may query it, by name', () => {
-    const indexArn = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.configTable), 'Arn'] }, '/index/failing']] };
+  it('only check-failures may query them, by name', () => {
+    const indexArn = (name: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.configTable), 'Arn'] }, `/index/${name}`]] });
     const users = Object.values(resourcesOfType('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.PolicyDocument).includes('/index/'),
     );
     expect(users.map((p) => p.Properties.Roles)).toEqual([[{ Ref: id(stack.checkFailuresFunction.role!) }]]);
     expect(statements(id(stack.checkFailuresFunction.role!)).filter((st) => JSON.stringify(st.Resource).includes('/index/'))).toEqual([
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: indexArn },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('failing'), indexArn('unreconciled')] },
     ]);
   });
 });

@@ -47,6 +47,7 @@ function enabledSettings(environmentId: string): AutomaticExportSettings {
     sealedSecretAccessKey: 'sealed:xyz',
     notifyEmails: ['data@acme.example', 'ops@acme.example'],
     updatedAt: F - DAY,
+    version: 1,
   };
 }
 const DAY = 24 * HOUR;
@@ -68,8 +69,10 @@ type World = Awaited<ReturnType<typeof setup>>;
 /** An enabled, scheduled export whose run failed on the customer's side, finishing at `failingSince`. */
 async function failingExport(world: World, environmentId = ENV, name = 'Production', failingSince = F) {
   await world.tenants.createEnvironment({ id: environmentId, organizationId: ORG, name, ingestKey: `ik-${environmentId}`, createdAt: 0 });
-  await world.settings.put(enabledSettings(environmentId));
+  // Saved and reconciled, as the customer's save left it.
+  await world.settings.put(enabledSettings(environmentId), 0);
   world.scheduler.schedules.set(environmentId, 'daily');
+  await world.settings.markReconciled(environmentId, 1);
   await world.runs.recordOutcome(environmentId, failingSince - 60_000, {
     status: 'failed',
     finishedAt: failingSince,
@@ -94,7 +97,7 @@ describe('FailureCheckService', () => {
     await failingExport(world);
     const result = await world.service.check(F + 60_000);
 
-    expect(result).toEqual({ examined: 1, emailsSent: [{ environmentId: ENV, email: 1 }], stopped: [] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [{ environmentId: ENV, email: 1 }], stopped: [] });
     expect(world.mailer.sent).toHaveLength(1);
     const [mail] = world.mailer.sent;
     expect(mail.to).toEqual(['data@acme.example', 'ops@acme.example']);
@@ -135,12 +138,12 @@ describe('FailureCheckService', () => {
     await world.service.check(F + 1);
     await world.service.check(F + SECOND_EMAIL_AFTER_MS);
     const before = await world.service.check(F + STOP_AFTER_MS - 1);
-    expect(before).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(before).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.scheduler.calls).toEqual([]);
 
     const stop = F + STOP_AFTER_MS;
     const at = await world.service.check(stop);
-    expect(at).toEqual({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
+    expect(at).toMatchObject({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
     expect(world.mailer.sent.map((m) => m.subject)).toEqual([
       'Automatic export for Production is failing',
       'Reminder: automatic export for Production still failing, stops 2026-03-13 00:01 UTC',
@@ -156,7 +159,7 @@ describe('FailureCheckService', () => {
     expect(await world.runs.getStatus(ENV)).toMatchObject({ lastStatus: 'failed', lastError: ERROR, failingSince: F });
 
     const after = await world.service.check(stop + HOUR);
-    expect(after).toEqual({ examined: 0, emailsSent: [], stopped: [] });
+    expect(after).toMatchObject({ examined: 0, emailsSent: [], stopped: [] });
     expect(world.mailer.sent).toHaveLength(3);
   });
 
@@ -188,7 +191,7 @@ describe('FailureCheckService', () => {
     const world = await setup();
     await failingExport(world);
     const result = await world.service.check(F + STOP_AFTER_MS + HOUR);
-    expect(result).toEqual({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
     expect((await world.settings.get(ENV))!.enabled).toBe(false);
   });
 
@@ -226,7 +229,7 @@ describe('FailureCheckService', () => {
     await failingExport(world);
     world.mailer.failNext = 1;
     const failed = await world.service.check(F + HOUR);
-    expect(failed).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(failed).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.mailer.attempts).toHaveLength(1);
     expect(world.mailer.sent).toHaveLength(0);
     expect(world.failing.calls.filter((c) => c.op === 'release')).toEqual([{ op: 'release', environmentId: ENV, failingSince: F, email: 1 }]);
@@ -247,7 +250,7 @@ describe('FailureCheckService', () => {
     world.mailer.failNext = 1;
 
     const failed = await world.service.check(stop);
-    expect(failed).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(failed).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect((await world.settings.get(ENV))!).toMatchObject({ enabled: false, stoppedAt: stop });
     expect(world.scheduler.schedules.has(ENV)).toBe(false);
     expect(await listed(world)).toEqual([ENV]);
@@ -272,7 +275,7 @@ describe('FailureCheckService', () => {
     world.mailer.failNext = 1;
     await world.service.check(stop); // stopped, email 3 unsent
     const late = await world.service.check(stop - 2 * HOUR); // a check that began before the stop
-    expect(late).toEqual({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
+    expect(late).toMatchObject({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
     expect(world.mailer.sent.map((m) => m.subject)).toEqual(['Automatic export for Production is failing', 'Automatic export stopped for Production']);
     expect((await world.settings.get(ENV))!.stoppedAt).toBe(stop);
   });
@@ -281,11 +284,14 @@ describe('FailureCheckService', () => {
     const world = await setup();
     await failingExport(world);
     await world.service.check(F);
-    const saved = { ...enabledSettings(ENV), cadence: 'weekly' as const, updatedAt: F + STOP_AFTER_MS - 1 };
-    world.settings.beforeStop = () => world.settings.put(saved);
+    const saved = { ...enabledSettings(ENV), cadence: 'weekly' as const, updatedAt: F + STOP_AFTER_MS - 1, version: 2 };
+    world.settings.beforeStop = async () => {
+      await world.settings.put(saved, 1);
+      await world.settings.markReconciled(ENV, 2);
+    };
 
     const result = await world.service.check(F + STOP_AFTER_MS);
-    expect(result).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(await world.settings.get(ENV)).toEqual(saved);
     expect(world.scheduler.calls).toEqual([]);
     expect(world.mailer.sent).toHaveLength(1);
@@ -297,9 +303,9 @@ describe('FailureCheckService', () => {
     await failingExport(world);
     await world.service.check(F);
     world.scheduler.beforeRemove = async () => {
-      // The customer's save after the stop: schedule first, then the settings.
+      // The customer's save after the stop (version 2), reconciled before the check's removal lands.
+      await world.settings.put({ ...enabledSettings(ENV), cadence: 'weekly', updatedAt: F + STOP_AFTER_MS + 1, version: 3 }, 2);
       await world.scheduler.upsert(ENV, 'weekly');
-      await world.settings.put({ ...enabledSettings(ENV), cadence: 'weekly', updatedAt: F + STOP_AFTER_MS + 1 });
     };
     await world.service.check(F + STOP_AFTER_MS);
     expect(world.scheduler.schedules.get(ENV)).toBe('weekly');
@@ -310,10 +316,13 @@ describe('FailureCheckService', () => {
     const world = await setup();
     await failingExport(world);
     await world.service.check(F);
-    await world.settings.put({ ...enabledSettings(ENV), enabled: false });
+    await world.settings.put({ ...enabledSettings(ENV), enabled: false, version: 2 }, 1);
+    await world.scheduler.remove(ENV);
+    await world.settings.markReconciled(ENV, 2);
+    world.scheduler.calls.length = 0;
 
     const result = await world.service.check(F + SECOND_EMAIL_AFTER_MS);
-    expect(result).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.mailer.sent).toHaveLength(1);
     expect(world.failing.calls.filter((c) => c.op === 'end')).toEqual([{ op: 'end', environmentId: ENV, failingSince: F }]);
     expect(world.failing.calls.filter((c) => c.op === 'claim' && c.email === 2)).toEqual([]);
@@ -327,10 +336,10 @@ describe('FailureCheckService', () => {
     await failingExport(world, ENV_B, 'Staging');
     world.settings.items.delete(ENV);
     const { destination: _gone, ...withoutDestination } = enabledSettings(ENV_B);
-    await world.settings.put(withoutDestination);
+    await world.settings.put({ ...withoutDestination, version: 2 }, 1);
 
     const result = await world.service.check(F + HOUR);
-    expect(result).toEqual({ examined: 2, emailsSent: [], stopped: [] });
+    expect(result).toMatchObject({ examined: 2, emailsSent: [], stopped: [] });
     expect(world.mailer.attempts).toEqual([]);
     expect(await listed(world)).toEqual([]);
   });
@@ -339,7 +348,7 @@ describe('FailureCheckService', () => {
     const world = await setup();
     await failingExport(world);
     const result = await world.service.check(F - 1);
-    expect(result).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.failing.calls).toEqual([]);
     expect(world.mailer.attempts).toEqual([]);
     expect(await listed(world)).toEqual([ENV]);
@@ -352,7 +361,7 @@ describe('FailureCheckService', () => {
     world.failing.failNextClaimFor.add(ENV);
 
     const result = await world.service.check(F + HOUR);
-    expect(result).toEqual({ examined: 2, emailsSent: [{ environmentId: ENV_B, email: 1 }], stopped: [] });
+    expect(result).toMatchObject({ examined: 2, emailsSent: [{ environmentId: ENV_B, email: 1 }], stopped: [] });
     expect(world.mailer.sent.map((m) => m.subject)).toEqual(['Automatic export for Staging is failing']);
 
     const next = await world.service.check(F + 2 * HOUR);

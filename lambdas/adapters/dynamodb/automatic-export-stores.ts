@@ -1,7 +1,9 @@
 /**
  * Automatic export settings, runs and status in the config table:
  *
- *   ENV#<envId>  EXPORT#SETTINGS   the settings (secret sealed)
+ *   ENV#<envId>  EXPORT#SETTINGS   the settings (secret sealed), with the `version` every change
+ *                                  raises; `unreconciledPk` from a change until the schedule matches
+ *                                  it, which puts the item in the sparse `unreconciled` index
  *   ENV#<envId>  EXPORT#STATUS     last run, failure sequence; `failingPk` only while failing, which
  *                                  puts the item in the sparse `failing` index the hourly check reads
  *   ENV#<envId>  RUN#<snapshotAt>  one item per snapshot instant (13-digit ms, so they sort by time)
@@ -29,8 +31,11 @@ import { ignoringConditionFailure, setFields } from './expressions';
 
 export const FAILING_INDEX = 'failing';
 export const FAILING_PARTITION = 'FAILING';
+export const UNRECONCILED_INDEX = 'unreconciled';
+const UNRECONCILED_PARTITION = 'UNRECONCILED';
+const ENV_PREFIX = 'ENV#';
 
-const settingsKey = (environmentId: string) => ({ pk: `ENV#${environmentId}`, sk: 'EXPORT#SETTINGS' });
+const settingsKey = (environmentId: string) => ({ pk: `${ENV_PREFIX}${environmentId}`, sk: 'EXPORT#SETTINGS' });
 export const statusKey = (environmentId: string) => ({ pk: `ENV#${environmentId}`, sk: 'EXPORT#STATUS' });
 const RUN_PREFIX = 'RUN#';
 const runKey = (environmentId: string, snapshotAt: number) => ({
@@ -52,6 +57,13 @@ function withoutKeys<T>(item: Record<string, unknown>, ...extra: string[]): T {
   return copy as T;
 }
 
+/** The condition that the stored settings are still at `version` (0: none, or saved before versions existed). */
+function versionIs(version: number): { ConditionExpression: string; ExpressionAttributeValues?: Record<string, unknown> } {
+  return version === 0
+    ? { ConditionExpression: 'attribute_not_exists(version)' }
+    : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': version } };
+}
+
 export class DynamoDbAutomaticExportSettingsStore implements AutomaticExportSettingsStore {
   constructor(private readonly options: StoreOptions) {}
 
@@ -59,24 +71,71 @@ export class DynamoDbAutomaticExportSettingsStore implements AutomaticExportSett
     const { Item } = await this.options.client.send(
       new GetCommand({ TableName: this.options.tableName, Key: settingsKey(environmentId), ConsistentRead: true }),
     );
-    return Item && withoutKeys<AutomaticExportSettings>(Item);
+    if (!Item) return undefined;
+    const settings = withoutKeys<AutomaticExportSettings>(Item, 'unreconciledPk');
+    return { ...settings, version: settings.version ?? 0 };
   }
 
-  async put(settings: AutomaticExportSettings): Promise<void> {
-    await this.options.client.send(
-      new PutCommand({ TableName: this.options.tableName, Item: { ...settingsKey(settings.environmentId), ...settings } }),
+  async put(settings: AutomaticExportSettings, expectedVersion: number): Promise<boolean> {
+    return ignoringConditionFailure(
+      this.options.client.send(
+        new PutCommand({
+          TableName: this.options.tableName,
+          Item: { ...settingsKey(settings.environmentId), ...settings, unreconciledPk: UNRECONCILED_PARTITION },
+          ...versionIs(expectedVersion),
+        }),
+      ),
     );
   }
 
-  async stop(environmentId: string, expectedUpdatedAt: number, stoppedAt: number, reason: string): Promise<boolean> {
+  async stop(environmentId: string, expectedVersion: number, stoppedAt: number, reason: string): Promise<boolean> {
+    const condition = versionIs(expectedVersion);
     return ignoringConditionFailure(
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: settingsKey(environmentId),
-          UpdateExpression: 'SET enabled = :false, stoppedAt = :stoppedAt, stoppedReason = :reason',
-          ConditionExpression: 'updatedAt = :expected',
-          ExpressionAttributeValues: { ':false': false, ':stoppedAt': stoppedAt, ':reason': reason, ':expected': expectedUpdatedAt },
+          UpdateExpression:
+            'SET enabled = :false, stoppedAt = :stoppedAt, stoppedReason = :reason, version = :next, unreconciledPk = :unreconciled',
+          ConditionExpression: `attribute_exists(pk) AND ${condition.ConditionExpression}`,
+          ExpressionAttributeValues: {
+            ...condition.ExpressionAttributeValues,
+            ':false': false,
+            ':stoppedAt': stoppedAt,
+            ':reason': reason,
+            ':next': expectedVersion + 1,
+            ':unreconciled': UNRECONCILED_PARTITION,
+          },
+        }),
+      ),
+    );
+  }
+
+  async *listUnreconciled(): AsyncIterable<string> {
+    const pages = paginateQuery(
+      { client: this.options.client },
+      {
+        TableName: this.options.tableName,
+        IndexName: UNRECONCILED_INDEX,
+        KeyConditionExpression: 'unreconciledPk = :unreconciled',
+        ExpressionAttributeValues: { ':unreconciled': UNRECONCILED_PARTITION },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) yield (item.pk as string).slice(ENV_PREFIX.length);
+    }
+  }
+
+  async markReconciled(environmentId: string, version: number): Promise<void> {
+    const condition = versionIs(version);
+    await ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: settingsKey(environmentId),
+          UpdateExpression: 'REMOVE unreconciledPk',
+          ...condition,
+          ConditionExpression: `attribute_exists(pk) AND ${condition.ConditionExpression}`,
         }),
       ),
     );
