@@ -12,6 +12,7 @@ import type {
   SegmentDefinition,
 } from './core/model';
 import type { Destination, DestinationCredentials } from './core/destination';
+import type { FailureClass } from './core/errors';
 import type { Aggregation, Cadence } from './core/periods';
 
 export interface Clock {
@@ -229,7 +230,7 @@ export interface ExportRun {
 
 export type RunOutcome =
   | { status: 'successful'; finishedAt: number; durationMs: number; rowCount: number; byteCount: number; objectKey: string }
-  | { status: 'failed'; finishedAt: number; durationMs: number; error: string; errorCode: string; transient: boolean };
+  | { status: 'failed'; finishedAt: number; durationMs: number; error: string; errorCode: string; failureClass: FailureClass };
 
 /** The export's status as the status page shows it, kept on one item per environment. */
 export interface ExportStatusRecord {
@@ -240,8 +241,11 @@ export interface ExportStatusRecord {
   lastErrorCode?: string;
   /** When the current run of customer-side failures began; absent while healthy. Indexed sparsely. */
   failingSince?: number;
-  /** The latest customer-side error of the sequence (transient errors in between do not replace it). */
+  /** The latest customer-side error of the sequence (transient errors in between do not replace it), and its code. */
   failingError?: string;
+  failingErrorCode?: string;
+  /** When the current run of transient failures began; absent otherwise. Indexed sparsely. */
+  transientSince?: number;
   /** Warning emails sent for the current failure sequence (1, 2, 3). */
   emailsSent?: number[];
 }
@@ -260,7 +264,8 @@ export interface ExportRunStore {
   /**
    * Records a finished run on the status item. A success clears failingSince and emailsSent (the
    * warning sequence ends); a customer-side failure sets failingSince if absent; a transient failure
-   * only records the error.
+   * sets transientSince if absent; any other outcome clears transientSince. An internal failure only
+   * records the error.
    */
   recordOutcome(environmentId: string, startedAt: number, outcome: RunOutcome): Promise<void>;
   /** Ends a failure sequence without a run: the customer saved settings that validate. */
@@ -280,6 +285,10 @@ export interface FailingExportsStore {
   releaseEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<void>;
   /** Takes the export out of the failing index (it was stopped or disabled), keeping its status. */
   endSequence(environmentId: string, failingSince: number): Promise<void>;
+  /** Exports failing transiently since `before` or earlier, through a sparse index. */
+  listFailingTransientlySince(before: number): AsyncIterable<{ environmentId: string; transientSince: number }>;
+  /** Ends a run of transient failures that will not end by itself (the export was switched off). */
+  endTransientFailures(environmentId: string, transientSince: number): Promise<void>;
 }
 
 export interface EmailMessage {

@@ -56,6 +56,17 @@ export const UNRECONCILED_INDEX = {
 } as const;
 
 /**
+ * Sparse index of the config table holding only the exports whose runs fail transiently (status items
+ * carrying `transientPk`), sorted by when that began: the hourly check finds those failing for more
+ * than 24 h for the operators' alarm.
+ */
+export const TRANSIENT_INDEX = {
+  indexName: 'transient',
+  partitionKey: { name: 'transientPk', type: AttributeType.STRING },
+  sortKey: { name: 'transientSince', type: AttributeType.NUMBER },
+} as const;
+
+/**
  * Encryption context every sealed destination secret carries (`purpose`, next to its `environmentId`):
  * the functions may use the key only under it, so the key cannot seal or unseal anything else for them.
  */
@@ -190,6 +201,7 @@ export class DataExportStack extends Stack {
     this.configTable.addGlobalSecondaryIndex({ ...FAILING_INDEX, projectionType: ProjectionType.ALL });
     // Sparse too: only settings changed since their schedule was last reconciled; keys are all it needs.
     this.configTable.addGlobalSecondaryIndex({ ...UNRECONCILED_INDEX, projectionType: ProjectionType.KEYS_ONLY });
+    this.configTable.addGlobalSecondaryIndex({ ...TRANSIENT_INDEX, projectionType: ProjectionType.KEYS_ONLY });
     this.usageTable = this.createTable('UsageTable');
 
     // ---- Destination secrets ------------------------------------------------------------------
@@ -381,7 +393,7 @@ export class DataExportStack extends Stack {
     Grant.addToPrincipal({
       grantee: this.checkFailuresFunction,
       actions: ['dynamodb:Query'],
-      resourceArns: [FAILING_INDEX, UNRECONCILED_INDEX].map((index) => `${this.configTable.tableArn}/index/${index.indexName}`),
+      resourceArns: [FAILING_INDEX, UNRECONCILED_INDEX, TRANSIENT_INDEX].map((index) => `${this.configTable.tableArn}/index/${index.indexName}`),
     });
     // Reconciles schedules with their saved settings (a save whose own reconcile did not finish), which
     // creates, updates or deletes them; stopping a failing export deletes its schedule.

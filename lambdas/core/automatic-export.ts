@@ -15,7 +15,7 @@ import {
   type Destination,
   type Provider,
 } from './destination';
-import { ConflictError, PlanRequiredError, ValidationError, type FieldIssue } from './errors';
+import { classifyRunFailure, ConflictError, PlanRequiredError, ValidationError, type FailureClass, type FieldIssue } from './errors';
 import { companyRowBatches } from './export/company-source';
 import { csvEncoder } from './export/csv';
 import { exportFileName } from './export/naming';
@@ -110,7 +110,7 @@ export interface RunView {
 export type ScheduledRunResult =
   | { outcome: 'skipped'; reason: 'not enabled' | 'already ran' | 'plan does not include it' }
   | { outcome: 'successful'; snapshotAt: number; objectKey: string; rowCount: number; byteCount: number }
-  | { outcome: 'failed'; snapshotAt: number; error: string; errorCode: string };
+  | { outcome: 'failed'; snapshotAt: number; error: string; errorCode: string; failureClass: Exclude<FailureClass, 'transient'> };
 
 export interface AutomaticExportDependencies {
   tenants: TenantStore;
@@ -295,21 +295,14 @@ export class AutomaticExportService {
       await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
       return { outcome: 'successful', snapshotAt, ...result };
     } catch (error) {
-      const known = error instanceof DestinationError ? error : undefined;
       const finishedAt = timeNow();
-      const outcome = {
-        status: 'failed' as const,
-        finishedAt,
-        durationMs: finishedAt - startedAt,
-        error: known?.message ?? 'The export failed on our side. It will be retried automatically.',
-        errorCode: known?.code ?? 'internal_error',
-        transient: known?.transient ?? true,
-      };
-      logger.warn('Scheduled export failed', { environmentId, snapshotAt, errorCode: outcome.errorCode, error: error as Error });
+      const outcome = { status: 'failed' as const, finishedAt, durationMs: finishedAt - startedAt, ...classifyRunFailure(error) };
+      const log = outcome.failureClass === 'internal' ? logger.error.bind(logger) : logger.warn.bind(logger);
+      log('Scheduled export failed', { environmentId, snapshotAt, errorCode: outcome.errorCode, failureClass: outcome.failureClass, error: error as Error });
       await this.deps.runs.finish(environmentId, snapshotAt, outcome);
       await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
-      if (outcome.transient) throw new RetryableRunError(outcome.error, { cause: error });
-      return { outcome: 'failed', snapshotAt, error: outcome.error, errorCode: outcome.errorCode };
+      if (outcome.failureClass === 'transient') throw new RetryableRunError(outcome.error, { cause: error });
+      return { outcome: 'failed', snapshotAt, error: outcome.error, errorCode: outcome.errorCode, failureClass: outcome.failureClass };
     }
   }
 

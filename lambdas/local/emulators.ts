@@ -199,7 +199,7 @@ export interface TableNames {
 
 /** Creates the config and usage tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
-  await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION, UNRECONCILED_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
+  await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION, UNRECONCILED_INDEX_DEFINITION, TRANSIENT_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
 }
 
 /** The config table's sparse index of failing exports, as the CDK stack defines it. */
@@ -219,8 +219,24 @@ const UNRECONCILED_INDEX_DEFINITION: GlobalSecondaryIndex = {
   Projection: { ProjectionType: 'KEYS_ONLY' },
 };
 
+/** The config table's sparse index of exports failing transiently, as the CDK stack defines it. */
+const TRANSIENT_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: 'transient',
+  KeySchema: [
+    { AttributeName: 'transientPk', KeyType: 'HASH' },
+    { AttributeName: 'transientSince', KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'KEYS_ONLY' },
+};
+
 /** The types of the indexes' key attributes. */
-const INDEX_ATTRIBUTE_TYPES: Record<string, 'S' | 'N'> = { failingPk: 'S', failingSince: 'N', unreconciledPk: 'S' };
+const INDEX_ATTRIBUTE_TYPES: Record<string, 'S' | 'N'> = {
+  failingPk: 'S',
+  failingSince: 'N',
+  unreconciledPk: 'S',
+  transientPk: 'S',
+  transientSince: 'N',
+};
 
 async function ensureTable(client: DynamoDBClient, tableName: string, indexes: GlobalSecondaryIndex[]): Promise<void> {
   try {

@@ -559,7 +559,7 @@ describe('automatic export schedules', () => {
 describe('config table: failing and unreconciled indexes', () => {
   const table = () => resourcesOfType('AWS::DynamoDB::Table')[id(stack.configTable)];
 
-  it('sparse GSIs "failing": failingPk (S) / failingSince (N), all attributes; "unreconciled": unreconciledPk (S), keys only', () => {
+  it('sparse GSIs "failing" (all attributes), "unreconciled" and "transient" (keys only)', () => {
     expect(table().Properties.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'failing',
@@ -574,12 +574,22 @@ describe('config table: failing and unreconciled indexes', () => {
         KeySchema: [{ AttributeName: 'unreconciledPk', KeyType: 'HASH' }],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
+      {
+        IndexName: 'transient',
+        KeySchema: [
+          { AttributeName: 'transientPk', KeyType: 'HASH' },
+          { AttributeName: 'transientSince', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
     ]);
     expect(table().Properties.AttributeDefinitions).toEqual(
       expect.arrayContaining([
         { AttributeName: 'failingPk', AttributeType: 'S' },
         { AttributeName: 'failingSince', AttributeType: 'N' },
         { AttributeName: 'unreconciledPk', AttributeType: 'S' },
+        { AttributeName: 'transientPk', AttributeType: 'S' },
+        { AttributeName: 'transientSince', AttributeType: 'N' },
       ]),
     );
   });
@@ -595,7 +605,7 @@ describe('config table: failing and unreconciled indexes', () => {
     );
     expect(users.map((p) => p.Properties.Roles)).toEqual([[{ Ref: id(stack.checkFailuresFunction.role!) }]]);
     expect(statements(id(stack.checkFailuresFunction.role!)).filter((st) => JSON.stringify(st.Resource).includes('/index/'))).toEqual([
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('failing'), indexArn('unreconciled')] },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('failing'), indexArn('unreconciled'), indexArn('transient')] },
     ]);
   });
 });

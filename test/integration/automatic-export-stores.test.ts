@@ -148,7 +148,7 @@ describe('DynamoDbFailingExportsStore', () => {
       durationMs: 60_000,
       error: 'Access denied.',
       errorCode: 'access_denied',
-      transient: false,
+      failureClass: 'customer',
     });
   }
 
@@ -160,5 +160,41 @@ describe('DynamoDbFailingExportsStore', () => {
     expect(await failing.claimEmail(env, T0 - 1, 2)).toBe(false);
     await failing.endSequence(env, T0);
     expect(await failing.claimEmail(env, T0, 2)).toBe(false);
+  });
+});
+
+describe('the transient failures index', () => {
+  const outcome = (failureClass: 'customer' | 'transient' | 'internal', finishedAt: number) => ({
+    status: 'failed' as const,
+    finishedAt,
+    durationMs: 1,
+    error: 'failed',
+    errorCode: failureClass === 'customer' ? 'access_denied' : 'internal_error',
+    failureClass,
+  });
+  const listed = async (before: number) => {
+    const found: { environmentId: string; transientSince: number }[] = [];
+    for await (const entry of failing.listFailingTransientlySince(before)) found.push(entry);
+    return found;
+  };
+
+  test('holds an export from its first transient failure until any other outcome, keeping the first instant', async () => {
+    const env = freshEnv();
+    await runs.recordOutcome(env, T0, outcome('transient', T0 + 1));
+    await runs.recordOutcome(env, T0 + 10, outcome('transient', T0 + 11));
+    expect(await listed(T0 + 1)).toContainEqual({ environmentId: env, transientSince: T0 + 1 });
+    expect((await listed(T0)).map((e) => e.environmentId)).not.toContain(env);
+    await runs.recordOutcome(env, T0 + 20, outcome('internal', T0 + 21));
+    expect((await listed(T0 + 100)).map((e) => e.environmentId)).not.toContain(env);
+    expect((await runs.getStatus(env))?.transientSince).toBeUndefined();
+  });
+
+  test('endTransientFailures ends only the run of failures that began at the given instant', async () => {
+    const env = freshEnv();
+    await runs.recordOutcome(env, T0, outcome('transient', T0 + 1));
+    await failing.endTransientFailures(env, T0);
+    expect(await listed(T0 + 1)).toContainEqual({ environmentId: env, transientSince: T0 + 1 });
+    await failing.endTransientFailures(env, T0 + 1);
+    expect((await listed(T0 + 1)).map((e) => e.environmentId)).not.toContain(env);
   });
 });

@@ -237,7 +237,7 @@ describe('overlapping hourly checks', () => {
         durationMs: 60_000,
         error: 'Access denied.',
         errorCode: 'access_denied',
-        transient: false,
+        failureClass: 'customer',
       });
     }
     mailer.sent.length = 0;

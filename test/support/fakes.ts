@@ -214,7 +214,7 @@ export class FakeExportRunStore implements ExportRunStore {
   async finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void> {
     const run = this.runs.get(environmentId)?.get(snapshotAt);
     if (!run) throw new Error(`No run of ${environmentId} at ${snapshotAt} to finish.`);
-    const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
+    const { failureClass: _class, ...fields } = outcome as RunOutcome & { failureClass?: string };
     Object.assign(run, fields);
   }
 
@@ -248,17 +248,21 @@ export class FakeExportRunStore implements ExportRunStore {
       delete item.lastErrorCode;
       delete item.failingSince;
       delete item.failingError;
+      delete item.failingErrorCode;
       delete item.emailsSent;
       item.inFailingIndex = false;
     } else {
       item.lastError = outcome.error;
       item.lastErrorCode = outcome.errorCode;
-      if (!outcome.transient) {
+      if (outcome.failureClass === 'customer') {
         item.failingSince ??= outcome.finishedAt;
         item.failingError = outcome.error;
+        item.failingErrorCode = outcome.errorCode;
         item.inFailingIndex = true;
       }
     }
+    if (outcome.status === 'failed' && outcome.failureClass === 'transient') item.transientSince ??= outcome.finishedAt;
+    else delete item.transientSince;
     this.statuses.set(environmentId, item);
   }
 
@@ -267,6 +271,7 @@ export class FakeExportRunStore implements ExportRunStore {
     if (!item) return;
     delete item.failingSince;
     delete item.failingError;
+    delete item.failingErrorCode;
     delete item.emailsSent;
     item.inFailingIndex = false;
   }
@@ -280,6 +285,7 @@ export class FakeExportRunStore implements ExportRunStore {
       lastError,
       lastErrorCode: 'access_denied',
       failingSince,
+      failingErrorCode: 'access_denied',
       emailsSent,
       inFailingIndex: true,
     });
@@ -328,6 +334,17 @@ export class FakeFailingExportsStore implements FailingExportsStore {
     const item = this.runs.statuses.get(environmentId);
     if (!item || item.failingSince !== failingSince) return;
     item.inFailingIndex = false;
+  }
+
+  async *listFailingTransientlySince(before: number): AsyncIterable<{ environmentId: string; transientSince: number }> {
+    for (const { environmentId, transientSince } of [...this.runs.statuses.values()]) {
+      if (transientSince !== undefined && transientSince <= before) yield { environmentId, transientSince };
+    }
+  }
+
+  async endTransientFailures(environmentId: string, transientSince: number): Promise<void> {
+    const item = this.runs.statuses.get(environmentId);
+    if (item?.transientSince === transientSince) delete item.transientSince;
   }
 }
 

@@ -19,7 +19,16 @@ import {
   InvalidCredentialsError,
   TransientDestinationError,
 } from '../../lambdas/core/destination';
-import { ConflictError, NotFoundError, PlanRequiredError, UnauthorizedError, ValidationError } from '../../lambdas/core/errors';
+import {
+  ConflictError,
+  INTERNAL_FAILURE_MESSAGE,
+  NotFoundError,
+  PlanRequiredError,
+  UnauthorizedError,
+  ValidationError,
+} from '../../lambdas/core/errors';
+import { SealingKeyUnavailableError, SecretUnsealError } from '../../lambdas/adapters/sealing-errors';
+import { ConfigurationError } from '../../lambdas/config';
 import { DAY_MS, type Plan } from '../../lambdas/core/model';
 import {
   FakeClock,
@@ -455,7 +464,7 @@ describe('runScheduled', () => {
     gateway.writeError = denied;
     const result = await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
 
-    expect(result).toEqual({ outcome: 'failed', snapshotAt: ms('2026-03-10T00:00:00Z'), error: denied.message, errorCode: 'access_denied' });
+    expect(result).toEqual({ outcome: 'failed', snapshotAt: ms('2026-03-10T00:00:00Z'), error: denied.message, errorCode: 'access_denied', failureClass: 'customer' });
     expect((await runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', error: denied.message, errorCode: 'access_denied' });
     expect(await runs.getStatus(ENV)).toMatchObject({
       lastStatus: 'failed',
@@ -463,6 +472,44 @@ describe('runScheduled', () => {
       lastErrorCode: 'access_denied',
       failingSince: clock.now(),
     });
+  });
+
+  it.each([
+    ['a secret that cannot be unsealed', new SecretUnsealError('KMS refused the sealed secret.')],
+    ['a sealing key that may not be used', new SealingKeyUnavailableError('The sealing key may not be used (AccessDeniedException).')],
+    ['a configuration error', new ConfigurationError('Missing configuration.')],
+  ])('records %s as an internal failure: not retried, a customer-safe message, no email sequence', async (_name, internal) => {
+    const { service, runs, sealer } = await enabled();
+    sealer.unseal = () => Promise.reject(internal);
+    const result = await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
+
+    expect(result).toEqual({
+      outcome: 'failed',
+      snapshotAt: ms('2026-03-10T00:00:00Z'),
+      error: INTERNAL_FAILURE_MESSAGE,
+      errorCode: 'internal_error',
+      failureClass: 'internal',
+    });
+    expect(INTERNAL_FAILURE_MESSAGE).toMatch(/our team has been alerted/i);
+    expect((await runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', error: INTERNAL_FAILURE_MESSAGE, errorCode: 'internal_error' });
+    const status = await runs.getStatus(ENV);
+    expect(status).toMatchObject({ lastStatus: 'failed', lastError: INTERNAL_FAILURE_MESSAGE });
+    expect(status?.failingSince).toBeUndefined();
+    expect(status?.transientSince).toBeUndefined();
+    expect(JSON.stringify(await runs.history(ENV, 1))).not.toContain(internal.message);
+  });
+
+  it('keeps transientSince from the first of a run of transient failures, and clears it on a success', async () => {
+    const { service, runs, gateway, clock } = await enabled();
+    gateway.writeError = new TransientDestinationError();
+    const first = clock.now();
+    await expect(service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).rejects.toBeInstanceOf(RetryableRunError);
+    clock.advance(DAY_MS);
+    await expect(service.runScheduled(ENV, ms('2026-03-11T00:00:00Z'))).rejects.toBeInstanceOf(RetryableRunError);
+    expect((await runs.getStatus(ENV))?.transientSince).toBe(first);
+    gateway.writeError = undefined;
+    await service.runScheduled(ENV, ms('2026-03-12T00:00:00Z'));
+    expect((await runs.getStatus(ENV))?.transientSince).toBeUndefined();
   });
 
   it('keeps the first failingSince through later customer-side failures', async () => {

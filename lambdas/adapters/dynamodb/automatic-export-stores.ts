@@ -5,7 +5,9 @@
  *                                  raises; `unreconciledPk` from a change until the schedule matches
  *                                  it, which puts the item in the sparse `unreconciled` index
  *   ENV#<envId>  EXPORT#STATUS     last run, failure sequence; `failingPk` only while failing, which
- *                                  puts the item in the sparse `failing` index the hourly check reads
+ *                                  puts the item in the sparse `failing` index the hourly check reads;
+ *                                  `transientPk` and `transientSince` only while runs fail transiently
+ *                                  (the sparse `transient` index, for the alarm past 24 h)
  *   ENV#<envId>  RUN#<snapshotAt>  one item per snapshot instant (13-digit ms, so they sort by time)
  *
  * Every state change is a conditional single-item write (dynalite has no transactions).
@@ -32,6 +34,8 @@ import { ignoringConditionFailure, setFields } from './expressions';
 export const FAILING_INDEX = 'failing';
 export const FAILING_PARTITION = 'FAILING';
 export const UNRECONCILED_INDEX = 'unreconciled';
+export const TRANSIENT_INDEX = 'transient';
+const TRANSIENT_PARTITION = 'TRANSIENT';
 const UNRECONCILED_PARTITION = 'UNRECONCILED';
 const ENV_PREFIX = 'ENV#';
 
@@ -165,7 +169,7 @@ export class DynamoDbExportRunStore implements ExportRunStore {
   }
 
   async finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void> {
-    const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
+    const { failureClass: _class, ...fields } = outcome as RunOutcome & { failureClass?: string };
     await this.options.client.send(
       new UpdateCommand({
         TableName: this.options.tableName,
@@ -209,15 +213,27 @@ export class DynamoDbExportRunStore implements ExportRunStore {
     const sets = ['environmentId = :environmentId', 'lastRunAt = :startedAt', 'lastStatus = :status'];
     const removes: string[] = [];
     if (outcome.status === 'successful') {
-      removes.push('lastError', 'lastErrorCode', 'failingSince', 'failingError', 'failingPk', 'emailsSent');
+      removes.push('lastError', 'lastErrorCode', 'failingSince', 'failingError', 'failingErrorCode', 'failingPk', 'emailsSent');
     } else {
       Object.assign(values, { ':error': outcome.error, ':code': outcome.errorCode });
       sets.push('lastError = :error', 'lastErrorCode = :code');
-      if (!outcome.transient) {
+      if (outcome.failureClass === 'customer') {
         // The sequence starts at the first customer-side failure and goes on through later ones.
         Object.assign(values, { ':failingSince': outcome.finishedAt, ':failing': FAILING_PARTITION });
-        sets.push('failingSince = if_not_exists(failingSince, :failingSince)', 'failingError = :error', 'failingPk = :failing');
+        sets.push(
+          'failingSince = if_not_exists(failingSince, :failingSince)',
+          'failingError = :error',
+          'failingErrorCode = :code',
+          'failingPk = :failing',
+        );
       }
+    }
+    if (outcome.status === 'failed' && outcome.failureClass === 'transient') {
+      // A run of transient failures starts at the first one; anything else ends it.
+      Object.assign(values, { ':transientSince': outcome.finishedAt, ':transient': TRANSIENT_PARTITION });
+      sets.push('transientSince = if_not_exists(transientSince, :transientSince)', 'transientPk = :transient');
+    } else {
+      removes.push('transientSince', 'transientPk');
     }
     // A slow run finishing after a newer one must not overwrite the newer outcome.
     await ignoringConditionFailure(
@@ -238,7 +254,7 @@ export class DynamoDbExportRunStore implements ExportRunStore {
       new UpdateCommand({
         TableName: this.options.tableName,
         Key: statusKey(environmentId),
-        UpdateExpression: 'REMOVE failingSince, failingError, failingPk, emailsSent',
+        UpdateExpression: 'REMOVE failingSince, failingError, failingErrorCode, failingPk, emailsSent',
       }),
     );
   }
@@ -304,9 +320,40 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
       ),
     );
   }
+
+  async *listFailingTransientlySince(before: number): AsyncIterable<{ environmentId: string; transientSince: number }> {
+    const pages = paginateQuery(
+      { client: this.options.client },
+      {
+        TableName: this.options.tableName,
+        IndexName: TRANSIENT_INDEX,
+        KeyConditionExpression: 'transientPk = :transient AND transientSince <= :before',
+        ExpressionAttributeValues: { ':transient': TRANSIENT_PARTITION, ':before': before },
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
+        yield { environmentId: (item.pk as string).slice(ENV_PREFIX.length), transientSince: item.transientSince as number };
+      }
+    }
+  }
+
+  async endTransientFailures(environmentId: string, transientSince: number): Promise<void> {
+    await ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: statusKey(environmentId),
+          UpdateExpression: 'REMOVE transientSince, transientPk',
+          ConditionExpression: 'transientSince = :transientSince',
+          ExpressionAttributeValues: { ':transientSince': transientSince },
+        }),
+      ),
+    );
+  }
 }
 
 function toStatusRecord(item: Record<string, unknown>): ExportStatusRecord {
-  const record = withoutKeys<ExportStatusRecord & { emailsSent?: Set<number> | number[] }>(item, 'failingPk');
+  const record = withoutKeys<ExportStatusRecord & { emailsSent?: Set<number> | number[] }>(item, 'failingPk', 'transientPk');
   return { ...record, emailsSent: record.emailsSent ? [...record.emailsSent].sort() : undefined };
 }
