@@ -23,6 +23,7 @@ import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { OperatorAlarms } from './constructs/operator-alarms';
 import { LogLevel, ServiceFunction, ServiceFunctionProps } from './constructs/service-function';
 
 /** Default directory of the Lambda entry points (a path, never an import: lib/ does not import lambdas/). */
@@ -104,6 +105,8 @@ export interface DataExportStackProps extends StackProps {
   readonly senderEmail: string;
   /** Dashboard base URL the failure emails link to (`DASHBOARD_URL`), an https URL. */
   readonly dashboardUrl: string;
+  /** Subscribed by email to the operators' alarm topic (internal export failures, long transient failures). @default no subscription */
+  readonly operatorEmail?: string;
 }
 
 /** Options of {@link DataExportStack.addServiceFunction}. */
@@ -175,6 +178,8 @@ export class DataExportStack extends Stack {
   public readonly checkFailuresRule: Rule;
   /** Failure checks that could not be delivered by EventBridge, or still failed after Lambda's retries. */
   public readonly checkFailuresDeadLetterQueue: Queue;
+  /** Alarms for the operators (internal export failures, exports failing transiently past 24 h) and their SNS topic. */
+  public readonly operatorAlarms: OperatorAlarms;
   /** Functions granted schedule actions on {@link schedulesArnPattern}: the API and check-failures (reconcile). */
   public readonly scheduleManagers: ServiceFunction[];
 
@@ -422,6 +427,14 @@ export class DataExportStack extends Stack {
       ],
     });
 
+    // ---- Operator alarms ------------------------------------------------------------------------
+    this.operatorAlarms = new OperatorAlarms(this, 'OperatorAlarms', {
+      namespace: `DataExport/${props.stage}`,
+      serviceName: 'data-export',
+      publishers: [this.runExportFunction, this.checkFailuresFunction],
+      operatorEmail: props.operatorEmail,
+    });
+
     // ---- HTTP API -----------------------------------------------------------------------------
     const audience = Array.isArray(props.jwtAudience) ? props.jwtAudience : [props.jwtAudience];
     this.jwtAuthorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
@@ -515,6 +528,10 @@ export class DataExportStack extends Stack {
       value: this.scheduleGroup.scheduleGroupName,
     });
     new CfnOutput(this, 'CheckFailuresFunctionName', { value: this.checkFailuresFunction.functionName });
+    new CfnOutput(this, 'OperatorAlarmTopicArn', {
+      description: 'SNS topic of the operator alarms (subscribe to it, or set -c operatorEmail=...)',
+      value: this.operatorAlarms.topic.topicArn,
+    });
     new CfnOutput(this, 'DestinationSecretsKeyArn', {
       description: 'KMS key sealing the secret access keys of customer destinations',
       value: this.destinationSecretsKey.keyArn,
