@@ -197,6 +197,11 @@ export interface TableNames {
   usageTable: string;
 }
 
+/** Local data written by an older version whose tables lack what this one needs. */
+export class LocalDataOutdatedError extends Error {
+  override readonly name = 'LocalDataOutdatedError';
+}
+
 /** Creates the config and usage tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
   await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION, UNRECONCILED_INDEX_DEFINITION, TRANSIENT_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
@@ -240,7 +245,15 @@ const INDEX_ATTRIBUTE_TYPES: Record<string, 'S' | 'N'> = {
 
 async function ensureTable(client: DynamoDBClient, tableName: string, indexes: GlobalSecondaryIndex[]): Promise<void> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    // dynalite cannot add an index to an existing table: say how to start over rather than fail later.
+    const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+    const missing = indexes.map((index) => index.IndexName!).filter((name) => !present.has(name));
+    if (missing.length > 0) {
+      throw new LocalDataOutdatedError(
+        `The local table ${tableName} predates its index(es) ${missing.join(', ')}: remove the local data folder (rm -rf .local) and start again.`,
+      );
+    }
     return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
