@@ -55,6 +55,22 @@ interface StoreOptions {
   tableName: string;
 }
 
+/** Every item of one partition of a sparse index, page after page. */
+async function* queryIndex(
+  options: StoreOptions,
+  indexName: string,
+  keyCondition: string,
+  values: Record<string, unknown>,
+): AsyncIterable<Record<string, unknown>> {
+  const pages = paginateQuery(
+    { client: options.client },
+    { TableName: options.tableName, IndexName: indexName, KeyConditionExpression: keyCondition, ExpressionAttributeValues: values },
+  );
+  for await (const page of pages) yield* page.Items ?? [];
+}
+
+const environmentIdOf = (item: Record<string, unknown>): string => (item.pk as string).slice(ENV_PREFIX.length);
+
 function withoutKeys<T>(item: Record<string, unknown>, ...extra: string[]): T {
   const copy = { ...item };
   for (const name of ['pk', 'sk', ...extra]) delete copy[name];
@@ -116,18 +132,8 @@ export class DynamoDbAutomaticExportSettingsStore implements AutomaticExportSett
   }
 
   async *listUnreconciled(): AsyncIterable<string> {
-    const pages = paginateQuery(
-      { client: this.options.client },
-      {
-        TableName: this.options.tableName,
-        IndexName: UNRECONCILED_INDEX,
-        KeyConditionExpression: 'unreconciledPk = :unreconciled',
-        ExpressionAttributeValues: { ':unreconciled': UNRECONCILED_PARTITION },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) yield (item.pk as string).slice(ENV_PREFIX.length);
-    }
+    const items = queryIndex(this.options, UNRECONCILED_INDEX, 'unreconciledPk = :unreconciled', { ':unreconciled': UNRECONCILED_PARTITION });
+    for await (const item of items) yield environmentIdOf(item);
   }
 
   async markReconciled(environmentId: string, version: number): Promise<void> {
@@ -264,18 +270,8 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
   constructor(private readonly options: StoreOptions) {}
 
   async *listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }> {
-    const pages = paginateQuery(
-      { client: this.options.client },
-      {
-        TableName: this.options.tableName,
-        IndexName: FAILING_INDEX,
-        KeyConditionExpression: 'failingPk = :failing',
-        ExpressionAttributeValues: { ':failing': FAILING_PARTITION },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) yield toStatusRecord(item) as ExportStatusRecord & { failingSince: number };
-    }
+    const items = queryIndex(this.options, FAILING_INDEX, 'failingPk = :failing', { ':failing': FAILING_PARTITION });
+    for await (const item of items) yield toStatusRecord(item) as ExportStatusRecord & { failingSince: number };
   }
 
   async claimEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<boolean> {
@@ -322,20 +318,11 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
   }
 
   async *listFailingTransientlySince(before: number): AsyncIterable<{ environmentId: string; transientSince: number }> {
-    const pages = paginateQuery(
-      { client: this.options.client },
-      {
-        TableName: this.options.tableName,
-        IndexName: TRANSIENT_INDEX,
-        KeyConditionExpression: 'transientPk = :transient AND transientSince <= :before',
-        ExpressionAttributeValues: { ':transient': TRANSIENT_PARTITION, ':before': before },
-      },
-    );
-    for await (const page of pages) {
-      for (const item of page.Items ?? []) {
-        yield { environmentId: (item.pk as string).slice(ENV_PREFIX.length), transientSince: item.transientSince as number };
-      }
-    }
+    const items = queryIndex(this.options, TRANSIENT_INDEX, 'transientPk = :transient AND transientSince <= :before', {
+      ':transient': TRANSIENT_PARTITION,
+      ':before': before,
+    });
+    for await (const item of items) yield { environmentId: environmentIdOf(item), transientSince: item.transientSince as number };
   }
 
   async endTransientFailures(environmentId: string, transientSince: number): Promise<void> {
