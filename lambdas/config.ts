@@ -3,7 +3,10 @@
  * loudly when a value is missing instead of misbehaving later.
  */
 
-export class ConfigurationError extends Error {
+import { InternalFailureError } from './core/errors';
+
+/** A missing or malformed setting of the deployment: the operators' to fix, never the customer's. */
+export class ConfigurationError extends InternalFailureError {
   override readonly name = 'ConfigurationError';
 }
 

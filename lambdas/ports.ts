@@ -14,6 +14,7 @@ import type {
 import type { StoredAttributes } from './core/company-attributes';
 import type { Destination, DestinationCredentials } from './core/destination';
 import type { StoredIngestKey } from './core/ingest-keys';
+import type { FailureClass } from './core/errors';
 import type { Aggregation, Cadence } from './core/periods';
 
 export interface Clock {
@@ -224,16 +225,31 @@ export interface AutomaticExportSettings {
   /** Set when the failure check stopped the export; cleared when the customer saves settings again. */
   stoppedAt?: number;
   stoppedReason?: string;
+  /**
+   * Raised by one on every change (a save, a stop): a save names the version it read and is refused
+   * when another change came first. 0 while nothing was saved (or saved before versions existed).
+   */
+  version: number;
 }
 
 export interface AutomaticExportSettingsStore {
   get(environmentId: string): Promise<AutomaticExportSettings | undefined>;
-  put(settings: AutomaticExportSettings): Promise<void>;
   /**
-   * Switches the export off as stopped, only if the settings are still those saved at
-   * `expectedUpdatedAt`: false when the customer saved new ones meanwhile.
+   * Saves `settings` (whose `version` is `expectedVersion + 1`) only if the stored version is still
+   * `expectedVersion`: false when another change came first. The same write marks the environment's
+   * schedule as not yet reconciled with these settings.
    */
-  stop(environmentId: string, expectedUpdatedAt: number, stoppedAt: number, reason: string): Promise<boolean>;
+  put(settings: AutomaticExportSettings, expectedVersion: number): Promise<boolean>;
+  /**
+   * Switches the export off as stopped (raising the version and marking the schedule for
+   * reconciliation), only if the settings are still at `expectedVersion`: false when the customer
+   * saved new ones meanwhile.
+   */
+  stop(environmentId: string, expectedVersion: number, stoppedAt: number, reason: string): Promise<boolean>;
+  /** Environments whose schedule may not match their settings yet (a sparse index, never a scan). */
+  listUnreconciled(): AsyncIterable<string>;
+  /** Removes the mark, unless the settings changed again since `version` (then it stays for the next reconcile). */
+  markReconciled(environmentId: string, version: number): Promise<void>;
 }
 
 export type RunStatus = 'running' | 'successful' | 'failed';
@@ -263,7 +279,7 @@ export interface ExportRun {
 
 export type RunOutcome =
   | { status: 'successful'; finishedAt: number; durationMs: number; rowCount: number; byteCount: number; objectKey: string }
-  | { status: 'failed'; finishedAt: number; durationMs: number; error: string; errorCode: string; transient: boolean };
+  | { status: 'failed'; finishedAt: number; durationMs: number; error: string; errorCode: string; failureClass: FailureClass };
 
 /** The export's status as the status page shows it, kept on one item per environment. */
 export interface ExportStatusRecord {
@@ -274,8 +290,11 @@ export interface ExportStatusRecord {
   lastErrorCode?: string;
   /** When the current run of customer-side failures began; absent while healthy. Indexed sparsely. */
   failingSince?: number;
-  /** The latest customer-side error of the sequence (transient errors in between do not replace it). */
+  /** The latest customer-side error of the sequence (transient errors in between do not replace it), and its code. */
   failingError?: string;
+  failingErrorCode?: string;
+  /** When the current run of transient failures began; absent otherwise. Indexed sparsely. */
+  transientSince?: number;
   /** Warning emails sent for the current failure sequence (1, 2, 3). */
   emailsSent?: number[];
 }
@@ -299,7 +318,8 @@ export interface ExportRunStore {
   /**
    * Records a finished run on the status item. A success clears failingSince and emailsSent (the
    * warning sequence ends); a customer-side failure sets failingSince if absent; a transient failure
-   * only records the error.
+   * sets transientSince if absent; any other outcome clears transientSince. An internal failure only
+   * records the error.
    */
   recordOutcome(environmentId: string, startedAt: number, outcome: RunOutcome): Promise<void>;
   /** Ends a failure sequence without a run: the customer saved settings that validate. */
@@ -319,6 +339,10 @@ export interface FailingExportsStore {
   releaseEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<void>;
   /** Takes the export out of the failing index (it was stopped or disabled), keeping its status. */
   endSequence(environmentId: string, failingSince: number): Promise<void>;
+  /** Exports failing transiently since `before` or earlier, through a sparse index. */
+  listFailingTransientlySince(before: number): AsyncIterable<{ environmentId: string; transientSince: number }>;
+  /** Ends a run of transient failures that will not end by itself (the export was switched off). */
+  endTransientFailures(environmentId: string, transientSince: number): Promise<void>;
 }
 
 export interface EmailMessage {

@@ -25,6 +25,7 @@ import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { OperatorAlarms } from './constructs/operator-alarms';
 import { RawEventLog } from './constructs/raw-event-log';
 import { LogLevel, ServiceFunction, ServiceFunctionProps } from './constructs/service-function';
 
@@ -53,6 +54,27 @@ export const PROFILES_UPDATED_INDEX = {
   indexName: 'updated',
   partitionKey: { name: 'pk', type: AttributeType.STRING },
   sortKey: { name: 'updatedAt', type: AttributeType.NUMBER },
+} as const;
+
+/**
+ * Sparse index of the config table holding only the automatic export settings whose schedule is not
+ * reconciled yet (items carrying `unreconciledPk`: set by every change, removed once the schedule
+ * matches). Normally empty; the hourly check queries it to finish reconciles a crash or an outage cut.
+ */
+export const UNRECONCILED_INDEX = {
+  indexName: 'unreconciled',
+  partitionKey: { name: 'unreconciledPk', type: AttributeType.STRING },
+} as const;
+
+/**
+ * Sparse index of the config table holding only the exports whose runs fail transiently (status items
+ * carrying `transientPk`), sorted by when that began: the hourly check finds those failing for more
+ * than 24 h for the operators' alarm.
+ */
+export const TRANSIENT_INDEX = {
+  indexName: 'transient',
+  partitionKey: { name: 'transientPk', type: AttributeType.STRING },
+  sortKey: { name: 'transientSince', type: AttributeType.NUMBER },
 } as const;
 
 /**
@@ -139,6 +161,8 @@ export interface DataExportStackProps extends StackProps {
   readonly dashboardUrl: string;
   /** How long a replaced ingest key keeps working after a rotation (`INGEST_KEY_GRACE_SECONDS`). @default 24 hours */
   readonly ingestKeyGracePeriod?: Duration;
+  /** Subscribed by email to the operators' alarm topic (internal export failures, long transient failures). @default no subscription */
+  readonly operatorEmail?: string;
 }
 
 /** Options of {@link DataExportStack.addServiceFunction}. */
@@ -216,7 +240,9 @@ export class DataExportStack extends Stack {
   public readonly checkFailuresRule: Rule;
   /** Failure checks that could not be delivered by EventBridge, or still failed after Lambda's retries. */
   public readonly checkFailuresDeadLetterQueue: Queue;
-  /** Functions granted schedule actions on {@link schedulesArnPattern} (API: write; check-failures: delete). */
+  /** Alarms for the operators (internal export failures, exports failing transiently past 24 h) and their SNS topic. */
+  public readonly operatorAlarms: OperatorAlarms;
+  /** Functions granted schedule actions on {@link schedulesArnPattern}: the API and check-failures (reconcile). */
   public readonly scheduleManagers: ServiceFunction[];
 
   private readonly handlersDir: string;
@@ -240,6 +266,9 @@ export class DataExportStack extends Stack {
     this.configTable = this.createTable('ConfigTable', { timeToLiveAttribute: 'expiresAt' });
     // Sparse: only failing exports carry `failingPk`; a successful run removes it (and ends the sequence).
     this.configTable.addGlobalSecondaryIndex({ ...FAILING_INDEX, projectionType: ProjectionType.ALL });
+    // Sparse too: only settings changed since their schedule was last reconciled; keys are all it needs.
+    this.configTable.addGlobalSecondaryIndex({ ...UNRECONCILED_INDEX, projectionType: ProjectionType.KEYS_ONLY });
+    this.configTable.addGlobalSecondaryIndex({ ...TRANSIENT_INDEX, projectionType: ProjectionType.KEYS_ONLY });
     this.usageTable = this.createTable('UsageTable');
     this.profilesTable = this.createTable('ProfilesTable');
     this.profilesTable.addGlobalSecondaryIndex({ ...PROFILES_UPDATED_INDEX, projectionType: ProjectionType.ALL });
@@ -422,17 +451,7 @@ export class DataExportStack extends Stack {
       SCHEDULE_DLQ_ARN: this.scheduleDeadLetterQueue.queueArn,
     };
     for (const [name, value] of Object.entries(scheduleEnvironment)) this.apiFunction.addEnvironment(name, value);
-    Grant.addToPrincipal({
-      grantee: this.apiFunction,
-      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
-      resourceArns: [this.schedulesArnPattern],
-    });
-    Grant.addToPrincipal({
-      grantee: this.apiFunction,
-      actions: ['iam:PassRole'],
-      resourceArns: [this.schedulerRole.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-    });
+    this.grantScheduleManagement(this.apiFunction);
 
     // Destination secrets: the API seals on save and unseals to re-validate a saved destination when the
     // secret is omitted; run-export only unseals. Only under the secrets' context.
@@ -468,14 +487,11 @@ export class DataExportStack extends Stack {
     Grant.addToPrincipal({
       grantee: this.checkFailuresFunction,
       actions: ['dynamodb:Query'],
-      resourceArns: [`${this.configTable.tableArn}/index/${FAILING_INDEX.indexName}`],
+      resourceArns: [FAILING_INDEX, UNRECONCILED_INDEX, TRANSIENT_INDEX].map((index) => `${this.configTable.tableArn}/index/${index.indexName}`),
     });
-    // Stops a failing export by deleting its schedule.
-    Grant.addToPrincipal({
-      grantee: this.checkFailuresFunction,
-      actions: ['scheduler:DeleteSchedule'],
-      resourceArns: [this.schedulesArnPattern],
-    });
+    // Reconciles schedules with their saved settings (a save whose own reconcile did not finish), which
+    // creates, updates or deletes them; stopping a failing export deletes its schedule.
+    this.grantScheduleManagement(this.checkFailuresFunction);
     this.scheduleManagers = [this.apiFunction, this.checkFailuresFunction];
     // SES authorizes sending against the identity used: the address itself, or its domain when only the
     // domain is verified. ses:FromAddress keeps the domain identity to this one sender address.
@@ -498,6 +514,14 @@ export class DataExportStack extends Stack {
           deadLetterQueue: this.checkFailuresDeadLetterQueue,
         }),
       ],
+    });
+
+    // ---- Operator alarms ------------------------------------------------------------------------
+    this.operatorAlarms = new OperatorAlarms(this, 'OperatorAlarms', {
+      namespace: `DataExport/${props.stage}`,
+      serviceName: 'data-export',
+      publishers: [this.runExportFunction, this.checkFailuresFunction],
+      operatorEmail: props.operatorEmail,
     });
 
     // ---- HTTP API -----------------------------------------------------------------------------
@@ -619,6 +643,10 @@ export class DataExportStack extends Stack {
       value: this.scheduleGroup.scheduleGroupName,
     });
     new CfnOutput(this, 'CheckFailuresFunctionName', { value: this.checkFailuresFunction.functionName });
+    new CfnOutput(this, 'OperatorAlarmTopicArn', {
+      description: 'SNS topic of the operator alarms (subscribe to it, or set -c operatorEmail=...)',
+      value: this.operatorAlarms.topic.topicArn,
+    });
     new CfnOutput(this, 'DestinationSecretsKeyArn', {
       description: 'KMS key sealing the secret access keys of customer destinations',
       value: this.destinationSecretsKey.keyArn,
@@ -652,6 +680,21 @@ export class DataExportStack extends Stack {
    */
   private tableData(table: Table): TableGrants {
     return TableGrants.fromTable(table, [], false);
+  }
+
+  /** Create, update and delete the export schedules, passing the execution role to EventBridge Scheduler only. */
+  private grantScheduleManagement(fn: ServiceFunction): void {
+    Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+      resourceArns: [this.schedulesArnPattern],
+    });
+    Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['iam:PassRole'],
+      resourceArns: [this.schedulerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    });
   }
 
   /** `actions` on the destination secrets key, only under the destination secrets' encryption context. */

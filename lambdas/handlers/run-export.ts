@@ -2,13 +2,16 @@
  * Lambda entry that runs exports: manual export jobs (invoked asynchronously by the API) and scheduled
  * automatic exports (invoked by the environment's EventBridge Scheduler schedule).
  */
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { awsServices, readRunExportConfig } from '../adapters/aws-wiring';
+import { publishRunMetrics } from '../adapters/metrics/operator-metrics';
 import { logger } from '../core/log';
 import { validate } from '../http/validation';
 
 const services = awsServices(readRunExportConfig());
+const metrics = new Metrics();
 
 const runExportEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('manual-export'), environmentId: z.string().min(1), jobId: z.string().min(1) }),
@@ -36,4 +39,6 @@ export const handler = async (event: unknown, context: Pick<Context, 'getRemaini
     timeLimitMs,
   });
   logger.info('Scheduled export finished', { ...result });
+  // Internal failures are not retried and not the customer's: the operators' alarm takes them.
+  publishRunMetrics(metrics, result);
 };

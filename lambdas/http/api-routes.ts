@@ -201,7 +201,8 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
     {
       method: 'GET',
       path: '/v1/environments/{envId}/data-export/settings',
-      summary: 'Automatic export settings (the secret access key is never returned; the access key id is masked)',
+      summary:
+        'Automatic export settings (the secret access key is never returned; the access key id is masked), with their `version` (0 while none were saved): send it back with the next save',
       access: 'member',
       handler: async ({ request, params }) => ok(await automaticExports.getSettings(request.caller, params.envId)),
     },
@@ -209,7 +210,7 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       method: 'PUT',
       path: '/v1/environments/{envId}/data-export/settings',
       summary:
-        'Save automatic export settings (enterprise plan). Enabling validates the destination by listing the bucket; nothing is saved when that fails. Omit secretAccessKey to keep the stored one.',
+        'Save automatic export settings (enterprise plan). Send the `version` you read: a save based on older settings answers 409 `conflict` (reload and save again); without a version the save only creates settings. Enabling validates the destination by listing the bucket; nothing is saved when that fails. Omit secretAccessKey to keep the stored one. The schedule follows the saved settings.',
       access: 'member',
       body: putExportSettingsBody,
       handler: async ({ request, params }) => {

@@ -97,6 +97,15 @@ export const putExportSettingsBody = z
     accessKeyId: optionalText(256),
     secretAccessKey: optionalText(512),
     notifyEmails: z.array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS)).max(10).optional(),
+    version: z
+      .number({ error: 'version must be the version number of the settings you read' })
+      .int('version must be a whole number')
+      .min(0, 'version must be 0 or more')
+      .max(Number.MAX_SAFE_INTEGER, 'version must be at most 2^53 - 1')
+      .optional()
+      .describe(
+        'The `version` of the settings this save is based on, as the last GET (or PUT) answered it. A save based on an older version is refused with 409 `conflict`: reload, apply the change again and save. Leave it out (or send 0) to create settings when none were saved yet.',
+      ),
   })
   .strict()
   .superRefine((value, context) => {

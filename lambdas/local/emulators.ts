@@ -13,7 +13,6 @@ import {
   DynamoDBClient,
   ResourceInUseException,
   ResourceNotFoundException,
-  type AttributeDefinition,
   type GlobalSecondaryIndex,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -201,52 +200,78 @@ export interface TableNames {
   profilesTable?: string;
 }
 
-interface IndexDefinition {
-  index: GlobalSecondaryIndex;
-  attributes: AttributeDefinition[];
+/** Local data written by an older version whose tables lack what this one needs. */
+export class LocalDataOutdatedError extends Error {
+  override readonly name = 'LocalDataOutdatedError';
 }
 
-/** Creates the tables (string keys `pk`, `sk`; on-demand; their indexes) when they do not exist. */
+/** Creates the config, usage and (when named) profiles tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
   await Promise.all([
-    ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION]),
+    ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION, UNRECONCILED_INDEX_DEFINITION, TRANSIENT_INDEX_DEFINITION]),
     ensureTable(client, tables.usageTable, []),
     ...(tables.profilesTable ? [ensureTable(client, tables.profilesTable, [PROFILES_UPDATED_INDEX_DEFINITION])] : []),
   ]);
 }
 
 /** The config table's sparse index of failing exports, as the CDK stack defines it. */
-const FAILING_INDEX_DEFINITION: IndexDefinition = {
-  index: {
-    IndexName: 'failing',
-    KeySchema: [
-      { AttributeName: 'failingPk', KeyType: 'HASH' },
-      { AttributeName: 'failingSince', KeyType: 'RANGE' },
-    ],
-    Projection: { ProjectionType: 'ALL' },
-  },
-  attributes: [
-    { AttributeName: 'failingPk', AttributeType: 'S' },
-    { AttributeName: 'failingSince', AttributeType: 'N' },
+const FAILING_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: 'failing',
+  KeySchema: [
+    { AttributeName: 'failingPk', KeyType: 'HASH' },
+    { AttributeName: 'failingSince', KeyType: 'RANGE' },
   ],
+  Projection: { ProjectionType: 'ALL' },
+};
+
+/** The config table's sparse index of settings whose schedule is not reconciled yet, as the CDK stack defines it. */
+const UNRECONCILED_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: 'unreconciled',
+  KeySchema: [{ AttributeName: 'unreconciledPk', KeyType: 'HASH' }],
+  Projection: { ProjectionType: 'KEYS_ONLY' },
+};
+
+/** The config table's sparse index of exports failing transiently, as the CDK stack defines it. */
+const TRANSIENT_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: 'transient',
+  KeySchema: [
+    { AttributeName: 'transientPk', KeyType: 'HASH' },
+    { AttributeName: 'transientSince', KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'KEYS_ONLY' },
 };
 
 /** The profiles table's index by shard and time of change, as the CDK stack defines it. */
-const PROFILES_UPDATED_INDEX_DEFINITION: IndexDefinition = {
-  index: {
-    IndexName: PROFILES_UPDATED_INDEX,
-    KeySchema: [
-      { AttributeName: 'pk', KeyType: 'HASH' },
-      { AttributeName: 'updatedAt', KeyType: 'RANGE' },
-    ],
-    Projection: { ProjectionType: 'ALL' },
-  },
-  attributes: [{ AttributeName: 'updatedAt', AttributeType: 'N' }],
+const PROFILES_UPDATED_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: PROFILES_UPDATED_INDEX,
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'ALL' },
 };
 
-async function ensureTable(client: DynamoDBClient, tableName: string, indexes: IndexDefinition[]): Promise<void> {
+/** The types of the indexes' key attributes (other than the table's own `pk`, `sk`). */
+const INDEX_ATTRIBUTE_TYPES: Record<string, 'S' | 'N'> = {
+  failingPk: 'S',
+  failingSince: 'N',
+  unreconciledPk: 'S',
+  transientPk: 'S',
+  transientSince: 'N',
+  updatedAt: 'N',
+};
+
+async function ensureTable(client: DynamoDBClient, tableName: string, indexes: GlobalSecondaryIndex[]): Promise<void> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    // dynalite cannot add an index to an existing table: say how to start over rather than fail later.
+    const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+    const missing = indexes.map((index) => index.IndexName!).filter((name) => !present.has(name));
+    if (missing.length > 0) {
+      throw new LocalDataOutdatedError(
+        `The local table ${tableName} predates its index(es) ${missing.join(', ')}: remove the local data folder (rm -rf .local) and start again.`,
+      );
+    }
     return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -259,13 +284,15 @@ async function ensureTable(client: DynamoDBClient, tableName: string, indexes: I
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
-          ...indexes.flatMap((definition) => definition.attributes),
+          ...[...new Set(indexes.flatMap((index) => index.KeySchema!.map((key) => key.AttributeName!)))]
+            .filter((name) => name !== 'pk' && name !== 'sk')
+            .map((name) => ({ AttributeName: name, AttributeType: INDEX_ATTRIBUTE_TYPES[name] })),
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes.map((definition) => definition.index) } : {}),
+        ...(indexes.length > 0 ? { GlobalSecondaryIndexes: indexes } : {}),
       }),
     );
   } catch (error) {

@@ -14,6 +14,7 @@ import { readDataExportConfig } from '../../lib/config';
 import { buildDataExportApp } from '../../lib/data-export-app';
 import { ServiceFunction } from '../../lib/constructs/service-function';
 import { DataExportStack } from '../../lib/data-export-stack';
+import { EXPORTS_FAILING_TRANSIENTLY, INTERNAL_EXPORT_FAILURES } from '../../lambdas/adapters/metrics/operator-metrics';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
@@ -370,6 +371,7 @@ describe('run-export function', () => {
     expect(fn().Properties.Environment.Variables).toEqual({
       CONFIG_TABLE: { Ref: id(stack.configTable) },
       USAGE_TABLE: { Ref: id(stack.usageTable) },
+      POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
       EXPORTS_BUCKET: { Ref: id(stack.exportsBucket) },
       SECRETS_KEY_ID: { 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] },
       STAGE: STAGE,
@@ -419,9 +421,9 @@ describe('destination secrets key', () => {
   const keyArn = () => ({ 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] });
   const sealedOnly = { StringEquals: { 'kms:EncryptionContext:purpose': 'destination-secret' } };
 
-  it('one customer-managed key with rotation, retained, no alias', () => {
+  it('one customer-managed key with rotation, retained, no alias (besides the operator alarm topic\'s key)', () => {
     const keys = resourcesOfType('AWS::KMS::Key');
-    expect(Object.keys(keys)).toEqual([id(stack.destinationSecretsKey)]);
+    expect(Object.keys(keys).sort()).toEqual([id(stack.destinationSecretsKey), id(stack.operatorAlarms.topicKey)].sort());
     const key = keys[id(stack.destinationSecretsKey)];
     expect(key.Properties.EnableKeyRotation).toBe(true);
     expect(key.DeletionPolicy).toBe('Retain');
@@ -553,12 +555,23 @@ describe('automatic export schedules', () => {
     ]);
   });
 
-  it('check-failures: only deletes schedules of the export schedule group; passes no role', () => {
+  it('check-failures: reconciles schedules of the export schedule group, passing only the execution role to EventBridge Scheduler', () => {
     const roleId = id(stack.checkFailuresFunction.role!);
     expect(serviceStatements(roleId, 'scheduler')).toEqual([
-      { Effect: 'Allow', Action: 'scheduler:DeleteSchedule', Resource: schedulesArn() },
+      {
+        Effect: 'Allow',
+        Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'],
+        Resource: schedulesArn(),
+      },
     ]);
-    expect(serviceStatements(roleId, 'iam')).toEqual([]);
+    expect(serviceStatements(roleId, 'iam')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ]);
   });
 
   it('no other role has scheduler or iam permissions', () => {
@@ -588,10 +601,10 @@ describe('automatic export schedules', () => {
   });
 });
 
-describe('config table: failing index', () => {
+describe('config table: failing and unreconciled indexes', () => {
   const table = () => resourcesOfType('AWS::DynamoDB::Table')[id(stack.configTable)];
 
-  it('sparse GSI "failing": failingPk (S) / failingSince (N), all attributes projected', () => {
+  it('sparse GSIs "failing" (all attributes), "unreconciled" and "transient" (keys only)', () => {
     expect(table().Properties.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'failing',
@@ -601,11 +614,27 @@ describe('config table: failing index', () => {
         ],
         Projection: { ProjectionType: 'ALL' },
       },
+      {
+        IndexName: 'unreconciled',
+        KeySchema: [{ AttributeName: 'unreconciledPk', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+      {
+        IndexName: 'transient',
+        KeySchema: [
+          { AttributeName: 'transientPk', KeyType: 'HASH' },
+          { AttributeName: 'transientSince', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
     ]);
     expect(table().Properties.AttributeDefinitions).toEqual(
       expect.arrayContaining([
         { AttributeName: 'failingPk', AttributeType: 'S' },
         { AttributeName: 'failingSince', AttributeType: 'N' },
+        { AttributeName: 'unreconciledPk', AttributeType: 'S' },
+        { AttributeName: 'transientPk', AttributeType: 'S' },
+        { AttributeName: 'transientSince', AttributeType: 'N' },
       ]),
     );
   });
@@ -614,14 +643,14 @@ describe('config table: failing index', () => {
     expect(resourcesOfType('AWS::DynamoDB::Table')[id(stack.usageTable)].Properties.GlobalSecondaryIndexes).toBeUndefined();
   });
 
-  it('only check-failures may query it, by name', () => {
-    const indexArn = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.configTable), 'Arn'] }, '/index/failing']] };
+  it('only check-failures may query them, by name', () => {
+    const indexArn = (name: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.configTable), 'Arn'] }, `/index/${name}`]] });
     const users = Object.values(resourcesOfType('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.PolicyDocument).includes('/index/'),
     );
     expect(users.map((p) => p.Properties.Roles)).toEqual([[{ Ref: id(stack.checkFailuresFunction.role!) }]]);
     expect(statements(id(stack.checkFailuresFunction.role!)).filter((st) => JSON.stringify(st.Resource).includes('/index/'))).toEqual([
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: indexArn },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('failing'), indexArn('transient'), indexArn('unreconciled')] },
     ]);
   });
 });
@@ -649,6 +678,7 @@ describe('check-failures function', () => {
     expect(fn().Properties.Environment.Variables).toEqual({
       CONFIG_TABLE: { Ref: id(stack.configTable) },
       USAGE_TABLE: { Ref: id(stack.usageTable) },
+      POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
       STAGE: STAGE,
       SENDER_EMAIL: SENDER,
       DASHBOARD_URL: DASHBOARD,
@@ -978,6 +1008,74 @@ describe('HTTP API', () => {
   });
 });
 
+describe('operator alarms', () => {
+  const topicId = () => id(stack.operatorAlarms.topic);
+  const alarmFor = (metricName: string) => {
+    const alarms = Object.values(resourcesOfType('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === metricName);
+    expect(alarms).toHaveLength(1);
+    return alarms[0].Properties;
+  };
+
+  it.each([
+    [INTERNAL_EXPORT_FAILURES, 'Sum', 300],
+    [EXPORTS_FAILING_TRANSIENTLY, 'Maximum', 3600],
+  ])('alarms on %s (the name the functions publish) at 1 or more, notifying the operator topic', (metricName, statistic, period) => {
+    expect(alarmFor(metricName)).toMatchObject({
+      Namespace: `DataExport/${STAGE}`,
+      Dimensions: [{ Name: 'service', Value: 'data-export' }],
+      Statistic: statistic,
+      Period: period,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId() }],
+      OKActions: [{ Ref: topicId() }],
+    });
+  });
+
+  it('the publishing functions (run-export, check-failures) get the namespace; powertools names the service dimension', () => {
+    for (const fn of [stack.runExportFunction, stack.checkFailuresFunction]) {
+      expect(resourcesOfType('AWS::Lambda::Function')[id(fn)].Properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
+        POWERTOOLS_SERVICE_NAME: 'data-export',
+      });
+    }
+  });
+
+  it('the topic is encrypted with its own rotated key that CloudWatch may use, and refuses plain HTTP', () => {
+    const topic = resourcesOfType('AWS::SNS::Topic')[topicId()];
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [id(stack.operatorAlarms.topicKey), 'Arn'] });
+    const key = resourcesOfType('AWS::KMS::Key')[id(stack.operatorAlarms.topicKey)];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+    );
+    const policies = Object.values(resourcesOfType('AWS::SNS::TopicPolicy')).filter((p) => JSON.stringify(p.Properties.Topics).includes(topicId()));
+    expect(policies[0].Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+
+  it('subscribes no one without operatorEmail, and that address by email with it', () => {
+    expect(Object.keys(resourcesOfType('AWS::SNS::Subscription'))).toEqual([]);
+    const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+    const withEmail = new DataExportStack(app, 'WithOperatorEmail', {
+      stage: STAGE,
+      jwtIssuer: ISSUER,
+      jwtAudience: AUDIENCE,
+      senderEmail: SENDER,
+      dashboardUrl: DASHBOARD,
+      operatorEmail: 'oncall@exports.test.example',
+    });
+    Template.fromStack(withEmail).resourceCountIs('AWS::SNS::Subscription', 1);
+    Template.fromStack(withEmail).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@exports.test.example',
+    });
+  });
+});
+
 describe('raw event log', () => {
   const streams = () => Object.entries(resourcesOfType('AWS::KinesisFirehose::DeliveryStream'));
   const destination = () => streams()[0][1].Properties.ExtendedS3DestinationConfiguration;
@@ -1167,6 +1265,13 @@ describe('configuration from CDK context', () => {
   it('rejects a dashboardUrl that is not an https URL', () => {
     expect(() => config({ ...valid, dashboardUrl: 'http://app.example.com' })).toThrow(/"dashboardUrl" must be an https URL/);
     expect(() => config({ ...valid, dashboardUrl: 'app.example.com' })).toThrow(/"dashboardUrl" must be an https URL/);
+  });
+
+  it('reads an optional operatorEmail, refusing one that is not a plain address', () => {
+    expect(config(valid).operatorEmail).toBeUndefined();
+    expect(config({ ...valid, operatorEmail: ' oncall@example.com ' }).operatorEmail).toBe('oncall@example.com');
+    expect(() => config({ ...valid, operatorEmail: 'oncall' })).toThrow(/"operatorEmail" must be a plain email address/);
+    expect(() => config({ ...valid, operatorEmail: 42 })).toThrow(/"operatorEmail" must be a plain email address/);
   });
 
   it('cdk.json has defaults for every required key, so `cdk synth` works offline', () => {

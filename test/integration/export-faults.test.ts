@@ -194,7 +194,8 @@ it('leaves no partial, duplicate or dangling object and no run running across 20
       sealedSecretAccessKey: await sealedSecret(environmentId),
       notifyEmails: ['data@faults.example'],
       updatedAt: 0,
-    });
+      version: 1,
+    }, 0);
   }
   const days = Array.from({ length: DAYS }, (_, index) => FIRST_DAY + index * DAY_MS);
 

@@ -105,7 +105,7 @@ describe('DynamoDbExportRunStore.claim', () => {
     await runs.claim(lost);
     const retry = runClaim(env, lost.deadlineAt + MINUTE, 2);
     expect(await runs.claim(retry)).toBe(true);
-    const failed = { status: 'failed' as const, finishedAt: retry.startedAt, durationMs: 1, error: 'late', errorCode: 'internal_error', transient: true };
+    const failed = { status: 'failed' as const, finishedAt: retry.startedAt, durationMs: 1, error: 'late', errorCode: 'internal_error', failureClass: 'transient' as const };
     const succeeded = { status: 'successful' as const, finishedAt: retry.startedAt + 5, durationMs: 5, rowCount: 3, byteCount: 30, objectKey: 'k.csv' };
 
     const [late, current] = await Promise.all([runs.finish(env, T0, lost.claimId, failed), runs.finish(env, T0, retry.claimId, succeeded)]);
@@ -131,7 +131,7 @@ describe('DynamoDbExportRunStore.claim', () => {
     const env = freshEnv();
     const first = runClaim(env, T0, 1);
     await runs.claim(first);
-    await runs.finish(env, T0, first.claimId, { status: 'failed', finishedAt: T0 + 1, durationMs: 1, error: 'x', errorCode: 'temporarily_unavailable', transient: true });
+    await runs.finish(env, T0, first.claimId, { status: 'failed', finishedAt: T0 + 1, durationMs: 1, error: 'x', errorCode: 'temporarily_unavailable', failureClass: 'transient' as const });
 
     const claimed = await parallel(PARALLEL, (index) => runs.claim(runClaim(env, T0 + MINUTE + index, 2)));
 

@@ -164,6 +164,8 @@ export class FakeUsageStore implements UsageStore {
 
 export class FakeSettingsStore implements AutomaticExportSettingsStore {
   readonly items = new Map<string, AutomaticExportSettings>();
+  /** Environments marked unreconciled (the sparse index of the config table). */
+  readonly unreconciled = new Set<string>();
   puts = 0;
   /** When set, `put` throws it (once per assignment is up to the test). */
   putError: Error | undefined;
@@ -172,24 +174,36 @@ export class FakeSettingsStore implements AutomaticExportSettingsStore {
     const item = this.items.get(environmentId);
     return item && copy(item);
   }
-  async put(settings: AutomaticExportSettings): Promise<void> {
+  /** Conditional on the stored version, like the DynamoDB store (whose condition the integration tests check). */
+  async put(settings: AutomaticExportSettings, expectedVersion: number): Promise<boolean> {
     if (this.putError) throw this.putError;
+    if ((this.items.get(settings.environmentId)?.version ?? 0) !== expectedVersion) return false;
     this.puts++;
     // DynamoDB drops undefined attributes; so does the fake.
     this.items.set(settings.environmentId, JSON.parse(JSON.stringify(settings)) as AutomaticExportSettings);
+    this.unreconciled.add(settings.environmentId);
+    return true;
   }
-  /** Conditional on the stored settings still being those saved at `expectedUpdatedAt`. */
-  async stop(environmentId: string, expectedUpdatedAt: number, stoppedAt: number, reason: string): Promise<boolean> {
+  /** Conditional on the stored settings still being at `expectedVersion`. */
+  async stop(environmentId: string, expectedVersion: number, stoppedAt: number, reason: string): Promise<boolean> {
     await this.beforeStop?.();
     const item = this.items.get(environmentId);
-    if (!item || item.updatedAt !== expectedUpdatedAt) return false;
-    Object.assign(item, { enabled: false, stoppedAt, stoppedReason: reason });
+    if (!item || item.version !== expectedVersion) return false;
+    Object.assign(item, { enabled: false, stoppedAt, stoppedReason: reason, version: expectedVersion + 1 });
+    this.unreconciled.add(environmentId);
     this.stops++;
     return true;
   }
   stops = 0;
   /** Runs at the start of `stop`, e.g. to let a customer's save race the failure check. */
   beforeStop: (() => Promise<void> | void) | undefined;
+
+  async *listUnreconciled(): AsyncIterable<string> {
+    yield* [...this.unreconciled];
+  }
+  async markReconciled(environmentId: string, version: number): Promise<void> {
+    if (this.items.get(environmentId)?.version === version) this.unreconciled.delete(environmentId);
+  }
 }
 
 /** The status item of one environment, with the sparse failing index as a flag (`failingPk`). */
@@ -222,7 +236,7 @@ export class FakeExportRunStore implements ExportRunStore {
     const run = this.runs.get(environmentId)?.get(snapshotAt);
     if (!run) throw new Error(`No run of ${environmentId} at ${snapshotAt} to finish.`);
     if (run.claimId !== claimId) return false;
-    const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
+    const { failureClass: _class, ...fields } = outcome as RunOutcome & { failureClass?: string };
     Object.assign(run, fields);
     return true;
   }
@@ -257,17 +271,21 @@ export class FakeExportRunStore implements ExportRunStore {
       delete item.lastErrorCode;
       delete item.failingSince;
       delete item.failingError;
+      delete item.failingErrorCode;
       delete item.emailsSent;
       item.inFailingIndex = false;
     } else {
       item.lastError = outcome.error;
       item.lastErrorCode = outcome.errorCode;
-      if (!outcome.transient) {
+      if (outcome.failureClass === 'customer') {
         item.failingSince ??= outcome.finishedAt;
         item.failingError = outcome.error;
+        item.failingErrorCode = outcome.errorCode;
         item.inFailingIndex = true;
       }
     }
+    if (outcome.status === 'failed' && outcome.failureClass === 'transient') item.transientSince ??= outcome.finishedAt;
+    else delete item.transientSince;
     this.statuses.set(environmentId, item);
   }
 
@@ -276,6 +294,7 @@ export class FakeExportRunStore implements ExportRunStore {
     if (!item) return;
     delete item.failingSince;
     delete item.failingError;
+    delete item.failingErrorCode;
     delete item.emailsSent;
     item.inFailingIndex = false;
   }
@@ -289,6 +308,7 @@ export class FakeExportRunStore implements ExportRunStore {
       lastError,
       lastErrorCode: 'access_denied',
       failingSince,
+      failingErrorCode: 'access_denied',
       emailsSent,
       inFailingIndex: true,
     });
@@ -337,6 +357,17 @@ export class FakeFailingExportsStore implements FailingExportsStore {
     const item = this.runs.statuses.get(environmentId);
     if (!item || item.failingSince !== failingSince) return;
     item.inFailingIndex = false;
+  }
+
+  async *listFailingTransientlySince(before: number): AsyncIterable<{ environmentId: string; transientSince: number }> {
+    for (const { environmentId, transientSince } of [...this.runs.statuses.values()]) {
+      if (transientSince !== undefined && transientSince <= before) yield { environmentId, transientSince };
+    }
+  }
+
+  async endTransientFailures(environmentId: string, transientSince: number): Promise<void> {
+    const item = this.runs.statuses.get(environmentId);
+    if (item?.transientSince === transientSince) delete item.transientSince;
   }
 }
 
