@@ -31,6 +31,9 @@ import type {
   FailingExportsStore,
   FeedbackRecord,
   Mailer,
+  ManualExportJob,
+  ManualExportOutcome,
+  ManualExportStore,
   ObjectSink,
   RunOutcome,
   SecretSealer,
@@ -414,5 +417,36 @@ export class FakeMailer implements Mailer {
       throw new Error('SES is unavailable');
     }
     this.sent.push(message);
+  }
+}
+
+/** Manual export jobs, per environment; claims are conditional like the table's (pending, or running but abandoned). */
+export class FakeManualExportStore implements ManualExportStore {
+  /** By `<environmentId>/<id>`. */
+  readonly jobs = new Map<string, ManualExportJob>();
+  readonly claims: { id: string; at: number; staleBefore: number; claimed: boolean }[] = [];
+
+  async create(job: ManualExportJob): Promise<void> {
+    const key = `${job.environmentId}/${job.id}`;
+    if (this.jobs.has(key)) throw new ConflictError(`Manual export ${job.id} exists.`);
+    this.jobs.set(key, copy(job));
+  }
+  async get(environmentId: string, id: string): Promise<ManualExportJob | undefined> {
+    const job = this.jobs.get(`${environmentId}/${id}`);
+    return job && copy(job);
+  }
+  async claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean> {
+    const job = this.jobs.get(`${environmentId}/${id}`);
+    const claimable =
+      job !== undefined &&
+      (job.status === 'pending' || (job.status === 'running' && job.startedAt !== undefined && job.startedAt < staleBefore));
+    this.claims.push({ id, at, staleBefore, claimed: claimable });
+    if (claimable) Object.assign(job, { status: 'running', startedAt: at });
+    return claimable;
+  }
+  async finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void> {
+    const job = this.jobs.get(`${environmentId}/${id}`);
+    if (!job) throw new Error(`No manual export ${id} in ${environmentId} to finish.`);
+    Object.assign(job, copy(outcome));
   }
 }
