@@ -7,10 +7,9 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { companyRows, COMPANY_COLUMNS } from '../../lambdas/core/company-row';
-import { toEpochDay, type CompanyUsage, type FeatureDefinition } from '../../lambdas/core/model';
-import { dataPoints } from '../../lambdas/core/periods';
+import type { CompanyUsage, FeatureDefinition, SegmentDefinition } from '../../lambdas/core/model';
 import { syntheticTenant } from '../../lambdas/local/synthetic';
+import { COMPANY_MODEL_COLUMNS, modelDataPoints, modelRows } from '../support/company-model-oracle';
 import { startTestService, type TestService } from '../support/local-service';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z'); // a Monday
@@ -23,9 +22,10 @@ let workDir: string;
 let environmentId: string;
 let member: string;
 let features: FeatureDefinition[];
+let segments: SegmentDefinition[];
 const companies: CompanyUsage[] = [];
 
-const day = (iso: string) => toEpochDay(Date.parse(iso));
+const day = (iso: string) => Math.floor(Date.parse(iso) / 86_400_000);
 const at = (iso: string) => Date.parse(iso);
 
 /** Names that break naive CSV writers and spreadsheets. */
@@ -98,6 +98,7 @@ beforeAll(async () => {
     body: { name: 'Enterprise', conditions: [{ attribute: 'plan', operator: 'equals', value: 'enterprise' }] },
   });
   features = (await service.call('GET', `/v1/environments/${environmentId}/features`, { token: member })).body.features;
+  segments = (await service.call('GET', `/v1/environments/${environmentId}/segments`, { token: member })).body.segments;
   for (const company of syntheticTenant({ companies: 40, featureKeys: ['report_run', 'alert_created', 'export_done'], days: 200, endAt: NOW, seed: 3 })) {
     companies.push(company);
   }
@@ -167,7 +168,7 @@ describe.each([
 
   it('has the 18 columns, typed by the warehouse as dates, timestamps and numbers', async () => {
     const columns = await query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`);
-    expect(columns.map((c) => c.column_name)).toEqual([...COMPANY_COLUMNS]);
+    expect(columns.map((c) => c.column_name)).toEqual([...COMPANY_MODEL_COLUMNS]);
     const types = Object.fromEntries(columns.map((c) => [c.column_name, c.data_type]));
     expect(types).toMatchObject({
       'Company ID': 'VARCHAR',
@@ -181,7 +182,7 @@ describe.each([
   });
 
   it('has one row per company x feature x data point at which the company existed', async () => {
-    const points = dataPoints(aggregation as never, NOW);
+    const points = modelDataPoints(aggregation, NOW);
     const expected = companies.reduce(
       (sum, c) => sum + points.filter((p) => c.company.firstSeen < p.instant).length * features.length,
       0,
@@ -192,28 +193,28 @@ describe.each([
     expect(dates).toBe(pointCount);
   });
 
-  it('matches the model cell by cell, nulls as nulls', async () => {
-    const points = dataPoints(aggregation as never, NOW);
-    const expected = companies.flatMap((c) => companyRows(c, features, [], points));
+  it('matches the model cell by cell in all 18 columns, nulls as nulls', async () => {
+    // Expected values from an independent reading of DESIGN's definitions (test/support/company-model-oracle.ts).
+    const expected = companies.flatMap((c) => modelRows(c, features, segments, modelDataPoints(aggregation, NOW)));
+    const time = (column: string) => `epoch_ms("${column}")::DOUBLE AS "${column}"`;
     const actual = await query(`
-      SELECT "Company ID" AS id, "Feature ID" AS feature, strftime("Date", '%Y-%m-%d') AS date,
-             "STARS State"::INTEGER AS stars, "STARS State Label" AS stars_label, "Frequency"::INTEGER AS frequency,
-             "Satisfaction"::INTEGER AS satisfaction, "Feedback Count"::INTEGER AS feedback, "Last Used" AS last_used
+      SELECT "Company ID", "Company Name", "Feature Name", "Feature ID", strftime("Date", '%Y-%m-%d') AS "Date",
+             ${['First Seen', 'Last Seen', 'First Used', 'Last Used'].map(time).join(', ')},
+             "STARS State Label", "STARS State"::INTEGER AS "STARS State", "Frequency Label", "Frequency"::INTEGER AS "Frequency",
+             "Satisfaction Label", "Satisfaction"::INTEGER AS "Satisfaction", "Feedback Count"::INTEGER AS "Feedback Count",
+             "Segment Names", "Segment IDs"
       FROM ${table}`);
-    const byKey = new Map(actual.map((row) => [`${row.id}|${row.feature}|${row.date}`, row]));
+    const key = (row: Record<string, unknown>) => `${row['Company ID']}|${row['Feature ID']}|${row.Date}`;
+    const byKey = new Map(actual.map((row) => [key(row), row]));
     expect(byKey.size).toBe(expected.length);
-    for (const cells of expected) {
-      const row = byKey.get(`${cells[0]}|${cells[3]}|${cells[4]}`)!;
-      expect(row).toBeDefined();
-      expect([row.stars, row.stars_label, row.frequency, row.satisfaction, row.feedback]).toEqual([
-        cells[10],
-        cells[9],
-        cells[12],
-        cells[14],
-        cells[15],
-      ]);
-      expect(row.last_used === null).toBe(cells[8] === null);
+    for (const row of expected) expect(byKey.get(key(row))).toEqual(row);
+    // The fixtures reach every state the columns can show.
+    const seen = (column: keyof (typeof expected)[number]) => new Set(expected.map((row) => row[column]));
+    if (aggregation !== 'snapshot') {
+      expect(seen('STARS State')).toEqual(new Set([1, 2, 3, 4]));
+      expect(seen('Frequency')).toEqual(new Set([0, 1, 2, 3]));
     }
+    expect(seen('Satisfaction').size).toBeGreaterThan(2);
   });
 
   it('keeps tricky text intact and neutralizes formulas', async () => {
