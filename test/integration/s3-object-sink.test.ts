@@ -228,6 +228,38 @@ describe('runExport into S3ObjectSink', () => {
     await expectNoObject(key);
     expectMultipartUploadAborted(key);
   });
+
+  it('leaves no object when its signal aborts it midway through a multipart upload (the time limit)', async () => {
+    const key = freshKey('csv');
+    const filler = 'x'.repeat(100);
+    const timeLimit = new AbortController();
+    async function* rowsThatRunOutOfTime() {
+      for (let batch = 0; batch < 200; batch++) {
+        // About 12 MB of CSV (two 5 MiB parts sent) before the time is up.
+        if (batch === 110) timeLimit.abort(new Error('time is up'));
+        yield Array.from({ length: 1000 }, (_, index): Cell[] => [batch * 1000 + index, filler]);
+      }
+    }
+
+    const exporting = runExport({ rows: rowsThatRunOutOfTime(), encoder: csvEncoder(['a', 'b']), sink, key, signal: timeLimit.signal });
+
+    await expect(exporting).rejects.toThrow('time is up');
+    await expectNoObject(key);
+    expectMultipartUploadAborted(key);
+  });
+
+  it('leaves no object when aborted before the first part was sent', async () => {
+    const key = freshKey('csv');
+    const timeLimit = new AbortController();
+    async function* rows() {
+      yield [['first', 1]] as Cell[][];
+      timeLimit.abort(new Error('time is up'));
+      yield [['second', 2]] as Cell[][];
+    }
+    await expect(runExport({ rows: rows(), encoder: csvEncoder(['a', 'b']), sink, key, signal: timeLimit.signal })).rejects.toThrow('time is up');
+    await expectNoObject(key);
+    expect(commandsFor(key).filter((sent) => sent.command === 'PutObjectCommand' || sent.command === 'CompleteMultipartUploadCommand')).toEqual([]);
+  });
 });
 
 describe('S3DownloadLinks', () => {
