@@ -182,8 +182,16 @@ describe('S3ObjectSink', () => {
 
   it('rejects part sizes S3 would refuse', () => {
     expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, partSizeBytes: MIN_PART_SIZE_BYTES - 1 })).toThrow(
-      RangeError,
+      new RangeError(`partSizeBytes must be at least ${MIN_PART_SIZE_BYTES} (S3's minimum part size).`),
     );
+    expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, partSizeBytes: MIN_PART_SIZE_BYTES })).not.toThrow();
+  });
+
+  it('rejects a queue of parts that is not a positive whole number', () => {
+    for (const queueSize of [0, -1, 1.5]) {
+      expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, queueSize })).toThrow(new RangeError('queueSize must be a positive integer.'));
+    }
+    expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, queueSize: 1 })).not.toThrow();
   });
 });
 
