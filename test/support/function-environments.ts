@@ -5,10 +5,10 @@
  * bundled: only their configuration is read.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
+import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { CfnElement } from 'aws-cdk-lib';
 import { buildDataExportApp } from '../../lib/data-export-app';
 import type { DataExportStack } from '../../lib/data-export-stack';
 
@@ -51,7 +51,7 @@ export function synthesizeFunctionEnvironments(): FunctionEnvironments {
   process.env.CDK_VALIDATION = 'false';
   try {
     const app = new App({
-      outdir: fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'function-environments-')),
+      outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'function-environments-')),
       builtinCloudFormationValidation: false,
       // No stack is bundled: the functions' code is not what is read here.
       context: { ...cdkJson.context, ...TEST_CONTEXT, 'aws:cdk:bundling-stacks': [] },
