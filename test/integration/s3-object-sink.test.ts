@@ -142,6 +142,15 @@ describe('S3ObjectSink', () => {
     expect((await readObject(`tenant-a/${key}`)).toString()).toBe('a,b\n1,2\n');
   });
 
+  it('joins prefix and key with exactly one slash, keeping the slashes inside them', async () => {
+    const prefixed = new S3ObjectSink({ client: clients.s3, bucket: BUCKET, keyPrefix: 'tenants/a/' });
+    const key = freshKey('csv');
+    await prefixed.write(`//${key}`, Readable.from([Buffer.from('x')]), { contentType: 'text/csv' });
+    await prefixed.write(key.replace('.csv', '.txt'), Readable.from([Buffer.from('y')]), { contentType: 'text/plain' });
+    expect((await readObject(`tenants/a/${key}`)).toString()).toBe('x');
+    expect((await readObject(`tenants/a/${key.replace('.csv', '.txt')}`)).toString()).toBe('y');
+  });
+
   it('leaves no object when the body fails midway, aborts the multipart upload and rethrows the body error', async () => {
     const key = freshKey();
     const sourceError = new Error('the source failed after 12 MB');

@@ -162,6 +162,13 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
       expect(history[0]).toEqual(run(T0 + 3 * 24 * HOUR, T0 + 3 * 24 * HOUR));
     });
 
+    test('history orders snapshots by time, also across a change in their number of digits', async () => {
+      // 2001-09-09T01:46:40Z is the first instant with 13 digits in milliseconds.
+      const snapshots = [999_999_999_999, 1_000_000_000_000, 1_000_000_086_400];
+      for (const snapshotAt of snapshots) await s.runs.claim(run(snapshotAt, snapshotAt), 0);
+      expect((await s.runs.history(environmentId, 5)).map((r) => r.snapshotAt)).toEqual([...snapshots].reverse());
+    });
+
     test('a customer-side failure starts a sequence that later failures continue', async () => {
       expect(await s.runs.getStatus(environmentId)).toBeUndefined();
       await s.runs.recordOutcome(environmentId, T0, failure(T0 + 10, 'denied'));

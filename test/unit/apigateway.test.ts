@@ -60,8 +60,11 @@ describe('fromApiGateway', () => {
     expect(fromApiGateway(event({ claims })).caller).toBeUndefined();
   });
 
-  test('no authorizer (the ingest API) makes no caller', () => {
+  test('no authorizer (the ingest API), or one without JWT claims, makes no caller', () => {
     expect(fromApiGateway(event()).caller).toBeUndefined();
+    const otherAuthorizer = event();
+    (otherAuthorizer.requestContext as { authorizer?: unknown }).authorizer = { lambda: { org: 'org_1' } };
+    expect(fromApiGateway(otherAuthorizer).caller).toBeUndefined();
   });
 });
 

@@ -159,6 +159,18 @@ describe('assertAllowedEndpoint: IPv6 addresses that stand for IPv4 ones', () =>
     expect(await refusal(`https://${host}`)).toMatch(/is a (loopback|link-local) address\.$/);
   });
 
+  it.each(['65:ff9b::a9fe:a9fe', '64:ff9c::a9fe:a9fe', '64:ff9b::1:a9fe:a9fe', '64:ff9b:0:0:1::a9fe:a9fe'])(
+    'allows %s, outside the NAT64 prefix 64:ff9b::/96',
+    async (address) => {
+      await expect(assertAllowedEndpoint(`https://[${address}]`)).resolves.toBeUndefined();
+    },
+  );
+
+  it('allows https as well as http when http is allowed', async () => {
+    await expect(assertAllowedEndpoint('https://storage.example.com', { resolve, allowHttp: true })).resolves.toBeUndefined();
+    await expect(assertAllowedEndpoint('http://storage.example.com', { resolve, allowHttp: true })).resolves.toBeUndefined();
+  });
+
   it('allows a public IPv6 address whose last groups merely look like a private IPv4 address', async () => {
     await expect(assertAllowedEndpoint('https://look-alike.example.com', { resolve })).resolves.toBeUndefined();
     await expect(assertAllowedEndpoint('https://[2606:4700::ffff:a01:203]')).resolves.toBeUndefined();

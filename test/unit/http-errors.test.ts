@@ -34,6 +34,7 @@ describe('errorResponse', () => {
   });
 
   test('names the allowed methods and the authentication scheme in headers', () => {
+    expect(new MethodNotAllowedError('/v1/organizations', ['GET']).name).toBe('MethodNotAllowedError');
     expect(errorResponse(new MethodNotAllowedError('/v1/organizations', ['GET', 'POST']))).toEqual({
       status: 405,
       body: { error: { code: 'method_not_allowed', message: '/v1/organizations accepts GET, POST.' } },
