@@ -67,3 +67,15 @@ describe('errorResponse', () => {
     expect(errorResponse('a thrown string').status).toBe(500);
   });
 });
+
+test('each domain error names its class, for the logs', () => {
+  const errors = [
+    new ValidationError('x'),
+    new UnauthorizedError('x'),
+    new ForbiddenError('x'),
+    new PlanRequiredError('Manual export', ['pro'], 'free'),
+    new NotFoundError('x'),
+    new ConflictError('x'),
+  ];
+  expect(errors.map((error) => error.name)).toEqual(errors.map((error) => error.constructor.name));
+});

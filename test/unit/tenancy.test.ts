@@ -47,7 +47,9 @@ describe('organizations and environments (operators only)', () => {
     );
     await expect(service.changePlan(member, 'org_1', 'enterprise')).rejects.toBeInstanceOf(ForbiddenError);
     await expect(service.createEnvironment(member, 'org_1', 'P')).rejects.toBeInstanceOf(ForbiddenError);
-    await expect(service.createOrganization(undefined, { name: 'X', plan: 'pro' })).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(service.createOrganization(undefined, { name: 'X', plan: 'pro' })).rejects.toThrow(
+      new UnauthorizedError('Missing or invalid bearer token. Send Authorization: Bearer <token>.'),
+    );
     expect([...tenants.organizations.values()].map((o) => o.plan)).toEqual(['pro']);
   });
 });
