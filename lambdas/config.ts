@@ -3,7 +3,10 @@
  * loudly when a value is missing instead of misbehaving later.
  */
 
-export class ConfigurationError extends Error {
+import { InternalFailureError } from './core/errors';
+
+/** A missing or malformed setting of the deployment: the operators' to fix, never the customer's. */
+export class ConfigurationError extends InternalFailureError {
   override readonly name = 'ConfigurationError';
 }
 
@@ -22,10 +25,18 @@ export function optionalString(env: Environment, name: string, fallback: string)
   return value === undefined || value.trim() === '' ? fallback : value;
 }
 
-export function optionalInteger(env: Environment, name: string, fallback: number): number {
+export function optionalInteger(
+  env: Environment,
+  name: string,
+  fallback: number,
+  range: { min: number; max: number } = { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
+): number {
   const value = env[name];
   if (value === undefined || value.trim() === '') return fallback;
   const parsed = Number(value);
   if (!Number.isInteger(parsed)) throw new ConfigurationError(`Invalid configuration: ${name} must be an integer, got "${value}".`);
+  if (parsed < range.min || parsed > range.max) {
+    throw new ConfigurationError(`Invalid configuration: ${name} must be between ${range.min} and ${range.max}, got ${parsed}.`);
+  }
   return parsed;
 }

@@ -11,7 +11,10 @@ import type {
   Plan,
   SegmentDefinition,
 } from './core/model';
+import type { StoredAttributes } from './core/company-attributes';
 import type { Destination, DestinationCredentials } from './core/destination';
+import type { StoredIngestKey } from './core/ingest-keys';
+import type { FailureClass } from './core/errors';
 import type { Aggregation, Cadence } from './core/periods';
 
 export interface Clock {
@@ -25,20 +28,37 @@ export interface TenantStore {
   getOrganization(id: string): Promise<Organization | undefined>;
   /** Returns the updated organization, or undefined when it does not exist. */
   updateOrganizationPlan(id: string, plan: Plan): Promise<Organization | undefined>;
-  /** Stores the environment and its ingest-key lookup. */
+  /** Stores the environment and the lookup of its ingest key by hash. */
   createEnvironment(env: Environment): Promise<void>;
   getEnvironment(id: string): Promise<Environment | undefined>;
-  findEnvironmentByIngestKey(ingestKey: string): Promise<Environment | undefined>;
+  /** The environment owning the ingest key of this hash, replaced keys included (with their end). */
+  findIngestKey(ingestKeyHash: string): Promise<IngestKeyOwner | undefined>;
+  /**
+   * Makes `next` the environment's ingest key. The key it replaces keeps working until
+   * `previousValidUntil` (an earlier end it already has is kept). Fails with ConflictError when the
+   * environment's key is no longer `environment.ingestKeyHash` (another rotation won): nothing changes.
+   */
+  replaceIngestKey(environment: Environment, next: StoredIngestKey, previousValidUntil: number): Promise<Environment>;
   putFeature(environmentId: string, feature: FeatureDefinition): Promise<void>;
   listFeatures(environmentId: string): Promise<FeatureDefinition[]>;
   putSegment(environmentId: string, segment: SegmentDefinition): Promise<void>;
   listSegments(environmentId: string): Promise<SegmentDefinition[]>;
 }
 
+export interface IngestKeyOwner {
+  environment: Environment;
+  /** Set once the key was replaced: it is refused from this instant on. */
+  validUntil?: number;
+}
+
 export interface CompanyUpdate {
   companyId: string;
   at: number;
-  /** Merged into the stored attributes key by key; `name` is the company's name. */
+  /**
+   * Merged into the stored attributes key by key, a value replaced only by one sent at `at` or later;
+   * `name` is the company's name. Refused with a ValidationError when the company would pass its
+   * bound (core/company-attributes.ts).
+   */
   attributes?: Record<string, AttributeValue>;
 }
 
@@ -57,6 +77,8 @@ export interface UsageEvent {
 }
 
 export interface FeedbackRecord {
+  /** The ingest item's identity (core/ingest.ts ingestItemId): a record is counted once per id. */
+  id: string;
   companyId: string;
   eventKey: string;
   at: number;
@@ -69,16 +91,21 @@ export interface StreamedCompanyUsage extends CompanyUsage {
 }
 
 /**
- * Tracking data in its compact form. Every write is an atomic, commutative update: concurrent ingest
- * calls never lose each other's data, and arrival order does not matter.
+ * Tracking data in its compact form. Every write is idempotent and commutes with the others:
+ * concurrent ingest calls never lose each other's data, arrival order does not matter, and a retried
+ * write changes nothing more. No item grows with traffic: day histories and feedback are folded by
+ * day, company attributes are bounded. Times outside 2000-01-01 .. 275760-09-13 (model.ts
+ * isTrackableTime) are refused with a ValidationError before anything is written.
  */
 export interface UsageStore {
   recordCompany(environmentId: string, update: CompanyUpdate): Promise<void>;
+  /** The company's stored attributes and their times (empty for an unknown company), read consistently. */
+  companyAttributes(environmentId: string, companyId: string): Promise<StoredAttributes>;
   recordUser(environmentId: string, update: UserUpdate): Promise<void>;
   findUserCompany(environmentId: string, userId: string): Promise<string | undefined>;
   /** Records use of the event key and that the company was seen. */
   recordEvent(environmentId: string, event: UsageEvent): Promise<void>;
-  /** Records the feedback and that the company was seen. */
+  /** Records the feedback, once per `feedback.id` whatever the retries and duplicates, and that the company was seen. */
   recordFeedback(environmentId: string, feedback: FeedbackRecord): Promise<void>;
   /** Bulk load of precomputed histories (demo data, benchmark), overwriting what is stored for them. */
   putCompanyUsage(environmentId: string, usage: CompanyUsage): Promise<void>;
@@ -99,6 +126,10 @@ export interface ManualExportJob {
   /** The instant the export is "as of": when it was requested, whenever it actually runs. */
   requestedAt: number;
   startedAt?: number;
+  /** While running: when the worker that claimed it gives up; past it, the claim may be taken over. */
+  deadlineAt?: number;
+  /** Identifies the worker's claim (a random id). */
+  claimId?: string;
   finishedAt?: number;
   rowCount?: number;
   byteCount?: number;
@@ -106,6 +137,8 @@ export interface ManualExportJob {
   fileName?: string;
   /** Customer-facing message of a failure. */
   error?: string;
+  /** The environment's export slot the job holds until it finishes (ManualExportStore.acquireSlot). */
+  slot?: number;
 }
 
 export type ManualExportOutcome =
@@ -116,11 +149,24 @@ export interface ManualExportStore {
   create(job: ManualExportJob): Promise<void>;
   get(environmentId: string, id: string): Promise<ManualExportJob | undefined>;
   /**
-   * Claims a job for running: pending, or running but abandoned (started before `staleBefore`).
-   * False when another worker holds it or it has finished: duplicate deliveries do nothing.
+   * Claims a job for running until `deadlineAt`: pending, or running past its deadline (its worker was
+   * lost). False when another worker holds it or it has finished: duplicate deliveries do nothing. A
+   * claim write retried after its answer was lost recognizes itself by its `claimId`.
    */
-  claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean>;
-  finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void>;
+  claim(environmentId: string, id: string, claim: { claimId: string; at: number; deadlineAt: number }): Promise<boolean>;
+  /**
+   * Records the job's outcome. With `claimId`, only while the job is still that claim's: false, writing
+   * nothing, when another worker took it over past the claim's deadline.
+   */
+  finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimId?: string): Promise<boolean>;
+  /**
+   * Takes one of the environment's `slots` export slots for the job until `leaseUntil`: a free one, or
+   * one whose lease has ended by `at` (its job never finished). Concurrent calls never hold more than
+   * `slots` at once. Answers the slot taken, or undefined when every slot is held.
+   */
+  acquireSlot(environmentId: string, jobId: string, slots: number, at: number, leaseUntil: number): Promise<number | undefined>;
+  /** Frees the slot if this job still holds it. */
+  releaseSlot(environmentId: string, slot: number, jobId: string): Promise<void>;
 }
 
 export interface ManualExportRequest {
@@ -179,16 +225,31 @@ export interface AutomaticExportSettings {
   /** Set when the failure check stopped the export; cleared when the customer saves settings again. */
   stoppedAt?: number;
   stoppedReason?: string;
+  /**
+   * Raised by one on every change (a save, a stop): a save names the version it read and is refused
+   * when another change came first. 0 while nothing was saved (or saved before versions existed).
+   */
+  version: number;
 }
 
 export interface AutomaticExportSettingsStore {
   get(environmentId: string): Promise<AutomaticExportSettings | undefined>;
-  put(settings: AutomaticExportSettings): Promise<void>;
   /**
-   * Switches the export off as stopped, only if the settings are still those saved at
-   * `expectedUpdatedAt`: false when the customer saved new ones meanwhile.
+   * Saves `settings` (whose `version` is `expectedVersion + 1`) only if the stored version is still
+   * `expectedVersion`: false when another change came first. The same write marks the environment's
+   * schedule as not yet reconciled with these settings.
    */
-  stop(environmentId: string, expectedUpdatedAt: number, stoppedAt: number, reason: string): Promise<boolean>;
+  put(settings: AutomaticExportSettings, expectedVersion: number): Promise<boolean>;
+  /**
+   * Switches the export off as stopped (raising the version and marking the schedule for
+   * reconciliation), only if the settings are still at `expectedVersion`: false when the customer
+   * saved new ones meanwhile.
+   */
+  stop(environmentId: string, expectedVersion: number, stoppedAt: number, reason: string): Promise<boolean>;
+  /** Environments whose schedule may not match their settings yet (a sparse index, never a scan). */
+  listUnreconciled(): AsyncIterable<string>;
+  /** Removes the mark, unless the settings changed again since `version` (then it stays for the next reconcile). */
+  markReconciled(environmentId: string, version: number): Promise<void>;
 }
 
 export type RunStatus = 'running' | 'successful' | 'failed';
@@ -200,6 +261,10 @@ export interface ExportRun {
   cadence: Cadence;
   status: RunStatus;
   startedAt: number;
+  /** When the run gives up (its time limit); a `running` run past it was lost and may be taken over. */
+  deadlineAt: number;
+  /** Identifies the invocation's claim (a random id). */
+  claimId: string;
   finishedAt?: number;
   durationMs?: number;
   rowCount?: number;
@@ -214,7 +279,7 @@ export interface ExportRun {
 
 export type RunOutcome =
   | { status: 'successful'; finishedAt: number; durationMs: number; rowCount: number; byteCount: number; objectKey: string }
-  | { status: 'failed'; finishedAt: number; durationMs: number; error: string; errorCode: string; transient: boolean };
+  | { status: 'failed'; finishedAt: number; durationMs: number; error: string; errorCode: string; failureClass: FailureClass };
 
 /** The export's status as the status page shows it, kept on one item per environment. */
 export interface ExportStatusRecord {
@@ -225,19 +290,27 @@ export interface ExportStatusRecord {
   lastErrorCode?: string;
   /** When the current run of customer-side failures began; absent while healthy. Indexed sparsely. */
   failingSince?: number;
-  /** The latest customer-side error of the sequence (transient errors in between do not replace it). */
+  /** The latest customer-side error of the sequence (transient errors in between do not replace it), and its code. */
   failingError?: string;
+  failingErrorCode?: string;
+  /** When the current run of transient failures began; absent otherwise. Indexed sparsely. */
+  transientSince?: number;
   /** Warning emails sent for the current failure sequence (1, 2, 3). */
   emailsSent?: number[];
 }
 
 export interface ExportRunStore {
   /**
-   * Claims the run of one snapshot: absent, failed, or abandoned (running, started before
-   * `staleBefore`). Concurrent duplicate invocations: exactly one gets true.
+   * Claims the run of one snapshot: absent, failed, or lost (running with its deadline before
+   * `run.startedAt`). Concurrent duplicate invocations: exactly one gets true. A claim write retried
+   * after its answer was lost recognizes itself by its `claimId` and gets true.
    */
-  claim(run: ExportRun, staleBefore: number): Promise<boolean>;
-  finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void>;
+  claim(run: ExportRun): Promise<boolean>;
+  /**
+   * Records the outcome of the claim `claimId`: false, writing nothing, when a later claim took the
+   * run over past this one's deadline.
+   */
+  finish(environmentId: string, snapshotAt: number, claimId: string, outcome: RunOutcome): Promise<boolean>;
   getRun(environmentId: string, snapshotAt: number): Promise<ExportRun | undefined>;
   /** Most recent first. */
   history(environmentId: string, limit: number): Promise<ExportRun[]>;
@@ -245,7 +318,8 @@ export interface ExportRunStore {
   /**
    * Records a finished run on the status item. A success clears failingSince and emailsSent (the
    * warning sequence ends); a customer-side failure sets failingSince if absent; a transient failure
-   * only records the error.
+   * sets transientSince if absent; any other outcome clears transientSince. An internal failure only
+   * records the error.
    */
   recordOutcome(environmentId: string, startedAt: number, outcome: RunOutcome): Promise<void>;
   /** Ends a failure sequence without a run: the customer saved settings that validate. */
@@ -265,6 +339,10 @@ export interface FailingExportsStore {
   releaseEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<void>;
   /** Takes the export out of the failing index (it was stopped or disabled), keeping its status. */
   endSequence(environmentId: string, failingSince: number): Promise<void>;
+  /** Exports failing transiently since `before` or earlier, through a sparse index. */
+  listFailingTransientlySince(before: number): AsyncIterable<{ environmentId: string; transientSince: number }>;
+  /** Ends a run of transient failures that will not end by itself (the export was switched off). */
+  endTransientFailures(environmentId: string, transientSince: number): Promise<void>;
 }
 
 export interface EmailMessage {

@@ -3,9 +3,11 @@
  * (adapters/aws-wiring.ts, local/wiring.ts) and hand them here, so the rest is one code path.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { optionalInteger, type Environment } from './config';
 import { AutomaticExportService } from './core/automatic-export';
 import { FailureCheckService } from './core/failure-check';
 import { IngestService } from './core/ingest';
+import { DEFAULT_INGEST_KEY_GRACE_SECONDS } from './core/ingest-keys';
 import { ManualExportService } from './core/manual-export';
 import { TenancyService } from './core/tenancy';
 import type {
@@ -49,6 +51,8 @@ export interface FailureCheckAdapters extends Pick<Adapters, 'tenants' | 'export
 
 export interface Settings {
   downloadLinkSeconds: number;
+  /** How long a replaced ingest key keeps working (INGEST_KEY_GRACE_SECONDS). */
+  ingestKeyGraceSeconds: number;
 }
 
 export interface Services extends Adapters {
@@ -58,16 +62,27 @@ export interface Services extends Adapters {
   automaticExports: AutomaticExportService;
 }
 
+/** `INGEST_KEY_GRACE_SECONDS`: 0 (a replaced key stops at once) to 30 days; 24 h by default. */
+export const readIngestKeyGraceSeconds = (env: Environment): number =>
+  optionalInteger(env, 'INGEST_KEY_GRACE_SECONDS', DEFAULT_INGEST_KEY_GRACE_SECONDS, { min: 0, max: 30 * 24 * 3600 });
+
 export const systemClock: Clock = { now: () => Date.now() };
 
 export const newId = (prefix: string): string => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+/** 192 random bits: too many to guess, which is why a fast hash suffices to store them (core/ingest-keys.ts). */
 export const newIngestKey = (): string => `ik_${randomBytes(24).toString('base64url')}`;
 
 export function buildServices(adapters: Adapters, settings: Settings): Services {
   return {
     ...adapters,
-    tenancy: new TenancyService({ tenants: adapters.tenants, clock: adapters.clock, newId, newIngestKey }),
-    ingest: new IngestService({ tenants: adapters.tenants, usage: adapters.usage }),
+    tenancy: new TenancyService({
+      tenants: adapters.tenants,
+      clock: adapters.clock,
+      newId,
+      newIngestKey,
+      ingestKeyGraceMs: settings.ingestKeyGraceSeconds * 1000,
+    }),
+    ingest: new IngestService({ tenants: adapters.tenants, usage: adapters.usage, clock: adapters.clock }),
     manualExports: new ManualExportService({
       tenants: adapters.tenants,
       usage: adapters.usage,

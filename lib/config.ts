@@ -12,6 +12,8 @@ export interface DataExportConfig {
   readonly senderEmail: string;
   /** Base URL of the dashboard the failure emails link to (to fix an export's settings); an https URL. */
   readonly dashboardUrl: string;
+  /** Optional address subscribed to the operators' alarm topic. */
+  readonly operatorEmail?: string;
 }
 
 const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
@@ -50,7 +52,8 @@ function requireHttpsUrl(node: Node, key: string, hint: string, why = ''): strin
 }
 
 /**
- * Reads and validates `stage`, `jwtIssuer`, `jwtAudience`, `senderEmail` and `dashboardUrl` from the CDK context.
+ * Reads and validates `stage`, `jwtIssuer`, `jwtAudience`, `senderEmail`, `dashboardUrl` and the optional
+ * `operatorEmail` from the CDK context.
  * Fails loudly, naming the missing or malformed key, instead of synthesizing a half-configured stack.
  * `jwtAudience` may be a string (comma-separated for several audiences) or an array of strings.
  */
@@ -94,7 +97,16 @@ export function readDataExportConfig(node: Node): DataExportConfig {
   }
   const dashboardUrl = requireHttpsUrl(node, 'dashboardUrl', 'dashboard base URL the failure emails link to');
 
-  return { stage, jwtIssuer, jwtAudience, senderEmail, dashboardUrl };
+  const rawOperatorEmail: unknown = node.tryGetContext('operatorEmail');
+  let operatorEmail: string | undefined;
+  if (rawOperatorEmail !== undefined && rawOperatorEmail !== null && rawOperatorEmail !== '') {
+    if (typeof rawOperatorEmail !== 'string' || !EMAIL_PATTERN.test(rawOperatorEmail.trim())) {
+      throw new Error(`CDK context "operatorEmail" must be a plain email address like ops@example.com; got ${JSON.stringify(rawOperatorEmail)}.`);
+    }
+    operatorEmail = rawOperatorEmail.trim();
+  }
+
+  return { stage, jwtIssuer, jwtAudience, senderEmail, dashboardUrl, ...(operatorEmail ? { operatorEmail } : {}) };
 }
 
 /** The stack name of a stage. */

@@ -23,6 +23,7 @@ export function buildDataExportApp(app: App, options: DataExportAppOptions = {})
     jwtAudience: config.jwtAudience,
     senderEmail: config.senderEmail,
     dashboardUrl: config.dashboardUrl,
+    operatorEmail: config.operatorEmail,
   });
   acknowledgeNagFindings(stack);
   if (options.nag) {

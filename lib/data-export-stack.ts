@@ -2,6 +2,8 @@ import * as path from 'path';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type AddRoutesOptions,
+  CfnStage,
   CorsHttpMethod,
   HttpApi,
   HttpMethod,
@@ -23,6 +25,7 @@ import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { OperatorAlarms } from './constructs/operator-alarms';
 import { LogLevel, ServiceFunction, ServiceFunctionProps } from './constructs/service-function';
 
 /** Default directory of the Lambda entry points (a path, never an import: lib/ does not import lambdas/). */
@@ -46,6 +49,27 @@ export const FAILING_INDEX = {
 } as const;
 
 /**
+ * Sparse index of the config table holding only the automatic export settings whose schedule is not
+ * reconciled yet (items carrying `unreconciledPk`: set by every change, removed once the schedule
+ * matches). Normally empty; the hourly check queries it to finish reconciles a crash or an outage cut.
+ */
+export const UNRECONCILED_INDEX = {
+  indexName: 'unreconciled',
+  partitionKey: { name: 'unreconciledPk', type: AttributeType.STRING },
+} as const;
+
+/**
+ * Sparse index of the config table holding only the exports whose runs fail transiently (status items
+ * carrying `transientPk`), sorted by when that began: the hourly check finds those failing for more
+ * than 24 h for the operators' alarm.
+ */
+export const TRANSIENT_INDEX = {
+  indexName: 'transient',
+  partitionKey: { name: 'transientPk', type: AttributeType.STRING },
+  sortKey: { name: 'transientSince', type: AttributeType.NUMBER },
+} as const;
+
+/**
  * Encryption context every sealed destination secret carries (`purpose`, next to its `environmentId`):
  * the functions may use the key only under it, so the key cannot seal or unseal anything else for them.
  */
@@ -61,6 +85,33 @@ export interface ApiThrottle {
   readonly burstLimit: number;
 }
 
+/**
+ * Per-route limits of the HTTP API (API Gateway route settings). They cap the whole service, across
+ * tenants: what one tenant may run at once is limited by the service itself (manual export slots).
+ */
+export interface ApiRouteThrottles {
+  /** `ANY /v1/{proxy+}`: the management API. @default 50 rps, burst 100 */
+  readonly management?: ApiThrottle;
+  /** `POST /v1/environments/{envId}/exports/manual`: each call starts an export of up to 15 minutes. @default 5 rps, burst 10 */
+  readonly manualExportStart?: ApiThrottle;
+  /** `GET /v1/openapi.json`: public, without a token. @default 10 rps, burst 20 */
+  readonly openApi?: ApiThrottle;
+  /** `ANY /ingest/{proxy+}`: the tracking SDKs of every tenant. @default 500 rps, burst 1000 */
+  readonly ingest?: ApiThrottle;
+}
+
+export const DEFAULT_ROUTE_THROTTLES: Required<ApiRouteThrottles> = {
+  management: { rateLimit: 50, burstLimit: 100 },
+  manualExportStart: { rateLimit: 5, burstLimit: 10 },
+  openApi: { rateLimit: 10, burstLimit: 20 },
+  ingest: { rateLimit: 500, burstLimit: 1000 },
+};
+
+/** Default reserved concurrency of run-export; the account must keep 100 unreserved executions besides. */
+export const DEFAULT_RUN_EXPORT_RESERVED_CONCURRENCY = 20;
+/** Default flexible window of the export schedules: runs spread over the hour after 00:00 UTC. */
+export const DEFAULT_SCHEDULE_FLEXIBLE_WINDOW = Duration.minutes(60);
+
 export interface DataExportStackProps extends StackProps {
   /** Stage name (`dev`, `prod`, ...): passed to the functions as `STAGE` and used in tags. */
   readonly stage: string;
@@ -70,8 +121,25 @@ export interface DataExportStackProps extends StackProps {
   readonly jwtAudience: string | string[];
   /** `LOG_LEVEL` of every function. @default 'INFO' */
   readonly logLevel?: LogLevel;
-  /** Default throttling of the API stage. @default 100 rps, burst 200 */
+  /** Default throttling of the API stage, for routes without their own. @default 100 rps, burst 200 */
   readonly apiThrottle?: ApiThrottle;
+  /** Throttling of each route, over the stage's default. @default {@link DEFAULT_ROUTE_THROTTLES} */
+  readonly apiRouteThrottles?: ApiRouteThrottles;
+  /**
+   * Reserved concurrency of run-export: caps exports running at once (and what they cost), and keeps
+   * them from starving the API and ingest functions. Asynchronous invocations over it wait in Lambda's
+   * queue (up to the event's maximum age, 1 hour) instead of failing.
+   * @default {@link DEFAULT_RUN_EXPORT_RESERVED_CONCURRENCY}
+   */
+  readonly runExportReservedConcurrency?: number;
+  /**
+   * Flexible time window of the export schedules (`SCHEDULE_FLEXIBLE_WINDOW_MINUTES`, 1 minute to
+   * 24 hours): EventBridge Scheduler invokes each within this window after 00:00 UTC, spreading tenants.
+   * The snapshot instant still is 00:00 UTC: the run reads `<aws.scheduler.scheduled-time>`, the
+   * schedule's nominal time, not the invocation's.
+   * @default {@link DEFAULT_SCHEDULE_FLEXIBLE_WINDOW}
+   */
+  readonly scheduleFlexibleWindow?: Duration;
   /** Browser origins allowed to call the API (CORS); preflights then bypass the JWT authorizer. @default CORS disabled */
   readonly corsAllowedOrigins?: string[];
   /** Directory holding the Lambda entry files. @default `<repo>/lambdas/handlers` */
@@ -83,6 +151,10 @@ export interface DataExportStackProps extends StackProps {
   readonly senderEmail: string;
   /** Dashboard base URL the failure emails link to (`DASHBOARD_URL`), an https URL. */
   readonly dashboardUrl: string;
+  /** How long a replaced ingest key keeps working after a rotation (`INGEST_KEY_GRACE_SECONDS`). @default 24 hours */
+  readonly ingestKeyGracePeriod?: Duration;
+  /** Subscribed by email to the operators' alarm topic (internal export failures, long transient failures). @default no subscription */
+  readonly operatorEmail?: string;
 }
 
 /** Options of {@link DataExportStack.addServiceFunction}. */
@@ -138,6 +210,8 @@ export class DataExportStack extends Stack {
   public readonly ingestRoutes: HttpRoute[];
   /** `ANY /v1/{proxy+}`: JWT authorizer. */
   public readonly managementRoutes: HttpRoute[];
+  /** `POST /v1/environments/{envId}/exports/manual`: JWT authorizer, its own throttling. */
+  public readonly manualExportStartRoutes: HttpRoute[];
   /** Seals customer secret access keys (encryption context `purpose=destination-secret`). */
   public readonly destinationSecretsKey: Key;
   /** Holds the one schedule per environment with automatic export (created at run time by the API). */
@@ -154,7 +228,9 @@ export class DataExportStack extends Stack {
   public readonly checkFailuresRule: Rule;
   /** Failure checks that could not be delivered by EventBridge, or still failed after Lambda's retries. */
   public readonly checkFailuresDeadLetterQueue: Queue;
-  /** Functions granted schedule actions on {@link schedulesArnPattern} (API: write; check-failures: delete). */
+  /** Alarms for the operators (internal export failures, exports failing transiently past 24 h) and their SNS topic. */
+  public readonly operatorAlarms: OperatorAlarms;
+  /** Functions granted schedule actions on {@link schedulesArnPattern}: the API and check-failures (reconcile). */
   public readonly scheduleManagers: ServiceFunction[];
 
   private readonly handlersDir: string;
@@ -178,6 +254,9 @@ export class DataExportStack extends Stack {
     this.configTable = this.createTable('ConfigTable', { timeToLiveAttribute: 'expiresAt' });
     // Sparse: only failing exports carry `failingPk`; a successful run removes it (and ends the sequence).
     this.configTable.addGlobalSecondaryIndex({ ...FAILING_INDEX, projectionType: ProjectionType.ALL });
+    // Sparse too: only settings changed since their schedule was last reconciled; keys are all it needs.
+    this.configTable.addGlobalSecondaryIndex({ ...UNRECONCILED_INDEX, projectionType: ProjectionType.KEYS_ONLY });
+    this.configTable.addGlobalSecondaryIndex({ ...TRANSIENT_INDEX, projectionType: ProjectionType.KEYS_ONLY });
     this.usageTable = this.createTable('UsageTable');
 
     // ---- Destination secrets ------------------------------------------------------------------
@@ -256,7 +335,13 @@ export class DataExportStack extends Stack {
       // Scheduled exports write into customers' buckets (AWS, GCS, R2, ...) over the internet: no VPC.
       // A job record is claimed with a conditional write, so a redelivered event never runs it twice.
       retryAttempts: 2,
+      // Also how long a throttled invocation waits for a free execution; a manual export's slot lease
+      // (lambdas/core/manual-export.ts) counts on a job starting within this hour or never.
       maxEventAge: Duration.hours(1),
+      reservedConcurrentExecutions: positiveInteger(
+        'runExportReservedConcurrency',
+        props.runExportReservedConcurrency ?? DEFAULT_RUN_EXPORT_RESERVED_CONCURRENCY,
+      ),
       deadLetterQueue: this.runExportDeadLetterQueue,
     });
     this.tableData(this.configTable).readWriteData(this.runExportFunction);
@@ -272,6 +357,7 @@ export class DataExportStack extends Stack {
     this.apiFunction.addEnvironment('EXPORTS_BUCKET', this.exportsBucket.bucketName);
     this.apiFunction.addEnvironment('EXPORT_FUNCTION_NAME', this.runExportFunction.functionName);
     this.apiFunction.addEnvironment('DOWNLOAD_LINK_SECONDS', String(DOWNLOAD_LINK_LIFETIME.toSeconds()));
+    this.apiFunction.addEnvironment('INGEST_KEY_GRACE_SECONDS', String((props.ingestKeyGracePeriod ?? Duration.hours(24)).toSeconds()));
     // Asynchronous invocation (InvocationType Event) of the unqualified function only.
     this.runExportFunction.grantInvokeLatestVersion(this.apiFunction);
     // Pre-signed download URLs are signed with the API's role: S3 checks its s3:GetObject when used.
@@ -326,24 +412,22 @@ export class DataExportStack extends Stack {
 
     // The API creates, updates and deletes an environment's schedule; it reads one back for its status
     // (next run). It passes the execution role to EventBridge Scheduler only.
+    const flexibleWindow = props.scheduleFlexibleWindow ?? DEFAULT_SCHEDULE_FLEXIBLE_WINDOW;
+    const flexibleWindowMinutes = flexibleWindow.toSeconds() / 60;
+    if (!Number.isInteger(flexibleWindowMinutes) || flexibleWindowMinutes < 1 || flexibleWindowMinutes > 1440) {
+      throw new Error(
+        `scheduleFlexibleWindow must be whole minutes from 1 to 1440 (EventBridge Scheduler's limits); got ${flexibleWindow.toHumanString()}.`,
+      );
+    }
     const scheduleEnvironment = {
       SCHEDULE_GROUP_NAME: this.scheduleGroup.scheduleGroupName,
+      SCHEDULE_FLEXIBLE_WINDOW_MINUTES: String(flexibleWindowMinutes),
       SCHEDULER_ROLE_ARN: this.schedulerRole.roleArn,
       RUN_EXPORT_FUNCTION_ARN: this.runExportFunction.functionArn,
       SCHEDULE_DLQ_ARN: this.scheduleDeadLetterQueue.queueArn,
     };
     for (const [name, value] of Object.entries(scheduleEnvironment)) this.apiFunction.addEnvironment(name, value);
-    Grant.addToPrincipal({
-      grantee: this.apiFunction,
-      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
-      resourceArns: [this.schedulesArnPattern],
-    });
-    Grant.addToPrincipal({
-      grantee: this.apiFunction,
-      actions: ['iam:PassRole'],
-      resourceArns: [this.schedulerRole.roleArn],
-      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
-    });
+    this.grantScheduleManagement(this.apiFunction);
 
     // Destination secrets: the API seals on save and unseals to re-validate a saved destination when the
     // secret is omitted; run-export only unseals. Only under the secrets' context.
@@ -379,14 +463,11 @@ export class DataExportStack extends Stack {
     Grant.addToPrincipal({
       grantee: this.checkFailuresFunction,
       actions: ['dynamodb:Query'],
-      resourceArns: [`${this.configTable.tableArn}/index/${FAILING_INDEX.indexName}`],
+      resourceArns: [FAILING_INDEX, UNRECONCILED_INDEX, TRANSIENT_INDEX].map((index) => `${this.configTable.tableArn}/index/${index.indexName}`),
     });
-    // Stops a failing export by deleting its schedule.
-    Grant.addToPrincipal({
-      grantee: this.checkFailuresFunction,
-      actions: ['scheduler:DeleteSchedule'],
-      resourceArns: [this.schedulesArnPattern],
-    });
+    // Reconciles schedules with their saved settings (a save whose own reconcile did not finish), which
+    // creates, updates or deletes them; stopping a failing export deletes its schedule.
+    this.grantScheduleManagement(this.checkFailuresFunction);
     this.scheduleManagers = [this.apiFunction, this.checkFailuresFunction];
     // SES authorizes sending against the identity used: the address itself, or its domain when only the
     // domain is verified. ses:FromAddress keeps the domain identity to this one sender address.
@@ -411,6 +492,14 @@ export class DataExportStack extends Stack {
       ],
     });
 
+    // ---- Operator alarms ------------------------------------------------------------------------
+    this.operatorAlarms = new OperatorAlarms(this, 'OperatorAlarms', {
+      namespace: `DataExport/${props.stage}`,
+      serviceName: 'data-export',
+      publishers: [this.runExportFunction, this.checkFailuresFunction],
+      operatorEmail: props.operatorEmail,
+    });
+
     // ---- HTTP API -----------------------------------------------------------------------------
     const audience = Array.isArray(props.jwtAudience) ? props.jwtAudience : [props.jwtAudience];
     this.jwtAuthorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
@@ -429,6 +518,8 @@ export class DataExportStack extends Stack {
             allowOrigins: props.corsAllowedOrigins,
             allowMethods: [CorsHttpMethod.ANY],
             allowHeaders: ['authorization', 'content-type'],
+            // Read by the dashboard: where a started export is, and when to start another (429).
+            exposeHeaders: ['location', 'retry-after'],
             maxAge: Duration.hours(1),
           }
         : undefined,
@@ -438,7 +529,7 @@ export class DataExportStack extends Stack {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const throttle = props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 };
+    const throttle = throttleOf('apiThrottle', props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 });
     this.apiStage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
@@ -471,24 +562,42 @@ export class DataExportStack extends Stack {
     const apiIntegration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction);
     const ingestIntegration = new HttpLambdaIntegration('IngestIntegration', this.ingestFunction);
 
-    this.managementRoutes = this.httpApi.addRoutes({
-      path: '/v1/{proxy+}',
-      methods: [HttpMethod.ANY],
-      integration: apiIntegration,
-      authorizer: this.jwtAuthorizer,
-    });
-    this.openApiRoutes = this.httpApi.addRoutes({
-      path: '/v1/openapi.json',
-      methods: [HttpMethod.GET],
-      integration: apiIntegration,
-      authorizer: new HttpNoneAuthorizer(),
-    });
-    this.ingestRoutes = this.httpApi.addRoutes({
-      path: '/ingest/{proxy+}',
-      methods: [HttpMethod.ANY],
-      integration: ingestIntegration,
-      authorizer: new HttpNoneAuthorizer(),
-    });
+    // Each route with its throttling (route settings of the stage, keyed by route key).
+    const routeThrottles = { ...DEFAULT_ROUTE_THROTTLES, ...definedOnly(props.apiRouteThrottles) };
+    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    const addRoute = (options: AddRoutesOptions & { methods: [HttpMethod] }, limit: ApiThrottle): HttpRoute[] => {
+      const routeKey = `${options.methods[0]} ${options.path}`;
+      routeSettings[routeKey] = throttleSettings(throttleOf(`apiRouteThrottles of ${routeKey}`, limit));
+      return this.httpApi.addRoutes(options);
+    };
+    this.managementRoutes = addRoute(
+      { path: '/v1/{proxy+}', methods: [HttpMethod.ANY], integration: apiIntegration, authorizer: this.jwtAuthorizer },
+      routeThrottles.management,
+    );
+    // Its own route (the most specific route wins) only to get its own, lower, limit.
+    this.manualExportStartRoutes = addRoute(
+      {
+        path: '/v1/environments/{envId}/exports/manual',
+        methods: [HttpMethod.POST],
+        integration: apiIntegration,
+        authorizer: this.jwtAuthorizer,
+      },
+      routeThrottles.manualExportStart,
+    );
+    this.openApiRoutes = addRoute(
+      { path: '/v1/openapi.json', methods: [HttpMethod.GET], integration: apiIntegration, authorizer: new HttpNoneAuthorizer() },
+      routeThrottles.openApi,
+    );
+    this.ingestRoutes = addRoute(
+      { path: '/ingest/{proxy+}', methods: [HttpMethod.ANY], integration: ingestIntegration, authorizer: new HttpNoneAuthorizer() },
+      routeThrottles.ingest,
+    );
+    // No L2 property for route settings. The stage must be deployed after the routes it names.
+    const cfnStage = this.apiStage.node.defaultChild as CfnStage;
+    cfnStage.routeSettings = routeSettings;
+    for (const route of [...this.managementRoutes, ...this.manualExportStartRoutes, ...this.openApiRoutes, ...this.ingestRoutes]) {
+      cfnStage.node.addDependency(route);
+    }
 
     // ---- Outputs ------------------------------------------------------------------------------
     new CfnOutput(this, 'ApiUrl', {
@@ -504,6 +613,10 @@ export class DataExportStack extends Stack {
       value: this.scheduleGroup.scheduleGroupName,
     });
     new CfnOutput(this, 'CheckFailuresFunctionName', { value: this.checkFailuresFunction.functionName });
+    new CfnOutput(this, 'OperatorAlarmTopicArn', {
+      description: 'SNS topic of the operator alarms (subscribe to it, or set -c operatorEmail=...)',
+      value: this.operatorAlarms.topic.topicArn,
+    });
     new CfnOutput(this, 'DestinationSecretsKeyArn', {
       description: 'KMS key sealing the secret access keys of customer destinations',
       value: this.destinationSecretsKey.keyArn,
@@ -539,6 +652,21 @@ export class DataExportStack extends Stack {
     return TableGrants.fromTable(table, [], false);
   }
 
+  /** Create, update and delete the export schedules, passing the execution role to EventBridge Scheduler only. */
+  private grantScheduleManagement(fn: ServiceFunction): void {
+    Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+      resourceArns: [this.schedulesArnPattern],
+    });
+    Grant.addToPrincipal({
+      grantee: fn,
+      actions: ['iam:PassRole'],
+      resourceArns: [this.schedulerRole.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    });
+  }
+
   /** `actions` on the destination secrets key, only under the destination secrets' encryption context. */
   private grantDestinationSecrets(fn: ServiceFunction, ...actions: string[]): Grant {
     return Grant.addToPrincipal({
@@ -563,3 +691,25 @@ export class DataExportStack extends Stack {
     });
   }
 }
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer; got ${value}.`);
+  return value;
+}
+
+/** A throttle API Gateway accepts: a rate of at least 0 requests per second, a whole burst of at least 0. */
+function throttleOf(name: string, throttle: ApiThrottle): ApiThrottle {
+  if (!(throttle.rateLimit >= 0) || !Number.isInteger(throttle.burstLimit) || throttle.burstLimit < 0) {
+    throw new Error(`${name} must have a rateLimit >= 0 and a whole burstLimit >= 0; got ${JSON.stringify(throttle)}.`);
+  }
+  return throttle;
+}
+
+const throttleSettings = (throttle: ApiThrottle) => ({
+  ThrottlingRateLimit: throttle.rateLimit,
+  ThrottlingBurstLimit: throttle.burstLimit,
+});
+
+/** The properties that are set, so an explicit `undefined` does not replace a default. */
+const definedOnly = <T extends object>(value: T | undefined): Partial<T> =>
+  Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -76,8 +76,8 @@ export function scheduleManagementAcks(schedulesResource: string): NagAcknowledg
         'Schedule-level EventBridge Scheduler permissions on the export schedules: one schedule per environment with ' +
         'automatic export is created at run time when a customer turns it on, so no ' +
         "schedule ARN exists at deploy time. The pattern names the service's own schedule group in this account and " +
-        'region; actions are listed explicitly (Create/Update/Delete/GetSchedule for the API, DeleteSchedule for ' +
-        'check-failures): no group-level, list or tagging action, and iam:PassRole only for the scheduler execution role.',
+        'region; actions are listed explicitly (Create/Update/DeleteSchedule, for the API and for check-failures, ' +
+        'which reconciles schedules with their saved settings): no group-level, list or tagging action, and iam:PassRole only for the scheduler execution role.',
     },
   ];
 }

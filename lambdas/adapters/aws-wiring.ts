@@ -7,7 +7,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { ConfigurationError, optionalInteger, requiredString, type Environment } from '../config';
 import type { FailureCheckService } from '../core/failure-check';
 import type { ExportScheduler, TenantStore, UsageStore } from '../ports';
-import { buildFailureCheck, buildServices, systemClock, type Services } from '../services';
+import { buildFailureCheck, buildServices, readIngestKeyGraceSeconds, systemClock, type Services } from '../services';
 import {
   DynamoDbAutomaticExportSettingsStore,
   DynamoDbExportRunStore,
@@ -35,12 +35,15 @@ export interface ScheduleConfig {
   roleArn: string;
   targetArn: string;
   deadLetterArn: string;
+  /** Spreads each schedule's runs over this many minutes; exact times when absent. */
+  flexibleWindowMinutes?: number;
 }
 
 export interface AwsConfig extends StoreConfig {
   exportsBucket: string;
   exportFunctionName: string;
   downloadLinkSeconds: number;
+  ingestKeyGraceSeconds: number;
   secretsKeyId: string;
   /** Only the API manages schedules; run-export has none (its own ARN would be a circular reference). */
   schedule?: ScheduleConfig;
@@ -58,11 +61,14 @@ export function readStoreConfig(env: Environment = process.env): StoreConfig {
 }
 
 function readScheduleConfig(env: Environment): ScheduleConfig {
+  // 0 (the default): no flexible window. EventBridge Scheduler allows up to 1440 minutes.
+  const flexibleWindowMinutes = optionalInteger(env, 'SCHEDULE_FLEXIBLE_WINDOW_MINUTES', 0, { min: 0, max: 1440 });
   return {
     groupName: requiredString(env, 'SCHEDULE_GROUP_NAME'),
     roleArn: requiredString(env, 'SCHEDULER_ROLE_ARN'),
     targetArn: requiredString(env, 'RUN_EXPORT_FUNCTION_ARN'),
     deadLetterArn: requiredString(env, 'SCHEDULE_DLQ_ARN'),
+    ...(flexibleWindowMinutes > 0 ? { flexibleWindowMinutes } : {}),
   };
 }
 
@@ -73,6 +79,7 @@ export function readRunExportConfig(env: Environment = process.env): AwsConfig {
     exportsBucket: requiredString(env, 'EXPORTS_BUCKET'),
     exportFunctionName: requiredString(env, 'AWS_LAMBDA_FUNCTION_NAME'),
     downloadLinkSeconds: optionalInteger(env, 'DOWNLOAD_LINK_SECONDS', 3600),
+    ingestKeyGraceSeconds: readIngestKeyGraceSeconds(env),
     secretsKeyId: requiredString(env, 'SECRETS_KEY_ID'),
   };
 }
@@ -135,7 +142,7 @@ export function awsServices(config: AwsConfig): Services {
       scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
       clock: systemClock,
     },
-    { downloadLinkSeconds: config.downloadLinkSeconds },
+    { downloadLinkSeconds: config.downloadLinkSeconds, ingestKeyGraceSeconds: config.ingestKeyGraceSeconds },
   );
 }
 

@@ -12,7 +12,7 @@
  * All windows end with Date(T), the last UTC day the point includes (the day of T - 1 ms).
  *
  * An export evaluates millions of (pair, T) combinations, so each history is prepared once (sorted
- * days, sorted feedback with prefix sums) and each T is answered with binary searches.
+ * days, sorted feedback tallies with prefix sums) and each T is answered with binary searches.
  */
 import { ValidationError } from './errors';
 import type {
@@ -21,7 +21,7 @@ import type {
   DayLastSeen,
   FeatureDefinition,
   FeatureUsageRecord,
-  FeedbackEntry,
+  FeedbackTally,
 } from './model';
 import { SortedDayHistory, toEpochDay } from './model';
 import type { DataPoint } from './periods';
@@ -211,28 +211,30 @@ export function seenTimeline(company: CompanyRecord): (instant: number) => SeenA
   };
 }
 
-/** Feedback sorted by time with prefix sums, so any T is one binary search. */
+/** Feedback tallies sorted by time with prefix sums, so any T is one binary search. */
 interface FeedbackHistory {
   at: Float64Array;
-  /** scoredCount[i] / scoreSum[i]: scored entries and their sum among the first i entries. */
-  scoredCount: Int32Array;
+  /** count[i] / scoreCount[i] / scoreSum[i]: records, scored records and their sum in the first i tallies. */
+  count: Float64Array;
+  scoreCount: Float64Array;
   scoreSum: Float64Array;
-  /** How many entries come before an instant. */
+  /** How many tallies come before an instant. */
   countBefore: GrowingLowerBound;
 }
 
-function feedbackHistory(feedback: readonly FeedbackEntry[]): FeedbackHistory {
-  const entries = feedback.slice().sort((a, b) => a.at - b.at);
-  const at = new Float64Array(entries.length);
-  const scoredCount = new Int32Array(entries.length + 1);
-  const scoreSum = new Float64Array(entries.length + 1);
-  entries.forEach((entry, i) => {
-    at[i] = entry.at;
-    const scored = entry.score !== null;
-    scoredCount[i + 1] = scoredCount[i] + (scored ? 1 : 0);
-    scoreSum[i + 1] = scoreSum[i] + (scored ? entry.score! : 0);
+function feedbackHistory(feedback: readonly FeedbackTally[]): FeedbackHistory {
+  const tallies = feedback.slice().sort((a, b) => a.at - b.at);
+  const at = new Float64Array(tallies.length);
+  const count = new Float64Array(tallies.length + 1);
+  const scoreCount = new Float64Array(tallies.length + 1);
+  const scoreSum = new Float64Array(tallies.length + 1);
+  tallies.forEach((tally, i) => {
+    at[i] = tally.at;
+    count[i + 1] = count[i] + tally.count;
+    scoreCount[i + 1] = scoreCount[i] + tally.scoreCount;
+    scoreSum[i + 1] = scoreSum[i] + tally.scoreSum;
   });
-  return { at, scoredCount, scoreSum, countBefore: new GrowingLowerBound(at) };
+  return { at, count, scoreCount, scoreSum, countBefore: new GrowingLowerBound(at) };
 }
 
 /** The mean score rounded half up (2.5 -> 3), in integers so no floating error decides a tie. */
@@ -335,10 +337,11 @@ export function usageTimeline(
     let satisfaction: Satisfaction | null = null;
     let feedbackCount = 0;
     if (feedbackAsOf !== null) {
-      feedbackCount = feedbackAsOf.countBefore.of(instant);
-      const scored = feedbackAsOf.scoredCount[feedbackCount];
+      const tallies = feedbackAsOf.countBefore.of(instant);
+      feedbackCount = feedbackAsOf.count[tallies];
+      const scored = feedbackAsOf.scoreCount[tallies];
       if (scored > 0) {
-        satisfaction = roundedMean(feedbackAsOf.scoreSum[feedbackCount], scored) as Satisfaction;
+        satisfaction = roundedMean(feedbackAsOf.scoreSum[tallies], scored) as Satisfaction;
       }
     }
 

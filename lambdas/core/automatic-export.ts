@@ -3,9 +3,11 @@
  * listing the bucket, one schedule per environment, runs through the one export pipeline as of the
  * scheduled instant, and the status the settings page shows.
  */
+import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
 import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
 import {
+  bucketUrlKey,
   DestinationError,
   GCS_ENDPOINT,
   isAwsRegion,
@@ -15,14 +17,16 @@ import {
   type Destination,
   type Provider,
 } from './destination';
-import { PlanRequiredError, ValidationError, type FieldIssue } from './errors';
+import { keyPrefixProblem } from './limits';
+import { classifyRunFailure, ConflictError, PlanRequiredError, ValidationError, type FailureClass, type FieldIssue } from './errors';
 import { companyRowBatches } from './export/company-source';
 import { csvEncoder } from './export/csv';
 import { exportFileName } from './export/naming';
-import { runExport } from './export/pipeline';
+import { exportDeadline, runExport, RUN_TIME_LIMIT_MS } from './export/pipeline';
 import { logger } from './log';
 import { dateOf, nextRunAt, scheduledSnapshotInstant, type Cadence } from './periods';
 import { requirePlan } from './plans';
+import { ScheduleReconciler } from './schedule-reconcile';
 import type {
   AutomaticExportSettings,
   AutomaticExportSettingsStore,
@@ -36,8 +40,12 @@ import type {
   UsageStore,
 } from '../ports';
 
-/** A run still "running" after the longest Lambda run has been abandoned and may be taken over. */
-const ABANDONED_AFTER_MS = 16 * 60 * 1000;
+/** The outcome of a run cut at its deadline: a stalled upload, usually, so it is retried. */
+const TIME_LIMIT_EXCEEDED = {
+  error:
+    'The export did not finish within its time limit: the storage provider stopped responding or was too slow. It will be retried automatically.',
+  errorCode: 'time_limit_exceeded',
+};
 
 export interface SettingsInput {
   enabled: boolean;
@@ -55,6 +63,8 @@ export interface SettingsInput {
   /** Omitted: keep the stored one. */
   secretAccessKey?: string;
   notifyEmails?: string[];
+  /** The `version` of the settings this save is based on; omitted (or 0): only when none were saved yet. */
+  version?: number;
 }
 
 export interface SettingsView {
@@ -73,6 +83,8 @@ export interface SettingsView {
   updatedAt: string | null;
   stoppedAt: string | null;
   stoppedReason: string | null;
+  /** Send it back with the next save: a save based on an older version is refused (409). */
+  version: number;
 }
 
 export type ExportStatusLabel = 'never ran before' | 'successful' | 'failed' | 'stopped';
@@ -105,7 +117,7 @@ export interface RunView {
 export type ScheduledRunResult =
   | { outcome: 'skipped'; reason: 'not enabled' | 'already ran' | 'plan does not include it' }
   | { outcome: 'successful'; snapshotAt: number; objectKey: string; rowCount: number; byteCount: number }
-  | { outcome: 'failed'; snapshotAt: number; error: string; errorCode: string };
+  | { outcome: 'failed'; snapshotAt: number; error: string; errorCode: string; failureClass: Exclude<FailureClass, 'transient'> };
 
 export interface AutomaticExportDependencies {
   tenants: TenantStore;
@@ -126,6 +138,18 @@ export class DestinationValidationError extends Error {
   }
 }
 
+/** A save based on settings that changed since they were read. */
+export class StaleSettingsError extends ConflictError {
+  override readonly name = 'StaleSettingsError';
+  constructor(readonly currentVersion: number) {
+    super(
+      currentVersion === 0
+        ? 'No settings were saved for this environment yet: send version 0 (or leave it out) to create them.'
+        : `These settings were changed since you read them (they are at version ${currentVersion} now). Reload them, make your change again and save with the new version.`,
+    );
+  }
+}
+
 /** The run failed on our side or the provider's, transiently: retried by the scheduler. */
 export class RetryableRunError extends Error {
   override readonly name = 'RetryableRunError';
@@ -135,7 +159,11 @@ const iso = (ms: number | undefined): string | null => (ms === undefined ? null 
 const mask = (accessKeyId: string) => `${'*'.repeat(Math.max(4, accessKeyId.length - 4))}${accessKeyId.slice(-4)}`;
 
 export class AutomaticExportService {
-  constructor(private readonly deps: AutomaticExportDependencies) {}
+  private readonly reconciler: ScheduleReconciler;
+
+  constructor(private readonly deps: AutomaticExportDependencies) {
+    this.reconciler = new ScheduleReconciler({ settings: deps.settings, scheduler: deps.scheduler });
+  }
 
   async getSettings(caller: Caller | undefined, environmentId: string): Promise<SettingsView> {
     await authorizeEnvironment(this.deps.tenants, caller, environmentId);
@@ -147,6 +175,9 @@ export class AutomaticExportService {
     // Switching off stays possible after a downgrade.
     if (input.enabled) requirePlan(organization, 'Automatic export');
     const existing = await this.deps.settings.get(environmentId);
+    const expectedVersion = input.version ?? 0;
+    // Refused before validating and sealing; the conditional write below settles races.
+    if ((existing?.version ?? 0) !== expectedVersion) throw new StaleSettingsError(existing?.version ?? 0);
     const cadence = input.cadence ?? existing?.cadence ?? 'daily';
     const destination = destinationFrom(input) ?? existing?.destination;
     const accessKeyId = input.accessKeyId ?? existing?.accessKeyId;
@@ -190,15 +221,20 @@ export class AutomaticExportService {
           : existing?.sealedSecretAccessKey,
       notifyEmails,
       updatedAt: this.deps.clock.now(),
+      version: expectedVersion + 1,
       // A stopped export stays reported as stopped until it is enabled again.
       ...(input.enabled || existing?.stoppedAt === undefined
         ? {}
         : { stoppedAt: existing.stoppedAt, stoppedReason: existing.stoppedReason }),
     };
-    // The schedule changes before the settings are saved: if it fails, the saved settings stay as they were.
-    if (settings.enabled) await this.deps.scheduler.upsert(environmentId, cadence);
-    else await this.deps.scheduler.remove(environmentId);
-    await this.deps.settings.put(settings);
+    if (!(await this.deps.settings.put(settings, expectedVersion))) {
+      throw new StaleSettingsError((await this.deps.settings.get(environmentId))?.version ?? 0);
+    }
+    // The settings are saved (and marked unreconciled): a failure here is caught up by the hourly
+    // check, so it is not the customer's to retry (a retry would be refused as stale anyway).
+    await this.reconciler.reconcile(environmentId).catch((error: unknown) =>
+      logger.warn('Schedule not reconciled after a save; the hourly check will', { environmentId, error: error as Error }),
+    );
     if (settings.enabled) await this.deps.runs.clearFailure(environmentId);
     return settingsView(settings);
   }
@@ -232,15 +268,17 @@ export class AutomaticExportService {
   /**
    * Runs the environment's export for a scheduled instant. The snapshot instant comes from the
    * schedule, never from this clock, so late runs and retries export the same data to the same key.
-   * `runAt` lets local mode simulate when the run happens (its times in history and status);
-   * `signal` aborts the run (before the Lambda's time runs out), which records it as failed.
+   * `runAt` lets local mode simulate when the run happens (its times in history and status).
+   * The run gives up after `timeLimitMs` (before the Lambda's time runs out) or when `signal` aborts,
+   * also in the middle of a stalled upload, and is recorded as failed; a retry may then take over its
+   * claim, as it may any `running` claim past its deadline (its worker was lost).
    */
   async runScheduled(
     environmentId: string,
     scheduledTime: number,
-    options: { runAt?: number; signal?: AbortSignal } = {},
+    options: { runAt?: number; timeLimitMs?: number; signal?: AbortSignal } = {},
   ): Promise<ScheduledRunResult> {
-    const { runAt, signal } = options;
+    const { runAt, timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const settings = await this.deps.settings.get(environmentId);
     if (!settings?.enabled || !settings.destination || !settings.accessKeyId || !settings.sealedSecretAccessKey) {
       return { outcome: 'skipped', reason: 'not enabled' };
@@ -252,35 +290,44 @@ export class AutomaticExportService {
     const timeNow = () => startedAt + (this.deps.clock.now() - clockAtStart);
     const previous = await this.deps.runs.getRun(environmentId, snapshotAt);
     const attempts = (previous?.attempts ?? 0) + 1;
-    const claimed = await this.deps.runs.claim(
-      { environmentId, snapshotAt, cadence: settings.cadence, status: 'running', startedAt, attempts },
-      startedAt - ABANDONED_AFTER_MS,
-    );
+    const signal = exportDeadline(timeLimitMs, options.signal);
+    const claimId = randomUUID();
+    const claimed = await this.deps.runs.claim({
+      environmentId,
+      snapshotAt,
+      cadence: settings.cadence,
+      status: 'running',
+      startedAt,
+      deadlineAt: startedAt + timeLimitMs,
+      claimId,
+      attempts,
+    });
     if (!claimed) return { outcome: 'skipped', reason: 'already ran' };
 
     try {
       const result = await this.export(settings, snapshotAt, signal);
       const finishedAt = timeNow();
       const outcome = { status: 'successful' as const, finishedAt, durationMs: finishedAt - startedAt, ...result };
-      await this.deps.runs.finish(environmentId, snapshotAt, outcome);
-      await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
+      if (await this.deps.runs.finish(environmentId, snapshotAt, claimId, outcome)) {
+        await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
+      }
       return { outcome: 'successful', snapshotAt, ...result };
     } catch (error) {
-      const known = error instanceof DestinationError ? error : undefined;
       const finishedAt = timeNow();
       const outcome = {
         status: 'failed' as const,
         finishedAt,
         durationMs: finishedAt - startedAt,
-        error: known?.message ?? 'The export failed on our side. It will be retried automatically.',
-        errorCode: known?.code ?? 'internal_error',
-        transient: known?.transient ?? true,
+        ...(signal.aborted ? { ...TIME_LIMIT_EXCEEDED, failureClass: 'transient' as const } : classifyRunFailure(error)),
       };
-      logger.warn('Scheduled export failed', { environmentId, snapshotAt, errorCode: outcome.errorCode, error: error as Error });
-      await this.deps.runs.finish(environmentId, snapshotAt, outcome);
-      await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
-      if (outcome.transient) throw new RetryableRunError(outcome.error, { cause: error });
-      return { outcome: 'failed', snapshotAt, error: outcome.error, errorCode: outcome.errorCode };
+      const log = outcome.failureClass === 'internal' ? logger.error.bind(logger) : logger.warn.bind(logger);
+      log('Scheduled export failed', { environmentId, snapshotAt, errorCode: outcome.errorCode, failureClass: outcome.failureClass, error: error as Error });
+      // A run taken over past its deadline leaves the outcome to the run that took it over.
+      if (await this.deps.runs.finish(environmentId, snapshotAt, claimId, outcome)) {
+        await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
+      }
+      if (outcome.failureClass === 'transient') throw new RetryableRunError(outcome.error, { cause: error });
+      return { outcome: 'failed', snapshotAt, error: outcome.error, errorCode: outcome.errorCode, failureClass: outcome.failureClass };
     }
   }
 
@@ -353,6 +400,9 @@ export function destinationFrom(input: SettingsInput): Destination | undefined {
   if (input.provider === 'AWS' && destination && !isAwsRegion(destination.region)) {
     issues.push({ path: 'bucketUrl', message: `"${destination.region}" is not an AWS region name such as eu-west-1` });
   }
+  // Checked here, not only by the API's schema, so no caller can aim a run outside the customer's folder.
+  const keyProblem = keyPrefixProblem(input.provider === 'AWS' ? bucketUrlKey(input.bucketUrl ?? '') : (input.key ?? ''));
+  if (keyProblem) issues.push({ path: input.provider === 'AWS' ? 'bucketUrl' : 'key', message: `the key prefix ${keyProblem}` });
   if (issues.length > 0) throw new ValidationError(`Invalid destination. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
   return destination;
 }
@@ -374,6 +424,7 @@ function settingsView(settings: AutomaticExportSettings | undefined): SettingsVi
     updatedAt: iso(settings?.updatedAt),
     stoppedAt: iso(settings?.stoppedAt),
     stoppedReason: settings?.stoppedReason ?? null,
+    version: settings?.version ?? 0,
   };
 }
 

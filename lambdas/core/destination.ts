@@ -90,6 +90,32 @@ export class EndpointUnreachableError extends DestinationError {
   }
 }
 
+/** The endpoint took longer than a settings save may wait: it hangs, or sends its answer too slowly. */
+export class EndpointTooSlowError extends DestinationError {
+  override readonly name = 'EndpointTooSlowError';
+  readonly transient = false;
+  readonly code = 'endpoint_unreachable';
+  constructor(endpoint: string, seconds: number, options?: { cause?: unknown }) {
+    super(
+      `The storage endpoint ${endpoint} did not answer a bucket listing within ${seconds} second${seconds === 1 ? '' : 's'}. Check that the endpoint URL is the S3 API of your storage and that it is up, then save again.`,
+      options,
+    );
+  }
+}
+
+/** The endpoint answered with a redirect: never followed, since it could lead anywhere (a private address among them). */
+export class EndpointRedirectError extends DestinationError {
+  override readonly name = 'EndpointRedirectError';
+  readonly transient = false;
+  readonly code = 'destination_rejected';
+  constructor(endpoint: string, status: number, options?: { cause?: unknown }) {
+    super(
+      `The storage endpoint ${endpoint} answered with a redirect (HTTP ${status}) instead of an S3 answer. Redirects are not followed: enter the address of the S3 API itself.`,
+      options,
+    );
+  }
+}
+
 /** The provider refused in a way that retrying will not change (an unexpected 4xx), or is not S3 at all. */
 export class DestinationRejectedError extends DestinationError {
   override readonly name = 'DestinationRejectedError';
@@ -158,6 +184,12 @@ export function parseAwsBucketUrl(url: string): Pick<Destination, 'bucket' | 're
     return { bucket: global[1], region: 'us-east-1', keyPrefix: normalizeKeyPrefix(safeDecode(global[2])) };
   }
   return undefined;
+}
+
+/** The key part of a bucket URL as the customer wrote it (decoded): the path without the '/' ending the host. */
+export function bucketUrlKey(url: string): string {
+  const path = /^https:\/\/[^/?#]+(\/[^?#]*)?$/.exec(url.trim())?.[1];
+  return path ? safeDecode(path).slice(1) : '';
 }
 
 function safeDecode(path: string | undefined): string {

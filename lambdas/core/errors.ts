@@ -2,6 +2,7 @@
  * The domain's errors. Each says, in words a customer can act on, what is wrong; the HTTP layer maps
  * them to status codes in one place (lambdas/http/errors.ts).
  */
+import { DestinationError } from './destination';
 import type { Plan } from './model';
 
 export interface FieldIssue {
@@ -47,5 +48,43 @@ export class NotFoundError extends Error {
 }
 
 export class ConflictError extends Error {
-  override readonly name = 'ConflictError';
+  // Widened so subclasses name themselves.
+  override readonly name: string = 'ConflictError';
+}
+
+/**
+ * A persistent failure on our side that neither the customer nor a retry can fix: a secret that cannot
+ * be unsealed, a sealing key we may not use, a configuration error. It goes to the operators' alarm,
+ * never to the customer's inbox.
+ */
+export class InternalFailureError extends Error {
+  // Widened so subclasses (in the adapters) name themselves.
+  override readonly name: string = 'InternalFailureError';
+}
+
+/**
+ * Who a failed run is for. `customer`: the destination refused (the customer fixes it; the three-email
+ * sequence). `transient`: throttling, 5xx, timeouts, unknown errors (retried; an alarm when it lasts
+ * more than 24 h). `internal`: an InternalFailureError (not retried, recorded with a customer-safe
+ * message, an operator alarm).
+ */
+export type FailureClass = 'customer' | 'transient' | 'internal';
+
+export interface ClassifiedFailure {
+  failureClass: FailureClass;
+  errorCode: string;
+  /** The message the status page shows: the service's own words, never an SDK's or an endpoint's. */
+  error: string;
+}
+
+export const TRANSIENT_FAILURE_MESSAGE = 'The export failed on our side. It will be retried automatically.';
+export const INTERNAL_FAILURE_MESSAGE =
+  'The export failed because of an internal error on our side. Our team has been alerted and is fixing it; nothing needs to change in your settings.';
+
+export function classifyRunFailure(error: unknown): ClassifiedFailure {
+  if (error instanceof DestinationError) {
+    return { failureClass: error.transient ? 'transient' : 'customer', errorCode: error.code, error: error.message };
+  }
+  if (error instanceof InternalFailureError) return { failureClass: 'internal', errorCode: 'internal_error', error: INTERNAL_FAILURE_MESSAGE };
+  return { failureClass: 'transient', errorCode: 'internal_error', error: TRANSIENT_FAILURE_MESSAGE };
 }

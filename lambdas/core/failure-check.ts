@@ -2,10 +2,12 @@
  * The hourly failure check. For an automatic export failing (on the customer's side) since F:
  * email 1 at the first check after F, email 2 once 24 h have passed, and at 72 h the export is
  * stopped and email 3 says so. Each email is claimed with a conditional write before it is sent, so
- * overlapping or retried checks never send one twice.
+ * overlapping or retried checks never send one twice. The check also reconciles the schedules of
+ * settings changed since their last reconcile (a save or a stop whose own reconcile did not finish).
  */
-import { failureEmail, type WarningNumber } from './failure-emails';
+import { errorWording, failureEmail, type WarningNumber } from './failure-emails';
 import { logger } from './log';
+import { ScheduleReconciler, type PendingReconcileResult } from './schedule-reconcile';
 import type {
   AutomaticExportSettings,
   AutomaticExportSettingsStore,
@@ -20,6 +22,8 @@ import type {
 const HOUR_MS = 3_600_000;
 export const SECOND_EMAIL_AFTER_MS = 24 * HOUR_MS;
 export const STOP_AFTER_MS = 72 * HOUR_MS;
+/** Transient failures (throttling, 5xx, timeouts, unknown errors) lasting longer than this alarm the operators. */
+export const TRANSIENT_ALARM_AFTER_MS = 24 * HOUR_MS;
 
 export interface FailureCheckDependencies {
   failing: FailingExportsStore;
@@ -37,6 +41,10 @@ export interface FailureCheckResult {
   examined: number;
   emailsSent: { environmentId: string; email: WarningNumber }[];
   stopped: string[];
+  /** Environments whose schedule was reconciled with their saved settings, and those that failed to. */
+  schedules: PendingReconcileResult;
+  /** Enabled exports failing transiently for more than 24 h: for the operators' alarm, not the customer. */
+  failingTransiently: string[];
 }
 
 export function settingsPageUrl(dashboardUrl: string, environmentId: string): string {
@@ -44,10 +52,15 @@ export function settingsPageUrl(dashboardUrl: string, environmentId: string): st
 }
 
 export class FailureCheckService {
-  constructor(private readonly deps: FailureCheckDependencies) {}
+  private readonly reconciler: ScheduleReconciler;
+
+  constructor(private readonly deps: FailureCheckDependencies) {
+    this.reconciler = new ScheduleReconciler({ settings: deps.settings, scheduler: deps.scheduler });
+  }
 
   async check(now: number = this.deps.clock.now()): Promise<FailureCheckResult> {
-    const result: FailureCheckResult = { examined: 0, emailsSent: [], stopped: [] };
+    const schedules = await this.reconciler.reconcilePending();
+    const result: FailureCheckResult = { examined: 0, emailsSent: [], stopped: [], schedules, failingTransiently: [] };
     for await (const status of this.deps.failing.listFailing()) {
       result.examined++;
       try {
@@ -57,12 +70,30 @@ export class FailureCheckService {
         logger.error('Failure check failed for an export', { environmentId: status.environmentId, error: error as Error });
       }
     }
+    await this.findLongTransientFailures(now, result);
     return result;
+  }
+
+  /** Exports whose runs have failed transiently for more than 24 h: retries are not helping, an operator must look. */
+  private async findLongTransientFailures(now: number, result: FailureCheckResult): Promise<void> {
+    for await (const { environmentId, transientSince } of this.deps.failing.listFailingTransientlySince(now - TRANSIENT_ALARM_AFTER_MS)) {
+      try {
+        if (!(await this.deps.settings.get(environmentId))?.enabled) {
+          // Switched off: no run will end these failures, and nothing is failing any more.
+          await this.deps.failing.endTransientFailures(environmentId, transientSince);
+          continue;
+        }
+        logger.error('Export failing transiently for more than 24 hours', { environmentId, transientSince: new Date(transientSince).toISOString() });
+        result.failingTransiently.push(environmentId);
+      } catch (error) {
+        logger.error('Failure check failed for an export', { environmentId, error: error as Error });
+      }
+    }
   }
 
   private async advance(status: ExportStatusRecord & { failingSince: number }, now: number, result: FailureCheckResult) {
     const { environmentId, failingSince } = status;
-    const error = status.failingError ?? status.lastError ?? 'Unknown error.';
+    const errorCode = status.failingErrorCode ?? status.lastErrorCode;
     if (now < failingSince) return;
     const settings = await this.deps.settings.get(environmentId);
     const stoppedByCheck = settings?.stoppedAt !== undefined;
@@ -77,7 +108,7 @@ export class FailureCheckService {
     const email: WarningNumber = due === 2 && !status.emailsSent?.includes(1) ? 1 : due;
     if (!(await this.deps.failing.claimEmail(environmentId, failingSince, email))) return;
     try {
-      if (email === 3 && !(await this.stop(environmentId, settings, now, error))) {
+      if (email === 3 && !(await this.stop(environmentId, settings, now, errorCode))) {
         // The customer saved new settings meanwhile: their save ends this sequence, not a stop.
         await this.deps.failing.releaseEmail(environmentId, failingSince, email);
         return;
@@ -87,7 +118,7 @@ export class FailureCheckService {
         failureEmail(email, {
           environmentName: environment?.name ?? environmentId,
           destination: settings.destination,
-          error,
+          errorCode,
           failingSince,
           stopAt: failingSince + STOP_AFTER_MS,
           now,
@@ -108,15 +139,13 @@ export class FailureCheckService {
   }
 
   /** Switches the export off unless the customer changed its settings since they were read. */
-  private async stop(environmentId: string, settings: AutomaticExportSettings, now: number, error: string): Promise<boolean> {
+  private async stop(environmentId: string, settings: AutomaticExportSettings, now: number, errorCode: string | undefined): Promise<boolean> {
     if (settings.stoppedAt === undefined) {
-      const reason = `Stopped after failing for 72 hours. Last error: ${error}`;
-      if (!(await this.deps.settings.stop(environmentId, settings.updatedAt, now, reason))) return false;
+      const reason = `Stopped after failing for 72 hours. Last error: ${errorWording(errorCode)}`;
+      if (!(await this.deps.settings.stop(environmentId, settings.version, now, reason))) return false;
     }
-    await this.deps.scheduler.remove(environmentId);
-    // A save racing the removal may have scheduled the export again: its settings win.
-    const latest = await this.deps.settings.get(environmentId);
-    if (latest?.enabled) await this.deps.scheduler.upsert(environmentId, latest.cadence);
+    // A save racing the stop wins: the reconcile applies whatever the settings say last.
+    await this.reconciler.reconcile(environmentId);
     return true;
   }
 }

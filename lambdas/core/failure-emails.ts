@@ -1,6 +1,11 @@
 /**
  * The three warning emails of a failing automatic export: plain, specific words (which environment,
  * which bucket, what failed, how to fix it, the deadline in UTC) as text and as HTML.
+ *
+ * What failed is told in the service's own words for the error's class, never with text the
+ * customer's endpoint sent (an S3 error code or message could carry a link or markup, and the
+ * service's sending identity would relay it). Values the customer typed (environment name, bucket,
+ * folder) are shortened and, in HTML, escaped.
  */
 import type { Destination } from './destination';
 import type { EmailMessage } from '../ports';
@@ -10,7 +15,8 @@ export type WarningNumber = 1 | 2 | 3;
 export interface FailureEmailContext {
   environmentName: string;
   destination: Destination;
-  error: string;
+  /** The class of the customer-side error (`access_denied`, ...): the email words it. */
+  errorCode: string | undefined;
   failingSince: number;
   /** When the export is (or was) stopped: failingSince + 72 h. */
   stopAt: number;
@@ -28,28 +34,61 @@ function hoursLeft(context: FailureEmailContext): string {
   return hours >= 24 ? `${count(Math.floor(hours / 24), 'day')} and ${count(hours % 24, 'hour')}` : count(hours, 'hour');
 }
 
+/** Longest a value the customer typed appears in an email, in characters. */
+export const MAX_USER_VALUE_CHARS = 80;
+
+/** What each customer-side error class tells the customer, in the service's own words. */
+const ERROR_WORDING: Record<string, string> = {
+  invalid_credentials:
+    'The storage provider does not accept the access key: it does not know the access key id, or the secret does not match it. Check both keys, or create a new key pair.',
+  access_denied:
+    "The storage provider refused access: the key may not list and write objects in the bucket (or the folder), or it has been disabled. Grant it s3:ListBucket, s3:PutObject and s3:AbortMultipartUpload (or the provider's equivalent) and make sure it is active.",
+  bucket_not_found: 'The bucket does not exist. Check its name and region, or create it.',
+  wrong_region: 'The bucket is not in the region the settings name. Check the region.',
+  endpoint_unreachable:
+    'The storage endpoint could not be reached: its name does not resolve or it refuses connections. Check the endpoint URL.',
+  destination_rejected:
+    'The storage provider rejected the upload. Check that the endpoint is an S3-compatible API and that the bucket accepts ordinary uploads (no mandatory Object Lock or encryption headers).',
+  endpoint_not_allowed: 'The storage endpoint is not allowed: it must be a public https address.',
+};
+const UNKNOWN_ERROR_WORDING = 'The storage provider refused the export. Check the destination settings.';
+
+/** The service's words for a customer-side error class. */
+export function errorWording(errorCode: string | undefined): string {
+  return (errorCode !== undefined && Object.hasOwn(ERROR_WORDING, errorCode) && ERROR_WORDING[errorCode]) || UNKNOWN_ERROR_WORDING;
+}
+
+/** A value the customer typed, on one line and at most MAX_USER_VALUE_CHARS characters (an ellipsis marks the cut). */
+export function userValue(text: string): string {
+  const characters = Array.from(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' '));
+  return characters.length <= MAX_USER_VALUE_CHARS ? characters.join('') : `${characters.slice(0, MAX_USER_VALUE_CHARS - 1).join('')}…`;
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 export function failureEmail(number: WarningNumber, context: FailureEmailContext): EmailMessage {
-  const where = `${context.destination.provider} bucket "${context.destination.bucket}"${context.destination.keyPrefix ? ` (folder "${context.destination.keyPrefix}/")` : ''}`;
+  const environmentName = userValue(context.environmentName);
+  const { provider, bucket, keyPrefix } = context.destination;
+  const where = `${provider} bucket "${userValue(bucket)}"${keyPrefix ? ` (folder "${userValue(`${keyPrefix}/`)}")` : ''}`;
+  const error = errorWording(context.errorCode);
   const subject =
     number === 3
-      ? `Automatic export stopped for ${context.environmentName}`
+      ? `Automatic export stopped for ${environmentName}`
       : number === 2
-        ? `Reminder: automatic export for ${context.environmentName} still failing, stops ${utc(context.stopAt)}`
-        : `Automatic export for ${context.environmentName} is failing`;
+        ? `Reminder: automatic export for ${environmentName} still failing, stops ${utc(context.stopAt)}`
+        : `Automatic export for ${environmentName} is failing`;
   const paragraphs =
     number === 3
       ? [
-          `The automatic export of environment "${context.environmentName}" to the ${where} has failed since ${utc(context.failingSince)} and has now been stopped. No further exports will run until you fix the settings and turn automatic export on again.`,
-          `The last error: ${context.error}`,
+          `The automatic export of environment "${environmentName}" to the ${where} has failed since ${utc(context.failingSince)} and has now been stopped. No further exports will run until you fix the settings and turn automatic export on again.`,
+          `The last error: ${error}`,
           `Fix the destination and enable the export again here: ${context.settingsUrl}`,
         ]
       : [
-          `The automatic export of environment "${context.environmentName}" to the ${where} has been failing since ${utc(context.failingSince)}.`,
-          `The error: ${context.error}`,
+          `The automatic export of environment "${environmentName}" to the ${where} has been failing since ${utc(context.failingSince)}.`,
+          `The error: ${error}`,
           `Fix the settings here: ${context.settingsUrl}`,
           `If it is not fixed by ${utc(context.stopAt)} (${hoursLeft(context)} from now), the export will be stopped.`,
         ];

@@ -1,11 +1,15 @@
 /**
  * Tracking ingest, compatible with Bucket's tracking API: users, companies, events and feedback
  * become the compact usage history the exports read. Every item of a request is checked before the
- * first write, so a rejected request writes nothing.
+ * first write, so a rejected request writes nothing. Every write is idempotent (feedback on the
+ * item's identity, ingestItemId), so a request retried after a failure stores what one success would.
  */
+import { createHash } from 'node:crypto';
+import { mergeCompanyAttributes, type StoredAttributes } from './company-attributes';
 import { UnauthorizedError, ValidationError, type FieldIssue } from './errors';
-import type { AttributeValue, Environment, FeatureDefinition } from './model';
-import type { TenantStore, UsageStore } from '../ports';
+import { isTrackableTime, type AttributeValue, type Environment, type FeatureDefinition } from './model';
+import { hashIngestKey } from './ingest-keys';
+import type { Clock, TenantStore, UsageStore } from '../ports';
 
 export type IngestItem =
   | { type: 'user'; userId: string; at: number }
@@ -24,6 +28,62 @@ export type IngestItem =
   | { type: 'ignored' };
 
 type FeedbackItem = Extract<IngestItem, { type: 'feedback' }>;
+
+/** What makes an item this item: every field it was sent with, attributes in key order. */
+function itemContent(item: IngestItem): unknown[] {
+  switch (item.type) {
+    case 'user':
+      return [item.type, item.userId, item.at];
+    case 'company': {
+      const attributes = Object.entries(item.attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return [item.type, item.companyId, item.userId ?? null, attributes, item.at];
+    }
+    case 'event':
+      return [item.type, item.event, item.userId, item.companyId ?? null, item.at];
+    case 'feedback':
+      return [item.type, item.userId ?? null, item.companyId ?? null, item.featureId ?? null, item.featureKey ?? null, item.score, item.at];
+    case 'ignored':
+      return [item.type];
+  }
+}
+
+/**
+ * An ingest item's identity, the same whenever the same request is sent again: a hash (128 bits,
+ * base64url, 22 characters) of the environment, the item's content (type, ids, event or feature,
+ * score, attributes, timestamp) and `ordinal`, how many items of the same request before it have the
+ * same content (0 for the first), so identical items of one request stay distinct. An item sent
+ * without a timestamp gets the receive time, hence a new identity on each retry.
+ */
+export function ingestItemId(environmentId: string, item: IngestItem, ordinal: number): string {
+  return createHash('sha256')
+    .update(JSON.stringify([environmentId, ...itemContent(item), ordinal]))
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+/** The identity of each item of a request, in request order (see ingestItemId). */
+export function ingestItemIds(environmentId: string, items: readonly IngestItem[]): string[] {
+  const seen = new Map<string, number>();
+  return items.map((item) => {
+    const content = JSON.stringify(itemContent(item));
+    const ordinal = seen.get(content) ?? 0;
+    seen.set(content, ordinal + 1);
+    return ingestItemId(environmentId, item, ordinal);
+  });
+}
+
+/** Runs `task` for every value, at most `limit` at a time. */
+async function inParallel<T>(values: readonly T[], limit: number, task: (value: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < values.length) await task(values[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, values.length) }, worker));
+}
+
+/** Where an item's field is reported: `[3].timestamp` in a bulk, `timestamp` alone. */
+const fieldPath = (items: readonly IngestItem[], index: number, field: string) =>
+  items.length > 1 ? `[${index}].${field}` : field;
 
 /** Lanes written at the same time: enough to hide DynamoDB's latency, few enough not to throttle. */
 const PARALLEL_LANES = 16;
@@ -52,15 +112,21 @@ export interface IngestResult {
 }
 
 export class IngestService {
-  constructor(private readonly deps: { tenants: TenantStore; usage: UsageStore }) {}
+  constructor(private readonly deps: { tenants: TenantStore; usage: UsageStore; clock: Clock }) {}
 
   async authenticate(ingestKey: string | undefined): Promise<Environment> {
     if (!ingestKey) {
       throw new UnauthorizedError('Missing ingest key. Send Authorization: Bearer <ingestKey> or ?publishableKey=<ingestKey>.');
     }
-    const environment = await this.deps.tenants.findEnvironmentByIngestKey(ingestKey);
-    if (!environment) throw new UnauthorizedError('Unknown ingest key. Use the ingestKey returned when the environment was created.');
-    return environment;
+    const owner = await this.deps.tenants.findIngestKey(hashIngestKey(ingestKey));
+    if (!owner) throw new UnauthorizedError('Unknown ingest key. Use the ingestKey returned when the environment was created or its key rotated.');
+    // Checked here, not left to the table's TTL: TTL deletes late, and dynalite not at all.
+    if (owner.validUntil !== undefined && owner.validUntil <= this.deps.clock.now()) {
+      throw new UnauthorizedError(
+        `This ingest key was replaced and stopped working at ${new Date(owner.validUntil).toISOString()}. Use the environment's current key.`,
+      );
+    }
+    return owner.environment;
   }
 
   async features(environment: Environment): Promise<FeatureDefinition[]> {
@@ -68,7 +134,10 @@ export class IngestService {
   }
 
   async ingest(environment: Environment, items: IngestItem[]): Promise<IngestResult> {
+    checkTimestamps(items);
     const feedbackKeys = await this.resolveFeedbackKeys(environment, items);
+    await this.checkCompanyAttributes(environment, items);
+    const ids = ingestItemIds(environment.id, items);
     const result: IngestResult = { recorded: 0, unattributed: 0 };
     // Items of one user or company are written in order (a company call linking a user lands before
     // that user's later events); different ones in parallel, so a large bulk fits in one request.
@@ -79,18 +148,33 @@ export class IngestService {
       if (indexes) indexes.push(index);
       else lanes.set(lane, [index]);
     });
-    const queue = [...lanes.values()];
-    const worker = async () => {
-      for (let lane = queue.shift(); lane; lane = queue.shift()) {
-        for (const index of lane) {
-          const item = items[index];
-          if (await this.write(environment.id, item, feedbackKeys.get(index))) result.recorded++;
-          else if (item.type === 'event' || item.type === 'feedback') result.unattributed++;
-        }
+    await inParallel([...lanes.values()], PARALLEL_LANES, async (lane) => {
+      for (const index of lane) {
+        const item = items[index];
+        if (await this.write(environment.id, item, ids[index], feedbackKeys.get(index))) result.recorded++;
+        else if (item.type === 'event' || item.type === 'feedback') result.unattributed++;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_LANES, queue.length) }, worker));
+    });
     return result;
+  }
+
+  /**
+   * Company attributes stay within their bound (core/company-attributes.ts): each company's stored
+   * attributes with the request's updates merged in order, refused before anything is written.
+   */
+  private async checkCompanyAttributes(environment: Environment, items: IngestItem[]): Promise<void> {
+    const updates = items.flatMap((item, index) =>
+      item.type === 'company' && item.attributes && Object.keys(item.attributes).length > 0
+        ? [{ index, companyId: item.companyId, attributes: item.attributes, at: item.at }]
+        : [],
+    );
+    const stored = new Map<string, StoredAttributes>();
+    await inParallel([...new Set(updates.map((u) => u.companyId))], PARALLEL_LANES, async (companyId) => {
+      stored.set(companyId, await this.deps.usage.companyAttributes(environment.id, companyId));
+    });
+    for (const { index, companyId, attributes, at } of updates) {
+      stored.set(companyId, mergeCompanyAttributes(companyId, stored.get(companyId)!, attributes, at, fieldPath(items, index, 'attributes')));
+    }
   }
 
   /** Feedback may name its feature by id; every id must resolve before anything is written. */
@@ -104,7 +188,7 @@ export class IngestService {
       if (item.type !== 'feedback') return;
       const key = item.featureKey ?? byId.get(item.featureId ?? '');
       if (key) keys.set(index, key);
-      else issues.push({ path: items.length > 1 ? `[${index}].featureId` : 'featureId', message: `no feature with id "${item.featureId}" in this environment` });
+      else issues.push({ path: fieldPath(items, index, 'featureId'), message: `no feature with id "${item.featureId}" in this environment` });
     });
     if (issues.length > 0) {
       throw new ValidationError(`Unknown feature: ${issues[0].message}; send the feature's key or an existing featureId.`, issues);
@@ -112,7 +196,7 @@ export class IngestService {
     return keys;
   }
 
-  private async write(environmentId: string, item: IngestItem, feedbackKey: string | undefined): Promise<boolean> {
+  private async write(environmentId: string, item: IngestItem, id: string, feedbackKey: string | undefined): Promise<boolean> {
     const usage = this.deps.usage;
     switch (item.type) {
       case 'user':
@@ -129,17 +213,27 @@ export class IngestService {
         return true;
       }
       case 'feedback':
-        return this.writeFeedback(environmentId, item, feedbackKey!);
+        return this.writeFeedback(environmentId, item, id, feedbackKey!);
       case 'ignored':
         return false;
     }
   }
 
-  private async writeFeedback(environmentId: string, item: FeedbackItem, eventKey: string): Promise<boolean> {
+  private async writeFeedback(environmentId: string, item: FeedbackItem, id: string, eventKey: string): Promise<boolean> {
     const companyId =
       item.companyId ?? (item.userId ? await this.deps.usage.findUserCompany(environmentId, item.userId) : undefined);
     if (!companyId) return false;
-    await this.deps.usage.recordFeedback(environmentId, { companyId, eventKey, at: item.at, score: item.score });
+    await this.deps.usage.recordFeedback(environmentId, { id, companyId, eventKey, at: item.at, score: item.score });
     return true;
   }
+}
+
+/** Times the usage history can hold (from 2000-01-01 on); the HTTP layer refuses others first. */
+function checkTimestamps(items: IngestItem[]): void {
+  const issues = items.flatMap((item, index) =>
+    item.type !== 'ignored' && !isTrackableTime(item.at)
+      ? [{ path: fieldPath(items, index, 'timestamp'), message: 'must be a time from 2000-01-01T00:00:00Z on' }]
+      : [],
+  );
+  if (issues.length > 0) throw new ValidationError(`Invalid timestamp: ${issues[0].path} ${issues[0].message}.`, issues);
 }

@@ -2,13 +2,14 @@
  * Manual exports (the dashboard's "Download export"): requested through the API, run asynchronously
  * into the service's exports bucket through the one export pipeline, downloaded by pre-signed URL.
  */
+import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
 import { NotFoundError } from './errors';
 import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
 import { companyRowBatches } from './export/company-source';
 import { csvEncoder } from './export/csv';
 import { exportFileName } from './export/naming';
-import { runExport, type ObjectSink } from './export/pipeline';
+import { exportDeadline, runExport, RUN_TIME_LIMIT_MS, type ObjectSink } from './export/pipeline';
 import { dataPoints, dateOf, type Aggregation } from './periods';
 import { requirePlan } from './plans';
 import type {
@@ -16,14 +17,36 @@ import type {
   DownloadLinks,
   ExportDispatcher,
   ManualExportJob,
+  ManualExportOutcome,
   ManualExportStore,
   TenantStore,
   UsageStore,
 } from '../ports';
 import { logger } from './log';
 
-/** A Lambda runs 15 minutes at most: a job still "running" after that was abandoned by a crash. */
-const ABANDONED_AFTER_MS = 16 * 60 * 1000;
+/** Manual exports of one environment pending or running at once; more are refused (429). */
+export const MAX_CONCURRENT_MANUAL_EXPORTS = 2;
+/**
+ * How long a job holds its slot at most: an hour waiting to start (the oldest asynchronous invocation
+ * Lambda still delivers to run-export) plus a run. A job that never finishes (event dropped, crash)
+ * frees its slot then, so no slot is lost for good.
+ */
+const SLOT_LEASE_MS = 60 * 60 * 1000 + RUN_TIME_LIMIT_MS + 60 * 1000;
+/** What a refused start is told to wait: exports take seconds to minutes, and the dashboard polls. */
+const RETRY_AFTER_SECONDS = 30;
+
+export class TooManyExportsError extends Error {
+  override readonly name = 'TooManyExportsError';
+  constructor(
+    readonly limit: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      `At most ${limit} manual exports of an environment run at once, and ${limit} are pending or running. ` +
+        `Wait until one is done or failed (GET its status), then start this one again, in ${retryAfterSeconds} seconds or later.`,
+    );
+  }
+}
 
 export interface ManualExportDependencies {
   tenants: TenantStore;
@@ -61,19 +84,22 @@ export class ManualExportService {
   async request(caller: Caller | undefined, environmentId: string, aggregation: Aggregation): Promise<ManualExportView> {
     const { organization } = await authorizeEnvironment(this.deps.tenants, caller, environmentId);
     requirePlan(organization, 'Manual export');
-    const job: ManualExportJob = {
-      id: this.deps.newId('exp'),
-      environmentId,
-      aggregation,
-      status: 'pending',
-      requestedAt: this.deps.clock.now(),
-    };
-    await this.deps.jobs.create(job);
+    const id = this.deps.newId('exp');
+    const requestedAt = this.deps.clock.now();
+    const slot = await this.deps.jobs.acquireSlot(environmentId, id, MAX_CONCURRENT_MANUAL_EXPORTS, requestedAt, requestedAt + SLOT_LEASE_MS);
+    if (slot === undefined) throw new TooManyExportsError(MAX_CONCURRENT_MANUAL_EXPORTS, RETRY_AFTER_SECONDS);
+    const job: ManualExportJob = { id, environmentId, aggregation, status: 'pending', requestedAt, slot };
+    try {
+      await this.deps.jobs.create(job);
+    } catch (error) {
+      await this.releaseSlot(job);
+      throw error;
+    }
     try {
       await this.deps.dispatcher.dispatchManualExport({ environmentId, jobId: job.id });
     } catch (error) {
       // Nothing will run it: say so on the job instead of leaving it pending.
-      await this.deps.jobs.finish(environmentId, job.id, {
+      await this.finish(job, undefined, {
         status: 'failed',
         finishedAt: this.deps.clock.now(),
         error: 'The export could not be started. Please try again.',
@@ -90,10 +116,17 @@ export class ManualExportService {
     return this.view(job);
   }
 
-  /** The worker: runs a job once, however often it is delivered; `signal` aborts it (time limit). */
-  async run(environmentId: string, jobId: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * The worker: runs a job once, however often it is delivered. It gives up after `timeLimitMs` (before
+   * the Lambda's time runs out) or when `signal` aborts, also in the middle of a stalled upload, and
+   * records the job as failed; a job left running past its deadline (its worker was lost) is taken over.
+   */
+  async run(environmentId: string, jobId: string, options: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const { timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const now = this.deps.clock.now();
-    if (!(await this.deps.jobs.claim(environmentId, jobId, now, now - ABANDONED_AFTER_MS))) return;
+    const claimId = randomUUID();
+    if (!(await this.deps.jobs.claim(environmentId, jobId, { claimId, at: now, deadlineAt: now + timeLimitMs }))) return;
+    const signal = exportDeadline(timeLimitMs, options.signal);
     const job = (await this.deps.jobs.get(environmentId, jobId))!;
     try {
       const environment = await this.deps.tenants.getEnvironment(environmentId);
@@ -116,7 +149,7 @@ export class ManualExportService {
         key: `manual/${environmentId}/${job.id}/${fileName}`,
         signal,
       });
-      await this.deps.jobs.finish(environmentId, jobId, {
+      await this.finish(job, claimId, {
         status: 'done',
         finishedAt: this.deps.clock.now(),
         rowCount: result.rowCount,
@@ -129,11 +162,24 @@ export class ManualExportService {
       const message =
         error instanceof NotFoundError
           ? error.message
-          : signal?.aborted
+          : signal.aborted
             ? 'The export did not finish within its time limit. Please try a shorter aggregation or contact support.'
             : 'The export failed on our side. Please start it again; if it keeps failing, contact support.';
-      await this.deps.jobs.finish(environmentId, jobId, { status: 'failed', finishedAt: this.deps.clock.now(), error: message });
+      await this.finish(job, claimId, { status: 'failed', finishedAt: this.deps.clock.now(), error: message });
     }
+  }
+
+  /**
+   * Records the outcome, then frees the job's slot for the environment's next export. A run whose claim
+   * was taken over past its deadline records nothing and leaves the slot to the run that took it over.
+   */
+  private async finish(job: ManualExportJob, claimId: string | undefined, outcome: ManualExportOutcome): Promise<void> {
+    if (await this.deps.jobs.finish(job.environmentId, job.id, outcome, claimId)) await this.releaseSlot(job);
+  }
+
+  /** Jobs created before slots existed hold none. */
+  private async releaseSlot(job: ManualExportJob): Promise<void> {
+    if (job.slot !== undefined) await this.deps.jobs.releaseSlot(job.environmentId, job.slot, job.id);
   }
 
   private async view(job: ManualExportJob): Promise<ManualExportView> {

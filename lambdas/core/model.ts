@@ -17,9 +17,15 @@ export interface Environment {
   id: string;
   organizationId: string;
   name: string;
-  ingestKey: string;
+  /** SHA-256 of the current ingest key (core/ingest-keys.ts); the key itself is never stored. */
+  ingestKeyHash: string;
+  /** The current key's first characters, shown masked. */
+  ingestKeyPrefix: string;
   createdAt: number;
 }
+
+/** An environment with the ingest key just issued for it: answered once, never stored. */
+export type EnvironmentWithIngestKey = Environment & { ingestKey: string };
 
 export interface AdoptionThresholds {
   /** Active days needed inside the window to count as retained. */
@@ -136,10 +142,48 @@ export interface CompanyRecord {
   seenDays: DayLastSeen;
 }
 
+/** One feedback record. */
 export interface FeedbackEntry {
   at: number;
   /** 1-5, or null for feedback without a score. */
   score: number | null;
+}
+
+/**
+ * Feedback records counted together: one record (`at` its time), or the records of one UTC day folded
+ * together (`at` the day's last millisecond; the store keeps older feedback that way, so an item stays
+ * small however much arrives). As of T a tally counts when `at < T`: exact for every midnight T (each
+ * roll-up, each scheduled export); a folded day counts for a T inside it once the day is over.
+ */
+export interface FeedbackTally {
+  at: number;
+  count: number;
+  /** Records with a score, and the sum of their scores. */
+  scoreCount: number;
+  scoreSum: number;
+}
+
+export const feedbackTally = ({ at, score }: FeedbackEntry): FeedbackTally => ({
+  at,
+  count: 1,
+  scoreCount: score === null ? 0 : 1,
+  scoreSum: score ?? 0,
+});
+
+/** Tallies folded into one per UTC day, in day order, each at its day's last millisecond. */
+export function tallyByDay(tallies: Iterable<FeedbackTally>): FeedbackTally[] {
+  const byDay = new Map<number, FeedbackTally>();
+  for (const { at, count, scoreCount, scoreSum } of tallies) {
+    const day = toEpochDay(at);
+    const folded = byDay.get(day) ?? { at: (day + 1) * DAY_MS - 1, count: 0, scoreCount: 0, scoreSum: 0 };
+    byDay.set(day, {
+      at: folded.at,
+      count: folded.count + count,
+      scoreCount: folded.scoreCount + scoreCount,
+      scoreSum: folded.scoreSum + scoreSum,
+    });
+  }
+  return [...byDay].sort(([a], [b]) => a - b).map(([, tally]) => tally);
 }
 
 /** The compact history of one company x event key: O(1) items whatever the event volume. */
@@ -149,7 +193,8 @@ export interface FeatureUsageRecord {
   firstUsed: number | null;
   /** Days with at least one use, with that day's latest use. */
   usedDays: DayLastSeen;
-  feedback: readonly FeedbackEntry[];
+  /** Every feedback record for the feature, as single records and daily tallies, in any order. */
+  feedback: readonly FeedbackTally[];
 }
 
 /** A company with all its usage histories, as the usage store streams them to the exports. */
@@ -160,3 +205,12 @@ export interface CompanyUsage {
 
 export const DAY_MS = 86_400_000;
 export const toEpochDay = (ms: number): number => Math.floor(ms / DAY_MS);
+
+/**
+ * The span of timestamps the usage history keeps: from 2000-01-01 (DESIGN's input limit) to the last
+ * instant a JavaScript date can hold. Anything else is a client's mistake, refused before a write.
+ */
+export const EARLIEST_TRACKED_AT = Date.UTC(2000, 0, 1);
+export const LATEST_TRACKED_AT = 8.64e15;
+export const isTrackableTime = (at: number): boolean =>
+  Number.isSafeInteger(at) && at >= EARLIEST_TRACKED_AT && at <= LATEST_TRACKED_AT;

@@ -3,7 +3,7 @@
  * its first/last seen as of an instant.
  *
  * Operator semantics:
- * - a missing attribute reads as null;
+ * - a missing attribute reads as null; only the company's own attributes are read (never the prototype's);
  * - equals / notEquals / anyOf compare strictly, except that a number and a numeric string are equal
  *   when they denote the same number (`"5"` equals `5`); notEquals is the negation of equals;
  * - contains: the attribute is a string containing the value (case-sensitive);
@@ -45,7 +45,8 @@ function conditionHolds(
     const limit = condition.days * DAY_MS;
     return condition.operator === 'moreThanDaysAgo' ? age > limit : age < limit;
   }
-  const attribute = attributes[condition.attribute] ?? null;
+  // The company's own attributes only: `constructor` or `toString` must not read the prototype.
+  const attribute = Object.hasOwn(attributes, condition.attribute) ? (attributes[condition.attribute] ?? null) : null;
   switch (condition.operator) {
     case 'equals':
       return sameValue(attribute, condition.value);

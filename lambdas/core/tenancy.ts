@@ -1,10 +1,12 @@
 /** Organizations, environments, feature and segment definitions: the tenancy use cases. */
 import { authorizeEnvironment, requireOperator, type Caller } from './access';
 import { NotFoundError } from './errors';
+import { storedIngestKey } from './ingest-keys';
 import {
   DEFAULT_ADOPTION,
   type AdoptionThresholds,
   type Environment,
+  type EnvironmentWithIngestKey,
   type FeatureDefinition,
   type Organization,
   type Plan,
@@ -18,6 +20,14 @@ export interface TenancyDependencies {
   clock: Clock;
   newId: (prefix: string) => string;
   newIngestKey: () => string;
+  /** How long a replaced ingest key keeps working. */
+  ingestKeyGraceMs: number;
+}
+
+export interface RotatedIngestKey {
+  environment: EnvironmentWithIngestKey;
+  /** When the key it replaced stops working. */
+  previousKeyValidUntil: number;
 }
 
 export interface FeatureInput {
@@ -53,20 +63,33 @@ export class TenancyService {
     return updated;
   }
 
-  async createEnvironment(caller: Caller | undefined, organizationId: string, name: string): Promise<Environment> {
+  /** The answer is the only place the ingest key is ever shown: only its hash is stored. */
+  async createEnvironment(caller: Caller | undefined, organizationId: string, name: string): Promise<EnvironmentWithIngestKey> {
     requireOperator(caller);
     if (!(await this.deps.tenants.getOrganization(organizationId))) {
       throw new NotFoundError(`Organization ${organizationId} not found.`);
     }
+    const ingestKey = this.deps.newIngestKey();
+    const { hash, prefix } = storedIngestKey(ingestKey);
     const environment: Environment = {
       id: this.deps.newId('env'),
       organizationId,
       name,
-      ingestKey: this.deps.newIngestKey(),
+      ingestKeyHash: hash,
+      ingestKeyPrefix: prefix,
       createdAt: this.deps.clock.now(),
     };
     await this.deps.tenants.createEnvironment(environment);
-    return environment;
+    return { ...environment, ingestKey };
+  }
+
+  /** Issues a new ingest key, shown once; the replaced one keeps working for the grace period. */
+  async rotateIngestKey(caller: Caller | undefined, environmentId: string): Promise<RotatedIngestKey> {
+    const { environment } = await authorizeEnvironment(this.deps.tenants, caller, environmentId);
+    const ingestKey = this.deps.newIngestKey();
+    const previousKeyValidUntil = this.deps.clock.now() + this.deps.ingestKeyGraceMs;
+    const rotated = await this.deps.tenants.replaceIngestKey(environment, storedIngestKey(ingestKey), previousKeyValidUntil);
+    return { environment: { ...rotated, ingestKey }, previousKeyValidUntil };
   }
 
   async getEnvironment(caller: Caller | undefined, environmentId: string): Promise<Environment> {

@@ -2,11 +2,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { awsStores, readStoreConfig } from '../adapters/aws-wiring';
 import { IngestService } from '../core/ingest';
-import { fromApiGateway, toApiGateway } from '../http/apigateway';
+import { handleApiGateway } from '../http/apigateway';
 import { ingestRouter } from '../http/ingest-routes';
 import { systemClock } from '../services';
 
-const router = ingestRouter(new IngestService(awsStores(readStoreConfig())), systemClock);
+const router = ingestRouter(new IngestService({ ...awsStores(readStoreConfig()), clock: systemClock }), systemClock);
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyResultV2> =>
-  toApiGateway(await router.handle(fromApiGateway(event)));
+  handleApiGateway(router, event);

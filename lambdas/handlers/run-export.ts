@@ -2,13 +2,16 @@
  * Lambda entry that runs exports: manual export jobs (invoked asynchronously by the API) and scheduled
  * automatic exports (invoked by the environment's EventBridge Scheduler schedule).
  */
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { awsServices, readRunExportConfig } from '../adapters/aws-wiring';
+import { publishRunMetrics } from '../adapters/metrics/operator-metrics';
 import { logger } from '../core/log';
 import { validate } from '../http/validation';
 
 const services = awsServices(readRunExportConfig());
+const metrics = new Metrics();
 
 const runExportEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('manual-export'), environmentId: z.string().min(1), jobId: z.string().min(1) }),
@@ -26,12 +29,16 @@ const WIND_DOWN_MS = 30_000;
 export const handler = async (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>): Promise<void> => {
   const request = validate(runExportEvent, event, 'run-export event');
   logger.appendKeys({ kind: request.kind, environmentId: request.environmentId });
-  const signal = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS));
+  const timeLimitMs = Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS);
   if (request.kind === 'manual-export') {
-    await services.manualExports.run(request.environmentId, request.jobId, signal);
+    await services.manualExports.run(request.environmentId, request.jobId, { timeLimitMs });
     return;
   }
   // Transient failures throw (RetryableRunError), so Lambda's asynchronous retries run it again.
-  const result = await services.automaticExports.runScheduled(request.environmentId, Date.parse(request.scheduledTime), { signal });
+  const result = await services.automaticExports.runScheduled(request.environmentId, Date.parse(request.scheduledTime), {
+    timeLimitMs,
+  });
   logger.info('Scheduled export finished', { ...result });
+  // Internal failures are not retried and not the customer's: the operators' alarm takes them.
+  publishRunMetrics(metrics, result);
 };

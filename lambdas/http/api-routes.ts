@@ -3,7 +3,9 @@
  * document are built, so the published contract cannot drift from what is served.
  */
 import { z } from 'zod';
-import type { Environment, Organization } from '../core/model';
+import { maskedIngestKey } from '../core/ingest-keys';
+import { LIMITS_TABLE, MAX_BODY_BYTES } from '../core/limits';
+import type { Environment, EnvironmentWithIngestKey, Organization } from '../core/model';
 import type { AutomaticExportService } from '../core/automatic-export';
 import type { ManualExportService } from '../core/manual-export';
 import type { TenancyService } from '../core/tenancy';
@@ -29,6 +31,8 @@ export interface ApiRoute {
   /** Who may call it; `public` routes need no token. */
   access: 'public' | 'member' | 'operator';
   body?: z.ZodType;
+  /** Answers worth documenting besides the error envelope (OpenAPI response objects by status). */
+  responses?: Record<string, object>;
   handler: (context: RouteContext) => Promise<HttpResponse>;
 }
 
@@ -42,11 +46,13 @@ const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
 const iso = (ms: number) => new Date(ms).toISOString();
 
 const organizationView = (org: Organization) => ({ id: org.id, name: org.name, plan: org.plan, createdAt: iso(org.createdAt) });
-const environmentView = (env: Environment) => ({
+/** The ingest key itself only in the answer that issued it; afterwards its masked prefix. */
+const environmentView = (env: Environment | EnvironmentWithIngestKey) => ({
   id: env.id,
   organizationId: env.organizationId,
   name: env.name,
-  ingestKey: env.ingestKey,
+  ...('ingestKey' in env ? { ingestKey: env.ingestKey } : {}),
+  maskedIngestKey: maskedIngestKey(env.ingestKeyPrefix),
   createdAt: iso(env.createdAt),
 });
 
@@ -80,7 +86,7 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
     {
       method: 'POST',
       path: '/v1/organizations/{orgId}/environments',
-      summary: 'Create an environment; the answer carries its ingest key',
+      summary: 'Create an environment; the answer carries its ingest key, shown this once (only its hash is stored)',
       access: 'operator',
       body: createEnvironmentBody,
       handler: async ({ request, params }) => {
@@ -91,9 +97,24 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
     {
       method: 'GET',
       path: '/v1/environments/{envId}',
-      summary: 'The environment',
+      summary: 'The environment; its ingest key only masked (maskedIngestKey, e.g. "ik_abc…")',
       access: 'member',
       handler: async ({ request, params }) => ok(environmentView(await tenancy.getEnvironment(request.caller, params.envId))),
+    },
+    {
+      method: 'POST',
+      path: '/v1/environments/{envId}/ingest-keys/rotate',
+      summary:
+        'Issue a new ingest key, answered this once. The replaced key keeps working until previousKeyValidUntil (24 h by default), then gets 401. 409 when another rotation ran at the same time.',
+      access: 'member',
+      responses: {
+        '201': { description: '{id, name, ingestKey (the new key, shown this once), maskedIngestKey, previousKeyValidUntil, ...}' },
+        '409': { description: 'Another rotation of this environment ran at the same time; use its key, or rotate again.' },
+      },
+      handler: async ({ request, params }) => {
+        const { environment, previousKeyValidUntil } = await tenancy.rotateIngestKey(request.caller, params.envId);
+        return ok({ ...environmentView(environment), previousKeyValidUntil: iso(previousKeyValidUntil) }, 201);
+      },
     },
     {
       method: 'GET',
@@ -137,6 +158,14 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
       summary: 'Start a manual CSV export (pro or enterprise plan); answers 202 at once, poll the job for the download URL',
       access: 'member',
       body: startManualExportBody,
+      responses: {
+        '202': { description: 'The export job, pending; Location names it.' },
+        '429': {
+          description:
+            'too_many_exports: at most 2 manual exports of an environment are pending or running at once. Start it again once one is done or failed.',
+          headers: { 'Retry-After': { description: 'Seconds to wait before starting again.', schema: { type: 'integer' } } },
+        },
+      },
       handler: async ({ request, params }) => {
         const { aggregation } = validateBody(startManualExportBody, request.body);
         const job = await manualExports.request(request.caller, params.envId, aggregation);
@@ -153,7 +182,8 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
     {
       method: 'GET',
       path: '/v1/environments/{envId}/data-export/settings',
-      summary: 'Automatic export settings (the secret access key is never returned; the access key id is masked)',
+      summary:
+        'Automatic export settings (the secret access key is never returned; the access key id is masked), with their `version` (0 while none were saved): send it back with the next save',
       access: 'member',
       handler: async ({ request, params }) => ok(await automaticExports.getSettings(request.caller, params.envId)),
     },
@@ -161,7 +191,7 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
       method: 'PUT',
       path: '/v1/environments/{envId}/data-export/settings',
       summary:
-        'Save automatic export settings (enterprise plan). Enabling validates the destination by listing the bucket; nothing is saved when that fails. Omit secretAccessKey to keep the stored one.',
+        'Save automatic export settings (enterprise plan). Send the `version` you read: a save based on older settings answers 409 `conflict` (reload and save again); without a version the save only creates settings. Enabling validates the destination by listing the bucket; nothing is saved when that fails. Omit secretAccessKey to keep the stored one. The schedule follows the saved settings.',
       access: 'member',
       body: putExportSettingsBody,
       handler: async ({ request, params }) => {
@@ -196,7 +226,7 @@ export function openApiDocument(routes: ApiRoute[]): object {
       name,
       in: 'path',
       required: true,
-      schema: { type: 'string' },
+      schema: PATH_ID_SCHEMA,
     }));
     paths[route.path] ??= {};
     paths[route.path][route.method.toLowerCase()] = {
@@ -204,23 +234,39 @@ export function openApiDocument(routes: ApiRoute[]): object {
       ...(route.access === 'public' ? { security: [] } : { 'x-required-role': route.access }),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              description: `JSON, at most ${MAX_BODY_BYTES} bytes (1 MB) of UTF-8; larger bodies answer 413.`,
+              content: { 'application/json': { schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) } },
+            },
+          }
         : {}),
       responses: {
+        ...route.responses,
         default: {
-          description: 'Errors are {"error": {"code", "message", "issues"?}} with a 4xx or 5xx status.',
+          description:
+            'Errors are {"error": {"code", "message", "issues"?}} with a 4xx or 5xx status; a refused input names the field and the limit (see the limits in info.description).',
         },
       },
     };
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Data export service API', version: '1' },
+    info: { title: 'Data export service API', version: '1', description: limitsDescription() },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     security: [{ bearer: [] }],
     paths,
   };
 }
+
+/** Every input limit of the API and of ingest, as a Markdown table. */
+function limitsDescription(): string {
+  const rows = LIMITS_TABLE.map(({ input, limit, refusal }) => `| ${input} | ${limit} | ${refusal} |`);
+  return ['Input limits (checked before anything is written):', '', '| input | limit | refused with |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+const PATH_ID_SCHEMA = z.toJSONSchema(idParameter);
 
 export function apiRouter(services: ApiServices): Router {
   const routes = apiRoutes(services);

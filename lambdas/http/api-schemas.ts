@@ -1,8 +1,10 @@
 /** Request bodies of the management API: validated with zod and published in the OpenAPI document. */
 import { z } from 'zod';
 import { PROVIDERS } from '../core/destination';
+import { MAX_ATTRIBUTE_KEY_CHARS, MAX_ATTRIBUTE_VALUE_BYTES, MAX_SEGMENT_CONDITIONS, MAX_SEGMENT_VALUES } from '../core/limits';
 import { PLANS } from '../core/model';
 import { AGGREGATIONS } from '../core/periods';
+import { boundedText, idText, keyPrefix, storableNumber, wellFormedText } from './limited-schemas';
 
 export const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const idParameter = z
@@ -10,7 +12,7 @@ export const idParameter = z
   .regex(ID_PATTERN, 'use 1-64 letters, digits, ".", "_" or "-"');
 
 const plan = z.enum(PLANS, { error: `plan must be one of ${PLANS.join(', ')}` });
-const name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const name = wellFormedText.trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 
 export const createOrganizationBody = z.object({ name, plan }).strict();
 export const changePlanBody = z.object({ plan }).strict();
@@ -29,21 +31,29 @@ export const adoptionThresholds = z
 
 export const putFeatureBody = z
   .object({
-    key: z.string().min(1, 'must not be empty').max(256),
+    key: idText,
     name,
     adoption: adoptionThresholds.optional(),
   })
   .strict();
 
-const attribute = z.string().min(1, 'must name a company attribute').max(256);
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const attribute = wellFormedText
+  .min(1, 'must name a company attribute')
+  .max(MAX_ATTRIBUTE_KEY_CHARS, `attribute names are at most ${MAX_ATTRIBUTE_KEY_CHARS} characters`);
+const scalar = z.union([boundedText(MAX_ATTRIBUTE_VALUE_BYTES), storableNumber, z.boolean(), z.null()]);
 
 export const segmentCondition = z.union(
   [
     z.object({ attribute, operator: z.enum(['equals', 'notEquals']), value: scalar }).strict(),
-    z.object({ attribute, operator: z.literal('contains'), value: z.string() }).strict(),
-    z.object({ attribute, operator: z.literal('anyOf'), values: z.array(scalar).min(1) }).strict(),
-    z.object({ attribute, operator: z.enum(['greaterThan', 'lessThan']), value: z.number() }).strict(),
+    z.object({ attribute, operator: z.literal('contains'), value: boundedText(MAX_ATTRIBUTE_VALUE_BYTES) }).strict(),
+    z
+      .object({
+        attribute,
+        operator: z.literal('anyOf'),
+        values: z.array(scalar).min(1).max(MAX_SEGMENT_VALUES, `list at most ${MAX_SEGMENT_VALUES} values`),
+      })
+      .strict(),
+    z.object({ attribute, operator: z.enum(['greaterThan', 'lessThan']), value: storableNumber }).strict(),
     z.object({ attribute, operator: z.enum(['isSet', 'isNotSet']) }).strict(),
     z
       .object({
@@ -60,7 +70,7 @@ export const segmentCondition = z.union(
 );
 
 export const putSegmentBody = z
-  .object({ name, conditions: z.array(segmentCondition).max(50) })
+  .object({ name, conditions: z.array(segmentCondition).max(MAX_SEGMENT_CONDITIONS, `send at most ${MAX_SEGMENT_CONDITIONS} conditions`) })
   .strict();
 
 export const startManualExportBody = z
@@ -69,7 +79,10 @@ export const startManualExportBody = z
   })
   .strict();
 
-const optionalText = (max: number) => z.string().trim().min(1, 'must not be empty').max(max).optional();
+const optionalText = (max: number) => wellFormedText.trim().min(1, 'must not be empty').max(max).optional();
+
+/** RFC 5321's limit on a forward path. */
+const MAX_EMAIL_CHARS = 254;
 
 export const putExportSettingsBody = z
   .object({
@@ -79,11 +92,20 @@ export const putExportSettingsBody = z
     bucketUrl: optionalText(2048),
     bucket: optionalText(63),
     region: optionalText(32),
-    key: z.string().max(1024).optional(),
+    key: keyPrefix.optional(),
     endpoint: optionalText(2048),
     accessKeyId: optionalText(256),
     secretAccessKey: optionalText(512),
-    notifyEmails: z.array(z.email({ error: 'must be an email address' })).max(10).optional(),
+    notifyEmails: z.array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS)).max(10).optional(),
+    version: z
+      .number({ error: 'version must be the version number of the settings you read' })
+      .int('version must be a whole number')
+      .min(0, 'version must be 0 or more')
+      .max(Number.MAX_SAFE_INTEGER, 'version must be at most 2^53 - 1')
+      .optional()
+      .describe(
+        'The `version` of the settings this save is based on, as the last GET (or PUT) answered it. A save based on an older version is refused with 409 `conflict`: reload, apply the change again and save. Leave it out (or send 0) to create settings when none were saved yet.',
+      ),
   })
   .strict()
   .superRefine((value, context) => {

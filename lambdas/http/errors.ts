@@ -3,6 +3,7 @@
  * errors and a generic one otherwise: never a stack or an SDK error string.
  */
 import { DestinationValidationError } from '../core/automatic-export';
+import { TooManyExportsError } from '../core/manual-export';
 import {
   ConflictError,
   ForbiddenError,
@@ -11,6 +12,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../core/errors';
+import { MAX_BODY_BYTES } from '../core/limits';
 import { logger } from '../core/log';
 import type { HttpResponse } from './types';
 
@@ -21,6 +23,15 @@ export class MethodNotAllowedError extends Error {
     readonly allowed: string[],
   ) {
     super(`${path} accepts ${allowed.join(', ')}.`);
+  }
+}
+
+export class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(readonly bytes: number) {
+    super(
+      `The request body is ${bytes > MAX_BODY_BYTES ? `over ${MAX_BODY_BYTES}` : bytes} bytes; bodies are limited to ${MAX_BODY_BYTES} bytes (1 MB). Send fewer items per request (e.g. smaller bulk batches).`,
+    );
   }
 }
 
@@ -46,6 +57,8 @@ const MAPPINGS: ErrorMapping[] = [
   { type: NotFoundError, status: 404, code: 'not_found' },
   { type: MethodNotAllowedError, status: 405, code: 'method_not_allowed' },
   { type: ConflictError, status: 409, code: 'conflict' },
+  { type: PayloadTooLargeError, status: 413, code: 'payload_too_large' },
+  { type: TooManyExportsError, status: 429, code: 'too_many_exports' },
   {
     type: DestinationValidationError,
     status: (error: DestinationValidationError) => DESTINATION_STATUS[error.destinationError.code] ?? 400,
@@ -70,5 +83,6 @@ export function errorResponse(error: unknown): HttpResponse {
   const headers: Record<string, string> = {};
   if (known instanceof MethodNotAllowedError) headers.allow = known.allowed.join(', ');
   if (known instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
+  if (known instanceof TooManyExportsError) headers['retry-after'] = String(known.retryAfterSeconds);
   return { status, body: { error: body }, headers };
 }

@@ -3,67 +3,50 @@
  * `<base>/ingest`. Answers `{success: true}` or `{success: false, error}`.
  */
 import { z } from 'zod';
+import {
+  MAX_BULK_ITEMS,
+  MAX_FEEDBACK_TEXT_BYTES,
+  MAX_FUTURE_MS,
+  MAX_INGEST_KEY_CHARS,
+  MIN_INGEST_KEY_CHARS,
+} from '../core/limits';
 import type { IngestItem, IngestService } from '../core/ingest';
-import type { AttributeValue } from '../core/model';
 import type { Clock } from '../ports';
-import { ValidationError } from '../core/errors';
+import { UnauthorizedError, ValidationError } from '../core/errors';
 import { errorResponse } from './errors';
 import { Router } from './router';
 import type { HttpRequest, HttpResponse } from './types';
+import { attributes, boundedText, idText, shallowJson, timestamp } from './limited-schemas';
 import { validateBody } from './validation';
 
-/** Future timestamps beyond this are a client clock or unit error (seconds vs milliseconds). */
-const MAX_FUTURE_MS = 60 * 60 * 1000;
-export const MAX_BULK_ITEMS = 1000;
+/** Ids may come as numbers (some SDKs send numeric ids): kept as their text, with the text's limits. */
+const id = z.union([z.string(), z.number()], { error: 'must be a non-empty string or a number' }).transform(String).pipe(idText);
+const optionalTimestamp = timestamp.optional();
+const optionalAttributes = attributes.optional();
+const context = shallowJson.optional();
 
-const id = z.union([z.string().min(1).max(256), z.number()], { error: 'must be a non-empty string or a number' }).transform(String);
-
-const timestamp = z
-  .union([z.number().int().nonnegative(), z.iso.datetime({ offset: true }), z.iso.date()], {
-    error: 'must be epoch milliseconds or an ISO-8601 date-time, e.g. 2026-11-23T10:00:00Z',
-  })
-  .transform((value) => (typeof value === 'number' ? value : Date.parse(value)))
-  .optional();
-
-/** Attributes keep scalars as they are; nested JSON is kept as its JSON text. */
-const attributes = z
-  .record(z.string().min(1).max(256), z.unknown())
-  .transform((record) =>
-    Object.fromEntries(
-      Object.entries(record)
-        .filter(([, value]) => value !== undefined)
-        .map(([key, value]): [string, AttributeValue] => [
-          key,
-          value === null || ['string', 'number', 'boolean'].includes(typeof value) ? (value as AttributeValue) : JSON.stringify(value),
-        ]),
-    ),
-  )
-  .optional();
-
-const context = z.unknown().optional();
-
-const userSchema = z.object({ userId: id, attributes, context, timestamp });
-const companySchema = z.object({ companyId: id, userId: id.optional(), attributes, context, timestamp });
+const userSchema = z.object({ userId: id, attributes: optionalAttributes, context, timestamp: optionalTimestamp });
+const companySchema = z.object({ companyId: id, userId: id.optional(), attributes: optionalAttributes, context, timestamp: optionalTimestamp });
 const eventSchema = z.object({
-  event: z.string().min(1, 'must name the event').max(256),
+  event: idText,
   userId: id,
   companyId: id.optional(),
-  attributes,
+  attributes: optionalAttributes,
   context,
-  timestamp,
+  timestamp: optionalTimestamp,
 });
 const feedbackSchema = z
   .object({
     userId: id.optional(),
     companyId: id.optional(),
-    featureId: z.string().min(1).optional(),
-    key: z.string().min(1).optional(),
+    featureId: idText.optional(),
+    key: idText.optional(),
     score: z.number().int().min(1).max(5).nullable().optional(),
-    comment: z.string().max(10_000).optional(),
-    question: z.string().optional(),
-    promptId: z.string().optional(),
-    source: z.string().optional(),
-    timestamp,
+    comment: boundedText(MAX_FEEDBACK_TEXT_BYTES).optional(),
+    question: boundedText(MAX_FEEDBACK_TEXT_BYTES).optional(),
+    promptId: idText.optional(),
+    source: idText.optional(),
+    timestamp: optionalTimestamp,
   })
   .refine((value) => value.featureId !== undefined || value.key !== undefined, {
     message: 'feedback needs the feature: send key (the feature key) or featureId',
@@ -113,10 +96,17 @@ function toItem(item: BulkItem, now: number): IngestItem {
   }
 }
 
+/** The request's ingest key; one of impossible length is refused before any lookup. */
 function ingestKeyOf(request: HttpRequest): string | undefined {
   const header = request.headers.authorization;
   const bearer = header?.match(/^Bearer\s+(.+)$/i)?.[1];
-  return bearer ?? request.query.publishableKey;
+  const key = bearer ?? request.query.publishableKey;
+  if (key !== undefined && (key.length < MIN_INGEST_KEY_CHARS || key.length > MAX_INGEST_KEY_CHARS)) {
+    throw new UnauthorizedError(
+      `Invalid ingest key: ingest keys are ${MIN_INGEST_KEY_CHARS}-${MAX_INGEST_KEY_CHARS} characters and this one has ${key.length}. Use the ingestKey returned when the environment was created.`,
+    );
+  }
+  return key;
 }
 
 /** Ingest answers in Bucket's shape: `{success: false, error}` instead of the management API's envelope. */
@@ -164,9 +154,10 @@ function rejectFutureTimestamps(items: IngestItem[], now: number): void {
   const index = items.findIndex((item) => item.type !== 'ignored' && item.at > now + MAX_FUTURE_MS);
   if (index >= 0) {
     const path = items.length > 1 ? `[${index}].timestamp` : 'timestamp';
+    const limit = new Date(now + MAX_FUTURE_MS).toISOString();
     throw new ValidationError(
-      `${path} is in the future; send epoch milliseconds (not seconds) or an ISO-8601 date-time no later than now.`,
-      [{ path, message: 'is in the future' }],
+      `${path} is more than a day in the future; send epoch milliseconds (not seconds) or an ISO-8601 date-time no later than ${limit}.`,
+      [{ path, message: `must be no later than ${limit} (now + 1 day)` }],
     );
   }
 }

@@ -19,6 +19,11 @@ export class Router {
     return this;
   }
 
+  /** The answer to a request refused before it could be routed (e.g. a body over the limit). */
+  refuse(error: unknown): HttpResponse {
+    return this.toErrorResponse(error);
+  }
+
   async handle(request: HttpRequest): Promise<HttpResponse> {
     try {
       const segments = request.path.split('/').filter(Boolean);

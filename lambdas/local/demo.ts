@@ -3,7 +3,7 @@
  * environment, feature and segment definitions, and a few months of synthetic tracking data.
  */
 import type { Caller } from '../core/access';
-import type { Environment, FeatureDefinition, Organization } from '../core/model';
+import type { EnvironmentWithIngestKey, FeatureDefinition, Organization } from '../core/model';
 import type { Services } from '../services';
 import { syntheticTenant } from './synthetic';
 
@@ -32,7 +32,7 @@ const DEMO_SEGMENTS = [
 
 export interface DemoTenant {
   organization: Organization;
-  environment: Environment;
+  environment: EnvironmentWithIngestKey;
   features: FeatureDefinition[];
   companies: number;
 }

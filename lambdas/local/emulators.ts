@@ -197,9 +197,14 @@ export interface TableNames {
   usageTable: string;
 }
 
+/** Local data written by an older version whose tables lack what this one needs. */
+export class LocalDataOutdatedError extends Error {
+  override readonly name = 'LocalDataOutdatedError';
+}
+
 /** Creates the config and usage tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
-  await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
+  await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION, UNRECONCILED_INDEX_DEFINITION, TRANSIENT_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
 }
 
 /** The config table's sparse index of failing exports, as the CDK stack defines it. */
@@ -212,9 +217,43 @@ const FAILING_INDEX_DEFINITION: GlobalSecondaryIndex = {
   Projection: { ProjectionType: 'ALL' },
 };
 
+/** The config table's sparse index of settings whose schedule is not reconciled yet, as the CDK stack defines it. */
+const UNRECONCILED_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: 'unreconciled',
+  KeySchema: [{ AttributeName: 'unreconciledPk', KeyType: 'HASH' }],
+  Projection: { ProjectionType: 'KEYS_ONLY' },
+};
+
+/** The config table's sparse index of exports failing transiently, as the CDK stack defines it. */
+const TRANSIENT_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: 'transient',
+  KeySchema: [
+    { AttributeName: 'transientPk', KeyType: 'HASH' },
+    { AttributeName: 'transientSince', KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'KEYS_ONLY' },
+};
+
+/** The types of the indexes' key attributes. */
+const INDEX_ATTRIBUTE_TYPES: Record<string, 'S' | 'N'> = {
+  failingPk: 'S',
+  failingSince: 'N',
+  unreconciledPk: 'S',
+  transientPk: 'S',
+  transientSince: 'N',
+};
+
 async function ensureTable(client: DynamoDBClient, tableName: string, indexes: GlobalSecondaryIndex[]): Promise<void> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    // dynalite cannot add an index to an existing table: say how to start over rather than fail later.
+    const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+    const missing = indexes.map((index) => index.IndexName!).filter((name) => !present.has(name));
+    if (missing.length > 0) {
+      throw new LocalDataOutdatedError(
+        `The local table ${tableName} predates its index(es) ${missing.join(', ')}: remove the local data folder (rm -rf .local) and start again.`,
+      );
+    }
     return;
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -227,12 +266,9 @@ async function ensureTable(client: DynamoDBClient, tableName: string, indexes: G
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
-          ...(indexes.length > 0
-            ? [
-                { AttributeName: 'failingPk', AttributeType: 'S' as const },
-                { AttributeName: 'failingSince', AttributeType: 'N' as const },
-              ]
-            : []),
+          ...indexes
+            .flatMap((index) => index.KeySchema!.map((key) => key.AttributeName!))
+            .map((name) => ({ AttributeName: name, AttributeType: INDEX_ATTRIBUTE_TYPES[name] })),
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },

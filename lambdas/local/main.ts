@@ -6,8 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { optionalInteger, optionalString } from '../config';
-import type { Services } from '../services';
+import { readIngestKeyGraceSeconds, type Services } from '../services';
 import { LocalSecretSealer } from '../adapters/local/local-sealer';
+import { hashIngestKey } from '../core/ingest-keys';
 import { logger } from '../core/log';
 import { startCustomerStorage } from './customer-storage';
 import { createDemoTenant, DEMO_CUSTOMER_BUCKET, DEMO_FEATURES } from './demo';
@@ -27,11 +28,24 @@ function readSecret(path: string, generate: () => string = () => randomBytes(32)
   return readFileSync(path, 'utf8').trim();
 }
 
-/** The demo tenant of an earlier start, if its data is still in the store. */
+/**
+ * The demo tenant of an earlier start, if its data is still in the store. Data written before ingest
+ * keys were stored hashed has environments without a key hash, whose keys no lookup finds: a new demo
+ * tenant is created then (`rm -rf .local` removes the old data).
+ */
 async function existingDemo(services: Services, statePath: string): Promise<DemoState | undefined> {
   if (!existsSync(statePath)) return undefined;
   const state = JSON.parse(readFileSync(statePath, 'utf8')) as DemoState;
-  return (await services.tenants.getEnvironment(state.environmentId)) ? state : undefined;
+  const environment = await services.tenants.getEnvironment(state.environmentId);
+  if (!environment) return undefined;
+  if (!environment.ingestKeyHash) {
+    console.log('The saved demo tenant predates hashed ingest keys: creating a new one (rm -rf .local removes the old data).');
+    return undefined;
+  }
+  if (hashIngestKey(state.ingestKey) !== environment.ingestKeyHash) {
+    console.log("The demo environment's ingest key was rotated: demo.json shows the first one, which works only during its grace period.");
+  }
+  return state;
 }
 
 async function main(): Promise<void> {
@@ -54,6 +68,7 @@ async function main(): Promise<void> {
     sealingKey: readSecret(join(localDir, 'sealing-key'), LocalSecretSealer.generateKey),
     scheduleFile: join(localDir, 'schedules.json'),
     dashboardUrl: optionalString(process.env, 'DASHBOARD_URL', `http://localhost:${port}/dashboard`),
+    ingestKeyGraceSeconds: readIngestKeyGraceSeconds(process.env),
   });
   const tokens = new LocalTokens(readSecret(join(localDir, 'signing-key')));
 

@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { ROLES } from '../core/access';
 import { RetryableRunError } from '../core/automatic-export';
 import { apiRouter } from '../http/api-routes';
+import { decodeBody } from '../http/body';
+import { PayloadTooLargeError } from '../http/errors';
+import { MAX_BODY_BYTES } from '../core/limits';
 import { ingestRouter } from '../http/ingest-routes';
 import { logger } from '../core/log';
 import { Router } from '../http/router';
@@ -17,9 +20,6 @@ import { validateBody } from '../http/validation';
 import { CUSTOMER_STORAGE_MODES, type CustomerStorage } from './customer-storage';
 import type { LocalTokens } from './tokens';
 import type { LocalServices } from './wiring';
-
-/** Larger than any valid request (a 1000-item bulk); bigger bodies are refused before parsing. */
-const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
 const mintTokenBody = z.object({ org: z.string().min(1), role: z.enum(ROLES) }).strict();
 const fireScheduleBody = z
@@ -77,15 +77,19 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
   return router;
 }
 
-async function readBody(message: IncomingMessage): Promise<string | undefined> {
+/**
+ * The body's bytes, or PayloadTooLargeError once they pass the limit. The rest of an oversize body is
+ * read and dropped, not kept, so the client gets the 413 instead of a reset connection.
+ */
+async function readBody(message: IncomingMessage): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of message) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new Error('body too large');
-    chunks.push(chunk as Buffer);
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
-  return chunks.length === 0 ? undefined : Buffer.concat(chunks).toString('utf8');
+  if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(size);
+  return Buffer.concat(chunks);
 }
 
 function send(res: ServerResponse, response: HttpResponse): void {
@@ -106,11 +110,12 @@ export async function startLocalServer(
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      const router = url.pathname.startsWith('/ingest') ? ingest : url.pathname.startsWith('/local') ? local : api;
       let body: string | undefined;
       try {
-        body = await readBody(req);
-      } catch {
-        send(res, { status: 413, body: { error: { code: 'payload_too_large', message: `Bodies are limited to ${MAX_BODY_BYTES} bytes.` } } });
+        body = decodeBody(await readBody(req));
+      } catch (error) {
+        send(res, router.refuse(error));
         return;
       }
       const headers = Object.fromEntries(
@@ -123,7 +128,6 @@ export async function startLocalServer(
         headers,
         body,
       };
-      const router = url.pathname.startsWith('/ingest') ? ingest : url.pathname.startsWith('/local') ? local : api;
       if (router === api) request.caller = await tokens.verify(headers.authorization);
       send(res, await router.handle(request));
     })().catch((error: unknown) => {

@@ -3,7 +3,7 @@
  * weekly, monthly, churned) with company attributes and feedback. Local mode's demo data and the
  * benchmark both come from here.
  */
-import { DAY_MS, toEpochDay, type CompanyUsage, type FeatureUsageRecord } from '../core/model';
+import { DAY_MS, feedbackTally, toEpochDay, type CompanyUsage, type FeatureUsageRecord } from '../core/model';
 
 export interface SyntheticTenantOptions {
   companies: number;
@@ -67,10 +67,12 @@ export function* syntheticTenant(options: SyntheticTenantOptions): Generator<Com
       if (pattern === 'tried' && usedDays.size === 0 && startDay <= endDay) usedDays.set(startDay, timeOn(startDay));
       const feedback =
         usedDays.size > 0 && random() < 0.2
-          ? Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({
-              at: timeOn(pick([...usedDays.keys()])),
-              score: random() < 0.15 ? null : Math.min(5, 1 + Math.floor(random() * 5 + (pattern === 'daily' ? 1 : 0))),
-            }))
+          ? Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
+              feedbackTally({
+                at: timeOn(pick([...usedDays.keys()])),
+                score: random() < 0.15 ? null : Math.min(5, 1 + Math.floor(random() * 5 + (pattern === 'daily' ? 1 : 0))),
+              }),
+            )
           : [];
       if (usedDays.size === 0 && feedback.length === 0) continue;
       for (const [day, at] of usedDays) seenDays.set(day, Math.max(seenDays.get(day) ?? 0, at));

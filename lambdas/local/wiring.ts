@@ -10,6 +10,7 @@ import { S3DownloadLinks } from '../adapters/s3/download-links';
 import { S3ObjectSink } from '../adapters/s3/object-sink';
 import { SesMailer } from '../adapters/ses/ses-mailer';
 import type { FailureCheckService } from '../core/failure-check';
+import { DEFAULT_INGEST_KEY_GRACE_SECONDS } from '../core/ingest-keys';
 import type { Clock } from '../ports';
 import { buildFailureCheck, buildServices, systemClock, type Services } from '../services';
 import type { EmulatorClients, TableNames } from './emulators';
@@ -34,6 +35,8 @@ export interface LocalWiringOptions {
   /** Where schedules persist; in memory when absent. */
   scheduleFile?: string;
   dashboardUrl?: string;
+  /** How long a replaced ingest key keeps working; 24 h by default. */
+  ingestKeyGraceSeconds?: number;
 }
 
 export async function localServices(clients: EmulatorClients, options: LocalWiringOptions = {}): Promise<LocalServices> {
@@ -61,7 +64,7 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       scheduler,
       clock,
     },
-    { downloadLinkSeconds: 3600 },
+    { downloadLinkSeconds: 3600, ingestKeyGraceSeconds: options.ingestKeyGraceSeconds ?? DEFAULT_INGEST_KEY_GRACE_SECONDS },
   );
   dispatcher.attach(({ environmentId, jobId }) => services.manualExports.run(environmentId, jobId));
   const failureCheck = buildFailureCheck(

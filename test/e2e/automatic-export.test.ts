@@ -21,7 +21,10 @@ let member: string;
 const BUCKET = 'customer-exports';
 
 const settingsPath = () => `/v1/environments/${environmentId}/data-export/settings`;
-const put = (body: unknown) => service.call('PUT', settingsPath(), { token: member, body });
+const currentVersion = async (): Promise<number> => (await service.call('GET', settingsPath(), { token: member })).body.version;
+/** Saves as the dashboard does: based on the version it has just read. */
+const put = async (body: Record<string, unknown>) =>
+  service.call('PUT', settingsPath(), { token: member, body: { ...body, version: await currentVersion() } });
 const validSettings = (overrides: Record<string, unknown> = {}) => ({
   enabled: true,
   cadence: 'daily',
@@ -121,6 +124,7 @@ describe('saving settings', () => {
       updatedAt: new Date(now).toISOString(),
       stoppedAt: null,
       stoppedReason: null,
+      version: 1,
     });
     const stored = await service.clients.documentClient.send(
       new GetCommand({ TableName: (service.services.tenants as any).tableName, Key: { pk: `ENV#${environmentId}`, sk: 'EXPORT#SETTINGS' } }),
@@ -135,6 +139,24 @@ describe('saving settings', () => {
     const response = await put(withoutSecret);
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ secretAccessKeySet: true, notifyEmails: ['owner@customer.example', 'data-team@customer.example'] });
+  });
+
+  it('refuses a save based on an older version with 409 conflict, saying to reload, and changes nothing', async () => {
+    const read = await currentVersion();
+    expect((await service.call('PUT', settingsPath(), { token: member, body: { ...validSettings(), version: read } })).status).toBe(200);
+    const stale = await service.call('PUT', settingsPath(), { token: member, body: { enabled: false, version: read } });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error).toEqual({ code: 'conflict', message: expect.stringMatching(/changed since you read them .* Reload them/) });
+    const noVersion = await service.call('PUT', settingsPath(), { token: member, body: { enabled: false } });
+    expect(noVersion.status).toBe(409);
+    expect(await currentVersion()).toBe(read + 1);
+    expect(service.services.scheduler.nextFireAt(environmentId)).toBe(Date.parse('2026-11-24T00:00:00Z'));
+  });
+
+  it('refuses a version that is not a whole number with 400 naming the field', async () => {
+    const response = await service.call('PUT', settingsPath(), { token: member, body: { enabled: false, version: 1.5 } });
+    expect(response.status).toBe(400);
+    expect(response.body.error.issues).toEqual([expect.objectContaining({ path: 'version' })]);
   });
 
   it('shows a status that never ran, with the next run at midnight UTC', async () => {

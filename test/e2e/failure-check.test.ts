@@ -98,7 +98,7 @@ describe('a destination that stays broken', () => {
     let emails = await emailsTo(owner);
     expect(emails.map((e) => e.subject)).toEqual(['Automatic export for Broken is failing']);
     expect(emails[0].body.text).toContain('Custom bucket "customer-exports" (folder "broken/")');
-    expect(emails[0].body.text).toContain('Access denied: the key is valid but may not list and write objects');
+    expect(emails[0].body.text).toContain('The error: The storage provider refused access: the key may not list and write objects');
     expect(emails[0].body.text).toContain(`http://localhost:3000/dashboard/environments/${env.id}/settings/data-export`);
     expect(emails[0].body.text).toContain(`If it is not fixed by 2026-11-27 00:01 UTC (2 days and 23 hours from now), the export will be stopped.`);
     expect(emails[0].body.html).toContain(`<a href="http://localhost:3000/dashboard/environments/${env.id}/settings/data-export">`);
@@ -134,7 +134,7 @@ describe('a destination that stays broken', () => {
       enabled: false,
       status: 'stopped',
       nextRunAt: null,
-      error: expect.stringMatching(/^Stopped after failing for 72 hours\. Last error: Access denied/),
+      error: expect.stringMatching(/^Stopped after failing for 72 hours\. Last error: The storage provider refused access/),
     });
     expect(service.services.scheduler.nextFireAt(env.id)).toBeUndefined();
     expect(await env.run(T0 + 96 * HOUR)).toEqual({ outcome: 'skipped', reason: 'not enabled' });
@@ -202,8 +202,9 @@ describe('reading only failing exports', () => {
       sent.push({ command });
       return originalSend(command);
     }) as never);
+    let result;
     try {
-      const result = await check(start + HOUR);
+      result = await check(start + HOUR);
       expect(result.examined).toBe(2);
       expect(result.emailsSent.map((e: { environmentId: string }) => e.environmentId).sort()).toEqual(failing.map((e) => e.id).sort());
     } finally {
@@ -211,6 +212,8 @@ describe('reading only failing exports', () => {
     }
     const reads = sent.map((s) => s.command).filter((c) => c instanceof QueryCommand || c instanceof ScanCommand);
     expect(reads.some((c) => c instanceof ScanCommand)).toBe(false);
-    expect(reads.map((c) => (c as QueryCommand).input.IndexName)).toEqual(['failing']);
+    // The three sparse indexes; the healthy exports, reconciled and succeeding, are in none of them.
+    expect(reads.map((c) => (c as QueryCommand).input.IndexName)).toEqual(['unreconciled', 'failing', 'transient']);
+    expect(result.schedules).toEqual({ reconciled: [], failed: [] });
   });
 });

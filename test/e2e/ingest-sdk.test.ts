@@ -80,7 +80,10 @@ describe('the tracking HTTP API', () => {
     const usage = initech.usage.find((u) => u.eventKey === 'report_run')!;
     expect(usage.firstUsed).toBe(at('2026-10-02T07:00:00Z'));
     expect([...usage.usedDays]).toEqual([[at('2026-10-02T00:00:00Z') / DAY, at('2026-10-02T09:30:00Z')]]);
-    expect(usage.feedback.map((f) => f.score).sort()).toEqual([4, null].sort());
+    expect(usage.feedback.map(({ count, scoreCount, scoreSum }) => ({ count, scoreCount, scoreSum }))).toEqual(
+      expect.arrayContaining([{ count: 1, scoreCount: 1, scoreSum: 4 }, { count: 1, scoreCount: 0, scoreSum: 0 }]),
+    );
+    expect(usage.feedback).toHaveLength(2);
   });
 
   it('accepts the publishableKey query parameter', async () => {

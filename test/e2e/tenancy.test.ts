@@ -73,6 +73,11 @@ describe('authentication', () => {
       expect.arrayContaining(['/v1/organizations', '/v1/environments/{envId}/features/{featureId}', '/v1/environments/{envId}/segments/{segmentId}']),
     );
     expect(response.body.paths['/v1/environments/{envId}/features/{featureId}'].put.requestBody).toBeDefined();
+    expect(response.body.paths['/v1/environments/{envId}/ingest-keys/rotate'].post).toMatchObject({ 'x-required-role': 'member' });
+    expect(response.body.paths['/v1/environments/{envId}/exports/manual'].post.responses['429']).toMatchObject({
+      description: expect.stringMatching(/too_many_exports/),
+      headers: { 'Retry-After': { schema: { type: 'integer' } } },
+    });
   });
 });
 
@@ -92,6 +97,7 @@ describe('isolation between organizations', () => {
     ['GET', (env: string) => `/v1/environments/${env}/segments`, undefined],
     ['PUT', (env: string) => `/v1/environments/${env}/features/reports`, { key: 'hijacked', name: 'Hijacked' }],
     ['PUT', (env: string) => `/v1/environments/${env}/segments/big`, { name: 'Hijacked', conditions: [] }],
+    ['POST', (env: string) => `/v1/environments/${env}/ingest-keys/rotate`, undefined],
   ])("answers %s %s of another organization's environment with 404, the same as a missing one", async (method, path, body) => {
     const other = await service.call(method, path(envB.id), { token: memberA, body });
     const missing = await service.call(method, path('env_does_not_exist'), { token: memberA, body });
@@ -146,5 +152,38 @@ describe('definitions', () => {
     });
     expect(response.status).toBe(400);
     expect(response.body.error.message).toMatch(/letters, digits/);
+  });
+});
+
+describe('ingest keys', () => {
+  const ingestCompany = (key: string) =>
+    service.call('POST', '/ingest/company', { headers: { authorization: `Bearer ${key}` }, body: { companyId: 'c-rotate' } });
+
+  it('shows the key once: the environment answers only its masked prefix', async () => {
+    const environment = await service.call('GET', `/v1/environments/${envA.id}`, { token: memberA });
+    expect(environment.body).not.toHaveProperty('ingestKey');
+    expect(environment.body.maskedIngestKey).toBe(`${envA.ingestKey.slice(0, 6)}…`);
+    expect(JSON.stringify(environment.body)).not.toContain(envA.ingestKey.slice(6));
+  });
+
+  it('rotates: the new key is answered once, both keys work during the grace period', async () => {
+    const rotated = await service.call('POST', `/v1/environments/${envA.id}/ingest-keys/rotate`, { token: memberA });
+    expect(rotated.status).toBe(201);
+    expect(rotated.body).toMatchObject({ id: envA.id, ingestKey: expect.stringMatching(/^ik_.{30,}/) });
+    expect(rotated.body.ingestKey).not.toBe(envA.ingestKey);
+    expect(rotated.body.maskedIngestKey).toBe(`${rotated.body.ingestKey.slice(0, 6)}…`);
+    const graceHours = (Date.parse(rotated.body.previousKeyValidUntil) - Date.now()) / 3_600_000;
+    expect(graceHours).toBeGreaterThan(23.9);
+    expect(graceHours).toBeLessThanOrEqual(24);
+
+    expect((await ingestCompany(envA.ingestKey)).status).toBe(200);
+    expect((await ingestCompany(rotated.body.ingestKey)).status).toBe(200);
+    const environment = await service.call('GET', `/v1/environments/${envA.id}`, { token: memberA });
+    expect(environment.body).not.toHaveProperty('ingestKey');
+    expect(environment.body.maskedIngestKey).toBe(rotated.body.maskedIngestKey);
+  });
+
+  it('needs a token', async () => {
+    expect((await service.call('POST', `/v1/environments/${envA.id}/ingest-keys/rotate`)).status).toBe(401);
   });
 });

@@ -6,13 +6,15 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnElement, Validations } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { readDataExportConfig } from '../../lib/config';
 import { buildDataExportApp } from '../../lib/data-export-app';
+import { ServiceFunction } from '../../lib/constructs/service-function';
 import { DataExportStack } from '../../lib/data-export-stack';
+import { EXPORTS_FAILING_TRANSIENTLY, INTERNAL_EXPORT_FAILURES } from '../../lambdas/adapters/metrics/operator-metrics';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
@@ -182,6 +184,7 @@ describe('Lambda functions', () => {
       EXPORTS_BUCKET: { Ref: id(stack.exportsBucket) },
       EXPORT_FUNCTION_NAME: { Ref: id(stack.runExportFunction) },
       DOWNLOAD_LINK_SECONDS: '3600',
+      INGEST_KEY_GRACE_SECONDS: '86400',
     });
   });
 
@@ -333,6 +336,7 @@ describe('run-export function', () => {
     expect(fn().Properties.Environment.Variables).toEqual({
       CONFIG_TABLE: { Ref: id(stack.configTable) },
       USAGE_TABLE: { Ref: id(stack.usageTable) },
+      POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
       EXPORTS_BUCKET: { Ref: id(stack.exportsBucket) },
       SECRETS_KEY_ID: { 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] },
       STAGE: STAGE,
@@ -340,6 +344,10 @@ describe('run-export function', () => {
       POWERTOOLS_SERVICE_NAME: 'data-export',
       NODE_OPTIONS: '--enable-source-maps',
     });
+  });
+
+  it('reserved concurrency 20: exports cannot starve the API and ingest functions', () => {
+    expect(fn().Properties.ReservedConcurrentExecutions).toBe(20);
   });
 
   it('asynchronous invocations: 2 retries, dropped after 1 hour', () => {
@@ -378,9 +386,9 @@ describe('destination secrets key', () => {
   const keyArn = () => ({ 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] });
   const sealedOnly = { StringEquals: { 'kms:EncryptionContext:purpose': 'destination-secret' } };
 
-  it('one customer-managed key with rotation, retained, no alias', () => {
+  it('one customer-managed key with rotation, retained, no alias (besides the operator alarm topic\'s key)', () => {
     const keys = resourcesOfType('AWS::KMS::Key');
-    expect(Object.keys(keys)).toEqual([id(stack.destinationSecretsKey)]);
+    expect(Object.keys(keys).sort()).toEqual([id(stack.destinationSecretsKey), id(stack.operatorAlarms.topicKey)].sort());
     const key = keys[id(stack.destinationSecretsKey)];
     expect(key.Properties.EnableKeyRotation).toBe(true);
     expect(key.DeletionPolicy).toBe('Retain');
@@ -430,6 +438,8 @@ describe('automatic export schedules', () => {
     SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
     RUN_EXPORT_FUNCTION_ARN: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] },
     SCHEDULE_DLQ_ARN: { 'Fn::GetAtt': [id(stack.scheduleDeadLetterQueue), 'Arn'] },
+    // Runs spread over the hour after 00:00 UTC; the snapshot still comes from the scheduled time.
+    SCHEDULE_FLEXIBLE_WINDOW_MINUTES: '60',
   });
 
   it('one schedule group, its name derived from the stack name (not hard-coded), deleted with the stack', () => {
@@ -510,12 +520,23 @@ describe('automatic export schedules', () => {
     ]);
   });
 
-  it('check-failures: only deletes schedules of the export schedule group; passes no role', () => {
+  it('check-failures: reconciles schedules of the export schedule group, passing only the execution role to EventBridge Scheduler', () => {
     const roleId = id(stack.checkFailuresFunction.role!);
     expect(serviceStatements(roleId, 'scheduler')).toEqual([
-      { Effect: 'Allow', Action: 'scheduler:DeleteSchedule', Resource: schedulesArn() },
+      {
+        Effect: 'Allow',
+        Action: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:UpdateSchedule'],
+        Resource: schedulesArn(),
+      },
     ]);
-    expect(serviceStatements(roleId, 'iam')).toEqual([]);
+    expect(serviceStatements(roleId, 'iam')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ]);
   });
 
   it('no other role has scheduler or iam permissions', () => {
@@ -545,10 +566,10 @@ describe('automatic export schedules', () => {
   });
 });
 
-describe('config table: failing index', () => {
+describe('config table: failing and unreconciled indexes', () => {
   const table = () => resourcesOfType('AWS::DynamoDB::Table')[id(stack.configTable)];
 
-  it('sparse GSI "failing": failingPk (S) / failingSince (N), all attributes projected', () => {
+  it('sparse GSIs "failing" (all attributes), "unreconciled" and "transient" (keys only)', () => {
     expect(table().Properties.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'failing',
@@ -558,11 +579,27 @@ describe('config table: failing index', () => {
         ],
         Projection: { ProjectionType: 'ALL' },
       },
+      {
+        IndexName: 'unreconciled',
+        KeySchema: [{ AttributeName: 'unreconciledPk', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+      {
+        IndexName: 'transient',
+        KeySchema: [
+          { AttributeName: 'transientPk', KeyType: 'HASH' },
+          { AttributeName: 'transientSince', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
     ]);
     expect(table().Properties.AttributeDefinitions).toEqual(
       expect.arrayContaining([
         { AttributeName: 'failingPk', AttributeType: 'S' },
         { AttributeName: 'failingSince', AttributeType: 'N' },
+        { AttributeName: 'unreconciledPk', AttributeType: 'S' },
+        { AttributeName: 'transientPk', AttributeType: 'S' },
+        { AttributeName: 'transientSince', AttributeType: 'N' },
       ]),
     );
   });
@@ -571,14 +608,14 @@ describe('config table: failing index', () => {
     expect(resourcesOfType('AWS::DynamoDB::Table')[id(stack.usageTable)].Properties.GlobalSecondaryIndexes).toBeUndefined();
   });
 
-  it('only check-failures may query it, by name', () => {
-    const indexArn = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.configTable), 'Arn'] }, '/index/failing']] };
+  it('only check-failures may query them, by name', () => {
+    const indexArn = (name: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.configTable), 'Arn'] }, `/index/${name}`]] });
     const users = Object.values(resourcesOfType('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.PolicyDocument).includes('/index/'),
     );
     expect(users.map((p) => p.Properties.Roles)).toEqual([[{ Ref: id(stack.checkFailuresFunction.role!) }]]);
     expect(statements(id(stack.checkFailuresFunction.role!)).filter((st) => JSON.stringify(st.Resource).includes('/index/'))).toEqual([
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: indexArn },
+      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('failing'), indexArn('transient'), indexArn('unreconciled')] },
     ]);
   });
 });
@@ -606,6 +643,7 @@ describe('check-failures function', () => {
     expect(fn().Properties.Environment.Variables).toEqual({
       CONFIG_TABLE: { Ref: id(stack.configTable) },
       USAGE_TABLE: { Ref: id(stack.usageTable) },
+      POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
       STAGE: STAGE,
       SENDER_EMAIL: SENDER,
       DASHBOARD_URL: DASHBOARD,
@@ -613,6 +651,7 @@ describe('check-failures function', () => {
       SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': [id(stack.schedulerRole), 'Arn'] },
       RUN_EXPORT_FUNCTION_ARN: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] },
       SCHEDULE_DLQ_ARN: { 'Fn::GetAtt': [id(stack.scheduleDeadLetterQueue), 'Arn'] },
+      SCHEDULE_FLEXIBLE_WINDOW_MINUTES: '60',
       LOG_LEVEL: 'INFO',
       POWERTOOLS_SERVICE_NAME: 'data-export',
       NODE_OPTIONS: '--enable-source-maps',
@@ -849,8 +888,33 @@ describe('HTTP API', () => {
     });
   });
 
-  it('has exactly the three routes', () => {
-    expect(Object.keys(routes()).sort()).toEqual(['ANY /ingest/{proxy+}', 'ANY /v1/{proxy+}', 'GET /v1/openapi.json']);
+  it('has exactly the four routes', () => {
+    expect(Object.keys(routes()).sort()).toEqual([
+      'ANY /ingest/{proxy+}',
+      'ANY /v1/{proxy+}',
+      'GET /v1/openapi.json',
+      'POST /v1/environments/{envId}/exports/manual',
+    ]);
+  });
+
+  it('POST /v1/environments/{envId}/exports/manual: its own route (for its limit), JWT authorizer -> management Lambda', () => {
+    const authorizerId = Object.keys(resourcesOfType('AWS::ApiGatewayV2::Authorizer'))[0];
+    const route = routes()['POST /v1/environments/{envId}/exports/manual'];
+    expect(route).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+    expect(functionOfRoute('POST /v1/environments/{envId}/exports/manual')).toBe(id(stack.apiFunction));
+  });
+
+  it('throttles each route on its own, the stage default for any other', () => {
+    const [stageId, stage] = Object.entries(resourcesOfType('AWS::ApiGatewayV2::Stage'))[0];
+    expect(stage.Properties.RouteSettings).toEqual({
+      'ANY /v1/{proxy+}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      'POST /v1/environments/{envId}/exports/manual': { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+      'GET /v1/openapi.json': { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
+      'ANY /ingest/{proxy+}': { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+    });
+    // Route settings name routes that must exist first.
+    const routeIds = Object.keys(resourcesOfType('AWS::ApiGatewayV2::Route'));
+    expect(template.toJSON().Resources[stageId].DependsOn).toEqual(expect.arrayContaining(routeIds));
   });
 
   it('management routes: JWT authorizer -> management Lambda', () => {
@@ -905,6 +969,74 @@ describe('HTTP API', () => {
     expect(outputs.ScheduleGroupName.Value).toBe(stack.scheduleGroup.scheduleGroupName);
     expect(outputs.CheckFailuresFunctionName.Value).toEqual({ Ref: id(stack.checkFailuresFunction) });
     expect(outputs.DestinationSecretsKeyArn.Value).toEqual({ 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] });
+  });
+});
+
+describe('operator alarms', () => {
+  const topicId = () => id(stack.operatorAlarms.topic);
+  const alarmFor = (metricName: string) => {
+    const alarms = Object.values(resourcesOfType('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === metricName);
+    expect(alarms).toHaveLength(1);
+    return alarms[0].Properties;
+  };
+
+  it.each([
+    [INTERNAL_EXPORT_FAILURES, 'Sum', 300],
+    [EXPORTS_FAILING_TRANSIENTLY, 'Maximum', 3600],
+  ])('alarms on %s (the name the functions publish) at 1 or more, notifying the operator topic', (metricName, statistic, period) => {
+    expect(alarmFor(metricName)).toMatchObject({
+      Namespace: `DataExport/${STAGE}`,
+      Dimensions: [{ Name: 'service', Value: 'data-export' }],
+      Statistic: statistic,
+      Period: period,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: topicId() }],
+      OKActions: [{ Ref: topicId() }],
+    });
+  });
+
+  it('the publishing functions (run-export, check-failures) get the namespace; powertools names the service dimension', () => {
+    for (const fn of [stack.runExportFunction, stack.checkFailuresFunction]) {
+      expect(resourcesOfType('AWS::Lambda::Function')[id(fn)].Properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
+        POWERTOOLS_SERVICE_NAME: 'data-export',
+      });
+    }
+  });
+
+  it('the topic is encrypted with its own rotated key that CloudWatch may use, and refuses plain HTTP', () => {
+    const topic = resourcesOfType('AWS::SNS::Topic')[topicId()];
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [id(stack.operatorAlarms.topicKey), 'Arn'] });
+    const key = resourcesOfType('AWS::KMS::Key')[id(stack.operatorAlarms.topicKey)];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+    );
+    const policies = Object.values(resourcesOfType('AWS::SNS::TopicPolicy')).filter((p) => JSON.stringify(p.Properties.Topics).includes(topicId()));
+    expect(policies[0].Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+
+  it('subscribes no one without operatorEmail, and that address by email with it', () => {
+    expect(Object.keys(resourcesOfType('AWS::SNS::Subscription'))).toEqual([]);
+    const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+    const withEmail = new DataExportStack(app, 'WithOperatorEmail', {
+      stage: STAGE,
+      jwtIssuer: ISSUER,
+      jwtAudience: AUDIENCE,
+      senderEmail: SENDER,
+      dashboardUrl: DASHBOARD,
+      operatorEmail: 'oncall@exports.test.example',
+    });
+    Template.fromStack(withEmail).resourceCountIs('AWS::SNS::Subscription', 1);
+    Template.fromStack(withEmail).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@exports.test.example',
+    });
   });
 });
 
@@ -997,6 +1129,13 @@ describe('configuration from CDK context', () => {
     expect(() => config({ ...valid, dashboardUrl: 'app.example.com' })).toThrow(/"dashboardUrl" must be an https URL/);
   });
 
+  it('reads an optional operatorEmail, refusing one that is not a plain address', () => {
+    expect(config(valid).operatorEmail).toBeUndefined();
+    expect(config({ ...valid, operatorEmail: ' oncall@example.com ' }).operatorEmail).toBe('oncall@example.com');
+    expect(() => config({ ...valid, operatorEmail: 'oncall' })).toThrow(/"operatorEmail" must be a plain email address/);
+    expect(() => config({ ...valid, operatorEmail: 42 })).toThrow(/"operatorEmail" must be a plain email address/);
+  });
+
   it('cdk.json has defaults for every required key, so `cdk synth` works offline', () => {
     expect(config(CDK_JSON_CONTEXT)).toMatchObject({ senderEmail: 'exports@example.com', dashboardUrl: 'https://app.example.com' });
   });
@@ -1017,5 +1156,56 @@ describe('code layout', () => {
       /(from\s+|require\(|import\()\s*['"][^'"]*lambdas\//.test(fs.readFileSync(f, 'utf8')),
     );
     expect(offenders).toEqual([]);
+  });
+});
+
+describe('limits as construct props', () => {
+  // Bundling skipped: only the template's limits matter here.
+  const synth = (props: Partial<ConstructorParameters<typeof DataExportStack>[2]>) => {
+    const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+    const built = new DataExportStack(app, 'Limits', {
+      stage: STAGE,
+      jwtIssuer: ISSUER,
+      jwtAudience: AUDIENCE,
+      senderEmail: SENDER,
+      dashboardUrl: DASHBOARD,
+      ...props,
+    });
+    return { built, limits: Template.fromStack(built) };
+  };
+
+  it('route throttles, reserved concurrency, schedule window and ingest key grace come from the props', () => {
+    const { built, limits } = synth({
+      apiThrottle: { rateLimit: 20, burstLimit: 40 },
+      apiRouteThrottles: { manualExportStart: { rateLimit: 1, burstLimit: 2 }, ingest: undefined },
+      runExportReservedConcurrency: 7,
+      scheduleFlexibleWindow: Duration.minutes(15),
+      ingestKeyGracePeriod: Duration.hours(2),
+    });
+    limits.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      RouteSettings: {
+        'POST /v1/environments/{envId}/exports/manual': { ThrottlingRateLimit: 1, ThrottlingBurstLimit: 2 },
+        'ANY /ingest/{proxy+}': { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
+        'ANY /v1/{proxy+}': { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      },
+    });
+    const functions = limits.findResources('AWS::Lambda::Function');
+    const logicalId = (fn: ServiceFunction) => built.getLogicalId(fn.node.defaultChild as CfnElement);
+    expect(functions[logicalId(built.runExportFunction)].Properties.ReservedConcurrentExecutions).toBe(7);
+    for (const fn of [built.apiFunction, built.checkFailuresFunction]) {
+      expect(functions[logicalId(fn)].Properties.Environment.Variables.SCHEDULE_FLEXIBLE_WINDOW_MINUTES).toBe('15');
+    }
+    expect(functions[logicalId(built.apiFunction)].Properties.Environment.Variables.INGEST_KEY_GRACE_SECONDS).toBe('7200');
+  });
+
+  it.each([
+    [{ scheduleFlexibleWindow: Duration.hours(25) }, /scheduleFlexibleWindow must be whole minutes from 1 to 1440/],
+    [{ scheduleFlexibleWindow: Duration.seconds(90) }, /scheduleFlexibleWindow must be whole minutes/],
+    [{ runExportReservedConcurrency: 0 }, /runExportReservedConcurrency must be a positive integer/],
+    [{ apiRouteThrottles: { ingest: { rateLimit: 10, burstLimit: 1.5 } } }, /apiRouteThrottles of ANY \/ingest\/\{proxy\+\} must have/],
+    [{ apiThrottle: { rateLimit: -1, burstLimit: 10 } }, /apiThrottle must have a rateLimit >= 0/],
+  ])('refuses %j', (props, message) => {
+    expect(() => synth(props)).toThrow(message);
   });
 });

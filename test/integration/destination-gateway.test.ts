@@ -15,10 +15,10 @@ import { S3DestinationGateway } from '../../lambdas/adapters/s3/destination-gate
 import {
   AccessDeniedError,
   BucketNotFoundError,
+  EndpointTooSlowError,
   EndpointUnreachableError,
   ForbiddenEndpointError,
   InvalidCredentialsError,
-  TransientDestinationError,
   type Destination,
 } from '../../lambdas/core/destination';
 import {
@@ -164,14 +164,14 @@ describe('S3DestinationGateway.validate', () => {
     expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
   });
 
-  it('answers TransientDestinationError when the endpoint accepts the connection but never answers', async () => {
+  it('answers EndpointTooSlowError when the endpoint accepts the connection but never answers, within the budget', async () => {
     const silent = await listen(createServer(() => undefined));
-    const impatient = new S3DestinationGateway({ allowLoopback: true, allowHttp: true, requestTimeoutMs: 200 });
+    const impatient = new S3DestinationGateway({ allowLoopback: true, allowHttp: true, validationBudgetMs: 300 });
     try {
       const error = await rejectionOf(impatient.validate(customDestination(endpointOf(silent)), EMULATOR_CREDENTIALS));
 
-      expect(error).toBeInstanceOf(TransientDestinationError);
-      expect(error.cause).toMatchObject({ name: 'TimeoutError', $metadata: { attempts: 3 } });
+      expect(error).toBeInstanceOf(EndpointTooSlowError);
+      expect(error.message).toMatch(`The storage endpoint ${endpointOf(silent)} did not answer a bucket listing within 1 second.`);
     } finally {
       await close(silent);
     }

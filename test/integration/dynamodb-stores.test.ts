@@ -1,8 +1,8 @@
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { COMPACT_AT_DAYS, DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
-import { ConflictError } from '../../lambdas/core/errors';
-import { DAY_MS, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
+import { ConflictError, ValidationError } from '../../lambdas/core/errors';
+import { DAY_MS, feedbackTally, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
 import type { StreamedCompanyUsage } from '../../lambdas/ports';
 import {
   createEmulatorClients,
@@ -101,25 +101,25 @@ describe('DynamoDbTenantStore', () => {
     expect(await tenants.getOrganization('org_nope')).toBeUndefined();
   });
 
-  test('stores an environment with its ingest-key lookup and refuses duplicates', async () => {
-    const env = { id: 'env_a', organizationId: 'org_1', name: 'Production', ingestKey: 'ik_secret_a', createdAt: 5 };
+  test('stores an environment with its ingest-key lookup by hash and refuses duplicates', async () => {
+    const env = { id: 'env_a', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'hash_a', ingestKeyPrefix: 'ik_aaa', createdAt: 5 };
     await tenants.createEnvironment(env);
     expect(await tenants.getEnvironment('env_a')).toEqual(env);
-    expect(await tenants.findEnvironmentByIngestKey('ik_secret_a')).toEqual(env);
-    expect(await tenants.findEnvironmentByIngestKey('ik_unknown')).toBeUndefined();
+    expect(await tenants.findIngestKey('hash_a')).toEqual({ environment: env });
+    expect(await tenants.findIngestKey('hash_unknown')).toBeUndefined();
     expect(await tenants.getEnvironment('env_unknown')).toBeUndefined();
 
-    await expect(tenants.createEnvironment({ ...env, ingestKey: 'ik_other' })).rejects.toBeInstanceOf(ConflictError);
-    expect(await tenants.findEnvironmentByIngestKey('ik_other')).toBeUndefined();
+    await expect(tenants.createEnvironment({ ...env, ingestKeyHash: 'hash_other' })).rejects.toBeInstanceOf(ConflictError);
+    expect(await tenants.findIngestKey('hash_other')).toBeUndefined();
 
     // A key collision leaves neither the new environment nor a changed lookup behind.
     await expect(tenants.createEnvironment({ ...env, id: 'env_b' })).rejects.toBeInstanceOf(ConflictError);
     expect(await tenants.getEnvironment('env_b')).toBeUndefined();
-    expect(await tenants.findEnvironmentByIngestKey('ik_secret_a')).toEqual(env);
+    expect(await tenants.findIngestKey('hash_a')).toEqual({ environment: env });
   });
 
   test('puts and lists features and segments, overwriting on the same id', async () => {
-    await tenants.createEnvironment({ id: 'env_defs', organizationId: 'org_1', name: 'Staging', ingestKey: 'ik_defs', createdAt: 1 });
+    await tenants.createEnvironment({ id: 'env_defs', organizationId: 'org_1', name: 'Staging', ingestKeyHash: 'hash_defs', ingestKeyPrefix: 'ik_def', createdAt: 1 });
     const exportFeature: FeatureDefinition = { id: 'f1', key: 'export', name: 'Export', adoption: { minActiveDays: 5, windowDays: 28 } };
     const search: FeatureDefinition = { id: 'f2', key: 'search', name: 'Search', adoption: { minActiveDays: 2, windowDays: 7 } };
     await tenants.putFeature('env_defs', exportFeature);
@@ -173,7 +173,7 @@ describe('DynamoDbUsageStore', () => {
     expect(result.itemsRead).toBe(2);
   });
 
-  test('an earlier company update lowers firstSeen; attributes merge key by key', async () => {
+  test('an earlier company update lowers firstSeen; attributes merge key by key, the latest sent value of each winning', async () => {
     const env = freshEnv();
     await usage.recordCompany(env, { companyId: 'c', at: at(5, 10), attributes: { name: 'First', tier: 'gold' } });
     await usage.recordCompany(env, { companyId: 'c', at: at(5, 9), attributes: { seats: 3 } });
@@ -182,8 +182,8 @@ describe('DynamoDbUsageStore', () => {
     const { company, usage: records } = await companyUsage(env, 'c');
     expect(company).toEqual({
       companyId: 'c',
-      name: 'Renamed',
-      attributes: { name: 'Renamed', tier: 'gold', seats: 3, active: false, gone: null },
+      name: 'First',
+      attributes: { name: 'First', tier: 'gold', seats: 3, active: false, gone: null },
       firstSeen: at(1, 9),
       seenDays: dayLatest([at(1, 9), at(5, 10), at(6, 1)]),
     });
@@ -192,18 +192,18 @@ describe('DynamoDbUsageStore', () => {
 
   test('feedback alone creates the usage with no first use; events add to it', async () => {
     const env = freshEnv();
-    await usage.recordFeedback(env, { companyId: 'fb', eventKey: 'search', at: at(3, 10), score: 4 });
-    await usage.recordFeedback(env, { companyId: 'fb', eventKey: 'search', at: at(1, 10), score: null });
+    await usage.recordFeedback(env, { id: 'f1', companyId: 'fb', eventKey: 'search', at: at(3, 10), score: 4 });
+    await usage.recordFeedback(env, { id: 'f2', companyId: 'fb', eventKey: 'search', at: at(1, 10), score: null });
     let result = await companyUsage(env, 'fb');
     expect(result.usage).toEqual([
       {
         eventKey: 'search',
         firstUsed: null,
         usedDays: new Map(),
-        feedback: [
-          { at: at(3, 10), score: 4 },
-          { at: at(1, 10), score: null },
-        ],
+        feedback: expect.arrayContaining([
+          { at: at(3, 10), count: 1, scoreCount: 1, scoreSum: 4 },
+          { at: at(1, 10), count: 1, scoreCount: 0, scoreSum: 0 },
+        ]),
       },
     ]);
     expect(result.company.firstSeen).toBe(at(1, 10));
@@ -216,6 +216,22 @@ describe('DynamoDbUsageStore', () => {
     expect(result.usage[0].feedback).toHaveLength(2);
   });
 
+  test('a time before 2000 is refused before anything is written, so the company keeps compacting', async () => {
+    const env = freshEnv();
+    for (let day = 0; day < COMPACT_AT_DAYS - 1; day++) await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: at(day, 12) });
+    const before = await companyUsage(env, 'old1');
+    const pre1970 = Date.parse('1969-12-25T00:00:00Z');
+    await expect(usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: pre1970 })).rejects.toThrow(ValidationError);
+    await expect(usage.recordCompany(env, { companyId: 'old1', at: pre1970 })).rejects.toThrow(ValidationError);
+    await expect(usage.recordFeedback(env, { id: 'f_old1', companyId: 'old1', eventKey: 'e', at: pre1970, score: 1 })).rejects.toThrow(ValidationError);
+    expect(await companyUsage(env, 'old1')).toEqual(before);
+    // The next days compact as usual.
+    const later = [at(COMPACT_AT_DAYS, 12), at(COMPACT_AT_DAYS + 1, 12)];
+    for (const t of later) await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: t });
+    const after = await companyUsage(env, 'old1');
+    expect(after.usage[0].usedDays.size).toBe(COMPACT_AT_DAYS + 1);
+  });
+
   test('50 concurrent writes to one new company lose nothing', async () => {
     const env = freshEnv();
     const calls = Array.from({ length: 50 }, (_, i) => {
@@ -225,7 +241,7 @@ describe('DynamoDbUsageStore', () => {
         case 1:
           return usage.recordCompany(env, { companyId: 'hot', at: at(i, 12), attributes: { [`k${i}`]: i } });
         default:
-          return usage.recordFeedback(env, { companyId: 'hot', eventKey: 'export', at: at(i, 12), score: (i % 5) + 1 });
+          return usage.recordFeedback(env, { id: `f${i}`, companyId: 'hot', eventKey: 'export', at: at(i, 12), score: (i % 5) + 1 });
       }
     });
     // And 50 more on one day, racing on the same map entry and on firstUsed of a second key.
@@ -247,7 +263,7 @@ describe('DynamoDbUsageStore', () => {
     const exportUsage = records.find((r) => r.eventKey === 'export')!;
     expect(exportUsage.usedDays).toEqual(dayLatest(indexes.filter((i) => i % 3 === 0).map((i) => at(i, 12))));
     expect(exportUsage.firstUsed).toBe(at(0, 12));
-    const expectedFeedback = indexes.filter((i) => i % 3 === 2).map((i) => ({ at: at(i, 12), score: (i % 5) + 1 }));
+    const expectedFeedback = indexes.filter((i) => i % 3 === 2).map((i) => feedbackTally({ at: at(i, 12), score: (i % 5) + 1 }));
     expect([...exportUsage.feedback].sort((a, b) => a.at - b.at)).toEqual(expectedFeedback);
 
     const searchUsage = records.find((r) => r.eventKey === 'search')!;
@@ -412,7 +428,8 @@ describe('DynamoDbUsageStore', () => {
         eventKey: `feature-${k}`,
         firstUsed: k === 1 ? null : at(k, 3),
         usedDays: k === 1 ? new Map() : new Map([k, k + 1].map((d) => [DAY0 + d, at(d, 4)])),
-        feedback: k === 0 ? [] : [{ at: at(k, 5), score: k % 2 === 0 ? null : 5 }, { at: at(k, 6), score: 1 }],
+        // Daily tallies, as the store folds them.
+        feedback: k === 0 ? [] : [{ at: at(k + 1, 0) - 1, count: 3, scoreCount: k % 2, scoreSum: 5 * (k % 2) }, { at: at(k + 2, 0) - 1, count: 1, scoreCount: 1, scoreSum: 1 }],
       })),
     }));
     for (const company of companies) await usage.putCompanyUsage(env, company);

@@ -10,7 +10,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import {
+  LocalDataOutdatedError,
   createEmulatorClients,
   ensureTables,
   startEmulators,
@@ -38,6 +40,26 @@ describe('in-memory emulators', () => {
   afterAll(async () => {
     clients?.destroy();
     await emulators?.stop();
+  });
+
+  test('ensureTables refuses a config table from before its indexes, saying how to start over', async () => {
+    await clients.dynamodb.send(
+      new CreateTableCommand({
+        TableName: 'old-config',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    const ensuring = ensureTables(clients.dynamodb, { configTable: 'old-config', usageTable: 'old-usage' });
+    await expect(ensuring).rejects.toBeInstanceOf(LocalDataOutdatedError);
+    await expect(ensuring).rejects.toThrow(/index\(es\) failing, unreconciled, transient.*rm -rf \.local/);
   });
 
   test('listen on distinct random local ports', () => {

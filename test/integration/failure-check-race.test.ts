@@ -46,21 +46,25 @@ test(`${OVERLAPPING_CHECKS} overlapping checks send each email once and stop the
     dashboardUrl: 'https://dashboard.test',
   });
   const environmentId = 'env_overlap';
-  await settings.put({
-    environmentId,
-    enabled: true,
-    cadence: 'daily',
-    destination: { provider: 'AWS', bucket: 'acme', region: 'eu-west-1', keyPrefix: '' },
-    notifyEmails: ['ops@acme.test'],
-    updatedAt: FAILING_SINCE - 1000,
-  });
+  await settings.put(
+    {
+      environmentId,
+      enabled: true,
+      cadence: 'daily',
+      destination: { provider: 'AWS', bucket: 'acme', region: 'eu-west-1', keyPrefix: '' },
+      notifyEmails: ['ops@acme.test'],
+      updatedAt: FAILING_SINCE - 1000,
+      version: 1,
+    },
+    0,
+  );
   await runs.recordOutcome(environmentId, FAILING_SINCE - 60_000, {
     status: 'failed',
     finishedAt: FAILING_SINCE,
     durationMs: 60_000,
     error: 'Access denied.',
     errorCode: 'access_denied',
-    transient: false,
+    failureClass: 'customer',
   });
   const overlapping = (now: number) => Promise.all(Array.from({ length: OVERLAPPING_CHECKS }, () => check.check(now)));
 
@@ -71,6 +75,8 @@ test(`${OVERLAPPING_CHECKS} overlapping checks send each email once and stop the
   expect(last.flatMap((r) => r.stopped)).toEqual([environmentId]);
 
   expect(mailer.sent.map((m) => m.subject)).toHaveLength(2);
-  expect(scheduler.calls.filter((c) => c.op === 'remove')).toHaveLength(1);
-  expect(await settings.get(environmentId)).toMatchObject({ enabled: false, stoppedAt: FAILING_SINCE + STOP_AFTER_MS });
+  // One stop write: the version went from the save's 1 to 2, not further. The schedule follows it.
+  expect(await settings.get(environmentId)).toMatchObject({ enabled: false, stoppedAt: FAILING_SINCE + STOP_AFTER_MS, version: 2 });
+  expect(scheduler.schedules.has(environmentId)).toBe(false);
+  expect(scheduler.calls.at(-1)).toEqual({ op: 'remove', environmentId });
 });

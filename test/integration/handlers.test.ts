@@ -13,6 +13,7 @@ import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-stor
 import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { readApiConfig, readFailureCheckConfig, readRunExportConfig, readStoreConfig } from '../../lambdas/adapters/aws-wiring';
 import { ConfigurationError, type Environment } from '../../lambdas/config';
+import { storedIngestKey } from '../../lambdas/core/ingest-keys';
 import {
   createEmulatorClients,
   EMULATOR_CREDENTIALS,
@@ -114,10 +115,12 @@ let orgCounter = 0;
 async function tenant(plan: 'free' | 'pro' | 'enterprise') {
   const n = ++orgCounter;
   const organization = { id: `org_h${n}`, name: `Tenant ${n}`, plan, createdAt: 1 };
-  const environment = { id: `env_h${n}`, organizationId: organization.id, name: 'Production', ingestKey: `ik_handlers_test_key_${n}`, createdAt: 1 };
+  const ingestKey = `ik_handlers_test_key_${n}`;
+  const { hash, prefix } = storedIngestKey(ingestKey);
+  const environment = { id: `env_h${n}`, organizationId: organization.id, name: 'Production', ingestKeyHash: hash, ingestKeyPrefix: prefix, createdAt: 1 };
   await tenants.createOrganization(organization);
   await tenants.createEnvironment(environment);
-  return { organization, environment };
+  return { organization, environment, ingestKey };
 }
 
 describe('configuration readers, with the template environment', () => {
@@ -166,11 +169,13 @@ describe('configuration readers, with the template environment', () => {
       exportFunctionName: env.EXPORT_FUNCTION_NAME,
       downloadLinkSeconds: Number(env.DOWNLOAD_LINK_SECONDS),
       secretsKeyId: env.SECRETS_KEY_ID,
+      ingestKeyGraceSeconds: Number(env.INGEST_KEY_GRACE_SECONDS),
       schedule: {
         groupName: env.SCHEDULE_GROUP_NAME,
         roleArn: env.SCHEDULER_ROLE_ARN,
         targetArn: env.RUN_EXPORT_FUNCTION_ARN,
         deadLetterArn: env.SCHEDULE_DLQ_ARN,
+        flexibleWindowMinutes: Number(env.SCHEDULE_FLEXIBLE_WINDOW_MINUTES),
       },
     });
     // The schedules' target is the run-export function the API dispatches manual exports to.
@@ -278,10 +283,10 @@ describe('api handler', () => {
 describe('ingest handler', () => {
   test('accepts tracking data with the environment key into the template usage table; refuses a wrong key', async () => {
     const ingest = load('ingest', environments.ingest);
-    const { environment } = await tenant('pro');
+    const { environment, ingestKey } = await tenant('pro');
     const company = (key: string) =>
       ingest.handler(apiEvent('POST', '/ingest/company', { headers: { authorization: `Bearer ${key}` }, body: { companyId: 'c1', attributes: { name: 'Acme' } } }));
-    expect(parse(await company(environment.ingestKey))).toEqual({ status: 200, body: { success: true } });
+    expect(parse(await company(ingestKey))).toEqual({ status: 200, body: { success: true } });
     expect(parse(await company('ik_not_the_key_of_anyone')).status).toBe(401);
 
     const usage = new DynamoDbUsageStore({ client: clients.documentClient, tableName: environments.ingest.USAGE_TABLE });
@@ -340,16 +345,20 @@ describe('run-export handler', () => {
   async function scheduledExport() {
     const { environment } = await tenant('enterprise');
     const settings = new DynamoDbAutomaticExportSettingsStore({ client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE });
-    await settings.put({
-      environmentId: environment.id,
-      enabled: true,
-      cadence: 'daily',
-      destination: { provider: 'AWS', bucket: 'customer-bucket', region: 'eu-west-1', keyPrefix: 'exports' },
-      accessKeyId: 'AKIACUSTOMER',
-      sealedSecretAccessKey: `kms:v1:${Buffer.from('ciphertext').toString('base64')}`,
-      notifyEmails: ['ops@customer.test'],
-      updatedAt: 1,
-    });
+    await settings.put(
+      {
+        environmentId: environment.id,
+        enabled: true,
+        cadence: 'daily',
+        destination: { provider: 'AWS', bucket: 'customer-bucket', region: 'eu-west-1', keyPrefix: 'exports' },
+        accessKeyId: 'AKIACUSTOMER',
+        sealedSecretAccessKey: `kms:v1:${Buffer.from('ciphertext').toString('base64')}`,
+        notifyEmails: ['ops@customer.test'],
+        updatedAt: 1,
+        version: 1,
+      },
+      0,
+    );
     const event = { kind: 'scheduled-export', environmentId: environment.id, scheduledTime: '2026-03-02T00:00:07Z' };
     const runs = new DynamoDbExportRunStore({ client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE });
     return { environment, event, runs };
@@ -363,6 +372,8 @@ describe('run-export handler', () => {
       message: 'The export failed on our side. It will be retried automatically.',
     });
     expect(await runs.getRun(environment.id, Date.parse('2026-03-02T00:00:00Z'))).toMatchObject({ status: 'failed', errorCode: 'internal_error' });
+    // A transient failure: retried and reported past 24 hours, no warning sequence for the customer.
+    expect(await runs.getStatus(environment.id)).toMatchObject({ transientSince: expect.any(Number) });
     expect((await runs.getStatus(environment.id))?.failingSince).toBeUndefined();
   });
 
@@ -387,14 +398,18 @@ describe('check-failures handler', () => {
     const checkFailures = load('check-failures', environments.checkFailures);
     const { environment } = await tenant('enterprise');
     const options = { client: clients.documentClient, tableName: environments.checkFailures.CONFIG_TABLE };
-    await new DynamoDbAutomaticExportSettingsStore(options).put({
-      environmentId: environment.id,
-      enabled: true,
-      cadence: 'daily',
-      destination: { provider: 'AWS', bucket: 'customer-bucket', region: 'eu-west-1', keyPrefix: '' },
-      notifyEmails: [`owner-${environment.id}@customer.test`],
-      updatedAt: 1,
-    });
+    await new DynamoDbAutomaticExportSettingsStore(options).put(
+      {
+        environmentId: environment.id,
+        enabled: true,
+        cadence: 'daily',
+        destination: { provider: 'AWS', bucket: 'customer-bucket', region: 'eu-west-1', keyPrefix: '' },
+        notifyEmails: [`owner-${environment.id}@customer.test`],
+        updatedAt: 1,
+        version: 1,
+      },
+      0,
+    );
     const failingSince = Date.now() - 3_600_000;
     await new DynamoDbExportRunStore(options).recordOutcome(environment.id, failingSince - 60_000, {
       status: 'failed',
@@ -402,7 +417,7 @@ describe('check-failures handler', () => {
       durationMs: 60_000,
       error: 'Access denied.',
       errorCode: 'access_denied',
-      transient: false,
+      failureClass: 'customer',
     });
 
     await checkFailures.handler();

@@ -47,8 +47,16 @@ describe('the items the DynamoDB stores leave in the config table', () => {
   test('runs and manual jobs expire by the table TTL: runs after 400 days, jobs after 30', async () => {
     const snapshotAt = Date.parse('2026-03-02T00:00:00Z');
     await new DynamoDbExportRunStore(options()).claim(
-      { environmentId: 'env_ttl', snapshotAt, cadence: 'daily', status: 'running', startedAt: snapshotAt + 5, attempts: 1 },
-      0,
+      {
+        environmentId: 'env_ttl',
+        snapshotAt,
+        cadence: 'daily',
+        status: 'running',
+        startedAt: snapshotAt + 5,
+        deadlineAt: snapshotAt + 5 + 15 * 60_000,
+        claimId: 'claim_ttl',
+        attempts: 1,
+      },
     );
     expect(await item('ENV#env_ttl', `RUN#${String(snapshotAt).padStart(13, '0')}`)).toMatchObject({
       expiresAt: snapshotAt / 1000 + 400 * DAY_SECONDS,
@@ -61,9 +69,9 @@ describe('the items the DynamoDB stores leave in the config table', () => {
   test('the status item is in the sparse failing index only while a failure sequence runs', async () => {
     const runs = new DynamoDbExportRunStore(options());
     const failed = { status: 'failed', finishedAt: 20, durationMs: 10, error: 'denied', errorCode: 'access_denied' } as const;
-    await runs.recordOutcome('env_index', 10, { ...failed, transient: true });
+    await runs.recordOutcome('env_index', 10, { ...failed, failureClass: 'transient' });
     expect(await item('ENV#env_index', 'EXPORT#STATUS')).not.toHaveProperty('failingPk');
-    await runs.recordOutcome('env_index', 11, { ...failed, transient: false });
+    await runs.recordOutcome('env_index', 11, { ...failed, failureClass: 'customer' });
     expect(await item('ENV#env_index', 'EXPORT#STATUS')).toMatchObject({ failingPk: 'FAILING', failingSince: 20 });
     await new DynamoDbFailingExportsStore(options()).endSequence('env_index', 20);
     expect(await item('ENV#env_index', 'EXPORT#STATUS')).not.toHaveProperty('failingPk');

@@ -7,8 +7,11 @@
  * plus the exact first times): a day's data is before T when its latest time is, or when the exact
  * first time lies on it before T; the other times of T's own day are not kept, so that day otherwise
  * does not count. Windows end with Date(T), the last day whose data T includes (the day of T - 1 ms).
+ *
+ * Feedback is counted from the raw records as sent (the caller's, not the store's tallies). The store
+ * keeps feedback per UTC day, so a record counts as of T once its day is over by T: for a midnight T
+ * (every data point but a snapshot's), exactly the records before T.
  */
-import type { CompanyUsage, FeatureDefinition, SegmentDefinition } from '../../lambdas/core/model';
 
 const DAY = 86_400_000;
 const dayOf = (ms: number) => Math.floor(ms / DAY);
@@ -34,6 +37,38 @@ export const COMPANY_MODEL_COLUMNS = [
   'Segment Names',
   'Segment IDs',
 ] as const;
+
+/*
+ * The oracle's inputs, declared here rather than imported, so it shares nothing with lambdas/core; the
+ * production types fit them.
+ */
+type DayHistory = ReadonlyMap<number, number>;
+
+export interface ModelCompany {
+  company: { companyId: string; name: string | null; attributes: Readonly<Record<string, unknown>>; firstSeen: number; seenDays: DayHistory };
+  usage: readonly { eventKey: string; firstUsed: number | null; usedDays: DayHistory }[];
+}
+
+export interface ModelFeature {
+  id: string;
+  key: string;
+  name: string;
+  adoption?: { minActiveDays: number; windowDays: number };
+}
+
+export interface ModelSegment {
+  id: string;
+  name: string;
+  conditions: readonly object[];
+}
+
+/** One feedback record as sent to the ingest API. */
+export interface ModelFeedback {
+  eventKey: string;
+  at: number;
+  /** 1-5, or null for feedback without a score. */
+  score: number | null;
+}
 
 /** A row as the warehouse reads it: times in epoch ms, empty cells as null. */
 export type ModelRow = Record<(typeof COMPANY_MODEL_COLUMNS)[number], string | number | null>;
@@ -88,17 +123,27 @@ const FREQUENCY_LABELS = ['Monthly', 'Weekly', 'Daily'];
 /** Text cells beginning with a formula character are prefixed with an apostrophe. */
 const cellText = (text: string | null): string | null => (text === null || text === '' ? null : /^[=+\-@\t\r]/.test(text) ? `'${text}` : text);
 
-function segmentsOf(usage: CompanyUsage, segments: SegmentDefinition[]): SegmentDefinition[] {
-  const matches = (segment: SegmentDefinition) =>
-    segment.conditions.every((condition) => {
-      if (!('attribute' in condition) || condition.operator !== 'equals') throw new Error('the oracle reads only attribute equality');
+function segmentsOf(usage: ModelCompany, segments: readonly ModelSegment[]): ModelSegment[] {
+  const matches = (segment: ModelSegment) =>
+    segment.conditions.every((entry) => {
+      const condition = entry as { attribute?: string; operator?: string; value?: unknown };
+      if (condition.attribute === undefined || condition.operator !== 'equals') throw new Error('the oracle reads only attribute equality');
       return usage.company.attributes[condition.attribute] === condition.value;
     });
   return segments.filter(matches).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** The rows of one company: one per feature and data point at which the company had been seen. */
-export function modelRows(usage: CompanyUsage, features: FeatureDefinition[], segments: SegmentDefinition[], points: ModelPoint[]): ModelRow[] {
+/**
+ * The rows of one company: one per feature and data point at which the company had been seen. Its
+ * feedback is `feedback` (the feedback stored in `usage` is not read).
+ */
+export function modelRows(
+  usage: ModelCompany,
+  feedback: readonly ModelFeedback[],
+  features: readonly ModelFeature[],
+  segments: readonly ModelSegment[],
+  points: ModelPoint[],
+): ModelRow[] {
   const { company } = usage;
   const matching = segmentsOf(usage, segments);
   const rows: ModelRow[] = [];
@@ -119,8 +164,8 @@ export function modelRows(usage: CompanyUsage, features: FeatureDefinition[], se
       const stars = !everUsed ? 1 : !adopted ? 2 : retained ? 3 : 4;
       const frequency =
         activeIn(used.counted, lastDay, 14) >= 8 ? 3 : activePeriods(used.counted, lastDay, 7, 4) >= 3 ? 2 : activePeriods(used.counted, lastDay, 28, 3) >= 2 ? 1 : 0;
-      const feedback = (record?.feedback ?? []).filter((entry) => entry.at < T);
-      const scores = feedback.map((entry) => entry.score).filter((score): score is number => score !== null);
+      const counted = feedback.filter((entry) => entry.eventKey === feature.key && (dayOf(entry.at) + 1) * DAY <= T);
+      const scores = counted.map((entry) => entry.score).filter((score): score is number => score !== null);
       const satisfaction = scores.length === 0 ? null : Math.floor(scores.reduce((a, b) => a + b, 0) / scores.length + 0.5);
       rows.push({
         'Company ID': cellText(company.companyId),
@@ -138,7 +183,7 @@ export function modelRows(usage: CompanyUsage, features: FeatureDefinition[], se
         Frequency: frequency,
         'Satisfaction Label': satisfaction === null ? null : SATISFACTION_LABELS[satisfaction - 1],
         Satisfaction: satisfaction,
-        'Feedback Count': feedback.length,
+        'Feedback Count': counted.length,
         'Segment Names': cellText(matching.map((s) => s.name).join(',')),
         'Segment IDs': cellText(matching.map((s) => s.id).join(',')),
       });

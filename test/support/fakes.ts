@@ -7,7 +7,9 @@
  */
 import type { Readable } from 'node:stream';
 import type { Destination, DestinationCredentials } from '../../lambdas/core/destination';
+import type { ObjectWriteOptions } from '../../lambdas/core/export/pipeline';
 import { ConflictError } from '../../lambdas/core/errors';
+import type { StoredAttributes } from '../../lambdas/core/company-attributes';
 import type {
   CompanyUsage,
   Environment,
@@ -16,6 +18,7 @@ import type {
   Plan,
   SegmentDefinition,
 } from '../../lambdas/core/model';
+import type { StoredIngestKey } from '../../lambdas/core/ingest-keys';
 import type { Cadence } from '../../lambdas/core/periods';
 import type {
   AutomaticExportSettings,
@@ -30,6 +33,7 @@ import type {
   ExportStatusRecord,
   FailingExportsStore,
   FeedbackRecord,
+  IngestKeyOwner,
   Mailer,
   ManualExportJob,
   ManualExportOutcome,
@@ -65,6 +69,8 @@ export class FakeTenantStore implements TenantStore {
   readonly environments = new Map<string, Environment>();
   readonly features = new Map<string, FeatureDefinition[]>();
   readonly segments = new Map<string, SegmentDefinition[]>();
+  /** Ingest key hash -> owning environment id and, once replaced, the key's end. */
+  readonly ingestKeys = new Map<string, { environmentId: string; validUntil?: number }>();
 
   async createOrganization(org: Organization): Promise<void> {
     if (this.organizations.has(org.id)) throw new ConflictError(`Organization ${org.id} exists.`);
@@ -81,15 +87,27 @@ export class FakeTenantStore implements TenantStore {
     return copy(org);
   }
   async createEnvironment(env: Environment): Promise<void> {
+    if (this.environments.has(env.id) || this.ingestKeys.has(env.ingestKeyHash)) throw new ConflictError(`Environment ${env.id} exists.`);
     this.environments.set(env.id, copy(env));
+    this.ingestKeys.set(env.ingestKeyHash, { environmentId: env.id });
   }
   async getEnvironment(id: string): Promise<Environment | undefined> {
     const env = this.environments.get(id);
     return env && copy(env);
   }
-  async findEnvironmentByIngestKey(ingestKey: string): Promise<Environment | undefined> {
-    const env = [...this.environments.values()].find((e) => e.ingestKey === ingestKey);
-    return env && copy(env);
+  async findIngestKey(ingestKeyHash: string): Promise<IngestKeyOwner | undefined> {
+    const key = this.ingestKeys.get(ingestKeyHash);
+    const environment = key && this.environments.get(key.environmentId);
+    return environment && { environment: copy(environment), ...(key.validUntil === undefined ? {} : { validUntil: key.validUntil }) };
+  }
+  async replaceIngestKey(environment: Environment, next: StoredIngestKey, previousValidUntil: number): Promise<Environment> {
+    const stored = this.environments.get(environment.id);
+    if (!stored || stored.ingestKeyHash !== environment.ingestKeyHash) throw new ConflictError('Rotated concurrently.');
+    const previous = this.ingestKeys.get(environment.ingestKeyHash)!;
+    previous.validUntil = Math.min(previous.validUntil ?? Infinity, previousValidUntil);
+    this.ingestKeys.set(next.hash, { environmentId: environment.id });
+    Object.assign(stored, { ingestKeyHash: next.hash, ingestKeyPrefix: next.prefix });
+    return copy(stored);
   }
   async putFeature(environmentId: string, feature: FeatureDefinition): Promise<void> {
     const list = (this.features.get(environmentId) ?? []).filter((f) => f.id !== feature.id);
@@ -116,6 +134,9 @@ export class FakeUsageStore implements UsageStore {
 
   async recordCompany(_environmentId: string, _update: CompanyUpdate): Promise<void> {
     throw new Error('FakeUsageStore.recordCompany is not implemented');
+  }
+  async companyAttributes(environmentId: string, companyId: string): Promise<StoredAttributes> {
+    return { values: { ...this.companies.get(environmentId)?.get(companyId)?.company.attributes }, times: {} };
   }
   async recordUser(_environmentId: string, _update: UserUpdate): Promise<void> {
     throw new Error('FakeUsageStore.recordUser is not implemented');
@@ -146,6 +167,8 @@ export class FakeUsageStore implements UsageStore {
 
 export class FakeSettingsStore implements AutomaticExportSettingsStore {
   readonly items = new Map<string, AutomaticExportSettings>();
+  /** Environments marked unreconciled (the sparse index of the config table). */
+  readonly unreconciled = new Set<string>();
   puts = 0;
   /** When set, `put` throws it (once per assignment is up to the test). */
   putError: Error | undefined;
@@ -154,24 +177,36 @@ export class FakeSettingsStore implements AutomaticExportSettingsStore {
     const item = this.items.get(environmentId);
     return item && copy(item);
   }
-  async put(settings: AutomaticExportSettings): Promise<void> {
+  /** Conditional on the stored version, like the DynamoDB store (whose condition the integration tests check). */
+  async put(settings: AutomaticExportSettings, expectedVersion: number): Promise<boolean> {
     if (this.putError) throw this.putError;
+    if ((this.items.get(settings.environmentId)?.version ?? 0) !== expectedVersion) return false;
     this.puts++;
     // DynamoDB drops undefined attributes; so does the fake.
     this.items.set(settings.environmentId, JSON.parse(JSON.stringify(settings)) as AutomaticExportSettings);
+    this.unreconciled.add(settings.environmentId);
+    return true;
   }
-  /** Conditional on the stored settings still being those saved at `expectedUpdatedAt`. */
-  async stop(environmentId: string, expectedUpdatedAt: number, stoppedAt: number, reason: string): Promise<boolean> {
+  /** Conditional on the stored settings still being at `expectedVersion`. */
+  async stop(environmentId: string, expectedVersion: number, stoppedAt: number, reason: string): Promise<boolean> {
     await this.beforeStop?.();
     const item = this.items.get(environmentId);
-    if (!item || item.updatedAt !== expectedUpdatedAt) return false;
-    Object.assign(item, { enabled: false, stoppedAt, stoppedReason: reason });
+    if (!item || item.version !== expectedVersion) return false;
+    Object.assign(item, { enabled: false, stoppedAt, stoppedReason: reason, version: expectedVersion + 1 });
+    this.unreconciled.add(environmentId);
     this.stops++;
     return true;
   }
   stops = 0;
   /** Runs at the start of `stop`, e.g. to let a customer's save race the failure check. */
   beforeStop: (() => Promise<void> | void) | undefined;
+
+  async *listUnreconciled(): AsyncIterable<string> {
+    yield* [...this.unreconciled];
+  }
+  async markReconciled(environmentId: string, version: number): Promise<void> {
+    if (this.items.get(environmentId)?.version === version) this.unreconciled.delete(environmentId);
+  }
 }
 
 /** The status item of one environment, with the sparse failing index as a flag (`failingPk`). */
@@ -186,25 +221,26 @@ interface StatusItem extends ExportStatusRecord {
 export class FakeExportRunStore implements ExportRunStore {
   readonly runs = new Map<string, Map<number, ExportRun>>();
   readonly statuses = new Map<string, StatusItem>();
-  readonly claims: { run: ExportRun; staleBefore: number; claimed: boolean }[] = [];
+  readonly claims: { run: ExportRun; claimed: boolean }[] = [];
 
-  async claim(run: ExportRun, staleBefore: number): Promise<boolean> {
+  async claim(run: ExportRun): Promise<boolean> {
     const byEnv = this.runs.get(run.environmentId) ?? new Map<number, ExportRun>();
     const existing = byEnv.get(run.snapshotAt);
     const claimable =
-      !existing || existing.status === 'failed' || (existing.status === 'running' && existing.startedAt < staleBefore);
-    this.claims.push({ run: copy(run), staleBefore, claimed: claimable });
+      !existing || existing.status === 'failed' || (existing.status === 'running' && existing.deadlineAt < run.startedAt);
+    this.claims.push({ run: copy(run), claimed: claimable });
     if (!claimable) return false;
     byEnv.set(run.snapshotAt, copy(run));
     this.runs.set(run.environmentId, byEnv);
     return true;
   }
 
-  async finish(environmentId: string, snapshotAt: number, outcome: RunOutcome): Promise<void> {
+  async finish(environmentId: string, snapshotAt: number, claimId: string, outcome: RunOutcome): Promise<boolean> {
     const run = this.runs.get(environmentId)?.get(snapshotAt);
-    if (!run) throw new Error(`No run of ${environmentId} at ${snapshotAt} to finish.`);
-    const { transient: _transient, ...fields } = outcome as RunOutcome & { transient?: boolean };
+    if (!run || run.claimId !== claimId) return false;
+    const { failureClass: _class, ...fields } = outcome as RunOutcome & { failureClass?: string };
     Object.assign(run, fields);
+    return true;
   }
 
   async getRun(environmentId: string, snapshotAt: number): Promise<ExportRun | undefined> {
@@ -237,17 +273,21 @@ export class FakeExportRunStore implements ExportRunStore {
       delete item.lastErrorCode;
       delete item.failingSince;
       delete item.failingError;
+      delete item.failingErrorCode;
       delete item.emailsSent;
       item.inFailingIndex = false;
     } else {
       item.lastError = outcome.error;
       item.lastErrorCode = outcome.errorCode;
-      if (!outcome.transient) {
+      if (outcome.failureClass === 'customer') {
         item.failingSince ??= outcome.finishedAt;
         item.failingError = outcome.error;
+        item.failingErrorCode = outcome.errorCode;
         item.inFailingIndex = true;
       }
     }
+    if (outcome.status === 'failed' && outcome.failureClass === 'transient') item.transientSince ??= outcome.finishedAt;
+    else delete item.transientSince;
     this.statuses.set(environmentId, item);
   }
 
@@ -256,6 +296,7 @@ export class FakeExportRunStore implements ExportRunStore {
     if (!item) return;
     delete item.failingSince;
     delete item.failingError;
+    delete item.failingErrorCode;
     delete item.emailsSent;
     item.inFailingIndex = false;
   }
@@ -269,6 +310,7 @@ export class FakeExportRunStore implements ExportRunStore {
       lastError,
       lastErrorCode: 'access_denied',
       failingSince,
+      failingErrorCode: 'access_denied',
       emailsSent,
       inFailingIndex: true,
     });
@@ -317,6 +359,17 @@ export class FakeFailingExportsStore implements FailingExportsStore {
     const item = this.runs.statuses.get(environmentId);
     if (!item || item.failingSince !== failingSince) return;
     item.inFailingIndex = false;
+  }
+
+  async *listFailingTransientlySince(before: number): AsyncIterable<{ environmentId: string; transientSince: number }> {
+    for (const { environmentId, transientSince } of [...this.runs.statuses.values()]) {
+      if (transientSince !== undefined && transientSince <= before) yield { environmentId, transientSince };
+    }
+  }
+
+  async endTransientFailures(environmentId: string, transientSince: number): Promise<void> {
+    const item = this.runs.statuses.get(environmentId);
+    if (item?.transientSince === transientSince) delete item.transientSince;
   }
 }
 
@@ -379,6 +432,8 @@ export class FakeDestinationGateway implements DestinationGateway {
   writeError: Error | undefined;
   /** Called while an object is being written, e.g. to let the clock run during an upload. */
   onWrite: (() => void) | undefined;
+  /** Writes stall (an upload that stops moving) until their signal aborts them; then they reject. */
+  stallWrites = false;
 
   async validate(destination: Destination, credentials: DestinationCredentials): Promise<void> {
     this.validations.push({ destination: copy(destination), credentials: copy(credentials) });
@@ -387,7 +442,12 @@ export class FakeDestinationGateway implements DestinationGateway {
 
   sink(destination: Destination, credentials: DestinationCredentials): ObjectSink {
     return {
-      write: async (key: string, body: Readable, options: { contentType: string }) => {
+      write: async (key: string, body: Readable, options: ObjectWriteOptions) => {
+        if (this.stallWrites) {
+          const signal = options.signal;
+          if (!signal) throw new Error('A stalled write without a signal would never end.');
+          await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        }
         const chunks: Buffer[] = [];
         for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
         this.onWrite?.();
@@ -420,11 +480,16 @@ export class FakeMailer implements Mailer {
   }
 }
 
-/** Manual export jobs, per environment; claims are conditional like the table's (pending, or running but abandoned). */
+/**
+ * Manual export jobs and the environments' export slots. Claims and finishes are conditional like the
+ * table's (pending, or running past the deadline; an outcome only for the claim holding the job).
+ */
 export class FakeManualExportStore implements ManualExportStore {
   /** By `<environmentId>/<id>`. */
   readonly jobs = new Map<string, ManualExportJob>();
-  readonly claims: { id: string; at: number; staleBefore: number; claimed: boolean }[] = [];
+  /** By `<environmentId>/<slot>`. */
+  readonly slots = new Map<string, { jobId: string; leaseUntil: number }>();
+  readonly claims: { id: string; claimId: string; at: number; claimed: boolean }[] = [];
 
   async create(job: ManualExportJob): Promise<void> {
     const key = `${job.environmentId}/${job.id}`;
@@ -435,18 +500,30 @@ export class FakeManualExportStore implements ManualExportStore {
     const job = this.jobs.get(`${environmentId}/${id}`);
     return job && copy(job);
   }
-  async claim(environmentId: string, id: string, at: number, staleBefore: number): Promise<boolean> {
+  async claim(environmentId: string, id: string, { claimId, at, deadlineAt }: { claimId: string; at: number; deadlineAt: number }): Promise<boolean> {
     const job = this.jobs.get(`${environmentId}/${id}`);
     const claimable =
-      job !== undefined &&
-      (job.status === 'pending' || (job.status === 'running' && job.startedAt !== undefined && job.startedAt < staleBefore));
-    this.claims.push({ id, at, staleBefore, claimed: claimable });
-    if (claimable) Object.assign(job, { status: 'running', startedAt: at });
+      job !== undefined && (job.status === 'pending' || (job.status === 'running' && job.deadlineAt !== undefined && job.deadlineAt < at));
+    this.claims.push({ id, claimId, at, claimed: claimable });
+    if (claimable) Object.assign(job, { status: 'running', startedAt: at, deadlineAt, claimId });
     return claimable;
   }
-  async finish(environmentId: string, id: string, outcome: ManualExportOutcome): Promise<void> {
+  async finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimId?: string): Promise<boolean> {
     const job = this.jobs.get(`${environmentId}/${id}`);
-    if (!job) throw new Error(`No manual export ${id} in ${environmentId} to finish.`);
+    if (!job || (claimId !== undefined && job.claimId !== claimId)) return false;
     Object.assign(job, copy(outcome));
+    return true;
+  }
+  async acquireSlot(environmentId: string, jobId: string, slots: number, at: number, leaseUntil: number): Promise<number | undefined> {
+    for (let slot = 0; slot < slots; slot++) {
+      const held = this.slots.get(`${environmentId}/${slot}`);
+      if (held && held.leaseUntil > at) continue;
+      this.slots.set(`${environmentId}/${slot}`, { jobId, leaseUntil });
+      return slot;
+    }
+    return undefined;
+  }
+  async releaseSlot(environmentId: string, slot: number, jobId: string): Promise<void> {
+    if (this.slots.get(`${environmentId}/${slot}`)?.jobId === jobId) this.slots.delete(`${environmentId}/${slot}`);
   }
 }

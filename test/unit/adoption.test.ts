@@ -9,6 +9,7 @@ import { ValidationError } from '../../lambdas/core/errors';
 import {
   DAY_MS,
   DEFAULT_ADOPTION,
+  feedbackTally,
   toEpochDay,
   type AdoptionThresholds,
   type CompanyRecord,
@@ -33,7 +34,7 @@ function usedOn(days: string[], feedback: FeedbackEntry[] = []): FeatureUsageRec
     eventKey: 'export-csv',
     firstUsed: days.length > 0 ? Math.min(...days.map((d) => ms(`${d}T09:00:00Z`))) : null,
     usedDays: new Map(days.map((d) => [dayNumber(d), ms(`${d}T15:00:00Z`)])),
-    feedback,
+    feedback: feedback.map(feedbackTally),
   };
 }
 
@@ -264,7 +265,7 @@ describe('Satisfaction and Feedback Count', () => {
   });
 
   it('is reported for feedback without any use', () => {
-    const feedbackOnly: FeatureUsageRecord = { eventKey: 'x', firstUsed: null, usedDays: new Map(), feedback: scored(2) };
+    const feedbackOnly: FeatureUsageRecord = { eventKey: 'x', firstUsed: null, usedDays: new Map(), feedback: scored(2).map(feedbackTally) };
     expect(stateAt(feedbackOnly, T)).toMatchObject({ stars: 1, frequencyLabel: 'Never', satisfaction: 2, feedbackCount: 1 });
   });
 });

@@ -8,8 +8,10 @@ import {
   AutomaticExportService,
   DestinationValidationError,
   RetryableRunError,
+  StaleSettingsError,
   type SettingsInput,
 } from '../../lambdas/core/automatic-export';
+import { ScheduleReconciler } from '../../lambdas/core/schedule-reconcile';
 import {
   AccessDeniedError,
   BucketNotFoundError,
@@ -17,7 +19,16 @@ import {
   InvalidCredentialsError,
   TransientDestinationError,
 } from '../../lambdas/core/destination';
-import { NotFoundError, PlanRequiredError, UnauthorizedError, ValidationError } from '../../lambdas/core/errors';
+import {
+  ConflictError,
+  INTERNAL_FAILURE_MESSAGE,
+  NotFoundError,
+  PlanRequiredError,
+  UnauthorizedError,
+  ValidationError,
+} from '../../lambdas/core/errors';
+import { SealingKeyUnavailableError, SecretUnsealError } from '../../lambdas/adapters/sealing-errors';
+import { ConfigurationError } from '../../lambdas/config';
 import { DAY_MS, type Plan } from '../../lambdas/core/model';
 import {
   FakeClock,
@@ -40,6 +51,8 @@ const OTHER_ORG = 'org-other';
 const OTHER_ENV = 'env-other';
 const member: Caller = { organizationId: ORG, role: 'member' };
 const GENERIC_FAILURE = 'The export failed on our side. It will be retried automatically.';
+const TIME_LIMIT_MESSAGE =
+  'The export did not finish within its time limit: the storage provider stopped responding or was too slow. It will be retried automatically.';
 
 const awsInput: SettingsInput = {
   enabled: true,
@@ -63,8 +76,8 @@ async function setup(plan: Plan = 'enterprise') {
   const clock = new FakeClock(ms('2026-03-10T13:00:00Z'));
   await tenants.createOrganization({ id: ORG, name: 'Acme', plan, createdAt: 0 });
   await tenants.createOrganization({ id: OTHER_ORG, name: 'Other', plan: 'enterprise', createdAt: 0 });
-  await tenants.createEnvironment({ id: ENV, organizationId: ORG, name: 'Production', ingestKey: 'ik-1', createdAt: 0 });
-  await tenants.createEnvironment({ id: OTHER_ENV, organizationId: OTHER_ORG, name: 'Theirs', ingestKey: 'ik-2', createdAt: 0 });
+  await tenants.createEnvironment({ id: ENV, organizationId: ORG, name: 'Production', ingestKeyHash: 'hash-1', ingestKeyPrefix: 'ik-1', createdAt: 0 });
+  await tenants.createEnvironment({ id: OTHER_ENV, organizationId: OTHER_ORG, name: 'Theirs', ingestKeyHash: 'hash-2', ingestKeyPrefix: 'ik-2', createdAt: 0 });
   const service = new AutomaticExportService({ tenants, usage, settings, runs, sealer, gateway, scheduler, clock });
   return { service, tenants, usage, settings, runs, failing, sealer, gateway, scheduler, clock };
 }
@@ -78,6 +91,11 @@ async function enabled(input: Partial<SettingsInput> = {}, plan: Plan = 'enterpr
   world.gateway.validations.length = 0;
   world.scheduler.calls.length = 0;
   return world;
+}
+
+/** A save based on the settings as stored now, as from a dashboard that has just read them. */
+async function saveAsRead(world: Pick<World, 'service' | 'settings'>, input: SettingsInput) {
+  return world.service.putSettings(member, ENV, { ...input, version: (await world.settings.get(ENV))?.version ?? 0 });
 }
 
 /** One company using one feature, so a run writes one data row. */
@@ -166,7 +184,7 @@ describe('putSettings', () => {
     const before = await settings.get(ENV);
     gateway.validateError = new BucketNotFoundError('typo-bucket');
     await expect(
-      service.putSettings(member, ENV, { enabled: true, provider: 'AWS', bucketUrl: 'https://typo-bucket.s3.eu-west-1.amazonaws.com' }),
+      saveAsRead({ service, settings }, { enabled: true, provider: 'AWS', bucketUrl: 'https://typo-bucket.s3.eu-west-1.amazonaws.com' }),
     ).rejects.toBeInstanceOf(DestinationValidationError);
     expect(await settings.get(ENV)).toEqual(before);
     expect(scheduler.calls).toEqual([]);
@@ -184,7 +202,7 @@ describe('putSettings', () => {
     const { service, settings, gateway } = await enabled();
     const sealedBefore = (await settings.get(ENV))!.sealedSecretAccessKey;
     const { secretAccessKey: _secret, ...withoutSecret } = awsInput;
-    await service.putSettings(member, ENV, { ...withoutSecret, cadence: 'weekly' });
+    await saveAsRead({ service, settings }, { ...withoutSecret, cadence: 'weekly' });
 
     const stored = (await settings.get(ENV))!;
     expect(stored.sealedSecretAccessKey).toBe(sealedBefore);
@@ -194,7 +212,7 @@ describe('putSettings', () => {
 
   it('seals a new secret sent with a new access key id', async () => {
     const { service, settings, sealer } = await enabled();
-    await service.putSettings(member, ENV, { enabled: true, accessKeyId: 'AKIANEW000005678', secretAccessKey: 'second-secret' });
+    await saveAsRead({ service, settings }, { enabled: true, accessKeyId: 'AKIANEW000005678', secretAccessKey: 'second-secret' });
     const stored = (await settings.get(ENV))!;
     expect(stored.accessKeyId).toBe('AKIANEW000005678');
     expect(await sealer.unseal(stored.sealedSecretAccessKey!, { environmentId: ENV })).toBe('second-secret');
@@ -203,7 +221,7 @@ describe('putSettings', () => {
   it('refuses a new access key id without its secret, on secretAccessKey, before validating', async () => {
     const { service, settings, gateway } = await enabled();
     const before = await settings.get(ENV);
-    const refused = service.putSettings(member, ENV, { enabled: true, accessKeyId: 'AKIANEW000005678' });
+    const refused = saveAsRead({ service, settings }, { enabled: true, accessKeyId: 'AKIANEW000005678' });
     await expect(refused).rejects.toBeInstanceOf(ValidationError);
     await expect(refused).rejects.toMatchObject({ issues: [{ path: 'secretAccessKey' }] });
     expect(gateway.validations).toHaveLength(0);
@@ -213,7 +231,7 @@ describe('putSettings', () => {
   it('disables without validating (the destination may be broken), removes the schedule and keeps the destination', async () => {
     const { service, settings, gateway, scheduler } = await enabled();
     gateway.validateError = new AccessDeniedError('acme-exports', 'daily');
-    const view = await service.putSettings(member, ENV, { enabled: false });
+    const view = await saveAsRead({ service, settings }, { enabled: false });
     expect(view.enabled).toBe(false);
     expect(gateway.validations).toHaveLength(0);
     expect(scheduler.calls).toEqual([{ op: 'remove', environmentId: ENV }]);
@@ -224,35 +242,88 @@ describe('putSettings', () => {
     expect(stored.sealedSecretAccessKey).toBeDefined();
   });
 
-  it('does not save the settings when creating the schedule fails', async () => {
+  it('saves the settings first and leaves them marked unreconciled when the scheduler fails; the next reconcile catches up', async () => {
     const { service, settings, scheduler } = await setup();
     scheduler.error = new Error('Scheduler throttled');
-    await expect(service.putSettings(member, ENV, awsInput)).rejects.toThrow('Scheduler throttled');
-    expect(settings.puts).toBe(0);
-    expect(await settings.get(ENV)).toBeUndefined();
+    const view = await service.putSettings(member, ENV, awsInput);
+    expect(view).toMatchObject({ enabled: true, version: 1 });
+    expect((await settings.get(ENV))!.enabled).toBe(true);
+    expect(scheduler.schedules.has(ENV)).toBe(false);
+    expect([...settings.unreconciled]).toEqual([ENV]);
+
+    scheduler.error = undefined;
+    expect(await new ScheduleReconciler({ settings, scheduler }).reconcilePending()).toEqual({ reconciled: [ENV], failed: [] });
+    expect(scheduler.schedules.get(ENV)).toBe('daily');
+    expect([...settings.unreconciled]).toEqual([]);
   });
 
-  it('does not save the settings when removing the schedule fails', async () => {
+  it('reconciles the schedule after the write, from the saved settings, and unmarks them', async () => {
     const { service, settings, scheduler } = await enabled();
-    scheduler.error = new Error('Scheduler throttled');
-    await expect(service.putSettings(member, ENV, { enabled: false })).rejects.toThrow('Scheduler throttled');
-    expect((await settings.get(ENV))!.enabled).toBe(true);
+    await saveAsRead({ service, settings }, { enabled: true, cadence: 'weekly' });
+    expect(scheduler.calls).toEqual([{ op: 'upsert', environmentId: ENV, cadence: 'weekly' }]);
+    await saveAsRead({ service, settings }, { enabled: false });
+    expect(scheduler.calls.at(-1)).toEqual({ op: 'remove', environmentId: ENV });
+    expect(settings.unreconciled.size).toBe(0);
+  });
+
+  it('touches no schedule when the settings write fails', async () => {
+    const { service, settings, scheduler } = await enabled();
+    settings.putError = new Error('DynamoDB unavailable');
+    await expect(saveAsRead({ service, settings }, { enabled: false })).rejects.toThrow('DynamoDB unavailable');
+    expect(scheduler.calls).toEqual([]);
+    expect(scheduler.schedules.get(ENV)).toBe('daily');
+  });
+
+  it('answers each save with the new version, and refuses a save based on an older one with StaleSettingsError', async () => {
+    const { service, settings, scheduler } = await setup();
+    expect((await service.getSettings(member, ENV)).version).toBe(0);
+    expect((await service.putSettings(member, ENV, awsInput)).version).toBe(1);
+    expect((await service.getSettings(member, ENV)).version).toBe(1);
+    expect((await service.putSettings(member, ENV, { enabled: true, cadence: 'weekly', version: 1 })).version).toBe(2);
+
+    const stale = service.putSettings(member, ENV, { enabled: false, version: 1 });
+    await expect(stale).rejects.toBeInstanceOf(StaleSettingsError);
+    await expect(stale).rejects.toBeInstanceOf(ConflictError);
+    await expect(stale).rejects.toThrow('Reload them');
+    // Without a version a save only creates: these settings exist.
+    await expect(service.putSettings(member, ENV, { enabled: false })).rejects.toBeInstanceOf(StaleSettingsError);
+    expect(await settings.get(ENV)).toMatchObject({ enabled: true, cadence: 'weekly', version: 2 });
+    expect(scheduler.schedules.get(ENV)).toBe('weekly');
+  });
+
+  it('refuses a version for settings never saved, saying to send 0', async () => {
+    const { service, settings } = await setup();
+    await expect(service.putSettings(member, ENV, { ...awsInput, version: 3 })).rejects.toThrow('send version 0');
+    expect(settings.puts).toBe(0);
+  });
+
+  it('refuses a save that loses the race at the conditional write, without touching the schedule', async () => {
+    const { service, settings, scheduler, gateway } = await enabled();
+    // Another save lands while this one validates the destination.
+    const validate = gateway.validate.bind(gateway);
+    gateway.validate = async (destination, credentials) => {
+      await settings.put({ ...(await settings.get(ENV))!, cadence: 'weekly', version: 2 }, 1);
+      return validate(destination, credentials);
+    };
+    await expect(saveAsRead({ service, settings }, { enabled: true, cadence: 'daily' })).rejects.toThrow('version 2');
+    expect((await settings.get(ENV))!.cadence).toBe('weekly');
+    expect(scheduler.calls).toEqual([]);
   });
 
   it('ends the failure sequence on a successful enabling save, but not on a failed one or on disabling', async () => {
-    const { service, runs, failing, gateway } = await enabled();
+    const { service, settings, runs, failing, gateway } = await enabled();
     const failingSince = ms('2026-03-10T00:01:00Z');
     runs.seedFailing(ENV, failingSince, 'Access denied', [1]);
 
     gateway.validateError = new AccessDeniedError('acme-exports', 'daily');
-    await expect(service.putSettings(member, ENV, { enabled: true })).rejects.toBeInstanceOf(DestinationValidationError);
+    await expect(saveAsRead({ service, settings }, { enabled: true })).rejects.toBeInstanceOf(DestinationValidationError);
     expect((await runs.getStatus(ENV))?.failingSince).toBe(failingSince);
 
-    await service.putSettings(member, ENV, { enabled: false });
+    await saveAsRead({ service, settings }, { enabled: false });
     expect((await runs.getStatus(ENV))?.failingSince).toBe(failingSince);
 
     gateway.validateError = undefined;
-    await service.putSettings(member, ENV, { enabled: true });
+    await saveAsRead({ service, settings }, { enabled: true });
     const status = await runs.getStatus(ENV);
     expect(status?.failingSince).toBeUndefined();
     expect(status?.emailsSent).toBeUndefined();
@@ -264,8 +335,8 @@ describe('putSettings', () => {
   it('lets a downgraded organization switch automatic export off, but not on', async () => {
     const { service, tenants, scheduler, settings } = await enabled();
     await tenants.updateOrganizationPlan(ORG, 'pro');
-    await expect(service.putSettings(member, ENV, { enabled: true })).rejects.toBeInstanceOf(PlanRequiredError);
-    await service.putSettings(member, ENV, { enabled: false });
+    await expect(saveAsRead({ service, settings }, { enabled: true })).rejects.toBeInstanceOf(PlanRequiredError);
+    await saveAsRead({ service, settings }, { enabled: false });
     expect(scheduler.calls).toEqual([{ op: 'remove', environmentId: ENV }]);
     expect((await settings.get(ENV))!.enabled).toBe(false);
   });
@@ -273,8 +344,8 @@ describe('putSettings', () => {
   it('keeps a stopped export reported as stopped when a save leaves it disabled', async () => {
     const { service, settings } = await enabled();
     const stoppedAt = ms('2026-03-09T00:00:00Z');
-    await settings.put({ ...(await settings.get(ENV))!, enabled: false, stoppedAt, stoppedReason: 'Stopped after failing for 72 hours.' });
-    const view = await service.putSettings(member, ENV, { enabled: false, notifyEmails: ['new@acme.example'] });
+    await settings.stop(ENV, (await settings.get(ENV))!.version, stoppedAt, 'Stopped after failing for 72 hours.');
+    const view = await saveAsRead({ service, settings }, { enabled: false, notifyEmails: ['new@acme.example'] });
     expect(view).toMatchObject({ enabled: false, notifyEmails: ['new@acme.example'], stoppedAt: '2026-03-09T00:00:00.000Z', stoppedReason: 'Stopped after failing for 72 hours.' });
     expect((await service.getStatus(member, ENV)).status).toBe('stopped');
   });
@@ -282,8 +353,8 @@ describe('putSettings', () => {
   it('clears stoppedAt and stoppedReason when the customer saves again', async () => {
     const { service, settings } = await enabled();
     const stored = (await settings.get(ENV))!;
-    await settings.put({ ...stored, enabled: false, stoppedAt: ms('2026-03-09T00:00:00Z'), stoppedReason: 'Stopped after failing for 72 hours.' });
-    const view = await service.putSettings(member, ENV, { enabled: true });
+    await settings.stop(ENV, stored.version, ms('2026-03-09T00:00:00Z'), 'Stopped after failing for 72 hours.');
+    const view = await saveAsRead({ service, settings }, { enabled: true });
     expect(view).toMatchObject({ enabled: true, stoppedAt: null, stoppedReason: null });
     expect((await settings.get(ENV))!.stoppedAt).toBeUndefined();
   });
@@ -294,8 +365,8 @@ describe('runScheduled', () => {
     const fresh = await setup();
     expect(await fresh.service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({ outcome: 'skipped', reason: 'not enabled' });
 
-    const { service, runs } = await enabled();
-    await service.putSettings(member, ENV, { enabled: false });
+    const { service, settings, runs } = await enabled();
+    await saveAsRead({ service, settings }, { enabled: false });
     expect(await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({ outcome: 'skipped', reason: 'not enabled' });
     expect(runs.claims).toHaveLength(0);
   });
@@ -345,19 +416,62 @@ describe('runScheduled', () => {
     expect(await runs.history(ENV, 10)).toHaveLength(1);
   });
 
-  it('skips a snapshot another invocation is still running, but takes over one abandoned for more than 16 minutes', async () => {
+  it('skips a snapshot another invocation is still running, but takes over one whose deadline has passed', async () => {
     const { service, runs, clock, gateway } = await enabled();
     const snapshotAt = ms('2026-03-10T00:00:00Z');
-    const running = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 1 };
+    const startedAt = clock.now() - 5 * MINUTE;
+    const running = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 1, startedAt, claimId: 'another-invocation' };
 
-    await runs.claim({ ...running, startedAt: clock.now() - 15 * MINUTE }, 0);
+    await runs.claim({ ...running, deadlineAt: clock.now() + MINUTE });
     expect(await service.runScheduled(ENV, snapshotAt)).toEqual({ outcome: 'skipped', reason: 'already ran' });
-    expect(runs.claims.at(-1)?.staleBefore).toBe(clock.now() - 16 * MINUTE);
+    expect(gateway.objects).toHaveLength(0);
 
-    runs.runs.get(ENV)!.get(snapshotAt)!.startedAt = clock.now() - 17 * MINUTE;
+    runs.runs.get(ENV)!.get(snapshotAt)!.deadlineAt = clock.now() - 1;
     expect(await service.runScheduled(ENV, snapshotAt)).toMatchObject({ outcome: 'successful' });
     expect(gateway.objects).toHaveLength(1);
     expect((await runs.history(ENV, 1))[0]).toMatchObject({ status: 'successful', attempts: 2 });
+  });
+
+  it('claims a run until startedAt + its time limit (14.5 minutes by default)', async () => {
+    const { service, runs, clock } = await enabled();
+    const runAt = ms('2026-03-10T00:03:00Z');
+    await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'), { runAt });
+    await service.runScheduled(ENV, ms('2026-03-11T00:00:00Z'), { timeLimitMs: 60_000 });
+
+    expect(runs.claims.map(({ run }) => run.deadlineAt)).toEqual([runAt + 14.5 * MINUTE, clock.now() + MINUTE]);
+  });
+
+  it('cuts a stalled upload at the time limit and records a transient failure phrased for the customer', async () => {
+    const world = await enabled();
+    await withOneCompany(world);
+    world.gateway.stallWrites = true;
+
+    const run = world.service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'), { timeLimitMs: 50 });
+
+    await expect(run).rejects.toBeInstanceOf(RetryableRunError);
+    await expect(run).rejects.toThrow(TIME_LIMIT_MESSAGE);
+    expect(world.gateway.objects).toEqual([]);
+    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', error: TIME_LIMIT_MESSAGE, errorCode: 'time_limit_exceeded' });
+    expect(await world.runs.getStatus(ENV)).toMatchObject({ lastStatus: 'failed', lastErrorCode: 'time_limit_exceeded' });
+    expect((await world.runs.getStatus(ENV))?.failingSince).toBeUndefined();
+  });
+
+  it('leaves the outcome to the run that took over: a lost run finishing late records nothing', async () => {
+    const { service, runs, gateway, clock } = await enabled();
+    const snapshotAt = ms('2026-03-10T00:00:00Z');
+    gateway.onWrite = () => {
+      // While the first run writes, its deadline passes and a retry takes its claim over.
+      clock.advance(15 * MINUTE);
+      const retry = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 2, claimId: 'the-retry' };
+      void runs.claim({ ...retry, startedAt: clock.now(), deadlineAt: clock.now() + 10 * MINUTE });
+    };
+    gateway.writeError = new TransientDestinationError();
+
+    await expect(service.runScheduled(ENV, snapshotAt, { timeLimitMs: 10 * MINUTE })).rejects.toBeInstanceOf(RetryableRunError);
+
+    expect(runs.claims.map(({ claimed }) => claimed)).toEqual([true, true]);
+    expect(await runs.getRun(ENV, snapshotAt)).toMatchObject({ status: 'running', attempts: 2 });
+    expect(await runs.getStatus(ENV)).toBeUndefined();
   });
 
   it('counts attempts per snapshot across retries after failures, starting again at 1 for the next snapshot', async () => {
@@ -395,7 +509,7 @@ describe('runScheduled', () => {
     gateway.writeError = denied;
     const result = await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
 
-    expect(result).toEqual({ outcome: 'failed', snapshotAt: ms('2026-03-10T00:00:00Z'), error: denied.message, errorCode: 'access_denied' });
+    expect(result).toEqual({ outcome: 'failed', snapshotAt: ms('2026-03-10T00:00:00Z'), error: denied.message, errorCode: 'access_denied', failureClass: 'customer' });
     expect((await runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', error: denied.message, errorCode: 'access_denied' });
     expect(await runs.getStatus(ENV)).toMatchObject({
       lastStatus: 'failed',
@@ -403,6 +517,44 @@ describe('runScheduled', () => {
       lastErrorCode: 'access_denied',
       failingSince: clock.now(),
     });
+  });
+
+  it.each([
+    ['a secret that cannot be unsealed', new SecretUnsealError('KMS refused the sealed secret.')],
+    ['a sealing key that may not be used', new SealingKeyUnavailableError('The sealing key may not be used (AccessDeniedException).')],
+    ['a configuration error', new ConfigurationError('Missing configuration.')],
+  ])('records %s as an internal failure: not retried, a customer-safe message, no email sequence', async (_name, internal) => {
+    const { service, runs, sealer } = await enabled();
+    sealer.unseal = () => Promise.reject(internal);
+    const result = await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
+
+    expect(result).toEqual({
+      outcome: 'failed',
+      snapshotAt: ms('2026-03-10T00:00:00Z'),
+      error: INTERNAL_FAILURE_MESSAGE,
+      errorCode: 'internal_error',
+      failureClass: 'internal',
+    });
+    expect(INTERNAL_FAILURE_MESSAGE).toMatch(/our team has been alerted/i);
+    expect((await runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', error: INTERNAL_FAILURE_MESSAGE, errorCode: 'internal_error' });
+    const status = await runs.getStatus(ENV);
+    expect(status).toMatchObject({ lastStatus: 'failed', lastError: INTERNAL_FAILURE_MESSAGE });
+    expect(status?.failingSince).toBeUndefined();
+    expect(status?.transientSince).toBeUndefined();
+    expect(JSON.stringify(await runs.history(ENV, 1))).not.toContain(internal.message);
+  });
+
+  it('keeps transientSince from the first of a run of transient failures, and clears it on a success', async () => {
+    const { service, runs, gateway, clock } = await enabled();
+    gateway.writeError = new TransientDestinationError();
+    const first = clock.now();
+    await expect(service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).rejects.toBeInstanceOf(RetryableRunError);
+    clock.advance(DAY_MS);
+    await expect(service.runScheduled(ENV, ms('2026-03-11T00:00:00Z'))).rejects.toBeInstanceOf(RetryableRunError);
+    expect((await runs.getStatus(ENV))?.transientSince).toBe(first);
+    gateway.writeError = undefined;
+    await service.runScheduled(ENV, ms('2026-03-12T00:00:00Z'));
+    expect((await runs.getStatus(ENV))?.transientSince).toBeUndefined();
   });
 
   it('keeps the first failingSince through later customer-side failures', async () => {
@@ -447,16 +599,16 @@ describe('runScheduled', () => {
     expect(JSON.stringify([status, recorded])).not.toContain('socket hang up');
   });
 
-  it('records an aborted run (the Lambda running out of time) as a retryable failure on our side, writing nothing', async () => {
+  it('records an aborted run as a retryable failure with the time-limit message, writing nothing', async () => {
     const world = await enabled();
     await withOneCompany(world);
     const controller = new AbortController();
     controller.abort();
     const run = world.service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'), { signal: controller.signal });
     await expect(run).rejects.toBeInstanceOf(RetryableRunError);
-    await expect(run).rejects.toThrow(GENERIC_FAILURE);
+    await expect(run).rejects.toThrow(TIME_LIMIT_MESSAGE);
     expect(world.gateway.objects).toEqual([]);
-    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', errorCode: 'internal_error' });
+    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', errorCode: 'time_limit_exceeded' });
     expect((await world.runs.getStatus(ENV))?.failingSince).toBeUndefined();
   });
 
@@ -541,7 +693,7 @@ describe('getStatus', () => {
     gateway.writeError = new AccessDeniedError('acme-exports', 'daily');
     await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
     const stored = (await settings.get(ENV))!;
-    await settings.put({ ...stored, enabled: false, stoppedAt: ms('2026-03-13T00:00:00Z'), stoppedReason: 'Stopped after failing for 72 hours.' });
+    await settings.stop(ENV, stored.version, ms('2026-03-13T00:00:00Z'), 'Stopped after failing for 72 hours.');
     expect(await service.getStatus(member, ENV)).toMatchObject({
       enabled: false,
       status: 'stopped',
@@ -552,9 +704,9 @@ describe('getStatus', () => {
   });
 
   it('shows no next run while disabled by the customer, keeping the last status', async () => {
-    const { service } = await enabled();
+    const { service, settings } = await enabled();
     await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
-    await service.putSettings(member, ENV, { enabled: false });
+    await saveAsRead({ service, settings }, { enabled: false });
     expect(await service.getStatus(member, ENV)).toMatchObject({ enabled: false, status: 'successful', nextRunAt: null });
   });
 });

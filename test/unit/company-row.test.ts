@@ -2,6 +2,7 @@ import { COMPANY_COLUMNS, companyRows, isoTimestamp, type CompanyRowCells } from
 import {
   DAY_MS,
   DEFAULT_ADOPTION,
+  feedbackTally,
   toEpochDay,
   type CompanyUsage,
   type FeatureDefinition,
@@ -51,7 +52,7 @@ const acme: CompanyUsage = {
         { at: ms('2024-01-13T10:00:00Z'), score: 4 },
         { at: ms('2024-01-14T10:00:00Z'), score: null },
         { at: ms('2024-01-15T10:00:00Z'), score: 5 },
-      ],
+      ].map(feedbackTally),
     },
     // Usage of an event no feature is keyed on: ignored.
     { eventKey: 'feat-dash', firstUsed: ms('2024-01-10T09:00:00Z'), usedDays: new Map([[dayNumber('2024-01-10'), 0]]), feedback: [] },

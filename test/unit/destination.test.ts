@@ -164,9 +164,40 @@ describe('destinationFrom', () => {
     });
   });
 
+  describe('key prefixes', () => {
+    it.each([
+      ['a parent segment', '../../../../tmp/dx-probe', /"\." or "\.\." segments/],
+      ['a current-folder segment', 'exports/./daily', /"\." or "\.\." segments/],
+      ['a leading slash', '/exports', /must not start with "\/"/],
+      ['an empty segment', 'exports//daily', /empty segments/],
+      ['a control character', 'exports\ndaily', /control characters/],
+      ['a lone surrogate', 'exports/\ud800', /lone surrogate/],
+      ['more than 512 bytes', 'é'.repeat(257), /at most 512 bytes/],
+    ])('refuses %s in key, naming the field and the rule', (_, key, message) => {
+      const error = validationErrorOf({ enabled: true, provider: 'Custom', bucket: 'acme', endpoint: 'https://s3.example.com', key });
+      expect(error.issues).toEqual([{ path: 'key', message: expect.stringMatching(message) }]);
+    });
+
+    it('refuses the same in the key part of an AWS bucket URL, also percent-encoded', () => {
+      for (const path of ['../../tmp/x', '%2E%2E/tmp', 'a//b', `${'k'.repeat(513)}`]) {
+        const error = validationErrorOf({ enabled: true, provider: 'AWS', bucketUrl: `https://acme.s3.eu-west-1.amazonaws.com/${path}` });
+        expect(error.issues).toEqual([{ path: 'bucketUrl', message: expect.stringMatching(/^the key prefix /) }]);
+      }
+    });
+
+    it('accepts 512 bytes, dots inside segments, and the bucket root', () => {
+      const key = `${'a'.repeat(255)}/${'b'.repeat(256)}`;
+      expect(key).toHaveLength(512);
+      expect(destinationFrom({ enabled: true, provider: 'Custom', bucket: 'acme', endpoint: 'https://s3.example.com', key })?.keyPrefix).toBe(key);
+      expect(destinationFrom({ enabled: true, provider: 'GCP', bucket: 'acme', key: 'v1.2/..hidden/...' })?.keyPrefix).toBe('v1.2/..hidden/...');
+      expect(destinationFrom({ enabled: true, provider: 'GCP', bucket: 'acme', key: '' })?.keyPrefix).toBe('');
+      expect(destinationFrom({ enabled: true, provider: 'AWS', bucketUrl: 'https://acme.s3.eu-west-1.amazonaws.com/' })?.keyPrefix).toBe('');
+    });
+  });
+
   describe('GCP', () => {
-    it('uses the GCS endpoint and region auto by default, and normalizes the key', () => {
-      expect(destinationFrom({ enabled: true, provider: 'GCP', bucket: ' acme_exports ', key: '/exports//daily/' })).toEqual({
+    it('uses the GCS endpoint and region auto by default, and drops a trailing slash of the key', () => {
+      expect(destinationFrom({ enabled: true, provider: 'GCP', bucket: ' acme_exports ', key: 'exports/daily/' })).toEqual({
         provider: 'GCP',
         bucket: 'acme_exports',
         region: 'auto',

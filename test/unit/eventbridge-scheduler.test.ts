@@ -110,6 +110,23 @@ describe('EventBridgeExportScheduler', () => {
 
     const input = scheduler.commandCalls(CreateScheduleCommand)[0].args[0].input;
     expect(input.FlexibleTimeWindow).toEqual({ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 });
+    // Still 00:00 UTC nominally, and the run still gets the nominal time, from which its snapshot comes:
+    // <aws.scheduler.scheduled-time> is "the time you specified for the schedule to invoke its target",
+    // whenever in the window the invocation happens.
+    expect(input).toMatchObject({ ScheduleExpression: 'cron(0 0 * * ? *)', ScheduleExpressionTimezone: 'UTC' });
+    expect(JSON.parse(input.Target?.Input as string).scheduledTime).toBe('<aws.scheduler.scheduled-time>');
+  });
+
+  it('keeps the flexible window when it replaces an existing schedule (UpdateSchedule keeps nothing)', async () => {
+    scheduler.on(CreateScheduleCommand).rejects(new ConflictException(failure(409, 'Schedule already exists')));
+    scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
+    const flexible = new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...OPTIONS, flexibleWindowMinutes: 1440 });
+
+    await flexible.upsert(ENVIRONMENT_ID, 'weekly');
+
+    const updated = scheduler.commandCalls(UpdateScheduleCommand)[0].args[0].input;
+    expect(updated.FlexibleTimeWindow).toEqual({ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 1440 });
+    expect(updated.ScheduleExpression).toBe('cron(0 0 ? * MON *)');
   });
 
   it.each([0, 1441, 1.5])('rejects a flexible window of %s minutes', (minutes) => {

@@ -9,10 +9,11 @@ import {
   FailureCheckService,
   SECOND_EMAIL_AFTER_MS,
   STOP_AFTER_MS,
+  TRANSIENT_ALARM_AFTER_MS,
   settingsPageUrl,
   type FailureCheckResult,
 } from '../../lambdas/core/failure-check';
-import { failureEmail, type FailureEmailContext } from '../../lambdas/core/failure-emails';
+import { errorWording, failureEmail, type FailureEmailContext } from '../../lambdas/core/failure-emails';
 import {
   FakeClock,
   FakeExportRunStore,
@@ -30,7 +31,9 @@ const ORG = 'org-acme';
 const ENV = 'env-prod';
 const ENV_B = 'env-staging';
 const F = ms('2026-03-10T00:01:30Z');
+/** The run's error as the endpoint's answer phrased it; the emails word its class (access_denied) themselves. */
 const ERROR = 'Access denied: the key is valid but may not list and write objects in bucket "acme-exports".';
+const ERROR_WORDING = errorWording('access_denied');
 const DASHBOARD = 'https://app.example.com/';
 const SETTINGS_URL = `https://app.example.com/environments/${ENV}/settings/data-export`;
 
@@ -47,6 +50,7 @@ function enabledSettings(environmentId: string): AutomaticExportSettings {
     sealedSecretAccessKey: 'sealed:xyz',
     notifyEmails: ['data@acme.example', 'ops@acme.example'],
     updatedAt: F - DAY,
+    version: 1,
   };
 }
 const DAY = 24 * HOUR;
@@ -67,16 +71,18 @@ type World = Awaited<ReturnType<typeof setup>>;
 
 /** An enabled, scheduled export whose run failed on the customer's side, finishing at `failingSince`. */
 async function failingExport(world: World, environmentId = ENV, name = 'Production', failingSince = F) {
-  await world.tenants.createEnvironment({ id: environmentId, organizationId: ORG, name, ingestKey: `ik-${environmentId}`, createdAt: 0 });
-  await world.settings.put(enabledSettings(environmentId));
+  await world.tenants.createEnvironment({ id: environmentId, organizationId: ORG, name, ingestKeyHash: `hash-${environmentId}`, ingestKeyPrefix: 'ik_abc', createdAt: 0 });
+  // Saved and reconciled, as the customer's save left it.
+  await world.settings.put(enabledSettings(environmentId), 0);
   world.scheduler.schedules.set(environmentId, 'daily');
+  await world.settings.markReconciled(environmentId, 1);
   await world.runs.recordOutcome(environmentId, failingSince - 60_000, {
     status: 'failed',
     finishedAt: failingSince,
     durationMs: 60_000,
     error: ERROR,
     errorCode: 'access_denied',
-    transient: false,
+    failureClass: 'customer',
   });
 }
 
@@ -94,12 +100,13 @@ describe('FailureCheckService', () => {
     await failingExport(world);
     const result = await world.service.check(F + 60_000);
 
-    expect(result).toEqual({ examined: 1, emailsSent: [{ environmentId: ENV, email: 1 }], stopped: [] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [{ environmentId: ENV, email: 1 }], stopped: [] });
     expect(world.mailer.sent).toHaveLength(1);
     const [mail] = world.mailer.sent;
     expect(mail.to).toEqual(['data@acme.example', 'ops@acme.example']);
     expect(mail.subject).toBe('Automatic export for Production is failing');
-    expect(mail.text).toContain(ERROR);
+    expect(mail.text).toContain(`The error: ${ERROR_WORDING}`);
+    expect(mail.text).not.toContain(ERROR);
     expect(mail.text).toContain(SETTINGS_URL);
     expect((await world.runs.getStatus(ENV))?.emailsSent).toEqual([1]);
   });
@@ -135,19 +142,19 @@ describe('FailureCheckService', () => {
     await world.service.check(F + 1);
     await world.service.check(F + SECOND_EMAIL_AFTER_MS);
     const before = await world.service.check(F + STOP_AFTER_MS - 1);
-    expect(before).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(before).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.scheduler.calls).toEqual([]);
 
     const stop = F + STOP_AFTER_MS;
     const at = await world.service.check(stop);
-    expect(at).toEqual({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
+    expect(at).toMatchObject({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
     expect(world.mailer.sent.map((m) => m.subject)).toEqual([
       'Automatic export for Production is failing',
       'Reminder: automatic export for Production still failing, stops 2026-03-13 00:01 UTC',
       'Automatic export stopped for Production',
     ]);
     const settings = (await world.settings.get(ENV))!;
-    expect(settings).toMatchObject({ enabled: false, stoppedAt: stop, stoppedReason: `Stopped after failing for 72 hours. Last error: ${ERROR}` });
+    expect(settings).toMatchObject({ enabled: false, stoppedAt: stop, stoppedReason: `Stopped after failing for 72 hours. Last error: ${ERROR_WORDING}` });
     expect(settings.destination).toEqual(destination);
     expect(world.scheduler.calls).toEqual([{ op: 'remove', environmentId: ENV }]);
     expect(world.scheduler.schedules.has(ENV)).toBe(false);
@@ -156,7 +163,7 @@ describe('FailureCheckService', () => {
     expect(await world.runs.getStatus(ENV)).toMatchObject({ lastStatus: 'failed', lastError: ERROR, failingSince: F });
 
     const after = await world.service.check(stop + HOUR);
-    expect(after).toEqual({ examined: 0, emailsSent: [], stopped: [] });
+    expect(after).toMatchObject({ examined: 0, emailsSent: [], stopped: [] });
     expect(world.mailer.sent).toHaveLength(3);
   });
 
@@ -188,7 +195,7 @@ describe('FailureCheckService', () => {
     const world = await setup();
     await failingExport(world);
     const result = await world.service.check(F + STOP_AFTER_MS + HOUR);
-    expect(result).toEqual({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
     expect((await world.settings.get(ENV))!.enabled).toBe(false);
   });
 
@@ -226,7 +233,7 @@ describe('FailureCheckService', () => {
     await failingExport(world);
     world.mailer.failNext = 1;
     const failed = await world.service.check(F + HOUR);
-    expect(failed).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(failed).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.mailer.attempts).toHaveLength(1);
     expect(world.mailer.sent).toHaveLength(0);
     expect(world.failing.calls.filter((c) => c.op === 'release')).toEqual([{ op: 'release', environmentId: ENV, failingSince: F, email: 1 }]);
@@ -247,7 +254,7 @@ describe('FailureCheckService', () => {
     world.mailer.failNext = 1;
 
     const failed = await world.service.check(stop);
-    expect(failed).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(failed).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect((await world.settings.get(ENV))!).toMatchObject({ enabled: false, stoppedAt: stop });
     expect(world.scheduler.schedules.has(ENV)).toBe(false);
     expect(await listed(world)).toEqual([ENV]);
@@ -272,7 +279,7 @@ describe('FailureCheckService', () => {
     world.mailer.failNext = 1;
     await world.service.check(stop); // stopped, email 3 unsent
     const late = await world.service.check(stop - 2 * HOUR); // a check that began before the stop
-    expect(late).toEqual({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
+    expect(late).toMatchObject({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
     expect(world.mailer.sent.map((m) => m.subject)).toEqual(['Automatic export for Production is failing', 'Automatic export stopped for Production']);
     expect((await world.settings.get(ENV))!.stoppedAt).toBe(stop);
   });
@@ -281,11 +288,14 @@ describe('FailureCheckService', () => {
     const world = await setup();
     await failingExport(world);
     await world.service.check(F);
-    const saved = { ...enabledSettings(ENV), cadence: 'weekly' as const, updatedAt: F + STOP_AFTER_MS - 1 };
-    world.settings.beforeStop = () => world.settings.put(saved);
+    const saved = { ...enabledSettings(ENV), cadence: 'weekly' as const, updatedAt: F + STOP_AFTER_MS - 1, version: 2 };
+    world.settings.beforeStop = async () => {
+      await world.settings.put(saved, 1);
+      await world.settings.markReconciled(ENV, 2);
+    };
 
     const result = await world.service.check(F + STOP_AFTER_MS);
-    expect(result).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(await world.settings.get(ENV)).toEqual(saved);
     expect(world.scheduler.calls).toEqual([]);
     expect(world.mailer.sent).toHaveLength(1);
@@ -297,9 +307,9 @@ describe('FailureCheckService', () => {
     await failingExport(world);
     await world.service.check(F);
     world.scheduler.beforeRemove = async () => {
-      // The customer's save after the stop: schedule first, then the settings.
+      // The customer's save after the stop (version 2), reconciled before the check's removal lands.
+      await world.settings.put({ ...enabledSettings(ENV), cadence: 'weekly', updatedAt: F + STOP_AFTER_MS + 1, version: 3 }, 2);
       await world.scheduler.upsert(ENV, 'weekly');
-      await world.settings.put({ ...enabledSettings(ENV), cadence: 'weekly', updatedAt: F + STOP_AFTER_MS + 1 });
     };
     await world.service.check(F + STOP_AFTER_MS);
     expect(world.scheduler.schedules.get(ENV)).toBe('weekly');
@@ -310,10 +320,13 @@ describe('FailureCheckService', () => {
     const world = await setup();
     await failingExport(world);
     await world.service.check(F);
-    await world.settings.put({ ...enabledSettings(ENV), enabled: false });
+    await world.settings.put({ ...enabledSettings(ENV), enabled: false, version: 2 }, 1);
+    await world.scheduler.remove(ENV);
+    await world.settings.markReconciled(ENV, 2);
+    world.scheduler.calls.length = 0;
 
     const result = await world.service.check(F + SECOND_EMAIL_AFTER_MS);
-    expect(result).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.mailer.sent).toHaveLength(1);
     expect(world.failing.calls.filter((c) => c.op === 'end')).toEqual([{ op: 'end', environmentId: ENV, failingSince: F }]);
     expect(world.failing.calls.filter((c) => c.op === 'claim' && c.email === 2)).toEqual([]);
@@ -327,10 +340,10 @@ describe('FailureCheckService', () => {
     await failingExport(world, ENV_B, 'Staging');
     world.settings.items.delete(ENV);
     const { destination: _gone, ...withoutDestination } = enabledSettings(ENV_B);
-    await world.settings.put(withoutDestination);
+    await world.settings.put({ ...withoutDestination, version: 2 }, 1);
 
     const result = await world.service.check(F + HOUR);
-    expect(result).toEqual({ examined: 2, emailsSent: [], stopped: [] });
+    expect(result).toMatchObject({ examined: 2, emailsSent: [], stopped: [] });
     expect(world.mailer.attempts).toEqual([]);
     expect(await listed(world)).toEqual([]);
   });
@@ -339,7 +352,7 @@ describe('FailureCheckService', () => {
     const world = await setup();
     await failingExport(world);
     const result = await world.service.check(F - 1);
-    expect(result).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+    expect(result).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.failing.calls).toEqual([]);
     expect(world.mailer.attempts).toEqual([]);
     expect(await listed(world)).toEqual([ENV]);
@@ -352,7 +365,7 @@ describe('FailureCheckService', () => {
     world.failing.failNextClaimFor.add(ENV);
 
     const result = await world.service.check(F + HOUR);
-    expect(result).toEqual({ examined: 2, emailsSent: [{ environmentId: ENV_B, email: 1 }], stopped: [] });
+    expect(result).toMatchObject({ examined: 2, emailsSent: [{ environmentId: ENV_B, email: 1 }], stopped: [] });
     expect(world.mailer.sent.map((m) => m.subject)).toEqual(['Automatic export for Staging is failing']);
 
     const next = await world.service.check(F + 2 * HOUR);
@@ -396,6 +409,56 @@ describe('FailureCheckService', () => {
   });
 });
 
+describe('transient failures past 24 h', () => {
+  async function failingTransiently(world: World, environmentId: string, since: number) {
+    await world.tenants.createEnvironment({ id: environmentId, organizationId: ORG, name: environmentId, ingestKeyHash: `hash-${environmentId}`, ingestKeyPrefix: "ik_", createdAt: 0 });
+    await world.settings.put(enabledSettings(environmentId), 0);
+    await world.settings.markReconciled(environmentId, 1);
+    for (const at of [since, since + DAY]) {
+      await world.runs.recordOutcome(environmentId, at - 60_000, {
+        status: 'failed',
+        finishedAt: at,
+        durationMs: 60_000,
+        error: 'The storage provider was temporarily unavailable.',
+        errorCode: 'temporarily_unavailable',
+        failureClass: 'transient',
+      });
+    }
+  }
+
+  it('reports the enabled exports failing transiently for more than 24 h for the alarm, and emails nobody', async () => {
+    const world = await setup();
+    await failingTransiently(world, ENV, F);
+    await failingTransiently(world, ENV_B, F + 2 * HOUR);
+    expect((await world.service.check(F + TRANSIENT_ALARM_AFTER_MS - 1)).failingTransiently).toEqual([]);
+    expect((await world.service.check(F + TRANSIENT_ALARM_AFTER_MS + HOUR)).failingTransiently).toEqual([ENV]);
+    expect((await world.service.check(F + TRANSIENT_ALARM_AFTER_MS + 2 * HOUR)).failingTransiently.sort()).toEqual([ENV, ENV_B].sort());
+    expect(world.mailer.attempts).toEqual([]);
+  });
+
+  it('ends a run of transient failures of an export switched off, which no run will end', async () => {
+    const world = await setup();
+    await failingTransiently(world, ENV, F);
+    await world.settings.put({ ...enabledSettings(ENV), enabled: false, version: 2 }, 1);
+    expect((await world.service.check(F + 2 * DAY)).failingTransiently).toEqual([]);
+    expect((await world.runs.getStatus(ENV))?.transientSince).toBeUndefined();
+  });
+
+  it('stops reporting once a run succeeds or fails on the customer side', async () => {
+    const world = await setup();
+    await failingTransiently(world, ENV, F);
+    await world.runs.recordOutcome(ENV, F + DAY + HOUR, {
+      status: 'failed',
+      finishedAt: F + DAY + 2 * HOUR,
+      durationMs: 60_000,
+      error: ERROR,
+      errorCode: 'access_denied',
+      failureClass: 'customer',
+    });
+    expect((await world.service.check(F + 2 * DAY)).failingTransiently).toEqual([]);
+  });
+});
+
 describe('settingsPageUrl', () => {
   it('joins the dashboard URL without doubled slashes and encodes the environment id', () => {
     expect(settingsPageUrl('https://app.example.com//', 'env-1')).toBe('https://app.example.com/environments/env-1/settings/data-export');
@@ -408,7 +471,7 @@ describe('failureEmail', () => {
   const context = (overrides: Partial<FailureEmailContext> = {}): FailureEmailContext => ({
     environmentName: 'Production',
     destination: { provider: 'GCP', bucket: 'acme-exports', region: 'auto', keyPrefix: 'exports/daily', endpoint: 'https://storage.googleapis.com' },
-    error: 'The bucket "acme-exports" does not exist.',
+    errorCode: 'bucket_not_found',
     failingSince: F,
     stopAt: F + STOP_AFTER_MS,
     now: F + HOUR,
@@ -424,7 +487,7 @@ describe('failureEmail', () => {
     expect(mail.text).toBe(
       [
         'The automatic export of environment "Production" to the GCP bucket "acme-exports" (folder "exports/daily/") has been failing since 2026-03-10 00:01 UTC.',
-        'The error: The bucket "acme-exports" does not exist.',
+        'The error: The bucket does not exist. Check its name and region, or create it.',
         `Fix the settings here: ${url}`,
         'If it is not fixed by 2026-03-13 00:01 UTC (2 days and 23 hours from now), the export will be stopped.',
       ].join('\n\n') + '\n',
@@ -435,7 +498,7 @@ describe('failureEmail', () => {
     const mail = failureEmail(2, context({ now: F + SECOND_EMAIL_AFTER_MS + 30 * 60_000 }));
     expect(mail.subject).toBe('Reminder: automatic export for Production still failing, stops 2026-03-13 00:01 UTC');
     expect(mail.text).toContain('(1 day and 23 hours from now)');
-    expect(mail.text).toContain('The error: The bucket "acme-exports" does not exist.');
+    expect(mail.text).toContain('The error: The bucket does not exist. Check its name and region, or create it.');
     expect(mail.text).toContain(`Fix the settings here: ${url}`);
   });
 
@@ -443,7 +506,7 @@ describe('failureEmail', () => {
     const mail = failureEmail(3, context({ now: F + STOP_AFTER_MS }));
     expect(mail.subject).toBe('Automatic export stopped for Production');
     expect(mail.text).toContain('has failed since 2026-03-10 00:01 UTC and has now been stopped');
-    expect(mail.text).toContain('The last error: The bucket "acme-exports" does not exist.');
+    expect(mail.text).toContain('The last error: The bucket does not exist. Check its name and region, or create it.');
     expect(mail.text).toContain(`enable the export again here: ${url}`);
     expect(mail.text).not.toContain('If it is not fixed by');
     expect(mail.text).not.toContain('from now');
@@ -463,15 +526,42 @@ describe('failureEmail', () => {
     expect(mail.html.match(/<a /g)).toHaveLength(1);
   });
 
-  it('escapes the error text and the environment name in HTML, and keeps them as typed in the text', () => {
-    const error = 'Bad <script>alert("x")</script> & \'more\'';
-    const mail = failureEmail(1, context({ error, environmentName: 'R&D <Prod>' }));
-    expect(mail.html).not.toContain('<script>');
-    expect(mail.html).toContain('Bad &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;more&#39;');
+  it('escapes the environment name and the folder in HTML, and keeps them as typed in the text', () => {
+    const mail = failureEmail(1, context({ environmentName: 'R&D <Prod>', destination: { ...context().destination, keyPrefix: '<b>x</b>' } }));
     expect(mail.html).toContain('environment &quot;R&amp;D &lt;Prod&gt;&quot;');
+    expect(mail.html).toContain('(folder &quot;&lt;b&gt;x&lt;/b&gt;/&quot;)');
     expect(mail.html).not.toContain('<Prod>');
-    expect(mail.text).toContain(`The error: ${error}`);
+    expect(mail.html).not.toContain('<b>');
+    expect(mail.text).toContain('environment "R&D <Prod>"');
     expect(mail.subject).toBe('Automatic export for R&D <Prod> is failing');
+  });
+
+  it.each([
+    ['invalid_credentials', /does not accept the access key/],
+    ['access_denied', /refused access: the key may not list and write objects/],
+    ['bucket_not_found', /The bucket does not exist/],
+    ['wrong_region', /not in the region/],
+    ['endpoint_unreachable', /could not be reached/],
+    ['destination_rejected', /rejected the upload/],
+    ['endpoint_not_allowed', /not allowed/],
+    ['something_new', /refused the export\. Check the destination settings/],
+    [undefined, /refused the export\. Check the destination settings/],
+    ['constructor', /refused the export\. Check the destination settings/],
+  ])('words the error class %s in its own words', (errorCode, wording) => {
+    const errorParagraph = failureEmail(1, context({ errorCode })).text.split('\n\n').find((p) => p.startsWith('The error: '));
+    expect(errorParagraph).toMatch(wording);
+  });
+
+  it('shortens a 1,024-character folder and a long environment name to 80 characters with an ellipsis, on one line', () => {
+    const keyPrefix = Array.from({ length: 130 }, (_, i) => `seg${String(i).padStart(3, '0')}x`).join('/').slice(0, 1024);
+    const environmentName = `Production\r\nBcc: victim@example.com ${'é'.repeat(100)}`;
+    const mail = failureEmail(2, context({ environmentName, destination: { ...context().destination, keyPrefix } }));
+    expect(keyPrefix).toHaveLength(1024);
+    expect(mail.text).not.toContain(keyPrefix.slice(0, 81));
+    expect(mail.text).toContain(`(folder "${keyPrefix.slice(0, 79)}…")`);
+    expect(mail.subject).not.toMatch(/[\r\n]/);
+    expect(mail.subject).toContain(`for Production Bcc: victim@example.com ${'é'.repeat(80 - 'Production Bcc: victim@example.com '.length - 1)}… still failing`);
+    expect(mail.to).toEqual(['data@acme.example']);
   });
 
   it.each([

@@ -5,12 +5,16 @@ import {
   InvalidCiphertextException,
   KMSClient,
   DependencyTimeoutException,
+  DisabledException,
+  KMSInvalidStateException,
+  NotFoundException,
   type DecryptCommandInput,
   type EncryptCommandInput,
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { KmsSecretSealer } from '../../lambdas/adapters/kms/kms-sealer';
-import { SecretUnsealError } from '../../lambdas/adapters/sealing-errors';
+import { SealingKeyUnavailableError, SecretUnsealError } from '../../lambdas/adapters/sealing-errors';
+import { InternalFailureError } from '../../lambdas/core/errors';
 
 const KEY_ID = 'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-4000-8000-000000000000';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -114,5 +118,23 @@ describe('KmsSecretSealer', () => {
     kms.on(DecryptCommand).rejects(timeout);
 
     await expect(sealer.unseal(sealed, ENV_A)).rejects.toBe(timeout);
+  });
+
+  it.each([
+    ['access denied (IAM or key policy)', () => Object.assign(new Error('User is not authorized to perform kms:Decrypt'), { name: 'AccessDeniedException' })],
+    ['a disabled key', () => new DisabledException({ $metadata: { httpStatusCode: 400 }, message: 'disabled' })],
+    ['a key pending deletion', () => new KMSInvalidStateException({ $metadata: { httpStatusCode: 400 }, message: 'pending deletion' })],
+    ['a deleted key', () => new NotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'not found' })],
+  ])('turns %s into SealingKeyUnavailableError, an internal failure, on unseal and on seal', async (_name, failure) => {
+    const sealed = await sealer.seal(SECRET, ENV_A);
+    const cause = failure();
+    kms.on(DecryptCommand).rejects(cause);
+    kms.on(EncryptCommand).rejects(cause);
+
+    const unsealing = sealer.unseal(sealed, ENV_A);
+    await expect(unsealing).rejects.toBeInstanceOf(SealingKeyUnavailableError);
+    await expect(unsealing).rejects.toBeInstanceOf(InternalFailureError);
+    await expect(unsealing).rejects.toMatchObject({ cause });
+    await expect(sealer.seal(SECRET, ENV_A)).rejects.toBeInstanceOf(SealingKeyUnavailableError);
   });
 });

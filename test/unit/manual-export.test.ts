@@ -6,8 +6,10 @@
 import type { Readable } from 'node:stream';
 import type { Caller } from '../../lambdas/core/access';
 import { NotFoundError, PlanRequiredError, UnauthorizedError } from '../../lambdas/core/errors';
-import { ManualExportService } from '../../lambdas/core/manual-export';
-import { DAY_MS, type CompanyUsage, type Plan } from '../../lambdas/core/model';
+import { RUN_TIME_LIMIT_MS } from '../../lambdas/core/export/pipeline';
+import { storedIngestKey } from '../../lambdas/core/ingest-keys';
+import { ManualExportService, MAX_CONCURRENT_MANUAL_EXPORTS, TooManyExportsError } from '../../lambdas/core/manual-export';
+import { DAY_MS, type CompanyUsage, type Environment, type Plan } from '../../lambdas/core/model';
 import type { DownloadLinks, ExportDispatcher, ManualExportRequest, ObjectSink } from '../../lambdas/ports';
 import { FakeClock, FakeManualExportStore, FakeTenantStore, FakeUsageStore } from '../support/fakes';
 
@@ -59,6 +61,11 @@ function company(id: string): CompanyUsage {
   };
 }
 
+function environment(id: string, name: string): Environment {
+  const { hash, prefix } = storedIngestKey(`ik_${id}_key_0000000000`);
+  return { id, organizationId: ORG, name, ingestKeyHash: hash, ingestKeyPrefix: prefix, createdAt: 0 };
+}
+
 async function setup(plan: Plan = 'pro') {
   const tenants = new FakeTenantStore();
   const usage = new FakeUsageStore();
@@ -68,7 +75,7 @@ async function setup(plan: Plan = 'pro') {
   const clock = new FakeClock(REQUESTED_AT);
   let ids = 0;
   await tenants.createOrganization({ id: ORG, name: 'Acme', plan, createdAt: 0 });
-  await tenants.createEnvironment({ id: ENV, organizationId: ORG, name: 'Production', ingestKey: 'ik_prod_key_0000000000', createdAt: 0 });
+  await tenants.createEnvironment(environment(ENV, 'Production'));
   await tenants.putFeature(ENV, { id: 'f_export', key: 'export', name: 'Export', adoption: { minActiveDays: 5, windowDays: 28 } });
   await usage.putCompanyUsage(ENV, company('c1'));
   await usage.putCompanyUsage(ENV, company('c2'));
@@ -87,7 +94,7 @@ async function setup(plan: Plan = 'pro') {
 }
 
 describe('request', () => {
-  test('creates a pending job as of now and dispatches it', async () => {
+  test('creates a pending job as of now, holding one of the environment\'s slots, and dispatches it', async () => {
     const { service, jobs, dispatcher } = await setup();
     const view = await service.request(member, ENV, '30d-daily');
     expect(view).toEqual({
@@ -105,7 +112,24 @@ describe('request', () => {
       error: null,
     });
     expect(dispatcher.requests).toEqual([{ environmentId: ENV, jobId: 'exp_1' }]);
-    expect(await jobs.get(ENV, 'exp_1')).toEqual({ id: 'exp_1', environmentId: ENV, aggregation: '30d-daily', status: 'pending', requestedAt: REQUESTED_AT });
+    expect(await jobs.get(ENV, 'exp_1')).toEqual({
+      id: 'exp_1',
+      environmentId: ENV,
+      aggregation: '30d-daily',
+      status: 'pending',
+      requestedAt: REQUESTED_AT,
+      slot: 0,
+    });
+  });
+
+  test(`a start beyond ${MAX_CONCURRENT_MANUAL_EXPORTS} pending or running is refused until one finishes`, async () => {
+    const { service, jobs, dispatcher } = await setup();
+    for (let i = 0; i < MAX_CONCURRENT_MANUAL_EXPORTS; i++) await service.request(member, ENV, 'snapshot');
+    await expect(service.request(member, ENV, 'snapshot')).rejects.toBeInstanceOf(TooManyExportsError);
+    expect(dispatcher.requests).toHaveLength(MAX_CONCURRENT_MANUAL_EXPORTS);
+    await service.run(ENV, 'exp_1');
+    expect((await service.request(member, ENV, 'snapshot')).status).toBe('pending');
+    expect((await jobs.get(ENV, 'exp_4'))?.slot).toBe((await jobs.get(ENV, 'exp_1'))?.slot);
   });
 
   test('a failed dispatch fails the job with a message to try again, and the request with the error', async () => {
@@ -118,6 +142,8 @@ describe('request', () => {
       finishedAt: REQUESTED_AT + 5,
       error: 'The export could not be started. Please try again.',
     });
+    // Its slot is free again: nothing holds it.
+    expect([...jobs.slots.keys()]).toEqual([]);
   });
 
   test('needs a caller of the environment on a plan with manual export', async () => {
@@ -147,7 +173,10 @@ describe('run', () => {
       aggregation: 'snapshot',
       status: 'done',
       requestedAt: REQUESTED_AT,
+      slot: 0,
       startedAt: REQUESTED_AT + MINUTE,
+      deadlineAt: REQUESTED_AT + MINUTE + RUN_TIME_LIMIT_MS,
+      claimId: jobs.claims[0].claimId,
       finishedAt: REQUESTED_AT + MINUTE,
       rowCount: 2,
       byteCount: Buffer.byteLength(csv),
@@ -163,22 +192,27 @@ describe('run', () => {
     await service.run(ENV, 'exp_1');
     expect(sink.writes).toBe(1);
     expect(jobs.claims.map((c) => c.claimed)).toEqual([true, false, false]);
+    expect(new Set(jobs.claims.map((c) => c.claimId)).size).toBe(3);
     expect((await jobs.get(ENV, 'exp_1'))?.status).toBe('done');
   });
 
-  test('an abandoned job (running for longer than a Lambda can) is taken over; a recent one is not', async () => {
+  test('a job whose worker was lost is taken over past its deadline, not before; the lost worker records nothing', async () => {
     const { service, jobs, sink, clock } = await setup();
     await service.request(member, ENV, 'snapshot');
-    // A first worker claimed it and crashed.
-    await jobs.claim(ENV, 'exp_1', REQUESTED_AT, 0);
-    clock.advance(15 * MINUTE);
+    // A first worker claimed it and was lost.
+    const deadlineAt = REQUESTED_AT + RUN_TIME_LIMIT_MS;
+    await jobs.claim(ENV, 'exp_1', { claimId: 'claim_lost', at: REQUESTED_AT, deadlineAt });
+    clock.set(deadlineAt);
     await service.run(ENV, 'exp_1');
     expect(sink.objects.size).toBe(0);
-    expect((await jobs.get(ENV, 'exp_1'))?.status).toBe('running');
-    clock.advance(MINUTE + 1);
+    expect(await jobs.get(ENV, 'exp_1')).toMatchObject({ status: 'running', claimId: 'claim_lost' });
+    clock.advance(1);
     await service.run(ENV, 'exp_1');
-    expect(jobs.claims.at(-1)).toEqual({ id: 'exp_1', at: REQUESTED_AT + 16 * MINUTE + 1, staleBefore: REQUESTED_AT + 1, claimed: true });
-    expect(await jobs.get(ENV, 'exp_1')).toMatchObject({ status: 'done', startedAt: REQUESTED_AT + 16 * MINUTE + 1 });
+    expect(jobs.claims.at(-1)).toEqual({ id: 'exp_1', claimId: expect.any(String), at: deadlineAt + 1, claimed: true });
+    const done = await jobs.get(ENV, 'exp_1');
+    expect(done).toMatchObject({ status: 'done', startedAt: deadlineAt + 1, claimId: jobs.claims.at(-1)!.claimId });
+    expect(await jobs.finish(ENV, 'exp_1', { status: 'failed', finishedAt: deadlineAt + 2, error: 'late' }, 'claim_lost')).toBe(false);
+    expect(await jobs.get(ENV, 'exp_1')).toEqual(done);
   });
 
   test('a failure is recorded with a message for the customer, never the error itself', async () => {
@@ -201,7 +235,7 @@ describe('run', () => {
     await service.request(member, ENV, 'snapshot');
     const timeLimit = new AbortController();
     sink.whileWriting = () => timeLimit.abort(new Error('timed out'));
-    await service.run(ENV, 'exp_1', timeLimit.signal);
+    await service.run(ENV, 'exp_1', { signal: timeLimit.signal });
     expect(sink.objects.size).toBe(0);
     expect(await jobs.get(ENV, 'exp_1')).toMatchObject({
       status: 'failed',
@@ -244,7 +278,7 @@ describe('get', () => {
   test('an unknown job, or one of another environment, is not found', async () => {
     const { service, tenants } = await setup();
     await service.request(member, ENV, 'snapshot');
-    await tenants.createEnvironment({ id: 'env_staging', organizationId: ORG, name: 'Staging', ingestKey: 'ik_staging_key_00000000', createdAt: 0 });
+    await tenants.createEnvironment(environment('env_staging', 'Staging'));
     await expect(service.get(member, ENV, 'exp_nope')).rejects.toThrow(new NotFoundError(`Export exp_nope not found in environment ${ENV}.`));
     await expect(service.get(member, 'env_staging', 'exp_1')).rejects.toBeInstanceOf(NotFoundError);
     await expect(service.get({ organizationId: 'org_other', role: 'member' }, ENV, 'exp_1')).rejects.toBeInstanceOf(NotFoundError);

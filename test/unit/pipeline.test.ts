@@ -49,6 +49,26 @@ describe('runExport', () => {
     expect(existsSync(join(directory, 'out')) ? readdirSync(join(directory, 'out')) : []).toEqual([]);
   });
 
+  it('stops when aborted while a stalled sink holds the rows back, and hands the sink the signal', async () => {
+    const controller = new AbortController();
+    let signalSeen: AbortSignal | undefined;
+    const stalled: ObjectSink = {
+      // Reads nothing (the rows back up behind it) and settles only when the write is aborted.
+      write: (_key, _body, options) =>
+        new Promise((_resolve, reject) => {
+          signalSeen = options.signal;
+          options.signal?.addEventListener('abort', () => reject(new Error('upload aborted')), { once: true });
+        }),
+    };
+    const aborted = setTimeout(() => controller.abort(new Error('time limit')), 50);
+
+    await expect(
+      runExport({ rows: batches(1000), encoder: csvEncoder(['id', 'n', 'text']), sink: stalled, key: 'file.csv', signal: controller.signal }),
+    ).rejects.toThrow('upload aborted');
+    clearTimeout(aborted);
+    expect(signalSeen).toBe(controller.signal);
+  });
+
   it('fails with the source error and leaves no file when the rows fail midway', async () => {
     async function* failing(): AsyncGenerator<Cell[][]> {
       yield* batches(5);

@@ -48,6 +48,23 @@ describe('matchingSegments conditions', () => {
     expect(holds({ attribute: 'region', operator: 'notEquals', value: 'eu' })).toBe(true);
   });
 
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'reads only the company\'s own attributes: a condition on %s sees a missing attribute',
+    (attribute) => {
+      expect(holds({ attribute, operator: 'isSet' })).toBe(false);
+      expect(holds({ attribute, operator: 'isNotSet' })).toBe(true);
+      expect(holds({ attribute, operator: 'notEquals', value: null })).toBe(false);
+      expect(holds({ attribute, operator: 'contains', value: 'function' })).toBe(false);
+    },
+  );
+
+  it('an own attribute named like a prototype property is read as any other', () => {
+    const withConstructor: CompanyRecord = { ...company, attributes: { constructor: 'Acme Builders' } };
+    const segment = { id: 's', name: 'S', conditions: [{ attribute: 'constructor', operator: 'equals', value: 'Acme Builders' }] } as SegmentDefinition;
+    expect(matchingSegments(withConstructor, [segment], asOf)).toEqual([segment]);
+    expect(matchingSegments(company, [segment], asOf)).toEqual([]);
+  });
+
   it('contains is a case-sensitive substring test on string attributes', () => {
     expect(holds({ attribute: 'domain', operator: 'contains', value: 'example' })).toBe(true);
     expect(holds({ attribute: 'domain', operator: 'contains', value: 'EXAMPLE' })).toBe(false);

@@ -1,6 +1,7 @@
 /** TenancyService against the in-memory tenant store: who may do what, and what is stored. */
 import type { Caller } from '../../lambdas/core/access';
 import { ForbiddenError, NotFoundError, PlanRequiredError, UnauthorizedError } from '../../lambdas/core/errors';
+import { hashIngestKey } from '../../lambdas/core/ingest-keys';
 import { requirePlan } from '../../lambdas/core/plans';
 import { TenancyService } from '../../lambdas/core/tenancy';
 import { FakeClock, FakeTenantStore } from '../support/fakes';
@@ -16,19 +17,23 @@ function setup() {
     clock: new FakeClock(NOW),
     newId: (prefix) => `${prefix}_${++ids}`,
     newIngestKey: () => `ik_key_${ids}`,
+    ingestKeyGraceMs: 24 * 3_600_000,
   });
   return { service, tenants };
 }
 
 describe('organizations and environments (operators only)', () => {
-  test('an operator creates an organization, changes its plan and adds an environment with its own ingest key', async () => {
+  test('an operator creates an organization, changes its plan and adds an environment with its own ingest key, stored hashed', async () => {
     const { service, tenants } = setup();
     const org = await service.createOrganization(operator, { name: 'Acme', plan: 'free' });
     expect(org).toEqual({ id: 'org_1', name: 'Acme', plan: 'free', createdAt: NOW });
     expect(await service.changePlan(operator, 'org_1', 'enterprise')).toEqual({ ...org, plan: 'enterprise' });
     const env = await service.createEnvironment(operator, 'org_1', 'Production');
-    expect(env).toEqual({ id: 'env_2', organizationId: 'org_1', name: 'Production', ingestKey: 'ik_key_2', createdAt: NOW });
-    expect(await tenants.getEnvironment('env_2')).toEqual(env);
+    const stored = { id: 'env_2', organizationId: 'org_1', name: 'Production', ingestKeyHash: hashIngestKey('ik_key_1'), ingestKeyPrefix: 'ik_key', createdAt: NOW };
+    // The key is answered once; the store keeps only its hash and prefix.
+    expect(env).toEqual({ ...stored, ingestKey: 'ik_key_1' });
+    expect(await tenants.getEnvironment('env_2')).toEqual(stored);
+    expect(await tenants.findIngestKey(hashIngestKey('ik_key_1'))).toEqual({ environment: stored });
   });
 
   test('an unknown organization is not found', async () => {

@@ -37,10 +37,14 @@ export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoD
  * for its log, even when no logger is configured and the copy is dropped: 3% of an export's CPU, walking
  * each page's items. The service configures no SDK logger, so the middleware is removed (from `client`'s
  * stack, which the document client shares).
+ *
+ * `convertClassInstanceToMap`: the marshaller tells plain objects from class instances by their
+ * `constructor` property, so a map of tracked attributes with a key named `constructor` would be
+ * refused as a class instance; the service stores only plain data, so every object is a map.
  */
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   client.middlewareStack.remove('loggerMiddleware');
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
 }
 
 /**

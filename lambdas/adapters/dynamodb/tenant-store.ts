@@ -6,7 +6,12 @@
  *   ENV#<envId>            META             the environment
  *   ENV#<envId>            FEATURE#<id>     a feature definition
  *   ENV#<envId>            SEGMENT#<id>     a segment definition
- *   INGESTKEY#<ingestKey>  META             the environment owning the key (a copy: ingest reads it once)
+ *   INGESTKEY#<sha256>     META             the environment owning the key (a copy: ingest reads it once),
+ *                                           with `validUntil` (ms) once the key was replaced
+ *
+ * Ingest keys are stored by their SHA-256 only (core/ingest-keys.ts). A replaced key's item also gets
+ * `expiresAt` (epoch seconds), the table's TTL attribute, so DynamoDB removes it some time after its end;
+ * TTL deletes late (and dynalite not at all), so lookups compare `validUntil` themselves.
  *
  * Other adapters share the table (settings, jobs, runs under ENV#<envId>), so reads always narrow `sk`.
  */
@@ -20,6 +25,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../core/errors';
+import type { StoredIngestKey } from '../../core/ingest-keys';
 import type {
   AdoptionThresholds,
   Environment,
@@ -29,14 +35,15 @@ import type {
   SegmentCondition,
   SegmentDefinition,
 } from '../../core/model';
-import type { TenantStore } from '../../ports';
+import type { IngestKeyOwner, TenantStore } from '../../ports';
+import { ignoringConditionFailure } from './expressions';
 
 type Item = Record<string, unknown>;
 
 const META = 'META';
 const orgKey = (id: string) => ({ pk: `ORG#${id}`, sk: META });
 const envKey = (id: string) => ({ pk: `ENV#${id}`, sk: META });
-const ingestKeyKey = (ingestKey: string) => ({ pk: `INGESTKEY#${ingestKey}`, sk: META });
+const ingestKeyKey = (ingestKeyHash: string) => ({ pk: `INGESTKEY#${ingestKeyHash}`, sk: META });
 const FEATURE_PREFIX = 'FEATURE#';
 const SEGMENT_PREFIX = 'SEGMENT#';
 
@@ -88,7 +95,7 @@ export class DynamoDbTenantStore implements TenantStore {
     if (!(await this.putIfAbsent({ ...envKey(env.id), ...attributes }))) {
       throw new ConflictError(`An environment with id "${env.id}" already exists.`);
     }
-    if (!(await this.putIfAbsent({ ...ingestKeyKey(env.ingestKey), ...attributes }))) {
+    if (!(await this.putIfAbsent({ ...ingestKeyKey(env.ingestKeyHash), ...attributes }))) {
       await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: envKey(env.id) }));
       throw new ConflictError('The ingest key is already in use by another environment.');
     }
@@ -99,9 +106,53 @@ export class DynamoDbTenantStore implements TenantStore {
     return item && toEnvironment(item);
   }
 
-  async findEnvironmentByIngestKey(ingestKey: string): Promise<Environment | undefined> {
-    const item = await this.get(ingestKeyKey(ingestKey));
-    return item && toEnvironment(item);
+  async findIngestKey(ingestKeyHash: string): Promise<IngestKeyOwner | undefined> {
+    const item = await this.get(ingestKeyKey(ingestKeyHash));
+    if (!item) return undefined;
+    const environment = toEnvironment(item);
+    return item.validUntil === undefined ? { environment } : { environment, validUntil: item.validUntil as number };
+  }
+
+  /**
+   * Three single-item writes (no transactions in dynalite), ordered so that no failure leaves a key
+   * working forever that should not: the new key's lookup; the old key's end; then the environment
+   * switches to the new key only if it still has the old one. A lost race removes its new key. A crash
+   * before the switch leaves the old key current but ending: the caller got an error and rotates again.
+   */
+  async replaceIngestKey(environment: Environment, next: StoredIngestKey, previousValidUntil: number): Promise<Environment> {
+    const rotated: Environment = { ...environment, ingestKeyHash: next.hash, ingestKeyPrefix: next.prefix };
+    if (!(await this.putIfAbsent({ ...ingestKeyKey(next.hash), ...environmentAttributes(rotated) }))) {
+      throw new ConflictError('The new ingest key collides with an existing one. Please rotate again.');
+    }
+    await ignoringConditionFailure(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: ingestKeyKey(environment.ingestKeyHash),
+          UpdateExpression: 'SET validUntil = :validUntil, expiresAt = :expiresAt',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(validUntil) OR validUntil > :validUntil)',
+          ExpressionAttributeValues: { ':validUntil': previousValidUntil, ':expiresAt': Math.ceil(previousValidUntil / 1000) },
+        }),
+      ),
+    );
+    const switched = await ignoringConditionFailure(
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: envKey(environment.id),
+          UpdateExpression: 'SET ingestKeyHash = :next, ingestKeyPrefix = :prefix',
+          ConditionExpression: 'ingestKeyHash = :current',
+          ExpressionAttributeValues: { ':next': next.hash, ':prefix': next.prefix, ':current': environment.ingestKeyHash },
+        }),
+      ),
+    );
+    if (!switched) {
+      await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: ingestKeyKey(next.hash) }));
+      throw new ConflictError(
+        "The environment's ingest key was rotated by another request at the same time. Use the key that request answered, or rotate again.",
+      );
+    }
+    return rotated;
   }
 
   async putFeature(environmentId: string, feature: FeatureDefinition): Promise<void> {
@@ -201,7 +252,8 @@ const environmentAttributes = (env: Environment): Item => ({
   id: env.id,
   organizationId: env.organizationId,
   name: env.name,
-  ingestKey: env.ingestKey,
+  ingestKeyHash: env.ingestKeyHash,
+  ingestKeyPrefix: env.ingestKeyPrefix,
   createdAt: env.createdAt,
 });
 
@@ -209,6 +261,7 @@ const toEnvironment = (item: Item): Environment => ({
   id: item.id as string,
   organizationId: item.organizationId as string,
   name: item.name as string,
-  ingestKey: item.ingestKey as string,
+  ingestKeyHash: item.ingestKeyHash as string,
+  ingestKeyPrefix: item.ingestKeyPrefix as string,
   createdAt: item.createdAt as number,
 });

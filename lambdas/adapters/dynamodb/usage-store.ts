@@ -1,9 +1,10 @@
 /**
  * The compact usage history in the usage table (string keys `pk`, `sk`):
  *
- *   ENV#<envId>         C#<hex(companyId)>                 company: companyId, firstSeen, seenLog, seen {day: ms}, attrs {..}
- *   ENV#<envId>         C#<hex(companyId)>#U#<eventKey>    usage: eventKey, firstUsed?, usedLog, used {day: ms}, feedback [{at, score}]
- *   ENV#<envId>#USERS   U#<userId>                         user: userId, companyId?, companyAt?
+ *   ENV#<envId>           C#<hex(companyId)>               company: companyId, firstSeen, seenLog, seen {day: ms}, attrs {..}, attrsAt {key: ms}, attrsVersion
+ *   ENV#<envId>           C#<hex(companyId)>#U#<eventKey>  usage: eventKey, firstUsed?, usedLog, used {day: ms}, fbLog, fbRecent {id: {at, score}}, fbVersion
+ *   ENV#<envId>#USERS     U#<userId>                       user: userId, companyId?, companyAt?
+ *   ENV#<envId>#FEEDBACK  F#<feedback id>                  feedback counted in the log of its usage item: companyId, eventKey, at, score
  *
  * A day history (`seen`, `used`: each day's latest timestamp) is a packed Binary log (day-log.ts) plus a
  * small map of the days recorded since the log was last compacted. Ingest writes the map; once it holds
@@ -11,13 +12,21 @@
  * version and on the folded values, so a concurrent write is never lost. Exports read the log and the
  * map: a few attributes per item instead of one Number per active day.
  *
+ * Feedback works the same way, with identities: a record goes into `fbRecent` under its id (setting
+ * it twice changes nothing); once FOLD_FEEDBACK_AT are there, a writer folds the oldest into `fbLog`,
+ * one tally per day (count, scored count, score sum: exact for every midnight data point), first
+ * putting a marker item per folded id, then updating the usage item on `fbVersion`. A record is added
+ * only after finding no marker for its id, on the `fbVersion` read before that check: a fold in
+ * between refuses the write. So every id is counted once, in `fbRecent` or in `fbLog`, whatever the
+ * retries, concurrent duplicates or failures between two writes. The usage item stays O(days).
+ *
  * Hex digits sort after '#', so each company's usage items directly follow its company item and never
  * interleave with another company's (even when one id is a prefix of another): an export reads the
  * whole environment with one paginated Query, one item per company x event key.
  *
- * Every write is a single-item update that commutes with the others (per-day max, first-time min,
- * list append, per-key attribute set), so concurrent and out-of-order ingest loses nothing. Nested map
- * paths need their map to exist: items are created with all their maps, on first write.
+ * Writes are single-item updates that commute (per-day max, first-time min, per-id set, per-key
+ * latest attribute value, merged on a version), so concurrent and out-of-order ingest loses nothing. Nested map paths need
+ * their map to exist: items are created with all their maps, on first write.
  */
 import {
   ConditionalCheckFailedException,
@@ -33,13 +42,18 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { changesNothing, mergeCompanyAttributes, type StoredAttributes } from '../../core/company-attributes';
+import { ValidationError } from '../../core/errors';
 import {
+  feedbackTally,
+  isTrackableTime,
   toEpochDay,
   type AttributeValue,
   type CompanyRecord,
   type CompanyUsage,
   type FeatureUsageRecord,
   type FeedbackEntry,
+  type FeedbackTally,
 } from '../../core/model';
 import type {
   CompanyUpdate,
@@ -49,7 +63,7 @@ import type {
   UsageStore,
   UserUpdate,
 } from '../../ports';
-import { dayHistory, packDayLog } from './day-log';
+import { dayHistory, feedbackLog, isPackable, packDayLog, packFeedbackLog } from './day-log';
 import { queryStoredItems } from './document-client';
 import { ignoringConditionFailure } from './expressions';
 
@@ -63,7 +77,13 @@ const USAGE_INFIX = '#U#';
 const BATCH_SIZE = 25;
 /** Days in an item's recent-days map that make its writer fold them into the log. */
 export const COMPACT_AT_DAYS = 8;
+/** Most days (feedback records) one compaction (fold) takes: its condition names each, within DynamoDB's 4 KB expressions. */
+const MAX_FOLDED = 64;
+/** Feedback records in an item's recent map that make its writer fold them into the feedback log. */
+export const FOLD_FEEDBACK_AT = 32;
 const BATCH_ATTEMPTS = 8;
+/** Optimistic writes (attributes on their version, feedback on the fold version) retried this often under contention. */
+const VERSIONED_ATTEMPTS = 30;
 
 const companiesPk = (environmentId: string) => `ENV#${environmentId}`;
 const companySk = (companyId: string) => COMPANY_PREFIX + Buffer.from(companyId, 'utf8').toString('hex');
@@ -76,11 +96,23 @@ const usageKey = (environmentId: string, companyId: string, eventKey: string): K
   sk: companySk(companyId) + USAGE_INFIX + eventKey,
 });
 const userKey = (environmentId: string, userId: string): Key => ({ pk: `ENV#${environmentId}#USERS`, sk: `U#${userId}` });
+const feedbackMarkerKey = (environmentId: string, feedbackId: string): Key => ({
+  pk: `ENV#${environmentId}#FEEDBACK`,
+  sk: `F#${feedbackId}`,
+});
 
 /** The attributes every company item is created with. */
 const companyContainers = (companyId: string): Item => ({ companyId, seen: {}, attrs: {} });
 /** The attributes every usage item is created with; firstUsed stays absent until the first use. */
-const usageContainers = (eventKey: string): Item => ({ eventKey, used: {}, feedback: [] });
+const usageContainers = (eventKey: string): Item => ({ eventKey, used: {}, fbRecent: {} });
+
+/** Refuses a time the history cannot hold, before anything is written (the HTTP layer refuses them first). */
+function assertTrackable(at: number): void {
+  if (isTrackableTime(at)) return;
+  throw new ValidationError('Invalid timestamp: must be epoch milliseconds from 2000-01-01T00:00:00Z on.', [
+    { path: 'timestamp', message: `${at} is not a time from 2000-01-01 on` },
+  ]);
+}
 
 /** A timestamp to fold into an item's day history and its first-time attribute. */
 interface Stamp {
@@ -93,15 +125,6 @@ interface Stamp {
 
 const LOG_VERSION = 'logVersion';
 
-/** Unconditional `SET` clauses applied together with a stamp (e.g. company attributes). */
-interface Assignments {
-  clauses: string[];
-  names: Record<string, string>;
-  values: Record<string, unknown>;
-}
-
-const NO_ASSIGNMENTS: Assignments = { clauses: [], names: {}, values: {} };
-
 export class DynamoDbUsageStore implements UsageStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
@@ -111,13 +134,61 @@ export class DynamoDbUsageStore implements UsageStore {
     this.tableName = options.tableName;
   }
 
+  /**
+   * Marks the company seen, then merges the attributes on the version read with them (retried when
+   * another update came in between). Over the bound, refused before anything is written.
+   */
   async recordCompany(environmentId: string, update: CompanyUpdate): Promise<void> {
-    await this.stamp(
-      companyKey(environmentId, update.companyId),
-      companyContainers(update.companyId),
-      { days: 'seen', log: 'seenLog', first: 'firstSeen', at: update.at },
-      attributeAssignments(update.attributes ?? {}),
+    const { companyId, attributes = {} } = update;
+    assertTrackable(update.at);
+    if (Object.keys(attributes).length === 0) return this.markSeen(environmentId, companyId, update.at);
+    const key = companyKey(environmentId, companyId);
+    let stored = await this.storedAttributes(key);
+    let merged = mergeCompanyAttributes(companyId, stored, attributes, update.at);
+    await this.markSeen(environmentId, companyId, update.at);
+    for (let attempt = 1; !changesNothing(stored, merged); attempt++) {
+      const written = await ignoringConditionFailure(
+        this.send({
+          Key: key,
+          UpdateExpression: 'SET #attrs = :attrs, #attrsAt = :attrsAt, #version = :next',
+          ConditionExpression: stored.version === undefined ? 'attribute_not_exists(#version)' : '#version = :version',
+          ExpressionAttributeNames: { '#attrs': 'attrs', '#attrsAt': 'attrsAt', '#version': 'attrsVersion' },
+          ExpressionAttributeValues: {
+            ':attrs': merged.values,
+            ':attrsAt': merged.times,
+            ':next': (stored.version ?? 0) + 1,
+            ...(stored.version === undefined ? {} : { ':version': stored.version }),
+          },
+        }),
+      );
+      if (written) return;
+      if (attempt === VERSIONED_ATTEMPTS) throw new Error(`Company attributes changed ${attempt} times while being merged.`);
+      await contentionPause(attempt);
+      stored = await this.storedAttributes(key);
+      merged = mergeCompanyAttributes(companyId, stored, attributes, update.at);
+    }
+  }
+
+  async companyAttributes(environmentId: string, companyId: string): Promise<StoredAttributes> {
+    const { values, times } = await this.storedAttributes(companyKey(environmentId, companyId));
+    return { values, times };
+  }
+
+  private async storedAttributes(key: Key): Promise<StoredAttributes & { version?: number }> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: key,
+        ConsistentRead: true,
+        ProjectionExpression: '#attrs, #attrsAt, #version',
+        ExpressionAttributeNames: { '#attrs': 'attrs', '#attrsAt': 'attrsAt', '#version': 'attrsVersion' },
+      }),
     );
+    return {
+      values: (Item?.attrs ?? {}) as Record<string, AttributeValue>,
+      times: (Item?.attrsAt ?? {}) as Record<string, number>,
+      version: Item?.attrsVersion as number | undefined,
+    };
   }
 
   /** The user's company is the one of its latest update by timestamp, whatever the arrival order. */
@@ -158,6 +229,7 @@ export class DynamoDbUsageStore implements UsageStore {
   }
 
   async recordEvent(environmentId: string, event: UsageEvent): Promise<void> {
+    assertTrackable(event.at);
     await Promise.all([
       this.stamp(
         usageKey(environmentId, event.companyId, event.eventKey),
@@ -169,17 +241,105 @@ export class DynamoDbUsageStore implements UsageStore {
   }
 
   async recordFeedback(environmentId: string, feedback: FeedbackRecord): Promise<void> {
+    assertTrackable(feedback.at);
+    await Promise.all([this.addFeedback(environmentId, feedback), this.markSeen(environmentId, feedback.companyId, feedback.at)]);
+  }
+
+  /** Adds the record to the usage item's recent map unless its id is already counted (see the header). */
+  private async addFeedback(environmentId: string, feedback: FeedbackRecord): Promise<void> {
+    const key = usageKey(environmentId, feedback.companyId, feedback.eventKey);
     const entry: FeedbackEntry = { at: feedback.at, score: feedback.score };
-    // No nested path: one update creates the item with its maps or appends to the existing list.
-    const appendFeedback = this.send({
-      Key: usageKey(environmentId, feedback.companyId, feedback.eventKey),
-      UpdateExpression:
-        'SET #feedback = list_append(if_not_exists(#feedback, :emptyList), :entry), ' +
-        '#used = if_not_exists(#used, :emptyMap), #eventKey = if_not_exists(#eventKey, :eventKey)',
-      ExpressionAttributeNames: { '#feedback': 'feedback', '#used': 'used', '#eventKey': 'eventKey' },
-      ExpressionAttributeValues: { ':emptyList': [], ':entry': [entry], ':emptyMap': {}, ':eventKey': feedback.eventKey },
-    });
-    await Promise.all([appendFeedback, this.markSeen(environmentId, feedback.companyId, feedback.at)]);
+    for (let attempt = 1; ; attempt++) {
+      // The version first: a fold that counted this id put its marker before raising the version.
+      const { Item: item } = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: key,
+          ConsistentRead: true,
+          ProjectionExpression: '#version, #recent',
+          ExpressionAttributeNames: { '#version': 'fbVersion', '#recent': 'fbRecent' },
+        }),
+      );
+      const recent = (item?.fbRecent ?? {}) as Record<string, FeedbackEntry>;
+      if (recent[feedback.id] !== undefined || (await this.feedbackFolded(environmentId, feedback.id))) return;
+      const version = item?.fbVersion as number | undefined;
+      const added = await ignoringConditionFailure(
+        this.sendCreatingItem(
+          {
+            Key: key,
+            UpdateExpression: 'SET #recent.#id = :entry',
+            ConditionExpression: version === undefined ? 'attribute_not_exists(#version)' : '#version = :version',
+            ExpressionAttributeNames: { '#recent': 'fbRecent', '#id': feedback.id, '#version': 'fbVersion' },
+            ExpressionAttributeValues: { ':entry': entry, ...(version === undefined ? {} : { ':version': version }) },
+          },
+          usageContainers(feedback.eventKey),
+        ),
+      );
+      if (added) {
+        if (Object.keys(recent).length + 1 >= FOLD_FEEDBACK_AT) await this.foldFeedback(environmentId, feedback);
+        return;
+      }
+      if (attempt === VERSIONED_ATTEMPTS) throw new Error(`Feedback was folded ${attempt} times while being recorded.`);
+      await contentionPause(attempt);
+    }
+  }
+
+  private async feedbackFolded(environmentId: string, feedbackId: string): Promise<boolean> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: feedbackMarkerKey(environmentId, feedbackId),
+        ConsistentRead: true,
+        ProjectionExpression: 'sk',
+      }),
+    );
+    return Item !== undefined;
+  }
+
+  /**
+   * Folds the oldest recent records (at most MAX_FOLDED) into the feedback log: their markers first,
+   * then the log, conditionally on the version read and on each record still being recent. When
+   * refused, the markers stand for records still counted in the recent map, and a later write folds.
+   */
+  private async foldFeedback(environmentId: string, { companyId, eventKey }: FeedbackRecord): Promise<void> {
+    const key = usageKey(environmentId, companyId, eventKey);
+    const { Item: item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: key,
+        ConsistentRead: true,
+        ProjectionExpression: '#version, #recent, #log',
+        ExpressionAttributeNames: { '#version': 'fbVersion', '#recent': 'fbRecent', '#log': 'fbLog' },
+      }),
+    );
+    const recent = Object.entries((item?.fbRecent ?? {}) as Record<string, FeedbackEntry>);
+    if (recent.length < FOLD_FEEDBACK_AT) return;
+    const folded = recent.sort(([, a], [, b]) => a.at - b.at).slice(0, MAX_FOLDED);
+    const markers = folded.map(([id, entry]) => ({ ...feedbackMarkerKey(environmentId, id), companyId, eventKey, ...entry }));
+    for (let start = 0; start < markers.length; start += BATCH_SIZE) await this.batchPut(markers.slice(start, start + BATCH_SIZE));
+    const version = item?.fbVersion as number | undefined;
+    const log = packFeedbackLog([...feedbackLog(item?.fbLog as Uint8Array | undefined), ...folded.map(([, entry]) => feedbackTally(entry))]);
+    await ignoringConditionFailure(
+      this.send({
+        Key: key,
+        UpdateExpression: `SET #log = :log, #version = :next REMOVE ${folded.map((_, i) => `#recent.#i${i}`).join(', ')}`,
+        ConditionExpression: [
+          version === undefined ? 'attribute_not_exists(#version)' : '#version = :version',
+          ...folded.map((_, i) => `attribute_exists(#recent.#i${i})`),
+        ].join(' AND '),
+        ExpressionAttributeNames: {
+          '#log': 'fbLog',
+          '#version': 'fbVersion',
+          '#recent': 'fbRecent',
+          ...Object.fromEntries(folded.map(([id], i) => [`#i${i}`, id])),
+        },
+        ExpressionAttributeValues: {
+          ':log': log,
+          ':next': (version ?? 0) + 1,
+          ...(version === undefined ? {} : { ':version': version }),
+        },
+      }),
+    );
   }
 
   /** Replaces the company item and the usage items of the given event keys; other keys stay as they are. */
@@ -201,7 +361,8 @@ export class DynamoDbUsageStore implements UsageStore {
         ...(record.firstUsed === null ? {} : { firstUsed: record.firstUsed }),
         usedLog: packDayLog(record.usedDays),
         used: {},
-        feedback: record.feedback.map((entry) => ({ at: entry.at, score: entry.score })),
+        fbLog: packFeedbackLog(record.feedback),
+        fbRecent: {},
       })),
     ];
     for (let start = 0; start < items.length; start += BATCH_SIZE) {
@@ -271,7 +432,7 @@ export class DynamoDbUsageStore implements UsageStore {
    * first time is already stored, that combined update is refused and each part is retried on its own
    * condition. A write that adds a day to the recent-days map may compact the map into the log.
    */
-  private async stamp(key: Key, containers: Item, stamp: Stamp, assignments: Assignments = NO_ASSIGNMENTS): Promise<void> {
+  private async stamp(key: Key, containers: Item, stamp: Stamp): Promise<void> {
     const day = String(toEpochDay(stamp.at));
     const names = { '#days': stamp.days, '#day': day, '#first': stamp.first };
     const values = { ':at': stamp.at };
@@ -282,11 +443,11 @@ export class DynamoDbUsageStore implements UsageStore {
       const old = await this.sendCreatingItem(
         {
           Key: key,
-          UpdateExpression: `SET ${['#days.#day = :at', '#first = if_not_exists(#first, :at)', ...assignments.clauses].join(', ')}`,
+          UpdateExpression: 'SET #days.#day = :at, #first = if_not_exists(#first, :at)',
           ConditionExpression:
             '(attribute_not_exists(#days.#day) OR #days.#day <= :at) AND (attribute_not_exists(#first) OR #first <= :at)',
-          ExpressionAttributeNames: { ...names, ...assignments.names },
-          ExpressionAttributeValues: { ...values, ...assignments.values },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
           ReturnValues: 'UPDATED_OLD',
         },
         containers,
@@ -295,7 +456,7 @@ export class DynamoDbUsageStore implements UsageStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       // Refused, so the item exists, with its maps.
-      dayAdded = await this.stampEachPart(key, names, values, assignments, addedDay);
+      dayAdded = await this.stampEachPart(key, names, values, addedDay);
     }
     if (dayAdded) await this.compactIfDue(key, stamp);
   }
@@ -305,7 +466,6 @@ export class DynamoDbUsageStore implements UsageStore {
     key: Key,
     names: Record<string, string>,
     values: Record<string, unknown>,
-    assignments: Assignments,
     addedDay: (old: Item | undefined) => boolean,
   ): Promise<boolean> {
     const dayLatest = this.send({
@@ -323,28 +483,20 @@ export class DynamoDbUsageStore implements UsageStore {
       ExpressionAttributeNames: { '#first': names['#first'] },
       ExpressionAttributeValues: values,
     });
-    const assigned =
-      assignments.clauses.length === 0
-        ? Promise.resolve()
-        : this.send({
-            Key: key,
-            UpdateExpression: `SET ${assignments.clauses.join(', ')}`,
-            ExpressionAttributeNames: assignments.names,
-            ExpressionAttributeValues: assignments.values,
-          });
     // A refused condition means a later (or earlier) value is already stored: nothing to do.
     const [dayWritten] = await Promise.all([
       ignoringConditionFailure(dayLatest),
       ignoringConditionFailure(firstEarliest),
-      assigned,
     ]);
     return dayWritten && addedDay(await dayLatest);
   }
 
   /**
-   * Once the recent-days map holds COMPACT_AT_DAYS days, folds them into the log. Conditional on the
-   * log's version (no other compaction in between) and on each folded day's value (no later time
-   * written since): when refused, the item stays as it is, correct, and a later write compacts it.
+   * Once the recent-days map holds COMPACT_AT_DAYS days, folds them (at most MAX_FOLDED, the oldest)
+   * into the log. Conditional on the log's version (no other compaction in between) and on each folded
+   * day's value (no later time written since): when refused, the item stays as it is, correct, and a
+   * later write compacts it. A day the log cannot hold (stored before times were checked, e.g. before
+   * 1970) is left in the map and never blocks a compaction.
    */
   private async compactIfDue(key: Key, stamp: Stamp): Promise<void> {
     const { Item: item } = await this.client.send(
@@ -356,9 +508,12 @@ export class DynamoDbUsageStore implements UsageStore {
         ExpressionAttributeNames: { '#days': stamp.days, '#log': stamp.log, '#version': LOG_VERSION },
       }),
     );
-    const recent = (item?.[stamp.days] ?? {}) as Record<string, number>;
-    const recentDays = Object.keys(recent);
-    if (recentDays.length < COMPACT_AT_DAYS) return;
+    const stored = (item?.[stamp.days] ?? {}) as Record<string, number>;
+    const packable = Object.keys(stored).filter((day) => isPackable(Number(day), stored[day]));
+    if (packable.length < COMPACT_AT_DAYS) return;
+    // Integer-like keys come in ascending order: the oldest first.
+    const recentDays = packable.slice(0, MAX_FOLDED);
+    const recent = Object.fromEntries(recentDays.map((day) => [day, stored[day]]));
     const version = item?.[LOG_VERSION] as number | undefined;
     const log = packDayLog(dayHistory(item?.[stamp.log] as Uint8Array | undefined, recent));
     await ignoringConditionFailure(
@@ -431,15 +586,6 @@ export class DynamoDbUsageStore implements UsageStore {
   }
 }
 
-function attributeAssignments(attributes: Record<string, AttributeValue>): Assignments {
-  const entries = Object.entries(attributes);
-  return {
-    clauses: entries.map((_, i) => `#attrs.#a${i} = :a${i}`),
-    names: entries.length === 0 ? {} : { '#attrs': 'attrs', ...Object.fromEntries(entries.map(([name], i) => [`#a${i}`, name])) },
-    values: Object.fromEntries(entries.map(([, value], i) => [`:a${i}`, value])),
-  };
-}
-
 /** DynamoDB's answer to an update of a nested path whose parent map (or item) does not exist. */
 function isMissingDocumentPath(error: unknown): boolean {
   return (
@@ -460,6 +606,16 @@ function storedNumbers(value: StoredValue | undefined): Record<string, number> |
   return numbers;
 }
 
+/** The records of a usage item's recent-feedback map, each its own tally. */
+function recentFeedback(value: StoredValue | undefined): FeedbackTally[] {
+  const tallies: FeedbackTally[] = [];
+  for (const id in value?.M) {
+    const entry = value.M[id].M!;
+    tallies.push(feedbackTally({ at: storedNumber(entry.at)!, score: storedNumber(entry.score) ?? null }));
+  }
+  return tallies;
+}
+
 function toCompanyRecord(item: StoredItem): CompanyRecord {
   // Attributes are whatever tracking sent: the SDK's own conversion.
   const attributes = (item.attrs?.M === undefined ? {} : unmarshall(item.attrs.M)) as Record<string, AttributeValue>;
@@ -478,11 +634,10 @@ function toFeatureUsageRecord(item: StoredItem): FeatureUsageRecord {
     eventKey: item.eventKey.S!,
     firstUsed: storedNumber(item.firstUsed) ?? null,
     usedDays: dayHistory(item.usedLog?.B, storedNumbers(item.used)),
-    feedback: (item.feedback?.L ?? []).map(({ M: entry }) => ({
-      at: storedNumber(entry!.at)!,
-      score: storedNumber(entry!.score) ?? null,
-    })),
+    feedback: [...feedbackLog(item.fbLog?.B), ...recentFeedback(item.fbRecent)],
   };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A random pause before the next optimistic attempt, longer as attempts go, so contenders spread out. */
+const contentionPause = (attempt: number) => sleep(Math.random() * Math.min(5 * attempt, 50));

@@ -12,6 +12,8 @@ import {
   BucketNotFoundError,
   DestinationRejectedError,
   DestinationError,
+  EndpointRedirectError,
+  EndpointTooSlowError,
   EndpointUnreachableError,
   GCS_ENDPOINT,
   InvalidCredentialsError,
@@ -29,21 +31,24 @@ export interface S3DestinationGatewayOptions {
   allowLoopback?: boolean;
   /** Local mode only: lets Custom endpoints be plain http URLs (s3rver). */
   allowHttp?: boolean;
-  /** The longest a validation request may take; 30 s by default. */
-  requestTimeoutMs?: number;
+  /** The longest a validation may take, all attempts included; VALIDATION_BUDGET_MS by default. */
+  validationBudgetMs?: number;
   /** How Custom endpoint host names are resolved for the endpoint guard; node:dns by default. */
   resolve?: ResolveHost;
 }
 
 const CONNECTION_TIMEOUT_MS = 5_000;
-const VALIDATION_TIMEOUT_MS = 30_000;
+/**
+ * How long validating a destination may take in all (name lookup, connections, retries, reading the
+ * answer): a settings save must answer within API Gateway's 29 s, and also reads and writes its settings.
+ * An endpoint that hangs or trickles its answer is cut here, whatever each request's own timeouts.
+ */
+export const VALIDATION_BUDGET_MS = 20_000;
 /** Uploads get no overall limit (a part may take long on a slow link), only one on an idle socket. */
 const UPLOAD_IDLE_TIMEOUT_MS = 30_000;
 const MAX_ATTEMPTS = 3;
 
 interface HandlerTimeouts {
-  requestTimeout?: number;
-  throwOnRequestTimeout?: boolean;
   socketTimeout?: number;
 }
 
@@ -51,28 +56,34 @@ export class S3DestinationGateway implements DestinationGateway {
   constructor(private readonly options: S3DestinationGatewayOptions = {}) {}
 
   async validate(destination: Destination, credentials: DestinationCredentials): Promise<void> {
+    const budgetMs = this.options.validationBudgetMs ?? VALIDATION_BUDGET_MS;
+    const budget = AbortSignal.timeout(budgetMs);
     let client: S3Client | undefined;
     try {
-      await this.assertAllowedDestination(destination);
-      client = this.createClient(destination, credentials, {
-        requestTimeout: this.options.requestTimeoutMs ?? VALIDATION_TIMEOUT_MS,
-        throwOnRequestTimeout: true,
+      await withinBudget(budget, async () => {
+        await this.assertAllowedDestination(destination);
+        client = this.createClient(destination, credentials, {});
+        const listing = await client.send(
+          new ListObjectsV2Command({
+            Bucket: destination.bucket,
+            Prefix: destination.keyPrefix ? `${destination.keyPrefix}/` : undefined,
+            MaxKeys: 1,
+          }),
+          { abortSignal: budget },
+        );
+        // Any web server answers 200; only S3 names the bucket it listed.
+        if (listing.Name !== destination.bucket) {
+          throw new DestinationRejectedError('its answer to a bucket listing is not an S3 listing');
+        }
       });
-      const listing = await client.send(
-        new ListObjectsV2Command({
-          Bucket: destination.bucket,
-          Prefix: destination.keyPrefix ? `${destination.keyPrefix}/` : undefined,
-          MaxKeys: 1,
-        }),
-      );
-      // Any web server answers 200; only S3 names the bucket it listed.
-      if (listing.Name !== destination.bucket) {
-        throw new DestinationRejectedError('its answer to a bucket listing is not an S3 listing');
-      }
     } catch (error) {
+      if (budget.aborted || isTimeout(error)) {
+        throw new EndpointTooSlowError(endpointOf(destination), Math.ceil(budgetMs / 1000), { cause: error });
+      }
       throw classifyS3Error(error, destination) ?? error;
     } finally {
-      client?.destroy();
+      // Also closes a connection still trickling an answer.
+      (client as S3Client | undefined)?.destroy();
     }
   }
 
@@ -152,6 +163,24 @@ export class S3DestinationGateway implements DestinationGateway {
   }
 }
 
+/** The work's outcome, or the budget's abort as soon as it comes, whatever the work is waiting for. */
+async function withinBudget(budget: AbortSignal, work: () => Promise<void>): Promise<void> {
+  let onAbort: (() => void) | undefined;
+  const exhausted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(budget.reason);
+    budget.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([work(), exhausted]);
+  } finally {
+    budget.removeEventListener('abort', onAbort!);
+  }
+}
+
+/** A request the SDK gave up on: no connection within its time, or no answer (a black-holed endpoint). */
+const isTimeout = (error: unknown): boolean =>
+  (error as S3Failure | undefined)?.name === 'TimeoutError' && (error as S3Failure).$metadata?.httpStatusCode === undefined;
+
 /** What S3 (or the SDK, or Node's network stack) tells about a failure; any part may be missing. */
 interface S3Failure {
   name?: string;
@@ -184,6 +213,9 @@ const TRANSIENT_CODES = new Set([
   'RequestLimitExceeded',
   'RequestTimeout',
   'TimeoutError',
+  // S3 may answer CompleteMultipartUpload with 200 and one of these in the body.
+  'InternalError',
+  'ServiceUnavailable',
 ]);
 /** The endpoint's name does not resolve, nothing listens, or it does not speak valid TLS. */
 const UNREACHABLE_NETWORK_CODES = new Set([
@@ -239,15 +271,19 @@ export function classifyS3Error(error: unknown, destination: Destination): Desti
     return new WrongRegionError(bucket, region, bucketRegionOf(failure), options);
   }
   if (INVALID_CREDENTIALS_CODES.has(name) || status === 401) return new InvalidCredentialsError(options);
-  if (WRONG_REGION_CODES.has(name) || status === 301) {
+  // S3 answers a request to the wrong region with 301 (no body to a HEAD); a Custom endpoint's bare 3xx is a web server's.
+  if (WRONG_REGION_CODES.has(name) || (status === 301 && destination.provider !== 'Custom')) {
     return new WrongRegionError(bucket, region, bucketRegionOf(failure), options);
   }
+  if (status >= 300 && status < 400) return new EndpointRedirectError(endpointOf(destination), status, options);
   if (ACCESS_DENIED_CODES.has(name)) return new AccessDeniedError(bucket, keyPrefix, options);
   // 404 without an error code (the SDK names it NotFound) is the bucket's: keys are never read here.
   if (BUCKET_NOT_FOUND_CODES.has(name) || (status === 404 && name === 'NotFound')) {
     return new BucketNotFoundError(bucket, options);
   }
   if (TRANSIENT_CODES.has(name) || status === 429 || status >= 500) return new TransientDestinationError(options);
+  // A success whose body the SDK could not read (HTML, garbage): not an S3 API.
+  if (status < 300) return new DestinationRejectedError('its answer is not an S3 answer', options);
   // Any other refusal (no error code, or one of a provider's own) is still a refusal.
   if (status === 403) return new AccessDeniedError(bucket, keyPrefix, options);
   if (status >= 400 && status < 500) return new DestinationRejectedError(`HTTP ${status}${name ? ` ${name}` : ''}`, options);

@@ -6,6 +6,7 @@
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
+import type { ObjectWriteOptions } from '../../core/export/pipeline';
 import { logger } from '../../core/log';
 import type { ObjectSink } from '../../ports';
 
@@ -14,6 +15,11 @@ export const MIN_PART_SIZE_BYTES = 5 * 1024 * 1024;
 /** S3's minimum: the least memory per part in flight (up to 10,000 parts: objects up to 50 GB). */
 const DEFAULT_PART_SIZE_BYTES = MIN_PART_SIZE_BYTES;
 const DEFAULT_QUEUE_SIZE = 4;
+/**
+ * The longest the abort of a failed upload may take: it goes to the endpoint that may just have stalled
+ * the upload, within the few seconds a run keeps back to record its failure.
+ */
+const ABORT_TIME_LIMIT_MS = 10_000;
 
 export interface S3ObjectSinkOptions {
   client: S3Client;
@@ -46,26 +52,32 @@ export class S3ObjectSink implements ObjectSink {
     }
   }
 
-  async write(key: string, body: Readable, options: { contentType: string }): Promise<void> {
+  async write(key: string, body: Readable, options: ObjectWriteOptions): Promise<void> {
     const objectKey = this.objectKey(key);
     // The sink aborts a failed multipart upload itself rather than through lib-storage: with
     // leavePartsOnError false, a failing abort replaces the upload's error with its own (always on
     // s3rver, which has no AbortMultipartUpload; on S3 when the credentials lack
     // s3:AbortMultipartUpload), and Upload.abort() rejects done() before the abort is even sent. done()
     // rejects only once no part request is in flight (a body error included: the uploader meets it on
-    // its next read), so aborting then leaves no part behind.
+    // its next read), so aborting then leaves no part behind. The write's signal reaches every request
+    // of the upload, so a stalled part or completion fails at once, and so does done().
     const upload = new Upload({
-      client: this.client,
+      client: options.signal ? abortableBy(this.client, options.signal) : this.client,
       params: { Bucket: this.bucket, Key: objectKey, Body: body, ContentType: options.contentType },
       partSize: this.partSizeBytes,
       queueSize: this.queueSize,
       leavePartsOnError: true,
     });
+    // The uploaders may be waiting for the body's next part: it ends with the abort too.
+    const abort = () => body.destroy(options.signal!.reason as Error);
+    options.signal?.addEventListener('abort', abort, { once: true });
     try {
       await upload.done();
     } catch (error) {
       if (upload.uploadId) await this.abortMultipartUpload(objectKey, upload.uploadId);
       throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
     }
   }
 
@@ -79,7 +91,9 @@ export class S3ObjectSink implements ObjectSink {
    */
   private async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }), {
+        abortSignal: AbortSignal.timeout(ABORT_TIME_LIMIT_MS),
+      });
     } catch (error) {
       logger.warn('Could not abort the multipart upload of a failed export: its parts remain in the bucket', {
         bucket: this.bucket,
@@ -89,4 +103,18 @@ export class S3ObjectSink implements ObjectSink {
       });
     }
   }
+}
+
+/**
+ * The client, with `signal` given to each request it sends: lib-storage sends its requests without
+ * one, and its own abort() leaves them running (see write).
+ */
+function abortableBy(client: S3Client, signal: AbortSignal): S3Client {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
+      return (command: Parameters<S3Client['send']>[0], sendOptions?: { abortSignal?: AbortSignal }) =>
+        target.send(command, { ...sendOptions, abortSignal: signal });
+    },
+  });
 }

@@ -16,9 +16,27 @@ export interface Encoder {
   createStream(): Duplex;
 }
 
+export interface ObjectWriteOptions {
+  contentType: string;
+  /**
+   * Aborts the write, also while the destination stalls: the sink stops waiting, removes what it
+   * uploaded so far, and rejects.
+   */
+  signal?: AbortSignal;
+}
+
 /** Where an export's bytes go. The object is visible only once complete; on failure nothing remains. */
 export interface ObjectSink {
-  write(key: string, body: Readable, options: { contentType: string }): Promise<void>;
+  write(key: string, body: Readable, options: ObjectWriteOptions): Promise<void>;
+}
+
+/** How long an export may run when its caller sets no limit: Lambda's 15 minutes, less time to record its outcome. */
+export const RUN_TIME_LIMIT_MS = 14.5 * 60 * 1000;
+
+/** The signal of an export that gives up after `timeLimitMs`, or sooner when `signal` aborts. */
+export function exportDeadline(timeLimitMs: number, signal?: AbortSignal): AbortSignal {
+  const deadline = AbortSignal.timeout(timeLimitMs);
+  return signal ? AbortSignal.any([signal, deadline]) : deadline;
 }
 
 export interface ExportResult {
@@ -32,7 +50,10 @@ export interface RunExportOptions {
   encoder: Encoder;
   sink: ObjectSink;
   key: string;
-  /** Aborts the export (e.g. before the Lambda's time runs out): the sink then leaves nothing behind. */
+  /**
+   * Aborts the export (e.g. before the Lambda's time runs out), wherever it waits, for rows or for the
+   * sink: the sink then leaves nothing behind.
+   */
   signal?: AbortSignal;
 }
 
@@ -52,8 +73,11 @@ export async function runExport({ rows, encoder, sink, key, signal }: RunExportO
   // and the caller through this function's rejection, never as an unhandled 'error' event.
   body.on('error', () => undefined);
 
+  // A stalled sink holds the rows back (backpressure): the abort must reach the wait for it too.
+  const abort = () => encoded.destroy(signal!.reason as Error);
+  signal?.addEventListener('abort', abort, { once: true });
   let sinkError: unknown;
-  const writing = sink.write(key, body, { contentType: encoder.contentType }).catch((error: unknown) => {
+  const writing = sink.write(key, body, { contentType: encoder.contentType, signal }).catch((error: unknown) => {
     // Stop producing rows at once: nothing will read them.
     sinkError = error;
     encoded.destroy(error as Error);
@@ -72,6 +96,8 @@ export async function runExport({ rows, encoder, sink, key, signal }: RunExportO
     encoded.destroy(error as Error);
     await writing;
     throw sinkError ?? error;
+  } finally {
+    signal?.removeEventListener('abort', abort);
   }
   await writing;
   if (sinkError) throw sinkError;
