@@ -2,8 +2,8 @@
  * The Lambda entry points (lambdas/handlers), each loaded with the environment variables the
  * synthesized CDK template gives its function, as the Lambda runtime would (plus what the runtime adds:
  * region, credentials, the function's own name). DynamoDB and SES are the emulators (through the SDK's
- * `AWS_ENDPOINT_URL_<SERVICE>` variables); Lambda, Scheduler, KMS and S3 are `aws-sdk-client-mock`
- * stubs (no emulator for the first three; the handlers' S3 clients are built for AWS and cannot be
+ * `AWS_ENDPOINT_URL_<SERVICE>` variables); Lambda, Scheduler, KMS, Firehose and S3 are
+ * `aws-sdk-client-mock` stubs (no emulator for the first four; the handlers' S3 clients are built for AWS and cannot be
  * pointed at s3rver, whose behaviour the S3 adapters' own tests cover).
  */
 import type { AwsStub } from 'aws-sdk-client-mock';
@@ -31,6 +31,7 @@ interface Loaded {
   scheduler: Stub;
   kms: Stub;
   s3: Stub;
+  firehose: Stub;
   /** The handler's own copies of the SDK modules (its module registry is separate from the test's). */
   sdk: { lambda: any; kms: any; s3: any };
 }
@@ -49,7 +50,11 @@ beforeAll(async () => {
   emulators = await startEmulators();
   clients = createEmulatorClients(emulators);
   // The tables the template names, created on dynalite.
-  await ensureTables(clients.dynamodb, { configTable: environments.api.CONFIG_TABLE, usageTable: environments.api.USAGE_TABLE });
+  await ensureTables(clients.dynamodb, {
+    configTable: environments.api.CONFIG_TABLE,
+    usageTable: environments.api.USAGE_TABLE,
+    profilesTable: environments.ingest.PROFILES_TABLE,
+  });
   tenants = new DynamoDbTenantStore({ client: clients.documentClient, tableName: environments.api.CONFIG_TABLE });
   // What the Lambda runtime gives every function, with the emulators' endpoints.
   process.env = {
@@ -82,6 +87,7 @@ function load(file: string, functionEnvironment: Environment, runtime: Environme
         scheduler: mockClient(require('@aws-sdk/client-scheduler').SchedulerClient),
         kms: mockClient(sdk.kms.KMSClient),
         s3: mockClient(sdk.s3.S3Client),
+        firehose: mockClient(require('@aws-sdk/client-firehose').FirehoseClient),
       };
       loaded = { handler: require(`../../lambdas/handlers/${file}`).handler, ...stubs, sdk };
     });
@@ -281,18 +287,47 @@ describe('api handler', () => {
 });
 
 describe('ingest handler', () => {
-  test('accepts tracking data with the environment key into the template usage table; refuses a wrong key', async () => {
+  /** Firehose takes every record, or refuses every one (throttled) as PutRecordBatch reports it. */
+  const firehoseAnswers = (loaded: Loaded, refuse: boolean) =>
+    loaded.firehose.callsFake((input: { Records: unknown[] }) => ({
+      FailedPutCount: refuse ? input.Records.length : 0,
+      RequestResponses: input.Records.map((_, index) =>
+        refuse ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' } : { RecordId: `r${index}` },
+      ),
+    }));
+  const sentRecords = (loaded: Loaded) =>
+    loaded.firehose.calls().flatMap((call) => (call.args[0].input as { Records: { Data: Uint8Array }[] }).Records.map((r) => JSON.parse(Buffer.from(r.Data).toString('utf8'))));
+
+  test('accepts tracking data with the environment key into the template stream and usage table; refuses a wrong key', async () => {
     const ingest = load('ingest', environments.ingest);
+    firehoseAnswers(ingest, false);
     const { environment, ingestKey } = await tenant('pro');
     const company = (key: string) =>
       ingest.handler(apiEvent('POST', '/ingest/company', { headers: { authorization: `Bearer ${key}` }, body: { companyId: 'c1', attributes: { name: 'Acme' } } }));
     expect(parse(await company(ingestKey))).toEqual({ status: 200, body: { success: true } });
     expect(parse(await company('ik_not_the_key_of_anyone')).status).toBe(401);
 
+    expect(ingest.firehose.calls().map((call) => call.args[0].input.DeliveryStreamName)).toEqual([environments.ingest.RAW_EVENTS_STREAM]);
+    expect(sentRecords(ingest)).toEqual([expect.objectContaining({ environmentId: environment.id, type: 'company', companyId: 'c1', attributes: { name: 'Acme' } })]);
     const usage = new DynamoDbUsageStore({ client: clients.documentClient, tableName: environments.ingest.USAGE_TABLE });
     const stored = [];
     for await (const c of usage.streamCompanyUsage(environment.id)) stored.push(c.company);
     expect(stored).toEqual([expect.objectContaining({ companyId: 'c1', attributes: { name: 'Acme' } })]);
+  });
+
+  test('answers 503 and stores nothing when the stream keeps refusing the records', async () => {
+    const ingest = load('ingest', environments.ingest);
+    firehoseAnswers(ingest, true);
+    const { environment, ingestKey } = await tenant('pro');
+    const response = parse(
+      await ingest.handler(apiEvent('POST', '/ingest/company', { headers: { authorization: `Bearer ${ingestKey}` }, body: { companyId: 'c2' } })),
+    );
+    expect(response).toMatchObject({ status: 503, body: { success: false, error: { code: 'temporarily_unavailable' } } });
+    expect(ingest.firehose.calls().length).toBeGreaterThan(1);
+    const usage = new DynamoDbUsageStore({ client: clients.documentClient, tableName: environments.ingest.USAGE_TABLE });
+    const stored = [];
+    for await (const c of usage.streamCompanyUsage(environment.id)) stored.push(c.company);
+    expect(stored).toEqual([]);
   });
 });
 
