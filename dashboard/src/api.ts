@@ -80,7 +80,7 @@ function safeJson(text: string): unknown {
 
 /** Where the API is: `config.json` next to the page (written at deploy time); the page's origin without it. */
 export async function loadApiBaseUrl(): Promise<string> {
-  const response = await fetch('/config.json', { cache: 'no-store' });
+  const response = await fetch('/config.json');
   if (!response.ok) return '';
   const config = (await response.json()) as { apiBaseUrl?: string };
   return (config.apiBaseUrl ?? '').replace(/\/+$/, '');
