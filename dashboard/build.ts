@@ -5,7 +5,8 @@
  * Run directly (`tsx dashboard/build.ts [outDir]`) to build into `dashboard/dist`.
  */
 import { buildSync, type BuildOptions } from 'esbuild';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const SOURCE_DIR = join(__dirname, 'src');
@@ -41,6 +42,17 @@ export function buildDashboard(options: BuildDashboardOptions = {}): string {
   for (const file of ['index.html', 'styles.css']) copyFileSync(join(SOURCE_DIR, file), join(outDir, file));
   if (options.config) writeFileSync(join(outDir, 'config.json'), JSON.stringify(options.config));
   return outDir;
+}
+
+let builtForDeployment: string | undefined;
+
+/**
+ * The bundle for a deployment (no config.json: the deployment writes it), built once per process into
+ * a folder of its own, so `cdk synth` and the infra tests need no build step before them.
+ */
+export function dashboardBundleForDeployment(): string {
+  builtForDeployment ??= buildDashboard({ outDir: mkdtempSync(join(tmpdir(), 'dashboard-bundle-')) });
+  return builtForDeployment;
 }
 
 if (require.main === module) {
