@@ -16,8 +16,6 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly issues: FieldIssue[] = [],
-    /** Seconds, from `Retry-After` (429). */
-    readonly retryAfter?: number,
   ) {
     super(message);
   }
@@ -59,13 +57,11 @@ export class Api {
     const parsed: unknown = text ? safeJson(text) : undefined;
     if (response.ok) return parsed as T;
     const error = (parsed as { error?: { code?: string; message?: string; issues?: FieldIssue[] } } | undefined)?.error;
-    const retryAfter = Number(response.headers.get('retry-after') ?? NaN);
     throw new ApiError(
       response.status,
       error?.code ?? 'http_error',
       error?.message ?? `The service answered ${response.status}.`,
       error?.issues ?? [],
-      Number.isFinite(retryAfter) ? retryAfter : undefined,
     );
   }
 }

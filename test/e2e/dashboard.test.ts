@@ -5,6 +5,7 @@
  * `npm start` prints. A walk fails on any console error, uncaught exception or failed request.
  */
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import type { ManualExportRequest } from '../../lambdas/ports';
 import type { Browser, Page } from 'playwright-core';
 import { parse } from 'csv-parse/sync';
 import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
@@ -18,6 +19,9 @@ let storage: CustomerStorage;
 let browser: Browser;
 let enterprise: { environmentId: string; token: string };
 let free: { environmentId: string; token: string };
+/** A pro organization whose manual exports wait for {@link releaseBusyExports}, to fill its two slots. */
+let busy: { environmentId: string; token: string };
+let releaseBusyExports: () => void;
 
 async function tenant(plan: string, name: string): Promise<{ environmentId: string; token: string }> {
   const operator = await service.token('ops', 'operator');
@@ -52,6 +56,12 @@ beforeAll(async () => {
   storage = await startCustomerStorage(service.emulators.s3Endpoint);
   enterprise = await tenant('enterprise', 'Enterprise Co');
   free = await tenant('free', 'Free Co');
+  busy = await tenant('pro', 'Busy Co');
+  const gate = new Promise<void>((resolve) => (releaseBusyExports = resolve));
+  service.services.dispatcher.attach(async ({ environmentId, jobId }: ManualExportRequest) => {
+    if (environmentId === busy.environmentId) await gate;
+    await service.services.manualExports.run(environmentId, jobId);
+  });
   await service.call('PUT', `/v1/environments/${enterprise.environmentId}/features/reports`, {
     token: enterprise.token,
     body: { key: 'report_run', name: 'Reports' },
@@ -62,6 +72,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  releaseBusyExports?.();
   await browser?.close();
   await storage?.close();
   await service?.stop();
@@ -183,6 +194,28 @@ describe('Manual export page', () => {
       const refused = await service.call('POST', `/v1/environments/${free.environmentId}/exports/manual`, { token: free.token, body: { aggregation: 'snapshot' } });
       expect(refused.status).toBe(403);
       expect(await alert.textContent()).toBe(refused.body.error.message);
+    });
+  });
+
+  it('shows the progress of running exports, and the limit message when a third is started', async () => {
+    await walk(browser, 'export limit', async (page) => {
+      await page.goto(signedInUrl(busy, 'manual-export'));
+      const start = page.getByRole('button', { name: 'Download export' });
+      const exports = page.getByRole('region', { name: 'Exports' }).getByRole('listitem');
+      for (const count of [1, 2]) {
+        await start.click();
+        await exports.nth(count - 1).getByRole('progressbar').waitFor();
+      }
+      await start.click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor();
+      expect(await alert.textContent()).toMatch(/^At most 2 manual exports .* in 30 seconds or later/);
+      expect(await exports.count()).toBe(2);
+      expect(await exports.getByRole('progressbar').count()).toBe(2);
+
+      releaseBusyExports();
+      await page.getByRole('link', { name: /^Download .*\.csv$/ }).nth(1).waitFor({ timeout: 30_000 });
+      expect(await exports.getByRole('progressbar').count()).toBe(0);
     });
   });
 });

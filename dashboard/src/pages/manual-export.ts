@@ -44,7 +44,8 @@ export function ManualExportPage({ api, environmentId }: { api: Api; environment
       setStarted((jobs) => [{ id: job.id, aggregation }, ...jobs]);
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      setRefusal(error.retryAfter ? `${error.message} Try again in ${error.retryAfter} seconds.` : error.message);
+      // The plan (403) and the concurrency limit (429) refusals say why and when to try again.
+      setRefusal(error.message);
     } finally {
       setStarting(false);
     }
