@@ -165,6 +165,28 @@ describe('Data export page', () => {
   });
 });
 
+describe('for people', () => {
+  it('fits 375 px without sideways scrolling, labels every control, and reaches Save by keyboard', async () => {
+    await walk(browser, 'narrow and keyboard', async (page) => {
+      await page.setViewportSize({ width: 375, height: 800 });
+      await page.goto(signedInUrl(enterprise, 'data-export'));
+      await page.getByRole('button', { name: 'Save' }).waitFor();
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+      const unlabelled = await page.evaluate(
+        "[...document.querySelectorAll('input, select, button')].filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim())).map((el) => el.outerHTML)",
+      );
+      expect(unlabelled).toEqual([]);
+
+      let reachedSave = false;
+      for (let presses = 0; presses < 30 && !reachedSave; presses += 1) {
+        await page.keyboard.press('Tab');
+        reachedSave = (await page.evaluate('document.activeElement?.textContent')) === 'Save';
+      }
+      expect(reachedSave).toBe(true);
+    });
+  });
+});
+
 describe('Manual export page', () => {
   it('starts an export, follows its progress and downloads the CSV through the link', async () => {
     await walk(browser, 'manual export', async (page) => {
