@@ -16,6 +16,7 @@ const stored: SettingsView = {
   notifyEmails: ['a@example.com', 'b@example.com'],
   stoppedAt: null,
   stoppedReason: null,
+  updatedAt: null,
   version: 4,
 };
 

@@ -2,29 +2,14 @@
  * The automatic export settings form's logic, apart from its view: which fields each provider shows,
  * the PUT body built from the form, and where each error of the API belongs.
  */
+// The API's answers, as the service defines them (types only: nothing of the service is bundled).
+import type { SettingsView } from '../../../lambdas/core/automatic-export';
+import type { Provider } from '../../../lambdas/core/destination';
 import type { ApiError } from '../api';
 
-export const PROVIDERS = ['AWS', 'GCP', 'Custom'] as const;
-export type Provider = (typeof PROVIDERS)[number];
-
-/** What GET .../data-export/settings answers. */
-export interface SettingsView {
-  enabled: boolean;
-  cadence: 'daily' | 'weekly';
-  provider: Provider | null;
-  bucketUrl: string | null;
-  bucket: string | null;
-  region: string | null;
-  key: string | null;
-  endpoint: string | null;
-  /** Masked: only the last four characters. */
-  accessKeyId: string | null;
-  secretAccessKeySet: boolean;
-  notifyEmails: string[];
-  stoppedAt: string | null;
-  stoppedReason: string | null;
-  version: number;
-}
+export type { SettingsView };
+export type { Provider };
+export const PROVIDERS: readonly Provider[] = ['AWS', 'GCP', 'Custom'];
 
 export type DestinationField = 'bucketUrl' | 'bucket' | 'region' | 'key' | 'endpoint';
 export type FormField = 'enabled' | 'cadence' | 'provider' | DestinationField | 'accessKeyId' | 'secretAccessKey' | 'notifyEmails';

@@ -4,30 +4,10 @@
  */
 import { html } from 'htm/preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import type { RunView, StatusView } from '../../../lambdas/core/automatic-export';
 import { ApiError, type Api } from '../api';
 import { Alert, describedBy, Field, formatBytes, formatCount, formatDuration, Time } from '../components';
 import { formOf, placeErrors, PROVIDER_FIELDS, PROVIDERS, saveBody, type FormField, type PlacedErrors, type SettingsForm, type SettingsView } from './data-export-form';
-
-interface StatusView {
-  enabled: boolean;
-  status: 'never ran before' | 'successful' | 'failed' | 'stopped';
-  lastRunAt: string | null;
-  nextRunAt: string | null;
-  error: string | null;
-}
-
-interface RunView {
-  snapshotAt: string;
-  date: string;
-  cadence: string;
-  status: string;
-  startedAt: string;
-  durationMs: number | null;
-  rowCount: number | null;
-  byteCount: number | null;
-  objectKey: string | null;
-  error: string | null;
-}
 
 const DESTINATION_LABELS: Record<string, { label: string; hint?: string }> = {
   bucketUrl: { label: 'S3 bucket URL', hint: 'https://<bucket>.s3.<region>.amazonaws.com[/key]; the key is optional' },
