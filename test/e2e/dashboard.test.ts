@@ -78,6 +78,24 @@ afterAll(async () => {
   await service?.stop();
 });
 
+describe('serving', () => {
+  it('answers page paths with index.html, files with their type, and nothing outside the bundle', async () => {
+    const page = await fetch(`${service.url}/environments/env_x/settings/data-export`);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('<script type="module" src="/app.js">');
+    expect((await fetch(`${service.url}/app.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await (await fetch(`${service.url}/config.json`)).json()).toEqual({ apiBaseUrl: '' });
+    for (const escape of ['/%2e%2e/%2e%2e/package.json', '/..%2f..%2fpackage.json', '/%2e%2e%5c%2e%2e%5cpackage.json']) {
+      const response = await fetch(`${service.url}${escape}`);
+      expect(await response.text()).not.toContain('"dependencies"');
+    }
+    expect((await fetch(`${service.url}/missing.js`)).status).toBe(404);
+    // The API keeps its own answers.
+    expect((await service.call('GET', '/v1/nothing-here')).body.error.code).toBeDefined();
+  });
+});
+
 describe('Data export page', () => {
   it('shows the invalid_credentials message next to the access key, and saves nothing', async () => {
     await walk(browser, 'wrong key', async (page) => {

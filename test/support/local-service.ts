@@ -1,6 +1,6 @@
 /** Starts the whole local service on in-memory emulators and random ports, for e2e tests. */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDashboard } from '../../dashboard/build';
@@ -56,6 +56,7 @@ export async function startTestService(options: { clock?: Clock } = {}): Promise
       await services.dispatcher.idle();
       clients.destroy();
       await emulators.stop();
+      rmSync(dashboardDir, { recursive: true, force: true });
     },
   };
 }
