@@ -96,6 +96,28 @@ describe('serving', () => {
   });
 });
 
+describe('signing in', () => {
+  it('asks for a token without the link, opens the Data export page, and keeps the token out of the address', async () => {
+    await walk(browser, 'sign in', async (page) => {
+      await page.goto(`${service.url}/`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      expect(await page.locator('#token-error').textContent()).toMatch(/member token/);
+      await page.getByLabel('Member token').fill(enterprise.token);
+      await page.getByLabel('Environment id').fill(enterprise.environmentId);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Data export', level: 1 }).waitFor();
+      expect(new URL(page.url()).pathname).toBe(`/environments/${enterprise.environmentId}/settings/data-export`);
+      expect(await page.getByText('Environment:').textContent()).toBe('Environment: Production');
+
+      await page.goto(signedInUrl(enterprise, 'manual-export'));
+      await page.getByRole('heading', { name: 'Manual export', level: 1 }).waitFor();
+      expect(page.url()).not.toContain(enterprise.token);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    });
+  });
+});
+
 describe('Data export page', () => {
   it('shows the invalid_credentials message next to the access key, and saves nothing', async () => {
     await walk(browser, 'wrong key', async (page) => {
@@ -120,7 +142,6 @@ describe('Data export page', () => {
       await page.getByLabel('Periodic schedule').selectOption('weekly');
       await page.getByRole('button', { name: 'Save' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
-      await page.waitForLoadState('networkidle'); // the status panel's refresh, not cut off by the reload
 
       await page.reload();
       await page.getByLabel('Bucket', { exact: true }).waitFor();

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT_DIR = join(__dirname, '..', '..', 'test-results', 'dashboard');
@@ -23,7 +23,8 @@ export async function launchBrowser(): Promise<Browser> {
 
 /**
  * A page that records what must never happen: a console error other than the browser's own note of an
- * API refusal (4xx, which the page shows), an uncaught exception, a request that failed or a 5xx.
+ * API refusal (4xx, which the page shows), an uncaught exception, a request that failed (but for one cut
+ * short by leaving the page) or a 5xx.
  */
 export interface WatchedPage {
   page: Page;
@@ -42,7 +43,20 @@ export async function watchedPage(browser: Browser): Promise<WatchedPage> {
     problems.push(`console error: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`));
+  // Leaving a page (goto, reload) aborts its requests still in flight: that is the walk's doing, not a fault.
+  const inFlight = new Set<Request>();
+  const cutByNavigation = new Set<Request>();
+  page.on('request', (request) => {
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) for (const pending of inFlight) cutByNavigation.add(pending);
+    inFlight.add(request);
+  });
+  page.on('requestfinished', (request) => inFlight.delete(request));
+  page.on('requestfailed', (request) => {
+    inFlight.delete(request);
+    const error = request.failure()?.errorText ?? '';
+    if (error === 'net::ERR_ABORTED' && cutByNavigation.has(request)) return;
+    problems.push(`request failed: ${request.method()} ${request.url()} ${error}`);
+  });
   page.on('response', (response) => {
     if (response.status() >= 500) problems.push(`server error: ${response.status()} ${response.url()}`);
   });
