@@ -107,7 +107,7 @@ describe('signing in', () => {
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('heading', { name: 'Data export', level: 1 }).waitFor();
       expect(new URL(page.url()).pathname).toBe(`/environments/${enterprise.environmentId}/settings/data-export`);
-      expect(await page.getByText('Environment:').textContent()).toBe('Environment: Production');
+      await page.getByText('Environment: Production').waitFor(); // the environment's name, read from the API
 
       await page.goto(signedInUrl(enterprise, 'manual-export'));
       await page.getByRole('heading', { name: 'Manual export', level: 1 }).waitFor();

@@ -43,12 +43,22 @@ export async function watchedPage(browser: Browser): Promise<WatchedPage> {
     problems.push(`console error: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
-  // Leaving a page (goto, reload) aborts its requests still in flight: that is the walk's doing, not a fault.
+  // Leaving a page (goto, reload) aborts the requests of the page being left, those in flight and those it
+  // still starts until the next page commits: that is the walk's doing, not a fault.
   const inFlight = new Set<Request>();
   const cutByNavigation = new Set<Request>();
+  let leaving = false;
   page.on('request', (request) => {
-    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) for (const pending of inFlight) cutByNavigation.add(pending);
+    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) {
+      leaving = true;
+      for (const pending of inFlight) cutByNavigation.add(pending);
+    } else if (leaving) {
+      cutByNavigation.add(request);
+    }
     inFlight.add(request);
+  });
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) leaving = false;
   });
   page.on('requestfinished', (request) => inFlight.delete(request));
   page.on('requestfailed', (request) => {
