@@ -25,6 +25,8 @@ import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
+import { dashboardBundleForDeployment } from '../dashboard/build';
+import { DashboardSite } from './constructs/dashboard-site';
 import { OperatorAlarms } from './constructs/operator-alarms';
 import { RawEventLog } from './constructs/raw-event-log';
 import { LogLevel, ServiceFunction, ServiceFunctionProps } from './constructs/service-function';
@@ -148,8 +150,10 @@ export interface DataExportStackProps extends StackProps {
    * @default {@link DEFAULT_SCHEDULE_FLEXIBLE_WINDOW}
    */
   readonly scheduleFlexibleWindow?: Duration;
-  /** Browser origins allowed to call the API (CORS); preflights then bypass the JWT authorizer. @default CORS disabled */
+  /** Browser origins allowed to call the API (CORS) besides the dashboard's; preflights bypass the JWT authorizer. @default the dashboard only */
   readonly corsAllowedOrigins?: string[];
+  /** Folder of the built dashboard (without config.json). @default built in-process by esbuild at synth */
+  readonly dashboardBundleDir?: string;
   /** Directory holding the Lambda entry files. @default `<repo>/lambdas/handlers` */
   readonly handlersDir?: string;
   /**
@@ -207,6 +211,8 @@ export class DataExportStack extends Stack {
   /** Functions with object access under {@link manualExportsPrefix} (API: read; run-export: write). */
   public readonly manualExportObjectUsers: ServiceFunction[];
   public readonly httpApi: HttpApi;
+  /** The dashboard: S3 + CloudFront, allowed by the API's CORS configuration. */
+  public readonly dashboard: DashboardSite;
   /** The `$default` stage (access logs, throttling); its URL is the API's base URL. */
   public readonly apiStage: HttpStage;
   public readonly jwtAuthorizer: HttpJwtAuthorizer;
@@ -531,23 +537,27 @@ export class DataExportStack extends Stack {
       identitySource: ['$request.header.Authorization'],
     });
 
+    this.dashboard = new DashboardSite(this, 'Dashboard', {
+      bundleDir: props.dashboardBundleDir ?? dashboardBundleForDeployment(),
+      accessLogsBucket: this.accessLogsBucket,
+    });
+    const corsAllowedOrigins = [this.dashboard.url, ...(props.corsAllowedOrigins ?? [])];
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: `Data export service API (${props.stage})`,
       // Secure by default: any route added later needs a JWT unless it opts out explicitly.
       defaultAuthorizer: this.jwtAuthorizer,
       // The $default stage is created below, with access logs and throttling.
       createDefaultStage: false,
-      corsPreflight: props.corsAllowedOrigins?.length
-        ? {
-            allowOrigins: props.corsAllowedOrigins,
-            allowMethods: [CorsHttpMethod.ANY],
-            allowHeaders: ['authorization', 'content-type'],
-            // Read by the dashboard: where a started export is, and when to start another (429).
-            exposeHeaders: ['location', 'retry-after'],
-            maxAge: Duration.hours(1),
-          }
-        : undefined,
+      corsPreflight: {
+        allowOrigins: corsAllowedOrigins,
+        allowMethods: [CorsHttpMethod.ANY],
+        allowHeaders: ['authorization', 'content-type'],
+        // Read by the dashboard: where a started export is, and when to start another (429).
+        exposeHeaders: ['location', 'retry-after'],
+        maxAge: Duration.hours(1),
+      },
     });
+    this.dashboard.publish(this.httpApi.apiEndpoint);
 
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
       retention: RetentionDays.ONE_MONTH,
@@ -628,6 +638,7 @@ export class DataExportStack extends Stack {
       description: 'Base URL of the HTTP API (management under /v1, ingest under /ingest)',
       value: this.apiStage.url,
     });
+    new CfnOutput(this, 'DashboardUrl', { value: this.dashboard.url, description: 'The dashboard (sign in with a member token)' });
     new CfnOutput(this, 'ConfigTableName', { value: this.configTable.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.usageTable.tableName });
     new CfnOutput(this, 'ProfilesTableName', { value: this.profilesTable.tableName });

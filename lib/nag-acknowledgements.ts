@@ -8,11 +8,12 @@
  * acknowledged ancestor wins) and one finding at a time (`AwsSolutions-IAM5[Resource::*]`), so each one
  * below is placed on the narrowest construct that produces the finding.
  */
-import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, DefaultStackSynthesizer, Stack, Validations } from 'aws-cdk-lib';
 import { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { IBucket } from 'aws-cdk-lib/aws-s3';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { RAW_EVENTS_ERRORS_PREFIX, RAW_EVENTS_PREFIX, RawEventLog } from './constructs/raw-event-log';
+import type { DashboardSite } from './constructs/dashboard-site';
 import { ServiceFunction } from './constructs/service-function';
 
 /** One accepted finding: the rule (with its finding id where the rule reports several) and why. */
@@ -132,7 +133,65 @@ export function rawEventLogDeliveryAcks(bucketArn: string): NagAcknowledgement[]
 }
 
 /** The parts of a stack the acknowledgements attach to. */
+/** Accepted on the dashboard's CloudFront distribution. */
+export const DASHBOARD_DISTRIBUTION_ACKS: readonly NagAcknowledgement[] = [
+  {
+    id: 'AwsSolutions-CFR1',
+    reason: 'The dashboard is a static page for customers worldwide; it holds no data (every data access is an authenticated API call).',
+  },
+  {
+    id: 'AwsSolutions-CFR2',
+    reason:
+      'The distribution serves only static files (GET/HEAD, cached): there is no application behind it for WAF to protect. ' +
+      'The API has its own throttling (stage and route limits).',
+  },
+  {
+    id: 'AwsSolutions-CFR3',
+    reason:
+      'The distribution serves the same static files to everyone and carries no data or tokens (the token travels in the URL ' +
+      'fragment, never sent to CloudFront); every data access is an API call, logged in the API access logs.',
+  },
+  {
+    id: 'AwsSolutions-CFR4',
+    reason:
+      "The dashboard uses CloudFront's default *.cloudfront.net certificate until a custom domain is configured; with the " +
+      'default certificate CloudFront cannot pin a minimum TLS version. HTTP is redirected to HTTPS and HSTS is sent.',
+  },
+];
+
+/** The CDK asset bucket (bootstrap) objects the deployment handler reads the bundle from, as cdk-nag names them. */
+const ASSETS_OBJECTS = `arn:<AWS::Partition>:s3:::${DefaultStackSynthesizer.DEFAULT_FILE_ASSETS_BUCKET_NAME.replace('${Qualifier}', DefaultStackSynthesizer.DEFAULT_QUALIFIER).replace(/\$\{(AWS::\w+)\}/g, '<$1>')}/*`;
+
+/**
+ * Accepted on the function CDK's BucketDeployment uses to copy the dashboard bundle into its bucket
+ * (a CDK-provided singleton, configured by CDK). `siteObjects` names the site bucket's objects.
+ */
+export function dashboardDeploymentAcks(siteObjects: string): { function: NagAcknowledgement[]; role: NagAcknowledgement[] } {
+  const cdkHandler = 'CDK\'s BucketDeployment handler (copies the built dashboard into its bucket at deploy time; CDK owns its code and policy)';
+  return {
+    function: [{ id: 'AwsSolutions-L1', reason: `${cdkHandler}: its runtime is chosen by the aws-cdk-lib version and moves with it.` }],
+    role: [
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: `${cdkHandler}: CDK attaches the basic execution role for its logs.`,
+      },
+      ...['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'].map((action) => ({
+        id: `AwsSolutions-IAM5[Action::${action}]`,
+        reason: `${cdkHandler}: CDK's read grant on the asset bucket and read/write grant on the site bucket, both scoped to those two buckets.`,
+      })),
+      { id: `AwsSolutions-IAM5[Resource::${ASSETS_OBJECTS}]`, reason: `${cdkHandler}: reads the bundle's zip from the CDK asset bucket.` },
+      { id: `AwsSolutions-IAM5[Resource::${siteObjects}]`, reason: `${cdkHandler}: writes and prunes the page's files in the site bucket.` },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: `${cdkHandler}: cloudfront:CreateInvalidation and GetInvalidation, to refresh the page after a deployment; CloudFront invalidations have no narrower resource in CDK's grant.`,
+      },
+    ],
+  };
+}
+
 export interface NagAcknowledgementTargets {
+  /** The dashboard site (its deployment published). */
+  readonly dashboard: DashboardSite;
   /** Routes deliberately served without authorizer: the OpenAPI document. */
   readonly openApiRoutes: readonly HttpRoute[];
   /** Routes authenticated by the ingest key inside the Lambda. */
@@ -208,4 +267,13 @@ export function acknowledgeNagFindings(stack: Stack & NagAcknowledgementTargets)
   }
   acknowledge(stack.scheduleDeadLetterQueue, SCHEDULE_DLQ_ACKS);
   acknowledge(stack.rawEventLog.deliveryRole, rawEventLogDeliveryAcks(nagName(stack, stack.rawEventLog.bucket.bucketArn)));
+  acknowledge(stack.dashboard.distribution, DASHBOARD_DISTRIBUTION_ACKS);
+  const deploymentRole = stack.dashboard.deployment?.handlerRole;
+  if (deploymentRole) {
+    const siteBucket = stack.resolve((stack.dashboard.bucket.node.defaultChild as CfnElement).logicalId) as string;
+    const acks = dashboardDeploymentAcks(`<${siteBucket}.Arn>/*`);
+    acknowledge(deploymentRole, acks.role);
+    // The role's scope is the singleton handler function.
+    if (deploymentRole.node.scope) acknowledge(deploymentRole.node.scope, acks.function);
+  }
 }

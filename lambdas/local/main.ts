@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { buildDashboard } from '../../dashboard/build';
 import { optionalInteger, optionalString } from '../config';
 import { readIngestKeyGraceSeconds, type Services } from '../services';
 import { LocalSecretSealer } from '../adapters/local/local-sealer';
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   const services = await localServices(clients, {
     sealingKey: readSecret(join(localDir, 'sealing-key'), LocalSecretSealer.generateKey),
     scheduleFile: join(localDir, 'schedules.json'),
-    dashboardUrl: optionalString(process.env, 'DASHBOARD_URL', `http://localhost:${port}/dashboard`),
+    dashboardUrl: optionalString(process.env, 'DASHBOARD_URL', `http://127.0.0.1:${port}`),
     ingestKeyGraceSeconds: readIngestKeyGraceSeconds(process.env),
   });
   const tokens = new LocalTokens(readSecret(join(localDir, 'signing-key')));
@@ -85,7 +86,8 @@ async function main(): Promise<void> {
     emulators.s3Endpoint,
     optionalInteger(process.env, 'LOCAL_CUSTOMER_S3_PORT', port + 4),
   );
-  const server = await startLocalServer(services, tokens, { port, customerStorage });
+  const dashboardDir = buildDashboard({ config: { apiBaseUrl: '' } });
+  const server = await startLocalServer(services, tokens, { port, customerStorage, dashboardDir });
   // The same expressions EventBridge Scheduler fires on AWS, and the hourly failure check's rule.
   services.scheduler.start(async (environmentId, scheduledTime) => {
     await services.automaticExports.runScheduled(environmentId, scheduledTime);
@@ -110,11 +112,14 @@ async function main(): Promise<void> {
     customerStorageEndpoint: customerStorage.endpoint,
     customerBucket: DEMO_CUSTOMER_BUCKET,
     rawEventsBucket: LOCAL_RAW_EVENTS_BUCKET,
+    // Signed in as the demo member: the token travels in the fragment, which no server or log sees.
+    dashboardUrl: `${server.url}/environments/${demo.environmentId}/settings/data-export#token=${memberToken}`,
   };
   writeFileSync(join(localDir, 'demo.json'), JSON.stringify(info, null, 2));
 
   console.log(`
 Data export service running at ${server.url}
+  dashboard                  ${info.dashboardUrl}
   DynamoDB (dynalite)        ${emulators.dynamodbEndpoint}
   S3 (s3rver)                ${emulators.s3Endpoint}
   SES (aws-ses-v2-local)     ${emulators.sesEndpoint}  (sent emails: ${emulators.sesEndpoint}/)

@@ -18,6 +18,7 @@ import { Router } from '../http/router';
 import type { HttpRequest, HttpResponse } from '../http/types';
 import { validateBody } from '../http/validation';
 import { CUSTOMER_STORAGE_MODES, type CustomerStorage } from './customer-storage';
+import { serveDashboardFile } from './dashboard-files';
 import type { LocalTokens } from './tokens';
 import type { LocalServices } from './wiring';
 
@@ -101,7 +102,9 @@ function send(res: ServerResponse, response: HttpResponse): void {
 export async function startLocalServer(
   services: LocalServices,
   tokens: LocalTokens,
-  options: { port: number; host?: string; customerStorage?: CustomerStorage } = { port: 0 },
+  options: { port: number; host?: string; customerStorage?: CustomerStorage; /** The built dashboard, served at `/`. */ dashboardDir?: string } = {
+    port: 0,
+  },
 ): Promise<LocalServer> {
   const api = apiRouter(services);
   const ingest = ingestRouter(services.ingest, services.clock);
@@ -110,6 +113,10 @@ export async function startLocalServer(
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      if (options.dashboardDir && req.method === 'GET' && !/^\/(v1|ingest|local)(\/|$)/.test(url.pathname)) {
+        await serveDashboardFile(options.dashboardDir, url.pathname, res);
+        return;
+      }
       const router = url.pathname.startsWith('/ingest') ? ingest : url.pathname.startsWith('/local') ? local : api;
       let body: string | undefined;
       try {

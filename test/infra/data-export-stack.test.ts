@@ -74,6 +74,24 @@ function statements(roleId?: string): Statement[] {
     .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 }
 
+/** CDK's own handler that copies the dashboard bundle into its bucket (its code and policy are CDK's). */
+const dashboardDeploymentRoleId = () => id(stack.dashboard.deployment!.handlerRole);
+const dashboardDeploymentFunctionId = () => id(stack.dashboard.deployment!.handlerRole.node.scope as IConstruct);
+
+/** Every IAM statement of the service's own roles (all but the dashboard deployment handler's). */
+function serviceRoleStatements(): Statement[] {
+  return Object.values(resourcesOfType('AWS::IAM::Policy'))
+    .filter((p) => !JSON.stringify(p.Properties.Roles).includes(`"${dashboardDeploymentRoleId()}"`))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** The statements of the bucket policy attached to the bucket with logical id `bucketId`. */
+function bucketPolicy(bucketId: string): (Statement & { Principal?: unknown; Condition?: unknown })[] {
+  const policies = Object.values(resourcesOfType('AWS::S3::BucketPolicy')).filter((p) => p.Properties.Bucket.Ref === bucketId);
+  expect(policies).toHaveLength(1);
+  return policies[0].Properties.PolicyDocument.Statement;
+}
+
 /** Every IAM statement of the role with logical id `roleId` that allows at least one action of `service` (e.g. `s3`). */
 function serviceStatements(roleId: string, service: string): Statement[] {
   return statements(roleId).filter((s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith(`${service}:`)));
@@ -203,8 +221,10 @@ describe('Lambda functions', () => {
     expect(resourcesOfType('AWS::Logs::LogGroup')[logGroupId]?.Properties.RetentionInDays).toBe(30);
   });
 
-  it('every function runs nodejs22.x on arm64', () => {
-    const functions = Object.values(resourcesOfType('AWS::Lambda::Function'));
+  it("every function runs nodejs22.x on arm64 (but CDK's dashboard deployment handler)", () => {
+    const functions = Object.entries(resourcesOfType('AWS::Lambda::Function'))
+      .filter(([logicalId]) => logicalId !== dashboardDeploymentFunctionId())
+      .map(([, fn]) => fn);
     expect(functions.length).toBeGreaterThanOrEqual(3);
     for (const fn of functions) expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
   });
@@ -244,14 +264,6 @@ describe('Lambda functions', () => {
 describe('exports bucket', () => {
   const bucket = () => resourcesOfType('AWS::S3::Bucket')[id(stack.exportsBucket)];
   const accessLogs = () => resourcesOfType('AWS::S3::Bucket')[id(stack.accessLogsBucket)];
-  /** The statements of the bucket policy attached to the bucket with logical id `bucketId`. */
-  const bucketPolicy = (bucketId: string): (Statement & { Principal?: unknown; Condition?: unknown })[] => {
-    const policies = Object.values(resourcesOfType('AWS::S3::BucketPolicy')).filter(
-      (p) => p.Properties.Bucket.Ref === bucketId,
-    );
-    expect(policies).toHaveLength(1);
-    return policies[0].Properties.PolicyDocument.Statement;
-  };
   const denyInsecureTransport = (bucketId: string) => ({
     Effect: 'Deny',
     Principal: { AWS: '*' },
@@ -315,11 +327,12 @@ describe('exports bucket', () => {
       LogFilePrefix: 'exports-bucket/',
     });
     const delivery = bucketPolicy(id(stack.accessLogsBucket)).filter((s) => s.Effect === 'Allow');
-    // Each logged bucket (exports, raw events) delivers under its own prefix, from its own ARN only.
+    // Each logged bucket (exports, raw events, dashboard) delivers under its own prefix, from its own ARN only.
     expect(delivery).toEqual(
       [
         [stack.exportsBucket, 'exports-bucket'],
         [stack.rawEventLog.bucket, 'raw-events-bucket'],
+        [stack.dashboard.bucket, 'dashboard-bucket'],
       ].map(([source, prefix]) => ({
         Effect: 'Allow',
         Principal: { Service: 'logging.s3.amazonaws.com' },
@@ -345,8 +358,88 @@ describe('exports bucket', () => {
     expect(bucketPolicy(id(stack.exportsBucket)).filter((s) => s.Effect === 'Allow')).toEqual([]);
   });
 
-  it('are exactly the three buckets (exports, access logs, raw events)', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 3);
+  it('are exactly the four buckets (exports, access logs, raw events, dashboard)', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 4);
+  });
+});
+
+describe('dashboard (S3 + CloudFront)', () => {
+  const site = () => resourcesOfType('AWS::S3::Bucket')[id(stack.dashboard.bucket)];
+  const distribution = () => resourcesOfType('AWS::CloudFront::Distribution')[id(stack.dashboard.distribution)].Properties.DistributionConfig;
+  const siteUrl = () => ({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [id(stack.dashboard.distribution), 'DomainName'] }]] });
+
+  it('a private bucket: all public access blocked, SSE-S3, ACLs disabled, TLS only, server access logs', () => {
+    expect(site().Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LoggingConfiguration: { DestinationBucketName: { Ref: id(stack.accessLogsBucket) }, LogFilePrefix: 'dashboard-bucket/' },
+    });
+    expect(site().Properties.BucketName).toBeUndefined();
+    const deny = bucketPolicy(id(stack.dashboard.bucket)).find((s) => s.Effect === 'Deny');
+    expect(deny).toMatchObject({ Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+  });
+
+  it('only this distribution may read it, through origin access control (no OAI, no website endpoint)', () => {
+    const allows = bucketPolicy(id(stack.dashboard.bucket)).filter((s) => s.Effect === 'Allow');
+    expect(allows).toEqual([
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Principal: { Service: 'cloudfront.amazonaws.com' },
+        Condition: { StringEquals: { 'AWS:SourceArn': expect.objectContaining({ 'Fn::Join': ['', expect.arrayContaining([{ Ref: id(stack.dashboard.distribution) }])] }) } },
+      }),
+    ]);
+    const [origin] = distribution().Origins;
+    expect(origin.OriginAccessControlId).toBeDefined();
+    expect(origin.S3OriginConfig.OriginAccessIdentity).toBe('');
+    expect(site().Properties.WebsiteConfiguration).toBeUndefined();
+  });
+
+  it('HTTPS only, security headers, page paths answered by index.html', () => {
+    const config = distribution();
+    expect(config.DefaultRootObject).toBe('index.html');
+    expect(config.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    expect(config.DefaultCacheBehavior.AllowedMethods).toEqual(['GET', 'HEAD']);
+    expect(config.CustomErrorResponses.map((r: any) => [r.ErrorCode, r.ResponseCode, r.ResponsePagePath])).toEqual([
+      [403, 200, '/index.html'],
+      [404, 200, '/index.html'],
+    ]);
+    const [policy] = Object.values(resourcesOfType('AWS::CloudFront::ResponseHeadersPolicy'));
+    expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toEqual({ Ref: Object.keys(resourcesOfType('AWS::CloudFront::ResponseHeadersPolicy'))[0] });
+    const headers = policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 31536000, Override: true });
+    expect(headers.FrameOptions.FrameOption).toBe('DENY');
+    expect(headers.ContentTypeOptions.Override).toBe(true);
+    expect(headers.ReferrerPolicy.ReferrerPolicy).toBe('no-referrer');
+    expect(JSON.stringify(headers.ContentSecurityPolicy.ContentSecurityPolicy)).toContain("default-src 'self'");
+  });
+
+  it('deploys the built bundle with config.json naming the API, and invalidates the page', () => {
+    const [deployment] = Object.values(resourcesOfType('Custom::CDKBucketDeployment'));
+    expect(deployment.Properties.DestinationBucketName).toEqual({ Ref: id(stack.dashboard.bucket) });
+    expect(deployment.Properties.SourceObjectKeys).toHaveLength(2); // the bundle, config.json
+    expect(deployment.Properties.SourceMarkers[1]).toEqual({ '<<marker:0xbaba:0>>': { 'Fn::GetAtt': [id(stack.httpApi), 'ApiEndpoint'] } });
+    expect(deployment.Properties.DistributionId).toEqual({ Ref: id(stack.dashboard.distribution) });
+    expect(deployment.Properties.DistributionPaths).toContain('/config.json');
+  });
+
+  it("the API's CORS configuration allows the dashboard's origin, with the headers it sends and reads", () => {
+    const [api] = Object.values(resourcesOfType('AWS::ApiGatewayV2::Api'));
+    expect(api.Properties.CorsConfiguration).toMatchObject({
+      AllowOrigins: [siteUrl()],
+      AllowHeaders: ['authorization', 'content-type'],
+      ExposeHeaders: ['location', 'retry-after'],
+    });
+  });
+
+  it("CDK's deployment handler may touch only the asset bucket, the site bucket and invalidations", () => {
+    const handlerStatements = statements(dashboardDeploymentRoleId());
+    const resources = handlerStatements.flatMap((s) => asArray(s.Resource as unknown)).map((r) => JSON.stringify(r));
+    for (const resource of resources) {
+      expect(resource === '"*"' || resource.includes('cdk-hnb659fds-assets') || resource.includes(id(stack.dashboard.bucket))).toBe(true);
+    }
+    const anyResource = handlerStatements.filter((s) => asArray(s.Resource as unknown).includes('*'));
+    expect(anyResource.flatMap((s) => asArray(s.Action)).sort()).toEqual(['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation']);
   });
 });
 
@@ -792,19 +885,19 @@ describe('check-failures function', () => {
 });
 
 describe('IAM least privilege', () => {
-  it('no wildcard actions anywhere', () => {
-    const actions = statements().flatMap((s) => asArray(s.Action));
+  it('no wildcard actions anywhere (but in CDK\'s dashboard deployment handler, tested with the dashboard)', () => {
+    const actions = serviceRoleStatements().flatMap((s) => asArray(s.Action));
     expect(actions.length).toBeGreaterThan(0);
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
   });
 
   it("Resource '*' only for the X-Ray write actions (X-Ray has no resource-level permissions)", () => {
-    const wildcard = statements().filter((s) => asArray(s.Resource as unknown).includes('*'));
+    const wildcard = serviceRoleStatements().filter((s) => asArray(s.Resource as unknown).includes('*'));
     expect(wildcard.flatMap((s) => asArray(s.Action)).filter((a) => !a.startsWith('xray:'))).toEqual([]);
   });
 
   it("no other wildcard in a resource than the exports bucket's manual/* objects, the export schedules and Firehose's raw-data objects", () => {
-    const resources = statements()
+    const resources = serviceRoleStatements()
       .filter((s) => !asArray(s.Resource as unknown).includes('*'))
       .flatMap((s) => asArray(s.Resource as unknown));
     const wildcards = resources.filter((r) => JSON.stringify(r).includes('*'));

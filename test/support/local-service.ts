@@ -1,5 +1,9 @@
 /** Starts the whole local service on in-memory emulators and random ports, for e2e tests. */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDashboard } from '../../dashboard/build';
 import type { Role } from '../../lambdas/core/access';
 import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
 import { startLocalServer } from '../../lambdas/local/server';
@@ -26,7 +30,8 @@ export async function startTestService(options: { clock?: Clock; rawEventsFlushI
   await ensureTables(clients.dynamodb, tables);
   const services = await localServices(clients, { tables, clock: options.clock, rawEventsFlushIntervalMs: options.rawEventsFlushIntervalMs });
   const tokens = new LocalTokens(randomBytes(32).toString('hex'));
-  const server = await startLocalServer(services, tokens, { port: 0 });
+  const dashboardDir = buildDashboard({ outDir: mkdtempSync(join(tmpdir(), 'dashboard-')), config: { apiBaseUrl: '' } });
+  const server = await startLocalServer(services, tokens, { port: 0, dashboardDir });
   return {
     url: server.url,
     services,
@@ -52,6 +57,7 @@ export async function startTestService(options: { clock?: Clock; rawEventsFlushI
       await services.dispatcher.idle();
       clients.destroy();
       await emulators.stop();
+      rmSync(dashboardDir, { recursive: true, force: true });
     },
   };
 }

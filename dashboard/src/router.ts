@@ -1,0 +1,46 @@
+/**
+ * Path routing (`/environments/{envId}/<page>`), so a link from an email opens the right page: links
+ * push history entries, the back button works, and the server answers index.html for any page path.
+ */
+import { useEffect, useState } from 'preact/hooks';
+
+export interface PageRoute {
+  environmentId: string;
+  /** The page's path under the environment, e.g. `settings/data-export`. */
+  page: string;
+}
+
+const ROUTE = /^\/environments\/([^/]+)\/(.+?)\/?$/;
+
+export function matchRoute(pathname: string): PageRoute | undefined {
+  const match = ROUTE.exec(pathname);
+  if (!match) return undefined;
+  return { environmentId: decodeURIComponent(match[1]), page: match[2] };
+}
+
+export const pagePath = (environmentId: string, page: string): string => `/environments/${encodeURIComponent(environmentId)}/${page}`;
+
+export function navigate(path: string, { replace = false } = {}): void {
+  if (replace) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  dispatchEvent(new PopStateEvent('popstate'));
+}
+
+/** The current path, updated on navigation. */
+export function usePathname(): string {
+  const [pathname, setPathname] = useState(location.pathname);
+  useEffect(() => {
+    const update = () => setPathname(location.pathname);
+    addEventListener('popstate', update);
+    return () => removeEventListener('popstate', update);
+  }, []);
+  return pathname;
+}
+
+/** A click handler for in-app links: plain clicks navigate in place, modified clicks open as usual. */
+export function followLink(event: MouseEvent): void {
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const anchor = event.currentTarget as HTMLAnchorElement;
+  event.preventDefault();
+  navigate(anchor.pathname);
+}
