@@ -522,6 +522,19 @@ export class DataExportStack extends Stack {
       serviceName: 'data-export',
       publishers: [this.runExportFunction, this.checkFailuresFunction],
       operatorEmail: props.operatorEmail,
+      functions: {
+        Api: this.apiFunction,
+        Ingest: this.ingestFunction,
+        RunExport: this.runExportFunction,
+        CheckFailures: this.checkFailuresFunction,
+      },
+      deadLetterQueues: {
+        RunExport: this.runExportDeadLetterQueue,
+        Schedule: this.scheduleDeadLetterQueue,
+        CheckFailures: this.checkFailuresDeadLetterQueue,
+      },
+      hourlyCheck: this.checkFailuresFunction,
+      rawEventsDeliveryStreamName: this.rawEventLog.streamName,
     });
 
     // ---- HTTP API -----------------------------------------------------------------------------

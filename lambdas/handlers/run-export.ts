@@ -6,7 +6,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { awsServices, readRunExportConfig } from '../adapters/aws-wiring';
-import { publishRunMetrics } from '../adapters/metrics/operator-metrics';
+import { publishRunMetrics, publishTransientRunFailure } from '../adapters/metrics/operator-metrics';
+import { RetryableRunError } from '../core/automatic-export';
 import { logger } from '../core/log';
 import { validate } from '../http/validation';
 
@@ -35,9 +36,12 @@ export const handler = async (event: unknown, context: Pick<Context, 'getRemaini
     return;
   }
   // Transient failures throw (RetryableRunError), so Lambda's asynchronous retries run it again.
-  const result = await services.automaticExports.runScheduled(request.environmentId, Date.parse(request.scheduledTime), {
-    timeLimitMs,
-  });
+  const result = await services.automaticExports
+    .runScheduled(request.environmentId, Date.parse(request.scheduledTime), { timeLimitMs })
+    .catch((error: unknown) => {
+      if (error instanceof RetryableRunError) publishTransientRunFailure(metrics);
+      throw error;
+    });
   logger.info('Scheduled export finished', { ...result });
   // Internal failures are not retried and not the customer's: the operators' alarm takes them.
   publishRunMetrics(metrics, result);

@@ -1,15 +1,18 @@
 /**
  * The operators' metrics as the CloudWatch embedded metric format lines the alarms read: published for
- * internal run failures only, and on every failure check (zero included).
+ * every scheduled run that ran (runs, failed runs, internal failures), and on every failure check (zero included).
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { ScheduledRunResult } from '../../lambdas/core/automatic-export';
 import type { FailureCheckResult } from '../../lambdas/core/failure-check';
 import {
+  EXPORT_RUNS,
   EXPORTS_FAILING_TRANSIENTLY,
+  FAILED_EXPORT_RUNS,
   INTERNAL_EXPORT_FAILURES,
   publishCheckMetrics,
   publishRunMetrics,
+  publishTransientRunFailure,
 } from '../../lambdas/adapters/metrics/operator-metrics';
 
 // Tests run with POWERTOOLS_DEV (test/support/env.ts), which switches metrics off and writes through console.
@@ -39,21 +42,38 @@ const failed = (failureClass: 'customer' | 'internal'): ScheduledRunResult => ({
 });
 
 describe('publishRunMetrics', () => {
-  it('counts an internal failure under the service dimension in the namespace', () => {
+  const succeeded = { outcome: 'successful', snapshotAt: 0, objectKey: 'k', rowCount: 1, byteCount: 1 } as ScheduledRunResult;
+
+  it('counts an internal failure as a failed run and an internal failure, under the service dimension in the namespace', () => {
     const [document] = emitted(() => publishRunMetrics(metrics(), failed('internal')));
-    expect(document[INTERNAL_EXPORT_FAILURES]).toBe(1);
-    expect(document.service).toBe('data-export');
+    expect(document).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1, [INTERNAL_EXPORT_FAILURES]: 1, service: 'data-export' });
     expect(document._aws.CloudWatchMetrics).toEqual([
-      { Namespace: 'DataExport/test', Dimensions: [['service']], Metrics: [{ Name: INTERNAL_EXPORT_FAILURES, Unit: 'Count' }] },
+      {
+        Namespace: 'DataExport/test',
+        Dimensions: [['service']],
+        Metrics: [EXPORT_RUNS, FAILED_EXPORT_RUNS, INTERNAL_EXPORT_FAILURES].map((Name) => ({ Name, Unit: 'Count' })),
+      },
     ]);
   });
 
   it.each([
-    ['a customer-side failure', failed('customer')],
-    ['a success', { outcome: 'successful', snapshotAt: 0, objectKey: 'k', rowCount: 1, byteCount: 1 } as ScheduledRunResult],
-    ['a skipped run', { outcome: 'skipped', reason: 'already ran' } as ScheduledRunResult],
-  ])('publishes nothing for %s', (_name, result) => {
-    expect(emitted(() => publishRunMetrics(metrics(), result))).toEqual([]);
+    ['a customer-side failure', failed('customer'), 1],
+    ['a success', succeeded, 0],
+  ])('counts %s as a run, failed or not, and no internal failure', (_name, result, failedRuns) => {
+    const [document] = emitted(() => publishRunMetrics(metrics(), result));
+    expect(document[EXPORT_RUNS]).toBe(1);
+    expect(document[FAILED_EXPORT_RUNS]).toBe(failedRuns);
+    expect(document[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
+  });
+
+  it('publishes nothing for a skipped run', () => {
+    expect(emitted(() => publishRunMetrics(metrics(), { outcome: 'skipped', reason: 'already ran' }))).toEqual([]);
+  });
+
+  it('counts a transient failure as a failed run', () => {
+    const [document] = emitted(() => publishTransientRunFailure(metrics()));
+    expect(document).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1 });
+    expect(document[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
   });
 });
 

@@ -13,9 +13,24 @@ export const INTERNAL_EXPORT_FAILURES = 'InternalExportFailures';
 /** Enabled exports whose runs have failed transiently for more than 24 h, counted by each hourly check. */
 export const EXPORTS_FAILING_TRANSIENTLY = 'ExportsFailingTransientlyOver24h';
 
+/** A scheduled run attempt that ran (not skipped): the denominator of the failure-rate alarm. */
+export const EXPORT_RUNS = 'ExportRuns';
+/** A scheduled run attempt that failed, whatever the class (transient attempts included). */
+export const FAILED_EXPORT_RUNS = 'FailedExportRuns';
+
 export function publishRunMetrics(metrics: Metrics, result: ScheduledRunResult): void {
-  if (result.outcome !== 'failed' || result.failureClass !== 'internal') return;
-  metrics.addMetric(INTERNAL_EXPORT_FAILURES, MetricUnit.Count, 1);
+  if (result.outcome === 'skipped') return;
+  metrics.addMetric(EXPORT_RUNS, MetricUnit.Count, 1);
+  // Zero on success, so the failure rate's numerator has data whenever its denominator does.
+  metrics.addMetric(FAILED_EXPORT_RUNS, MetricUnit.Count, result.outcome === 'failed' ? 1 : 0);
+  if (result.outcome === 'failed' && result.failureClass === 'internal') metrics.addMetric(INTERNAL_EXPORT_FAILURES, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
+}
+
+/** A scheduled run attempt that failed transiently (it throws, so Lambda retries it). */
+export function publishTransientRunFailure(metrics: Metrics): void {
+  metrics.addMetric(EXPORT_RUNS, MetricUnit.Count, 1);
+  metrics.addMetric(FAILED_EXPORT_RUNS, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
 }
 
