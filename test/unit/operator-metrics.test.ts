@@ -6,6 +6,12 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { ScheduledRunResult } from '../../lambdas/core/automatic-export';
 import type { FailureCheckResult } from '../../lambdas/core/failure-check';
 import {
+  BYTES_EXPORTED,
+  EXPORT_RUN_DURATION,
+  EXPORT_RUN_OUTCOMES,
+  EXPORTS_STOPPED,
+  ROWS_EXPORTED,
+  WARNING_EMAILS_SENT,
   EXPORT_RUNS,
   EXPORTS_FAILING_TRANSIENTLY,
   FAILED_EXPORT_RUNS,
@@ -42,32 +48,55 @@ const failed = (failureClass: 'customer' | 'internal'): ScheduledRunResult => ({
 });
 
 describe('publishRunMetrics', () => {
-  const succeeded = { outcome: 'successful', snapshotAt: 0, objectKey: 'k', rowCount: 1, byteCount: 1 } as ScheduledRunResult;
+  const succeeded = { outcome: 'successful', snapshotAt: 0, objectKey: 'k', rowCount: 12, byteCount: 3456 } as ScheduledRunResult;
+  /** The run's document (the stored metrics), after the outcome's own document. */
+  const published = (result: ScheduledRunResult) => {
+    const documents = emitted(() => publishRunMetrics(metrics(), result, 250));
+    const [outcome, ...rest] = documents;
+    expect(outcome[EXPORT_RUN_OUTCOMES]).toBe(1);
+    expect(outcome._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'outcome', 'failureClass']]);
+    return { outcome, run: rest[0] };
+  };
 
   it('counts an internal failure as a failed run and an internal failure, under the service dimension in the namespace', () => {
-    const [document] = emitted(() => publishRunMetrics(metrics(), failed('internal')));
-    expect(document).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1, [INTERNAL_EXPORT_FAILURES]: 1, service: 'data-export' });
-    expect(document._aws.CloudWatchMetrics).toEqual([
+    const { outcome, run } = published(failed('internal'));
+    expect(outcome).toMatchObject({ outcome: 'failed', failureClass: 'internal' });
+    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1, [INTERNAL_EXPORT_FAILURES]: 1, [EXPORT_RUN_DURATION]: 250, service: 'data-export' });
+    expect(run._aws.CloudWatchMetrics).toEqual([
       {
         Namespace: 'DataExport/test',
         Dimensions: [['service']],
-        Metrics: [EXPORT_RUNS, FAILED_EXPORT_RUNS, INTERNAL_EXPORT_FAILURES].map((Name) => ({ Name, Unit: 'Count' })),
+        Metrics: [
+          { Name: EXPORT_RUNS, Unit: 'Count' },
+          { Name: EXPORT_RUN_DURATION, Unit: 'Milliseconds' },
+          { Name: FAILED_EXPORT_RUNS, Unit: 'Count' },
+          { Name: INTERNAL_EXPORT_FAILURES, Unit: 'Count' },
+        ],
       },
     ]);
   });
 
-  it.each([
-    ['a customer-side failure', failed('customer'), 1],
-    ['a success', succeeded, 0],
-  ])('counts %s as a run, failed or not, and no internal failure', (_name, result, failedRuns) => {
-    const [document] = emitted(() => publishRunMetrics(metrics(), result));
-    expect(document[EXPORT_RUNS]).toBe(1);
-    expect(document[FAILED_EXPORT_RUNS]).toBe(failedRuns);
-    expect(document[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
+  it('counts a customer-side failure as a failed run, and no internal failure', () => {
+    const { outcome, run } = published(failed('customer'));
+    expect(outcome).toMatchObject({ outcome: 'failed', failureClass: 'customer' });
+    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1 });
+    expect(run[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
+    expect(run[ROWS_EXPORTED]).toBeUndefined();
   });
 
-  it('publishes nothing for a skipped run', () => {
-    expect(emitted(() => publishRunMetrics(metrics(), { outcome: 'skipped', reason: 'already ran' }))).toEqual([]);
+  it('counts a success as a run with no failure, with its rows and bytes', () => {
+    const { outcome, run } = published(succeeded);
+    expect(outcome).toMatchObject({ outcome: 'successful', failureClass: 'none' });
+    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 0, [ROWS_EXPORTED]: 12, [BYTES_EXPORTED]: 3456 });
+    expect(run._aws.CloudWatchMetrics[0].Metrics).toContainEqual({ Name: BYTES_EXPORTED, Unit: 'Bytes' });
+    expect(run[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
+  });
+
+  it('counts a skipped run by its outcome only: it is not a run of the failure rate', () => {
+    const documents = emitted(() => publishRunMetrics(metrics(), { outcome: 'skipped', reason: 'already ran' }, 5));
+    expect(documents).toHaveLength(1);
+    expect(documents[0]).toMatchObject({ [EXPORT_RUN_OUTCOMES]: 1, outcome: 'skipped' });
+    expect(documents[0][EXPORT_RUNS]).toBeUndefined();
   });
 
   it('counts a transient failure as a failed run', () => {
@@ -89,5 +118,12 @@ describe('publishCheckMetrics', () => {
   it('publishes the number of exports failing transiently for more than 24 h, zero included', () => {
     expect(emitted(() => publishCheckMetrics(metrics(), result(['env_a', 'env_b'])))[0][EXPORTS_FAILING_TRANSIENTLY]).toBe(2);
     expect(emitted(() => publishCheckMetrics(metrics(), result([])))[0][EXPORTS_FAILING_TRANSIENTLY]).toBe(0);
+  });
+
+  it('publishes the warning emails sent and the exports stopped', () => {
+    const [document] = emitted(() =>
+      publishCheckMetrics(metrics(), { ...result([]), emailsSent: [{ environmentId: 'env_a', email: 1 }, { environmentId: 'env_b', email: 3 }], stopped: ['env_b'] }),
+    );
+    expect(document).toMatchObject({ [WARNING_EMAILS_SENT]: 2, [EXPORTS_STOPPED]: 1 });
   });
 });

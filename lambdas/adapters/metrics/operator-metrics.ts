@@ -18,9 +18,24 @@ export const EXPORT_RUNS = 'ExportRuns';
 /** A scheduled run attempt that failed, whatever the class (transient attempts included). */
 export const FAILED_EXPORT_RUNS = 'FailedExportRuns';
 
-export function publishRunMetrics(metrics: Metrics, result: ScheduledRunResult): void {
+/** Scheduled runs by `outcome` (successful, failed, skipped) and failure class (`failureClass`, `none`). */
+export const EXPORT_RUN_OUTCOMES = 'ExportRunOutcomes';
+/** Rows and bytes a successful scheduled run wrote, and how long a run that ran took. */
+export const ROWS_EXPORTED = 'RowsExported';
+export const BYTES_EXPORTED = 'BytesExported';
+export const EXPORT_RUN_DURATION = 'ExportRunDuration';
+
+export function publishRunMetrics(metrics: Metrics, result: ScheduledRunResult, durationMs: number): void {
+  const byOutcome = metrics.singleMetric();
+  byOutcome.addDimensions({ outcome: result.outcome, failureClass: result.outcome === 'failed' ? result.failureClass : 'none' });
+  byOutcome.addMetric(EXPORT_RUN_OUTCOMES, MetricUnit.Count, 1);
   if (result.outcome === 'skipped') return;
   metrics.addMetric(EXPORT_RUNS, MetricUnit.Count, 1);
+  metrics.addMetric(EXPORT_RUN_DURATION, MetricUnit.Milliseconds, durationMs);
+  if (result.outcome === 'successful') {
+    metrics.addMetric(ROWS_EXPORTED, MetricUnit.Count, result.rowCount);
+    metrics.addMetric(BYTES_EXPORTED, MetricUnit.Bytes, result.byteCount);
+  }
   // Zero on success, so the failure rate's numerator has data whenever its denominator does.
   metrics.addMetric(FAILED_EXPORT_RUNS, MetricUnit.Count, result.outcome === 'failed' ? 1 : 0);
   if (result.outcome === 'failed' && result.failureClass === 'internal') metrics.addMetric(INTERNAL_EXPORT_FAILURES, MetricUnit.Count, 1);
@@ -34,8 +49,14 @@ export function publishTransientRunFailure(metrics: Metrics): void {
   metrics.publishStoredMetrics();
 }
 
+/** Warning emails the check sent, and exports it stopped (after three days of failures). */
+export const WARNING_EMAILS_SENT = 'WarningEmailsSent';
+export const EXPORTS_STOPPED = 'ExportsStopped';
+
 /** Published on every check, zero included, so the alarm returns to OK once nothing fails. */
 export function publishCheckMetrics(metrics: Metrics, result: FailureCheckResult): void {
   metrics.addMetric(EXPORTS_FAILING_TRANSIENTLY, MetricUnit.Count, result.failingTransiently.length);
+  metrics.addMetric(WARNING_EMAILS_SENT, MetricUnit.Count, result.emailsSent.length);
+  metrics.addMetric(EXPORTS_STOPPED, MetricUnit.Count, result.stopped.length);
   metrics.publishStoredMetrics();
 }
