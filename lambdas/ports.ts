@@ -21,6 +21,25 @@ export interface Clock {
   now(): number;
 }
 
+/** The counts operators watch, published by the adapters (EMF on AWS); the core only counts. */
+export const OPERATIONAL_METRICS = {
+  /** Items accepted by ingest (written to the raw log and the usage history). */
+  ingestItemsAccepted: 'IngestItemsAccepted',
+  /** Ingest requests refused, by `reason` (the error code answered: invalid_request, unauthorized, ...). */
+  ingestRequestsRefused: 'IngestRequestsRefused',
+  /** Records appended to the raw event log. */
+  rawLogRecordsWritten: 'RawLogRecordsWritten',
+} as const;
+export type OperationalMetricName = (typeof OPERATIONAL_METRICS)[keyof typeof OPERATIONAL_METRICS];
+
+export interface OperationalMetrics {
+  /** Adds `value` to the metric `name`, under `dimensions` when given (e.g. `{ reason }`). */
+  count(name: OperationalMetricName, value: number, dimensions?: Record<string, string>): void;
+}
+
+/** Local mode and tests: the counts are not published. */
+export const uncountedMetrics: OperationalMetrics = { count: () => {} };
+
 /** Organizations, environments and their definitions (the config table). */
 export interface TenantStore {
   /** Fails with ConflictError when the id exists. */

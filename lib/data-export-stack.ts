@@ -520,7 +520,7 @@ export class DataExportStack extends Stack {
     this.operatorAlarms = new OperatorAlarms(this, 'OperatorAlarms', {
       namespace: `DataExport/${props.stage}`,
       serviceName: 'data-export',
-      publishers: [this.runExportFunction, this.checkFailuresFunction],
+      publishers: [this.runExportFunction, this.checkFailuresFunction, this.ingestFunction],
       operatorEmail: props.operatorEmail,
       functions: {
         Api: this.apiFunction,

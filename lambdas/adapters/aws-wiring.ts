@@ -37,7 +37,7 @@ import { S3DownloadLinks } from './s3/download-links';
 import { S3ObjectSink } from './s3/object-sink';
 import { EventBridgeExportScheduler } from './scheduler/eventbridge-scheduler';
 import { SesMailer } from './ses/ses-mailer';
-import { traced } from './observability';
+import { operationalMetrics, traced } from './observability';
 
 export interface StoreConfig {
   configTable: string;
@@ -178,6 +178,7 @@ export function awsIngest(config: IngestConfig): IngestService {
   return new IngestService({
     ...awsStores(config),
     clock: systemClock,
+    metrics: operationalMetrics,
     rawLog: new FirehoseRawEventLog({ client: traced(new FirehoseClient({})), streamName: config.rawEventsStream }),
     profiles: new DynamoDbProfileStore({ client, tableName: config.profilesTable }),
     catalog: new EventCatalogRecorder({

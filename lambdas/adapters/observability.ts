@@ -7,10 +7,13 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { logger } from '../core/log';
+import { EmfOperationalMetrics } from './metrics/emf-metrics';
 
 export const tracer = new Tracer();
 /** Namespace from POWERTOOLS_METRICS_NAMESPACE; flushed by each handler at the end of its invocation. */
 export const metrics = new Metrics();
+/** The core's metrics port over {@link metrics}. */
+export const operationalMetrics = new EmfOperationalMetrics(metrics);
 
 /** An SDK client whose calls are traced (a no-op outside Lambda: Powertools switches tracing off there). */
 export const traced = <T>(client: T): T => tracer.captureAWSv3Client(client);
@@ -19,6 +22,11 @@ export const traced = <T>(client: T): T => tracer.captureAWSv3Client(client);
  * Starts an invocation's logs: the Lambda context (request id, function, cold start) and the correlation
  * ids (environment id, job or run id). Keys of the previous invocation of a warm container are dropped.
  */
+/** Publishes the invocation's stored metrics, if it counted any (Powertools warns on an empty flush). */
+export function flushMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
+
 export function startInvocation(context: Context, correlation: Record<string, string | undefined> = {}): void {
   logger.resetKeys();
   logger.addContext(context);

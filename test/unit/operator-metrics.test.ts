@@ -3,6 +3,8 @@
  * every scheduled run that ran (runs, failed runs, internal failures), and on every failure check (zero included).
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { EmfOperationalMetrics } from '../../lambdas/adapters/metrics/emf-metrics';
+import { OPERATIONAL_METRICS } from '../../lambdas/ports';
 import type { ScheduledRunResult } from '../../lambdas/core/automatic-export';
 import type { FailureCheckResult } from '../../lambdas/core/failure-check';
 import {
@@ -125,5 +127,20 @@ describe('publishCheckMetrics', () => {
       publishCheckMetrics(metrics(), { ...result([]), emailsSent: [{ environmentId: 'env_a', email: 1 }, { environmentId: 'env_b', email: 3 }], stopped: ['env_b'] }),
     );
     expect(document).toMatchObject({ [WARNING_EMAILS_SENT]: 2, [EXPORTS_STOPPED]: 1 });
+  });
+});
+
+describe('EmfOperationalMetrics', () => {
+  it('stores counts without dimensions for the invocation\'s flush, and publishes dimensioned ones as their own document', () => {
+    const shared = metrics();
+    const port = new EmfOperationalMetrics(shared);
+    const [refused] = emitted(() => port.count(OPERATIONAL_METRICS.ingestRequestsRefused, 1, { reason: 'unauthorized' }));
+    expect(refused).toMatchObject({ IngestRequestsRefused: 1, reason: 'unauthorized', service: 'data-export' });
+    expect(refused._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'reason']]);
+    port.count(OPERATIONAL_METRICS.ingestItemsAccepted, 3);
+    port.count(OPERATIONAL_METRICS.ingestItemsAccepted, 2);
+    const [flushed] = emitted(() => shared.publishStoredMetrics());
+    expect(flushed.IngestItemsAccepted).toEqual([3, 2]);
+    expect(flushed.reason).toBeUndefined();
   });
 });
