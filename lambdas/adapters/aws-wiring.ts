@@ -208,6 +208,7 @@ export function awsServices(config: AwsConfig): Services {
       rawLog: new IngestWritesElsewhere(),
       profiles: new IngestWritesElsewhere(),
       eventCatalogStore: new DynamoDbEventCatalogStore({ client, tableName: config.usageTable }),
+      metrics: operationalMetrics,
     },
     { downloadLinkSeconds: config.downloadLinkSeconds, ingestKeyGraceSeconds: config.ingestKeyGraceSeconds },
   );

@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { awsServices, readRunExportConfig } from '../adapters/aws-wiring';
 import { publishRunMetrics, publishTransientRunFailure } from '../adapters/metrics/operator-metrics';
-import { metrics, startInvocation } from '../adapters/observability';
+import { flushMetrics, metrics, startInvocation } from '../adapters/observability';
 import { RetryableRunError } from '../core/automatic-export';
 import { logger } from '../core/log';
 import { validate } from '../http/validation';
@@ -37,6 +37,7 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
   const timeLimitMs = Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS);
   if (request.kind === 'manual-export') {
     await services.manualExports.run(request.environmentId, request.jobId, { timeLimitMs });
+    flushMetrics();
     return;
   }
   const startedAt = Date.now();

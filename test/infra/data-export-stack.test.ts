@@ -1039,8 +1039,8 @@ describe('operator alarms', () => {
     });
   });
 
-  it('the publishing functions (run-export, check-failures) get the namespace; powertools names the service dimension', () => {
-    for (const fn of [stack.runExportFunction, stack.checkFailuresFunction]) {
+  it('the publishing functions (run-export, check-failures, ingest) get the namespace; powertools names the service dimension', () => {
+    for (const fn of [stack.runExportFunction, stack.checkFailuresFunction, stack.ingestFunction]) {
       expect(resourcesOfType('AWS::Lambda::Function')[id(fn)].Properties.Environment.Variables).toMatchObject({
         POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
         POWERTOOLS_SERVICE_NAME: 'data-export',

@@ -5,7 +5,8 @@
 import { IngestService } from '../../lambdas/core/ingest';
 import { hashIngestKey } from '../../lambdas/core/ingest-keys';
 import { ingestRouter } from '../../lambdas/http/ingest-routes';
-import type { CompanyUpdate, FeedbackRecord, OperationalMetrics, UsageEvent, UsageStore, UserUpdate } from '../../lambdas/ports';
+import type { CompanyUpdate, FeedbackRecord, UsageEvent, UsageStore, UserUpdate } from '../../lambdas/ports';
+import { RecordingMetrics } from '../support/recording-metrics';
 import { FakeClock, FakeTenantStore } from '../support/fakes';
 import { fakeIngestRecorders } from '../support/ingest-log-fakes';
 
@@ -32,15 +33,6 @@ class RecordingUsageStore {
   }
   async recordFeedback(_: string, feedback: FeedbackRecord) {
     this.writes.push({ feedback });
-  }
-}
-
-/** The counts ingest makes, summed by name and dimensions. */
-class RecordingMetrics implements OperationalMetrics {
-  readonly counts: Record<string, number> = {};
-  count(name: string, value: number, dimensions?: Record<string, string>) {
-    const key = dimensions ? `${name} ${JSON.stringify(dimensions)}` : name;
-    this.counts[key] = (this.counts[key] ?? 0) + value;
   }
 }
 

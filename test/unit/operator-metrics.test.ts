@@ -56,13 +56,13 @@ describe('publishRunMetrics', () => {
     const documents = emitted(() => publishRunMetrics(metrics(), result, 250));
     const [outcome, ...rest] = documents;
     expect(outcome[EXPORT_RUN_OUTCOMES]).toBe(1);
-    expect(outcome._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'outcome', 'failureClass']]);
+    expect(outcome._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'style', 'outcome']]);
     return { outcome, run: rest[0] };
   };
 
   it('counts an internal failure as a failed run and an internal failure, under the service dimension in the namespace', () => {
     const { outcome, run } = published(failed('internal'));
-    expect(outcome).toMatchObject({ outcome: 'failed', failureClass: 'internal' });
+    expect(outcome).toMatchObject({ style: 'scheduled', outcome: 'failed' });
     expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1, [INTERNAL_EXPORT_FAILURES]: 1, [EXPORT_RUN_DURATION]: 250, service: 'data-export' });
     expect(run._aws.CloudWatchMetrics).toEqual([
       {
@@ -80,7 +80,7 @@ describe('publishRunMetrics', () => {
 
   it('counts a customer-side failure as a failed run, and no internal failure', () => {
     const { outcome, run } = published(failed('customer'));
-    expect(outcome).toMatchObject({ outcome: 'failed', failureClass: 'customer' });
+    expect(outcome).toMatchObject({ style: 'scheduled', outcome: 'failed' });
     expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1 });
     expect(run[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
     expect(run[ROWS_EXPORTED]).toBeUndefined();
@@ -88,7 +88,7 @@ describe('publishRunMetrics', () => {
 
   it('counts a success as a run with no failure, with its rows and bytes', () => {
     const { outcome, run } = published(succeeded);
-    expect(outcome).toMatchObject({ outcome: 'successful', failureClass: 'none' });
+    expect(outcome).toMatchObject({ style: 'scheduled', outcome: 'successful' });
     expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 0, [ROWS_EXPORTED]: 12, [BYTES_EXPORTED]: 3456 });
     expect(run._aws.CloudWatchMetrics[0].Metrics).toContainEqual({ Name: BYTES_EXPORTED, Unit: 'Bytes' });
     expect(run[INTERNAL_EXPORT_FAILURES]).toBeUndefined();

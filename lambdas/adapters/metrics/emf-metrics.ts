@@ -15,4 +15,8 @@ export class EmfOperationalMetrics implements OperationalMetrics {
     single.addDimensions(dimensions);
     single.addMetric(name, MetricUnit.Count, value);
   }
+
+  measure(name: OperationalMetricName, value: number, unit: 'bytes' | 'ms'): void {
+    this.metrics.addMetric(name, unit === 'bytes' ? MetricUnit.Bytes : MetricUnit.Milliseconds, value);
+  }
 }

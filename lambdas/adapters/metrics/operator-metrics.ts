@@ -7,6 +7,7 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ScheduledRunResult } from '../../core/automatic-export';
 import type { FailureCheckResult } from '../../core/failure-check';
+import { OPERATIONAL_METRICS } from '../../ports';
 
 /** A scheduled run failed for a persistent reason on our side (sealing, KMS, configuration). */
 export const INTERNAL_EXPORT_FAILURES = 'InternalExportFailures';
@@ -18,16 +19,13 @@ export const EXPORT_RUNS = 'ExportRuns';
 /** A scheduled run attempt that failed, whatever the class (transient attempts included). */
 export const FAILED_EXPORT_RUNS = 'FailedExportRuns';
 
-/** Scheduled runs by `outcome` (successful, failed, skipped) and failure class (`failureClass`, `none`). */
-export const EXPORT_RUN_OUTCOMES = 'ExportRunOutcomes';
-/** Rows and bytes a successful scheduled run wrote, and how long a run that ran took. */
-export const ROWS_EXPORTED = 'RowsExported';
-export const BYTES_EXPORTED = 'BytesExported';
-export const EXPORT_RUN_DURATION = 'ExportRunDuration';
+/** The same names as the manual exports' (ports.ts), so each metric totals both styles. */
+export const { exportRunOutcomes: EXPORT_RUN_OUTCOMES, rowsExported: ROWS_EXPORTED, bytesExported: BYTES_EXPORTED, exportRunDuration: EXPORT_RUN_DURATION } =
+  OPERATIONAL_METRICS;
 
 export function publishRunMetrics(metrics: Metrics, result: ScheduledRunResult, durationMs: number): void {
   const byOutcome = metrics.singleMetric();
-  byOutcome.addDimensions({ outcome: result.outcome, failureClass: result.outcome === 'failed' ? result.failureClass : 'none' });
+  byOutcome.addDimensions({ style: 'scheduled', outcome: result.outcome });
   byOutcome.addMetric(EXPORT_RUN_OUTCOMES, MetricUnit.Count, 1);
   if (result.outcome === 'skipped') return;
   metrics.addMetric(EXPORT_RUNS, MetricUnit.Count, 1);
