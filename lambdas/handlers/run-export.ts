@@ -36,8 +36,8 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
   );
   const timeLimitMs = Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS);
   if (request.kind === 'manual-export') {
-    await services.manualExports.run(request.environmentId, request.jobId, { timeLimitMs });
-    flushMetrics();
+    // The job's counts (through the metrics port) are published even when recording it throws.
+    await services.manualExports.run(request.environmentId, request.jobId, { timeLimitMs }).finally(flushMetrics);
     return;
   }
   const startedAt = Date.now();
