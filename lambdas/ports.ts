@@ -21,6 +21,33 @@ export interface Clock {
   now(): number;
 }
 
+/** The counts operators watch, published by the adapters (EMF on AWS); the core only counts. */
+export const OPERATIONAL_METRICS = {
+  /** Items accepted by ingest (written to the raw log and the usage history). */
+  ingestItemsAccepted: 'IngestItemsAccepted',
+  /** Ingest requests refused, by `reason` (the error code answered: invalid_request, unauthorized, ...). */
+  ingestRequestsRefused: 'IngestRequestsRefused',
+  /** Records appended to the raw event log. */
+  rawLogRecordsWritten: 'RawLogRecordsWritten',
+  /** Export runs by `style` (manual, scheduled) and `outcome` (successful, failed, skipped). */
+  exportRunOutcomes: 'ExportRunOutcomes',
+  /** Rows and bytes written by successful exports, and how long an export ran (ms). */
+  rowsExported: 'RowsExported',
+  bytesExported: 'BytesExported',
+  exportRunDuration: 'ExportRunDuration',
+} as const;
+export type OperationalMetricName = (typeof OPERATIONAL_METRICS)[keyof typeof OPERATIONAL_METRICS];
+
+export interface OperationalMetrics {
+  /** Adds `value` to the metric `name`, under `dimensions` when given (e.g. `{ reason }`). */
+  count(name: OperationalMetricName, value: number, dimensions?: Record<string, string>): void;
+  /** Records a size in bytes (`bytes`) or a duration in milliseconds (`ms`). */
+  measure(name: OperationalMetricName, value: number, unit: 'bytes' | 'ms'): void;
+}
+
+/** Local mode and tests: the counts are not published. */
+export const uncountedMetrics: OperationalMetrics = { count: () => {}, measure: () => {} };
+
 /** Organizations, environments and their definitions (the config table). */
 export interface TenantStore {
   /** Fails with ConflictError when the id exists. */

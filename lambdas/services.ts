@@ -29,6 +29,7 @@ import type {
   SecretSealer,
   TenantStore,
   UsageStore,
+  OperationalMetrics,
 } from './ports';
 
 export interface Adapters {
@@ -49,6 +50,8 @@ export interface Adapters {
   rawLog: RawEventLog;
   profiles: ProfileStore;
   eventCatalogStore: EventCatalogStore;
+  /** @default uncounted (local mode) */
+  metrics?: OperationalMetrics;
 }
 
 /** What the hourly failure check needs on top of the stores it shares with the API. */
@@ -101,6 +104,7 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
       clock: adapters.clock,
       rawLog: adapters.rawLog,
       profiles: adapters.profiles,
+      metrics: adapters.metrics,
       catalog: new EventCatalogRecorder({
         store: adapters.eventCatalogStore,
         clock: adapters.clock,
@@ -118,6 +122,7 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
       clock: adapters.clock,
       newId,
       downloadLinkSeconds: settings.downloadLinkSeconds,
+      metrics: adapters.metrics,
     }),
     automaticExports: new AutomaticExportService({
       tenants: adapters.tenants,

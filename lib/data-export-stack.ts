@@ -526,8 +526,21 @@ export class DataExportStack extends Stack {
     this.operatorAlarms = new OperatorAlarms(this, 'OperatorAlarms', {
       namespace: `DataExport/${props.stage}`,
       serviceName: 'data-export',
-      publishers: [this.runExportFunction, this.checkFailuresFunction],
+      publishers: [this.runExportFunction, this.checkFailuresFunction, this.ingestFunction],
       operatorEmail: props.operatorEmail,
+      functions: {
+        Api: this.apiFunction,
+        Ingest: this.ingestFunction,
+        RunExport: this.runExportFunction,
+        CheckFailures: this.checkFailuresFunction,
+      },
+      deadLetterQueues: {
+        RunExport: this.runExportDeadLetterQueue,
+        Schedule: this.scheduleDeadLetterQueue,
+        CheckFailures: this.checkFailuresDeadLetterQueue,
+      },
+      hourlyCheck: this.checkFailuresFunction,
+      rawEventsDeliveryStreamName: this.rawEventLog.streamName,
     });
 
     // ---- HTTP API -----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import { S3DownloadLinks } from './s3/download-links';
 import { S3ObjectSink } from './s3/object-sink';
 import { EventBridgeExportScheduler } from './scheduler/eventbridge-scheduler';
 import { SesMailer } from './ses/ses-mailer';
+import { operationalMetrics, traced } from './observability';
 
 export interface StoreConfig {
   configTable: string;
@@ -158,9 +159,9 @@ class IngestWritesElsewhere implements RawEventLog, ProfileStore {
   }
 }
 
-const documentClient = () => createDocumentClient(createDynamoDbClient());
+const documentClient = () => createDocumentClient(traced(createDynamoDbClient()));
 
-const scheduler = (config: ScheduleConfig) => new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...config });
+const scheduler = (config: ScheduleConfig) => new EventBridgeExportScheduler({ client: traced(new SchedulerClient({})), ...config });
 
 /** Just the stores, for entry points that need nothing else (ingest). */
 export function awsStores(config: StoreConfig): { tenants: TenantStore; usage: UsageStore } {
@@ -177,7 +178,8 @@ export function awsIngest(config: IngestConfig): IngestService {
   return new IngestService({
     ...awsStores(config),
     clock: systemClock,
-    rawLog: new FirehoseRawEventLog({ client: new FirehoseClient({}), streamName: config.rawEventsStream }),
+    metrics: operationalMetrics,
+    rawLog: new FirehoseRawEventLog({ client: traced(new FirehoseClient({})), streamName: config.rawEventsStream }),
     profiles: new DynamoDbProfileStore({ client, tableName: config.profilesTable }),
     catalog: new EventCatalogRecorder({
       store: new DynamoDbEventCatalogStore({ client, tableName: config.usageTable }),
@@ -189,23 +191,24 @@ export function awsIngest(config: IngestConfig): IngestService {
 
 export function awsServices(config: AwsConfig): Services {
   const client = documentClient();
-  const s3 = new S3Client({});
+  const s3 = traced(new S3Client({}));
   return buildServices(
     {
       ...awsStores(config),
       manualExportJobs: new DynamoDbManualExportStore({ client, tableName: config.configTable }),
-      dispatcher: new LambdaExportDispatcher({ client: new LambdaClient({}), functionName: config.exportFunctionName }),
+      dispatcher: new LambdaExportDispatcher({ client: traced(new LambdaClient({})), functionName: config.exportFunctionName }),
       exportsSink: new S3ObjectSink({ client: s3, bucket: config.exportsBucket }),
       downloadLinks: new S3DownloadLinks({ client: s3, bucket: config.exportsBucket }),
       exportSettings: new DynamoDbAutomaticExportSettingsStore({ client, tableName: config.configTable }),
       exportRuns: new DynamoDbExportRunStore({ client, tableName: config.configTable }),
-      sealer: new KmsSecretSealer({ client: new KMSClient({}), keyId: config.secretsKeyId }),
+      sealer: new KmsSecretSealer({ client: traced(new KMSClient({})), keyId: config.secretsKeyId }),
       destinations: new S3DestinationGateway(),
       scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
       clock: systemClock,
       rawLog: new IngestWritesElsewhere(),
       profiles: new IngestWritesElsewhere(),
       eventCatalogStore: new DynamoDbEventCatalogStore({ client, tableName: config.usageTable }),
+      metrics: operationalMetrics,
     },
     { downloadLinkSeconds: config.downloadLinkSeconds, ingestKeyGraceSeconds: config.ingestKeyGraceSeconds },
   );
@@ -219,7 +222,7 @@ export function awsFailureCheck(config: FailureCheckConfig): FailureCheckService
       exportSettings: new DynamoDbAutomaticExportSettingsStore({ client, tableName: config.configTable }),
       failingExports: new DynamoDbFailingExportsStore({ client, tableName: config.configTable }),
       scheduler: scheduler(config.schedule),
-      mailer: new SesMailer({ client: new SESv2Client({}), sender: config.senderEmail }),
+      mailer: new SesMailer({ client: traced(new SESv2Client({})), sender: config.senderEmail }),
       clock: systemClock,
     },
     config.dashboardUrl,

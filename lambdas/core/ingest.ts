@@ -13,7 +13,7 @@ import { hashIngestKey } from './ingest-keys';
 import type { EventCatalogRecorder } from './event-catalog';
 import { isLogged, profileUpdatesOf, rawRecordOf, receivedEventsOf } from './ingest-log';
 import type { JsonValue } from './raw-log';
-import type { Clock, ProfileStore, RawEventLog, TenantStore, UsageStore } from '../ports';
+import { OPERATIONAL_METRICS, uncountedMetrics, type Clock, type OperationalMetrics, type ProfileStore, type RawEventLog, type TenantStore, type UsageStore } from '../ports';
 
 /** What an item carries into the raw event log as sent: event properties, user or company attributes, feedback fields, context. */
 interface Carried {
@@ -144,6 +144,8 @@ export interface IngestDependencies {
   rawLog: RawEventLog;
   profiles: ProfileStore;
   catalog: EventCatalogRecorder;
+  /** @default uncounted (local mode) */
+  metrics?: OperationalMetrics;
 }
 
 /** Company attributes in the usage history are scalars: nested JSON is kept as its JSON text. */
@@ -187,11 +189,14 @@ export class IngestService {
       isLogged(item) ? [rawRecordOf(environment.id, item, receivedAt, ids[index], feedbackKeys.get(index))] : [],
     );
     await this.deps.rawLog.append(records);
+    const metrics = this.deps.metrics ?? uncountedMetrics;
+    metrics.count(OPERATIONAL_METRICS.rawLogRecordsWritten, records.length);
     const [result] = await Promise.all([
       this.recordUsage(environment, items, ids, feedbackKeys),
       Promise.all(profileUpdatesOf(items, receivedAt).map((update) => this.deps.profiles.recordProfile(environment.id, update))),
       this.deps.catalog.record(environment.id, receivedEventsOf(items), receivedAt),
     ]);
+    metrics.count(OPERATIONAL_METRICS.ingestItemsAccepted, items.length);
     return result;
   }
 

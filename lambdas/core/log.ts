@@ -1,4 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 
-/** One structured logger for every entry point; the service name comes from POWERTOOLS_SERVICE_NAME. */
-export const logger = new Logger({ serviceName: 'data-export' });
+/**
+ * One structured logger for every entry point. Its service name comes from POWERTOOLS_SERVICE_NAME (set
+ * on each function by lib/constructs/service-function.ts, and by `npm start` and the tests locally).
+ */
+export const logger = new Logger();

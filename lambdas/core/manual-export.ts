@@ -22,6 +22,7 @@ import type {
   TenantStore,
   UsageStore,
 } from '../ports';
+import { OPERATIONAL_METRICS, uncountedMetrics, type OperationalMetrics } from '../ports';
 import { logger } from './log';
 
 /** Manual exports of one environment pending or running at once; more are refused (429). */
@@ -59,6 +60,8 @@ export interface ManualExportDependencies {
   clock: Clock;
   newId: (prefix: string) => string;
   downloadLinkSeconds: number;
+  /** @default uncounted (local mode) */
+  metrics?: OperationalMetrics;
 }
 
 export interface ManualExportView {
@@ -174,7 +177,19 @@ export class ManualExportService {
    * was taken over past its deadline records nothing and leaves the slot to the run that took it over.
    */
   private async finish(job: ManualExportJob, claimId: string | undefined, outcome: ManualExportOutcome): Promise<void> {
-    if (await this.deps.jobs.finish(job.environmentId, job.id, outcome, claimId)) await this.releaseSlot(job);
+    if (!(await this.deps.jobs.finish(job.environmentId, job.id, outcome, claimId))) return;
+    await this.releaseSlot(job);
+    this.countOutcome(job, outcome);
+  }
+
+  /** Counted once per job: only the run whose outcome was recorded counts it. */
+  private countOutcome(job: ManualExportJob, outcome: ManualExportOutcome): void {
+    const metrics = this.deps.metrics ?? uncountedMetrics;
+    metrics.count(OPERATIONAL_METRICS.exportRunOutcomes, 1, { style: 'manual', outcome: outcome.status === 'done' ? 'successful' : 'failed' });
+    if (job.startedAt !== undefined) metrics.measure(OPERATIONAL_METRICS.exportRunDuration, outcome.finishedAt - job.startedAt, 'ms');
+    if (outcome.status !== 'done') return;
+    metrics.count(OPERATIONAL_METRICS.rowsExported, outcome.rowCount);
+    metrics.measure(OPERATIONAL_METRICS.bytesExported, outcome.byteCount, 'bytes');
   }
 
   /** Jobs created before slots existed hold none. */

@@ -1,10 +1,20 @@
 /** Lambda entry for the management API (`/v1`). API Gateway has verified the JWT already. */
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { awsServices, readApiConfig } from '../adapters/aws-wiring';
+import { startInvocation } from '../adapters/observability';
 import { handleApiGateway } from '../http/apigateway';
 import { apiRouter } from '../http/api-routes';
 
 const router = apiRouter(awsServices(readApiConfig()));
 
-export const handler = async (event: APIGatewayProxyEventV2WithJWTAuthorizer): Promise<APIGatewayProxyResultV2> =>
-  handleApiGateway(router, event);
+/** The ids in a `/v1` path (the routes are `/v1/{proxy+}`, so API Gateway does not name them). */
+const pathIds = (path: string) => ({
+  organizationId: /^\/v1\/organizations\/([^/]+)/.exec(path)?.[1],
+  environmentId: /^\/v1\/environments\/([^/]+)/.exec(path)?.[1],
+  jobId: /\/exports\/manual\/([^/]+)/.exec(path)?.[1],
+});
+
+export const handler = async (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context): Promise<APIGatewayProxyResultV2> => {
+  startInvocation(context, { apiRequestId: event.requestContext?.requestId, ...pathIds(event.rawPath ?? '') });
+  return handleApiGateway(router, event);
+};

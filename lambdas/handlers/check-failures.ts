@@ -1,13 +1,14 @@
 /** Lambda entry for the hourly failure check (three warning emails over three days, then the export stops). */
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import { awsFailureCheck, readFailureCheckConfig } from '../adapters/aws-wiring';
 import { publishCheckMetrics } from '../adapters/metrics/operator-metrics';
+import { metrics, startInvocation } from '../adapters/observability';
 import { logger } from '../core/log';
 
 const failureCheck = awsFailureCheck(readFailureCheckConfig());
-const metrics = new Metrics();
 
-export const handler = async (): Promise<void> => {
+export const handler = async (_event: unknown, context: Context): Promise<void> => {
+  startInvocation(context);
   const result = await failureCheck.check();
   logger.info('Failure check finished', {
     examined: result.examined,

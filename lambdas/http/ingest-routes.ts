@@ -12,7 +12,7 @@ import {
 } from '../core/limits';
 import type { IngestItem, IngestService } from '../core/ingest';
 import type { JsonValue } from '../core/raw-log';
-import type { Clock } from '../ports';
+import { OPERATIONAL_METRICS, uncountedMetrics, type Clock, type OperationalMetrics } from '../ports';
 import { UnauthorizedError, ValidationError } from '../core/errors';
 import { errorResponse } from './errors';
 import { Router } from './router';
@@ -131,7 +131,14 @@ function ingestError(error: unknown): HttpResponse {
   return { ...mapped, body: { success: false, error: body.error } };
 }
 
-export function ingestRouter(service: IngestService, clock: Clock): Router {
+/** @param metrics counts the refused requests by reason (the error code answered) */
+export function ingestRouter(service: IngestService, clock: Clock, metrics: OperationalMetrics = uncountedMetrics): Router {
+  const refuse = (error: unknown): HttpResponse => {
+    const response = ingestError(error);
+    const reason = (response.body as { error?: { code?: unknown } }).error?.code;
+    metrics.count(OPERATIONAL_METRICS.ingestRequestsRefused, 1, { reason: typeof reason === 'string' ? reason : `http_${response.status}` });
+    return response;
+  };
   const post = (schema: z.ZodType<unknown>, type: Exclude<BulkItem['type'], 'feature-flag-event'> | 'bulk') =>
     async ({ request }: { request: HttpRequest }): Promise<HttpResponse> => {
       const environment = await service.authenticate(ingestKeyOf(request));
@@ -145,7 +152,7 @@ export function ingestRouter(service: IngestService, clock: Clock): Router {
       return { status: 200, body: { success: true } };
     };
 
-  return new Router(ingestError)
+  return new Router(refuse)
     .add('POST', '/ingest/user', post(userSchema, 'user'))
     .add('POST', '/ingest/company', post(companySchema, 'company'))
     .add('POST', '/ingest/event', post(eventSchema, 'event'))

@@ -14,7 +14,12 @@ import { readDataExportConfig } from '../../lib/config';
 import { buildDataExportApp } from '../../lib/data-export-app';
 import { ServiceFunction } from '../../lib/constructs/service-function';
 import { DataExportStack } from '../../lib/data-export-stack';
-import { EXPORTS_FAILING_TRANSIENTLY, INTERNAL_EXPORT_FAILURES } from '../../lambdas/adapters/metrics/operator-metrics';
+import {
+  EXPORT_RUNS,
+  EXPORTS_FAILING_TRANSIENTLY,
+  FAILED_EXPORT_RUNS,
+  INTERNAL_EXPORT_FAILURES,
+} from '../../lambdas/adapters/metrics/operator-metrics';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
@@ -1127,8 +1132,8 @@ describe('operator alarms', () => {
     });
   });
 
-  it('the publishing functions (run-export, check-failures) get the namespace; powertools names the service dimension', () => {
-    for (const fn of [stack.runExportFunction, stack.checkFailuresFunction]) {
+  it('the publishing functions (run-export, check-failures, ingest) get the namespace; powertools names the service dimension', () => {
+    for (const fn of [stack.runExportFunction, stack.checkFailuresFunction, stack.ingestFunction]) {
       expect(resourcesOfType('AWS::Lambda::Function')[id(fn)].Properties.Environment.Variables).toMatchObject({
         POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
         POWERTOOLS_SERVICE_NAME: 'data-export',
@@ -1166,6 +1171,99 @@ describe('operator alarms', () => {
       Protocol: 'email',
       Endpoint: 'oncall@exports.test.example',
     });
+  });
+
+  const alarms = () => Object.values(resourcesOfType('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+
+  it('every alarm of the stack notifies the operator topic, on alarm and back to OK', () => {
+    expect(alarms().length).toBe(stack.operatorAlarms.alarms().length);
+    for (const alarm of alarms()) expect(alarm).toMatchObject({ AlarmActions: [{ Ref: topicId() }], OKActions: [{ Ref: topicId() }] });
+  });
+
+  it('every queue of the stack (all dead-letter queues) alarms at one visible message', () => {
+    const queueIds = Object.keys(resourcesOfType('AWS::SQS::Queue'));
+    expect(queueIds.length).toBeGreaterThanOrEqual(3);
+    for (const queueId of queueIds) {
+      const onQueue = alarms().filter((a) => JSON.stringify(a.Dimensions ?? []).includes(`"${queueId}"`));
+      expect(onQueue).toEqual([
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+          Statistic: 'Maximum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+        }),
+      ]);
+    }
+  });
+
+  it('every service function alarms on its errors and its throttles', () => {
+    const functions = stack.node.findAll().filter((c): c is ServiceFunction => c instanceof ServiceFunction);
+    expect(functions.length).toBeGreaterThanOrEqual(4);
+    for (const fn of functions) {
+      const onFunction = alarms().filter((a) => a.Namespace === 'AWS/Lambda' && JSON.stringify(a.Dimensions).includes(`"${id(fn)}"`));
+      expect(onFunction.map((a) => a.MetricName).sort()).toEqual(expect.arrayContaining(['Errors', 'Throttles']));
+      for (const alarm of onFunction.filter((a) => a.MetricName !== 'Invocations')) {
+        expect(alarm).toMatchObject({ Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      }
+    }
+  });
+
+  it('alarms when the hourly check has not been invoked for 2 hours, missing data breaching', () => {
+    const invocations = alarms().filter((a) => a.MetricName === 'Invocations');
+    expect(invocations).toEqual([
+      expect.objectContaining({
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: id(stack.checkFailuresFunction) } }],
+        Statistic: 'Sum',
+        Period: 7200,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      }),
+    ]);
+  });
+
+  it('alarms when more than 20% of an hour\'s scheduled runs fail, from the runs the functions publish', () => {
+    const [rate] = alarms().filter((a) => a.Metrics);
+    expect(rate).toMatchObject({ Threshold: 20, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+    const byId = Object.fromEntries(rate.Metrics.map((m: any) => [m.Id, m]));
+    expect(byId.expr_1.Expression).toBe('IF(runs >= 5, 100 * FILL(failed, 0) / runs, 0)');
+    for (const [metricId, metricName] of [['runs', EXPORT_RUNS], ['failed', FAILED_EXPORT_RUNS]]) {
+      expect(byId[metricId].MetricStat).toEqual({
+        Metric: { Namespace: `DataExport/${STAGE}`, MetricName: metricName, Dimensions: [{ Name: 'service', Value: 'data-export' }] },
+        Period: 3600,
+        Stat: 'Sum',
+      });
+    }
+  });
+
+  it.each([
+    ['DeliveryToS3.Success', 'Minimum', 1, 'LessThanThreshold'],
+    ['DeliveryToS3.DataFreshness', 'Maximum', 900, 'GreaterThanThreshold'],
+  ])('alarms on the raw event log stream\'s %s', (metricName, statistic, threshold, comparison) => {
+    expect(alarmFor(metricName)).toMatchObject({
+      Namespace: 'AWS/Firehose',
+      Dimensions: [{ Name: 'DeliveryStreamName', Value: { Ref: id(stack.rawEventLog.deliveryStream) } }],
+      Statistic: statistic,
+      Threshold: threshold,
+      ComparisonOperator: comparison,
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('a dashboard (no physical name) shows every alarm and the metrics behind them', () => {
+    const dashboards = Object.values(resourcesOfType('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    expect(dashboards[0].Properties.DashboardName).toBeUndefined();
+    const body = JSON.stringify(dashboards[0].Properties.DashboardBody);
+    for (const metricName of [EXPORT_RUNS, FAILED_EXPORT_RUNS, INTERNAL_EXPORT_FAILURES, EXPORTS_FAILING_TRANSIENTLY, 'Errors', 'Throttles',
+      'Invocations', 'ApproximateNumberOfMessagesVisible', 'DeliveryToS3.Success', 'DeliveryToS3.DataFreshness']) {
+      expect(body).toContain(`"${metricName}"`.replace(/"/g, '\\"'));
+    }
+    for (const alarm of stack.operatorAlarms.alarms()) expect(body).toContain(id(alarm));
   });
 });
 

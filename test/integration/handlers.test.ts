@@ -114,6 +114,21 @@ function apiEvent(method: string, path: string, options: { claims?: Record<strin
   };
 }
 
+/** What the Lambda runtime passes every invocation (the fields the handlers and Powertools read). */
+function lambdaContext(functionName: string, remainingMs = 120_000) {
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${TEST_REGION}:123456789012:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: `request-${functionName}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'stream',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => remainingMs,
+  };
+}
+
 const parse = (response: { statusCode: number; body: string }) => ({ status: response.statusCode, body: JSON.parse(response.body || 'null') });
 
 let orgCounter = 0;
@@ -231,7 +246,7 @@ describe('api handler', () => {
   beforeAll(() => {
     api = load('api', environments.api);
   });
-  const call = async (method: string, path: string, options?: Parameters<typeof apiEvent>[2]) => parse(await api.handler(apiEvent(method, path, options)));
+  const call = async (method: string, path: string, options?: Parameters<typeof apiEvent>[2]) => parse(await api.handler(apiEvent(method, path, options), lambdaContext('DataExport-test-ApiFunction')));
 
   test('an operator creates an organization and an environment in the template tables (base64 bodies)', async () => {
     const operator = { org: 'org_operators', role: 'operator' };
@@ -303,7 +318,10 @@ describe('ingest handler', () => {
     firehoseAnswers(ingest, false);
     const { environment, ingestKey } = await tenant('pro');
     const company = (key: string) =>
-      ingest.handler(apiEvent('POST', '/ingest/company', { headers: { authorization: `Bearer ${key}` }, body: { companyId: 'c1', attributes: { name: 'Acme' } } }));
+      ingest.handler(
+        apiEvent('POST', '/ingest/company', { headers: { authorization: `Bearer ${key}` }, body: { companyId: 'c1', attributes: { name: 'Acme' } } }),
+        lambdaContext('DataExport-test-IngestFunction'),
+      );
     expect(parse(await company(ingestKey))).toEqual({ status: 200, body: { success: true } });
     expect(parse(await company('ik_not_the_key_of_anyone')).status).toBe(401);
 
@@ -320,7 +338,10 @@ describe('ingest handler', () => {
     firehoseAnswers(ingest, true);
     const { environment, ingestKey } = await tenant('pro');
     const response = parse(
-      await ingest.handler(apiEvent('POST', '/ingest/company', { headers: { authorization: `Bearer ${ingestKey}` }, body: { companyId: 'c2' } })),
+      await ingest.handler(
+        apiEvent('POST', '/ingest/company', { headers: { authorization: `Bearer ${ingestKey}` }, body: { companyId: 'c2' } }),
+        lambdaContext('DataExport-test-IngestFunction'),
+      ),
     );
     expect(response).toMatchObject({ status: 503, body: { success: false, error: { code: 'temporarily_unavailable' } } });
     expect(ingest.firehose.calls().length).toBeGreaterThan(1);
@@ -333,7 +354,7 @@ describe('ingest handler', () => {
 
 describe('run-export handler', () => {
   let runExport: Loaded;
-  const context = { getRemainingTimeInMillis: () => 120_000 };
+  const context = lambdaContext(RUN_EXPORT_FUNCTION_NAME);
   beforeAll(() => {
     runExport = load('run-export', environments.runExport, runtimeOf(RUN_EXPORT_FUNCTION_NAME));
   });
@@ -455,7 +476,7 @@ describe('check-failures handler', () => {
       failureClass: 'customer',
     });
 
-    await checkFailures.handler();
+    await checkFailures.handler(undefined, lambdaContext('DataExport-test-CheckFailuresFunction'));
 
     const { emails } = (await (await fetch(`${emulators.sesEndpoint}/store`)).json()) as {
       emails: { from: string; destination: { to: string[] } }[];

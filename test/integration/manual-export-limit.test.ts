@@ -14,6 +14,7 @@ import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClien
 import type { ExportDispatcher, ManualExportRequest } from '../../lambdas/ports';
 import { newId, newIngestKey } from '../../lambdas/services';
 import { FakeClock } from '../support/fakes';
+import { RecordingMetrics } from '../support/recording-metrics';
 
 const TABLES = { configTable: 'config', usageTable: 'usage' };
 const OPERATOR: Caller = { organizationId: 'ops', role: 'operator' };
@@ -37,7 +38,7 @@ class RecordingDispatcher implements ExportDispatcher {
   }
 }
 
-function manualExports(dispatcher: ExportDispatcher): ManualExportService {
+function manualExports(dispatcher: ExportDispatcher, metrics?: RecordingMetrics): ManualExportService {
   const client = clients.documentClient;
   return new ManualExportService({
     tenants: new DynamoDbTenantStore({ client, tableName: TABLES.configTable }),
@@ -49,6 +50,7 @@ function manualExports(dispatcher: ExportDispatcher): ManualExportService {
     clock,
     newId,
     downloadLinkSeconds: 3600,
+    metrics,
   });
 }
 
@@ -119,6 +121,29 @@ describe('manual export concurrency limit on dynalite', () => {
 
     const results = await Promise.allSettled(Array.from({ length: 3 }, () => service.request(member, environmentId, 'snapshot')));
     expect(outcomes(results)).toEqual({ accepted: 1, refused: 2 });
+  });
+
+  it('counts each finished job once, by outcome, with its rows, bytes and duration, however often it is delivered', async () => {
+    const dispatcher = new RecordingDispatcher();
+    const metrics = new RecordingMetrics();
+    const service = manualExports(dispatcher, metrics);
+    const { environmentId, member } = await proEnvironment();
+    await service.request(member, environmentId, 'snapshot');
+    dispatcher.failNext = true;
+    await expect(service.request(member, environmentId, 'snapshot')).rejects.toThrow('Lambda invoke failed');
+    const [job] = dispatcher.dispatched;
+    await Promise.all([service.run(job.environmentId, job.jobId), service.run(job.environmentId, job.jobId)]);
+    await service.run(job.environmentId, job.jobId);
+
+    const done = (await jobs.get(environmentId, job.jobId))!;
+    expect(metrics.counts).toEqual({
+      'ExportRunOutcomes {"style":"manual","outcome":"successful"}': 1,
+      'ExportRunOutcomes {"style":"manual","outcome":"failed"}': 1,
+      RowsExported: done.rowCount,
+    });
+    expect(metrics.measures['BytesExported (bytes)']).toEqual([done.byteCount]);
+    // Only the job that ran has a duration (the fake clock stands still); the undispatched one never started.
+    expect(metrics.measures['ExportRunDuration (ms)']).toEqual([0]);
   });
 
   it('a job that could not be dispatched fails and frees its slot', async () => {

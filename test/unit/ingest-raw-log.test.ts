@@ -6,6 +6,7 @@ import { IngestService } from '../../lambdas/core/ingest';
 import { hashIngestKey } from '../../lambdas/core/ingest-keys';
 import { ingestRouter } from '../../lambdas/http/ingest-routes';
 import type { CompanyUpdate, FeedbackRecord, UsageEvent, UsageStore, UserUpdate } from '../../lambdas/ports';
+import { RecordingMetrics } from '../support/recording-metrics';
 import { FakeClock, FakeTenantStore } from '../support/fakes';
 import { fakeIngestRecorders } from '../support/ingest-log-fakes';
 
@@ -42,11 +43,12 @@ async function setUp() {
   await tenants.putFeature('env_1', { id: 'reports', key: 'report_run', name: 'Reports', adoption: { minActiveDays: 5, windowDays: 28 } });
   const usage = new RecordingUsageStore();
   const recorders = fakeIngestRecorders(clock);
-  const service = new IngestService({ tenants, usage: usage as unknown as UsageStore, clock, ...recorders });
-  const router = ingestRouter(service, clock);
-  const post = (path: string, body: unknown) =>
-    router.handle({ method: 'POST', path: `/ingest/${path}`, query: {}, headers: { authorization: `Bearer ${KEY}` }, body: JSON.stringify(body) });
-  return { usage, post, ...recorders };
+  const metrics = new RecordingMetrics();
+  const service = new IngestService({ tenants, usage: usage as unknown as UsageStore, clock, metrics, ...recorders });
+  const router = ingestRouter(service, clock, metrics);
+  const post = (path: string, body: unknown, key = KEY) =>
+    router.handle({ method: 'POST', path: `/ingest/${path}`, query: {}, headers: { authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+  return { usage, post, metrics, ...recorders };
 }
 
 describe('ingest into the raw event log', () => {
@@ -134,5 +136,29 @@ describe('ingest into the raw event log', () => {
     expect(rawLog.records).toEqual([]);
     expect((await post('alias', { userId: 'alice', alias: 7 })).status).toBe(200);
     expect(rawLog.records[0]).toMatchObject({ type: 'alias', userId: 'alice', alias: '7' });
+  });
+});
+
+describe('ingest metrics', () => {
+  it('counts the items accepted and the raw-log records written (flag events are accepted, not logged)', async () => {
+    const { post, metrics } = await setUp();
+    await post('bulk', [
+      { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme' },
+      { type: 'user', userId: 'bob' },
+      { type: 'feature-flag-event', action: 'check' },
+    ]);
+    await post('event', { event: 'report_run', userId: 'alice', companyId: 'acme' });
+    expect(metrics.counts).toEqual({ IngestItemsAccepted: 4, RawLogRecordsWritten: 3 });
+  });
+
+  it('counts refused requests by reason, and accepts nothing of them', async () => {
+    const { post, metrics } = await setUp();
+    expect((await post('event', { userId: 'alice' })).status).toBe(400);
+    expect((await post('event', { event: 'report_run', userId: 'alice' }, 'ik_ffffffffffffffffffffffffffffffff')).status).toBe(401);
+    expect((await post('event', { userId: 'alice' })).status).toBe(400);
+    expect(metrics.counts).toEqual({
+      'IngestRequestsRefused {"reason":"invalid_request"}': 2,
+      'IngestRequestsRefused {"reason":"unauthorized"}': 1,
+    });
   });
 });

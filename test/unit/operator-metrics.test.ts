@@ -1,15 +1,26 @@
 /**
  * The operators' metrics as the CloudWatch embedded metric format lines the alarms read: published for
- * internal run failures only, and on every failure check (zero included).
+ * every scheduled run that ran (runs, failed runs, internal failures), and on every failure check (zero included).
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { EmfOperationalMetrics } from '../../lambdas/adapters/metrics/emf-metrics';
+import { OPERATIONAL_METRICS } from '../../lambdas/ports';
 import type { ScheduledRunResult } from '../../lambdas/core/automatic-export';
 import type { FailureCheckResult } from '../../lambdas/core/failure-check';
 import {
+  BYTES_EXPORTED,
+  EXPORT_RUN_DURATION,
+  EXPORT_RUN_OUTCOMES,
+  EXPORTS_STOPPED,
+  ROWS_EXPORTED,
+  WARNING_EMAILS_SENT,
+  EXPORT_RUNS,
   EXPORTS_FAILING_TRANSIENTLY,
+  FAILED_EXPORT_RUNS,
   INTERNAL_EXPORT_FAILURES,
   publishCheckMetrics,
   publishRunMetrics,
+  publishTransientRunFailure,
 } from '../../lambdas/adapters/metrics/operator-metrics';
 
 // Tests run with POWERTOOLS_DEV (test/support/env.ts), which switches metrics off and writes through console.
@@ -39,21 +50,61 @@ const failed = (failureClass: 'customer' | 'internal'): ScheduledRunResult => ({
 });
 
 describe('publishRunMetrics', () => {
-  it('counts an internal failure under the service dimension in the namespace', () => {
-    const [document] = emitted(() => publishRunMetrics(metrics(), failed('internal')));
-    expect(document[INTERNAL_EXPORT_FAILURES]).toBe(1);
-    expect(document.service).toBe('data-export');
-    expect(document._aws.CloudWatchMetrics).toEqual([
-      { Namespace: 'DataExport/test', Dimensions: [['service']], Metrics: [{ Name: INTERNAL_EXPORT_FAILURES, Unit: 'Count' }] },
+  const succeeded = { outcome: 'successful', snapshotAt: 0, objectKey: 'k', rowCount: 12, byteCount: 3456 } as ScheduledRunResult;
+  /** The run's document (the stored metrics), after the outcome's own document. */
+  const published = (result: ScheduledRunResult) => {
+    const documents = emitted(() => publishRunMetrics(metrics(), result, 250));
+    const [outcome, ...rest] = documents;
+    expect(outcome[EXPORT_RUN_OUTCOMES]).toBe(1);
+    expect(outcome._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'style', 'outcome']]);
+    return { outcome, run: rest[0] };
+  };
+
+  it('counts an internal failure as a failed run and an internal failure, under the service dimension in the namespace', () => {
+    const { outcome, run } = published(failed('internal'));
+    expect(outcome).toMatchObject({ style: 'scheduled', outcome: 'failed' });
+    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1, [INTERNAL_EXPORT_FAILURES]: 1, [EXPORT_RUN_DURATION]: 250, service: 'data-export' });
+    expect(run._aws.CloudWatchMetrics).toEqual([
+      {
+        Namespace: 'DataExport/test',
+        Dimensions: [['service']],
+        Metrics: [
+          { Name: EXPORT_RUNS, Unit: 'Count' },
+          { Name: EXPORT_RUN_DURATION, Unit: 'Milliseconds' },
+          { Name: FAILED_EXPORT_RUNS, Unit: 'Count' },
+          { Name: INTERNAL_EXPORT_FAILURES, Unit: 'Count' },
+        ],
+      },
     ]);
   });
 
-  it.each([
-    ['a customer-side failure', failed('customer')],
-    ['a success', { outcome: 'successful', snapshotAt: 0, objectKey: 'k', rowCount: 1, byteCount: 1 } as ScheduledRunResult],
-    ['a skipped run', { outcome: 'skipped', reason: 'already ran' } as ScheduledRunResult],
-  ])('publishes nothing for %s', (_name, result) => {
-    expect(emitted(() => publishRunMetrics(metrics(), result))).toEqual([]);
+  it('counts a customer-side failure as a failed run, and no internal failure', () => {
+    const { outcome, run } = published(failed('customer'));
+    expect(outcome).toMatchObject({ style: 'scheduled', outcome: 'failed' });
+    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1 });
+    expect(run[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
+    expect(run[ROWS_EXPORTED]).toBeUndefined();
+  });
+
+  it('counts a success as a run with no failure, with its rows and bytes', () => {
+    const { outcome, run } = published(succeeded);
+    expect(outcome).toMatchObject({ style: 'scheduled', outcome: 'successful' });
+    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 0, [ROWS_EXPORTED]: 12, [BYTES_EXPORTED]: 3456 });
+    expect(run._aws.CloudWatchMetrics[0].Metrics).toContainEqual({ Name: BYTES_EXPORTED, Unit: 'Bytes' });
+    expect(run[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
+  });
+
+  it('counts a skipped run by its outcome only: it is not a run of the failure rate', () => {
+    const documents = emitted(() => publishRunMetrics(metrics(), { outcome: 'skipped', reason: 'already ran' }, 5));
+    expect(documents).toHaveLength(1);
+    expect(documents[0]).toMatchObject({ [EXPORT_RUN_OUTCOMES]: 1, outcome: 'skipped' });
+    expect(documents[0][EXPORT_RUNS]).toBeUndefined();
+  });
+
+  it('counts a transient failure as a failed run', () => {
+    const [document] = emitted(() => publishTransientRunFailure(metrics()));
+    expect(document).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1 });
+    expect(document[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
   });
 });
 
@@ -69,5 +120,27 @@ describe('publishCheckMetrics', () => {
   it('publishes the number of exports failing transiently for more than 24 h, zero included', () => {
     expect(emitted(() => publishCheckMetrics(metrics(), result(['env_a', 'env_b'])))[0][EXPORTS_FAILING_TRANSIENTLY]).toBe(2);
     expect(emitted(() => publishCheckMetrics(metrics(), result([])))[0][EXPORTS_FAILING_TRANSIENTLY]).toBe(0);
+  });
+
+  it('publishes the warning emails sent and the exports stopped', () => {
+    const [document] = emitted(() =>
+      publishCheckMetrics(metrics(), { ...result([]), emailsSent: [{ environmentId: 'env_a', email: 1 }, { environmentId: 'env_b', email: 3 }], stopped: ['env_b'] }),
+    );
+    expect(document).toMatchObject({ [WARNING_EMAILS_SENT]: 2, [EXPORTS_STOPPED]: 1 });
+  });
+});
+
+describe('EmfOperationalMetrics', () => {
+  it('stores counts without dimensions for the invocation\'s flush, and publishes dimensioned ones as their own document', () => {
+    const shared = metrics();
+    const port = new EmfOperationalMetrics(shared);
+    const [refused] = emitted(() => port.count(OPERATIONAL_METRICS.ingestRequestsRefused, 1, { reason: 'unauthorized' }));
+    expect(refused).toMatchObject({ IngestRequestsRefused: 1, reason: 'unauthorized', service: 'data-export' });
+    expect(refused._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'reason']]);
+    port.count(OPERATIONAL_METRICS.ingestItemsAccepted, 3);
+    port.count(OPERATIONAL_METRICS.ingestItemsAccepted, 2);
+    const [flushed] = emitted(() => shared.publishStoredMetrics());
+    expect(flushed.IngestItemsAccepted).toEqual([3, 2]);
+    expect(flushed.reason).toBeUndefined();
   });
 });
