@@ -87,6 +87,28 @@ export function nestingDeeperThan(value: unknown, maxDepth: number): boolean {
 }
 
 /**
+ * Why a nested attribute value (an object or array) cannot be stored as it is, or undefined when it can:
+ * nested deeper than `maxDepth`, a number out of range, or an empty key. Profiles keep nested values as
+ * maps, where numbers have the store's range and keys must not be empty. Walks with an explicit stack,
+ * never recursion, like nestingDeeperThan.
+ */
+export function nestedValueProblem(value: object, maxDepth: number): string | undefined {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current === 'number') {
+      const problem = numberProblem(current);
+      if (problem !== undefined) return `holds the number ${current}, which ${problem}`;
+    }
+    if (current === null || typeof current !== 'object') continue;
+    if (depth + 1 > maxDepth) return `nests objects and arrays more than ${maxDepth} levels deep; flatten it`;
+    if (!Array.isArray(current) && Object.hasOwn(current, '')) return 'holds an object with an empty key; name every key';
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
+/**
  * Why a key prefix (a folder inside a bucket) is refused, or undefined when it is fine. Segments
  * between `/` must not be empty, `.` or `..`; one trailing `/` is allowed (it names the same folder).
  */
@@ -110,10 +132,10 @@ export const LIMITS_TABLE: readonly { input: string; limit: string; refusal: str
   { input: 'ingest key', limit: `${MIN_INGEST_KEY_CHARS}-${MAX_INGEST_KEY_CHARS} characters`, refusal: '401, before any lookup' },
   {
     input: 'attributes of one item',
-    limit: `at most ${MAX_ATTRIBUTES}; names 1-${MAX_ATTRIBUTE_KEY_CHARS} characters; values up to ${MAX_ATTRIBUTE_VALUE_BYTES} bytes (nested values as JSON text), nested at most ${MAX_NESTING_DEPTH} levels; ${MAX_ATTRIBUTES_BYTES} bytes in all`,
+    limit: `at most ${MAX_ATTRIBUTES}; names 1-${MAX_ATTRIBUTE_KEY_CHARS} characters; values up to ${MAX_ATTRIBUTE_VALUE_BYTES} bytes (nested values as JSON text), nested at most ${MAX_NESTING_DEPTH} levels, with no empty keys; ${MAX_ATTRIBUTES_BYTES} bytes in all`,
     refusal: '400',
   },
-  { input: 'numbers', limit: `finite, within ±${MAX_NUMBER_MAGNITUDE} (2^53-1), 0 or at least ${MIN_NONZERO_NUMBER_MAGNITUDE} in magnitude`, refusal: '400 (send larger ones as strings)' },
+  { input: 'numbers', limit: `finite, within ±${MAX_NUMBER_MAGNITUDE} (2^53-1), 0 or at least ${MIN_NONZERO_NUMBER_MAGNITUDE} in magnitude, also inside nested values`, refusal: '400 (send larger ones as strings)' },
   { input: 'timestamps', limit: `${new Date(EARLIEST_TIMESTAMP_MS).toISOString()} to now + 1 day`, refusal: '400' },
   { input: 'bulk ingest', limit: `at most ${MAX_BULK_ITEMS} items`, refusal: '400' },
   {

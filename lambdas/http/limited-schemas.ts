@@ -18,6 +18,7 @@ import {
   LONE_SURROGATE_PROBLEM,
   idProblem,
   keyPrefixProblem,
+  nestedValueProblem,
   nestingDeeperThan,
   numberProblem,
   storedAttributeValue,
@@ -68,8 +69,9 @@ export const boundedText = (maxBytes: number) =>
 /** Why one attribute value cannot be kept, or undefined when it can. */
 function attributeValueProblem(value: unknown): string | undefined {
   if (typeof value === 'number') return numberProblem(value);
-  if (value !== null && typeof value === 'object' && nestingDeeperThan(value, MAX_NESTING_DEPTH)) {
-    return `nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep; flatten it`;
+  if (value !== null && typeof value === 'object') {
+    const problem = nestedValueProblem(value, MAX_NESTING_DEPTH);
+    if (problem !== undefined) return problem;
   }
   const stored = storedAttributeValue(value);
   if (typeof stored !== 'string') return undefined;

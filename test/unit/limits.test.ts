@@ -11,6 +11,7 @@ import {
   hasLoneSurrogate,
   idProblem,
   keyPrefixProblem,
+  nestedValueProblem,
   nestingDeeperThan,
   numberProblem,
 } from '../../lambdas/core/limits';
@@ -29,6 +30,16 @@ describe('input limits', () => {
     expect(nestingDeeperThan(nested(100_000), MAX_NESTING_DEPTH)).toBe(true);
     expect(nestingDeeperThan('text', 0)).toBe(false);
     expect(nestingDeeperThan({}, 0)).toBe(true);
+  });
+
+  it('nested attribute values: depth, numbers in range at any level, no empty keys (found by the fuzz: a nested 5.8e160 or "" key failed the profile write)', () => {
+    expect(nestedValueProblem(nested(MAX_NESTING_DEPTH) as object, MAX_NESTING_DEPTH)).toBeUndefined();
+    expect(nestedValueProblem(nested(100_000) as object, MAX_NESTING_DEPTH)).toMatch(/more than 8 levels/);
+    expect(nestedValueProblem({ a: { b: [1, MAX_NUMBER_MAGNITUDE] } }, MAX_NESTING_DEPTH)).toBeUndefined();
+    expect(nestedValueProblem({ a: { b: [1, 5.777964456031756e160] } }, MAX_NESTING_DEPTH)).toMatch(/5\.777964456031756e\+160, which must be between/);
+    expect(nestedValueProblem([{ x: -7.7e-239 }], MAX_NESTING_DEPTH)).toMatch(/must be 0 or at least 1e-130/);
+    expect(nestedValueProblem({ a: { '': null } }, MAX_NESTING_DEPTH)).toMatch(/empty key/);
+    expect(nestedValueProblem({ a: [''] }, MAX_NESTING_DEPTH)).toBeUndefined();
   });
 
   it('ids are 1-256 bytes of valid UTF-8', () => {
