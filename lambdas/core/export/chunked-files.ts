@@ -48,6 +48,7 @@ export class ChunkedFiles<Row> {
   private chunk: Chunk<Row> | undefined;
   private nextIndex = 0;
   private readonly finished: Promise<WrittenFile>[] = [];
+  private readonly aborted: Promise<never>[] = [];
   private failure: unknown;
   private readonly maxBytes: number;
 
@@ -69,16 +70,23 @@ export class ChunkedFiles<Row> {
     if (ready !== undefined && !chunk.body.write(ready)) await this.drained(chunk);
   }
 
-  /** Finishes the open chunk and waits for every object to be complete. */
+  /** Finishes the open chunk and waits for every object to be complete (or, after a failure, aborted). */
   async close(): Promise<WrittenFile[]> {
-    if (this.chunk) this.finishChunk(this.chunk);
-    return Promise.all(this.finished);
+    if (this.chunk && this.failure === undefined) this.finishChunk(this.chunk);
+    const written = await Promise.allSettled([...this.finished, ...this.aborted]);
+    if (this.failure !== undefined) throw this.failure;
+    const failed = written.find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return written.map((result) => (result as PromiseFulfilledResult<WrittenFile>).value);
   }
 
-  /** Stops writing: open uploads are aborted by the sink, leaving no partial object. */
+  /** Stops writing: the open upload is aborted by the sink, leaving no partial object. */
   destroy(error: Error): void {
     this.failure ??= error;
-    this.chunk?.body.destroy(error);
+    if (!this.chunk) return;
+    this.chunk.body.destroy(error);
+    this.aborted.push(this.chunk.upload.then(() => undefined as never));
+    this.chunk = undefined;
   }
 
   private open(): Chunk<Row> {

@@ -1,0 +1,56 @@
+/** Raw records, a reader over them and a sink in memory, for the export-job run's tests. */
+import { gunzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import type { ObjectSink } from '../../lambdas/core/export/pipeline';
+import type { JsonValue } from '../../lambdas/core/export/job-files';
+import type { RunRawEventReader, RunRawRecord, RunProfileStore, RunUserProfile } from '../../lambdas/core/export-job-run';
+
+export class ArrayRawEventReader implements RunRawEventReader {
+  constructor(readonly records: RunRawRecord[]) {}
+
+  async *read(_environmentId: string, window: { from: number; to: number }): AsyncIterable<RunRawRecord> {
+    for (const record of this.records) if (record.receivedAt >= window.from && record.receivedAt < window.to) yield record;
+  }
+}
+
+export class ArrayProfileStore implements RunProfileStore {
+  constructor(readonly profiles: (RunUserProfile & { updatedAt: number })[]) {}
+
+  async *listProfiles(): AsyncIterable<RunUserProfile> {
+    yield* this.profiles;
+  }
+
+  async *listProfilesChangedSince(_environmentId: string, since: number): AsyncIterable<RunUserProfile> {
+    for (const profile of this.profiles) if (profile.updatedAt >= since) yield profile;
+  }
+}
+
+/** Objects kept in memory once complete; a failed write keeps nothing. */
+export class MemorySink implements ObjectSink {
+  readonly objects = new Map<string, Buffer>();
+
+  async write(key: string, body: Readable): Promise<void> {
+    const parts: Buffer[] = [];
+    for await (const part of body) parts.push(part as Buffer);
+    this.objects.set(key, Buffer.concat(parts));
+  }
+
+  /** The object's text, gunzipped when its key says `.gz`. */
+  text(key: string): string {
+    const bytes = this.objects.get(key);
+    if (!bytes) throw new Error(`No object ${key}`);
+    return (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
+  }
+}
+
+let sequence = 0;
+
+export function eventRecord(
+  event: string,
+  timestamp: number,
+  attributes: Record<string, JsonValue>,
+  extra: Partial<RunRawRecord> = {},
+): RunRawRecord {
+  sequence++;
+  return { id: `item-${sequence}`, receivedAt: timestamp + 1000, type: 'event', userId: `user-${sequence % 7}`, event, timestamp, attributes, ...extra };
+}
