@@ -251,8 +251,11 @@ function csvFormat<Row>(fixed: readonly string[], keys: readonly string[], cells
 
 /** Rows per Parquet row group: a few MB of column values in memory per open file. */
 const ROW_GROUP_ROWS = 20_000;
-/** Room kept for the footer (schema, row-group metadata, statistics) when estimating a file's size. */
-const PARQUET_FOOTER_ESTIMATE = 64 * 1024;
+/**
+ * Room kept for the footer when estimating a file's size: the schema, and per row group and column its
+ * metadata and statistics (measured at under 200 bytes with short values).
+ */
+const parquetFooterEstimate = (columns: number, rowGroups: number) => 1024 + columns * 64 + (rowGroups + 1) * columns * 256;
 
 const gzip = (input: Uint8Array): Uint8Array => gzipSync(input);
 
@@ -331,7 +334,7 @@ class ParquetFile<Row> implements OpenFile<Row> {
   }
 
   get size(): number {
-    return this.out.offset + this.pendingBytes + PARQUET_FOOTER_ESTIMATE;
+    return this.out.offset + this.pendingBytes + parquetFooterEstimate(this.columns.length, this.writer.row_groups.length);
   }
 
   encode(row: Row): EncodedRow & { values: unknown[] } {
