@@ -33,6 +33,10 @@ export interface BenchOptions {
   repeat: number;
   /** How the measured export process runs: `bundle` (esbuild, like the deployed Lambda) or `tsx`. */
   runner: 'bundle' | 'tsx';
+  /** Export-job section: events per measured size, run unless --no-jobs; --jobs-only runs it alone. */
+  jobSizes: number[];
+  jobs: boolean;
+  jobsOnly: boolean;
 }
 
 const HELP = `Usage: npm run bench -- [flags]
@@ -53,6 +57,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --keep-files         keep the exported CSV files under .bench/out
   --repeat N           run each measurement N times and report the median (default 1)
   --runner R           bundle (default: esbuild-bundled like the Lambda) or tsx
+  --job-sizes A,B,...  export-job section: events per size (default 1000000; 1000000,4000000 shows memory flat)
+  --no-jobs            skip the export-job section
+  --jobs-only          run only the export-job section
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -76,6 +83,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const known = new Set([
     'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
     'no-s3', 'no-breakdown', 'no-duckdb', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
+    'job-sizes', 'no-jobs', 'jobs-only',
   ]);
   for (const name of flags.keys()) {
     if (!known.has(name)) throw new Error(`Unknown flag --${name}.\n\n${HELP}`);
@@ -90,15 +98,16 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const bool = (name: string): boolean => flags.get(name) === true || flags.get(name) === 'true';
 
   const companies = integer('companies', 5000);
-  const sizesFlag = flags.get('sizes');
-  const sizes =
-    typeof sizesFlag === 'string'
-      ? sizesFlag.split(',').map((s) => {
-          const n = Number(s.trim());
-          if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes must list whole numbers, got "${s}".`);
-          return n;
-        })
-      : [Math.max(1, Math.round(companies / 2)), companies];
+  const list = (name: string): number[] | undefined => {
+    const value = flags.get(name);
+    if (typeof value !== 'string') return undefined;
+    return value.split(',').map((s) => {
+      const n = Number(s.trim());
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must list whole numbers, got "${s}".`);
+      return n;
+    });
+  };
+  const sizes = list('sizes') ?? [Math.max(1, Math.round(companies / 2)), companies];
   const runner = flags.get('runner') ?? 'bundle';
   if (runner !== 'bundle' && runner !== 'tsx') throw new Error('--runner must be bundle or tsx.');
   const endFlag = flags.get('end');
@@ -122,5 +131,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     keepFiles: bool('keep-files'),
     repeat: integer('repeat', 1),
     runner,
+    jobSizes: [...new Set(list('job-sizes') ?? [1_000_000])].sort((a, b) => a - b),
+    jobs: !bool('no-jobs'),
+    jobsOnly: bool('jobs-only'),
   };
 }
