@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { LocalFileSink } from '../lambdas/adapters/local/file-sink';
-import { runExportJob, type RunRawEventReader, type RunRawRecord } from '../lambdas/core/export-job-run';
+import { runExportJob } from '../lambdas/core/export-job-run';
+import { decodeRawRecord, type RawRecord } from '../lambdas/core/raw-log';
+import type { RawEventReader } from '../lambdas/ports';
 import type { FileFormatName } from '../lambdas/core/export/job-files';
 import { finishChild } from './processes';
 
@@ -39,17 +41,17 @@ export interface ExportJobRunBenchResult {
  * The raw log's objects read from a directory in key order (the receive order), line by line: what
  * the S3 reader does over the bucket, without the emulator's HTTP in the measurement.
  */
-class DirectoryRawEventReader implements RunRawEventReader {
+class DirectoryRawEventReader implements RawEventReader {
   constructor(private readonly rawDir: string) {}
 
-  async *read(environmentId: string, window: { from: number; to: number }): AsyncIterable<RunRawRecord> {
+  async *read(environmentId: string, window: { from: number; to: number }): AsyncIterable<RawRecord> {
     const root = join(this.rawDir, 'raw', environmentId);
     const files = (await readdir(root, { recursive: true })).filter((name) => name.endsWith('.jsonl.gz')).sort();
     for (const file of files) {
       const lines = createInterface({ input: createReadStream(join(root, file)).pipe(createGunzip()), crlfDelay: Infinity });
       for await (const line of lines) {
         if (line === '') continue;
-        const record = JSON.parse(line) as RunRawRecord;
+        const record = decodeRawRecord(line);
         if (record.receivedAt >= window.from && record.receivedAt < window.to) yield record;
       }
     }

@@ -33,6 +33,10 @@ export interface BenchOptions {
   repeat: number;
   /** How the measured export process runs: `bundle` (esbuild, like the deployed Lambda) or `tsx`. */
   runner: 'bundle' | 'tsx';
+  /** Raw event log section: records written and read at each size, ascending (empty: skipped). */
+  rawSizes: number[];
+  /** Only the raw event log section (no export). */
+  rawOnly: boolean;
   /** Export-job section: events per measured size, run unless --no-jobs; --jobs-only runs it alone. */
   jobSizes: number[];
   jobs: boolean;
@@ -57,6 +61,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --keep-files         keep the exported CSV files under .bench/out
   --repeat N           run each measurement N times and report the median (default 1)
   --runner R           bundle (default: esbuild-bundled like the Lambda) or tsx
+  --raw-sizes A,B,...  raw event log section: records written, then read (default 1000000,4000000)
+  --no-raw             skip the raw event log section
+  --raw-only           only the raw event log section (e.g. --raw-only --raw-sizes 100000 for a quick run)
   --job-sizes A,B,...  export-job section: events per size (default 1000000; 1000000,4000000 shows memory flat)
   --no-jobs            skip the export-job section
   --jobs-only          run only the export-job section
@@ -83,6 +90,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const known = new Set([
     'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
     'no-s3', 'no-breakdown', 'no-duckdb', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
+    'raw-sizes', 'no-raw', 'raw-only',
     'job-sizes', 'no-jobs', 'jobs-only',
   ]);
   for (const name of flags.keys()) {
@@ -108,6 +116,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     });
   };
   const sizes = list('sizes') ?? [Math.max(1, Math.round(companies / 2)), companies];
+  const rawSizes = bool('no-raw') ? [] : (list('raw-sizes') ?? [1_000_000, 4_000_000]);
   const runner = flags.get('runner') ?? 'bundle';
   if (runner !== 'bundle' && runner !== 'tsx') throw new Error('--runner must be bundle or tsx.');
   const endFlag = flags.get('end');
@@ -131,6 +140,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     keepFiles: bool('keep-files'),
     repeat: integer('repeat', 1),
     runner,
+    rawSizes: [...new Set(rawSizes)].sort((a, b) => a - b),
+    rawOnly: bool('raw-only'),
     jobSizes: [...new Set(list('job-sizes') ?? [1_000_000])].sort((a, b) => a - b),
     jobs: !bool('no-jobs'),
     jobsOnly: bool('jobs-only'),

@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { optionalInteger, type Environment } from './config';
 import { AutomaticExportService } from './core/automatic-export';
+import { EventCatalogRecorder, EventCatalogService } from './core/event-catalog';
 import { FailureCheckService } from './core/failure-check';
 import { IngestService } from './core/ingest';
 import { DEFAULT_INGEST_KEY_GRACE_SECONDS } from './core/ingest-keys';
@@ -15,6 +16,7 @@ import type {
   Clock,
   DestinationGateway,
   DownloadLinks,
+  EventCatalogStore,
   ExportDispatcher,
   ExportRunStore,
   ExportScheduler,
@@ -22,6 +24,8 @@ import type {
   Mailer,
   ManualExportStore,
   ObjectSink,
+  ProfileStore,
+  RawEventLog,
   SecretSealer,
   TenantStore,
   UsageStore,
@@ -41,6 +45,10 @@ export interface Adapters {
   destinations: DestinationGateway;
   scheduler: ExportScheduler;
   clock: Clock;
+  /** Where ingest appends every accepted item. */
+  rawLog: RawEventLog;
+  profiles: ProfileStore;
+  eventCatalogStore: EventCatalogStore;
 }
 
 /** What the hourly failure check needs on top of the stores it shares with the API. */
@@ -53,11 +61,14 @@ export interface Settings {
   downloadLinkSeconds: number;
   /** How long a replaced ingest key keeps working (INGEST_KEY_GRACE_SECONDS). */
   ingestKeyGraceSeconds: number;
+  /** How often ingest writes the catalog's counts of known events, per process. @default 10 s */
+  eventCountFlushMs?: number;
 }
 
 export interface Services extends Adapters {
   tenancy: TenancyService;
   ingest: IngestService;
+  eventCatalog: EventCatalogService;
   manualExports: ManualExportService;
   automaticExports: AutomaticExportService;
 }
@@ -65,6 +76,8 @@ export interface Services extends Adapters {
 /** `INGEST_KEY_GRACE_SECONDS`: 0 (a replaced key stops at once) to 30 days; 24 h by default. */
 export const readIngestKeyGraceSeconds = (env: Environment): number =>
   optionalInteger(env, 'INGEST_KEY_GRACE_SECONDS', DEFAULT_INGEST_KEY_GRACE_SECONDS, { min: 0, max: 30 * 24 * 3600 });
+
+export const DEFAULT_EVENT_COUNT_FLUSH_MS = 10_000;
 
 export const systemClock: Clock = { now: () => Date.now() };
 
@@ -82,7 +95,19 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
       newIngestKey,
       ingestKeyGraceMs: settings.ingestKeyGraceSeconds * 1000,
     }),
-    ingest: new IngestService({ tenants: adapters.tenants, usage: adapters.usage, clock: adapters.clock }),
+    ingest: new IngestService({
+      tenants: adapters.tenants,
+      usage: adapters.usage,
+      clock: adapters.clock,
+      rawLog: adapters.rawLog,
+      profiles: adapters.profiles,
+      catalog: new EventCatalogRecorder({
+        store: adapters.eventCatalogStore,
+        clock: adapters.clock,
+        countFlushMs: settings.eventCountFlushMs ?? DEFAULT_EVENT_COUNT_FLUSH_MS,
+      }),
+    }),
+    eventCatalog: new EventCatalogService({ tenants: adapters.tenants, store: adapters.eventCatalogStore }),
     manualExports: new ManualExportService({
       tenants: adapters.tenants,
       usage: adapters.usage,

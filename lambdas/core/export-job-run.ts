@@ -25,39 +25,14 @@ import {
   type ExportedUserProfile,
   type FileFormatName,
   type IdentityField,
-  type JsonValue,
 } from './export/job-files';
 import { eventFormat, profileFormat, PropertyColumnsCollector, type PropertyColumns } from './export/job-formats';
 import type { ObjectSink } from './export/pipeline';
+import type { JsonValue } from './raw-log';
+import type { ProfileStore, RawEventReader, UserProfile } from '../ports';
 
-/**
- * The parts of the raw event log's ports this run reads (RawEventReader, ProfileStore on the rawlog
- * branch); structural so that the real adapters fit.
- */
-export interface RunRawRecord {
-  id: string;
-  receivedAt: number;
-  type: string;
-  userId?: string;
-  event?: string;
-  timestamp?: number;
-  attributes?: Record<string, JsonValue>;
-  context?: JsonValue;
-}
-
-export interface RunRawEventReader {
-  read(environmentId: string, window: { from: number; to: number }): AsyncIterable<RunRawRecord>;
-}
-
-export interface RunUserProfile {
-  userId: string;
-  attributes: Record<string, JsonValue>;
-}
-
-export interface RunProfileStore {
-  listProfiles(environmentId: string): AsyncIterable<RunUserProfile>;
-  listProfilesChangedSince(environmentId: string, since: number): AsyncIterable<RunUserProfile>;
-}
+/** What a run reads of the profile store. */
+export type RunProfileStore = Pick<ProfileStore, 'listProfiles' | 'listProfilesChangedSince'>;
 
 export type ExportJobType = 'allEvents' | 'selectedEvents' | 'userProfiles';
 
@@ -88,7 +63,7 @@ export interface ExportJobRunSpec {
 }
 
 export interface ExportJobRunPorts {
-  rawEvents: RunRawEventReader;
+  rawEvents: RawEventReader;
   profiles: RunProfileStore;
   sink: ObjectSink;
   signal?: AbortSignal;
@@ -107,7 +82,7 @@ export async function runExportJob(spec: ExportJobRunSpec, ports: ExportJobRunPo
 }
 
 /** The exported events of the window: events only, of the job's names, in the window's time. */
-async function* exportedEvents(spec: ExportJobRunSpec, reader: RunRawEventReader): AsyncGenerator<ExportedEvent> {
+async function* exportedEvents(spec: ExportJobRunSpec, reader: RawEventReader): AsyncGenerator<ExportedEvent> {
   const names = spec.type === 'selectedEvents' ? new Set(spec.events ?? []) : undefined;
   const { window } = spec;
   const readWindow = window.by === 'receiveTime' ? window : { from: window.from, to: window.readUntil };
@@ -214,7 +189,7 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
 
 async function writeProfiles(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Promise<WrittenFile[]> {
   const asString = spec.asString ?? false;
-  const read = (): AsyncIterable<RunUserProfile> =>
+  const read = (): AsyncIterable<UserProfile> =>
     spec.profilesChangedSince === undefined
       ? ports.profiles.listProfiles(spec.environmentId)
       : ports.profiles.listProfilesChangedSince(spec.environmentId, spec.profilesChangedSince);

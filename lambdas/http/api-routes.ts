@@ -7,6 +7,7 @@ import { maskedIngestKey } from '../core/ingest-keys';
 import { LIMITS_TABLE, MAX_BODY_BYTES } from '../core/limits';
 import type { Environment, EnvironmentWithIngestKey, Organization } from '../core/model';
 import type { AutomaticExportService } from '../core/automatic-export';
+import type { EventCatalogService } from '../core/event-catalog';
 import type { ManualExportService } from '../core/manual-export';
 import type { TenancyService } from '../core/tenancy';
 import {
@@ -40,6 +41,7 @@ export interface ApiServices {
   tenancy: TenancyService;
   manualExports: ManualExportService;
   automaticExports: AutomaticExportService;
+  eventCatalog: EventCatalogService;
 }
 
 const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
@@ -61,7 +63,7 @@ function validatePathIds(params: Record<string, string>): void {
   for (const [name, value] of Object.entries(params)) validate(idParameter, value, `${name} in the path`);
 }
 
-export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServices): ApiRoute[] {
+export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog }: ApiServices): ApiRoute[] {
   return [
     {
       method: 'POST',
@@ -132,6 +134,23 @@ export function apiRoutes({ tenancy, manualExports, automaticExports }: ApiServi
       handler: async ({ request, params }) => {
         const input = validateBody(putFeatureBody, request.body);
         return ok(await tenancy.putFeature(request.caller, params.envId, params.featureId, input));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}/events',
+      summary:
+        'The event catalog: every event name received, with firstSeen, lastSeen (receive times), an approximate count and every property key seen',
+      access: 'member',
+      responses: {
+        '200': {
+          description:
+            '{"items": [{"name", "firstSeen", "lastSeen" (ISO-8601 receive times), "count" (approximate), "propertyKeys" (every key seen, sorted)}]}, sorted by name',
+        },
+      },
+      handler: async ({ request, params }) => {
+        const entries = await eventCatalog.list(request.caller, params.envId);
+        return ok({ items: entries.map((entry) => ({ ...entry, firstSeen: iso(entry.firstSeen), lastSeen: iso(entry.lastSeen) })) });
       },
     },
     {

@@ -2,25 +2,30 @@
 import { gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import type { ObjectSink } from '../../lambdas/core/export/pipeline';
-import type { JsonValue } from '../../lambdas/core/export/job-files';
-import type { RunRawEventReader, RunRawRecord, RunProfileStore, RunUserProfile } from '../../lambdas/core/export-job-run';
+import type { JsonValue, RawRecord } from '../../lambdas/core/raw-log';
+import type { RunProfileStore } from '../../lambdas/core/export-job-run';
+import type { RawEventReader, UserProfile } from '../../lambdas/ports';
 
-export class ArrayRawEventReader implements RunRawEventReader {
-  constructor(readonly records: RunRawRecord[]) {}
+export class ArrayRawEventReader implements RawEventReader {
+  constructor(readonly records: RawRecord[]) {}
 
-  async *read(_environmentId: string, window: { from: number; to: number }): AsyncIterable<RunRawRecord> {
+  async *read(_environmentId: string, window: { from: number; to: number }): AsyncIterable<RawRecord> {
     for (const record of this.records) if (record.receivedAt >= window.from && record.receivedAt < window.to) yield record;
   }
 }
 
 export class ArrayProfileStore implements RunProfileStore {
-  constructor(readonly profiles: (RunUserProfile & { updatedAt: number })[]) {}
+  readonly profiles: UserProfile[];
 
-  async *listProfiles(): AsyncIterable<RunUserProfile> {
+  constructor(profiles: { userId: string; attributes: Record<string, JsonValue>; updatedAt: number }[]) {
+    this.profiles = profiles.map((profile) => ({ ...profile, firstSeen: profile.updatedAt }));
+  }
+
+  async *listProfiles(): AsyncIterable<UserProfile> {
     yield* this.profiles;
   }
 
-  async *listProfilesChangedSince(_environmentId: string, since: number): AsyncIterable<RunUserProfile> {
+  async *listProfilesChangedSince(_environmentId: string, since: number): AsyncIterable<UserProfile> {
     for (const profile of this.profiles) if (profile.updatedAt >= since) yield profile;
   }
 }
@@ -49,8 +54,8 @@ export function eventRecord(
   event: string,
   timestamp: number,
   attributes: Record<string, JsonValue>,
-  extra: Partial<RunRawRecord> = {},
-): RunRawRecord {
+  extra: Partial<RawRecord> = {},
+): RawRecord {
   sequence++;
-  return { id: `item-${sequence}`, receivedAt: timestamp + 1000, type: 'event', userId: `user-${sequence % 7}`, event, timestamp, attributes, ...extra };
+  return { id: `item-${sequence}`, environmentId: 'env1', receivedAt: timestamp + 1000, type: 'event', userId: `user-${sequence % 7}`, event, timestamp, attributes, ...extra };
 }

@@ -4,7 +4,7 @@ import type { Role } from '../../lambdas/core/access';
 import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
 import { startLocalServer } from '../../lambdas/local/server';
 import { LocalTokens } from '../../lambdas/local/tokens';
-import { LOCAL_EXPORTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
+import { LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
 import type { Clock } from '../../lambdas/ports';
 
 export interface TestService {
@@ -18,13 +18,13 @@ export interface TestService {
   stop(): Promise<void>;
 }
 
-export async function startTestService(options: { clock?: Clock } = {}): Promise<TestService> {
-  const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET] });
+export async function startTestService(options: { clock?: Clock; rawEventsFlushIntervalMs?: number } = {}): Promise<TestService> {
+  const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET] });
   const clients = createEmulatorClients(emulators);
   const suffix = randomBytes(4).toString('hex');
-  const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}` };
+  const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}`, profilesTable: `profiles-${suffix}` };
   await ensureTables(clients.dynamodb, tables);
-  const services = await localServices(clients, { tables, clock: options.clock });
+  const services = await localServices(clients, { tables, clock: options.clock, rawEventsFlushIntervalMs: options.rawEventsFlushIntervalMs });
   const tokens = new LocalTokens(randomBytes(32).toString('hex'));
   const server = await startLocalServer(services, tokens, { port: 0 });
   return {
@@ -48,6 +48,7 @@ export async function startTestService(options: { clock?: Clock } = {}): Promise
     },
     stop: async () => {
       await server.close();
+      await services.rawLog.close();
       await services.dispatcher.idle();
       clients.destroy();
       await emulators.stop();

@@ -201,7 +201,7 @@ describe('the job run', () => {
       eventRecord('b', AT, { i: 2 }),
       eventRecord('a', AT + day, { i: 3 }, { userId: undefined, context: { email: 'x@y.z' } }),
       eventRecord('c', AT, { i: 4 }),
-      { ...eventRecord('x', AT, {}), type: 'user' },
+      { ...eventRecord('x', AT, {}), type: 'user' as const },
     ];
     const sink = new MemorySink();
     const { files } = await runExportJob(

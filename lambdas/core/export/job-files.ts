@@ -6,8 +6,7 @@
  * (`chunked-files.ts`) needs each row's size before it adds it, to close a chunk before it would pass
  * its limit, and each chunk is a complete file with its own header and trailer.
  */
-/** As the raw log's JsonValue (core/raw-log.ts on the rawlog branch); replaced by an import once it is on main. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+import type { JsonValue } from '../raw-log';
 
 export const IDENTITY_FIELDS = ['identity', 'email', 'phone'] as const;
 export type IdentityField = (typeof IDENTITY_FIELDS)[number];

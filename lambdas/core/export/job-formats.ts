@@ -14,8 +14,8 @@ import {
   type ExportedProfile,
   type ExportedUserProfile,
   type FileFormatName,
-  type JsonValue,
 } from './job-files';
+import type { JsonValue } from '../raw-log';
 import { xmlText } from './xml-text';
 
 /** A row encoded for one file: its size in bytes is what the chunker counts. */
