@@ -249,8 +249,12 @@ function csvFormat<Row>(fixed: readonly string[], keys: readonly string[], cells
   };
 }
 
-/** Rows per Parquet row group: a few MB of column values in memory per open file. */
-const ROW_GROUP_ROWS = 20_000;
+/**
+ * A Parquet row group is encoded once it has this many rows or about this many bytes of values: a run
+ * keeps one open file per event name and day, each holding one row group's values in memory.
+ */
+const ROW_GROUP_ROWS = 10_000;
+const ROW_GROUP_BYTES = 1024 * 1024;
 /**
  * Room kept for the footer when estimating a file's size: the schema, and per row group and column its
  * metadata and statistics (measured at under 200 bytes with short values).
@@ -348,7 +352,7 @@ class ParquetFile<Row> implements OpenFile<Row> {
     const { values } = encoded as EncodedRow & { values: unknown[] };
     for (let i = 0; i < values.length; i++) this.columns[i].push(values[i]);
     this.pendingBytes += encoded.bytes;
-    if (this.columns[0].length >= ROW_GROUP_ROWS) this.writeRowGroup();
+    if (this.columns[0].length >= ROW_GROUP_ROWS || this.pendingBytes >= ROW_GROUP_BYTES) this.writeRowGroup();
   }
 
   take(): Uint8Array | undefined {
