@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { FileFormatName } from '../lambdas/core/export/job-files';
+import { encodeRawRecord } from '../lambdas/core/raw-log';
 import type { ExportJobRunBenchResult, ExportJobRunBenchSpec } from './export-job-run';
 import { runChild } from './processes';
 
@@ -30,30 +31,27 @@ function rawLine(index: number, count: number): string {
   const receivedAt = START + Math.floor((index * SPAN_MS) / count);
   const name = NAMES[index % NAMES.length];
   const user = (index * 7919) % 100_000;
-  // The raw log's fields, in its order (core/raw-log.ts encodeRawRecord on the rawlog branch).
-  return (
-    JSON.stringify({
-      id: `job${index.toString(36).padStart(8, '0')}`,
-      environmentId: ENVIRONMENT,
-      receivedAt,
-      type: 'event',
-      userId: `user-${user}`,
-      companyId: `company-${user % 2_500}`,
-      event: name,
-      timestamp: receivedAt - (index % 5_000),
-      attributes: {
-        plan: ['free', 'pro', 'enterprise'][index % 3],
-        rows: index % 10_000,
-        durationMs: (index * 37) % 60_000,
-        price: (index % 1000) / 4,
-        beta: index % 2 === 0,
-        source: `source-${index % 40}`,
-        title: `Report "${index % 500}", quarterly`,
-        country: ['FR', 'DE', 'US', 'JP', 'BR'][index % 5],
-      },
-      context: { active: true, ip: `10.0.${(index >> 8) & 255}.${index & 255}` },
-    }) + '\n'
-  );
+  return encodeRawRecord({
+    id: `job${index.toString(36).padStart(8, '0')}`,
+    environmentId: ENVIRONMENT,
+    receivedAt,
+    type: 'event',
+    userId: `user-${user}`,
+    companyId: `company-${user % 2_500}`,
+    event: name,
+    timestamp: receivedAt - (index % 5_000),
+    attributes: {
+      plan: ['free', 'pro', 'enterprise'][index % 3],
+      rows: index % 10_000,
+      durationMs: (index * 37) % 60_000,
+      price: (index % 1000) / 4,
+      beta: index % 2 === 0,
+      source: `source-${index % 40}`,
+      title: `Report "${index % 500}", quarterly`,
+      country: ['FR', 'DE', 'US', 'JP', 'BR'][index % 5],
+    },
+    context: { active: true, ip: `10.0.${(index >> 8) & 255}.${index & 255}` },
+  });
 }
 
 /** Writes the raw objects of `count` events into `rawDir` unless they are there already. */
