@@ -217,6 +217,25 @@ describe('the job run', () => {
     expect(fallback.profile).toEqual({ identity: 'x@y.z', email: 'x@y.z' });
   });
 
+  it('fails when the sink fails, leaving no object of a file still open', async () => {
+    class FailingSink extends MemorySink {
+      override async write(key: string, body: import('node:stream').Readable): Promise<void> {
+        if (key.includes('-b-')) {
+          body.resume();
+          throw new Error('destination refused');
+        }
+        return super.write(key, body);
+      }
+    }
+    const sink = new FailingSink();
+    const records = Array.from({ length: 50 }, (_, i) => eventRecord(i % 2 ? 'a' : 'b', AT + i, { i }));
+    await expect(
+      runExportJob(spec({}), { rawEvents: new ArrayRawEventReader(records), profiles: new ArrayProfileStore([]), sink }),
+    ).rejects.toThrow('destination refused');
+    // The file of `a` was still open: its upload was aborted, not completed with part of the events.
+    expect([...sink.objects.keys()]).toEqual([]);
+  });
+
   it('exports profiles: all on the first run, the changed ones after, always gzip-compressed', async () => {
     const profiles = new ArrayProfileStore([
       { userId: 'u1', attributes: { email: 'u1@x.y', plan: 'pro' }, updatedAt: 10 },
