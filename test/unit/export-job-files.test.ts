@@ -1,6 +1,7 @@
 /** Export-job files: naming and the character rules, identity priority, each format's escaping, chunk boundaries. */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
 import {
   compactTimestamp,
   eventFileKey,
@@ -132,6 +133,19 @@ describe('escaping in each format', () => {
     const first = Object.fromEntries(rows[0].map((column, i) => [column, rows[1][i]]));
     expect(first).toMatchObject({ ts: '2026-11-22T10:30:00.000Z', eventName: 'a b/c', text: HOSTILE.replace('\ud800', '\ufffd'), n: '2.5', flag: 'true', nested: '{"k":["v"]}' });
     expect(rows[2][rows[0].indexOf('text')]).toBe("'=SUM(A1)");
+  });
+
+  it('CSV: numbers are written as csv-stringify writes them, negative ones never escaped as formulas', async () => {
+    const sink = new MemorySink();
+    const numbers = { a: -5, b: 2.5, c: 0, d: 1e21, e: -0.125 };
+    const { files } = await runExportJob(spec({ format: 'csv', compression: 'none' }), {
+      rawEvents: new ArrayRawEventReader([eventRecord('e', AT, numbers, { userId: 'u' })]),
+      profiles: new ArrayProfileStore([]),
+      sink,
+    });
+    const expected = stringify([['2026-11-22T10:30:00.000Z', 'e', 'u', null, null, -5, 2.5, 0, 1e21, -0.125]], { record_delimiter: 'unix', escape_formulas: true });
+    expect(sink.text(files[0].key).split('\n')[1] + '\n').toBe(expected);
+    expect(expected).toBe('2026-11-22T10:30:00.000Z,e,u,,,-5,2.5,0,1e+21,-0.125\n');
   });
 
   it('asString renders every property value as text', async () => {

@@ -130,10 +130,16 @@ const eventProps = (properties: Record<string, JsonValue>, asString: boolean): R
   return props;
 };
 
-/** Exported values as CSV cells: numbers stay numbers, booleans and objects become text. */
+/**
+ * Exported values as CSV cells: booleans and objects become text. A number that is not negative is
+ * passed as its text, which csv-stringify writes as it writes the number (`'' + value`) and the row
+ * encoder copies without a csv-stringify call (properties have many distinct numbers); a negative one
+ * stays a number, since as text its `-` would be escaped as a formula.
+ */
 function cell(value: JsonValue | undefined): Cell {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'string' || typeof value === 'number') return value;
+  if (typeof value === 'number') return value >= 0 ? String(value) : value;
+  if (typeof value === 'string') return value;
   return typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }
 
