@@ -19,6 +19,7 @@ import { bundleExportRun } from './bundle';
 import { benchClients } from './clients';
 import type { DuckDbResult, DuckDbSpec } from './duckdb-run';
 import type { RunResult, RunSpec } from './export-run';
+import { runExportJobBench } from './export-job-bench';
 import { ensureTenantLoaded, type LoadResult } from './load';
 import { machineCpuTimes, machineInfo } from './machine';
 import { parseOptions, type BenchOptions } from './options';
@@ -76,6 +77,13 @@ async function main(): Promise<void> {
   if (options.fresh) await rm(dataDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   if (options.cpuProf) await mkdir(profileDir, { recursive: true });
+
+  const jobBench = () =>
+    runExportJobBench({ jobSizes: options.jobSizes, duckdb: options.duckdb, duckdbThreads: options.duckdbThreads, benchDir: BENCH_DATA }, log);
+  if (options.jobsOnly) {
+    await jobBench();
+    return;
+  }
 
   const points = dataPoints('6m-weekly', options.endAt);
   const machine = machineInfo();
@@ -255,6 +263,10 @@ async function main(): Promise<void> {
     if (options.rawSizes.length > 0) await rawLogSection();
   } finally {
     await Promise.all([dynamodb.stop(), s3?.stop()]);
+  }
+  if (options.jobs) {
+    log();
+    await jobBench();
   }
 }
 

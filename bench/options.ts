@@ -37,6 +37,10 @@ export interface BenchOptions {
   rawSizes: number[];
   /** Only the raw event log section (no export). */
   rawOnly: boolean;
+  /** Export-job section: events per measured size, run unless --no-jobs; --jobs-only runs it alone. */
+  jobSizes: number[];
+  jobs: boolean;
+  jobsOnly: boolean;
 }
 
 const HELP = `Usage: npm run bench -- [flags]
@@ -60,6 +64,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --raw-sizes A,B,...  raw event log section: records written, then read (default 1000000,4000000)
   --no-raw             skip the raw event log section
   --raw-only           only the raw event log section (e.g. --raw-only --raw-sizes 100000 for a quick run)
+  --job-sizes A,B,...  export-job section: events per size (default 1000000; 1000000,4000000 shows memory flat)
+  --no-jobs            skip the export-job section
+  --jobs-only          run only the export-job section
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -84,6 +91,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
     'no-s3', 'no-breakdown', 'no-duckdb', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
     'raw-sizes', 'no-raw', 'raw-only',
+    'job-sizes', 'no-jobs', 'jobs-only',
   ]);
   for (const name of flags.keys()) {
     if (!known.has(name)) throw new Error(`Unknown flag --${name}.\n\n${HELP}`);
@@ -134,5 +142,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     runner,
     rawSizes: [...new Set(rawSizes)].sort((a, b) => a - b),
     rawOnly: bool('raw-only'),
+    jobSizes: [...new Set(list('job-sizes') ?? [1_000_000])].sort((a, b) => a - b),
+    jobs: !bool('no-jobs'),
+    jobsOnly: bool('jobs-only'),
   };
 }

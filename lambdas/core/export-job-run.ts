@@ -1,0 +1,244 @@
+/**
+ * One run of an export job (DESIGN "Export jobs"): reads the raw event log (events) or the profile
+ * store (profiles) for the run's window and writes the job's files into the destination through an
+ * ObjectSink, returning the files written. Pure core: the caller (the job runner) gives the ports.
+ *
+ * Events are grouped by name, then by their UTC day, each group written as its own series of chunks.
+ * The log is read in receive order, so groups interleave: each group keeps one open chunk that takes
+ * its rows as they come (one file's buffer and the sink's upload parts per open group, never a whole
+ * day). CSV and Parquet need every property key of an event before its header: a first pass over the
+ * window collects them (the event catalog holds keys ever seen, not those of this window, which would
+ * add empty columns).
+ *
+ * Keys are deterministic from the job and its window: a retried run writes the same objects.
+ */
+import { ChunkedFiles, type WrittenFile } from './export/chunked-files';
+import {
+  eventFileKey,
+  fileExtension,
+  prioritizedProfile,
+  profileFileKey,
+  utcDay,
+  compactTimestamp,
+  type Compression,
+  type ExportedEvent,
+  type ExportedUserProfile,
+  type FileFormatName,
+  type IdentityField,
+} from './export/job-files';
+import { eventFormat, profileFormat, PropertyColumnsCollector, type PropertyColumns } from './export/job-formats';
+import type { ObjectSink } from './export/pipeline';
+import type { JsonValue } from './raw-log';
+import type { ProfileStore, RawEventReader, UserProfile } from '../ports';
+
+/** What a run reads of the profile store. */
+export type RunProfileStore = Pick<ProfileStore, 'listProfiles' | 'listProfilesChangedSince'>;
+
+export type ExportJobType = 'allEvents' | 'selectedEvents' | 'userProfiles';
+
+export interface ExportJobRunSpec {
+  environmentId: string;
+  organizationId: string;
+  jobId: string;
+  type: ExportJobType;
+  /** `selectedEvents`: the names exported. */
+  events?: readonly string[];
+  identityPriority?: readonly IdentityField[];
+  format: FileFormatName;
+  asString?: boolean;
+  /** Default `gzip`; profile files are always gzip-compressed. */
+  compression?: Compression;
+  /** The destination's key prefix (`<key>`), '' for the bucket's root. */
+  keyPrefix: string;
+  /**
+   * Epoch ms, `to` excluded. Recurring runs: the receive-time window (each record in exactly one run).
+   * One-time runs (`window.by` = 'eventTime'): the UTC days of event time, read from the log received
+   * from the window's start until the run (`readUntil`).
+   */
+  window: { from: number; to: number; by: 'receiveTime' } | { from: number; to: number; by: 'eventTime'; readUntil: number };
+  /** The run's scheduled time: `runTs` in the file names. */
+  runScheduledAt: number;
+  /** Profiles: the start of the last successful run, or absent on the first run (every profile). */
+  profilesChangedSince?: number;
+}
+
+export interface ExportJobRunPorts {
+  rawEvents: RawEventReader;
+  profiles: RunProfileStore;
+  sink: ObjectSink;
+  signal?: AbortSignal;
+  /** Bytes per file before compression; 100 MB unless a test says otherwise. */
+  maxFileBytes?: number;
+}
+
+export interface ExportJobRunResult {
+  files: WrittenFile[];
+}
+
+export async function runExportJob(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Promise<ExportJobRunResult> {
+  const files = spec.type === 'userProfiles' ? await writeProfiles(spec, ports) : await writeEvents(spec, ports);
+  files.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { files };
+}
+
+/** The exported events of the window: events only, of the job's names, in the window's time. */
+async function* exportedEvents(spec: ExportJobRunSpec, reader: RawEventReader): AsyncGenerator<ExportedEvent> {
+  const names = spec.type === 'selectedEvents' ? new Set(spec.events ?? []) : undefined;
+  const { window } = spec;
+  const readWindow = window.by === 'receiveTime' ? window : { from: window.from, to: window.readUntil };
+  const repeats = new RecentIds();
+  for await (const record of reader.read(spec.environmentId, readWindow)) {
+    if (record.type !== 'event' || record.event === undefined) continue;
+    if (names && !names.has(record.event)) continue;
+    const timestamp = record.timestamp ?? record.receivedAt;
+    if (window.by === 'eventTime' && (timestamp < window.from || timestamp >= window.to)) continue;
+    if (repeats.seenBefore(record.id, record.receivedAt)) continue;
+    yield {
+      name: record.event,
+      timestamp,
+      profile: prioritizedProfile({ userId: record.userId, ...contactOf(record.context) }, spec.identityPriority),
+      deviceInfo: isObject(record.context) ? record.context : undefined,
+      properties: record.attributes ?? {},
+    };
+  }
+}
+
+/**
+ * The log is at-least-once: a client's retry appends a record again, with its id, shortly after. Ids
+ * received in the last 15 to 30 minutes are remembered (two generations of 15 minutes of receive
+ * time), so memory follows the traffic of half an hour, not the window's size.
+ */
+class RecentIds {
+  private static readonly GENERATION_MS = 15 * 60 * 1000;
+  private current = new Set<string>();
+  private previous = new Set<string>();
+  private generationEnd = -Infinity;
+
+  seenBefore(id: string, receivedAt: number): boolean {
+    if (receivedAt >= this.generationEnd) {
+      const aged = receivedAt >= this.generationEnd + RecentIds.GENERATION_MS;
+      this.previous = aged ? new Set() : this.current;
+      this.current = new Set();
+      this.generationEnd = (Math.floor(receivedAt / RecentIds.GENERATION_MS) + 1) * RecentIds.GENERATION_MS;
+    }
+    if (this.current.has(id) || this.previous.has(id)) return true;
+    this.current.add(id);
+    return false;
+  }
+}
+
+const isObject = (value: JsonValue | undefined): value is Record<string, JsonValue> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** An event's email and phone: those its context carries (`context.email`, `context.phone`), when text. */
+function contactOf(context: JsonValue | undefined): { email?: string; phone?: string } {
+  if (!isObject(context)) return {};
+  const text = (value: JsonValue | undefined) => (typeof value === 'string' ? value : undefined);
+  return { email: text(context.email), phone: text(context.phone) };
+}
+
+const needsColumns = (format: FileFormatName) => format === 'csv' || format === 'parquet';
+
+async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Promise<WrittenFile[]> {
+  const asString = spec.asString ?? false;
+  const compression = spec.compression ?? 'gzip';
+  const extension = fileExtension(spec.format, compression);
+  const runTs = compactTimestamp(spec.runScheduledAt);
+
+  const columnsByEvent = new Map<string, PropertyColumnsCollector>();
+  if (needsColumns(spec.format)) {
+    for await (const event of exportedEvents(spec, ports.rawEvents)) {
+      let collector = columnsByEvent.get(event.name);
+      if (!collector) columnsByEvent.set(event.name, (collector = new PropertyColumnsCollector(asString)));
+      collector.see(event.properties);
+    }
+  }
+  const noColumns: PropertyColumns = { keys: [], types: new Map() };
+
+  const groups = new Map<string, ChunkedFiles<ExportedEvent>>();
+  const groupOf = (event: ExportedEvent): ChunkedFiles<ExportedEvent> => {
+    const day = utcDay(event.timestamp);
+    const id = `${day}\u0000${event.name}`;
+    let group = groups.get(id);
+    if (!group) {
+      const format = eventFormat(spec.format, {
+        eventName: event.name,
+        asString,
+        columns: columnsByEvent.get(event.name)?.columns() ?? noColumns,
+      });
+      group = new ChunkedFiles({
+        format,
+        sink: ports.sink,
+        gzip: compression === 'gzip' && spec.format !== 'parquet',
+        maxBytes: ports.maxFileBytes,
+        signal: ports.signal,
+        keyOf: (index) =>
+          eventFileKey({ keyPrefix: spec.keyPrefix, jobId: spec.jobId, runTs, event: event.name, day, index, environmentId: spec.environmentId, extension }),
+      });
+      groups.set(id, group);
+    }
+    return group;
+  };
+  return writeAll(groups, async () => {
+    for await (const event of exportedEvents(spec, ports.rawEvents)) {
+      ports.signal?.throwIfAborted();
+      await groupOf(event).add(event);
+    }
+  });
+}
+
+async function writeProfiles(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Promise<WrittenFile[]> {
+  const asString = spec.asString ?? false;
+  const read = (): AsyncIterable<UserProfile> =>
+    spec.profilesChangedSince === undefined
+      ? ports.profiles.listProfiles(spec.environmentId)
+      : ports.profiles.listProfilesChangedSince(spec.environmentId, spec.profilesChangedSince);
+  const exported = async function* (): AsyncGenerator<ExportedUserProfile> {
+    for await (const user of read()) {
+      const { email, phone } = user.attributes;
+      yield {
+        profile: prioritizedProfile(
+          { userId: user.userId, email: typeof email === 'string' ? email : undefined, phone: typeof phone === 'string' ? phone : undefined },
+          spec.identityPriority,
+        ),
+        attributes: user.attributes,
+      };
+    }
+  };
+  const collector = new PropertyColumnsCollector(asString);
+  if (needsColumns(spec.format)) for await (const user of exported()) collector.see(user.attributes);
+
+  const runTs = compactTimestamp(spec.runScheduledAt);
+  // Profile files are always gzip-compressed (Parquet by its codec).
+  const extension = fileExtension(spec.format, 'gzip');
+  const files = new ChunkedFiles<ExportedUserProfile>({
+    format: profileFormat(spec.format, { asString, columns: collector.columns() }),
+    sink: ports.sink,
+    gzip: spec.format !== 'parquet',
+    maxBytes: ports.maxFileBytes,
+    signal: ports.signal,
+    keyOf: (index) =>
+      profileFileKey({ keyPrefix: spec.keyPrefix, organizationId: spec.organizationId, jobId: spec.jobId, runTs, environmentId: spec.environmentId, index, extension }),
+  });
+  return writeAll(new Map([['profiles', files]]), async () => {
+    for await (const user of exported()) {
+      ports.signal?.throwIfAborted();
+      await files.add(user);
+    }
+  });
+}
+
+/** Runs `feed`, then closes every group's files; on failure, aborts them all (no partial object). */
+async function writeAll<Row>(groups: ReadonlyMap<string, ChunkedFiles<Row>>, feed: () => Promise<void>): Promise<WrittenFile[]> {
+  try {
+    await feed();
+  } catch (error) {
+    for (const group of groups.values()) group.destroy(error as Error);
+    await Promise.allSettled([...groups.values()].map((group) => group.close()));
+    throw error;
+  }
+  const written = await Promise.allSettled([...groups.values()].map((group) => group.close()));
+  const failed = written.find((result) => result.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return written.flatMap((result) => (result as PromiseFulfilledResult<WrittenFile[]>).value);
+}
