@@ -6,7 +6,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { ConfigurationError, optionalInteger, requiredString, type Environment } from '../config';
 import type { FailureCheckService } from '../core/failure-check';
-import type { ExportScheduler, TenantStore, UsageStore } from '../ports';
+import type { ExportJobScheduler, ExportScheduler, TenantStore, UsageStore } from '../ports';
 import { buildFailureCheck, buildServices, readIngestKeyGraceSeconds, systemClock, type Services } from '../services';
 import {
   DynamoDbAutomaticExportSettingsStore,
@@ -14,6 +14,8 @@ import {
   DynamoDbFailingExportsStore,
 } from './dynamodb/automatic-export-stores';
 import { createDocumentClient, createDynamoDbClient } from './dynamodb/document-client';
+import { DynamoDbDestinationStore, DynamoDbExportJobStore } from './dynamodb/export-job-stores';
+import { exportRoleCredentials } from './s3/export-role';
 import { DynamoDbManualExportStore } from './dynamodb/manual-export-store';
 import { DynamoDbTenantStore } from './dynamodb/tenant-store';
 import { DynamoDbUsageStore } from './dynamodb/usage-store';
@@ -45,6 +47,8 @@ export interface AwsConfig extends StoreConfig {
   downloadLinkSeconds: number;
   ingestKeyGraceSeconds: number;
   secretsKeyId: string;
+  /** The service's export role: bucket policies grant it writes, and bucket-policy destinations are written as it. */
+  exportRoleArn: string;
   /** Only the API manages schedules; run-export has none (its own ARN would be a circular reference). */
   schedule?: ScheduleConfig;
 }
@@ -81,6 +85,7 @@ export function readRunExportConfig(env: Environment = process.env): AwsConfig {
     downloadLinkSeconds: optionalInteger(env, 'DOWNLOAD_LINK_SECONDS', 3600),
     ingestKeyGraceSeconds: readIngestKeyGraceSeconds(env),
     secretsKeyId: requiredString(env, 'SECRETS_KEY_ID'),
+    exportRoleArn: requiredString(env, 'EXPORT_ROLE_ARN'),
   };
 }
 
@@ -102,12 +107,20 @@ export function readFailureCheckConfig(env: Environment = process.env): FailureC
 }
 
 /** For functions that run exports but never save settings: schedules are the API function's business. */
-class SchedulesManagedElsewhere implements ExportScheduler {
+class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler {
   upsert(): Promise<void> {
     return Promise.reject(new ConfigurationError('This function does not manage schedules: the API function does.'));
   }
 
   remove(): Promise<void> {
+    return this.upsert();
+  }
+
+  upsertJob(): Promise<void> {
+    return this.upsert();
+  }
+
+  removeJob(): Promise<void> {
     return this.upsert();
   }
 }
@@ -138,11 +151,17 @@ export function awsServices(config: AwsConfig): Services {
       exportSettings: new DynamoDbAutomaticExportSettingsStore({ client, tableName: config.configTable }),
       exportRuns: new DynamoDbExportRunStore({ client, tableName: config.configTable }),
       sealer: new KmsSecretSealer({ client: new KMSClient({}), keyId: config.secretsKeyId }),
-      destinations: new S3DestinationGateway(),
+      destinations: new S3DestinationGateway({ serviceIdentity: { credentials: exportRoleCredentials(config.exportRoleArn) } }),
       scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
+      destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
+      exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
       clock: systemClock,
     },
-    { downloadLinkSeconds: config.downloadLinkSeconds, ingestKeyGraceSeconds: config.ingestKeyGraceSeconds },
+    {
+      downloadLinkSeconds: config.downloadLinkSeconds,
+      ingestKeyGraceSeconds: config.ingestKeyGraceSeconds,
+      exportRoleArn: config.exportRoleArn,
+    },
   );
 }
 

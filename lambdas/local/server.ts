@@ -17,7 +17,7 @@ import { logger } from '../core/log';
 import { Router } from '../http/router';
 import type { HttpRequest, HttpResponse } from '../http/types';
 import { validateBody } from '../http/validation';
-import { CUSTOMER_STORAGE_MODES, type CustomerStorage } from './customer-storage';
+import { BUCKET_POLICY_STATES, CUSTOMER_STORAGE_MODES, type CustomerStorage } from './customer-storage';
 import type { LocalTokens } from './tokens';
 import type { LocalServices } from './wiring';
 
@@ -38,8 +38,13 @@ export interface LocalServer {
 }
 
 const customerStorageBody = z
-  .object({ access: z.enum(CUSTOMER_STORAGE_MODES, { error: `access must be one of ${CUSTOMER_STORAGE_MODES.join(', ')}` }) })
-  .strict();
+  .object({
+    access: z.enum(CUSTOMER_STORAGE_MODES, { error: `access must be one of ${CUSTOMER_STORAGE_MODES.join(', ')}` }).optional(),
+    /** Grants or revokes the buckets' policy for the service's export role (bucket-policy destinations). */
+    bucketPolicy: z.enum(BUCKET_POLICY_STATES, { error: `bucketPolicy must be one of ${BUCKET_POLICY_STATES.join(', ')}` }).optional(),
+  })
+  .strict()
+  .refine((body) => body.access !== undefined || body.bucketPolicy !== undefined, 'send access, bucketPolicy or both');
 const checkFailuresBody = z
   .object({ now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time, e.g. 2026-11-25T01:00:00Z' }).optional() })
   .strict();
@@ -70,8 +75,13 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
     });
   if (customerStorage) {
     router.add('POST', '/local/customer-storage', async ({ request }) => {
-      customerStorage.mode = validateBody(customerStorageBody, request.body).access;
-      return { status: 200, body: { access: customerStorage.mode, endpoint: customerStorage.endpoint } };
+      const { access, bucketPolicy } = validateBody(customerStorageBody, request.body);
+      if (access) customerStorage.mode = access;
+      if (bucketPolicy) customerStorage.bucketPolicy = bucketPolicy;
+      return {
+        status: 200,
+        body: { access: customerStorage.mode, bucketPolicy: customerStorage.bucketPolicy, endpoint: customerStorage.endpoint },
+      };
     });
   }
   return router;
