@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { ROLES } from '../core/access';
+import { NotFoundError } from '../core/errors';
 import { RetryableRunError } from '../core/automatic-export';
 import { apiRouter } from '../http/api-routes';
 import { decodeBody } from '../http/body';
@@ -22,6 +23,13 @@ import type { LocalTokens } from './tokens';
 import type { LocalServices } from './wiring';
 
 const mintTokenBody = z.object({ org: z.string().min(1), role: z.enum(ROLES) }).strict();
+const fireJobBody = z
+  .object({
+    jobId: z.string().min(1),
+    scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z' }),
+    now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time' }).optional(),
+  })
+  .strict();
 const fireScheduleBody = z
   .object({
     envId: z.string().min(1),
@@ -49,6 +57,16 @@ const checkFailuresBody = z
   .object({ now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time, e.g. 2026-11-25T01:00:00Z' }).optional() })
   .strict();
 
+/** A fire of an export job's schedule (`{jobId, ...}`) rather than an environment's (`{envId, ...}`). */
+function isJobFire(body: string | undefined): boolean {
+  try {
+    const parsed: unknown = JSON.parse(body ?? '');
+    return typeof parsed === 'object' && parsed !== null && 'jobId' in parsed;
+  } catch {
+    return false;
+  }
+}
+
 /** Routes that exist only in local mode: mint tokens, and drive time as the scheduler would. */
 export function localRouter(tokens: LocalTokens, services: LocalServices, customerStorage?: CustomerStorage): Router {
   const router = new Router()
@@ -57,6 +75,14 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
       return { status: 201, body: { token: await tokens.mint(org, role) } };
     })
     .add('POST', '/local/scheduler/fire', async ({ request }) => {
+      if (isJobFire(request.body)) {
+        const { jobId, scheduledTime } = validateBody(fireJobBody, request.body);
+        const schedule = services.scheduler.jobSchedule(jobId);
+        if (!schedule) throw new NotFoundError(`Export job ${jobId} has no schedule (only recurring jobs that are not stopped have one).`);
+        // The job run's seam (ExportJobService.runJob); `now` is for the run to use once it is wired.
+        await services.exportJobService.runJob({ environmentId: schedule.environmentId, jobId, scheduledTime: Date.parse(scheduledTime) });
+        return { status: 200, body: { outcome: 'dispatched', jobId } };
+      }
       const { envId, scheduledTime, now } = validateBody(fireScheduleBody, request.body);
       try {
         const result = await services.automaticExports.runScheduled(envId, Date.parse(scheduledTime), {
