@@ -104,10 +104,10 @@ export class DestinationService {
   constructor(private readonly deps: DestinationDependencies) {}
 
   /** The policy a customer pastes into the bucket before saving a bucket-policy destination. */
-  async bucketPolicy(caller: Caller | undefined, environmentId: string, bucket: string): Promise<{ policy: BucketPolicy }> {
+  async bucketPolicy(caller: Caller | undefined, environmentId: string, bucket: string | undefined): Promise<{ policy: BucketPolicy }> {
     await this.authorized(caller, environmentId);
-    if (!isBucketName(bucket)) {
-      const message = 'must be a bucket name: 3-63 lowercase letters, digits, dots or dashes';
+    if (bucket === undefined || !isBucketName(bucket)) {
+      const message = 'send ?bucket=<name>: 3-63 lowercase letters, digits, dots or dashes';
       throw new ValidationError(`Invalid query string. bucket: ${message}.`, [{ path: 'bucket', message }]);
     }
     return { policy: bucketPolicy(bucket, this.deps.exportRoleArn) };

@@ -164,7 +164,8 @@ export const createDestinationBody = z.object(destinationFields).strict().superR
 /** A destination's replacement; omit secretAccessKey to keep the stored one (same access key id only). */
 export const putDestinationBody = z.object({ ...destinationFields, version }).strict().superRefine(checkProviderFields);
 
-export const bucketPolicyQuery = z.object({ bucket: z.string({ error: 'bucket is required: ?bucket=<bucket name>' }).max(63) });
+/** The bucket's name is checked by the service, after the caller's access: another tenant's path answers 404 first. */
+export const bucketPolicyQuery = z.object({ bucket: z.string().optional() });
 
 const utcDay = z.iso.date({ error: 'must be a UTC day, YYYY-MM-DD' });
 const jobFrequency = z.discriminatedUnion(

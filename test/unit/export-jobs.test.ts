@@ -103,7 +103,7 @@ describe('DestinationService', () => {
   test('the bucket-policy answer names the bucket; a malformed name is refused', async () => {
     const { destinations } = setup();
     expect((await destinations.bucketPolicy(caller, 'env_1', 'acme-exports')).policy.Statement[0].Resource).toBe('arn:aws:s3:::acme-exports/*');
-    await expect(destinations.bucketPolicy(caller, 'env_1', 'Not A Bucket')).rejects.toThrow(/bucket: must be a bucket name/);
+    await expect(destinations.bucketPolicy(caller, 'env_1', 'Not A Bucket')).rejects.toThrow(/bucket: send \?bucket=<name>/);
   });
 
   test('enterprise plan only', async () => {
