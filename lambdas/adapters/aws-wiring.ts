@@ -60,6 +60,15 @@ export interface FailureCheckConfig {
   dashboardUrl: string;
 }
 
+/** An IAM role ARN: it goes into customers' bucket policies, so a wrong one must fail at start, not there. */
+function requiredRoleArn(env: Environment, name: string): string {
+  const value = requiredString(env, name);
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(value)) {
+    throw new ConfigurationError(`Invalid configuration: ${name} must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got "${value}".`);
+  }
+  return value;
+}
+
 export function readStoreConfig(env: Environment = process.env): StoreConfig {
   return { configTable: requiredString(env, 'CONFIG_TABLE'), usageTable: requiredString(env, 'USAGE_TABLE') };
 }
@@ -85,7 +94,7 @@ export function readRunExportConfig(env: Environment = process.env): AwsConfig {
     downloadLinkSeconds: optionalInteger(env, 'DOWNLOAD_LINK_SECONDS', 3600),
     ingestKeyGraceSeconds: readIngestKeyGraceSeconds(env),
     secretsKeyId: requiredString(env, 'SECRETS_KEY_ID'),
-    exportRoleArn: requiredString(env, 'EXPORT_ROLE_ARN'),
+    exportRoleArn: requiredRoleArn(env, 'EXPORT_ROLE_ARN'),
   };
 }
 
