@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Role } from '../../lambdas/core/access';
 import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { startLocalServer } from '../../lambdas/local/server';
 import { LocalTokens } from '../../lambdas/local/tokens';
 import { LOCAL_EXPORTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
@@ -12,26 +13,32 @@ export interface TestService {
   services: LocalServices;
   clients: EmulatorClients;
   emulators: RunningEmulators;
+  /** The simulated customer storage in front of the local S3, when asked for (bucket CUSTOMER_BUCKET). */
+  customerStorage?: CustomerStorage;
   token(organizationId: string, role?: Role): Promise<string>;
   /** fetch against the service with JSON in and out. */
   call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
 
-export async function startTestService(options: { clock?: Clock } = {}): Promise<TestService> {
-  const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET] });
+export const CUSTOMER_BUCKET = 'customer-bucket';
+
+export async function startTestService(options: { clock?: Clock; customerStorage?: boolean } = {}): Promise<TestService> {
+  const emulators = await startEmulators({ buckets: options.customerStorage ? [LOCAL_EXPORTS_BUCKET, CUSTOMER_BUCKET] : [LOCAL_EXPORTS_BUCKET] });
   const clients = createEmulatorClients(emulators);
   const suffix = randomBytes(4).toString('hex');
   const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}` };
   await ensureTables(clients.dynamodb, tables);
   const services = await localServices(clients, { tables, clock: options.clock });
   const tokens = new LocalTokens(randomBytes(32).toString('hex'));
-  const server = await startLocalServer(services, tokens, { port: 0 });
+  const customerStorage = options.customerStorage ? await startCustomerStorage(emulators.s3Endpoint) : undefined;
+  const server = await startLocalServer(services, tokens, { port: 0, customerStorage });
   return {
     url: server.url,
     services,
     clients,
     emulators,
+    customerStorage,
     token: (organizationId, role = 'member') => tokens.mint(organizationId, role),
     call: async (method, path, { token, body, headers } = {}) => {
       const response = await fetch(`${server.url}${path}`, {
@@ -48,6 +55,7 @@ export async function startTestService(options: { clock?: Clock } = {}): Promise
     },
     stop: async () => {
       await server.close();
+      await customerStorage?.close();
       await services.dispatcher.idle();
       clients.destroy();
       await emulators.stop();
