@@ -3,13 +3,14 @@
  * counted in the measured export process:
  *
  *   tsx bench/emulator-server.ts dynamodb <dataDir>   dynalite, persisted under <dataDir>/dynamodb
- *   tsx bench/emulator-server.ts s3                   s3rver, in a temporary folder removed on exit
+ *   tsx bench/emulator-server.ts s3 [<dataDir>]       s3rver, in a temporary folder removed on exit (or under <dataDir>/s3)
  *
  * (startEmulators also starts the SES emulator and the other store; they stay idle.) It tells its
  * parent the endpoint over IPC, answers {type: 'usage'} with its CPU time and peak RSS, and stops when
  * the parent disconnects or sends {type: 'stop'}.
  */
 import { startEmulators } from '../lambdas/local/emulators';
+import { RAW_BUCKET } from './raw-log-bench';
 import { EXPORT_BUCKET } from './tenant';
 
 export type EmulatorRole = 'dynamodb' | 's3';
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const dataDir = process.argv[3];
   if (role !== 'dynamodb' && role !== 's3') throw new Error(`Unknown emulator role "${role}".`);
   const emulators = await startEmulators(
-    role === 'dynamodb' ? { dataDir } : { buckets: [EXPORT_BUCKET] },
+    role === 'dynamodb' ? { dataDir } : { buckets: [EXPORT_BUCKET, RAW_BUCKET], ...(dataDir ? { dataDir } : {}) },
   );
   let stopping = false;
   const stop = async (): Promise<void> => {

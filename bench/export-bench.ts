@@ -23,6 +23,7 @@ import { ensureTenantLoaded, type LoadResult } from './load';
 import { machineCpuTimes, machineInfo } from './machine';
 import { parseOptions, type BenchOptions } from './options';
 import { runChild, startEmulatorProcess, type EmulatorProcess } from './processes';
+import { runRawLogBench } from './raw-log-bench';
 import { fixed, int, mb, mbFromKb, table } from './report';
 import { CONFIG_TABLE, USAGE_TABLE, type TenantSpec } from './tenant';
 
@@ -63,6 +64,11 @@ const log = (line = '') => process.stdout.write(line + '\n');
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  const rawLogSection = () => runRawLogBench({ rawSizes: options.rawSizes, duckdbThreads: options.duckdbThreads, benchDir: BENCH_DATA }, log);
+  if (options.rawOnly) {
+    await rawLogSection();
+    return;
+  }
   const dataDir = join(BENCH_DATA, 'data');
   const outDir = join(BENCH_DATA, 'out');
   const profileDir = join(BENCH_DATA, 'profiles');
@@ -245,6 +251,8 @@ async function main(): Promise<void> {
       ) + '\n',
     );
     log(`Results written to ${resultsFile} (whole benchmark: ${fixed(totalSeconds, 0)} s).`);
+    log();
+    if (options.rawSizes.length > 0) await rawLogSection();
   } finally {
     await Promise.all([dynamodb.stop(), s3?.stop()]);
   }

@@ -33,6 +33,10 @@ export interface BenchOptions {
   repeat: number;
   /** How the measured export process runs: `bundle` (esbuild, like the deployed Lambda) or `tsx`. */
   runner: 'bundle' | 'tsx';
+  /** Raw event log section: records written and read at each size, ascending (empty: skipped). */
+  rawSizes: number[];
+  /** Only the raw event log section (no export). */
+  rawOnly: boolean;
 }
 
 const HELP = `Usage: npm run bench -- [flags]
@@ -53,6 +57,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --keep-files         keep the exported CSV files under .bench/out
   --repeat N           run each measurement N times and report the median (default 1)
   --runner R           bundle (default: esbuild-bundled like the Lambda) or tsx
+  --raw-sizes A,B,...  raw event log section: records written, then read (default 1000000,4000000)
+  --no-raw             skip the raw event log section
+  --raw-only           only the raw event log section (e.g. --raw-only --raw-sizes 100000 for a quick run)
 `;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -76,6 +83,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const known = new Set([
     'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
     'no-s3', 'no-breakdown', 'no-duckdb', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
+    'raw-sizes', 'no-raw', 'raw-only',
   ]);
   for (const name of flags.keys()) {
     if (!known.has(name)) throw new Error(`Unknown flag --${name}.\n\n${HELP}`);
@@ -90,15 +98,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const bool = (name: string): boolean => flags.get(name) === true || flags.get(name) === 'true';
 
   const companies = integer('companies', 5000);
-  const sizesFlag = flags.get('sizes');
-  const sizes =
-    typeof sizesFlag === 'string'
-      ? sizesFlag.split(',').map((s) => {
-          const n = Number(s.trim());
-          if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes must list whole numbers, got "${s}".`);
-          return n;
-        })
-      : [Math.max(1, Math.round(companies / 2)), companies];
+  const list = (name: string): number[] | undefined => {
+    const value = flags.get(name);
+    if (typeof value !== 'string') return undefined;
+    return value.split(',').map((s) => {
+      const n = Number(s.trim());
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must list whole numbers, got "${s}".`);
+      return n;
+    });
+  };
+  const sizes = list('sizes') ?? [Math.max(1, Math.round(companies / 2)), companies];
+  const rawSizes = bool('no-raw') ? [] : (list('raw-sizes') ?? [1_000_000, 4_000_000]);
   const runner = flags.get('runner') ?? 'bundle';
   if (runner !== 'bundle' && runner !== 'tsx') throw new Error('--runner must be bundle or tsx.');
   const endFlag = flags.get('end');
@@ -122,5 +132,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     keepFiles: bool('keep-files'),
     repeat: integer('repeat', 1),
     runner,
+    rawSizes: [...new Set(rawSizes)].sort((a, b) => a - b),
+    rawOnly: bool('raw-only'),
   };
 }

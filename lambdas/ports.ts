@@ -495,3 +495,81 @@ export interface ExportJobScheduler {
 export interface ExportJobDispatcher {
   dispatchJobRun(request: JobRunRequest): Promise<void>;
 }
+
+import type { RawRecord, ReceiveWindow } from './core/raw-log';
+
+/**
+ * The raw event log's writer (Firehose on AWS, a buffering S3 writer locally). Resolves once the
+ * records are in the log's hands (they reach the bucket within its buffer time); fails with
+ * RawLogUnavailableError when they could not all be taken, so the client retries.
+ */
+export interface RawEventLog {
+  append(records: readonly RawRecord[]): Promise<void>;
+}
+
+/** Reads the raw event log of one environment. */
+export interface RawEventReader {
+  /**
+   * The records received in the window, in receive order (object by object, in name order, each
+   * object's lines in order), streamed: one object's decompressed bytes at a time in memory.
+   */
+  read(environmentId: string, window: ReceiveWindow): AsyncIterable<RawRecord>;
+}
+
+import type { JsonValue } from './core/raw-log';
+
+/** A user's profile: the latest attributes sent for the user (name, email, phone, custom ones). */
+export interface UserProfile {
+  userId: string;
+  /** Merged key by key, the latest received value of each winning. */
+  attributes: Record<string, JsonValue>;
+  /** The time of the first user item received (its timestamp). */
+  firstSeen: number;
+  /** When the profile last changed: the receive time of the latest user item. */
+  updatedAt: number;
+}
+
+export interface ProfileUpdate {
+  userId: string;
+  attributes: Record<string, JsonValue>;
+  /** The item's timestamp. */
+  at: number;
+  receivedAt: number;
+}
+
+/** User profiles, readable whole or by change (the profile exports). */
+export interface ProfileStore {
+  recordProfile(environmentId: string, update: ProfileUpdate): Promise<void>;
+  /** Every profile of the environment (no order promised). */
+  listProfiles(environmentId: string): AsyncIterable<UserProfile>;
+  /** The profiles whose updatedAt >= `since`, read in time proportional to their number. */
+  listProfilesChangedSince(environmentId: string, since: number): AsyncIterable<UserProfile>;
+}
+
+/** The event catalog: every event name seen, with its property keys. */
+export interface EventCatalogEntry {
+  name: string;
+  /** When the service first / last received the event. */
+  firstSeen: number;
+  lastSeen: number;
+  /** Events received; approximate (counts may lag or miss a little), never the names or keys. */
+  count: number;
+  propertyKeys: string[];
+}
+
+export interface EventSighting {
+  name: string;
+  /** Events of this name to add to its count. */
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** Property keys to record (those not known to be recorded already). */
+  propertyKeys: string[];
+}
+
+export interface EventCatalogStore {
+  /** Adds the names and keys (durably, before resolving), the counts and times. */
+  record(environmentId: string, sightings: readonly EventSighting[]): Promise<void>;
+  /** Sorted by name, keys sorted. */
+  list(environmentId: string): Promise<EventCatalogEntry[]>;
+}

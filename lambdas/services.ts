@@ -7,6 +7,7 @@ import { optionalInteger, type Environment } from './config';
 import { AutomaticExportService } from './core/automatic-export';
 import { DestinationService } from './core/destinations';
 import { ExportJobService } from './core/export-jobs';
+import { EventCatalogRecorder, EventCatalogService } from './core/event-catalog';
 import { FailureCheckService } from './core/failure-check';
 import { IngestService } from './core/ingest';
 import { DEFAULT_INGEST_KEY_GRACE_SECONDS } from './core/ingest-keys';
@@ -18,6 +19,7 @@ import type {
   DestinationGateway,
   DestinationStore,
   DownloadLinks,
+  EventCatalogStore,
   ExportDispatcher,
   ExportJobDispatcher,
   ExportJobScheduler,
@@ -28,6 +30,8 @@ import type {
   Mailer,
   ManualExportStore,
   ObjectSink,
+  ProfileStore,
+  RawEventLog,
   SecretSealer,
   ServiceIdentityGateway,
   TenantStore,
@@ -51,6 +55,10 @@ export interface Adapters {
   destinationStore: DestinationStore;
   exportJobStore: ExportJobStore;
   clock: Clock;
+  /** Where ingest appends every accepted item. */
+  rawLog: RawEventLog;
+  profiles: ProfileStore;
+  eventCatalogStore: EventCatalogStore;
 }
 
 /** What the hourly failure check needs on top of the stores it shares with the API. */
@@ -65,11 +73,14 @@ export interface Settings {
   ingestKeyGraceSeconds: number;
   /** The role bucket policies grant writes to (EXPORT_ROLE_ARN, a stack output). */
   exportRoleArn: string;
+  /** How often ingest writes the catalog's counts of known events, per process. @default 10 s */
+  eventCountFlushMs?: number;
 }
 
 export interface Services extends Adapters {
   tenancy: TenancyService;
   ingest: IngestService;
+  eventCatalog: EventCatalogService;
   manualExports: ManualExportService;
   automaticExports: AutomaticExportService;
   destinationService: DestinationService;
@@ -79,6 +90,8 @@ export interface Services extends Adapters {
 /** `INGEST_KEY_GRACE_SECONDS`: 0 (a replaced key stops at once) to 30 days; 24 h by default. */
 export const readIngestKeyGraceSeconds = (env: Environment): number =>
   optionalInteger(env, 'INGEST_KEY_GRACE_SECONDS', DEFAULT_INGEST_KEY_GRACE_SECONDS, { min: 0, max: 30 * 24 * 3600 });
+
+export const DEFAULT_EVENT_COUNT_FLUSH_MS = 10_000;
 
 export const systemClock: Clock = { now: () => Date.now() };
 
@@ -97,7 +110,19 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
       newIngestKey,
       ingestKeyGraceMs: settings.ingestKeyGraceSeconds * 1000,
     }),
-    ingest: new IngestService({ tenants: adapters.tenants, usage: adapters.usage, clock: adapters.clock }),
+    ingest: new IngestService({
+      tenants: adapters.tenants,
+      usage: adapters.usage,
+      clock: adapters.clock,
+      rawLog: adapters.rawLog,
+      profiles: adapters.profiles,
+      catalog: new EventCatalogRecorder({
+        store: adapters.eventCatalogStore,
+        clock: adapters.clock,
+        countFlushMs: settings.eventCountFlushMs ?? DEFAULT_EVENT_COUNT_FLUSH_MS,
+      }),
+    }),
+    eventCatalog: new EventCatalogService({ tenants: adapters.tenants, store: adapters.eventCatalogStore }),
     manualExports: new ManualExportService({
       tenants: adapters.tenants,
       usage: adapters.usage,

@@ -26,6 +26,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { OperatorAlarms } from './constructs/operator-alarms';
+import { RawEventLog } from './constructs/raw-event-log';
 import { LogLevel, ServiceFunction, ServiceFunctionProps } from './constructs/service-function';
 
 /** Default directory of the Lambda entry points (a path, never an import: lib/ does not import lambdas/). */
@@ -46,6 +47,13 @@ export const FAILING_INDEX = {
   indexName: 'failing',
   partitionKey: { name: 'failingPk', type: AttributeType.STRING },
   sortKey: { name: 'failingSince', type: AttributeType.NUMBER },
+} as const;
+
+/** Index of the profiles table by shard and time of change: a profile export reads only what changed since T. */
+export const PROFILES_UPDATED_INDEX = {
+  indexName: 'updated',
+  partitionKey: { name: 'pk', type: AttributeType.STRING },
+  sortKey: { name: 'updatedAt', type: AttributeType.NUMBER },
 } as const;
 
 /**
@@ -184,6 +192,8 @@ export class DataExportStack extends Stack {
   public readonly configTable: Table;
   /** Companies, users, features, segments, per company x feature usage, feedback, raw events. */
   public readonly usageTable: Table;
+  /** User profiles: latest attributes per user, indexed by time of change ({@link PROFILES_UPDATED_INDEX}). */
+  public readonly profilesTable: Table;
   /** Service-owned bucket of the manual export files (`manual/`, expired after 7 days). */
   public readonly exportsBucket: Bucket;
   /** Server access logs of the exports bucket (who downloaded what, from where). */
@@ -209,6 +219,8 @@ export class DataExportStack extends Stack {
   public readonly apiFunction: ServiceFunction;
   /** Tracking ingest (`/ingest/...`). */
   public readonly ingestFunction: ServiceFunction;
+  /** Every accepted ingest item: Firehose into the raw-data bucket, by environment and receive hour. */
+  public readonly rawEventLog: RawEventLog;
   /** `GET /v1/openapi.json`: public by design, no authorizer. */
   public readonly openApiRoutes: HttpRoute[];
   /** `ANY /ingest/{proxy+}`: no JWT; the ingest Lambda authenticates the environment's ingest key. */
@@ -263,6 +275,8 @@ export class DataExportStack extends Stack {
     this.configTable.addGlobalSecondaryIndex({ ...UNRECONCILED_INDEX, projectionType: ProjectionType.KEYS_ONLY });
     this.configTable.addGlobalSecondaryIndex({ ...TRANSIENT_INDEX, projectionType: ProjectionType.KEYS_ONLY });
     this.usageTable = this.createTable('UsageTable');
+    this.profilesTable = this.createTable('ProfilesTable');
+    this.profilesTable.addGlobalSecondaryIndex({ ...PROFILES_UPDATED_INDEX, projectionType: ProjectionType.ALL });
 
     // ---- Destination secrets ------------------------------------------------------------------
     this.destinationSecretsKey = new Key(this, 'DestinationSecretsKey', {
@@ -310,6 +324,8 @@ export class DataExportStack extends Stack {
       timeout: Duration.seconds(29),
     });
     this.tableData(this.configTable).readWriteData(this.apiFunction);
+    // GET .../events reads the event catalog (one Query) from the usage table.
+    Grant.addToPrincipal({ grantee: this.apiFunction, actions: ['dynamodb:Query'], resourceArns: [this.usageTable.tableArn] });
 
     // A 1,000-item bulk is a few thousand conditional writes.
     this.ingestFunction = this.addServiceFunction('IngestFunction', {
@@ -319,6 +335,14 @@ export class DataExportStack extends Stack {
     });
     this.tableData(this.configTable).readData(this.ingestFunction);
     this.tableData(this.usageTable).readWriteData(this.ingestFunction);
+
+    // ---- Raw event log --------------------------------------------------------------------------
+    this.rawEventLog = new RawEventLog(this, 'RawEventLog', { accessLogsBucket: this.accessLogsBucket });
+    this.ingestFunction.addEnvironment('RAW_EVENTS_STREAM', this.rawEventLog.streamName);
+    this.rawEventLog.grantPutRecords(this.ingestFunction);
+    // Ingest updates profiles (one UpdateItem per user item) and nothing else of that table.
+    this.ingestFunction.addEnvironment('PROFILES_TABLE', this.profilesTable.tableName);
+    Grant.addToPrincipal({ grantee: this.ingestFunction, actions: ['dynamodb:UpdateItem'], resourceArns: [this.profilesTable.tableArn] });
 
     // ---- Manual exports -----------------------------------------------------------------------
     this.runExportDeadLetterQueue = new Queue(this, 'RunExportDeadLetterQueue', {
@@ -626,7 +650,13 @@ export class DataExportStack extends Stack {
     });
     new CfnOutput(this, 'ConfigTableName', { value: this.configTable.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.usageTable.tableName });
+    new CfnOutput(this, 'ProfilesTableName', { value: this.profilesTable.tableName });
     new CfnOutput(this, 'ExportsBucketName', { value: this.exportsBucket.bucketName });
+    new CfnOutput(this, 'RawEventsBucketName', {
+      description: 'Raw event log: raw/<envId>/<yyyy>/<mm>/<dd>/<hh>/*.jsonl.gz',
+      value: this.rawEventLog.bucket.bucketName,
+    });
+    new CfnOutput(this, 'RawEventsStreamName', { value: this.rawEventLog.streamName });
     new CfnOutput(this, 'RunExportFunctionName', { value: this.runExportFunction.functionName });
     new CfnOutput(this, 'ScheduleGroupName', {
       description: 'EventBridge Scheduler group of the automatic export schedules',

@@ -12,6 +12,7 @@ import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { IBucket } from 'aws-cdk-lib/aws-s3';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { RAW_EVENTS_ERRORS_PREFIX, RAW_EVENTS_PREFIX, RawEventLog } from './constructs/raw-event-log';
 import { ServiceFunction } from './constructs/service-function';
 
 /** One accepted finding: the rule (with its finding id where the rule reports several) and why. */
@@ -115,6 +116,21 @@ export const INGEST_ROUTE_ACKS: readonly NagAcknowledgement[] = [
   },
 ];
 
+/**
+ * Accepted on the raw event log's Firehose role. `bucketArn` is the raw-data bucket's ARN as cdk-nag
+ * names it, e.g. `<RawEventLogBucket1A2B3C4D.Arn>`.
+ */
+export function rawEventLogDeliveryAcks(bucketArn: string): NagAcknowledgement[] {
+  return [RAW_EVENTS_PREFIX, RAW_EVENTS_ERRORS_PREFIX].map((prefix) => ({
+    id: `AwsSolutions-IAM5[Resource::${bucketArn}/${prefix}*]`,
+    reason:
+      `Object-level S3 permissions of Amazon Data Firehose under ${prefix} of the raw-data bucket: the stream creates ` +
+      'objects named at delivery time (per environment, hour and buffer), so no object ARN exists at deploy time. ' +
+      "Actions are those AWS documents for Firehose's S3 destination (PutObject, GetObject, AbortMultipartUpload); " +
+      'no delete, no other bucket.',
+  }));
+}
+
 /** The parts of a stack the acknowledgements attach to. */
 export interface NagAcknowledgementTargets {
   /** Routes deliberately served without authorizer: the OpenAPI document. */
@@ -133,6 +149,8 @@ export interface NagAcknowledgementTargets {
   readonly schedulesArnPattern: string;
   /** Dead-letter queue the schedules are created with at run time. */
   readonly scheduleDeadLetterQueue: IQueue;
+  /** The raw event log (Firehose stream and raw-data bucket). */
+  readonly rawEventLog: RawEventLog;
 }
 
 /**
@@ -189,4 +207,5 @@ export function acknowledgeNagFindings(stack: Stack & NagAcknowledgementTargets)
     if (fn.role) acknowledge(fn.role, schedulesAcks);
   }
   acknowledge(stack.scheduleDeadLetterQueue, SCHEDULE_DLQ_ACKS);
+  acknowledge(stack.rawEventLog.deliveryRole, rawEventLogDeliveryAcks(nagName(stack, stack.rawEventLog.bucket.bucketArn)));
 }

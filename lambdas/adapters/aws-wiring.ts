@@ -1,13 +1,23 @@
 /** The AWS wiring: real AWS clients, configuration from each Lambda's environment, read once at start. */
+import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { ConfigurationError, optionalInteger, requiredString, type Environment } from '../config';
+import { EventCatalogRecorder } from '../core/event-catalog';
 import type { FailureCheckService } from '../core/failure-check';
-import type { ExportJobScheduler, ExportScheduler, TenantStore, UsageStore } from '../ports';
-import { buildFailureCheck, buildServices, readIngestKeyGraceSeconds, systemClock, type Services } from '../services';
+import { IngestService } from '../core/ingest';
+import type { ExportJobScheduler, ExportScheduler, ProfileStore, RawEventLog, TenantStore, UsageStore } from '../ports';
+import {
+  buildFailureCheck,
+  buildServices,
+  DEFAULT_EVENT_COUNT_FLUSH_MS,
+  readIngestKeyGraceSeconds,
+  systemClock,
+  type Services,
+} from '../services';
 import {
   DynamoDbAutomaticExportSettingsStore,
   DynamoDbExportRunStore,
@@ -16,6 +26,9 @@ import {
 import { createDocumentClient, createDynamoDbClient } from './dynamodb/document-client';
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from './dynamodb/export-job-stores';
 import { exportRoleCredentials } from './s3/export-role';
+import { DynamoDbEventCatalogStore } from './dynamodb/event-catalog-store';
+import { DynamoDbProfileStore } from './dynamodb/profile-store';
+import { FirehoseRawEventLog } from './firehose/firehose-raw-event-log';
 import { DynamoDbManualExportStore } from './dynamodb/manual-export-store';
 import { DynamoDbTenantStore } from './dynamodb/tenant-store';
 import { DynamoDbUsageStore } from './dynamodb/usage-store';
@@ -106,6 +119,20 @@ export function readApiConfig(env: Environment = process.env): AwsConfig {
   };
 }
 
+/** The ingest function's configuration: the stores, the profiles table and the raw event log's stream. */
+export interface IngestConfig extends StoreConfig {
+  profilesTable: string;
+  rawEventsStream: string;
+}
+
+export function readIngestConfig(env: Environment = process.env): IngestConfig {
+  return {
+    ...readStoreConfig(env),
+    profilesTable: requiredString(env, 'PROFILES_TABLE'),
+    rawEventsStream: requiredString(env, 'RAW_EVENTS_STREAM'),
+  };
+}
+
 export function readFailureCheckConfig(env: Environment = process.env): FailureCheckConfig {
   return {
     configTable: requiredString(env, 'CONFIG_TABLE'),
@@ -134,6 +161,25 @@ class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler {
   }
 }
 
+/** For functions other than ingest: only ingest writes the raw event log and the profiles. */
+class IngestWritesElsewhere implements RawEventLog, ProfileStore {
+  append(): Promise<void> {
+    return Promise.reject(new ConfigurationError('This function does not ingest: the ingest function does.'));
+  }
+
+  recordProfile(): Promise<void> {
+    return this.append();
+  }
+
+  async *listProfiles(): AsyncIterable<never> {
+    await this.append();
+  }
+
+  async *listProfilesChangedSince(): AsyncIterable<never> {
+    await this.append();
+  }
+}
+
 const documentClient = () => createDocumentClient(createDynamoDbClient());
 
 const scheduler = (config: ScheduleConfig) => new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...config });
@@ -145,6 +191,22 @@ export function awsStores(config: StoreConfig): { tenants: TenantStore; usage: U
     tenants: new DynamoDbTenantStore({ client, tableName: config.configTable }),
     usage: new DynamoDbUsageStore({ client, tableName: config.usageTable }),
   };
+}
+
+/** The ingest function's service: the stores, the profiles, the event catalog and the Firehose stream. */
+export function awsIngest(config: IngestConfig): IngestService {
+  const client = documentClient();
+  return new IngestService({
+    ...awsStores(config),
+    clock: systemClock,
+    rawLog: new FirehoseRawEventLog({ client: new FirehoseClient({}), streamName: config.rawEventsStream }),
+    profiles: new DynamoDbProfileStore({ client, tableName: config.profilesTable }),
+    catalog: new EventCatalogRecorder({
+      store: new DynamoDbEventCatalogStore({ client, tableName: config.usageTable }),
+      clock: systemClock,
+      countFlushMs: DEFAULT_EVENT_COUNT_FLUSH_MS,
+    }),
+  });
 }
 
 export function awsServices(config: AwsConfig): Services {
@@ -165,6 +227,9 @@ export function awsServices(config: AwsConfig): Services {
       destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
       clock: systemClock,
+      rawLog: new IngestWritesElsewhere(),
+      profiles: new IngestWritesElsewhere(),
+      eventCatalogStore: new DynamoDbEventCatalogStore({ client, tableName: config.usageTable }),
     },
     {
       downloadLinkSeconds: config.downloadLinkSeconds,

@@ -1,7 +1,8 @@
 /**
- * Tracking ingest, compatible with Bucket's tracking API: users, companies, events and feedback
- * become the compact usage history the exports read. Every item of a request is checked before the
- * first write, so a rejected request writes nothing. Every write is idempotent (feedback on the
+ * Tracking ingest, compatible with Bucket's tracking API: users, companies, events, feedback and
+ * aliases are appended to the raw event log, and become the compact usage history the exports read,
+ * the users' profiles and the event catalog. Every item of a request is checked before the first
+ * write, so a rejected request writes nothing. Every write is idempotent (feedback on the
  * item's identity, ingestItemId), so a request retried after a failure stores what one success would.
  */
 import { createHash } from 'node:crypto';
@@ -9,13 +10,22 @@ import { mergeCompanyAttributes, type StoredAttributes } from './company-attribu
 import { UnauthorizedError, ValidationError, type FieldIssue } from './errors';
 import { isTrackableTime, type AttributeValue, type Environment, type FeatureDefinition } from './model';
 import { hashIngestKey } from './ingest-keys';
-import type { Clock, TenantStore, UsageStore } from '../ports';
+import type { EventCatalogRecorder } from './event-catalog';
+import { isLogged, profileUpdatesOf, rawRecordOf, receivedEventsOf } from './ingest-log';
+import type { JsonValue } from './raw-log';
+import type { Clock, ProfileStore, RawEventLog, TenantStore, UsageStore } from '../ports';
+
+/** What an item carries into the raw event log as sent: event properties, user or company attributes, feedback fields, context. */
+interface Carried {
+  attributes?: Record<string, JsonValue>;
+  context?: JsonValue;
+}
 
 export type IngestItem =
-  | { type: 'user'; userId: string; at: number }
-  | { type: 'company'; companyId: string; userId?: string; attributes?: Record<string, AttributeValue>; at: number }
-  | { type: 'event'; event: string; userId: string; companyId?: string; at: number }
-  | {
+  | ({ type: 'user'; userId: string; at: number } & Carried)
+  | ({ type: 'company'; companyId: string; userId?: string; at: number } & Carried)
+  | ({ type: 'event'; event: string; userId: string; companyId?: string; at: number } & Carried)
+  | ({
       type: 'feedback';
       userId?: string;
       companyId?: string;
@@ -23,25 +33,40 @@ export type IngestItem =
       featureKey?: string;
       score: number | null;
       at: number;
-    }
+    } & Carried)
+  /** Two identities of one person: kept in the raw event log. */
+  | { type: 'alias'; userId: string; alias: string; at: number }
   /** Accepted for compatibility with the official SDKs (e.g. feature-flag events), not exported. */
   | { type: 'ignored' };
 
 type FeedbackItem = Extract<IngestItem, { type: 'feedback' }>;
 
-/** What makes an item this item: every field it was sent with, attributes in key order. */
+/** Attributes in key order (a retry may send them in another order, as JSON objects allow). */
+const sortedEntries = (attributes: Record<string, JsonValue> | undefined) =>
+  Object.entries(attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** What makes an item this item: every field it was sent with (attributes, context: two events differing only there are two events). */
 function itemContent(item: IngestItem): unknown[] {
   switch (item.type) {
     case 'user':
-      return [item.type, item.userId, item.at];
-    case 'company': {
-      const attributes = Object.entries(item.attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return [item.type, item.companyId, item.userId ?? null, attributes, item.at];
-    }
+      return [item.type, item.userId, sortedEntries(item.attributes), item.context ?? null, item.at];
+    case 'company':
+      return [item.type, item.companyId, item.userId ?? null, sortedEntries(item.attributes), item.context ?? null, item.at];
     case 'event':
-      return [item.type, item.event, item.userId, item.companyId ?? null, item.at];
+      return [item.type, item.event, item.userId, item.companyId ?? null, sortedEntries(item.attributes), item.context ?? null, item.at];
     case 'feedback':
-      return [item.type, item.userId ?? null, item.companyId ?? null, item.featureId ?? null, item.featureKey ?? null, item.score, item.at];
+      return [
+        item.type,
+        item.userId ?? null,
+        item.companyId ?? null,
+        item.featureId ?? null,
+        item.featureKey ?? null,
+        item.score,
+        sortedEntries(item.attributes),
+        item.at,
+      ];
+    case 'alias':
+      return [item.type, item.userId, item.alias, item.at];
     case 'ignored':
       return [item.type];
   }
@@ -92,6 +117,7 @@ const PARALLEL_LANES = 16;
 function laneOf(item: IngestItem): string {
   switch (item.type) {
     case 'user':
+    case 'alias':
       return `user:${item.userId}`;
     case 'company':
       return item.userId ? `user:${item.userId}` : `company:${item.companyId}`;
@@ -111,8 +137,25 @@ export interface IngestResult {
   unattributed: number;
 }
 
+export interface IngestDependencies {
+  tenants: TenantStore;
+  usage: UsageStore;
+  clock: Clock;
+  rawLog: RawEventLog;
+  profiles: ProfileStore;
+  catalog: EventCatalogRecorder;
+}
+
+/** Company attributes in the usage history are scalars: nested JSON is kept as its JSON text. */
+function scalarAttributes(attributes: Record<string, JsonValue> | undefined): Record<string, AttributeValue> | undefined {
+  if (!attributes) return undefined;
+  return Object.fromEntries(
+    Object.entries(attributes).map(([key, value]) => [key, value !== null && typeof value === 'object' ? JSON.stringify(value) : value]),
+  );
+}
+
 export class IngestService {
-  constructor(private readonly deps: { tenants: TenantStore; usage: UsageStore; clock: Clock }) {}
+  constructor(private readonly deps: IngestDependencies) {}
 
   async authenticate(ingestKey: string | undefined): Promise<Environment> {
     if (!ingestKey) {
@@ -133,11 +176,26 @@ export class IngestService {
     return this.deps.tenants.listFeatures(environment.id);
   }
 
-  async ingest(environment: Environment, items: IngestItem[]): Promise<IngestResult> {
+  /** @param receivedAt when the service accepted the items (the raw log's time) */
+  async ingest(environment: Environment, items: IngestItem[], receivedAt = this.deps.clock.now()): Promise<IngestResult> {
     checkTimestamps(items);
     const feedbackKeys = await this.resolveFeedbackKeys(environment, items);
     await this.checkCompanyAttributes(environment, items);
     const ids = ingestItemIds(environment.id, items);
+    // The log first: when it cannot take the items, nothing else is written and the client retries.
+    const records = items.flatMap((item, index) =>
+      isLogged(item) ? [rawRecordOf(environment.id, item, receivedAt, ids[index], feedbackKeys.get(index))] : [],
+    );
+    await this.deps.rawLog.append(records);
+    const [result] = await Promise.all([
+      this.recordUsage(environment, items, ids, feedbackKeys),
+      Promise.all(profileUpdatesOf(items, receivedAt).map((update) => this.deps.profiles.recordProfile(environment.id, update))),
+      this.deps.catalog.record(environment.id, receivedEventsOf(items), receivedAt),
+    ]);
+    return result;
+  }
+
+  private async recordUsage(environment: Environment, items: IngestItem[], ids: string[], feedbackKeys: Map<number, string>): Promise<IngestResult> {
     const result: IngestResult = { recorded: 0, unattributed: 0 };
     // Items of one user or company are written in order (a company call linking a user lands before
     // that user's later events); different ones in parallel, so a large bulk fits in one request.
@@ -165,7 +223,7 @@ export class IngestService {
   private async checkCompanyAttributes(environment: Environment, items: IngestItem[]): Promise<void> {
     const updates = items.flatMap((item, index) =>
       item.type === 'company' && item.attributes && Object.keys(item.attributes).length > 0
-        ? [{ index, companyId: item.companyId, attributes: item.attributes, at: item.at }]
+        ? [{ index, companyId: item.companyId, attributes: scalarAttributes(item.attributes)!, at: item.at }]
         : [],
     );
     const stored = new Map<string, StoredAttributes>();
@@ -203,7 +261,7 @@ export class IngestService {
         await usage.recordUser(environmentId, { userId: item.userId, at: item.at });
         return true;
       case 'company':
-        await usage.recordCompany(environmentId, { companyId: item.companyId, at: item.at, attributes: item.attributes });
+        await usage.recordCompany(environmentId, { companyId: item.companyId, at: item.at, attributes: scalarAttributes(item.attributes) });
         if (item.userId) await usage.recordUser(environmentId, { userId: item.userId, at: item.at, companyId: item.companyId });
         return true;
       case 'event': {
@@ -214,6 +272,7 @@ export class IngestService {
       }
       case 'feedback':
         return this.writeFeedback(environmentId, item, id, feedbackKey!);
+      case 'alias':
       case 'ignored':
         return false;
     }

@@ -3,7 +3,7 @@
  * anything is written. The README's "Limits" table and the OpenAPI document are built from, or
  * checked against, these names. Pure functions here; the HTTP layer turns them into zod schemas.
  */
-import { DAY_MS } from './model';
+import { DAY_MS, type AttributeValue } from './model';
 
 /** Request bodies; larger ones answer 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -124,3 +124,10 @@ export const LIMITS_TABLE: readonly { input: string; limit: string; refusal: str
   { input: 'segments', limit: `at most ${MAX_SEGMENT_CONDITIONS} conditions, ${MAX_SEGMENT_VALUES} values per anyOf`, refusal: '400' },
   { input: 'feedback comment, question', limit: `at most ${MAX_FEEDBACK_TEXT_BYTES} bytes`, refusal: '400' },
 ];
+
+/** An attribute value as the usage history stores it: scalars as they are, nested JSON as its JSON text. */
+export function storedAttributeValue(value: unknown): AttributeValue {
+  return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? value
+    : JSON.stringify(value);
+}

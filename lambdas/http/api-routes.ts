@@ -7,6 +7,7 @@ import { maskedIngestKey } from '../core/ingest-keys';
 import { LIMITS_TABLE, MAX_BODY_BYTES } from '../core/limits';
 import type { Environment, EnvironmentWithIngestKey, Organization } from '../core/model';
 import type { AutomaticExportService } from '../core/automatic-export';
+import type { EventCatalogService } from '../core/event-catalog';
 import type { ManualExportService } from '../core/manual-export';
 import type { TenancyService } from '../core/tenancy';
 import type { DestinationService } from '../core/destinations';
@@ -50,6 +51,7 @@ export interface ApiServices {
   automaticExports: AutomaticExportService;
   destinationService: DestinationService;
   exportJobService: ExportJobService;
+  eventCatalog: EventCatalogService;
 }
 
 const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
@@ -71,7 +73,7 @@ function validatePathIds(params: Record<string, string>): void {
   for (const [name, value] of Object.entries(params)) validate(idParameter, value, `${name} in the path`);
 }
 
-export function apiRoutes({ tenancy, manualExports, automaticExports, destinationService, exportJobService }: ApiServices): ApiRoute[] {
+export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog, destinationService, exportJobService }: ApiServices): ApiRoute[] {
   return [
     ...destinationRoutes(destinationService),
     ...exportJobRoutes(exportJobService),
@@ -144,6 +146,23 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, destinatio
       handler: async ({ request, params }) => {
         const input = validateBody(putFeatureBody, request.body);
         return ok(await tenancy.putFeature(request.caller, params.envId, params.featureId, input));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/environments/{envId}/events',
+      summary:
+        'The event catalog: every event name received, with firstSeen, lastSeen (receive times), an approximate count and every property key seen',
+      access: 'member',
+      responses: {
+        '200': {
+          description:
+            '{"items": [{"name", "firstSeen", "lastSeen" (ISO-8601 receive times), "count" (approximate), "propertyKeys" (every key seen, sorted)}]}, sorted by name',
+        },
+      },
+      handler: async ({ request, params }) => {
+        const entries = await eventCatalog.list(request.caller, params.envId);
+        return ok({ items: entries.map((entry) => ({ ...entry, firstSeen: iso(entry.firstSeen), lastSeen: iso(entry.lastSeen) })) });
       },
     },
     {

@@ -6,6 +6,7 @@ import { DestinationValidationError } from '../core/automatic-export';
 import { TooManyExportsError } from '../core/manual-export';
 import { DestinationInUseError } from '../core/destinations';
 import { JobNotEditableError } from '../core/export-jobs';
+import { RawLogUnavailableError } from '../core/raw-log';
 import {
   ConflictError,
   ForbiddenError,
@@ -51,6 +52,9 @@ const DESTINATION_STATUS: Record<string, number> = {
   temporarily_unavailable: 503,
 };
 
+/** A raw event log that refused records is throttled or recovering: a second is usually enough. */
+const RAW_LOG_RETRY_AFTER_SECONDS = 1;
+
 const MAPPINGS: ErrorMapping[] = [
   { type: ValidationError, status: 400, code: 'invalid_request' },
   { type: UnauthorizedError, status: 401, code: 'unauthorized' },
@@ -63,6 +67,7 @@ const MAPPINGS: ErrorMapping[] = [
   { type: ConflictError, status: 409, code: 'conflict' },
   { type: PayloadTooLargeError, status: 413, code: 'payload_too_large' },
   { type: TooManyExportsError, status: 429, code: 'too_many_exports' },
+  { type: RawLogUnavailableError, status: 503, code: 'temporarily_unavailable' },
   {
     type: DestinationValidationError,
     status: (error: DestinationValidationError) => DESTINATION_STATUS[error.destinationError.code] ?? 400,
@@ -88,5 +93,6 @@ export function errorResponse(error: unknown): HttpResponse {
   if (known instanceof MethodNotAllowedError) headers.allow = known.allowed.join(', ');
   if (known instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
   if (known instanceof TooManyExportsError) headers['retry-after'] = String(known.retryAfterSeconds);
+  if (known instanceof RawLogUnavailableError) headers['retry-after'] = String(RAW_LOG_RETRY_AFTER_SECONDS);
   return { status, body: { error: body }, headers };
 }

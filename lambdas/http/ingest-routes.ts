@@ -11,6 +11,7 @@ import {
   MIN_INGEST_KEY_CHARS,
 } from '../core/limits';
 import type { IngestItem, IngestService } from '../core/ingest';
+import type { JsonValue } from '../core/raw-log';
 import type { Clock } from '../ports';
 import { UnauthorizedError, ValidationError } from '../core/errors';
 import { errorResponse } from './errors';
@@ -23,7 +24,7 @@ import { validateBody } from './validation';
 const id = z.union([z.string(), z.number()], { error: 'must be a non-empty string or a number' }).transform(String).pipe(idText);
 const optionalTimestamp = timestamp.optional();
 const optionalAttributes = attributes.optional();
-const context = shallowJson.optional();
+const context = shallowJson.optional().transform((value) => value as JsonValue | undefined);
 
 const userSchema = z.object({ userId: id, attributes: optionalAttributes, context, timestamp: optionalTimestamp });
 const companySchema = z.object({ companyId: id, userId: id.optional(), attributes: optionalAttributes, context, timestamp: optionalTimestamp });
@@ -57,6 +58,9 @@ const feedbackSchema = z
     path: ['companyId'],
   });
 
+/** Two identities of one person (ours, beyond Bucket's API). */
+const aliasSchema = z.object({ userId: id, alias: id, timestamp: optionalTimestamp });
+
 const bulkItem = z.discriminatedUnion(
   'type',
   [
@@ -64,9 +68,10 @@ const bulkItem = z.discriminatedUnion(
     companySchema.extend({ type: z.literal('company') }),
     eventSchema.extend({ type: z.literal('event') }),
     feedbackSchema.safeExtend({ type: z.literal('feedback') }),
+    aliasSchema.extend({ type: z.literal('alias') }),
     z.object({ type: z.literal('feature-flag-event') }).loose(),
   ],
-  { error: 'type must be one of user, company, event, feedback, feature-flag-event' },
+  { error: 'type must be one of user, company, event, feedback, alias, feature-flag-event' },
 );
 const bulkSchema = z.array(bulkItem).min(1, 'send at least one item').max(MAX_BULK_ITEMS, `send at most ${MAX_BULK_ITEMS} items per request`);
 
@@ -76,11 +81,11 @@ function toItem(item: BulkItem, now: number): IngestItem {
   const at = 'timestamp' in item && typeof item.timestamp === 'number' ? item.timestamp : now;
   switch (item.type) {
     case 'user':
-      return { type: 'user', userId: item.userId, at };
+      return { type: 'user', userId: item.userId, attributes: item.attributes, context: item.context, at };
     case 'company':
-      return { type: 'company', companyId: item.companyId, userId: item.userId, attributes: item.attributes, at };
+      return { type: 'company', companyId: item.companyId, userId: item.userId, attributes: item.attributes, context: item.context, at };
     case 'event':
-      return { type: 'event', event: item.event, userId: item.userId, companyId: item.companyId, at };
+      return { type: 'event', event: item.event, userId: item.userId, companyId: item.companyId, attributes: item.attributes, context: item.context, at };
     case 'feedback':
       return {
         type: 'feedback',
@@ -89,11 +94,21 @@ function toItem(item: BulkItem, now: number): IngestItem {
         featureId: item.featureId,
         featureKey: item.key,
         score: item.score ?? null,
+        attributes: feedbackText(item),
         at,
       };
+    case 'alias':
+      return { type: 'alias', userId: item.userId, alias: item.alias, at };
     case 'feature-flag-event':
       return { type: 'ignored' };
   }
+}
+
+/** The feedback's texts, kept in the raw event log. */
+function feedbackText(item: Extract<BulkItem, { type: 'feedback' }>): Record<string, JsonValue> | undefined {
+  const { comment, question, promptId, source } = item;
+  const text = Object.fromEntries(Object.entries({ comment, question, promptId, source }).filter(([, value]) => value !== undefined));
+  return Object.keys(text).length > 0 ? (text as Record<string, JsonValue>) : undefined;
 }
 
 /** The request's ingest key; one of impossible length is refused before any lookup. */
@@ -126,7 +141,7 @@ export function ingestRouter(service: IngestService, clock: Clock): Router {
         (item) => toItem(item, now),
       );
       rejectFutureTimestamps(items, now);
-      await service.ingest(environment, items);
+      await service.ingest(environment, items, now);
       return { status: 200, body: { success: true } };
     };
 
@@ -135,6 +150,7 @@ export function ingestRouter(service: IngestService, clock: Clock): Router {
     .add('POST', '/ingest/company', post(companySchema, 'company'))
     .add('POST', '/ingest/event', post(eventSchema, 'event'))
     .add('POST', '/ingest/feedback', post(feedbackSchema, 'feedback'))
+    .add('POST', '/ingest/alias', post(aliasSchema, 'alias'))
     .add('POST', '/ingest/bulk', post(bulkSchema, 'bulk'))
     .add('GET', '/ingest/features', async ({ request }) => {
       const environment = await service.authenticate(ingestKeyOf(request));

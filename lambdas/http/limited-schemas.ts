@@ -20,9 +20,10 @@ import {
   keyPrefixProblem,
   nestingDeeperThan,
   numberProblem,
+  storedAttributeValue,
   utf8Bytes,
 } from '../core/limits';
-import type { AttributeValue } from '../core/model';
+import type { JsonValue } from '../core/raw-log';
 
 /** Adds `problem(value)` as an issue when it names one. */
 const checkedBy =
@@ -64,20 +65,13 @@ export const boundedText = (maxBytes: number) =>
       }),
     );
 
-/** An attribute value as stored: scalars as they are, nested JSON as its JSON text. */
-function storedAttribute(value: unknown): AttributeValue {
-  return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
-    ? value
-    : JSON.stringify(value);
-}
-
 /** Why one attribute value cannot be kept, or undefined when it can. */
 function attributeValueProblem(value: unknown): string | undefined {
   if (typeof value === 'number') return numberProblem(value);
   if (value !== null && typeof value === 'object' && nestingDeeperThan(value, MAX_NESTING_DEPTH)) {
     return `nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep; flatten it`;
   }
-  const stored = storedAttribute(value);
+  const stored = storedAttributeValue(value);
   if (typeof stored !== 'string') return undefined;
   if (hasLoneSurrogate(stored)) return LONE_SURROGATE_PROBLEM;
   const bytes = utf8Bytes(stored);
@@ -94,7 +88,7 @@ function attributeKeyProblem(key: string): string | undefined {
 
 /**
  * Tracking attributes: at most 100 per item, names 1-128 characters, values up to 8 KB and nested at
- * most 8 levels, 64 KB in all. Scalars are kept as they are; nested JSON is kept as its JSON text.
+ * most 8 levels (each counted as the usage history stores it: nested JSON as its JSON text), 64 KB in all.
  */
 export const attributes = z
   .record(z.string(), z.unknown())
@@ -108,19 +102,14 @@ export const attributes = z
     for (const [key, value] of entries) {
       const problem = attributeKeyProblem(key) ?? attributeValueProblem(value);
       if (problem !== undefined) context.addIssue({ code: 'custom', path: [key], message: problem });
-      else total += utf8Bytes(key) + utf8Bytes(String(storedAttribute(value)));
+      else total += utf8Bytes(key) + utf8Bytes(String(storedAttributeValue(value)));
     }
     if (total > MAX_ATTRIBUTES_BYTES) {
       context.addIssue({ code: 'custom', message: `are ${total} bytes in all; one item's attributes are at most ${MAX_ATTRIBUTES_BYTES} bytes` });
     }
   })
-  .transform((record) =>
-    Object.fromEntries(
-      Object.entries(record)
-        .filter(([, value]) => value !== undefined)
-        .map(([key, value]): [string, AttributeValue] => [key, storedAttribute(value)]),
-    ),
-  )
+  // Kept as sent (the raw event log); the usage history stores nested values as their JSON text.
+  .transform((record) => Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Record<string, JsonValue>)
   .meta({
     description: `At most ${MAX_ATTRIBUTES} attributes, names 1-${MAX_ATTRIBUTE_KEY_CHARS} characters, values up to ${MAX_ATTRIBUTE_VALUE_BYTES} bytes nested at most ${MAX_NESTING_DEPTH} levels, ${MAX_ATTRIBUTES_BYTES} bytes in all; numbers within ±(2^53-1)`,
   });

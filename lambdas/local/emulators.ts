@@ -21,6 +21,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import startSesServer from 'aws-ses-v2-local';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/dynamodb/document-client';
+import { PROFILES_UPDATED_INDEX } from '../adapters/dynamodb/profile-store';
 
 /** dynalite and s3rver ship no type declarations: the parts used here. */
 interface DynaliteOptions {
@@ -195,6 +196,8 @@ function assertPortFree(port: number): Promise<void> {
 export interface TableNames {
   configTable: string;
   usageTable: string;
+  /** User profiles; created only when named. */
+  profilesTable?: string;
 }
 
 /** Local data written by an older version whose tables lack what this one needs. */
@@ -202,9 +205,13 @@ export class LocalDataOutdatedError extends Error {
   override readonly name = 'LocalDataOutdatedError';
 }
 
-/** Creates the config and usage tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
+/** Creates the config, usage and (when named) profiles tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
-  await Promise.all([ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION, UNRECONCILED_INDEX_DEFINITION, TRANSIENT_INDEX_DEFINITION]), ensureTable(client, tables.usageTable, [])]);
+  await Promise.all([
+    ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION, UNRECONCILED_INDEX_DEFINITION, TRANSIENT_INDEX_DEFINITION]),
+    ensureTable(client, tables.usageTable, []),
+    ...(tables.profilesTable ? [ensureTable(client, tables.profilesTable, [PROFILES_UPDATED_INDEX_DEFINITION])] : []),
+  ]);
 }
 
 /** The config table's sparse index of failing exports, as the CDK stack defines it. */
@@ -234,13 +241,24 @@ const TRANSIENT_INDEX_DEFINITION: GlobalSecondaryIndex = {
   Projection: { ProjectionType: 'KEYS_ONLY' },
 };
 
-/** The types of the indexes' key attributes. */
+/** The profiles table's index by shard and time of change, as the CDK stack defines it. */
+const PROFILES_UPDATED_INDEX_DEFINITION: GlobalSecondaryIndex = {
+  IndexName: PROFILES_UPDATED_INDEX,
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'ALL' },
+};
+
+/** The types of the indexes' key attributes (other than the table's own `pk`, `sk`). */
 const INDEX_ATTRIBUTE_TYPES: Record<string, 'S' | 'N'> = {
   failingPk: 'S',
   failingSince: 'N',
   unreconciledPk: 'S',
   transientPk: 'S',
   transientSince: 'N',
+  updatedAt: 'N',
 };
 
 async function ensureTable(client: DynamoDBClient, tableName: string, indexes: GlobalSecondaryIndex[]): Promise<void> {
@@ -266,8 +284,8 @@ async function ensureTable(client: DynamoDBClient, tableName: string, indexes: G
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
-          ...indexes
-            .flatMap((index) => index.KeySchema!.map((key) => key.AttributeName!))
+          ...[...new Set(indexes.flatMap((index) => index.KeySchema!.map((key) => key.AttributeName!)))]
+            .filter((name) => name !== 'pk' && name !== 'sk')
             .map((name) => ({ AttributeName: name, AttributeType: INDEX_ATTRIBUTE_TYPES[name] })),
         ],
         KeySchema: [

@@ -15,7 +15,7 @@ import { createDemoTenant, DEMO_CUSTOMER_BUCKET, DEMO_FEATURES } from './demo';
 import { createEmulatorClients, ensureTables, startEmulators } from './emulators';
 import { startLocalServer } from './server';
 import { LocalTokens } from './tokens';
-import { LOCAL_EXPORTS_BUCKET, LOCAL_TABLES, localServices } from './wiring';
+import { LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, LOCAL_TABLES, localServices } from './wiring';
 
 interface DemoState {
   organizationId: string;
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
 
   const emulators = await startEmulators({
     dataDir: join(localDir, 'data'),
-    buckets: [LOCAL_EXPORTS_BUCKET, DEMO_CUSTOMER_BUCKET],
+    buckets: [LOCAL_EXPORTS_BUCKET, DEMO_CUSTOMER_BUCKET, LOCAL_RAW_EVENTS_BUCKET],
     ports: {
       dynamodb: optionalInteger(process.env, 'LOCAL_DYNAMODB_PORT', port + 1),
       s3: optionalInteger(process.env, 'LOCAL_S3_PORT', port + 2),
@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     dynamodbEndpoint: emulators.dynamodbEndpoint,
     customerStorageEndpoint: customerStorage.endpoint,
     customerBucket: DEMO_CUSTOMER_BUCKET,
+    rawEventsBucket: LOCAL_RAW_EVENTS_BUCKET,
   };
   writeFileSync(join(localDir, 'demo.json'), JSON.stringify(info, null, 2));
 
@@ -145,6 +146,8 @@ Ctrl-C stops everything.`);
     clearInterval(hourlyCheck);
     services.scheduler.stop();
     await server.close();
+    // Buffered raw events reach the bucket before the emulators stop: a 200 answered is never lost.
+    await services.rawLog.close().catch((error: unknown) => logger.error('Raw events could not be written at shutdown', { error: error as Error }));
     await customerStorage.close();
     await services.dispatcher.idle();
     clients.destroy();

@@ -95,6 +95,11 @@ const manualObjectsArn = () => ({
   'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.exportsBucket), 'Arn'] }, '/manual/*']],
 });
 
+/** The ARN of the raw-data bucket's objects under `pattern`, as synthesized. */
+const rawObjectsArn = (pattern: string) => ({
+  'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.rawEventLog.bucket), 'Arn'] }, `/${pattern}`]],
+});
+
 /** Logical ids of the tables a role may call `action` on. */
 function tablesAllowed(roleId: string, action: string): string[] {
   const tableIds = [id(stack.configTable), id(stack.usageTable)];
@@ -106,6 +111,7 @@ describe('DynamoDB tables', () => {
   it.each([
     ['ConfigTable', () => stack.configTable],
     ['UsageTable', () => stack.usageTable],
+    ['ProfilesTable', () => stack.profilesTable],
   ])('%s: pk/sk strings, on-demand, PITR, AWS-managed encryption, retained, no physical name', (_name, table) => {
     const resource = resourcesOfType('AWS::DynamoDB::Table')[id(table())];
     expect(resource).toBeDefined();
@@ -137,8 +143,33 @@ describe('DynamoDB tables', () => {
     expect(tables[id(stack.usageTable)].Properties.TimeToLiveSpecification).toBeUndefined();
   });
 
-  it('are exactly the two tables', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+  it('are exactly the three tables', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+  });
+
+  it('ProfilesTable: GSI "updated" on pk (S) / updatedAt (N), all attributes projected', () => {
+    const resource = resourcesOfType('AWS::DynamoDB::Table')[id(stack.profilesTable)];
+    expect(resource.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'updated',
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(resource.Properties.AttributeDefinitions).toContainEqual({ AttributeName: 'updatedAt', AttributeType: 'N' });
+  });
+
+  it('ingest Lambda: only UpdateItem on the profiles table, named in PROFILES_TABLE; no other function touches it', () => {
+    const profilesArn = { 'Fn::GetAtt': [id(stack.profilesTable), 'Arn'] };
+    const touching = (fn: typeof stack.apiFunction) =>
+      statements(id(fn.role!)).filter((s) => JSON.stringify(s.Resource).includes(`"${id(stack.profilesTable)}"`));
+    expect(touching(stack.ingestFunction)).toEqual([{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: profilesArn }]);
+    for (const fn of [stack.apiFunction, stack.runExportFunction, stack.checkFailuresFunction]) expect(touching(fn)).toEqual([]);
+    const variables = resourcesOfType('AWS::Lambda::Function')[id(stack.ingestFunction)].Properties.Environment.Variables;
+    expect(variables.PROFILES_TABLE).toEqual({ Ref: id(stack.profilesTable) });
   });
 });
 
@@ -284,18 +315,22 @@ describe('exports bucket', () => {
       LogFilePrefix: 'exports-bucket/',
     });
     const delivery = bucketPolicy(id(stack.accessLogsBucket)).filter((s) => s.Effect === 'Allow');
-    expect(delivery).toEqual([
-      {
+    // Each logged bucket (exports, raw events) delivers under its own prefix, from its own ARN only.
+    expect(delivery).toEqual(
+      [
+        [stack.exportsBucket, 'exports-bucket'],
+        [stack.rawEventLog.bucket, 'raw-events-bucket'],
+      ].map(([source, prefix]) => ({
         Effect: 'Allow',
         Principal: { Service: 'logging.s3.amazonaws.com' },
         Action: 's3:PutObject',
-        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.accessLogsBucket), 'Arn'] }, '/exports-bucket/*']] },
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.accessLogsBucket), 'Arn'] }, `/${prefix}/*`]] },
         Condition: {
-          ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [id(stack.exportsBucket), 'Arn'] } },
+          ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [id(source as typeof stack.exportsBucket), 'Arn'] } },
           StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
         },
-      },
-    ]);
+      })),
+    );
   });
 
   it('access logs expire after 90 days', () => {
@@ -310,8 +345,8 @@ describe('exports bucket', () => {
     expect(bucketPolicy(id(stack.exportsBucket)).filter((s) => s.Effect === 'Allow')).toEqual([]);
   });
 
-  it('are exactly the two buckets', () => {
-    template.resourceCountIs('AWS::S3::Bucket', 2);
+  it('are exactly the three buckets (exports, access logs, raw events)', () => {
+    template.resourceCountIs('AWS::S3::Bucket', 3);
   });
 });
 
@@ -812,13 +847,13 @@ describe('IAM least privilege', () => {
     expect(wildcard.flatMap((s) => asArray(s.Action)).filter((a) => !a.startsWith('xray:'))).toEqual([]);
   });
 
-  it("no other wildcard in a resource than the exports bucket's manual/* objects and the export schedules", () => {
+  it("no other wildcard in a resource than the exports bucket's manual/* objects, the export schedules and Firehose's raw-data objects", () => {
     const resources = statements()
       .filter((s) => !asArray(s.Resource as unknown).includes('*'))
       .flatMap((s) => asArray(s.Resource as unknown));
     const wildcards = resources.filter((r) => JSON.stringify(r).includes('*'));
     expect(wildcards.length).toBeGreaterThan(0);
-    for (const r of wildcards) expect([manualObjectsArn(), schedulesArn()]).toContainEqual(r);
+    for (const r of wildcards) expect([manualObjectsArn(), schedulesArn(), rawObjectsArn('raw/*'), rawObjectsArn('errors/*')]).toContainEqual(r);
   });
 
   it('table grants name the table only: no role may use every index (<table>/index/*)', () => {
@@ -885,16 +920,17 @@ describe('IAM least privilege', () => {
     expect(dynamo.length).toBeGreaterThan(0);
     for (const s of dynamo) {
       expect(asArray(s.Resource as unknown)).not.toContain('*');
-      expect(JSON.stringify(s.Resource)).toMatch(/(ConfigTable|UsageTable)[A-F0-9]{8}/);
+      expect(JSON.stringify(s.Resource)).toMatch(/(ConfigTable|UsageTable|ProfilesTable)[A-F0-9]{8}/);
     }
   });
 
-  it('management Lambda: reads and writes the config table, no access to the usage table', () => {
+  it('management Lambda: reads and writes the config table; only queries the usage table (the event catalog)', () => {
     const roleId = id(stack.apiFunction.role!);
     const config = id(stack.configTable);
-    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']) {
+    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem']) {
       expect(tablesAllowed(roleId, action)).toEqual([config]);
     }
+    expect(tablesAllowed(roleId, 'dynamodb:Query')).toEqual([config, id(stack.usageTable)].sort());
   });
 
   it('ingest Lambda: only reads the config table, reads and writes the usage table', () => {
@@ -1081,6 +1117,108 @@ describe('operator alarms', () => {
       Protocol: 'email',
       Endpoint: 'oncall@exports.test.example',
     });
+  });
+});
+
+describe('raw event log', () => {
+  const streams = () => Object.entries(resourcesOfType('AWS::KinesisFirehose::DeliveryStream'));
+  const destination = () => streams()[0][1].Properties.ExtendedS3DestinationConfiguration;
+  const rawBucketPolicy = (): (Statement & { Condition?: unknown })[] =>
+    Object.values(resourcesOfType('AWS::S3::BucketPolicy'))
+      .filter((p) => p.Properties.Bucket.Ref === id(stack.rawEventLog.bucket))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement);
+
+  it('one direct-put Firehose stream, encrypted, no physical name', () => {
+    expect(streams()).toHaveLength(1);
+    const [logicalId, stream] = streams()[0];
+    expect(logicalId).toBe(id(stack.rawEventLog.deliveryStream));
+    expect(stream.Properties).toMatchObject({
+      DeliveryStreamType: 'DirectPut',
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
+    });
+    expect(stream.Properties.DeliveryStreamName).toBeUndefined();
+  });
+
+  it('partitions by environment and receive hour (from the record, JQ), as raw/<envId>/<yyyy>/<mm>/<dd>/<hh>/', () => {
+    expect(destination()).toMatchObject({
+      BucketARN: { 'Fn::GetAtt': [id(stack.rawEventLog.bucket), 'Arn'] },
+      Prefix:
+        'raw/!{partitionKeyFromQuery:environmentId}/!{partitionKeyFromQuery:year}/!{partitionKeyFromQuery:month}/' +
+        '!{partitionKeyFromQuery:day}/!{partitionKeyFromQuery:hour}/',
+      DynamicPartitioningConfiguration: { Enabled: true },
+    });
+    const [processor] = destination().ProcessingConfiguration.Processors;
+    expect(destination().ProcessingConfiguration.Enabled).toBe(true);
+    expect(processor.Type).toBe('MetadataExtraction');
+    const parameters = Object.fromEntries(processor.Parameters.map((p: { ParameterName: string; ParameterValue: string }) => [p.ParameterName, p.ParameterValue]));
+    expect(parameters.JsonParsingEngine).toBe('JQ-1.6');
+    expect(parameters.MetadataExtractionQuery).toContain('environmentId: .environmentId');
+    for (const [key, format] of [['year', '%Y'], ['month', '%m'], ['day', '%d'], ['hour', '%H']]) {
+      expect(parameters.MetadataExtractionQuery).toContain(`${key}: (.receivedAt / 1000 | floor | strftime("${format}"))`);
+    }
+  });
+
+  it('gzip JSON-lines objects (.jsonl.gz), buffered at most 5 minutes and 64-128 MiB, failures under errors/', () => {
+    expect(destination()).toMatchObject({ CompressionFormat: 'GZIP', FileExtension: '.jsonl.gz' });
+    expect(destination().BufferingHints.IntervalInSeconds).toBeLessThanOrEqual(300);
+    expect(destination().BufferingHints.SizeInMBs).toBeGreaterThanOrEqual(64);
+    expect(destination().BufferingHints.SizeInMBs).toBeLessThanOrEqual(128);
+    expect(destination().ErrorOutputPrefix).toMatch(/^errors\/!\{firehose:error-output-type\}\//);
+    expect(destination().CloudWatchLoggingOptions.Enabled).toBe(true);
+  });
+
+  it('raw-data bucket: private, SSE, TLS only, access logged, retained; raw/ to Intelligent-Tiering, errors/ expire', () => {
+    const bucket = resourcesOfType('AWS::S3::Bucket')[id(stack.rawEventLog.bucket)];
+    expect(bucket.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LoggingConfiguration: { DestinationBucketName: { Ref: id(stack.accessLogsBucket) } },
+    });
+    expect(bucket.Properties.BucketName).toBeUndefined();
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    const rules = bucket.Properties.LifecycleConfiguration.Rules;
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'raw/', Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 30 }] }));
+    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'errors/', ExpirationInDays: 90 }));
+    expect(rules.filter((r: { ExpirationInDays?: number; Prefix?: string }) => r.ExpirationInDays && r.Prefix !== 'errors/')).toEqual([]);
+    expect(rawBucketPolicy().filter((s) => s.Effect === 'Allow')).toEqual([]);
+    expect(rawBucketPolicy()).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+
+  it("Firehose's role: assumable by Firehose for this account only; writes the bucket's raw/ and errors/ objects and its log stream", () => {
+    const roleId = id(stack.rawEventLog.deliveryRole);
+    const role = resourcesOfType('AWS::IAM::Role')[roleId];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { Service: 'firehose.amazonaws.com' },
+        Condition: { StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
+    const bucketArn = { 'Fn::GetAtt': [id(stack.rawEventLog.bucket), 'Arn'] };
+    expect(statements(roleId)).toEqual([
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: bucketArn },
+      { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], Resource: [rawObjectsArn('errors/*'), rawObjectsArn('raw/*')] },
+      { Effect: 'Allow', Action: 'logs:PutLogEvents', Resource: expect.anything() },
+    ]);
+  });
+
+  it('ingest Lambda: PutRecordBatch on this stream only, its name in RAW_EVENTS_STREAM; no other role may write it', () => {
+    const streamArn = { 'Fn::GetAtt': [id(stack.rawEventLog.deliveryStream), 'Arn'] };
+    expect(serviceStatements(id(stack.ingestFunction.role!), 'firehose')).toEqual([{ Effect: 'Allow', Action: 'firehose:PutRecordBatch', Resource: streamArn }]);
+    for (const fn of [stack.apiFunction, stack.runExportFunction, stack.checkFailuresFunction]) {
+      expect(serviceStatements(id(fn.role!), 'firehose')).toEqual([]);
+    }
+    const variables = resourcesOfType('AWS::Lambda::Function')[id(stack.ingestFunction)].Properties.Environment.Variables;
+    expect(variables.RAW_EVENTS_STREAM).toEqual({ Ref: id(stack.rawEventLog.deliveryStream) });
+  });
+
+  it('outputs the raw-data bucket and the stream', () => {
+    const outputs = template.findOutputs('*');
+    expect(outputs.RawEventsBucketName.Value).toEqual({ Ref: id(stack.rawEventLog.bucket) });
+    expect(outputs.RawEventsStreamName.Value).toEqual({ Ref: id(stack.rawEventLog.deliveryStream) });
   });
 });
 

@@ -8,6 +8,7 @@ import { IngestService, ingestItemId, ingestItemIds, type IngestItem } from '../
 import { DAY_MS, tallyByDay, type Environment } from '../../lambdas/core/model';
 import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
 import { FakeTenantStore } from '../support/fakes';
+import { fakeIngestRecorders } from '../support/ingest-log-fakes';
 import { systemClock } from '../../lambdas/services';
 
 const TABLE = 'usage';
@@ -40,7 +41,7 @@ beforeAll(async () => {
     { step: 'initialize', name: 'injectWriteFault' },
   );
   usage = new DynamoDbUsageStore({ client: clients.documentClient, tableName: TABLE });
-  ingest = new IngestService({ tenants: new FakeTenantStore(), usage, clock: systemClock });
+  ingest = new IngestService({ tenants: new FakeTenantStore(), usage, clock: systemClock, ...fakeIngestRecorders(systemClock) });
 });
 
 afterAll(async () => {

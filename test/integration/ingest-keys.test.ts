@@ -13,6 +13,7 @@ import { TenancyService } from '../../lambdas/core/tenancy';
 import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
 import { newId, newIngestKey } from '../../lambdas/services';
 import { FakeClock } from '../support/fakes';
+import { fakeIngestRecorders } from '../support/ingest-log-fakes';
 
 const TABLES = { configTable: 'config', usageTable: 'usage' };
 const HOUR_MS = 3_600_000;
@@ -31,7 +32,7 @@ beforeAll(async () => {
   await ensureTables(clients.dynamodb, TABLES);
   const tenants = new DynamoDbTenantStore({ client: clients.documentClient, tableName: TABLES.configTable });
   tenancy = new TenancyService({ tenants, clock, newId, newIngestKey, ingestKeyGraceMs: GRACE_MS });
-  ingest = new IngestService({ tenants, usage: new DynamoDbUsageStore({ client: clients.documentClient, tableName: TABLES.usageTable }), clock });
+  ingest = new IngestService({ tenants, usage: new DynamoDbUsageStore({ client: clients.documentClient, tableName: TABLES.usageTable }), clock, ...fakeIngestRecorders(clock) });
 });
 
 afterAll(async () => {

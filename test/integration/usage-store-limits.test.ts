@@ -21,6 +21,7 @@ import {
 import { dataPoints } from '../../lambdas/core/periods';
 import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
 import { FakeTenantStore } from '../support/fakes';
+import { fakeIngestRecorders } from '../support/ingest-log-fakes';
 import { systemClock } from '../../lambdas/services';
 
 const TABLE = 'usage';
@@ -167,7 +168,7 @@ describe('bounded items', () => {
   test('company attributes: 1,000 keys of 8 KB sent, the bound refuses what passes it before writing, the rest is kept', async () => {
     const env = freshEnv();
     const tenants = new FakeTenantStore();
-    const ingest = new IngestService({ tenants, usage, clock: systemClock });
+    const ingest = new IngestService({ tenants, usage, clock: systemClock, ...fakeIngestRecorders(systemClock) });
     const environment = { id: env } as Environment;
     const update = (round: number, size: number): IngestItem => ({
       type: 'company',

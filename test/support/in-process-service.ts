@@ -5,6 +5,7 @@
  * where a server round trip per request would only add time. `snapshot()` reads everything stored.
  */
 import { randomBytes } from 'node:crypto';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { Role } from '../../lambdas/core/access';
@@ -13,7 +14,7 @@ import { apiRouter } from '../../lambdas/http/api-routes';
 import { handleApiGateway } from '../../lambdas/http/apigateway';
 import { ingestRouter } from '../../lambdas/http/ingest-routes';
 import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
-import { LOCAL_EXPORTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
+import { LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
 import type { Clock } from '../../lambdas/ports';
 
 export interface InProcessRequest {
@@ -53,10 +54,10 @@ export interface InProcessService {
 export const CUSTOMER_BUCKET = 'customer-bucket';
 
 export async function startInProcessService(options: { clock?: Clock } = {}): Promise<InProcessService> {
-  const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET, CUSTOMER_BUCKET] });
+  const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET, CUSTOMER_BUCKET, LOCAL_RAW_EVENTS_BUCKET] });
   const clients = createEmulatorClients(emulators);
   const suffix = randomBytes(4).toString('hex');
-  const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}` };
+  const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}`, profilesTable: `profiles-${suffix}` };
   await ensureTables(clients.dynamodb, tables);
   const services = await localServices(clients, { tables, clock: options.clock });
   const api = apiRouter(services);
@@ -100,13 +101,21 @@ export async function startInProcessService(options: { clock?: Clock } = {}): Pr
     },
     snapshot: async (environmentIds) => {
       await services.dispatcher.idle();
-      const [config, usage] = await Promise.all([scan(tables.configTable), scan(tables.usageTable)]);
+      // Buffered raw events written first, so the log's objects are part of what was stored.
+      await services.rawLog.flush();
+      const [config, usage, profiles, rawEvents] = await Promise.all([
+        scan(tables.configTable),
+        scan(tables.usageTable),
+        scan(tables.profilesTable),
+        clients.s3.send(new ListObjectsV2Command({ Bucket: LOCAL_RAW_EVENTS_BUCKET })).then(({ Contents = [] }) => Contents.map((o) => o.Key)),
+      ]);
       return {
-        tables: { config, usage },
+        tables: { config, usage, profiles, rawEvents },
         schedules: Object.fromEntries(environmentIds.map((id) => [id, services.scheduler.nextFireAt(id)])),
       };
     },
     stop: async () => {
+      await services.rawLog.close();
       await services.dispatcher.idle();
       clients.destroy();
       await emulators.stop();

@@ -5,7 +5,7 @@ import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClien
 import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { startLocalServer } from '../../lambdas/local/server';
 import { LocalTokens } from '../../lambdas/local/tokens';
-import { LOCAL_EXPORTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
+import { LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
 import type { Clock } from '../../lambdas/ports';
 
 export interface TestService {
@@ -23,13 +23,13 @@ export interface TestService {
 
 export const CUSTOMER_BUCKET = 'customer-bucket';
 
-export async function startTestService(options: { clock?: Clock; customerStorage?: boolean } = {}): Promise<TestService> {
-  const emulators = await startEmulators({ buckets: options.customerStorage ? [LOCAL_EXPORTS_BUCKET, CUSTOMER_BUCKET] : [LOCAL_EXPORTS_BUCKET] });
+export async function startTestService(options: { clock?: Clock; rawEventsFlushIntervalMs?: number; customerStorage?: boolean } = {}): Promise<TestService> {
+  const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, ...(options.customerStorage ? [CUSTOMER_BUCKET] : [])] });
   const clients = createEmulatorClients(emulators);
   const suffix = randomBytes(4).toString('hex');
-  const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}` };
+  const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}`, profilesTable: `profiles-${suffix}` };
   await ensureTables(clients.dynamodb, tables);
-  const services = await localServices(clients, { tables, clock: options.clock });
+  const services = await localServices(clients, { tables, clock: options.clock, rawEventsFlushIntervalMs: options.rawEventsFlushIntervalMs });
   const tokens = new LocalTokens(randomBytes(32).toString('hex'));
   const customerStorage = options.customerStorage ? await startCustomerStorage(emulators.s3Endpoint) : undefined;
   const server = await startLocalServer(services, tokens, { port: 0, customerStorage });
@@ -56,6 +56,7 @@ export async function startTestService(options: { clock?: Clock; customerStorage
     stop: async () => {
       await server.close();
       await customerStorage?.close();
+      await services.rawLog.close();
       await services.dispatcher.idle();
       clients.destroy();
       await emulators.stop();
