@@ -481,6 +481,8 @@ export interface JobRunRequest {
   jobId: string;
   /** The instant the run is for: the schedule's time (recurring) or the job's creation (one-time), epoch ms. */
   scheduledTime: number;
+  /** Local mode only: when the run happens (its times in the run history); the clock's now otherwise. */
+  runAt?: number;
 }
 
 /** One schedule per recurring export job (EventBridge Scheduler on AWS, in-process locally): `rate(N hours)`. */

@@ -218,10 +218,11 @@ export const patchExportJobBody = z
 
 const filterOf = <T extends readonly [string, ...string[]]>(values: T, field: string) =>
   z.enum(values, { error: `${field} must be one of ${values.join(', ')}` }).optional();
-const instant = (field: string) =>
+/** An instant, or a UTC day: its start (`from`), or the start of the next day (`to`, so the day is included). */
+const instant = (field: string, day: 'start' | 'end') =>
   z
     .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: `${field} must be an ISO-8601 day or date-time` })
-    .transform((value) => Date.parse(value.length === 10 ? `${value}T00:00:00Z` : value))
+    .transform((value) => (value.length === 10 ? Date.parse(`${value}T00:00:00Z`) + (day === 'end' ? 86_400_000 : 0) : Date.parse(value)))
     .optional();
 
 export const listExportJobsQuery = z
@@ -231,8 +232,8 @@ export const listExportJobsQuery = z
     format: filterOf(['json', 'xml', 'csv', 'parquet'] as const, 'format'),
     status: filterOf(['PENDING', 'RUNNING', 'DONE', 'STOPPED'] as const, 'status'),
     frequency: filterOf(['oneTime', 'recurring'] as const, 'frequency'),
-    exportedFrom: instant('exportedFrom'),
-    exportedTo: instant('exportedTo'),
+    exportedFrom: instant('exportedFrom', 'start'),
+    exportedTo: instant('exportedTo', 'end'),
     pageSize: z
       .enum(['10', '20', '30', '40'], { error: 'pageSize must be 10, 20, 30 or 40' })
       .default('20')

@@ -77,12 +77,17 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
     })
     .add('POST', '/local/scheduler/fire', async ({ request }) => {
       if (isJobFire(request.body)) {
-        const { jobId, scheduledTime } = validateBody(fireJobBody, request.body);
+        const { jobId, scheduledTime, now } = validateBody(fireJobBody, request.body);
         const schedule = services.scheduler.jobSchedule(jobId);
         if (!schedule) throw new NotFoundError(`Export job ${jobId} has no schedule (only recurring jobs that are not stopped have one).`);
-        // The job run's seam (ExportJobService.runJob); `now` is for the run to use once it is wired.
+        // The job run's seam (ExportJobService.runJob), as the schedule would fire it.
         try {
-          await services.exportJobService.runJob({ environmentId: schedule.environmentId, jobId, scheduledTime: Date.parse(scheduledTime) });
+          await services.exportJobService.runJob({
+            environmentId: schedule.environmentId,
+            jobId,
+            scheduledTime: Date.parse(scheduledTime),
+            runAt: Date.parse(now ?? scheduledTime),
+          });
         } catch (error) {
           if (!(error instanceof JobRunnerMissingError)) throw error;
           return { status: 501, body: { error: { code: 'not_implemented', message: error.message } } };

@@ -131,6 +131,16 @@ describe('export jobs', () => {
     expect(service.services.scheduler.jobSchedule(recurring.id)).toBeUndefined();
     expect((await call('PATCH', `/export-jobs/${recurring.id}`, { format: 'csv', version: 3 })).body.error.code).toBe('job_finished');
     expect((await call('GET', `/export-jobs/${recurring.id}/runs`)).body).toEqual({ runs: [] });
+
+    // A run recorded as the job run will: the history shows it, and the job lists by its day.
+    const run = { runId: '20261123103000', window: { from: NOW - 6 * 3_600_000, to: NOW }, status: 'successful' as const, startedAt: NOW, finishedAt: NOW + 900, files: [{ key: 'clevertap/events/a.csv.gz', records: 2, bytes: 64 }] };
+    await service.services.exportJobStore.recordRun(env, once.body.id, run);
+    expect((await call('GET', `/export-jobs/${once.body.id}/runs`)).body.runs).toEqual([
+      { ...run, window: { from: '2026-11-23T04:30:00.000Z', to: '2026-11-23T10:30:00.000Z' }, startedAt: '2026-11-23T10:30:00.000Z', finishedAt: '2026-11-23T10:30:00.900Z', error: null },
+    ]);
+    const exportedThatDay = await call('GET', '/export-jobs?exportedFrom=2026-11-23&exportedTo=2026-11-23');
+    expect(exportedThatDay.body.items.map((j: { id: string }) => j.id)).toEqual([once.body.id]);
+    expect((await call('GET', '/export-jobs?exportedTo=2026-11-22')).body.items).toEqual([]);
   });
 
   test('a job of another environment or plan is out of reach: enterprise plan only', async () => {
