@@ -32,18 +32,9 @@ export const PAGE_SIZES = [10, 20, 30, 40] as const;
 export const DEFAULT_PAGE_SIZE = 20;
 const EVENT_TYPES: readonly ExportJobType[] = ['allEvents', 'selectedEvents'];
 
-export interface ExportJobInput {
-  destinationId: string;
-  type: ExportJobType;
-  events?: string[];
-  identityPriority?: IdentityKind[];
-  frequency: ExportJobFrequency;
-  format: ExportJobFormat;
-  asString?: boolean;
-  compression?: 'gzip' | 'none';
-  notifyEmails: string[];
-  name?: string;
-}
+/** A job as the API creates it: the defaults of identityPriority, asString and compression filled in by the service. */
+export type ExportJobInput = Pick<ExportJob, 'destinationId' | 'type' | 'events' | 'frequency' | 'format' | 'notifyEmails' | 'name'> &
+  Partial<Pick<ExportJob, 'identityPriority' | 'asString' | 'compression'>>;
 
 /** A PATCH: the fields to change, and the version they are based on. */
 export type ExportJobChange = Partial<ExportJobInput> & { version: number };

@@ -24,21 +24,13 @@ import type { LocalTokens } from './tokens';
 import type { LocalServices } from './wiring';
 
 const mintTokenBody = z.object({ org: z.string().min(1), role: z.enum(ROLES) }).strict();
-const fireJobBody = z
-  .object({
-    jobId: z.string().min(1),
-    scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z' }),
-    now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time' }).optional(),
-  })
-  .strict();
-const fireScheduleBody = z
-  .object({
-    envId: z.string().min(1),
-    scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z' }),
-    /** When the run happens; the scheduled time by default, as if the scheduler fired on time. */
-    now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time' }).optional(),
-  })
-  .strict();
+/** When a fire is for, and when the run happens (the scheduled time by default, as if fired on time). */
+const fireTimes = {
+  scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z' }),
+  now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time' }).optional(),
+};
+const fireJobBody = z.object({ jobId: z.string().min(1), ...fireTimes }).strict();
+const fireScheduleBody = z.object({ envId: z.string().min(1), ...fireTimes }).strict();
 
 export interface LocalServer {
   url: string;

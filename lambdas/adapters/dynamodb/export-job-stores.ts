@@ -32,9 +32,9 @@ function withoutKeys<T>(item: Record<string, unknown>, ...extra: string[]): T {
 }
 
 /** Versioned items of one kind (destinations, jobs) under the environment's partition. */
-class VersionedItems<T extends { environmentId: string; id: string; version: number }> {
+abstract class VersionedItems<T extends { environmentId: string; id: string; version: number }> {
   constructor(
-    private readonly options: StoreOptions,
+    protected readonly options: StoreOptions,
     private readonly prefix: string,
   ) {}
 
@@ -103,48 +103,15 @@ class VersionedItems<T extends { environmentId: string; id: string; version: num
   }
 }
 
-export class DynamoDbDestinationStore implements DestinationStore {
-  private readonly items: VersionedItems<NamedDestination>;
-
+export class DynamoDbDestinationStore extends VersionedItems<NamedDestination> implements DestinationStore {
   constructor(options: StoreOptions) {
-    this.items = new VersionedItems(options, DESTINATION_PREFIX);
-  }
-
-  create(destination: NamedDestination): Promise<boolean> {
-    return this.items.create(destination);
-  }
-  get(environmentId: string, id: string): Promise<NamedDestination | undefined> {
-    return this.items.get(environmentId, id);
-  }
-  list(environmentId: string): Promise<NamedDestination[]> {
-    return this.items.list(environmentId);
-  }
-  put(destination: NamedDestination, expectedVersion: number): Promise<boolean> {
-    return this.items.put(destination, expectedVersion);
-  }
-  delete(environmentId: string, id: string, expectedVersion: number): Promise<boolean> {
-    return this.items.delete(environmentId, id, expectedVersion);
+    super(options, DESTINATION_PREFIX);
   }
 }
 
-export class DynamoDbExportJobStore implements ExportJobStore {
-  private readonly items: VersionedItems<ExportJob>;
-
-  constructor(private readonly options: StoreOptions) {
-    this.items = new VersionedItems(options, JOB_PREFIX);
-  }
-
-  create(job: ExportJob): Promise<boolean> {
-    return this.items.create(job);
-  }
-  get(environmentId: string, id: string): Promise<ExportJob | undefined> {
-    return this.items.get(environmentId, id);
-  }
-  list(environmentId: string): Promise<ExportJob[]> {
-    return this.items.list(environmentId);
-  }
-  put(job: ExportJob, expectedVersion: number): Promise<boolean> {
-    return this.items.put(job, expectedVersion);
+export class DynamoDbExportJobStore extends VersionedItems<ExportJob> implements ExportJobStore {
+  constructor(options: StoreOptions) {
+    super(options, JOB_PREFIX);
   }
 
   async recordRun(environmentId: string, jobId: string, run: ExportJobRun): Promise<void> {
@@ -164,7 +131,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
-          Key: this.items.key(environmentId, jobId),
+          Key: this.key(environmentId, jobId),
           UpdateExpression: 'SET lastRunAt = :startedAt',
           ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastRunAt) OR lastRunAt < :startedAt)',
           ExpressionAttributeValues: { ':startedAt': run.startedAt },
