@@ -212,9 +212,8 @@ export const createExportJobBody = z
     }
   });
 
-export const patchExportJobBody = z
-  .object({ ...Object.fromEntries(Object.entries(jobFields).map(([field, schema]) => [field, schema.optional()])), version })
-  .strict() as unknown as z.ZodType<Partial<z.infer<typeof createExportJobBody>> & { version: number }>;
+/** The fields to change (the service checks what the job's state allows), and the version read. */
+export const patchExportJobBody = z.object(jobFields).partial().extend({ version }).strict();
 
 const filterOf = <T extends readonly [string, ...string[]]>(values: T, field: string) =>
   z.enum(values, { error: `${field} must be one of ${values.join(', ')}` }).optional();
