@@ -7,10 +7,9 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { companyRows, COMPANY_COLUMNS } from '../../lambdas/core/company-row';
-import { feedbackTally, toEpochDay, type CompanyUsage, type FeatureDefinition } from '../../lambdas/core/model';
-import { dataPoints } from '../../lambdas/core/periods';
+import { feedbackTally, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
 import { syntheticTenant } from '../../lambdas/local/synthetic';
+import { COMPANY_MODEL_COLUMNS, modelDataPoints, modelRows, type ModelFeedback } from '../support/company-model-oracle';
 import { startTestService, type TestService } from '../support/local-service';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z'); // a Monday
@@ -23,9 +22,12 @@ let workDir: string;
 let environmentId: string;
 let member: string;
 let features: FeatureDefinition[];
+let segments: SegmentDefinition[];
 const companies: CompanyUsage[] = [];
+/** Each company's feedback records as sent: the oracle counts from these, the store is loaded with their tallies. */
+const feedbackOf = new Map<string, ModelFeedback[]>();
 
-const day = (iso: string) => toEpochDay(Date.parse(iso));
+const day = (iso: string) => Math.floor(Date.parse(iso) / 86_400_000);
 const at = (iso: string) => Date.parse(iso);
 
 /** Names that break naive CSV writers and spreadsheets. */
@@ -43,7 +45,7 @@ const TRICKY: CompanyUsage[] = [
         eventKey: 'report_run',
         firstUsed: at('2026-11-01T09:00:00Z'),
         usedDays: new Map([[day('2026-11-01'), at('2026-11-01T09:00:00Z')], [day('2026-11-20'), at('2026-11-20T18:30:00Z')]]),
-        feedback: [{ at: at('2026-11-02T10:00:00Z'), score: 2 }, { at: at('2026-11-03T10:00:00Z'), score: 3 }].map(feedbackTally),
+        feedback: [],
       },
     ],
   },
@@ -62,6 +64,41 @@ const TRICKY: CompanyUsage[] = [
     usage: [],
   },
 ];
+
+const TRICKY_FEEDBACK: ModelFeedback[] = [
+  { eventKey: 'report_run', at: at('2026-11-02T10:00:00Z'), score: 2 },
+  { eventKey: 'report_run', at: at('2026-11-03T10:00:00Z'), score: 3 },
+  { eventKey: 'report_run', at: at('2026-11-03T11:00:00Z'), score: null },
+];
+
+/**
+ * Feedback for a synthetic company, replacing the generator's: a few records on its last used days of
+ * a feature, two of them on one day, some without a score, varied by `seed`.
+ */
+function feedbackFor(usage: CompanyUsage, seed: number): ModelFeedback[] {
+  return usage.usage.flatMap((record, r) => {
+    if ((seed + r) % 3 !== 0) return [];
+    const days = [...record.usedDays.values()].sort((a, b) => a - b).slice(-3);
+    return days.flatMap((time, d) => {
+      const score = (k: number) => ((seed + r + d + k) % 6 === 0 ? null : ((seed + r + d + k) % 6) as number);
+      const records = [{ eventKey: record.eventKey, at: time, score: score(0) }];
+      if (d === 0) records.push({ eventKey: record.eventKey, at: time - 1, score: score(1) });
+      return records;
+    });
+  });
+}
+
+/** The company with `feedback` stored, as daily tallies of its records. */
+function withFeedback(usage: CompanyUsage, feedback: ModelFeedback[]): CompanyUsage {
+  feedbackOf.set(usage.company.companyId, feedback);
+  return {
+    ...usage,
+    usage: usage.usage.map((record) => ({
+      ...record,
+      feedback: feedback.filter((entry) => entry.eventKey === record.eventKey).map(({ at, score }) => feedbackTally({ at, score })),
+    })),
+  };
+}
 
 async function exportFile(aggregation: string): Promise<{ job: any; path: string }> {
   const started = await service.call('POST', `/v1/environments/${environmentId}/exports/manual`, { token: member, body: { aggregation } });
@@ -98,10 +135,12 @@ beforeAll(async () => {
     body: { name: 'Enterprise', conditions: [{ attribute: 'plan', operator: 'equals', value: 'enterprise' }] },
   });
   features = (await service.call('GET', `/v1/environments/${environmentId}/features`, { token: member })).body.features;
+  segments = (await service.call('GET', `/v1/environments/${environmentId}/segments`, { token: member })).body.segments;
+  let seed = 0;
   for (const company of syntheticTenant({ companies: 40, featureKeys: ['report_run', 'alert_created', 'export_done'], days: 200, endAt: NOW, seed: 3 })) {
-    companies.push(company);
+    companies.push(withFeedback(company, feedbackFor(company, seed++)));
   }
-  companies.push(...TRICKY);
+  companies.push(withFeedback(TRICKY[0], TRICKY_FEEDBACK), ...TRICKY.slice(1).map((company) => withFeedback(company, [])));
   for (const company of companies) await service.services.usage.putCompanyUsage(environmentId, company);
   duckdb = await DuckDBInstance.create(':memory:');
   db = await duckdb.connect();
@@ -167,7 +206,7 @@ describe.each([
 
   it('has the 18 columns, typed by the warehouse as dates, timestamps and numbers', async () => {
     const columns = await query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`);
-    expect(columns.map((c) => c.column_name)).toEqual([...COMPANY_COLUMNS]);
+    expect(columns.map((c) => c.column_name)).toEqual([...COMPANY_MODEL_COLUMNS]);
     const types = Object.fromEntries(columns.map((c) => [c.column_name, c.data_type]));
     expect(types).toMatchObject({
       'Company ID': 'VARCHAR',
@@ -181,7 +220,7 @@ describe.each([
   });
 
   it('has one row per company x feature x data point at which the company existed', async () => {
-    const points = dataPoints(aggregation as never, NOW);
+    const points = modelDataPoints(aggregation, NOW);
     const expected = companies.reduce(
       (sum, c) => sum + points.filter((p) => c.company.firstSeen < p.instant).length * features.length,
       0,
@@ -192,28 +231,28 @@ describe.each([
     expect(dates).toBe(pointCount);
   });
 
-  it('matches the model cell by cell, nulls as nulls', async () => {
-    const points = dataPoints(aggregation as never, NOW);
-    const expected = companies.flatMap((c) => companyRows(c, features, [], points));
+  it('matches the model cell by cell in all 18 columns, nulls as nulls', async () => {
+    // Expected values from an independent reading of DESIGN's definitions (test/support/company-model-oracle.ts).
+    const expected = companies.flatMap((c) => modelRows(c, feedbackOf.get(c.company.companyId)!, features, segments, modelDataPoints(aggregation, NOW)));
+    const time = (column: string) => `epoch_ms("${column}")::DOUBLE AS "${column}"`;
     const actual = await query(`
-      SELECT "Company ID" AS id, "Feature ID" AS feature, strftime("Date", '%Y-%m-%d') AS date,
-             "STARS State"::INTEGER AS stars, "STARS State Label" AS stars_label, "Frequency"::INTEGER AS frequency,
-             "Satisfaction"::INTEGER AS satisfaction, "Feedback Count"::INTEGER AS feedback, "Last Used" AS last_used
+      SELECT "Company ID", "Company Name", "Feature Name", "Feature ID", strftime("Date", '%Y-%m-%d') AS "Date",
+             ${['First Seen', 'Last Seen', 'First Used', 'Last Used'].map(time).join(', ')},
+             "STARS State Label", "STARS State"::INTEGER AS "STARS State", "Frequency Label", "Frequency"::INTEGER AS "Frequency",
+             "Satisfaction Label", "Satisfaction"::INTEGER AS "Satisfaction", "Feedback Count"::INTEGER AS "Feedback Count",
+             "Segment Names", "Segment IDs"
       FROM ${table}`);
-    const byKey = new Map(actual.map((row) => [`${row.id}|${row.feature}|${row.date}`, row]));
+    const key = (row: Record<string, unknown>) => `${row['Company ID']}|${row['Feature ID']}|${row.Date}`;
+    const byKey = new Map(actual.map((row) => [key(row), row]));
     expect(byKey.size).toBe(expected.length);
-    for (const cells of expected) {
-      const row = byKey.get(`${cells[0]}|${cells[3]}|${cells[4]}`)!;
-      expect(row).toBeDefined();
-      expect([row.stars, row.stars_label, row.frequency, row.satisfaction, row.feedback]).toEqual([
-        cells[10],
-        cells[9],
-        cells[12],
-        cells[14],
-        cells[15],
-      ]);
-      expect(row.last_used === null).toBe(cells[8] === null);
+    for (const row of expected) expect(byKey.get(key(row))).toEqual(row);
+    // The fixtures reach every state the columns can show.
+    const seen = (column: keyof (typeof expected)[number]) => new Set(expected.map((row) => row[column]));
+    if (aggregation !== 'snapshot') {
+      expect(seen('STARS State')).toEqual(new Set([1, 2, 3, 4]));
+      expect(seen('Frequency')).toEqual(new Set([0, 1, 2, 3]));
     }
+    expect(seen('Satisfaction').size).toBeGreaterThan(2);
   });
 
   it('keeps tricky text intact and neutralizes formulas', async () => {
@@ -231,12 +270,12 @@ describe.each([
 });
 
 describe('the tricky company in the snapshot', () => {
-  it('has its satisfaction rounded half up and its timestamps exact', async () => {
+  it('has its satisfaction rounded half up, its feedback counted with and without scores, and its timestamps exact', async () => {
     const [row] = await query(`
       SELECT "Satisfaction"::INTEGER AS satisfaction, "Satisfaction Label" AS label, "Feedback Count"::INTEGER AS feedback,
              strftime("First Seen", '%Y-%m-%dT%H:%M:%S') AS first_seen, strftime("Last Used", '%Y-%m-%dT%H:%M:%S') AS last_used
       FROM export_snapshot WHERE "Company ID" = 'tricky-1' AND "Feature ID" = 'reports'`);
-    expect(row).toEqual({ satisfaction: 3, label: 'Neutral', feedback: 2, first_seen: '2026-11-01T09:00:00', last_used: '2026-11-20T18:30:00' });
+    expect(row).toEqual({ satisfaction: 3, label: 'Neutral', feedback: 3, first_seen: '2026-11-01T09:00:00', last_used: '2026-11-20T18:30:00' });
   });
 
   it('appears only in data points after it was first seen', async () => {

@@ -255,6 +255,18 @@ describe('S3DestinationGateway.sink', () => {
     await expectNoObject('tenant-e/export.csv');
   });
 
+  it('checks the endpoint again at every write: an address not allowed is refused before anything is sent', async () => {
+    // An IP literal is checked only there: the guarded lookup never sees it.
+    const gatewayWithoutLoopback = new S3DestinationGateway({ allowHttp: true });
+    const sink = gatewayWithoutLoopback.sink(customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-f' }), EMULATOR_CREDENTIALS);
+
+    const error = await rejectionOf(sink.write('export.csv', csv(), { contentType: 'text/csv' }));
+
+    expect(error).toBeInstanceOf(ForbiddenEndpointError);
+    expect(error.message).toBe('The endpoint must be a public https URL; 127.0.0.1 is a loopback address.');
+    await expectNoObject('tenant-f/export.csv');
+  });
+
   it('fails a write to a closed port with EndpointUnreachableError', async () => {
     const sink = localGateway.sink(customDestination(await closedPortEndpoint()), EMULATOR_CREDENTIALS);
 

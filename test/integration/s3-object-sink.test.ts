@@ -142,6 +142,15 @@ describe('S3ObjectSink', () => {
     expect((await readObject(`tenant-a/${key}`)).toString()).toBe('a,b\n1,2\n');
   });
 
+  it('joins prefix and key with exactly one slash, keeping the slashes inside them', async () => {
+    const prefixed = new S3ObjectSink({ client: clients.s3, bucket: BUCKET, keyPrefix: 'tenants/a/' });
+    const key = freshKey('csv');
+    await prefixed.write(`//${key}`, Readable.from([Buffer.from('x')]), { contentType: 'text/csv' });
+    await prefixed.write(key.replace('.csv', '.txt'), Readable.from([Buffer.from('y')]), { contentType: 'text/plain' });
+    expect((await readObject(`tenants/a/${key}`)).toString()).toBe('x');
+    expect((await readObject(`tenants/a/${key.replace('.csv', '.txt')}`)).toString()).toBe('y');
+  });
+
   it('leaves no object when the body fails midway, aborts the multipart upload and rethrows the body error', async () => {
     const key = freshKey();
     const sourceError = new Error('the source failed after 12 MB');
@@ -182,8 +191,16 @@ describe('S3ObjectSink', () => {
 
   it('rejects part sizes S3 would refuse', () => {
     expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, partSizeBytes: MIN_PART_SIZE_BYTES - 1 })).toThrow(
-      RangeError,
+      new RangeError(`partSizeBytes must be at least ${MIN_PART_SIZE_BYTES} (S3's minimum part size).`),
     );
+    expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, partSizeBytes: MIN_PART_SIZE_BYTES })).not.toThrow();
+  });
+
+  it('rejects a queue of parts that is not a positive whole number', () => {
+    for (const queueSize of [0, -1, 1.5]) {
+      expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, queueSize })).toThrow(new RangeError('queueSize must be a positive integer.'));
+    }
+    expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, queueSize: 1 })).not.toThrow();
   });
 });
 
@@ -227,6 +244,38 @@ describe('runExport into S3ObjectSink', () => {
     await expect(exporting).rejects.toBe(sourceError);
     await expectNoObject(key);
     expectMultipartUploadAborted(key);
+  });
+
+  it('leaves no object when its signal aborts it midway through a multipart upload (the time limit)', async () => {
+    const key = freshKey('csv');
+    const filler = 'x'.repeat(100);
+    const timeLimit = new AbortController();
+    async function* rowsThatRunOutOfTime() {
+      for (let batch = 0; batch < 200; batch++) {
+        // About 12 MB of CSV (two 5 MiB parts sent) before the time is up.
+        if (batch === 110) timeLimit.abort(new Error('time is up'));
+        yield Array.from({ length: 1000 }, (_, index): Cell[] => [batch * 1000 + index, filler]);
+      }
+    }
+
+    const exporting = runExport({ rows: rowsThatRunOutOfTime(), encoder: csvEncoder(['a', 'b']), sink, key, signal: timeLimit.signal });
+
+    await expect(exporting).rejects.toThrow('time is up');
+    await expectNoObject(key);
+    expectMultipartUploadAborted(key);
+  });
+
+  it('leaves no object when aborted before the first part was sent', async () => {
+    const key = freshKey('csv');
+    const timeLimit = new AbortController();
+    async function* rows() {
+      yield [['first', 1]] as Cell[][];
+      timeLimit.abort(new Error('time is up'));
+      yield [['second', 2]] as Cell[][];
+    }
+    await expect(runExport({ rows: rows(), encoder: csvEncoder(['a', 'b']), sink, key, signal: timeLimit.signal })).rejects.toThrow('time is up');
+    await expectNoObject(key);
+    expect(commandsFor(key).filter((sent) => sent.command === 'PutObjectCommand' || sent.command === 'CompleteMultipartUploadCommand')).toEqual([]);
   });
 });
 

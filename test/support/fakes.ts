@@ -44,6 +44,9 @@ import type {
   FeedbackRecord,
   IngestKeyOwner,
   Mailer,
+  ManualExportJob,
+  ManualExportOutcome,
+  ManualExportStore,
   ObjectSink,
   RunOutcome,
   SecretSealer,
@@ -243,8 +246,7 @@ export class FakeExportRunStore implements ExportRunStore {
 
   async finish(environmentId: string, snapshotAt: number, claimId: string, outcome: RunOutcome): Promise<boolean> {
     const run = this.runs.get(environmentId)?.get(snapshotAt);
-    if (!run) throw new Error(`No run of ${environmentId} at ${snapshotAt} to finish.`);
-    if (run.claimId !== claimId) return false;
+    if (!run || run.claimId !== claimId) return false;
     const { failureClass: _class, ...fields } = outcome as RunOutcome & { failureClass?: string };
     Object.assign(run, fields);
     return true;
@@ -575,5 +577,53 @@ export class FakeJobDispatcher implements ExportJobDispatcher {
   readonly dispatched: JobRunRequest[] = [];
   async dispatchJobRun(request: JobRunRequest): Promise<void> {
     this.dispatched.push(copy(request));
+  }
+}
+
+/**
+ * Manual export jobs and the environments' export slots. Claims and finishes are conditional like the
+ * table's (pending, or running past the deadline; an outcome only for the claim holding the job).
+ */
+export class FakeManualExportStore implements ManualExportStore {
+  /** By `<environmentId>/<id>`. */
+  readonly jobs = new Map<string, ManualExportJob>();
+  /** By `<environmentId>/<slot>`. */
+  readonly slots = new Map<string, { jobId: string; leaseUntil: number }>();
+  readonly claims: { id: string; claimId: string; at: number; claimed: boolean }[] = [];
+
+  async create(job: ManualExportJob): Promise<void> {
+    const key = `${job.environmentId}/${job.id}`;
+    if (this.jobs.has(key)) throw new ConflictError(`Manual export ${job.id} exists.`);
+    this.jobs.set(key, copy(job));
+  }
+  async get(environmentId: string, id: string): Promise<ManualExportJob | undefined> {
+    const job = this.jobs.get(`${environmentId}/${id}`);
+    return job && copy(job);
+  }
+  async claim(environmentId: string, id: string, { claimId, at, deadlineAt }: { claimId: string; at: number; deadlineAt: number }): Promise<boolean> {
+    const job = this.jobs.get(`${environmentId}/${id}`);
+    const claimable =
+      job !== undefined && (job.status === 'pending' || (job.status === 'running' && job.deadlineAt !== undefined && job.deadlineAt < at));
+    this.claims.push({ id, claimId, at, claimed: claimable });
+    if (claimable) Object.assign(job, { status: 'running', startedAt: at, deadlineAt, claimId });
+    return claimable;
+  }
+  async finish(environmentId: string, id: string, outcome: ManualExportOutcome, claimId?: string): Promise<boolean> {
+    const job = this.jobs.get(`${environmentId}/${id}`);
+    if (!job || (claimId !== undefined && job.claimId !== claimId)) return false;
+    Object.assign(job, copy(outcome));
+    return true;
+  }
+  async acquireSlot(environmentId: string, jobId: string, slots: number, at: number, leaseUntil: number): Promise<number | undefined> {
+    for (let slot = 0; slot < slots; slot++) {
+      const held = this.slots.get(`${environmentId}/${slot}`);
+      if (held && held.leaseUntil > at) continue;
+      this.slots.set(`${environmentId}/${slot}`, { jobId, leaseUntil });
+      return slot;
+    }
+    return undefined;
+  }
+  async releaseSlot(environmentId: string, slot: number, jobId: string): Promise<void> {
+    if (this.slots.get(`${environmentId}/${slot}`)?.jobId === jobId) this.slots.delete(`${environmentId}/${slot}`);
   }
 }

@@ -138,6 +138,34 @@ describe('First Used, Last Used and active days as of T', () => {
     expect(stateAt(weekly, ms('2024-01-10T16:00:00Z')).frequencyLabel).toBe('Daily');
   });
 
+  it('a first use exactly at T is not before T', () => {
+    // First use at 09:00, the day's latest at 15:00: as of 09:00 sharp nothing was used yet.
+    expect(stateAt(usage, ms('2024-01-10T09:00:00Z'))).toMatchObject({ firstUsed: null, lastUsed: null, stars: 1, frequencyLabel: 'Never' });
+    expect(stateAt(usage, ms('2024-01-10T09:00:00.001Z'))).toMatchObject({ firstUsed: ms('2024-01-10T09:00:00Z'), stars: 2 });
+  });
+
+  it("a day's latest use exactly at T is not before T, even when the day counts through its first use", () => {
+    // T's own day counts through the first use (09:00); its latest (15:00) is T itself: Last Used is the first use.
+    expect(stateAt(usage, ms('2024-01-10T15:00:00Z'))).toMatchObject({
+      firstUsed: ms('2024-01-10T09:00:00Z'),
+      lastUsed: ms('2024-01-10T09:00:00Z'),
+    });
+  });
+
+  it('a company first seen exactly at T has not been seen as of T', () => {
+    const company: CompanyRecord = {
+      companyId: 'c',
+      name: null,
+      attributes: {},
+      firstSeen: ms('2024-01-10T09:00:00Z'),
+      seenDays: new Map([[dayNumber('2024-01-10'), ms('2024-01-10T15:00:00Z')]]),
+    };
+    const seen = seenTimeline(company);
+    expect(seen(ms('2024-01-10T09:00:00Z'))).toBeNull();
+    expect(seen(ms('2024-01-10T15:00:00Z'))).toEqual({ firstSeen: ms('2024-01-10T09:00:00Z'), lastSeen: ms('2024-01-10T09:00:00Z') });
+    expect(seen(ms('2024-01-10T15:00:00.001Z'))).toEqual({ firstSeen: ms('2024-01-10T09:00:00Z'), lastSeen: ms('2024-01-10T15:00:00Z') });
+  });
+
   it("uses the earliest day's timestamp as First Used when a record lacks it", () => {
     const withoutFirstUsed = { ...usedOn(['2024-01-10', '2024-01-12']), firstUsed: null };
     expect(stateAt(withoutFirstUsed, endOf('2024-01-31'))).toMatchObject({

@@ -23,6 +23,10 @@ const resolve = resolverOf({
   'half-internal.example.com': ['203.0.113.10', '192.168.1.20'],
   'metadata.example.com': ['169.254.169.254'],
   'mapped.example.com': ['::ffff:10.1.2.3'],
+  'mapped-hex.example.com': ['::ffff:a01:203'],
+  'nat64.example.com': ['64:ff9b::a9fe:a9fe'],
+  'look-alike.example.com': ['2606:4700::ffff:a01:203', '2606:4700:0:1:0:ffff:7f00:1'],
+  'empty.example.com': [],
   'localhost': ['127.0.0.1', '::1'],
 });
 
@@ -143,12 +147,48 @@ describe('assertAllowedEndpoint', () => {
   });
 });
 
+describe('assertAllowedEndpoint: IPv6 addresses that stand for IPv4 ones', () => {
+  it.each([
+    ['mapped-hex.example.com', 'a private address (::ffff:a01:203)'],
+    ['nat64.example.com', 'a link-local address (64:ff9b::a9fe:a9fe)'],
+  ])('refuses %s, which resolves to %s', async (host, description) => {
+    expect(await refusal(`https://${host}`)).toBe(`The endpoint must be a public https URL; ${host} resolves to ${description}.`);
+  });
+
+  it.each(['[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0:0:0:0:0:ffff:a9fe:a9fe]'])('refuses the literal %s', async (host) => {
+    expect(await refusal(`https://${host}`)).toMatch(/is a (loopback|link-local) address\.$/);
+  });
+
+  it.each(['65:ff9b::a9fe:a9fe', '64:ff9c::a9fe:a9fe', '64:ff9b::1:a9fe:a9fe', '64:ff9b:0:0:1::a9fe:a9fe'])(
+    'allows %s, outside the NAT64 prefix 64:ff9b::/96',
+    async (address) => {
+      await expect(assertAllowedEndpoint(`https://[${address}]`)).resolves.toBeUndefined();
+    },
+  );
+
+  it('allows https as well as http when http is allowed', async () => {
+    await expect(assertAllowedEndpoint('https://storage.example.com', { resolve, allowHttp: true })).resolves.toBeUndefined();
+    await expect(assertAllowedEndpoint('http://storage.example.com', { resolve, allowHttp: true })).resolves.toBeUndefined();
+  });
+
+  it('allows a public IPv6 address whose last groups merely look like a private IPv4 address', async () => {
+    await expect(assertAllowedEndpoint('https://look-alike.example.com', { resolve })).resolves.toBeUndefined();
+    await expect(assertAllowedEndpoint('https://[2606:4700::ffff:a01:203]')).resolves.toBeUndefined();
+  });
+
+  it('an empty DNS answer is unreachable, not allowed', async () => {
+    const error = await assertAllowedEndpoint('https://empty.example.com', { resolve }).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(EndpointUnreachableError);
+    expect((error as Error).message).toMatch('https://empty.example.com could not be reached');
+  });
+});
+
 describe('guardedLookup', () => {
   /** Runs the lookup as an http.Agent would; resolves with what it calls back with. */
-  function lookUp(host: string, options: { all?: boolean; family?: number }, allowLoopback = false) {
+  function lookUp(host: string, options: { all?: boolean; family?: number | string }, allowLoopback = false) {
     return new Promise<{ error: Error | null; address: string | LookupAddress[]; family?: number }>((done) => {
       const lookup = guardedLookup({ resolve, allowLoopback });
-      lookup(host, options, (error, address, family) => done({ error, address, family }));
+      lookup(host, options as { all?: boolean; family?: number }, (error, address, family) => done({ error, address, family }));
     });
   }
 
@@ -183,5 +223,23 @@ describe('guardedLookup', () => {
 
   it('passes resolution errors through unchanged', async () => {
     expect((await lookUp('nowhere.example.com', { all: true })).error).toMatchObject({ code: 'ENOTFOUND' });
+  });
+
+  it("reads the family as a number or as Node's 'IPv4' / 'IPv6'", async () => {
+    expect(await lookUp('storage.example.com', { family: 'IPv4' })).toEqual({ error: null, address: '203.0.113.10', family: 4 });
+    expect(await lookUp('storage.example.com', { family: 'IPv6' })).toEqual({ error: null, address: '2001:db8::10', family: 6 });
+    expect(await lookUp('storage.example.com', { family: 4, all: true })).toEqual({
+      error: null,
+      address: [{ address: '203.0.113.10', family: 4 }],
+      family: undefined,
+    });
+  });
+
+  it('answers ENOTFOUND when no address of the wanted family, or none at all, is known', async () => {
+    expect((await lookUp('look-alike.example.com', { family: 'IPv4' })).error).toMatchObject({
+      code: 'ENOTFOUND',
+      message: 'getaddrinfo ENOTFOUND look-alike.example.com',
+    });
+    expect((await lookUp('empty.example.com', { all: true })).error).toMatchObject({ code: 'ENOTFOUND' });
   });
 });

@@ -1,0 +1,26 @@
+/**
+ * The Jest configuration of mutation runs (`npm run mutate`): the unit tests and the integration tests
+ * of the mutated adapters. Left out, because every mutant they cover would pay their set-up again
+ * (seconds each) while the mutated code has faster tests of its own: the end-to-end tests (the whole
+ * local service), the infra tests (CDK synthesis; lib/ imports nothing that is mutated), the handler
+ * tests (a synthesis and three emulators), the fuzz and the tenant isolation matrix (the whole service
+ * again), and the tests of adapters outside the mutated scope (destination gateway, emulators).
+ */
+const path = require('node:path');
+const base = require('./jest.config');
+
+module.exports = {
+  ...base,
+  // Stryker wraps the environment in its own and does not resolve <rootDir> in its path.
+  testEnvironment: path.join(__dirname, 'test', 'support', 'node-environment.js'),
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '<rootDir>/test/e2e/',
+    '<rootDir>/test/infra/',
+    '<rootDir>/test/integration/handlers.test.ts',
+    '<rootDir>/test/integration/destination-gateway.test.ts',
+    '<rootDir>/test/integration/emulators.test.ts',
+    '<rootDir>/test/fuzz/',
+    '<rootDir>/test/integration/tenant-isolation.test.ts',
+  ],
+};

@@ -1,0 +1,37 @@
+/**
+ * Mutation testing (`npm run mutate:adapters`; `npm run mutate` runs it after the core's): the adapters
+ * that carry the service's guarantees (the DynamoDB stores' conditional writes, the S3 sink, the
+ * endpoint guard, the HTTP mapping), against the unit and integration tests. Not part of `npm test`.
+ * Scope, speed and scores: docs/testing.md.
+ */
+export default {
+  $schema: './node_modules/@stryker-mutator/core/schema/stryker-schema.json',
+  packageManager: 'npm',
+  testRunner: 'jest',
+  jest: { projectType: 'custom', configFile: 'jest.mutate.config.js', enableFindRelatedTests: true },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.mutate.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  coverageAnalysis: 'perTest',
+  // One test runner and one type checker: the machine's two cores.
+  concurrency: 2,
+  // Static mutants (module-level constants) would run every test of every related file, each time.
+  ignoreStatic: true,
+  incremental: true,
+  incrementalFile: 'reports/stryker-adapters-incremental.json',
+  mutate: [
+    'lambdas/adapters/dynamodb/*.ts',
+    'lambdas/adapters/s3/object-sink.ts',
+    'lambdas/adapters/s3/endpoint-guard.ts',
+    'lambdas/http/apigateway.ts',
+    'lambdas/http/errors.ts',
+  ],
+  ignorePatterns: ['.local', 'cdk.out', 'coverage', '.bench', 'reports', 'bench'],
+  reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/adapters.html' },
+  jsonReporter: { fileName: 'reports/mutation/adapters.json' },
+  timeoutMS: 10000,
+  timeoutFactor: 2,
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+};
