@@ -383,6 +383,148 @@ export interface Mailer {
   send(message: EmailMessage): Promise<void>;
 }
 
+/** How the service reaches a named destination: the customer's key (sealed), or its bucket policy. */
+export type StoredDestinationAuth =
+  | { mode: 'accessKey'; accessKeyId: string; sealedSecretAccessKey: string }
+  /** The bucket's policy grants the service's export role s3:PutObject; runs use the service's own identity. */
+  | { mode: 'bucketPolicy' };
+
+/** A named, reusable destination of an environment (export jobs and the raw revisions export use them). */
+export interface NamedDestination {
+  environmentId: string;
+  id: string;
+  name: string;
+  destination: Destination;
+  /** For AWS: the bucket URL as entered. */
+  bucketUrl?: string;
+  auth: StoredDestinationAuth;
+  createdAt: number;
+  updatedAt: number;
+  /** Raised by one on every change; a save names the version it read and is refused when stale. */
+  version: number;
+}
+
+export interface DestinationStore {
+  /** False when a destination of that id exists. */
+  create(destination: NamedDestination): Promise<boolean>;
+  get(environmentId: string, id: string): Promise<NamedDestination | undefined>;
+  /** The environment's destinations, by id. */
+  list(environmentId: string): Promise<NamedDestination[]>;
+  /** Replaces it (`version` = expectedVersion + 1) only while stored at `expectedVersion`; false otherwise. */
+  put(destination: NamedDestination, expectedVersion: number): Promise<boolean>;
+  /** Deletes it only while stored at `expectedVersion`; false otherwise (gone, or changed meanwhile). */
+  delete(environmentId: string, id: string, expectedVersion: number): Promise<boolean>;
+}
+
+/** Writes into destinations whose bucket policy grants the service's export role (bucket-policy mode). */
+export interface ServiceIdentityGateway {
+  /**
+   * Writes the zero-byte probe `<key>/.export-access-check` as the service's export role: that policy
+   * grants writes only, so a listing would prove nothing. Throws a DestinationError.
+   */
+  probeWrite(destination: Destination): Promise<void>;
+  /** A sink writing into the destination as the service's export role. */
+  serviceSink(destination: Destination): ObjectSink;
+}
+
+export type ExportJobType = 'allEvents' | 'selectedEvents' | 'userProfiles';
+export type ExportJobFormat = 'json' | 'xml' | 'csv' | 'parquet';
+export type IdentityKind = 'identity' | 'email' | 'phone';
+export type ExportJobStatus = 'PENDING' | 'RUNNING' | 'DONE' | 'STOPPED';
+export type ExportJobFrequency =
+  /** UTC days by event time, `YYYY-MM-DD`, both included. */
+  | { kind: 'oneTime'; from: string; to: string }
+  /** Each run exports what was received in its window of `everyHours`; runs start at `startDate` (a UTC day) or at creation. */
+  | { kind: 'recurring'; everyHours: number; startDate?: string };
+
+export interface ExportJob {
+  environmentId: string;
+  id: string;
+  name?: string;
+  destinationId: string;
+  /** The destination's provider when the job was saved (a listing filter). */
+  provider: Destination['provider'];
+  type: ExportJobType;
+  /** selectedEvents only: 1-100 event names. */
+  events?: string[];
+  /** Which identity fills the identity column: the first present. */
+  identityPriority: IdentityKind[];
+  frequency: ExportJobFrequency;
+  format: ExportJobFormat;
+  asString: boolean;
+  compression: 'gzip' | 'none';
+  notifyEmails: string[];
+  status: ExportJobStatus;
+  createdAt: number;
+  updatedAt: number;
+  /** When the latest run started (the `exportedFrom`/`exportedTo` filters). */
+  lastRunAt?: number;
+  stoppedAt?: number;
+  stoppedReason?: string;
+  /** Raised by one on every change; a change names the version it read and is refused when stale. */
+  version: number;
+}
+
+export interface ExportJobFile {
+  /** The object key in the customer's bucket (key prefix included). */
+  key: string;
+  records: number;
+  bytes: number;
+}
+
+/** One run of an export job, as its run history shows it. */
+export interface ExportJobRun {
+  /** Sorts in run order (e.g. the run's scheduled time as yyyymmddHHMMSS); the same run keeps its id when retried. */
+  runId: string;
+  /** What the run exports: event time (one-time jobs) or receive time (recurring), epoch ms, `to` excluded. */
+  window: { from: number; to: number };
+  status: 'running' | 'successful' | 'failed';
+  startedAt: number;
+  finishedAt?: number;
+  files: ExportJobFile[];
+  /** Customer-facing message of a failure. */
+  error?: string;
+}
+
+export interface ExportJobStore {
+  /** False when a job of that id exists. */
+  create(job: ExportJob): Promise<boolean>;
+  get(environmentId: string, id: string): Promise<ExportJob | undefined>;
+  /** Every job of the environment (filtered and paged by the core: core/export-jobs.ts pageOfJobs). */
+  list(environmentId: string): Promise<ExportJob[]>;
+  /** Replaces it (`version` = expectedVersion + 1) only while stored at `expectedVersion`; false otherwise. */
+  put(job: ExportJob, expectedVersion: number): Promise<boolean>;
+  /**
+   * Records (or replaces, by `runId`) one run of the job, and raises the job's `lastRunAt` to the run's
+   * start when later. For the job run (core/export-job-run.ts).
+   */
+  recordRun(environmentId: string, jobId: string, run: ExportJobRun): Promise<void>;
+  /** The job's runs, most recent first. */
+  listRuns(environmentId: string, jobId: string, limit: number): Promise<ExportJobRun[]>;
+}
+
+export interface JobRunRequest {
+  environmentId: string;
+  jobId: string;
+  /** The instant the run is for: the schedule's time (recurring) or the job's creation (one-time), epoch ms. */
+  scheduledTime: number;
+  /** Local mode only: when the run happens (its times in the run history); the clock's now otherwise. */
+  runAt?: number;
+}
+
+/** One schedule per recurring export job (EventBridge Scheduler on AWS, in-process locally): `rate(N hours)`. */
+export interface ExportJobScheduler {
+  /** Creates or replaces the job's schedule: every `everyHours` hours from `startAt`. */
+  upsertJob(environmentId: string, jobId: string, everyHours: number, startAt: number): Promise<void>;
+  /** Deletes the job's schedule; nothing happens when there is none. */
+  removeJob(environmentId: string, jobId: string): Promise<void>;
+}
+
+/** Starts an export job's run asynchronously (an async Lambda invocation on AWS, in-process locally). */
+export interface ExportJobDispatcher {
+  dispatchJobRun(request: JobRunRequest): Promise<void>;
+}
+
 import type { RawRecord, ReceiveWindow } from './core/raw-log';
 
 /**

@@ -5,6 +5,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { optionalInteger, type Environment } from './config';
 import { AutomaticExportService } from './core/automatic-export';
+import { DestinationService } from './core/destinations';
+import { ExportJobService } from './core/export-jobs';
 import { EventCatalogRecorder, EventCatalogService } from './core/event-catalog';
 import { FailureCheckService } from './core/failure-check';
 import { IngestService } from './core/ingest';
@@ -15,9 +17,13 @@ import type {
   AutomaticExportSettingsStore,
   Clock,
   DestinationGateway,
+  DestinationStore,
   DownloadLinks,
   EventCatalogStore,
   ExportDispatcher,
+  ExportJobDispatcher,
+  ExportJobScheduler,
+  ExportJobStore,
   ExportRunStore,
   ExportScheduler,
   FailingExportsStore,
@@ -27,6 +33,7 @@ import type {
   ProfileStore,
   RawEventLog,
   SecretSealer,
+  ServiceIdentityGateway,
   TenantStore,
   UsageStore,
   OperationalMetrics,
@@ -36,15 +43,18 @@ export interface Adapters {
   tenants: TenantStore;
   usage: UsageStore;
   manualExportJobs: ManualExportStore;
-  dispatcher: ExportDispatcher;
+  dispatcher: ExportDispatcher & ExportJobDispatcher;
   /** The service's own exports bucket. */
   exportsSink: ObjectSink;
   downloadLinks: DownloadLinks;
   exportSettings: AutomaticExportSettingsStore;
   exportRuns: ExportRunStore;
   sealer: SecretSealer;
-  destinations: DestinationGateway;
-  scheduler: ExportScheduler;
+  destinations: DestinationGateway & ServiceIdentityGateway;
+  scheduler: ExportScheduler & ExportJobScheduler;
+  /** Named destinations and export jobs (config table). */
+  destinationStore: DestinationStore;
+  exportJobStore: ExportJobStore;
   clock: Clock;
   /** Where ingest appends every accepted item. */
   rawLog: RawEventLog;
@@ -64,6 +74,8 @@ export interface Settings {
   downloadLinkSeconds: number;
   /** How long a replaced ingest key keeps working (INGEST_KEY_GRACE_SECONDS). */
   ingestKeyGraceSeconds: number;
+  /** The role bucket policies grant writes to (EXPORT_ROLE_ARN, a stack output). */
+  exportRoleArn: string;
   /** How often ingest writes the catalog's counts of known events, per process. @default 10 s */
   eventCountFlushMs?: number;
 }
@@ -74,6 +86,8 @@ export interface Services extends Adapters {
   eventCatalog: EventCatalogService;
   manualExports: ManualExportService;
   automaticExports: AutomaticExportService;
+  destinationService: DestinationService;
+  exportJobService: ExportJobService;
 }
 
 /** `INGEST_KEY_GRACE_SECONDS`: 0 (a replaced key stops at once) to 30 days; 24 h by default. */
@@ -89,6 +103,7 @@ export const newId = (prefix: string): string => `${prefix}_${randomUUID().repla
 export const newIngestKey = (): string => `ik_${randomBytes(24).toString('base64url')}`;
 
 export function buildServices(adapters: Adapters, settings: Settings): Services {
+  const shared = { tenants: adapters.tenants, destinations: adapters.destinationStore, clock: adapters.clock, newId };
   return {
     ...adapters,
     tenancy: new TenancyService({
@@ -133,6 +148,20 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
       gateway: adapters.destinations,
       scheduler: adapters.scheduler,
       clock: adapters.clock,
+    }),
+    destinationService: new DestinationService({
+      ...shared,
+      jobs: adapters.exportJobStore,
+      sealer: adapters.sealer,
+      gateway: adapters.destinations,
+      exportRoleArn: settings.exportRoleArn,
+    }),
+    // runJob: the job run (core/export-job-run.ts) is wired here once it lands (ExportJobService.runJob).
+    exportJobService: new ExportJobService({
+      ...shared,
+      jobs: adapters.exportJobStore,
+      scheduler: adapters.scheduler,
+      dispatcher: adapters.dispatcher,
     }),
   };
 }

@@ -17,7 +17,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption, TableGrants } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ArnPrincipal, CompositePrincipal, Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
@@ -210,6 +210,11 @@ export class DataExportStack extends Stack {
   public readonly manualExportsPrefix = MANUAL_EXPORTS_PREFIX;
   /** Functions with object access under {@link manualExportsPrefix} (API: read; run-export: write). */
   public readonly manualExportObjectUsers: ServiceFunction[];
+  /**
+   * The role customers' bucket policies grant s3:PutObject (bucket-policy destinations). Its own policy
+   * grants nothing: what it may write is what each customer's bucket policy allows.
+   */
+  public readonly exportRole: Role;
   public readonly httpApi: HttpApi;
   /** The dashboard: S3 + CloudFront, allowed by the API's CORS configuration. */
   public readonly dashboard: DashboardSite;
@@ -465,6 +470,21 @@ export class DataExportStack extends Stack {
     this.grantDestinationSecrets(this.apiFunction, 'kms:Encrypt', 'kms:Decrypt');
     this.grantDestinationSecrets(this.runExportFunction, 'kms:Decrypt');
 
+    // ---- Bucket-policy destinations -------------------------------------------------------------
+    // One role for the customers' bucket policies to name, whichever function writes: the API assumes
+    // it for the zero-byte probe write that validates a destination on save, run-export for the runs.
+    // (Naming run-export's own role would leave the API unable to probe, and would grant the customer's
+    // bucket to a role that also holds the service's data.) It is trusted by those two roles only.
+    this.exportRole = new Role(this, 'ExportRole', {
+      description: "Writes into customer buckets whose bucket policy grants it s3:PutObject; no permissions of its own",
+      assumedBy: new CompositePrincipal(new ArnPrincipal(this.apiFunction.role!.roleArn), new ArnPrincipal(this.runExportFunction.role!.roleArn)),
+      maxSessionDuration: Duration.hours(1),
+    });
+    for (const fn of [this.apiFunction, this.runExportFunction]) {
+      Grant.addToPrincipal({ grantee: fn, actions: ['sts:AssumeRole'], resourceArns: [this.exportRole.roleArn] });
+      fn.addEnvironment('EXPORT_ROLE_ARN', this.exportRole.roleArn);
+    }
+
     // ---- Failure check ------------------------------------------------------------------------
     this.checkFailuresDeadLetterQueue = new Queue(this, 'CheckFailuresDeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -670,6 +690,10 @@ export class DataExportStack extends Stack {
     new CfnOutput(this, 'OperatorAlarmTopicArn', {
       description: 'SNS topic of the operator alarms (subscribe to it, or set -c operatorEmail=...)',
       value: this.operatorAlarms.topic.topicArn,
+    });
+    new CfnOutput(this, 'ExportRoleArn', {
+      description: "The service's export role: bucket policies of bucket-policy destinations grant it s3:PutObject",
+      value: this.exportRole.roleArn,
     });
     new CfnOutput(this, 'DestinationSecretsKeyArn', {
       description: 'KMS key sealing the secret access keys of customer destinations',

@@ -9,7 +9,7 @@ import { ConfigurationError, optionalInteger, requiredString, type Environment }
 import { EventCatalogRecorder } from '../core/event-catalog';
 import type { FailureCheckService } from '../core/failure-check';
 import { IngestService } from '../core/ingest';
-import type { ExportScheduler, ProfileStore, RawEventLog, TenantStore, UsageStore } from '../ports';
+import type { ExportJobScheduler, ExportScheduler, ProfileStore, RawEventLog, TenantStore, UsageStore } from '../ports';
 import {
   buildFailureCheck,
   buildServices,
@@ -24,6 +24,8 @@ import {
   DynamoDbFailingExportsStore,
 } from './dynamodb/automatic-export-stores';
 import { createDocumentClient, createDynamoDbClient } from './dynamodb/document-client';
+import { DynamoDbDestinationStore, DynamoDbExportJobStore } from './dynamodb/export-job-stores';
+import { exportRoleCredentials } from './s3/export-role';
 import { DynamoDbEventCatalogStore } from './dynamodb/event-catalog-store';
 import { DynamoDbProfileStore } from './dynamodb/profile-store';
 import { FirehoseRawEventLog } from './firehose/firehose-raw-event-log';
@@ -59,6 +61,8 @@ export interface AwsConfig extends StoreConfig {
   downloadLinkSeconds: number;
   ingestKeyGraceSeconds: number;
   secretsKeyId: string;
+  /** The service's export role: bucket policies grant it writes, and bucket-policy destinations are written as it. */
+  exportRoleArn: string;
   /** Only the API manages schedules; run-export has none (its own ARN would be a circular reference). */
   schedule?: ScheduleConfig;
 }
@@ -68,6 +72,15 @@ export interface FailureCheckConfig {
   schedule: ScheduleConfig;
   senderEmail: string;
   dashboardUrl: string;
+}
+
+/** An IAM role ARN: it goes into customers' bucket policies, so a wrong one must fail at start, not there. */
+function requiredRoleArn(env: Environment, name: string): string {
+  const value = requiredString(env, name);
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(value)) {
+    throw new ConfigurationError(`Invalid configuration: ${name} must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got "${value}".`);
+  }
+  return value;
 }
 
 export function readStoreConfig(env: Environment = process.env): StoreConfig {
@@ -95,6 +108,7 @@ export function readRunExportConfig(env: Environment = process.env): AwsConfig {
     downloadLinkSeconds: optionalInteger(env, 'DOWNLOAD_LINK_SECONDS', 3600),
     ingestKeyGraceSeconds: readIngestKeyGraceSeconds(env),
     secretsKeyId: requiredString(env, 'SECRETS_KEY_ID'),
+    exportRoleArn: requiredRoleArn(env, 'EXPORT_ROLE_ARN'),
   };
 }
 
@@ -130,12 +144,20 @@ export function readFailureCheckConfig(env: Environment = process.env): FailureC
 }
 
 /** For functions that run exports but never save settings: schedules are the API function's business. */
-class SchedulesManagedElsewhere implements ExportScheduler {
+class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler {
   upsert(): Promise<void> {
     return Promise.reject(new ConfigurationError('This function does not manage schedules: the API function does.'));
   }
 
   remove(): Promise<void> {
+    return this.upsert();
+  }
+
+  upsertJob(): Promise<void> {
+    return this.upsert();
+  }
+
+  removeJob(): Promise<void> {
     return this.upsert();
   }
 }
@@ -202,15 +224,21 @@ export function awsServices(config: AwsConfig): Services {
       exportSettings: new DynamoDbAutomaticExportSettingsStore({ client, tableName: config.configTable }),
       exportRuns: new DynamoDbExportRunStore({ client, tableName: config.configTable }),
       sealer: new KmsSecretSealer({ client: traced(new KMSClient({})), keyId: config.secretsKeyId }),
-      destinations: new S3DestinationGateway(),
+      destinations: new S3DestinationGateway({ serviceIdentity: { credentials: exportRoleCredentials(config.exportRoleArn) } }),
       scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
+      destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
+      exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
       clock: systemClock,
       rawLog: new IngestWritesElsewhere(),
       profiles: new IngestWritesElsewhere(),
       eventCatalogStore: new DynamoDbEventCatalogStore({ client, tableName: config.usageTable }),
       metrics: operationalMetrics,
     },
-    { downloadLinkSeconds: config.downloadLinkSeconds, ingestKeyGraceSeconds: config.ingestKeyGraceSeconds },
+    {
+      downloadLinkSeconds: config.downloadLinkSeconds,
+      ingestKeyGraceSeconds: config.ingestKeyGraceSeconds,
+      exportRoleArn: config.exportRoleArn,
+    },
   );
 }
 

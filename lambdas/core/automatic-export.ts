@@ -12,6 +12,7 @@ import {
   GCS_ENDPOINT,
   isAwsRegion,
   isBucketName,
+  maskAccessKeyId,
   normalizeKeyPrefix,
   parseAwsBucketUrl,
   type Destination,
@@ -46,6 +47,9 @@ const TIME_LIMIT_EXCEEDED = {
     'The export did not finish within its time limit: the storage provider stopped responding or was too slow. It will be retried automatically.',
   errorCode: 'time_limit_exceeded',
 };
+
+/** Where a destination is, as the API takes it: the AWS bucket URL, or bucket, region, key (and endpoint). */
+export type DestinationLocationInput = Pick<SettingsInput, 'provider' | 'bucketUrl' | 'bucket' | 'region' | 'key' | 'endpoint'>;
 
 export interface SettingsInput {
   enabled: boolean;
@@ -156,7 +160,6 @@ export class RetryableRunError extends Error {
 }
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
-const mask = (accessKeyId: string) => `${'*'.repeat(Math.max(4, accessKeyId.length - 4))}${accessKeyId.slice(-4)}`;
 
 export class AutomaticExportService {
   private readonly reconciler: ScheduleReconciler;
@@ -369,7 +372,7 @@ export class AutomaticExportService {
 }
 
 /** The destination an input describes, or undefined when it names none; malformed ones are refused. */
-export function destinationFrom(input: SettingsInput): Destination | undefined {
+export function destinationFrom(input: DestinationLocationInput | SettingsInput): Destination | undefined {
   if (!input.provider) return undefined;
   const issues: FieldIssue[] = [];
   let destination: Destination | undefined;
@@ -418,7 +421,7 @@ function settingsView(settings: AutomaticExportSettings | undefined): SettingsVi
     region: destination?.region ?? null,
     key: destination ? destination.keyPrefix : null,
     endpoint: destination?.provider === 'Custom' ? (destination.endpoint ?? null) : null,
-    accessKeyId: settings?.accessKeyId ? mask(settings.accessKeyId) : null,
+    accessKeyId: settings?.accessKeyId ? maskAccessKeyId(settings.accessKeyId) : null,
     secretAccessKeySet: settings?.sealedSecretAccessKey !== undefined,
     notifyEmails: settings?.notifyEmails ?? [],
     updatedAt: iso(settings?.updatedAt),

@@ -22,6 +22,10 @@ export interface DestinationCredentials {
   secretAccessKey: string;
 }
 
+/** An access key id as the API shows it: only its last four characters. */
+export const maskAccessKeyId = (accessKeyId: string): string =>
+  `${'*'.repeat(Math.max(4, accessKeyId.length - 4))}${accessKeyId.slice(-4)}`;
+
 export const GCS_ENDPOINT = 'https://storage.googleapis.com';
 
 /** A problem with the customer's destination. `customerMessage` is what the status page shows. */

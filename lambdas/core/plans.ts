@@ -2,11 +2,13 @@
 import { PlanRequiredError } from './errors';
 import type { Organization, Plan } from './model';
 
-export type GatedFeature = 'Manual export' | 'Automatic export';
+export type GatedFeature = 'Manual export' | 'Automatic export' | 'Destinations' | 'Export jobs';
 
 const REQUIRED_PLANS: Record<GatedFeature, Plan[]> = {
   'Manual export': ['pro', 'enterprise'],
   'Automatic export': ['enterprise'],
+  Destinations: ['enterprise'],
+  'Export jobs': ['enterprise'],
 };
 
 export function requirePlan(organization: Organization, feature: GatedFeature): void {

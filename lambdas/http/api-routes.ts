@@ -10,7 +10,15 @@ import type { AutomaticExportService } from '../core/automatic-export';
 import type { EventCatalogService } from '../core/event-catalog';
 import type { ManualExportService } from '../core/manual-export';
 import type { TenancyService } from '../core/tenancy';
+import type { DestinationService } from '../core/destinations';
+import type { ExportJobService } from '../core/export-jobs';
 import {
+  bucketPolicyQuery,
+  createDestinationBody,
+  createExportJobBody,
+  listExportJobsQuery,
+  patchExportJobBody,
+  putDestinationBody,
   changePlanBody,
   createEnvironmentBody,
   createOrganizationBody,
@@ -41,6 +49,8 @@ export interface ApiServices {
   tenancy: TenancyService;
   manualExports: ManualExportService;
   automaticExports: AutomaticExportService;
+  destinationService: DestinationService;
+  exportJobService: ExportJobService;
   eventCatalog: EventCatalogService;
 }
 
@@ -63,8 +73,10 @@ function validatePathIds(params: Record<string, string>): void {
   for (const [name, value] of Object.entries(params)) validate(idParameter, value, `${name} in the path`);
 }
 
-export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog }: ApiServices): ApiRoute[] {
+export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog, destinationService, exportJobService }: ApiServices): ApiRoute[] {
   return [
+    ...destinationRoutes(destinationService),
+    ...exportJobRoutes(exportJobService),
     {
       method: 'POST',
       path: '/v1/organizations',
@@ -233,6 +245,128 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       handler: async ({ request, params }) => {
         const { limit } = validate(runHistoryQuery, request.query, 'query string');
         return ok({ runs: await automaticExports.history(request.caller, params.envId, limit) });
+      },
+    },
+  ];
+}
+
+const DESTINATIONS = '/v1/environments/{envId}/destinations';
+
+function destinationRoutes(destinations: DestinationService): ApiRoute[] {
+  return [
+    {
+      method: 'POST',
+      path: DESTINATIONS,
+      summary:
+        'Create a named destination (enterprise plan). auth {"mode": "accessKey", accessKeyId, secretAccessKey} is validated by listing the bucket; {"mode": "bucketPolicy"} by a zero-byte probe write of <key>/.export-access-check as the service\'s export role (paste the policy of GET .../destinations/bucket-policy first). Nothing is saved when validation fails.',
+      access: 'member',
+      body: createDestinationBody,
+      handler: async ({ request, params }) =>
+        ok(await destinations.create(request.caller, params.envId, validateBody(createDestinationBody, request.body)), 201),
+    },
+    {
+      method: 'GET',
+      path: DESTINATIONS,
+      summary: "The environment's destinations (secrets never returned; access key ids masked)",
+      access: 'member',
+      handler: async ({ request, params }) => ok({ items: await destinations.list(request.caller, params.envId) }),
+    },
+    {
+      method: 'GET',
+      path: `${DESTINATIONS}/bucket-policy`,
+      summary: "The bucket policy granting the service's export role s3:PutObject on arn:aws:s3:::<bucket>/* (?bucket=<name>): {policy}",
+      access: 'member',
+      handler: async ({ request, params }) => {
+        const { bucket } = validate(bucketPolicyQuery, request.query, 'query string');
+        return ok(await destinations.bucketPolicy(request.caller, params.envId, bucket));
+      },
+    },
+    {
+      method: 'GET',
+      path: `${DESTINATIONS}/{destinationId}`,
+      summary: 'A destination; a bucket-policy destination carries its policy',
+      access: 'member',
+      handler: async ({ request, params }) => ok(await destinations.get(request.caller, params.envId, params.destinationId)),
+    },
+    {
+      method: 'PUT',
+      path: `${DESTINATIONS}/{destinationId}`,
+      summary:
+        'Replace a destination, validated as on creation. Send the `version` you read (409 `conflict` when stale); omit auth.secretAccessKey to keep the stored one for the same access key id.',
+      access: 'member',
+      body: putDestinationBody,
+      handler: async ({ request, params }) =>
+        ok(await destinations.update(request.caller, params.envId, params.destinationId, validateBody(putDestinationBody, request.body))),
+    },
+    {
+      method: 'DELETE',
+      path: `${DESTINATIONS}/{destinationId}`,
+      summary: 'Delete a destination; 409 `destination_in_use`, naming the jobs, while active export jobs use it',
+      access: 'member',
+      responses: { '204': { description: 'Deleted.' } },
+      handler: async ({ request, params }) => {
+        await destinations.delete(request.caller, params.envId, params.destinationId);
+        return { status: 204 };
+      },
+    },
+  ];
+}
+
+const JOBS = '/v1/environments/{envId}/export-jobs';
+
+function exportJobRoutes(jobs: ExportJobService): ApiRoute[] {
+  return [
+    {
+      method: 'POST',
+      path: JOBS,
+      summary:
+        'Create an event or profile export job (enterprise plan): one-time jobs (UTC days within the last 60) start at once; recurring ones run every 4-24 hours from startDate (or now).',
+      access: 'member',
+      body: createExportJobBody,
+      handler: async ({ request, params }) =>
+        ok(await jobs.create(request.caller, params.envId, validateBody(createExportJobBody, request.body)), 201),
+    },
+    {
+      method: 'GET',
+      path: JOBS,
+      summary:
+        'Export jobs, newest first. Filters: provider, type, format, status, frequency (oneTime|recurring), exportedFrom/exportedTo (last run); pageSize 10, 20 (default), 30 or 40; cursor (the nextCursor of the previous page).',
+      access: 'member',
+      handler: async ({ request, params }) =>
+        ok(await jobs.list(request.caller, params.envId, validate(listExportJobsQuery, request.query, 'query string'))),
+    },
+    {
+      method: 'GET',
+      path: `${JOBS}/{jobId}`,
+      summary: 'An export job: PENDING, RUNNING, DONE or STOPPED',
+      access: 'member',
+      handler: async ({ request, params }) => ok(await jobs.get(request.caller, params.envId, params.jobId)),
+    },
+    {
+      method: 'PATCH',
+      path: `${JOBS}/{jobId}`,
+      summary:
+        'Edit a recurring job (send its `version`); changes apply from the next run. 409 `one_time_not_editable` for one-time jobs, 409 `job_finished` for DONE or STOPPED ones; 400 when switching between events and profiles.',
+      access: 'member',
+      body: patchExportJobBody,
+      handler: async ({ request, params }) =>
+        ok(await jobs.update(request.caller, params.envId, params.jobId, validateBody(patchExportJobBody, request.body))),
+    },
+    {
+      method: 'POST',
+      path: `${JOBS}/{jobId}/stop`,
+      summary: 'Stop a job: STOPPED, and its schedule deleted',
+      access: 'member',
+      handler: async ({ request, params }) => ok(await jobs.stop(request.caller, params.envId, params.jobId)),
+    },
+    {
+      method: 'GET',
+      path: `${JOBS}/{jobId}/runs`,
+      summary: 'Run history, most recent first (?limit=1-100, default 20): window, status, files with records and bytes, error',
+      access: 'member',
+      handler: async ({ request, params }) => {
+        const { limit } = validate(runHistoryQuery, request.query, 'query string');
+        return ok({ runs: await jobs.runs(request.caller, params.envId, params.jobId, limit) });
       },
     },
   ];

@@ -4,6 +4,8 @@
  */
 import { DestinationValidationError } from '../core/automatic-export';
 import { TooManyExportsError } from '../core/manual-export';
+import { DestinationInUseError } from '../core/destinations';
+import { JobNotEditableError } from '../core/export-jobs';
 import { RawLogUnavailableError } from '../core/raw-log';
 import {
   ConflictError,
@@ -60,6 +62,8 @@ const MAPPINGS: ErrorMapping[] = [
   { type: ForbiddenError, status: 403, code: 'forbidden' },
   { type: NotFoundError, status: 404, code: 'not_found' },
   { type: MethodNotAllowedError, status: 405, code: 'method_not_allowed' },
+  { type: JobNotEditableError, status: 409, code: (error: JobNotEditableError) => error.code },
+  { type: DestinationInUseError, status: 409, code: 'destination_in_use' },
   { type: ConflictError, status: 409, code: 'conflict' },
   { type: PayloadTooLargeError, status: 413, code: 'payload_too_large' },
   { type: TooManyExportsError, status: 429, code: 'too_many_exports' },

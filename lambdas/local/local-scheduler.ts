@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { logger } from '../core/log';
 import { nextRunAt, type Cadence } from '../core/periods';
-import type { Clock, ExportScheduler } from '../ports';
+import type { Clock, ExportJobScheduler, ExportScheduler, JobRunRequest } from '../ports';
 
 export interface LocalSchedule {
   cadence: Cadence;
@@ -20,6 +20,17 @@ export interface LocalSchedule {
   lastFiredFor?: number;
 }
 
+/** An export job's schedule: every `everyHours` hours from `startAt`, as `rate(N hours)` fires. */
+export interface LocalJobSchedule {
+  environmentId: string;
+  everyHours: number;
+  startAt: number;
+  lastFiredFor?: number;
+}
+
+/** Runs an export job's scheduled run. */
+export type ScheduledJobFirer = (request: JobRunRequest) => Promise<void>;
+
 /** Runs the scheduled export of an environment for one instant (epoch ms). */
 export type ScheduledExportFirer = (environmentId: string, scheduledTime: number) => Promise<void>;
 
@@ -28,6 +39,8 @@ const FILE_VERSION = 1;
 interface ScheduleFile {
   version: typeof FILE_VERSION;
   schedules: Record<string, LocalSchedule>;
+  /** Export jobs' schedules by job id (absent in files written before export jobs). */
+  jobs?: Record<string, LocalJobSchedule>;
 }
 
 export class ScheduleFileError extends Error {
@@ -41,11 +54,13 @@ export class LocalSchedulerNotStartedError extends Error {
   }
 }
 
-export class LocalExportScheduler implements ExportScheduler {
+export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler {
   private readonly clock: Clock;
   private readonly file?: string;
   private readonly schedules: Map<string, LocalSchedule>;
   private fire?: ScheduledExportFirer;
+  private fireJob?: ScheduledJobFirer;
+  private readonly jobs: Map<string, LocalJobSchedule>;
   private timer?: NodeJS.Timeout;
   /** Ticks run one after another; `pendingTicks` lets the timer skip while one is still firing. */
   private ticks: Promise<void> = Promise.resolve();
@@ -53,16 +68,21 @@ export class LocalExportScheduler implements ExportScheduler {
   /** Writes of the file run one after another, each writing the state current when it starts. */
   private writes: Promise<void> = Promise.resolve();
 
-  private constructor(options: { clock: Clock; file?: string }, schedules: Map<string, LocalSchedule>) {
+  private constructor(
+    options: { clock: Clock; file?: string },
+    schedules: Map<string, LocalSchedule>,
+    jobs: Map<string, LocalJobSchedule>,
+  ) {
     this.clock = options.clock;
     this.file = options.file;
     this.schedules = schedules;
+    this.jobs = jobs;
   }
 
   /** A scheduler with the schedules saved in `file` (created on first change), or in memory only without one. */
   static async open(options: { clock: Clock; file?: string }): Promise<LocalExportScheduler> {
-    const schedules = options.file ? await readSchedules(options.file) : new Map<string, LocalSchedule>();
-    return new LocalExportScheduler(options, schedules);
+    const { schedules, jobs } = options.file ? await readSchedules(options.file) : { schedules: new Map(), jobs: new Map() };
+    return new LocalExportScheduler(options, schedules, jobs);
   }
 
   /** An unchanged cadence keeps the schedule as it is; a new cadence starts from now, as UpdateSchedule does. */
@@ -77,6 +97,22 @@ export class LocalExportScheduler implements ExportScheduler {
     await this.save();
   }
 
+  async upsertJob(environmentId: string, jobId: string, everyHours: number, startAt: number): Promise<void> {
+    this.jobs.set(jobId, { environmentId, everyHours, startAt });
+    await this.save();
+  }
+
+  async removeJob(_environmentId: string, jobId: string): Promise<void> {
+    if (!this.jobs.delete(jobId)) return;
+    await this.save();
+  }
+
+  /** The job's schedule, if it has one (the local fire route finds the job's environment here). */
+  jobSchedule(jobId: string): LocalJobSchedule | undefined {
+    const schedule = this.jobs.get(jobId);
+    return schedule && { ...schedule };
+  }
+
   /** The next instant the environment's export fires at (at or before now when it is due), if scheduled. */
   nextFireAt(environmentId: string): number | undefined {
     const schedule = this.schedules.get(environmentId);
@@ -87,9 +123,10 @@ export class LocalExportScheduler implements ExportScheduler {
    * Fires what is due now, then every `intervalMs`. The timer is unref'd: it never keeps the process
    * alive. Failures of a tick are logged.
    */
-  start(fire: ScheduledExportFirer, options: { intervalMs?: number } = {}): void {
+  start(fire: ScheduledExportFirer, options: { intervalMs?: number; fireJob?: ScheduledJobFirer } = {}): void {
     this.stop();
     this.fire = fire;
+    this.fireJob = options.fireJob;
     const tickNow = (): void => {
       if (this.pendingTicks > 0) return;
       this.tick(this.clock.now()).catch((error: unknown) => logger.error('Local scheduler tick failed', { error: error as Error }));
@@ -127,25 +164,41 @@ export class LocalExportScheduler implements ExportScheduler {
         );
       }
     }
+    const fireJob = this.fireJob;
+    if (!fireJob) return;
+    for (const jobId of [...this.jobs.keys()]) {
+      for (let schedule = this.jobs.get(jobId); schedule; schedule = this.jobs.get(jobId)) {
+        const scheduledTime = nextJobRunAt(schedule);
+        if (scheduledTime > now) break;
+        this.jobs.set(jobId, { ...schedule, lastFiredFor: scheduledTime });
+        await this.save();
+        await fireJob({ environmentId: schedule.environmentId, jobId, scheduledTime }).catch((error: unknown) =>
+          logger.error('Local scheduled export job run failed', { jobId, scheduledTime, error: error as Error }),
+        );
+      }
+    }
   }
 
   private save(): Promise<void> {
     const file = this.file;
     if (!file) return Promise.resolve();
-    const writing = this.writes.then(() => writeSchedules(file, this.schedules));
+    const writing = this.writes.then(() => writeSchedules(file, this.schedules, this.jobs));
     this.writes = writing.catch(() => undefined);
     return writing;
   }
 }
 
 const nextDue = (schedule: LocalSchedule): number => nextRunAt(schedule.cadence, schedule.lastFiredFor ?? schedule.createdAt);
+/** `rate(N hours)` from its start: the start itself first, then every N hours. */
+const nextJobRunAt = (schedule: LocalJobSchedule): number =>
+  schedule.lastFiredFor === undefined ? schedule.startAt : schedule.lastFiredFor + schedule.everyHours * 3_600_000;
 
-async function readSchedules(file: string): Promise<Map<string, LocalSchedule>> {
+async function readSchedules(file: string): Promise<{ schedules: Map<string, LocalSchedule>; jobs: Map<string, LocalJobSchedule> }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schedules: new Map(), jobs: new Map() };
     throw new ScheduleFileError(`Cannot read the local schedules file ${file}.`, { cause: error });
   }
   try {
@@ -156,7 +209,10 @@ async function readSchedules(file: string): Promise<Map<string, LocalSchedule>> 
     for (const [environmentId, schedule] of Object.entries(parsed.schedules)) {
       if (!isLocalSchedule(schedule)) throw new Error(`invalid schedule of environment ${environmentId}`);
     }
-    return new Map(Object.entries(parsed.schedules));
+    for (const [jobId, schedule] of Object.entries(parsed.jobs ?? {})) {
+      if (!isLocalJobSchedule(schedule)) throw new Error(`invalid schedule of export job ${jobId}`);
+    }
+    return { schedules: new Map(Object.entries(parsed.schedules)), jobs: new Map(Object.entries(parsed.jobs ?? {})) };
   } catch (error) {
     throw new ScheduleFileError(`The local schedules file ${file} is not valid.`, { cause: error });
   }
@@ -172,9 +228,20 @@ function isLocalSchedule(value: unknown): value is LocalSchedule {
   );
 }
 
+function isLocalJobSchedule(value: unknown): value is LocalJobSchedule {
+  if (typeof value !== 'object' || value === null) return false;
+  const { environmentId, everyHours, startAt, lastFiredFor } = value as Partial<LocalJobSchedule>;
+  return (
+    typeof environmentId === 'string' &&
+    Number.isInteger(everyHours) &&
+    Number.isFinite(startAt) &&
+    (lastFiredFor === undefined || Number.isFinite(lastFiredFor))
+  );
+}
+
 /** Written under a temporary name and renamed, so a crash mid-write never leaves a truncated file. */
-async function writeSchedules(file: string, schedules: Map<string, LocalSchedule>): Promise<void> {
-  const content: ScheduleFile = { version: FILE_VERSION, schedules: Object.fromEntries(schedules) };
+async function writeSchedules(file: string, schedules: Map<string, LocalSchedule>, jobs: Map<string, LocalJobSchedule>): Promise<void> {
+  const content: ScheduleFile = { version: FILE_VERSION, schedules: Object.fromEntries(schedules), jobs: Object.fromEntries(jobs) };
   const temporary = `${file}.${randomUUID()}.partial`;
   await mkdir(dirname(file), { recursive: true });
   await writeFile(temporary, `${JSON.stringify(content, null, 2)}\n`);

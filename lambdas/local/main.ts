@@ -89,9 +89,12 @@ async function main(): Promise<void> {
   const dashboardDir = buildDashboard({ config: { apiBaseUrl: '' } });
   const server = await startLocalServer(services, tokens, { port, customerStorage, dashboardDir });
   // The same expressions EventBridge Scheduler fires on AWS, and the hourly failure check's rule.
-  services.scheduler.start(async (environmentId, scheduledTime) => {
-    await services.automaticExports.runScheduled(environmentId, scheduledTime);
-  });
+  services.scheduler.start(
+    async (environmentId, scheduledTime) => {
+      await services.automaticExports.runScheduled(environmentId, scheduledTime);
+    },
+    { fireJob: (request) => services.exportJobService.runJob(request) },
+  );
   const hourlyCheck = setInterval(() => {
     services.failureCheck.check().catch((error: unknown) => logger.error('Failure check failed', { error: error as Error }));
   }, 3_600_000);

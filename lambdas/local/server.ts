@@ -7,7 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { ROLES } from '../core/access';
+import { NotFoundError } from '../core/errors';
 import { RetryableRunError } from '../core/automatic-export';
+import { JobRunnerMissingError } from '../core/export-jobs';
 import { apiRouter } from '../http/api-routes';
 import { decodeBody } from '../http/body';
 import { PayloadTooLargeError } from '../http/errors';
@@ -17,20 +19,19 @@ import { logger } from '../core/log';
 import { Router } from '../http/router';
 import type { HttpRequest, HttpResponse } from '../http/types';
 import { validateBody } from '../http/validation';
-import { CUSTOMER_STORAGE_MODES, type CustomerStorage } from './customer-storage';
+import { BUCKET_POLICY_STATES, CUSTOMER_STORAGE_MODES, type CustomerStorage } from './customer-storage';
 import { serveDashboardFile } from './dashboard-files';
 import type { LocalTokens } from './tokens';
 import type { LocalServices } from './wiring';
 
 const mintTokenBody = z.object({ org: z.string().min(1), role: z.enum(ROLES) }).strict();
-const fireScheduleBody = z
-  .object({
-    envId: z.string().min(1),
-    scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z' }),
-    /** When the run happens; the scheduled time by default, as if the scheduler fired on time. */
-    now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time' }).optional(),
-  })
-  .strict();
+/** When a fire is for, and when the run happens (the scheduled time by default, as if fired on time). */
+const fireTimes = {
+  scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z' }),
+  now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time' }).optional(),
+};
+const fireJobBody = z.object({ jobId: z.string().min(1), ...fireTimes }).strict();
+const fireScheduleBody = z.object({ envId: z.string().min(1), ...fireTimes }).strict();
 
 export interface LocalServer {
   url: string;
@@ -39,11 +40,26 @@ export interface LocalServer {
 }
 
 const customerStorageBody = z
-  .object({ access: z.enum(CUSTOMER_STORAGE_MODES, { error: `access must be one of ${CUSTOMER_STORAGE_MODES.join(', ')}` }) })
-  .strict();
+  .object({
+    access: z.enum(CUSTOMER_STORAGE_MODES, { error: `access must be one of ${CUSTOMER_STORAGE_MODES.join(', ')}` }).optional(),
+    /** Grants or revokes the buckets' policy for the service's export role (bucket-policy destinations). */
+    bucketPolicy: z.enum(BUCKET_POLICY_STATES, { error: `bucketPolicy must be one of ${BUCKET_POLICY_STATES.join(', ')}` }).optional(),
+  })
+  .strict()
+  .refine((body) => body.access !== undefined || body.bucketPolicy !== undefined, 'send access, bucketPolicy or both');
 const checkFailuresBody = z
   .object({ now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time, e.g. 2026-11-25T01:00:00Z' }).optional() })
   .strict();
+
+/** A fire of an export job's schedule (`{jobId, ...}`) rather than an environment's (`{envId, ...}`). */
+function isJobFire(body: string | undefined): boolean {
+  try {
+    const parsed: unknown = JSON.parse(body ?? '');
+    return typeof parsed === 'object' && parsed !== null && 'jobId' in parsed;
+  } catch {
+    return false;
+  }
+}
 
 /** Routes that exist only in local mode: mint tokens, and drive time as the scheduler would. */
 export function localRouter(tokens: LocalTokens, services: LocalServices, customerStorage?: CustomerStorage): Router {
@@ -53,6 +69,24 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
       return { status: 201, body: { token: await tokens.mint(org, role) } };
     })
     .add('POST', '/local/scheduler/fire', async ({ request }) => {
+      if (isJobFire(request.body)) {
+        const { jobId, scheduledTime, now } = validateBody(fireJobBody, request.body);
+        const schedule = services.scheduler.jobSchedule(jobId);
+        if (!schedule) throw new NotFoundError(`Export job ${jobId} has no schedule (only recurring jobs that are not stopped have one).`);
+        // The job run's seam (ExportJobService.runJob), as the schedule would fire it.
+        try {
+          await services.exportJobService.runJob({
+            environmentId: schedule.environmentId,
+            jobId,
+            scheduledTime: Date.parse(scheduledTime),
+            runAt: Date.parse(now ?? scheduledTime),
+          });
+        } catch (error) {
+          if (!(error instanceof JobRunnerMissingError)) throw error;
+          return { status: 501, body: { error: { code: 'not_implemented', message: error.message } } };
+        }
+        return { status: 200, body: { outcome: 'ran', jobId } };
+      }
       const { envId, scheduledTime, now } = validateBody(fireScheduleBody, request.body);
       try {
         const result = await services.automaticExports.runScheduled(envId, Date.parse(scheduledTime), {
@@ -71,8 +105,13 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
     });
   if (customerStorage) {
     router.add('POST', '/local/customer-storage', async ({ request }) => {
-      customerStorage.mode = validateBody(customerStorageBody, request.body).access;
-      return { status: 200, body: { access: customerStorage.mode, endpoint: customerStorage.endpoint } };
+      const { access, bucketPolicy } = validateBody(customerStorageBody, request.body);
+      if (access) customerStorage.mode = access;
+      if (bucketPolicy) customerStorage.bucketPolicy = bucketPolicy;
+      return {
+        status: 200,
+        body: { access: customerStorage.mode, bucketPolicy: customerStorage.bucketPolicy, endpoint: customerStorage.endpoint },
+      };
     });
   }
   return router;

@@ -1,5 +1,6 @@
 /** The local wiring: the same adapters as on AWS, pointed at the embedded emulators. */
 import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore, DynamoDbFailingExportsStore } from '../adapters/dynamodb/automatic-export-stores';
+import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../adapters/dynamodb/export-job-stores';
 import { DynamoDbEventCatalogStore } from '../adapters/dynamodb/event-catalog-store';
 import { DynamoDbManualExportStore } from '../adapters/dynamodb/manual-export-store';
 import { DynamoDbProfileStore } from '../adapters/dynamodb/profile-store';
@@ -18,6 +19,7 @@ import { DEFAULT_INGEST_KEY_GRACE_SECONDS } from '../core/ingest-keys';
 import type { Clock } from '../ports';
 import { buildFailureCheck, buildServices, systemClock, type Services } from '../services';
 import type { EmulatorClients, TableNames } from './emulators';
+import { SERVICE_IDENTITY_CREDENTIALS } from './customer-storage';
 import { LocalExportScheduler } from './local-scheduler';
 
 export const LOCAL_TABLES: Required<TableNames> = {
@@ -29,6 +31,8 @@ export const LOCAL_EXPORTS_BUCKET = 'data-export-exports';
 /** The raw event log's bucket (`rawEventsBucket` in .local/demo.json). */
 export const LOCAL_RAW_EVENTS_BUCKET = 'data-export-raw-events';
 export const LOCAL_SENDER = 'exports@data-export.localhost';
+/** What bucket policies name locally: the simulated customer storage grants this role's writes. */
+export const LOCAL_EXPORT_ROLE_ARN = 'arn:aws:iam::000000000000:role/data-export-local-export-role';
 
 export interface LocalServices extends Services {
   dispatcher: InProcessExportDispatcher;
@@ -80,8 +84,16 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       exportRuns: new DynamoDbExportRunStore({ client, tableName: tables.configTable }),
       sealer: new LocalSecretSealer(options.sealingKey ?? LocalSecretSealer.generateKey()),
       // The local S3 (s3rver) is a plain-http loopback endpoint: allowed here, and only here.
-      destinations: new S3DestinationGateway({ allowLoopback: true, allowHttp: true }),
+      // Bucket-policy destinations are written with the service's local identity, which the simulated
+      // customer storage (a Custom endpoint) accepts while its bucket policy is granted.
+      destinations: new S3DestinationGateway({
+        allowLoopback: true,
+        allowHttp: true,
+        serviceIdentity: { credentials: SERVICE_IDENTITY_CREDENTIALS, allowCustomEndpoints: true },
+      }),
       scheduler,
+      destinationStore: new DynamoDbDestinationStore({ client, tableName: tables.configTable }),
+      exportJobStore: new DynamoDbExportJobStore({ client, tableName: tables.configTable }),
       clock,
       rawLog,
       profiles: new DynamoDbProfileStore({ client, tableName: tables.profilesTable }),
@@ -91,9 +103,13 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       downloadLinkSeconds: 3600,
       ingestKeyGraceSeconds: options.ingestKeyGraceSeconds ?? DEFAULT_INGEST_KEY_GRACE_SECONDS,
       eventCountFlushMs: options.eventCountFlushMs ?? 0,
+      exportRoleArn: LOCAL_EXPORT_ROLE_ARN,
     },
   );
-  dispatcher.attach(({ environmentId, jobId }) => services.manualExports.run(environmentId, jobId));
+  dispatcher.attach(
+    ({ environmentId, jobId }) => services.manualExports.run(environmentId, jobId),
+    (request) => services.exportJobService.runJob(request),
+  );
   const failureCheck = buildFailureCheck(
     {
       tenants,

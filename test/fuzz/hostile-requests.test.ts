@@ -48,6 +48,9 @@ let b: { organization: Organization; environment: EnvironmentWithIngestKey };
 const keyOfLength: Record<number, string> = {};
 /** Write commands DynamoDB and S3 carried out since the last reset. */
 let writes: string[] = [];
+/** A destination and a recurring job of A, so generated paths reach them. */
+let destinationOfA: string;
+let jobOfA: string;
 const figures = { cases: 0, byStatus: new Map<number, number>(), scans: 0, probes: 0 };
 
 const WRITE_COMMANDS = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item)?Command$|^(PutObject|CreateMultipartUpload|UploadPart|CompleteMultipartUpload|DeleteObjects?|CopyObject)Command$/;
@@ -69,6 +72,10 @@ beforeAll(async () => {
   b = await createTenant(service, 'B Ltd', 'enterprise');
   const member = { org: a.organization.id, role: 'member' };
   await service.send({ method: 'PUT', path: `/v1/environments/${a.environment.id}/features/reports`, claims: member, body: JSON.stringify({ key: 'report_run', name: 'Reports' }) });
+  const destination = { name: 'Warehouse', provider: 'Custom', bucket: service.customerBucket, endpoint: service.emulators.s3Endpoint, auth: { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
+  destinationOfA = (await service.send({ method: 'POST', path: `/v1/environments/${a.environment.id}/destinations`, claims: member, body: JSON.stringify(destination) })).body.id;
+  const job = { destinationId: destinationOfA, type: 'allEvents', frequency: { kind: 'recurring', everyHours: 6 }, format: 'csv', notifyEmails: ['ops@example.com'] };
+  jobOfA = (await service.send({ method: 'POST', path: `/v1/environments/${a.environment.id}/export-jobs`, claims: member, body: JSON.stringify(job) })).body.id;
   for (const length of [MIN_INGEST_KEY_CHARS - 1, MIN_INGEST_KEY_CHARS, MAX_INGEST_KEY_CHARS, MAX_INGEST_KEY_CHARS + 1]) {
     keyOfLength[length] = `ik_${'k'.repeat(length - 3)}`;
     await service.services.tenants.createEnvironment({
@@ -226,6 +233,38 @@ const disabledDestination = fc.oneof(
   fc.record({ enabled: fc.constant(false), provider: fc.constant('AWS'), bucketUrl: fc.constantFrom('https://acme.s3.eu-west-1.amazonaws.com/exports', 'https://acme.s3.eu-west-1.amazonaws.com/') }),
   fc.record({ enabled: fc.constant(false), provider: fc.constant('GCP'), bucket: fc.constant('acme'), key: fc.constantFrom('exports', '') }),
 );
+/** A named destination: the local S3 with its key, or a bucket policy (whose probe s3rver refuses). */
+const namedDestination = fc.record({
+  name: fc.constantFrom('Warehouse', 'Lake'),
+  provider: fc.constant('Custom'),
+  bucket: fc.constantFrom('customer-bucket', 'missing-bucket'),
+  region: fc.constant('us-east-1'),
+  key: fc.constantFrom('', 'jobs', 'jobs/events/'),
+  endpoint: fc.constant('{s3}'),
+  auth: fc.oneof(
+    fc.record({ mode: fc.constant('accessKey'), accessKeyId: fc.constantFrom('S3RVER', 'WRONGKEY'), secretAccessKey: fc.constant('S3RVER') }),
+    fc.constant({ mode: 'bucketPolicy' }),
+  ),
+});
+const jobFrequency = fc.oneof(
+  fc.record({ kind: fc.constant('recurring'), everyHours: fc.integer({ min: 3, max: 25 }), startDate: optional(fc.constantFrom('2026-11-23', '2026-12-01', '2026-11-01')) }),
+  fc.record({ kind: fc.constant('oneTime'), from: fc.constantFrom('2026-11-01', '2026-09-01'), to: fc.constantFrom('2026-11-20', '2026-11-30') }),
+);
+const exportJob = fc.record(
+  {
+    destinationId: fc.constantFrom('{dst}', 'dst_missing'),
+    type: fc.constantFrom('allEvents', 'selectedEvents', 'userProfiles'),
+    events: optional(fc.array(fc.constantFrom('report_run', 'a b/c', 'login'), { minLength: 1, maxLength: 3 })),
+    identityPriority: optional(fc.shuffledSubarray(['identity', 'email', 'phone'], { minLength: 1 })),
+    frequency: jobFrequency,
+    format: fc.constantFrom('json', 'xml', 'csv', 'parquet'),
+    asString: optional(fc.boolean()),
+    compression: optional(fc.constantFrom('gzip', 'none')),
+    notifyEmails: fc.constant(['ops@example.com']),
+    name: optional(fc.constantFrom('Nightly', 'Events')),
+  },
+  { requiredKeys: ['destinationId', 'type', 'frequency', 'format', 'notifyEmails'] },
+);
 const condition = fc.oneof(
   fc.record({ attribute: fc.constantFrom('plan', 'constructor', '__proto__'), operator: fc.constantFrom('equals', 'notEquals'), value: fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)) }),
   fc.record({ attribute: fc.constant('employees'), operator: fc.constantFrom('greaterThan', 'lessThan'), value: fc.integer() }),
@@ -263,6 +302,28 @@ const ROUTES: RouteShape[] = [
   },
   { method: 'GET', path: '/v1/environments/{envId}/data-export/status', access: 'member' },
   { method: 'GET', path: '/v1/environments/{envId}/data-export/runs', query: fc.record({ limit: fc.constantFrom('1', '20', '100') }), access: 'member' },
+  { method: 'POST', path: '/v1/environments/{envId}/destinations', body: namedDestination, access: 'member' },
+  { method: 'GET', path: '/v1/environments/{envId}/destinations', access: 'member' },
+  { method: 'GET', path: '/v1/environments/{envId}/destinations/bucket-policy', query: fc.record({ bucket: fc.constantFrom('acme-exports', 'customer-bucket') }), access: 'member' },
+  { method: 'GET', path: '/v1/environments/{envId}/destinations/{destinationId}', access: 'member' },
+  { method: 'PUT', path: '/v1/environments/{envId}/destinations/{destinationId}', body: namedDestination.map((body) => ({ ...body, version: 1 })), access: 'member' },
+  { method: 'DELETE', path: '/v1/environments/{envId}/destinations/{destinationId}', access: 'member' },
+  { method: 'POST', path: '/v1/environments/{envId}/export-jobs', body: exportJob, access: 'member' },
+  {
+    method: 'GET',
+    path: '/v1/environments/{envId}/export-jobs',
+    query: fc.record({ pageSize: fc.constantFrom('10', '20', '40'), format: fc.constantFrom('csv', 'json'), frequency: fc.constantFrom('oneTime', 'recurring') }, { requiredKeys: [] }),
+    access: 'member',
+  },
+  { method: 'GET', path: '/v1/environments/{envId}/export-jobs/{jobId}', access: 'member' },
+  {
+    method: 'PATCH',
+    path: '/v1/environments/{envId}/export-jobs/{jobId}',
+    body: fc.record({ format: optional(fc.constantFrom('json', 'xml')), frequency: optional(jobFrequency), version: fc.integer({ min: 1, max: 3 }) }),
+    access: 'member',
+  },
+  { method: 'POST', path: '/v1/environments/{envId}/export-jobs/{jobId}/stop', access: 'member' },
+  { method: 'GET', path: '/v1/environments/{envId}/export-jobs/{jobId}/runs', query: fc.record({ limit: fc.constantFrom('1', '20') }), access: 'member' },
   { method: 'GET', path: '/v1/openapi.json', access: 'member' },
 ];
 
@@ -341,7 +402,7 @@ function pathOf(route: RouteShape, ids: fc.Arbitrary<string>): fc.Arbitrary<stri
 function generatedCase(route: RouteShape): fc.Arbitrary<Case> {
   const ownIds = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(a.environment.id) },
-    { weight: 1, arbitrary: fc.constantFrom(b.environment.id, a.organization.id, 'reports', 'seg1', 'exp_missing') },
+    { weight: 1, arbitrary: fc.constantFrom(b.environment.id, a.organization.id, 'reports', 'seg1', 'exp_missing', destinationOfA, jobOfA) },
     { weight: 2, arbitrary: hostilePathId },
   );
   const method = fc.oneof({ weight: 12, arbitrary: fc.constant(route.method) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS') });
@@ -355,7 +416,7 @@ function generatedCase(route: RouteShape): fc.Arbitrary<Case> {
   const credentials = route.access === 'ingest' ? ingestCredentials() : caller(route).map((claims) => ({ claims }));
   return fc.record({ method, path: pathOf(route, ownIds), body, query, credentials, contentType }).map(({ method, path, body, query, credentials, contentType }) => {
     const { headers, query: keyQuery, claims } = credentials as { headers?: Record<string, string>; query?: Record<string, string>; claims?: { org: string; role: string } };
-    const settingsBody = typeof body.text === 'string' ? body.text.replace('{s3}', service.emulators.s3Endpoint) : body.text;
+    const settingsBody = typeof body.text === 'string' ? body.text.replace('{s3}', service.emulators.s3Endpoint).replace('{dst}', destinationOfA) : body.text;
     return {
       label: `${body.name} body`,
       request: {

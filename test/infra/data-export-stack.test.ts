@@ -472,6 +472,7 @@ describe('run-export function', () => {
       POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
       EXPORTS_BUCKET: { Ref: id(stack.exportsBucket) },
       SECRETS_KEY_ID: { 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] },
+      EXPORT_ROLE_ARN: { 'Fn::GetAtt': [id(stack.exportRole), 'Arn'] },
       STAGE: STAGE,
       LOG_LEVEL: 'INFO',
       POWERTOOLS_SERVICE_NAME: 'data-export',
@@ -886,6 +887,49 @@ describe('check-failures function', () => {
     for (const fn of [stack.apiFunction, stack.ingestFunction, stack.runExportFunction]) {
       expect(serviceStatements(id(fn.role!), 'ses')).toEqual([]);
     }
+  });
+});
+
+describe('export role (bucket-policy destinations)', () => {
+  const roleOf = (fn: { role?: unknown }) => id(fn.role as never);
+
+  it('trusted only by the management API and run-export roles, for sessions of at most an hour', () => {
+    const role = resourcesOfType('AWS::IAM::Role')[id(stack.exportRole)];
+    expect(role.Properties.MaxSessionDuration).toBe(3600);
+    const trusted = (role.Properties.AssumeRolePolicyDocument.Statement as Statement[]).flatMap((statement) => {
+      expect(statement).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRole' });
+      return asArray((statement as unknown as { Principal: { AWS: unknown } }).Principal.AWS);
+    });
+    expect(trusted).toEqual(
+      expect.arrayContaining([
+        { 'Fn::GetAtt': [roleOf(stack.apiFunction), 'Arn'] },
+        { 'Fn::GetAtt': [roleOf(stack.runExportFunction), 'Arn'] },
+      ]),
+    );
+    expect(trusted).toHaveLength(2);
+  });
+
+  it('has no permissions of its own: what it may write is what each customer bucket policy grants', () => {
+    expect(statements(id(stack.exportRole))).toEqual([]);
+    expect(resourcesOfType('AWS::IAM::Role')[id(stack.exportRole)].Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('only the management API and run-export may assume it, and only it; both get its ARN', () => {
+    const assumers = Object.entries(resourcesOfType('AWS::IAM::Role'))
+      .filter(([roleId]) => statements(roleId).some((s) => asArray(s.Action).includes('sts:AssumeRole')))
+      .map(([roleId]) => roleId)
+      .sort();
+    expect(assumers).toEqual([roleOf(stack.apiFunction), roleOf(stack.runExportFunction)].sort());
+    for (const roleId of assumers) {
+      const assume = statements(roleId).filter((s) => asArray(s.Action).includes('sts:AssumeRole'));
+      expect(assume.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [id(stack.exportRole), 'Arn'] }]);
+    }
+    const functions = resourcesOfType('AWS::Lambda::Function');
+    expect(functions[id(stack.apiFunction)].Properties.Environment.Variables.EXPORT_ROLE_ARN).toEqual({ 'Fn::GetAtt': [id(stack.exportRole), 'Arn'] });
+  });
+
+  it('is a stack output, for operators and the docs', () => {
+    expect(template.findOutputs('ExportRoleArn').ExportRoleArn.Value).toEqual({ 'Fn::GetAtt': [id(stack.exportRole), 'Arn'] });
   });
 });
 

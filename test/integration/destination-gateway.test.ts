@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
+import { SERVICE_IDENTITY_CREDENTIALS, startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { S3DestinationGateway } from '../../lambdas/adapters/s3/destination-gateway';
 import {
   AccessDeniedError,
@@ -283,5 +283,47 @@ describe('S3DestinationGateway.sink', () => {
 
     await expect(sink.write('export.csv', body, { contentType: 'text/csv' })).rejects.toBe(sourceFailure);
     await expectNoObject('tenant-d/export.csv');
+  });
+});
+
+describe('bucket-policy destinations (the service identity, through the simulated customer storage)', () => {
+  const policyGateway = new S3DestinationGateway({
+    allowLoopback: true,
+    allowHttp: true,
+    serviceIdentity: { credentials: SERVICE_IDENTITY_CREDENTIALS, allowCustomEndpoints: true },
+  });
+
+  afterEach(() => {
+    accessDenyingProxy.bucketPolicy = 'granted';
+  });
+
+  test('while the policy is granted, the probe writes a zero-byte <key>/.export-access-check and the sink writes as the service', async () => {
+    const destination = customDestination(accessDenyingProxy.endpoint, { keyPrefix: 'by-policy' });
+    await policyGateway.probeWrite(destination);
+    expect(await readObject('by-policy/.export-access-check')).toBe('');
+    await policyGateway.serviceSink(destination).write('run/part-0.csv', Readable.from(['a,b\n']), { contentType: 'text/csv' });
+    expect(await readObject('by-policy/run/part-0.csv')).toBe('a,b\n');
+  });
+
+  test('once the policy is revoked, the probe and the writes get 403 AccessDenied, as when a customer removes it', async () => {
+    const destination = customDestination(accessDenyingProxy.endpoint, { keyPrefix: 'revoked-policy' });
+    accessDenyingProxy.bucketPolicy = 'revoked';
+    expect(await rejectionOf(policyGateway.probeWrite(destination))).toBeInstanceOf(AccessDeniedError);
+    const write = policyGateway.serviceSink(destination).write('x.csv', Readable.from(['x']), { contentType: 'text/csv' });
+    expect(await rejectionOf(write)).toBeInstanceOf(AccessDeniedError);
+    await expectNoObject('revoked-policy/.export-access-check');
+  });
+
+  test('the policy grants writes only: a listing as the service is refused', async () => {
+    const destination = customDestination(accessDenyingProxy.endpoint);
+    expect(await rejectionOf(policyGateway.validate(destination, SERVICE_IDENTITY_CREDENTIALS))).toBeInstanceOf(AccessDeniedError);
+  });
+
+  test("the service's credentials never go to a Custom endpoint unless local mode allows it, nor anywhere without an identity", async () => {
+    const destination = customDestination(accessDenyingProxy.endpoint, { keyPrefix: 'never' });
+    const awsOnly = new S3DestinationGateway({ allowLoopback: true, allowHttp: true, serviceIdentity: { credentials: SERVICE_IDENTITY_CREDENTIALS } });
+    expect(await rejectionOf(awsOnly.probeWrite(destination))).toBeInstanceOf(ForbiddenEndpointError);
+    expect(await rejectionOf(localGateway.probeWrite(destination))).toBeInstanceOf(ForbiddenEndpointError);
+    await expectNoObject('never/.export-access-check');
   });
 });

@@ -26,6 +26,15 @@ import type {
   Clock,
   CompanyUpdate,
   DestinationGateway,
+  DestinationStore,
+  ExportJob,
+  ExportJobDispatcher,
+  ExportJobRun,
+  ExportJobScheduler,
+  ExportJobStore,
+  JobRunRequest,
+  NamedDestination,
+  ServiceIdentityGateway,
   EmailMessage,
   ExportRun,
   ExportRunStore,
@@ -373,9 +382,28 @@ export class FakeFailingExportsStore implements FailingExportsStore {
   }
 }
 
-export type SchedulerCall = { op: 'upsert'; environmentId: string; cadence: Cadence } | { op: 'remove'; environmentId: string };
+export type SchedulerCall =
+  | { op: 'upsert'; environmentId: string; cadence: Cadence }
+  | { op: 'remove'; environmentId: string }
+  | { op: 'upsertJob'; environmentId: string; jobId: string; everyHours: number; startAt: number }
+  | { op: 'removeJob'; environmentId: string; jobId: string };
 
-export class FakeScheduler implements ExportScheduler {
+export class FakeScheduler implements ExportScheduler, ExportJobScheduler {
+  /** Export jobs' schedules by job id. */
+  readonly jobSchedules = new Map<string, { environmentId: string; everyHours: number; startAt: number }>();
+
+  async upsertJob(environmentId: string, jobId: string, everyHours: number, startAt: number): Promise<void> {
+    this.calls.push({ op: 'upsertJob', environmentId, jobId, everyHours, startAt });
+    if (this.error) throw this.error;
+    this.jobSchedules.set(jobId, { environmentId, everyHours, startAt });
+  }
+
+  async removeJob(environmentId: string, jobId: string): Promise<void> {
+    this.calls.push({ op: 'removeJob', environmentId, jobId });
+    if (this.error) throw this.error;
+    this.jobSchedules.delete(jobId);
+  }
+
   readonly schedules = new Map<string, Cadence>();
   readonly calls: SchedulerCall[] = [];
   /** When set, every call throws it (after being recorded), changing nothing. */
@@ -424,7 +452,21 @@ export interface WrittenObject {
 }
 
 /** The customer's bucket: validation and writes succeed unless the test sets the error they throw. */
-export class FakeDestinationGateway implements DestinationGateway {
+export class FakeDestinationGateway implements DestinationGateway, ServiceIdentityGateway {
+  /** Destinations probed as the service's export role (bucket-policy mode). */
+  readonly probes: Destination[] = [];
+  /** Thrown by probeWrite when set (a bucket policy not pasted, or removed). */
+  probeError: Error | undefined;
+
+  async probeWrite(destination: Destination): Promise<void> {
+    this.probes.push(copy(destination));
+    if (this.probeError) throw this.probeError;
+  }
+
+  serviceSink(destination: Destination): ObjectSink {
+    return this.sink(destination, { accessKeyId: 'service-export-role', secretAccessKey: 'service-export-role' });
+  }
+
   readonly validations: { destination: Destination; credentials: DestinationCredentials }[] = [];
   readonly objects: WrittenObject[] = [];
   validateError: Error | undefined;
@@ -477,6 +519,64 @@ export class FakeMailer implements Mailer {
       throw new Error('SES is unavailable');
     }
     this.sent.push(message);
+  }
+}
+
+/** Versioned items by environment and id, each change conditional on the stored version. */
+class FakeVersionedItems<T extends { environmentId: string; id: string; version: number }> {
+  readonly items = new Map<string, T>();
+  private key = (environmentId: string, id: string) => `${environmentId}/${id}`;
+
+  async create(item: T): Promise<boolean> {
+    const key = this.key(item.environmentId, item.id);
+    if (this.items.has(key)) return false;
+    this.items.set(key, JSON.parse(JSON.stringify(item)) as T);
+    return true;
+  }
+  async get(environmentId: string, id: string): Promise<T | undefined> {
+    const item = this.items.get(this.key(environmentId, id));
+    return item && copy(item);
+  }
+  async list(environmentId: string): Promise<T[]> {
+    return [...this.items.values()].filter((item) => item.environmentId === environmentId).map(copy);
+  }
+  async put(item: T, expectedVersion: number): Promise<boolean> {
+    const key = this.key(item.environmentId, item.id);
+    if (this.items.get(key)?.version !== expectedVersion) return false;
+    // DynamoDB drops undefined attributes; so does the fake.
+    this.items.set(key, JSON.parse(JSON.stringify(item)) as T);
+    return true;
+  }
+  async delete(environmentId: string, id: string, expectedVersion: number): Promise<boolean> {
+    const key = this.key(environmentId, id);
+    if (this.items.get(key)?.version !== expectedVersion) return false;
+    this.items.delete(key);
+    return true;
+  }
+}
+
+export class FakeDestinationStore extends FakeVersionedItems<NamedDestination> implements DestinationStore {}
+
+export class FakeExportJobStore extends FakeVersionedItems<ExportJob> implements ExportJobStore {
+  readonly runs = new Map<string, ExportJobRun[]>();
+
+  async recordRun(environmentId: string, jobId: string, run: ExportJobRun): Promise<void> {
+    const key = `${environmentId}/${jobId}`;
+    const runs = (this.runs.get(key) ?? []).filter((existing) => existing.runId !== run.runId);
+    this.runs.set(key, [...runs, copy(run)].sort((a, b) => (a.runId < b.runId ? -1 : 1)));
+    const job = this.items.get(key);
+    if (job && (job.lastRunAt === undefined || job.lastRunAt < run.startedAt)) job.lastRunAt = run.startedAt;
+  }
+  async listRuns(environmentId: string, jobId: string, limit: number): Promise<ExportJobRun[]> {
+    return [...(this.runs.get(`${environmentId}/${jobId}`) ?? [])].reverse().slice(0, limit).map(copy);
+  }
+}
+
+/** Records the job runs dispatched. */
+export class FakeJobDispatcher implements ExportJobDispatcher {
+  readonly dispatched: JobRunRequest[] = [];
+  async dispatchJobRun(request: JobRunRequest): Promise<void> {
+    this.dispatched.push(copy(request));
   }
 }
 

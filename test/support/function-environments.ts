@@ -25,8 +25,8 @@ export const TEST_CONTEXT = {
 export type FunctionName = 'api' | 'ingest' | 'runExport' | 'checkFailures';
 export type FunctionEnvironments = Record<FunctionName, Record<string, string>>;
 
-/** A CloudFormation value of an environment variable, resolved to a stand-in string. */
-function resolve(value: unknown): string {
+/** A CloudFormation value of an environment variable, resolved to a stand-in string; `roles`: the IAM roles' logical ids. */
+function resolve(value: unknown, roles: ReadonlySet<string> = new Set()): string {
   if (typeof value === 'string') return value;
   const intrinsic = value as Record<string, unknown>;
   if ('Ref' in intrinsic) {
@@ -35,11 +35,12 @@ function resolve(value: unknown): string {
   }
   if ('Fn::GetAtt' in intrinsic) {
     const [logicalId, attribute] = intrinsic['Fn::GetAtt'] as [string, string];
+    if (attribute === 'Arn' && roles.has(logicalId)) return `arn:aws:iam::${TEST_ACCOUNT}:role/${logicalId}`;
     return attribute === 'Arn' ? `arn:aws:test:${TEST_REGION}:${TEST_ACCOUNT}:${logicalId}` : `${logicalId}.${attribute}`;
   }
   if ('Fn::Join' in intrinsic) {
     const [separator, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
-    return parts.map(resolve).join(separator);
+    return parts.map((part) => resolve(part, roles)).join(separator);
   }
   throw new Error(`Unexpected CloudFormation value in a function environment: ${JSON.stringify(value)}`);
 }
@@ -57,11 +58,13 @@ export function synthesizeFunctionEnvironments(): FunctionEnvironments {
       context: { ...cdkJson.context, ...TEST_CONTEXT, 'aws:cdk:bundling-stacks': [] },
     });
     const stack: DataExportStack = buildDataExportApp(app);
-    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+    const template = Template.fromStack(stack);
+    const functions = template.findResources('AWS::Lambda::Function');
+    const roles = new Set(Object.keys(template.findResources('AWS::IAM::Role')));
     const environmentOf = (fn: { node: { defaultChild?: unknown } }): Record<string, string> => {
       const logicalId = stack.getLogicalId(fn.node.defaultChild as CfnElement);
       const variables = (functions[logicalId]?.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolve(value)]));
+      return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolve(value, roles)]));
     };
     fs.rmSync(app.outdir, { recursive: true, force: true });
     return {

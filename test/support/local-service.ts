@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { buildDashboard } from '../../dashboard/build';
 import type { Role } from '../../lambdas/core/access';
 import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { startLocalServer } from '../../lambdas/local/server';
 import { LocalTokens } from '../../lambdas/local/tokens';
 import { LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
@@ -16,14 +17,18 @@ export interface TestService {
   services: LocalServices;
   clients: EmulatorClients;
   emulators: RunningEmulators;
+  /** The simulated customer storage in front of the local S3, when asked for (bucket CUSTOMER_BUCKET). */
+  customerStorage?: CustomerStorage;
   token(organizationId: string, role?: Role): Promise<string>;
   /** fetch against the service with JSON in and out. */
   call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
 
-export async function startTestService(options: { clock?: Clock; rawEventsFlushIntervalMs?: number } = {}): Promise<TestService> {
-  const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET] });
+export const CUSTOMER_BUCKET = 'customer-bucket';
+
+export async function startTestService(options: { clock?: Clock; rawEventsFlushIntervalMs?: number; customerStorage?: boolean } = {}): Promise<TestService> {
+  const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, ...(options.customerStorage ? [CUSTOMER_BUCKET] : [])] });
   const clients = createEmulatorClients(emulators);
   const suffix = randomBytes(4).toString('hex');
   const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}`, profilesTable: `profiles-${suffix}` };
@@ -31,12 +36,14 @@ export async function startTestService(options: { clock?: Clock; rawEventsFlushI
   const services = await localServices(clients, { tables, clock: options.clock, rawEventsFlushIntervalMs: options.rawEventsFlushIntervalMs });
   const tokens = new LocalTokens(randomBytes(32).toString('hex'));
   const dashboardDir = buildDashboard({ outDir: mkdtempSync(join(tmpdir(), 'dashboard-')), config: { apiBaseUrl: '' } });
-  const server = await startLocalServer(services, tokens, { port: 0, dashboardDir });
+  const customerStorage = options.customerStorage ? await startCustomerStorage(emulators.s3Endpoint) : undefined;
+  const server = await startLocalServer(services, tokens, { port: 0, dashboardDir, customerStorage });
   return {
     url: server.url,
     services,
     clients,
     emulators,
+    customerStorage,
     token: (organizationId, role = 'member') => tokens.mint(organizationId, role),
     call: async (method, path, { token, body, headers } = {}) => {
       const response = await fetch(`${server.url}${path}`, {
@@ -53,6 +60,7 @@ export async function startTestService(options: { clock?: Clock; rawEventsFlushI
     },
     stop: async () => {
       await server.close();
+      await customerStorage?.close();
       await services.rawLog.close();
       await services.dispatcher.idle();
       clients.destroy();

@@ -12,6 +12,7 @@ const REQUIRED = {
   SCHEDULER_ROLE_ARN: 'arn:aws:iam::123456789012:role/scheduler',
   RUN_EXPORT_FUNCTION_ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:run-export',
   SCHEDULE_DLQ_ARN: 'arn:aws:sqs:eu-west-1:123456789012:dlq',
+  EXPORT_ROLE_ARN: 'arn:aws:iam::123456789012:role/data-export-ExportRole-1A2B3C',
 };
 
 describe('readApiConfig', () => {
@@ -19,6 +20,7 @@ describe('readApiConfig', () => {
     const config = readApiConfig(REQUIRED);
     expect(config.ingestKeyGraceSeconds).toBe(86_400);
     expect(config.schedule?.flexibleWindowMinutes).toBeUndefined();
+    expect(config.exportRoleArn).toBe(REQUIRED.EXPORT_ROLE_ARN);
   });
 
   it('reads the grace period and the flexible window', () => {
@@ -31,6 +33,8 @@ describe('readApiConfig', () => {
     ['INGEST_KEY_GRACE_SECONDS', '-1', /INGEST_KEY_GRACE_SECONDS must be between 0 and 2592000, got -1/],
     ['INGEST_KEY_GRACE_SECONDS', '1d', /INGEST_KEY_GRACE_SECONDS must be an integer/],
     ['SCHEDULE_FLEXIBLE_WINDOW_MINUTES', '1441', /SCHEDULE_FLEXIBLE_WINDOW_MINUTES must be between 0 and 1440/],
+    ['EXPORT_ROLE_ARN', 'data-export-ExportRole', /EXPORT_ROLE_ARN must be an IAM role ARN/],
+    ['EXPORT_ROLE_ARN', '', /EXPORT_ROLE_ARN must be set/],
   ])('refuses %s=%s', (name, value, message) => {
     expect(() => readApiConfig({ ...REQUIRED, [name]: value })).toThrow(ConfigurationError);
     expect(() => readApiConfig({ ...REQUIRED, [name]: value })).toThrow(message);

@@ -174,3 +174,54 @@ describe('EventBridgeExportScheduler', () => {
     await expect(exportScheduler.upsert(ENVIRONMENT_ID, 'daily')).rejects.toBe(throttling);
   });
 });
+
+describe('EventBridgeExportScheduler: export jobs', () => {
+  const JOB_ID = 'job_0123456789abcdef0123';
+  const START = Date.parse('2026-11-25T00:00:00Z');
+
+  it('creates one rate(N hours) schedule per job from its start, whose event names the job', async () => {
+    scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
+
+    await exportScheduler.upsertJob(ENVIRONMENT_ID, JOB_ID, 6, START);
+
+    const input = scheduler.commandCalls(CreateScheduleCommand)[0].args[0].input;
+    expect(input).toMatchObject({
+      Name: `job-${JOB_ID}`,
+      GroupName: OPTIONS.groupName,
+      ScheduleExpression: 'rate(6 hours)',
+      StartDate: new Date(START),
+      State: 'ENABLED',
+      Target: { Arn: OPTIONS.targetArn, RoleArn: OPTIONS.roleArn, DeadLetterConfig: { Arn: OPTIONS.deadLetterArn }, RetryPolicy: { MaximumRetryAttempts: 3 } },
+    });
+    expect(input.Name).toMatch(/^[0-9a-zA-Z-_.]{1,64}$/);
+    expect(JSON.parse(input.Target?.Input as string)).toEqual({
+      kind: 'scheduled-job-run',
+      environmentId: ENVIRONMENT_ID,
+      jobId: JOB_ID,
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+    });
+  });
+
+  it("replaces an existing job schedule's whole definition with the new rate", async () => {
+    scheduler.on(CreateScheduleCommand).rejects(new ConflictException(failure(409, 'Schedule already exists')));
+    scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
+
+    await exportScheduler.upsertJob(ENVIRONMENT_ID, JOB_ID, 24, START);
+
+    const updated = scheduler.commandCalls(UpdateScheduleCommand)[0].args[0].input;
+    expect(updated).toEqual(scheduler.commandCalls(CreateScheduleCommand)[0].args[0].input);
+    expect(updated.ScheduleExpression).toBe('rate(24 hours)');
+  });
+
+  it("deletes the job's schedule, and is fine when there is none", async () => {
+    scheduler.on(DeleteScheduleCommand).resolvesOnce({}).rejects(new ResourceNotFoundException(failure(404, 'Schedule not found')));
+
+    await exportScheduler.removeJob(ENVIRONMENT_ID, JOB_ID);
+    await expect(exportScheduler.removeJob(ENVIRONMENT_ID, JOB_ID)).resolves.toBeUndefined();
+
+    expect(scheduler.commandCalls(DeleteScheduleCommand).map((call) => call.args[0].input)).toEqual([
+      { Name: `job-${JOB_ID}`, GroupName: OPTIONS.groupName },
+      { Name: `job-${JOB_ID}`, GroupName: OPTIONS.groupName },
+    ]);
+  });
+});

@@ -55,4 +55,19 @@ describe('LambdaExportDispatcher', () => {
     await expect(dispatching).rejects.toBeInstanceOf(DispatchError);
     await expect(dispatching).rejects.toMatchObject({ cause: refusal });
   });
+
+  it("invokes the function asynchronously with an export job's run", async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+
+    await dispatcher.dispatchJobRun({ environmentId: 'env_1', jobId: 'job_1', scheduledTime: Date.parse('2026-11-23T10:30:00Z') });
+
+    const input = lambda.commandCalls(InvokeCommand)[0].args[0].input;
+    expect(input).toMatchObject({ FunctionName: FUNCTION_NAME, InvocationType: 'Event' });
+    expect(JSON.parse(Buffer.from(input.Payload as Uint8Array).toString('utf8'))).toEqual({
+      kind: 'job-run',
+      environmentId: 'env_1',
+      jobId: 'job_1',
+      scheduledTime: '2026-11-23T10:30:00.000Z',
+    });
+  });
 });

@@ -322,3 +322,35 @@ describe('LocalExportScheduler', () => {
     });
   });
 });
+
+describe('LocalExportScheduler: export jobs', () => {
+  it('fires a job every N hours from its start, each instant once, and keeps the schedule across a restart', async () => {
+    const file = join(directory, 'schedules.json');
+    const jobRuns: Array<[string, string, string]> = [];
+    const fireJob = async ({ environmentId, jobId, scheduledTime }: { environmentId: string; jobId: string; scheduledTime: number }) => {
+      jobRuns.push([environmentId, jobId, iso(scheduledTime)]);
+    };
+    const first = await LocalExportScheduler.open({ clock, file });
+    schedulers.push(first);
+    first.start(recordFiring, { intervalMs: 3_600_000, fireJob });
+    await first.upsertJob(ENV_A, 'job_a', 6, at('2024-01-03T12:00:00Z'));
+    expect(first.jobSchedule('job_a')).toEqual({ environmentId: ENV_A, everyHours: 6, startAt: at('2024-01-03T12:00:00Z') });
+    await tickAt(first, '2024-01-03T11:59:59Z', '2024-01-03T12:00:00Z', '2024-01-03T19:00:00Z');
+    expect(jobRuns).toEqual([
+      [ENV_A, 'job_a', '2024-01-03T12:00:00.000Z'],
+      [ENV_A, 'job_a', '2024-01-03T18:00:00.000Z'],
+    ]);
+    first.stop();
+
+    const second = await LocalExportScheduler.open({ clock, file });
+    schedulers.push(second);
+    second.start(recordFiring, { intervalMs: 3_600_000, fireJob });
+    await tickAt(second, '2024-01-04T01:00:00Z');
+    expect(jobRuns.slice(2)).toEqual([[ENV_A, 'job_a', '2024-01-04T00:00:00.000Z']]);
+    await second.removeJob(ENV_A, 'job_a');
+    await tickAt(second, '2024-01-05T01:00:00Z');
+    expect(jobRuns).toHaveLength(3);
+    expect(second.jobSchedule('job_a')).toBeUndefined();
+    expect(fired).toEqual([]);
+  });
+});

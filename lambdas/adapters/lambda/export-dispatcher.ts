@@ -3,11 +3,20 @@
  * once, and Lambda queues the event (and retries it) independently of the request that created it.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { ExportDispatcher, ManualExportRequest } from '../../ports';
+import type { ExportDispatcher, ExportJobDispatcher, JobRunRequest, ManualExportRequest } from '../../ports';
 
 /** The event the run-export Lambda receives for a manual export job. */
 export interface ManualExportEvent extends ManualExportRequest {
   kind: 'manual-export';
+}
+
+/** The event the run-export Lambda receives for an export job's run started by the API (one-time jobs). */
+export interface JobRunEvent {
+  kind: 'job-run';
+  environmentId: string;
+  jobId: string;
+  /** ISO 8601. */
+  scheduledTime: string;
 }
 
 /** Status code of an asynchronous invocation that Lambda has queued. */
@@ -17,7 +26,7 @@ export class DispatchError extends Error {
   override readonly name = 'DispatchError';
 }
 
-export class LambdaExportDispatcher implements ExportDispatcher {
+export class LambdaExportDispatcher implements ExportDispatcher, ExportJobDispatcher {
   private readonly client: LambdaClient;
   private readonly functionName: string;
 
@@ -27,12 +36,21 @@ export class LambdaExportDispatcher implements ExportDispatcher {
   }
 
   async dispatchManualExport(request: ManualExportRequest): Promise<void> {
-    const event: ManualExportEvent = {
-      kind: 'manual-export',
+    const event: ManualExportEvent = { kind: 'manual-export', environmentId: request.environmentId, jobId: request.jobId };
+    await this.invoke(event, `manual export job ${request.jobId} of environment ${request.environmentId}`);
+  }
+
+  async dispatchJobRun(request: JobRunRequest): Promise<void> {
+    const event: JobRunEvent = {
+      kind: 'job-run',
       environmentId: request.environmentId,
       jobId: request.jobId,
+      scheduledTime: new Date(request.scheduledTime).toISOString(),
     };
-    const job = `manual export job ${request.jobId} of environment ${request.environmentId}`;
+    await this.invoke(event, `export job ${request.jobId} of environment ${request.environmentId}`);
+  }
+
+  private async invoke(event: ManualExportEvent | JobRunEvent, job: string): Promise<void> {
     const response = await this.client
       .send(
         new InvokeCommand({

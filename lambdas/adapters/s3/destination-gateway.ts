@@ -5,7 +5,8 @@
  * core/destination, whose messages tell the customer what to fix; the SDK's own wording never reaches
  * them (it stays the error's `cause`, for the logs).
  */
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { Readable } from 'node:stream';
 import {
   AccessDeniedError,
@@ -15,6 +16,7 @@ import {
   EndpointRedirectError,
   EndpointTooSlowError,
   EndpointUnreachableError,
+  ForbiddenEndpointError,
   GCS_ENDPOINT,
   InvalidCredentialsError,
   TransientDestinationError,
@@ -22,7 +24,8 @@ import {
   type Destination,
   type DestinationCredentials,
 } from '../../core/destination';
-import type { DestinationGateway, ObjectSink } from '../../ports';
+import { ACCESS_CHECK_OBJECT } from '../../core/destinations';
+import type { DestinationGateway, ObjectSink, ServiceIdentityGateway } from '../../ports';
 import { assertAllowedEndpoint, guardedLookup, type ResolveHost } from './endpoint-guard';
 import { S3ObjectSink } from './object-sink';
 
@@ -35,6 +38,19 @@ export interface S3DestinationGatewayOptions {
   validationBudgetMs?: number;
   /** How Custom endpoint host names are resolved for the endpoint guard; node:dns by default. */
   resolve?: ResolveHost;
+  /**
+   * The service's own identity, for bucket-policy destinations: the export role's credentials (on AWS,
+   * assumed by the function), or s3rver's key locally. Without it, bucket-policy destinations are refused.
+   */
+  serviceIdentity?: {
+    credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+    /**
+     * Local mode only: bucket-policy writes may go to a Custom endpoint (the simulated customer
+     * storage). On AWS they go to AWS S3 only: the service's credentials are never sent to an endpoint
+     * a customer chose.
+     */
+    allowCustomEndpoints?: boolean;
+  };
 }
 
 const CONNECTION_TIMEOUT_MS = 5_000;
@@ -48,14 +64,49 @@ export const VALIDATION_BUDGET_MS = 20_000;
 const UPLOAD_IDLE_TIMEOUT_MS = 30_000;
 const MAX_ATTEMPTS = 3;
 
+type Credentials = DestinationCredentials | AwsCredentialIdentity | AwsCredentialIdentityProvider;
+
 interface HandlerTimeouts {
   socketTimeout?: number;
 }
 
-export class S3DestinationGateway implements DestinationGateway {
+export class S3DestinationGateway implements DestinationGateway, ServiceIdentityGateway {
   constructor(private readonly options: S3DestinationGatewayOptions = {}) {}
 
   async validate(destination: Destination, credentials: DestinationCredentials): Promise<void> {
+    await this.withinValidationBudget(destination, credentials, async (client, budget) => {
+      const listing = await client.send(
+        new ListObjectsV2Command({
+          Bucket: destination.bucket,
+          Prefix: destination.keyPrefix ? `${destination.keyPrefix}/` : undefined,
+          MaxKeys: 1,
+        }),
+        { abortSignal: budget },
+      );
+      // Any web server answers 200; only S3 names the bucket it listed.
+      if (listing.Name !== destination.bucket) {
+        throw new DestinationRejectedError('its answer to a bucket listing is not an S3 listing');
+      }
+    });
+  }
+
+  async probeWrite(destination: Destination): Promise<void> {
+    await this.withinValidationBudget(destination, this.serviceCredentials(destination), async (client, budget) => {
+      const key = destination.keyPrefix ? `${destination.keyPrefix}/${ACCESS_CHECK_OBJECT}` : ACCESS_CHECK_OBJECT;
+      await client.send(new PutObjectCommand({ Bucket: destination.bucket, Key: key, Body: '' }), { abortSignal: budget });
+    });
+  }
+
+  serviceSink(destination: Destination): ObjectSink {
+    return this.sinkWith(destination, () => this.serviceCredentials(destination));
+  }
+
+  /** Runs a validation request with a client of its own, cut (and the client closed) when the budget is spent. */
+  private async withinValidationBudget(
+    destination: Destination,
+    credentials: Credentials,
+    request: (client: S3Client, budget: AbortSignal) => Promise<void>,
+  ): Promise<void> {
     const budgetMs = this.options.validationBudgetMs ?? VALIDATION_BUDGET_MS;
     const budget = AbortSignal.timeout(budgetMs);
     let client: S3Client | undefined;
@@ -63,18 +114,7 @@ export class S3DestinationGateway implements DestinationGateway {
       await withinBudget(budget, async () => {
         await this.assertAllowedDestination(destination);
         client = this.createClient(destination, credentials, {});
-        const listing = await client.send(
-          new ListObjectsV2Command({
-            Bucket: destination.bucket,
-            Prefix: destination.keyPrefix ? `${destination.keyPrefix}/` : undefined,
-            MaxKeys: 1,
-          }),
-          { abortSignal: budget },
-        );
-        // Any web server answers 200; only S3 names the bucket it listed.
-        if (listing.Name !== destination.bucket) {
-          throw new DestinationRejectedError('its answer to a bucket listing is not an S3 listing');
-        }
+        await request(client, budget);
       });
     } catch (error) {
       if (budget.aborted || isTimeout(error)) {
@@ -87,7 +127,23 @@ export class S3DestinationGateway implements DestinationGateway {
     }
   }
 
+  /** The service's own credentials, for AWS S3 (and locally for the simulated customer storage) only. */
+  private serviceCredentials(destination: Destination): Credentials {
+    const identity = this.options.serviceIdentity;
+    if (!identity) throw new ForbiddenEndpointError('Bucket-policy destinations are not available in this deployment: use an access key.');
+    if (destination.provider !== 'AWS' && !identity.allowCustomEndpoints) {
+      throw new ForbiddenEndpointError(
+        `A bucket policy can only grant access to an AWS S3 bucket; ${destination.provider} destinations take an access key (mode accessKey).`,
+      );
+    }
+    return identity.credentials;
+  }
+
   sink(destination: Destination, credentials: DestinationCredentials): ObjectSink {
+    return this.sinkWith(destination, () => credentials);
+  }
+
+  private sinkWith(destination: Destination, credentials: () => Credentials): ObjectSink {
     let objectSink: S3ObjectSink | undefined;
     return {
       write: async (key: string, body: Readable, options: { contentType: string }) => {
@@ -98,7 +154,7 @@ export class S3DestinationGateway implements DestinationGateway {
           // Checked again at every write: the endpoint's addresses may have changed since it was saved.
           await this.assertAllowedDestination(destination);
           objectSink ??= new S3ObjectSink({
-            client: this.createClient(destination, credentials, { socketTimeout: UPLOAD_IDLE_TIMEOUT_MS }),
+            client: this.createClient(destination, credentials(), { socketTimeout: UPLOAD_IDLE_TIMEOUT_MS }),
             bucket: destination.bucket,
             keyPrefix: destination.keyPrefix,
           });
@@ -117,7 +173,7 @@ export class S3DestinationGateway implements DestinationGateway {
 
   private createClient(
     destination: Destination,
-    credentials: DestinationCredentials,
+    credentials: Credentials,
     timeouts: HandlerTimeouts,
   ): S3Client {
     const { provider, bucket, region } = destination;
@@ -125,8 +181,9 @@ export class S3DestinationGateway implements DestinationGateway {
     if (region && !/^[a-z0-9-]+$/i.test(region)) throw new WrongRegionError(bucket, region, undefined);
     const requestHandler = { connectionTimeout: CONNECTION_TIMEOUT_MS, ...timeouts };
     const common = {
-      // Never the service's own credentials: only the customer's key may touch the customer's bucket.
-      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      // The customer's key, or the export role for a bucket-policy destination (serviceCredentials): never
+      // the function's own default credentials.
+      credentials: typeof credentials === 'function' ? credentials : { ...credentials },
       maxAttempts: MAX_ATTEMPTS,
     };
     // GCS, R2 and s3rver reject the checksums newer SDKs add by default.

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { ConfigurationError } from '../../config';
 import type { Cadence } from '../../core/periods';
-import type { ExportScheduler } from '../../ports';
+import type { ExportJobScheduler, ExportScheduler } from '../../ports';
 
 /** The event the run-export Lambda receives from a schedule; `scheduledTime` is ISO 8601. */
 export interface ScheduledExportEvent {
@@ -24,6 +24,17 @@ export interface ScheduledExportEvent {
   environmentId: string;
   scheduledTime: string;
 }
+
+/** The event the run-export Lambda receives from an export job's schedule. */
+export interface ScheduledJobRunEvent {
+  kind: 'scheduled-job-run';
+  environmentId: string;
+  jobId: string;
+  scheduledTime: string;
+}
+
+/** Job ids (`job_<hex>`) fit EventBridge's name alphabet as they are, and are unique across environments. */
+export const jobScheduleName = (jobId: string): string => `job-${jobId}`;
 
 /** Replaced by EventBridge Scheduler, in the target's input, with the invocation's scheduled time. */
 const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
@@ -53,7 +64,7 @@ export interface EventBridgeExportSchedulerOptions {
   flexibleWindowMinutes?: number;
 }
 
-export class EventBridgeExportScheduler implements ExportScheduler {
+export class EventBridgeExportScheduler implements ExportScheduler, ExportJobScheduler {
   private readonly client: SchedulerClient;
   private readonly groupName: string;
   private readonly targetArn: string;
@@ -72,7 +83,31 @@ export class EventBridgeExportScheduler implements ExportScheduler {
 
   /** Creates the schedule; when it exists, replaces its whole definition (UpdateSchedule keeps nothing). */
   async upsert(environmentId: string, cadence: Cadence): Promise<void> {
-    const definition = this.definition(environmentId, cadence);
+    await this.createOrReplace(this.definition(environmentId, cadence));
+  }
+
+  async remove(environmentId: string): Promise<void> {
+    await this.deleteIfPresent(scheduleName(environmentId));
+  }
+
+  /** `rate(N hours)` from `startAt`; an existing schedule's whole definition is replaced. */
+  async upsertJob(environmentId: string, jobId: string, everyHours: number, startAt: number): Promise<void> {
+    const event: ScheduledJobRunEvent = { kind: 'scheduled-job-run', environmentId, jobId, scheduledTime: SCHEDULED_TIME_PLACEHOLDER };
+    const definition: CreateScheduleCommandInput = {
+      ...this.target(event),
+      Name: jobScheduleName(jobId),
+      Description: `Export job ${jobId} of environment ${environmentId}, every ${everyHours} hours`,
+      ScheduleExpression: `rate(${everyHours} hours)`,
+      StartDate: new Date(startAt),
+    };
+    await this.createOrReplace(definition);
+  }
+
+  async removeJob(_environmentId: string, jobId: string): Promise<void> {
+    await this.deleteIfPresent(jobScheduleName(jobId));
+  }
+
+  private async createOrReplace(definition: CreateScheduleCommandInput): Promise<void> {
     try {
       await this.client.send(new CreateScheduleCommand(definition));
     } catch (error) {
@@ -81,21 +116,18 @@ export class EventBridgeExportScheduler implements ExportScheduler {
     }
   }
 
-  async remove(environmentId: string): Promise<void> {
+  private async deleteIfPresent(name: string): Promise<void> {
     try {
-      await this.client.send(new DeleteScheduleCommand({ Name: scheduleName(environmentId), GroupName: this.groupName }));
+      await this.client.send(new DeleteScheduleCommand({ Name: name, GroupName: this.groupName }));
     } catch (error) {
       if (!(error instanceof ResourceNotFoundException)) throw error;
     }
   }
 
-  private definition(environmentId: string, cadence: Cadence): CreateScheduleCommandInput {
-    const event: ScheduledExportEvent = { kind: 'scheduled-export', environmentId, scheduledTime: SCHEDULED_TIME_PLACEHOLDER };
+  /** What every schedule shares: the group, the run-export target with retries and dead letters. */
+  private target(event: ScheduledExportEvent | ScheduledJobRunEvent): Omit<CreateScheduleCommandInput, 'Name' | 'ScheduleExpression'> {
     return {
-      Name: scheduleName(environmentId),
       GroupName: this.groupName,
-      Description: `Automatic ${cadence} export of environment ${environmentId}`,
-      ScheduleExpression: scheduleExpression(cadence),
       ScheduleExpressionTimezone: 'UTC',
       State: 'ENABLED',
       FlexibleTimeWindow: this.flexibleTimeWindow,
@@ -107,6 +139,16 @@ export class EventBridgeExportScheduler implements ExportScheduler {
         RetryPolicy: { MaximumRetryAttempts: MAXIMUM_RETRY_ATTEMPTS, MaximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS },
         DeadLetterConfig: { Arn: this.deadLetterArn },
       },
+    };
+  }
+
+  private definition(environmentId: string, cadence: Cadence): CreateScheduleCommandInput {
+    const event: ScheduledExportEvent = { kind: 'scheduled-export', environmentId, scheduledTime: SCHEDULED_TIME_PLACEHOLDER };
+    return {
+      ...this.target(event),
+      Name: scheduleName(environmentId),
+      Description: `Automatic ${cadence} export of environment ${environmentId}`,
+      ScheduleExpression: scheduleExpression(cadence),
     };
   }
 }

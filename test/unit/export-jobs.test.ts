@@ -1,0 +1,309 @@
+/**
+ * Named destinations and export-job management with in-memory fakes: validation and sealing by auth
+ * mode, versions, deletion while in use; job creation (schedule or dispatch), the editing rules,
+ * stopping, the listing's filters, page sizes and cursor. The fakes pass the stores' shared contract.
+ */
+import { AccessDeniedError } from '../../lambdas/core/destination';
+import { DestinationValidationError } from '../../lambdas/core/automatic-export';
+import { bucketPolicy, DestinationInUseError, DestinationService, StaleDestinationError, type DestinationInput } from '../../lambdas/core/destinations';
+import { PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
+import { ExportJobService, JobNotEditableError, JobRunnerMissingError, pageOfJobs, StaleJobError, type ExportJobInput } from '../../lambdas/core/export-jobs';
+import type { Caller } from '../../lambdas/core/access';
+import { destinationStoreContract, exportJobStoreContract, jobOf } from '../support/export-job-store-contracts';
+import {
+  FakeClock,
+  FakeDestinationGateway,
+  FakeDestinationStore,
+  FakeExportJobStore,
+  FakeJobDispatcher,
+  FakeScheduler,
+  FakeSealer,
+  FakeTenantStore,
+} from '../support/fakes';
+
+const NOW = Date.parse('2026-11-23T10:30:00Z');
+const ROLE = 'arn:aws:iam::123456789012:role/data-export-export-role';
+const caller: Caller = { organizationId: 'org_1', role: 'member' };
+
+describe('FakeDestinationStore (contract)', () => destinationStoreContract(() => new FakeDestinationStore()));
+describe('FakeExportJobStore (contract)', () => exportJobStoreContract(() => new FakeExportJobStore()));
+
+function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise') {
+  const tenants = new FakeTenantStore();
+  tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan, createdAt: 0 });
+  tenants.environments.set('env_1', { id: 'env_1', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'h', ingestKeyPrefix: 'ik_a', createdAt: 0 } as never);
+  const destinationStore = new FakeDestinationStore();
+  const jobStore = new FakeExportJobStore();
+  const gateway = new FakeDestinationGateway();
+  const scheduler = new FakeScheduler();
+  const dispatcher = new FakeJobDispatcher();
+  const clock = new FakeClock(NOW);
+  let ids = 0;
+  const newId = (prefix: string) => `${prefix}_${++ids}`;
+  const destinations = new DestinationService({
+    tenants,
+    destinations: destinationStore,
+    jobs: jobStore,
+    sealer: new FakeSealer(),
+    gateway,
+    clock,
+    newId,
+    exportRoleArn: ROLE,
+  });
+  const jobs = new ExportJobService({ tenants, destinations: destinationStore, jobs: jobStore, scheduler, dispatcher, clock, newId });
+  return { destinations, jobs, destinationStore, jobStore, gateway, scheduler, dispatcher, clock };
+}
+
+const accessKeyDestination: DestinationInput = {
+  name: 'Warehouse',
+  provider: 'AWS',
+  bucketUrl: 'https://acme-exports.s3.eu-west-1.amazonaws.com/events',
+  auth: { mode: 'accessKey', accessKeyId: 'AKIAEXAMPLE0001', secretAccessKey: 'secret-1' },
+};
+const policyDestination: DestinationInput = { ...accessKeyDestination, name: 'By policy', auth: { mode: 'bucketPolicy' } };
+
+describe('DestinationService', () => {
+  test('an access-key destination is validated by listing with the key, its secret sealed and never returned', async () => {
+    const { destinations, destinationStore, gateway } = setup();
+    const view = await destinations.create(caller, 'env_1', accessKeyDestination);
+    expect(gateway.validations).toEqual([
+      { destination: { provider: 'AWS', bucket: 'acme-exports', region: 'eu-west-1', keyPrefix: 'events' }, credentials: { accessKeyId: 'AKIAEXAMPLE0001', secretAccessKey: 'secret-1' } },
+    ]);
+    expect(view).toMatchObject({ id: 'dst_1', provider: 'AWS', bucket: 'acme-exports', key: 'events', auth: { mode: 'accessKey', accessKeyId: '***********0001', secretAccessKeySet: true }, version: 1 });
+    expect(JSON.stringify(view)).not.toContain('secret-1');
+    expect(view.policy).toBeUndefined();
+    const stored = await destinationStore.get('env_1', 'dst_1');
+    expect(stored!.auth).toEqual({ mode: 'accessKey', accessKeyId: 'AKIAEXAMPLE0001', sealedSecretAccessKey: expect.stringMatching(/^sealed:/) });
+  });
+
+  test('a bucket-policy destination is validated by a probe write as the export role, and its answer carries the policy', async () => {
+    const { destinations, gateway } = setup();
+    const view = await destinations.create(caller, 'env_1', policyDestination);
+    expect(gateway.probes).toHaveLength(1);
+    expect(gateway.validations).toHaveLength(0);
+    expect(view.auth).toEqual({ mode: 'bucketPolicy' });
+    expect(view.policy).toEqual(bucketPolicy('acme-exports', ROLE));
+    expect(view.policy!.Statement[0]).toMatchObject({ Principal: { AWS: ROLE }, Action: 's3:PutObject', Resource: 'arn:aws:s3:::acme-exports/*' });
+  });
+
+  test('a failed validation saves nothing and says what is wrong', async () => {
+    const { destinations, destinationStore, gateway } = setup();
+    gateway.probeError = new AccessDeniedError('acme-exports', 'events');
+    await expect(destinations.create(caller, 'env_1', policyDestination)).rejects.toBeInstanceOf(DestinationValidationError);
+    expect(await destinationStore.list('env_1')).toEqual([]);
+  });
+
+  test('GCP destinations take a key: bucketPolicy is refused before any request', async () => {
+    const { destinations, gateway } = setup();
+    const gcp: DestinationInput = { name: 'GCS', provider: 'GCP', bucket: 'acme', region: 'europe-west1', auth: { mode: 'bucketPolicy' } };
+    await expect(destinations.create(caller, 'env_1', gcp)).rejects.toThrow(ValidationError);
+    expect(gateway.probes).toHaveLength(0);
+  });
+
+  test('the bucket-policy answer names the bucket; a malformed name is refused', async () => {
+    const { destinations } = setup();
+    expect((await destinations.bucketPolicy(caller, 'env_1', 'acme-exports')).policy.Statement[0].Resource).toBe('arn:aws:s3:::acme-exports/*');
+    await expect(destinations.bucketPolicy(caller, 'env_1', 'Not A Bucket')).rejects.toThrow(/bucket: send \?bucket=<name>/);
+  });
+
+  test('enterprise plan only', async () => {
+    const { destinations } = setup('pro');
+    await expect(destinations.create(caller, 'env_1', accessKeyDestination)).rejects.toBeInstanceOf(PlanRequiredError);
+  });
+
+  test('PUT: needs the version read; keeps the sealed secret for the same key id, requires one for a new key id', async () => {
+    const { destinations, destinationStore, gateway } = setup();
+    await destinations.create(caller, 'env_1', accessKeyDestination);
+    const sealed = (await destinationStore.get('env_1', 'dst_1'))!.auth;
+    const keep = { ...accessKeyDestination, name: 'Renamed', auth: { mode: 'accessKey' as const, accessKeyId: 'AKIAEXAMPLE0001' } };
+    await expect(destinations.update(caller, 'env_1', 'dst_1', { ...keep, version: 2 })).rejects.toBeInstanceOf(StaleDestinationError);
+    const updated = await destinations.update(caller, 'env_1', 'dst_1', { ...keep, version: 1 });
+    expect(updated).toMatchObject({ name: 'Renamed', version: 2 });
+    expect((await destinationStore.get('env_1', 'dst_1'))!.auth).toEqual(sealed);
+    expect(gateway.validations[1].credentials.secretAccessKey).toBe('secret-1');
+    await expect(
+      destinations.update(caller, 'env_1', 'dst_1', { ...keep, auth: { mode: 'accessKey', accessKeyId: 'AKIAOTHER0002' }, version: 2 }),
+    ).rejects.toThrow(/secretAccessKey/);
+  });
+
+  test('DELETE is refused while active jobs use it, naming them; allowed once they are stopped', async () => {
+    const { destinations, jobs, destinationStore } = setup();
+    await destinations.create(caller, 'env_1', accessKeyDestination);
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const refusal = await destinations.delete(caller, 'env_1', 'dst_1').catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(DestinationInUseError);
+    expect((refusal as DestinationInUseError).jobIds).toEqual([job.id]);
+    expect((refusal as Error).message).toContain(job.id);
+    await jobs.stop(caller, 'env_1', job.id);
+    await destinations.delete(caller, 'env_1', 'dst_1');
+    expect(await destinationStore.get('env_1', 'dst_1')).toBeUndefined();
+  });
+});
+
+const recurring: ExportJobInput = {
+  destinationId: 'dst_1',
+  type: 'allEvents',
+  frequency: { kind: 'recurring', everyHours: 6 },
+  format: 'csv',
+  notifyEmails: ['data@acme.example'],
+};
+const oneTime: ExportJobInput = { ...recurring, type: 'userProfiles', frequency: { kind: 'oneTime', from: '2026-11-01', to: '2026-11-20' }, format: 'parquet' };
+
+async function withDestination() {
+  const context = setup();
+  await context.destinations.create(caller, 'env_1', accessKeyDestination);
+  return context;
+}
+
+describe('ExportJobService', () => {
+  test('a recurring job is PENDING with one rate schedule from now; defaults filled in', async () => {
+    const { jobs, scheduler, dispatcher } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    expect(job).toMatchObject({ status: 'PENDING', provider: 'AWS', identityPriority: ['identity'], compression: 'gzip', asString: false, version: 1 });
+    expect(scheduler.calls).toEqual([{ op: 'upsertJob', environmentId: 'env_1', jobId: job.id, everyHours: 6, startAt: NOW }]);
+    expect(dispatcher.dispatched).toEqual([]);
+  });
+
+  test('a recurring job with a start date starts at its 00:00 UTC', async () => {
+    const { jobs, scheduler } = await withDestination();
+    await jobs.create(caller, 'env_1', { ...recurring, frequency: { kind: 'recurring', everyHours: 24, startDate: '2026-11-25' } });
+    expect(scheduler.calls[0]).toMatchObject({ everyHours: 24, startAt: Date.parse('2026-11-25T00:00:00Z') });
+  });
+
+  test('a one-time job is dispatched at once, with no schedule', async () => {
+    const { jobs, scheduler, dispatcher } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', oneTime);
+    expect(dispatcher.dispatched).toEqual([{ environmentId: 'env_1', jobId: job.id, scheduledTime: NOW }]);
+    expect(scheduler.calls).toEqual([]);
+  });
+
+  test.each([
+    [{ from: '2026-09-23', to: '2026-11-01' }, 'frequency.from'],
+    [{ from: '2026-11-20', to: '2026-11-24' }, 'frequency.to'],
+    [{ from: '2026-11-20', to: '2026-11-19' }, 'frequency.to'],
+  ])('one-time days %j are refused on %s', async (days, path) => {
+    const { jobs, jobStore } = await withDestination();
+    const refusal = await jobs.create(caller, 'env_1', { ...oneTime, frequency: { kind: 'oneTime', ...days } }).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ValidationError);
+    expect((refusal as ValidationError).issues.map((issue) => issue.path)).toContain(path);
+    expect(await jobStore.list('env_1')).toEqual([]);
+  });
+
+  test('the earliest day allowed is 60 days back; today is allowed', async () => {
+    const { jobs } = await withDestination();
+    await expect(jobs.create(caller, 'env_1', { ...oneTime, frequency: { kind: 'oneTime', from: '2026-09-24', to: '2026-11-23' } })).resolves.toBeDefined();
+  });
+
+  test('a job needs a destination of its environment', async () => {
+    const { jobs } = setup();
+    await expect(jobs.create(caller, 'env_1', recurring)).rejects.toThrow(/destinationId: no destination dst_1/);
+  });
+
+  test('editing: one-time 409 one_time_not_editable; STOPPED 409 job_finished; events <-> profiles 400; stale 409', async () => {
+    const { jobs } = await withDestination();
+    const once = await jobs.create(caller, 'env_1', oneTime);
+    await expect(jobs.update(caller, 'env_1', once.id, { format: 'csv', version: 1 })).rejects.toMatchObject({ code: 'one_time_not_editable' });
+    const job = await jobs.create(caller, 'env_1', recurring);
+    await expect(jobs.update(caller, 'env_1', job.id, { type: 'userProfiles', version: 1 })).rejects.toThrow(/type: cannot switch between events and profiles/);
+    await expect(jobs.update(caller, 'env_1', job.id, { format: 'json', version: 7 })).rejects.toBeInstanceOf(StaleJobError);
+    await jobs.stop(caller, 'env_1', job.id);
+    const finished = await jobs.update(caller, 'env_1', job.id, { format: 'json', version: 2 }).catch((error: unknown) => error);
+    expect(finished).toBeInstanceOf(JobNotEditableError);
+    expect((finished as JobNotEditableError).code).toBe('job_finished');
+  });
+
+  test('an edit is saved for the next run; a new frequency replaces the schedule', async () => {
+    const { jobs, scheduler } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const edited = await jobs.update(caller, 'env_1', job.id, { type: 'selectedEvents', events: ['signup'], format: 'json', version: 1 });
+    expect(edited).toMatchObject({ type: 'selectedEvents', events: ['signup'], format: 'json', version: 2 });
+    expect(scheduler.calls).toHaveLength(1);
+    await jobs.update(caller, 'env_1', job.id, { frequency: { kind: 'recurring', everyHours: 12 }, version: 2 });
+    expect(scheduler.calls[1]).toEqual({ op: 'upsertJob', environmentId: 'env_1', jobId: job.id, everyHours: 12, startAt: NOW });
+  });
+
+  test('stop: STOPPED, then the schedule deleted; again changes nothing', async () => {
+    const { jobs, scheduler, clock } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    clock.advance(60_000);
+    const stopped = await jobs.stop(caller, 'env_1', job.id);
+    expect(stopped).toMatchObject({ status: 'STOPPED', stoppedAt: new Date(NOW + 60_000).toISOString(), version: 2 });
+    expect(scheduler.jobSchedules.has(job.id)).toBe(false);
+    expect(await jobs.stop(caller, 'env_1', job.id)).toEqual(stopped);
+  });
+
+  test('the run history comes from the store, most recent first', async () => {
+    const { jobs, jobStore } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    expect(await jobs.runs(caller, 'env_1', job.id, 20)).toEqual([]);
+    await jobStore.recordRun('env_1', job.id, { runId: '20261123103000', window: { from: NOW - 21_600_000, to: NOW }, status: 'successful', startedAt: NOW, finishedAt: NOW + 5, files: [{ key: 'events/a.csv.gz', records: 3, bytes: 90 }] });
+    expect(await jobs.runs(caller, 'env_1', job.id, 20)).toEqual([
+      {
+        runId: '20261123103000',
+        window: { from: '2026-11-23T04:30:00.000Z', to: '2026-11-23T10:30:00.000Z' },
+        status: 'successful',
+        startedAt: '2026-11-23T10:30:00.000Z',
+        finishedAt: '2026-11-23T10:30:00.005Z',
+        files: [{ key: 'events/a.csv.gz', records: 3, bytes: 90 }],
+        error: null,
+      },
+    ]);
+  });
+
+  test('runJob is the seam to the job run: refused until it is wired, then handed the request', async () => {
+    const { jobs } = await withDestination();
+    await expect(jobs.runJob({ environmentId: 'env_1', jobId: 'job_1', scheduledTime: NOW })).rejects.toBeInstanceOf(JobRunnerMissingError);
+  });
+});
+
+describe('pageOfJobs', () => {
+  const jobs = Array.from({ length: 45 }, (_, i) =>
+    jobOf('env_1', `job_${String(i).padStart(2, '0')}`, 1, {
+      createdAt: 1_000 + Math.floor(i / 2), // pairs share a creation instant: the id breaks the tie
+      provider: i % 3 === 0 ? 'GCP' : 'AWS',
+      type: i % 5 === 0 ? 'userProfiles' : 'allEvents',
+      format: (['json', 'xml', 'csv', 'parquet'] as const)[i % 4],
+      status: i % 7 === 0 ? 'STOPPED' : 'PENDING',
+      frequency: i % 2 === 0 ? { kind: 'oneTime', from: '2026-11-01', to: '2026-11-02' } : { kind: 'recurring', everyHours: 4 },
+      lastRunAt: i < 40 ? 10_000 + i * 100 : undefined,
+    }),
+  );
+
+  const allPages = (query: Omit<Parameters<typeof pageOfJobs>[1], 'cursor'>) => {
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = pageOfJobs(jobs, { ...query, cursor });
+      pages.push(page.items.map((job) => job.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return pages;
+  };
+
+  test.each([10, 20, 30, 40])('pageSize %i: every job once, newest first, in pages of that size', (pageSize) => {
+    const pages = allPages({ pageSize });
+    expect(pages.slice(0, -1).every((page) => page.length === pageSize)).toBe(true);
+    expect(pages.flat()).toEqual([...jobs].sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id)).map((job) => job.id));
+  });
+
+  test.each([0, 5, 15, 25, 50, 100])('pageSize %i is refused', (pageSize) => {
+    expect(() => pageOfJobs(jobs, { pageSize })).toThrow(/pageSize: must be one of 10, 20, 30, 40/);
+  });
+
+  test.each([
+    ['provider', { provider: 'GCP' as const }, (i: number) => i % 3 === 0],
+    ['type', { type: 'userProfiles' as const }, (i: number) => i % 5 === 0],
+    ['format', { format: 'xml' as const }, (i: number) => i % 4 === 1],
+    ['status', { status: 'STOPPED' as const }, (i: number) => i % 7 === 0],
+    ['frequency', { frequency: 'recurring' as const }, (i: number) => i % 2 === 1],
+    ['exportedFrom/exportedTo', { exportedFrom: 12_000, exportedTo: 13_000 }, (i: number) => i >= 20 && i < 30],
+    ['several at once', { provider: 'AWS' as const, frequency: 'oneTime' as const }, (i: number) => i % 3 !== 0 && i % 2 === 0],
+  ])('filter %s', (_name, filter, expected) => {
+    const ids = allPages({ pageSize: 10, ...filter }).flat().sort();
+    expect(ids).toEqual(jobs.map((job, i) => (expected(i) ? job.id : undefined)).filter(Boolean).sort());
+  });
+
+  test('a cursor the API did not give is refused', () => {
+    expect(() => pageOfJobs(jobs, { pageSize: 20, cursor: 'not-a-cursor' })).toThrow(/cursor/);
+  });
+});
