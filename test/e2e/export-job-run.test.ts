@@ -95,3 +95,22 @@ test('a fired recurring JSON job writes every event of its window once, with its
   // A recurring job is PENDING again after its run, waiting for the next one.
   expect((await call('GET', `/export-jobs/${job.body.id}`)).body).toMatchObject({ status: 'PENDING', lastRunAt: expect.any(String) });
 });
+
+test('a one-time job runs once created (dispatched in process) over its UTC days by event time, and is DONE', async () => {
+  const destinationId = (await call('GET', '/destinations')).body.items[0].id;
+  const today = new Date().toISOString().slice(0, 10);
+  const job = await call('POST', '/export-jobs', {
+    destinationId,
+    type: 'selectedEvents',
+    events: ['report_run'],
+    frequency: { kind: 'oneTime', from: today, to: today },
+    format: 'json',
+    notifyEmails: ['data@acme.example'],
+  });
+  expect(job.status).toBe(201);
+  await service.services.dispatcher.idle();
+  const files = await readBack(`exports/${job.body.id}-`);
+  expect([...files.values()].map((lines) => lines.length)).toEqual([3]); // the name line, then both report_run events
+  expect((await call('GET', `/export-jobs/${job.body.id}/runs`)).body.runs).toEqual([expect.objectContaining({ status: 'successful', files: [expect.objectContaining({ records: 2 })] })]);
+  expect((await call('GET', `/export-jobs/${job.body.id}`)).body.status).toBe('DONE');
+});
