@@ -7,6 +7,7 @@ import { optionalInteger, type Environment } from './config';
 import { AutomaticExportService } from './core/automatic-export';
 import { DestinationService } from './core/destinations';
 import { ExportJobService } from './core/export-jobs';
+import { ExportJobRunner } from './core/export-job-runner';
 import { EventCatalogRecorder, EventCatalogService } from './core/event-catalog';
 import { FailureCheckService } from './core/failure-check';
 import { IngestService } from './core/ingest';
@@ -32,11 +33,13 @@ import type {
   ObjectSink,
   ProfileStore,
   RawEventLog,
+  RawEventReader,
   SecretSealer,
   ServiceIdentityGateway,
   TenantStore,
   UsageStore,
   OperationalMetrics,
+  JobRunRequest,
 } from './ports';
 
 export interface Adapters {
@@ -58,6 +61,8 @@ export interface Adapters {
   clock: Clock;
   /** Where ingest appends every accepted item. */
   rawLog: RawEventLog;
+  /** Reads the raw event log for export-job runs; without it, runs are refused (JobRunnerMissingError). */
+  rawEvents?: RawEventReader;
   profiles: ProfileStore;
   eventCatalogStore: EventCatalogStore;
   /** @default uncounted (local mode) */
@@ -156,14 +161,30 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
       gateway: adapters.destinations,
       exportRoleArn: settings.exportRoleArn,
     }),
-    // runJob: the job run (core/export-job-run.ts) is wired here once it lands (ExportJobService.runJob).
     exportJobService: new ExportJobService({
       ...shared,
       jobs: adapters.exportJobStore,
       scheduler: adapters.scheduler,
       dispatcher: adapters.dispatcher,
+      runJob: jobRunner(adapters),
     }),
   };
+}
+
+function jobRunner(adapters: Adapters) {
+  const { rawEvents } = adapters;
+  if (!rawEvents) return undefined;
+  const runner = new ExportJobRunner({
+    tenants: adapters.tenants,
+    destinations: adapters.destinationStore,
+    jobs: adapters.exportJobStore,
+    sealer: adapters.sealer,
+    gateway: adapters.destinations,
+    rawEvents,
+    profiles: adapters.profiles,
+    clock: adapters.clock,
+  });
+  return (request: JobRunRequest) => runner.run(request);
 }
 
 /** @param dashboardUrl the dashboard's base URL, for the settings link in the emails */

@@ -25,6 +25,7 @@ import type {
   TenantStore,
 } from '../ports';
 import type { Provider } from './destination';
+import type { JobRunOutcome } from './export-job-runner';
 
 /** How far back a one-time job may reach, in UTC days. */
 export const ONE_TIME_MAX_DAYS_BACK = 60;
@@ -85,8 +86,8 @@ export interface ExportJobRunView {
   error: string | null;
 }
 
-/** Runs one export job's run: core/export-job-run.ts provides it. */
-export type JobRunner = (request: JobRunRequest) => Promise<void>;
+/** Runs one export job's run: core/export-job-runner.ts provides it. */
+export type JobRunner = (request: JobRunRequest) => Promise<JobRunOutcome>;
 
 /** A change the job's state does not allow (409 with its own code). */
 export class JobNotEditableError extends ConflictError {
@@ -119,7 +120,7 @@ export interface ExportJobDependencies {
   dispatcher: ExportJobDispatcher;
   clock: Clock;
   newId: (prefix: string) => string;
-  /** The job run (core/export-job-run.ts); absent until it is wired. */
+  /** The job runner (core/export-job-runner.ts); absent where no raw event reader is wired. */
   runJob?: JobRunner;
 }
 
@@ -249,12 +250,12 @@ export class ExportJobService {
   /**
    * THE SEAM between job management and the job run: the dispatcher (one-time jobs at creation) and
    * the scheduler (recurring jobs, and `POST /local/scheduler/fire {jobId}` locally) call this for a
-   * run; it hands the request to the job run (core/export-job-run.ts, wired as `runJob` in
-   * services.ts). Until that is wired, it refuses with JobRunnerMissingError.
+   * run; it hands the request to the job runner (core/export-job-runner.ts, wired as `runJob` in
+   * services.ts when the adapters include a raw event reader). Without it, JobRunnerMissingError.
    */
-  async runJob(request: JobRunRequest): Promise<void> {
+  async runJob(request: JobRunRequest): Promise<JobRunOutcome> {
     if (!this.deps.runJob) throw new JobRunnerMissingError('The export job run is not wired into this build (services.ts: runJob).');
-    await this.deps.runJob(request);
+    return this.deps.runJob(request);
   }
 
   private async authorized(caller: Caller | undefined, environmentId: string): Promise<void> {

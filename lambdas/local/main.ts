@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     async (environmentId, scheduledTime) => {
       await services.automaticExports.runScheduled(environmentId, scheduledTime);
     },
-    { fireJob: (request) => services.exportJobService.runJob(request) },
+    { fireJob: async (request) => void (await services.exportJobService.runJob(request)) },
   );
   const hourlyCheck = setInterval(() => {
     services.failureCheck.check().catch((error: unknown) => logger.error('Failure check failed', { error: error as Error }));

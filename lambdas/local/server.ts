@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { ROLES } from '../core/access';
 import { NotFoundError } from '../core/errors';
 import { RetryableRunError } from '../core/automatic-export';
-import { JobRunnerMissingError } from '../core/export-jobs';
 import { apiRouter } from '../http/api-routes';
 import { decodeBody } from '../http/body';
 import { PayloadTooLargeError } from '../http/errors';
@@ -74,18 +73,13 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
         const schedule = services.scheduler.jobSchedule(jobId);
         if (!schedule) throw new NotFoundError(`Export job ${jobId} has no schedule (only recurring jobs that are not stopped have one).`);
         // The job run's seam (ExportJobService.runJob), as the schedule would fire it.
-        try {
-          await services.exportJobService.runJob({
-            environmentId: schedule.environmentId,
-            jobId,
-            scheduledTime: Date.parse(scheduledTime),
-            runAt: Date.parse(now ?? scheduledTime),
-          });
-        } catch (error) {
-          if (!(error instanceof JobRunnerMissingError)) throw error;
-          return { status: 501, body: { error: { code: 'not_implemented', message: error.message } } };
-        }
-        return { status: 200, body: { outcome: 'ran', jobId } };
+        const result = await services.exportJobService.runJob({
+          environmentId: schedule.environmentId,
+          jobId,
+          scheduledTime: Date.parse(scheduledTime),
+          runAt: Date.parse(now ?? scheduledTime),
+        });
+        return { status: 200, body: { jobId, ...result } };
       }
       const { envId, scheduledTime, now } = validateBody(fireScheduleBody, request.body);
       try {

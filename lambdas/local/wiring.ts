@@ -72,6 +72,7 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
   const exportSettings = new DynamoDbAutomaticExportSettingsStore({ client, tableName: tables.configTable });
   const rawEventsBucket = options.rawEventsBucket ?? LOCAL_RAW_EVENTS_BUCKET;
   const rawLog = new BufferedRawEventLog({ client: clients.s3, bucket: rawEventsBucket, flushIntervalMs: options.rawEventsFlushIntervalMs });
+  const rawEvents = new S3RawEventReader({ client: clients.s3, bucket: rawEventsBucket });
   const services = buildServices(
     {
       tenants,
@@ -96,6 +97,7 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: tables.configTable }),
       clock,
       rawLog,
+      rawEvents,
       profiles: new DynamoDbProfileStore({ client, tableName: tables.profilesTable }),
       eventCatalogStore: new DynamoDbEventCatalogStore({ client, tableName: tables.usageTable }),
     },
@@ -108,7 +110,7 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
   );
   dispatcher.attach(
     ({ environmentId, jobId }) => services.manualExports.run(environmentId, jobId),
-    (request) => services.exportJobService.runJob(request),
+    async (request) => void (await services.exportJobService.runJob(request)),
   );
   const failureCheck = buildFailureCheck(
     {
@@ -121,6 +123,5 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
     },
     options.dashboardUrl ?? 'http://localhost:3000/dashboard',
   );
-  const rawEvents = new S3RawEventReader({ client: clients.s3, bucket: rawEventsBucket });
   return { ...services, dispatcher, scheduler, failureCheck, rawLog, rawEvents };
 }
