@@ -8,7 +8,7 @@
  *
  * After them: no partial object, no duplicate object, no multipart upload left open, no run or job left
  * running, each recorded as successful or failed, and every object exactly the one a faultless run
- * writes. The figures go to the README's "Reliability" section.
+ * writes. The figures go to docs/reliability.md (summed up in the README).
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
