@@ -26,15 +26,15 @@ export function navigate(path: string, { replace = false } = {}): void {
   dispatchEvent(new PopStateEvent('popstate'));
 }
 
-/** The current path, updated on navigation. */
-export function usePathname(): string {
-  const [pathname, setPathname] = useState(location.pathname);
+/** The current path and query string (a listing's filters live there), updated on navigation. */
+export function useLocation(): { pathname: string; search: string } {
+  const [current, setCurrent] = useState({ pathname: location.pathname, search: location.search });
   useEffect(() => {
-    const update = () => setPathname(location.pathname);
+    const update = () => setCurrent({ pathname: location.pathname, search: location.search });
     addEventListener('popstate', update);
     return () => removeEventListener('popstate', update);
   }, []);
-  return pathname;
+  return current;
 }
 
 /** A click handler for in-app links: plain clicks navigate in place, modified clicks open as usual. */
@@ -42,5 +42,5 @@ export function followLink(event: MouseEvent): void {
   if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   const anchor = event.currentTarget as HTMLAnchorElement;
   event.preventDefault();
-  navigate(anchor.pathname);
+  navigate(anchor.pathname + anchor.search);
 }
