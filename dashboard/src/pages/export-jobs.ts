@@ -86,6 +86,8 @@ function JobList({ api, environmentId, search }: { api: Api; environmentId: stri
   const listPath = (next: JobFilters) => `${pagePath(environmentId, 'export-jobs')}${searchOf(next)}`;
   const change = (next: Partial<Omit<JobFilters, 'cursor'>>) => navigate(listPath(withFilter(filters, next)));
   const filtered = FILTER_NAMES.some((name) => filters[name]) || Boolean(filters.exportedOn);
+  // The page of these filters only: rows of the filters before would mislead while the new ones load.
+  const shown = page?.query === query ? page : undefined;
 
   return html`
     <p class="lead">Event and profile exports into your destinations, once or every few hours (enterprise plan).</p>
@@ -113,10 +115,10 @@ function JobList({ api, environmentId, search }: { api: Api; environmentId: stri
       ${filtered ? html`<div class="field clear"><a href=${listPath({ pageSize: filters.pageSize })} onClick=${followLink}>Clear filters</a></div>` : null}
     </form>
     ${error ? html`<${Alert} message=${error} />` : null}
-    ${!page && !error ? html`<p role="status">Loading export jobs…</p>` : null}
-    ${page && page.items.length === 0 ? html`<p>${filtered ? 'No export jobs match these filters.' : 'No export jobs yet.'}</p>` : null}
-    ${page && page.items.length > 0
-      ? html`<div class="table-scroll" role="region" aria-label="Export jobs" tabindex="0" aria-busy=${page.query !== query ? 'true' : undefined}>
+    ${!shown && !error ? html`<p role="status">Loading export jobs…</p>` : null}
+    ${shown && shown.items.length === 0 ? html`<p>${filtered ? 'No export jobs match these filters.' : 'No export jobs yet.'}</p>` : null}
+    ${shown && shown.items.length > 0
+      ? html`<div class="table-scroll" role="region" aria-label="Export jobs" tabindex="0">
           <table>
             <thead>
               <tr>
@@ -125,7 +127,7 @@ function JobList({ api, environmentId, search }: { api: Api; environmentId: stri
               </tr>
             </thead>
             <tbody>
-              ${page.items.map(
+              ${shown.items.map(
                 (job) => html`<tr key=${job.id}>
                   <td><a href=${jobPage(environmentId, job.id)} onClick=${followLink}>${job.name ?? job.id}</a></td>
                   <td>${typeLabel(job.type)}</td>
@@ -141,10 +143,10 @@ function JobList({ api, environmentId, search }: { api: Api; environmentId: stri
           </table>
         </div>`
       : null}
-    ${page && (filters.cursor || page.nextCursor)
+    ${shown && (filters.cursor || shown.nextCursor)
       ? html`<nav class="pages" aria-label="Pages">
           ${filters.cursor ? html`<a href=${listPath({ ...filters, cursor: undefined })} onClick=${followLink}>First page</a>` : null}
-          ${page.nextCursor ? html`<a href=${listPath({ ...filters, cursor: page.nextCursor })} onClick=${followLink}>Next page</a>` : null}
+          ${shown.nextCursor ? html`<a href=${listPath({ ...filters, cursor: shown.nextCursor })} onClick=${followLink}>Next page</a>` : null}
         </nav>`
       : null}
   `;
