@@ -253,7 +253,7 @@ function JobDetails({ api, environmentId, id }: { api: Api; environmentId: strin
 }
 
 function RunTable({ runs }: { runs: ExportJobRunView[] }) {
-  return html`<div class="table-scroll" role="region" aria-labelledby="job-runs-heading" tabindex="0">
+  return html`<div class="table-scroll" role="region" aria-label="Runs and their files" tabindex="0">
     <table>
       <thead>
         <tr><th scope="col">Started</th><th scope="col">Window</th><th scope="col">Status</th><th scope="col">Records</th><th scope="col">Bytes</th><th scope="col">Files</th></tr>
