@@ -12,7 +12,7 @@ import { DestinationsPage } from './pages/destinations';
 import { ExportJobsPage } from './pages/export-jobs';
 import { ManualExportPage } from './pages/manual-export';
 import { RawExportPage } from './pages/raw-export';
-import { followLink, matchRoute, navigate, pagePath, useLocation } from './router';
+import { followLink, matchRoute, navigate, pageOfPath, pagePath, useLocation } from './router';
 import { clearSession, saveSession, type Session } from './session';
 
 export interface PageProps {
@@ -38,16 +38,6 @@ export const PAGES: readonly Page[] = [
   { path: 'export-jobs', title: 'Export jobs', view: ExportJobsPage },
   { path: 'raw-export', title: 'Raw export', view: RawExportPage },
 ];
-
-/** The page a route's path belongs to, and the rest of the path below it. */
-export function pageOf(path: string | undefined): { page: Page; subpath: string } | undefined {
-  if (path === undefined) return undefined;
-  for (const page of PAGES) {
-    if (path === page.path) return { page, subpath: '' };
-    if (path.startsWith(`${page.path}/`)) return { page, subpath: path.slice(page.path.length + 1) };
-  }
-  return undefined;
-}
 
 export function App({ apiBaseUrl, initialSession }: { apiBaseUrl: string; initialSession?: Session }) {
   const [session, setSession] = useState(initialSession);
@@ -90,7 +80,7 @@ function Shell(props: { apiBaseUrl: string; token: string; environmentId: string
       .catch((error: unknown) => setEnvironmentError(error instanceof ApiError ? error.message : String(error)));
   }, [api, props.environmentId]);
 
-  const found = pageOf(props.page);
+  const found = pageOfPath(PAGES, props.page);
   const page = found?.page;
   useEffect(() => {
     document.title = `${page?.title ?? 'Data export'}${environment ? ` · ${environment.name}` : ''}`;

@@ -4,21 +4,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 
-export interface PageRoute {
-  environmentId: string;
-  /** The page's path under the environment, e.g. `settings/data-export`. */
-  page: string;
-}
-
-const ROUTE = /^\/environments\/([^/]+)\/(.+?)\/?$/;
-
-export function matchRoute(pathname: string): PageRoute | undefined {
-  const match = ROUTE.exec(pathname);
-  if (!match) return undefined;
-  return { environmentId: decodeURIComponent(match[1]), page: match[2] };
-}
-
-export const pagePath = (environmentId: string, page: string): string => `/environments/${encodeURIComponent(environmentId)}/${page}`;
+export { matchRoute, pageOfPath, pagePath, type PageRoute } from './routes';
 
 export function navigate(path: string, { replace = false } = {}): void {
   if (replace) history.replaceState(null, '', path);
