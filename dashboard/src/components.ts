@@ -1,7 +1,7 @@
 /** Small shared views: labelled fields with their error, timestamps, sizes, alerts, confirmations and copying. */
 import type { ComponentChildren } from 'preact';
 import { html } from 'htm/preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 /** A visible label, the control, a hint and the API's message for this field (announced, linked by aria-describedby). */
 export function Field(props: { id: string; label: string; hint?: string; error?: string; children: ComponentChildren }) {
@@ -52,16 +52,29 @@ export function Alert({ message, children }: { message: string; children?: Compo
 
 /**
  * A destructive action asked twice: the button opens a confirmation (its question, then confirm or
- * cancel, focus on cancel), and only the confirm button acts.
+ * cancel, focus on cancel), and only the confirm button acts; the confirmation closes once the action
+ * is done.
  */
-export function ConfirmButton(props: { label: string; question: string; confirmLabel: string; busy?: boolean; onConfirm: () => void }) {
-  const [asking, setAsking] = useState(false);
-  if (!asking) return html`<button type="button" class="secondary danger" onClick=${() => setAsking(true)}>${props.label}</button>`;
+export function ConfirmButton(props: { label: string; question: string; confirmLabel: string; onConfirm: () => Promise<void> }) {
+  const [state, setState] = useState<'closed' | 'asking' | 'acting'>('closed');
+  const cancel = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (state === 'asking') cancel.current?.focus();
+  }, [state]);
+  const confirm = async () => {
+    setState('acting');
+    try {
+      await props.onConfirm();
+    } finally {
+      setState('closed');
+    }
+  };
+  if (state === 'closed') return html`<button type="button" class="secondary danger" onClick=${() => setState('asking')}>${props.label}</button>`;
   return html`<div class="confirm" role="group" aria-label=${props.question}>
     <p>${props.question}</p>
     <div class="actions">
-      <button type="button" class="danger" disabled=${props.busy} onClick=${() => props.onConfirm()}>${props.confirmLabel}</button>
-      <button type="button" class="secondary" ref=${(el: HTMLButtonElement | null) => el?.focus()} onClick=${() => setAsking(false)}>Cancel</button>
+      <button type="button" class="danger" disabled=${state === 'acting'} onClick=${() => void confirm()}>${props.confirmLabel}</button>
+      <button type="button" class="secondary" ref=${cancel} disabled=${state === 'acting'} onClick=${() => setState('closed')}>Cancel</button>
     </div>
   </div>`;
 }

@@ -221,6 +221,8 @@ describe('editing and stopping', () => {
       await page.goto(signedInUrl(service, acme, `export-jobs/${created.id}`));
       await page.getByRole('button', { name: 'Stop' }).click();
       const confirmation = page.getByRole('group', { name: /^Stop Reports every few hours\?/ });
+      await confirmation.waitFor();
+      expect(await page.evaluate('document.activeElement?.textContent')).toBe('Cancel');
       await confirmation.getByRole('button', { name: 'Cancel' }).click();
       expect(await confirmation.count()).toBe(0);
       expect((await call('GET', `/export-jobs/${created.id}`)).body.status).toBe('PENDING');

@@ -111,7 +111,7 @@ function DestinationList({ api, environmentId }: { api: Api; environmentId: stri
                       label=${`Delete ${destination.name}`}
                       question=${`Delete the destination ${destination.name}?`}
                       confirmLabel="Delete"
-                      onConfirm=${() => void remove(destination)}
+                      onConfirm=${() => remove(destination)}
                     />
                   </td>
                 </tr>`,

@@ -162,7 +162,6 @@ function JobDetails({ api, environmentId, id }: { api: Api; environmentId: strin
   const [destination, setDestination] = useState<DestinationView>();
   const [error, setError] = useState<string>();
   const [stopError, setStopError] = useState<string>();
-  const [stopping, setStopping] = useState(false);
   const [reload, setReload] = useState(0);
 
   useEffect(() => {
@@ -195,14 +194,11 @@ function JobDetails({ api, environmentId, id }: { api: Api; environmentId: strin
   if (!job) return html`<p role="status">Loading the export job…</p>`;
 
   const stop = async () => {
-    setStopping(true);
     setStopError(undefined);
     try {
       setJob(await api.post<ExportJobView>(`${path}/stop`));
     } catch (failure) {
       setStopError(messageOf(failure));
-    } finally {
-      setStopping(false);
     }
   };
   const rules = editability(job);
@@ -232,8 +228,7 @@ function JobDetails({ api, environmentId, id }: { api: Api; environmentId: strin
               label="Stop"
               question=${`Stop ${job.name ?? job.id}? ${job.frequency.kind === 'recurring' ? 'Its schedule is removed and no further runs start.' : 'It will not run again.'} A stopped job cannot be restarted.`}
               confirmLabel="Stop the job"
-              busy=${stopping}
-              onConfirm=${() => void stop()}
+              onConfirm=${stop}
             />`
           : null}
       </div>
