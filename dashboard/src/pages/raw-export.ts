@@ -12,40 +12,11 @@ import type { PageProps } from '../app';
 import { Alert, describedBy, Field, formatCount, messageOf, TextField, Time } from '../components';
 import { firstSegmentIn, noErrors, placeErrors, type PlacedErrors } from '../form-errors';
 import { followLink, pagePath } from '../router';
-import { parseEmails } from './data-export-form';
 import type { DestinationView } from './destination-form';
-
-export interface RawExportSettings {
-  enabled: boolean;
-  destinationId: string | null;
-  notifyEmails: string[];
-  version?: number;
-}
-
-export interface RawExportStatus {
-  totalRevisions: number;
-  exportedRevisions: number;
-  /** Unix seconds of the newest item exported. */
-  maxExportedTimestamp: number | null;
-  maxExportedAt: string | null;
-  lastRunAt: string | null;
-  nextRunAt: string | null;
-  status: 'never ran before' | 'successful' | 'failed' | 'stopped';
-  error: string | null;
-}
+import { rawExportBody, type RawExportSettings, type RawExportStatus } from './raw-export-logic';
 
 type RawExportField = 'enabled' | 'destinationId' | 'notifyEmails';
 const FIELDS: ReadonlySet<string> = new Set<RawExportField>(['enabled', 'destinationId', 'notifyEmails']);
-
-/** The PUT body: what the form holds, and the version read when the API gave one. */
-export function rawExportBody(form: { enabled: boolean; destinationId: string; notifyEmails: string }, version: number | undefined): Record<string, unknown> {
-  return {
-    enabled: form.enabled,
-    ...(form.destinationId ? { destinationId: form.destinationId } : {}),
-    notifyEmails: parseEmails(form.notifyEmails),
-    ...(version !== undefined ? { version } : {}),
-  };
-}
 
 export function RawExportPage({ api, environmentId }: PageProps) {
   const env = `/v1/environments/${encodeURIComponent(environmentId)}`;
