@@ -20,6 +20,8 @@ let environment: { id: string; ingestKey: string };
 let destinationId: string;
 let directory: string;
 let db: DuckDBConnection;
+/** When the events were sent: their time, and so the UTC day of their files. */
+let sentAt: Date;
 
 /** Same property keys on every event, so CSV and Parquet columns are the same in every file. */
 const sent = [
@@ -55,6 +57,7 @@ beforeAll(async () => {
     headers: { authorization: `Bearer ${environment.ingestKey}` },
     body: sent.map((item) => ({ type: 'event', ...item })),
   });
+  sentAt = new Date();
   expect(ingested.status).toBe(200);
   await service.services.rawLog.flush();
   directory = await mkdtemp(join(tmpdir(), 'export-job-e2e-'));
@@ -90,7 +93,7 @@ async function exportedFiles(format: string, compression: 'gzip' | 'none') {
   expect(fired.body).toMatchObject({ outcome: 'ran', run: { status: 'successful' } });
   const { Contents = [] } = await service.clients.s3.send(new ListObjectsV2Command({ Bucket: CUSTOMER_BUCKET, Prefix: `lake/${job.body.id}-` }));
   const runTs = scheduledTime.toISOString().replace(/\D/g, '').slice(0, 14);
-  const day = scheduledTime.toISOString().slice(0, 10).replace(/-/g, '');
+  const day = sentAt.toISOString().slice(0, 10).replace(/-/g, '');
   const extension = { json: 'json', xml: 'xml', csv: 'csv', parquet: 'parquet' }[format]! + (compression === 'gzip' ? (format === 'parquet' ? '.gzip' : '.gz') : '');
   // One file per event name (and UTC day), the name's whitespace and slash made dashes.
   expect(Contents.map((object) => object.Key).sort()).toEqual(
