@@ -63,15 +63,21 @@ const HOUR_MS = 3_600_000;
  * Recurring: receive time up to the scheduled time less RAW_LOG_SETTLE_MS, from where the last
  * successful earlier run ended. Consecutive windows meet whatever the schedule does: a new
  * `everyHours` applies from the next run without a gap or an overlap, and a failed run's window is
- * exported by the next run that succeeds. Before any success: from the first run's start (its own
- * window being the `everyHours` before it). A duplicate of a run computes the same window.
+ * exported by the next run that succeeds. Before any success: from the first run's start, recorded
+ * with it (`firstRun`, the first run itself when this is a repeat of it); the very first window is the
+ * `everyHours` before its end. A duplicate of a run computes the same window, even after an edit.
  */
-export function runWindow(job: ExportJob, scheduledTime: number, runAt: number, earlierRuns: readonly ExportJobRun[]): ExportJobRunSpec['window'] {
+export function runWindow(
+  job: ExportJob,
+  scheduledTime: number,
+  runAt: number,
+  earlierRuns: readonly ExportJobRun[],
+  firstRun: ExportJobRun | undefined = earlierRuns.at(-1),
+): ExportJobRunSpec['window'] {
   if (job.frequency.kind === 'recurring') {
     const to = scheduledTime - RAW_LOG_SETTLE_MS;
     const lastSuccessful = earlierRuns.find((run) => run.status === 'successful');
-    const first = earlierRuns.at(-1);
-    const from = lastSuccessful?.window.to ?? first?.window.from ?? to - job.frequency.everyHours * HOUR_MS;
+    const from = lastSuccessful?.window.to ?? firstRun?.window.from ?? to - job.frequency.everyHours * HOUR_MS;
     return { from, to, by: 'receiveTime' };
   }
   const from = Date.parse(`${job.frequency.from}T00:00:00Z`);
@@ -96,8 +102,9 @@ export class ExportJobRunner {
       return { outcome: 'skipped', reason: `A later run of export job ${jobId} has exported this run's window.` };
     }
     const earlierRuns = history.filter((run) => run.runId < runId);
+    const firstRun = earlierRuns.at(-1) ?? history.find((run) => run.runId === runId);
     const startedAt = request.runAt ?? this.deps.clock.now();
-    const window = runWindow(job, scheduledTime, startedAt, earlierRuns);
+    const window = runWindow(job, scheduledTime, startedAt, earlierRuns, firstRun);
     const running: ExportJobRun = { runId, window: { from: window.from, to: window.to }, status: 'running', startedAt, files: [] };
     await this.setStatus(job, 'RUNNING', startedAt);
     await this.deps.jobs.recordRun(environmentId, jobId, running);

@@ -76,6 +76,11 @@ describe('runWindow', () => {
     expect(runWindow(recurring(4), NOW, NOW, earlier).from).toBe(NOW - 13 * HOUR);
   });
 
+  test('recurring, a repeat of the first run after an everyHours change: the window it recorded, not a new length', () => {
+    const first = ran('20261123120000', { from: NOW - 5 * HOUR - RAW_LOG_SETTLE_MS, to: NOW - RAW_LOG_SETTLE_MS }, 'failed');
+    expect(runWindow(recurring(4), NOW, NOW, [], first).from).toBe(NOW - 5 * HOUR - RAW_LOG_SETTLE_MS);
+  });
+
   test('one-time: the UTC days from..to by event time, both included, read until the run', () => {
     const job = jobOf('env1', 'job_1', 1, { frequency: { kind: 'oneTime', from: '2026-11-20', to: '2026-11-21' } });
     expect(runWindow(job, NOW, NOW + 5, [])).toEqual({ from: Date.parse('2026-11-20T00:00:00Z'), to: Date.parse('2026-11-22T00:00:00Z'), by: 'eventTime', readUntil: NOW + 5 });
@@ -124,7 +129,8 @@ describe('recurring windows over fires (property)', () => {
         const windows = successful.map((run) => run.window).sort((a, b) => a.from - b.from);
         for (let i = 1; i < windows.length; i++) expect(windows[i].from).toBe(windows[i - 1].to);
       }),
-      { numRuns: 60 },
+      // The seed's counterexample (a late retry of the first run after an edit) stays among the cases.
+      { numRuns: 100, examples: [[[{ everyHours: 5, fails: true, repeat: 'later' }, { everyHours: 4, fails: true, repeat: 'none' }], [0]]] },
     );
   });
 });
