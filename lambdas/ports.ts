@@ -461,6 +461,8 @@ export interface ExportJob {
   lastRunAt?: number;
   stoppedAt?: number;
   stoppedReason?: string;
+  /** Who stopped the job: a user, or the failure check after 72 hours of customer-side failures. */
+  stoppedBy?: 'user' | 'failureCheck';
   /** Raised by one on every change; a change names the version it read and is refused when stale. */
   version: number;
 }
@@ -501,6 +503,39 @@ export interface ExportJobStore {
   recordRun(environmentId: string, jobId: string, run: ExportJobRun): Promise<void>;
   /** The job's runs, most recent first. */
   listRuns(environmentId: string, jobId: string, limit: number): Promise<ExportJobRun[]>;
+  /**
+   * Records what a finished run means for the job's failure sequence (kept apart from the job, so
+   * versioned job writes never touch it): a success ends the sequence; a customer-side failure starts
+   * it at `finishedAt` unless one is running; transient and internal failures change nothing. An
+   * outcome older (by run id) than the last one recorded is ignored.
+   */
+  recordRunOutcome(environmentId: string, jobId: string, outcome: JobRunFailureOutcome): Promise<void>;
+}
+
+export type JobRunFailureOutcome =
+  | { runId: string; status: 'successful' }
+  | { runId: string; status: 'failed'; finishedAt: number; failureClass: FailureClass; errorCode: string };
+
+/** A job in a customer-side failure sequence, as the hourly check reads it. */
+export interface FailingJobRecord {
+  environmentId: string;
+  jobId: string;
+  failingSince: number;
+  /** The latest customer-side error class of the sequence. */
+  failingErrorCode: string;
+  /** Warning emails sent for this sequence (1, 2, 3). */
+  emailsSent: number[];
+}
+
+/** The failure check's view of failing export jobs: read through the sparse `failing` index, never a scan. */
+export interface FailingJobsStore {
+  listFailingJobs(): AsyncIterable<FailingJobRecord>;
+  /** Claims email `emailNumber` of the sequence begun at `failingSince`: true exactly once, false once the sequence ended. */
+  claimJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<boolean>;
+  /** Gives a claim back when the email could not be sent. */
+  releaseJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<void>;
+  /** Takes the job out of the failing index (stopped, finished or gone). */
+  endJobSequence(environmentId: string, jobId: string, failingSince: number): Promise<void>;
 }
 
 export interface JobRunRequest {

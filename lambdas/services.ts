@@ -28,6 +28,7 @@ import type {
   ExportRunStore,
   ExportScheduler,
   FailingExportsStore,
+  FailingJobsStore,
   Mailer,
   ManualExportStore,
   ObjectSink,
@@ -57,7 +58,7 @@ export interface Adapters {
   scheduler: ExportScheduler & ExportJobScheduler;
   /** Named destinations and export jobs (config table). */
   destinationStore: DestinationStore;
-  exportJobStore: ExportJobStore;
+  exportJobStore: ExportJobStore & FailingJobsStore;
   clock: Clock;
   /** Where ingest appends every accepted item. */
   rawLog: RawEventLog;
@@ -73,6 +74,9 @@ export interface Adapters {
 export interface FailureCheckAdapters extends Pick<Adapters, 'tenants' | 'exportSettings' | 'scheduler' | 'clock'> {
   failingExports: FailingExportsStore;
   mailer: Mailer;
+  /** Export jobs and their destinations, so the check covers failing jobs too; the automatic export only without them. */
+  exportJobStore?: Pick<ExportJobStore, 'get' | 'put'> & FailingJobsStore;
+  destinationStore?: DestinationStore;
 }
 
 export interface Settings {
@@ -197,5 +201,7 @@ export function buildFailureCheck(adapters: FailureCheckAdapters, dashboardUrl: 
     mailer: adapters.mailer,
     clock: adapters.clock,
     dashboardUrl,
+    exportJobs: adapters.exportJobStore &&
+      adapters.destinationStore && { jobs: adapters.exportJobStore, destinations: adapters.destinationStore, scheduler: adapters.scheduler },
   });
 }

@@ -222,23 +222,13 @@ export class ExportJobService {
     return jobView(job);
   }
 
-  /**
-   * Sets STOPPED (conditional on the version read; retried when an edit came in between), then deletes
-   * the schedule: a run fired in between finds the job STOPPED. Stopping a stopped job changes nothing.
-   */
-  async stop(caller: Caller | undefined, environmentId: string, id: string, reason = 'Stopped by a user.'): Promise<ExportJobView> {
+  /** Stops the job (stopExportJob). Stopping a stopped job changes nothing; a DONE job has nothing to stop. */
+  async stop(caller: Caller | undefined, environmentId: string, id: string): Promise<ExportJobView> {
     await this.authorized(caller, environmentId);
-    for (;;) {
-      const existing = await this.existing(environmentId, id);
-      if (existing.status === 'STOPPED') return jobView(existing);
-      if (existing.status === 'DONE') throw new JobNotEditableError('job_finished', `Export job ${id} is DONE: there is nothing to stop.`);
-      const now = this.deps.clock.now();
-      const stopped: ExportJob = { ...existing, status: 'STOPPED', stoppedAt: now, stoppedReason: reason, updatedAt: now, version: existing.version + 1 };
-      if (await this.deps.jobs.put(stopped, existing.version)) {
-        if (stopped.frequency.kind === 'recurring') await this.deps.scheduler.removeJob(environmentId, id);
-        return jobView(stopped);
-      }
-    }
+    const job = await stopExportJob(this.deps, environmentId, id, { reason: 'Stopped by a user.', by: 'user' });
+    if (!job) throw new NotFoundError(`Export job ${id} not found.`);
+    if (job.status === 'DONE') throw new JobNotEditableError('job_finished', `Export job ${id} is DONE: there is nothing to stop.`);
+    return jobView(job);
   }
 
   async runs(caller: Caller | undefined, environmentId: string, id: string, limit: number): Promise<ExportJobRunView[]> {
@@ -275,6 +265,29 @@ export class ExportJobService {
       throw invalid([{ path: 'destinationId', message: `no destination ${destinationId} in this environment; create one with POST .../destinations` }]);
     }
     return destination;
+  }
+}
+
+/**
+ * Sets STOPPED (conditional on the version read; retried when a change came in between), then deletes
+ * the schedule: a run fired in between finds the job STOPPED. Answers the job as it ends up: STOPPED,
+ * DONE (nothing to stop), or undefined when there is no such job. A stopped job is answered unchanged.
+ */
+export async function stopExportJob(
+  deps: { jobs: Pick<ExportJobStore, 'get' | 'put'>; scheduler: Pick<ExportJobScheduler, 'removeJob'>; clock: Clock },
+  environmentId: string,
+  id: string,
+  stop: { reason: string; by: NonNullable<ExportJob['stoppedBy']> },
+): Promise<ExportJob | undefined> {
+  for (;;) {
+    const existing = await deps.jobs.get(environmentId, id);
+    if (!existing || existing.status === 'STOPPED' || existing.status === 'DONE') return existing;
+    const now = deps.clock.now();
+    const stopped: ExportJob = { ...existing, status: 'STOPPED', stoppedAt: now, stoppedReason: stop.reason, stoppedBy: stop.by, updatedAt: now, version: existing.version + 1 };
+    if (await deps.jobs.put(stopped, existing.version)) {
+      if (stopped.frequency.kind === 'recurring') await deps.scheduler.removeJob(environmentId, id);
+      return stopped;
+    }
   }
 }
 

@@ -97,8 +97,17 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
     await this.save();
   }
 
+  /**
+   * A replaced schedule (a new `everyHours`) fires from its first instant after now: the instants of
+   * its grid that passed while the old one ran are not fired again.
+   */
   async upsertJob(environmentId: string, jobId: string, everyHours: number, startAt: number): Promise<void> {
-    this.jobs.set(jobId, { environmentId, everyHours, startAt });
+    const now = this.clock.now();
+    const period = everyHours * 3_600_000;
+    const replaced = this.jobs.has(jobId) && startAt <= now;
+    const schedule: LocalJobSchedule = { environmentId, everyHours, startAt };
+    if (replaced) schedule.lastFiredFor = startAt + Math.floor((now - startAt) / period) * period;
+    this.jobs.set(jobId, schedule);
     await this.save();
   }
 

@@ -118,6 +118,8 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       exportSettings,
       scheduler,
       failingExports: new DynamoDbFailingExportsStore({ client, tableName: tables.configTable }),
+      exportJobStore: services.exportJobStore,
+      destinationStore: services.destinationStore,
       mailer: new SesMailer({ client: clients.ses, sender: LOCAL_SENDER }),
       clock,
     },

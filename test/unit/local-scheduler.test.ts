@@ -353,4 +353,17 @@ describe('LocalExportScheduler: export jobs', () => {
     expect(second.jobSchedule('job_a')).toBeUndefined();
     expect(fired).toEqual([]);
   });
+
+  it('a replaced job schedule (new everyHours) fires from its next instant, not the instants passed', async () => {
+    const jobRuns: string[] = [];
+    const scheduler = await LocalExportScheduler.open({ clock });
+    schedulers.push(scheduler);
+    scheduler.start(recordFiring, { intervalMs: 3_600_000, fireJob: async ({ scheduledTime }) => void jobRuns.push(iso(scheduledTime)) });
+    await scheduler.upsertJob(ENV_A, 'job_a', 24, at('2024-01-03T00:00:00Z'));
+    await tickAt(scheduler, '2024-01-04T01:00:00Z');
+    now = at('2024-01-04T05:00:00Z');
+    await scheduler.upsertJob(ENV_A, 'job_a', 4, at('2024-01-03T00:00:00Z'));
+    await tickAt(scheduler, '2024-01-04T13:00:00Z');
+    expect(jobRuns).toEqual(['2024-01-03T00:00:00.000Z', '2024-01-04T00:00:00.000Z', '2024-01-04T08:00:00.000Z', '2024-01-04T12:00:00.000Z']);
+  });
 });

@@ -56,7 +56,7 @@ interface StoreOptions {
 }
 
 /** Every item of one partition of a sparse index, page after page. */
-async function* queryIndex(
+export async function* queryIndex(
   options: StoreOptions,
   indexName: string,
   keyCondition: string,
