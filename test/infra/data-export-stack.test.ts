@@ -61,7 +61,7 @@ beforeAll(() => {
   // (with the findings in the message) if a finding is not acknowledged.
   stack = buildDataExportApp(app, { nag: true });
   template = Template.fromStack(stack);
-  id = (construct) => stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
+  id = (construct) => stack.resolve(((construct.node.defaultChild ?? construct) as CfnElement).logicalId) as string;
 });
 
 afterAll(() => {
@@ -1564,7 +1564,7 @@ describe('limits as construct props', () => {
       },
     });
     const functions = limits.findResources('AWS::Lambda::Function');
-    const logicalId = (fn: ServiceFunction) => built.getLogicalId(fn.node.defaultChild as CfnElement);
+    const logicalId = (fn: ServiceFunction) => built.resolve((fn.node.defaultChild as CfnElement).logicalId) as string;
     expect(functions[logicalId(built.runExportFunction)].Properties.ReservedConcurrentExecutions).toBe(7);
     for (const fn of [built.apiFunction, built.checkFailuresFunction]) {
       expect(functions[logicalId(fn)].Properties.Environment.Variables.SCHEDULE_FLEXIBLE_WINDOW_MINUTES).toBe('15');
