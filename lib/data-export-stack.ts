@@ -1,24 +1,11 @@
 import * as path from 'path';
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import {
-  type AddRoutesOptions,
-  CfnStage,
-  CorsHttpMethod,
-  HttpApi,
-  HttpMethod,
-  HttpNoneAuthorizer,
-  HttpRoute,
-  HttpStage,
-  LogGroupLogDestination,
-} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpRoute, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule } from 'aws-cdk-lib/aws-events';
 import { Grant, Role } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -31,6 +18,7 @@ import { ExportJobs } from './constructs/export-jobs';
 import { ExportSchedules } from './constructs/export-schedules';
 import { Exports } from './constructs/exports';
 import { FailureCheck } from './constructs/failure-check';
+import { addHttpApi, type ApiRouteThrottles, type ApiThrottle } from './constructs/http-api';
 import { Ingest } from './constructs/ingest';
 import { OperatorAlarms } from './constructs/operator-alarms';
 import { RawEventLog } from './constructs/raw-event-log';
@@ -38,6 +26,7 @@ import { LogLevel, ServiceFunction } from './constructs/service-function';
 import { AddServiceFunctionOptions, grantDestinationSecrets, tableItems } from './constructs/service-functions';
 
 export { DESTINATION_SECRET_CONTEXT, type AddServiceFunctionOptions } from './constructs/service-functions';
+export { DEFAULT_ROUTE_THROTTLES, type ApiRouteThrottles, type ApiThrottle } from './constructs/http-api';
 
 /** Default directory of the Lambda entry points (a path, never an import: lib/ does not import lambdas/). */
 const DEFAULT_HANDLERS_DIR = path.join(__dirname, '..', 'lambdas', 'handlers');
@@ -89,35 +78,6 @@ export const TRANSIENT_INDEX = {
 
 /** How often the failure check runs (design: hourly). */
 export const FAILURE_CHECK_RATE = Duration.hours(1);
-
-export interface ApiThrottle {
-  /** Steady-state requests per second for the whole stage. */
-  readonly rateLimit: number;
-  /** Burst bucket size. */
-  readonly burstLimit: number;
-}
-
-/**
- * Per-route limits of the HTTP API (API Gateway route settings). They cap the whole service, across
- * tenants: what one tenant may run at once is limited by the service itself (manual export slots).
- */
-export interface ApiRouteThrottles {
-  /** `ANY /v1/{proxy+}`: the management API. @default 50 rps, burst 100 */
-  readonly management?: ApiThrottle;
-  /** `POST /v1/environments/{envId}/exports/manual`: each call starts an export of up to 15 minutes. @default 5 rps, burst 10 */
-  readonly manualExportStart?: ApiThrottle;
-  /** `GET /v1/openapi.json`: public, without a token. @default 10 rps, burst 20 */
-  readonly openApi?: ApiThrottle;
-  /** `ANY /ingest/{proxy+}`: the tracking SDKs of every tenant. @default 500 rps, burst 1000 */
-  readonly ingest?: ApiThrottle;
-}
-
-export const DEFAULT_ROUTE_THROTTLES: Required<ApiRouteThrottles> = {
-  management: { rateLimit: 50, burstLimit: 100 },
-  manualExportStart: { rateLimit: 5, burstLimit: 10 },
-  openApi: { rateLimit: 10, burstLimit: 20 },
-  ingest: { rateLimit: 500, burstLimit: 1000 },
-};
 
 /** Default reserved concurrency of run-export; the account must keep 100 unreserved executions besides. */
 export const DEFAULT_RUN_EXPORT_RESERVED_CONCURRENCY = 20;
@@ -389,34 +349,24 @@ export class DataExportStack extends Stack {
       bundleDir: props.dashboardBundleDir ?? dashboardBundleForDeployment(),
       accessLogsBucket: this.accessLogsBucket,
     });
-    const audience = Array.isArray(props.jwtAudience) ? props.jwtAudience : [props.jwtAudience];
-    this.jwtAuthorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
-      jwtAudience: audience,
-      identitySource: ['$request.header.Authorization'],
+    const api = addHttpApi(this, {
+      stage: props.stage,
+      jwtIssuer: props.jwtIssuer,
+      jwtAudience: props.jwtAudience,
+      corsAllowedOrigins: [this.dashboard.url, ...(props.corsAllowedOrigins ?? [])],
+      apiThrottle: props.apiThrottle,
+      apiRouteThrottles: props.apiRouteThrottles,
+      apiFunction: this.apiFunction,
+      ingestFunction: this.ingestFunction,
     });
-    const corsAllowedOrigins = [this.dashboard.url, ...(props.corsAllowedOrigins ?? [])];
-    this.httpApi = new HttpApi(this, 'HttpApi', {
-      description: `Data export service API (${props.stage})`,
-      // Secure by default: any route added later needs a JWT unless it opts out explicitly.
-      defaultAuthorizer: this.jwtAuthorizer,
-      // The $default stage is created below, with access logs and throttling.
-      createDefaultStage: false,
-      corsPreflight: {
-        allowOrigins: corsAllowedOrigins,
-        allowMethods: [CorsHttpMethod.ANY],
-        allowHeaders: ['authorization', 'content-type'],
-        // Read by the dashboard: where a started export is, and when to start another (429).
-        exposeHeaders: ['location', 'retry-after'],
-        maxAge: Duration.hours(1),
-      },
-    });
-    this.dashboard.publish(this.httpApi.apiEndpoint);
-    this.apiStage = this.addApiStage(props);
-    const routes = this.addRoutes(props);
-    this.managementRoutes = routes.management;
-    this.manualExportStartRoutes = routes.manualExportStart;
-    this.openApiRoutes = routes.openApi;
-    this.ingestRoutes = routes.ingest;
+    this.dashboard.publish(api.httpApi.apiEndpoint);
+    this.httpApi = api.httpApi;
+    this.apiStage = api.stage;
+    this.jwtAuthorizer = api.jwtAuthorizer;
+    this.managementRoutes = api.routes.management;
+    this.manualExportStartRoutes = api.routes.manualExportStart;
+    this.openApiRoutes = api.routes.openApi;
+    this.ingestRoutes = api.routes.ingest;
 
     this.addOutputs();
   }
@@ -508,85 +458,6 @@ export class DataExportStack extends Stack {
     };
   }
 
-  /** The `$default` stage: JSON access logs without secrets, and the stage's default throttling. */
-  private addApiStage(props: DataExportStackProps): HttpStage {
-    const accessLogs = new LogGroup(this, 'ApiAccessLogs', {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const throttle = throttleOf('apiThrottle', props.apiThrottle ?? { rateLimit: 100, burstLimit: 200 });
-    return this.httpApi.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
-      throttle,
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        // JSON, HTTP API context variables only. $context.path has no query string, so an ingest key
-        // passed as ?publishableKey= never reaches the logs; no header or claim is logged either.
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            ip: '$context.identity.sourceIp',
-            userAgent: '$context.identity.userAgent',
-            httpMethod: '$context.httpMethod',
-            routeKey: '$context.routeKey',
-            path: '$context.path',
-            status: '$context.status',
-            protocol: '$context.protocol',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-            authorizerError: '$context.authorizer.error',
-          }),
-        ),
-      },
-    });
-  }
-
-  /** Each route with its throttling (route settings of the stage, keyed by route key). */
-  private addRoutes(props: DataExportStackProps): Record<'management' | 'manualExportStart' | 'openApi' | 'ingest', HttpRoute[]> {
-    const apiIntegration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction);
-    const ingestIntegration = new HttpLambdaIntegration('IngestIntegration', this.ingestFunction);
-    const routeThrottles = { ...DEFAULT_ROUTE_THROTTLES, ...definedOnly(props.apiRouteThrottles) };
-    const routeSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
-    const addRoute = (options: AddRoutesOptions & { methods: [HttpMethod] }, limit: ApiThrottle): HttpRoute[] => {
-      const routeKey = `${options.methods[0]} ${options.path}`;
-      routeSettings[routeKey] = throttleSettings(throttleOf(`apiRouteThrottles of ${routeKey}`, limit));
-      return this.httpApi.addRoutes(options);
-    };
-    const routes = {
-      management: addRoute(
-        { path: '/v1/{proxy+}', methods: [HttpMethod.ANY], integration: apiIntegration, authorizer: this.jwtAuthorizer },
-        routeThrottles.management,
-      ),
-      // Its own route (the most specific route wins) only to get its own, lower, limit.
-      manualExportStart: addRoute(
-        {
-          path: '/v1/environments/{envId}/exports/manual',
-          methods: [HttpMethod.POST],
-          integration: apiIntegration,
-          authorizer: this.jwtAuthorizer,
-        },
-        routeThrottles.manualExportStart,
-      ),
-      openApi: addRoute(
-        { path: '/v1/openapi.json', methods: [HttpMethod.GET], integration: apiIntegration, authorizer: new HttpNoneAuthorizer() },
-        routeThrottles.openApi,
-      ),
-      ingest: addRoute(
-        { path: '/ingest/{proxy+}', methods: [HttpMethod.ANY], integration: ingestIntegration, authorizer: new HttpNoneAuthorizer() },
-        routeThrottles.ingest,
-      ),
-    };
-    // No L2 property for route settings. The stage must be deployed after the routes it names.
-    const cfnStage = this.apiStage.node.defaultChild as CfnStage;
-    cfnStage.routeSettings = routeSettings;
-    for (const route of Object.values(routes).flat()) cfnStage.node.addDependency(route);
-    return routes;
-  }
-
   private addOutputs(): void {
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the HTTP API (management under /v1, ingest under /ingest)',
@@ -639,20 +510,3 @@ function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer; got ${value}.`);
   return value;
 }
-
-/** A throttle API Gateway accepts: a rate of at least 0 requests per second, a whole burst of at least 0. */
-function throttleOf(name: string, throttle: ApiThrottle): ApiThrottle {
-  if (!(throttle.rateLimit >= 0) || !Number.isInteger(throttle.burstLimit) || throttle.burstLimit < 0) {
-    throw new Error(`${name} must have a rateLimit >= 0 and a whole burstLimit >= 0; got ${JSON.stringify(throttle)}.`);
-  }
-  return throttle;
-}
-
-const throttleSettings = (throttle: ApiThrottle) => ({
-  ThrottlingRateLimit: throttle.rateLimit,
-  ThrottlingBurstLimit: throttle.burstLimit,
-});
-
-/** The properties that are set, so an explicit `undefined` does not replace a default. */
-const definedOnly = <T extends object>(value: T | undefined): Partial<T> =>
-  Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
