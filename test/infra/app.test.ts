@@ -1,4 +1,4 @@
-/** Infra tests: The app as `cdk synth` builds it (bundled, cdk-nag), its configuration from context, code layout and limits as props. */
+/** Infra tests: the app as `cdk synth` builds it (bundled, cdk-nag), its configuration from context, code layout and limits as props. */
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, CfnElement, Duration, Validations } from 'aws-cdk-lib';

@@ -1,4 +1,4 @@
-/** Infra tests: The Lambda functions: runtime, environment, limits, retries (run-export and check-failures in detail). */
+/** Infra tests: the Lambda functions: runtime, environment, limits, retries (run-export and check-failures in detail). */
 import { stack, id, resourcesOfType, statements, dashboardDeploymentFunctionId, serviceStatements, regionalArn, tablesAllowed, asArray, STAGE, SENDER, DASHBOARD, synthesizeOnce, type Statement } from '../support/synthesized-stack';
 
 synthesizeOnce();

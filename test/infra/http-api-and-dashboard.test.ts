@@ -1,4 +1,4 @@
-/** Infra tests: The HTTP API (routes, authorizers, throttling, outputs) and the dashboard (S3 + CloudFront). */
+/** Infra tests: the HTTP API (routes, authorizers, throttling, outputs) and the dashboard (S3 + CloudFront). */
 import { stack, template, id, resourcesOfType, statements, dashboardDeploymentRoleId, bucketPolicy, asArray, ISSUER, AUDIENCE, synthesizeOnce } from '../support/synthesized-stack';
 
 synthesizeOnce();

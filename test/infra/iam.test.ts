@@ -1,4 +1,4 @@
-/** Infra tests: Least privilege across the stack's roles. */
+/** Infra tests: least privilege across the stack's roles. */
 import { stack, id, resourcesOfType, statements, serviceRoleStatements, serviceStatements, schedulesArn, manualObjectsArn, rawObjectsArn, tablesAllowed, asArray, synthesizeOnce } from '../support/synthesized-stack';
 
 synthesizeOnce();

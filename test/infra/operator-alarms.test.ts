@@ -1,4 +1,4 @@
-/** Infra tests: What reaches the operators: alarms, their topic, the dashboard of metrics. */
+/** Infra tests: what reaches the operators: alarms, their topic, the dashboard of metrics. */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ServiceFunction } from '../../lib/constructs/service-function';

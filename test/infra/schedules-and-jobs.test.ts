@@ -1,4 +1,4 @@
-/** Infra tests: The schedules created at run time, the export role of bucket-policy destinations, and export jobs' runs. */
+/** Infra tests: the schedules created at run time, the export role of bucket-policy destinations, and export jobs' runs. */
 import { ENV } from '../../contracts/function-environment';
 import { stack, template, id, resourcesOfType, statements, serviceStatements, schedulesArn, asArray, synthesizeOnce, type Statement } from '../support/synthesized-stack';
 

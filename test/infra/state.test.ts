@@ -1,4 +1,4 @@
-/** Infra tests: The service's state: tables, buckets, the destination secrets key, the raw event log. */
+/** Infra tests: the service's state: tables, buckets, the destination secrets key, the raw event log. */
 import { stack, template, id, resourcesOfType, statements, bucketPolicy, serviceStatements, rawObjectsArn, synthesizeOnce, type Statement } from '../support/synthesized-stack';
 
 synthesizeOnce();
