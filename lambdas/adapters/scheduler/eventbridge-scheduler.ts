@@ -1,8 +1,9 @@
 /**
- * One EventBridge Scheduler schedule per environment's automatic export, in the service's schedule
- * group, invoking the run-export Lambda. The event carries the schedule's own time
- * (`<aws.scheduler.scheduled-time>`), from which the run derives its snapshot instant, so a late or
- * retried invocation exports the same data.
+ * One EventBridge Scheduler schedule per environment's automatic export and per recurring export job,
+ * in the service's schedule group, invoking the run-export Lambda with an input of
+ * lambdas/run-export-events.ts. The event carries the schedule's own time
+ * (`<aws.scheduler.scheduled-time>`), from which the run derives its snapshot instant or window, so a
+ * late or retried invocation exports the same data.
  */
 import {
   ConflictException,
