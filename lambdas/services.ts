@@ -3,6 +3,7 @@
  * (adapters/aws-wiring.ts, local/wiring.ts) and hand them here, so the rest is one code path.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { ENV } from '../contracts/function-environment';
 import { optionalInteger, type Environment } from './config';
 import { AutomaticExportService } from './core/automatic-export';
 import { DestinationService } from './core/destinations';
@@ -101,7 +102,7 @@ export interface Services extends Adapters {
 
 /** `INGEST_KEY_GRACE_SECONDS`: 0 (a replaced key stops at once) to 30 days; 24 h by default. */
 export const readIngestKeyGraceSeconds = (env: Environment): number =>
-  optionalInteger(env, 'INGEST_KEY_GRACE_SECONDS', DEFAULT_INGEST_KEY_GRACE_SECONDS, { min: 0, max: 30 * 24 * 3600 });
+  optionalInteger(env, ENV.INGEST_KEY_GRACE_SECONDS, DEFAULT_INGEST_KEY_GRACE_SECONDS, { min: 0, max: 30 * 24 * 3600 });
 
 export const DEFAULT_EVENT_COUNT_FLUSH_MS = 10_000;
 
