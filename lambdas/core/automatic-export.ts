@@ -12,6 +12,7 @@ import {
   GCS_ENDPOINT,
   isAwsRegion,
   isBucketName,
+  isRegionName,
   maskAccessKeyId,
   normalizeKeyPrefix,
   parseAwsBucketUrl,
@@ -40,6 +41,7 @@ import type {
   TenantStore,
   UsageStore,
 } from '../ports';
+import { isoTimeOrNull, isoTime } from './iso-time';
 
 /** The outcome of a run cut at its deadline: a stalled upload, usually, so it is retried. */
 const TIME_LIMIT_EXCEEDED = {
@@ -159,8 +161,6 @@ export class RetryableRunError extends Error {
   override readonly name = 'RetryableRunError';
 }
 
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
-
 export class AutomaticExportService {
   private readonly reconciler: ScheduleReconciler;
 
@@ -255,11 +255,11 @@ export class AutomaticExportService {
     return {
       enabled,
       status: label,
-      lastRunAt: iso(status?.lastRunAt),
-      nextRunAt: enabled ? iso(nextRunAt(settings!.cadence, this.deps.clock.now())) : null,
+      lastRunAt: isoTimeOrNull(status?.lastRunAt),
+      nextRunAt: enabled ? isoTimeOrNull(nextRunAt(settings!.cadence, this.deps.clock.now())) : null,
       error: label === 'stopped' ? (settings?.stoppedReason ?? null) : label === 'failed' ? (status?.lastError ?? null) : null,
       errorCode: label === 'failed' ? (status?.lastErrorCode ?? null) : null,
-      failingSince: iso(status?.failingSince),
+      failingSince: isoTimeOrNull(status?.failingSince),
     };
   }
 
@@ -391,7 +391,7 @@ export function destinationFrom(input: DestinationLocationInput | SettingsInput)
     const region = input.region?.trim() || (input.provider === 'GCP' ? 'auto' : 'us-east-1');
     if (!isBucketName(bucket)) issues.push({ path: 'bucket', message: 'must be a bucket name: 3-63 lowercase letters, digits, dots, dashes or underscores' });
     if (input.provider === 'Custom' && !input.endpoint) issues.push({ path: 'endpoint', message: 'required for Custom, e.g. https://<ACCOUNT_ID>.eu.r2.cloudflarestorage.com' });
-    if (!/^[a-z0-9-]{2,32}$/.test(region)) issues.push({ path: 'region', message: 'must be a region name such as europe-west1, auto or us-east-1' });
+    if (!isRegionName(region)) issues.push({ path: 'region', message: 'must be a region name such as europe-west1, auto or us-east-1' });
     destination = {
       provider: input.provider,
       bucket,
@@ -424,8 +424,8 @@ function settingsView(settings: AutomaticExportSettings | undefined): SettingsVi
     accessKeyId: settings?.accessKeyId ? maskAccessKeyId(settings.accessKeyId) : null,
     secretAccessKeySet: settings?.sealedSecretAccessKey !== undefined,
     notifyEmails: settings?.notifyEmails ?? [],
-    updatedAt: iso(settings?.updatedAt),
-    stoppedAt: iso(settings?.stoppedAt),
+    updatedAt: isoTimeOrNull(settings?.updatedAt),
+    stoppedAt: isoTimeOrNull(settings?.stoppedAt),
     stoppedReason: settings?.stoppedReason ?? null,
     version: settings?.version ?? 0,
   };
@@ -433,12 +433,12 @@ function settingsView(settings: AutomaticExportSettings | undefined): SettingsVi
 
 function runView(run: ExportRun): RunView {
   return {
-    snapshotAt: iso(run.snapshotAt)!,
+    snapshotAt: isoTime(run.snapshotAt),
     date: dateOf(run.snapshotAt),
     cadence: run.cadence,
     status: run.status,
-    startedAt: iso(run.startedAt)!,
-    finishedAt: iso(run.finishedAt),
+    startedAt: isoTime(run.startedAt),
+    finishedAt: isoTimeOrNull(run.finishedAt),
     durationMs: run.durationMs ?? null,
     rowCount: run.rowCount ?? null,
     byteCount: run.byteCount ?? null,

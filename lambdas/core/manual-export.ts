@@ -24,6 +24,7 @@ import type {
 } from '../ports';
 import { OPERATIONAL_METRICS, uncountedMetrics, type OperationalMetrics } from '../ports';
 import { logger } from './log';
+import { isoTimeOrNull, isoTime } from './iso-time';
 
 /** Manual exports of one environment pending or running at once; more are refused (429). */
 export const MAX_CONCURRENT_MANUAL_EXPORTS = 2;
@@ -78,8 +79,6 @@ export interface ManualExportView {
   expiresAt: string | null;
   error: string | null;
 }
-
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 export class ManualExportService {
   constructor(private readonly deps: ManualExportDependencies) {}
@@ -204,16 +203,16 @@ export class ManualExportService {
       id: job.id,
       aggregation: job.aggregation,
       status: job.status,
-      requestedAt: iso(job.requestedAt)!,
-      startedAt: iso(job.startedAt),
-      finishedAt: iso(job.finishedAt),
+      requestedAt: isoTime(job.requestedAt),
+      startedAt: isoTimeOrNull(job.startedAt),
+      finishedAt: isoTimeOrNull(job.finishedAt),
       rowCount: job.rowCount ?? null,
       byteCount: job.byteCount ?? null,
       fileName: job.fileName ?? null,
       downloadUrl: done
         ? await this.deps.links.createDownloadUrl(job.objectKey!, { fileName: job.fileName!, expiresInSeconds: this.deps.downloadLinkSeconds })
         : null,
-      expiresAt: iso(expiresAt),
+      expiresAt: isoTimeOrNull(expiresAt),
       error: job.error ?? null,
     };
   }

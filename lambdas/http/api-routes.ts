@@ -33,6 +33,7 @@ import {
 import { Router } from './router';
 import type { HttpResponse, RouteContext } from './types';
 import { validate, validateBody } from './validation';
+import { isoTime } from '../core/iso-time';
 
 export type RouteAccess = 'public' | 'member' | 'operator';
 
@@ -81,9 +82,8 @@ export interface ApiServices {
 }
 
 const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
-const iso = (ms: number) => new Date(ms).toISOString();
 
-const organizationView = (org: Organization) => ({ id: org.id, name: org.name, plan: org.plan, createdAt: iso(org.createdAt) });
+const organizationView = (org: Organization) => ({ id: org.id, name: org.name, plan: org.plan, createdAt: isoTime(org.createdAt) });
 /** The ingest key itself only in the answer that issued it; afterwards its masked prefix. */
 const environmentView = (env: Environment | EnvironmentWithIngestKey) => ({
   id: env.id,
@@ -91,7 +91,7 @@ const environmentView = (env: Environment | EnvironmentWithIngestKey) => ({
   name: env.name,
   ...('ingestKey' in env ? { ingestKey: env.ingestKey } : {}),
   maskedIngestKey: maskedIngestKey(env.ingestKeyPrefix),
-  createdAt: iso(env.createdAt),
+  createdAt: isoTime(env.createdAt),
 });
 
 /** Every id in a path has the same shape; anything else is answered 400 before it reaches a store. */
@@ -153,7 +153,7 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       },
       handler: async ({ request, params }) => {
         const { environment, previousKeyValidUntil } = await tenancy.rotateIngestKey(request.caller, params.envId);
-        return ok({ ...environmentView(environment), previousKeyValidUntil: iso(previousKeyValidUntil) }, 201);
+        return ok({ ...environmentView(environment), previousKeyValidUntil: isoTime(previousKeyValidUntil) }, 201);
       },
     },
     {
@@ -188,7 +188,7 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       },
       handler: async ({ request, params }) => {
         const entries = await eventCatalog.list(request.caller, params.envId);
-        return ok({ items: entries.map((entry) => ({ ...entry, firstSeen: iso(entry.firstSeen), lastSeen: iso(entry.lastSeen) })) });
+        return ok({ items: entries.map((entry) => ({ ...entry, firstSeen: isoTime(entry.firstSeen), lastSeen: isoTime(entry.lastSeen) })) });
       },
     },
     {
