@@ -14,17 +14,15 @@
  * An export evaluates millions of (pair, T) combinations, so each history is prepared once (sorted
  * days, sorted feedback tallies with prefix sums) and each T is answered with binary searches.
  */
-import { ValidationError } from './errors';
+import { InternalFailureError, type FieldIssue } from './errors';
 import type {
   AdoptionThresholds,
   CompanyRecord,
   DayLastSeen,
-  FeatureDefinition,
   FeatureUsageRecord,
   FeedbackTally,
 } from './model';
 import { SortedDayHistory, toEpochDay } from './model';
-import type { DataPoint } from './periods';
 import { lastIncludedDay } from './periods';
 
 export type StarsState = 1 | 2 | 3 | 4;
@@ -84,23 +82,27 @@ export interface UsageAsOf {
   feedbackCount: number;
 }
 
-export interface PairState extends UsageAsOf {
-  instant: number;
-  date: string;
-  firstSeen: number | null;
-  lastSeen: number | null;
-}
-
-/** Rejects thresholds the model cannot evaluate (a stored definition must have been validated). */
-export function assertAdoptionThresholds({ minActiveDays, windowDays }: AdoptionThresholds): void {
-  const issues = [];
+/** What makes thresholds impossible to evaluate; none for thresholds the model can use. */
+export function adoptionThresholdIssues({ minActiveDays, windowDays }: AdoptionThresholds): FieldIssue[] {
+  const issues: FieldIssue[] = [];
   if (!Number.isInteger(minActiveDays) || minActiveDays < 1) {
     issues.push({ path: 'adoption.minActiveDays', message: 'must be a whole number of at least 1' });
   }
   if (!Number.isInteger(windowDays) || windowDays < minActiveDays) {
     issues.push({ path: 'adoption.windowDays', message: 'must be a whole number of at least minActiveDays' });
   }
-  if (issues.length > 0) throw new ValidationError('Invalid adoption thresholds.', issues);
+  return issues;
+}
+
+/**
+ * A stored feature definition the model cannot evaluate. Definitions are checked when they are saved
+ * (tenancy.putFeature), so this is our fault, not the export's caller's: an internal failure.
+ */
+export class InvalidAdoptionThresholdsError extends InternalFailureError {
+  override readonly name = 'InvalidAdoptionThresholdsError';
+  constructor(readonly issues: FieldIssue[]) {
+    super(`Stored adoption thresholds cannot be evaluated: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}.`);
+  }
 }
 
 /** Index of the first element >= value in an ascending array, searched between lo and hi. */
@@ -296,7 +298,8 @@ export function usageTimeline(
   usage: FeatureUsageRecord | undefined,
   thresholds: AdoptionThresholds,
 ): (instant: number) => UsageAsOf {
-  assertAdoptionThresholds(thresholds);
+  const thresholdIssues = adoptionThresholdIssues(thresholds);
+  if (thresholdIssues.length > 0) throw new InvalidAdoptionThresholdsError(thresholdIssues);
   const { minActiveDays, windowDays } = thresholds;
   const { firstUsed: exactFirstUsed, usedDays, feedback } = usage ?? NO_USAGE;
   const history = new DayHistory(usedDays, exactFirstUsed);
@@ -370,25 +373,4 @@ function frequencyLabel(frequency: Frequency, used: boolean): FrequencyLabel {
     case 0:
       return used ? 'Rarely' : 'Never';
   }
-}
-
-/** Every data point's state of one company x feature, sharing one preparation of its histories. */
-export function pairStates(
-  company: CompanyRecord,
-  usage: FeatureUsageRecord | undefined,
-  feature: FeatureDefinition,
-  points: readonly DataPoint[],
-): PairState[] {
-  const seenAt = seenTimeline(company);
-  const usageAt = usageTimeline(usage, feature.adoption);
-  return points.map(({ instant, date }) => {
-    const seen = seenAt(instant);
-    return {
-      instant,
-      date,
-      firstSeen: seen?.firstSeen ?? null,
-      lastSeen: seen?.lastSeen ?? null,
-      ...usageAt(instant),
-    };
-  });
 }

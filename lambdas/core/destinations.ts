@@ -6,7 +6,7 @@
  * runs use the service's own identity).
  */
 import { authorizeEnvironment, type Caller } from './access';
-import { destinationFrom, DestinationValidationError, type DestinationLocationInput } from './automatic-export';
+import { destinationFrom, DestinationValidationError, type DestinationLocationInput } from './destination-input';
 import { DestinationError, isBucketName, maskAccessKeyId, type Destination, type Provider } from './destination';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { requirePlan } from './plans';

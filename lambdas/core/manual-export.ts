@@ -5,10 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
 import { NotFoundError } from './errors';
-import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
-import { companyRowBatches } from './export/company-source';
-import { csvEncoder } from './export/csv';
-import { exportFileName } from './export/naming';
+import { companyExport } from './export/company-export';
 import { exportDeadline, runExport, RUN_TIME_LIMIT_MS, type ObjectSink } from './export/pipeline';
 import { dataPoints, dateOf, type Aggregation } from './periods';
 import { requirePlan } from './plans';
@@ -137,16 +134,17 @@ export class ManualExportService {
         this.deps.tenants.listFeatures(environmentId),
         this.deps.tenants.listSegments(environmentId),
       ]);
-      const encoder = csvEncoder(COMPANY_COLUMNS, COMPANY_COLUMN_GROUPS);
-      const fileName = exportFileName(environment.name, job.aggregation, dateOf(job.requestedAt), encoder.extension);
+      const { fileName, ...content } = companyExport({
+        environmentName: environment.name,
+        period: job.aggregation,
+        date: dateOf(job.requestedAt),
+        companies: this.deps.usage.streamCompanyUsage(environmentId),
+        features,
+        segments,
+        points: dataPoints(job.aggregation, job.requestedAt),
+      });
       const result = await runExport({
-        rows: companyRowBatches(
-          this.deps.usage.streamCompanyUsage(environmentId),
-          features,
-          segments,
-          dataPoints(job.aggregation, job.requestedAt),
-        ),
-        encoder,
+        ...content,
         sink: this.deps.sink,
         key: `manual/${environmentId}/${job.id}/${fileName}`,
         signal,

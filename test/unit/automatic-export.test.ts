@@ -4,13 +4,8 @@
  * classes of a run, status labels).
  */
 import type { Caller } from '../../lambdas/core/access';
-import {
-  AutomaticExportService,
-  DestinationValidationError,
-  RetryableRunError,
-  StaleSettingsError,
-  type SettingsInput,
-} from '../../lambdas/core/automatic-export';
+import { AutomaticExportService, RetryableRunError, StaleSettingsError } from '../../lambdas/core/automatic-export';
+import { DestinationValidationError, type SettingsInput } from '../../lambdas/core/destination-input';
 import { ScheduleReconciler } from '../../lambdas/core/schedule-reconcile';
 import {
   AccessDeniedError,
