@@ -244,7 +244,7 @@ export interface AutomaticExportSettings {
   /** Who is warned when the export keeps failing. */
   notifyEmails: string[];
   updatedAt: number;
-  /** Set when the failure check stopped the export; cleared when the customer saves settings again. */
+  /** Set when the failure check stopped the export; kept by saves that leave it disabled, cleared when one enables it again. */
   stoppedAt?: number;
   stoppedReason?: string;
   /**
@@ -351,7 +351,7 @@ export interface ExportRunStore {
 
 /** The failure check's view of failing exports: read through a sparse index, never a scan. */
 export interface FailingExportsStore {
-  /** Exports currently in a failure sequence; `itemsRead` counts what the index returned. */
+  /** Exports currently in a failure sequence. */
   listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }>;
   /**
    * Claims warning email `emailNumber` of the sequence that began at `failingSince`: true exactly once

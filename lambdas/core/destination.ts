@@ -28,7 +28,10 @@ export const maskAccessKeyId = (accessKeyId: string): string =>
 
 export const GCS_ENDPOINT = 'https://storage.googleapis.com';
 
-/** A problem with the customer's destination. `customerMessage` is what the status page shows. */
+/**
+ * A problem with the customer's destination. Its `message`, in the service's own words, is what the status
+ * page shows; `code` is the run's errorCode.
+ */
 export abstract class DestinationError extends Error {
   /** True when retrying later may succeed without the customer changing anything. */
   abstract readonly transient: boolean;
