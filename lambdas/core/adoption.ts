@@ -22,7 +22,8 @@ import type {
   FeatureUsageRecord,
   FeedbackTally,
 } from './model';
-import { SortedDayHistory, toEpochDay } from './model';
+import { toEpochDay } from './model';
+import { daysInOrder } from './fast-paths/days-in-order';
 import { lastIncludedDay } from './periods';
 
 export type StarsState = 1 | 2 | 3 | 4;
@@ -143,23 +144,6 @@ class GrowingLowerBound {
   }
 }
 
-/** A history as arrays in day order: a store's SortedDayHistory as it is, any other map sorted. */
-function sortedHistory(lastByDay: DayLastSeen): { days: readonly number[]; latest: readonly number[] } {
-  if (lastByDay instanceof SortedDayHistory) return lastByDay;
-  const days: number[] = [];
-  const latest: number[] = [];
-  let ascending = true;
-  for (const [day, ms] of lastByDay) {
-    if (days.length > 0 && day < days[days.length - 1]) ascending = false;
-    days.push(day);
-    latest.push(ms);
-  }
-  // Maps usually hold their days in order already, which skips the sort.
-  if (ascending) return { days, latest };
-  const order = Array.from(days.keys()).sort((a, b) => days[a] - days[b]);
-  return { days: order.map((k) => days[k]), latest: order.map((k) => latest[k]) };
-}
-
 /**
  * A day history prepared for "as of T" questions: how many of its days count as of T (a prefix of the
  * sorted days, see the module comment) and the latest timestamp before T.
@@ -173,7 +157,7 @@ class DayHistory {
   private readonly dayOfInstant: GrowingLowerBound;
 
   constructor(lastByDay: DayLastSeen, exactFirst: number | null) {
-    ({ days: this.days, latest: this.latest } = sortedHistory(lastByDay));
+    ({ days: this.days, latest: this.latest } = daysInOrder(lastByDay));
     this.first = exactFirst ?? (this.days.length > 0 ? this.latest[0] : null);
     this.dayOfInstant = new GrowingLowerBound(this.days);
   }
@@ -281,9 +265,13 @@ function frequencyOf(
 ): (counted: number, lastDay: number) => Frequency {
   return (counted, lastDay) => {
     if (counted === 0) return 0;
-    if (counted - windowStarts.daily.of(lastDay - DAILY_WINDOW_DAYS + 1) >= DAILY_MIN_ACTIVE_DAYS) return 3;
+    // 3 Daily: active on >= 8 of the last 14 days.
+    const activeDaysOfLast14 = counted - windowStarts.daily.of(lastDay - DAILY_WINDOW_DAYS + 1);
+    if (activeDaysOfLast14 >= DAILY_MIN_ACTIVE_DAYS) return 3;
+    // 2 Weekly: active in >= 3 of the last 4 seven-day periods.
     const weeksFrom = windowStarts.weekly.of(lastDay - WEEKS_CONSIDERED * WEEK_DAYS + 1);
     if (activePeriods(active, weeksFrom, counted, lastDay, WEEK_DAYS, MIN_ACTIVE_WEEKS) >= MIN_ACTIVE_WEEKS) return 2;
+    // 1 Monthly: active in >= 2 of the last 3 28-day periods.
     const monthsFrom = windowStarts.monthly.of(lastDay - MONTHS_CONSIDERED * MONTH_DAYS + 1);
     if (activePeriods(active, monthsFrom, counted, lastDay, MONTH_DAYS, MIN_ACTIVE_MONTHS) >= MIN_ACTIVE_MONTHS) return 1;
     return 0;
@@ -329,12 +317,14 @@ export function usageTimeline(
     const firstUsed = history.first !== null && history.first < instant ? history.first : null;
     const used = firstUsed !== null || counted > 0;
 
-    let stars: StarsState = 1;
-    if (used) {
-      const adopted = adoptionIndex < counted;
-      const retained = counted - retainedFrom.of(lastDay - windowDays + 1) >= minActiveDays;
-      stars = !adopted ? 2 : retained ? 3 : 4;
-    }
+    // DESIGN's definitions, as of T (the active days counted are `active[0 .. counted)`):
+    // Retained(T): active on >= minActiveDays of the last windowDays days before T.
+    const retained = counted - retainedFrom.of(lastDay - windowDays + 1) >= minActiveDays;
+    // Adopted(T): retained at some instant <= T (adoption is never lost): its first such day counts.
+    const adopted = adoptionIndex < counted;
+    // STARS: 1 never (no use), 2 tried (used, not adopted), 3 retained (adopted and retained now),
+    // 4 churned (adopted, not retained now).
+    const stars: StarsState = !used ? 1 : !adopted ? 2 : retained ? 3 : 4;
     const frequency = frequencyAsOf(counted, lastDay);
 
     let satisfaction: Satisfaction | null = null;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   adoptionThresholdIssues,
   InvalidAdoptionThresholdsError,
@@ -345,6 +346,29 @@ describe('agreement with a direct reading of the definitions', () => {
       count(lastDay - 13, lastDay) >= 8 ? 3 : periods(7, 4) >= 3 ? 2 : periods(28, 3) >= 2 ? 1 : 0;
     return { stars, frequency };
   }
+
+  it('agrees on STARS and Frequency for any history, thresholds and midnight instants (fast-check)', () => {
+    const firstDay = dayNumber('2024-01-01');
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 199 }), { maxLength: 120 }),
+        fc.integer({ min: 1, max: 15 }).chain((minActiveDays) =>
+          fc.record({ minActiveDays: fc.constant(minActiveDays), windowDays: fc.integer({ min: minActiveDays, max: 70 }) }),
+        ),
+        fc.array(fc.integer({ min: -10, max: 230 }), { minLength: 1, maxLength: 20 }),
+        (offsets, thresholds, instantDays) => {
+          const days = offsets.map((offset) => firstDay + offset).sort((a, b) => a - b);
+          const usageAt = usageTimeline(usedOn(days.map((d) => new Date(d * DAY_MS).toISOString().slice(0, 10))), thresholds);
+          for (const offset of instantDays) {
+            const day = firstDay + offset;
+            const { stars, frequency } = usageAt(day * DAY_MS);
+            expect({ stars, frequency }).toEqual(reference(new Set(days.filter((d) => d < day)), day - 1, thresholds));
+          }
+        },
+      ),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 300) },
+    );
+  });
 
   it('agrees on STARS and Frequency for random histories, thresholds and instants, in any order', () => {
     const next = random(20240229);
