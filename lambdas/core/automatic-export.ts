@@ -185,7 +185,6 @@ export class AutomaticExportService {
   /**
    * Runs the environment's export for a scheduled instant. The snapshot instant comes from the
    * schedule, never from this clock, so late runs and retries export the same data to the same key.
-   * `runAt` lets local mode simulate when the run happens (its times in history and status).
    * The run gives up after `timeLimitMs` (before the Lambda's time runs out) or when `signal` aborts,
    * also in the middle of a stalled upload, and is recorded as failed; a retry may then take over its
    * claim, as it may any `running` claim past its deadline (its worker was lost).
@@ -193,16 +192,14 @@ export class AutomaticExportService {
   async runScheduled(
     environmentId: string,
     scheduledTime: number,
-    options: { runAt?: number; timeLimitMs?: number; signal?: AbortSignal } = {},
+    options: { timeLimitMs?: number; signal?: AbortSignal } = {},
   ): Promise<ScheduledRunResult> {
-    const { runAt, timeLimitMs = RUN_TIME_LIMIT_MS } = options;
+    const { timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const settings = await this.deps.settings.get(environmentId);
     if (!isRunnable(settings)) return { outcome: 'skipped', reason: 'not enabled' };
     if (!(await this.planAllowsAutomaticExport(environmentId))) return { outcome: 'skipped', reason: 'plan does not include it' };
     const snapshotAt = scheduledSnapshotInstant(settings.cadence, scheduledTime);
-    const clockAtStart = this.deps.clock.now();
-    const startedAt = runAt ?? clockAtStart;
-    const timeNow = () => startedAt + (this.deps.clock.now() - clockAtStart);
+    const startedAt = this.deps.clock.now();
     const previous = await this.deps.runs.getRun(environmentId, snapshotAt);
     const attempts = (previous?.attempts ?? 0) + 1;
     const signal = exportDeadline(timeLimitMs, options.signal);
@@ -221,14 +218,14 @@ export class AutomaticExportService {
 
     try {
       const result = await this.export(settings, snapshotAt, signal);
-      const finishedAt = timeNow();
+      const finishedAt = this.deps.clock.now();
       const outcome = { status: 'successful' as const, finishedAt, durationMs: finishedAt - startedAt, ...result };
       if (await this.deps.runs.finish(environmentId, snapshotAt, claimId, outcome)) {
         await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
       }
       return { outcome: 'successful', snapshotAt, ...result };
     } catch (error) {
-      const finishedAt = timeNow();
+      const finishedAt = this.deps.clock.now();
       const outcome = {
         status: 'failed' as const,
         finishedAt,
