@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
-import { NotFoundError } from './errors';
+import { InternalFailureError, NotFoundError } from './errors';
 import { companyExport } from './export/company-export';
 import { exportDeadline, runExport, RUN_TIME_LIMIT_MS, type ObjectSink } from './export/pipeline';
 import { dataPoints, dateOf, type Aggregation } from './periods';
@@ -126,7 +126,9 @@ export class ManualExportService {
     const claimId = randomUUID();
     if (!(await this.deps.jobs.claim(environmentId, jobId, { claimId, at: now, deadlineAt: now + timeLimitMs }))) return;
     const signal = exportDeadline(timeLimitMs, options.signal);
-    const job = (await this.deps.jobs.get(environmentId, jobId))!;
+    const job = await this.deps.jobs.get(environmentId, jobId);
+    // The claim succeeded on the job's item, so it exists; jobs are never deleted.
+    if (!job) throw new InternalFailureError(`Manual export ${jobId} claimed but not found.`);
     try {
       const environment = await this.deps.tenants.getEnvironment(environmentId);
       if (!environment) throw new NotFoundError(`Environment ${environmentId} no longer exists.`);
@@ -195,8 +197,8 @@ export class ManualExportService {
   }
 
   private async view(job: ManualExportJob): Promise<ManualExportView> {
-    const done = job.status === 'done' && job.objectKey && job.fileName;
-    const expiresAt = done ? this.deps.clock.now() + this.deps.downloadLinkSeconds * 1000 : undefined;
+    const file = job.status === 'done' && job.objectKey && job.fileName ? { key: job.objectKey, name: job.fileName } : undefined;
+    const expiresAt = file ? this.deps.clock.now() + this.deps.downloadLinkSeconds * 1000 : undefined;
     return {
       id: job.id,
       aggregation: job.aggregation,
@@ -207,8 +209,8 @@ export class ManualExportService {
       rowCount: job.rowCount ?? null,
       byteCount: job.byteCount ?? null,
       fileName: job.fileName ?? null,
-      downloadUrl: done
-        ? await this.deps.links.createDownloadUrl(job.objectKey!, { fileName: job.fileName!, expiresInSeconds: this.deps.downloadLinkSeconds })
+      downloadUrl: file
+        ? await this.deps.links.createDownloadUrl(file.key, { fileName: file.name, expiresInSeconds: this.deps.downloadLinkSeconds })
         : null,
       expiresAt: isoTimeOrNull(expiresAt),
       error: job.error ?? null,
