@@ -6,26 +6,29 @@
 import type { Clock } from '../ports';
 
 export class SimulatedClock implements Clock {
-  /** How far the simulated time is from the real clock's. */
-  private offset = 0;
+  /** While a simulated run runs: its instant, and the real time of its first reading. */
+  private simulation: { instant: number; realStart?: number } | undefined;
 
   constructor(private readonly real: Clock) {}
 
   now(): number {
-    return this.real.now() + this.offset;
+    const real = this.real.now();
+    if (this.simulation === undefined) return real;
+    this.simulation.realStart ??= real;
+    return this.simulation.instant + (real - this.simulation.realStart);
   }
 
   /**
-   * Runs `work` with the time starting at `instant` and going on as the real clock goes. Local mode
-   * only: a request handled meanwhile sees the simulated time too.
+   * Runs `work` at `instant`: its first reading of the time is `instant`, later ones go on as the real
+   * clock goes. Local mode only: a request handled meanwhile sees the simulated time too.
    */
   async at<T>(instant: number, work: () => Promise<T>): Promise<T> {
-    const previous = this.offset;
-    this.offset = instant - this.real.now();
+    const previous = this.simulation;
+    this.simulation = { instant };
     try {
       return await work();
     } finally {
-      this.offset = previous;
+      this.simulation = previous;
     }
   }
 }
