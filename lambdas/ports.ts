@@ -112,11 +112,6 @@ export interface FeedbackRecord {
   score: number | null;
 }
 
-export interface StreamedCompanyUsage extends CompanyUsage {
-  /** Items read from the store to produce this company (for the items-per-pair figure). */
-  itemsRead: number;
-}
-
 /**
  * Tracking data in its compact form. Every write is idempotent and commutes with the others:
  * concurrent ingest calls never lose each other's data, arrival order does not matter, and a retried
@@ -137,7 +132,7 @@ export interface UsageStore {
   /** Bulk load of precomputed histories (demo data, benchmark), overwriting what is stored for them. */
   putCompanyUsage(environmentId: string, usage: CompanyUsage): Promise<void>;
   /** Every company of the environment with all its usage histories, streamed in company id order. */
-  streamCompanyUsage(environmentId: string): AsyncIterable<StreamedCompanyUsage>;
+  streamCompanyUsage(environmentId: string): AsyncIterable<CompanyUsage>;
 }
 
 import type { ObjectSink } from './core/export/pipeline';
@@ -249,7 +244,7 @@ export interface AutomaticExportSettings {
   /** Who is warned when the export keeps failing. */
   notifyEmails: string[];
   updatedAt: number;
-  /** Set when the failure check stopped the export; cleared when the customer saves settings again. */
+  /** Set when the failure check stopped the export; kept by saves that leave it disabled, cleared when one enables it again. */
   stoppedAt?: number;
   stoppedReason?: string;
   /**
@@ -279,7 +274,8 @@ export interface AutomaticExportSettingsStore {
   markReconciled(environmentId: string, version: number): Promise<void>;
 }
 
-export type RunStatus = 'running' | 'successful' | 'failed';
+export type { RunStatus } from './core/model';
+import type { RunStatus } from './core/model';
 
 export interface ExportRun {
   environmentId: string;
@@ -355,7 +351,7 @@ export interface ExportRunStore {
 
 /** The failure check's view of failing exports: read through a sparse index, never a scan. */
 export interface FailingExportsStore {
-  /** Exports currently in a failure sequence; `itemsRead` counts what the index returned. */
+  /** Exports currently in a failure sequence. */
   listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }>;
   /**
    * Claims warning email `emailNumber` of the sequence that began at `failingSince`: true exactly once

@@ -6,7 +6,7 @@
  * runs use the service's own identity).
  */
 import { authorizeEnvironment, type Caller } from './access';
-import { destinationFrom, DestinationValidationError, type DestinationLocationInput } from './automatic-export';
+import { destinationFrom, DestinationValidationError, type DestinationLocationInput } from './destination-input';
 import { DestinationError, isBucketName, maskAccessKeyId, type Destination, type Provider } from './destination';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { requirePlan } from './plans';
@@ -21,6 +21,7 @@ import type {
   StoredDestinationAuth,
   TenantStore,
 } from '../ports';
+import { isoTime } from './iso-time';
 
 export type DestinationAuthInput =
   | { mode: 'accessKey'; accessKeyId: string; secretAccessKey?: string }
@@ -98,7 +99,6 @@ export interface DestinationDependencies {
   exportRoleArn: string;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export class DestinationService {
   constructor(private readonly deps: DestinationDependencies) {}
@@ -241,8 +241,8 @@ export class DestinationService {
       endpoint: destination.provider === 'Custom' ? (destination.endpoint ?? null) : null,
       auth: auth.mode === 'accessKey' ? { mode: 'accessKey', accessKeyId: maskAccessKeyId(auth.accessKeyId), secretAccessKeySet: true } : { mode: 'bucketPolicy' },
       ...(auth.mode === 'bucketPolicy' ? { policy: bucketPolicy(destination.bucket, this.deps.exportRoleArn) } : {}),
-      createdAt: iso(saved.createdAt),
-      updatedAt: iso(saved.updatedAt),
+      createdAt: isoTime(saved.createdAt),
+      updatedAt: isoTime(saved.updatedAt),
       version: saved.version,
     };
   }

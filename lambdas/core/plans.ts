@@ -11,7 +11,10 @@ const REQUIRED_PLANS: Record<GatedFeature, Plan[]> = {
   'Export jobs': ['enterprise'],
 };
 
+export function planIncludes(organization: Organization, feature: GatedFeature): boolean {
+  return REQUIRED_PLANS[feature].includes(organization.plan);
+}
+
 export function requirePlan(organization: Organization, feature: GatedFeature): void {
-  const allowed = REQUIRED_PLANS[feature];
-  if (!allowed.includes(organization.plan)) throw new PlanRequiredError(feature, allowed, organization.plan);
+  if (!planIncludes(organization, feature)) throw new PlanRequiredError(feature, REQUIRED_PLANS[feature], organization.plan);
 }

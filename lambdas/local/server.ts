@@ -83,9 +83,9 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
       }
       const { envId, scheduledTime, now } = validateBody(fireScheduleBody, request.body);
       try {
-        const result = await services.automaticExports.runScheduled(envId, Date.parse(scheduledTime), {
-          runAt: Date.parse(now ?? scheduledTime),
-        });
+        const result = await services.clock.at(Date.parse(now ?? scheduledTime), () =>
+          services.automaticExports.runScheduled(envId, Date.parse(scheduledTime)),
+        );
         return { status: 200, body: result };
       } catch (error) {
         if (!(error instanceof RetryableRunError)) throw error;

@@ -21,6 +21,7 @@ import { buildFailureCheck, buildServices, systemClock, type Services } from '..
 import type { EmulatorClients, TableNames } from './emulators';
 import { SERVICE_IDENTITY_CREDENTIALS } from './customer-storage';
 import { LocalExportScheduler } from './local-scheduler';
+import { SimulatedClock } from './simulated-clock';
 
 export const LOCAL_TABLES: Required<TableNames> = {
   configTable: 'data-export-config',
@@ -41,6 +42,8 @@ export interface LocalServices extends Services {
   /** Buffers in memory: close() it on shutdown so every accepted item reaches the bucket. */
   rawLog: BufferedRawEventLog;
   rawEvents: S3RawEventReader;
+  /** The services' clock: the scheduler route runs an export at a simulated time with it. */
+  clock: SimulatedClock;
 }
 
 export interface LocalWiringOptions {
@@ -64,7 +67,7 @@ export interface LocalWiringOptions {
 export async function localServices(clients: EmulatorClients, options: LocalWiringOptions = {}): Promise<LocalServices> {
   const tables = options.tables ?? LOCAL_TABLES;
   const bucket = options.exportsBucket ?? LOCAL_EXPORTS_BUCKET;
-  const clock = options.clock ?? systemClock;
+  const clock = new SimulatedClock(options.clock ?? systemClock);
   const client = clients.documentClient;
   const dispatcher = new InProcessExportDispatcher();
   const scheduler = await LocalExportScheduler.open({ clock, file: options.scheduleFile });
@@ -125,5 +128,5 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
     },
     options.dashboardUrl ?? 'http://localhost:3000/dashboard',
   );
-  return { ...services, dispatcher, scheduler, failureCheck, rawLog, rawEvents };
+  return { ...services, dispatcher, scheduler, failureCheck, rawLog, rawEvents, clock };
 }

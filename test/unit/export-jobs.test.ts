@@ -4,7 +4,7 @@
  * stopping, the listing's filters, page sizes and cursor. The fakes pass the stores' shared contract.
  */
 import { AccessDeniedError } from '../../lambdas/core/destination';
-import { DestinationValidationError } from '../../lambdas/core/automatic-export';
+import { DestinationValidationError } from '../../lambdas/core/destination-input';
 import { bucketPolicy, DestinationInUseError, DestinationService, StaleDestinationError, type DestinationInput } from '../../lambdas/core/destinations';
 import { PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
 import { ExportJobService, JobNotEditableError, JobRunnerMissingError, pageOfJobs, StaleJobError, type ExportJobInput } from '../../lambdas/core/export-jobs';

@@ -3,7 +3,7 @@
  * the PUT body built from the form, and where each error of the API belongs.
  */
 // The API's answers, as the service defines them (types only: nothing of the service is bundled).
-import type { SettingsView } from '../../../lambdas/core/automatic-export';
+import type { SettingsView } from '../../../lambdas/core/automatic-export-views';
 import type { Provider } from '../../../lambdas/core/destination';
 import type { ApiError } from '../api';
 import { firstSegmentIn, placeErrors as placeFormErrors, type PlacedErrors as PlacedFormErrors } from '../form-errors';

@@ -4,7 +4,7 @@
  */
 import { html } from 'htm/preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { RunView, StatusView } from '../../../lambdas/core/automatic-export';
+import type { RunView, StatusView } from '../../../lambdas/core/automatic-export-views';
 import { ApiError, type Api } from '../api';
 import { Alert, describedBy, Field, formatBytes, formatCount, formatDuration, Time } from '../components';
 import { formOf, placeErrors, PROVIDER_FIELDS, PROVIDERS, saveBody, type FormField, type PlacedErrors, type SettingsForm, type SettingsView } from './data-export-form';
