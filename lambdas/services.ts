@@ -13,6 +13,7 @@ import { FailureCheckService } from './core/failure-check';
 import { IngestService } from './core/ingest';
 import { DEFAULT_INGEST_KEY_GRACE_SECONDS } from './core/ingest-keys';
 import { ManualExportService } from './core/manual-export';
+import { RawRevisionsService } from './core/raw-revisions';
 import { TenancyService } from './core/tenancy';
 import type {
   AutomaticExportSettingsStore,
@@ -40,6 +41,9 @@ import type {
   UsageStore,
   OperationalMetrics,
   JobRunRequest,
+  RawExportScheduler,
+  RawExportStore,
+  RawLogObjects,
 } from './ports';
 
 export interface Adapters {
@@ -54,15 +58,20 @@ export interface Adapters {
   exportRuns: ExportRunStore;
   sealer: SecretSealer;
   destinations: DestinationGateway & ServiceIdentityGateway;
-  scheduler: ExportScheduler & ExportJobScheduler;
+  scheduler: ExportScheduler & ExportJobScheduler & RawExportScheduler;
   /** Named destinations and export jobs (config table). */
   destinationStore: DestinationStore;
   exportJobStore: ExportJobStore;
   clock: Clock;
   /** Where ingest appends every accepted item. */
   rawLog: RawEventLog;
-  /** Reads the raw event log for export-job runs; without it, runs are refused (JobRunnerMissingError). */
-  rawEvents?: RawEventReader;
+  /**
+   * Reads the raw event log for export-job runs and the raw revisions export; without it, job runs are
+   * refused (JobRunnerMissingError) and the raw export cannot read the log (RawLogReaderMissingError).
+   */
+  rawEvents?: RawEventReader & RawLogObjects;
+  /** The raw revisions export's settings, high-water mark and revisions (config table). */
+  rawExportStore: RawExportStore;
   profiles: ProfileStore;
   eventCatalogStore: EventCatalogStore;
   /** @default uncounted (local mode) */
@@ -93,6 +102,7 @@ export interface Services extends Adapters {
   automaticExports: AutomaticExportService;
   destinationService: DestinationService;
   exportJobService: ExportJobService;
+  rawRevisions: RawRevisionsService;
 }
 
 /** `INGEST_KEY_GRACE_SECONDS`: 0 (a replaced key stops at once) to 30 days; 24 h by default. */
@@ -168,8 +178,32 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
       dispatcher: adapters.dispatcher,
       runJob: jobRunner(adapters),
     }),
+    rawRevisions: new RawRevisionsService({
+      tenants: adapters.tenants,
+      destinations: adapters.destinationStore,
+      store: adapters.rawExportStore,
+      objects: adapters.rawEvents ?? rawLogNotWired,
+      sealer: adapters.sealer,
+      gateway: adapters.destinations,
+      scheduler: adapters.scheduler,
+      clock: adapters.clock,
+    }),
   };
 }
+
+/** The raw event log's reader is not wired into this build (aws-wiring.ts / local/wiring.ts: rawEvents). */
+export class RawLogReaderMissingError extends Error {
+  override readonly name = 'RawLogReaderMissingError';
+}
+
+const rawLogNotWired: RawLogObjects = {
+  listObjects: () => {
+    throw new RawLogReaderMissingError('The raw event log reader is not wired into this build (rawEvents).');
+  },
+  readObject: () => {
+    throw new RawLogReaderMissingError('The raw event log reader is not wired into this build (rawEvents).');
+  },
+};
 
 function jobRunner(adapters: Adapters) {
   const { rawEvents } = adapters;

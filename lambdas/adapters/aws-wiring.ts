@@ -9,7 +9,7 @@ import { ConfigurationError, optionalInteger, requiredString, type Environment }
 import { EventCatalogRecorder } from '../core/event-catalog';
 import type { FailureCheckService } from '../core/failure-check';
 import { IngestService } from '../core/ingest';
-import type { ExportJobScheduler, ExportScheduler, ProfileStore, RawEventLog, TenantStore, UsageStore } from '../ports';
+import type { ExportJobScheduler, ExportScheduler, ProfileStore, RawEventLog, RawExportScheduler, TenantStore, UsageStore } from '../ports';
 import {
   buildFailureCheck,
   buildServices,
@@ -38,6 +38,7 @@ import { S3DestinationGateway } from './s3/destination-gateway';
 import { S3DownloadLinks } from './s3/download-links';
 import { S3ObjectSink } from './s3/object-sink';
 import { EventBridgeExportScheduler } from './scheduler/eventbridge-scheduler';
+import { DynamoDbRawExportStore } from './dynamodb/raw-export-store';
 import { SesMailer } from './ses/ses-mailer';
 import { operationalMetrics, traced } from './observability';
 
@@ -144,7 +145,7 @@ export function readFailureCheckConfig(env: Environment = process.env): FailureC
 }
 
 /** For functions that run exports but never save settings: schedules are the API function's business. */
-class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler {
+class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler, RawExportScheduler {
   upsert(): Promise<void> {
     return Promise.reject(new ConfigurationError('This function does not manage schedules: the API function does.'));
   }
@@ -158,6 +159,14 @@ class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler {
   }
 
   removeJob(): Promise<void> {
+    return this.upsert();
+  }
+
+  upsertRawExport(): Promise<void> {
+    return this.upsert();
+  }
+
+  removeRawExport(): Promise<void> {
     return this.upsert();
   }
 }
@@ -228,6 +237,7 @@ export function awsServices(config: AwsConfig): Services {
       scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
       destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
+      rawExportStore: new DynamoDbRawExportStore({ client, tableName: config.configTable }),
       clock: systemClock,
       rawLog: new IngestWritesElsewhere(),
       profiles: new IngestWritesElsewhere(),

@@ -47,6 +47,11 @@ export const RAW_EXPORT_EVERY_HOURS = 12;
 export const SETTLE_MS = 15 * 60_000;
 /** How long past its budget a run's lease lasts (the last revision's upload and the guide files). */
 export const LEASE_MARGIN_MS = 5 * 60_000;
+/**
+ * The time a run writes revisions when its caller sets none: Lambda's 15 minutes less a margin for the
+ * revision in progress and the guide files (the handler derives it from the time it has left).
+ */
+export const DEFAULT_RAW_EXPORT_BUDGET_MS = 12 * 60_000;
 /** Lines are sent to the destination in chunks of about this many characters. */
 const CHUNK_CHARS = 64 * 1024;
 

@@ -17,6 +17,7 @@ import { createEmulatorClients, ensureTables, startEmulators } from './emulators
 import { startLocalServer } from './server';
 import { LocalTokens } from './tokens';
 import { LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, LOCAL_TABLES, localServices } from './wiring';
+import { DEFAULT_RAW_EXPORT_BUDGET_MS } from '../core/raw-revisions';
 
 interface DemoState {
   organizationId: string;
@@ -93,7 +94,11 @@ async function main(): Promise<void> {
     async (environmentId, scheduledTime) => {
       await services.automaticExports.runScheduled(environmentId, scheduledTime);
     },
-    { fireJob: async (request) => void (await services.exportJobService.runJob(request)) },
+    {
+      fireJob: async (request) => void (await services.exportJobService.runJob(request)),
+      fireRawExport: async (environmentId, scheduledTime) =>
+        void (await services.rawRevisions.run({ environmentId, scheduledTime, budgetMs: DEFAULT_RAW_EXPORT_BUDGET_MS })),
+    },
   );
   const hourlyCheck = setInterval(() => {
     services.failureCheck.check().catch((error: unknown) => logger.error('Failure check failed', { error: error as Error }));

@@ -1,6 +1,7 @@
 /** The local wiring: the same adapters as on AWS, pointed at the embedded emulators. */
 import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore, DynamoDbFailingExportsStore } from '../adapters/dynamodb/automatic-export-stores';
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../adapters/dynamodb/export-job-stores';
+import { DynamoDbRawExportStore } from '../adapters/dynamodb/raw-export-store';
 import { DynamoDbEventCatalogStore } from '../adapters/dynamodb/event-catalog-store';
 import { DynamoDbManualExportStore } from '../adapters/dynamodb/manual-export-store';
 import { DynamoDbProfileStore } from '../adapters/dynamodb/profile-store';
@@ -95,6 +96,7 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       scheduler,
       destinationStore: new DynamoDbDestinationStore({ client, tableName: tables.configTable }),
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: tables.configTable }),
+      rawExportStore: new DynamoDbRawExportStore({ client, tableName: tables.configTable }),
       clock,
       rawLog,
       rawEvents,

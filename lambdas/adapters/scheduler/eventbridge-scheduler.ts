@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { ConfigurationError } from '../../config';
 import type { Cadence } from '../../core/periods';
-import type { ExportJobScheduler, ExportScheduler } from '../../ports';
+import type { ExportJobScheduler, ExportScheduler, RawExportScheduler } from '../../ports';
 
 /** The event the run-export Lambda receives from a schedule; `scheduledTime` is ISO 8601. */
 export interface ScheduledExportEvent {
@@ -32,6 +32,17 @@ export interface ScheduledJobRunEvent {
   jobId: string;
   scheduledTime: string;
 }
+
+/** The event the run-export Lambda receives from an environment's raw revisions export schedule. */
+export interface ScheduledRawExportEvent {
+  kind: 'raw-export';
+  environmentId: string;
+  scheduledTime: string;
+}
+
+/** Every 12 hours, at 00:00 and 12:00 UTC. */
+export const RAW_EXPORT_SCHEDULE_EXPRESSION = 'cron(0 0,12 * * ? *)';
+export const rawExportScheduleName = (environmentId: string): string => `raw-${environmentId}`;
 
 /** Job ids (`job_<hex>`) fit EventBridge's name alphabet as they are, and are unique across environments. */
 export const jobScheduleName = (jobId: string): string => `job-${jobId}`;
@@ -64,7 +75,7 @@ export interface EventBridgeExportSchedulerOptions {
   flexibleWindowMinutes?: number;
 }
 
-export class EventBridgeExportScheduler implements ExportScheduler, ExportJobScheduler {
+export class EventBridgeExportScheduler implements ExportScheduler, ExportJobScheduler, RawExportScheduler {
   private readonly client: SchedulerClient;
   private readonly groupName: string;
   private readonly targetArn: string;
@@ -107,6 +118,20 @@ export class EventBridgeExportScheduler implements ExportScheduler, ExportJobSch
     await this.deleteIfPresent(jobScheduleName(jobId));
   }
 
+  async upsertRawExport(environmentId: string): Promise<void> {
+    const event: ScheduledRawExportEvent = { kind: 'raw-export', environmentId, scheduledTime: SCHEDULED_TIME_PLACEHOLDER };
+    await this.createOrReplace({
+      ...this.target(event),
+      Name: rawExportScheduleName(environmentId),
+      Description: `Raw revisions export of environment ${environmentId}, every 12 hours`,
+      ScheduleExpression: RAW_EXPORT_SCHEDULE_EXPRESSION,
+    });
+  }
+
+  async removeRawExport(environmentId: string): Promise<void> {
+    await this.deleteIfPresent(rawExportScheduleName(environmentId));
+  }
+
   private async createOrReplace(definition: CreateScheduleCommandInput): Promise<void> {
     try {
       await this.client.send(new CreateScheduleCommand(definition));
@@ -125,7 +150,7 @@ export class EventBridgeExportScheduler implements ExportScheduler, ExportJobSch
   }
 
   /** What every schedule shares: the group, the run-export target with retries and dead letters. */
-  private target(event: ScheduledExportEvent | ScheduledJobRunEvent): Omit<CreateScheduleCommandInput, 'Name' | 'ScheduleExpression'> {
+  private target(event: ScheduledExportEvent | ScheduledJobRunEvent | ScheduledRawExportEvent): Omit<CreateScheduleCommandInput, 'Name' | 'ScheduleExpression'> {
     return {
       GroupName: this.groupName,
       ScheduleExpressionTimezone: 'UTC',
