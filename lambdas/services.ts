@@ -14,6 +14,7 @@ import { IngestService } from './core/ingest';
 import { DEFAULT_INGEST_KEY_GRACE_SECONDS } from './core/ingest-keys';
 import { ManualExportService } from './core/manual-export';
 import { RawRevisionsService } from './core/raw-revisions';
+import { RawExportFailureCheck } from './core/raw-export-failures';
 import { TenancyService } from './core/tenancy';
 import type {
   AutomaticExportSettingsStore,
@@ -82,6 +83,8 @@ export interface Adapters {
 export interface FailureCheckAdapters extends Pick<Adapters, 'tenants' | 'exportSettings' | 'scheduler' | 'clock'> {
   failingExports: FailingExportsStore;
   mailer: Mailer;
+  /** The raw revisions exports' failure sequences; without them the check leaves raw exports alone. */
+  rawExports?: { store: RawExportStore; failing: FailingExportsStore; destinations: DestinationStore };
 }
 
 export interface Settings {
@@ -231,5 +234,15 @@ export function buildFailureCheck(adapters: FailureCheckAdapters, dashboardUrl: 
     mailer: adapters.mailer,
     clock: adapters.clock,
     dashboardUrl,
+    rawExports:
+      adapters.rawExports &&
+      new RawExportFailureCheck({
+        ...adapters.rawExports,
+        scheduler: adapters.scheduler,
+        tenants: adapters.tenants,
+        mailer: adapters.mailer,
+        clock: adapters.clock,
+        dashboardUrl,
+      }),
   });
 }

@@ -38,7 +38,7 @@ import { S3DestinationGateway } from './s3/destination-gateway';
 import { S3DownloadLinks } from './s3/download-links';
 import { S3ObjectSink } from './s3/object-sink';
 import { EventBridgeExportScheduler } from './scheduler/eventbridge-scheduler';
-import { DynamoDbRawExportStore } from './dynamodb/raw-export-store';
+import { DynamoDbRawExportStore, rawExportFailingStore } from './dynamodb/raw-export-store';
 import { SesMailer } from './ses/ses-mailer';
 import { operationalMetrics, traced } from './observability';
 
@@ -262,6 +262,11 @@ export function awsFailureCheck(config: FailureCheckConfig): FailureCheckService
       scheduler: scheduler(config.schedule),
       mailer: new SesMailer({ client: traced(new SESv2Client({})), sender: config.senderEmail }),
       clock: systemClock,
+      rawExports: {
+        store: new DynamoDbRawExportStore({ client, tableName: config.configTable }),
+        failing: rawExportFailingStore({ client, tableName: config.configTable }),
+        destinations: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
+      },
     },
     config.dashboardUrl,
   );

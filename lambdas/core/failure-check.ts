@@ -8,6 +8,7 @@
 import { errorWording, failureEmail, type WarningNumber } from './failure-emails';
 import { logger } from './log';
 import { ScheduleReconciler, type PendingReconcileResult } from './schedule-reconcile';
+import type { RawExportFailureCheck, RawExportFailureResult } from './raw-export-failures';
 import type {
   AutomaticExportSettings,
   AutomaticExportSettingsStore,
@@ -34,6 +35,8 @@ export interface FailureCheckDependencies {
   clock: Clock;
   /** The dashboard's base URL, for the link to the settings page. */
   dashboardUrl: string;
+  /** The raw revisions exports' own sequence (core/raw-export-failures.ts), run by the same hourly check. */
+  rawExports?: Pick<RawExportFailureCheck, 'check'>;
 }
 
 export interface FailureCheckResult {
@@ -45,6 +48,8 @@ export interface FailureCheckResult {
   schedules: PendingReconcileResult;
   /** Enabled exports failing transiently for more than 24 h: for the operators' alarm, not the customer. */
   failingTransiently: string[];
+  /** The raw revisions exports' sequences, when the check runs them. */
+  rawExports?: RawExportFailureResult;
 }
 
 export function settingsPageUrl(dashboardUrl: string, environmentId: string): string {
@@ -71,6 +76,7 @@ export class FailureCheckService {
       }
     }
     await this.findLongTransientFailures(now, result);
+    if (this.deps.rawExports) result.rawExports = await this.deps.rawExports.check(now);
     return result;
   }
 

@@ -23,6 +23,8 @@ export interface FailureEmailContext {
   now: number;
   settingsUrl: string;
   to: string[];
+  /** What is failing, as the emails name it. @default 'automatic export' */
+  exportName?: string;
 }
 
 const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -50,6 +52,7 @@ const ERROR_WORDING: Record<string, string> = {
   destination_rejected:
     'The storage provider rejected the upload. Check that the endpoint is an S3-compatible API and that the bucket accepts ordinary uploads (no mandatory Object Lock or encryption headers).',
   endpoint_not_allowed: 'The storage endpoint is not allowed: it must be a public https address.',
+  destination_missing: 'The destination the export writes to was deleted. Choose an existing destination in the settings.',
 };
 const UNKNOWN_ERROR_WORDING = 'The storage provider refused the export. Check the destination settings.';
 
@@ -73,21 +76,23 @@ export function failureEmail(number: WarningNumber, context: FailureEmailContext
   const { provider, bucket, keyPrefix } = context.destination;
   const where = `${provider} bucket "${userValue(bucket)}"${keyPrefix ? ` (folder "${userValue(`${keyPrefix}/`)}")` : ''}`;
   const error = errorWording(context.errorCode);
+  const exportName = context.exportName ?? 'automatic export';
+  const ExportName = exportName.charAt(0).toUpperCase() + exportName.slice(1);
   const subject =
     number === 3
-      ? `Automatic export stopped for ${environmentName}`
+      ? `${ExportName} stopped for ${environmentName}`
       : number === 2
-        ? `Reminder: automatic export for ${environmentName} still failing, stops ${utc(context.stopAt)}`
-        : `Automatic export for ${environmentName} is failing`;
+        ? `Reminder: ${exportName} for ${environmentName} still failing, stops ${utc(context.stopAt)}`
+        : `${ExportName} for ${environmentName} is failing`;
   const paragraphs =
     number === 3
       ? [
-          `The automatic export of environment "${environmentName}" to the ${where} has failed since ${utc(context.failingSince)} and has now been stopped. No further exports will run until you fix the settings and turn automatic export on again.`,
+          `The ${exportName} of environment "${environmentName}" to the ${where} has failed since ${utc(context.failingSince)} and has now been stopped. No further exports will run until you fix the settings and turn ${exportName} on again.`,
           `The last error: ${error}`,
           `Fix the destination and enable the export again here: ${context.settingsUrl}`,
         ]
       : [
-          `The automatic export of environment "${environmentName}" to the ${where} has been failing since ${utc(context.failingSince)}.`,
+          `The ${exportName} of environment "${environmentName}" to the ${where} has been failing since ${utc(context.failingSince)}.`,
           `The error: ${error}`,
           `Fix the settings here: ${context.settingsUrl}`,
           `If it is not fixed by ${utc(context.stopAt)} (${hoursLeft(context)} from now), the export will be stopped.`,

@@ -1,7 +1,7 @@
 /** The local wiring: the same adapters as on AWS, pointed at the embedded emulators. */
 import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore, DynamoDbFailingExportsStore } from '../adapters/dynamodb/automatic-export-stores';
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../adapters/dynamodb/export-job-stores';
-import { DynamoDbRawExportStore } from '../adapters/dynamodb/raw-export-store';
+import { DynamoDbRawExportStore, rawExportFailingStore } from '../adapters/dynamodb/raw-export-store';
 import { DynamoDbEventCatalogStore } from '../adapters/dynamodb/event-catalog-store';
 import { DynamoDbManualExportStore } from '../adapters/dynamodb/manual-export-store';
 import { DynamoDbProfileStore } from '../adapters/dynamodb/profile-store';
@@ -122,6 +122,11 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       failingExports: new DynamoDbFailingExportsStore({ client, tableName: tables.configTable }),
       mailer: new SesMailer({ client: clients.ses, sender: LOCAL_SENDER }),
       clock,
+      rawExports: {
+        store: services.rawExportStore,
+        failing: rawExportFailingStore({ client, tableName: tables.configTable }),
+        destinations: services.destinationStore,
+      },
     },
     options.dashboardUrl ?? 'http://localhost:3000/dashboard',
   );

@@ -5,7 +5,9 @@
 import type { RawRecord } from '../../lambdas/core/raw-log';
 import { objectHour } from '../../lambdas/core/raw-log';
 import type {
+  ExportStatusRecord,
   ExportedRevision,
+  FailingExportsStore,
   RawExportProgress,
   RawExportScheduler,
   RawExportSettings,
@@ -128,4 +130,37 @@ export class FakeRawExportScheduler implements RawExportScheduler {
   async removeRawExport(environmentId: string): Promise<void> {
     this.schedules.delete(environmentId);
   }
+}
+
+/** The failure check's view of a FakeRawExportStore's progress items in the failing index. */
+export class FakeRawFailingExports implements FailingExportsStore {
+  constructor(private readonly store: FakeRawExportStore) {}
+
+  async *listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }> {
+    for (const item of [...this.store.progress.values()]) {
+      const { environmentId, failingSince, failingErrorCode, emailsSent, inFailingIndex } = copy(item);
+      if (inFailingIndex && failingSince !== undefined) yield { environmentId, failingSince, failingErrorCode, emailsSent };
+    }
+  }
+
+  async claimEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<boolean> {
+    const item = this.store.progress.get(environmentId);
+    const claimable = item !== undefined && item.inFailingIndex === true && item.failingSince === failingSince && !(item.emailsSent ?? []).includes(emailNumber);
+    if (claimable) item.emailsSent = [...(item.emailsSent ?? []), emailNumber].sort();
+    return claimable;
+  }
+
+  async releaseEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<void> {
+    const item = this.store.progress.get(environmentId);
+    if (item?.failingSince === failingSince) item.emailsSent = (item.emailsSent ?? []).filter((n) => n !== emailNumber);
+  }
+
+  async endSequence(environmentId: string, failingSince: number): Promise<void> {
+    const item = this.store.progress.get(environmentId);
+    if (item?.failingSince === failingSince) item.inFailingIndex = false;
+  }
+
+  async *listFailingTransientlySince(): AsyncIterable<never> {}
+
+  async endTransientFailures(): Promise<void> {}
 }
