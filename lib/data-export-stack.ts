@@ -29,6 +29,7 @@ import { dashboardBundleForDeployment } from '../dashboard/build';
 import { DashboardSite } from './constructs/dashboard-site';
 import { OperatorAlarms } from './constructs/operator-alarms';
 import { RawEventLog } from './constructs/raw-event-log';
+import { RawRevisionsExport } from './constructs/raw-revisions';
 import { LogLevel, ServiceFunction, ServiceFunctionProps } from './constructs/service-function';
 
 /** Default directory of the Lambda entry points (a path, never an import: lib/ does not import lambdas/). */
@@ -227,6 +228,8 @@ export class DataExportStack extends Stack {
   public readonly ingestFunction: ServiceFunction;
   /** Every accepted ingest item: Firehose into the raw-data bucket, by environment and receive hour. */
   public readonly rawEventLog: RawEventLog;
+  /** Functions that read the raw event log's objects (the raw revisions export's runs). */
+  public readonly rawLogReaders: ServiceFunction[];
   /** `GET /v1/openapi.json`: public by design, no authorizer. */
   public readonly openApiRoutes: HttpRoute[];
   /** `ANY /ingest/{proxy+}`: no JWT; the ingest Lambda authenticates the environment's ingest key. */
@@ -402,6 +405,10 @@ export class DataExportStack extends Stack {
       resourceArns: [this.exportsBucket.arnForObjects(`${MANUAL_EXPORTS_PREFIX}*`)],
     });
     this.manualExportObjectUsers = [this.apiFunction, this.runExportFunction];
+
+    // ---- Raw revisions export (lib/constructs/raw-revisions.ts) ----------------------------------
+    this.rawLogReaders = [this.runExportFunction];
+    new RawRevisionsExport(this, 'RawRevisionsExport', { rawEventLog: this.rawEventLog, readers: this.rawLogReaders, listers: [this.apiFunction] });
 
     // ---- Automatic exports ----------------------------------------------------------------------
     this.scheduleGroup = new ScheduleGroup(this, 'ExportSchedules', {

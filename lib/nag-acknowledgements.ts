@@ -132,6 +132,22 @@ export function rawEventLogDeliveryAcks(bucketArn: string): NagAcknowledgement[]
   }));
 }
 
+/**
+ * Accepted on the roles of the functions that read the raw event log (run-export, for the raw revisions
+ * export). `objectsResource` is the finding's resource, e.g. `<RawEventLogBucket1A2B3C4D.Arn>/raw/*`.
+ */
+export function rawLogReaderAcks(objectsResource: string): NagAcknowledgement[] {
+  return [
+    {
+      id: `AwsSolutions-IAM5[Resource::${objectsResource}]`,
+      reason:
+        'Read access to the raw event log under raw/ of the raw-data bucket: its objects are named by Firehose at ' +
+        'delivery time (per environment, hour and buffer), so no object ARN exists at deploy time. Only s3:GetObject on ' +
+        'raw/* and s3:ListBucket limited to the raw/ prefix: no write, no delete, no other bucket.',
+    },
+  ];
+}
+
 /** The parts of a stack the acknowledgements attach to. */
 /** Accepted on the dashboard's CloudFront distribution. */
 export const DASHBOARD_DISTRIBUTION_ACKS: readonly NagAcknowledgement[] = [
@@ -210,6 +226,8 @@ export interface NagAcknowledgementTargets {
   readonly scheduleDeadLetterQueue: IQueue;
   /** The raw event log (Firehose stream and raw-data bucket). */
   readonly rawEventLog: RawEventLog;
+  /** Functions granted s3:GetObject under raw/ of the raw-data bucket. */
+  readonly rawLogReaders: readonly ServiceFunction[];
 }
 
 /**
@@ -267,6 +285,10 @@ export function acknowledgeNagFindings(stack: Stack & NagAcknowledgementTargets)
   }
   acknowledge(stack.scheduleDeadLetterQueue, SCHEDULE_DLQ_ACKS);
   acknowledge(stack.rawEventLog.deliveryRole, rawEventLogDeliveryAcks(nagName(stack, stack.rawEventLog.bucket.bucketArn)));
+  const rawReaderAcks = rawLogReaderAcks(`${nagName(stack, stack.rawEventLog.bucket.bucketArn)}/${RAW_EVENTS_PREFIX}*`);
+  for (const fn of stack.rawLogReaders) {
+    if (fn.role) acknowledge(fn.role, rawReaderAcks);
+  }
   acknowledge(stack.dashboard.distribution, DASHBOARD_DISTRIBUTION_ACKS);
   const deploymentRole = stack.dashboard.deployment?.handlerRole;
   if (deploymentRole) {

@@ -39,6 +39,7 @@ import { S3DownloadLinks } from './s3/download-links';
 import { S3ObjectSink } from './s3/object-sink';
 import { EventBridgeExportScheduler } from './scheduler/eventbridge-scheduler';
 import { DynamoDbRawExportStore, rawExportFailingStore } from './dynamodb/raw-export-store';
+import { S3RawEventReader } from './s3/raw-event-reader';
 import { SesMailer } from './ses/ses-mailer';
 import { operationalMetrics, traced } from './observability';
 
@@ -66,6 +67,8 @@ export interface AwsConfig extends StoreConfig {
   exportRoleArn: string;
   /** Only the API manages schedules; run-export has none (its own ARN would be a circular reference). */
   schedule?: ScheduleConfig;
+  /** The raw event log's bucket (RAW_EVENTS_BUCKET): the raw revisions export reads it. */
+  rawEventsBucket: string;
 }
 
 export interface FailureCheckConfig {
@@ -110,6 +113,7 @@ export function readRunExportConfig(env: Environment = process.env): AwsConfig {
     ingestKeyGraceSeconds: readIngestKeyGraceSeconds(env),
     secretsKeyId: requiredString(env, 'SECRETS_KEY_ID'),
     exportRoleArn: requiredRoleArn(env, 'EXPORT_ROLE_ARN'),
+    rawEventsBucket: requiredString(env, 'RAW_EVENTS_BUCKET'),
   };
 }
 
@@ -238,6 +242,7 @@ export function awsServices(config: AwsConfig): Services {
       destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
       rawExportStore: new DynamoDbRawExportStore({ client, tableName: config.configTable }),
+      rawEvents: new S3RawEventReader({ client: s3, bucket: config.rawEventsBucket }),
       clock: systemClock,
       rawLog: new IngestWritesElsewhere(),
       profiles: new IngestWritesElsewhere(),

@@ -114,6 +114,14 @@ const regionalArn = (service: string, resource: string) => ({
 const schedulesArn = () => regionalArn('scheduler', `schedule/${stack.scheduleGroup.scheduleGroupName}/*`);
 
 /** The ARN of the exports bucket's objects under `manual/`, as synthesized. */
+/** s3:ListBucket on the raw-data bucket, limited to keys under raw/. */
+const rawPrefixListing = () => ({
+  Effect: 'Allow',
+  Action: 's3:ListBucket',
+  Resource: { 'Fn::GetAtt': [id(stack.rawEventLog.bucket), 'Arn'] },
+  Condition: { StringLike: { 's3:prefix': ['raw/*'] } },
+});
+
 const manualObjectsArn = () => ({
   'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.exportsBucket), 'Arn'] }, '/manual/*']],
 });
@@ -464,9 +472,10 @@ describe('run-export function', () => {
     });
   });
 
-  it('environment: the tables, the exports bucket and the secrets key; no physical name (it dispatches to itself by AWS_LAMBDA_FUNCTION_NAME)', () => {
+  it('environment: the tables, the exports bucket, the raw-data bucket and the secrets key; no physical name (it dispatches to itself by AWS_LAMBDA_FUNCTION_NAME)', () => {
     expect(fn().Properties.FunctionName).toBeUndefined();
     expect(fn().Properties.Environment.Variables).toEqual({
+      RAW_EVENTS_BUCKET: { Ref: id(stack.rawEventLog.bucket) },
       CONFIG_TABLE: { Ref: id(stack.configTable) },
       USAGE_TABLE: { Ref: id(stack.usageTable) },
       POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
@@ -970,20 +979,23 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('run-export Lambda: puts (multipart included) and aborts uploads of manual/ files; never reads, lists or deletes', () => {
+  it('run-export Lambda: puts (multipart included) and aborts uploads of manual/ files, lists and reads raw/ of the raw-data bucket; never deletes', () => {
     const s3 = serviceStatements(id(stack.runExportFunction.role!), 's3');
     expect(s3).toEqual([
       { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: manualObjectsArn() },
+      rawPrefixListing(),
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.rawEventLog.bucket), 'Arn'] }, '/raw/*']] } },
     ]);
     const actions = s3.flatMap((s) => asArray(s.Action));
-    for (const denied of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:ListBucket', 's3:PutObjectAcl']) {
+    for (const denied of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutObjectAcl']) {
       expect(actions).not.toContain(denied);
     }
   });
 
-  it('management Lambda: only reads manual/ files of the exports bucket (to pre-sign download URLs)', () => {
+  it('management Lambda: only reads manual/ files of the exports bucket (to pre-sign download URLs) and lists raw/ of the raw-data bucket (the raw export status)', () => {
     expect(serviceStatements(id(stack.apiFunction.role!), 's3')).toEqual([
       { Effect: 'Allow', Action: 's3:GetObject', Resource: manualObjectsArn() },
+      rawPrefixListing(),
     ]);
   });
 

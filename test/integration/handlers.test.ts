@@ -181,6 +181,7 @@ describe('configuration readers, with the template environment', () => {
         'RUN_EXPORT_FUNCTION_ARN',
         'SCHEDULE_DLQ_ARN',
         'EXPORT_ROLE_ARN',
+        'RAW_EVENTS_BUCKET',
       ].sort(),
     );
     const env = environments.api;
@@ -192,6 +193,7 @@ describe('configuration readers, with the template environment', () => {
       downloadLinkSeconds: Number(env.DOWNLOAD_LINK_SECONDS),
       secretsKeyId: env.SECRETS_KEY_ID,
       exportRoleArn: env.EXPORT_ROLE_ARN,
+      rawEventsBucket: env.RAW_EVENTS_BUCKET,
       ingestKeyGraceSeconds: Number(env.INGEST_KEY_GRACE_SECONDS),
       schedule: {
         groupName: env.SCHEDULE_GROUP_NAME,
@@ -208,7 +210,7 @@ describe('configuration readers, with the template environment', () => {
   test('run-export: its own function name (from the runtime) is the dispatch target of the jobs it starts', () => {
     const env = { ...environments.runExport, ...runtimeOf(RUN_EXPORT_FUNCTION_NAME) };
     expect(requiredVariables(readRunExportConfig, env)).toEqual(
-      ['CONFIG_TABLE', 'USAGE_TABLE', 'EXPORTS_BUCKET', 'SECRETS_KEY_ID', 'EXPORT_ROLE_ARN', 'AWS_LAMBDA_FUNCTION_NAME'].sort(),
+      ['CONFIG_TABLE', 'USAGE_TABLE', 'EXPORTS_BUCKET', 'SECRETS_KEY_ID', 'EXPORT_ROLE_ARN', 'RAW_EVENTS_BUCKET', 'AWS_LAMBDA_FUNCTION_NAME'].sort(),
     );
     expect(readRunExportConfig(env)).toMatchObject({ exportFunctionName: RUN_EXPORT_FUNCTION_NAME, downloadLinkSeconds: 3600 });
     expect(readRunExportConfig(env).schedule).toBeUndefined();
