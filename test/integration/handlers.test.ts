@@ -9,6 +9,8 @@
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore } from '../../lambdas/adapters/dynamodb/automatic-export-stores';
 import { DynamoDbManualExportStore } from '../../lambdas/adapters/dynamodb/manual-export-store';
+import { DynamoDbDestinationStore } from '../../lambdas/adapters/dynamodb/export-job-stores';
+import { DynamoDbRawExportStore } from '../../lambdas/adapters/dynamodb/raw-export-store';
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { readApiConfig, readFailureCheckConfig, readRunExportConfig, readStoreConfig } from '../../lambdas/adapters/aws-wiring';
@@ -368,7 +370,7 @@ describe('run-export handler', () => {
   });
 
   test('refuses an event it does not know', async () => {
-    await expect(runExport.handler({ kind: 'raw-export', environmentId: 'env_1' }, context)).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(runExport.handler({ kind: 'unknown-export', environmentId: 'env_1' }, context)).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(runExport.handler({ kind: 'scheduled-export', environmentId: 'env_1', scheduledTime: 'yesterday' }, context)).rejects.toMatchObject({
       name: 'ValidationError',
     });
@@ -399,6 +401,37 @@ describe('run-export handler', () => {
       status: 'failed',
       error: 'The export failed on our side. Please start it again; if it keeps failing, contact support.',
     });
+  });
+
+  test('a raw-export event lists the raw log in the bucket the template names, and writes the guide files into the destination', async () => {
+    const { environment } = await tenant('enterprise');
+    const table = { client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE };
+    await new DynamoDbDestinationStore(table).create({
+      environmentId: environment.id,
+      id: 'dst_raw',
+      name: 'KM',
+      destination: { provider: 'AWS', bucket: 'customer-bucket', region: 'eu-west-1', keyPrefix: 'km' },
+      auth: { mode: 'accessKey', accessKeyId: 'AKIACUSTOMER', sealedSecretAccessKey: `kms:v1:${Buffer.from('ciphertext').toString('base64')}` },
+      createdAt: 1,
+      updatedAt: 1,
+      version: 1,
+    });
+    const store = new DynamoDbRawExportStore(table);
+    await store.putSettings({ environmentId: environment.id, enabled: true, destinationId: 'dst_raw', notifyEmails: ['ops@customer.test'], updatedAt: 1, version: 1 }, 0);
+    runExport.kms.resolves({ Plaintext: Buffer.from('customer-secret') });
+    runExport.s3.on(runExport.sdk.s3.ListObjectsV2Command).resolves({ Contents: [] });
+    runExport.s3.on(runExport.sdk.s3.PutObjectCommand).resolves({});
+    await expect(runExport.handler({ kind: 'raw-export', environmentId: environment.id, scheduledTime: '2026-03-02T12:00:00Z' }, context)).resolves.toBeUndefined();
+    expect(runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command)[0].args[0].input).toMatchObject({
+      Bucket: environments.runExport.RAW_EVENTS_BUCKET,
+      Prefix: `raw/${environment.id}/`,
+    });
+    const puts = runExport.s3.commandCalls(runExport.sdk.s3.PutObjectCommand).map((call) => call.args[0].input);
+    expect(puts.map((input) => [input.Bucket, input.Key])).toEqual([
+      ['customer-bucket', 'km/status.csv'],
+      ['customer-bucket', 'km/index.csv'],
+    ]);
+    expect(await store.getProgress(environment.id)).toMatchObject({ exportedRevisions: 0, totalRevisions: 0, lastStatus: 'successful' });
   });
 
   /** An enterprise environment with an enabled daily export into an AWS bucket. */
