@@ -35,7 +35,8 @@ export async function runRawRevisionsBench(options: { sizes: number[]; benchDir:
   for (const records of options.sizes) {
     const dataDir = join(options.benchDir, 'revisions', String(records));
     await rm(dataDir, { recursive: true, force: true });
-    const [s3, dynamodb] = await Promise.all([startEmulatorProcess('s3', dataDir), startEmulatorProcess('dynamodb', dataDir)]);
+    // The store holds one item per revision: dynalite in memory.
+    const [s3, dynamodb] = await Promise.all([startEmulatorProcess('s3', dataDir), startEmulatorProcess('dynamodb')]);
     try {
       const environmentId = `bench-revisions-${records}`;
       const logSpec: RawLogRunSpec = { mode: 'write', s3Endpoint: s3.endpoint, bucket: RAW_BUCKET, environmentId, records, startAt: START_AT, spanHours: SPAN_HOURS };
