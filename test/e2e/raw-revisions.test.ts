@@ -184,3 +184,34 @@ test('settings are refused with a clear message when the destination does not ex
   expect((await call('PUT', '/raw-export/settings', { enabled: false, notifyEmails: [], version: current.version })).status).toBe(200);
   expect((await fire(clock.current)).status).toBe(404);
 });
+
+test('a destination that refuses access: the three emails from the hourly check, then the raw export stopped', async () => {
+  const destinations = (await call('GET', '/destinations')).body.items;
+  const current = (await call('GET', '/raw-export/settings')).body;
+  const saved = await call('PUT', '/raw-export/settings', { enabled: true, destinationId: destinations[0].id, notifyEmails: ['raw-owner@acme.example'], version: current.version });
+  expect(saved.status).toBe(200);
+  clock.current = DAY1 + 2 * DAY + 9 * HOUR;
+  await ingest('event', { userId: 'dave', event: 'later' });
+  await service.services.rawLog.flush();
+  await service.call('POST', '/local/customer-storage', { body: { access: 'revoked' } });
+  const failedAt = DAY1 + 5 * DAY + 12 * HOUR;
+  clock.current = failedAt;
+  expect((await fire(failedAt)).body).toMatchObject({ outcome: 'failed', errorCode: 'access_denied', written: [] });
+  const check = async (at: number) => {
+    clock.current = at;
+    return (await service.call('POST', '/local/check-failures', { body: { now: utc(at) } })).body.rawExports;
+  };
+  expect((await check(failedAt + HOUR)).emailsSent).toEqual([{ environmentId: environment.id, email: 1 }]);
+  expect((await check(failedAt + 2 * HOUR)).emailsSent).toEqual([]);
+  expect((await check(failedAt + 25 * HOUR)).emailsSent).toEqual([{ environmentId: environment.id, email: 2 }]);
+  expect(await check(failedAt + 72 * HOUR)).toMatchObject({ emailsSent: [{ environmentId: environment.id, email: 3 }], stopped: [environment.id] });
+  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as { emails: { subject: string; destination: { to: string[] } }[] };
+  expect(emails.filter((email) => email.destination.to.includes('raw-owner@acme.example')).map((email) => email.subject)).toEqual([
+    'Raw data export for Production is failing',
+    expect.stringMatching(/^Reminder: raw data export for Production still failing, stops /),
+    'Raw data export stopped for Production',
+  ]);
+  expect((await call('GET', '/raw-export/status')).body).toMatchObject({ status: 'stopped', exportedRevisions: 4, nextRunAt: null });
+  expect((await call('GET', '/raw-export/settings')).body).toMatchObject({ enabled: false, stoppedReason: expect.stringContaining('Stopped after failing for 72 hours') });
+  expect((await fire(failedAt + 84 * HOUR)).status).toBe(404);
+});
