@@ -170,6 +170,7 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
     destinationService: new DestinationService({
       ...shared,
       jobs: adapters.exportJobStore,
+      rawExports: adapters.rawExportStore,
       sealer: adapters.sealer,
       gateway: adapters.destinations,
       exportRoleArn: settings.exportRoleArn,

@@ -181,6 +181,9 @@ test('settings are refused with a clear message when the destination does not ex
   expect(invalid.status).toBe(400);
   expect(invalid.body.error.issues.map((issue: { path: string }) => issue.path).sort()).toEqual(['enabled', 'notifyEmails[0]']);
   const current = (await call('GET', '/raw-export/settings')).body;
+  const inUse = await call('DELETE', `/destinations/${current.destinationId}`);
+  expect(inUse.status).toBe(409);
+  expect(inUse.body.error).toMatchObject({ code: 'destination_in_use', message: expect.stringContaining('used by the raw revisions export') });
   expect((await call('PUT', '/raw-export/settings', { enabled: false, notifyEmails: [], version: current.version })).status).toBe(200);
   expect((await fire(clock.current)).status).toBe(404);
 });
