@@ -2,8 +2,11 @@
  * In-memory fakes of the raw revisions export's ports: its store (conditional writes as the DynamoDB
  * store makes them: each change happens without an await in between) and the raw log object by object.
  */
+import type { Plan } from '../../lambdas/core/model';
 import type { RawRecord } from '../../lambdas/core/raw-log';
 import { objectHour } from '../../lambdas/core/raw-log';
+import { RawRevisionsService } from '../../lambdas/core/raw-revisions';
+import { FakeClock, FakeDestinationGateway, FakeDestinationStore, FakeSealer, FakeTenantStore } from './fakes';
 import type {
   ExportStatusRecord,
   ExportedRevision,
@@ -163,4 +166,40 @@ export class FakeRawFailingExports implements FailingExportsStore {
   async *listFailingTransientlySince(): AsyncIterable<never> {}
 
   async endTransientFailures(): Promise<void> {}
+}
+
+/**
+ * A RawRevisionsService on fakes: organization org_1 (its plan) with environment env1 "Production" and
+ * destination dst_1, AWS bucket "lake", folder "km", reached with an access key or a bucket policy.
+ */
+export async function rawRevisionsFixture(options: { plan?: Plan; auth?: 'accessKey' | 'bucketPolicy'; now: number }) {
+  const tenants = new FakeTenantStore();
+  tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan: options.plan ?? 'enterprise', createdAt: 0 });
+  tenants.environments.set('env1', { id: 'env1', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'h', ingestKeyPrefix: 'ik_a', createdAt: 0 } as never);
+  const destinations = new FakeDestinationStore();
+  const sealer = new FakeSealer();
+  await destinations.create({
+    environmentId: 'env1',
+    id: 'dst_1',
+    name: 'Lake',
+    destination: { provider: 'AWS', bucket: 'lake', region: 'eu-west-1', keyPrefix: 'km' },
+    auth:
+      options.auth === 'bucketPolicy'
+        ? { mode: 'bucketPolicy' }
+        : { mode: 'accessKey', accessKeyId: 'AKIA1', sealedSecretAccessKey: await sealer.seal('secret', { environmentId: 'env1' }) },
+    createdAt: 0,
+    updatedAt: 0,
+    version: 1,
+  });
+  const deps = {
+    tenants,
+    destinations,
+    store: new FakeRawExportStore(),
+    objects: new FakeRawLogObjects(),
+    sealer,
+    gateway: new FakeDestinationGateway(),
+    scheduler: new FakeRawExportScheduler(),
+    clock: new FakeClock(options.now),
+  };
+  return { ...deps, service: new RawRevisionsService(deps) };
 }

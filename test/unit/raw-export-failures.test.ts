@@ -4,36 +4,16 @@
  */
 import { AccessDeniedError } from '../../lambdas/core/destination';
 import { RawExportFailureCheck, dueWarning } from '../../lambdas/core/raw-export-failures';
-import { RawRevisionsService } from '../../lambdas/core/raw-revisions';
-import { FakeClock, FakeDestinationGateway, FakeDestinationStore, FakeMailer, FakeSealer, FakeTenantStore } from '../support/fakes';
-import { FakeRawExportScheduler, FakeRawExportStore, FakeRawFailingExports, FakeRawLogObjects } from '../support/raw-export-fakes';
+import { FakeMailer } from '../support/fakes';
+import { FakeRawFailingExports, rawRevisionsFixture } from '../support/raw-export-fakes';
 
 const HOUR = 3_600_000;
 const F = Date.parse('2026-12-02T12:00:00Z');
 const member = { organizationId: 'org_1', role: 'member' as const };
 
 async function failingRawExport() {
-  const tenants = new FakeTenantStore();
-  tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan: 'enterprise', createdAt: 0 });
-  tenants.environments.set('env1', { id: 'env1', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'h', ingestKeyPrefix: 'ik_a', createdAt: 0 } as never);
-  const destinations = new FakeDestinationStore();
-  await destinations.create({
-    environmentId: 'env1',
-    id: 'dst_1',
-    name: 'Lake',
-    destination: { provider: 'AWS', bucket: 'lake', region: 'eu-west-1', keyPrefix: 'km' },
-    auth: { mode: 'bucketPolicy' },
-    createdAt: 0,
-    updatedAt: 0,
-    version: 1,
-  });
-  const store = new FakeRawExportStore();
-  const scheduler = new FakeRawExportScheduler();
-  const objects = new FakeRawLogObjects();
+  const { service: raw, store, scheduler, objects, gateway, tenants, destinations, clock } = await rawRevisionsFixture({ auth: 'bucketPolicy', now: F });
   objects.add('raw/env1/2026/12/01/10/a.jsonl.gz', [{ id: 'i', environmentId: 'env1', receivedAt: F - 26 * HOUR, type: 'event', userId: 'u', event: 'e' }]);
-  const gateway = new FakeDestinationGateway();
-  const clock = new FakeClock(F);
-  const raw = new RawRevisionsService({ tenants, destinations, store, objects, sealer: new FakeSealer(), gateway, scheduler, clock });
   await raw.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['data@acme.example'] });
   gateway.writeError = new AccessDeniedError('lake', 'km');
   await raw.run({ environmentId: 'env1', scheduledTime: F, runAt: F, budgetMs: 0 });

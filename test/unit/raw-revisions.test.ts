@@ -4,10 +4,10 @@
  */
 import { parse } from 'csv-parse/sync';
 import { AccessDeniedError } from '../../lambdas/core/destination';
-import { nextRawRunAt, RawRevisionsService, revisionCutoff } from '../../lambdas/core/raw-revisions';
+import { nextRawRunAt, revisionCutoff } from '../../lambdas/core/raw-revisions';
 import type { RawRecord } from '../../lambdas/core/raw-log';
-import { FakeClock, FakeDestinationGateway, FakeDestinationStore, FakeSealer, FakeTenantStore } from '../support/fakes';
-import { FakeRawExportScheduler, FakeRawExportStore, FakeRawLogObjects } from '../support/raw-export-fakes';
+import type { FakeDestinationGateway } from '../support/fakes';
+import { rawRevisionsFixture, type FakeRawLogObjects } from '../support/raw-export-fakes';
 
 const HOUR = 3_600_000;
 const DAY1 = Date.parse('2026-12-01T00:00:00Z');
@@ -19,35 +19,7 @@ const hourKey = (at: number, name: string) => {
 };
 const event = (id: string, receivedAt: number): RawRecord => ({ id, environmentId: 'env1', receivedAt, type: 'event', userId: 'u', event: 'e', timestamp: receivedAt });
 
-async function setUp(plan: 'enterprise' | 'pro' = 'enterprise') {
-  const tenants = new FakeTenantStore();
-  tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan, createdAt: 0 });
-  tenants.environments.set('env1', { id: 'env1', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'h', ingestKeyPrefix: 'ik_a', createdAt: 0 } as never);
-  const destinations = new FakeDestinationStore();
-  const sealer = new FakeSealer();
-  await destinations.create({
-    environmentId: 'env1',
-    id: 'dst_1',
-    name: 'Lake',
-    destination: { provider: 'AWS', bucket: 'lake', region: 'eu-west-1', keyPrefix: 'km' },
-    auth: { mode: 'accessKey', accessKeyId: 'AKIA1', sealedSecretAccessKey: await sealer.seal('secret', { environmentId: 'env1' }) },
-    createdAt: 0,
-    updatedAt: 0,
-    version: 1,
-  });
-  const deps = {
-    tenants,
-    destinations,
-    store: new FakeRawExportStore(),
-    objects: new FakeRawLogObjects(),
-    sealer,
-    gateway: new FakeDestinationGateway(),
-    scheduler: new FakeRawExportScheduler(),
-    clock: new FakeClock(DAY1),
-  };
-  const service = new RawRevisionsService(deps);
-  return { ...deps, service };
-}
+const setUp = (plan: 'enterprise' | 'pro' = 'enterprise') => rawRevisionsFixture({ plan, now: DAY1 });
 
 /** Objects `perDay` a day from DAY1 on, each of 2 records, one per hour from 01:00. */
 function addObjects(objects: FakeRawLogObjects, days: number, perDay: number): string[] {
