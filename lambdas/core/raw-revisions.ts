@@ -233,8 +233,8 @@ export class RawRevisionsService {
     written: number[],
   ): Promise<{ totalRevisions: number; complete: boolean }> {
     const cutoff = revisionCutoff(request.scheduledTime, request.runAt ?? this.deps.clock.now());
-    // The budget is real time, whatever instant a local run pretends to be at.
-    const budgetEnd = Date.now() + request.budgetMs;
+    // The clock's time (real time, whatever instant a local run is fired for with `runAt`).
+    const budgetEnd = this.deps.clock.now() + request.budgetMs;
     let n = progress.exportedRevisions;
     let maxExportedTimestamp = progress.maxExportedTimestamp;
     let unwritten = 0;
@@ -242,7 +242,7 @@ export class RawRevisionsService {
     for await (const object of this.deps.objects.listObjects(progress.environmentId, progress.lastObjectKey)) {
       const due = object.hour + HOUR_MS <= cutoff;
       // Objects come in receive order: once one is left for later, all after it are too.
-      if (unwritten === 0 && due && (written.length === 0 || Date.now() < budgetEnd)) {
+      if (unwritten === 0 && due && (written.length === 0 || this.deps.clock.now() < budgetEnd)) {
         const revision = await this.writeRevision(sink, n + 1, object, request.runAt ?? this.deps.clock.now());
         if (revision.maxTimestamp !== undefined) maxExportedTimestamp = Math.max(maxExportedTimestamp ?? revision.maxTimestamp, revision.maxTimestamp);
         if (!(await this.deps.store.recordRevision(progress.environmentId, claimId, revision, maxExportedTimestamp))) {

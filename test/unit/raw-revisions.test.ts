@@ -138,3 +138,14 @@ test('settings: enterprise only; enabling needs an existing destination and addr
   expect([...scheduler.schedules]).toEqual([]);
   expect((await store.getSettings('env1'))?.version).toBe(2);
 });
+
+test("the budget is the clock's: revisions are started while it lasts, the one in progress is finished", async () => {
+  const { service, objects, gateway, clock } = await setUp();
+  await service.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['a@acme.example'] });
+  addObjects(objects, 1, 5);
+  clock.set(DAY1 + 36 * HOUR);
+  // Each upload takes 4 minutes: with 10 minutes, revisions start at 0, 4 and 8 minutes.
+  gateway.onWrite = () => clock.advance(4 * 60_000);
+  const run = await service.run({ environmentId: 'env1', scheduledTime: DAY1 + 36 * HOUR, budgetMs: 10 * 60_000 });
+  expect(run).toMatchObject({ outcome: 'successful', written: [1, 2, 3], complete: false, totalRevisions: 5 });
+});
