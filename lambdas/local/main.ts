@@ -11,13 +11,13 @@ import { readIngestKeyGraceSeconds, type Services } from '../services';
 import { LocalSecretSealer } from '../adapters/local/local-sealer';
 import { hashIngestKey } from '../core/ingest-keys';
 import { logger } from '../core/log';
+import { DEFAULT_RAW_EXPORT_BUDGET_MS } from '../core/raw-revisions';
 import { startCustomerStorage } from './customer-storage';
 import { createDemoTenant, DEMO_CUSTOMER_BUCKET, DEMO_FEATURES } from './demo';
 import { createEmulatorClients, ensureTables, startEmulators } from './emulators';
 import { startLocalServer } from './server';
 import { LocalTokens } from './tokens';
 import { LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, LOCAL_TABLES, localServices } from './wiring';
-import { DEFAULT_RAW_EXPORT_BUDGET_MS } from '../core/raw-revisions';
 
 interface DemoState {
   organizationId: string;
