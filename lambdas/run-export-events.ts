@@ -6,6 +6,7 @@
  * - `scheduled-export`: an environment's automatic export, fired by its schedule.
  * - `job-run`: a one-time export job's run, dispatched by the API when the job is created.
  * - `scheduled-job-run`: a recurring export job's run, fired by the job's schedule.
+ * - `raw-export`: an environment's raw revisions export, fired by its schedule every 12 hours.
  *
  * A schedule's input carries {@link SCHEDULED_TIME_PLACEHOLDER}, which EventBridge Scheduler replaces
  * with the invocation's nominal time (ISO 8601): a late or retried invocation is for the same instant.
@@ -25,8 +26,9 @@ const manualExportEvent = z.object({ kind: z.literal('manual-export'), environme
 const scheduledExportEvent = z.object({ kind: z.literal('scheduled-export'), environmentId: id, scheduledTime: instant });
 const jobRunEvent = z.object({ kind: z.literal('job-run'), environmentId: id, jobId: id, scheduledTime: instant });
 const scheduledJobRunEvent = z.object({ kind: z.literal('scheduled-job-run'), environmentId: id, jobId: id, scheduledTime: instant });
+const rawExportEvent = z.object({ kind: z.literal('raw-export'), environmentId: id, scheduledTime: instant });
 
-export const runExportEvent = z.discriminatedUnion('kind', [manualExportEvent, scheduledExportEvent, jobRunEvent, scheduledJobRunEvent]);
+export const runExportEvent = z.discriminatedUnion('kind', [manualExportEvent, scheduledExportEvent, jobRunEvent, scheduledJobRunEvent, rawExportEvent]);
 
 export type RunExportEvent = z.infer<typeof runExportEvent>;
 export type ManualExportEvent = z.infer<typeof manualExportEvent>;
@@ -54,7 +56,10 @@ export const toJobRunEvent = (request: JobRunRequest): JobRunEvent => ({
 
 /** A schedule's input: valid once EventBridge Scheduler substitutes the placeholder with the time. */
 type WithTimePlaceholder<Event> = Omit<Event, 'scheduledTime'> & { scheduledTime: typeof SCHEDULED_TIME_PLACEHOLDER };
-export type ScheduleInput = WithTimePlaceholder<z.infer<typeof scheduledExportEvent>> | WithTimePlaceholder<z.infer<typeof scheduledJobRunEvent>>;
+export type ScheduleInput =
+  | WithTimePlaceholder<z.infer<typeof scheduledExportEvent>>
+  | WithTimePlaceholder<z.infer<typeof scheduledJobRunEvent>>
+  | WithTimePlaceholder<z.infer<typeof rawExportEvent>>;
 
 export const scheduledExportInput = (environmentId: string): ScheduleInput => ({
   kind: 'scheduled-export',
@@ -66,6 +71,12 @@ export const scheduledJobRunInput = (environmentId: string, jobId: string): Sche
   kind: 'scheduled-job-run',
   environmentId,
   jobId,
+  scheduledTime: SCHEDULED_TIME_PLACEHOLDER,
+});
+
+export const rawExportInput = (environmentId: string): ScheduleInput => ({
+  kind: 'raw-export',
+  environmentId,
   scheduledTime: SCHEDULED_TIME_PLACEHOLDER,
 });
 

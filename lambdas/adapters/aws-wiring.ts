@@ -10,7 +10,7 @@ import { ConfigurationError, optionalInteger, requiredString, type Environment }
 import { EventCatalogRecorder } from '../core/event-catalog';
 import type { FailureCheckService } from '../core/failure-check';
 import { IngestService } from '../core/ingest';
-import type { ExportJobScheduler, ExportScheduler, ProfileStore, RawEventLog, TenantStore, UsageStore } from '../ports';
+import type { ExportJobScheduler, ExportScheduler, ProfileStore, RawEventLog, RawExportScheduler, TenantStore, UsageStore } from '../ports';
 import {
   buildFailureCheck,
   buildServices,
@@ -37,9 +37,10 @@ import { KmsSecretSealer } from './kms/kms-sealer';
 import { LambdaExportDispatcher } from './lambda/export-dispatcher';
 import { S3DestinationGateway } from './s3/destination-gateway';
 import { S3DownloadLinks } from './s3/download-links';
-import { S3RawEventReader } from './s3/raw-event-reader';
 import { S3ObjectSink } from './s3/object-sink';
 import { EventBridgeExportScheduler } from './scheduler/eventbridge-scheduler';
+import { DynamoDbRawExportStore, rawExportFailingStore } from './dynamodb/raw-export-store';
+import { S3RawEventReader } from './s3/raw-event-reader';
 import { SesMailer } from './ses/ses-mailer';
 import { operationalMetrics, traced } from './observability';
 
@@ -67,14 +68,10 @@ export interface AwsConfig extends StoreConfig {
   exportRoleArn: string;
   /** Only the API manages schedules; run-export has none (its own ARN would be a circular reference). */
   schedule?: ScheduleConfig;
-  /** Only run-export runs export jobs: it reads the raw event log and the profiles. */
-  jobRuns?: JobRunConfig;
-}
-
-/** What export-job runs read: the raw event log's bucket (event jobs) and the profiles table (profile jobs). */
-export interface JobRunConfig {
+  /** The raw event log's bucket: export-job runs and the raw revisions export read it, the API counts its objects. */
   rawEventsBucket: string;
-  profilesTable: string;
+  /** Only run-export runs profile export jobs: it reads the profiles table. */
+  profilesTable?: string;
 }
 
 export interface FailureCheckConfig {
@@ -119,6 +116,7 @@ function readExportConfig(env: Environment, exportFunctionName: string): AwsConf
     ingestKeyGraceSeconds: readIngestKeyGraceSeconds(env),
     secretsKeyId: requiredString(env, ENV.SECRETS_KEY_ID),
     exportRoleArn: requiredRoleArn(env, ENV.EXPORT_ROLE_ARN),
+    rawEventsBucket: requiredString(env, ENV.RAW_EVENTS_BUCKET),
   };
 }
 
@@ -129,7 +127,7 @@ function readExportConfig(env: Environment, exportFunctionName: string): AwsConf
 export function readRunExportConfig(env: Environment = process.env): AwsConfig {
   return {
     ...readExportConfig(env, requiredString(env, ENV.AWS_LAMBDA_FUNCTION_NAME)),
-    jobRuns: { rawEventsBucket: requiredString(env, ENV.RAW_EVENTS_BUCKET), profilesTable: requiredString(env, ENV.PROFILES_TABLE) },
+    profilesTable: requiredString(env, ENV.PROFILES_TABLE),
   };
 }
 
@@ -162,7 +160,7 @@ export function readFailureCheckConfig(env: Environment = process.env): FailureC
 }
 
 /** For functions that run exports but never save settings: schedules are the API function's business. */
-class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler {
+class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler, RawExportScheduler {
   upsert(): Promise<void> {
     return Promise.reject(new ConfigurationError('This function does not manage schedules: the API function does.'));
   }
@@ -176,6 +174,14 @@ class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler {
   }
 
   removeJob(): Promise<void> {
+    return this.upsert();
+  }
+
+  upsertRawExport(): Promise<void> {
+    return this.upsert();
+  }
+
+  removeRawExport(): Promise<void> {
     return this.upsert();
   }
 }
@@ -246,14 +252,11 @@ export function awsServices(config: AwsConfig): Services {
       scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
       destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
+      rawExportStore: new DynamoDbRawExportStore({ client, tableName: config.configTable }),
+      rawEvents: new S3RawEventReader({ client: s3, bucket: config.rawEventsBucket }),
       clock: systemClock,
       rawLog: new IngestWritesElsewhere(),
-      ...(config.jobRuns
-        ? {
-            rawEvents: new S3RawEventReader({ client: s3, bucket: config.jobRuns.rawEventsBucket }),
-            profiles: new DynamoDbProfileStore({ client, tableName: config.jobRuns.profilesTable }),
-          }
-        : { profiles: new IngestWritesElsewhere() }),
+      profiles: config.profilesTable ? new DynamoDbProfileStore({ client, tableName: config.profilesTable }) : new IngestWritesElsewhere(),
       eventCatalogStore: new DynamoDbEventCatalogStore({ client, tableName: config.usageTable }),
       metrics: operationalMetrics,
     },
@@ -277,6 +280,11 @@ export function awsFailureCheck(config: FailureCheckConfig): FailureCheckService
       scheduler: scheduler(config.schedule),
       mailer: new SesMailer({ client: traced(new SESv2Client({})), sender: config.senderEmail }),
       clock: systemClock,
+      rawExports: {
+        store: new DynamoDbRawExportStore({ client, tableName: config.configTable }),
+        failing: rawExportFailingStore({ client, tableName: config.configTable }),
+        destinations: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
+      },
     },
     config.dashboardUrl,
   );

@@ -16,6 +16,7 @@ import type {
   DestinationStore,
   ExportJobStore,
   NamedDestination,
+  RawExportStore,
   SecretSealer,
   ServiceIdentityGateway,
   StoredDestinationAuth,
@@ -87,10 +88,20 @@ export class DestinationInUseError extends ConflictError {
   }
 }
 
+/** The raw revisions export writes into the destination: turn it off (or choose another destination) first. */
+export class RawExportDestinationInUseError extends DestinationInUseError {
+  constructor(id: string) {
+    super(id, []);
+    this.message = `Destination ${id} is used by the raw revisions export. Turn it off or choose another destination (PUT .../raw-export/settings) first.`;
+  }
+}
+
 export interface DestinationDependencies {
   tenants: TenantStore;
   destinations: DestinationStore;
   jobs: Pick<ExportJobStore, 'list'>;
+  /** The raw revisions export's settings: a destination it writes into is not deleted. */
+  rawExports?: Pick<RawExportStore, 'getSettings'>;
   sealer: SecretSealer;
   gateway: DestinationGateway & ServiceIdentityGateway;
   clock: Clock;
@@ -172,6 +183,8 @@ export class DestinationService {
       (job) => job.destinationId === id && job.status !== 'DONE' && job.status !== 'STOPPED',
     );
     if (users.length > 0) throw new DestinationInUseError(id, users.map((job) => job.id));
+    const rawExport = await this.deps.rawExports?.getSettings(environmentId);
+    if (rawExport?.enabled && rawExport.destinationId === id) throw new RawExportDestinationInUseError(id);
     if (!(await this.deps.destinations.delete(environmentId, id, existing.version))) {
       throw new StaleDestinationError(id, (await this.deps.destinations.get(environmentId, id))?.version ?? 0);
     }

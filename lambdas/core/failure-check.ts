@@ -10,6 +10,7 @@ import { errorWording, failureEmail, type WarningNumber } from './failure-emails
 import { JobFailureCheck, type JobFailureCheckDependencies, type JobFailureCheckResult } from './job-failure-check';
 import { logger } from './log';
 import { ScheduleReconciler, type PendingReconcileResult } from './schedule-reconcile';
+import type { RawExportFailureCheck, RawExportFailureResult } from './raw-export-failures';
 import type {
   AutomaticExportSettings,
   AutomaticExportSettingsStore,
@@ -38,6 +39,8 @@ export interface FailureCheckDependencies {
   dashboardUrl: string;
   /** Export jobs, their destinations and schedules: without them the check covers the automatic export only. */
   exportJobs?: Pick<JobFailureCheckDependencies, 'jobs' | 'destinations' | 'scheduler'>;
+  /** The raw revisions exports' own sequence (core/raw-export-failures.ts), run by the same hourly check. */
+  rawExports?: Pick<RawExportFailureCheck, 'check'>;
 }
 
 export interface FailureCheckResult {
@@ -51,6 +54,8 @@ export interface FailureCheckResult {
   failingTransiently: string[];
   /** Export jobs' warnings and stops. */
   jobs: JobFailureCheckResult;
+  /** The raw revisions exports' sequences, when the check runs them. */
+  rawExports?: RawExportFailureResult;
 }
 
 export function settingsPageUrl(dashboardUrl: string, environmentId: string): string {
@@ -87,6 +92,7 @@ export class FailureCheckService {
     }
     await this.findLongTransientFailures(now, result);
     if (this.jobCheck) result.jobs = await this.jobCheck.check(now);
+    if (this.deps.rawExports) result.rawExports = await this.deps.rawExports.check(now);
     return result;
   }
 

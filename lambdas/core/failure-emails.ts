@@ -28,6 +28,8 @@ export interface FailureEmailContext {
   now: number;
   settingsUrl: string;
   to: string[];
+  /** What is failing, as the emails name it. @default 'automatic export' */
+  exportName?: string;
 }
 
 const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -55,7 +57,7 @@ const ERROR_WORDING: Record<string, string> = {
   destination_rejected:
     'The storage provider rejected the upload. Check that the endpoint is an S3-compatible API and that the bucket accepts ordinary uploads (no mandatory Object Lock or encryption headers).',
   endpoint_not_allowed: 'The storage endpoint is not allowed: it must be a public https address.',
-  destination_missing: "The job's destination was deleted. Create a new job with an existing destination.",
+  destination_missing: 'The destination the export writes to was deleted. Choose an existing destination (for a job: create a new job with one).',
 };
 /** Bucket-policy destinations have no key: a refusal means the bucket's policy no longer grants the service's writes. */
 const BUCKET_POLICY_WORDING: Record<string, string> = {
@@ -85,6 +87,8 @@ export function failureEmail(number: WarningNumber, context: FailureEmailContext
   const where = context.destination ? `the ${destinationWords(context.destination)}` : 'its deleted destination';
   const error = errorWording(context.errorCode, context.authMode);
   const job = context.job && `"${userValue(context.job.name ?? context.job.id)}"`;
+  const exportName = context.exportName ?? 'automatic export';
+  const ExportName = exportName.charAt(0).toUpperCase() + exportName.slice(1);
   const subject = job
     ? number === 3
       ? `Export job ${job} of ${environmentName} stopped`
@@ -92,17 +96,17 @@ export function failureEmail(number: WarningNumber, context: FailureEmailContext
         ? `Reminder: export job ${job} of ${environmentName} still failing, stops ${utc(context.stopAt)}`
         : `Export job ${job} of ${environmentName} is failing`
     : number === 3
-      ? `Automatic export stopped for ${environmentName}`
+      ? `${ExportName} stopped for ${environmentName}`
       : number === 2
-        ? `Reminder: automatic export for ${environmentName} still failing, stops ${utc(context.stopAt)}`
-        : `Automatic export for ${environmentName} is failing`;
-  const what = job ? `The export job ${job} of environment "${environmentName}"` : `The automatic export of environment "${environmentName}"`;
+        ? `Reminder: ${exportName} for ${environmentName} still failing, stops ${utc(context.stopAt)}`
+        : `${ExportName} for ${environmentName} is failing`;
+  const what = job ? `The export job ${job} of environment "${environmentName}"` : `The ${exportName} of environment "${environmentName}"`;
   const paragraphs =
     number === 3
       ? [
           job
             ? `${what} to ${where} has failed since ${utc(context.failingSince)} and has now been stopped. A stopped job does not run again: fix the destination, then create a new job.`
-            : `${what} to ${where} has failed since ${utc(context.failingSince)} and has now been stopped. No further exports will run until you fix the settings and turn automatic export on again.`,
+            : `${what} to ${where} has failed since ${utc(context.failingSince)} and has now been stopped. No further exports will run until you fix the settings and turn the ${exportName} on again.`,
           `The last error: ${error}`,
           job ? `Fix the destination here: ${context.settingsUrl}` : `Fix the destination and enable the export again here: ${context.settingsUrl}`,
         ]

@@ -2,13 +2,14 @@
 import { PlanRequiredError } from './errors';
 import type { Organization, Plan } from './model';
 
-export type GatedFeature = 'Manual export' | 'Automatic export' | 'Destinations' | 'Export jobs';
+export type GatedFeature = 'Manual export' | 'Automatic export' | 'Destinations' | 'Export jobs' | 'Raw export';
 
 const REQUIRED_PLANS: Record<GatedFeature, Plan[]> = {
   'Manual export': ['pro', 'enterprise'],
   'Automatic export': ['enterprise'],
   Destinations: ['enterprise'],
   'Export jobs': ['enterprise'],
+  'Raw export': ['enterprise'],
 };
 
 export function planIncludes(organization: Organization, feature: GatedFeature): boolean {

@@ -15,6 +15,8 @@ const services = awsServices(readRunExportConfig());
 
 /** Time kept back to record a run as failed and abort its upload before Lambda stops the function. */
 const WIND_DOWN_MS = 30_000;
+/** A raw export run starts no revision later than this before Lambda's limit: one revision and the guide files fit. */
+const RAW_EXPORT_WIND_DOWN_MS = 3 * 60_000;
 
 export const handler = async (event: unknown, context: Context): Promise<void> => {
   startInvocation(context);
@@ -40,6 +42,12 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
   if (request.kind === 'manual-export') {
     // The job's counts (through the metrics port) are published even when recording it throws.
     await services.manualExports.run(environmentId, request.jobId, { timeLimitMs }).finally(flushMetrics);
+    return;
+  }
+  if (request.kind === 'raw-export') {
+    const budgetMs = Math.max(0, context.getRemainingTimeInMillis() - RAW_EXPORT_WIND_DOWN_MS);
+    const result = await services.rawRevisions.run({ environmentId, scheduledTime: Date.parse(request.scheduledTime), budgetMs });
+    logger.info('Raw revisions export finished', { ...result });
     return;
   }
   const startedAt = Date.now();

@@ -13,6 +13,7 @@ import type { ManualExportService } from '../core/manual-export';
 import type { TenancyService } from '../core/tenancy';
 import type { DestinationService } from '../core/destinations';
 import type { ExportJobService } from '../core/export-jobs';
+import type { RawRevisionsService } from '../core/raw-revisions';
 import {
   bucketPolicyQuery,
   createDestinationBody,
@@ -26,6 +27,7 @@ import {
   idParameter,
   putFeatureBody,
   putExportSettingsBody,
+  putRawExportSettingsBody,
   putSegmentBody,
   runHistoryQuery,
   startManualExportBody,
@@ -79,6 +81,7 @@ export interface ApiServices {
   destinationService: DestinationService;
   exportJobService: ExportJobService;
   eventCatalog: EventCatalogService;
+  rawRevisions: RawRevisionsService;
 }
 
 const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
@@ -99,10 +102,11 @@ function validatePathIds(params: Record<string, string>): void {
   for (const [name, value] of Object.entries(params)) validate(idParameter, value, `${name} in the path`);
 }
 
-export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog, destinationService, exportJobService }: ApiServices): ApiRoute[] {
+export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog, destinationService, exportJobService, rawRevisions }: ApiServices): ApiRoute[] {
   return [
     ...destinationRoutes(destinationService),
     ...exportJobRoutes(exportJobService),
+    ...rawExportRoutes(rawRevisions),
     withBody({
       method: 'POST',
       path: '/v1/organizations',
@@ -394,6 +398,37 @@ function exportJobRoutes(jobs: ExportJobService): ApiRoute[] {
         const { limit } = validate(runHistoryQuery, request.query, 'query string');
         return ok({ runs: await jobs.runs(request.caller, params.envId, params.jobId, limit) });
       },
+    },
+  ];
+}
+
+const RAW_EXPORT = '/v1/environments/{envId}/raw-export';
+
+function rawExportRoutes(rawRevisions: RawRevisionsService): ApiRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: `${RAW_EXPORT}/settings`,
+      summary: 'Raw revisions export settings (enterprise plan): {enabled, destinationId, notifyEmails, version, stoppedAt, stoppedReason}',
+      access: 'member',
+      handler: async ({ request, params }) => ok(await rawRevisions.getSettings(request.caller, params.envId)),
+    },
+    withBody({
+      method: 'PUT',
+      path: `${RAW_EXPORT}/settings`,
+      summary:
+        'Save the raw revisions export settings (enterprise plan): {enabled, destinationId, notifyEmails (1-10 to enable), version?}. Enabling needs an existing destination of the environment and schedules runs at 00:00 and 12:00 UTC; disabling removes the schedule. Send the `version` you read (409 `conflict` when stale).',
+      access: 'member',
+      body: putRawExportSettingsBody,
+      handler: async ({ request, params }, body) => ok(await rawRevisions.putSettings(request.caller, params.envId, body)),
+    }),
+    {
+      method: 'GET',
+      path: `${RAW_EXPORT}/status`,
+      summary:
+        'Raw revisions export progress: {totalRevisions, exportedRevisions, maxExportedTimestamp, maxExportedAt, lastRunAt, nextRunAt, status (never ran before / successful / failed / stopped), error}',
+      access: 'member',
+      handler: async ({ request, params }) => ok(await rawRevisions.getStatus(request.caller, params.envId)),
     },
   ];
 }

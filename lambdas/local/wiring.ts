@@ -1,6 +1,7 @@
 /** The local wiring: the same adapters as on AWS, pointed at the embedded emulators. */
 import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore, DynamoDbFailingExportsStore } from '../adapters/dynamodb/automatic-export-stores';
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../adapters/dynamodb/export-job-stores';
+import { DynamoDbRawExportStore, rawExportFailingStore } from '../adapters/dynamodb/raw-export-store';
 import { DynamoDbEventCatalogStore } from '../adapters/dynamodb/event-catalog-store';
 import { DynamoDbManualExportStore } from '../adapters/dynamodb/manual-export-store';
 import { DynamoDbProfileStore } from '../adapters/dynamodb/profile-store';
@@ -98,6 +99,7 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       scheduler,
       destinationStore: new DynamoDbDestinationStore({ client, tableName: tables.configTable }),
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: tables.configTable }),
+      rawExportStore: new DynamoDbRawExportStore({ client, tableName: tables.configTable }),
       clock,
       rawLog,
       rawEvents,
@@ -125,6 +127,11 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       destinationStore: services.destinationStore,
       mailer: new SesMailer({ client: clients.ses, sender: LOCAL_SENDER }),
       clock,
+      rawExports: {
+        store: services.rawExportStore,
+        failing: rawExportFailingStore({ client, tableName: tables.configTable }),
+        destinations: services.destinationStore,
+      },
     },
     options.dashboardUrl ?? 'http://localhost:3000/dashboard',
   );

@@ -54,10 +54,13 @@ export class ExportJobs extends Construct {
       fn.addEnvironment(ENV.EXPORT_ROLE_ARN, this.exportRole.roleArn);
     }
 
-    // Event jobs read the raw event log: its objects under raw/, listed by hour prefix.
+    // Event jobs and the raw revisions export read the raw event log: its objects under raw/, listed by
+    // hour prefix. The API only lists it: the raw export's status counts the revisions.
     runExport.addEnvironment(ENV.RAW_EVENTS_BUCKET, props.rawEventLog.bucket.bucketName);
     props.rawEventLog.grantReadLog(runExport);
     this.rawEventLogReaders = [runExport];
+    api.addEnvironment(ENV.RAW_EVENTS_BUCKET, props.rawEventLog.bucket.bucketName);
+    props.rawEventLog.grantListLog(api);
     // Profile jobs query the profiles by shard (every profile) or by time of change (the index): Query only.
     runExport.addEnvironment(ENV.PROFILES_TABLE, props.profilesTable.tableName);
     Grant.addToPrincipal({ grantee: runExport, actions: ['dynamodb:Query'], resourceArns: [props.profilesTable.tableArn] });

@@ -164,6 +164,11 @@ export class RawEventLog extends Construct {
    */
   public grantReadLog(grantee: IGrantable): void {
     Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects(`${RAW_EVENTS_PREFIX}*`)] });
+    this.grantListLog(grantee);
+  }
+
+  /** Lets `grantee` list the log's objects (the hour prefixes under `raw/`), not read them. */
+  public grantListLog(grantee: IGrantable): void {
     Grant.addToPrincipal({
       grantee,
       actions: ['s3:ListBucket'],

@@ -58,9 +58,15 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('management Lambda: only reads manual/ files of the exports bucket (to pre-sign download URLs)', () => {
+  it('management Lambda: only reads manual/ files of the exports bucket (to pre-sign download URLs) and lists raw/ of the raw-data bucket', () => {
     expect(serviceStatements(id(stack.apiFunction.role!), 's3')).toEqual([
       { Effect: 'Allow', Action: 's3:GetObject', Resource: manualObjectsArn() },
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [id(stack.rawEventLog.bucket), 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['raw/*'] } },
+      },
     ]);
   });
 

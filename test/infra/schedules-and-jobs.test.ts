@@ -202,8 +202,19 @@ describe("export jobs' runs (run-export)", () => {
     });
     const onRawBucket = statements(id(stack.runExportFunction.role!)).filter((s) => JSON.stringify(s.Resource).includes(`"${id(stack.rawEventLog.bucket)}"`));
     expect(onRawBucket.flatMap((s) => asArray(s.Action)).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+    // The API only lists it, under raw/ (the raw revisions export's status counts the revisions).
+    expect(variables(stack.apiFunction)[ENV.RAW_EVENTS_BUCKET]).toEqual({ Ref: id(stack.rawEventLog.bucket) });
+    const apiOnRawBucket = statements(id(stack.apiFunction.role!)).filter((s) => JSON.stringify(s.Resource).includes(`"${id(stack.rawEventLog.bucket)}"`));
+    expect(apiOnRawBucket).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::GetAtt': [id(stack.rawEventLog.bucket), 'Arn'] },
+        Condition: { StringLike: { 's3:prefix': ['raw/*'] } },
+      },
+    ]);
     // No other service function reads or writes the raw-data bucket (ingest appends through Firehose).
-    for (const fn of [stack.apiFunction, stack.ingestFunction, stack.checkFailuresFunction]) {
+    for (const fn of [stack.ingestFunction, stack.checkFailuresFunction]) {
       expect(JSON.stringify(statements(id(fn.role!)))).not.toContain(`"${id(stack.rawEventLog.bucket)}"`);
       expect(variables(fn)[ENV.RAW_EVENTS_BUCKET]).toBeUndefined();
     }

@@ -9,9 +9,10 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import { DynamoDbExportJobStore } from '../../lambdas/adapters/dynamodb/export-job-stores';
 import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore } from '../../lambdas/adapters/dynamodb/automatic-export-stores';
 import { DynamoDbManualExportStore } from '../../lambdas/adapters/dynamodb/manual-export-store';
+import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../../lambdas/adapters/dynamodb/export-job-stores';
+import { DynamoDbRawExportStore } from '../../lambdas/adapters/dynamodb/raw-export-store';
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { readApiConfig, readFailureCheckConfig, readRunExportConfig, readStoreConfig } from '../../lambdas/adapters/aws-wiring';
@@ -185,6 +186,7 @@ describe('configuration readers, with the template environment', () => {
         'RUN_EXPORT_FUNCTION_ARN',
         'SCHEDULE_DLQ_ARN',
         'EXPORT_ROLE_ARN',
+        'RAW_EVENTS_BUCKET',
       ].sort(),
     );
     const env = environments.api;
@@ -196,6 +198,7 @@ describe('configuration readers, with the template environment', () => {
       downloadLinkSeconds: Number(env.DOWNLOAD_LINK_SECONDS),
       secretsKeyId: env.SECRETS_KEY_ID,
       exportRoleArn: env.EXPORT_ROLE_ARN,
+      rawEventsBucket: env.RAW_EVENTS_BUCKET,
       ingestKeyGraceSeconds: Number(env.INGEST_KEY_GRACE_SECONDS),
       schedule: {
         groupName: env.SCHEDULE_GROUP_NAME,
@@ -226,13 +229,15 @@ describe('configuration readers, with the template environment', () => {
     expect(readRunExportConfig(env)).toMatchObject({
       exportFunctionName: RUN_EXPORT_FUNCTION_NAME,
       downloadLinkSeconds: 3600,
-      jobRuns: { rawEventsBucket: env.RAW_EVENTS_BUCKET, profilesTable: env.PROFILES_TABLE },
+      rawEventsBucket: env.RAW_EVENTS_BUCKET,
+      profilesTable: env.PROFILES_TABLE,
     });
     // The raw log's bucket and the profiles table are those of the stack's raw event log and ingest.
     expect(env.PROFILES_TABLE).toBe(environments.ingest.PROFILES_TABLE);
     expect(readRunExportConfig(env).schedule).toBeUndefined();
-    // Only run-export runs export jobs.
-    expect(readApiConfig(environments.api).jobRuns).toBeUndefined();
+    // Only run-export runs profile jobs; the API lists the raw log (the raw export's status) too.
+    expect(readApiConfig(environments.api).profilesTable).toBeUndefined();
+    expect(readApiConfig(environments.api).rawEventsBucket).toBe(env.RAW_EVENTS_BUCKET);
   });
 
   test('check-failures and ingest', () => {
@@ -389,7 +394,7 @@ describe('run-export handler', () => {
   });
 
   test('refuses an event it does not know', async () => {
-    await expect(runExport.handler({ kind: 'raw-export', environmentId: 'env_1' }, context)).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(runExport.handler({ kind: 'unknown-export', environmentId: 'env_1' }, context)).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(runExport.handler({ kind: 'scheduled-export', environmentId: 'env_1', scheduledTime: 'yesterday' }, context)).rejects.toMatchObject({
       name: 'ValidationError',
     });
@@ -420,6 +425,37 @@ describe('run-export handler', () => {
       status: 'failed',
       error: 'The export failed on our side. Please start it again; if it keeps failing, contact support.',
     });
+  });
+
+  test('a raw-export event lists the raw log in the bucket the template names, and writes the guide files into the destination', async () => {
+    const { environment } = await tenant('enterprise');
+    const table = { client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE };
+    await new DynamoDbDestinationStore(table).create({
+      environmentId: environment.id,
+      id: 'dst_raw',
+      name: 'KM',
+      destination: { provider: 'AWS', bucket: 'customer-bucket', region: 'eu-west-1', keyPrefix: 'km' },
+      auth: { mode: 'accessKey', accessKeyId: 'AKIACUSTOMER', sealedSecretAccessKey: `kms:v1:${Buffer.from('ciphertext').toString('base64')}` },
+      createdAt: 1,
+      updatedAt: 1,
+      version: 1,
+    });
+    const store = new DynamoDbRawExportStore(table);
+    await store.putSettings({ environmentId: environment.id, enabled: true, destinationId: 'dst_raw', notifyEmails: ['ops@customer.test'], updatedAt: 1, version: 1 }, 0);
+    runExport.kms.resolves({ Plaintext: Buffer.from('customer-secret') });
+    runExport.s3.on(runExport.sdk.s3.ListObjectsV2Command).resolves({ Contents: [] });
+    runExport.s3.on(runExport.sdk.s3.PutObjectCommand).resolves({});
+    await expect(runExport.handler({ kind: 'raw-export', environmentId: environment.id, scheduledTime: '2026-03-02T12:00:00Z' }, context)).resolves.toBeUndefined();
+    expect(runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command)[0].args[0].input).toMatchObject({
+      Bucket: environments.runExport.RAW_EVENTS_BUCKET,
+      Prefix: `raw/${environment.id}/`,
+    });
+    const puts = runExport.s3.commandCalls(runExport.sdk.s3.PutObjectCommand).map((call) => call.args[0].input);
+    expect(puts.map((input) => [input.Bucket, input.Key])).toEqual([
+      ['customer-bucket', 'km/status.csv'],
+      ['customer-bucket', 'km/index.csv'],
+    ]);
+    expect(await store.getProgress(environment.id)).toMatchObject({ exportedRevisions: 0, totalRevisions: 0, lastStatus: 'successful' });
   });
 
   /** An enterprise environment with an enabled daily export into an AWS bucket. */

@@ -17,8 +17,12 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { ConfigurationError } from '../../config';
 import type { Cadence } from '../../core/periods';
-import type { ExportJobScheduler, ExportScheduler } from '../../ports';
-import { scheduledExportInput, scheduledJobRunInput, type ScheduleInput } from '../../run-export-events';
+import type { ExportJobScheduler, ExportScheduler, RawExportScheduler } from '../../ports';
+import { rawExportInput, scheduledExportInput, scheduledJobRunInput, type ScheduleInput } from '../../run-export-events';
+
+/** Every 12 hours, at 00:00 and 12:00 UTC. */
+export const RAW_EXPORT_SCHEDULE_EXPRESSION = 'cron(0 0,12 * * ? *)';
+export const rawExportScheduleName = (environmentId: string): string => `raw-${environmentId}`;
 
 /** Job ids (`job_<hex>`) fit EventBridge's name alphabet as they are, and are unique across environments. */
 export const jobScheduleName = (jobId: string): string => `job-${jobId}`;
@@ -49,7 +53,7 @@ export interface EventBridgeExportSchedulerOptions {
   flexibleWindowMinutes?: number;
 }
 
-export class EventBridgeExportScheduler implements ExportScheduler, ExportJobScheduler {
+export class EventBridgeExportScheduler implements ExportScheduler, ExportJobScheduler, RawExportScheduler {
   private readonly client: SchedulerClient;
   private readonly groupName: string;
   private readonly targetArn: string;
@@ -89,6 +93,19 @@ export class EventBridgeExportScheduler implements ExportScheduler, ExportJobSch
 
   async removeJob(_environmentId: string, jobId: string): Promise<void> {
     await this.deleteIfPresent(jobScheduleName(jobId));
+  }
+
+  async upsertRawExport(environmentId: string): Promise<void> {
+    await this.createOrReplace({
+      ...this.target(rawExportInput(environmentId)),
+      Name: rawExportScheduleName(environmentId),
+      Description: `Raw revisions export of environment ${environmentId}, every 12 hours`,
+      ScheduleExpression: RAW_EXPORT_SCHEDULE_EXPRESSION,
+    });
+  }
+
+  async removeRawExport(environmentId: string): Promise<void> {
+    await this.deleteIfPresent(rawExportScheduleName(environmentId));
   }
 
   private async createOrReplace(definition: CreateScheduleCommandInput): Promise<void> {
