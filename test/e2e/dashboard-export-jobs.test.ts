@@ -96,7 +96,10 @@ describe('creating a job', () => {
 
 describe('a job and its runs', () => {
   it('shows a run fired through the local route, with its files', async () => {
-    const fired = await service.call('POST', '/local/scheduler/fire', { body: { jobId: created.id, scheduledTime: new Date(Date.now() + 1000).toISOString() } });
+    // A window ends 15 minutes before its run's time (the raw log's settling margin): a run 16 minutes
+    // from now exports what was sent until now.
+    const scheduledTime = new Date(Date.now() + 16 * 60_000).toISOString();
+    const fired = await service.call('POST', '/local/scheduler/fire', { body: { jobId: created.id, scheduledTime } });
     expect(fired.body).toMatchObject({ outcome: 'ran', run: { status: 'successful' } });
     const [run] = (await call('GET', `/export-jobs/${created.id}/runs`)).body.runs;
     expect(run.files.length).toBeGreaterThan(0);

@@ -598,10 +598,14 @@ describe('export jobs: from the API to run-export, with the template environment
 
     const prefixes = runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command).map((c) => c.args[0].input.Prefix);
     // The window's hours, and no other (the run may read them more than once).
-    expect([...new Set(prefixes)].sort()).toEqual(['00', '01', '02', '03'].map((hour) => `raw/${environment.id}/2026/03/02/${hour}/`));
+    // The window ends 15 minutes before the scheduled time (the raw log's settling margin), and the
+    // first run's starts 4 hours before that: 23:45 to 03:45.
+    expect([...new Set(prefixes)].sort()).toEqual(
+      ['2026/03/01/23', '2026/03/02/00', '2026/03/02/01', '2026/03/02/02', '2026/03/02/03'].map((hour) => `raw/${environment.id}/${hour}/`),
+    );
     expect(new Set(listedBuckets())).toEqual(new Set([environments.runExport.RAW_EVENTS_BUCKET]));
     const [run] = await jobs().listRuns(environment.id, created.body.id, 10);
-    expect(run).toMatchObject({ status: 'successful', window: { from: Date.parse('2026-03-02T00:00:00Z'), to: Date.parse('2026-03-02T04:00:00Z') } });
+    expect(run).toMatchObject({ status: 'successful', window: { from: Date.parse('2026-03-01T23:45:00Z'), to: Date.parse('2026-03-02T03:45:00Z') } });
     expect(await jobs().get(environment.id, created.body.id)).toMatchObject({ status: 'PENDING' });
   });
 
