@@ -6,7 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { asRawRecord, decodeRawRecord, type RawRecord } from '../../core/raw-log';
 
 /**
@@ -14,10 +14,15 @@ import { asRawRecord, decodeRawRecord, type RawRecord } from '../../core/raw-log
  * hand on, for 48 KiB more memory.
  */
 const GUNZIP_CHUNK_BYTES = 64 * 1024;
+/**
+ * Decompressed bytes zlib may hold ahead of the reader: gunzip runs on libuv's pool, so with room for
+ * 16 chunks it inflates while the main thread parses, instead of waiting for each chunk to be taken.
+ */
+const GUNZIP_AHEAD_BYTES = 16 * GUNZIP_CHUNK_BYTES;
 
 /** Batches of the object's records, in line order. Destroys `body` when the caller stops early or on error. */
 export async function* rawObjectRecords(body: Readable): AsyncGenerator<RawRecord[]> {
-  const text = body.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
+  const text = body.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES, readableHighWaterMark: GUNZIP_AHEAD_BYTES } as ZlibOptions));
   body.once('error', (error) => text.destroy(error));
   const decoder = new StringDecoder('utf8');
   let rest = '';

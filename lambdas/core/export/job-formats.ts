@@ -228,7 +228,9 @@ export function eventFormat(format: FileFormatName, options: EventFormatOptions)
           { name: 'eventName', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
         ],
         columns,
-        (event: ExportedEvent) => [BigInt(event.timestamp), event.name],
+        // The epoch ms as a number: hyparquet-writer converts it to INT64 per row group, and a row group
+        // in waiting holds plain doubles rather than a BigInt per row.
+        (event: ExportedEvent) => [event.timestamp, event.name],
         (event) => event.profile,
         (event) => event.properties,
         asString,
