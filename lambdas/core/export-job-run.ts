@@ -195,7 +195,8 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
     for await (const windowEvent of windowEvents(spec, ports.rawEvents)) {
       ports.signal?.throwIfAborted();
       const event = exportedEvent(windowEvent, spec.identityPriority);
-      await groupOf(event).add(event);
+      const draining = groupOf(event).add(event);
+      if (draining) await draining;
     }
   });
 }
@@ -236,7 +237,8 @@ async function writeProfiles(spec: ExportJobRunSpec, ports: ExportJobRunPorts): 
   return writeAll(new Map([['profiles', files]]), async () => {
     for await (const user of exported()) {
       ports.signal?.throwIfAborted();
-      await files.add(user);
+      const draining = files.add(user);
+      if (draining) await draining;
     }
   });
 }
