@@ -126,20 +126,20 @@ export async function runExportJobBench(
 
 const mb = (bytes: number) => bytes / 1e6;
 const describe = (r: ExportJobRunBenchResult) =>
-  `${r.seconds.toFixed(2)} s, ${Math.round(r.records / r.seconds).toLocaleString('en-US')} events/s, ` +
+  `${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s), ${Math.round(r.records / r.seconds).toLocaleString('en-US')} events/s, ` +
   `${(mb(r.bytes) / r.seconds).toFixed(1)} MB/s written (${mb(r.bytes).toFixed(1)} MB in ${r.files} files), peak RSS ${Math.round(r.maxRssKb / 1024)} MB`;
 
 function printSummary(rows: JobBenchRow[], threads: number, log: (line?: string) => void): void {
   log();
   log(`Export jobs summary (MB = 10^6 bytes written, gzip; DuckDB on ${threads} threads writes one file, ours one per name, day and 100 MB)`);
-  log('| events | format | run | s | events/s | MB/s | peak RSS MB | ours / DuckDB |');
-  log('| -----: | ------ | --- | -: | -------: | ---: | ----------: | ------------: |');
+  log('| events | format | run | s | CPU s | events/s | MB/s | peak RSS MB | ours / DuckDB |');
+  log('| -----: | ------ | --- | -: | ----: | -------: | ---: | ----------: | ------------: |');
   const json = (events: number) => rows.find((r) => r.events === events && r.format === 'json')?.duckdb;
   for (const row of rows) {
     const reference = row.duckdb ?? (row.format === 'xml' ? json(row.events) : undefined);
     const ratio = reference ? (row.ours.records / row.ours.seconds / (reference.records / reference.seconds)).toFixed(2) : '-';
     const cells = (name: string, r: ExportJobRunBenchResult, last: string) =>
-      `| ${row.events.toLocaleString('en-US')} | ${row.format} | ${name} | ${r.seconds.toFixed(2)} | ${Math.round(r.records / r.seconds).toLocaleString('en-US')} | ` +
+      `| ${row.events.toLocaleString('en-US')} | ${row.format} | ${name} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${Math.round(r.records / r.seconds).toLocaleString('en-US')} | ` +
       `${(mb(r.bytes) / r.seconds).toFixed(1)} | ${Math.round(r.maxRssKb / 1024)} | ${last} |`;
     log(cells('ours', row.ours, row.format === 'xml' ? `${ratio} (vs DuckDB JSON)` : ratio));
     if (row.duckdb) log(cells('DuckDB COPY', row.duckdb, ''));
