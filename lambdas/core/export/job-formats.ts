@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import { CsvRowEncoder } from './csv';
 import { DayCachedTimes } from './day-cached-times';
+import { PendingColumns } from './parquet-pending-columns';
 import type { Cell } from './pipeline';
 import {
   propertyValue,
@@ -372,7 +373,7 @@ class FlushingWriter extends ByteWriter {
 class ParquetFile<Row> implements OpenFile<Row> {
   private readonly out = new FlushingWriter();
   private readonly writer: ParquetWriter;
-  private readonly columns: unknown[][];
+  private readonly columns: PendingColumns;
   private pendingBytes = 0;
 
   constructor(
@@ -380,11 +381,11 @@ class ParquetFile<Row> implements OpenFile<Row> {
     private readonly values: (row: Row) => unknown[],
   ) {
     this.writer = new ParquetWriter({ writer: this.out, schema, codec: 'GZIP', compressors: { GZIP: gzip } });
-    this.columns = schema.slice(1).map(() => []);
+    this.columns = new PendingColumns(schema.slice(1).map((leaf) => (leaf.type === 'BYTE_ARRAY' ? 'text' : leaf.type === 'BOOLEAN' ? 'boolean' : 'number')));
   }
 
   get size(): number {
-    return this.out.offset + this.pendingBytes + parquetFooterEstimate(this.columns.length, this.writer.row_groups.length);
+    return this.out.offset + this.pendingBytes + parquetFooterEstimate(this.schema.length - 1, this.writer.row_groups.length);
   }
 
   encode(row: Row): EncodedRow & { values: unknown[] } {
@@ -395,10 +396,9 @@ class ParquetFile<Row> implements OpenFile<Row> {
   }
 
   add(encoded: EncodedRow): void {
-    const { values } = encoded as EncodedRow & { values: unknown[] };
-    for (let i = 0; i < values.length; i++) this.columns[i].push(values[i]);
+    this.columns.push((encoded as EncodedRow & { values: unknown[] }).values);
     this.pendingBytes += encoded.bytes;
-    if (this.columns[0].length >= ROW_GROUP_ROWS || this.pendingBytes >= ROW_GROUP_BYTES) this.writeRowGroup();
+    if (this.columns.rows >= ROW_GROUP_ROWS || this.pendingBytes >= ROW_GROUP_BYTES) this.writeRowGroup();
   }
 
   take(): Uint8Array | undefined {
@@ -414,14 +414,15 @@ class ParquetFile<Row> implements OpenFile<Row> {
   }
 
   private writeRowGroup(): void {
-    const rows = this.columns[0].length;
+    const rows = this.columns.rows;
     if (rows === 0) return;
     const leaves = this.schema.slice(1);
+    const columns = this.columns.columns();
     this.writer.write({
-      columnData: leaves.map((leaf, i) => ({ name: leaf.name, data: this.columns[i] as never })),
+      columnData: leaves.map((leaf, i) => ({ name: leaf.name, data: columns[i] as never })),
       rowGroupSize: rows,
     });
-    for (const column of this.columns) column.length = 0;
+    this.columns.clear();
     this.pendingBytes = 0;
   }
 }
