@@ -21,7 +21,6 @@ const START = Date.UTC(2026, 10, 22);
 const SPAN_MS = 24 * 3_600_000;
 const OBJECT_MS = 5 * 60_000;
 const NAMES = Array.from({ length: 20 }, (_, i) => `event_${String(i).padStart(2, '0')}`);
-const FORMATS: FileFormatName[] = ['json', 'csv', 'parquet', 'xml'];
 const RSS_TARGET_MB = 256;
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -91,7 +90,7 @@ interface JobBenchRow {
 }
 
 export async function runExportJobBench(
-  options: { jobSizes: number[]; duckdb: boolean; duckdbThreads: number; benchDir: string },
+  options: { jobSizes: number[]; jobFormats: FileFormatName[]; duckdb: boolean; duckdbThreads: number; benchDir: string },
   log: (line?: string) => void,
 ): Promise<JobBenchRow[]> {
   log(`Export jobs: ${NAMES.length} event names, 8 properties each, gzip; sizes ${options.jobSizes.join(', ')} events`);
@@ -99,7 +98,7 @@ export async function runExportJobBench(
   for (const events of options.jobSizes) {
     const rawDir = join(options.benchDir, 'jobs', `raw-${events}`);
     await ensureRawObjects(rawDir, events, log);
-    for (const format of FORMATS) {
+    for (const format of options.jobFormats) {
       const base: ExportJobRunBenchSpec = {
         mode: 'ours',
         format,
@@ -120,7 +119,7 @@ export async function runExportJobBench(
       rows.push({ events, format, ours, duckdb });
     }
   }
-  printSummary(rows, options.duckdbThreads, log);
+  printSummary(rows, options.jobFormats, options.duckdbThreads, log);
   return rows;
 }
 
@@ -129,7 +128,7 @@ const describe = (r: ExportJobRunBenchResult) =>
   `${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s), ${Math.round(r.records / r.seconds).toLocaleString('en-US')} events/s, ` +
   `${(mb(r.bytes) / r.seconds).toFixed(1)} MB/s written (${mb(r.bytes).toFixed(1)} MB in ${r.files} files), peak RSS ${Math.round(r.maxRssKb / 1024)} MB`;
 
-function printSummary(rows: JobBenchRow[], threads: number, log: (line?: string) => void): void {
+function printSummary(rows: JobBenchRow[], formats: FileFormatName[], threads: number, log: (line?: string) => void): void {
   log();
   log(`Export jobs summary (MB = 10^6 bytes written, gzip; DuckDB on ${threads} threads writes one file, ours one per name, day and 100 MB)`);
   log('| events | format | run | s | CPU s | events/s | MB/s | peak RSS MB | ours / DuckDB |');
@@ -149,7 +148,7 @@ function printSummary(rows: JobBenchRow[], threads: number, log: (line?: string)
   log(`Targets: peak RSS < ${RSS_TARGET_MB} MB: ${Math.max(...peaks) < RSS_TARGET_MB ? 'met' : 'NOT met'} (max ${Math.round(Math.max(...peaks))} MB)`);
   const sizes = [...new Set(rows.map((r) => r.events))];
   if (sizes.length > 1) {
-    for (const format of FORMATS) {
+    for (const format of formats) {
       const [small, large] = [sizes[0], sizes[sizes.length - 1]].map((events) => rows.find((r) => r.events === events && r.format === format)!.ours.maxRssKb);
       log(`  ${format}: peak RSS ${Math.round(small / 1024)} MB at ${sizes[0].toLocaleString('en-US')} events, ${Math.round(large / 1024)} MB at ${sizes[sizes.length - 1].toLocaleString('en-US')}`);
     }

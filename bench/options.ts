@@ -4,6 +4,10 @@
  * half and full size so that memory can be seen to stay flat as the tenant grows).
  */
 import { cpus } from 'node:os';
+import type { FileFormatName } from '../lambdas/core/export/job-files';
+
+/** The export-job section's formats, in the order measured. */
+export const JOB_FORMATS: readonly FileFormatName[] = ['json', 'csv', 'parquet', 'xml'];
 
 export interface BenchOptions {
   /** The full tenant size; `sizes` defaults to half and full of it. */
@@ -39,6 +43,8 @@ export interface BenchOptions {
   rawOnly: boolean;
   /** Export-job section: events per measured size, run unless --no-jobs; --jobs-only runs it alone. */
   jobSizes: number[];
+  /** Export-job section: the formats measured (default all four). */
+  jobFormats: FileFormatName[];
   jobs: boolean;
   jobsOnly: boolean;
 }
@@ -65,6 +71,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --no-raw             skip the raw event log section
   --raw-only           only the raw event log section (e.g. --raw-only --raw-sizes 100000 for a quick run)
   --job-sizes A,B,...  export-job section: events per size (default 1000000; 1000000,4000000 shows memory flat)
+  --job-formats F,...  export-job section: the formats measured (default json,csv,parquet,xml)
   --no-jobs            skip the export-job section
   --jobs-only          run only the export-job section
 `;
@@ -91,7 +98,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
     'no-s3', 'no-breakdown', 'no-duckdb', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
     'raw-sizes', 'no-raw', 'raw-only',
-    'job-sizes', 'no-jobs', 'jobs-only',
+    'job-sizes', 'job-formats', 'no-jobs', 'jobs-only',
   ]);
   for (const name of flags.keys()) {
     if (!known.has(name)) throw new Error(`Unknown flag --${name}.\n\n${HELP}`);
@@ -116,6 +123,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     });
   };
   const sizes = list('sizes') ?? [Math.max(1, Math.round(companies / 2)), companies];
+  const formatsFlag = flags.get('job-formats');
+  const jobFormats = typeof formatsFlag === 'string' ? formatsFlag.split(',').map((s) => s.trim()) : [...JOB_FORMATS];
+  const unknownFormat = jobFormats.find((format) => !(JOB_FORMATS as readonly string[]).includes(format));
+  if (unknownFormat !== undefined) throw new Error(`--job-formats lists ${JOB_FORMATS.join(', ')}, got "${unknownFormat}".`);
   const rawSizes = bool('no-raw') ? [] : (list('raw-sizes') ?? [1_000_000, 4_000_000]);
   const runner = flags.get('runner') ?? 'bundle';
   if (runner !== 'bundle' && runner !== 'tsx') throw new Error('--runner must be bundle or tsx.');
@@ -143,6 +154,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     rawSizes: [...new Set(rawSizes)].sort((a, b) => a - b),
     rawOnly: bool('raw-only'),
     jobSizes: [...new Set(list('job-sizes') ?? [1_000_000])].sort((a, b) => a - b),
+    jobFormats: jobFormats as FileFormatName[],
     jobs: !bool('no-jobs'),
     jobsOnly: bool('jobs-only'),
   };
