@@ -22,6 +22,7 @@ const GUNZIP_AHEAD_BYTES = 16 * GUNZIP_CHUNK_BYTES;
 
 /** Batches of the object's records, in line order. Destroys `body` when the caller stops early or on error. */
 export async function* rawObjectRecords(body: Readable): AsyncGenerator<RawRecord[]> {
+  // zlib's streams take the stream options too; Node's ZlibOptions type leaves them out.
   const text = body.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES, readableHighWaterMark: GUNZIP_AHEAD_BYTES } as ZlibOptions));
   body.once('error', (error) => text.destroy(error));
   const decoder = new StringDecoder('utf8');

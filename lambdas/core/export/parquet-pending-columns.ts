@@ -5,9 +5,9 @@
  * day), and as JS values every one of them outlived the young generation, so the old generation filled
  * with them until each major collection (live heap 17-40 MB, heap before collection up to 155 MB at
  * 1 M events, and growing with the run: peak RSS 283 MB at 1 M events, 350 MB at 4 M). The buffers
- * grow to a row group's size once and are reused. Measured gain: see docs/benchmarks.md ("Export
- * jobs"). `columns()` gives back the values pushed, as plain arrays:
- * test/unit/parquet-pending-columns.test.ts.
+ * grow to a row group's size once and are reused. Measured gain (bench, 1 M events): V8 heap at most
+ * 54 MB, peak RSS 187-195 MB (232 MB at 4 M), the same files. `columns()` gives back the values
+ * pushed, as plain arrays: test/unit/parquet-pending-columns.test.ts.
  */
 
 /** What a column holds: text, numbers or booleans (and nulls); any other value is kept as it is. */
