@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   if (options.cpuProf) await mkdir(profileDir, { recursive: true });
 
   const jobBench = () =>
-    runExportJobBench({ jobSizes: options.jobSizes, duckdb: options.duckdb, duckdbThreads: options.duckdbThreads, benchDir: BENCH_DATA }, log);
+    runExportJobBench({ jobSizes: options.jobSizes, jobFormats: options.jobFormats, duckdb: options.duckdb, duckdbThreads: options.duckdbThreads, benchDir: BENCH_DATA }, log);
   if (options.jobsOnly) {
     await jobBench();
     return;

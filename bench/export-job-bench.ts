@@ -21,7 +21,6 @@ const START = Date.UTC(2026, 10, 22);
 const SPAN_MS = 24 * 3_600_000;
 const OBJECT_MS = 5 * 60_000;
 const NAMES = Array.from({ length: 20 }, (_, i) => `event_${String(i).padStart(2, '0')}`);
-const FORMATS: FileFormatName[] = ['json', 'csv', 'parquet', 'xml'];
 const RSS_TARGET_MB = 256;
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -91,7 +90,7 @@ interface JobBenchRow {
 }
 
 export async function runExportJobBench(
-  options: { jobSizes: number[]; duckdb: boolean; duckdbThreads: number; benchDir: string },
+  options: { jobSizes: number[]; jobFormats: FileFormatName[]; duckdb: boolean; duckdbThreads: number; benchDir: string },
   log: (line?: string) => void,
 ): Promise<JobBenchRow[]> {
   log(`Export jobs: ${NAMES.length} event names, 8 properties each, gzip; sizes ${options.jobSizes.join(', ')} events`);
@@ -99,7 +98,7 @@ export async function runExportJobBench(
   for (const events of options.jobSizes) {
     const rawDir = join(options.benchDir, 'jobs', `raw-${events}`);
     await ensureRawObjects(rawDir, events, log);
-    for (const format of FORMATS) {
+    for (const format of options.jobFormats) {
       const base: ExportJobRunBenchSpec = {
         mode: 'ours',
         format,
@@ -120,26 +119,26 @@ export async function runExportJobBench(
       rows.push({ events, format, ours, duckdb });
     }
   }
-  printSummary(rows, options.duckdbThreads, log);
+  printSummary(rows, options.jobFormats, options.duckdbThreads, log);
   return rows;
 }
 
 const mb = (bytes: number) => bytes / 1e6;
 const describe = (r: ExportJobRunBenchResult) =>
-  `${r.seconds.toFixed(2)} s, ${Math.round(r.records / r.seconds).toLocaleString('en-US')} events/s, ` +
+  `${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s), ${Math.round(r.records / r.seconds).toLocaleString('en-US')} events/s, ` +
   `${(mb(r.bytes) / r.seconds).toFixed(1)} MB/s written (${mb(r.bytes).toFixed(1)} MB in ${r.files} files), peak RSS ${Math.round(r.maxRssKb / 1024)} MB`;
 
-function printSummary(rows: JobBenchRow[], threads: number, log: (line?: string) => void): void {
+function printSummary(rows: JobBenchRow[], formats: FileFormatName[], threads: number, log: (line?: string) => void): void {
   log();
   log(`Export jobs summary (MB = 10^6 bytes written, gzip; DuckDB on ${threads} threads writes one file, ours one per name, day and 100 MB)`);
-  log('| events | format | run | s | events/s | MB/s | peak RSS MB | ours / DuckDB |');
-  log('| -----: | ------ | --- | -: | -------: | ---: | ----------: | ------------: |');
+  log('| events | format | run | s | CPU s | events/s | MB/s | peak RSS MB | ours / DuckDB |');
+  log('| -----: | ------ | --- | -: | ----: | -------: | ---: | ----------: | ------------: |');
   const json = (events: number) => rows.find((r) => r.events === events && r.format === 'json')?.duckdb;
   for (const row of rows) {
     const reference = row.duckdb ?? (row.format === 'xml' ? json(row.events) : undefined);
     const ratio = reference ? (row.ours.records / row.ours.seconds / (reference.records / reference.seconds)).toFixed(2) : '-';
     const cells = (name: string, r: ExportJobRunBenchResult, last: string) =>
-      `| ${row.events.toLocaleString('en-US')} | ${row.format} | ${name} | ${r.seconds.toFixed(2)} | ${Math.round(r.records / r.seconds).toLocaleString('en-US')} | ` +
+      `| ${row.events.toLocaleString('en-US')} | ${row.format} | ${name} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${Math.round(r.records / r.seconds).toLocaleString('en-US')} | ` +
       `${(mb(r.bytes) / r.seconds).toFixed(1)} | ${Math.round(r.maxRssKb / 1024)} | ${last} |`;
     log(cells('ours', row.ours, row.format === 'xml' ? `${ratio} (vs DuckDB JSON)` : ratio));
     if (row.duckdb) log(cells('DuckDB COPY', row.duckdb, ''));
@@ -149,7 +148,7 @@ function printSummary(rows: JobBenchRow[], threads: number, log: (line?: string)
   log(`Targets: peak RSS < ${RSS_TARGET_MB} MB: ${Math.max(...peaks) < RSS_TARGET_MB ? 'met' : 'NOT met'} (max ${Math.round(Math.max(...peaks))} MB)`);
   const sizes = [...new Set(rows.map((r) => r.events))];
   if (sizes.length > 1) {
-    for (const format of FORMATS) {
+    for (const format of formats) {
       const [small, large] = [sizes[0], sizes[sizes.length - 1]].map((events) => rows.find((r) => r.events === events && r.format === format)!.ours.maxRssKb);
       log(`  ${format}: peak RSS ${Math.round(small / 1024)} MB at ${sizes[0].toLocaleString('en-US')} events, ${Math.round(large / 1024)} MB at ${sizes[sizes.length - 1].toLocaleString('en-US')}`);
     }

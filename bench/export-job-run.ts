@@ -8,11 +8,10 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { LocalFileSink } from '../lambdas/adapters/local/file-sink';
 import { runExportJob } from '../lambdas/core/export-job-run';
-import { decodeRawRecord, type RawRecord } from '../lambdas/core/raw-log';
+import { rawObjectRecords } from '../lambdas/adapters/s3/raw-object-records';
+import { inWindow, type RawRecord } from '../lambdas/core/raw-log';
 import type { RawEventReader } from '../lambdas/ports';
 import type { FileFormatName } from '../lambdas/core/export/job-files';
 import { finishChild } from './processes';
@@ -31,6 +30,8 @@ export interface ExportJobRunBenchSpec {
 export interface ExportJobRunBenchResult {
   records: number;
   seconds: number;
+  /** CPU time of the process (all its threads), less sensitive than `seconds` to a loaded machine. */
+  cpuSeconds: number;
   /** Bytes of the files written (compressed). */
   bytes: number;
   files: number;
@@ -38,8 +39,9 @@ export interface ExportJobRunBenchResult {
 }
 
 /**
- * The raw log's objects read from a directory in key order (the receive order), line by line: what
- * the S3 reader does over the bucket, without the emulator's HTTP in the measurement.
+ * The raw log's objects read from a directory in key order (the receive order), decoded by the S3
+ * reader's `rawObjectRecords`: what the S3 reader does over the bucket, without the emulator's HTTP in
+ * the measurement.
  */
 class DirectoryRawEventReader implements RawEventReader {
   constructor(private readonly rawDir: string) {}
@@ -48,18 +50,21 @@ class DirectoryRawEventReader implements RawEventReader {
     const root = join(this.rawDir, 'raw', environmentId);
     const files = (await readdir(root, { recursive: true })).filter((name) => name.endsWith('.jsonl.gz')).sort();
     for (const file of files) {
-      const lines = createInterface({ input: createReadStream(join(root, file)).pipe(createGunzip()), crlfDelay: Infinity });
-      for await (const line of lines) {
-        if (line === '') continue;
-        const record = decodeRawRecord(line);
-        if (record.receivedAt >= window.from && record.receivedAt < window.to) yield record;
+      for await (const records of rawObjectRecords(createReadStream(join(root, file)))) {
+        for (const record of records) if (inWindow(window, record.receivedAt)) yield record;
       }
     }
   }
 }
 
+const cpuSecondsSince = (start: NodeJS.CpuUsage) => {
+  const { user, system } = process.cpuUsage(start);
+  return (user + system) / 1e6;
+};
+
 async function ours(spec: ExportJobRunBenchSpec): Promise<ExportJobRunBenchResult> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const { files } = await runExportJob(
     {
       environmentId: spec.environmentId,
@@ -82,6 +87,7 @@ async function ours(spec: ExportJobRunBenchSpec): Promise<ExportJobRunBenchResul
   return {
     records: files.reduce((sum, file) => sum + file.records, 0),
     seconds,
+    cpuSeconds: cpuSecondsSince(cpu),
     bytes: files.reduce((sum, file) => sum + file.bytes, 0),
     files: files.length,
     maxRssKb: process.resourceUsage().maxRSS,
@@ -100,6 +106,7 @@ async function duckdb(spec: ExportJobRunBenchSpec): Promise<ExportJobRunBenchRes
   const target = join(spec.outDir, `duckdb.${spec.format}`);
   const options = { csv: "FORMAT csv, HEADER, COMPRESSION gzip", json: 'FORMAT json, COMPRESSION gzip', xml: 'FORMAT json, COMPRESSION gzip', parquet: 'FORMAT parquet, COMPRESSION gzip' }[spec.format];
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const result = await connection.runAndReadAll(
     `COPY (SELECT event AS eventName, make_timestamp_ms(timestamp::BIGINT) AS ts, userId AS identity, attributes
            FROM read_json('${glob}', format = 'newline_delimited', compression = 'gzip')
@@ -107,11 +114,12 @@ async function duckdb(spec: ExportJobRunBenchSpec): Promise<ExportJobRunBenchRes
      TO '${target.replace(/'/g, "''")}' (${options})`,
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = cpuSecondsSince(cpu);
   const records = Number(result.getRows()[0]?.[0] ?? 0);
   connection.closeSync();
   instance.closeSync();
   const { size } = await stat(target);
-  return { records, seconds, bytes: size, files: 1, maxRssKb: process.resourceUsage().maxRSS };
+  return { records, seconds, cpuSeconds, bytes: size, files: 1, maxRssKb: process.resourceUsage().maxRSS };
 }
 
 async function main(): Promise<void> {

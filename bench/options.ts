@@ -4,6 +4,10 @@
  * half and full size so that memory can be seen to stay flat as the tenant grows).
  */
 import { cpus } from 'node:os';
+import type { FileFormatName } from '../lambdas/core/export/job-files';
+
+/** The export-job section's formats, in the order measured. */
+export const JOB_FORMATS: readonly FileFormatName[] = ['json', 'csv', 'parquet', 'xml'];
 
 export interface BenchOptions {
   /** The full tenant size; `sizes` defaults to half and full of it. */
@@ -43,6 +47,8 @@ export interface BenchOptions {
   revisionsOnly: boolean;
   /** Export-job section: events per measured size, run unless --no-jobs; --jobs-only runs it alone. */
   jobSizes: number[];
+  /** Export-job section: the formats measured (default all four). */
+  jobFormats: FileFormatName[];
   jobs: boolean;
   jobsOnly: boolean;
 }
@@ -72,6 +78,7 @@ const HELP = `Usage: npm run bench -- [flags]
   --no-revisions       skip the raw revisions section
   --revisions-only     only the raw revisions section
   --job-sizes A,B,...  export-job section: events per size (default 1000000; 1000000,4000000 shows memory flat)
+  --job-formats F,...  export-job section: the formats measured (default json,csv,parquet,xml)
   --no-jobs            skip the export-job section
   --jobs-only          run only the export-job section
 `;
@@ -98,7 +105,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
     'no-s3', 'no-breakdown', 'no-duckdb', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
     'raw-sizes', 'no-raw', 'raw-only', 'revision-sizes', 'no-revisions', 'revisions-only',
-    'job-sizes', 'no-jobs', 'jobs-only',
+    'job-sizes', 'job-formats', 'no-jobs', 'jobs-only',
   ]);
   for (const name of flags.keys()) {
     if (!known.has(name)) throw new Error(`Unknown flag --${name}.\n\n${HELP}`);
@@ -123,6 +130,10 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     });
   };
   const sizes = list('sizes') ?? [Math.max(1, Math.round(companies / 2)), companies];
+  const formatsFlag = flags.get('job-formats');
+  const jobFormats = typeof formatsFlag === 'string' ? formatsFlag.split(',').map((s) => s.trim()) : [...JOB_FORMATS];
+  const unknownFormat = jobFormats.find((format) => !(JOB_FORMATS as readonly string[]).includes(format));
+  if (unknownFormat !== undefined) throw new Error(`--job-formats lists ${JOB_FORMATS.join(', ')}, got "${unknownFormat}".`);
   const rawSizes = bool('no-raw') ? [] : (list('raw-sizes') ?? [1_000_000, 4_000_000]);
   const runner = flags.get('runner') ?? 'bundle';
   if (runner !== 'bundle' && runner !== 'tsx') throw new Error('--runner must be bundle or tsx.');
@@ -152,6 +163,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     revisionSizes: [...new Set(bool('no-revisions') ? [] : (list('revision-sizes') ?? [1_000_000, 4_000_000]))].sort((a, b) => a - b),
     revisionsOnly: bool('revisions-only'),
     jobSizes: [...new Set(list('job-sizes') ?? [1_000_000])].sort((a, b) => a - b),
+    jobFormats: jobFormats as FileFormatName[],
     jobs: !bool('no-jobs'),
     jobsOnly: bool('jobs-only'),
   };

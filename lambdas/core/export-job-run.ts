@@ -18,7 +18,6 @@ import {
   fileExtension,
   prioritizedProfile,
   profileFileKey,
-  utcDay,
   compactTimestamp,
   type Compression,
   type ExportedEvent,
@@ -26,9 +25,10 @@ import {
   type FileFormatName,
   type IdentityField,
 } from './export/job-files';
+import { DayCachedTimes } from './export/day-cached-times';
 import { eventFormat, profileFormat, PropertyColumnsCollector, type PropertyColumns } from './export/job-formats';
 import type { ObjectSink } from './export/pipeline';
-import type { JsonValue } from './raw-log';
+import type { JsonValue, RawRecord } from './raw-log';
 import type { ProfileStore, RawEventReader, UserProfile } from '../ports';
 
 /** What a run reads of the profile store. */
@@ -81,8 +81,14 @@ export async function runExportJob(spec: ExportJobRunSpec, ports: ExportJobRunPo
   return { files };
 }
 
-/** The exported events of the window: events only, of the job's names, in the window's time. */
-async function* exportedEvents(spec: ExportJobRunSpec, reader: RawEventReader): AsyncGenerator<ExportedEvent> {
+/** An event record of the window, with the time it is exported at. */
+interface WindowEvent {
+  record: RawRecord & { event: string };
+  timestamp: number;
+}
+
+/** The event records to export: events only, of the job's names, in the window's time, each once. */
+async function* windowEvents(spec: ExportJobRunSpec, reader: RawEventReader): AsyncGenerator<WindowEvent> {
   const names = spec.type === 'selectedEvents' ? new Set(spec.events ?? []) : undefined;
   const { window } = spec;
   const readWindow = window.by === 'receiveTime' ? window : { from: window.from, to: window.readUntil };
@@ -93,14 +99,20 @@ async function* exportedEvents(spec: ExportJobRunSpec, reader: RawEventReader): 
     const timestamp = record.timestamp ?? record.receivedAt;
     if (window.by === 'eventTime' && (timestamp < window.from || timestamp >= window.to)) continue;
     if (repeats.seenBefore(record.id, record.receivedAt)) continue;
-    yield {
-      name: record.event,
-      timestamp,
-      profile: prioritizedProfile({ userId: record.userId, ...contactOf(record.context) }, spec.identityPriority),
-      deviceInfo: isObject(record.context) ? record.context : undefined,
-      properties: record.attributes ?? {},
-    };
+    yield { record: record as RawRecord & { event: string }, timestamp };
   }
+}
+
+/** The event as exported; its email and phone are those its context carries (`context.email`, `context.phone`), when text. */
+function exportedEvent({ record, timestamp }: WindowEvent, identityPriority: readonly IdentityField[] | undefined): ExportedEvent {
+  const context = isObject(record.context) ? record.context : undefined;
+  return {
+    name: record.event,
+    timestamp,
+    profile: prioritizedProfile({ userId: record.userId, email: textOf(context?.email), phone: textOf(context?.phone) }, identityPriority),
+    deviceInfo: context,
+    properties: record.attributes ?? {},
+  };
 }
 
 /**
@@ -130,12 +142,7 @@ class RecentIds {
 const isObject = (value: JsonValue | undefined): value is Record<string, JsonValue> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** An event's email and phone: those its context carries (`context.email`, `context.phone`), when text. */
-function contactOf(context: JsonValue | undefined): { email?: string; phone?: string } {
-  if (!isObject(context)) return {};
-  const text = (value: JsonValue | undefined) => (typeof value === 'string' ? value : undefined);
-  return { email: text(context.email), phone: text(context.phone) };
-}
+const textOf = (value: JsonValue | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
 const needsColumns = (format: FileFormatName) => format === 'csv' || format === 'parquet';
 
@@ -147,19 +154,23 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
 
   const columnsByEvent = new Map<string, PropertyColumnsCollector>();
   if (needsColumns(spec.format)) {
-    for await (const event of exportedEvents(spec, ports.rawEvents)) {
-      let collector = columnsByEvent.get(event.name);
-      if (!collector) columnsByEvent.set(event.name, (collector = new PropertyColumnsCollector(asString)));
-      collector.see(event.properties);
+    for await (const { record } of windowEvents(spec, ports.rawEvents)) {
+      let collector = columnsByEvent.get(record.event);
+      if (!collector) columnsByEvent.set(record.event, (collector = new PropertyColumnsCollector(asString)));
+      if (record.attributes !== undefined) collector.see(record.attributes);
     }
   }
   const noColumns: PropertyColumns = { keys: [], types: new Map() };
 
+  // Per event name, its days' files.
+  const groupsByName = new Map<string, Map<string, ChunkedFiles<ExportedEvent>>>();
   const groups = new Map<string, ChunkedFiles<ExportedEvent>>();
+  const times = new DayCachedTimes();
   const groupOf = (event: ExportedEvent): ChunkedFiles<ExportedEvent> => {
-    const day = utcDay(event.timestamp);
-    const id = `${day}\u0000${event.name}`;
-    let group = groups.get(id);
+    const day = times.utcDay(event.timestamp);
+    let days = groupsByName.get(event.name);
+    if (!days) groupsByName.set(event.name, (days = new Map()));
+    let group = days.get(day);
     if (!group) {
       const format = eventFormat(spec.format, {
         eventName: event.name,
@@ -175,14 +186,17 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
         keyOf: (index) =>
           eventFileKey({ keyPrefix: spec.keyPrefix, jobId: spec.jobId, runTs, event: event.name, day, index, environmentId: spec.environmentId, extension }),
       });
-      groups.set(id, group);
+      days.set(day, group);
+      groups.set(`${day}\u0000${event.name}`, group);
     }
     return group;
   };
   return writeAll(groups, async () => {
-    for await (const event of exportedEvents(spec, ports.rawEvents)) {
+    for await (const windowEvent of windowEvents(spec, ports.rawEvents)) {
       ports.signal?.throwIfAborted();
-      await groupOf(event).add(event);
+      const event = exportedEvent(windowEvent, spec.identityPriority);
+      const draining = groupOf(event).add(event);
+      if (draining) await draining;
     }
   });
 }
@@ -223,7 +237,8 @@ async function writeProfiles(spec: ExportJobRunSpec, ports: ExportJobRunPorts): 
   return writeAll(new Map([['profiles', files]]), async () => {
     for await (const user of exported()) {
       ports.signal?.throwIfAborted();
-      await files.add(user);
+      const draining = files.add(user);
+      if (draining) await draining;
     }
   });
 }

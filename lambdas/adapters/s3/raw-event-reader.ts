@@ -6,20 +6,9 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
-import {
-  asRawRecord,
-  decodeRawRecord,
-  environmentPrefix,
-  hourPrefixes,
-  inWindow,
-  objectHour,
-  RAW_OBJECT_EXTENSION,
-  type RawRecord,
-  type ReceiveWindow,
-} from '../../core/raw-log';
+import { environmentPrefix, hourPrefixes, inWindow, objectHour, RAW_OBJECT_EXTENSION, type RawRecord, type ReceiveWindow } from '../../core/raw-log';
 import type { RawEventReader, RawLogObject, RawLogObjects } from '../../ports';
+import { rawObjectRecords } from './raw-object-records';
 
 export class S3RawEventReader implements RawEventReader, RawLogObjects {
   constructor(private readonly options: { client: S3Client; bucket: string }) {}
@@ -27,8 +16,8 @@ export class S3RawEventReader implements RawEventReader, RawLogObjects {
   async *read(environmentId: string, window: ReceiveWindow): AsyncIterable<RawRecord> {
     for (const prefix of hourPrefixes(environmentId, window)) {
       for await (const key of this.objectKeys(prefix)) {
-        for await (const record of this.records(key)) {
-          if (inWindow(window, record.receivedAt)) yield record;
+        for await (const records of this.records(key)) {
+          for (const record of records) if (inWindow(window, record.receivedAt)) yield record;
         }
       }
     }
@@ -39,8 +28,8 @@ export class S3RawEventReader implements RawEventReader, RawLogObjects {
     for await (const key of this.objectKeys(environmentPrefix(environmentId), afterKey)) yield { key, hour: objectHour(key) };
   }
 
-  readObject(key: string): AsyncIterable<RawRecord> {
-    return this.records(key);
+  async *readObject(key: string): AsyncIterable<RawRecord> {
+    for await (const records of this.records(key)) yield* records;
   }
 
   /** The prefix's objects in name order (S3 lists keys in UTF-8 binary order), after `startAfter` when given. */
@@ -57,46 +46,8 @@ export class S3RawEventReader implements RawEventReader, RawLogObjects {
     } while (token);
   }
 
-  private async *records(key: string): AsyncIterable<RawRecord> {
+  private async *records(key: string): AsyncIterable<RawRecord[]> {
     const { Body } = await this.options.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
-    const body = Body as Readable;
-    const text = body.pipe(createGunzip());
-    body.once('error', (error) => text.destroy(error));
-    const decoder = new StringDecoder('utf8');
-    let rest = '';
-    try {
-      for await (const chunk of text) {
-        const available = rest + decoder.write(chunk as Buffer);
-        const end = available.lastIndexOf('\n');
-        if (end === -1) {
-          rest = available;
-          continue;
-        }
-        rest = available.slice(end + 1);
-        yield* decodeLines(available.slice(0, end));
-      }
-      rest += decoder.end();
-      if (rest.trim() !== '') yield* decodeLines(rest);
-    } finally {
-      // Stops the download when the caller stops reading early.
-      body.destroy();
-      text.destroy();
-    }
+    yield* rawObjectRecords(Body as Readable);
   }
-}
-
-/**
- * The records of complete lines. JSON text never holds a raw newline, so the lines of a chunk are
- * parsed as one JSON array (one parse per chunk instead of one per line: the reader's main cost); a
- * chunk that does not parse that way (an empty or broken line) is parsed line by line, which names
- * the broken line.
- */
-function decodeLines(lines: string): RawRecord[] {
-  let parsed: unknown[];
-  try {
-    parsed = JSON.parse(`[${lines.replaceAll('\n', ',')}]`) as unknown[];
-  } catch {
-    return lines.split('\n').filter((line) => line.trim() !== '').map(decodeRawRecord);
-  }
-  return parsed.map(asRawRecord);
 }

@@ -56,7 +56,11 @@ export class ChunkedFiles<Row> {
     this.maxBytes = options.maxBytes ?? MAX_FILE_BYTES;
   }
 
-  async add(row: Row): Promise<void> {
+  /**
+   * Adds a row. Returns a promise only when the caller must wait for the file's output to drain: a
+   * row that needs no wait costs no promise (most rows; a run adds millions).
+   */
+  add(row: Row): Promise<void> | undefined {
     if (this.failure !== undefined) throw this.failure;
     let chunk = this.chunk ?? this.open();
     const encoded = chunk.file.encode(row);
@@ -67,7 +71,7 @@ export class ChunkedFiles<Row> {
     chunk.file.add(encoded);
     chunk.records++;
     const ready = chunk.file.take();
-    if (ready !== undefined && !chunk.body.write(ready)) await this.drained(chunk);
+    return ready !== undefined && !chunk.body.write(ready) ? this.drained(chunk) : undefined;
   }
 
   /** Finishes the open chunk and waits for every object to be complete (or, after a failure, aborted). */

@@ -101,7 +101,8 @@ export class CsvRowEncoder {
     let text = '';
     for (const row of rows) {
       if (row.length < columnCount) {
-        text += this.encodeShortRow(row);
+        // Like csv-stringify with `columns`, a row with fewer cells has fewer in its record.
+        text += this.encodeCells(row);
         continue;
       }
       // Like csv-stringify with `columns`: cells beyond the columns are left out.
@@ -141,8 +142,11 @@ export class CsvRowEncoder {
     return entry;
   }
 
-  /** Like csv-stringify with `columns`, a row with fewer cells has fewer in its record. */
-  private encodeShortRow(row: readonly Cell[]): string {
+  /**
+   * One record of all the row's cells, each cell encoded on its own (cached or verbatim), without the
+   * groups' bookkeeping: for rows that seldom repeat the previous row's cells, such as export-job events.
+   */
+  encodeCells(row: readonly Cell[]): string {
     let line = '';
     for (let i = 0; i < row.length; i++) {
       if (i > 0) line += ',';

@@ -43,10 +43,14 @@ export function prioritizedProfile(
   known: { userId?: string; email?: string; phone?: string },
   priority: readonly IdentityField[] = DEFAULT_IDENTITY_PRIORITY,
 ): ExportedProfile {
-  const fields: Record<IdentityField, string | undefined> = { identity: known.userId, email: known.email, phone: known.phone };
-  const identity = priority.map((field) => fields[field]).find((value) => value !== undefined && value !== '');
   const profile: ExportedProfile = {};
-  if (identity !== undefined) profile.identity = identity;
+  for (const field of priority) {
+    const value = field === 'identity' ? known.userId : known[field];
+    if (value !== undefined && value !== '') {
+      profile.identity = value;
+      break;
+    }
+  }
   if (known.email !== undefined) profile.email = known.email;
   if (known.phone !== undefined) profile.phone = known.phone;
   return profile;

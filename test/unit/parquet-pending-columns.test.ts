@@ -1,0 +1,32 @@
+import fc from 'fast-check';
+import { PendingColumns, type PendingColumnKind } from '../../lambdas/core/export/parquet-pending-columns';
+
+const KINDS: PendingColumnKind[] = ['text', 'number', 'boolean', 'text'];
+
+/** Values of each kind, nulls, texts of any code units (lone surrogates too), and values of another kind. */
+const valueOf = (kind: PendingColumnKind): fc.Arbitrary<unknown> =>
+  fc.oneof(
+    { arbitrary: kind === 'text' ? fc.string({ unit: 'grapheme', maxLength: 20 }) : kind === 'number' ? fc.double() : fc.boolean(), weight: 6 },
+    { arbitrary: fc.constant(null), weight: 1 },
+    { arbitrary: fc.string({ unit: 'binary', maxLength: 6 }), weight: 1 },
+    { arbitrary: fc.oneof(fc.integer(), fc.boolean(), fc.constant(-0), fc.constant(Number.NaN)), weight: 1 },
+  );
+const row = fc.tuple(...KINDS.map(valueOf));
+
+describe('PendingColumns', () => {
+  it('gives back the values pushed, column by column, across growth and clears', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(row, { maxLength: 3000 }), { minLength: 1, maxLength: 3 }), (groups) => {
+        const pending = new PendingColumns(KINDS);
+        for (const rows of groups) {
+          for (const values of rows) pending.push(values);
+          expect(pending.rows).toBe(rows.length);
+          const plain = KINDS.map((_, column) => rows.map((values) => values[column]));
+          expect(pending.columns()).toEqual(plain);
+          pending.clear();
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
