@@ -123,6 +123,8 @@ async function check(testCase: Case, options: { scan: boolean }): Promise<InProc
   const before = options.scan ? await service.snapshot(environments()) : undefined;
   const schedulesBefore = schedules();
   await service.services.dispatcher.idle();
+  // What earlier cases buffered in the raw log is written now, not by its timer during this case.
+  await service.services.rawLog.flush();
   const request = await withCurrentVersion(testCase.request);
   writes = [];
   const response = await service.send(request);
