@@ -2,25 +2,30 @@
  * The README's dashboard screenshots (`npm run screenshots`): the local service on in-memory emulators
  * with the demo tenant (a smaller one: 40 companies over 60 days), its automatic export saved and run,
  * destinations, export jobs with runs, and events; then Chromium visits each page and saves a PNG under
- * docs/images/. A page that meets a console error or a failed request fails the script.
+ * docs/images/. The raw export is turned on and run just before its own page is shot, so that its
+ * items of yesterday change none of the other pages. A page that meets a console error or a failed
+ * request fails the script.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createDemoTenant } from '../lambdas/local/demo';
 import { launchBrowser, watchedPage } from '../test/support/browser';
+import type { Member } from '../test/support/dashboard-tenants';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../test/support/local-service';
 
 const OUT_DIR = join(__dirname, '..', 'docs', 'images');
+const HOUR_MS = 3_600_000;
 
 async function seed(service: TestService) {
   const demo = await createDemoTenant(service.services, { companies: 40, days: 60 });
-  const member = { environmentId: demo.environment.id, token: await service.token(demo.organization.id) };
-  const call = async (method: string, path: string, body?: unknown) => {
-    const answer = await service.call(method, `/v1/environments/${member.environmentId}${path}`, { token: member.token, body });
-    if (answer.status >= 300) throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-    return answer.body;
+  const member: Member = {
+    organizationId: demo.organization.id,
+    environmentId: demo.environment.id,
+    ingestKey: demo.environment.ingestKey,
+    token: await service.token(demo.organization.id),
   };
+  const call = memberCall(service, member);
   const endpoint = service.customerStorage!.endpoint;
 
   const settings = await call('GET', '/data-export/settings');
@@ -45,7 +50,7 @@ async function seed(service: TestService) {
   const events = ['purchase', 'signup', 'report_run', 'dashboard_viewed', 'alert_created'].flatMap((event, index) =>
     Array.from({ length: 3 + index }, (_, n) => ({ type: 'event', event, userId: `user-${n}`, attributes: { plan: n % 2 ? 'pro' : 'enterprise', amount: n * 10 } })),
   );
-  await service.call('POST', '/ingest/bulk', { headers: { authorization: `Bearer ${demo.environment.ingestKey}` }, body: events });
+  await ingest(service, member, events);
   await service.services.rawLog.flush();
 
   const warehouse = await call('POST', '/destinations', {
@@ -75,7 +80,41 @@ async function seed(service: TestService) {
   const old = await call('POST', '/export-jobs', { ...job, name: 'Old XML feed', destinationId: warehouse.id, type: 'allEvents', frequency: { kind: 'recurring', everyHours: 24 }, format: 'xml' });
   await call('POST', `/export-jobs/${old.id}/stop`);
   await service.services.dispatcher.idle();
-  return { member, purchasesId: purchases.id, lakeId: lake.id };
+  return { member, purchasesId: purchases.id, lakeId: lake.id, warehouseId: warehouse.id };
+}
+
+/** The member's API call; an answer other than 2xx fails the script. */
+function memberCall(service: TestService, member: Member) {
+  return async (method: string, path: string, body?: unknown) => {
+    const answer = await service.call(method, `/v1/environments/${member.environmentId}${path}`, { token: member.token, body });
+    if (answer.status >= 300) throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    return answer.body;
+  };
+}
+
+async function ingest(service: TestService, member: Member, items: unknown[]): Promise<void> {
+  const answer = await service.call('POST', '/ingest/bulk', { headers: { authorization: `Bearer ${member.ingestKey}` }, body: items });
+  if (answer.status !== 200) throw new Error(`ingest answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+}
+
+/**
+ * The raw export on, into the warehouse, with items received yesterday (one raw-log object per hour:
+ * one revision each) and run as scheduled at 00:00 UTC today: yesterday's revisions exported, today's
+ * counted and left for the next run.
+ */
+async function seedRawExport(service: TestService, member: Member, destinationId: string): Promise<void> {
+  const today = Math.floor(Date.now() / (24 * HOUR_MS)) * 24 * HOUR_MS;
+  for (const hoursBefore of [15, 11, 6]) {
+    await service.services.clock.at(today - hoursBefore * HOUR_MS, async () => {
+      await ingest(service, member, [{ type: 'event', event: 'report_run', userId: `user-${hoursBefore}`, attributes: { rows: hoursBefore * 100 } }]);
+      await service.services.rawLog.flush();
+    });
+  }
+  const call = memberCall(service, member);
+  const settings = await call('GET', '/raw-export/settings');
+  await call('PUT', '/raw-export/settings', { enabled: true, destinationId, notifyEmails: ['data-team@demo.example'], version: settings.version });
+  const fired = await service.call('POST', '/local/scheduler/fire', { body: { target: 'raw-export', envId: member.environmentId, scheduledTime: new Date(today).toISOString() } });
+  if (fired.body?.outcome !== 'successful') throw new Error(`The raw export run answered ${fired.status}: ${JSON.stringify(fired.body)}`);
 }
 
 async function shoot(browser: Browser, url: string, file: string, ready: (page: Page) => Promise<void>): Promise<void> {
@@ -97,7 +136,7 @@ async function main(): Promise<void> {
   mkdirSync(OUT_DIR, { recursive: true });
   const [browser, service] = await Promise.all([launchBrowser(), startTestService({ customerStorage: true })]);
   try {
-    const { member, purchasesId, lakeId } = await seed(service);
+    const { member, purchasesId, lakeId, warehouseId } = await seed(service);
     const url = (page: string) => `${service.url}/environments/${member.environmentId}/${page}#token=${member.token}`;
     await shoot(browser, url('settings/data-export'), 'dashboard-data-export.png', (page) => page.getByRole('region', { name: 'Run history' }).waitFor());
     await shoot(browser, url('settings/manual-export'), 'dashboard-manual-export.png', async (page) => {
@@ -114,9 +153,8 @@ async function main(): Promise<void> {
       await page.getByLabel(/^signup/).check();
     });
     await shoot(browser, url(`export-jobs/${purchasesId}`), 'dashboard-export-job.png', (page) => page.getByRole('region', { name: 'Run history' }).waitFor());
-    await shoot(browser, url('raw-export'), 'dashboard-raw-export.png', (page) =>
-      page.getByRole('heading', { name: 'Progress' }).or(page.getByText('Raw export is not available')).waitFor(),
-    );
+    await seedRawExport(service, member, warehouseId);
+    await shoot(browser, url('settings/raw-export'), 'dashboard-raw-export.png', (page) => page.getByText(/^[\d,]+ of [\d,]+ revisions exported$/).waitFor());
   } finally {
     await browser.close();
     await service.stop();

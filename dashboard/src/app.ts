@@ -25,7 +25,7 @@ export interface PageProps {
 }
 
 interface Page {
-  /** Path under `/environments/{envId}/`; `settings/data-export` is what the failure emails link to. */
+  /** Path under `/environments/{envId}/`; the failure emails link to `settings/data-export`, `settings/raw-export` and `export-jobs/<jobId>`. */
   path: string;
   title: string;
   view: FunctionComponent<PageProps>;
@@ -36,7 +36,7 @@ export const PAGES: readonly Page[] = [
   { path: 'settings/manual-export', title: 'Manual export', view: ManualExportPage },
   { path: 'destinations', title: 'Destinations', view: DestinationsPage },
   { path: 'export-jobs', title: 'Export jobs', view: ExportJobsPage },
-  { path: 'raw-export', title: 'Raw export', view: RawExportPage },
+  { path: 'settings/raw-export', title: 'Raw export', view: RawExportPage },
 ];
 
 export function App({ apiBaseUrl, initialSession }: { apiBaseUrl: string; initialSession?: Session }) {

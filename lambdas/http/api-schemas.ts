@@ -84,6 +84,16 @@ const optionalText = (max: number) => wellFormedText.trim().min(1, 'must not be 
 /** RFC 5321's limit on a forward path. */
 const MAX_EMAIL_CHARS = 254;
 
+/** Settings never saved are at version 0: a GET answers 0, and a save may send it back. */
+const settingsVersion = z
+  .number({ error: 'version must be the version number of the settings you read' })
+  .int('version must be a whole number')
+  .min(0, 'version must be 0 or more')
+  .max(Number.MAX_SAFE_INTEGER, 'version must be at most 2^53 - 1')
+  .describe(
+    'The `version` of the settings this save is based on, as the last GET (or PUT) answered it. A save based on an older version is refused with 409 `conflict`: reload, apply the change again and save. Leave it out (or send 0) to create settings when none were saved yet.',
+  );
+
 export const putExportSettingsBody = z
   .object({
     enabled: z.boolean({ error: 'enabled must be true or false' }),
@@ -97,15 +107,7 @@ export const putExportSettingsBody = z
     accessKeyId: optionalText(256),
     secretAccessKey: optionalText(512),
     notifyEmails: z.array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS)).max(10).optional(),
-    version: z
-      .number({ error: 'version must be the version number of the settings you read' })
-      .int('version must be a whole number')
-      .min(0, 'version must be 0 or more')
-      .max(Number.MAX_SAFE_INTEGER, 'version must be at most 2^53 - 1')
-      .optional()
-      .describe(
-        'The `version` of the settings this save is based on, as the last GET (or PUT) answered it. A save based on an older version is refused with 409 `conflict`: reload, apply the change again and save. Leave it out (or send 0) to create settings when none were saved yet.',
-      ),
+    version: settingsVersion.optional(),
   })
   .strict()
   .superRefine(checkProviderFields);
@@ -251,6 +253,6 @@ export const putRawExportSettingsBody = z
     enabled: z.boolean({ error: 'enabled must be true or false' }),
     destinationId: idParameter.optional(),
     notifyEmails: z.array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS)).max(10, 'add at most 10 addresses').default([]),
-    version: version.optional(),
+    version: settingsVersion.optional(),
   })
   .strict();

@@ -6,7 +6,8 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, unlabelledControls, walk } from '../support/browser';
-import { dashboardTenant, memberCall, signedInUrl, type Member } from '../support/dashboard-tenants';
+import { jobPageUrl } from '../../lambdas/core/job-failure-check';
+import { dashboardTenant, memberCall, signedIn, signedInUrl, type Member } from '../support/dashboard-tenants';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
 
 let service: TestService;
@@ -105,7 +106,9 @@ describe('a job and its runs', () => {
     expect(run.files.length).toBeGreaterThan(0);
 
     await walk(browser, 'job runs', async (page) => {
-      await page.goto(signedInUrl(service, acme, `export-jobs/${created.id}`));
+      // The address the job's failure emails link to.
+      await page.goto(signedIn(jobPageUrl(service.url, acme.environmentId, created.id), acme));
+      await page.getByRole('heading', { name: created.name }).waitFor();
       const history = page.getByRole('region', { name: 'Run history' });
       const row = history.getByRole('row').filter({ hasText: run.files[0].key });
       await row.waitFor();

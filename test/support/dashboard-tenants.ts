@@ -15,9 +15,11 @@ export async function dashboardTenant(service: TestService, plan: string, name: 
   return { organizationId: org.id, environmentId: env.id, ingestKey: env.ingestKey, token: await service.token(org.id) };
 }
 
+/** A dashboard address (a failure email's link, say) opened as the member: the token in the fragment. */
+export const signedIn = (url: string, who: Member): string => `${url}#token=${who.token}`;
+
 /** The link `npm start` prints: a page of the environment (with its query string), the token in the fragment. */
-export const signedInUrl = (service: TestService, who: Member, page: string): string =>
-  `${service.url}/environments/${who.environmentId}/${page}#token=${who.token}`;
+export const signedInUrl = (service: TestService, who: Member, page: string): string => signedIn(`${service.url}/environments/${who.environmentId}/${page}`, who);
 
 /** The member's call to the environment's API. */
 export const memberCall = (service: TestService, who: Member) => (method: string, path: string, body?: unknown) =>

@@ -4,6 +4,7 @@
  */
 import { apiRouter, apiRoutes, type ApiServices } from '../../lambdas/http/api-routes';
 import type { Caller } from '../../lambdas/core/access';
+import { putExportSettingsBody, putRawExportSettingsBody } from '../../lambdas/http/api-schemas';
 
 const NO_SERVICES = {} as ApiServices;
 const router = apiRouter(NO_SERVICES);
@@ -42,4 +43,14 @@ describe('api router', () => {
       expect((response.body as { error: { code: string } }).error.code).toBe('invalid_request');
     },
   );
+});
+
+describe('settings bodies', () => {
+  it.each([
+    ['data export', putExportSettingsBody],
+    ['raw export', putRawExportSettingsBody],
+  ])('%s: takes back the version 0 that a GET of settings never saved answers, and refuses a negative one', (_name, body) => {
+    expect(body.safeParse({ enabled: false, version: 0 }).success).toBe(true);
+    expect(body.safeParse({ enabled: false, version: -1 }).error?.issues.map((issue) => issue.message)).toEqual(['version must be 0 or more']);
+  });
 });

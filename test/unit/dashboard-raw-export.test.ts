@@ -1,5 +1,26 @@
-/** The raw export page's save body: the form's choice, the emails as a list, the version read when there is one. */
-import { rawExportBody } from '../../dashboard/src/pages/raw-export-logic';
+/** The raw export page's form: the stored settings as a form, and the save body with the version read. */
+import { rawExportBody, rawExportForm, type RawExportSettingsView } from '../../dashboard/src/pages/raw-export-logic';
+
+const stored: RawExportSettingsView = {
+  enabled: true,
+  destinationId: 'dst_1',
+  notifyEmails: ['a@x.example', 'b@x.example'],
+  updatedAt: '2026-12-01T00:00:00.000Z',
+  stoppedAt: null,
+  stoppedReason: null,
+  version: 3,
+};
+
+describe('rawExportForm', () => {
+  it('shows the stored destination and the emails as one line', () => {
+    expect(rawExportForm(stored, ['dst_0', 'dst_1'])).toEqual({ enabled: true, destinationId: 'dst_1', notifyEmails: 'a@x.example, b@x.example' });
+  });
+
+  it('leaves the destination to choose when none is stored or the stored one was deleted', () => {
+    expect(rawExportForm({ ...stored, enabled: false, destinationId: null, notifyEmails: [] }, ['dst_1']).destinationId).toBe('');
+    expect(rawExportForm({ ...stored, enabled: false }, ['dst_2']).destinationId).toBe('');
+  });
+});
 
 describe('rawExportBody', () => {
   it('sends the destination, the emails as a list and the version read', () => {
@@ -11,7 +32,7 @@ describe('rawExportBody', () => {
     });
   });
 
-  it('leaves out a destination not chosen and a version the API did not give', () => {
-    expect(rawExportBody({ enabled: false, destinationId: '', notifyEmails: '' }, undefined)).toEqual({ enabled: false, notifyEmails: [] });
+  it('leaves out a destination not chosen, so the API names the field when enabling', () => {
+    expect(rawExportBody({ enabled: false, destinationId: '', notifyEmails: '' }, 0)).toEqual({ enabled: false, notifyEmails: [], version: 0 });
   });
 });

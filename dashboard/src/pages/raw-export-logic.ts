@@ -1,35 +1,34 @@
 /**
- * The raw export page's contract and logic, apart from its view: the settings and status the API
- * answers (DESIGN "Raw revisions"), and the body a save sends.
+ * The raw export page's logic, apart from its view: the settings and status the API answers
+ * (docs/raw-revisions.md), the form a member edits and the body a save sends.
  */
+import type { RawExportSettingsInput, RawExportSettingsView, RawExportStatusView } from '../../../lambdas/core/raw-revisions';
 import { parseEmails } from './data-export-form';
 
-export interface RawExportSettings {
+export type { RawExportSettingsView, RawExportStatusView };
+
+export interface RawExportForm {
   enabled: boolean;
-  destinationId: string | null;
-  notifyEmails: string[];
-  version?: number;
+  /** '' while none is chosen. */
+  destinationId: string;
+  notifyEmails: string;
 }
 
-export interface RawExportStatus {
-  totalRevisions: number;
-  exportedRevisions: number;
-  /** Unix seconds of the newest item exported. */
-  maxExportedTimestamp: number | null;
-  maxExportedAt: string | null;
-  lastRunAt: string | null;
-  nextRunAt: string | null;
-  status: 'never ran before' | 'successful' | 'failed' | 'stopped';
-  error: string | null;
+/**
+ * The form of the stored settings. A destination deleted since it was saved (allowed while the export
+ * is off) is not offered: the member chooses again.
+ */
+export function rawExportForm(settings: RawExportSettingsView, destinationIds: readonly string[]): RawExportForm {
+  const destinationId = settings.destinationId !== null && destinationIds.includes(settings.destinationId) ? settings.destinationId : '';
+  return { enabled: settings.enabled, destinationId, notifyEmails: settings.notifyEmails.join(', ') };
 }
 
-/** The PUT body: what the form holds, and the version read when the API gave one. */
-export function rawExportBody(form: { enabled: boolean; destinationId: string; notifyEmails: string }, version: number | undefined): Record<string, unknown> {
+/** The PUT body: what the form holds, and the version read (a stale one is refused with 409). */
+export function rawExportBody(form: RawExportForm, version: number): RawExportSettingsInput {
   return {
     enabled: form.enabled,
     ...(form.destinationId ? { destinationId: form.destinationId } : {}),
     notifyEmails: parseEmails(form.notifyEmails),
-    ...(version !== undefined ? { version } : {}),
+    version,
   };
 }
-

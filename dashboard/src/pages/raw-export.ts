@@ -1,9 +1,8 @@
 /**
  * Raw export (KISSmetrics style): turn the copy of every item ever received on or off with a
- * destination, and follow its progress (exported / total revisions, last and next run). Built against
- * the contract in DESIGN "Raw revisions": `GET/PUT .../raw-export/settings` ({enabled, destinationId,
- * notifyEmails}, with the `version` read when the API gives one) and `GET .../raw-export/status`. A
- * service without them answers 404, which the page says plainly.
+ * destination, and follow its progress (exported / total revisions, last and next run, the error of a
+ * failed or stopped export). `GET/PUT .../raw-export/settings` and `GET .../raw-export/status`
+ * (docs/raw-revisions.md); a plan without it gets the API's refusal, which says why.
  */
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -13,17 +12,16 @@ import { Alert, describedBy, Field, formatCount, messageOf, TextField, Time } fr
 import { firstSegmentIn, noErrors, placeErrors, type PlacedErrors } from '../form-errors';
 import { followLink, pagePath } from '../router';
 import type { DestinationView } from './destination-form';
-import { rawExportBody, type RawExportSettings, type RawExportStatus } from './raw-export-logic';
+import { rawExportBody, rawExportForm, type RawExportForm, type RawExportSettingsView, type RawExportStatusView } from './raw-export-logic';
 
 type RawExportField = 'enabled' | 'destinationId' | 'notifyEmails';
 const FIELDS: ReadonlySet<string> = new Set<RawExportField>(['enabled', 'destinationId', 'notifyEmails']);
 
 export function RawExportPage({ api, environmentId }: PageProps) {
   const env = `/v1/environments/${encodeURIComponent(environmentId)}`;
-  const [settings, setSettings] = useState<RawExportSettings>();
-  const [unavailable, setUnavailable] = useState(false);
+  const [settings, setSettings] = useState<RawExportSettingsView>();
   const [destinations, setDestinations] = useState<DestinationView[]>();
-  const [form, setForm] = useState<{ enabled: boolean; destinationId: string; notifyEmails: string }>();
+  const [form, setForm] = useState<RawExportForm>();
   const [loadError, setLoadError] = useState<string>();
   const [errors, setErrors] = useState<PlacedErrors<RawExportField>>(noErrors());
   const [saving, setSaving] = useState(false);
@@ -31,26 +29,18 @@ export function RawExportPage({ api, environmentId }: PageProps) {
   const [refreshKey, setRefreshKey] = useState(0);
 
   const load = () => {
-    Promise.all([api.get<RawExportSettings>(`${env}/raw-export/settings`), api.get<{ items: DestinationView[] }>(`${env}/destinations`)])
+    Promise.all([api.get<RawExportSettingsView>(`${env}/raw-export/settings`), api.get<{ items: DestinationView[] }>(`${env}/destinations`)])
       .then(([loaded, loadedDestinations]) => {
         setSettings(loaded);
         setDestinations(loadedDestinations.items);
-        setForm({ enabled: loaded.enabled, destinationId: loaded.destinationId ?? loadedDestinations.items[0]?.id ?? '', notifyEmails: loaded.notifyEmails.join(', ') });
+        setForm(rawExportForm(loaded, loadedDestinations.items.map((d) => d.id)));
         setErrors(noErrors());
+        setSaved(false);
       })
-      .catch((failure: unknown) => {
-        if (failure instanceof ApiError && failure.status === 404) setUnavailable(true);
-        else setLoadError(messageOf(failure));
-      });
+      .catch((failure: unknown) => setLoadError(messageOf(failure)));
   };
   useEffect(load, [api, env]);
 
-  if (unavailable) {
-    return html`<div class="notice" role="status">
-      <p><strong>Raw export is not available on this service yet.</strong></p>
-      <p>This deployment does not offer <code>/raw-export</code>: update the service to a version with the raw revisions export, then come back.</p>
-    </div>`;
-  }
   if (loadError) return html`<${Alert} message=${loadError} />`;
   if (!settings || !form || !destinations) return html`<p role="status">Loading raw export settings…</p>`;
 
@@ -59,7 +49,7 @@ export function RawExportPage({ api, environmentId }: PageProps) {
     setSaving(true);
     setSaved(false);
     try {
-      const stored = await api.put<RawExportSettings>(`${env}/raw-export/settings`, rawExportBody(form, settings.version));
+      const stored = await api.put<RawExportSettingsView>(`${env}/raw-export/settings`, rawExportBody(form, settings.version));
       setSettings(stored);
       setErrors(noErrors());
       setSaved(true);
@@ -80,6 +70,9 @@ export function RawExportPage({ api, environmentId }: PageProps) {
     <section aria-labelledby="raw-settings-heading">
       <h2 id="raw-settings-heading">Settings</h2>
       <p class="lead">A copy of every item the service ever received, up to yesterday, as numbered <code>revisions/N.json</code> files with <code>status.csv</code> and <code>index.csv</code>; kept current every 12 hours (enterprise plan).</p>
+      ${settings.stoppedAt
+        ? html`<p class="notice">Stopped by the service <${Time} value=${settings.stoppedAt} /> after failing for 72 hours (the error is under Progress). Fix the destination, then turn the export on again.</p>`
+        : null}
       ${destinations.length === 0
         ? html`<p class="notice">The raw export writes into a destination, and there is none yet. <a href=${pagePath(environmentId, 'destinations/new')} onClick=${followLink}>Add a destination</a>.</p>`
         : html`<form onSubmit=${save} novalidate>
@@ -90,6 +83,7 @@ export function RawExportPage({ api, environmentId }: PageProps) {
             </div>
             <${Field} id="destinationId" label="Destination" error=${errors.fields.destinationId}>
               <select ...${describedBy('destinationId', false, errors.fields.destinationId)} value=${form.destinationId} onChange=${(e: Event) => set({ destinationId: (e.currentTarget as HTMLSelectElement).value })}>
+                <option value="">Choose a destination</option>
                 ${destinations.map((d) => html`<option value=${d.id}>${d.name} (${d.provider})</option>`)}
               </select>
             <//>
@@ -106,13 +100,13 @@ export function RawExportPage({ api, environmentId }: PageProps) {
 }
 
 function RawExportProgress({ api, path, refreshKey }: { api: Api; path: string; refreshKey: number }) {
-  const [status, setStatus] = useState<RawExportStatus>();
+  const [status, setStatus] = useState<RawExportStatusView>();
   const [error, setError] = useState<string>();
   const [manualRefresh, setManualRefresh] = useState(0);
   useEffect(() => {
     let current = true;
     api
-      .get<RawExportStatus>(path)
+      .get<RawExportStatusView>(path)
       .then((loaded) => {
         if (!current) return;
         setStatus(loaded);
