@@ -47,6 +47,8 @@ class InMemoryUsage {
     });
   }
   async findUserCompany(_: string, userId: string) {
+    // The table is keyed by user id: DynamoDB refuses a lookup without one.
+    if (typeof userId !== 'string') throw new Error('ValidationException: the key userId is missing');
     return this.track(() => this.userCompanies.get(userId));
   }
   async companyAttributes(_: string, companyId: string): Promise<StoredAttributes> {
@@ -133,6 +135,9 @@ describe('IngestService.features', () => {
   });
 });
 
+/** The identity this derivation gives `event` below (2026-12-07): a changed derivation would count a retry that spans a deploy twice. */
+const GOLDEN_EVENT_ID = 'V1MeSwbJX69sX37gn7FTon';
+
 describe('ingest item identity', () => {
   const event: IngestItem = { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 1, mode: 'pdf' }, context: { ip: '1.2.3.4' }, at: NOW };
 
@@ -140,6 +145,10 @@ describe('ingest item identity', () => {
     const id = ingestItemId('env_1', event, 0);
     expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(ingestItemId('env_1', structuredClone(event), 0)).toBe(id);
+  });
+
+  it('stays the same across versions of the service, so a retry after a deploy is still recognized', () => {
+    expect(ingestItemId('env_1', event, 0)).toBe(GOLDEN_EVENT_ID);
   });
 
   it('does not depend on the order attributes were sent in', () => {
@@ -374,6 +383,16 @@ describe('IngestService.ingest into the usage history', () => {
     expect(usage.writes.filter((write) => 'event' in write)).toEqual([{ event: { companyId: 'acme', eventKey: 'report_run', at: NOW } }]);
   });
 
+  it('attributes an event sent right after the company call that linked its user', async () => {
+    const { service, usage } = await setUp();
+    const result = await service.ingest(ENVIRONMENT, [
+      { type: 'company', companyId: 'acme', userId: 'alice', at: NOW - 1 },
+      { type: 'event', event: 'report_run', userId: 'alice', at: NOW },
+    ]);
+    expect(result).toEqual({ recorded: 2, unattributed: 0 });
+    expect(usage.writes.at(-1)).toEqual({ event: { companyId: 'acme', eventKey: 'report_run', at: NOW } });
+  });
+
   it("keeps one company's items in order when events name it and a user's company call names it too", async () => {
     const { service, usage } = await setUp();
     await service.ingest(ENVIRONMENT, [
@@ -398,6 +417,14 @@ describe('IngestService.ingest into the usage history', () => {
     expect(usage.writes).toHaveLength(40);
     expect(usage.maxInFlight).toBeGreaterThan(1);
     expect(usage.maxInFlight).toBeLessThanOrEqual(16);
+  });
+
+  it('writes different users in parallel lanes too', async () => {
+    const { service, usage } = await setUp();
+    const items: IngestItem[] = Array.from({ length: 20 }, (_, i) => ({ type: 'user', userId: `u${i}`, at: NOW }));
+    await service.ingest(ENVIRONMENT, [...items, ...items.map((item): IngestItem => ({ ...item, at: NOW + 1 }))]);
+    expect(usage.writes).toHaveLength(40);
+    expect(usage.maxInFlight).toBeGreaterThan(1);
   });
 
   it('reads each company\'s stored attributes once, however many updates the request has', async () => {
