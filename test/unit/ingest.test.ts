@@ -135,8 +135,17 @@ describe('IngestService.features', () => {
   });
 });
 
-/** The identity this derivation gives `event` below (2026-12-07): a changed derivation would count a retry that spans a deploy twice. */
-const GOLDEN_EVENT_ID = 'V1MeSwbJX69sX37gn7FTon';
+/**
+ * The identities this derivation gives the items below (2026-12-07): a changed derivation would count
+ * a retry that spans a deploy twice, so they must stay what they are.
+ */
+const GOLDEN_IDS: [IngestItem['type'], IngestItem, string][] = [
+  ['user', { type: 'user', userId: 'alice', attributes: { plan: 'pro' }, context: { active: true }, at: NOW }, 'cB_R-ehvhNitNIrgIU7zp8'],
+  ['company', { type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme' }, at: NOW }, '4FcoyuHYL9klMXXYD7jF_3'],
+  ['event', { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 1, mode: 'pdf' }, context: { ip: '1.2.3.4' }, at: NOW }, 'V1MeSwbJX69sX37gn7FTon'],
+  ['feedback', { type: 'feedback', companyId: 'acme', featureId: 'reports', score: 4, attributes: { comment: 'ok' }, at: NOW }, 'ALEitZU-Lgt3uy90Ft7o0Q'],
+  ['alias', { type: 'alias', userId: 'alice', alias: 'anon-1', at: NOW }, 'ZnhQOmlyk7u223Y4mBB6P0'],
+];
 
 describe('ingest item identity', () => {
   const event: IngestItem = { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 1, mode: 'pdf' }, context: { ip: '1.2.3.4' }, at: NOW };
@@ -147,13 +156,15 @@ describe('ingest item identity', () => {
     expect(ingestItemId('env_1', structuredClone(event), 0)).toBe(id);
   });
 
-  it('stays the same across versions of the service, so a retry after a deploy is still recognized', () => {
-    expect(ingestItemId('env_1', event, 0)).toBe(GOLDEN_EVENT_ID);
+  it.each(GOLDEN_IDS)('stays the same across versions of the service, so a retry after a deploy is still recognized (%s)', (_type, item, id) => {
+    expect(ingestItemId('env_1', item, 0)).toBe(id);
   });
 
   it('does not depend on the order attributes were sent in', () => {
-    const reordered: IngestItem = { ...event, attributes: { mode: 'pdf', rows: 1 } };
-    expect(ingestItemId('env_1', reordered, 0)).toBe(ingestItemId('env_1', event, 0));
+    const entries = Object.entries({ a: 1, b: 'two', c: null, d: [4], e: { five: 5 } });
+    const orders = [entries, [...entries].reverse(), [2, 0, 4, 1, 3].map((i) => entries[i]), [3, 4, 0, 2, 1].map((i) => entries[i])];
+    const ids = orders.map((order) => ingestItemId('env_1', { ...event, attributes: Object.fromEntries(order) }, 0));
+    expect(new Set(ids).size).toBe(1);
   });
 
   it('differs by environment and by ordinal', () => {
@@ -309,6 +320,18 @@ describe('IngestService.ingest refusals write nothing', () => {
     await nothingWritten();
   });
 
+  it("does not count user and event attributes against any company's bound", async () => {
+    const { service, usage } = await setUp();
+    const attributes = (prefix: string) => Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${prefix}${i}`, i]));
+    const result = await service.ingest(ENVIRONMENT, [
+      { type: 'user', userId: 'alice', attributes: attributes('u'), at: NOW },
+      { type: 'user', userId: 'bob', attributes: attributes('v'), at: NOW },
+      { type: 'event', event: 'e', userId: 'alice', companyId: 'acme', attributes: attributes('w'), at: NOW },
+    ]);
+    expect(result).toEqual({ recorded: 3, unattributed: 0 });
+    expect(usage.attributeReads).toEqual([]);
+  });
+
   it('counts nested attribute values by their JSON text', async () => {
     const { service, nothingWritten } = await setUp();
     const long = 'x'.repeat(60 * 1024);
@@ -417,6 +440,13 @@ describe('IngestService.ingest into the usage history', () => {
     expect(usage.writes).toHaveLength(40);
     expect(usage.maxInFlight).toBeGreaterThan(1);
     expect(usage.maxInFlight).toBeLessThanOrEqual(16);
+  });
+
+  it('writes different companies sent without a user in parallel lanes too', async () => {
+    const { service, usage } = await setUp();
+    await service.ingest(ENVIRONMENT, Array.from({ length: 20 }, (_, i): IngestItem => ({ type: 'company', companyId: `c${i}`, at: NOW })));
+    expect(usage.writes).toHaveLength(20);
+    expect(usage.maxInFlight).toBeGreaterThan(1);
   });
 
   it('writes different users in parallel lanes too', async () => {
