@@ -105,6 +105,11 @@ describe('mergeCompanyAttributes', () => {
     expect(() => mergeCompanyAttributes('acme', over, { extra: 1 }, T)).toThrow(ValidationError);
   });
 
+  it('refuses a new key past the count bound even when the same update shrinks the bytes', () => {
+    const full = storedAt({ ...numbered(MAX_COMPANY_ATTRIBUTES - 1), note: 'x'.repeat(100) }, T - 1);
+    expect(() => mergeCompanyAttributes('acme', full, { note: '', extra: 1 }, T)).toThrow(ValidationError);
+  });
+
   it('refuses a single value that alone passes the byte bound, on a company with room for keys', () => {
     expect(() => mergeCompanyAttributes('acme', EMPTY, { blob: 'x'.repeat(MAX_COMPANY_ATTRIBUTE_BYTES) }, T)).toThrow(ValidationError);
   });
