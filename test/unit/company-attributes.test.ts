@@ -101,6 +101,7 @@ describe('mergeCompanyAttributes', () => {
     const over = storedAt({ ...numbered(MAX_COMPANY_ATTRIBUTES + 5), note: 'long text' }, T - 1);
     const merged = mergeCompanyAttributes('acme', over, { k0: 7, note: 'short' }, T);
     expect(merged.values).toMatchObject({ k0: 7, note: 'short' });
+    expect(mergeCompanyAttributes('acme', over, { k1: 8, note: 'LONG TEXT' }, T).values).toMatchObject({ k1: 8, note: 'LONG TEXT' });
     expect(() => mergeCompanyAttributes('acme', over, { note: 'longer text' }, T)).toThrow(ValidationError);
     expect(() => mergeCompanyAttributes('acme', over, { extra: 1 }, T)).toThrow(ValidationError);
   });
