@@ -451,8 +451,8 @@ describe('IngestService.ingest into the usage history', () => {
 
   it('writes different users in parallel lanes too', async () => {
     const { service, usage } = await setUp();
-    const items: IngestItem[] = Array.from({ length: 20 }, (_, i) => ({ type: 'user', userId: `u${i}`, at: NOW }));
-    await service.ingest(ENVIRONMENT, [...items, ...items.map((item): IngestItem => ({ ...item, at: NOW + 1 }))]);
+    const users = (at: number) => Array.from({ length: 20 }, (_, i): IngestItem => ({ type: 'user', userId: `u${i}`, at }));
+    await service.ingest(ENVIRONMENT, [...users(NOW), ...users(NOW + 1)]);
     expect(usage.writes).toHaveLength(40);
     expect(usage.maxInFlight).toBeGreaterThan(1);
   });
