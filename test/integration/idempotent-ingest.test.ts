@@ -26,6 +26,12 @@ const freshEnv = (): Environment => ({ id: `idem_${++envCounter}` }) as Environm
 /** Writes sent so far, and the write that fails (1-based; 0: none). */
 let writes = 0;
 let failAtWrite = 0;
+/**
+ * Requests not yet answered. A failed ingest answers at its first failed write while its other lanes
+ * go on writing; the emulator must not stop under them (dynalite throws on a closed database and
+ * crashes the process, which ends a mutation run's in-band Jest).
+ */
+let inFlight = 0;
 
 beforeAll(async () => {
   emulators = await startEmulators();
@@ -36,7 +42,8 @@ beforeAll(async () => {
       if (WRITES.has(context.commandName ?? '') && ++writes === failAtWrite) {
         return Promise.reject(new Error(`injected fault on write ${writes} (${context.commandName})`));
       }
-      return next(args);
+      inFlight++;
+      return next(args).finally(() => inFlight--);
     },
     { step: 'initialize', name: 'injectWriteFault' },
   );
@@ -45,6 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 20));
   clients?.destroy();
   await emulators?.stop();
 });
