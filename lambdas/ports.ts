@@ -645,11 +645,8 @@ export interface RawLogObject {
 export interface RawLogObjects {
   /** The environment's objects after `afterKey` (from its first when absent), in receive order, listed lazily. */
   listObjects(environmentId: string, afterKey?: string): AsyncIterable<RawLogObject>;
-  /**
-   * One object's text, streamed, in pieces of whole lines (one record per line; a piece holds one or
-   * more lines joined by newlines, without the last newline), in order.
-   */
-  readObjectLines(key: string): AsyncIterable<string>;
+  /** One object's records, in order, streamed. */
+  readObject(key: string): AsyncIterable<RawRecord>;
 }
 
 /** The raw revisions export's settings (one per environment). */

@@ -209,7 +209,7 @@ const rawLogNotWired: RawLogObjects = {
   listObjects: () => {
     throw new RawLogReaderMissingError('The raw event log reader is not wired into this build (rawEvents).');
   },
-  readObjectLines: () => {
+  readObject: () => {
     throw new RawLogReaderMissingError('The raw event log reader is not wired into this build (rawEvents).');
   },
 };

@@ -13,8 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { authorizeEnvironment, type Caller } from './access';
 import { classifyRunFailure, ConflictError, ValidationError, type FieldIssue } from './errors';
-import { decodeRawRecord, HOUR_MS } from './raw-log';
-import { RevisionLineTranscoder } from './fast-paths/revision-line-from-log-text';
+import { HOUR_MS } from './raw-log';
 import { DAY_MS } from './model';
 import { requirePlan } from './plans';
 import { indexCsv, revisionFileName, revisionLine, statusCsv, unixSeconds } from './export/revision-lines';
@@ -53,8 +52,8 @@ export const LEASE_MARGIN_MS = 5 * 60_000;
  * revision in progress and the guide files (the handler derives it from the time it has left).
  */
 export const DEFAULT_RAW_EXPORT_BUDGET_MS = 12 * 60_000;
-/** Lines are sent to the destination in chunks of about this many characters (fewer, larger writes). */
-const CHUNK_CHARS = 256 * 1024;
+/** Lines are sent to the destination in chunks of about this many characters. */
+const CHUNK_CHARS = 64 * 1024;
 
 export interface RawExportSettingsInput {
   enabled: boolean;
@@ -262,40 +261,25 @@ export class RawRevisionsService {
   /** `revisions/<n>.json`: the object's records as revision lines, in order. */
   private async writeRevision(sink: ObjectSink, n: number, object: RawLogObject, exportedAt: number): Promise<ExportedRevision> {
     const revision: ExportedRevision = { n, objectKey: object.key, lines: 0, bytes: 0, exportedAt };
-    const pieces = this.deps.objects.readObjectLines(object.key);
-    async function* chunks(): AsyncIterable<string> {
-      const transcoder = new RevisionLineTranscoder();
+    const objects = this.deps.objects;
+    async function* lines(): AsyncIterable<string> {
       let chunk = '';
-      for await (const piece of pieces) {
-        for (let start = 0; start <= piece.length; ) {
-          const newline = piece.indexOf('\n', start);
-          const end = newline === -1 ? piece.length : newline;
-          const logLine = piece.slice(start, end);
-          start = end + 1;
-          let line = transcoder.line(logLine);
-          let t = transcoder.seconds;
-          if (line === undefined) {
-            // Not the log's own form (or broken: decodeRawRecord says how): the record is parsed.
-            if (logLine.trim() === '') continue;
-            const record = decodeRawRecord(logLine);
-            line = revisionLine(record);
-            t = unixSeconds(record);
-          }
-          revision.minTimestamp = Math.min(revision.minTimestamp ?? t, t);
-          revision.maxTimestamp = Math.max(revision.maxTimestamp ?? t, t);
-          revision.lines++;
-          chunk += line + '\n';
-          if (chunk.length >= CHUNK_CHARS) {
-            revision.bytes += Buffer.byteLength(chunk);
-            yield chunk;
-            chunk = '';
-          }
+      for await (const record of objects.readObject(object.key)) {
+        const t = unixSeconds(record);
+        revision.minTimestamp = Math.min(revision.minTimestamp ?? t, t);
+        revision.maxTimestamp = Math.max(revision.maxTimestamp ?? t, t);
+        revision.lines++;
+        chunk += `${revisionLine(record)}\n`;
+        if (chunk.length >= CHUNK_CHARS) {
+          revision.bytes += Buffer.byteLength(chunk);
+          yield chunk;
+          chunk = '';
         }
       }
       revision.bytes += Buffer.byteLength(chunk);
       if (chunk !== '') yield chunk;
     }
-    await sink.write(revisionFileName(n), Readable.from(chunks()), { contentType: 'application/x-ndjson' });
+    await sink.write(revisionFileName(n), Readable.from(lines()), { contentType: 'application/x-ndjson' });
     return revision;
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Plan } from '../../lambdas/core/model';
 import type { RawRecord } from '../../lambdas/core/raw-log';
-import { encodeRawRecord, objectHour } from '../../lambdas/core/raw-log';
+import { objectHour } from '../../lambdas/core/raw-log';
 import { RawRevisionsService } from '../../lambdas/core/raw-revisions';
 import { FakeClock, FakeDestinationGateway, FakeDestinationStore, FakeSealer, FakeTenantStore } from './fakes';
 import type {
@@ -120,10 +120,8 @@ export class FakeRawLogObjects implements RawLogObjects {
     for (const key of keys) yield { key, hour: objectHour(key) };
   }
 
-  /** The records as the log writes them, two lines to a piece (so pieces and lines both vary). */
-  async *readObjectLines(key: string): AsyncIterable<string> {
-    const lines = (this.objects.get(key) ?? []).map((record) => encodeRawRecord(record).slice(0, -1));
-    for (let i = 0; i < lines.length; i += 2) yield lines.slice(i, i + 2).join('\n');
+  async *readObject(key: string): AsyncIterable<RawRecord> {
+    for (const record of this.objects.get(key) ?? []) yield copy(record);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Each speed technique (lambdas/core/fast-paths, the CSV encoder's group texts) gives exactly what the
- * plain reading (or writing) gives, over inputs fast-check generates.
+ * plain reading gives, over inputs fast-check generates.
  */
 import fc from 'fast-check';
 import { stringify } from 'csv-stringify/sync';
@@ -9,9 +9,6 @@ import { CsvRowEncoder } from '../../lambdas/core/export/csv';
 import type { Cell } from '../../lambdas/core/export/pipeline';
 import { isoTimestamp } from '../../lambdas/core/fast-paths/iso-timestamp';
 import { daysInOrder } from '../../lambdas/core/fast-paths/days-in-order';
-import { revisionLine, unixSeconds } from '../../lambdas/core/export/revision-lines';
-import { RevisionLineTranscoder } from '../../lambdas/core/fast-paths/revision-line-from-log-text';
-import { decodeRawRecord, encodeRawRecord, RAW_RECORD_TYPES, type JsonValue, type RawRecord } from '../../lambdas/core/raw-log';
 import { DAY_MS, DEFAULT_ADOPTION, SortedDayHistory, type FeatureUsageRecord } from '../../lambdas/core/model';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
@@ -103,84 +100,5 @@ describe('CsvRowEncoder group texts', () => {
       }),
       { numRuns: RUNS },
     );
-  });
-});
-
-describe('RevisionLineTranscoder', () => {
-  /** Texts with quotes, escapes, control characters, lone surrogates and names of the line's own fields. */
-  const text = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('', '_p', '_t', '__proto__', '10', '9', 'a"b\\c', '\u2028', '\ud800', 'x\u001fy'));
-  const value: fc.Arbitrary<JsonValue> = fc.oneof(
-    fc.jsonValue() as fc.Arbitrary<JsonValue>,
-    text,
-    fc.double({ noNaN: true, noDefaultInfinity: true }),
-    fc.constantFrom(-0, 1e21, 1e-7, 0.1, -5),
-  );
-  const time = fc.oneof(fc.integer({ min: 0, max: 4e12 }), fc.double({ min: -1e13, max: 1e13, noNaN: true }));
-  const record: fc.Arbitrary<RawRecord> = fc.record(
-    {
-      id: text,
-      environmentId: text,
-      receivedAt: time,
-      type: fc.constantFrom(...RAW_RECORD_TYPES),
-      userId: text,
-      companyId: text,
-      event: text,
-      timestamp: time,
-      attributes: fc.dictionary(text, value, { maxKeys: 8 }),
-      context: fc.jsonValue() as fc.Arbitrary<JsonValue>,
-      alias: text,
-    },
-    { requiredKeys: ['id', 'environmentId', 'receivedAt', 'type'] },
-  );
-  const plain = (line: string) => {
-    const parsed = decodeRawRecord(line);
-    return { line: revisionLine(parsed), seconds: unixSeconds(parsed) };
-  };
-
-  it('writes every line of the log (encodeRawRecord) exactly as revisionLine writes the parsed record', () => {
-    const transcoder = new RevisionLineTranscoder();
-    fc.assert(
-      fc.property(record, (r) => {
-        const logLine = encodeRawRecord(r).slice(0, -1);
-        expect({ line: transcoder.line(logLine), seconds: transcoder.seconds }).toEqual(plain(logLine));
-      }),
-      { numRuns: RUNS * 3 },
-    );
-  });
-
-  it('gives way to the parsed path for any other text: undefined, or the same line (and undefined for what does not parse)', () => {
-    const transcoder = new RevisionLineTranscoder();
-    const variant = fc.record({ r: record, at: fc.nat(), insert: fc.constantFrom(' ', '"', '\\', ',', '}', '{', '[', '1', '\\/', ',"a":1', '-0') }).map(({ r, at, insert }) => {
-      const logLine = encodeRawRecord(r).slice(0, -1);
-      const cut = at % (logLine.length + 1);
-      return logLine.slice(0, cut) + insert + logLine.slice(cut);
-    });
-    const lines = fc.oneof(
-      variant,
-      // The same record with spaces, or with its fields in another order.
-      record.map((r) => JSON.stringify(r, null, 1).replaceAll('\n', '')),
-      record.map((r) => JSON.stringify(Object.fromEntries(Object.entries(r).reverse()))),
-    );
-    fc.assert(
-      fc.property(lines, (line) => {
-        const fast = transcoder.line(line);
-        let expected: string | undefined;
-        try {
-          expected = plain(line).line;
-        } catch {
-          expect(fast).toBeUndefined();
-          return;
-        }
-        if (fast !== undefined) expect({ line: fast, seconds: transcoder.seconds }).toEqual(plain(line));
-        expect(fast === undefined || fast === expected).toBe(true);
-      }),
-      { numRuns: RUNS * 3 },
-    );
-  });
-
-  it('leaves a name given twice to the parsed path (JSON.parse keeps its last value)', () => {
-    const line = '{"id":"i","environmentId":"e","receivedAt":1000,"type":"user","userId":"u","attributes":{"a":1,"a":2}}';
-    expect(new RevisionLineTranscoder().line(line)).toBeUndefined();
-    expect(plain(line).line).toBe('{"_p":"u","_t":1,"a":2}');
   });
 });

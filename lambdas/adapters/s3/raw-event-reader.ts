@@ -21,9 +21,6 @@ import {
 } from '../../core/raw-log';
 import type { RawEventReader, RawLogObject, RawLogObjects } from '../../ports';
 
-/** Pieces of the gunzipped text (zlib's default is 16 KiB): fewer, larger pieces to split and decode. */
-const GUNZIP_CHUNK_BYTES = 64 * 1024;
-
 export class S3RawEventReader implements RawEventReader, RawLogObjects {
   constructor(private readonly options: { client: S3Client; bucket: string }) {}
 
@@ -42,8 +39,8 @@ export class S3RawEventReader implements RawEventReader, RawLogObjects {
     for await (const key of this.objectKeys(environmentPrefix(environmentId), afterKey)) yield { key, hour: objectHour(key) };
   }
 
-  readObjectLines(key: string): AsyncIterable<string> {
-    return this.lines(key);
+  readObject(key: string): AsyncIterable<RawRecord> {
+    return this.records(key);
   }
 
   /** The prefix's objects in name order (S3 lists keys in UTF-8 binary order), after `startAfter` when given. */
@@ -61,14 +58,9 @@ export class S3RawEventReader implements RawEventReader, RawLogObjects {
   }
 
   private async *records(key: string): AsyncIterable<RawRecord> {
-    for await (const lines of this.lines(key)) yield* decodeLines(lines);
-  }
-
-  /** The object gunzipped, in pieces of whole lines (without their last newline). */
-  private async *lines(key: string): AsyncIterable<string> {
     const { Body } = await this.options.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
     const body = Body as Readable;
-    const text = body.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
+    const text = body.pipe(createGunzip());
     body.once('error', (error) => text.destroy(error));
     const decoder = new StringDecoder('utf8');
     let rest = '';
@@ -81,10 +73,10 @@ export class S3RawEventReader implements RawEventReader, RawLogObjects {
           continue;
         }
         rest = available.slice(end + 1);
-        yield available.slice(0, end);
+        yield* decodeLines(available.slice(0, end));
       }
       rest += decoder.end();
-      if (rest.trim() !== '') yield rest;
+      if (rest.trim() !== '') yield* decodeLines(rest);
     } finally {
       // Stops the download when the caller stops reading early.
       body.destroy();

@@ -10,7 +10,7 @@ import { stringify as stringifySync } from 'csv-stringify/sync';
 import type { RawRecord } from '../raw-log';
 
 /** The fields the export writes first; a property of the same name gives way to them. */
-export const RESERVED_FIELDS = new Set(['_p', '_p2', '_t', '_n']);
+const RESERVED_FIELDS = new Set(['_p', '_p2', '_t', '_n']);
 
 /** Unix seconds of the item's time (its receive time when the client sent none). */
 export const unixSeconds = (record: RawRecord): number => Math.floor((record.timestamp ?? record.receivedAt) / 1000);
