@@ -8,7 +8,7 @@
  *   copy       the floor: each raw object read and written as it is (gzip bytes, no parsing) through
  *              the same destination sink
  */
-import { CreateBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { CreateTableCommand as CreateDynamoTableCommand } from '@aws-sdk/client-dynamodb';
 import type { Readable } from 'node:stream';
 import { DynamoDbDestinationStore } from '../lambdas/adapters/dynamodb/export-job-stores';
@@ -18,6 +18,7 @@ import { LocalSecretSealer } from '../lambdas/adapters/local/local-sealer';
 import { S3DestinationGateway } from '../lambdas/adapters/s3/destination-gateway';
 import { S3RawEventReader } from '../lambdas/adapters/s3/raw-event-reader';
 import type { Destination } from '../lambdas/core/destination';
+import { environmentPrefix } from '../lambdas/core/raw-log';
 import { RawRevisionsService } from '../lambdas/core/raw-revisions';
 import type { RawExportScheduler } from '../lambdas/ports';
 import { benchClients } from './clients';
@@ -37,6 +38,10 @@ export interface RawRevisionsRunResult {
   mode: RawRevisionsRunSpec['mode'];
   /** Revisions written (objects copied). */
   objects: number;
+  /** Bytes of the raw log's objects the run read (gzip, as stored): the same for both runs. */
+  bytesRead: number;
+  /** Bytes the run wrote into the destination: the revisions' JSON lines, or the gzip objects as they are. */
+  bytesWritten: number;
   seconds: number;
   maxRssKb: number;
 }
@@ -93,9 +98,12 @@ async function revisions(spec: RawRevisionsRunSpec): Promise<RawRevisionsRunResu
   const started = performance.now();
   const result = await service.run({ environmentId: spec.environmentId, scheduledTime: spec.scheduledTime, budgetMs: 3_600_000 });
   const seconds = (performance.now() - started) / 1000;
-  clients.destroy();
   if (result.outcome !== 'successful' || !result.complete) throw new Error(`The run did not export everything: ${JSON.stringify(result)}`);
-  return { mode: 'revisions', objects: result.written.length, seconds, maxRssKb: process.resourceUsage().maxRSS };
+  let bytesWritten = 0;
+  for await (const revision of store.listRevisions(spec.environmentId)) bytesWritten += revision.bytes;
+  const bytesRead = await logBytes(clients.s3, spec);
+  clients.destroy();
+  return { mode: 'revisions', objects: result.written.length, bytesRead, bytesWritten, seconds, maxRssKb: process.resourceUsage().maxRSS };
 }
 
 async function copy(spec: RawRevisionsRunSpec): Promise<RawRevisionsRunResult> {
@@ -111,8 +119,21 @@ async function copy(spec: RawRevisionsRunSpec): Promise<RawRevisionsRunResult> {
     await sink.write(`${++objects}.jsonl.gz`, Body as Readable, { contentType: 'application/gzip' });
   }
   const seconds = (performance.now() - started) / 1000;
+  const bytes = await logBytes(clients.s3, spec);
   clients.destroy();
-  return { mode: 'copy', objects, seconds, maxRssKb: process.resourceUsage().maxRSS };
+  return { mode: 'copy', objects, bytesRead: bytes, bytesWritten: bytes, seconds, maxRssKb: process.resourceUsage().maxRSS };
+}
+
+/** The size of the environment's raw log objects (gzip), listed after the timed part. */
+async function logBytes(s3: S3Client, spec: RawRevisionsRunSpec): Promise<number> {
+  let bytes = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: spec.rawBucket, Prefix: environmentPrefix(spec.environmentId), ContinuationToken: token }));
+    for (const object of page.Contents ?? []) bytes += object.Size ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return bytes;
 }
 
 async function main(): Promise<void> {

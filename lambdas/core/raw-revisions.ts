@@ -269,7 +269,7 @@ export class RawRevisionsService {
         revision.minTimestamp = Math.min(revision.minTimestamp ?? t, t);
         revision.maxTimestamp = Math.max(revision.maxTimestamp ?? t, t);
         revision.lines++;
-        chunk += `${JSON.stringify(revisionLine(record))}\n`;
+        chunk += `${revisionLine(record)}\n`;
         if (chunk.length >= CHUNK_CHARS) {
           revision.bytes += Buffer.byteLength(chunk);
           yield chunk;

@@ -5,7 +5,7 @@ import type { RawRecord } from '../../lambdas/core/raw-log';
 
 const base = { id: 'i1', environmentId: 'env', receivedAt: 1_234_567_899_000 };
 /** The line as written: its JSON text, so the field order is checked too. */
-const line = (record: RawRecord) => JSON.stringify(revisionLine(record));
+const line = revisionLine;
 
 describe('revision lines (the seed examples, with _p, _p2, _t, _n first)', () => {
   test('an event without properties', () => {
@@ -46,6 +46,12 @@ describe('revision lines (the seed examples, with _p, _p2, _t, _n first)', () =>
   test('feedback: the feature key as _n, its fields as properties', () => {
     expect(line({ ...base, type: 'feedback', userId: 'john', companyId: 'acme', event: 'export', timestamp: 1_234_567_890_000, attributes: { score: 4, comment: 'ok' } })).toBe(
       '{"_p":"john","_t":1234567890,"_n":"export","comment":"ok","score":4}',
+    );
+  });
+
+  test('properties named like numbers come after the fields, in name order too', () => {
+    expect(line({ ...base, type: 'event', userId: 'john', event: 'x', timestamp: 1_234_567_890_000, attributes: { b: 1, '10': 2, '9': 3 } })).toBe(
+      '{"_p":"john","_t":1234567890,"_n":"x","10":2,"9":3,"b":1}',
     );
   });
 

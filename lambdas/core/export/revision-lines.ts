@@ -7,10 +7,10 @@
 import { pipeline, Readable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { stringify as stringifySync } from 'csv-stringify/sync';
-import type { JsonValue, RawRecord } from '../raw-log';
+import type { RawRecord } from '../raw-log';
 
 /** The fields the export writes first; a property of the same name gives way to them. */
-const RESERVED = new Set(['_p', '_p2', '_t', '_n']);
+const RESERVED_FIELDS = new Set(['_p', '_p2', '_t', '_n']);
 
 /** Unix seconds of the item's time (its receive time when the client sent none). */
 export const unixSeconds = (record: RawRecord): number => Math.floor((record.timestamp ?? record.receivedAt) / 1000);
@@ -25,21 +25,21 @@ function person(record: RawRecord): string | undefined {
 }
 
 /**
- * One revision line (without its newline). Events and feedback carry `_n`; user and company items are
- * properties without an event; an alias line carries `_p2`. Properties are sorted by name.
+ * One revision line (without its newline), written as text: `_p`, `_p2`, `_t`, `_n`, then the
+ * properties sorted by name (an object would put names like "1" first). Events and feedback carry
+ * `_n`; user and company items are properties without an event; an alias line carries `_p2`.
  */
-export function revisionLine(record: RawRecord): Record<string, JsonValue> {
-  const line: Record<string, JsonValue> = {};
+export function revisionLine(record: RawRecord): string {
   const who = person(record);
-  if (who !== undefined) line._p = who;
-  if (record.type === 'alias' && record.alias !== undefined) line._p2 = record.alias;
-  line._t = unixSeconds(record);
-  if ((record.type === 'event' || record.type === 'feedback') && record.event !== undefined) line._n = record.event;
+  let line = who === undefined ? '{' : `{"_p":${JSON.stringify(who)},`;
+  if (record.type === 'alias' && record.alias !== undefined) line += `"_p2":${JSON.stringify(record.alias)},`;
+  line += `"_t":${unixSeconds(record)}`;
+  if ((record.type === 'event' || record.type === 'feedback') && record.event !== undefined) line += `,"_n":${JSON.stringify(record.event)}`;
   const attributes = record.attributes ?? {};
   for (const name of Object.keys(attributes).sort()) {
-    if (!RESERVED.has(name)) line[name] = attributes[name];
+    if (!RESERVED_FIELDS.has(name)) line += `,${JSON.stringify(name)}:${JSON.stringify(attributes[name])}`;
   }
-  return line;
+  return line + '}';
 }
 
 /** One exported revision as the index and the status remember it. */
