@@ -25,12 +25,13 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
   logger.appendKeys(
     request.kind === 'manual-export' ? { kind, environmentId, jobId: request.jobId } : { kind, environmentId, runFor: request.scheduledTime },
   );
+  const timeLimitMs = Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS);
   if (isJobRunEvent(request)) {
     logger.appendKeys({ jobId: request.jobId });
     // The run's own failures are recorded in the job's history. A transient one, and what throws (its
     // stores failing), is thrown again, so Lambda's asynchronous retries run it again: the same window
     // and the same object keys.
-    const outcome = await services.exportJobService.runJob(toJobRunRequest(request));
+    const outcome = await services.exportJobService.runJob(toJobRunRequest(request), { timeLimitMs });
     logger.info('Export job run finished', outcome.outcome === 'ran' ? { outcome: outcome.outcome, status: outcome.run.status } : outcome);
     if (outcome.outcome === 'ran' && outcome.failureClass === 'transient') {
       publishTransientRunFailure(metrics);
@@ -38,7 +39,6 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
     }
     return;
   }
-  const timeLimitMs = Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS);
   if (request.kind === 'manual-export') {
     // The job's counts (through the metrics port) are published even when recording it throws.
     await services.manualExports.run(environmentId, request.jobId, { timeLimitMs }).finally(flushMetrics);
