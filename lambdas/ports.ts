@@ -478,6 +478,8 @@ export interface ExportJobRun {
   window: { from: number; to: number };
   status: 'running' | 'successful' | 'failed';
   startedAt: number;
+  /** While running: when the run gives up; a retry takes over a run still `running` past it (its worker was lost). */
+  deadlineAt?: number;
   finishedAt?: number;
   files: ExportJobFile[];
   /** Customer-facing message of a failure. */

@@ -9,6 +9,7 @@ import { AutomaticExportService } from './core/automatic-export';
 import { DestinationService } from './core/destinations';
 import { ExportJobService } from './core/export-jobs';
 import { ExportJobRunner } from './core/export-job-runner';
+import type { RunTimeLimit } from './core/export/pipeline';
 import { EventCatalogRecorder, EventCatalogService } from './core/event-catalog';
 import { FailureCheckService } from './core/failure-check';
 import { IngestService } from './core/ingest';
@@ -227,7 +228,7 @@ function jobRunner(adapters: Adapters) {
     profiles: adapters.profiles,
     clock: adapters.clock,
   });
-  return (request: JobRunRequest) => runner.run(request);
+  return (request: JobRunRequest, limit?: RunTimeLimit) => runner.run(request, limit);
 }
 
 /** @param dashboardUrl the dashboard's base URL, for the settings link in the emails */

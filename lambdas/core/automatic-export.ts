@@ -9,7 +9,7 @@ import { DestinationError, maskAccessKeyId } from './destination';
 import { DestinationValidationError, destinationFrom, type SettingsInput } from './destination-input';
 import { classifyRunFailure, ConflictError, ValidationError, type FailureClass, type FieldIssue } from './errors';
 import { companyExport } from './export/company-export';
-import { exportDeadline, runExport, RUN_TIME_LIMIT_MS } from './export/pipeline';
+import { exportDeadline, runExport, RUN_TIME_LIMIT_MS, TIME_LIMIT_EXCEEDED } from './export/pipeline';
 import { isoTime, isoTimeOrNull } from './iso-time';
 import { logger } from './log';
 import { dateOf, nextRunAt, scheduledSnapshotInstant } from './periods';
@@ -28,13 +28,6 @@ import type {
   TenantStore,
   UsageStore,
 } from '../ports';
-
-/** The outcome of a run cut at its deadline: a stalled upload, usually, so it is retried. */
-const TIME_LIMIT_EXCEEDED = {
-  error:
-    'The export did not finish within its time limit: the storage provider stopped responding or was too slow. It will be retried automatically.',
-  errorCode: 'time_limit_exceeded',
-};
 
 export type ScheduledRunResult =
   | { outcome: 'skipped'; reason: 'not enabled' | 'already ran' | 'plan does not include it' }

@@ -9,7 +9,7 @@ import { DestinationError } from './destination';
 import { classifyRunFailure, type FailureClass } from './errors';
 import { runExportJob, type ExportJobRunSpec } from './export-job-run';
 import { compactTimestamp } from './export/job-files';
-import type { ObjectSink } from './export/pipeline';
+import { exportDeadline, RUN_TIME_LIMIT_MS, TIME_LIMIT_EXCEEDED, type ObjectSink, type RunTimeLimit } from './export/pipeline';
 import type {
   Clock,
   DestinationGateway,
@@ -90,7 +90,15 @@ const RUN_HISTORY_READ = 100;
 export class ExportJobRunner {
   constructor(private readonly deps: ExportJobRunnerDependencies) {}
 
-  async run(request: JobRunRequest): Promise<JobRunOutcome> {
+  /**
+   * Runs the job's run for `request.scheduledTime`. It gives up after `limit.timeLimitMs` (before the
+   * Lambda's time runs out) or when `limit.signal` aborts, also in the middle of a stalled upload, and
+   * is recorded as a transient failure (`time_limit_exceeded`), so it is retried. A retry skips a run
+   * still `running` before its deadline and takes over one past it (its worker was lost): the same
+   * window and the same keys.
+   */
+  async run(request: JobRunRequest, limit: RunTimeLimit = {}): Promise<JobRunOutcome> {
+    const { timeLimitMs = RUN_TIME_LIMIT_MS } = limit;
     const { environmentId, jobId, scheduledTime } = request;
     const job = await this.deps.jobs.get(environmentId, jobId);
     if (!job) return { outcome: 'skipped', reason: `Export job ${jobId} does not exist.` };
@@ -101,13 +109,18 @@ export class ExportJobRunner {
       // A late retry of a run whose window a later run has exported already: running it would export it twice.
       return { outcome: 'skipped', reason: `A later run of export job ${jobId} has exported this run's window.` };
     }
-    const earlierRuns = history.filter((run) => run.runId < runId);
-    const firstRun = earlierRuns.at(-1) ?? history.find((run) => run.runId === runId);
     const startedAt = request.runAt ?? this.deps.clock.now();
+    const thisRun = history.find((run) => run.runId === runId);
+    if (thisRun?.status === 'running' && thisRun.deadlineAt !== undefined && thisRun.deadlineAt >= startedAt) {
+      return { outcome: 'skipped', reason: `Run ${runId} of export job ${jobId} is running until ${new Date(thisRun.deadlineAt).toISOString()}.` };
+    }
+    const earlierRuns = history.filter((run) => run.runId < runId);
+    const firstRun = earlierRuns.at(-1) ?? thisRun;
     const window = runWindow(job, scheduledTime, startedAt, earlierRuns, firstRun);
-    const running: ExportJobRun = { runId, window: { from: window.from, to: window.to }, status: 'running', startedAt, files: [] };
+    const signal = exportDeadline(timeLimitMs, limit.signal);
+    const ran = { runId, window: { from: window.from, to: window.to }, startedAt, files: [] };
     await this.setStatus(job, 'RUNNING', startedAt);
-    await this.deps.jobs.recordRun(environmentId, jobId, running);
+    await this.deps.jobs.recordRun(environmentId, jobId, { ...ran, status: 'running', deadlineAt: startedAt + timeLimitMs });
     let finished: ExportJobRun;
     let failureClass: FailureClass | undefined;
     try {
@@ -115,12 +128,13 @@ export class ExportJobRunner {
         rawEvents: this.deps.rawEvents,
         profiles: this.deps.profiles,
         sink: await this.sink(job),
+        signal,
       });
-      finished = { ...running, status: 'successful', finishedAt: this.finishedAt(request), files };
+      finished = { ...ran, status: 'successful', finishedAt: this.finishedAt(request), files };
     } catch (error) {
-      const failure = classifyRunFailure(error);
+      const failure = signal.aborted ? { ...TIME_LIMIT_EXCEEDED, failureClass: 'transient' as const } : classifyRunFailure(error);
       failureClass = failure.failureClass;
-      finished = { ...running, status: 'failed', finishedAt: this.finishedAt(request), error: customerMessage(error) };
+      finished = { ...ran, status: 'failed', finishedAt: this.finishedAt(request), error: signal.aborted ? TIME_LIMIT_EXCEEDED.error : customerMessage(error) };
       await this.deps.jobs.recordRunOutcome(environmentId, jobId, {
         runId,
         status: 'failed',

@@ -26,6 +26,7 @@ import type {
 } from '../ports';
 import type { Provider } from './destination';
 import type { JobRunOutcome } from './export-job-runner';
+import type { RunTimeLimit } from './export/pipeline';
 import { isoTime, isoTimeOrNull } from './iso-time';
 
 /** How far back a one-time job may reach, in UTC days. */
@@ -88,7 +89,7 @@ export interface ExportJobRunView {
 }
 
 /** Runs one export job's run: core/export-job-runner.ts provides it. */
-export type JobRunner = (request: JobRunRequest) => Promise<JobRunOutcome>;
+export type JobRunner = (request: JobRunRequest, limit?: RunTimeLimit) => Promise<JobRunOutcome>;
 
 /** A change the job's state does not allow (409 with its own code). */
 export class JobNotEditableError extends ConflictError {
@@ -242,9 +243,9 @@ export class ExportJobService {
    * run; it hands the request to the job runner (core/export-job-runner.ts, wired as `runJob` in
    * services.ts when the adapters include a raw event reader). Without it, JobRunnerMissingError.
    */
-  async runJob(request: JobRunRequest): Promise<JobRunOutcome> {
+  async runJob(request: JobRunRequest, limit?: RunTimeLimit): Promise<JobRunOutcome> {
     if (!this.deps.runJob) throw new JobRunnerMissingError('The export job run is not wired into this build (services.ts: runJob).');
-    return this.deps.runJob(request);
+    return this.deps.runJob(request, limit);
   }
 
   private async authorized(caller: Caller | undefined, environmentId: string): Promise<void> {

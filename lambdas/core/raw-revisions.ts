@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { authorizeEnvironment, type Caller } from './access';
-import { classifyRunFailure, ConflictError, ValidationError, type FieldIssue } from './errors';
+import { classifyRunFailure, ConflictError, ValidationError, type FailureClass, type FieldIssue } from './errors';
 import { HOUR_MS } from './raw-log';
 import { DAY_MS } from './model';
 import { requirePlan } from './plans';
@@ -89,8 +89,16 @@ export interface RawExportStatusView {
 
 export type RawExportRunResult =
   | { outcome: 'skipped'; reason: string }
-  | { outcome: 'successful'; written: number[]; exportedRevisions: number; totalRevisions: number; complete: boolean }
-  | { outcome: 'failed'; written: number[]; exportedRevisions: number; error: string; errorCode: string };
+  | ({ outcome: 'successful'; totalRevisions: number; complete: boolean } & RevisionsWritten)
+  | ({ outcome: 'failed'; error: string; errorCode: string; failureClass: FailureClass } & RevisionsWritten);
+
+/** What a run wrote: the revisions' numbers, and their lines (records) and bytes in all. */
+interface RevisionsWritten {
+  written: number[];
+  exportedRevisions: number;
+  records: number;
+  bytes: number;
+}
 
 export interface RawRevisionsDependencies {
   tenants: TenantStore;
@@ -198,7 +206,13 @@ export class RawRevisionsService {
       return { outcome: 'skipped', reason: 'Another run of the raw export is in progress.' };
     }
     const progress = (await this.deps.store.getProgress(environmentId)) ?? { environmentId, exportedRevisions: 0 };
-    const written: number[] = [];
+    const written: ExportedRevision[] = [];
+    const revisionsWritten = (): RevisionsWritten => ({
+      written: written.map((revision) => revision.n),
+      exportedRevisions: progress.exportedRevisions + written.length,
+      records: written.reduce((sum, revision) => sum + revision.lines, 0),
+      bytes: written.reduce((sum, revision) => sum + revision.bytes, 0),
+    });
     let totalRevisions: number | undefined;
     try {
       const destination = await this.destination(environmentId, settings.destinationId);
@@ -207,7 +221,7 @@ export class RawRevisionsService {
       totalRevisions = copied.totalRevisions;
       await this.writeGuideFiles(sink, environmentId, totalRevisions);
       await this.deps.store.finishRun(environmentId, claimId, { status: 'successful', startedAt, totalRevisions });
-      return { outcome: 'successful', written, exportedRevisions: progress.exportedRevisions + written.length, totalRevisions, complete: copied.complete };
+      return { outcome: 'successful', ...revisionsWritten(), totalRevisions, complete: copied.complete };
     } catch (error) {
       if (error instanceof LeaseLostError) return { outcome: 'skipped', reason: error.message };
       const failure = classifyRunFailure(error);
@@ -220,7 +234,7 @@ export class RawRevisionsService {
         failureClass: failure.failureClass,
         finishedAt: request.runAt ?? this.deps.clock.now(),
       });
-      return { outcome: 'failed', written, exportedRevisions: progress.exportedRevisions + written.length, error: failure.error, errorCode: failure.errorCode };
+      return { outcome: 'failed', ...revisionsWritten(), error: failure.error, errorCode: failure.errorCode, failureClass: failure.failureClass };
     }
   }
 
@@ -230,7 +244,7 @@ export class RawRevisionsService {
     progress: RawExportProgress,
     request: RawExportRunRequest,
     claimId: string,
-    written: number[],
+    written: ExportedRevision[],
   ): Promise<{ totalRevisions: number; complete: boolean }> {
     const cutoff = revisionCutoff(request.scheduledTime, request.runAt ?? this.deps.clock.now());
     // The clock's time (real time, whatever instant a local run is fired for with `runAt`).
@@ -249,7 +263,7 @@ export class RawRevisionsService {
           throw new LeaseLostError('Another run took over the raw export; this one stopped.');
         }
         n = revision.n;
-        written.push(n);
+        written.push(revision);
         continue;
       }
       unwritten++;

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { awsServices, readRunExportConfig } from '../adapters/aws-wiring';
-import { publishRunMetrics, publishTransientRunFailure } from '../adapters/metrics/operator-metrics';
+import { publishJobRunMetrics, publishRawExportMetrics, publishRunMetrics, publishTransientRunFailure } from '../adapters/metrics/operator-metrics';
 import { flushMetrics, metrics, startInvocation } from '../adapters/observability';
 import { RetryableRunError } from '../core/automatic-export';
 import { logger } from '../core/log';
@@ -25,20 +25,20 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
   logger.appendKeys(
     request.kind === 'manual-export' ? { kind, environmentId, jobId: request.jobId } : { kind, environmentId, runFor: request.scheduledTime },
   );
+  const timeLimitMs = Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS);
   if (isJobRunEvent(request)) {
     logger.appendKeys({ jobId: request.jobId });
     // The run's own failures are recorded in the job's history. A transient one, and what throws (its
     // stores failing), is thrown again, so Lambda's asynchronous retries run it again: the same window
     // and the same object keys.
-    const outcome = await services.exportJobService.runJob(toJobRunRequest(request));
+    const outcome = await services.exportJobService.runJob(toJobRunRequest(request), { timeLimitMs });
     logger.info('Export job run finished', outcome.outcome === 'ran' ? { outcome: outcome.outcome, status: outcome.run.status } : outcome);
+    publishJobRunMetrics(metrics, outcome);
     if (outcome.outcome === 'ran' && outcome.failureClass === 'transient') {
-      publishTransientRunFailure(metrics);
       throw new RetryableRunError(outcome.run.error ?? 'The export job run failed transiently.');
     }
     return;
   }
-  const timeLimitMs = Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS);
   if (request.kind === 'manual-export') {
     // The job's counts (through the metrics port) are published even when recording it throws.
     await services.manualExports.run(environmentId, request.jobId, { timeLimitMs }).finally(flushMetrics);
@@ -46,8 +46,10 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
   }
   if (request.kind === 'raw-export') {
     const budgetMs = Math.max(0, context.getRemainingTimeInMillis() - RAW_EXPORT_WIND_DOWN_MS);
+    const startedAt = Date.now();
     const result = await services.rawRevisions.run({ environmentId, scheduledTime: Date.parse(request.scheduledTime), budgetMs });
     logger.info('Raw revisions export finished', { ...result });
+    publishRawExportMetrics(metrics, result, Date.now() - startedAt);
     return;
   }
   const startedAt = Date.now();

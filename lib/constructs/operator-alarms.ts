@@ -30,9 +30,13 @@ export const OPERATOR_METRICS = {
   exportsFailingTransiently: 'ExportsFailingTransientlyOver24h',
   exportRuns: 'ExportRuns',
   failedExportRuns: 'FailedExportRuns',
+  exportRunOutcomes: 'ExportRunOutcomes',
 } as const;
 
-/** Scheduled runs an hour must have before its failure rate can alarm (one failure in two is no trend). */
+/** The `style` dimension of ExportRunOutcomes: manual and automatic (scheduled) company exports, export jobs, the raw export. */
+export const EXPORT_STYLES = ['manual', 'scheduled', 'job', 'raw'] as const;
+
+/** Runs (automatic exports, export jobs, raw exports) an hour must have before its failure rate can alarm (one failure in two is no trend). */
 export const FAILURE_RATE_MIN_RUNS = 5;
 
 export interface OperatorAlarmsProps {
@@ -52,7 +56,7 @@ export interface OperatorAlarmsProps {
   readonly hourlyCheck: IFunction;
   /** The raw event log's Firehose stream: alarms when it fails to deliver to S3 or falls behind. */
   readonly rawEventsDeliveryStreamName: string;
-  /** Percentage of scheduled runs failing in an hour above which the operators are told. @default 20 */
+  /** Percentage of runs (automatic exports, export jobs, raw exports) failing in an hour above which the operators are told. @default 20 */
   readonly exportFailureRatePercent?: number;
 }
 
@@ -135,7 +139,7 @@ export class OperatorAlarms extends Construct {
     this.internalFailuresAlarm = alarm(
       'InternalExportFailures',
       serviceMetric(OPERATOR_METRICS.internalExportFailures, 'Sum', Duration.minutes(5)),
-      'Scheduled exports failed for a persistent reason on our side (a secret that cannot be unsealed, the KMS key unusable, a configuration error). They are not retried and the customers are not emailed: find the runs in the run-export logs ("Scheduled export failed", failureClass "internal").',
+      'Automatic exports, export job runs or raw exports failed for a persistent reason on our side (a secret that cannot be unsealed, the KMS key unusable, a configuration error). They are not retried and the customers are not emailed: find the runs in the run-export logs ("Scheduled export failed", failureClass "internal"; "Export job run finished" or "Raw revisions export finished", status or outcome "failed").',
     );
     this.transientFailuresAlarm = alarm(
       'ExportsFailingTransiently',
@@ -150,12 +154,12 @@ export class OperatorAlarms extends Construct {
       expression: `IF(runs >= ${FAILURE_RATE_MIN_RUNS}, 100 * FILL(failed, 0) / runs, 0)`,
       usingMetrics: { runs, failed: failedRuns },
       period: Duration.hours(1),
-      label: 'Failed scheduled export runs (%)',
+      label: 'Failed export runs (%)',
     });
     this.exportFailureRateAlarm = alarm(
       'ExportFailureRate',
       failureRate,
-      `More than ${ratePercent}% of the scheduled export runs of the last hour failed (with at least ${FAILURE_RATE_MIN_RUNS} runs), customers' mistakes included. Many at once point at our side or a provider outage: read the run-export logs ("Scheduled export finished", outcome "failed", errorCode).`,
+      `More than ${ratePercent}% of the export runs (automatic exports, export jobs, raw exports) of the last hour failed (with at least ${FAILURE_RATE_MIN_RUNS} runs), customers' mistakes included. Many at once point at our side or a provider outage: the dashboard's "Failed runs by style" says which style; read the run-export logs ("Scheduled export finished", "Export job run finished", "Raw revisions export finished").`,
       { threshold: ratePercent, greaterThan: true },
     );
 
@@ -208,6 +212,17 @@ export class OperatorAlarms extends Construct {
       { threshold: RAW_EVENTS_MAX_FRESHNESS.toSeconds(), greaterThan: true },
     );
 
+    const failedRunsByStyle = EXPORT_STYLES.map(
+      (style) =>
+        new Metric({
+          namespace: props.namespace,
+          metricName: OPERATOR_METRICS.exportRunOutcomes,
+          dimensionsMap: { service: props.serviceName, style, outcome: 'failed' },
+          statistic: 'Sum',
+          period: Duration.hours(1),
+          label: style,
+        }),
+    );
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
     const functions = Object.entries(props.functions);
     const perFunction = (metric: (fn: IFunction) => IMetric) => functions.map(([, fn]) => metric(fn));
@@ -216,11 +231,12 @@ export class OperatorAlarms extends Construct {
     );
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms(), width: 24, height: 6 }));
     this.dashboard.addWidgets(
-      new GraphWidget({ title: 'Scheduled export runs', left: [runs, failedRuns], right: [failureRate], width: 12 }),
+      new GraphWidget({ title: 'Export runs (automatic, jobs, raw)', left: [runs, failedRuns], right: [failureRate], width: 8 }),
+      new GraphWidget({ title: 'Failed runs by style', left: failedRunsByStyle, width: 8 }),
       new GraphWidget({
         title: 'Internal failures / failing transiently > 24 h',
         left: [this.internalFailuresAlarm.metric, this.transientFailuresAlarm.metric],
-        width: 12,
+        width: 8,
       }),
     );
     this.dashboard.addWidgets(

@@ -3,7 +3,8 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ServiceFunction } from '../../lib/constructs/service-function';
 import { DataExportStack } from '../../lib/data-export-stack';
-import { EXPORT_RUNS, EXPORTS_FAILING_TRANSIENTLY, FAILED_EXPORT_RUNS, INTERNAL_EXPORT_FAILURES } from '../../lambdas/adapters/metrics/operator-metrics';
+import { EXPORT_RUN_OUTCOMES, EXPORT_RUNS, EXPORTS_FAILING_TRANSIENTLY, FAILED_EXPORT_RUNS, INTERNAL_EXPORT_FAILURES } from '../../lambdas/adapters/metrics/operator-metrics';
+import { EXPORT_STYLES } from '../../lib/constructs/operator-alarms';
 import { stack, id, resourcesOfType, STAGE, ISSUER, AUDIENCE, SENDER, DASHBOARD, synthesizeOnce, CDK_JSON_CONTEXT } from '../support/synthesized-stack';
 
 synthesizeOnce();
@@ -166,5 +167,28 @@ describe('operator alarms', () => {
       expect(body).toContain(`"${metricName}"`.replace(/"/g, '\\"'));
     }
     for (const alarm of stack.operatorAlarms.alarms()) expect(body).toContain(id(alarm));
+  });
+
+  it('the dashboard shows failed runs by style: manual and automatic exports, export jobs and the raw export', () => {
+    expect(EXPORT_STYLES).toEqual(['manual', 'scheduled', 'job', 'raw']);
+    const [dashboard] = Object.values(resourcesOfType('AWS::CloudWatch::Dashboard'));
+    // The body is a Fn::Join of literal text and tokens (the region); the widgets are in the text.
+    const text = (dashboard.Properties.DashboardBody['Fn::Join'][1] as unknown[]).map((part) => (typeof part === 'string' ? part : '')).join('');
+    const widgets = JSON.parse(text).widgets as { properties: { title?: string; metrics?: unknown[][] } }[];
+    const byStyle = widgets.find((widget) => widget.properties.title === 'Failed runs by style');
+    expect(byStyle?.properties.metrics).toEqual(
+      EXPORT_STYLES.map((style) => [
+        `DataExport/${STAGE}`,
+        EXPORT_RUN_OUTCOMES,
+        // CloudWatch's dashboard lists the dimensions by name.
+        'outcome',
+        'failed',
+        'service',
+        'data-export',
+        'style',
+        style,
+        { label: style, period: 3600, stat: 'Sum' },
+      ]),
+    );
   });
 });

@@ -48,8 +48,9 @@ async function setup(job: Partial<ExportJob>, auth: NamedDestination['auth'] = {
     listProfiles: () => (profileReads.push('all'), profiles.listProfiles()),
     listProfilesChangedSince: (environmentId, since) => (profileReads.push(since), profiles.listProfilesChangedSince(environmentId, since)),
   };
-  const runner = new ExportJobRunner({ tenants, destinations, jobs, sealer, gateway, rawEvents, profiles: watchedProfiles, clock: new FakeClock(NOW) });
-  return { runner, jobs, gateway, profileReads };
+  const clock = new FakeClock(NOW);
+  const runner = new ExportJobRunner({ tenants, destinations, jobs, sealer, gateway, rawEvents, profiles: watchedProfiles, clock });
+  return { runner, jobs, gateway, profileReads, clock };
 }
 
 const recurring = (everyHours: number) => jobOf('env1', 'job_1', 1, { frequency: { kind: 'recurring', everyHours } });
@@ -226,5 +227,52 @@ describe('ExportJobRunner', () => {
       outcome: 'skipped',
       reason: "A later run of export job job_1 has exported this run's window.",
     });
+  });
+});
+
+describe('ExportJobRunner: the run deadline', () => {
+  const request = { environmentId: 'env1', jobId: 'job_1', scheduledTime: NOW };
+
+  test('a stalled upload is cut at the time limit: a transient time_limit_exceeded failure, phrased for the customer, and no object', async () => {
+    const { runner, jobs, gateway } = await setup({ frequency: { kind: 'recurring', everyHours: 4 } });
+    gateway.stallWrites = true;
+    const outcome = await runner.run(request, { timeLimitMs: 50 });
+    expect(outcome).toMatchObject({ outcome: 'ran', failureClass: 'transient', run: { status: 'failed', error: expect.stringMatching(/did not finish within its time limit/) } });
+    expect(gateway.objects).toEqual([]);
+    const [run] = await jobs.listRuns('env1', 'job_1', 10);
+    expect(run).toMatchObject({ status: 'failed', files: [] });
+    expect(run).not.toHaveProperty('deadlineAt');
+    // Transient: no failure sequence (no warning emails), and the job keeps its schedule.
+    expect((await jobs.listFailingJobs()[Symbol.asyncIterator]().next()).done).toBe(true);
+    expect((await jobs.get('env1', 'job_1'))?.status).toBe('PENDING');
+  });
+
+  test('a running run records its deadline: the start plus the time limit', async () => {
+    const { runner, jobs, gateway } = await setup({ frequency: { kind: 'recurring', everyHours: 4 } });
+    const seen: (ExportJobRun | undefined)[] = [];
+    gateway.onWrite = () => void jobs.listRuns('env1', 'job_1', 1).then(([run]) => seen.push(run));
+    await runner.run(request, { timeLimitMs: 10 * 60_000 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen[0]).toMatchObject({ status: 'running', startedAt: NOW, deadlineAt: NOW + 10 * 60_000 });
+  });
+
+  test('a run left running by a lost worker is skipped before its deadline and taken over after it: the same window and keys', async () => {
+    const reference = await setup({ frequency: { kind: 'recurring', everyHours: 4 } });
+    const expected = await reference.runner.run(request);
+
+    const { runner, jobs, gateway, clock } = await setup({ frequency: { kind: 'recurring', everyHours: 4 } });
+    const lost: ExportJobRun = { ...(expected as { run: ExportJobRun }).run, status: 'running', files: [], deadlineAt: NOW + 60_000 };
+    delete lost.finishedAt;
+    await jobs.recordRun('env1', 'job_1', lost);
+
+    clock.set(NOW + 30_000);
+    expect(await runner.run(request)).toEqual({ outcome: 'skipped', reason: 'Run 20261123120000 of export job job_1 is running until 2026-11-23T12:01:00.000Z.' });
+    expect(gateway.objects).toEqual([]);
+
+    clock.set(NOW + 61_000);
+    const takenOver = await runner.run(request);
+    expect(takenOver).toMatchObject({ outcome: 'ran', run: { status: 'successful', window: lost.window, startedAt: NOW + 61_000 } });
+    expect(gateway.objects.map((o) => o.key)).toEqual(reference.gateway.objects.map((o) => o.key));
+    expect(await jobs.listRuns('env1', 'job_1', 10)).toEqual([(takenOver as { run: ExportJobRun }).run]);
   });
 });

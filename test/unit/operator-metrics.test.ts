@@ -7,6 +7,8 @@ import { EmfOperationalMetrics } from '../../lambdas/adapters/metrics/emf-metric
 import { OPERATIONAL_METRICS } from '../../lambdas/ports';
 import type { ScheduledRunResult } from '../../lambdas/core/automatic-export';
 import type { FailureCheckResult } from '../../lambdas/core/failure-check';
+import type { JobRunOutcome } from '../../lambdas/core/export-job-runner';
+import type { RawExportRunResult } from '../../lambdas/core/raw-revisions';
 import {
   BYTES_EXPORTED,
   EXPORT_RUN_DURATION,
@@ -19,6 +21,8 @@ import {
   FAILED_EXPORT_RUNS,
   INTERNAL_EXPORT_FAILURES,
   publishCheckMetrics,
+  publishJobRunMetrics,
+  publishRawExportMetrics,
   publishRunMetrics,
   publishTransientRunFailure,
 } from '../../lambdas/adapters/metrics/operator-metrics';
@@ -105,6 +109,78 @@ describe('publishRunMetrics', () => {
     const [document] = emitted(() => publishTransientRunFailure(metrics()));
     expect(document).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1 });
     expect(document[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
+  });
+});
+
+/** The outcome document and the run's document of one run's metrics. */
+function runDocuments(publish: (metrics: Metrics) => void) {
+  const [outcome, run, ...rest] = emitted(() => publish(metrics()));
+  expect(rest).toEqual([]);
+  expect(outcome[EXPORT_RUN_OUTCOMES]).toBe(1);
+  expect(outcome._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'style', 'outcome']]);
+  return { outcome, run };
+}
+
+describe('publishJobRunMetrics', () => {
+  const START = Date.parse('2026-11-23T12:00:00Z');
+  const ran = (status: 'successful' | 'failed', failureClass?: 'customer' | 'transient' | 'internal'): JobRunOutcome => ({
+    outcome: 'ran',
+    run: {
+      runId: '20261123120000',
+      window: { from: 0, to: 1 },
+      status,
+      startedAt: START,
+      finishedAt: START + 4_000,
+      files: status === 'successful' ? [{ key: 'a.json', records: 10, bytes: 1_000 }, { key: 'b.json', records: 5, bytes: 700 }] : [],
+    },
+    ...(failureClass && { failureClass }),
+  });
+
+  it('counts a successful run by style and outcome, with its duration and the records and bytes of all its files', () => {
+    const { outcome, run } = runDocuments((m) => publishJobRunMetrics(m, ran('successful')));
+    expect(outcome).toMatchObject({ style: 'job', outcome: 'successful' });
+    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 0, [EXPORT_RUN_DURATION]: 4_000, [ROWS_EXPORTED]: 15, [BYTES_EXPORTED]: 1_700 });
+  });
+
+  it('counts a failed run (transient ones included) in the failure rate; only an internal one as an internal failure', () => {
+    for (const failureClass of ['customer', 'transient'] as const) {
+      const { outcome, run } = runDocuments((m) => publishJobRunMetrics(m, ran('failed', failureClass)));
+      expect(outcome).toMatchObject({ style: 'job', outcome: 'failed' });
+      expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1 });
+      expect(run[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
+      expect(run[ROWS_EXPORTED]).toBeUndefined();
+    }
+    expect(runDocuments((m) => publishJobRunMetrics(m, ran('failed', 'internal'))).run[INTERNAL_EXPORT_FAILURES]).toBe(1);
+  });
+
+  it('counts a skipped run by its outcome only', () => {
+    const documents = emitted(() => publishJobRunMetrics(metrics(), { outcome: 'skipped', reason: 'Export job job_1 is DONE.' }));
+    expect(documents).toHaveLength(1);
+    expect(documents[0]).toMatchObject({ [EXPORT_RUN_OUTCOMES]: 1, style: 'job', outcome: 'skipped' });
+  });
+});
+
+describe('publishRawExportMetrics', () => {
+  const written = { written: [4, 5], exportedRevisions: 5, records: 120, bytes: 9_000 };
+
+  it('counts a run by style and outcome, with its duration and the revision lines and bytes it wrote', () => {
+    const result: RawExportRunResult = { outcome: 'successful', ...written, totalRevisions: 5, complete: true };
+    const { outcome, run } = runDocuments((m) => publishRawExportMetrics(m, result, 900));
+    expect(outcome).toMatchObject({ style: 'raw', outcome: 'successful' });
+    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 0, [EXPORT_RUN_DURATION]: 900, [ROWS_EXPORTED]: 120, [BYTES_EXPORTED]: 9_000 });
+  });
+
+  it('counts a failed run with what it wrote before failing, and an internal failure as one', () => {
+    const result: RawExportRunResult = { outcome: 'failed', ...written, error: 'failed', errorCode: 'internal_error', failureClass: 'internal' };
+    const { outcome, run } = runDocuments((m) => publishRawExportMetrics(m, result, 900));
+    expect(outcome).toMatchObject({ style: 'raw', outcome: 'failed' });
+    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1, [INTERNAL_EXPORT_FAILURES]: 1, [ROWS_EXPORTED]: 120, [BYTES_EXPORTED]: 9_000 });
+  });
+
+  it('counts a skipped run by its outcome only', () => {
+    const documents = emitted(() => publishRawExportMetrics(metrics(), { outcome: 'skipped', reason: 'The raw export is not enabled.' }, 3));
+    expect(documents).toHaveLength(1);
+    expect(documents[0]).toMatchObject({ style: 'raw', outcome: 'skipped' });
   });
 });
 

@@ -54,7 +54,18 @@ test('a run numbers the objects received before midnight 1, 2, ... in receive or
   const keys = addObjects(objects, 3, 3);
   const day2noon = DAY1 + 36 * HOUR;
   const first = await service.run({ environmentId: 'env1', scheduledTime: day2noon, runAt: day2noon, budgetMs: 60_000 });
-  expect(first).toEqual({ outcome: 'successful', written: [1, 2, 3], exportedRevisions: 3, totalRevisions: 9, complete: true });
+  const revisions = [1, 2, 3].map((n) => latest(gateway, `km/revisions/${n}.json`));
+  expect(first).toEqual({
+    outcome: 'successful',
+    written: [1, 2, 3],
+    exportedRevisions: 3,
+    totalRevisions: 9,
+    complete: true,
+    // The lines and bytes of the revisions it wrote.
+    records: revisions.join('').split('\n').filter((line) => line !== '').length,
+    bytes: revisions.reduce((sum, text) => sum + Buffer.byteLength(text), 0),
+  });
+  expect(revisions.join('').split('\n').filter((line) => line !== '')).toHaveLength(6);
   expect(latest(gateway, 'km/revisions/2.json')).toBe(
     `${JSON.stringify({ _p: 'u', _t: (DAY1 + 2 * HOUR) / 1000, _n: 'e' })}\n${JSON.stringify({ _p: 'u', _t: (DAY1 + 2 * HOUR + 60_000) / 1000, _n: 'e' })}\n`,
   );
@@ -106,7 +117,9 @@ test("a destination's refusal fails the run as the customer's, keeps the mark, a
   expect(await service.run({ environmentId: 'env1', scheduledTime: DAY1 + 36 * HOUR, budgetMs: 0 })).toMatchObject({
     outcome: 'failed',
     written: [],
+    records: 0,
     errorCode: 'access_denied',
+    failureClass: 'customer',
   });
   expect(await store.getProgress('env1')).toMatchObject({ exportedRevisions: 0, failingSince: DAY1 + 36 * HOUR, failingErrorCode: 'access_denied' });
   expect(await service.getStatus(member, 'env1')).toEqual({

@@ -33,6 +33,19 @@ export interface ObjectSink {
 /** How long an export may run when its caller sets no limit: Lambda's 15 minutes, less time to record its outcome. */
 export const RUN_TIME_LIMIT_MS = 14.5 * 60 * 1000;
 
+/** The outcome of a run cut at its deadline: a stalled upload, usually, so it is retried (a transient failure). */
+export const TIME_LIMIT_EXCEEDED = {
+  error:
+    'The export did not finish within its time limit: the storage provider stopped responding or was too slow. It will be retried automatically.',
+  errorCode: 'time_limit_exceeded',
+};
+
+/** How long a run may take: it gives up after `timeLimitMs` (RUN_TIME_LIMIT_MS by default) or when `signal` aborts. */
+export interface RunTimeLimit {
+  timeLimitMs?: number;
+  signal?: AbortSignal;
+}
+
 /** The signal of an export that gives up after `timeLimitMs`, or sooner when `signal` aborts. */
 export function exportDeadline(timeLimitMs: number, signal?: AbortSignal): AbortSignal {
   const deadline = AbortSignal.timeout(timeLimitMs);
