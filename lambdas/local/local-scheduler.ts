@@ -81,7 +81,7 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
 
   /** A scheduler with the schedules saved in `file` (created on first change), or in memory only without one. */
   static async open(options: { clock: Clock; file?: string }): Promise<LocalExportScheduler> {
-    const { schedules, jobs } = options.file ? await readSchedules(options.file) : { schedules: new Map(), jobs: new Map() };
+    const { schedules, jobs } = options.file ? await readSchedules(options.file) : { schedules: new Map<string, LocalSchedule>(), jobs: new Map<string, LocalJobSchedule>() };
     return new LocalExportScheduler(options, schedules, jobs);
   }
 
