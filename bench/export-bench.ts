@@ -25,6 +25,7 @@ import { machineCpuTimes, machineInfo } from './machine';
 import { parseOptions, type BenchOptions } from './options';
 import { runChild, startEmulatorProcess, type EmulatorProcess } from './processes';
 import { runRawLogBench } from './raw-log-bench';
+import { runRawRevisionsBench } from './raw-revisions-bench';
 import { fixed, int, mb, mbFromKb, table } from './report';
 import { CONFIG_TABLE, USAGE_TABLE, type TenantSpec } from './tenant';
 
@@ -66,8 +67,13 @@ const log = (line = '') => process.stdout.write(line + '\n');
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const rawLogSection = () => runRawLogBench({ rawSizes: options.rawSizes, duckdbThreads: options.duckdbThreads, benchDir: BENCH_DATA }, log);
+  const revisionsSection = () => runRawRevisionsBench({ sizes: options.revisionSizes, benchDir: BENCH_DATA }, log);
   if (options.rawOnly) {
     await rawLogSection();
+    return;
+  }
+  if (options.revisionsOnly) {
+    await revisionsSection();
     return;
   }
   const dataDir = join(BENCH_DATA, 'data');
@@ -261,6 +267,7 @@ async function main(): Promise<void> {
     log(`Results written to ${resultsFile} (whole benchmark: ${fixed(totalSeconds, 0)} s).`);
     log();
     if (options.rawSizes.length > 0) await rawLogSection();
+    if (options.revisionSizes.length > 0) await revisionsSection();
   } finally {
     await Promise.all([dynamodb.stop(), s3?.stop()]);
   }

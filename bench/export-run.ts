@@ -23,7 +23,7 @@ import { companyRowBatches, type SourceStats } from '../lambdas/core/export/comp
 import { csvEncoder } from '../lambdas/core/export/csv';
 import { runExport, type Encoder, type ObjectSink } from '../lambdas/core/export/pipeline';
 import { dataPoints } from '../lambdas/core/periods';
-import type { StreamedCompanyUsage } from '../lambdas/ports';
+import type { CompanyUsage } from '../lambdas/core/model';
 import { benchClients } from './clients';
 import { BENCH_SEGMENTS, benchFeatures, environmentIdOf, EXPORT_BUCKET, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
 import { finishChild } from './processes';
@@ -107,19 +107,29 @@ async function main(): Promise<void> {
   const store = new DynamoDbUsageStore({ client: clients.documentClient, tableName: USAGE_TABLE });
 
   let prepareSeconds = 0;
-  let source: () => AsyncIterable<StreamedCompanyUsage>;
+  let source: () => AsyncIterable<CompanyUsage>;
+  /** Usage-store items read for the companies streamed so far. */
+  let itemsRead = () => store.itemsStreamed;
   if (spec.source === 'memory') {
     const started = performance.now();
-    const companies: StreamedCompanyUsage[] = [];
-    for (const company of tenantCompanies(spec.tenant)) companies.push({ ...company, itemsRead: 1 + company.usage.length });
+    const companies: CompanyUsage[] = [];
+    for (const company of tenantCompanies(spec.tenant)) companies.push(company);
     prepareSeconds = (performance.now() - started) / 1000;
-    source = () => fromArray(companies);
+    // What the store would have read: each company's item and one per usage record.
+    let streamedItems = 0;
+    itemsRead = () => streamedItems;
+    source = async function* () {
+      for await (const company of fromArray(companies)) {
+        streamedItems += 1 + company.usage.length;
+        yield company;
+      }
+    };
   } else {
     source = () => store.streamCompanyUsage(environmentId);
   }
 
   const encoder: Encoder = csvEncoder(COMPANY_COLUMNS, COMPANY_COLUMN_GROUPS);
-  const stats: SourceStats = { companies: 0, pairs: 0, itemsRead: 0 };
+  const stats: SourceStats = { companies: 0, pairs: 0 };
   const setupRssKb = process.resourceUsage().maxRSS;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -143,12 +153,11 @@ async function main(): Promise<void> {
 
   switch (spec.stage) {
     case 'read': {
-      for await (const company of source()) {
+      for await (const _company of source()) {
         // As runExport does per batch: the page read ahead is requested and received meanwhile.
         await new Promise<void>((resolve) => setImmediate(resolve));
         stats.companies++;
         stats.pairs += features.length;
-        stats.itemsRead += company.itemsRead;
       }
       break;
     }
@@ -206,8 +215,8 @@ async function main(): Promise<void> {
     rowsPerSecond: rows / seconds,
     mbPerSecond: bytes / 1e6 / seconds,
     pairs: stats.pairs,
-    itemsRead: stats.itemsRead,
-    itemsPerPair: stats.pairs === 0 ? 0 : stats.itemsRead / stats.pairs,
+    itemsRead: itemsRead(),
+    itemsPerPair: stats.pairs === 0 ? 0 : itemsRead() / stats.pairs,
     maxRssKb: process.resourceUsage().maxRSS,
     setupRssKb,
     cpuUserSeconds: cpu.user / 1e6,

@@ -37,6 +37,10 @@ export interface BenchOptions {
   rawSizes: number[];
   /** Only the raw event log section (no export). */
   rawOnly: boolean;
+  /** Raw revisions section: records in the log at each size, ascending (empty: skipped). */
+  revisionSizes: number[];
+  /** Only the raw revisions section. */
+  revisionsOnly: boolean;
   /** Export-job section: events per measured size, run unless --no-jobs; --jobs-only runs it alone. */
   jobSizes: number[];
   jobs: boolean;
@@ -64,6 +68,9 @@ const HELP = `Usage: npm run bench -- [flags]
   --raw-sizes A,B,...  raw event log section: records written, then read (default 1000000,4000000)
   --no-raw             skip the raw event log section
   --raw-only           only the raw event log section (e.g. --raw-only --raw-sizes 100000 for a quick run)
+  --revision-sizes A,B raw revisions section: records in the log, copied as revisions (default 1000000,4000000)
+  --no-revisions       skip the raw revisions section
+  --revisions-only     only the raw revisions section
   --job-sizes A,B,...  export-job section: events per size (default 1000000; 1000000,4000000 shows memory flat)
   --no-jobs            skip the export-job section
   --jobs-only          run only the export-job section
@@ -90,7 +97,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const known = new Set([
     'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
     'no-s3', 'no-breakdown', 'no-duckdb', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
-    'raw-sizes', 'no-raw', 'raw-only',
+    'raw-sizes', 'no-raw', 'raw-only', 'revision-sizes', 'no-revisions', 'revisions-only',
     'job-sizes', 'no-jobs', 'jobs-only',
   ]);
   for (const name of flags.keys()) {
@@ -142,6 +149,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     runner,
     rawSizes: [...new Set(rawSizes)].sort((a, b) => a - b),
     rawOnly: bool('raw-only'),
+    revisionSizes: [...new Set(bool('no-revisions') ? [] : (list('revision-sizes') ?? [1_000_000, 4_000_000]))].sort((a, b) => a - b),
+    revisionsOnly: bool('revisions-only'),
     jobSizes: [...new Set(list('job-sizes') ?? [1_000_000])].sort((a, b) => a - b),
     jobs: !bool('no-jobs'),
     jobsOnly: bool('jobs-only'),

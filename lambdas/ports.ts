@@ -112,11 +112,6 @@ export interface FeedbackRecord {
   score: number | null;
 }
 
-export interface StreamedCompanyUsage extends CompanyUsage {
-  /** Items read from the store to produce this company (for the items-per-pair figure). */
-  itemsRead: number;
-}
-
 /**
  * Tracking data in its compact form. Every write is idempotent and commutes with the others:
  * concurrent ingest calls never lose each other's data, arrival order does not matter, and a retried
@@ -137,7 +132,7 @@ export interface UsageStore {
   /** Bulk load of precomputed histories (demo data, benchmark), overwriting what is stored for them. */
   putCompanyUsage(environmentId: string, usage: CompanyUsage): Promise<void>;
   /** Every company of the environment with all its usage histories, streamed in company id order. */
-  streamCompanyUsage(environmentId: string): AsyncIterable<StreamedCompanyUsage>;
+  streamCompanyUsage(environmentId: string): AsyncIterable<CompanyUsage>;
 }
 
 import type { ObjectSink } from './core/export/pipeline';
@@ -249,7 +244,7 @@ export interface AutomaticExportSettings {
   /** Who is warned when the export keeps failing. */
   notifyEmails: string[];
   updatedAt: number;
-  /** Set when the failure check stopped the export; cleared when the customer saves settings again. */
+  /** Set when the failure check stopped the export; kept by saves that leave it disabled, cleared when one enables it again. */
   stoppedAt?: number;
   stoppedReason?: string;
   /**
@@ -279,7 +274,8 @@ export interface AutomaticExportSettingsStore {
   markReconciled(environmentId: string, version: number): Promise<void>;
 }
 
-export type RunStatus = 'running' | 'successful' | 'failed';
+export type { RunStatus } from './core/model';
+import type { RunStatus } from './core/model';
 
 export interface ExportRun {
   environmentId: string;
@@ -355,7 +351,7 @@ export interface ExportRunStore {
 
 /** The failure check's view of failing exports: read through a sparse index, never a scan. */
 export interface FailingExportsStore {
-  /** Exports currently in a failure sequence; `itemsRead` counts what the index returned. */
+  /** Exports currently in a failure sequence. */
   listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }>;
   /**
    * Claims warning email `emailNumber` of the sequence that began at `failingSince`: true exactly once
@@ -461,6 +457,8 @@ export interface ExportJob {
   lastRunAt?: number;
   stoppedAt?: number;
   stoppedReason?: string;
+  /** Who stopped the job: a user, or the failure check after 72 hours of customer-side failures. */
+  stoppedBy?: 'user' | 'failureCheck';
   /** Raised by one on every change; a change names the version it read and is refused when stale. */
   version: number;
 }
@@ -501,6 +499,39 @@ export interface ExportJobStore {
   recordRun(environmentId: string, jobId: string, run: ExportJobRun): Promise<void>;
   /** The job's runs, most recent first. */
   listRuns(environmentId: string, jobId: string, limit: number): Promise<ExportJobRun[]>;
+  /**
+   * Records what a finished run means for the job's failure sequence (kept apart from the job, so
+   * versioned job writes never touch it): a success ends the sequence; a customer-side failure starts
+   * it at `finishedAt` unless one is running; transient and internal failures change nothing. An
+   * outcome older (by run id) than the last one recorded is ignored.
+   */
+  recordRunOutcome(environmentId: string, jobId: string, outcome: JobRunFailureOutcome): Promise<void>;
+}
+
+export type JobRunFailureOutcome =
+  | { runId: string; status: 'successful' }
+  | { runId: string; status: 'failed'; finishedAt: number; failureClass: FailureClass; errorCode: string };
+
+/** A job in a customer-side failure sequence, as the hourly check reads it. */
+export interface FailingJobRecord {
+  environmentId: string;
+  jobId: string;
+  failingSince: number;
+  /** The latest customer-side error class of the sequence. */
+  failingErrorCode: string;
+  /** Warning emails sent for this sequence (1, 2, 3). */
+  emailsSent: number[];
+}
+
+/** The failure check's view of failing export jobs: read through the sparse `failing` index, never a scan. */
+export interface FailingJobsStore {
+  listFailingJobs(): AsyncIterable<FailingJobRecord>;
+  /** Claims email `emailNumber` of the sequence begun at `failingSince`: true exactly once, false once the sequence ended. */
+  claimJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<boolean>;
+  /** Gives a claim back when the email could not be sent. */
+  releaseJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<void>;
+  /** Takes the job out of the failing index (stopped, finished or gone). */
+  endJobSequence(environmentId: string, jobId: string, failingSince: number): Promise<void>;
 }
 
 export interface JobRunRequest {
@@ -601,4 +632,120 @@ export interface EventCatalogStore {
   record(environmentId: string, sightings: readonly EventSighting[]): Promise<void>;
   /** Sorted by name, keys sorted. */
   list(environmentId: string): Promise<EventCatalogEntry[]>;
+}
+
+/** One object of the raw event log: the raw revisions export makes one revision of each. */
+export interface RawLogObject {
+  key: string;
+  /** The start of the UTC receive hour (epoch ms) all its records belong to. */
+  hour: number;
+}
+
+/** The raw event log object by object (the raw revisions export). */
+export interface RawLogObjects {
+  /** The environment's objects after `afterKey` (from its first when absent), in receive order, listed lazily. */
+  listObjects(environmentId: string, afterKey?: string): AsyncIterable<RawLogObject>;
+  /** One object's records, in order, streamed. */
+  readObject(key: string): AsyncIterable<RawRecord>;
+}
+
+/** The raw revisions export's settings (one per environment). */
+export interface RawExportSettings {
+  environmentId: string;
+  enabled: boolean;
+  /** A named destination of the environment; always present while enabled. */
+  destinationId?: string;
+  notifyEmails: string[];
+  updatedAt: number;
+  /** Set when the failure sequence stopped the export; cleared by the next save. */
+  stoppedAt?: number;
+  stoppedReason?: string;
+  /** Raised by one on every change; a change names the version it read and is refused when stale. */
+  version: number;
+}
+
+/** One revision written, as index.csv lists it. */
+export interface ExportedRevision {
+  /** `revisions/<n>.json`: 1, 2, ... in receive order. */
+  n: number;
+  /** The raw-log object it copies. */
+  objectKey: string;
+  /** Unix seconds of its lines' smallest and largest `_t` (absent when it has no lines). */
+  minTimestamp?: number;
+  maxTimestamp?: number;
+  lines: number;
+  bytes: number;
+  exportedAt: number;
+}
+
+/** The service's own record of how far the raw export got: its high-water mark, last run and failure sequence. */
+export interface RawExportProgress {
+  environmentId: string;
+  /** The high-water mark: revisions 1..exportedRevisions are written and never written again. */
+  exportedRevisions: number;
+  /** The raw-log object of revision `exportedRevisions`: the next revision is the object after it. */
+  lastObjectKey?: string;
+  /** Unix seconds of the latest item time among the exported revisions. */
+  maxExportedTimestamp?: number;
+  /** Revisions in the raw log when the last run listed it (today's objects included). */
+  totalRevisions?: number;
+  lastRunAt?: number;
+  lastStatus?: 'successful' | 'failed';
+  lastError?: string;
+  /** While customer-side failures go on: when they began (the sparse failing index) and their class. */
+  failingSince?: number;
+  failingErrorCode?: string;
+  emailsSent?: number[];
+}
+
+export type RawRunOutcome =
+  | { status: 'successful'; startedAt: number; totalRevisions: number }
+  | { status: 'failed'; startedAt: number; totalRevisions?: number; error: string; errorCode: string; failureClass: FailureClass; finishedAt: number };
+
+/** The raw revisions export's settings, progress and exported revisions (config table). */
+export interface RawExportStore {
+  getSettings(environmentId: string): Promise<RawExportSettings | undefined>;
+  /** Saves (`version` = expectedVersion + 1; 0: none stored yet) only while stored at `expectedVersion`; false otherwise. */
+  putSettings(settings: RawExportSettings, expectedVersion: number): Promise<boolean>;
+  /** Switches the export off as stopped, only while the settings are at `expectedVersion`. */
+  stop(environmentId: string, expectedVersion: number, stoppedAt: number, reason: string): Promise<boolean>;
+  getProgress(environmentId: string): Promise<RawExportProgress | undefined>;
+  /**
+   * Takes the environment's run lease until `until`: free, ended by `at`, or already this claim's.
+   * Concurrent runs: exactly one holds it, so only one numbers revisions at a time.
+   */
+  claimRun(environmentId: string, claim: { claimId: string; at: number; until: number }): Promise<boolean>;
+  /**
+   * Records `revision` and raises the high-water mark from `revision.n - 1` to `revision.n` (with the
+   * new `maxExportedTimestamp`), only while `claimId` holds the lease and the mark is still at `n - 1`:
+   * false otherwise, the mark unchanged.
+   */
+  recordRevision(environmentId: string, claimId: string, revision: ExportedRevision, maxExportedTimestamp: number | undefined): Promise<boolean>;
+  /** The exported revisions, in number order, streamed. */
+  listRevisions(environmentId: string): AsyncIterable<ExportedRevision>;
+  /**
+   * Records the run's outcome and gives the lease back. Success ends a failure sequence; a
+   * customer-side failure starts one (or goes on with it).
+   */
+  finishRun(environmentId: string, claimId: string, outcome: RawRunOutcome): Promise<void>;
+  /** Ends a failure sequence without a run: the customer saved settings. */
+  clearFailure(environmentId: string): Promise<void>;
+}
+
+/** One schedule per environment's raw revisions export: `cron(0 0,12 * * ? *)`. */
+export interface RawExportScheduler {
+  upsertRawExport(environmentId: string): Promise<void>;
+  /** Nothing happens when there is none. */
+  removeRawExport(environmentId: string): Promise<void>;
+}
+
+/** A run of the raw revisions export. */
+export interface RawExportRunRequest {
+  environmentId: string;
+  /** The schedule's instant (00:00 or 12:00 UTC), epoch ms: the run exports up to 00:00 UTC of its day. */
+  scheduledTime: number;
+  /** Local mode only: when the run happens; the clock's now otherwise. */
+  runAt?: number;
+  /** How long the run may write revisions (ms); the rest is left to the next run. */
+  budgetMs: number;
 }

@@ -3,6 +3,7 @@
  * (adapters/aws-wiring.ts, local/wiring.ts) and hand them here, so the rest is one code path.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { ENV } from '../contracts/function-environment';
 import { optionalInteger, type Environment } from './config';
 import { AutomaticExportService } from './core/automatic-export';
 import { DestinationService } from './core/destinations';
@@ -13,6 +14,8 @@ import { FailureCheckService } from './core/failure-check';
 import { IngestService } from './core/ingest';
 import { DEFAULT_INGEST_KEY_GRACE_SECONDS } from './core/ingest-keys';
 import { ManualExportService } from './core/manual-export';
+import { RawRevisionsService } from './core/raw-revisions';
+import { RawExportFailureCheck } from './core/raw-export-failures';
 import { TenancyService } from './core/tenancy';
 import type {
   AutomaticExportSettingsStore,
@@ -28,6 +31,7 @@ import type {
   ExportRunStore,
   ExportScheduler,
   FailingExportsStore,
+  FailingJobsStore,
   Mailer,
   ManualExportStore,
   ObjectSink,
@@ -40,6 +44,9 @@ import type {
   UsageStore,
   OperationalMetrics,
   JobRunRequest,
+  RawExportScheduler,
+  RawExportStore,
+  RawLogObjects,
 } from './ports';
 
 export interface Adapters {
@@ -54,15 +61,20 @@ export interface Adapters {
   exportRuns: ExportRunStore;
   sealer: SecretSealer;
   destinations: DestinationGateway & ServiceIdentityGateway;
-  scheduler: ExportScheduler & ExportJobScheduler;
+  scheduler: ExportScheduler & ExportJobScheduler & RawExportScheduler;
   /** Named destinations and export jobs (config table). */
   destinationStore: DestinationStore;
-  exportJobStore: ExportJobStore;
+  exportJobStore: ExportJobStore & FailingJobsStore;
   clock: Clock;
   /** Where ingest appends every accepted item. */
   rawLog: RawEventLog;
-  /** Reads the raw event log for export-job runs; without it, runs are refused (JobRunnerMissingError). */
-  rawEvents?: RawEventReader;
+  /**
+   * Reads the raw event log for export-job runs and the raw revisions export; without it, job runs are
+   * refused (JobRunnerMissingError) and the raw export cannot read the log (RawLogReaderMissingError).
+   */
+  rawEvents?: RawEventReader & RawLogObjects;
+  /** The raw revisions export's settings, high-water mark and revisions (config table). */
+  rawExportStore: RawExportStore;
   profiles: ProfileStore;
   eventCatalogStore: EventCatalogStore;
   /** @default uncounted (local mode) */
@@ -73,6 +85,11 @@ export interface Adapters {
 export interface FailureCheckAdapters extends Pick<Adapters, 'tenants' | 'exportSettings' | 'scheduler' | 'clock'> {
   failingExports: FailingExportsStore;
   mailer: Mailer;
+  /** Export jobs and their destinations, so the check covers failing jobs too; the automatic export only without them. */
+  exportJobStore?: Pick<ExportJobStore, 'get' | 'put'> & FailingJobsStore;
+  destinationStore?: DestinationStore;
+  /** The raw revisions exports' failure sequences; without them the check leaves raw exports alone. */
+  rawExports?: { store: RawExportStore; failing: FailingExportsStore; destinations: DestinationStore };
 }
 
 export interface Settings {
@@ -93,11 +110,12 @@ export interface Services extends Adapters {
   automaticExports: AutomaticExportService;
   destinationService: DestinationService;
   exportJobService: ExportJobService;
+  rawRevisions: RawRevisionsService;
 }
 
 /** `INGEST_KEY_GRACE_SECONDS`: 0 (a replaced key stops at once) to 30 days; 24 h by default. */
 export const readIngestKeyGraceSeconds = (env: Environment): number =>
-  optionalInteger(env, 'INGEST_KEY_GRACE_SECONDS', DEFAULT_INGEST_KEY_GRACE_SECONDS, { min: 0, max: 30 * 24 * 3600 });
+  optionalInteger(env, ENV.INGEST_KEY_GRACE_SECONDS, DEFAULT_INGEST_KEY_GRACE_SECONDS, { min: 0, max: 30 * 24 * 3600 });
 
 export const DEFAULT_EVENT_COUNT_FLUSH_MS = 10_000;
 
@@ -157,6 +175,7 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
     destinationService: new DestinationService({
       ...shared,
       jobs: adapters.exportJobStore,
+      rawExports: adapters.rawExportStore,
       sealer: adapters.sealer,
       gateway: adapters.destinations,
       exportRoleArn: settings.exportRoleArn,
@@ -168,8 +187,32 @@ export function buildServices(adapters: Adapters, settings: Settings): Services 
       dispatcher: adapters.dispatcher,
       runJob: jobRunner(adapters),
     }),
+    rawRevisions: new RawRevisionsService({
+      tenants: adapters.tenants,
+      destinations: adapters.destinationStore,
+      store: adapters.rawExportStore,
+      objects: adapters.rawEvents ?? rawLogNotWired,
+      sealer: adapters.sealer,
+      gateway: adapters.destinations,
+      scheduler: adapters.scheduler,
+      clock: adapters.clock,
+    }),
   };
 }
+
+/** The raw event log's reader is not wired into this build (aws-wiring.ts / local/wiring.ts: rawEvents). */
+export class RawLogReaderMissingError extends Error {
+  override readonly name = 'RawLogReaderMissingError';
+}
+
+const rawLogNotWired: RawLogObjects = {
+  listObjects: () => {
+    throw new RawLogReaderMissingError('The raw event log reader is not wired into this build (rawEvents).');
+  },
+  readObject: () => {
+    throw new RawLogReaderMissingError('The raw event log reader is not wired into this build (rawEvents).');
+  },
+};
 
 function jobRunner(adapters: Adapters) {
   const { rawEvents } = adapters;
@@ -197,5 +240,17 @@ export function buildFailureCheck(adapters: FailureCheckAdapters, dashboardUrl: 
     mailer: adapters.mailer,
     clock: adapters.clock,
     dashboardUrl,
+    exportJobs: adapters.exportJobStore &&
+      adapters.destinationStore && { jobs: adapters.exportJobStore, destinations: adapters.destinationStore, scheduler: adapters.scheduler },
+    rawExports:
+      adapters.rawExports &&
+      new RawExportFailureCheck({
+        ...adapters.rawExports,
+        scheduler: adapters.scheduler,
+        tenants: adapters.tenants,
+        mailer: adapters.mailer,
+        clock: adapters.clock,
+        dashboardUrl,
+      }),
   });
 }

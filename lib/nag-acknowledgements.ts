@@ -132,6 +132,23 @@ export function rawEventLogDeliveryAcks(bucketArn: string): NagAcknowledgement[]
   }));
 }
 
+/**
+ * Accepted on the roles of the functions that read the raw event log (run-export, for export jobs).
+ * `bucketArn` is the raw-data bucket's ARN as cdk-nag names it.
+ */
+export function rawEventLogReadAcks(bucketArn: string): NagAcknowledgement[] {
+  return [
+    {
+      id: `AwsSolutions-IAM5[Resource::${bucketArn}/${RAW_EVENTS_PREFIX}*]`,
+      reason:
+        `s3:GetObject under ${RAW_EVENTS_PREFIX} of the raw-data bucket: Firehose names the log's objects at delivery ` +
+        '(per environment, hour and buffer), so no object ARN exists at deploy time; an export job reads the hours of ' +
+        `its window. Read only (listing is limited to the ${RAW_EVENTS_PREFIX} prefix by condition): no write, no ` +
+        'delete, nothing under errors/, no other bucket.',
+    },
+  ];
+}
+
 /** The parts of a stack the acknowledgements attach to. */
 /** Accepted on the dashboard's CloudFront distribution. */
 export const DASHBOARD_DISTRIBUTION_ACKS: readonly NagAcknowledgement[] = [
@@ -210,6 +227,8 @@ export interface NagAcknowledgementTargets {
   readonly scheduleDeadLetterQueue: IQueue;
   /** The raw event log (Firehose stream and raw-data bucket). */
   readonly rawEventLog: RawEventLog;
+  /** Functions granted reading the raw event log. */
+  readonly rawEventLogReaders: readonly ServiceFunction[];
 }
 
 /**
@@ -266,7 +285,11 @@ export function acknowledgeNagFindings(stack: Stack & NagAcknowledgementTargets)
     if (fn.role) acknowledge(fn.role, schedulesAcks);
   }
   acknowledge(stack.scheduleDeadLetterQueue, SCHEDULE_DLQ_ACKS);
-  acknowledge(stack.rawEventLog.deliveryRole, rawEventLogDeliveryAcks(nagName(stack, stack.rawEventLog.bucket.bucketArn)));
+  const rawBucketArn = nagName(stack, stack.rawEventLog.bucket.bucketArn);
+  acknowledge(stack.rawEventLog.deliveryRole, rawEventLogDeliveryAcks(rawBucketArn));
+  for (const fn of stack.rawEventLogReaders) {
+    if (fn.role) acknowledge(fn.role, rawEventLogReadAcks(rawBucketArn));
+  }
   acknowledge(stack.dashboard.distribution, DASHBOARD_DISTRIBUTION_ACKS);
   const deploymentRole = stack.dashboard.deployment?.handlerRole;
   if (deploymentRole) {

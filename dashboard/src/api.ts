@@ -35,8 +35,16 @@ export class Api {
     return this.send<T>('PUT', path, body);
   }
 
-  post<T>(path: string, body: unknown): Promise<T> {
+  post<T>(path: string, body?: unknown): Promise<T> {
     return this.send<T>('POST', path, body);
+  }
+
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.send<T>('PATCH', path, body);
+  }
+
+  delete(path: string): Promise<void> {
+    return this.send<void>('DELETE', path);
   }
 
   private async send<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -1,6 +1,6 @@
 /**
  * The shell: sign-in, the environment's header, the navigation and the current page. A page is one
- * entry of {@link PAGES}; the next ones (destinations, export jobs, raw export) are added there.
+ * entry of {@link PAGES}; it owns the paths under its own (`export-jobs/<id>`) and its query string.
  */
 import type { FunctionComponent } from 'preact';
 import { html } from 'htm/preact';
@@ -8,13 +8,20 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Api, ApiError } from './api';
 import { Field } from './components';
 import { DataExportPage } from './pages/data-export';
+import { DestinationsPage } from './pages/destinations';
+import { ExportJobsPage } from './pages/export-jobs';
 import { ManualExportPage } from './pages/manual-export';
-import { followLink, matchRoute, navigate, pagePath, usePathname } from './router';
+import { RawExportPage } from './pages/raw-export';
+import { followLink, matchRoute, navigate, pageOfPath, pagePath, useLocation } from './router';
 import { clearSession, saveSession, type Session } from './session';
 
 export interface PageProps {
   api: Api;
   environmentId: string;
+  /** The path below the page's own, '' on the page itself (e.g. a job's id under `export-jobs`). */
+  subpath: string;
+  /** The query string, with its `?` ('' without one). */
+  search: string;
 }
 
 interface Page {
@@ -27,11 +34,14 @@ interface Page {
 export const PAGES: readonly Page[] = [
   { path: 'settings/data-export', title: 'Data export', view: DataExportPage },
   { path: 'settings/manual-export', title: 'Manual export', view: ManualExportPage },
+  { path: 'destinations', title: 'Destinations', view: DestinationsPage },
+  { path: 'export-jobs', title: 'Export jobs', view: ExportJobsPage },
+  { path: 'raw-export', title: 'Raw export', view: RawExportPage },
 ];
 
 export function App({ apiBaseUrl, initialSession }: { apiBaseUrl: string; initialSession?: Session }) {
   const [session, setSession] = useState(initialSession);
-  const pathname = usePathname();
+  const { pathname, search } = useLocation();
   const route = matchRoute(pathname);
   const environmentId = route?.environmentId ?? session?.environmentId;
 
@@ -55,10 +65,10 @@ export function App({ apiBaseUrl, initialSession }: { apiBaseUrl: string; initia
   };
 
   if (!session || !environmentId) return html`<${SignIn} session=${session} environmentId=${environmentId} onSignIn=${signIn} />`;
-  return html`<${Shell} apiBaseUrl=${apiBaseUrl} token=${session.token} environmentId=${environmentId} page=${route?.page} onSignOut=${signOut} />`;
+  return html`<${Shell} apiBaseUrl=${apiBaseUrl} token=${session.token} environmentId=${environmentId} page=${route?.page} search=${search} onSignOut=${signOut} />`;
 }
 
-function Shell(props: { apiBaseUrl: string; token: string; environmentId: string; page?: string; onSignOut: () => void }) {
+function Shell(props: { apiBaseUrl: string; token: string; environmentId: string; page?: string; search: string; onSignOut: () => void }) {
   const api = useMemo(() => new Api(props.apiBaseUrl, props.token), [props.apiBaseUrl, props.token]);
   const [environment, setEnvironment] = useState<{ name: string }>();
   const [environmentError, setEnvironmentError] = useState<string>();
@@ -70,7 +80,8 @@ function Shell(props: { apiBaseUrl: string; token: string; environmentId: string
       .catch((error: unknown) => setEnvironmentError(error instanceof ApiError ? error.message : String(error)));
   }, [api, props.environmentId]);
 
-  const page = PAGES.find((candidate) => candidate.path === props.page);
+  const found = pageOfPath(PAGES, props.page);
+  const page = found?.page;
   useEffect(() => {
     document.title = `${page?.title ?? 'Data export'}${environment ? ` · ${environment.name}` : ''}`;
   }, [page, environment]);
@@ -93,7 +104,7 @@ function Shell(props: { apiBaseUrl: string; token: string; environmentId: string
     </nav>
     <main id="main" tabindex="-1">
       ${environmentError ? html`<div class="alert" role="alert"><p>${environmentError}</p><p>Sign out and sign in with a token of this environment's organization.</p></div>` : null}
-      ${page ? html`<h1>${page.title}</h1><${page.view} api=${api} environmentId=${props.environmentId} />` : html`<h1>Page not found</h1><p>Choose a page above.</p>`}
+      ${page ? html`<h1>${page.title}</h1><${page.view} api=${api} environmentId=${props.environmentId} subpath=${found!.subpath} search=${props.search} />` : html`<h1>Page not found</h1><p>Choose a page above.</p>`}
     </main>
   `;
 }

@@ -1,6 +1,7 @@
-/** Small shared views: labelled fields with their error, timestamps, sizes and alerts. */
+/** Small shared views: labelled fields with their error, timestamps, sizes, alerts, confirmations and copying. */
 import type { ComponentChildren } from 'preact';
 import { html } from 'htm/preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 /** A visible label, the control, a hint and the API's message for this field (announced, linked by aria-describedby). */
 export function Field(props: { id: string; label: string; hint?: string; error?: string; children: ComponentChildren }) {
@@ -47,4 +48,78 @@ export const formatCount = (count: number | null | undefined): string => (count 
 
 export function Alert({ message, children }: { message: string; children?: ComponentChildren }) {
   return html`<div class="alert" role="alert"><p>${message}</p>${children}</div>`;
+}
+
+/**
+ * A destructive action asked twice: the button opens a confirmation (its question, then confirm or
+ * cancel, focus on cancel), and only the confirm button acts; the confirmation closes once the action
+ * is done.
+ */
+export function ConfirmButton(props: { label: string; question: string; confirmLabel: string; onConfirm: () => Promise<void> }) {
+  const [state, setState] = useState<'closed' | 'asking' | 'acting'>('closed');
+  const cancel = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (state === 'asking') cancel.current?.focus();
+  }, [state]);
+  const confirm = async () => {
+    setState('acting');
+    try {
+      await props.onConfirm();
+    } finally {
+      setState('closed');
+    }
+  };
+  if (state === 'closed') return html`<button type="button" class="secondary danger" onClick=${() => setState('asking')}>${props.label}</button>`;
+  return html`<div class="confirm" role="group" aria-label=${props.question}>
+    <p>${props.question}</p>
+    <div class="actions">
+      <button type="button" class="danger" disabled=${state === 'acting'} onClick=${() => void confirm()}>${props.confirmLabel}</button>
+      <button type="button" class="secondary" ref=${cancel} disabled=${state === 'acting'} onClick=${() => setState('closed')}>Cancel</button>
+    </div>
+  </div>`;
+}
+
+/** Copies text to the clipboard and says so; where the clipboard is refused, says to select and copy. */
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [result, setResult] = useState<string>();
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setResult('Copied.');
+    } catch {
+      setResult('The browser refused the clipboard: select the text and copy it.');
+    }
+  };
+  return html`<span class="actions"><button type="button" class="secondary" onClick=${() => void copy()}>${label}</button>${result ? html`<span role="status">${result}</span>` : null}</span>`;
+}
+
+/** The message of anything a request threw: the API's own words, else the error's. */
+export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** A labelled text input with its hint and error. */
+export function TextField(props: {
+  id: string;
+  label: string;
+  value: string;
+  onValue: (value: string) => void;
+  hint?: string;
+  error?: string;
+  type?: string;
+  placeholder?: string;
+  autocomplete?: string;
+  required?: boolean;
+}) {
+  return html`<${Field} id=${props.id} label=${props.label} hint=${props.hint} error=${props.error}>
+    <input
+      ...${describedBy(props.id, Boolean(props.hint), props.error)}
+      name=${props.id}
+      type=${props.type ?? 'text'}
+      value=${props.value}
+      placeholder=${props.placeholder}
+      autocomplete=${props.autocomplete ?? 'off'}
+      spellcheck=${false}
+      aria-required=${props.required ? 'true' : undefined}
+      onInput=${(event: Event) => props.onValue((event.currentTarget as HTMLInputElement).value)}
+    />
+  <//>`;
 }

@@ -4,21 +4,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 
-export interface PageRoute {
-  environmentId: string;
-  /** The page's path under the environment, e.g. `settings/data-export`. */
-  page: string;
-}
-
-const ROUTE = /^\/environments\/([^/]+)\/(.+?)\/?$/;
-
-export function matchRoute(pathname: string): PageRoute | undefined {
-  const match = ROUTE.exec(pathname);
-  if (!match) return undefined;
-  return { environmentId: decodeURIComponent(match[1]), page: match[2] };
-}
-
-export const pagePath = (environmentId: string, page: string): string => `/environments/${encodeURIComponent(environmentId)}/${page}`;
+export { matchRoute, pageOfPath, pagePath, type PageRoute } from './routes';
 
 export function navigate(path: string, { replace = false } = {}): void {
   if (replace) history.replaceState(null, '', path);
@@ -26,15 +12,15 @@ export function navigate(path: string, { replace = false } = {}): void {
   dispatchEvent(new PopStateEvent('popstate'));
 }
 
-/** The current path, updated on navigation. */
-export function usePathname(): string {
-  const [pathname, setPathname] = useState(location.pathname);
+/** The current path and query string (a listing's filters live there), updated on navigation. */
+export function useLocation(): { pathname: string; search: string } {
+  const [current, setCurrent] = useState({ pathname: location.pathname, search: location.search });
   useEffect(() => {
-    const update = () => setPathname(location.pathname);
+    const update = () => setCurrent({ pathname: location.pathname, search: location.search });
     addEventListener('popstate', update);
     return () => removeEventListener('popstate', update);
   }, []);
-  return pathname;
+  return current;
 }
 
 /** A click handler for in-app links: plain clicks navigate in place, modified clicks open as usual. */
@@ -42,5 +28,5 @@ export function followLink(event: MouseEvent): void {
   if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   const anchor = event.currentTarget as HTMLAnchorElement;
   event.preventDefault();
-  navigate(anchor.pathname);
+  navigate(anchor.pathname + anchor.search);
 }

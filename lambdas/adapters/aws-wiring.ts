@@ -5,11 +5,12 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { ENV } from '../../contracts/function-environment';
 import { ConfigurationError, optionalInteger, requiredString, type Environment } from '../config';
 import { EventCatalogRecorder } from '../core/event-catalog';
 import type { FailureCheckService } from '../core/failure-check';
 import { IngestService } from '../core/ingest';
-import type { ExportJobScheduler, ExportScheduler, ProfileStore, RawEventLog, TenantStore, UsageStore } from '../ports';
+import type { ExportJobScheduler, ExportScheduler, ProfileStore, RawEventLog, RawExportScheduler, TenantStore, UsageStore } from '../ports';
 import {
   buildFailureCheck,
   buildServices,
@@ -38,6 +39,8 @@ import { S3DestinationGateway } from './s3/destination-gateway';
 import { S3DownloadLinks } from './s3/download-links';
 import { S3ObjectSink } from './s3/object-sink';
 import { EventBridgeExportScheduler } from './scheduler/eventbridge-scheduler';
+import { DynamoDbRawExportStore, rawExportFailingStore } from './dynamodb/raw-export-store';
+import { S3RawEventReader } from './s3/raw-event-reader';
 import { SesMailer } from './ses/ses-mailer';
 import { operationalMetrics, traced } from './observability';
 
@@ -65,6 +68,10 @@ export interface AwsConfig extends StoreConfig {
   exportRoleArn: string;
   /** Only the API manages schedules; run-export has none (its own ARN would be a circular reference). */
   schedule?: ScheduleConfig;
+  /** The raw event log's bucket: export-job runs and the raw revisions export read it, the API counts its objects. */
+  rawEventsBucket: string;
+  /** Only run-export runs profile export jobs: it reads the profiles table. */
+  profilesTable?: string;
 }
 
 export interface FailureCheckConfig {
@@ -84,40 +91,49 @@ function requiredRoleArn(env: Environment, name: string): string {
 }
 
 export function readStoreConfig(env: Environment = process.env): StoreConfig {
-  return { configTable: requiredString(env, 'CONFIG_TABLE'), usageTable: requiredString(env, 'USAGE_TABLE') };
+  return { configTable: requiredString(env, ENV.CONFIG_TABLE), usageTable: requiredString(env, ENV.USAGE_TABLE) };
 }
 
 function readScheduleConfig(env: Environment): ScheduleConfig {
   // 0 (the default): no flexible window. EventBridge Scheduler allows up to 1440 minutes.
-  const flexibleWindowMinutes = optionalInteger(env, 'SCHEDULE_FLEXIBLE_WINDOW_MINUTES', 0, { min: 0, max: 1440 });
+  const flexibleWindowMinutes = optionalInteger(env, ENV.SCHEDULE_FLEXIBLE_WINDOW_MINUTES, 0, { min: 0, max: 1440 });
   return {
-    groupName: requiredString(env, 'SCHEDULE_GROUP_NAME'),
-    roleArn: requiredString(env, 'SCHEDULER_ROLE_ARN'),
-    targetArn: requiredString(env, 'RUN_EXPORT_FUNCTION_ARN'),
-    deadLetterArn: requiredString(env, 'SCHEDULE_DLQ_ARN'),
+    groupName: requiredString(env, ENV.SCHEDULE_GROUP_NAME),
+    roleArn: requiredString(env, ENV.SCHEDULER_ROLE_ARN),
+    targetArn: requiredString(env, ENV.RUN_EXPORT_FUNCTION_ARN),
+    deadLetterArn: requiredString(env, ENV.SCHEDULE_DLQ_ARN),
     ...(flexibleWindowMinutes > 0 ? { flexibleWindowMinutes } : {}),
   };
 }
 
-/** The run-export function's configuration: its own name is the dispatch target of jobs it starts. */
-export function readRunExportConfig(env: Environment = process.env): AwsConfig {
+/** What the API and run-export share; `exportFunctionName` is the run-export function's name. */
+function readExportConfig(env: Environment, exportFunctionName: string): AwsConfig {
   return {
     ...readStoreConfig(env),
-    exportsBucket: requiredString(env, 'EXPORTS_BUCKET'),
-    exportFunctionName: requiredString(env, 'AWS_LAMBDA_FUNCTION_NAME'),
-    downloadLinkSeconds: optionalInteger(env, 'DOWNLOAD_LINK_SECONDS', 3600),
+    exportsBucket: requiredString(env, ENV.EXPORTS_BUCKET),
+    exportFunctionName,
+    downloadLinkSeconds: optionalInteger(env, ENV.DOWNLOAD_LINK_SECONDS, 3600),
     ingestKeyGraceSeconds: readIngestKeyGraceSeconds(env),
-    secretsKeyId: requiredString(env, 'SECRETS_KEY_ID'),
-    exportRoleArn: requiredRoleArn(env, 'EXPORT_ROLE_ARN'),
+    secretsKeyId: requiredString(env, ENV.SECRETS_KEY_ID),
+    exportRoleArn: requiredRoleArn(env, ENV.EXPORT_ROLE_ARN),
+    rawEventsBucket: requiredString(env, ENV.RAW_EVENTS_BUCKET),
   };
 }
 
-/** The API function's configuration: everything run-export has, plus the schedules it manages. */
-export function readApiConfig(env: Environment = process.env): AwsConfig {
+/**
+ * The run-export function's configuration: its own name is the dispatch target of jobs it starts; it
+ * runs export jobs, so it reads the raw event log's bucket and the profiles table.
+ */
+export function readRunExportConfig(env: Environment = process.env): AwsConfig {
   return {
-    ...readRunExportConfig({ ...env, AWS_LAMBDA_FUNCTION_NAME: requiredString(env, 'EXPORT_FUNCTION_NAME') }),
-    schedule: readScheduleConfig(env),
+    ...readExportConfig(env, requiredString(env, ENV.AWS_LAMBDA_FUNCTION_NAME)),
+    profilesTable: requiredString(env, ENV.PROFILES_TABLE),
   };
+}
+
+/** The API function's configuration: the exports it starts (on run-export), plus the schedules it manages. */
+export function readApiConfig(env: Environment = process.env): AwsConfig {
+  return { ...readExportConfig(env, requiredString(env, ENV.EXPORT_FUNCTION_NAME)), schedule: readScheduleConfig(env) };
 }
 
 /** The ingest function's configuration: the stores, the profiles table and the raw event log's stream. */
@@ -129,22 +145,22 @@ export interface IngestConfig extends StoreConfig {
 export function readIngestConfig(env: Environment = process.env): IngestConfig {
   return {
     ...readStoreConfig(env),
-    profilesTable: requiredString(env, 'PROFILES_TABLE'),
-    rawEventsStream: requiredString(env, 'RAW_EVENTS_STREAM'),
+    profilesTable: requiredString(env, ENV.PROFILES_TABLE),
+    rawEventsStream: requiredString(env, ENV.RAW_EVENTS_STREAM),
   };
 }
 
 export function readFailureCheckConfig(env: Environment = process.env): FailureCheckConfig {
   return {
-    configTable: requiredString(env, 'CONFIG_TABLE'),
+    configTable: requiredString(env, ENV.CONFIG_TABLE),
     schedule: readScheduleConfig(env),
-    senderEmail: requiredString(env, 'SENDER_EMAIL'),
-    dashboardUrl: requiredString(env, 'DASHBOARD_URL'),
+    senderEmail: requiredString(env, ENV.SENDER_EMAIL),
+    dashboardUrl: requiredString(env, ENV.DASHBOARD_URL),
   };
 }
 
 /** For functions that run exports but never save settings: schedules are the API function's business. */
-class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler {
+class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler, RawExportScheduler {
   upsert(): Promise<void> {
     return Promise.reject(new ConfigurationError('This function does not manage schedules: the API function does.'));
   }
@@ -158,6 +174,14 @@ class SchedulesManagedElsewhere implements ExportScheduler, ExportJobScheduler {
   }
 
   removeJob(): Promise<void> {
+    return this.upsert();
+  }
+
+  upsertRawExport(): Promise<void> {
+    return this.upsert();
+  }
+
+  removeRawExport(): Promise<void> {
     return this.upsert();
   }
 }
@@ -228,9 +252,11 @@ export function awsServices(config: AwsConfig): Services {
       scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
       destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
+      rawExportStore: new DynamoDbRawExportStore({ client, tableName: config.configTable }),
+      rawEvents: new S3RawEventReader({ client: s3, bucket: config.rawEventsBucket }),
       clock: systemClock,
       rawLog: new IngestWritesElsewhere(),
-      profiles: new IngestWritesElsewhere(),
+      profiles: config.profilesTable ? new DynamoDbProfileStore({ client, tableName: config.profilesTable }) : new IngestWritesElsewhere(),
       eventCatalogStore: new DynamoDbEventCatalogStore({ client, tableName: config.usageTable }),
       metrics: operationalMetrics,
     },
@@ -249,9 +275,16 @@ export function awsFailureCheck(config: FailureCheckConfig): FailureCheckService
       tenants: new DynamoDbTenantStore({ client, tableName: config.configTable }),
       exportSettings: new DynamoDbAutomaticExportSettingsStore({ client, tableName: config.configTable }),
       failingExports: new DynamoDbFailingExportsStore({ client, tableName: config.configTable }),
+      exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
+      destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
       scheduler: scheduler(config.schedule),
       mailer: new SesMailer({ client: traced(new SESv2Client({})), sender: config.senderEmail }),
       clock: systemClock,
+      rawExports: {
+        store: new DynamoDbRawExportStore({ client, tableName: config.configTable }),
+        failing: rawExportFailingStore({ client, tableName: config.configTable }),
+        destinations: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
+      },
     },
     config.dashboardUrl,
   );

@@ -14,17 +14,16 @@
  * An export evaluates millions of (pair, T) combinations, so each history is prepared once (sorted
  * days, sorted feedback tallies with prefix sums) and each T is answered with binary searches.
  */
-import { ValidationError } from './errors';
+import { InternalFailureError, type FieldIssue } from './errors';
 import type {
   AdoptionThresholds,
   CompanyRecord,
   DayLastSeen,
-  FeatureDefinition,
   FeatureUsageRecord,
   FeedbackTally,
 } from './model';
-import { SortedDayHistory, toEpochDay } from './model';
-import type { DataPoint } from './periods';
+import { toEpochDay } from './model';
+import { daysInOrder } from './fast-paths/days-in-order';
 import { lastIncludedDay } from './periods';
 
 export type StarsState = 1 | 2 | 3 | 4;
@@ -84,23 +83,27 @@ export interface UsageAsOf {
   feedbackCount: number;
 }
 
-export interface PairState extends UsageAsOf {
-  instant: number;
-  date: string;
-  firstSeen: number | null;
-  lastSeen: number | null;
-}
-
-/** Rejects thresholds the model cannot evaluate (a stored definition must have been validated). */
-export function assertAdoptionThresholds({ minActiveDays, windowDays }: AdoptionThresholds): void {
-  const issues = [];
+/** What makes thresholds impossible to evaluate; none for thresholds the model can use. */
+export function adoptionThresholdIssues({ minActiveDays, windowDays }: AdoptionThresholds): FieldIssue[] {
+  const issues: FieldIssue[] = [];
   if (!Number.isInteger(minActiveDays) || minActiveDays < 1) {
     issues.push({ path: 'adoption.minActiveDays', message: 'must be a whole number of at least 1' });
   }
   if (!Number.isInteger(windowDays) || windowDays < minActiveDays) {
     issues.push({ path: 'adoption.windowDays', message: 'must be a whole number of at least minActiveDays' });
   }
-  if (issues.length > 0) throw new ValidationError('Invalid adoption thresholds.', issues);
+  return issues;
+}
+
+/**
+ * A stored feature definition the model cannot evaluate. Definitions are checked when they are saved
+ * (tenancy.putFeature), so this is our fault, not the export's caller's: an internal failure.
+ */
+export class InvalidAdoptionThresholdsError extends InternalFailureError {
+  override readonly name = 'InvalidAdoptionThresholdsError';
+  constructor(readonly issues: FieldIssue[]) {
+    super(`Stored adoption thresholds cannot be evaluated: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}.`);
+  }
 }
 
 /** Index of the first element >= value in an ascending array, searched between lo and hi. */
@@ -141,23 +144,6 @@ class GrowingLowerBound {
   }
 }
 
-/** A history as arrays in day order: a store's SortedDayHistory as it is, any other map sorted. */
-function sortedHistory(lastByDay: DayLastSeen): { days: readonly number[]; latest: readonly number[] } {
-  if (lastByDay instanceof SortedDayHistory) return lastByDay;
-  const days: number[] = [];
-  const latest: number[] = [];
-  let ascending = true;
-  for (const [day, ms] of lastByDay) {
-    if (days.length > 0 && day < days[days.length - 1]) ascending = false;
-    days.push(day);
-    latest.push(ms);
-  }
-  // Maps usually hold their days in order already, which skips the sort.
-  if (ascending) return { days, latest };
-  const order = Array.from(days.keys()).sort((a, b) => days[a] - days[b]);
-  return { days: order.map((k) => days[k]), latest: order.map((k) => latest[k]) };
-}
-
 /**
  * A day history prepared for "as of T" questions: how many of its days count as of T (a prefix of the
  * sorted days, see the module comment) and the latest timestamp before T.
@@ -171,7 +157,7 @@ class DayHistory {
   private readonly dayOfInstant: GrowingLowerBound;
 
   constructor(lastByDay: DayLastSeen, exactFirst: number | null) {
-    ({ days: this.days, latest: this.latest } = sortedHistory(lastByDay));
+    ({ days: this.days, latest: this.latest } = daysInOrder(lastByDay));
     this.first = exactFirst ?? (this.days.length > 0 ? this.latest[0] : null);
     this.dayOfInstant = new GrowingLowerBound(this.days);
   }
@@ -279,9 +265,13 @@ function frequencyOf(
 ): (counted: number, lastDay: number) => Frequency {
   return (counted, lastDay) => {
     if (counted === 0) return 0;
-    if (counted - windowStarts.daily.of(lastDay - DAILY_WINDOW_DAYS + 1) >= DAILY_MIN_ACTIVE_DAYS) return 3;
+    // 3 Daily: active on >= 8 of the last 14 days.
+    const activeDaysOfLast14 = counted - windowStarts.daily.of(lastDay - DAILY_WINDOW_DAYS + 1);
+    if (activeDaysOfLast14 >= DAILY_MIN_ACTIVE_DAYS) return 3;
+    // 2 Weekly: active in >= 3 of the last 4 seven-day periods.
     const weeksFrom = windowStarts.weekly.of(lastDay - WEEKS_CONSIDERED * WEEK_DAYS + 1);
     if (activePeriods(active, weeksFrom, counted, lastDay, WEEK_DAYS, MIN_ACTIVE_WEEKS) >= MIN_ACTIVE_WEEKS) return 2;
+    // 1 Monthly: active in >= 2 of the last 3 28-day periods.
     const monthsFrom = windowStarts.monthly.of(lastDay - MONTHS_CONSIDERED * MONTH_DAYS + 1);
     if (activePeriods(active, monthsFrom, counted, lastDay, MONTH_DAYS, MIN_ACTIVE_MONTHS) >= MIN_ACTIVE_MONTHS) return 1;
     return 0;
@@ -296,7 +286,8 @@ export function usageTimeline(
   usage: FeatureUsageRecord | undefined,
   thresholds: AdoptionThresholds,
 ): (instant: number) => UsageAsOf {
-  assertAdoptionThresholds(thresholds);
+  const thresholdIssues = adoptionThresholdIssues(thresholds);
+  if (thresholdIssues.length > 0) throw new InvalidAdoptionThresholdsError(thresholdIssues);
   const { minActiveDays, windowDays } = thresholds;
   const { firstUsed: exactFirstUsed, usedDays, feedback } = usage ?? NO_USAGE;
   const history = new DayHistory(usedDays, exactFirstUsed);
@@ -326,12 +317,14 @@ export function usageTimeline(
     const firstUsed = history.first !== null && history.first < instant ? history.first : null;
     const used = firstUsed !== null || counted > 0;
 
-    let stars: StarsState = 1;
-    if (used) {
-      const adopted = adoptionIndex < counted;
-      const retained = counted - retainedFrom.of(lastDay - windowDays + 1) >= minActiveDays;
-      stars = !adopted ? 2 : retained ? 3 : 4;
-    }
+    // DESIGN's definitions, as of T (the active days counted are `active[0 .. counted)`):
+    // Retained(T): active on >= minActiveDays of the last windowDays days before T.
+    const retained = counted - retainedFrom.of(lastDay - windowDays + 1) >= minActiveDays;
+    // Adopted(T): retained at some instant <= T (adoption is never lost): its first such day counts.
+    const adopted = adoptionIndex < counted;
+    // STARS: 1 never (no use), 2 tried (used, not adopted), 3 retained (adopted and retained now),
+    // 4 churned (adopted, not retained now).
+    const stars: StarsState = !used ? 1 : !adopted ? 2 : retained ? 3 : 4;
     const frequency = frequencyAsOf(counted, lastDay);
 
     let satisfaction: Satisfaction | null = null;
@@ -370,25 +363,4 @@ function frequencyLabel(frequency: Frequency, used: boolean): FrequencyLabel {
     case 0:
       return used ? 'Rarely' : 'Never';
   }
-}
-
-/** Every data point's state of one company x feature, sharing one preparation of its histories. */
-export function pairStates(
-  company: CompanyRecord,
-  usage: FeatureUsageRecord | undefined,
-  feature: FeatureDefinition,
-  points: readonly DataPoint[],
-): PairState[] {
-  const seenAt = seenTimeline(company);
-  const usageAt = usageTimeline(usage, feature.adoption);
-  return points.map(({ instant, date }) => {
-    const seen = seenAt(instant);
-    return {
-      instant,
-      date,
-      firstSeen: seen?.firstSeen ?? null,
-      lastSeen: seen?.lastSeen ?? null,
-      ...usageAt(instant),
-    };
-  });
 }

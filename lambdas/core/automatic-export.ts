@@ -5,29 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
-import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
-import {
-  bucketUrlKey,
-  DestinationError,
-  GCS_ENDPOINT,
-  isAwsRegion,
-  isBucketName,
-  maskAccessKeyId,
-  normalizeKeyPrefix,
-  parseAwsBucketUrl,
-  type Destination,
-  type Provider,
-} from './destination';
-import { keyPrefixProblem } from './limits';
-import { classifyRunFailure, ConflictError, PlanRequiredError, ValidationError, type FailureClass, type FieldIssue } from './errors';
-import { companyRowBatches } from './export/company-source';
-import { csvEncoder } from './export/csv';
-import { exportFileName } from './export/naming';
+import { DestinationError, maskAccessKeyId } from './destination';
+import { DestinationValidationError, destinationFrom, type SettingsInput } from './destination-input';
+import { classifyRunFailure, ConflictError, ValidationError, type FailureClass, type FieldIssue } from './errors';
+import { companyExport } from './export/company-export';
 import { exportDeadline, runExport, RUN_TIME_LIMIT_MS } from './export/pipeline';
+import { isoTime, isoTimeOrNull } from './iso-time';
 import { logger } from './log';
-import { dateOf, nextRunAt, scheduledSnapshotInstant, type Cadence } from './periods';
-import { requirePlan } from './plans';
+import { dateOf, nextRunAt, scheduledSnapshotInstant } from './periods';
+import { planIncludes, requirePlan } from './plans';
 import { ScheduleReconciler } from './schedule-reconcile';
+import type { ExportStatusLabel, RunView, SettingsView, StatusView } from './automatic-export-views';
 import type {
   AutomaticExportSettings,
   AutomaticExportSettingsStore,
@@ -48,76 +36,6 @@ const TIME_LIMIT_EXCEEDED = {
   errorCode: 'time_limit_exceeded',
 };
 
-/** Where a destination is, as the API takes it: the AWS bucket URL, or bucket, region, key (and endpoint). */
-export type DestinationLocationInput = Pick<SettingsInput, 'provider' | 'bucketUrl' | 'bucket' | 'region' | 'key' | 'endpoint'>;
-
-export interface SettingsInput {
-  enabled: boolean;
-  cadence?: Cadence;
-  provider?: Provider;
-  /** AWS only. */
-  bucketUrl?: string;
-  /** GCP and Custom. */
-  bucket?: string;
-  region?: string;
-  key?: string;
-  /** Custom only. */
-  endpoint?: string;
-  accessKeyId?: string;
-  /** Omitted: keep the stored one. */
-  secretAccessKey?: string;
-  notifyEmails?: string[];
-  /** The `version` of the settings this save is based on; omitted (or 0): only when none were saved yet. */
-  version?: number;
-}
-
-export interface SettingsView {
-  enabled: boolean;
-  cadence: Cadence;
-  provider: Provider | null;
-  bucketUrl: string | null;
-  bucket: string | null;
-  region: string | null;
-  key: string | null;
-  endpoint: string | null;
-  /** Masked: only the last four characters are shown. */
-  accessKeyId: string | null;
-  secretAccessKeySet: boolean;
-  notifyEmails: string[];
-  updatedAt: string | null;
-  stoppedAt: string | null;
-  stoppedReason: string | null;
-  /** Send it back with the next save: a save based on an older version is refused (409). */
-  version: number;
-}
-
-export type ExportStatusLabel = 'never ran before' | 'successful' | 'failed' | 'stopped';
-
-export interface StatusView {
-  enabled: boolean;
-  status: ExportStatusLabel;
-  lastRunAt: string | null;
-  nextRunAt: string | null;
-  error: string | null;
-  errorCode: string | null;
-  failingSince: string | null;
-}
-
-export interface RunView {
-  snapshotAt: string;
-  date: string;
-  cadence: Cadence;
-  status: ExportRun['status'];
-  startedAt: string;
-  finishedAt: string | null;
-  durationMs: number | null;
-  rowCount: number | null;
-  byteCount: number | null;
-  objectKey: string | null;
-  error: string | null;
-  attempts: number;
-}
-
 export type ScheduledRunResult =
   | { outcome: 'skipped'; reason: 'not enabled' | 'already ran' | 'plan does not include it' }
   | { outcome: 'successful'; snapshotAt: number; objectKey: string; rowCount: number; byteCount: number }
@@ -134,13 +52,6 @@ export interface AutomaticExportDependencies {
   clock: Clock;
 }
 
-/** A destination the customer must fix, reported when saving settings. */
-export class DestinationValidationError extends Error {
-  override readonly name = 'DestinationValidationError';
-  constructor(readonly destinationError: DestinationError) {
-    super(destinationError.message, { cause: destinationError });
-  }
-}
 
 /** A save based on settings that changed since they were read. */
 export class StaleSettingsError extends ConflictError {
@@ -158,8 +69,6 @@ export class StaleSettingsError extends ConflictError {
 export class RetryableRunError extends Error {
   override readonly name = 'RetryableRunError';
 }
-
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 export class AutomaticExportService {
   private readonly reconciler: ScheduleReconciler;
@@ -190,21 +99,26 @@ export class AutomaticExportService {
         { path: 'secretAccessKey', message: 'required when accessKeyId changes' },
       ]);
     }
-    const hasSecret = input.secretAccessKey !== undefined || existing?.sealedSecretAccessKey !== undefined;
+    // The secret to validate with: the one sent, else the stored one (sealed).
+    const secret: { plain: string } | { sealed: string } | undefined =
+      input.secretAccessKey !== undefined
+        ? { plain: input.secretAccessKey }
+        : existing?.sealedSecretAccessKey !== undefined
+          ? { sealed: existing.sealedSecretAccessKey }
+          : undefined;
 
     if (input.enabled) {
       const missing: FieldIssue[] = [];
       if (!destination) missing.push({ path: 'provider', message: 'choose AWS, GCP or Custom and its bucket' });
       if (!accessKeyId) missing.push({ path: 'accessKeyId', message: 'required to enable automatic export' });
-      if (!hasSecret) missing.push({ path: 'secretAccessKey', message: 'required to enable automatic export' });
+      if (!secret) missing.push({ path: 'secretAccessKey', message: 'required to enable automatic export' });
       if (notifyEmails.length === 0) missing.push({ path: 'notifyEmails', message: 'add at least one address to warn when exports fail' });
-      if (missing.length > 0) {
+      if (missing.length > 0 || !destination || !accessKeyId || !secret) {
         throw new ValidationError(`Automatic export needs ${missing.map((m) => m.path).join(', ')}.`, missing);
       }
-      const secretAccessKey =
-        input.secretAccessKey ?? (await this.deps.sealer.unseal(existing!.sealedSecretAccessKey!, { environmentId }));
+      const secretAccessKey = 'plain' in secret ? secret.plain : await this.deps.sealer.unseal(secret.sealed, { environmentId });
       try {
-        await this.deps.gateway.validate(destination!, { accessKeyId: accessKeyId!, secretAccessKey });
+        await this.deps.gateway.validate(destination, { accessKeyId, secretAccessKey });
       } catch (error) {
         if (error instanceof DestinationError) throw new DestinationValidationError(error);
         throw error;
@@ -255,11 +169,11 @@ export class AutomaticExportService {
     return {
       enabled,
       status: label,
-      lastRunAt: iso(status?.lastRunAt),
-      nextRunAt: enabled ? iso(nextRunAt(settings!.cadence, this.deps.clock.now())) : null,
+      lastRunAt: isoTimeOrNull(status?.lastRunAt),
+      nextRunAt: settings?.enabled ? isoTime(nextRunAt(settings.cadence, this.deps.clock.now())) : null,
       error: label === 'stopped' ? (settings?.stoppedReason ?? null) : label === 'failed' ? (status?.lastError ?? null) : null,
       errorCode: label === 'failed' ? (status?.lastErrorCode ?? null) : null,
-      failingSince: iso(status?.failingSince),
+      failingSince: isoTimeOrNull(status?.failingSince),
     };
   }
 
@@ -271,7 +185,6 @@ export class AutomaticExportService {
   /**
    * Runs the environment's export for a scheduled instant. The snapshot instant comes from the
    * schedule, never from this clock, so late runs and retries export the same data to the same key.
-   * `runAt` lets local mode simulate when the run happens (its times in history and status).
    * The run gives up after `timeLimitMs` (before the Lambda's time runs out) or when `signal` aborts,
    * also in the middle of a stalled upload, and is recorded as failed; a retry may then take over its
    * claim, as it may any `running` claim past its deadline (its worker was lost).
@@ -279,18 +192,14 @@ export class AutomaticExportService {
   async runScheduled(
     environmentId: string,
     scheduledTime: number,
-    options: { runAt?: number; timeLimitMs?: number; signal?: AbortSignal } = {},
+    options: { timeLimitMs?: number; signal?: AbortSignal } = {},
   ): Promise<ScheduledRunResult> {
-    const { runAt, timeLimitMs = RUN_TIME_LIMIT_MS } = options;
+    const { timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const settings = await this.deps.settings.get(environmentId);
-    if (!settings?.enabled || !settings.destination || !settings.accessKeyId || !settings.sealedSecretAccessKey) {
-      return { outcome: 'skipped', reason: 'not enabled' };
-    }
+    if (!isRunnable(settings)) return { outcome: 'skipped', reason: 'not enabled' };
     if (!(await this.planAllowsAutomaticExport(environmentId))) return { outcome: 'skipped', reason: 'plan does not include it' };
     const snapshotAt = scheduledSnapshotInstant(settings.cadence, scheduledTime);
-    const clockAtStart = this.deps.clock.now();
-    const startedAt = runAt ?? clockAtStart;
-    const timeNow = () => startedAt + (this.deps.clock.now() - clockAtStart);
+    const startedAt = this.deps.clock.now();
     const previous = await this.deps.runs.getRun(environmentId, snapshotAt);
     const attempts = (previous?.attempts ?? 0) + 1;
     const signal = exportDeadline(timeLimitMs, options.signal);
@@ -309,14 +218,14 @@ export class AutomaticExportService {
 
     try {
       const result = await this.export(settings, snapshotAt, signal);
-      const finishedAt = timeNow();
+      const finishedAt = this.deps.clock.now();
       const outcome = { status: 'successful' as const, finishedAt, durationMs: finishedAt - startedAt, ...result };
       if (await this.deps.runs.finish(environmentId, snapshotAt, claimId, outcome)) {
         await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
       }
       return { outcome: 'successful', snapshotAt, ...result };
     } catch (error) {
-      const finishedAt = timeNow();
+      const finishedAt = this.deps.clock.now();
       const outcome = {
         status: 'failed' as const,
         finishedAt,
@@ -338,76 +247,49 @@ export class AutomaticExportService {
   private async planAllowsAutomaticExport(environmentId: string): Promise<boolean> {
     const environment = await this.deps.tenants.getEnvironment(environmentId);
     const organization = environment && (await this.deps.tenants.getOrganization(environment.organizationId));
-    if (!organization) return false;
-    try {
-      requirePlan(organization, 'Automatic export');
-      return true;
-    } catch (error) {
-      if (error instanceof PlanRequiredError) return false;
-      throw error;
-    }
+    return organization !== undefined && planIncludes(organization, 'Automatic export');
   }
 
-  private async export(settings: AutomaticExportSettings, snapshotAt: number, signal: AbortSignal | undefined) {
+  private async export(settings: RunnableSettings, snapshotAt: number, signal: AbortSignal | undefined) {
     const environmentId = settings.environmentId;
     const [environment, features, segments, secretAccessKey] = await Promise.all([
       this.deps.tenants.getEnvironment(environmentId),
       this.deps.tenants.listFeatures(environmentId),
       this.deps.tenants.listSegments(environmentId),
-      this.deps.sealer.unseal(settings.sealedSecretAccessKey!, { environmentId }),
+      this.deps.sealer.unseal(settings.sealedSecretAccessKey, { environmentId }),
     ]);
     const date = dateOf(snapshotAt);
-    const encoder = csvEncoder(COMPANY_COLUMNS, COMPANY_COLUMN_GROUPS);
-    const key = `${environmentId}/${exportFileName(environment?.name ?? environmentId, settings.cadence, date, encoder.extension)}`;
+    const { fileName, ...content } = companyExport({
+      environmentName: environment?.name ?? environmentId,
+      period: settings.cadence,
+      date,
+      companies: this.deps.usage.streamCompanyUsage(environmentId),
+      features,
+      segments,
+      points: [{ instant: snapshotAt, date }],
+    });
     const result = await runExport({
-      rows: companyRowBatches(this.deps.usage.streamCompanyUsage(environmentId), features, segments, [{ instant: snapshotAt, date }]),
-      encoder,
-      sink: this.deps.gateway.sink(settings.destination!, { accessKeyId: settings.accessKeyId!, secretAccessKey }),
-      key,
+      ...content,
+      sink: this.deps.gateway.sink(settings.destination, { accessKeyId: settings.accessKeyId, secretAccessKey }),
+      key: `${environmentId}/${fileName}`,
       signal,
     });
-    const prefix = settings.destination!.keyPrefix;
+    const prefix = settings.destination.keyPrefix;
     return { objectKey: prefix ? `${prefix}/${result.key}` : result.key, rowCount: result.rowCount, byteCount: result.byteCount };
   }
 }
 
-/** The destination an input describes, or undefined when it names none; malformed ones are refused. */
-export function destinationFrom(input: DestinationLocationInput | SettingsInput): Destination | undefined {
-  if (!input.provider) return undefined;
-  const issues: FieldIssue[] = [];
-  let destination: Destination | undefined;
-  if (input.provider === 'AWS') {
-    const parsed = input.bucketUrl ? parseAwsBucketUrl(input.bucketUrl) : undefined;
-    if (!parsed) {
-      issues.push({
-        path: 'bucketUrl',
-        message: 'must look like https://<bucket>.s3.<region>.amazonaws.com[/key], e.g. https://acme-exports.s3.eu-west-1.amazonaws.com/bucket',
-      });
-    } else {
-      destination = { provider: 'AWS', ...parsed };
-    }
-  } else {
-    const bucket = input.bucket?.trim() ?? '';
-    const region = input.region?.trim() || (input.provider === 'GCP' ? 'auto' : 'us-east-1');
-    if (!isBucketName(bucket)) issues.push({ path: 'bucket', message: 'must be a bucket name: 3-63 lowercase letters, digits, dots, dashes or underscores' });
-    if (input.provider === 'Custom' && !input.endpoint) issues.push({ path: 'endpoint', message: 'required for Custom, e.g. https://<ACCOUNT_ID>.eu.r2.cloudflarestorage.com' });
-    if (!/^[a-z0-9-]{2,32}$/.test(region)) issues.push({ path: 'region', message: 'must be a region name such as europe-west1, auto or us-east-1' });
-    destination = {
-      provider: input.provider,
-      bucket,
-      region,
-      keyPrefix: normalizeKeyPrefix(input.key),
-      endpoint: input.provider === 'GCP' ? GCS_ENDPOINT : input.endpoint,
-    };
-  }
-  if (input.provider === 'AWS' && destination && !isAwsRegion(destination.region)) {
-    issues.push({ path: 'bucketUrl', message: `"${destination.region}" is not an AWS region name such as eu-west-1` });
-  }
-  // Checked here, not only by the API's schema, so no caller can aim a run outside the customer's folder.
-  const keyProblem = keyPrefixProblem(input.provider === 'AWS' ? bucketUrlKey(input.bucketUrl ?? '') : (input.key ?? ''));
-  if (keyProblem) issues.push({ path: input.provider === 'AWS' ? 'bucketUrl' : 'key', message: `the key prefix ${keyProblem}` });
-  if (issues.length > 0) throw new ValidationError(`Invalid destination. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
-  return destination;
+/** Settings a run can export with: enabled, with a destination and its credentials. */
+type RunnableSettings = AutomaticExportSettings &
+  Required<Pick<AutomaticExportSettings, 'destination' | 'accessKeyId' | 'sealedSecretAccessKey'>>;
+
+function isRunnable(settings: AutomaticExportSettings | undefined): settings is RunnableSettings {
+  return (
+    settings?.enabled === true &&
+    settings.destination !== undefined &&
+    settings.accessKeyId !== undefined &&
+    settings.sealedSecretAccessKey !== undefined
+  );
 }
 
 function settingsView(settings: AutomaticExportSettings | undefined): SettingsView {
@@ -424,8 +306,8 @@ function settingsView(settings: AutomaticExportSettings | undefined): SettingsVi
     accessKeyId: settings?.accessKeyId ? maskAccessKeyId(settings.accessKeyId) : null,
     secretAccessKeySet: settings?.sealedSecretAccessKey !== undefined,
     notifyEmails: settings?.notifyEmails ?? [],
-    updatedAt: iso(settings?.updatedAt),
-    stoppedAt: iso(settings?.stoppedAt),
+    updatedAt: isoTimeOrNull(settings?.updatedAt),
+    stoppedAt: isoTimeOrNull(settings?.stoppedAt),
     stoppedReason: settings?.stoppedReason ?? null,
     version: settings?.version ?? 0,
   };
@@ -433,12 +315,12 @@ function settingsView(settings: AutomaticExportSettings | undefined): SettingsVi
 
 function runView(run: ExportRun): RunView {
   return {
-    snapshotAt: iso(run.snapshotAt)!,
+    snapshotAt: isoTime(run.snapshotAt),
     date: dateOf(run.snapshotAt),
     cadence: run.cadence,
     status: run.status,
-    startedAt: iso(run.startedAt)!,
-    finishedAt: iso(run.finishedAt),
+    startedAt: isoTime(run.startedAt),
+    finishedAt: isoTimeOrNull(run.finishedAt),
     durationMs: run.durationMs ?? null,
     rowCount: run.rowCount ?? null,
     byteCount: run.byteCount ?? null,

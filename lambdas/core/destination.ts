@@ -28,7 +28,10 @@ export const maskAccessKeyId = (accessKeyId: string): string =>
 
 export const GCS_ENDPOINT = 'https://storage.googleapis.com';
 
-/** A problem with the customer's destination. `customerMessage` is what the status page shows. */
+/**
+ * A problem with the customer's destination. Its `message`, in the service's own words, is what the status
+ * page shows; `code` is the run's errorCode.
+ */
 export abstract class DestinationError extends Error {
   /** True when retrying later may succeed without the customer changing anything. */
   abstract readonly transient: boolean;
@@ -157,6 +160,11 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
  * the usual misspellings offline; a region that is well formed but does not exist fails to resolve.
  */
 const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|southeast|northwest|southwest)-\d{1,2}$/;
+/**
+ * Any provider's region name (AWS `us-east-1`, GCS `europe-west1`, R2 `auto`): a host name label, since
+ * the SDK puts it into endpoints. The one check for regions the customer sends and providers report.
+ */
+const REGION_NAME = /^[a-z0-9][a-z0-9-]{1,31}$/;
 const AWS_BUCKET_URL = /^https:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3[.-]([a-z0-9-]+)\.amazonaws\.com(\/.*)?$/;
 const AWS_GLOBAL_BUCKET_URL = /^https:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\.s3\.amazonaws\.com(\/.*)?$/;
 
@@ -170,6 +178,7 @@ export function normalizeKeyPrefix(key: string | undefined): string {
 
 export const isBucketName = (name: string): boolean => BUCKET_NAME.test(name) && !name.includes('..');
 export const isAwsRegion = (region: string): boolean => AWS_REGION.test(region);
+export const isRegionName = (region: string): boolean => REGION_NAME.test(region);
 
 /**
  * Parses the AWS bucket URL of the settings page, `https://<bucket>.s3.<region>.amazonaws.com[/key]`;

@@ -6,7 +6,7 @@
  * runs use the service's own identity).
  */
 import { authorizeEnvironment, type Caller } from './access';
-import { destinationFrom, DestinationValidationError, type DestinationLocationInput } from './automatic-export';
+import { destinationFrom, DestinationValidationError, type DestinationLocationInput } from './destination-input';
 import { DestinationError, isBucketName, maskAccessKeyId, type Destination, type Provider } from './destination';
 import { ConflictError, NotFoundError, ValidationError } from './errors';
 import { requirePlan } from './plans';
@@ -16,11 +16,13 @@ import type {
   DestinationStore,
   ExportJobStore,
   NamedDestination,
+  RawExportStore,
   SecretSealer,
   ServiceIdentityGateway,
   StoredDestinationAuth,
   TenantStore,
 } from '../ports';
+import { isoTime } from './iso-time';
 
 export type DestinationAuthInput =
   | { mode: 'accessKey'; accessKeyId: string; secretAccessKey?: string }
@@ -86,10 +88,20 @@ export class DestinationInUseError extends ConflictError {
   }
 }
 
+/** The raw revisions export writes into the destination: turn it off (or choose another destination) first. */
+export class RawExportDestinationInUseError extends DestinationInUseError {
+  constructor(id: string) {
+    super(id, []);
+    this.message = `Destination ${id} is used by the raw revisions export. Turn it off or choose another destination (PUT .../raw-export/settings) first.`;
+  }
+}
+
 export interface DestinationDependencies {
   tenants: TenantStore;
   destinations: DestinationStore;
   jobs: Pick<ExportJobStore, 'list'>;
+  /** The raw revisions export's settings: a destination it writes into is not deleted. */
+  rawExports?: Pick<RawExportStore, 'getSettings'>;
   sealer: SecretSealer;
   gateway: DestinationGateway & ServiceIdentityGateway;
   clock: Clock;
@@ -98,7 +110,6 @@ export interface DestinationDependencies {
   exportRoleArn: string;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 export class DestinationService {
   constructor(private readonly deps: DestinationDependencies) {}
@@ -172,6 +183,8 @@ export class DestinationService {
       (job) => job.destinationId === id && job.status !== 'DONE' && job.status !== 'STOPPED',
     );
     if (users.length > 0) throw new DestinationInUseError(id, users.map((job) => job.id));
+    const rawExport = await this.deps.rawExports?.getSettings(environmentId);
+    if (rawExport?.enabled && rawExport.destinationId === id) throw new RawExportDestinationInUseError(id);
     if (!(await this.deps.destinations.delete(environmentId, id, existing.version))) {
       throw new StaleDestinationError(id, (await this.deps.destinations.get(environmentId, id))?.version ?? 0);
     }
@@ -241,8 +254,8 @@ export class DestinationService {
       endpoint: destination.provider === 'Custom' ? (destination.endpoint ?? null) : null,
       auth: auth.mode === 'accessKey' ? { mode: 'accessKey', accessKeyId: maskAccessKeyId(auth.accessKeyId), secretAccessKeySet: true } : { mode: 'bucketPolicy' },
       ...(auth.mode === 'bucketPolicy' ? { policy: bucketPolicy(destination.bucket, this.deps.exportRoleArn) } : {}),
-      createdAt: iso(saved.createdAt),
-      updatedAt: iso(saved.updatedAt),
+      createdAt: isoTime(saved.createdAt),
+      updatedAt: isoTime(saved.updatedAt),
       version: saved.version,
     };
   }

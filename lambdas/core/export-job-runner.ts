@@ -6,6 +6,7 @@
  */
 import { DAY_MS } from './model';
 import { DestinationError } from './destination';
+import { classifyRunFailure, type FailureClass } from './errors';
 import { runExportJob, type ExportJobRunSpec } from './export-job-run';
 import { compactTimestamp } from './export/job-files';
 import type { ObjectSink } from './export/pipeline';
@@ -37,21 +38,54 @@ export interface ExportJobRunnerDependencies {
   clock: Clock;
 }
 
-/** What a run request came to: skipped (the job is gone, stopped or done) or the run recorded. */
-export type JobRunOutcome = { outcome: 'skipped'; reason: string } | { outcome: 'ran'; run: ExportJobRun };
+/**
+ * What a run request came to: skipped (the job is gone, stopped or done, or a later run exported the
+ * window) or the run recorded; a failed run says who its failure is for (a transient one is worth a
+ * retry of the same scheduled time).
+ */
+export type JobRunOutcome = { outcome: 'skipped'; reason: string } | { outcome: 'ran'; run: ExportJobRun; failureClass?: FailureClass };
 
 /** Said to the customer when a run failed for a reason of the service's own, not the destination's. */
 export const INTERNAL_RUN_FAILURE = 'The export failed because of a problem on our side. The job keeps its schedule; contact support if this repeats.';
 
-/** The window a run exports, epoch ms, `to` excluded. */
-export function runWindow(job: ExportJob, scheduledTime: number, runAt: number): ExportJobRunSpec['window'] {
+/**
+ * How long after its receive time a record may still reach the raw log: Firehose delivers a buffer
+ * up to 5 minutes after its first record (docs/raw-event-log.md), plus its retries. A recurring window
+ * ends this long before its scheduled time, so no record lands in a window already exported.
+ */
+export const RAW_LOG_SETTLE_MS = 15 * 60_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * The window a run exports, epoch ms, `to` excluded. `earlierRuns`: the job's runs scheduled before
+ * this one, most recent first.
+ *
+ * Recurring: receive time up to the scheduled time less RAW_LOG_SETTLE_MS, from where the last
+ * successful earlier run ended. Consecutive windows meet whatever the schedule does: a new
+ * `everyHours` applies from the next run without a gap or an overlap, and a failed run's window is
+ * exported by the next run that succeeds. Before any success: from the first run's start, recorded
+ * with it (`firstRun`, the first run itself when this is a repeat of it); the very first window is the
+ * `everyHours` before its end. A duplicate of a run computes the same window, even after an edit.
+ */
+export function runWindow(
+  job: ExportJob,
+  scheduledTime: number,
+  runAt: number,
+  earlierRuns: readonly ExportJobRun[],
+  firstRun: ExportJobRun | undefined = earlierRuns.at(-1),
+): ExportJobRunSpec['window'] {
   if (job.frequency.kind === 'recurring') {
-    // Consecutive runs' windows meet: every record received lands in exactly one run.
-    return { from: scheduledTime - job.frequency.everyHours * 3600_000, to: scheduledTime, by: 'receiveTime' };
+    const to = scheduledTime - RAW_LOG_SETTLE_MS;
+    const lastSuccessful = earlierRuns.find((run) => run.status === 'successful');
+    const from = lastSuccessful?.window.to ?? firstRun?.window.from ?? to - job.frequency.everyHours * HOUR_MS;
+    return { from, to, by: 'receiveTime' };
   }
   const from = Date.parse(`${job.frequency.from}T00:00:00Z`);
   return { from, to: Date.parse(`${job.frequency.to}T00:00:00Z`) + DAY_MS, by: 'eventTime', readUntil: runAt };
 }
+
+/** How many of a job's latest runs a run reads to find its window (more than 72 hours of 4-hourly failures). */
+const RUN_HISTORY_READ = 100;
 
 export class ExportJobRunner {
   constructor(private readonly deps: ExportJobRunnerDependencies) {}
@@ -61,32 +95,45 @@ export class ExportJobRunner {
     const job = await this.deps.jobs.get(environmentId, jobId);
     if (!job) return { outcome: 'skipped', reason: `Export job ${jobId} does not exist.` };
     if (job.status === 'STOPPED' || job.status === 'DONE') return { outcome: 'skipped', reason: `Export job ${jobId} is ${job.status}.` };
+    const runId = String(compactTimestamp(scheduledTime));
+    const history = await this.deps.jobs.listRuns(environmentId, jobId, RUN_HISTORY_READ);
+    if (job.frequency.kind === 'recurring' && history.some((run) => run.runId > runId && run.status === 'successful')) {
+      // A late retry of a run whose window a later run has exported already: running it would export it twice.
+      return { outcome: 'skipped', reason: `A later run of export job ${jobId} has exported this run's window.` };
+    }
+    const earlierRuns = history.filter((run) => run.runId < runId);
+    const firstRun = earlierRuns.at(-1) ?? history.find((run) => run.runId === runId);
     const startedAt = request.runAt ?? this.deps.clock.now();
-    const window = runWindow(job, scheduledTime, startedAt);
-    const running: ExportJobRun = {
-      runId: String(compactTimestamp(scheduledTime)),
-      window: { from: window.from, to: window.to },
-      status: 'running',
-      startedAt,
-      files: [],
-    };
+    const window = runWindow(job, scheduledTime, startedAt, earlierRuns, firstRun);
+    const running: ExportJobRun = { runId, window: { from: window.from, to: window.to }, status: 'running', startedAt, files: [] };
     await this.setStatus(job, 'RUNNING', startedAt);
     await this.deps.jobs.recordRun(environmentId, jobId, running);
     let finished: ExportJobRun;
+    let failureClass: FailureClass | undefined;
     try {
-      const { files } = await runExportJob(await this.spec(job, window, scheduledTime), {
+      const { files } = await runExportJob(await this.spec(job, window, scheduledTime, earlierRuns), {
         rawEvents: this.deps.rawEvents,
         profiles: this.deps.profiles,
         sink: await this.sink(job),
       });
       finished = { ...running, status: 'successful', finishedAt: this.finishedAt(request), files };
     } catch (error) {
+      const failure = classifyRunFailure(error);
+      failureClass = failure.failureClass;
       finished = { ...running, status: 'failed', finishedAt: this.finishedAt(request), error: customerMessage(error) };
+      await this.deps.jobs.recordRunOutcome(environmentId, jobId, {
+        runId,
+        status: 'failed',
+        finishedAt: finished.finishedAt!,
+        failureClass: failure.failureClass,
+        errorCode: failure.errorCode,
+      });
     }
     await this.deps.jobs.recordRun(environmentId, jobId, finished);
+    if (finished.status === 'successful') await this.deps.jobs.recordRunOutcome(environmentId, jobId, { runId, status: 'successful' });
     const after: ExportJobStatus = job.frequency.kind === 'oneTime' && finished.status === 'successful' ? 'DONE' : 'PENDING';
     await this.setStatus(job, after, finished.finishedAt ?? startedAt);
-    return { outcome: 'ran', run: finished };
+    return { outcome: 'ran', run: finished, ...(failureClass && { failureClass }) };
   }
 
   private finishedAt(request: JobRunRequest): number {
@@ -94,7 +141,7 @@ export class ExportJobRunner {
     return request.runAt ?? this.deps.clock.now();
   }
 
-  private async spec(job: ExportJob, window: ExportJobRunSpec['window'], scheduledTime: number): Promise<ExportJobRunSpec> {
+  private async spec(job: ExportJob, window: ExportJobRunSpec['window'], scheduledTime: number, earlierRuns: readonly ExportJobRun[]): Promise<ExportJobRunSpec> {
     const [environment, destination] = await Promise.all([this.deps.tenants.getEnvironment(job.environmentId), this.destination(job)]);
     if (!environment) throw new Error(`Environment ${job.environmentId} of export job ${job.id} is gone.`);
     return {
@@ -110,14 +157,9 @@ export class ExportJobRunner {
       keyPrefix: destination.destination.keyPrefix,
       window,
       runScheduledAt: scheduledTime,
-      profilesChangedSince: job.type === 'userProfiles' ? await this.lastSuccessfulStart(job) : undefined,
+      // Profiles changed since the last successful earlier run started; every profile on the first.
+      profilesChangedSince: job.type === 'userProfiles' ? earlierRuns.find((run) => run.status === 'successful')?.startedAt : undefined,
     };
-  }
-
-  /** Profiles changed since the last successful run started; every profile on the first. */
-  private async lastSuccessfulStart(job: ExportJob): Promise<number | undefined> {
-    const runs = await this.deps.jobs.listRuns(job.environmentId, job.id, 100);
-    return runs.find((run) => run.status === 'successful')?.startedAt;
   }
 
   private async destination(job: ExportJob): Promise<NamedDestination> {
@@ -148,15 +190,20 @@ export class ExportJobRunner {
   }
 }
 
-/** The job's destination was deleted (deletion is refused while jobs use it, so this is a race). */
-export class MissingJobDestinationError extends Error {
+/**
+ * The job's destination was deleted (deletion is refused while jobs use it, so this is a race). The
+ * customer's to fix: a failure of the warning sequence.
+ */
+export class MissingJobDestinationError extends DestinationError {
   override readonly name = 'MissingJobDestinationError';
+  readonly transient = false;
+  readonly code = 'destination_missing';
   constructor(destinationId: string) {
     super(`The job's destination ${destinationId} no longer exists. Create a new job with an existing destination.`);
   }
 }
 
 function customerMessage(error: unknown): string {
-  if (error instanceof DestinationError || error instanceof MissingJobDestinationError) return error.message;
+  if (error instanceof DestinationError) return error.message;
   return INTERNAL_RUN_FAILURE;
 }

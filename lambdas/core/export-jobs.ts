@@ -26,6 +26,7 @@ import type {
 } from '../ports';
 import type { Provider } from './destination';
 import type { JobRunOutcome } from './export-job-runner';
+import { isoTime, isoTimeOrNull } from './iso-time';
 
 /** How far back a one-time job may reach, in UTC days. */
 export const ONE_TIME_MAX_DAYS_BACK = 60;
@@ -124,8 +125,6 @@ export interface ExportJobDependencies {
   runJob?: JobRunner;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : iso(ms));
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`);
 const invalid = (issues: FieldIssue[]) => new ValidationError(`Invalid export job. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
 const isEventType = (type: ExportJobType) => EVENT_TYPES.includes(type);
@@ -222,23 +221,13 @@ export class ExportJobService {
     return jobView(job);
   }
 
-  /**
-   * Sets STOPPED (conditional on the version read; retried when an edit came in between), then deletes
-   * the schedule: a run fired in between finds the job STOPPED. Stopping a stopped job changes nothing.
-   */
-  async stop(caller: Caller | undefined, environmentId: string, id: string, reason = 'Stopped by a user.'): Promise<ExportJobView> {
+  /** Stops the job (stopExportJob). Stopping a stopped job changes nothing; a DONE job has nothing to stop. */
+  async stop(caller: Caller | undefined, environmentId: string, id: string): Promise<ExportJobView> {
     await this.authorized(caller, environmentId);
-    for (;;) {
-      const existing = await this.existing(environmentId, id);
-      if (existing.status === 'STOPPED') return jobView(existing);
-      if (existing.status === 'DONE') throw new JobNotEditableError('job_finished', `Export job ${id} is DONE: there is nothing to stop.`);
-      const now = this.deps.clock.now();
-      const stopped: ExportJob = { ...existing, status: 'STOPPED', stoppedAt: now, stoppedReason: reason, updatedAt: now, version: existing.version + 1 };
-      if (await this.deps.jobs.put(stopped, existing.version)) {
-        if (stopped.frequency.kind === 'recurring') await this.deps.scheduler.removeJob(environmentId, id);
-        return jobView(stopped);
-      }
-    }
+    const job = await stopExportJob(this.deps, environmentId, id, { reason: 'Stopped by a user.', by: 'user' });
+    if (!job) throw new NotFoundError(`Export job ${id} not found.`);
+    if (job.status === 'DONE') throw new JobNotEditableError('job_finished', `Export job ${id} is DONE: there is nothing to stop.`);
+    return jobView(job);
   }
 
   async runs(caller: Caller | undefined, environmentId: string, id: string, limit: number): Promise<ExportJobRunView[]> {
@@ -278,6 +267,29 @@ export class ExportJobService {
   }
 }
 
+/**
+ * Sets STOPPED (conditional on the version read; retried when a change came in between), then deletes
+ * the schedule: a run fired in between finds the job STOPPED. Answers the job as it ends up: STOPPED,
+ * DONE (nothing to stop), or undefined when there is no such job. A stopped job is answered unchanged.
+ */
+export async function stopExportJob(
+  deps: { jobs: Pick<ExportJobStore, 'get' | 'put'>; scheduler: Pick<ExportJobScheduler, 'removeJob'>; clock: Clock },
+  environmentId: string,
+  id: string,
+  stop: { reason: string; by: NonNullable<ExportJob['stoppedBy']> },
+): Promise<ExportJob | undefined> {
+  for (;;) {
+    const existing = await deps.jobs.get(environmentId, id);
+    if (!existing || existing.status === 'STOPPED' || existing.status === 'DONE') return existing;
+    const now = deps.clock.now();
+    const stopped: ExportJob = { ...existing, status: 'STOPPED', stoppedAt: now, stoppedReason: stop.reason, stoppedBy: stop.by, updatedAt: now, version: existing.version + 1 };
+    if (await deps.jobs.put(stopped, existing.version)) {
+      if (stopped.frequency.kind === 'recurring') await deps.scheduler.removeJob(environmentId, id);
+      return stopped;
+    }
+  }
+}
+
 /** One-time: UTC days within the last 60, `to` ≥ `from`, not in the future. Recurring: a start from today on. */
 export function checkFrequency(frequency: ExportJobFrequency, now: number): void {
   const today = Math.floor(now / DAY_MS) * DAY_MS;
@@ -285,12 +297,12 @@ export function checkFrequency(frequency: ExportJobFrequency, now: number): void
   if (frequency.kind === 'oneTime') {
     const [from, to] = [dayStart(frequency.from), dayStart(frequency.to)];
     const earliest = today - ONE_TIME_MAX_DAYS_BACK * DAY_MS;
-    if (from < earliest) issues.push({ path: 'frequency.from', message: `must be within the last ${ONE_TIME_MAX_DAYS_BACK} days: ${iso(earliest).slice(0, 10)} or later` });
-    if (to > today) issues.push({ path: 'frequency.to', message: `must not be in the future: ${iso(today).slice(0, 10)} or earlier` });
+    if (from < earliest) issues.push({ path: 'frequency.from', message: `must be within the last ${ONE_TIME_MAX_DAYS_BACK} days: ${isoTime(earliest).slice(0, 10)} or later` });
+    if (to > today) issues.push({ path: 'frequency.to', message: `must not be in the future: ${isoTime(today).slice(0, 10)} or earlier` });
     if (to < from) issues.push({ path: 'frequency.to', message: 'must be on or after frequency.from' });
   } else if (frequency.startDate !== undefined) {
     const start = dayStart(frequency.startDate);
-    if (start < today) issues.push({ path: 'frequency.startDate', message: `must be today (${iso(today).slice(0, 10)}) or later` });
+    if (start < today) issues.push({ path: 'frequency.startDate', message: `must be today (${isoTime(today).slice(0, 10)}) or later` });
     if (start > today + 365 * DAY_MS) issues.push({ path: 'frequency.startDate', message: 'must be within a year from today' });
   }
   if (issues.length > 0) throw invalid(issues);
@@ -356,10 +368,10 @@ function jobView(job: ExportJob): ExportJobView {
     compression: job.compression,
     notifyEmails: job.notifyEmails,
     status: job.status,
-    createdAt: iso(job.createdAt),
-    updatedAt: iso(job.updatedAt),
-    lastRunAt: isoOrNull(job.lastRunAt),
-    stoppedAt: isoOrNull(job.stoppedAt),
+    createdAt: isoTime(job.createdAt),
+    updatedAt: isoTime(job.updatedAt),
+    lastRunAt: isoTimeOrNull(job.lastRunAt),
+    stoppedAt: isoTimeOrNull(job.stoppedAt),
     stoppedReason: job.stoppedReason ?? null,
     version: job.version,
   };
@@ -368,10 +380,10 @@ function jobView(job: ExportJob): ExportJobView {
 function runView(run: ExportJobRun): ExportJobRunView {
   return {
     runId: run.runId,
-    window: { from: iso(run.window.from), to: iso(run.window.to) },
+    window: { from: isoTime(run.window.from), to: isoTime(run.window.to) },
     status: run.status,
-    startedAt: iso(run.startedAt),
-    finishedAt: isoOrNull(run.finishedAt),
+    startedAt: isoTime(run.startedAt),
+    finishedAt: isoTimeOrNull(run.finishedAt),
     files: run.files,
     error: run.error ?? null,
   };

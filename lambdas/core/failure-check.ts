@@ -4,10 +4,13 @@
  * stopped and email 3 says so. Each email is claimed with a conditional write before it is sent, so
  * overlapping or retried checks never send one twice. The check also reconciles the schedules of
  * settings changed since their last reconcile (a save or a stop whose own reconcile did not finish).
+ * Export jobs failing on the customer's side go through the same sequence (core/job-failure-check.ts).
  */
 import { errorWording, failureEmail, type WarningNumber } from './failure-emails';
+import { JobFailureCheck, type JobFailureCheckDependencies, type JobFailureCheckResult } from './job-failure-check';
 import { logger } from './log';
 import { ScheduleReconciler, type PendingReconcileResult } from './schedule-reconcile';
+import type { RawExportFailureCheck, RawExportFailureResult } from './raw-export-failures';
 import type {
   AutomaticExportSettings,
   AutomaticExportSettingsStore,
@@ -34,6 +37,10 @@ export interface FailureCheckDependencies {
   clock: Clock;
   /** The dashboard's base URL, for the link to the settings page. */
   dashboardUrl: string;
+  /** Export jobs, their destinations and schedules: without them the check covers the automatic export only. */
+  exportJobs?: Pick<JobFailureCheckDependencies, 'jobs' | 'destinations' | 'scheduler'>;
+  /** The raw revisions exports' own sequence (core/raw-export-failures.ts), run by the same hourly check. */
+  rawExports?: Pick<RawExportFailureCheck, 'check'>;
 }
 
 export interface FailureCheckResult {
@@ -45,6 +52,10 @@ export interface FailureCheckResult {
   schedules: PendingReconcileResult;
   /** Enabled exports failing transiently for more than 24 h: for the operators' alarm, not the customer. */
   failingTransiently: string[];
+  /** Export jobs' warnings and stops. */
+  jobs: JobFailureCheckResult;
+  /** The raw revisions exports' sequences, when the check runs them. */
+  rawExports?: RawExportFailureResult;
 }
 
 export function settingsPageUrl(dashboardUrl: string, environmentId: string): string {
@@ -53,14 +64,23 @@ export function settingsPageUrl(dashboardUrl: string, environmentId: string): st
 
 export class FailureCheckService {
   private readonly reconciler: ScheduleReconciler;
+  private readonly jobCheck?: JobFailureCheck;
 
   constructor(private readonly deps: FailureCheckDependencies) {
     this.reconciler = new ScheduleReconciler({ settings: deps.settings, scheduler: deps.scheduler });
+    if (deps.exportJobs) this.jobCheck = new JobFailureCheck({ ...deps, ...deps.exportJobs });
   }
 
   async check(now: number = this.deps.clock.now()): Promise<FailureCheckResult> {
     const schedules = await this.reconciler.reconcilePending();
-    const result: FailureCheckResult = { examined: 0, emailsSent: [], stopped: [], schedules, failingTransiently: [] };
+    const result: FailureCheckResult = {
+      examined: 0,
+      emailsSent: [],
+      stopped: [],
+      schedules,
+      failingTransiently: [],
+      jobs: { examined: 0, emailsSent: [], stopped: [] },
+    };
     for await (const status of this.deps.failing.listFailing()) {
       result.examined++;
       try {
@@ -71,6 +91,8 @@ export class FailureCheckService {
       }
     }
     await this.findLongTransientFailures(now, result);
+    if (this.jobCheck) result.jobs = await this.jobCheck.check(now);
+    if (this.deps.rawExports) result.rawExports = await this.deps.rawExports.check(now);
     return result;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The three warning emails of a failing automatic export: plain, specific words (which environment,
+ * The three warning emails of a failing automatic export or export job: plain, specific words (which environment,
  * which bucket, what failed, how to fix it, the deadline in UTC) as text and as HTML.
  *
  * What failed is told in the service's own words for the error's class, never with text the
@@ -14,7 +14,12 @@ export type WarningNumber = 1 | 2 | 3;
 
 export interface FailureEmailContext {
   environmentName: string;
-  destination: Destination;
+  /** Absent when an export job's destination was deleted. */
+  destination: Destination | undefined;
+  /** An export job's emails name the job; the automatic export's have none. */
+  job?: { id: string; name?: string };
+  /** How the service reaches the destination: a bucket-policy destination's refusals are worded for the policy. */
+  authMode?: 'accessKey' | 'bucketPolicy';
   /** The class of the customer-side error (`access_denied`, ...): the email words it. */
   errorCode: string | undefined;
   failingSince: number;
@@ -23,6 +28,8 @@ export interface FailureEmailContext {
   now: number;
   settingsUrl: string;
   to: string[];
+  /** What is failing, as the emails name it. @default 'automatic export' */
+  exportName?: string;
 }
 
 const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -50,12 +57,19 @@ const ERROR_WORDING: Record<string, string> = {
   destination_rejected:
     'The storage provider rejected the upload. Check that the endpoint is an S3-compatible API and that the bucket accepts ordinary uploads (no mandatory Object Lock or encryption headers).',
   endpoint_not_allowed: 'The storage endpoint is not allowed: it must be a public https address.',
+  destination_missing: 'The destination the export writes to was deleted. Choose an existing destination (for a job: create a new job with one).',
+};
+/** Bucket-policy destinations have no key: a refusal means the bucket's policy no longer grants the service's writes. */
+const BUCKET_POLICY_WORDING: Record<string, string> = {
+  access_denied:
+    "The bucket refused the service's writes: its bucket policy no longer grants the service's export role s3:PutObject (it was removed or changed). Paste the policy shown on the destination's page into the bucket's policy again.",
 };
 const UNKNOWN_ERROR_WORDING = 'The storage provider refused the export. Check the destination settings.';
 
 /** The service's words for a customer-side error class. */
-export function errorWording(errorCode: string | undefined): string {
-  return (errorCode !== undefined && Object.hasOwn(ERROR_WORDING, errorCode) && ERROR_WORDING[errorCode]) || UNKNOWN_ERROR_WORDING;
+export function errorWording(errorCode: string | undefined, authMode: FailureEmailContext['authMode'] = 'accessKey'): string {
+  const known = (table: Record<string, string>) => errorCode !== undefined && Object.hasOwn(table, errorCode) && table[errorCode];
+  return (authMode === 'bucketPolicy' && known(BUCKET_POLICY_WORDING)) || known(ERROR_WORDING) || UNKNOWN_ERROR_WORDING;
 }
 
 /** A value the customer typed, on one line and at most MAX_USER_VALUE_CHARS characters (an ellipsis marks the cut). */
@@ -70,31 +84,45 @@ function escapeHtml(text: string): string {
 
 export function failureEmail(number: WarningNumber, context: FailureEmailContext): EmailMessage {
   const environmentName = userValue(context.environmentName);
-  const { provider, bucket, keyPrefix } = context.destination;
-  const where = `${provider} bucket "${userValue(bucket)}"${keyPrefix ? ` (folder "${userValue(`${keyPrefix}/`)}")` : ''}`;
-  const error = errorWording(context.errorCode);
-  const subject =
-    number === 3
-      ? `Automatic export stopped for ${environmentName}`
+  const where = context.destination ? `the ${destinationWords(context.destination)}` : 'its deleted destination';
+  const error = errorWording(context.errorCode, context.authMode);
+  const job = context.job && `"${userValue(context.job.name ?? context.job.id)}"`;
+  const exportName = context.exportName ?? 'automatic export';
+  const ExportName = exportName.charAt(0).toUpperCase() + exportName.slice(1);
+  const subject = job
+    ? number === 3
+      ? `Export job ${job} of ${environmentName} stopped`
       : number === 2
-        ? `Reminder: automatic export for ${environmentName} still failing, stops ${utc(context.stopAt)}`
-        : `Automatic export for ${environmentName} is failing`;
+        ? `Reminder: export job ${job} of ${environmentName} still failing, stops ${utc(context.stopAt)}`
+        : `Export job ${job} of ${environmentName} is failing`
+    : number === 3
+      ? `${ExportName} stopped for ${environmentName}`
+      : number === 2
+        ? `Reminder: ${exportName} for ${environmentName} still failing, stops ${utc(context.stopAt)}`
+        : `${ExportName} for ${environmentName} is failing`;
+  const what = job ? `The export job ${job} of environment "${environmentName}"` : `The ${exportName} of environment "${environmentName}"`;
   const paragraphs =
     number === 3
       ? [
-          `The automatic export of environment "${environmentName}" to the ${where} has failed since ${utc(context.failingSince)} and has now been stopped. No further exports will run until you fix the settings and turn automatic export on again.`,
+          job
+            ? `${what} to ${where} has failed since ${utc(context.failingSince)} and has now been stopped. A stopped job does not run again: fix the destination, then create a new job.`
+            : `${what} to ${where} has failed since ${utc(context.failingSince)} and has now been stopped. No further exports will run until you fix the settings and turn the ${exportName} on again.`,
           `The last error: ${error}`,
-          `Fix the destination and enable the export again here: ${context.settingsUrl}`,
+          job ? `Fix the destination here: ${context.settingsUrl}` : `Fix the destination and enable the export again here: ${context.settingsUrl}`,
         ]
       : [
-          `The automatic export of environment "${environmentName}" to the ${where} has been failing since ${utc(context.failingSince)}.`,
+          `${what} to ${where} has been failing since ${utc(context.failingSince)}.`,
           `The error: ${error}`,
-          `Fix the settings here: ${context.settingsUrl}`,
-          `If it is not fixed by ${utc(context.stopAt)} (${hoursLeft(context)} from now), the export will be stopped.`,
+          job ? `Fix the destination here: ${context.settingsUrl}` : `Fix the settings here: ${context.settingsUrl}`,
+          `If it is not fixed by ${utc(context.stopAt)} (${hoursLeft(context)} from now), the ${job ? 'job' : 'export'} will be stopped.`,
         ];
   const text = `${paragraphs.join('\n\n')}\n`;
   const html = `<!doctype html><html><body>${paragraphs
     .map((p) => `<p>${escapeHtml(p).replace(escapeHtml(context.settingsUrl), `<a href="${escapeHtml(context.settingsUrl)}">${escapeHtml(context.settingsUrl)}</a>`)}</p>`)
     .join('')}</body></html>`;
   return { to: context.to, subject, text, html };
+}
+
+function destinationWords({ provider, bucket, keyPrefix }: Destination): string {
+  return `${provider} bucket "${userValue(bucket)}"${keyPrefix ? ` (folder "${userValue(`${keyPrefix}/`)}")` : ''}`;
 }

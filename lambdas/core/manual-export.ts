@@ -4,11 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { authorizeEnvironment, type Caller } from './access';
-import { NotFoundError } from './errors';
-import { COMPANY_COLUMN_GROUPS, COMPANY_COLUMNS } from './company-row';
-import { companyRowBatches } from './export/company-source';
-import { csvEncoder } from './export/csv';
-import { exportFileName } from './export/naming';
+import { InternalFailureError, NotFoundError } from './errors';
+import { companyExport } from './export/company-export';
 import { exportDeadline, runExport, RUN_TIME_LIMIT_MS, type ObjectSink } from './export/pipeline';
 import { dataPoints, dateOf, type Aggregation } from './periods';
 import { requirePlan } from './plans';
@@ -24,6 +21,7 @@ import type {
 } from '../ports';
 import { OPERATIONAL_METRICS, uncountedMetrics, type OperationalMetrics } from '../ports';
 import { logger } from './log';
+import { isoTimeOrNull, isoTime } from './iso-time';
 
 /** Manual exports of one environment pending or running at once; more are refused (429). */
 export const MAX_CONCURRENT_MANUAL_EXPORTS = 2;
@@ -79,8 +77,6 @@ export interface ManualExportView {
   error: string | null;
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-
 export class ManualExportService {
   constructor(private readonly deps: ManualExportDependencies) {}
 
@@ -130,7 +126,9 @@ export class ManualExportService {
     const claimId = randomUUID();
     if (!(await this.deps.jobs.claim(environmentId, jobId, { claimId, at: now, deadlineAt: now + timeLimitMs }))) return;
     const signal = exportDeadline(timeLimitMs, options.signal);
-    const job = (await this.deps.jobs.get(environmentId, jobId))!;
+    const job = await this.deps.jobs.get(environmentId, jobId);
+    // The claim succeeded on the job's item, so it exists; jobs are never deleted.
+    if (!job) throw new InternalFailureError(`Manual export ${jobId} claimed but not found.`);
     try {
       const environment = await this.deps.tenants.getEnvironment(environmentId);
       if (!environment) throw new NotFoundError(`Environment ${environmentId} no longer exists.`);
@@ -138,16 +136,17 @@ export class ManualExportService {
         this.deps.tenants.listFeatures(environmentId),
         this.deps.tenants.listSegments(environmentId),
       ]);
-      const encoder = csvEncoder(COMPANY_COLUMNS, COMPANY_COLUMN_GROUPS);
-      const fileName = exportFileName(environment.name, job.aggregation, dateOf(job.requestedAt), encoder.extension);
+      const { fileName, ...content } = companyExport({
+        environmentName: environment.name,
+        period: job.aggregation,
+        date: dateOf(job.requestedAt),
+        companies: this.deps.usage.streamCompanyUsage(environmentId),
+        features,
+        segments,
+        points: dataPoints(job.aggregation, job.requestedAt),
+      });
       const result = await runExport({
-        rows: companyRowBatches(
-          this.deps.usage.streamCompanyUsage(environmentId),
-          features,
-          segments,
-          dataPoints(job.aggregation, job.requestedAt),
-        ),
-        encoder,
+        ...content,
         sink: this.deps.sink,
         key: `manual/${environmentId}/${job.id}/${fileName}`,
         signal,
@@ -198,22 +197,22 @@ export class ManualExportService {
   }
 
   private async view(job: ManualExportJob): Promise<ManualExportView> {
-    const done = job.status === 'done' && job.objectKey && job.fileName;
-    const expiresAt = done ? this.deps.clock.now() + this.deps.downloadLinkSeconds * 1000 : undefined;
+    const file = job.status === 'done' && job.objectKey && job.fileName ? { key: job.objectKey, name: job.fileName } : undefined;
+    const expiresAt = file ? this.deps.clock.now() + this.deps.downloadLinkSeconds * 1000 : undefined;
     return {
       id: job.id,
       aggregation: job.aggregation,
       status: job.status,
-      requestedAt: iso(job.requestedAt)!,
-      startedAt: iso(job.startedAt),
-      finishedAt: iso(job.finishedAt),
+      requestedAt: isoTime(job.requestedAt),
+      startedAt: isoTimeOrNull(job.startedAt),
+      finishedAt: isoTimeOrNull(job.finishedAt),
       rowCount: job.rowCount ?? null,
       byteCount: job.byteCount ?? null,
       fileName: job.fileName ?? null,
-      downloadUrl: done
-        ? await this.deps.links.createDownloadUrl(job.objectKey!, { fileName: job.fileName!, expiresInSeconds: this.deps.downloadLinkSeconds })
+      downloadUrl: file
+        ? await this.deps.links.createDownloadUrl(file.key, { fileName: file.name, expiresInSeconds: this.deps.downloadLinkSeconds })
         : null,
-      expiresAt: iso(expiresAt),
+      expiresAt: isoTimeOrNull(expiresAt),
       error: job.error ?? null,
     };
   }

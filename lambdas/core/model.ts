@@ -214,3 +214,6 @@ export const EARLIEST_TRACKED_AT = Date.UTC(2000, 0, 1);
 export const LATEST_TRACKED_AT = 8.64e15;
 export const isTrackableTime = (at: number): boolean =>
   Number.isSafeInteger(at) && at >= EARLIEST_TRACKED_AT && at <= LATEST_TRACKED_AT;
+
+/** An automatic export run: running until it is recorded successful or failed. */
+export type RunStatus = 'running' | 'successful' | 'failed';

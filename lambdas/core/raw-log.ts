@@ -146,3 +146,18 @@ export function rawObjectName(stream: string, version: number, oldestReceivedAt:
   ].join('-');
   return `${stream}-${version}-${time}-${uuid}${RAW_OBJECT_EXTENSION}`;
 }
+
+/** The environment's part of the log: `raw/<envId>/`, under which keys sort in receive order. */
+export const environmentPrefix = (environmentId: string): string => `${RAW_PREFIX}${environmentId}/`;
+
+export class RawObjectKeyError extends Error {
+  override readonly name = 'RawObjectKeyError';
+}
+
+/** The start (epoch ms) of the UTC receive hour of an object, from its key `raw/<envId>/<yyyy>/<mm>/<dd>/<hh>/<name>`. */
+export function objectHour(key: string): number {
+  const match = /^raw\/[^/]+\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/[^/]+$/.exec(key);
+  if (!match) throw new RawObjectKeyError(`Not a raw event log object key: ${key}`);
+  const [, year, month, day, hour] = match;
+  return Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour));
+}

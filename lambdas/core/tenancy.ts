@@ -1,6 +1,7 @@
 /** Organizations, environments, feature and segment definitions: the tenancy use cases. */
 import { authorizeEnvironment, requireOperator, type Caller } from './access';
-import { NotFoundError } from './errors';
+import { adoptionThresholdIssues } from './adoption';
+import { NotFoundError, ValidationError } from './errors';
 import { storedIngestKey } from './ingest-keys';
 import {
   DEFAULT_ADOPTION,
@@ -109,6 +110,9 @@ export class TenancyService {
       name: input.name,
       adoption: { ...DEFAULT_ADOPTION, ...input.adoption },
     };
+    // Checked here too, not only by the API's schema: a stored definition is what every export evaluates.
+    const issues = adoptionThresholdIssues(feature.adoption);
+    if (issues.length > 0) throw new ValidationError('Invalid adoption thresholds.', issues);
     await this.deps.tenants.putFeature(environmentId, feature);
     return feature;
   }

@@ -1,7 +1,7 @@
 /** Lambda entry for the management API (`/v1`). API Gateway has verified the JWT already. */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { awsServices, readApiConfig } from '../adapters/aws-wiring';
-import { startInvocation } from '../adapters/observability';
+import { flushMetrics, startInvocation } from '../adapters/observability';
 import { handleApiGateway } from '../http/apigateway';
 import { apiRouter } from '../http/api-routes';
 
@@ -16,5 +16,6 @@ const pathIds = (path: string) => ({
 
 export const handler = async (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context): Promise<APIGatewayProxyResultV2> => {
   startInvocation(context, { apiRequestId: event.requestContext?.requestId, ...pathIds(event.rawPath ?? '') });
-  return handleApiGateway(router, event);
+  // What the services count (e.g. a manual export whose dispatch failed) is published with each answer.
+  return handleApiGateway(router, event).finally(flushMetrics);
 };

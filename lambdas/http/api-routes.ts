@@ -3,6 +3,7 @@
  * document are built, so the published contract cannot drift from what is served.
  */
 import { z } from 'zod';
+import { requireCaller, requireOperator, type Caller } from '../core/access';
 import { maskedIngestKey } from '../core/ingest-keys';
 import { LIMITS_TABLE, MAX_BODY_BYTES } from '../core/limits';
 import type { Environment, EnvironmentWithIngestKey, Organization } from '../core/model';
@@ -12,6 +13,7 @@ import type { ManualExportService } from '../core/manual-export';
 import type { TenancyService } from '../core/tenancy';
 import type { DestinationService } from '../core/destinations';
 import type { ExportJobService } from '../core/export-jobs';
+import type { RawRevisionsService } from '../core/raw-revisions';
 import {
   bucketPolicyQuery,
   createDestinationBody,
@@ -25,6 +27,7 @@ import {
   idParameter,
   putFeatureBody,
   putExportSettingsBody,
+  putRawExportSettingsBody,
   putSegmentBody,
   runHistoryQuery,
   startManualExportBody,
@@ -32,17 +35,43 @@ import {
 import { Router } from './router';
 import type { HttpResponse, RouteContext } from './types';
 import { validate, validateBody } from './validation';
+import { isoTime } from '../core/iso-time';
+
+export type RouteAccess = 'public' | 'member' | 'operator';
 
 export interface ApiRoute {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   summary: string;
-  /** Who may call it; `public` routes need no token. */
-  access: 'public' | 'member' | 'operator';
+  /**
+   * Who may call it; `public` routes need no token. The router enforces it before the handler runs (and
+   * the use cases still check which environments a member reaches), so the OpenAPI document says what
+   * is enforced.
+   */
+  access: RouteAccess;
+  /** The JSON body, validated by the router against this same schema (see `withBody`). */
   body?: z.ZodType;
   /** Answers worth documenting besides the error envelope (OpenAPI response objects by status). */
   responses?: Record<string, object>;
-  handler: (context: RouteContext) => Promise<HttpResponse>;
+  /** Called with the body parsed by `body` (undefined for routes without one). */
+  handler: (context: RouteContext, body: unknown) => Promise<HttpResponse>;
+}
+
+/** A route with a JSON body: its handler gets the body as its schema parses it. */
+function withBody<Schema extends z.ZodType>(
+  route: Omit<ApiRoute, 'body' | 'handler'> & {
+    body: Schema;
+    handler: (context: RouteContext, body: z.output<Schema>) => Promise<HttpResponse>;
+  },
+): ApiRoute {
+  // The router hands over what `validateBody(route.body, ...)` returned: the schema's output.
+  return { ...route, handler: (context, body) => route.handler(context, body as z.output<Schema>) };
+}
+
+/** Refuses a caller the route's access does not admit (401 without a token, 403 for the wrong role). */
+function enforceAccess(access: RouteAccess, caller: Caller | undefined): void {
+  if (access === 'operator') requireOperator(caller);
+  else if (access === 'member') requireCaller(caller);
 }
 
 export interface ApiServices {
@@ -52,12 +81,12 @@ export interface ApiServices {
   destinationService: DestinationService;
   exportJobService: ExportJobService;
   eventCatalog: EventCatalogService;
+  rawRevisions: RawRevisionsService;
 }
 
 const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
-const iso = (ms: number) => new Date(ms).toISOString();
 
-const organizationView = (org: Organization) => ({ id: org.id, name: org.name, plan: org.plan, createdAt: iso(org.createdAt) });
+const organizationView = (org: Organization) => ({ id: org.id, name: org.name, plan: org.plan, createdAt: isoTime(org.createdAt) });
 /** The ingest key itself only in the answer that issued it; afterwards its masked prefix. */
 const environmentView = (env: Environment | EnvironmentWithIngestKey) => ({
   id: env.id,
@@ -65,7 +94,7 @@ const environmentView = (env: Environment | EnvironmentWithIngestKey) => ({
   name: env.name,
   ...('ingestKey' in env ? { ingestKey: env.ingestKey } : {}),
   maskedIngestKey: maskedIngestKey(env.ingestKeyPrefix),
-  createdAt: iso(env.createdAt),
+  createdAt: isoTime(env.createdAt),
 });
 
 /** Every id in a path has the same shape; anything else is answered 400 before it reaches a store. */
@@ -73,41 +102,42 @@ function validatePathIds(params: Record<string, string>): void {
   for (const [name, value] of Object.entries(params)) validate(idParameter, value, `${name} in the path`);
 }
 
-export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog, destinationService, exportJobService }: ApiServices): ApiRoute[] {
+export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog, destinationService, exportJobService, rawRevisions }: ApiServices): ApiRoute[] {
   return [
     ...destinationRoutes(destinationService),
     ...exportJobRoutes(exportJobService),
-    {
+    ...rawExportRoutes(rawRevisions),
+    withBody({
       method: 'POST',
       path: '/v1/organizations',
       summary: 'Create an organization with its plan',
       access: 'operator',
       body: createOrganizationBody,
-      handler: async ({ request }) =>
-        ok(organizationView(await tenancy.createOrganization(request.caller, validateBody(createOrganizationBody, request.body))), 201),
-    },
-    {
+      handler: async ({ request }, body) =>
+        ok(organizationView(await tenancy.createOrganization(request.caller, body)), 201),
+    }),
+    withBody({
       method: 'PATCH',
       path: '/v1/organizations/{orgId}',
       summary: "Change an organization's plan",
       access: 'operator',
       body: changePlanBody,
-      handler: async ({ request, params }) => {
-        const { plan } = validateBody(changePlanBody, request.body);
+      handler: async ({ request, params }, body) => {
+        const { plan } = body;
         return ok(organizationView(await tenancy.changePlan(request.caller, params.orgId, plan)));
       },
-    },
-    {
+    }),
+    withBody({
       method: 'POST',
       path: '/v1/organizations/{orgId}/environments',
       summary: 'Create an environment; the answer carries its ingest key, shown this once (only its hash is stored)',
       access: 'operator',
       body: createEnvironmentBody,
-      handler: async ({ request, params }) => {
-        const { name } = validateBody(createEnvironmentBody, request.body);
+      handler: async ({ request, params }, body) => {
+        const { name } = body;
         return ok(environmentView(await tenancy.createEnvironment(request.caller, params.orgId, name)), 201);
       },
-    },
+    }),
     {
       method: 'GET',
       path: '/v1/environments/{envId}',
@@ -127,7 +157,7 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       },
       handler: async ({ request, params }) => {
         const { environment, previousKeyValidUntil } = await tenancy.rotateIngestKey(request.caller, params.envId);
-        return ok({ ...environmentView(environment), previousKeyValidUntil: iso(previousKeyValidUntil) }, 201);
+        return ok({ ...environmentView(environment), previousKeyValidUntil: isoTime(previousKeyValidUntil) }, 201);
       },
     },
     {
@@ -137,17 +167,17 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       access: 'member',
       handler: async ({ request, params }) => ok({ features: await tenancy.listFeatures(request.caller, params.envId) }),
     },
-    {
+    withBody({
       method: 'PUT',
       path: '/v1/environments/{envId}/features/{featureId}',
       summary: 'Create or replace a feature definition (adoption defaults to 5 active days of 28)',
       access: 'member',
       body: putFeatureBody,
-      handler: async ({ request, params }) => {
-        const input = validateBody(putFeatureBody, request.body);
+      handler: async ({ request, params }, body) => {
+        const input = body;
         return ok(await tenancy.putFeature(request.caller, params.envId, params.featureId, input));
       },
-    },
+    }),
     {
       method: 'GET',
       path: '/v1/environments/{envId}/events',
@@ -162,7 +192,7 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       },
       handler: async ({ request, params }) => {
         const entries = await eventCatalog.list(request.caller, params.envId);
-        return ok({ items: entries.map((entry) => ({ ...entry, firstSeen: iso(entry.firstSeen), lastSeen: iso(entry.lastSeen) })) });
+        return ok({ items: entries.map((entry) => ({ ...entry, firstSeen: isoTime(entry.firstSeen), lastSeen: isoTime(entry.lastSeen) })) });
       },
     },
     {
@@ -172,18 +202,18 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       access: 'member',
       handler: async ({ request, params }) => ok({ segments: await tenancy.listSegments(request.caller, params.envId) }),
     },
-    {
+    withBody({
       method: 'PUT',
       path: '/v1/environments/{envId}/segments/{segmentId}',
       summary: 'Create or replace a segment: an AND of conditions on company attributes and first/last seen',
       access: 'member',
       body: putSegmentBody,
-      handler: async ({ request, params }) => {
-        const input = validateBody(putSegmentBody, request.body);
+      handler: async ({ request, params }, body) => {
+        const input = body;
         return ok(await tenancy.putSegment(request.caller, params.envId, params.segmentId, input));
       },
-    },
-    {
+    }),
+    withBody({
       method: 'POST',
       path: '/v1/environments/{envId}/exports/manual',
       summary: 'Start a manual CSV export (pro or enterprise plan); answers 202 at once, poll the job for the download URL',
@@ -197,12 +227,12 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
           headers: { 'Retry-After': { description: 'Seconds to wait before starting again.', schema: { type: 'integer' } } },
         },
       },
-      handler: async ({ request, params }) => {
-        const { aggregation } = validateBody(startManualExportBody, request.body);
+      handler: async ({ request, params }, body) => {
+        const { aggregation } = body;
         const job = await manualExports.request(request.caller, params.envId, aggregation);
         return { status: 202, body: job, headers: { location: `/v1/environments/${params.envId}/exports/manual/${job.id}` } };
       },
-    },
+    }),
     {
       method: 'GET',
       path: '/v1/environments/{envId}/exports/manual/{exportId}',
@@ -218,18 +248,18 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       access: 'member',
       handler: async ({ request, params }) => ok(await automaticExports.getSettings(request.caller, params.envId)),
     },
-    {
+    withBody({
       method: 'PUT',
       path: '/v1/environments/{envId}/data-export/settings',
       summary:
         'Save automatic export settings (enterprise plan). Send the `version` you read: a save based on older settings answers 409 `conflict` (reload and save again); without a version the save only creates settings. Enabling validates the destination by listing the bucket; nothing is saved when that fails. Omit secretAccessKey to keep the stored one. The schedule follows the saved settings.',
       access: 'member',
       body: putExportSettingsBody,
-      handler: async ({ request, params }) => {
-        const input = validateBody(putExportSettingsBody, request.body);
+      handler: async ({ request, params }, body) => {
+        const input = body;
         return ok(await automaticExports.putSettings(request.caller, params.envId, input));
       },
-    },
+    }),
     {
       method: 'GET',
       path: '/v1/environments/{envId}/data-export/status',
@@ -254,16 +284,16 @@ const DESTINATIONS = '/v1/environments/{envId}/destinations';
 
 function destinationRoutes(destinations: DestinationService): ApiRoute[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: DESTINATIONS,
       summary:
         'Create a named destination (enterprise plan). auth {"mode": "accessKey", accessKeyId, secretAccessKey} is validated by listing the bucket; {"mode": "bucketPolicy"} by a zero-byte probe write of <key>/.export-access-check as the service\'s export role (paste the policy of GET .../destinations/bucket-policy first). Nothing is saved when validation fails.',
       access: 'member',
       body: createDestinationBody,
-      handler: async ({ request, params }) =>
-        ok(await destinations.create(request.caller, params.envId, validateBody(createDestinationBody, request.body)), 201),
-    },
+      handler: async ({ request, params }, body) =>
+        ok(await destinations.create(request.caller, params.envId, body), 201),
+    }),
     {
       method: 'GET',
       path: DESTINATIONS,
@@ -288,16 +318,16 @@ function destinationRoutes(destinations: DestinationService): ApiRoute[] {
       access: 'member',
       handler: async ({ request, params }) => ok(await destinations.get(request.caller, params.envId, params.destinationId)),
     },
-    {
+    withBody({
       method: 'PUT',
       path: `${DESTINATIONS}/{destinationId}`,
       summary:
         'Replace a destination, validated as on creation. Send the `version` you read (409 `conflict` when stale); omit auth.secretAccessKey to keep the stored one for the same access key id.',
       access: 'member',
       body: putDestinationBody,
-      handler: async ({ request, params }) =>
-        ok(await destinations.update(request.caller, params.envId, params.destinationId, validateBody(putDestinationBody, request.body))),
-    },
+      handler: async ({ request, params }, body) =>
+        ok(await destinations.update(request.caller, params.envId, params.destinationId, body)),
+    }),
     {
       method: 'DELETE',
       path: `${DESTINATIONS}/{destinationId}`,
@@ -316,16 +346,16 @@ const JOBS = '/v1/environments/{envId}/export-jobs';
 
 function exportJobRoutes(jobs: ExportJobService): ApiRoute[] {
   return [
-    {
+    withBody({
       method: 'POST',
       path: JOBS,
       summary:
         'Create an event or profile export job (enterprise plan): one-time jobs (UTC days within the last 60) start at once; recurring ones run every 4-24 hours from startDate (or now).',
       access: 'member',
       body: createExportJobBody,
-      handler: async ({ request, params }) =>
-        ok(await jobs.create(request.caller, params.envId, validateBody(createExportJobBody, request.body)), 201),
-    },
+      handler: async ({ request, params }, body) =>
+        ok(await jobs.create(request.caller, params.envId, body), 201),
+    }),
     {
       method: 'GET',
       path: JOBS,
@@ -342,16 +372,16 @@ function exportJobRoutes(jobs: ExportJobService): ApiRoute[] {
       access: 'member',
       handler: async ({ request, params }) => ok(await jobs.get(request.caller, params.envId, params.jobId)),
     },
-    {
+    withBody({
       method: 'PATCH',
       path: `${JOBS}/{jobId}`,
       summary:
         'Edit a recurring job (send its `version`); changes apply from the next run. 409 `one_time_not_editable` for one-time jobs, 409 `job_finished` for DONE or STOPPED ones; 400 when switching between events and profiles.',
       access: 'member',
       body: patchExportJobBody,
-      handler: async ({ request, params }) =>
-        ok(await jobs.update(request.caller, params.envId, params.jobId, validateBody(patchExportJobBody, request.body))),
-    },
+      handler: async ({ request, params }, body) =>
+        ok(await jobs.update(request.caller, params.envId, params.jobId, body)),
+    }),
     {
       method: 'POST',
       path: `${JOBS}/{jobId}/stop`,
@@ -368,6 +398,37 @@ function exportJobRoutes(jobs: ExportJobService): ApiRoute[] {
         const { limit } = validate(runHistoryQuery, request.query, 'query string');
         return ok({ runs: await jobs.runs(request.caller, params.envId, params.jobId, limit) });
       },
+    },
+  ];
+}
+
+const RAW_EXPORT = '/v1/environments/{envId}/raw-export';
+
+function rawExportRoutes(rawRevisions: RawRevisionsService): ApiRoute[] {
+  return [
+    {
+      method: 'GET',
+      path: `${RAW_EXPORT}/settings`,
+      summary: 'Raw revisions export settings (enterprise plan): {enabled, destinationId, notifyEmails, version, stoppedAt, stoppedReason}',
+      access: 'member',
+      handler: async ({ request, params }) => ok(await rawRevisions.getSettings(request.caller, params.envId)),
+    },
+    withBody({
+      method: 'PUT',
+      path: `${RAW_EXPORT}/settings`,
+      summary:
+        'Save the raw revisions export settings (enterprise plan): {enabled, destinationId, notifyEmails (1-10 to enable), version?}. Enabling needs an existing destination of the environment and schedules runs at 00:00 and 12:00 UTC; disabling removes the schedule. Send the `version` you read (409 `conflict` when stale).',
+      access: 'member',
+      body: putRawExportSettingsBody,
+      handler: async ({ request, params }, body) => ok(await rawRevisions.putSettings(request.caller, params.envId, body)),
+    }),
+    {
+      method: 'GET',
+      path: `${RAW_EXPORT}/status`,
+      summary:
+        'Raw revisions export progress: {totalRevisions, exportedRevisions, maxExportedTimestamp, maxExportedAt, lastRunAt, nextRunAt, status (never ran before / successful / failed / stopped), error}',
+      access: 'member',
+      handler: async ({ request, params }) => ok(await rawRevisions.getStatus(request.caller, params.envId)),
     },
   ];
 }
@@ -429,7 +490,8 @@ export function apiRouter(services: ApiServices): Router {
   for (const route of routes) {
     router.add(route.method, route.path, (context) => {
       validatePathIds(context.params);
-      return route.handler(context);
+      enforceAccess(route.access, context.request.caller);
+      return route.handler(context, route.body ? validateBody(route.body, context.request.body) : undefined);
     });
   }
   return router;

@@ -244,3 +244,13 @@ export const listExportJobsQuery = z
 export const runHistoryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
+
+/** `PUT .../raw-export/settings`: enabling needs a destination and 1-10 addresses (checked by the service). */
+export const putRawExportSettingsBody = z
+  .object({
+    enabled: z.boolean({ error: 'enabled must be true or false' }),
+    destinationId: idParameter.optional(),
+    notifyEmails: z.array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS)).max(10, 'add at most 10 addresses').default([]),
+    version: version.optional(),
+  })
+  .strict();

@@ -2,7 +2,7 @@
  * The one place where errors become HTTP responses. Customers get the error's own message for known
  * errors and a generic one otherwise: never a stack or an SDK error string.
  */
-import { DestinationValidationError } from '../core/automatic-export';
+import { DestinationValidationError } from '../core/destination-input';
 import { TooManyExportsError } from '../core/manual-export';
 import { DestinationInUseError } from '../core/destinations';
 import { JobNotEditableError } from '../core/export-jobs';

@@ -10,7 +10,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { logger } from '../core/log';
 import { nextRunAt, type Cadence } from '../core/periods';
-import type { Clock, ExportJobScheduler, ExportScheduler, JobRunRequest } from '../ports';
+import { nextRawRunAt } from '../core/raw-revisions';
+import type { Clock, ExportJobScheduler, ExportScheduler, JobRunRequest, RawExportScheduler } from '../ports';
 
 export interface LocalSchedule {
   cadence: Cadence;
@@ -28,6 +29,15 @@ export interface LocalJobSchedule {
   lastFiredFor?: number;
 }
 
+/** An environment's raw revisions export schedule: 00:00 and 12:00 UTC, as `cron(0 0,12 * * ? *)` fires. */
+export interface LocalRawExportSchedule {
+  createdAt: number;
+  lastFiredFor?: number;
+}
+
+/** Runs an environment's raw revisions export for one instant. */
+export type ScheduledRawExportFirer = (environmentId: string, scheduledTime: number) => Promise<void>;
+
 /** Runs an export job's scheduled run. */
 export type ScheduledJobFirer = (request: JobRunRequest) => Promise<void>;
 
@@ -41,6 +51,8 @@ interface ScheduleFile {
   schedules: Record<string, LocalSchedule>;
   /** Export jobs' schedules by job id (absent in files written before export jobs). */
   jobs?: Record<string, LocalJobSchedule>;
+  /** Raw revisions export schedules by environment id (absent in older files). */
+  rawExports?: Record<string, LocalRawExportSchedule>;
 }
 
 export class ScheduleFileError extends Error {
@@ -54,12 +66,14 @@ export class LocalSchedulerNotStartedError extends Error {
   }
 }
 
-export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler {
+export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler, RawExportScheduler {
   private readonly clock: Clock;
   private readonly file?: string;
   private readonly schedules: Map<string, LocalSchedule>;
   private fire?: ScheduledExportFirer;
   private fireJob?: ScheduledJobFirer;
+  private fireRawExport?: ScheduledRawExportFirer;
+  private readonly rawExports: Map<string, LocalRawExportSchedule>;
   private readonly jobs: Map<string, LocalJobSchedule>;
   private timer?: NodeJS.Timeout;
   /** Ticks run one after another; `pendingTicks` lets the timer skip while one is still firing. */
@@ -72,17 +86,26 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
     options: { clock: Clock; file?: string },
     schedules: Map<string, LocalSchedule>,
     jobs: Map<string, LocalJobSchedule>,
+    rawExports: Map<string, LocalRawExportSchedule>,
   ) {
     this.clock = options.clock;
     this.file = options.file;
     this.schedules = schedules;
     this.jobs = jobs;
+    this.rawExports = rawExports;
   }
 
   /** A scheduler with the schedules saved in `file` (created on first change), or in memory only without one. */
   static async open(options: { clock: Clock; file?: string }): Promise<LocalExportScheduler> {
+<<<<<<< HEAD
     const { schedules, jobs } = options.file ? await readSchedules(options.file) : { schedules: new Map<string, LocalSchedule>(), jobs: new Map<string, LocalJobSchedule>() };
     return new LocalExportScheduler(options, schedules, jobs);
+=======
+    const { schedules, jobs, rawExports } = options.file
+      ? await readSchedules(options.file)
+      : { schedules: new Map(), jobs: new Map(), rawExports: new Map() };
+    return new LocalExportScheduler(options, schedules, jobs, rawExports);
+>>>>>>> main
   }
 
   /** An unchanged cadence keeps the schedule as it is; a new cadence starts from now, as UpdateSchedule does. */
@@ -97,14 +120,40 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
     await this.save();
   }
 
+  /**
+   * A replaced schedule (a new `everyHours`) fires from its first instant after now: the instants of
+   * its grid that passed while the old one ran are not fired again.
+   */
   async upsertJob(environmentId: string, jobId: string, everyHours: number, startAt: number): Promise<void> {
-    this.jobs.set(jobId, { environmentId, everyHours, startAt });
+    const now = this.clock.now();
+    const period = everyHours * 3_600_000;
+    const replaced = this.jobs.has(jobId) && startAt <= now;
+    const schedule: LocalJobSchedule = { environmentId, everyHours, startAt };
+    if (replaced) schedule.lastFiredFor = startAt + Math.floor((now - startAt) / period) * period;
+    this.jobs.set(jobId, schedule);
     await this.save();
   }
 
   async removeJob(_environmentId: string, jobId: string): Promise<void> {
     if (!this.jobs.delete(jobId)) return;
     await this.save();
+  }
+
+  /** An existing schedule is kept as it is (its next instant stays). */
+  async upsertRawExport(environmentId: string): Promise<void> {
+    if (this.rawExports.has(environmentId)) return;
+    this.rawExports.set(environmentId, { createdAt: this.clock.now() });
+    await this.save();
+  }
+
+  async removeRawExport(environmentId: string): Promise<void> {
+    if (!this.rawExports.delete(environmentId)) return;
+    await this.save();
+  }
+
+  /** Whether the environment's raw revisions export is scheduled. */
+  hasRawExportSchedule(environmentId: string): boolean {
+    return this.rawExports.has(environmentId);
   }
 
   /** The job's schedule, if it has one (the local fire route finds the job's environment here). */
@@ -123,10 +172,11 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
    * Fires what is due now, then every `intervalMs`. The timer is unref'd: it never keeps the process
    * alive. Failures of a tick are logged.
    */
-  start(fire: ScheduledExportFirer, options: { intervalMs?: number; fireJob?: ScheduledJobFirer } = {}): void {
+  start(fire: ScheduledExportFirer, options: { intervalMs?: number; fireJob?: ScheduledJobFirer; fireRawExport?: ScheduledRawExportFirer } = {}): void {
     this.stop();
     this.fire = fire;
     this.fireJob = options.fireJob;
+    this.fireRawExport = options.fireRawExport;
     const tickNow = (): void => {
       if (this.pendingTicks > 0) return;
       this.tick(this.clock.now()).catch((error: unknown) => logger.error('Local scheduler tick failed', { error: error as Error }));
@@ -164,6 +214,7 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
         );
       }
     }
+    await this.fireDueRawExports(now);
     const fireJob = this.fireJob;
     if (!fireJob) return;
     for (const jobId of [...this.jobs.keys()]) {
@@ -179,10 +230,26 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
     }
   }
 
+  private async fireDueRawExports(now: number): Promise<void> {
+    const fireRawExport = this.fireRawExport;
+    if (!fireRawExport) return;
+    for (const environmentId of [...this.rawExports.keys()]) {
+      for (let schedule = this.rawExports.get(environmentId); schedule; schedule = this.rawExports.get(environmentId)) {
+        const scheduledTime = nextRawRunAt(schedule.lastFiredFor ?? schedule.createdAt);
+        if (scheduledTime > now) break;
+        this.rawExports.set(environmentId, { ...schedule, lastFiredFor: scheduledTime });
+        await this.save();
+        await fireRawExport(environmentId, scheduledTime).catch((error: unknown) =>
+          logger.error('Local raw revisions export failed', { environmentId, scheduledTime, error: error as Error }),
+        );
+      }
+    }
+  }
+
   private save(): Promise<void> {
     const file = this.file;
     if (!file) return Promise.resolve();
-    const writing = this.writes.then(() => writeSchedules(file, this.schedules, this.jobs));
+    const writing = this.writes.then(() => writeSchedules(file, this.schedules, this.jobs, this.rawExports));
     this.writes = writing.catch(() => undefined);
     return writing;
   }
@@ -193,12 +260,18 @@ const nextDue = (schedule: LocalSchedule): number => nextRunAt(schedule.cadence,
 const nextJobRunAt = (schedule: LocalJobSchedule): number =>
   schedule.lastFiredFor === undefined ? schedule.startAt : schedule.lastFiredFor + schedule.everyHours * 3_600_000;
 
-async function readSchedules(file: string): Promise<{ schedules: Map<string, LocalSchedule>; jobs: Map<string, LocalJobSchedule> }> {
+interface StoredSchedules {
+  schedules: Map<string, LocalSchedule>;
+  jobs: Map<string, LocalJobSchedule>;
+  rawExports: Map<string, LocalRawExportSchedule>;
+}
+
+async function readSchedules(file: string): Promise<StoredSchedules> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schedules: new Map(), jobs: new Map() };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schedules: new Map(), jobs: new Map(), rawExports: new Map() };
     throw new ScheduleFileError(`Cannot read the local schedules file ${file}.`, { cause: error });
   }
   try {
@@ -212,7 +285,16 @@ async function readSchedules(file: string): Promise<{ schedules: Map<string, Loc
     for (const [jobId, schedule] of Object.entries(parsed.jobs ?? {})) {
       if (!isLocalJobSchedule(schedule)) throw new Error(`invalid schedule of export job ${jobId}`);
     }
-    return { schedules: new Map(Object.entries(parsed.schedules)), jobs: new Map(Object.entries(parsed.jobs ?? {})) };
+    for (const [environmentId, schedule] of Object.entries(parsed.rawExports ?? {})) {
+      if (!Number.isFinite(schedule?.createdAt) || (schedule.lastFiredFor !== undefined && !Number.isFinite(schedule.lastFiredFor))) {
+        throw new Error(`invalid raw export schedule of environment ${environmentId}`);
+      }
+    }
+    return {
+      schedules: new Map(Object.entries(parsed.schedules)),
+      jobs: new Map(Object.entries(parsed.jobs ?? {})),
+      rawExports: new Map(Object.entries(parsed.rawExports ?? {})),
+    };
   } catch (error) {
     throw new ScheduleFileError(`The local schedules file ${file} is not valid.`, { cause: error });
   }
@@ -240,8 +322,18 @@ function isLocalJobSchedule(value: unknown): value is LocalJobSchedule {
 }
 
 /** Written under a temporary name and renamed, so a crash mid-write never leaves a truncated file. */
-async function writeSchedules(file: string, schedules: Map<string, LocalSchedule>, jobs: Map<string, LocalJobSchedule>): Promise<void> {
-  const content: ScheduleFile = { version: FILE_VERSION, schedules: Object.fromEntries(schedules), jobs: Object.fromEntries(jobs) };
+async function writeSchedules(
+  file: string,
+  schedules: Map<string, LocalSchedule>,
+  jobs: Map<string, LocalJobSchedule>,
+  rawExports: Map<string, LocalRawExportSchedule>,
+): Promise<void> {
+  const content: ScheduleFile = {
+    version: FILE_VERSION,
+    schedules: Object.fromEntries(schedules),
+    jobs: Object.fromEntries(jobs),
+    rawExports: Object.fromEntries(rawExports),
+  };
   const temporary = `${file}.${randomUUID()}.partial`;
   await mkdir(dirname(file), { recursive: true });
   await writeFile(temporary, `${JSON.stringify(content, null, 2)}\n`);

@@ -11,6 +11,7 @@ import { readIngestKeyGraceSeconds, type Services } from '../services';
 import { LocalSecretSealer } from '../adapters/local/local-sealer';
 import { hashIngestKey } from '../core/ingest-keys';
 import { logger } from '../core/log';
+import { DEFAULT_RAW_EXPORT_BUDGET_MS } from '../core/raw-revisions';
 import { startCustomerStorage } from './customer-storage';
 import { createDemoTenant, DEMO_CUSTOMER_BUCKET, DEMO_FEATURES } from './demo';
 import { createEmulatorClients, ensureTables, startEmulators } from './emulators';
@@ -93,7 +94,11 @@ async function main(): Promise<void> {
     async (environmentId, scheduledTime) => {
       await services.automaticExports.runScheduled(environmentId, scheduledTime);
     },
-    { fireJob: async (request) => void (await services.exportJobService.runJob(request)) },
+    {
+      fireJob: async (request) => void (await services.exportJobService.runJob(request)),
+      fireRawExport: async (environmentId, scheduledTime) =>
+        void (await services.rawRevisions.run({ environmentId, scheduledTime, budgetMs: DEFAULT_RAW_EXPORT_BUDGET_MS })),
+    },
   );
   const hourlyCheck = setInterval(() => {
     services.failureCheck.check().catch((error: unknown) => logger.error('Failure check failed', { error: error as Error }));

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ROLES } from '../core/access';
 import { NotFoundError } from '../core/errors';
 import { RetryableRunError } from '../core/automatic-export';
+import { DEFAULT_RAW_EXPORT_BUDGET_MS } from '../core/raw-revisions';
 import { apiRouter } from '../http/api-routes';
 import { decodeBody } from '../http/body';
 import { PayloadTooLargeError } from '../http/errors';
@@ -31,6 +32,15 @@ const fireTimes = {
 };
 const fireJobBody = z.object({ jobId: z.string().min(1), ...fireTimes }).strict();
 const fireScheduleBody = z.object({ envId: z.string().min(1), ...fireTimes }).strict();
+const fireRawExportBody = z
+  .object({
+    target: z.literal('raw-export'),
+    envId: z.string().min(1),
+    ...fireTimes,
+    /** How long the run may write revisions (ms); 0 writes one revision. Lambda's default otherwise. */
+    budgetMs: z.number().int().min(0).max(DEFAULT_RAW_EXPORT_BUDGET_MS).optional(),
+  })
+  .strict();
 
 export interface LocalServer {
   url: string;
@@ -50,13 +60,15 @@ const checkFailuresBody = z
   .object({ now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time, e.g. 2026-11-25T01:00:00Z' }).optional() })
   .strict();
 
-/** A fire of an export job's schedule (`{jobId, ...}`) rather than an environment's (`{envId, ...}`). */
-function isJobFire(body: string | undefined): boolean {
+/** Which schedule a fire is for: an export job's (`{jobId, ...}`), the raw export's (`{target: "raw-export", ...}`) or the automatic export's. */
+function fireTarget(body: string | undefined): 'job' | 'raw-export' | 'automatic-export' {
   try {
     const parsed: unknown = JSON.parse(body ?? '');
-    return typeof parsed === 'object' && parsed !== null && 'jobId' in parsed;
+    if (typeof parsed !== 'object' || parsed === null) return 'automatic-export';
+    if ('jobId' in parsed) return 'job';
+    return 'target' in parsed ? 'raw-export' : 'automatic-export';
   } catch {
-    return false;
+    return 'automatic-export';
   }
 }
 
@@ -68,7 +80,21 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
       return { status: 201, body: { token: await tokens.mint(org, role) } };
     })
     .add('POST', '/local/scheduler/fire', async ({ request }) => {
-      if (isJobFire(request.body)) {
+      const target = fireTarget(request.body);
+      if (target === 'raw-export') {
+        const { envId, scheduledTime, now, budgetMs } = validateBody(fireRawExportBody, request.body);
+        if (!services.scheduler.hasRawExportSchedule(envId)) {
+          throw new NotFoundError(`Environment ${envId} has no raw export schedule (enable it with PUT .../raw-export/settings).`);
+        }
+        const result = await services.rawRevisions.run({
+          environmentId: envId,
+          scheduledTime: Date.parse(scheduledTime),
+          runAt: Date.parse(now ?? scheduledTime),
+          budgetMs: budgetMs ?? DEFAULT_RAW_EXPORT_BUDGET_MS,
+        });
+        return { status: 200, body: { envId, ...result } };
+      }
+      if (target === 'job') {
         const { jobId, scheduledTime, now } = validateBody(fireJobBody, request.body);
         const schedule = services.scheduler.jobSchedule(jobId);
         if (!schedule) throw new NotFoundError(`Export job ${jobId} has no schedule (only recurring jobs that are not stopped have one).`);
@@ -83,9 +109,9 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
       }
       const { envId, scheduledTime, now } = validateBody(fireScheduleBody, request.body);
       try {
-        const result = await services.automaticExports.runScheduled(envId, Date.parse(scheduledTime), {
-          runAt: Date.parse(now ?? scheduledTime),
-        });
+        const result = await services.clock.at(Date.parse(now ?? scheduledTime), () =>
+          services.automaticExports.runScheduled(envId, Date.parse(scheduledTime)),
+        );
         return { status: 200, body: result };
       } catch (error) {
         if (!(error instanceof RetryableRunError)) throw error;

@@ -1,6 +1,7 @@
 /** The local wiring: the same adapters as on AWS, pointed at the embedded emulators. */
 import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore, DynamoDbFailingExportsStore } from '../adapters/dynamodb/automatic-export-stores';
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../adapters/dynamodb/export-job-stores';
+import { DynamoDbRawExportStore, rawExportFailingStore } from '../adapters/dynamodb/raw-export-store';
 import { DynamoDbEventCatalogStore } from '../adapters/dynamodb/event-catalog-store';
 import { DynamoDbManualExportStore } from '../adapters/dynamodb/manual-export-store';
 import { DynamoDbProfileStore } from '../adapters/dynamodb/profile-store';
@@ -21,6 +22,7 @@ import { buildFailureCheck, buildServices, systemClock, type Services } from '..
 import type { EmulatorClients, TableNames } from './emulators';
 import { SERVICE_IDENTITY_CREDENTIALS } from './customer-storage';
 import { LocalExportScheduler } from './local-scheduler';
+import { SimulatedClock } from './simulated-clock';
 
 export const LOCAL_TABLES: Required<TableNames> = {
   configTable: 'data-export-config',
@@ -41,6 +43,8 @@ export interface LocalServices extends Services {
   /** Buffers in memory: close() it on shutdown so every accepted item reaches the bucket. */
   rawLog: BufferedRawEventLog;
   rawEvents: S3RawEventReader;
+  /** The services' clock: the scheduler route runs an export at a simulated time with it. */
+  clock: SimulatedClock;
 }
 
 export interface LocalWiringOptions {
@@ -64,7 +68,7 @@ export interface LocalWiringOptions {
 export async function localServices(clients: EmulatorClients, options: LocalWiringOptions = {}): Promise<LocalServices> {
   const tables = options.tables ?? LOCAL_TABLES;
   const bucket = options.exportsBucket ?? LOCAL_EXPORTS_BUCKET;
-  const clock = options.clock ?? systemClock;
+  const clock = new SimulatedClock(options.clock ?? systemClock);
   const client = clients.documentClient;
   const dispatcher = new InProcessExportDispatcher();
   const scheduler = await LocalExportScheduler.open({ clock, file: options.scheduleFile });
@@ -95,6 +99,7 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       scheduler,
       destinationStore: new DynamoDbDestinationStore({ client, tableName: tables.configTable }),
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: tables.configTable }),
+      rawExportStore: new DynamoDbRawExportStore({ client, tableName: tables.configTable }),
       clock,
       rawLog,
       rawEvents,
@@ -118,10 +123,17 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
       exportSettings,
       scheduler,
       failingExports: new DynamoDbFailingExportsStore({ client, tableName: tables.configTable }),
+      exportJobStore: services.exportJobStore,
+      destinationStore: services.destinationStore,
       mailer: new SesMailer({ client: clients.ses, sender: LOCAL_SENDER }),
       clock,
+      rawExports: {
+        store: services.rawExportStore,
+        failing: rawExportFailingStore({ client, tableName: tables.configTable }),
+        destinations: services.destinationStore,
+      },
     },
     options.dashboardUrl ?? 'http://localhost:3000/dashboard',
   );
-  return { ...services, dispatcher, scheduler, failureCheck, rawLog, rawEvents };
+  return { ...services, dispatcher, scheduler, failureCheck, rawLog, rawEvents, clock };
 }

@@ -158,6 +158,25 @@ export class RawEventLog extends Construct {
     return this.deliveryStream.attrArn;
   }
 
+  /**
+   * Lets `grantee` read the log: list the bucket under `raw/` (the hour prefixes) and get the objects
+   * there. No write, no delete, nothing under `errors/`.
+   */
+  public grantReadLog(grantee: IGrantable): void {
+    Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects(`${RAW_EVENTS_PREFIX}*`)] });
+    this.grantListLog(grantee);
+  }
+
+  /** Lets `grantee` list the log's objects (the hour prefixes under `raw/`), not read them. */
+  public grantListLog(grantee: IGrantable): void {
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${RAW_EVENTS_PREFIX}*`] } },
+    });
+  }
+
   /** Lets `grantee` append records: `firehose:PutRecordBatch` on this stream, nothing else. */
   public grantPutRecords(grantee: IGrantable): Grant {
     return Grant.addToPrincipal({ grantee, actions: ['firehose:PutRecordBatch'], resourceArns: [this.streamArn] });

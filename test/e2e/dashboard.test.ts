@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { parse } from 'csv-parse/sync';
 import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { syntheticTenant } from '../../lambdas/local/synthetic';
-import { launchBrowser, walk } from '../support/browser';
+import { launchBrowser, unlabelledControls, walk } from '../support/browser';
 import { startTestService, type TestService } from '../support/local-service';
 
 const BUCKET = 'customer-exports';
@@ -211,10 +211,7 @@ describe('for people', () => {
       await page.goto(signedInUrl(enterprise, 'data-export'));
       await page.getByRole('button', { name: 'Save' }).waitFor();
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
-      const unlabelled = await page.evaluate(
-        "[...document.querySelectorAll('input, select, button')].filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim())).map((el) => el.outerHTML)",
-      );
-      expect(unlabelled).toEqual([]);
+      expect(await unlabelledControls(page)).toEqual([]);
 
       let reachedSave = false;
       for (let presses = 0; presses < 30 && !reachedSave; presses += 1) {

@@ -5,6 +5,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { RAW_LOG_SETTLE_MS } from '../../lambdas/core/export-job-runner';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
 
 let service: TestService;
@@ -62,8 +63,9 @@ test('a fired recurring JSON job writes every event of its window once, with its
     notifyEmails: ['data@acme.example'],
   });
   expect(job.status).toBe(201);
-  // The window is the 24 hours of receive time up to the scheduled time: every event sent above.
-  const scheduledTime = new Date(Date.now() + 1000).toISOString();
+  // The window is the 24 hours of receive time up to the scheduled time less the raw log's settle
+  // time: every event sent above.
+  const scheduledTime = new Date(Date.now() + RAW_LOG_SETTLE_MS + 1000).toISOString();
   const fired = await service.call('POST', '/local/scheduler/fire', { body: { jobId: job.body.id, scheduledTime } });
   expect(fired.status).toBe(200);
   expect(fired.body).toMatchObject({ jobId: job.body.id, outcome: 'ran', run: { status: 'successful' } });
@@ -86,7 +88,10 @@ test('a fired recurring JSON job writes every event of its window once, with its
   expect(runs.body.runs).toEqual([
     expect.objectContaining({
       status: 'successful',
-      window: { from: new Date(Date.parse(scheduledTime) - 24 * 3600_000).toISOString(), to: new Date(Date.parse(scheduledTime)).toISOString() },
+      window: {
+        from: new Date(Date.parse(scheduledTime) - RAW_LOG_SETTLE_MS - 24 * 3600_000).toISOString(),
+        to: new Date(Date.parse(scheduledTime) - RAW_LOG_SETTLE_MS).toISOString(),
+      },
       error: null,
       files: expect.arrayContaining([...files.keys()].map((key) => expect.objectContaining({ key, records: files.get(key)!.length - 1, bytes: expect.any(Number) }))),
     }),

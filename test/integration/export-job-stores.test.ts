@@ -6,7 +6,7 @@
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../../lambdas/adapters/dynamodb/export-job-stores';
 import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
 import { pageOfJobs } from '../../lambdas/core/export-jobs';
-import { destinationStoreContract, exportJobStoreContract, jobOf } from '../support/export-job-store-contracts';
+import { destinationStoreContract, exportJobStoreContract, failingJobsStoreContract, jobOf } from '../support/export-job-store-contracts';
 
 const TABLES = { configTable: 'config', usageTable: 'usage' };
 
@@ -27,6 +27,7 @@ afterAll(async () => {
 
 describe('DynamoDbDestinationStore (contract)', () => destinationStoreContract(() => new DynamoDbDestinationStore(options())));
 describe('DynamoDbExportJobStore (contract)', () => exportJobStoreContract(() => new DynamoDbExportJobStore(options())));
+describe('DynamoDbExportJobStore failure sequences (contract)', () => failingJobsStoreContract(() => new DynamoDbExportJobStore(options())));
 
 describe('DynamoDbExportJobStore listing', () => {
   test('65 jobs with large items come back whole, filtered and paged by the core through every page', async () => {

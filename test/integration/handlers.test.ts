@@ -6,14 +6,19 @@
  * `aws-sdk-client-mock` stubs (no emulator for the first four; the handlers' S3 clients are built for AWS and cannot be
  * pointed at s3rver, whose behaviour the S3 adapters' own tests cover).
  */
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore } from '../../lambdas/adapters/dynamodb/automatic-export-stores';
 import { DynamoDbManualExportStore } from '../../lambdas/adapters/dynamodb/manual-export-store';
+import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../../lambdas/adapters/dynamodb/export-job-stores';
+import { DynamoDbRawExportStore } from '../../lambdas/adapters/dynamodb/raw-export-store';
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { readApiConfig, readFailureCheckConfig, readRunExportConfig, readStoreConfig } from '../../lambdas/adapters/aws-wiring';
 import { ConfigurationError, type Environment } from '../../lambdas/config';
 import { storedIngestKey } from '../../lambdas/core/ingest-keys';
+import { encodeRawRecord, hourPrefix, type RawRecord } from '../../lambdas/core/raw-log';
 import {
   createEmulatorClients,
   EMULATOR_CREDENTIALS,
@@ -181,6 +186,7 @@ describe('configuration readers, with the template environment', () => {
         'RUN_EXPORT_FUNCTION_ARN',
         'SCHEDULE_DLQ_ARN',
         'EXPORT_ROLE_ARN',
+        'RAW_EVENTS_BUCKET',
       ].sort(),
     );
     const env = environments.api;
@@ -192,6 +198,7 @@ describe('configuration readers, with the template environment', () => {
       downloadLinkSeconds: Number(env.DOWNLOAD_LINK_SECONDS),
       secretsKeyId: env.SECRETS_KEY_ID,
       exportRoleArn: env.EXPORT_ROLE_ARN,
+      rawEventsBucket: env.RAW_EVENTS_BUCKET,
       ingestKeyGraceSeconds: Number(env.INGEST_KEY_GRACE_SECONDS),
       schedule: {
         groupName: env.SCHEDULE_GROUP_NAME,
@@ -205,13 +212,32 @@ describe('configuration readers, with the template environment', () => {
     expect(env.RUN_EXPORT_FUNCTION_ARN).toContain(env.EXPORT_FUNCTION_NAME);
   });
 
-  test('run-export: its own function name (from the runtime) is the dispatch target of the jobs it starts', () => {
-    const env = { ...environments.runExport, ...runtimeOf(RUN_EXPORT_FUNCTION_NAME) };
+  test('run-export: its own function name (from the runtime) is the dispatch target of the jobs it starts; job runs read the raw log and profiles', () => {
+    const env: Record<string, string> = { ...environments.runExport, ...runtimeOf(RUN_EXPORT_FUNCTION_NAME) };
     expect(requiredVariables(readRunExportConfig, env)).toEqual(
-      ['CONFIG_TABLE', 'USAGE_TABLE', 'EXPORTS_BUCKET', 'SECRETS_KEY_ID', 'EXPORT_ROLE_ARN', 'AWS_LAMBDA_FUNCTION_NAME'].sort(),
+      [
+        'CONFIG_TABLE',
+        'USAGE_TABLE',
+        'EXPORTS_BUCKET',
+        'SECRETS_KEY_ID',
+        'EXPORT_ROLE_ARN',
+        'AWS_LAMBDA_FUNCTION_NAME',
+        'RAW_EVENTS_BUCKET',
+        'PROFILES_TABLE',
+      ].sort(),
     );
-    expect(readRunExportConfig(env)).toMatchObject({ exportFunctionName: RUN_EXPORT_FUNCTION_NAME, downloadLinkSeconds: 3600 });
+    expect(readRunExportConfig(env)).toMatchObject({
+      exportFunctionName: RUN_EXPORT_FUNCTION_NAME,
+      downloadLinkSeconds: 3600,
+      rawEventsBucket: env.RAW_EVENTS_BUCKET,
+      profilesTable: env.PROFILES_TABLE,
+    });
+    // The raw log's bucket and the profiles table are those of the stack's raw event log and ingest.
+    expect(env.PROFILES_TABLE).toBe(environments.ingest.PROFILES_TABLE);
     expect(readRunExportConfig(env).schedule).toBeUndefined();
+    // Only run-export runs profile jobs; the API lists the raw log (the raw export's status) too.
+    expect(readApiConfig(environments.api).profilesTable).toBeUndefined();
+    expect(readApiConfig(environments.api).rawEventsBucket).toBe(env.RAW_EVENTS_BUCKET);
   });
 
   test('check-failures and ingest', () => {
@@ -236,6 +262,8 @@ describe('configuration readers, with the template environment', () => {
     ['api', 'SCHEDULE_GROUP_NAME', 'api'],
     ['ingest', 'USAGE_TABLE', 'ingest'],
     ['run-export', 'EXPORTS_BUCKET', 'runExport'],
+    ['run-export', 'RAW_EVENTS_BUCKET', 'runExport'],
+    ['run-export', 'PROFILES_TABLE', 'runExport'],
     ['check-failures', 'SENDER_EMAIL', 'checkFailures'],
   ] as const)('the %s handler does not load without %s', (file, missing, fn) => {
     const { [missing]: _removed, ...env } = environments[fn] as Environment;
@@ -366,7 +394,7 @@ describe('run-export handler', () => {
   });
 
   test('refuses an event it does not know', async () => {
-    await expect(runExport.handler({ kind: 'raw-export', environmentId: 'env_1' }, context)).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(runExport.handler({ kind: 'unknown-export', environmentId: 'env_1' }, context)).rejects.toMatchObject({ name: 'ValidationError' });
     await expect(runExport.handler({ kind: 'scheduled-export', environmentId: 'env_1', scheduledTime: 'yesterday' }, context)).rejects.toMatchObject({
       name: 'ValidationError',
     });
@@ -397,6 +425,37 @@ describe('run-export handler', () => {
       status: 'failed',
       error: 'The export failed on our side. Please start it again; if it keeps failing, contact support.',
     });
+  });
+
+  test('a raw-export event lists the raw log in the bucket the template names, and writes the guide files into the destination', async () => {
+    const { environment } = await tenant('enterprise');
+    const table = { client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE };
+    await new DynamoDbDestinationStore(table).create({
+      environmentId: environment.id,
+      id: 'dst_raw',
+      name: 'KM',
+      destination: { provider: 'AWS', bucket: 'customer-bucket', region: 'eu-west-1', keyPrefix: 'km' },
+      auth: { mode: 'accessKey', accessKeyId: 'AKIACUSTOMER', sealedSecretAccessKey: `kms:v1:${Buffer.from('ciphertext').toString('base64')}` },
+      createdAt: 1,
+      updatedAt: 1,
+      version: 1,
+    });
+    const store = new DynamoDbRawExportStore(table);
+    await store.putSettings({ environmentId: environment.id, enabled: true, destinationId: 'dst_raw', notifyEmails: ['ops@customer.test'], updatedAt: 1, version: 1 }, 0);
+    runExport.kms.resolves({ Plaintext: Buffer.from('customer-secret') });
+    runExport.s3.on(runExport.sdk.s3.ListObjectsV2Command).resolves({ Contents: [] });
+    runExport.s3.on(runExport.sdk.s3.PutObjectCommand).resolves({});
+    await expect(runExport.handler({ kind: 'raw-export', environmentId: environment.id, scheduledTime: '2026-03-02T12:00:00Z' }, context)).resolves.toBeUndefined();
+    expect(runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command)[0].args[0].input).toMatchObject({
+      Bucket: environments.runExport.RAW_EVENTS_BUCKET,
+      Prefix: `raw/${environment.id}/`,
+    });
+    const puts = runExport.s3.commandCalls(runExport.sdk.s3.PutObjectCommand).map((call) => call.args[0].input);
+    expect(puts.map((input) => [input.Bucket, input.Key])).toEqual([
+      ['customer-bucket', 'km/status.csv'],
+      ['customer-bucket', 'km/index.csv'],
+    ]);
+    expect(await store.getProgress(environment.id)).toMatchObject({ exportedRevisions: 0, totalRevisions: 0, lastStatus: 'successful' });
   });
 
   /** An enterprise environment with an enabled daily export into an AWS bucket. */
@@ -448,6 +507,134 @@ describe('run-export handler', () => {
       EncryptionContext: expect.objectContaining({ environmentId: environment.id }),
     });
     expect(await runs.getStatus(environment.id)).toMatchObject({ lastStatus: 'failed', lastErrorCode: 'access_denied', failingSince: expect.any(Number) });
+  });
+});
+
+describe('export jobs: from the API to run-export, with the template environments', () => {
+  let api: Loaded;
+  let runExport: Loaded;
+  const context = lambdaContext(RUN_EXPORT_FUNCTION_NAME);
+  beforeAll(() => {
+    api = load('api', environments.api);
+    runExport = load('run-export', environments.runExport, runtimeOf(RUN_EXPORT_FUNCTION_NAME));
+  });
+  const call = async (method: string, path: string, options?: Parameters<typeof apiEvent>[2]) =>
+    parse(await api.handler(apiEvent(method, path, options), lambdaContext('DataExport-test-ApiFunction')));
+  const jobs = () => new DynamoDbExportJobStore({ client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE });
+
+  /** An enterprise environment with a bucket-policy destination (the probe write answered by the S3 stub). */
+  async function withDestination() {
+    const { organization, environment } = await tenant('enterprise');
+    const claims = { org: organization.id, role: 'member' };
+    api.s3.reset().resolves({});
+    const saved = await call('POST', `/v1/environments/${environment.id}/destinations`, {
+      claims,
+      body: { name: 'Warehouse', provider: 'AWS', bucketUrl: 'https://customer-warehouse.s3.eu-west-1.amazonaws.com/clevertap', auth: { mode: 'bucketPolicy' } },
+    });
+    expect(saved).toMatchObject({ status: 201, body: { auth: { mode: 'bucketPolicy' } } });
+    return { environment, claims, destinationId: saved.body.id as string };
+  }
+
+  /** The raw event log of the S3 stub: `records` in one object of their receive hour, nothing elsewhere. */
+  function rawLog(environmentId: string, records: RawRecord[]) {
+    const s3 = runExport.sdk.s3;
+    runExport.s3.reset();
+    runExport.s3.on(s3.ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
+      Contents: records.some((record) => hourPrefix(environmentId, record.receivedAt) === input.Prefix) ? [{ Key: `${input.Prefix}stream-1.jsonl.gz` }] : [],
+    }));
+    runExport.s3
+      .on(s3.GetObjectCommand)
+      .callsFake(() => ({ Body: Readable.from([gzipSync(records.map((record) => encodeRawRecord(record)).join(''))]) }));
+    runExport.s3.on(s3.PutObjectCommand).resolves({});
+  }
+  const listedBuckets = () => runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command).map((c) => c.args[0].input.Bucket);
+
+  test('a one-time job is dispatched to run-export asynchronously; the event runs it from the raw log the template names into the customer bucket', async () => {
+    const { environment, claims, destinationId } = await withDestination();
+    api.lambda.reset().resolves({ StatusCode: 202 });
+    const timestamp = Date.now() - 2_000;
+    const day = new Date(timestamp).toISOString().slice(0, 10);
+    const created = await call('POST', `/v1/environments/${environment.id}/export-jobs`, {
+      claims,
+      body: { destinationId, type: 'allEvents', frequency: { kind: 'oneTime', from: day, to: day }, format: 'json', compression: 'none', notifyEmails: ['ops@customer.test'] },
+    });
+    expect(created.status).toBe(201);
+    const invocations = api.lambda.commandCalls(api.sdk.lambda.InvokeCommand);
+    expect(invocations).toHaveLength(1);
+    const { FunctionName, InvocationType, Payload } = invocations[0].args[0].input;
+    expect({ FunctionName, InvocationType }).toEqual({ FunctionName: environments.api.EXPORT_FUNCTION_NAME, InvocationType: 'Event' });
+    const event = JSON.parse(Buffer.from(Payload).toString());
+    expect(event).toEqual({ kind: 'job-run', environmentId: environment.id, jobId: created.body.id, scheduledTime: expect.any(String) });
+
+    const record: RawRecord = { id: 'item-1', environmentId: environment.id, receivedAt: timestamp + 1_000, type: 'event', userId: 'u1', event: 'Signed Up', timestamp, attributes: { plan: 'pro' } };
+    rawLog(environment.id, [record]);
+    await expect(runExport.handler(event, context)).resolves.toBeUndefined();
+
+    expect(new Set(listedBuckets())).toEqual(new Set([environments.runExport.RAW_EVENTS_BUCKET]));
+    const puts = runExport.s3.commandCalls(runExport.sdk.s3.PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts).toEqual([expect.objectContaining({ Bucket: 'customer-warehouse', Key: expect.stringMatching(/^clevertap\//) })]);
+    expect(await jobs().get(environment.id, created.body.id)).toMatchObject({ status: 'DONE' });
+    const [run] = await jobs().listRuns(environment.id, created.body.id, 10);
+    expect(run).toMatchObject({ status: 'successful', files: [expect.objectContaining({ records: 1 })] });
+  });
+
+  test("a recurring job's schedule input, once EventBridge Scheduler puts its time in, runs the window before that time", async () => {
+    const { environment, claims, destinationId } = await withDestination();
+    api.scheduler.reset().resolves({});
+    const created = await call('POST', `/v1/environments/${environment.id}/export-jobs`, {
+      claims,
+      body: { destinationId, type: 'allEvents', frequency: { kind: 'recurring', everyHours: 4 }, format: 'csv', notifyEmails: ['ops@customer.test'] },
+    });
+    expect(created.status).toBe(201);
+    const schedules = api.scheduler.calls().map((c) => c.args[0].input as { Name: string; Target: { Arn: string; RoleArn: string; Input: string } });
+    expect(schedules).toHaveLength(1);
+    const { Target } = schedules[0];
+    expect({ Arn: Target.Arn, RoleArn: Target.RoleArn }).toEqual({ Arn: environments.api.RUN_EXPORT_FUNCTION_ARN, RoleArn: environments.api.SCHEDULER_ROLE_ARN });
+    expect(Target.Arn).toContain(environments.api.EXPORT_FUNCTION_NAME);
+
+    rawLog(environment.id, []);
+    const fired = JSON.parse(Target.Input.replace('<aws.scheduler.scheduled-time>', '2026-03-02T04:00:00Z'));
+    await expect(runExport.handler(fired, context)).resolves.toBeUndefined();
+
+    const prefixes = runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command).map((c) => c.args[0].input.Prefix);
+    // The window's hours, and no other (the run may read them more than once).
+    // The window ends 15 minutes before the scheduled time (the raw log's settling margin), and the
+    // first run's starts 4 hours before that: 23:45 to 03:45.
+    expect([...new Set(prefixes)].sort()).toEqual(
+      ['2026/03/01/23', '2026/03/02/00', '2026/03/02/01', '2026/03/02/02', '2026/03/02/03'].map((hour) => `raw/${environment.id}/${hour}/`),
+    );
+    expect(new Set(listedBuckets())).toEqual(new Set([environments.runExport.RAW_EVENTS_BUCKET]));
+    const [run] = await jobs().listRuns(environment.id, created.body.id, 10);
+    expect(run).toMatchObject({ status: 'successful', window: { from: Date.parse('2026-03-01T23:45:00Z'), to: Date.parse('2026-03-02T03:45:00Z') } });
+    expect(await jobs().get(environment.id, created.body.id)).toMatchObject({ status: 'PENDING' });
+  });
+
+  test('a run for a job that is gone is skipped, not retried', async () => {
+    await expect(
+      runExport.handler({ kind: 'scheduled-job-run', environmentId: 'env_gone', jobId: 'job_gone', scheduledTime: '2026-03-02T04:00:00Z' }, context),
+    ).resolves.toBeUndefined();
+  });
+
+  test('a job run whose stores fail is rethrown, so Lambda retries it', async () => {
+    // A fresh run-export whose job store is unreachable (DynamoDB refusing connections, one attempt per
+    // call): the SDK resolves the endpoint at the first call, so the environment holds for the call.
+    const unreachable = load('run-export', environments.runExport, runtimeOf(RUN_EXPORT_FUNCTION_NAME));
+    const previous = process.env;
+    process.env = { ...previous, AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' };
+    try {
+      await expect(
+        unreachable.handler({ kind: 'job-run', environmentId: 'env_h1', jobId: 'job_any', scheduledTime: '2026-03-02T04:00:00Z' }, context),
+      ).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      process.env = previous;
+    }
+  });
+
+  test('refuses a job-run event without its job or time', async () => {
+    await expect(runExport.handler({ kind: 'job-run', environmentId: 'env_1', scheduledTime: '2026-03-02T04:00:00Z' }, context)).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(runExport.handler({ kind: 'scheduled-job-run', environmentId: 'env_1', jobId: 'job_1', scheduledTime: '<aws.scheduler.scheduled-time>' }, context)).rejects.toMatchObject({
+      name: 'ValidationError',
+    });
   });
 });
 

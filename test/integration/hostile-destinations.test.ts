@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3DestinationGateway, VALIDATION_BUDGET_MS } from '../../lambdas/adapters/s3/destination-gateway';
-import { DestinationValidationError } from '../../lambdas/core/automatic-export';
+import { DestinationValidationError } from '../../lambdas/core/destination-input';
 import { DestinationRejectedError, EndpointRedirectError, EndpointTooSlowError, type Destination } from '../../lambdas/core/destination';
 import { errorResponse } from '../../lambdas/http/errors';
 

@@ -13,7 +13,8 @@ import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-stor
 import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { LocalSecretSealer } from '../../lambdas/adapters/local/local-sealer';
 import type { Caller } from '../../lambdas/core/access';
-import { AutomaticExportService, StaleSettingsError, type SettingsInput } from '../../lambdas/core/automatic-export';
+import { AutomaticExportService, StaleSettingsError } from '../../lambdas/core/automatic-export';
+import { type SettingsInput } from '../../lambdas/core/destination-input';
 import { FailureCheckService, SECOND_EMAIL_AFTER_MS, STOP_AFTER_MS } from '../../lambdas/core/failure-check';
 import { nextRunAt, type Cadence } from '../../lambdas/core/periods';
 import {

@@ -45,6 +45,7 @@ function validBody({ method, path }: { method: string; path: string }): string |
     'POST /v1/environments/{envId}/export-jobs': jobBody(),
     'PATCH /v1/environments/{envId}/export-jobs/{jobId}': { format: 'json', version: 1 },
     'POST /v1/environments/{envId}/export-jobs/{jobId}/stop': {},
+    'PUT /v1/environments/{envId}/raw-export/settings': { enabled: false, notifyEmails: [] },
   };
   const key = `${method} ${path}`;
   if (!(key in bodies)) throw new Error(`No body for ${key}: add one to the tenant matrix`);

@@ -90,3 +90,9 @@ export async function walk(browser: Browser, name: string, steps: (page: Page) =
     await watched.context.close();
   }
 }
+
+/** The page's controls without a label, aria-label or text, as outerHTML: none may be. */
+export const unlabelledControls = (page: Page): Promise<string[]> =>
+  page.evaluate(
+    "[...document.querySelectorAll('input, select, button')].filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim())).map((el) => el.outerHTML)",
+  );

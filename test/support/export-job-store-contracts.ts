@@ -4,7 +4,7 @@
  * unit tests rely on cannot drift from the real conditional writes. The parallel cases run real
  * concurrency against dynalite.
  */
-import type { DestinationStore, ExportJob, ExportJobRun, ExportJobStore, NamedDestination } from '../../lambdas/ports';
+import type { DestinationStore, ExportJob, ExportJobRun, ExportJobStore, FailingJobsStore, JobRunFailureOutcome, NamedDestination } from '../../lambdas/ports';
 
 const T0 = Date.parse('2026-11-20T00:00:00Z');
 let counter = 0;
@@ -135,5 +135,83 @@ export function exportJobStoreContract(make: () => ExportJobStore): void {
     expect((await store.get(env, 'job_a'))!.lastRunAt).toBe(T0 + 6 * 3_600_000);
     expect((await store.get(env, 'job_a'))!.version).toBe(1);
     expect((await store.listRuns(env, 'job_b', 20))[0].error).toBe('Access denied.');
+  });
+}
+
+const customerFailure = (runId: string, finishedAt: number, errorCode = 'access_denied'): JobRunFailureOutcome => ({
+  runId,
+  status: 'failed',
+  finishedAt,
+  failureClass: 'customer',
+  errorCode,
+});
+
+async function failingJobsOf(store: FailingJobsStore, environmentId: string) {
+  const found = [];
+  for await (const record of store.listFailingJobs()) if (record.environmentId === environmentId) found.push(record);
+  return found.sort((a, b) => a.jobId.localeCompare(b.jobId));
+}
+
+/** The jobs' failure sequences and the exactly-once claims of their warning emails. */
+export function failingJobsStoreContract(make: () => ExportJobStore & FailingJobsStore): void {
+  test('a customer-side failure starts the sequence, later ones keep its start, transient ones change nothing, a success ends it', async () => {
+    const store = make();
+    const env = freshEnv();
+    await store.recordRunOutcome(env, 'job_a', { runId: '20261120000000', status: 'failed', finishedAt: T0, failureClass: 'transient', errorCode: 'internal_error' });
+    expect(await failingJobsOf(store, env)).toEqual([]);
+    await store.recordRunOutcome(env, 'job_a', customerFailure('20261120060000', T0 + 1000, 'invalid_credentials'));
+    await store.recordRunOutcome(env, 'job_a', customerFailure('20261120120000', T0 + 2000, 'access_denied'));
+    await store.recordRunOutcome(env, 'job_a', { runId: '20261120180000', status: 'failed', finishedAt: T0 + 3000, failureClass: 'internal', errorCode: 'internal_error' });
+    await store.recordRunOutcome(env, 'job_b', customerFailure('20261120060000', T0 + 5000, 'bucket_not_found'));
+    expect(await failingJobsOf(store, env)).toEqual([
+      { environmentId: env, jobId: 'job_a', failingSince: T0 + 1000, failingErrorCode: 'access_denied', emailsSent: [] },
+      { environmentId: env, jobId: 'job_b', failingSince: T0 + 5000, failingErrorCode: 'bucket_not_found', emailsSent: [] },
+    ]);
+    await store.recordRunOutcome(env, 'job_a', { runId: '20261121000000', status: 'successful' });
+    expect((await failingJobsOf(store, env)).map((record) => record.jobId)).toEqual(['job_b']);
+  });
+
+  test("an outcome older than the last one recorded (a slow run) does not undo it", async () => {
+    const store = make();
+    const env = freshEnv();
+    await store.recordRunOutcome(env, 'job_a', { runId: '20261120120000', status: 'successful' });
+    await store.recordRunOutcome(env, 'job_a', customerFailure('20261120060000', T0));
+    expect(await failingJobsOf(store, env)).toEqual([]);
+    await store.recordRunOutcome(env, 'job_a', customerFailure('20261120180000', T0 + 1));
+    await store.recordRunOutcome(env, 'job_a', { runId: '20261120120000', status: 'successful' });
+    expect((await failingJobsOf(store, env)).map((record) => record.failingSince)).toEqual([T0 + 1]);
+  });
+
+  test('each email is claimed once per sequence; a release gives it back; an ended sequence claims nothing', async () => {
+    const store = make();
+    const env = freshEnv();
+    await store.recordRunOutcome(env, 'job_a', customerFailure('20261120060000', T0));
+    expect(await store.claimJobEmail(env, 'job_a', T0 + 1, 1)).toBe(false); // another sequence's start
+    expect(await store.claimJobEmail(env, 'job_missing', T0, 1)).toBe(false);
+    expect(await store.claimJobEmail(env, 'job_a', T0, 1)).toBe(true);
+    expect(await store.claimJobEmail(env, 'job_a', T0, 1)).toBe(false);
+    expect(await store.claimJobEmail(env, 'job_a', T0, 2)).toBe(true);
+    await store.releaseJobEmail(env, 'job_a', T0, 2);
+    expect((await failingJobsOf(store, env))[0].emailsSent).toEqual([1]);
+    expect(await store.claimJobEmail(env, 'job_a', T0, 2)).toBe(true);
+    await store.endJobSequence(env, 'job_a', T0 + 1); // not this sequence: nothing ends
+    expect(await failingJobsOf(store, env)).toHaveLength(1);
+    await store.endJobSequence(env, 'job_a', T0);
+    expect(await failingJobsOf(store, env)).toEqual([]);
+    expect(await store.claimJobEmail(env, 'job_a', T0, 3)).toBe(false);
+    // A new sequence after the end starts afresh.
+    await store.recordRunOutcome(env, 'job_a', customerFailure('20261121060000', T0 + 9000));
+    expect(await failingJobsOf(store, env)).toEqual([{ environmentId: env, jobId: 'job_a', failingSince: T0 + 9000, failingErrorCode: 'access_denied', emailsSent: [] }]);
+  });
+
+  test('of 5 parallel claims of the same email exactly one wins, for each email', async () => {
+    const store = make();
+    const env = freshEnv();
+    await store.recordRunOutcome(env, 'job_a', customerFailure('20261120060000', T0));
+    for (const email of [1, 2, 3]) {
+      const results = await Promise.all(Array.from({ length: 5 }, () => store.claimJobEmail(env, 'job_a', T0, email)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    }
+    expect((await failingJobsOf(store, env))[0].emailsSent).toEqual([1, 2, 3]);
   });
 }

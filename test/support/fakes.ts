@@ -32,6 +32,9 @@ import type {
   ExportJobRun,
   ExportJobScheduler,
   ExportJobStore,
+  FailingJobRecord,
+  FailingJobsStore,
+  JobRunFailureOutcome,
   JobRunRequest,
   NamedDestination,
   ServiceIdentityGateway,
@@ -50,7 +53,6 @@ import type {
   ObjectSink,
   RunOutcome,
   SecretSealer,
-  StreamedCompanyUsage,
   TenantStore,
   UsageEvent,
   UsageStore,
@@ -164,12 +166,12 @@ export class FakeUsageStore implements UsageStore {
     byCompany.set(usage.company.companyId, usage);
     this.companies.set(environmentId, byCompany);
   }
-  async *streamCompanyUsage(environmentId: string): AsyncIterable<StreamedCompanyUsage> {
+  async *streamCompanyUsage(environmentId: string): AsyncIterable<CompanyUsage> {
     const byCompany = this.companies.get(environmentId) ?? new Map<string, CompanyUsage>();
     const ids = [...byCompany.keys()].sort();
     for (const id of ids) {
       const usage = byCompany.get(id)!;
-      yield { ...usage, itemsRead: 1 + usage.usage.length };
+      yield usage;
     }
   }
 }
@@ -557,8 +559,49 @@ class FakeVersionedItems<T extends { environmentId: string; id: string; version:
 
 export class FakeDestinationStore extends FakeVersionedItems<NamedDestination> implements DestinationStore {}
 
-export class FakeExportJobStore extends FakeVersionedItems<ExportJob> implements ExportJobStore {
+export class FakeExportJobStore extends FakeVersionedItems<ExportJob> implements ExportJobStore, FailingJobsStore {
   readonly runs = new Map<string, ExportJobRun[]>();
+  /** The jobs' failure sequences by `<environmentId>/<jobId>`, as the JOBSTATUS items hold them. */
+  readonly failures = new Map<string, { lastOutcomeRunId: string; sequence?: FailingJobRecord }>();
+
+  async recordRunOutcome(environmentId: string, jobId: string, outcome: JobRunFailureOutcome): Promise<void> {
+    if (outcome.status === 'failed' && outcome.failureClass !== 'customer') return;
+    const key = `${environmentId}/${jobId}`;
+    const current = this.failures.get(key);
+    if (current && current.lastOutcomeRunId > outcome.runId) return;
+    const sequence =
+      outcome.status === 'successful'
+        ? undefined
+        : {
+            environmentId,
+            jobId,
+            failingSince: current?.sequence?.failingSince ?? outcome.finishedAt,
+            failingErrorCode: outcome.errorCode,
+            emailsSent: current?.sequence?.emailsSent ?? [],
+          };
+    this.failures.set(key, { lastOutcomeRunId: outcome.runId, sequence });
+  }
+
+  async *listFailingJobs(): AsyncIterable<FailingJobRecord> {
+    for (const { sequence } of [...this.failures.values()]) if (sequence) yield copy(sequence);
+  }
+
+  async claimJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<boolean> {
+    const sequence = this.failures.get(`${environmentId}/${jobId}`)?.sequence;
+    if (sequence?.failingSince !== failingSince || sequence.emailsSent.includes(emailNumber)) return false;
+    sequence.emailsSent = [...sequence.emailsSent, emailNumber].sort((a, b) => a - b);
+    return true;
+  }
+
+  async releaseJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<void> {
+    const sequence = this.failures.get(`${environmentId}/${jobId}`)?.sequence;
+    if (sequence?.failingSince === failingSince) sequence.emailsSent = sequence.emailsSent.filter((n) => n !== emailNumber);
+  }
+
+  async endJobSequence(environmentId: string, jobId: string, failingSince: number): Promise<void> {
+    const status = this.failures.get(`${environmentId}/${jobId}`);
+    if (status?.sequence?.failingSince === failingSince) delete status.sequence;
+  }
 
   async recordRun(environmentId: string, jobId: string, run: ExportJobRun): Promise<void> {
     const key = `${environmentId}/${jobId}`;

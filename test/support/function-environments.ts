@@ -62,7 +62,7 @@ export function synthesizeFunctionEnvironments(): FunctionEnvironments {
     const functions = template.findResources('AWS::Lambda::Function');
     const roles = new Set(Object.keys(template.findResources('AWS::IAM::Role')));
     const environmentOf = (fn: { node: { defaultChild?: unknown } }): Record<string, string> => {
-      const logicalId = stack.getLogicalId(fn.node.defaultChild as CfnElement);
+      const logicalId = stack.resolve((fn.node.defaultChild as CfnElement).logicalId) as string;
       const variables = (functions[logicalId]?.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
       return Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, resolve(value, roles)]));
     };

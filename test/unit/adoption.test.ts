@@ -1,11 +1,11 @@
+import fc from 'fast-check';
 import {
-  assertAdoptionThresholds,
-  pairStates,
+  adoptionThresholdIssues,
+  InvalidAdoptionThresholdsError,
   seenTimeline,
   usageTimeline,
   type UsageAsOf,
 } from '../../lambdas/core/adoption';
-import { ValidationError } from '../../lambdas/core/errors';
 import {
   DAY_MS,
   DEFAULT_ADOPTION,
@@ -16,7 +16,6 @@ import {
   type FeatureUsageRecord,
   type FeedbackEntry,
 } from '../../lambdas/core/model';
-import { dataPoints } from '../../lambdas/core/periods';
 
 const ms = (iso: string): number => Date.parse(iso);
 const midnight = (date: string): number => ms(`${date}T00:00:00Z`);
@@ -302,39 +301,16 @@ describe('seenTimeline', () => {
   });
 });
 
-describe('pairStates', () => {
-  it('answers every data point of a pair, with the seen state as of each', () => {
-    const company: CompanyRecord = {
-      companyId: 'acme',
-      name: null,
-      attributes: {},
-      firstSeen: ms('2024-01-10T08:00:00Z'),
-      seenDays: new Map(dates('2024-01-10', 20).map((d) => [dayNumber(d), ms(`${d}T16:00:00Z`)])),
-    };
-    const feature = { id: 'f1', key: 'export-csv', name: 'CSV export', adoption: DEFAULT_ADOPTION };
-    const points = dataPoints('30d-daily', ms('2024-02-01T12:00:00Z')); // Jan 2 .. Jan 31
-    const states = pairStates(company, usedOn(dates('2024-01-10', 5, 2)), feature, points);
-
-    expect(states.map((s) => s.date)).toEqual(points.map((p) => p.date));
-    const on = (date: string) => states.find((s) => s.date === date)!;
-    expect(on('2024-01-09')).toMatchObject({ firstSeen: null, lastSeen: null, stars: 1 });
-    expect(on('2024-01-10')).toMatchObject({
-      instant: endOf('2024-01-10'),
-      firstSeen: company.firstSeen,
-      lastSeen: ms('2024-01-10T16:00:00Z'),
-      stars: 2,
-    });
-    expect(on('2024-01-18')).toMatchObject({ stars: 3, lastUsed: ms('2024-01-18T15:00:00Z') });
-    expect(on('2024-01-31')).toMatchObject({ stars: 3, lastSeen: ms('2024-01-29T16:00:00Z') });
+describe('adoption thresholds', () => {
+  it('accepts sensible thresholds and names what is wrong with ones the model cannot evaluate', () => {
+    expect(adoptionThresholdIssues({ minActiveDays: 1, windowDays: 1 })).toEqual([]);
+    expect(adoptionThresholdIssues({ minActiveDays: 0, windowDays: 28 }).map((i) => i.path)).toEqual(['adoption.minActiveDays']);
+    expect(adoptionThresholdIssues({ minActiveDays: 5, windowDays: 4 }).map((i) => i.path)).toEqual(['adoption.windowDays']);
+    expect(adoptionThresholdIssues({ minActiveDays: 2.5, windowDays: 28 }).map((i) => i.path)).toEqual(['adoption.minActiveDays']);
   });
-});
 
-describe('assertAdoptionThresholds', () => {
-  it('accepts sensible thresholds and rejects ones the model cannot evaluate', () => {
-    expect(() => assertAdoptionThresholds({ minActiveDays: 1, windowDays: 1 })).not.toThrow();
-    expect(() => assertAdoptionThresholds({ minActiveDays: 0, windowDays: 28 })).toThrow(ValidationError);
-    expect(() => assertAdoptionThresholds({ minActiveDays: 5, windowDays: 4 })).toThrow(ValidationError);
-    expect(() => assertAdoptionThresholds({ minActiveDays: 2.5, windowDays: 28 })).toThrow(ValidationError);
+  it('fails an export of a stored definition it cannot evaluate as an internal failure, not a client error', () => {
+    expect(() => usageTimeline(undefined, { minActiveDays: 5, windowDays: 4 })).toThrow(InvalidAdoptionThresholdsError);
   });
 });
 
@@ -370,6 +346,29 @@ describe('agreement with a direct reading of the definitions', () => {
       count(lastDay - 13, lastDay) >= 8 ? 3 : periods(7, 4) >= 3 ? 2 : periods(28, 3) >= 2 ? 1 : 0;
     return { stars, frequency };
   }
+
+  it('agrees on STARS and Frequency for any history, thresholds and midnight instants (fast-check)', () => {
+    const firstDay = dayNumber('2024-01-01');
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 199 }), { maxLength: 120 }),
+        fc.integer({ min: 1, max: 15 }).chain((minActiveDays) =>
+          fc.record({ minActiveDays: fc.constant(minActiveDays), windowDays: fc.integer({ min: minActiveDays, max: 70 }) }),
+        ),
+        fc.array(fc.integer({ min: -10, max: 230 }), { minLength: 1, maxLength: 20 }),
+        (offsets, thresholds, instantDays) => {
+          const days = offsets.map((offset) => firstDay + offset).sort((a, b) => a - b);
+          const usageAt = usageTimeline(usedOn(days.map((d) => new Date(d * DAY_MS).toISOString().slice(0, 10))), thresholds);
+          for (const offset of instantDays) {
+            const day = firstDay + offset;
+            const { stars, frequency } = usageAt(day * DAY_MS);
+            expect({ stars, frequency }).toEqual(reference(new Set(days.filter((d) => d < day)), day - 1, thresholds));
+          }
+        },
+      ),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 300) },
+    );
+  });
 
   it('agrees on STARS and Frequency for random histories, thresholds and instants, in any order', () => {
     const next = random(20240229);

@@ -4,13 +4,8 @@
  * classes of a run, status labels).
  */
 import type { Caller } from '../../lambdas/core/access';
-import {
-  AutomaticExportService,
-  DestinationValidationError,
-  RetryableRunError,
-  StaleSettingsError,
-  type SettingsInput,
-} from '../../lambdas/core/automatic-export';
+import { AutomaticExportService, RetryableRunError, StaleSettingsError } from '../../lambdas/core/automatic-export';
+import { DestinationValidationError, type SettingsInput } from '../../lambdas/core/destination-input';
 import { ScheduleReconciler } from '../../lambdas/core/schedule-reconcile';
 import {
   AccessDeniedError,
@@ -434,11 +429,13 @@ describe('runScheduled', () => {
 
   it('claims a run until startedAt + its time limit (14.5 minutes by default)', async () => {
     const { service, runs, clock } = await enabled();
-    const runAt = ms('2026-03-10T00:03:00Z');
-    await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'), { runAt });
+    const firstStart = ms('2026-03-10T00:03:00Z');
+    clock.set(firstStart);
+    await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
+    clock.set(ms('2026-03-11T00:03:00Z'));
     await service.runScheduled(ENV, ms('2026-03-11T00:00:00Z'), { timeLimitMs: 60_000 });
 
-    expect(runs.claims.map(({ run }) => run.deadlineAt)).toEqual([runAt + 14.5 * MINUTE, clock.now() + MINUTE]);
+    expect(runs.claims.map(({ run }) => run.deadlineAt)).toEqual([firstStart + 14.5 * MINUTE, clock.now() + MINUTE]);
   });
 
   it('cuts a stalled upload at the time limit and records a transient failure phrased for the customer', async () => {
@@ -612,18 +609,7 @@ describe('runScheduled', () => {
     expect((await world.runs.getStatus(ENV))?.failingSince).toBeUndefined();
   });
 
-  it('takes startedAt from runAt and measures finishedAt and the duration on the clock', async () => {
-    const { service, runs, gateway, clock } = await enabled();
-    clock.set(ms('2026-06-01T12:00:00Z'));
-    gateway.onWrite = () => clock.advance(4_000);
-    const runAt = ms('2026-03-10T00:03:00Z');
-    await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'), { runAt });
-
-    expect((await runs.history(ENV, 1))[0]).toMatchObject({ startedAt: runAt, finishedAt: runAt + 4_000, durationMs: 4_000 });
-    expect((await runs.getStatus(ENV))?.lastRunAt).toBe(runAt);
-  });
-
-  it('uses the clock for startedAt without runAt, and runAt + elapsed as failingSince of a failure', async () => {
+  it('takes startedAt, finishedAt and failingSince of a failure from the clock', async () => {
     const { service, runs, gateway, clock } = await enabled();
     const start = ms('2026-03-10T00:02:00Z');
     clock.set(start);
@@ -632,9 +618,11 @@ describe('runScheduled', () => {
     expect((await runs.history(ENV, 1))[0]).toMatchObject({ startedAt: start, finishedAt: start + 1_500, durationMs: 1_500 });
 
     gateway.writeError = new InvalidCredentialsError();
-    const runAt = ms('2026-03-11T00:05:00Z');
-    await service.runScheduled(ENV, ms('2026-03-11T00:00:00Z'), { runAt });
-    expect((await runs.getStatus(ENV))?.failingSince).toBe(runAt + 1_500);
+    const secondStart = ms('2026-03-11T00:05:00Z');
+    clock.set(secondStart);
+    await service.runScheduled(ENV, ms('2026-03-11T00:00:00Z'));
+    expect((await runs.getStatus(ENV))?.lastRunAt).toBe(secondStart);
+    expect((await runs.getStatus(ENV))?.failingSince).toBe(secondStart + 1_500);
   });
 });
 
@@ -661,8 +649,8 @@ describe('getStatus', () => {
 
   it("says 'successful' with the last run time and no error", async () => {
     const { service, clock } = await enabled();
-    const runAt = ms('2026-03-10T00:03:00Z');
-    await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'), { runAt });
+    clock.set(ms('2026-03-10T00:03:00Z'));
+    await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
     expect(await service.getStatus(member, ENV)).toEqual({
       enabled: true,
       status: 'successful',

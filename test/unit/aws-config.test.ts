@@ -13,6 +13,7 @@ const REQUIRED = {
   RUN_EXPORT_FUNCTION_ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:run-export',
   SCHEDULE_DLQ_ARN: 'arn:aws:sqs:eu-west-1:123456789012:dlq',
   EXPORT_ROLE_ARN: 'arn:aws:iam::123456789012:role/data-export-ExportRole-1A2B3C',
+  RAW_EVENTS_BUCKET: 'raw-events',
 };
 
 describe('readApiConfig', () => {
@@ -35,6 +36,7 @@ describe('readApiConfig', () => {
     ['SCHEDULE_FLEXIBLE_WINDOW_MINUTES', '1441', /SCHEDULE_FLEXIBLE_WINDOW_MINUTES must be between 0 and 1440/],
     ['EXPORT_ROLE_ARN', 'data-export-ExportRole', /EXPORT_ROLE_ARN must be an IAM role ARN/],
     ['EXPORT_ROLE_ARN', '', /EXPORT_ROLE_ARN must be set/],
+    ['RAW_EVENTS_BUCKET', '', /RAW_EVENTS_BUCKET must be set/],
   ])('refuses %s=%s', (name, value, message) => {
     expect(() => readApiConfig({ ...REQUIRED, [name]: value })).toThrow(ConfigurationError);
     expect(() => readApiConfig({ ...REQUIRED, [name]: value })).toThrow(message);

@@ -1,4 +1,4 @@
-import { COMPANY_COLUMNS, companyRows, isoTimestamp, type CompanyRowCells } from '../../lambdas/core/company-row';
+import { COMPANY_COLUMNS, companyRows, type CompanyRowCells } from '../../lambdas/core/company-row';
 import {
   DAY_MS,
   DEFAULT_ADOPTION,
@@ -201,30 +201,5 @@ describe('companyRows', () => {
   it('is empty without features or data points', () => {
     expect(rowsOf(acme, [], now)).toEqual([]);
     expect(companyRows(acme, [exportCsv], segments, [])).toEqual([]);
-  });
-});
-
-describe('isoTimestamp', () => {
-  it('formats exactly like toISOString', () => {
-    const edges = [
-      0,
-      1,
-      ms('2028-02-29T23:59:59.999Z'),
-      ms('2028-03-01T00:00:00.000Z'),
-      ms('2024-12-31T23:59:59.999Z'),
-      ms('9999-12-31T23:59:59.999Z'),
-      Date.UTC(10000, 0, 1),
-      -1,
-      ms('1969-07-20T20:17:40.000Z'),
-      1.5,
-    ];
-    let state = 7;
-    const randomInstants = Array.from({ length: 5000 }, () => {
-      state = (state * 48271) % 2147483647;
-      return Math.floor((state / 2147483647) * 4_102_444_800_000); // 1970 .. 2100
-    });
-    for (const instant of [...edges, ...randomInstants]) {
-      expect(isoTimestamp(instant)).toBe(new Date(instant).toISOString());
-    }
   });
 });

@@ -1,4 +1,4 @@
-import { destinationFrom, type SettingsInput } from '../../lambdas/core/automatic-export';
+import { destinationFrom, type SettingsInput } from '../../lambdas/core/destination-input';
 import {
   GCS_ENDPOINT,
   isAwsRegion,

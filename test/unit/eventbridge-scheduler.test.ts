@@ -225,3 +225,29 @@ describe('EventBridgeExportScheduler: export jobs', () => {
     ]);
   });
 });
+
+describe('EventBridgeExportScheduler: raw revisions export', () => {
+  it('creates raw-<envId> every 12 hours with a raw-export event, replaces it when it exists, and deletes it', async () => {
+    scheduler.on(CreateScheduleCommand).rejectsOnce(new ConflictException(failure(409, 'exists'))).resolves({ ScheduleArn: 'arn:schedule' });
+    scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
+    scheduler.on(DeleteScheduleCommand).rejects(new ResourceNotFoundException(failure(404, 'gone')));
+
+    await exportScheduler.upsertRawExport(ENVIRONMENT_ID);
+    await exportScheduler.removeRawExport(ENVIRONMENT_ID);
+
+    const [update] = scheduler.commandCalls(UpdateScheduleCommand);
+    expect(update.args[0].input).toMatchObject({
+      Name: `raw-${ENVIRONMENT_ID}`,
+      GroupName: OPTIONS.groupName,
+      ScheduleExpression: 'cron(0 0,12 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      Target: { Arn: OPTIONS.targetArn, RoleArn: OPTIONS.roleArn, DeadLetterConfig: { Arn: OPTIONS.deadLetterArn } },
+    });
+    expect(JSON.parse(update.args[0].input.Target!.Input!)).toEqual({
+      kind: 'raw-export',
+      environmentId: ENVIRONMENT_ID,
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+    });
+    expect(scheduler.commandCalls(DeleteScheduleCommand)[0].args[0].input).toEqual({ Name: `raw-${ENVIRONMENT_ID}`, GroupName: OPTIONS.groupName });
+  });
+});

@@ -4,12 +4,12 @@
  * stopping, the listing's filters, page sizes and cursor. The fakes pass the stores' shared contract.
  */
 import { AccessDeniedError } from '../../lambdas/core/destination';
-import { DestinationValidationError } from '../../lambdas/core/automatic-export';
+import { DestinationValidationError } from '../../lambdas/core/destination-input';
 import { bucketPolicy, DestinationInUseError, DestinationService, StaleDestinationError, type DestinationInput } from '../../lambdas/core/destinations';
 import { PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
 import { ExportJobService, JobNotEditableError, JobRunnerMissingError, pageOfJobs, StaleJobError, type ExportJobInput } from '../../lambdas/core/export-jobs';
 import type { Caller } from '../../lambdas/core/access';
-import { destinationStoreContract, exportJobStoreContract, jobOf } from '../support/export-job-store-contracts';
+import { destinationStoreContract, exportJobStoreContract, failingJobsStoreContract, jobOf } from '../support/export-job-store-contracts';
 import {
   FakeClock,
   FakeDestinationGateway,
@@ -27,6 +27,7 @@ const caller: Caller = { organizationId: 'org_1', role: 'member' };
 
 describe('FakeDestinationStore (contract)', () => destinationStoreContract(() => new FakeDestinationStore()));
 describe('FakeExportJobStore (contract)', () => exportJobStoreContract(() => new FakeExportJobStore()));
+describe('FakeExportJobStore failure sequences (contract)', () => failingJobsStoreContract(() => new FakeExportJobStore()));
 
 function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise') {
   const tenants = new FakeTenantStore();

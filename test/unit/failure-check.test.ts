@@ -527,7 +527,7 @@ describe('failureEmail', () => {
   });
 
   it('escapes the environment name and the folder in HTML, and keeps them as typed in the text', () => {
-    const mail = failureEmail(1, context({ environmentName: 'R&D <Prod>', destination: { ...context().destination, keyPrefix: '<b>x</b>' } }));
+    const mail = failureEmail(1, context({ environmentName: 'R&D <Prod>', destination: { ...context().destination!, keyPrefix: '<b>x</b>' } }));
     expect(mail.html).toContain('environment &quot;R&amp;D &lt;Prod&gt;&quot;');
     expect(mail.html).toContain('(folder &quot;&lt;b&gt;x&lt;/b&gt;/&quot;)');
     expect(mail.html).not.toContain('<Prod>');
@@ -555,7 +555,7 @@ describe('failureEmail', () => {
   it('shortens a 1,024-character folder and a long environment name to 80 characters with an ellipsis, on one line', () => {
     const keyPrefix = Array.from({ length: 130 }, (_, i) => `seg${String(i).padStart(3, '0')}x`).join('/').slice(0, 1024);
     const environmentName = `Production\r\nBcc: victim@example.com ${'é'.repeat(100)}`;
-    const mail = failureEmail(2, context({ environmentName, destination: { ...context().destination, keyPrefix } }));
+    const mail = failureEmail(2, context({ environmentName, destination: { ...context().destination!, keyPrefix } }));
     expect(keyPrefix).toHaveLength(1024);
     expect(mail.text).not.toContain(keyPrefix.slice(0, 81));
     expect(mail.text).toContain(`(folder "${keyPrefix.slice(0, 79)}…")`);

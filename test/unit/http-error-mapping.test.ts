@@ -1,5 +1,5 @@
 /** The one mapping of errors to HTTP responses (lambdas/http/errors.ts). */
-import { DestinationValidationError } from '../../lambdas/core/automatic-export';
+import { DestinationValidationError } from '../../lambdas/core/destination-input';
 import {
   AccessDeniedError,
   BucketNotFoundError,

@@ -19,7 +19,7 @@ describe('API Gateway answer of a refused export start', () => {
         throw new TooManyExportsError(2, 30);
       },
     } as unknown as ManualExportService;
-    const router = apiRouter({ manualExports, tenancy: undefined as never, automaticExports: undefined as never, eventCatalog: undefined as never, destinationService: undefined as never, exportJobService: undefined as never });
+    const router = apiRouter({ manualExports, tenancy: undefined as never, automaticExports: undefined as never, eventCatalog: undefined as never, destinationService: undefined as never, exportJobService: undefined as never, rawRevisions: undefined as never });
     const response = await router.handle({
       method: 'POST',
       path: '/v1/environments/env_1/exports/manual',

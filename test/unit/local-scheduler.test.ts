@@ -353,4 +353,47 @@ describe('LocalExportScheduler: export jobs', () => {
     expect(second.jobSchedule('job_a')).toBeUndefined();
     expect(fired).toEqual([]);
   });
+
+  it('a replaced job schedule (new everyHours) fires from its next instant, not the instants passed', async () => {
+    const jobRuns: string[] = [];
+    const scheduler = await LocalExportScheduler.open({ clock });
+    schedulers.push(scheduler);
+    scheduler.start(recordFiring, { intervalMs: 3_600_000, fireJob: async ({ scheduledTime }) => void jobRuns.push(iso(scheduledTime)) });
+    await scheduler.upsertJob(ENV_A, 'job_a', 24, at('2024-01-03T00:00:00Z'));
+    await tickAt(scheduler, '2024-01-04T01:00:00Z');
+    now = at('2024-01-04T05:00:00Z');
+    await scheduler.upsertJob(ENV_A, 'job_a', 4, at('2024-01-03T00:00:00Z'));
+    await tickAt(scheduler, '2024-01-04T13:00:00Z');
+    expect(jobRuns).toEqual(['2024-01-03T00:00:00.000Z', '2024-01-04T00:00:00.000Z', '2024-01-04T08:00:00.000Z', '2024-01-04T12:00:00.000Z']);
+  });
+});
+
+describe('LocalExportScheduler: raw revisions export schedules', () => {
+  it('fires at 00:00 and 12:00 UTC, keeps its instants across a restart, and stops once removed', async () => {
+    const file = join(directory, 'schedules.json');
+    const rawFired: Array<[string, string]> = [];
+    const open = async () => {
+      const scheduler = await LocalExportScheduler.open({ clock, file });
+      schedulers.push(scheduler);
+      scheduler.start(recordFiring, { intervalMs: 3_600_000, fireRawExport: async (environmentId, scheduledTime) => void rawFired.push([environmentId, iso(scheduledTime)]) });
+      return scheduler;
+    };
+    const scheduler = await open();
+    await scheduler.upsertRawExport(ENV_A);
+    await scheduler.upsertRawExport(ENV_A);
+    expect(scheduler.hasRawExportSchedule(ENV_A)).toBe(true);
+    await tickAt(scheduler, '2024-01-03T11:59:59Z', '2024-01-03T12:00:00Z', '2024-01-04T01:00:00Z');
+    scheduler.stop();
+    const reopened = await open();
+    await tickAt(reopened, '2024-01-04T12:00:00Z');
+    await reopened.removeRawExport(ENV_A);
+    await reopened.removeRawExport(ENV_A);
+    await tickAt(reopened, '2024-01-05T12:00:00Z');
+    expect(rawFired).toEqual([
+      [ENV_A, '2024-01-03T12:00:00.000Z'],
+      [ENV_A, '2024-01-04T00:00:00.000Z'],
+      [ENV_A, '2024-01-04T12:00:00.000Z'],
+    ]);
+    expect(fired).toEqual([]);
+  });
 });

@@ -114,6 +114,7 @@ describe('publishCheckMetrics', () => {
     emailsSent: [],
     stopped: [],
     schedules: { reconciled: [], failed: [] },
+    jobs: { examined: 0, emailsSent: [], stopped: [] },
     failingTransiently,
   });
 

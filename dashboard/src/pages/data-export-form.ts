@@ -3,9 +3,10 @@
  * the PUT body built from the form, and where each error of the API belongs.
  */
 // The API's answers, as the service defines them (types only: nothing of the service is bundled).
-import type { SettingsView } from '../../../lambdas/core/automatic-export';
+import type { SettingsView } from '../../../lambdas/core/automatic-export-views';
 import type { Provider } from '../../../lambdas/core/destination';
 import type { ApiError } from '../api';
+import { firstSegmentIn, placeErrors as placeFormErrors, type PlacedErrors as PlacedFormErrors } from '../form-errors';
 
 export type { SettingsView };
 export type { Provider };
@@ -74,43 +75,31 @@ export function saveBody(form: SettingsForm, version: number): Record<string, un
 }
 
 /** The field a destination check's failure belongs to (these answers carry no `issues`). */
-function fieldOfCode(code: string, provider: Provider): FormField | undefined {
+export function fieldOfDestinationCode<Field extends string>(
+  code: string,
+  fields: { credentials: Field; bucket: Field; endpoint: Field },
+): Field | undefined {
   switch (code) {
     case 'invalid_credentials':
     case 'access_denied':
-      return 'accessKeyId';
+      return fields.credentials;
     case 'bucket_not_found':
-      return provider === 'AWS' ? 'bucketUrl' : 'bucket';
+      return fields.bucket;
     case 'endpoint_unreachable':
     case 'endpoint_not_allowed':
-      return provider === 'Custom' ? 'endpoint' : provider === 'AWS' ? 'bucketUrl' : 'bucket';
+      return fields.endpoint;
     default:
       return undefined;
   }
 }
 
-export interface PlacedErrors {
-  /** Messages shown at their field. */
-  fields: Partial<Record<FormField, string>>;
-  /** Shown above the form: the message, unless every part of it found its field. */
-  form?: string;
-  /** 409: the settings changed since they were read. */
-  conflict: boolean;
-}
+export type PlacedErrors = PlacedFormErrors<FormField>;
 
 /** Places an API error: each issue at the field its path names, a destination failure at its field. */
 export function placeErrors(error: ApiError, form: SettingsForm): PlacedErrors {
-  if (error.code === 'conflict') return { fields: {}, form: error.message, conflict: true };
   const visible = new Set<string>(['enabled', 'cadence', 'provider', ...PROVIDER_FIELDS[form.provider], 'accessKeyId', 'secretAccessKey', 'notifyEmails']);
-  const fields: Partial<Record<FormField, string>> = {};
-  let unplaced = false;
-  for (const issue of error.issues) {
-    const field = issue.path.split(/[.[]/)[0];
-    if (visible.has(field)) fields[field as FormField] = fields[field as FormField] ? `${fields[field as FormField]}; ${issue.message}` : issue.message;
-    else unplaced = true;
-  }
-  const byCode = fieldOfCode(error.code, form.provider);
-  if (byCode) fields[byCode] = error.message;
-  const placedAll = (error.issues.length > 0 || byCode !== undefined) && !unplaced;
-  return { fields, form: placedAll ? undefined : error.message, conflict: false };
+  const bucket: FormField = form.provider === 'AWS' ? 'bucketUrl' : 'bucket';
+  return placeFormErrors<FormField>(error, firstSegmentIn(visible), (code) =>
+    fieldOfDestinationCode(code, { credentials: 'accessKeyId', bucket, endpoint: form.provider === 'Custom' ? 'endpoint' : bucket }),
+  );
 }

@@ -4,12 +4,12 @@
  */
 import { html } from 'htm/preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import type { RunView, StatusView } from '../../../lambdas/core/automatic-export';
+import type { RunView, StatusView } from '../../../lambdas/core/automatic-export-views';
 import { ApiError, type Api } from '../api';
 import { Alert, describedBy, Field, formatBytes, formatCount, formatDuration, Time } from '../components';
 import { formOf, placeErrors, PROVIDER_FIELDS, PROVIDERS, saveBody, type FormField, type PlacedErrors, type SettingsForm, type SettingsView } from './data-export-form';
 
-const DESTINATION_LABELS: Record<string, { label: string; hint?: string }> = {
+export const DESTINATION_LABELS: Record<string, { label: string; hint?: string }> = {
   bucketUrl: { label: 'S3 bucket URL', hint: 'https://<bucket>.s3.<region>.amazonaws.com[/key]; the key is optional' },
   bucket: { label: 'Bucket' },
   region: { label: 'Region', hint: 'e.g. europe-west1, auto or us-east-1' },

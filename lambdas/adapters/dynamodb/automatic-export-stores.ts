@@ -56,7 +56,7 @@ interface StoreOptions {
 }
 
 /** Every item of one partition of a sparse index, page after page. */
-async function* queryIndex(
+export async function* queryIndex(
   options: StoreOptions,
   indexName: string,
   keyCondition: string,
@@ -275,11 +275,30 @@ export class DynamoDbExportRunStore implements ExportRunStore {
   }
 }
 
+/**
+ * Which failure sequences a failing-exports store reads: the automatic export's (its status items, by
+ * default) or another export's whose items share the `failing` index under their own partition (the
+ * raw revisions export's progress items).
+ */
+export interface FailureSequenceItems {
+  sortKey: string;
+  failingPartition: string;
+}
+
+const AUTOMATIC_EXPORT_SEQUENCES: FailureSequenceItems = { sortKey: statusKey('').sk, failingPartition: FAILING_PARTITION };
+
 export class DynamoDbFailingExportsStore implements FailingExportsStore {
-  constructor(private readonly options: StoreOptions) {}
+  constructor(
+    private readonly options: StoreOptions,
+    private readonly sequences: FailureSequenceItems = AUTOMATIC_EXPORT_SEQUENCES,
+  ) {}
+
+  private key(environmentId: string) {
+    return { pk: `${ENV_PREFIX}${environmentId}`, sk: this.sequences.sortKey };
+  }
 
   async *listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }> {
-    const items = queryIndex(this.options, FAILING_INDEX, 'failingPk = :failing', { ':failing': FAILING_PARTITION });
+    const items = queryIndex(this.options, FAILING_INDEX, 'failingPk = :failing', { ':failing': this.sequences.failingPartition });
     for await (const item of items) yield toStatusRecord(item) as ExportStatusRecord & { failingSince: number };
   }
 
@@ -288,7 +307,7 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
-          Key: statusKey(environmentId),
+          Key: this.key(environmentId),
           UpdateExpression: 'ADD emailsSent :email',
           ConditionExpression:
             'failingSince = :failingSince AND attribute_exists(failingPk) AND (attribute_not_exists(emailsSent) OR NOT contains(emailsSent, :number))',
@@ -303,7 +322,7 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
-          Key: statusKey(environmentId),
+          Key: this.key(environmentId),
           UpdateExpression: 'DELETE emailsSent :email',
           ConditionExpression: 'failingSince = :failingSince',
           ExpressionAttributeValues: { ':email': new Set([emailNumber]), ':failingSince': failingSince },
@@ -317,7 +336,7 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
-          Key: statusKey(environmentId),
+          Key: this.key(environmentId),
           UpdateExpression: 'REMOVE failingPk',
           ConditionExpression: 'failingSince = :failingSince',
           ExpressionAttributeValues: { ':failingSince': failingSince },
@@ -339,7 +358,7 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
       this.options.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
-          Key: statusKey(environmentId),
+          Key: this.key(environmentId),
           UpdateExpression: 'REMOVE transientSince, transientPk',
           ConditionExpression: 'transientSince = :transientSince',
           ExpressionAttributeValues: { ':transientSince': transientSince },

@@ -4,12 +4,26 @@
  *   ENV#<envId>  DESTINATION#<id>           a destination (its secret sealed), with its `version`
  *   ENV#<envId>  EXPORTJOB#<id>             an export job, with its `version`
  *   ENV#<envId>  JOBRUN#<jobId>#<runId>     one run of a job (run ids sort in run order)
+ *   ENV#<envId>  JOBSTATUS#<jobId>          the job's failure sequence, apart from the job so that its
+ *                                           versioned writes never touch it; `failingPk` (FAILINGJOB)
+ *                                           only while failing, in the sparse `failing` index that the
+ *                                           hourly check reads (the automatic export's items use FAILING)
  *
  * Every change is a conditional single-item write on the version it was based on (dynalite has no
  * transactions).
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { DestinationStore, ExportJob, ExportJobRun, ExportJobStore, NamedDestination } from '../../ports';
+import type {
+  DestinationStore,
+  ExportJob,
+  ExportJobRun,
+  ExportJobStore,
+  FailingJobRecord,
+  FailingJobsStore,
+  JobRunFailureOutcome,
+  NamedDestination,
+} from '../../ports';
+import { FAILING_INDEX, queryIndex } from './automatic-export-stores';
 import { ignoringConditionFailure } from './expressions';
 
 interface StoreOptions {
@@ -20,6 +34,8 @@ interface StoreOptions {
 const DESTINATION_PREFIX = 'DESTINATION#';
 const JOB_PREFIX = 'EXPORTJOB#';
 const RUN_PREFIX = 'JOBRUN#';
+const STATUS_PREFIX = 'JOBSTATUS#';
+export const FAILING_JOB_PARTITION = 'FAILINGJOB';
 const partition = (environmentId: string) => `ENV#${environmentId}`;
 
 /** Job runs are kept for a little over a year (the table's TTL removes them). */
@@ -109,9 +125,93 @@ export class DynamoDbDestinationStore extends VersionedItems<NamedDestination> i
   }
 }
 
-export class DynamoDbExportJobStore extends VersionedItems<ExportJob> implements ExportJobStore {
+export class DynamoDbExportJobStore extends VersionedItems<ExportJob> implements ExportJobStore, FailingJobsStore {
   constructor(options: StoreOptions) {
     super(options, JOB_PREFIX);
+  }
+
+  private statusKey(environmentId: string, jobId: string) {
+    return { pk: partition(environmentId), sk: `${STATUS_PREFIX}${jobId}` };
+  }
+
+  async recordRunOutcome(environmentId: string, jobId: string, outcome: JobRunFailureOutcome): Promise<void> {
+    // Transient and internal failures neither start nor end a customer's failure sequence.
+    if (outcome.status === 'failed' && outcome.failureClass !== 'customer') return;
+    const values: Record<string, unknown> = { ':environmentId': environmentId, ':jobId': jobId, ':runId': outcome.runId };
+    let update = 'SET environmentId = :environmentId, jobId = :jobId, lastOutcomeRunId = :runId';
+    if (outcome.status === 'successful') {
+      update += ' REMOVE failingSince, failingErrorCode, failingPk, emailsSent';
+    } else {
+      Object.assign(values, { ':failingSince': outcome.finishedAt, ':code': outcome.errorCode, ':failing': FAILING_JOB_PARTITION });
+      update += ', failingSince = if_not_exists(failingSince, :failingSince), failingErrorCode = :code, failingPk = :failing';
+    }
+    // A slow run finishing after a later one must not undo the later outcome.
+    await ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: this.statusKey(environmentId, jobId),
+          UpdateExpression: update,
+          ConditionExpression: 'attribute_not_exists(lastOutcomeRunId) OR lastOutcomeRunId <= :runId',
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+  }
+
+  async *listFailingJobs(): AsyncIterable<FailingJobRecord> {
+    for await (const item of queryIndex(this.options, FAILING_INDEX, 'failingPk = :failing', { ':failing': FAILING_JOB_PARTITION })) {
+      yield {
+        environmentId: item.environmentId as string,
+        jobId: item.jobId as string,
+        failingSince: item.failingSince as number,
+        failingErrorCode: item.failingErrorCode as string,
+        emailsSent: [...((item.emailsSent as Set<number> | undefined) ?? [])].sort((a, b) => a - b),
+      };
+    }
+  }
+
+  claimJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<boolean> {
+    return ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: this.statusKey(environmentId, jobId),
+          UpdateExpression: 'ADD emailsSent :email',
+          ConditionExpression:
+            'failingSince = :failingSince AND attribute_exists(failingPk) AND (attribute_not_exists(emailsSent) OR NOT contains(emailsSent, :number))',
+          ExpressionAttributeValues: { ':email': new Set([emailNumber]), ':number': emailNumber, ':failingSince': failingSince },
+        }),
+      ),
+    );
+  }
+
+  async releaseJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<void> {
+    await ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: this.statusKey(environmentId, jobId),
+          UpdateExpression: 'DELETE emailsSent :email',
+          ConditionExpression: 'failingSince = :failingSince',
+          ExpressionAttributeValues: { ':email': new Set([emailNumber]), ':failingSince': failingSince },
+        }),
+      ),
+    );
+  }
+
+  async endJobSequence(environmentId: string, jobId: string, failingSince: number): Promise<void> {
+    await ignoringConditionFailure(
+      this.options.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: this.statusKey(environmentId, jobId),
+          UpdateExpression: 'REMOVE failingSince, failingErrorCode, failingPk, emailsSent',
+          ConditionExpression: 'failingSince = :failingSince',
+          ExpressionAttributeValues: { ':failingSince': failingSince },
+        }),
+      ),
+    );
   }
 
   async recordRun(environmentId: string, jobId: string, run: ExportJobRun): Promise<void> {

@@ -58,7 +58,6 @@ import {
 import type {
   CompanyUpdate,
   FeedbackRecord,
-  StreamedCompanyUsage,
   UsageEvent,
   UsageStore,
   UserUpdate,
@@ -126,6 +125,11 @@ interface Stamp {
 const LOG_VERSION = 'logVersion';
 
 export class DynamoDbUsageStore implements UsageStore {
+  /**
+   * Items streamCompanyUsage has read, for the benchmark's items-per-pair figure (the cost of an export):
+   * the adapter's own figure, not part of the port.
+   */
+  itemsStreamed = 0;
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
 
@@ -370,8 +374,8 @@ export class DynamoDbUsageStore implements UsageStore {
     }
   }
 
-  async *streamCompanyUsage(environmentId: string): AsyncIterable<StreamedCompanyUsage> {
-    let current: { sk: string; company: CompanyRecord; usage: FeatureUsageRecord[]; itemsRead: number } | undefined;
+  async *streamCompanyUsage(environmentId: string): AsyncIterable<CompanyUsage> {
+    let current: { sk: string; company: CompanyRecord; usage: FeatureUsageRecord[] } | undefined;
     for await (const items of this.readAheadPages({
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
@@ -382,16 +386,17 @@ export class DynamoDbUsageStore implements UsageStore {
         const sk = item.sk.S!;
         const infix = sk.indexOf(USAGE_INFIX, COMPANY_PREFIX.length);
         if (infix === -1) {
-          if (current) yield { company: current.company, usage: current.usage, itemsRead: current.itemsRead };
-          current = { sk, company: toCompanyRecord(item), usage: [], itemsRead: 1 };
+          if (current) yield { company: current.company, usage: current.usage };
+          current = { sk, company: toCompanyRecord(item), usage: [] };
+          this.itemsStreamed++;
         } else if (current?.sk === sk.slice(0, infix)) {
           current.usage.push(toFeatureUsageRecord(item));
-          current.itemsRead++;
+          this.itemsStreamed++;
         }
         // Otherwise usage whose company item is being created concurrently: the next export has both.
       }
     }
-    if (current) yield { company: current.company, usage: current.usage, itemsRead: current.itemsRead };
+    if (current) yield { company: current.company, usage: current.usage };
   }
 
   /**

@@ -1,23 +1,10 @@
 /**
- * Hands a manual export job to the run-export Lambda as an asynchronous invocation: the API answers at
+ * Hands a manual export job, or a one-time export job's run, to the run-export Lambda as an asynchronous invocation: the API answers at
  * once, and Lambda queues the event (and retries it) independently of the request that created it.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { ExportDispatcher, ExportJobDispatcher, JobRunRequest, ManualExportRequest } from '../../ports';
-
-/** The event the run-export Lambda receives for a manual export job. */
-export interface ManualExportEvent extends ManualExportRequest {
-  kind: 'manual-export';
-}
-
-/** The event the run-export Lambda receives for an export job's run started by the API (one-time jobs). */
-export interface JobRunEvent {
-  kind: 'job-run';
-  environmentId: string;
-  jobId: string;
-  /** ISO 8601. */
-  scheduledTime: string;
-}
+import { toJobRunEvent, toManualExportEvent, type RunExportEvent } from '../../run-export-events';
 
 /** Status code of an asynchronous invocation that Lambda has queued. */
 const ACCEPTED = 202;
@@ -36,21 +23,14 @@ export class LambdaExportDispatcher implements ExportDispatcher, ExportJobDispat
   }
 
   async dispatchManualExport(request: ManualExportRequest): Promise<void> {
-    const event: ManualExportEvent = { kind: 'manual-export', environmentId: request.environmentId, jobId: request.jobId };
-    await this.invoke(event, `manual export job ${request.jobId} of environment ${request.environmentId}`);
+    await this.invoke(toManualExportEvent(request), `manual export job ${request.jobId} of environment ${request.environmentId}`);
   }
 
   async dispatchJobRun(request: JobRunRequest): Promise<void> {
-    const event: JobRunEvent = {
-      kind: 'job-run',
-      environmentId: request.environmentId,
-      jobId: request.jobId,
-      scheduledTime: new Date(request.scheduledTime).toISOString(),
-    };
-    await this.invoke(event, `export job ${request.jobId} of environment ${request.environmentId}`);
+    await this.invoke(toJobRunEvent(request), `export job ${request.jobId} of environment ${request.environmentId}`);
   }
 
-  private async invoke(event: ManualExportEvent | JobRunEvent, job: string): Promise<void> {
+  private async invoke(event: RunExportEvent, job: string): Promise<void> {
     const response = await this.client
       .send(
         new InvokeCommand({

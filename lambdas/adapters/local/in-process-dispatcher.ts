@@ -1,6 +1,10 @@
-/** Local mode's stand-in for an asynchronous Lambda invocation: the job runs in this process, later. */
+/**
+ * Local mode's stand-in for an asynchronous Lambda invocation: the job runs in this process, later. The
+ * request travels as run-export's event (lambdas/run-export-events.ts), serialized and parsed as on AWS.
+ */
 import { logger } from '../../core/log';
 import type { ExportDispatcher, ExportJobDispatcher, JobRunRequest, ManualExportRequest } from '../../ports';
+import { parseRunExportEvent, toJobRunEvent, toJobRunRequest, toManualExportEvent, type RunExportEvent } from '../../run-export-events';
 
 export type ManualExportRunner = (request: ManualExportRequest) => Promise<void>;
 export type JobRunRunner = (request: JobRunRequest) => Promise<void>;
@@ -19,13 +23,17 @@ export class InProcessExportDispatcher implements ExportDispatcher, ExportJobDis
   async dispatchManualExport(request: ManualExportRequest): Promise<void> {
     const runner = this.runner;
     if (!runner) throw new Error('InProcessExportDispatcher has no runner attached.');
-    this.later(() => runner(request), request);
+    const event = delivered(toManualExportEvent(request));
+    if (event.kind !== 'manual-export') throw new Error(`Dispatched a manual export, delivered ${event.kind}.`);
+    this.later(() => runner({ environmentId: event.environmentId, jobId: event.jobId }), request);
   }
 
   async dispatchJobRun(request: JobRunRequest): Promise<void> {
     const runner = this.jobRunner;
     if (!runner) throw new Error('InProcessExportDispatcher has no job runner attached.');
-    this.later(() => runner(request), request);
+    const event = delivered(toJobRunEvent(request));
+    if (event.kind !== 'job-run') throw new Error(`Dispatched a job run, delivered ${event.kind}.`);
+    this.later(() => runner(toJobRunRequest(event)), request);
   }
 
   private later(work: () => Promise<void>, request: object): void {
@@ -41,3 +49,6 @@ export class InProcessExportDispatcher implements ExportDispatcher, ExportJobDis
     while (this.running.size > 0) await Promise.all([...this.running]);
   }
 }
+
+/** The event as the run-export handler receives it: through JSON, then its schema. */
+const delivered = (event: RunExportEvent): RunExportEvent => parseRunExportEvent(JSON.parse(JSON.stringify(event)));

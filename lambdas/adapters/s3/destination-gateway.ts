@@ -19,6 +19,7 @@ import {
   ForbiddenEndpointError,
   GCS_ENDPOINT,
   InvalidCredentialsError,
+  isRegionName,
   TransientDestinationError,
   WrongRegionError,
   type Destination,
@@ -178,7 +179,7 @@ export class S3DestinationGateway implements DestinationGateway, ServiceIdentity
   ): S3Client {
     const { provider, bucket, region } = destination;
     // The SDK refuses a region that is not a host name label with a bare Error: say what it means.
-    if (region && !/^[a-z0-9-]+$/i.test(region)) throw new WrongRegionError(bucket, region, undefined);
+    if (region && !isRegionName(region)) throw new WrongRegionError(bucket, region, undefined);
     const requestHandler = { connectionTimeout: CONNECTION_TIMEOUT_MS, ...timeouts };
     const common = {
       // The customer's key, or the export role for a bucket-policy destination (serviceCredentials): never
@@ -353,7 +354,7 @@ export function classifyS3Error(error: unknown, destination: Destination): Desti
  */
 function bucketRegionOf(failure: S3Failure): string | undefined {
   const reported = failure.$response?.headers?.['x-amz-bucket-region'] ?? failure.Region;
-  return reported && /^[a-z0-9][a-z0-9-]{0,31}$/.test(reported) ? reported : undefined;
+  return reported && isRegionName(reported) ? reported : undefined;
 }
 
 /** The endpoint the destination's requests go to, as the customer message names it. */

@@ -8,10 +8,20 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { asRawRecord, decodeRawRecord, hourPrefixes, inWindow, RAW_OBJECT_EXTENSION, type RawRecord, type ReceiveWindow } from '../../core/raw-log';
-import type { RawEventReader } from '../../ports';
+import {
+  asRawRecord,
+  decodeRawRecord,
+  environmentPrefix,
+  hourPrefixes,
+  inWindow,
+  objectHour,
+  RAW_OBJECT_EXTENSION,
+  type RawRecord,
+  type ReceiveWindow,
+} from '../../core/raw-log';
+import type { RawEventReader, RawLogObject, RawLogObjects } from '../../ports';
 
-export class S3RawEventReader implements RawEventReader {
+export class S3RawEventReader implements RawEventReader, RawLogObjects {
   constructor(private readonly options: { client: S3Client; bucket: string }) {}
 
   async *read(environmentId: string, window: ReceiveWindow): AsyncIterable<RawRecord> {
@@ -24,12 +34,21 @@ export class S3RawEventReader implements RawEventReader {
     }
   }
 
-  /** The prefix's objects in name order (S3 lists keys in UTF-8 binary order). */
-  private async *objectKeys(prefix: string): AsyncIterable<string> {
+  /** All the environment's objects after `afterKey`: keys sort by hour, then by name, i.e. in receive order. */
+  async *listObjects(environmentId: string, afterKey?: string): AsyncIterable<RawLogObject> {
+    for await (const key of this.objectKeys(environmentPrefix(environmentId), afterKey)) yield { key, hour: objectHour(key) };
+  }
+
+  readObject(key: string): AsyncIterable<RawRecord> {
+    return this.records(key);
+  }
+
+  /** The prefix's objects in name order (S3 lists keys in UTF-8 binary order), after `startAfter` when given. */
+  private async *objectKeys(prefix: string, startAfter?: string): AsyncIterable<string> {
     let token: string | undefined;
     do {
       const page = await this.options.client.send(
-        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token }),
+        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token, StartAfter: token ? undefined : startAfter }),
       );
       for (const object of page.Contents ?? []) {
         if (object.Key?.endsWith(RAW_OBJECT_EXTENSION)) yield object.Key;

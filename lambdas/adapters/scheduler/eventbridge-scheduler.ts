@@ -1,8 +1,9 @@
 /**
- * One EventBridge Scheduler schedule per environment's automatic export, in the service's schedule
- * group, invoking the run-export Lambda. The event carries the schedule's own time
- * (`<aws.scheduler.scheduled-time>`), from which the run derives its snapshot instant, so a late or
- * retried invocation exports the same data.
+ * One EventBridge Scheduler schedule per environment's automatic export and per recurring export job,
+ * in the service's schedule group, invoking the run-export Lambda with an input of
+ * lambdas/run-export-events.ts. The event carries the schedule's own time
+ * (`<aws.scheduler.scheduled-time>`), from which the run derives its snapshot instant or window, so a
+ * late or retried invocation exports the same data.
  */
 import {
   ConflictException,
@@ -16,28 +17,16 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { ConfigurationError } from '../../config';
 import type { Cadence } from '../../core/periods';
-import type { ExportJobScheduler, ExportScheduler } from '../../ports';
+import type { ExportJobScheduler, ExportScheduler, RawExportScheduler } from '../../ports';
+import { rawExportInput, scheduledExportInput, scheduledJobRunInput, type ScheduleInput } from '../../run-export-events';
 
-/** The event the run-export Lambda receives from a schedule; `scheduledTime` is ISO 8601. */
-export interface ScheduledExportEvent {
-  kind: 'scheduled-export';
-  environmentId: string;
-  scheduledTime: string;
-}
-
-/** The event the run-export Lambda receives from an export job's schedule. */
-export interface ScheduledJobRunEvent {
-  kind: 'scheduled-job-run';
-  environmentId: string;
-  jobId: string;
-  scheduledTime: string;
-}
+/** Every 12 hours, at 00:00 and 12:00 UTC. */
+export const RAW_EXPORT_SCHEDULE_EXPRESSION = 'cron(0 0,12 * * ? *)';
+export const rawExportScheduleName = (environmentId: string): string => `raw-${environmentId}`;
 
 /** Job ids (`job_<hex>`) fit EventBridge's name alphabet as they are, and are unique across environments. */
 export const jobScheduleName = (jobId: string): string => `job-${jobId}`;
 
-/** Replaced by EventBridge Scheduler, in the target's input, with the invocation's scheduled time. */
-const SCHEDULED_TIME_PLACEHOLDER = '<aws.scheduler.scheduled-time>';
 const MAXIMUM_RETRY_ATTEMPTS = 3;
 const MAXIMUM_EVENT_AGE_SECONDS = 6 * 3600;
 /** EventBridge Scheduler's limit on a flexible window. */
@@ -64,7 +53,7 @@ export interface EventBridgeExportSchedulerOptions {
   flexibleWindowMinutes?: number;
 }
 
-export class EventBridgeExportScheduler implements ExportScheduler, ExportJobScheduler {
+export class EventBridgeExportScheduler implements ExportScheduler, ExportJobScheduler, RawExportScheduler {
   private readonly client: SchedulerClient;
   private readonly groupName: string;
   private readonly targetArn: string;
@@ -92,9 +81,8 @@ export class EventBridgeExportScheduler implements ExportScheduler, ExportJobSch
 
   /** `rate(N hours)` from `startAt`; an existing schedule's whole definition is replaced. */
   async upsertJob(environmentId: string, jobId: string, everyHours: number, startAt: number): Promise<void> {
-    const event: ScheduledJobRunEvent = { kind: 'scheduled-job-run', environmentId, jobId, scheduledTime: SCHEDULED_TIME_PLACEHOLDER };
     const definition: CreateScheduleCommandInput = {
-      ...this.target(event),
+      ...this.target(scheduledJobRunInput(environmentId, jobId)),
       Name: jobScheduleName(jobId),
       Description: `Export job ${jobId} of environment ${environmentId}, every ${everyHours} hours`,
       ScheduleExpression: `rate(${everyHours} hours)`,
@@ -105,6 +93,19 @@ export class EventBridgeExportScheduler implements ExportScheduler, ExportJobSch
 
   async removeJob(_environmentId: string, jobId: string): Promise<void> {
     await this.deleteIfPresent(jobScheduleName(jobId));
+  }
+
+  async upsertRawExport(environmentId: string): Promise<void> {
+    await this.createOrReplace({
+      ...this.target(rawExportInput(environmentId)),
+      Name: rawExportScheduleName(environmentId),
+      Description: `Raw revisions export of environment ${environmentId}, every 12 hours`,
+      ScheduleExpression: RAW_EXPORT_SCHEDULE_EXPRESSION,
+    });
+  }
+
+  async removeRawExport(environmentId: string): Promise<void> {
+    await this.deleteIfPresent(rawExportScheduleName(environmentId));
   }
 
   private async createOrReplace(definition: CreateScheduleCommandInput): Promise<void> {
@@ -125,7 +126,7 @@ export class EventBridgeExportScheduler implements ExportScheduler, ExportJobSch
   }
 
   /** What every schedule shares: the group, the run-export target with retries and dead letters. */
-  private target(event: ScheduledExportEvent | ScheduledJobRunEvent): Omit<CreateScheduleCommandInput, 'Name' | 'ScheduleExpression'> {
+  private target(event: ScheduleInput): Omit<CreateScheduleCommandInput, 'Name' | 'ScheduleExpression'> {
     return {
       GroupName: this.groupName,
       ScheduleExpressionTimezone: 'UTC',
@@ -143,9 +144,8 @@ export class EventBridgeExportScheduler implements ExportScheduler, ExportJobSch
   }
 
   private definition(environmentId: string, cadence: Cadence): CreateScheduleCommandInput {
-    const event: ScheduledExportEvent = { kind: 'scheduled-export', environmentId, scheduledTime: SCHEDULED_TIME_PLACEHOLDER };
     return {
-      ...this.target(event),
+      ...this.target(scheduledExportInput(environmentId)),
       Name: scheduleName(environmentId),
       Description: `Automatic ${cadence} export of environment ${environmentId}`,
       ScheduleExpression: scheduleExpression(cadence),

@@ -2,27 +2,24 @@
 import { companyRows, type CompanyRowCells } from '../company-row';
 import type { FeatureDefinition, SegmentDefinition } from '../model';
 import type { DataPoint } from '../periods';
-import type { StreamedCompanyUsage } from '../../ports';
+import type { CompanyUsage } from '../model';
 
 export interface SourceStats {
   companies: number;
   /** Company x feature pairs exported. */
   pairs: number;
-  /** Usage-store items read to produce them. */
-  itemsRead: number;
 }
 
 export async function* companyRowBatches(
-  companies: AsyncIterable<StreamedCompanyUsage>,
+  companies: AsyncIterable<CompanyUsage>,
   features: readonly FeatureDefinition[],
   segments: readonly SegmentDefinition[],
   points: readonly DataPoint[],
-  stats: SourceStats = { companies: 0, pairs: 0, itemsRead: 0 },
+  stats: SourceStats = { companies: 0, pairs: 0 },
 ): AsyncGenerator<CompanyRowCells[]> {
   for await (const company of companies) {
     stats.companies++;
     stats.pairs += features.length;
-    stats.itemsRead += company.itemsRead;
     const rows = companyRows(company, features, segments, points);
     if (rows.length > 0) yield rows;
   }

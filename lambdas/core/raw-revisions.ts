@@ -1,0 +1,343 @@
+/**
+ * The raw revisions export (KISSmetrics style). Every 12 hours a run copies the raw event log, one
+ * object per revision, into the customer's destination as `revisions/<N>.json`, up to the end of
+ * yesterday (UTC), then rewrites `status.csv` and `index.csv`.
+ *
+ * Numbering: revision N is the N-th raw-log object in receive order (object keys sort in receive
+ * order). The service keeps its own high-water mark (the last revision written and its object): a
+ * run resumes after it, so a revision is never written twice, even when the customer deleted it, and
+ * a retried run neither repeats nor skips a number. Only the run holding the environment's lease
+ * raises the mark, one revision at a time, with a conditional write.
+ */
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { authorizeEnvironment, type Caller } from './access';
+import { classifyRunFailure, ConflictError, ValidationError, type FieldIssue } from './errors';
+import { HOUR_MS } from './raw-log';
+import { DAY_MS } from './model';
+import { requirePlan } from './plans';
+import { indexCsv, revisionFileName, revisionLine, statusCsv, unixSeconds } from './export/revision-lines';
+import { DestinationError } from './destination';
+import type { ObjectSink } from './export/pipeline';
+import type {
+  Clock,
+  DestinationGateway,
+  DestinationStore,
+  ExportedRevision,
+  NamedDestination,
+  RawExportProgress,
+  RawExportRunRequest,
+  RawExportScheduler,
+  RawExportSettings,
+  RawExportStore,
+  RawLogObject,
+  RawLogObjects,
+  SecretSealer,
+  ServiceIdentityGateway,
+  TenantStore,
+} from '../ports';
+
+/** The runs' instants: 00:00 and 12:00 UTC (`cron(0 0,12 * * ? *)`). */
+export const RAW_EXPORT_EVERY_HOURS = 12;
+/**
+ * An hour's objects are all in the bucket this long after the hour ends (Firehose buffers up to
+ * 5 minutes and retries failed deliveries): a run takes only hours that ended at least this long ago,
+ * so no object can appear later before one already numbered.
+ */
+export const SETTLE_MS = 15 * 60_000;
+/** How long past its budget a run's lease lasts (the last revision's upload and the guide files). */
+export const LEASE_MARGIN_MS = 5 * 60_000;
+/**
+ * The time a run writes revisions when its caller sets none: Lambda's 15 minutes less a margin for the
+ * revision in progress and the guide files (the handler derives it from the time it has left).
+ */
+export const DEFAULT_RAW_EXPORT_BUDGET_MS = 12 * 60_000;
+/** Lines are sent to the destination in chunks of about this many characters. */
+const CHUNK_CHARS = 64 * 1024;
+
+export interface RawExportSettingsInput {
+  enabled: boolean;
+  destinationId?: string;
+  notifyEmails: string[];
+  /** The version read; a save based on older settings is refused. */
+  version?: number;
+}
+
+export interface RawExportSettingsView {
+  enabled: boolean;
+  destinationId: string | null;
+  notifyEmails: string[];
+  updatedAt: string | null;
+  stoppedAt: string | null;
+  stoppedReason: string | null;
+  version: number;
+}
+
+export type RawExportStatusName = 'never ran before' | 'successful' | 'failed' | 'stopped';
+
+export interface RawExportStatusView {
+  totalRevisions: number;
+  exportedRevisions: number;
+  /** Unix seconds of the latest item time exported, and the same instant as ISO-8601. */
+  maxExportedTimestamp: number | null;
+  maxExportedAt: string | null;
+  lastRunAt: string | null;
+  nextRunAt: string | null;
+  status: RawExportStatusName;
+  error: string | null;
+}
+
+export type RawExportRunResult =
+  | { outcome: 'skipped'; reason: string }
+  | { outcome: 'successful'; written: number[]; exportedRevisions: number; totalRevisions: number; complete: boolean }
+  | { outcome: 'failed'; written: number[]; exportedRevisions: number; error: string; errorCode: string };
+
+export interface RawRevisionsDependencies {
+  tenants: TenantStore;
+  destinations: DestinationStore;
+  store: RawExportStore;
+  objects: RawLogObjects;
+  sealer: SecretSealer;
+  gateway: DestinationGateway & ServiceIdentityGateway;
+  scheduler: RawExportScheduler;
+  clock: Clock;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : iso(ms));
+
+/** The next 00:00 or 12:00 UTC strictly after `now`. */
+export const nextRawRunAt = (now: number): number => (Math.floor(now / (RAW_EXPORT_EVERY_HOURS * HOUR_MS)) + 1) * RAW_EXPORT_EVERY_HOURS * HOUR_MS;
+
+/**
+ * Objects of receive hours ending at or before this instant are revisions for the run: 00:00 UTC of
+ * the scheduled day, and never an hour that ended less than SETTLE_MS before the run.
+ */
+export function revisionCutoff(scheduledTime: number, runAt: number): number {
+  const dayStart = Math.floor(scheduledTime / DAY_MS) * DAY_MS;
+  const settled = Math.floor((runAt - SETTLE_MS) / HOUR_MS) * HOUR_MS;
+  return Math.min(dayStart, settled);
+}
+
+/** The revisions' mark moved under this run: another run took its lease over. */
+class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+export class RawRevisionsService {
+  constructor(private readonly deps: RawRevisionsDependencies) {}
+
+  async getSettings(caller: Caller | undefined, environmentId: string): Promise<RawExportSettingsView> {
+    await this.authorized(caller, environmentId);
+    return settingsView(await this.deps.store.getSettings(environmentId));
+  }
+
+  /** Saves the settings, then creates (enabled) or removes (disabled) the environment's schedule. */
+  async putSettings(caller: Caller | undefined, environmentId: string, input: RawExportSettingsInput): Promise<RawExportSettingsView> {
+    await this.authorized(caller, environmentId);
+    const issues: FieldIssue[] = [];
+    if (input.enabled && input.destinationId === undefined) issues.push({ path: 'destinationId', message: 'required to enable the raw export' });
+    if (input.enabled && input.notifyEmails.length === 0) issues.push({ path: 'notifyEmails', message: 'add 1 to 10 addresses to warn when runs fail' });
+    if (input.destinationId !== undefined && !(await this.deps.destinations.get(environmentId, input.destinationId))) {
+      issues.push({ path: 'destinationId', message: `no destination ${input.destinationId} in this environment; create one with POST .../destinations` });
+    }
+    if (issues.length > 0) {
+      throw new ValidationError(`Invalid raw export settings. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
+    }
+    const existing = await this.deps.store.getSettings(environmentId);
+    const current = existing?.version ?? 0;
+    if (input.version !== undefined && input.version !== current) throw staleSettings(current);
+    const settings: RawExportSettings = {
+      environmentId,
+      enabled: input.enabled,
+      destinationId: input.destinationId,
+      notifyEmails: input.notifyEmails,
+      updatedAt: this.deps.clock.now(),
+      version: current + 1,
+    };
+    if (!(await this.deps.store.putSettings(settings, current))) throw staleSettings((await this.deps.store.getSettings(environmentId))?.version ?? 0);
+    // A save (even of the same destination) ends a failure sequence: the customer looked at it.
+    await this.deps.store.clearFailure(environmentId);
+    if (settings.enabled) await this.deps.scheduler.upsertRawExport(environmentId);
+    else await this.deps.scheduler.removeRawExport(environmentId);
+    return settingsView(settings);
+  }
+
+  async getStatus(caller: Caller | undefined, environmentId: string): Promise<RawExportStatusView> {
+    await this.authorized(caller, environmentId);
+    const [settings, progress] = await Promise.all([this.deps.store.getSettings(environmentId), this.deps.store.getProgress(environmentId)]);
+    const exportedRevisions = progress?.exportedRevisions ?? 0;
+    let totalRevisions = exportedRevisions;
+    for await (const _object of this.deps.objects.listObjects(environmentId, progress?.lastObjectKey)) totalRevisions++;
+    const status: RawExportStatusName =
+      settings?.stoppedAt !== undefined ? 'stopped' : progress?.lastStatus === undefined ? 'never ran before' : progress.lastStatus;
+    const max = progress?.maxExportedTimestamp;
+    return {
+      totalRevisions,
+      exportedRevisions,
+      maxExportedTimestamp: max ?? null,
+      maxExportedAt: max === undefined ? null : iso(max * 1000),
+      lastRunAt: isoOrNull(progress?.lastRunAt),
+      nextRunAt: settings?.enabled ? iso(nextRawRunAt(this.deps.clock.now())) : null,
+      status,
+      error: status === 'failed' || status === 'stopped' ? (settings?.stoppedReason ?? progress?.lastError ?? null) : null,
+    };
+  }
+
+  /**
+   * One run: revisions after the high-water mark, while the budget lasts (at least one, so every run
+   * makes progress), then the guide files. Customer-side failures start the warning sequence.
+   */
+  async run(request: RawExportRunRequest): Promise<RawExportRunResult> {
+    const { environmentId } = request;
+    const settings = await this.deps.store.getSettings(environmentId);
+    if (!settings?.enabled || settings.destinationId === undefined) return { outcome: 'skipped', reason: 'The raw export is not enabled.' };
+    const startedAt = request.runAt ?? this.deps.clock.now();
+    const claimId = randomUUID();
+    if (!(await this.deps.store.claimRun(environmentId, { claimId, at: startedAt, until: startedAt + request.budgetMs + LEASE_MARGIN_MS }))) {
+      return { outcome: 'skipped', reason: 'Another run of the raw export is in progress.' };
+    }
+    const progress = (await this.deps.store.getProgress(environmentId)) ?? { environmentId, exportedRevisions: 0 };
+    const written: number[] = [];
+    let totalRevisions: number | undefined;
+    try {
+      const destination = await this.destination(environmentId, settings.destinationId);
+      const sink = await this.sink(destination);
+      const copied = await this.copyRevisions(sink, progress, request, claimId, written);
+      totalRevisions = copied.totalRevisions;
+      await this.writeGuideFiles(sink, environmentId, totalRevisions);
+      await this.deps.store.finishRun(environmentId, claimId, { status: 'successful', startedAt, totalRevisions });
+      return { outcome: 'successful', written, exportedRevisions: progress.exportedRevisions + written.length, totalRevisions, complete: copied.complete };
+    } catch (error) {
+      if (error instanceof LeaseLostError) return { outcome: 'skipped', reason: error.message };
+      const failure = classifyRunFailure(error);
+      await this.deps.store.finishRun(environmentId, claimId, {
+        status: 'failed',
+        startedAt,
+        totalRevisions,
+        error: failure.error,
+        errorCode: failure.errorCode,
+        failureClass: failure.failureClass,
+        finishedAt: request.runAt ?? this.deps.clock.now(),
+      });
+      return { outcome: 'failed', written, exportedRevisions: progress.exportedRevisions + written.length, error: failure.error, errorCode: failure.errorCode };
+    }
+  }
+
+  /** Writes revisions after the mark; lists the rest to count them. */
+  private async copyRevisions(
+    sink: ObjectSink,
+    progress: RawExportProgress,
+    request: RawExportRunRequest,
+    claimId: string,
+    written: number[],
+  ): Promise<{ totalRevisions: number; complete: boolean }> {
+    const cutoff = revisionCutoff(request.scheduledTime, request.runAt ?? this.deps.clock.now());
+    // The clock's time (real time, whatever instant a local run is fired for with `runAt`).
+    const budgetEnd = this.deps.clock.now() + request.budgetMs;
+    let n = progress.exportedRevisions;
+    let maxExportedTimestamp = progress.maxExportedTimestamp;
+    let unwritten = 0;
+    let dueLeft = 0;
+    for await (const object of this.deps.objects.listObjects(progress.environmentId, progress.lastObjectKey)) {
+      const due = object.hour + HOUR_MS <= cutoff;
+      // Objects come in receive order: once one is left for later, all after it are too.
+      if (unwritten === 0 && due && (written.length === 0 || this.deps.clock.now() < budgetEnd)) {
+        const revision = await this.writeRevision(sink, n + 1, object, request.runAt ?? this.deps.clock.now());
+        if (revision.maxTimestamp !== undefined) maxExportedTimestamp = Math.max(maxExportedTimestamp ?? revision.maxTimestamp, revision.maxTimestamp);
+        if (!(await this.deps.store.recordRevision(progress.environmentId, claimId, revision, maxExportedTimestamp))) {
+          throw new LeaseLostError('Another run took over the raw export; this one stopped.');
+        }
+        n = revision.n;
+        written.push(n);
+        continue;
+      }
+      unwritten++;
+      if (due) dueLeft++;
+    }
+    return { totalRevisions: n + unwritten, complete: dueLeft === 0 };
+  }
+
+  /** `revisions/<n>.json`: the object's records as revision lines, in order. */
+  private async writeRevision(sink: ObjectSink, n: number, object: RawLogObject, exportedAt: number): Promise<ExportedRevision> {
+    const revision: ExportedRevision = { n, objectKey: object.key, lines: 0, bytes: 0, exportedAt };
+    const objects = this.deps.objects;
+    async function* lines(): AsyncIterable<string> {
+      let chunk = '';
+      for await (const record of objects.readObject(object.key)) {
+        const t = unixSeconds(record);
+        revision.minTimestamp = Math.min(revision.minTimestamp ?? t, t);
+        revision.maxTimestamp = Math.max(revision.maxTimestamp ?? t, t);
+        revision.lines++;
+        chunk += `${JSON.stringify(revisionLine(record))}\n`;
+        if (chunk.length >= CHUNK_CHARS) {
+          revision.bytes += Buffer.byteLength(chunk);
+          yield chunk;
+          chunk = '';
+        }
+      }
+      revision.bytes += Buffer.byteLength(chunk);
+      if (chunk !== '') yield chunk;
+    }
+    await sink.write(revisionFileName(n), Readable.from(lines()), { contentType: 'application/x-ndjson' });
+    return revision;
+  }
+
+  private async writeGuideFiles(sink: ObjectSink, environmentId: string, totalRevisions: number): Promise<void> {
+    const progress = await this.deps.store.getProgress(environmentId);
+    const status = statusCsv({
+      totalRevisions,
+      exportedRevisions: progress?.exportedRevisions ?? 0,
+      maxExportedTimestamp: progress?.maxExportedTimestamp,
+    });
+    await sink.write('status.csv', Readable.from([status]), { contentType: 'text/csv' });
+    await sink.write('index.csv', indexCsv(this.deps.store.listRevisions(environmentId)), { contentType: 'text/csv' });
+  }
+
+  private async destination(environmentId: string, destinationId: string): Promise<NamedDestination> {
+    const destination = await this.deps.destinations.get(environmentId, destinationId);
+    if (!destination) throw new MissingRawExportDestinationError(destinationId);
+    return destination;
+  }
+
+  /** Access-key destinations: the customer's key, unsealed; bucket-policy ones: the service's identity. */
+  private async sink(named: NamedDestination): Promise<ObjectSink> {
+    if (named.auth.mode === 'bucketPolicy') return this.deps.gateway.serviceSink(named.destination);
+    const secretAccessKey = await this.deps.sealer.unseal(named.auth.sealedSecretAccessKey, { environmentId: named.environmentId });
+    return this.deps.gateway.sink(named.destination, { accessKeyId: named.auth.accessKeyId, secretAccessKey });
+  }
+
+  private async authorized(caller: Caller | undefined, environmentId: string): Promise<void> {
+    const { organization } = await authorizeEnvironment(this.deps.tenants, caller, environmentId);
+    requirePlan(organization, 'Raw export');
+  }
+}
+
+/** The raw export's destination was deleted after it was saved: the customer's to fix (the warning emails). */
+export class MissingRawExportDestinationError extends DestinationError {
+  override readonly name = 'MissingRawExportDestinationError';
+  readonly transient = false;
+  readonly code = 'destination_missing';
+  constructor(destinationId: string) {
+    super(`The raw export's destination ${destinationId} no longer exists. Choose an existing destination in the raw export settings.`);
+  }
+}
+
+export class StaleRawExportSettingsError extends ConflictError {
+  override readonly name = 'StaleRawExportSettingsError';
+}
+
+const staleSettings = (version: number) =>
+  new StaleRawExportSettingsError(`The raw export settings were changed since you read them (they are at version ${version} now). Reload them and save again.`);
+
+function settingsView(settings: RawExportSettings | undefined): RawExportSettingsView {
+  return {
+    enabled: settings?.enabled ?? false,
+    destinationId: settings?.destinationId ?? null,
+    notifyEmails: settings?.notifyEmails ?? [],
+    updatedAt: isoOrNull(settings?.updatedAt),
+    stoppedAt: isoOrNull(settings?.stoppedAt),
+    stoppedReason: settings?.stoppedReason ?? null,
+    version: settings?.version ?? 0,
+  };
+}

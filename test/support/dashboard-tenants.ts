@@ -1,0 +1,24 @@
+/** Tenants and signed-in links for the dashboard's browser tests, made through the API as an operator would. */
+import type { TestService } from './local-service';
+
+export interface Member {
+  organizationId: string;
+  environmentId: string;
+  ingestKey: string;
+  token: string;
+}
+
+export async function dashboardTenant(service: TestService, plan: string, name: string): Promise<Member> {
+  const operator = await service.token('ops', 'operator');
+  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name, plan } })).body;
+  const env = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  return { organizationId: org.id, environmentId: env.id, ingestKey: env.ingestKey, token: await service.token(org.id) };
+}
+
+/** The link `npm start` prints: a page of the environment (with its query string), the token in the fragment. */
+export const signedInUrl = (service: TestService, who: Member, page: string): string =>
+  `${service.url}/environments/${who.environmentId}/${page}#token=${who.token}`;
+
+/** The member's call to the environment's API. */
+export const memberCall = (service: TestService, who: Member) => (method: string, path: string, body?: unknown) =>
+  service.call(method, `/v1/environments/${who.environmentId}${path}`, { token: who.token, body });

@@ -1,0 +1,45 @@
+/**
+ * The router enforces each route's documented access and validates its documented body before any use
+ * case runs: the services here are empty, so reaching one would fail with a 500, not the answer expected.
+ */
+import { apiRouter, apiRoutes, type ApiServices } from '../../lambdas/http/api-routes';
+import type { Caller } from '../../lambdas/core/access';
+
+const NO_SERVICES = {} as ApiServices;
+const router = apiRouter(NO_SERVICES);
+const routes = apiRoutes(NO_SERVICES);
+const MEMBER: Caller = { organizationId: 'org_1', role: 'member' };
+
+/** A concrete path for a route template: every parameter a valid id. */
+const pathOf = (template: string) => template.replace(/\{\w+\}/g, 'id_1');
+
+async function call(method: string, path: string, caller: Caller | undefined, body?: string) {
+  return router.handle({ method, path, query: {}, headers: {}, body, caller });
+}
+
+describe('api router', () => {
+  it.each(routes.filter((route) => route.access !== 'public').map((route) => [route.method, route.path] as const))(
+    'answers %s %s without a token with 401 before any use case runs',
+    async (method, path) => {
+      const response = await call(method, pathOf(path), undefined, '{}');
+      expect(response.status).toBe(401);
+    },
+  );
+
+  it.each(routes.filter((route) => route.access === 'operator').map((route) => [route.method, route.path] as const))(
+    'answers %s %s to a member with 403',
+    async (method, path) => {
+      const response = await call(method, pathOf(path), MEMBER, '{}');
+      expect(response.status).toBe(403);
+    },
+  );
+
+  it.each(routes.filter((route) => route.access === 'member' && route.body).map((route) => [route.method, route.path] as const))(
+    'validates the body of %s %s against its documented schema',
+    async (method, path) => {
+      const response = await call(method, pathOf(path), MEMBER, JSON.stringify({ unexpected: [1] }));
+      expect(response.status).toBe(400);
+      expect((response.body as { error: { code: string } }).error.code).toBe('invalid_request');
+    },
+  );
+});

@@ -1,0 +1,68 @@
+/**
+ * The raw export's warning sequence: the automatic export's three emails, each once, then the raw
+ * export stopped (settings off, schedule removed); a save by the customer ends the sequence.
+ */
+import { AccessDeniedError } from '../../lambdas/core/destination';
+import { RawExportFailureCheck, dueWarning } from '../../lambdas/core/raw-export-failures';
+import { FakeMailer } from '../support/fakes';
+import { FakeRawFailingExports, rawRevisionsFixture } from '../support/raw-export-fakes';
+
+const HOUR = 3_600_000;
+const F = Date.parse('2026-12-02T12:00:00Z');
+const member = { organizationId: 'org_1', role: 'member' as const };
+
+async function failingRawExport() {
+  const { service: raw, store, scheduler, objects, gateway, tenants, destinations, clock } = await rawRevisionsFixture({ auth: 'bucketPolicy', now: F });
+  objects.add('raw/env1/2026/12/01/10/a.jsonl.gz', [{ id: 'i', environmentId: 'env1', receivedAt: F - 26 * HOUR, type: 'event', userId: 'u', event: 'e' }]);
+  await raw.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['data@acme.example'] });
+  gateway.writeError = new AccessDeniedError('lake', 'km');
+  await raw.run({ environmentId: 'env1', scheduledTime: F, runAt: F, budgetMs: 0 });
+  const mailer = new FakeMailer();
+  const check = new RawExportFailureCheck({
+    failing: new FakeRawFailingExports(store),
+    store,
+    scheduler,
+    tenants,
+    destinations,
+    mailer,
+    clock,
+    dashboardUrl: 'https://app.example/dashboard/',
+  });
+  return { raw, store, scheduler, mailer, check };
+}
+
+test('the warning due: 1 first, 2 after 24 h (1 first if it was missed), 3 at 72 h or once stopped', () => {
+  expect(dueWarning(HOUR, undefined, false)).toBe(1);
+  expect(dueWarning(25 * HOUR, [1], false)).toBe(2);
+  expect(dueWarning(25 * HOUR, undefined, false)).toBe(1);
+  expect(dueWarning(72 * HOUR, [1, 2], false)).toBe(3);
+  expect(dueWarning(HOUR, [1], true)).toBe(3);
+});
+
+test('three emails, each once whatever checks repeat, then the raw export is stopped and unscheduled', async () => {
+  const { raw, store, scheduler, mailer, check } = await failingRawExport();
+  expect([...scheduler.schedules]).toEqual(['env1']);
+  const results = [];
+  for (const hours of [1, 2, 25, 26, 72, 73]) results.push(await check.check(F + hours * HOUR));
+  expect(results.map((r) => r.emailsSent.map((e) => e.email))).toEqual([[1], [], [2], [], [3], []]);
+  expect(mailer.sent.map((m) => m.subject)).toEqual([
+    'Raw data export for Production is failing',
+    'Reminder: raw data export for Production still failing, stops 2026-12-05 12:00 UTC',
+    'Raw data export stopped for Production',
+  ]);
+  expect(mailer.sent[0].to).toEqual(['data@acme.example']);
+  expect(mailer.sent[0].text).toContain('https://app.example/dashboard/environments/env1/settings/raw-export');
+  expect(mailer.sent[0].text).toContain('AWS bucket "lake" (folder "km/")');
+  expect(results[4].stopped).toEqual(['env1']);
+  expect([...scheduler.schedules]).toEqual([]);
+  expect(await store.getSettings('env1')).toMatchObject({ enabled: false, stoppedAt: F + 72 * HOUR });
+  expect(await raw.getStatus(member, 'env1')).toMatchObject({ status: 'stopped', nextRunAt: null, error: expect.stringContaining('Stopped after failing for 72 hours') });
+});
+
+test("the customer's save ends the sequence: no further emails", async () => {
+  const { raw, mailer, check } = await failingRawExport();
+  await check.check(F + HOUR);
+  await raw.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['data@acme.example'], version: 1 });
+  expect((await check.check(F + 30 * HOUR)).examined).toBe(0);
+  expect(mailer.sent).toHaveLength(1);
+});
