@@ -29,7 +29,7 @@ export interface EmulatorUsage {
 }
 
 async function main(): Promise<void> {
-  const role = process.argv[2] as EmulatorRole;
+  const role = process.argv[2];
   const dataDir = process.argv[3];
   if (role !== 'dynamodb' && role !== 's3') throw new Error(`Unknown emulator role "${role}".`);
   const emulators = await startEmulators(

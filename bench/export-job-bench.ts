@@ -7,7 +7,7 @@
  * .bench/jobs.
  */
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -78,7 +78,7 @@ async function ensureRawObjects(rawDir: string, count: number, log: (line?: stri
     gzip.end(text);
     await written;
   }
-  await createWriteStream(done).close();
+  await writeFile(done, '');
   log(`Generated ${count.toLocaleString('en-US')} raw events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

@@ -100,11 +100,12 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
 
 interface StartedServer {
   endpoint: string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 async function startDynalite(directory: string | undefined, port: number): Promise<StartedServer> {
   if (directory) await mkdir(directory, { recursive: true });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS package, typed by DynaliteFactory
   const dynalite = require('dynalite') as DynaliteFactory;
   const server = dynalite({ path: directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await listening(server, () => server.listen(port, HOST));
@@ -115,6 +116,7 @@ async function startS3rver(directory: string | undefined, port: number, buckets:
   const temporary = directory === undefined;
   const root = directory ?? (await mkdtemp(join(tmpdir(), 's3rver-')));
   await mkdir(root, { recursive: true });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS package, typed by S3rverConstructor
   const S3rver = require('s3rver') as S3rverConstructor;
   const s3rver = new S3rver({
     port,

@@ -97,10 +97,15 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
 
   /** A scheduler with the schedules saved in `file` (created on first change), or in memory only without one. */
   static async open(options: { clock: Clock; file?: string }): Promise<LocalExportScheduler> {
+<<<<<<< HEAD
+    const { schedules, jobs } = options.file ? await readSchedules(options.file) : { schedules: new Map<string, LocalSchedule>(), jobs: new Map<string, LocalJobSchedule>() };
+    return new LocalExportScheduler(options, schedules, jobs);
+=======
     const { schedules, jobs, rawExports } = options.file
       ? await readSchedules(options.file)
       : { schedules: new Map(), jobs: new Map(), rawExports: new Map() };
     return new LocalExportScheduler(options, schedules, jobs, rawExports);
+>>>>>>> main
   }
 
   /** An unchanged cadence keeps the schedule as it is; a new cadence starts from now, as UpdateSchedule does. */

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const clients = createEmulatorClients(emulators);
   await ensureTables(clients.dynamodb, LOCAL_TABLES);
   const services = await localServices(clients, {
-    sealingKey: readSecret(join(localDir, 'sealing-key'), LocalSecretSealer.generateKey),
+    sealingKey: readSecret(join(localDir, 'sealing-key'), () => LocalSecretSealer.generateKey()),
     scheduleFile: join(localDir, 'schedules.json'),
     dashboardUrl: optionalString(process.env, 'DASHBOARD_URL', `http://127.0.0.1:${port}`),
     ingestKeyGraceSeconds: readIngestKeyGraceSeconds(process.env),

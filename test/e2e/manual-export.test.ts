@@ -242,7 +242,7 @@ describe.each([
              "Satisfaction Label", "Satisfaction"::INTEGER AS "Satisfaction", "Feedback Count"::INTEGER AS "Feedback Count",
              "Segment Names", "Segment IDs"
       FROM ${table}`);
-    const key = (row: Record<string, unknown>) => `${row['Company ID']}|${row['Feature ID']}|${row.Date}`;
+    const key = (row: Record<string, unknown>) => [row['Company ID'], row['Feature ID'], row.Date].map(String).join('|');
     const byKey = new Map(actual.map((row) => [key(row), row]));
     expect(byKey.size).toBe(expected.length);
     for (const row of expected) expect(byKey.get(key(row))).toEqual(row);

@@ -76,7 +76,7 @@ const expected = (asText: boolean): Row[] =>
       name: record.event!,
       seq: props.seq as number,
       price: props.price as number,
-      paid: asText ? String(props.paid) : (props.paid as boolean),
+      paid: asText ? JSON.stringify(props.paid) : (props.paid as boolean),
       label: props.label as string,
     };
   });

@@ -33,7 +33,7 @@ export function injectDynamoDbWriteFaults(client: DynamoDBClient): DynamoDbWrite
       const operation = (request.headers['x-amz-target'] ?? '').split('.')[1];
       // The SDK serializes JSON bodies to bytes (read without its string adapter, which warns).
       const bytes = request.body instanceof Uint8Array ? request.body : undefined;
-      const body = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : String(request.body ?? '');
+      const body = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : typeof request.body === 'string' ? request.body : '';
       const index = queue.findIndex((fault) => fault.operation === operation && fault.bodyIncludes.every((text) => body.includes(text)));
       if (index < 0) return next(args);
       const [fault] = queue.splice(index, 1);

@@ -490,7 +490,7 @@ export class FakeDestinationGateway implements DestinationGateway, ServiceIdenti
         if (this.stallWrites) {
           const signal = options.signal;
           if (!signal) throw new Error('A stalled write without a signal would never end.');
-          await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+          await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
         }
         const chunks: Buffer[] = [];
         for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));

@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import type { Role } from '../../lambdas/core/access';
 import type { EnvironmentWithIngestKey, Organization } from '../../lambdas/core/model';
 import { apiRouter } from '../../lambdas/http/api-routes';
 import { handleApiGateway } from '../../lambdas/http/apigateway';
@@ -26,7 +25,7 @@ export interface InProcessRequest {
   /** Text, or bytes (sent base64-encoded, as API Gateway passes binary bodies). */
   body?: string | Uint8Array;
   /** The verified token's claims (API Gateway's JWT authorizer); none for an anonymous call. */
-  claims?: { org: string; role: Role | string };
+  claims?: { org: string; role: string };
 }
 
 export interface InProcessResponse {

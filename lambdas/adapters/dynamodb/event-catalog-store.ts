@@ -70,7 +70,11 @@ export class DynamoDbEventCatalogStore implements EventCatalogStore {
         if (typeof item.propertyKey === 'string') {
           found.propertyKeys.push(item.propertyKey);
         } else {
-          Object.assign(found, { firstSeen: item.firstSeen, lastSeen: item.lastSeen, count: item.eventCount });
+          Object.assign(found, {
+            firstSeen: item.firstSeen as number,
+            lastSeen: item.lastSeen as number,
+            count: item.eventCount as number,
+          });
         }
       }
       startKey = page.LastEvaluatedKey;

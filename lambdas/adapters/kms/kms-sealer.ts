@@ -45,7 +45,9 @@ export class KmsSecretSealer implements SecretSealer {
           EncryptionContext: encryptionContext(context.environmentId),
         }),
       )
-      .catch((error: unknown) => Promise.reject(keyUnavailable(error) ?? error));
+      .catch((error: unknown) => {
+        throw keyUnavailable(error) ?? error;
+      });
     if (!response.CiphertextBlob) throw new SecretSealError(`KMS returned no ciphertext for environment ${context.environmentId}.`);
     return VERSION_TAG + Buffer.from(response.CiphertextBlob).toString('base64');
   }

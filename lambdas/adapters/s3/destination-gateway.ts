@@ -225,7 +225,7 @@ export class S3DestinationGateway implements DestinationGateway, ServiceIdentity
 async function withinBudget(budget: AbortSignal, work: () => Promise<void>): Promise<void> {
   let onAbort: (() => void) | undefined;
   const exhausted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(budget.reason);
+    onAbort = () => reject(budget.reason as Error);
     budget.addEventListener('abort', onAbort, { once: true });
   });
   try {
