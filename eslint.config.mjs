@@ -5,7 +5,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.local/', 'coverage/', 'reports/', '.stryker-tmp/', 'dashboard/dist/', '.bench/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'cdk.out/',
+      '.local/',
+      'coverage/',
+      'reports/',
+      '.stryker-tmp/',
+      'dashboard/dist/',
+      '.bench/',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -16,18 +27,22 @@ export default tseslint.config(
     rules: {
       // Port methods are async by contract; an in-memory or synchronous implementation has nothing to await.
       '@typescript-eslint/require-await': 'off',
-      // The same convention as TypeScript's noUnusedParameters: a leading underscore marks an unused binding.
       // The export formats' character rules match control characters on purpose.
       'no-control-regex': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' }],
+      // The same convention as TypeScript's noUnusedParameters: a leading underscore marks an unused binding.
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_' },
+      ],
     },
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {
-      // Tests and the benchmark read the HTTP API's JSON answers, DuckDB rows and synthesized CloudFormation
-      // templates as `any` (declared so where
-      // they are received) and assert their shape; typing every answer would restate the zod schemas under test.
+      // Tests, the benchmark and the screenshots script read the HTTP API's JSON answers, DuckDB rows and synthesized CloudFormation
+      // templates as `any`
+      // (declared so where they are received) and assert their shape; typing every answer would restate the
+      // zod schemas under test.
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',

@@ -58,7 +58,9 @@ async function main(): Promise<void> {
   ] as const) {
     const loadStarted = performance.now();
     await connection.run(`SET threads = ${threads}`);
-    await connection.run(`CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv(${quoted(spec.csvFile)}, header = true${option})`);
+    await connection.run(
+      `CREATE OR REPLACE TABLE t AS SELECT * FROM read_csv(${quoted(spec.csvFile)}, header = true${option})`,
+    );
     const loadSeconds = (performance.now() - loadStarted) / 1000;
     const rows = Number((await connection.runAndReadAll('SELECT count(*) FROM t')).getRows()[0][0]);
     const outFile = `${spec.outPrefix}-${columns === 'all VARCHAR' ? 'varchar' : 'typed'}.csv`;
@@ -73,7 +75,17 @@ async function main(): Promise<void> {
       await rm(outFile, { force: true });
     }
     const seconds = [...repeats].sort((a, b) => a - b)[Math.floor((repeats.length - 1) / 2)];
-    copies.push({ columns, threads: copyThreads, rows, bytes, seconds, rowsPerSecond: rows / seconds, mbPerSecond: bytes / 1e6 / seconds, loadSeconds, repeats });
+    copies.push({
+      columns,
+      threads: copyThreads,
+      rows,
+      bytes,
+      seconds,
+      rowsPerSecond: rows / seconds,
+      mbPerSecond: bytes / 1e6 / seconds,
+      loadSeconds,
+      repeats,
+    });
     await connection.run('DROP TABLE t');
   }
   connection.closeSync();

@@ -66,7 +66,8 @@ const log = (line = '') => process.stdout.write(line + '\n');
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const rawLogSection = () => runRawLogBench({ rawSizes: options.rawSizes, duckdbThreads: options.duckdbThreads, benchDir: BENCH_DATA }, log);
+  const rawLogSection = () =>
+    runRawLogBench({ rawSizes: options.rawSizes, duckdbThreads: options.duckdbThreads, benchDir: BENCH_DATA }, log);
   const revisionsSection = () => runRawRevisionsBench({ sizes: options.revisionSizes, benchDir: BENCH_DATA }, log);
   if (options.rawOnly) {
     await rawLogSection();
@@ -85,7 +86,16 @@ async function main(): Promise<void> {
   if (options.cpuProf) await mkdir(profileDir, { recursive: true });
 
   const jobBench = () =>
-    runExportJobBench({ jobSizes: options.jobSizes, jobFormats: options.jobFormats, duckdb: options.duckdb, duckdbThreads: options.duckdbThreads, benchDir: BENCH_DATA }, log);
+    runExportJobBench(
+      {
+        jobSizes: options.jobSizes,
+        jobFormats: options.jobFormats,
+        duckdb: options.duckdb,
+        duckdbThreads: options.duckdbThreads,
+        benchDir: BENCH_DATA,
+      },
+      log,
+    );
   if (options.jobsOnly) {
     await jobBench();
     return;
@@ -127,7 +137,13 @@ async function main(): Promise<void> {
         ? `Loaded ${load.environmentId}: ${int(load.companies)} companies, ${int(load.items)} items in ${fixed(load.seconds)} s (${int(load.itemsPerSecond)} items/s, concurrency ${options.loadConcurrency})`
         : `Cached ${load.environmentId}: ${int(load.companies)} companies, ${int(load.items)} items (loaded earlier in ${fixed(load.seconds)} s, ${int(load.itemsPerSecond)} items/s)`;
     for (const companies of options.sizes) {
-      const spec: TenantSpec = { companies, features: options.features, days: options.days, seed: options.seed, endAt: options.endAt };
+      const spec: TenantSpec = {
+        companies,
+        features: options.features,
+        days: options.days,
+        seed: options.seed,
+        endAt: options.endAt,
+      };
       const load = await ensureTenantLoaded(clients.documentClient, spec, options.loadConcurrency, log);
       log(describeLoad(load));
       tenants.push({ spec, load });
@@ -144,7 +160,13 @@ async function main(): Promise<void> {
       const parentBefore = process.cpuUsage();
       const machineBefore = machineCpuTimes();
       const profileArgs = options.cpuProf
-        ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${spec.label.replace(/[^\w.-]+/g, '_')}.cpuprofile`]
+        ? [
+            '--cpu-prof',
+            '--cpu-prof-dir',
+            profileDir,
+            '--cpu-prof-name',
+            `${spec.label.replace(/[^\w.-]+/g, '_')}.cpuprofile`,
+          ]
         : [];
       const result = await runChild<RunResult>(
         exportRunner.script,
@@ -155,13 +177,22 @@ async function main(): Promise<void> {
       const parentCpu = process.cpuUsage(parentBefore);
       const dynamoAfter = await dynamodb.usage();
       const s3After = s3 ? await s3.usage() : undefined;
-      const cpuSeconds = (a: { userMicros: number; systemMicros: number }, b: { userMicros: number; systemMicros: number }) =>
-        (b.userMicros + b.systemMicros - a.userMicros - a.systemMicros) / 1e6;
+      const cpuSeconds = (
+        a: { userMicros: number; systemMicros: number },
+        b: { userMicros: number; systemMicros: number },
+      ) => (b.userMicros + b.systemMicros - a.userMicros - a.systemMicros) / 1e6;
       const dynaliteCpuSeconds = cpuSeconds(dynamoBefore, dynamoAfter);
       const s3rverCpuSeconds = s3Before && s3After ? cpuSeconds(s3Before, s3After) : 0;
-      const measured: MeasuredRun = { ...result, dynaliteCpuSeconds, s3rverCpuSeconds, repeats: [result.seconds], nodeFlags };
+      const measured: MeasuredRun = {
+        ...result,
+        dynaliteCpuSeconds,
+        s3rverCpuSeconds,
+        repeats: [result.seconds],
+        nodeFlags,
+      };
       if (machineBefore && machineAfter) {
-        const ours = result.processCpuSeconds + dynaliteCpuSeconds + s3rverCpuSeconds + (parentCpu.user + parentCpu.system) / 1e6;
+        const ours =
+          result.processCpuSeconds + dynaliteCpuSeconds + s3rverCpuSeconds + (parentCpu.user + parentCpu.system) / 1e6;
         measured.otherCpuSeconds = Math.max(0, machineAfter.busySeconds - machineBefore.busySeconds - ours);
         measured.stealSeconds = machineAfter.stealSeconds - machineBefore.stealSeconds;
       }
@@ -184,7 +215,9 @@ async function main(): Promise<void> {
           `CPU: export ${fixed(result.cpuUserSeconds + result.cpuSystemSeconds)} s, dynalite ${fixed(result.dynaliteCpuSeconds)} s` +
           (spec.stage === 's3' ? `, s3rver ${fixed(result.s3rverCpuSeconds)} s` : '') +
           (result.otherCpuSeconds !== undefined ? `, other processes ${fixed(result.otherCpuSeconds)} s` : '') +
-          (runs.length > 1 ? ` [runs: ${runs.map((r) => `${fixed(r.seconds, 1)} s/${mbFromKb(r.maxRssKb)} MB`).join(', ')}]` : ''),
+          (runs.length > 1
+            ? ` [runs: ${runs.map((r) => `${fixed(r.seconds, 1)} s/${mbFromKb(r.maxRssKb)} MB`).join(', ')}]`
+            : ''),
       );
       return result;
     };
@@ -193,7 +226,13 @@ async function main(): Promise<void> {
     for (const { spec, load } of tenants) {
       log(`Tenant of ${int(spec.companies)} companies:`);
       const outFile = join(outDir, `${load.environmentId}.csv`);
-      const file = await measure({ label: `export to local file (${spec.companies})`, tenant: spec, source: 'store', stage: 'file', outFile });
+      const file = await measure({
+        label: `export to local file (${spec.companies})`,
+        tenant: spec,
+        source: 'store',
+        stage: 'file',
+        outFile,
+      });
       const size: SizeResult = { companies: spec.companies, environmentId: load.environmentId, load, file };
       if (options.duckdb) {
         const duckdb = await runChild<DuckDbResult>('duckdb-run.ts', {
@@ -223,7 +262,12 @@ async function main(): Promise<void> {
       }
       if (!options.keepFiles) await rm(outFile, { force: true });
       if (options.s3) {
-        size.s3 = await measure({ label: `export to s3rver (${spec.companies})`, tenant: spec, source: 'store', stage: 's3' });
+        size.s3 = await measure({
+          label: `export to s3rver (${spec.companies})`,
+          tenant: spec,
+          source: 'store',
+          stage: 's3',
+        });
       }
       sizes.push(size);
       log();
@@ -236,9 +280,19 @@ async function main(): Promise<void> {
       const base = { tenant: largest.spec };
       breakdown.push(await measure({ ...base, label: 'store: read only', source: 'store', stage: 'read' }));
       breakdown.push(await measure({ ...base, label: 'memory: rows only', source: 'memory', stage: 'rows' }));
-      breakdown.push(await measure({ ...base, label: 'memory: rows + csv (bytes discarded)', source: 'memory', stage: 'encode' }));
+      breakdown.push(
+        await measure({ ...base, label: 'memory: rows + csv (bytes discarded)', source: 'memory', stage: 'encode' }),
+      );
       const memoryFile = join(outDir, 'memory.csv');
-      breakdown.push(await measure({ ...base, label: 'memory: rows + csv + file', source: 'memory', stage: 'file', outFile: memoryFile }));
+      breakdown.push(
+        await measure({
+          ...base,
+          label: 'memory: rows + csv + file',
+          source: 'memory',
+          stage: 'file',
+          outFile: memoryFile,
+        }),
+      );
       await rm(memoryFile, { force: true });
       log();
     }
@@ -291,7 +345,10 @@ function targetsOf(sizes: SizeResult[]) {
       filePeaksMb: filePeaks,
       s3PeaksMb: s3Peaks,
     },
-    oneItemPerPair: { met: sizes.every((s) => s.file.itemsPerPair <= 1), itemsPerPair: sizes.map((s) => s.file.itemsPerPair) },
+    oneItemPerPair: {
+      met: sizes.every((s) => s.file.itemsPerPair <= 1),
+      itemsPerPair: sizes.map((s) => s.file.itemsPerPair),
+    },
     halfOfDuckDb: ratios.length === 0 ? undefined : { met: ratios.every((r) => r >= 0.5), ratios },
   };
 }
@@ -309,15 +366,48 @@ function printSummary(
       ['companies', 'run', 'rows', 'MB', 's', 'rows/s', 'MB/s', 'peak RSS MB', 'items/pair', 'ours / DuckDB'],
       sizes.flatMap((s) => {
         const rows: (string | number)[][] = [
-          [int(s.companies), 'export -> local file', int(s.file.rows), mb(s.file.bytes), fixed(s.file.seconds, 2), int(s.file.rowsPerSecond), fixed(s.file.mbPerSecond), mbFromKb(s.file.maxRssKb), fixed(s.file.itemsPerPair, 3), s.ratioToDuckDb ? fixed(s.ratioToDuckDb.detectedTypes, 3) : '-'],
+          [
+            int(s.companies),
+            'export -> local file',
+            int(s.file.rows),
+            mb(s.file.bytes),
+            fixed(s.file.seconds, 2),
+            int(s.file.rowsPerSecond),
+            fixed(s.file.mbPerSecond),
+            mbFromKb(s.file.maxRssKb),
+            fixed(s.file.itemsPerPair, 3),
+            s.ratioToDuckDb ? fixed(s.ratioToDuckDb.detectedTypes, 3) : '-',
+          ],
         ];
         if (s.duckdb) {
           for (const copy of s.duckdb.copies) {
-            rows.push([int(s.companies), `DuckDB COPY (${copy.columns}, ${copy.threads} thread${copy.threads > 1 ? 's' : ''})`, int(copy.rows), mb(copy.bytes), fixed(copy.seconds, 2), int(copy.rowsPerSecond), fixed(copy.mbPerSecond), '-', '-', '-']);
+            rows.push([
+              int(s.companies),
+              `DuckDB COPY (${copy.columns}, ${copy.threads} thread${copy.threads > 1 ? 's' : ''})`,
+              int(copy.rows),
+              mb(copy.bytes),
+              fixed(copy.seconds, 2),
+              int(copy.rowsPerSecond),
+              fixed(copy.mbPerSecond),
+              '-',
+              '-',
+              '-',
+            ]);
           }
         }
         if (s.s3) {
-          rows.push([int(s.companies), 'export -> s3rver (end to end)', int(s.s3.rows), mb(s.s3.bytes), fixed(s.s3.seconds, 2), int(s.s3.rowsPerSecond), fixed(s.s3.mbPerSecond), mbFromKb(s.s3.maxRssKb), fixed(s.s3.itemsPerPair, 3), '-']);
+          rows.push([
+            int(s.companies),
+            'export -> s3rver (end to end)',
+            int(s.s3.rows),
+            mb(s.s3.bytes),
+            fixed(s.s3.seconds, 2),
+            int(s.s3.rowsPerSecond),
+            fixed(s.s3.mbPerSecond),
+            mbFromKb(s.s3.maxRssKb),
+            fixed(s.s3.itemsPerPair, 3),
+            '-',
+          ]);
         }
         return rows;
       }),
@@ -348,21 +438,29 @@ function printSummary(
         ['left'],
       ),
     );
-    log('memory runs: the tenant is generated in memory before the timed part, so their peak RSS (in parentheses) includes it.');
+    log(
+      'memory runs: the tenant is generated in memory before the timed part, so their peak RSS (in parentheses) includes it.',
+    );
     log('CPU other = CPU time of other processes on the machine during the run (noise).');
     log();
   }
   const targets = targetsOf(sizes);
   const mark = (met: boolean | undefined) => (met === undefined ? 'n/a' : met ? 'met' : 'NOT met');
   log('Targets:');
-  log(`  peak RSS < ${RSS_TARGET_MB} MB: ${mark(targets.peakRssUnder256Mb.met)} (max ${fixed(targets.peakRssUnder256Mb.maxPeakMb, 0)} MB)`);
+  log(
+    `  peak RSS < ${RSS_TARGET_MB} MB: ${mark(targets.peakRssUnder256Mb.met)} (max ${fixed(targets.peakRssUnder256Mb.maxPeakMb, 0)} MB)`,
+  );
   log(
     `  peak RSS flat as the tenant grows (within ${FLAT_TOLERANCE * 100}%): ${mark(targets.peakRssFlat.met)} ` +
       `(file: ${targets.peakRssFlat.filePeaksMb.map((p, i) => `${int(sizes[i].companies)} companies ${fixed(p, 0)} MB`).join(', ')}` +
-      (targets.peakRssFlat.s3PeaksMb.length > 0 ? `; s3rver: ${targets.peakRssFlat.s3PeaksMb.map((p, i) => `${int(sizes[i].companies)} companies ${fixed(p, 0)} MB`).join(', ')}` : '') +
+      (targets.peakRssFlat.s3PeaksMb.length > 0
+        ? `; s3rver: ${targets.peakRssFlat.s3PeaksMb.map((p, i) => `${int(sizes[i].companies)} companies ${fixed(p, 0)} MB`).join(', ')}`
+        : '') +
       ')',
   );
-  log(`  <= 1 item read per pair: ${mark(targets.oneItemPerPair.met)} (${targets.oneItemPerPair.itemsPerPair.map((x) => fixed(x, 3)).join(', ')})`);
+  log(
+    `  <= 1 item read per pair: ${mark(targets.oneItemPerPair.met)} (${targets.oneItemPerPair.itemsPerPair.map((x) => fixed(x, 3)).join(', ')})`,
+  );
   log(
     `  >= half of DuckDB's throughput: ${mark(targets.halfOfDuckDb?.met)}` +
       (targets.halfOfDuckDb ? ` (ratios ${targets.halfOfDuckDb.ratios.map((r) => fixed(r, 3)).join(', ')})` : ''),

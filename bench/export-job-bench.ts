@@ -56,7 +56,13 @@ function rawLine(index: number, count: number): string {
 /** Writes the raw objects of `count` events into `rawDir` unless they are there already. */
 async function ensureRawObjects(rawDir: string, count: number, log: (line?: string) => void): Promise<void> {
   const done = join(rawDir, '.complete');
-  if (await access(done).then(() => true, () => false)) return;
+  if (
+    await access(done).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   await rm(rawDir, { recursive: true, force: true });
   const started = performance.now();
   let index = 0;
@@ -79,7 +85,9 @@ async function ensureRawObjects(rawDir: string, count: number, log: (line?: stri
     await written;
   }
   await writeFile(done, '');
-  log(`Generated ${count.toLocaleString('en-US')} raw events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `Generated ${count.toLocaleString('en-US')} raw events in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 interface JobBenchRow {
@@ -90,7 +98,13 @@ interface JobBenchRow {
 }
 
 export async function runExportJobBench(
-  options: { jobSizes: number[]; jobFormats: FileFormatName[]; duckdb: boolean; duckdbThreads: number; benchDir: string },
+  options: {
+    jobSizes: number[];
+    jobFormats: FileFormatName[];
+    duckdb: boolean;
+    duckdbThreads: number;
+    benchDir: string;
+  },
   log: (line?: string) => void,
 ): Promise<JobBenchRow[]> {
   log(`Export jobs: ${NAMES.length} event names, 8 properties each, gzip; sizes ${options.jobSizes.join(', ')} events`);
@@ -113,7 +127,11 @@ export async function runExportJobBench(
       let duckdb: ExportJobRunBenchResult | undefined;
       // DuckDB writes no XML: the XML export is compared with its JSON.
       if (options.duckdb && format !== 'xml') {
-        duckdb = await runChild<ExportJobRunBenchResult>('export-job-run.ts', { ...base, mode: 'duckdb', threads: options.duckdbThreads });
+        duckdb = await runChild<ExportJobRunBenchResult>('export-job-run.ts', {
+          ...base,
+          mode: 'duckdb',
+          threads: options.duckdbThreads,
+        });
         log(`  ${events.toLocaleString('en-US')} events, DuckDB COPY ${format}: ${describe(duckdb)}`);
       }
       rows.push({ events, format, ours, duckdb });
@@ -128,15 +146,24 @@ const describe = (r: ExportJobRunBenchResult) =>
   `${r.seconds.toFixed(2)} s (CPU ${r.cpuSeconds.toFixed(2)} s), ${Math.round(r.records / r.seconds).toLocaleString('en-US')} events/s, ` +
   `${(mb(r.bytes) / r.seconds).toFixed(1)} MB/s written (${mb(r.bytes).toFixed(1)} MB in ${r.files} files), peak RSS ${Math.round(r.maxRssKb / 1024)} MB`;
 
-function printSummary(rows: JobBenchRow[], formats: FileFormatName[], threads: number, log: (line?: string) => void): void {
+function printSummary(
+  rows: JobBenchRow[],
+  formats: FileFormatName[],
+  threads: number,
+  log: (line?: string) => void,
+): void {
   log();
-  log(`Export jobs summary (MB = 10^6 bytes written, gzip; DuckDB on ${threads} threads writes one file, ours one per name, day and 100 MB)`);
+  log(
+    `Export jobs summary (MB = 10^6 bytes written, gzip; DuckDB on ${threads} threads writes one file, ours one per name, day and 100 MB)`,
+  );
   log('| events | format | run | s | CPU s | events/s | MB/s | peak RSS MB | ours / DuckDB |');
   log('| -----: | ------ | --- | -: | ----: | -------: | ---: | ----------: | ------------: |');
   const json = (events: number) => rows.find((r) => r.events === events && r.format === 'json')?.duckdb;
   for (const row of rows) {
     const reference = row.duckdb ?? (row.format === 'xml' ? json(row.events) : undefined);
-    const ratio = reference ? (row.ours.records / row.ours.seconds / (reference.records / reference.seconds)).toFixed(2) : '-';
+    const ratio = reference
+      ? (row.ours.records / row.ours.seconds / (reference.records / reference.seconds)).toFixed(2)
+      : '-';
     const cells = (name: string, r: ExportJobRunBenchResult, last: string) =>
       `| ${row.events.toLocaleString('en-US')} | ${row.format} | ${name} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ${Math.round(r.records / r.seconds).toLocaleString('en-US')} | ` +
       `${(mb(r.bytes) / r.seconds).toFixed(1)} | ${Math.round(r.maxRssKb / 1024)} | ${last} |`;
@@ -145,12 +172,18 @@ function printSummary(rows: JobBenchRow[], formats: FileFormatName[], threads: n
   }
   const peaks = rows.map((r) => r.ours.maxRssKb / 1024);
   log();
-  log(`Targets: peak RSS < ${RSS_TARGET_MB} MB: ${Math.max(...peaks) < RSS_TARGET_MB ? 'met' : 'NOT met'} (max ${Math.round(Math.max(...peaks))} MB)`);
+  log(
+    `Targets: peak RSS < ${RSS_TARGET_MB} MB: ${Math.max(...peaks) < RSS_TARGET_MB ? 'met' : 'NOT met'} (max ${Math.round(Math.max(...peaks))} MB)`,
+  );
   const sizes = [...new Set(rows.map((r) => r.events))];
   if (sizes.length > 1) {
     for (const format of formats) {
-      const [small, large] = [sizes[0], sizes[sizes.length - 1]].map((events) => rows.find((r) => r.events === events && r.format === format)!.ours.maxRssKb);
-      log(`  ${format}: peak RSS ${Math.round(small / 1024)} MB at ${sizes[0].toLocaleString('en-US')} events, ${Math.round(large / 1024)} MB at ${sizes[sizes.length - 1].toLocaleString('en-US')}`);
+      const [small, large] = [sizes[0], sizes[sizes.length - 1]].map(
+        (events) => rows.find((r) => r.events === events && r.format === format)!.ours.maxRssKb,
+      );
+      log(
+        `  ${format}: peak RSS ${Math.round(small / 1024)} MB at ${sizes[0].toLocaleString('en-US')} events, ${Math.round(large / 1024)} MB at ${sizes[sizes.length - 1].toLocaleString('en-US')}`,
+      );
     }
   }
 }

@@ -104,7 +104,12 @@ async function duckdb(spec: ExportJobRunBenchSpec): Promise<ExportJobRunBenchRes
   const connection = await instance.connect();
   const glob = join(spec.rawDir, 'raw', spec.environmentId, '**', '*.jsonl.gz').replace(/'/g, "''");
   const target = join(spec.outDir, `duckdb.${spec.format}`);
-  const options = { csv: "FORMAT csv, HEADER, COMPRESSION gzip", json: 'FORMAT json, COMPRESSION gzip', xml: 'FORMAT json, COMPRESSION gzip', parquet: 'FORMAT parquet, COMPRESSION gzip' }[spec.format];
+  const options = {
+    csv: 'FORMAT csv, HEADER, COMPRESSION gzip',
+    json: 'FORMAT json, COMPRESSION gzip',
+    xml: 'FORMAT json, COMPRESSION gzip',
+    parquet: 'FORMAT parquet, COMPRESSION gzip',
+  }[spec.format];
   const started = performance.now();
   const cpu = process.cpuUsage();
   const result = await connection.runAndReadAll(

@@ -25,7 +25,15 @@ import { runExport, type Encoder, type ObjectSink } from '../lambdas/core/export
 import { dataPoints } from '../lambdas/core/periods';
 import type { CompanyUsage } from '../lambdas/core/model';
 import { benchClients } from './clients';
-import { BENCH_SEGMENTS, benchFeatures, environmentIdOf, EXPORT_BUCKET, tenantCompanies, USAGE_TABLE, type TenantSpec } from './tenant';
+import {
+  BENCH_SEGMENTS,
+  benchFeatures,
+  environmentIdOf,
+  EXPORT_BUCKET,
+  tenantCompanies,
+  USAGE_TABLE,
+  type TenantSpec,
+} from './tenant';
 import { finishChild } from './processes';
 
 export type RunSource = 'store' | 'memory';
@@ -162,7 +170,8 @@ async function main(): Promise<void> {
       break;
     }
     case 'rows': {
-      for await (const batch of companyRowBatches(source(), features, BENCH_SEGMENTS, points, stats)) rows += batch.length;
+      for await (const batch of companyRowBatches(source(), features, BENCH_SEGMENTS, points, stats))
+        rows += batch.length;
       break;
     }
     case 'encode':

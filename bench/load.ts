@@ -57,7 +57,9 @@ export async function ensureTenantLoaded(
       items += 1 + company.usage.length;
       if (companies / spec.companies >= nextReport) {
         const seconds = (performance.now() - started) / 1000;
-        log(`  loading ${environmentId}: ${companies}/${spec.companies} companies, ${items} items, ${seconds.toFixed(0)} s (${(items / seconds).toFixed(0)} items/s)`);
+        log(
+          `  loading ${environmentId}: ${companies}/${spec.companies} companies, ${items} items, ${seconds.toFixed(0)} s (${(items / seconds).toFixed(0)} items/s)`,
+        );
         nextReport += 0.1;
       }
     }

@@ -102,10 +102,32 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     }
   }
   const known = new Set([
-    'companies', 'features', 'days', 'sizes', 'seed', 'end', 'load-concurrency', 'duckdb-threads',
-    'no-s3', 'no-breakdown', 'no-duckdb', 'cpu-prof', 'fresh', 'keep-files', 'repeat', 'runner',
-    'raw-sizes', 'no-raw', 'raw-only', 'revision-sizes', 'no-revisions', 'revisions-only',
-    'job-sizes', 'job-formats', 'no-jobs', 'jobs-only',
+    'companies',
+    'features',
+    'days',
+    'sizes',
+    'seed',
+    'end',
+    'load-concurrency',
+    'duckdb-threads',
+    'no-s3',
+    'no-breakdown',
+    'no-duckdb',
+    'cpu-prof',
+    'fresh',
+    'keep-files',
+    'repeat',
+    'runner',
+    'raw-sizes',
+    'no-raw',
+    'raw-only',
+    'revision-sizes',
+    'no-revisions',
+    'revisions-only',
+    'job-sizes',
+    'job-formats',
+    'no-jobs',
+    'jobs-only',
   ]);
   for (const name of flags.keys()) {
     if (!known.has(name)) throw new Error(`Unknown flag --${name}.\n\n${HELP}`);
@@ -133,7 +155,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const formatsFlag = flags.get('job-formats');
   const jobFormats = typeof formatsFlag === 'string' ? formatsFlag.split(',').map((s) => s.trim()) : [...JOB_FORMATS];
   const unknownFormat = jobFormats.find((format) => !(JOB_FORMATS as readonly string[]).includes(format));
-  if (unknownFormat !== undefined) throw new Error(`--job-formats lists ${JOB_FORMATS.join(', ')}, got "${unknownFormat}".`);
+  if (unknownFormat !== undefined)
+    throw new Error(`--job-formats lists ${JOB_FORMATS.join(', ')}, got "${unknownFormat}".`);
   const rawSizes = bool('no-raw') ? [] : (list('raw-sizes') ?? [1_000_000, 4_000_000]);
   const runner = flags.get('runner') ?? 'bundle';
   if (runner !== 'bundle' && runner !== 'tsx') throw new Error('--runner must be bundle or tsx.');
@@ -160,7 +183,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     runner,
     rawSizes: [...new Set(rawSizes)].sort((a, b) => a - b),
     rawOnly: bool('raw-only'),
-    revisionSizes: [...new Set(bool('no-revisions') ? [] : (list('revision-sizes') ?? [1_000_000, 4_000_000]))].sort((a, b) => a - b),
+    revisionSizes: [...new Set(bool('no-revisions') ? [] : (list('revision-sizes') ?? [1_000_000, 4_000_000]))].sort(
+      (a, b) => a - b,
+    ),
     revisionsOnly: bool('revisions-only'),
     jobSizes: [...new Set(list('job-sizes') ?? [1_000_000])].sort((a, b) => a - b),
     jobFormats: jobFormats as FileFormatName[],

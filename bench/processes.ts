@@ -9,7 +9,11 @@ const BENCH_DIR = __dirname;
  * Runs a script in a new Node process, resolving with the message it sends: bench/<script> with tsx
  * (as this process runs), or a bundled .js file with plain Node when `execArgv` is given.
  */
-export function runChild<T>(script: string, argument: unknown, options: { execArgv?: string[]; extraExecArgv?: string[] } = {}): Promise<T> {
+export function runChild<T>(
+  script: string,
+  argument: unknown,
+  options: { execArgv?: string[]; extraExecArgv?: string[] } = {},
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const path = script.endsWith('.js') ? script : join(BENCH_DIR, script);
     const child = fork(path, [JSON.stringify(argument)], {
@@ -42,7 +46,8 @@ export function startEmulatorProcess(role: EmulatorRole, dataDir?: string): Prom
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
-    const onExit = (code: number | null) => reject(new Error(`The ${role} emulator exited before it was ready (${code}).`));
+    const onExit = (code: number | null) =>
+      reject(new Error(`The ${role} emulator exited before it was ready (${code}).`));
     child.once('exit', onExit);
     child.once('error', reject);
     child.once('message', (message: EmulatorReady) => {
@@ -75,7 +80,7 @@ export function startEmulatorProcess(role: EmulatorRole, dataDir?: string): Prom
 /** A measurement child's end: its result to the parent (or to stdout when run by hand), then exit. */
 export function finishChild(result: unknown): void {
   if (process.send) {
-    process.send(result as object, () => process.exit(0));
+    process.send(result, () => process.exit(0));
     return;
   }
   console.log(JSON.stringify(result, null, 2));

@@ -56,7 +56,13 @@ function syntheticRecord(spec: RawLogRunSpec, index: number): RawRecord {
     companyId: `company-${user % 2_500}`,
     event: EVENTS[index % EVENTS.length],
     timestamp: receivedAt - (index % 5_000),
-    attributes: { rows: index % 10_000, format: index % 3 === 0 ? 'csv' : 'xlsx', durationMs: (index * 37) % 60_000, plan: 'enterprise', beta: index % 2 === 0 },
+    attributes: {
+      rows: index % 10_000,
+      format: index % 3 === 0 ? 'csv' : 'xlsx',
+      durationMs: (index * 37) % 60_000,
+      plan: 'enterprise',
+      beta: index % 2 === 0,
+    },
     context: { active: true, ip: `10.0.${(index >> 8) & 255}.${index & 255}`, userAgent: 'bucket-node-sdk/1.10.0' },
   };
 }
@@ -64,19 +70,31 @@ function syntheticRecord(spec: RawLogRunSpec, index: number): RawRecord {
 async function write(spec: RawLogRunSpec): Promise<RawLogRunResult> {
   const clients = benchClients({ s3Endpoint: spec.s3Endpoint });
   let objects = 0;
-  clients.s3.middlewareStack.add((next) => (args) => (objects++, next(args)), { step: 'initialize', name: 'countObjects' });
+  clients.s3.middlewareStack.add((next) => (args) => (objects++, next(args)), {
+    step: 'initialize',
+    name: 'countObjects',
+  });
   const log = new BufferedRawEventLog({ client: clients.s3, bucket: spec.bucket });
   let jsonBytes = 0;
   const started = performance.now();
   for (let first = 0; first < spec.records; first += BULK) {
-    const bulk = Array.from({ length: Math.min(BULK, spec.records - first) }, (_, i) => syntheticRecord(spec, first + i));
+    const bulk = Array.from({ length: Math.min(BULK, spec.records - first) }, (_, i) =>
+      syntheticRecord(spec, first + i),
+    );
     for (const record of bulk) jsonBytes += Buffer.byteLength(encodeRawRecord(record));
     await log.append(bulk);
   }
   await log.close();
   const seconds = (performance.now() - started) / 1000;
   clients.destroy();
-  return { mode: 'write', records: spec.records, seconds, jsonBytes, objects, maxRssKb: process.resourceUsage().maxRSS };
+  return {
+    mode: 'write',
+    records: spec.records,
+    seconds,
+    jsonBytes,
+    objects,
+    maxRssKb: process.resourceUsage().maxRSS,
+  };
 }
 
 async function read(spec: RawLogRunSpec): Promise<RawLogRunResult> {
@@ -89,7 +107,12 @@ async function read(spec: RawLogRunSpec): Promise<RawLogRunResult> {
   for await (const record of reader.read(spec.environmentId, window)) {
     records++;
     // Every field read, as a consumer would.
-    touched += record.receivedAt + (record.userId?.length ?? 0) + (record.event?.length ?? 0) + (record.attributes ? 1 : 0) + (record.context ? 1 : 0);
+    touched +=
+      record.receivedAt +
+      (record.userId?.length ?? 0) +
+      (record.event?.length ?? 0) +
+      (record.attributes ? 1 : 0) +
+      (record.context ? 1 : 0);
   }
   const seconds = (performance.now() - started) / 1000;
   clients.destroy();
@@ -111,7 +134,14 @@ async function duckdb(spec: RawLogRunSpec): Promise<RawLogRunResult> {
   const records = Number(reader.getRows()[0][0]);
   connection.closeSync();
   instance.closeSync();
-  return { mode: 'duckdb', records, seconds, jsonBytes: 0, maxRssKb: process.resourceUsage().maxRSS, duckdb: { version, threads } };
+  return {
+    mode: 'duckdb',
+    records,
+    seconds,
+    jsonBytes: 0,
+    maxRssKb: process.resourceUsage().maxRSS,
+    duckdb: { version, threads },
+  };
 }
 
 async function main(): Promise<void> {

@@ -50,11 +50,20 @@ const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const TABLE = 'bench-config';
 
 /** No schedule is managed in the benchmark: runs are started by hand. */
-const noSchedules: RawExportScheduler = { upsertRawExport: async () => undefined, removeRawExport: async () => undefined };
+const noSchedules: RawExportScheduler = {
+  upsertRawExport: async () => undefined,
+  removeRawExport: async () => undefined,
+};
 
 async function revisions(spec: RawRevisionsRunSpec): Promise<RawRevisionsRunResult> {
   const clients = benchClients(spec);
-  const destination: Destination = { provider: 'Custom', bucket: `revisions-${spec.environmentId}`, region: 'us-east-1', keyPrefix: 'km', endpoint: spec.s3Endpoint };
+  const destination: Destination = {
+    provider: 'Custom',
+    bucket: `revisions-${spec.environmentId}`,
+    region: 'us-east-1',
+    keyPrefix: 'km',
+    endpoint: spec.s3Endpoint,
+  };
   await clients.s3.send(new CreateBucketCommand({ Bucket: destination.bucket }));
   await clients.dynamodb.send(
     new CreateDynamoTableCommand({
@@ -78,13 +87,27 @@ async function revisions(spec: RawRevisionsRunSpec): Promise<RawRevisionsRunResu
     id: 'dst_bench',
     name: 'Bench',
     destination,
-    auth: { mode: 'accessKey', accessKeyId: CREDENTIALS.accessKeyId, sealedSecretAccessKey: await sealer.seal(CREDENTIALS.secretAccessKey, { environmentId: spec.environmentId }) },
+    auth: {
+      mode: 'accessKey',
+      accessKeyId: CREDENTIALS.accessKeyId,
+      sealedSecretAccessKey: await sealer.seal(CREDENTIALS.secretAccessKey, { environmentId: spec.environmentId }),
+    },
     createdAt: 0,
     updatedAt: 0,
     version: 1,
   });
   const store = new DynamoDbRawExportStore(table);
-  await store.putSettings({ environmentId: spec.environmentId, enabled: true, destinationId: 'dst_bench', notifyEmails: ['bench@example.com'], updatedAt: 0, version: 1 }, 0);
+  await store.putSettings(
+    {
+      environmentId: spec.environmentId,
+      enabled: true,
+      destinationId: 'dst_bench',
+      notifyEmails: ['bench@example.com'],
+      updatedAt: 0,
+      version: 1,
+    },
+    0,
+  );
   const service = new RawRevisionsService({
     tenants: new DynamoDbTenantStore(table),
     destinations,
@@ -96,19 +119,37 @@ async function revisions(spec: RawRevisionsRunSpec): Promise<RawRevisionsRunResu
     clock: { now: () => spec.scheduledTime },
   });
   const started = performance.now();
-  const result = await service.run({ environmentId: spec.environmentId, scheduledTime: spec.scheduledTime, budgetMs: 3_600_000 });
+  const result = await service.run({
+    environmentId: spec.environmentId,
+    scheduledTime: spec.scheduledTime,
+    budgetMs: 3_600_000,
+  });
   const seconds = (performance.now() - started) / 1000;
-  if (result.outcome !== 'successful' || !result.complete) throw new Error(`The run did not export everything: ${JSON.stringify(result)}`);
+  if (result.outcome !== 'successful' || !result.complete)
+    throw new Error(`The run did not export everything: ${JSON.stringify(result)}`);
   let bytesWritten = 0;
   for await (const revision of store.listRevisions(spec.environmentId)) bytesWritten += revision.bytes;
   const bytesRead = await logBytes(clients.s3, spec);
   clients.destroy();
-  return { mode: 'revisions', objects: result.written.length, bytesRead, bytesWritten, seconds, maxRssKb: process.resourceUsage().maxRSS };
+  return {
+    mode: 'revisions',
+    objects: result.written.length,
+    bytesRead,
+    bytesWritten,
+    seconds,
+    maxRssKb: process.resourceUsage().maxRSS,
+  };
 }
 
 async function copy(spec: RawRevisionsRunSpec): Promise<RawRevisionsRunResult> {
   const clients = benchClients(spec);
-  const destination: Destination = { provider: 'Custom', bucket: `copy-${spec.environmentId}`, region: 'us-east-1', keyPrefix: 'copy', endpoint: spec.s3Endpoint };
+  const destination: Destination = {
+    provider: 'Custom',
+    bucket: `copy-${spec.environmentId}`,
+    region: 'us-east-1',
+    keyPrefix: 'copy',
+    endpoint: spec.s3Endpoint,
+  };
   await clients.s3.send(new CreateBucketCommand({ Bucket: destination.bucket }));
   const sink = new S3DestinationGateway({ allowLoopback: true, allowHttp: true }).sink(destination, CREDENTIALS);
   const reader = new S3RawEventReader({ client: clients.s3, bucket: spec.rawBucket });
@@ -121,7 +162,14 @@ async function copy(spec: RawRevisionsRunSpec): Promise<RawRevisionsRunResult> {
   const seconds = (performance.now() - started) / 1000;
   const bytes = await logBytes(clients.s3, spec);
   clients.destroy();
-  return { mode: 'copy', objects, bytesRead: bytes, bytesWritten: bytes, seconds, maxRssKb: process.resourceUsage().maxRSS };
+  return {
+    mode: 'copy',
+    objects,
+    bytesRead: bytes,
+    bytesWritten: bytes,
+    seconds,
+    maxRssKb: process.resourceUsage().maxRSS,
+  };
 }
 
 /** The size of the environment's raw log objects (gzip), listed after the timed part. */
@@ -129,7 +177,13 @@ async function logBytes(s3: S3Client, spec: RawRevisionsRunSpec): Promise<number
   let bytes = 0;
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: spec.rawBucket, Prefix: environmentPrefix(spec.environmentId), ContinuationToken: token }));
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: spec.rawBucket,
+        Prefix: environmentPrefix(spec.environmentId),
+        ContinuationToken: token,
+      }),
+    );
     for (const object of page.Contents ?? []) bytes += object.Size ?? 0;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

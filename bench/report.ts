@@ -8,10 +8,17 @@ export function table(headers: string[], rows: (string | number)[][], align: Ali
   const line = (row: string[]) =>
     '| ' +
     row
-      .map((cell, i) => ((align[i] ?? (i === 0 ? 'left' : 'right')) === 'left' ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .map((cell, i) =>
+        (align[i] ?? (i === 0 ? 'left' : 'right')) === 'left' ? cell.padEnd(widths[i]) : cell.padStart(widths[i]),
+      )
       .join(' | ') +
     ' |';
-  const separator = '| ' + widths.map((w, i) => ((align[i] ?? (i === 0 ? 'left' : 'right')) === 'left' ? '-'.repeat(w) : '-'.repeat(w - 1) + ':')).join(' | ') + ' |';
+  const separator =
+    '| ' +
+    widths
+      .map((w, i) => ((align[i] ?? (i === 0 ? 'left' : 'right')) === 'left' ? '-'.repeat(w) : '-'.repeat(w - 1) + ':'))
+      .join(' | ') +
+    ' |';
   return [line(headers), separator, ...cells.map(line)].join('\n');
 }
 

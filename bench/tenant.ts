@@ -3,7 +3,12 @@
  * a few segments like the demo tenant's, so the CSV carries realistic quoting (company names with
  * '&' and non-ASCII letters, comma-joined segment lists).
  */
-import { DEFAULT_ADOPTION, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../lambdas/core/model';
+import {
+  DEFAULT_ADOPTION,
+  type CompanyUsage,
+  type FeatureDefinition,
+  type SegmentDefinition,
+} from '../lambdas/core/model';
 import { syntheticTenant } from '../lambdas/local/synthetic';
 
 export interface TenantSpec {
@@ -21,9 +26,26 @@ export function environmentIdOf(spec: TenantSpec): string {
 }
 
 const FEATURE_NAMES = [
-  'Dashboards', 'CSV import', 'Alerts', 'Single sign-on', 'API access', 'Slack integration', 'Reports',
-  'Funnels', 'Retention charts', 'Cohorts', 'Webhooks', 'Audit log', 'Custom roles', 'Data warehouse sync',
-  'Mobile app', 'Comments', 'Templates', 'Scheduled emails', 'Annotations', 'Goals',
+  'Dashboards',
+  'CSV import',
+  'Alerts',
+  'Single sign-on',
+  'API access',
+  'Slack integration',
+  'Reports',
+  'Funnels',
+  'Retention charts',
+  'Cohorts',
+  'Webhooks',
+  'Audit log',
+  'Custom roles',
+  'Data warehouse sync',
+  'Mobile app',
+  'Comments',
+  'Templates',
+  'Scheduled emails',
+  'Annotations',
+  'Goals',
 ];
 
 export function benchFeatures(count: number): FeatureDefinition[] {
@@ -42,10 +64,26 @@ export function benchFeatures(count: number): FeatureDefinition[] {
 }
 
 export const BENCH_SEGMENTS: SegmentDefinition[] = [
-  { id: 'enterprise', name: 'Enterprise customers', conditions: [{ attribute: 'plan', operator: 'equals', value: 'enterprise' }] },
-  { id: 'europe', name: 'Europe', conditions: [{ attribute: 'country', operator: 'anyOf', values: ['DE', 'GB', 'FR'] }] },
-  { id: 'large', name: 'Large accounts', conditions: [{ attribute: 'employees', operator: 'greaterThan', value: 1000 }] },
-  { id: 'active-recently', name: 'Active this week', conditions: [{ field: 'lastSeen', operator: 'lessThanDaysAgo', days: 7 }] },
+  {
+    id: 'enterprise',
+    name: 'Enterprise customers',
+    conditions: [{ attribute: 'plan', operator: 'equals', value: 'enterprise' }],
+  },
+  {
+    id: 'europe',
+    name: 'Europe',
+    conditions: [{ attribute: 'country', operator: 'anyOf', values: ['DE', 'GB', 'FR'] }],
+  },
+  {
+    id: 'large',
+    name: 'Large accounts',
+    conditions: [{ attribute: 'employees', operator: 'greaterThan', value: 1000 }],
+  },
+  {
+    id: 'active-recently',
+    name: 'Active this week',
+    conditions: [{ field: 'lastSeen', operator: 'lessThanDaysAgo', days: 7 }],
+  },
 ];
 
 export function tenantCompanies(spec: TenantSpec): Generator<CompanyUsage> {

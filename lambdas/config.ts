@@ -34,9 +34,12 @@ export function optionalInteger(
   const value = env[name];
   if (value === undefined || value.trim() === '') return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed)) throw new ConfigurationError(`Invalid configuration: ${name} must be an integer, got "${value}".`);
+  if (!Number.isInteger(parsed))
+    throw new ConfigurationError(`Invalid configuration: ${name} must be an integer, got "${value}".`);
   if (parsed < range.min || parsed > range.max) {
-    throw new ConfigurationError(`Invalid configuration: ${name} must be between ${range.min} and ${range.max}, got ${parsed}.`);
+    throw new ConfigurationError(
+      `Invalid configuration: ${name} must be between ${range.min} and ${range.max}, got ${parsed}.`,
+    );
   }
   return parsed;
 }

@@ -175,7 +175,11 @@ export interface ManualExportStore {
    * lost). False when another worker holds it or it has finished: duplicate deliveries do nothing. A
    * claim write retried after its answer was lost recognizes itself by its `claimId`.
    */
-  claim(environmentId: string, id: string, claim: { claimId: string; at: number; deadlineAt: number }): Promise<boolean>;
+  claim(
+    environmentId: string,
+    id: string,
+    claim: { claimId: string; at: number; deadlineAt: number },
+  ): Promise<boolean>;
   /**
    * Records the job's outcome. With `claimId`, only while the job is still that claim's: false, writing
    * nothing, when another worker took it over past the claim's deadline.
@@ -186,7 +190,13 @@ export interface ManualExportStore {
    * one whose lease has ended by `at` (its job never finished). Concurrent calls never hold more than
    * `slots` at once. Answers the slot taken, or undefined when every slot is held.
    */
-  acquireSlot(environmentId: string, jobId: string, slots: number, at: number, leaseUntil: number): Promise<number | undefined>;
+  acquireSlot(
+    environmentId: string,
+    jobId: string,
+    slots: number,
+    at: number,
+    leaseUntil: number,
+  ): Promise<number | undefined>;
   /** Frees the slot if this job still holds it. */
   releaseSlot(environmentId: string, slot: number, jobId: string): Promise<void>;
 }
@@ -301,8 +311,22 @@ export interface ExportRun {
 }
 
 export type RunOutcome =
-  | { status: 'successful'; finishedAt: number; durationMs: number; rowCount: number; byteCount: number; objectKey: string }
-  | { status: 'failed'; finishedAt: number; durationMs: number; error: string; errorCode: string; failureClass: FailureClass };
+  | {
+      status: 'successful';
+      finishedAt: number;
+      durationMs: number;
+      rowCount: number;
+      byteCount: number;
+      objectKey: string;
+    }
+  | {
+      status: 'failed';
+      finishedAt: number;
+      durationMs: number;
+      error: string;
+      errorCode: string;
+      failureClass: FailureClass;
+    };
 
 /** The export's status as the status page shows it, kept on one item per environment. */
 export interface ExportStatusRecord {
@@ -702,7 +726,15 @@ export interface RawExportProgress {
 
 export type RawRunOutcome =
   | { status: 'successful'; startedAt: number; totalRevisions: number }
-  | { status: 'failed'; startedAt: number; totalRevisions?: number; error: string; errorCode: string; failureClass: FailureClass; finishedAt: number };
+  | {
+      status: 'failed';
+      startedAt: number;
+      totalRevisions?: number;
+      error: string;
+      errorCode: string;
+      failureClass: FailureClass;
+      finishedAt: number;
+    };
 
 /** The raw revisions export's settings, progress and exported revisions (config table). */
 export interface RawExportStore {
@@ -722,7 +754,12 @@ export interface RawExportStore {
    * new `maxExportedTimestamp`), only while `claimId` holds the lease and the mark is still at `n - 1`:
    * false otherwise, the mark unchanged.
    */
-  recordRevision(environmentId: string, claimId: string, revision: ExportedRevision, maxExportedTimestamp: number | undefined): Promise<boolean>;
+  recordRevision(
+    environmentId: string,
+    claimId: string,
+    revision: ExportedRevision,
+    maxExportedTimestamp: number | undefined,
+  ): Promise<boolean>;
   /** The exported revisions, in number order, streamed. */
   listRevisions(environmentId: string): AsyncIterable<ExportedRevision>;
   /**

@@ -23,21 +23,38 @@ const id = z.string().min(1);
 const instant = z.iso.datetime({ offset: true });
 
 const manualExportEvent = z.object({ kind: z.literal('manual-export'), environmentId: id, jobId: id });
-const scheduledExportEvent = z.object({ kind: z.literal('scheduled-export'), environmentId: id, scheduledTime: instant });
+const scheduledExportEvent = z.object({
+  kind: z.literal('scheduled-export'),
+  environmentId: id,
+  scheduledTime: instant,
+});
 const jobRunEvent = z.object({ kind: z.literal('job-run'), environmentId: id, jobId: id, scheduledTime: instant });
-const scheduledJobRunEvent = z.object({ kind: z.literal('scheduled-job-run'), environmentId: id, jobId: id, scheduledTime: instant });
+const scheduledJobRunEvent = z.object({
+  kind: z.literal('scheduled-job-run'),
+  environmentId: id,
+  jobId: id,
+  scheduledTime: instant,
+});
 const rawExportEvent = z.object({ kind: z.literal('raw-export'), environmentId: id, scheduledTime: instant });
 
-export const runExportEvent = z.discriminatedUnion('kind', [manualExportEvent, scheduledExportEvent, jobRunEvent, scheduledJobRunEvent, rawExportEvent]);
+export const runExportEvent = z.discriminatedUnion('kind', [
+  manualExportEvent,
+  scheduledExportEvent,
+  jobRunEvent,
+  scheduledJobRunEvent,
+  rawExportEvent,
+]);
 
 export type RunExportEvent = z.infer<typeof runExportEvent>;
 export type ManualExportEvent = z.infer<typeof manualExportEvent>;
 export type JobRunEvent = z.infer<typeof jobRunEvent> | z.infer<typeof scheduledJobRunEvent>;
 
 /** The event as it reaches the handler; a ValidationError (not retried usefully, so it fails loudly) otherwise. */
-export const parseRunExportEvent = (event: unknown): RunExportEvent => validate(runExportEvent, event, 'run-export event');
+export const parseRunExportEvent = (event: unknown): RunExportEvent =>
+  validate(runExportEvent, event, 'run-export event');
 
-export const isJobRunEvent = (event: RunExportEvent): event is JobRunEvent => event.kind === 'job-run' || event.kind === 'scheduled-job-run';
+export const isJobRunEvent = (event: RunExportEvent): event is JobRunEvent =>
+  event.kind === 'job-run' || event.kind === 'scheduled-job-run';
 
 /** A manual export job, for the API's asynchronous invocation. */
 export const toManualExportEvent = (request: ManualExportRequest): ManualExportEvent => ({

@@ -242,7 +242,11 @@ export function buildFailureCheck(adapters: FailureCheckAdapters, dashboardUrl: 
     clock: adapters.clock,
     dashboardUrl,
     exportJobs: adapters.exportJobStore &&
-      adapters.destinationStore && { jobs: adapters.exportJobStore, destinations: adapters.destinationStore, scheduler: adapters.scheduler },
+      adapters.destinationStore && {
+        jobs: adapters.exportJobStore,
+        destinations: adapters.destinationStore,
+        scheduler: adapters.scheduler,
+      },
     rawExports:
       adapters.rawExports &&
       new RawExportFailureCheck({

@@ -21,14 +21,13 @@ const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
  * A plain address `local@domain.tld`: no display name, spaces or angle brackets (it is the From address),
  * and no `*` or `?` either: it becomes part of an SES identity ARN in an IAM policy, where those are wildcards.
  */
-const EMAIL_PATTERN = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EMAIL_PATTERN =
+  /^[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
 function requireString(node: Node, key: string, hint: string): string {
   const value: unknown = node.tryGetContext(key);
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
-    throw new Error(
-      `Missing CDK context "${key}" (${hint}). Set it in cdk.json "context" or pass -c ${key}=<value>.`,
-    );
+    throw new Error(`Missing CDK context "${key}" (${hint}). Set it in cdk.json "context" or pass -c ${key}=<value>.`);
   }
   if (typeof value !== 'string') {
     throw new Error(`CDK context "${key}" must be a string, got ${JSON.stringify(value)}.`);
@@ -79,7 +78,9 @@ export function readDataExportConfig(node: Node): DataExportConfig {
       ? rawAudience.split(',')
       : undefined;
   if (audienceList === undefined && rawAudience !== undefined && rawAudience !== null) {
-    throw new Error(`CDK context "jwtAudience" must be a string or an array of strings, got ${JSON.stringify(rawAudience)}.`);
+    throw new Error(
+      `CDK context "jwtAudience" must be a string or an array of strings, got ${JSON.stringify(rawAudience)}.`,
+    );
   }
   if (audienceList?.some((a) => typeof a !== 'string')) {
     throw new Error(`CDK context "jwtAudience" must contain only strings, got ${JSON.stringify(rawAudience)}.`);
@@ -91,9 +92,15 @@ export function readDataExportConfig(node: Node): DataExportConfig {
     );
   }
 
-  const senderEmail = requireString(node, 'senderEmail', 'From address of the failure emails, an SES-verified identity');
+  const senderEmail = requireString(
+    node,
+    'senderEmail',
+    'From address of the failure emails, an SES-verified identity',
+  );
   if (!EMAIL_PATTERN.test(senderEmail)) {
-    throw new Error(`CDK context "senderEmail" must be a plain email address like exports@example.com; got "${senderEmail}".`);
+    throw new Error(
+      `CDK context "senderEmail" must be a plain email address like exports@example.com; got "${senderEmail}".`,
+    );
   }
   const dashboardUrl = requireHttpsUrl(node, 'dashboardUrl', 'dashboard base URL the failure emails link to');
 
@@ -101,7 +108,9 @@ export function readDataExportConfig(node: Node): DataExportConfig {
   let operatorEmail: string | undefined;
   if (rawOperatorEmail !== undefined && rawOperatorEmail !== null && rawOperatorEmail !== '') {
     if (typeof rawOperatorEmail !== 'string' || !EMAIL_PATTERN.test(rawOperatorEmail.trim())) {
-      throw new Error(`CDK context "operatorEmail" must be a plain email address like ops@example.com; got ${JSON.stringify(rawOperatorEmail)}.`);
+      throw new Error(
+        `CDK context "operatorEmail" must be a plain email address like ops@example.com; got ${JSON.stringify(rawOperatorEmail)}.`,
+      );
     }
     operatorEmail = rawOperatorEmail.trim();
   }

@@ -280,12 +280,21 @@ export class DataExportStack extends Stack {
     });
     tableItems(this.configTable).readWriteData(this.apiFunction);
     // GET .../events reads the event catalog (one Query) from the usage table.
-    Grant.addToPrincipal({ grantee: this.apiFunction, actions: ['dynamodb:Query'], resourceArns: [this.usageTable.tableArn] });
+    Grant.addToPrincipal({
+      grantee: this.apiFunction,
+      actions: ['dynamodb:Query'],
+      resourceArns: [this.usageTable.tableArn],
+    });
     // Destination secrets: the API seals on save and unseals to re-validate a saved destination when the
     // secret is omitted (run-export only unseals). Only under the secrets' context.
     grantDestinationSecrets(this.destinationSecretsKey, this.apiFunction, 'kms:Encrypt', 'kms:Decrypt');
 
-    this.ingest = new Ingest(this, 'Ingest', { newFunction, ...tables, profilesTable: this.profilesTable, rawEventLog: this.rawEventLog });
+    this.ingest = new Ingest(this, 'Ingest', {
+      newFunction,
+      ...tables,
+      profilesTable: this.profilesTable,
+      rawEventLog: this.rawEventLog,
+    });
     this.exports = new Exports(this, 'Exports', {
       newFunction,
       ...tables,
@@ -463,7 +472,10 @@ export class DataExportStack extends Stack {
       description: 'Base URL of the HTTP API (management under /v1, ingest under /ingest)',
       value: this.apiStage.url,
     });
-    new CfnOutput(this, 'DashboardUrl', { value: this.dashboard.url, description: 'The dashboard (sign in with a member token)' });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: this.dashboard.url,
+      description: 'The dashboard (sign in with a member token)',
+    });
     new CfnOutput(this, 'ConfigTableName', { value: this.configTable.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.usageTable.tableName });
     new CfnOutput(this, 'ProfilesTableName', { value: this.profilesTable.tableName });

@@ -154,7 +154,8 @@ export function rawEventLogReadAcks(bucketArn: string): NagAcknowledgement[] {
 export const DASHBOARD_DISTRIBUTION_ACKS: readonly NagAcknowledgement[] = [
   {
     id: 'AwsSolutions-CFR1',
-    reason: 'The dashboard is a static page for customers worldwide; it holds no data (every data access is an authenticated API call).',
+    reason:
+      'The dashboard is a static page for customers worldwide; it holds no data (every data access is an authenticated API call).',
   },
   {
     id: 'AwsSolutions-CFR2',
@@ -183,10 +184,19 @@ const ASSETS_OBJECTS = `arn:<AWS::Partition>:s3:::${DefaultStackSynthesizer.DEFA
  * Accepted on the function CDK's BucketDeployment uses to copy the dashboard bundle into its bucket
  * (a CDK-provided singleton, configured by CDK). `siteObjects` names the site bucket's objects.
  */
-export function dashboardDeploymentAcks(siteObjects: string): { function: NagAcknowledgement[]; role: NagAcknowledgement[] } {
-  const cdkHandler = 'CDK\'s BucketDeployment handler (copies the built dashboard into its bucket at deploy time; CDK owns its code and policy)';
+export function dashboardDeploymentAcks(siteObjects: string): {
+  function: NagAcknowledgement[];
+  role: NagAcknowledgement[];
+} {
+  const cdkHandler =
+    "CDK's BucketDeployment handler (copies the built dashboard into its bucket at deploy time; CDK owns its code and policy)";
   return {
-    function: [{ id: 'AwsSolutions-L1', reason: `${cdkHandler}: its runtime is chosen by the aws-cdk-lib version and moves with it.` }],
+    function: [
+      {
+        id: 'AwsSolutions-L1',
+        reason: `${cdkHandler}: its runtime is chosen by the aws-cdk-lib version and moves with it.`,
+      },
+    ],
     role: [
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -196,8 +206,14 @@ export function dashboardDeploymentAcks(siteObjects: string): { function: NagAck
         id: `AwsSolutions-IAM5[Action::${action}]`,
         reason: `${cdkHandler}: CDK's read grant on the asset bucket and read/write grant on the site bucket, both scoped to those two buckets.`,
       })),
-      { id: `AwsSolutions-IAM5[Resource::${ASSETS_OBJECTS}]`, reason: `${cdkHandler}: reads the bundle's zip from the CDK asset bucket.` },
-      { id: `AwsSolutions-IAM5[Resource::${siteObjects}]`, reason: `${cdkHandler}: writes and prunes the page's files in the site bucket.` },
+      {
+        id: `AwsSolutions-IAM5[Resource::${ASSETS_OBJECTS}]`,
+        reason: `${cdkHandler}: reads the bundle's zip from the CDK asset bucket.`,
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${siteObjects}]`,
+        reason: `${cdkHandler}: writes and prunes the page's files in the site bucket.`,
+      },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: `${cdkHandler}: cloudfront:CreateInvalidation and GetInvalidation, to refresh the page after a deployment; CloudFront invalidations have no narrower resource in CDK's grant.`,

@@ -48,7 +48,12 @@ async function seed(service: TestService) {
   }
 
   const events = ['purchase', 'signup', 'report_run', 'dashboard_viewed', 'alert_created'].flatMap((event, index) =>
-    Array.from({ length: 3 + index }, (_, n) => ({ type: 'event', event, userId: `user-${n}`, attributes: { plan: n % 2 ? 'pro' : 'enterprise', amount: n * 10 } })),
+    Array.from({ length: 3 + index }, (_, n) => ({
+      type: 'event',
+      event,
+      userId: `user-${n}`,
+      attributes: { plan: n % 2 ? 'pro' : 'enterprise', amount: n * 10 },
+    })),
   );
   await ingest(service, member, events);
   await service.services.rawLog.flush();
@@ -61,7 +66,14 @@ async function seed(service: TestService) {
     endpoint,
     auth: { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER-SECRET' },
   });
-  const lake = await call('POST', '/destinations', { name: 'Data lake', provider: 'Custom', bucket: CUSTOMER_BUCKET, key: 'lake', endpoint, auth: { mode: 'bucketPolicy' } });
+  const lake = await call('POST', '/destinations', {
+    name: 'Data lake',
+    provider: 'Custom',
+    bucket: CUSTOMER_BUCKET,
+    key: 'lake',
+    endpoint,
+    auth: { mode: 'bucketPolicy' },
+  });
   const job = { notifyEmails: ['data-team@demo.example'] };
   const today = new Date().toISOString().slice(0, 10);
   const purchases = await call('POST', '/export-jobs', {
@@ -74,10 +86,33 @@ async function seed(service: TestService) {
     frequency: { kind: 'recurring', everyHours: 6 },
     format: 'csv',
   });
-  await service.call('POST', '/local/scheduler/fire', { body: { jobId: purchases.id, scheduledTime: new Date(Date.now() + 1000).toISOString() } });
-  await call('POST', '/export-jobs', { ...job, name: 'All events to the lake', destinationId: lake.id, type: 'allEvents', frequency: { kind: 'recurring', everyHours: 12 }, format: 'parquet' });
-  await call('POST', '/export-jobs', { ...job, name: 'Profiles backfill', destinationId: lake.id, type: 'userProfiles', frequency: { kind: 'oneTime', from: today, to: today }, format: 'json' });
-  const old = await call('POST', '/export-jobs', { ...job, name: 'Old XML feed', destinationId: warehouse.id, type: 'allEvents', frequency: { kind: 'recurring', everyHours: 24 }, format: 'xml' });
+  await service.call('POST', '/local/scheduler/fire', {
+    body: { jobId: purchases.id, scheduledTime: new Date(Date.now() + 1000).toISOString() },
+  });
+  await call('POST', '/export-jobs', {
+    ...job,
+    name: 'All events to the lake',
+    destinationId: lake.id,
+    type: 'allEvents',
+    frequency: { kind: 'recurring', everyHours: 12 },
+    format: 'parquet',
+  });
+  await call('POST', '/export-jobs', {
+    ...job,
+    name: 'Profiles backfill',
+    destinationId: lake.id,
+    type: 'userProfiles',
+    frequency: { kind: 'oneTime', from: today, to: today },
+    format: 'json',
+  });
+  const old = await call('POST', '/export-jobs', {
+    ...job,
+    name: 'Old XML feed',
+    destinationId: warehouse.id,
+    type: 'allEvents',
+    frequency: { kind: 'recurring', everyHours: 24 },
+    format: 'xml',
+  });
   await call('POST', `/export-jobs/${old.id}/stop`);
   await service.services.dispatcher.idle();
   return { member, purchasesId: purchases.id, lakeId: lake.id, warehouseId: warehouse.id };
@@ -86,14 +121,21 @@ async function seed(service: TestService) {
 /** The member's API call; an answer other than 2xx fails the script. */
 function memberCall(service: TestService, member: Member) {
   return async (method: string, path: string, body?: unknown) => {
-    const answer = await service.call(method, `/v1/environments/${member.environmentId}${path}`, { token: member.token, body });
-    if (answer.status >= 300) throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    const answer = await service.call(method, `/v1/environments/${member.environmentId}${path}`, {
+      token: member.token,
+      body,
+    });
+    if (answer.status >= 300)
+      throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     return answer.body;
   };
 }
 
 async function ingest(service: TestService, member: Member, items: unknown[]): Promise<void> {
-  const answer = await service.call('POST', '/ingest/bulk', { headers: { authorization: `Bearer ${member.ingestKey}` }, body: items });
+  const answer = await service.call('POST', '/ingest/bulk', {
+    headers: { authorization: `Bearer ${member.ingestKey}` },
+    body: items,
+  });
   if (answer.status !== 200) throw new Error(`ingest answered ${answer.status}: ${JSON.stringify(answer.body)}`);
 }
 
@@ -106,15 +148,25 @@ async function seedRawExport(service: TestService, member: Member, destinationId
   const today = Math.floor(Date.now() / (24 * HOUR_MS)) * 24 * HOUR_MS;
   for (const hoursBefore of [15, 11, 6]) {
     await service.services.clock.at(today - hoursBefore * HOUR_MS, async () => {
-      await ingest(service, member, [{ type: 'event', event: 'report_run', userId: `user-${hoursBefore}`, attributes: { rows: hoursBefore * 100 } }]);
+      await ingest(service, member, [
+        { type: 'event', event: 'report_run', userId: `user-${hoursBefore}`, attributes: { rows: hoursBefore * 100 } },
+      ]);
       await service.services.rawLog.flush();
     });
   }
   const call = memberCall(service, member);
   const settings = await call('GET', '/raw-export/settings');
-  await call('PUT', '/raw-export/settings', { enabled: true, destinationId, notifyEmails: ['data-team@demo.example'], version: settings.version });
-  const fired = await service.call('POST', '/local/scheduler/fire', { body: { target: 'raw-export', envId: member.environmentId, scheduledTime: new Date(today).toISOString() } });
-  if (fired.body?.outcome !== 'successful') throw new Error(`The raw export run answered ${fired.status}: ${JSON.stringify(fired.body)}`);
+  await call('PUT', '/raw-export/settings', {
+    enabled: true,
+    destinationId,
+    notifyEmails: ['data-team@demo.example'],
+    version: settings.version,
+  });
+  const fired = await service.call('POST', '/local/scheduler/fire', {
+    body: { target: 'raw-export', envId: member.environmentId, scheduledTime: new Date(today).toISOString() },
+  });
+  if (fired.body?.outcome !== 'successful')
+    throw new Error(`The raw export run answered ${fired.status}: ${JSON.stringify(fired.body)}`);
 }
 
 async function shoot(browser: Browser, url: string, file: string, ready: (page: Page) => Promise<void>): Promise<void> {
@@ -138,23 +190,35 @@ async function main(): Promise<void> {
   try {
     const { member, purchasesId, lakeId, warehouseId } = await seed(service);
     const url = (page: string) => `${service.url}/environments/${member.environmentId}/${page}#token=${member.token}`;
-    await shoot(browser, url('settings/data-export'), 'dashboard-data-export.png', (page) => page.getByRole('region', { name: 'Run history' }).waitFor());
+    await shoot(browser, url('settings/data-export'), 'dashboard-data-export.png', (page) =>
+      page.getByRole('region', { name: 'Run history' }).waitFor(),
+    );
     await shoot(browser, url('settings/manual-export'), 'dashboard-manual-export.png', async (page) => {
       await page.getByLabel('30 days, daily granularity').check();
       await page.getByRole('button', { name: 'Download export' }).click();
       await page.getByRole('link', { name: /^Download .*\.csv$/ }).waitFor({ timeout: 60_000 });
     });
-    await shoot(browser, url('destinations'), 'dashboard-destinations.png', (page) => page.getByRole('region', { name: 'Destinations' }).waitFor());
-    await shoot(browser, url(`destinations/${lakeId}`), 'dashboard-destination-policy.png', (page) => page.getByLabel(/^Bucket policy for/).waitFor());
-    await shoot(browser, url('export-jobs'), 'dashboard-export-jobs.png', (page) => page.getByRole('region', { name: 'Export jobs' }).waitFor());
+    await shoot(browser, url('destinations'), 'dashboard-destinations.png', (page) =>
+      page.getByRole('region', { name: 'Destinations' }).waitFor(),
+    );
+    await shoot(browser, url(`destinations/${lakeId}`), 'dashboard-destination-policy.png', (page) =>
+      page.getByLabel(/^Bucket policy for/).waitFor(),
+    );
+    await shoot(browser, url('export-jobs'), 'dashboard-export-jobs.png', (page) =>
+      page.getByRole('region', { name: 'Export jobs' }).waitFor(),
+    );
     await shoot(browser, url('export-jobs/new'), 'dashboard-export-job-form.png', async (page) => {
       await page.getByLabel('Selected events').check();
       await page.getByLabel(/^purchase/).check();
       await page.getByLabel(/^signup/).check();
     });
-    await shoot(browser, url(`export-jobs/${purchasesId}`), 'dashboard-export-job.png', (page) => page.getByRole('region', { name: 'Run history' }).waitFor());
+    await shoot(browser, url(`export-jobs/${purchasesId}`), 'dashboard-export-job.png', (page) =>
+      page.getByRole('region', { name: 'Run history' }).waitFor(),
+    );
     await seedRawExport(service, member, warehouseId);
-    await shoot(browser, url('settings/raw-export'), 'dashboard-raw-export.png', (page) => page.getByText(/^[\d,]+ of [\d,]+ revisions exported$/).waitFor());
+    await shoot(browser, url('settings/raw-export'), 'dashboard-raw-export.png', (page) =>
+      page.getByText(/^[\d,]+ of [\d,]+ revisions exported$/).waitFor(),
+    );
   } finally {
     await browser.close();
     await service.stop();

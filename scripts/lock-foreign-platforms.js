@@ -14,7 +14,15 @@ const lockPath = join(__dirname, '..', 'package-lock.json');
 const lock = JSON.parse(readFileSync(lockPath, 'utf8'));
 
 const OS = ['darwin', 'linux', 'win32', 'freebsd', 'android'];
-const CPU = { arm64: 'arm64', x64: 'x64', ia32: 'ia32', arm: 'arm', ppc64: 'ppc64', s390x: 's390x', riscv64: 'riscv64' };
+const CPU = {
+  arm64: 'arm64',
+  x64: 'x64',
+  ia32: 'ia32',
+  arm: 'arm',
+  ppc64: 'ppc64',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 function platformOf(name) {
   const parts = name.split('/').pop().split('-');

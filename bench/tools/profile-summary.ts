@@ -47,7 +47,9 @@ function main(): void {
   const print = (title: string, map: Map<string, number>) => {
     console.log(`\n${title} (total ${(total / 1e6).toFixed(2)} s sampled)`);
     for (const [name, micros] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-      console.log(`${(micros / 1e6).toFixed(2).padStart(7)} s ${((100 * micros) / total).toFixed(1).padStart(5)}%  ${name}`);
+      console.log(
+        `${(micros / 1e6).toFixed(2).padStart(7)} s ${((100 * micros) / total).toFixed(1).padStart(5)}%  ${name}`,
+      );
     }
   };
   print('Self time by area', byArea);

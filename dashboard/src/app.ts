@@ -51,7 +51,8 @@ export function App({ apiBaseUrl, initialSession }: { apiBaseUrl: string; initia
       saveSession(sessionStorage, next);
       setSession(next);
     }
-    if (session && !route && session.environmentId) navigate(pagePath(session.environmentId, PAGES[0].path), { replace: true });
+    if (session && !route && session.environmentId)
+      navigate(pagePath(session.environmentId, PAGES[0].path), { replace: true });
   }, [session, route?.environmentId, pathname]);
 
   const signIn = (next: Session) => {
@@ -64,11 +65,26 @@ export function App({ apiBaseUrl, initialSession }: { apiBaseUrl: string; initia
     setSession(undefined);
   };
 
-  if (!session || !environmentId) return html`<${SignIn} session=${session} environmentId=${environmentId} onSignIn=${signIn} />`;
-  return html`<${Shell} apiBaseUrl=${apiBaseUrl} token=${session.token} environmentId=${environmentId} page=${route?.page} search=${search} onSignOut=${signOut} />`;
+  if (!session || !environmentId)
+    return html`<${SignIn} session=${session} environmentId=${environmentId} onSignIn=${signIn} />`;
+  return html`<${Shell}
+    apiBaseUrl=${apiBaseUrl}
+    token=${session.token}
+    environmentId=${environmentId}
+    page=${route?.page}
+    search=${search}
+    onSignOut=${signOut}
+  />`;
 }
 
-function Shell(props: { apiBaseUrl: string; token: string; environmentId: string; page?: string; search: string; onSignOut: () => void }) {
+function Shell(props: {
+  apiBaseUrl: string;
+  token: string;
+  environmentId: string;
+  page?: string;
+  search: string;
+  onSignOut: () => void;
+}) {
   const api = useMemo(() => new Api(props.apiBaseUrl, props.token), [props.apiBaseUrl, props.token]);
   const [environment, setEnvironment] = useState<{ name: string }>();
   const [environmentError, setEnvironmentError] = useState<string>();
@@ -96,15 +112,39 @@ function Shell(props: { apiBaseUrl: string; token: string; environmentId: string
     <nav aria-label="Settings">
       <ul>
         ${PAGES.map(
-          (candidate) => html`<li>
-            <a href=${pagePath(props.environmentId, candidate.path)} aria-current=${candidate === page ? 'page' : undefined} onClick=${followLink}>${candidate.title}</a>
-          </li>`,
+          (candidate) =>
+            html`<li>
+              <a
+                href=${pagePath(props.environmentId, candidate.path)}
+                aria-current=${candidate === page ? 'page' : undefined}
+                onClick=${followLink}
+                >${candidate.title}</a
+              >
+            </li>`,
         )}
       </ul>
     </nav>
     <main id="main" tabindex="-1">
-      ${environmentError ? html`<div class="alert" role="alert"><p>${environmentError}</p><p>Sign out and sign in with a token of this environment's organization.</p></div>` : null}
-      ${page ? html`<h1>${page.title}</h1><${page.view} api=${api} environmentId=${props.environmentId} subpath=${found!.subpath} search=${props.search} />` : html`<h1>Page not found</h1><p>Choose a page above.</p>`}
+      ${
+        environmentError
+          ? html`<div class="alert" role="alert">
+              <p>${environmentError}</p>
+              <p>Sign out and sign in with a token of this environment's organization.</p>
+            </div>`
+          : null
+      }
+      ${
+        page
+          ? html`<h1>${page.title}</h1>
+              <${page.view}
+                api=${api}
+                environmentId=${props.environmentId}
+                subpath=${found.subpath}
+                search=${props.search}
+              />`
+          : html`<h1>Page not found</h1>
+              <p>Choose a page above.</p>`
+      }
     </main>
   `;
 }
@@ -120,17 +160,31 @@ function SignIn(props: { session?: Session; environmentId?: string; onSignIn: (s
       environmentId: environmentId.trim() ? undefined : 'Enter the environment id, e.g. env_…',
     };
     setErrors(missing);
-    if (!missing.token && !missing.environmentId) props.onSignIn({ token: token.trim(), environmentId: environmentId.trim() });
+    if (!missing.token && !missing.environmentId)
+      props.onSignIn({ token: token.trim(), environmentId: environmentId.trim() });
   };
   return html`<main id="main" class="sign-in">
     <h1>Sign in</h1>
     <p>Open the link <code>npm start</code> prints (<code>dashboardUrl</code>), or paste a member token.</p>
     <form onSubmit=${submit} novalidate>
       <${Field} id="token" label="Member token" error=${errors.token}>
-        <input id="token" type="password" autocomplete="off" value=${token} onInput=${(e: Event) => setToken((e.currentTarget as HTMLInputElement).value)} aria-invalid=${errors.token ? 'true' : undefined} />
+        <input
+          id="token"
+          type="password"
+          autocomplete="off"
+          value=${token}
+          onInput=${(e: Event) => setToken((e.currentTarget as HTMLInputElement).value)}
+          aria-invalid=${errors.token ? 'true' : undefined}
+        />
       <//>
       <${Field} id="environmentId" label="Environment id" error=${errors.environmentId}>
-        <input id="environmentId" autocomplete="off" value=${environmentId} onInput=${(e: Event) => setEnvironmentId((e.currentTarget as HTMLInputElement).value)} aria-invalid=${errors.environmentId ? 'true' : undefined} />
+        <input
+          id="environmentId"
+          autocomplete="off"
+          value=${environmentId}
+          onInput=${(e: Event) => setEnvironmentId((e.currentTarget as HTMLInputElement).value)}
+          aria-invalid=${errors.environmentId ? 'true' : undefined}
+        />
       <//>
       <div class="actions"><button type="submit">Sign in</button></div>
     </form>

@@ -4,11 +4,16 @@ import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
 /** A visible label, the control, a hint and the API's message for this field (announced, linked by aria-describedby). */
-export function Field(props: { id: string; label: string; hint?: string; error?: string; children: ComponentChildren }) {
+export function Field(props: {
+  id: string;
+  label: string;
+  hint?: string;
+  error?: string;
+  children: ComponentChildren;
+}) {
   return html`<div class=${`field${props.error ? ' invalid' : ''}`}>
     <label for=${props.id}>${props.label}</label>
-    ${props.children}
-    ${props.hint ? html`<p class="hint" id=${`${props.id}-hint`}>${props.hint}</p>` : null}
+    ${props.children} ${props.hint ? html`<p class="hint" id=${`${props.id}-hint`}>${props.hint}</p>` : null}
     ${props.error ? html`<p class="error" id=${`${props.id}-error`} role="alert">${props.error}</p>` : null}
   </div>`;
 }
@@ -23,7 +28,11 @@ export function describedBy(id: string, hint: boolean, error: string | undefined
 export function Time({ value }: { value: string | null | undefined }) {
   if (!value) return html`<span>—</span>`;
   const date = new Date(value);
-  return html`<time datetime=${date.toISOString()} title=${date.toISOString().replace('.000Z', 'Z').replace('T', ' ').replace('Z', ' UTC')}>${date.toLocaleString()}</time>`;
+  return html`<time
+    datetime=${date.toISOString()}
+    title=${date.toISOString().replace('.000Z', 'Z').replace('T', ' ').replace('Z', ' UTC')}
+    >${date.toLocaleString()}</time
+  >`;
 }
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -44,10 +53,14 @@ export function formatDuration(ms: number | null | undefined): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-export const formatCount = (count: number | null | undefined): string => (count === null || count === undefined ? '—' : count.toLocaleString());
+export const formatCount = (count: number | null | undefined): string =>
+  count === null || count === undefined ? '—' : count.toLocaleString();
 
 export function Alert({ message, children }: { message: string; children?: ComponentChildren }) {
-  return html`<div class="alert" role="alert"><p>${message}</p>${children}</div>`;
+  return html`<div class="alert" role="alert">
+    <p>${message}</p>
+    ${children}
+  </div>`;
 }
 
 /**
@@ -55,7 +68,12 @@ export function Alert({ message, children }: { message: string; children?: Compo
  * cancel, focus on cancel), and only the confirm button acts; the confirmation closes once the action
  * is done.
  */
-export function ConfirmButton(props: { label: string; question: string; confirmLabel: string; onConfirm: () => Promise<void> }) {
+export function ConfirmButton(props: {
+  label: string;
+  question: string;
+  confirmLabel: string;
+  onConfirm: () => Promise<void>;
+}) {
   const [state, setState] = useState<'closed' | 'asking' | 'acting'>('closed');
   const cancel = useRef<HTMLButtonElement>(null);
   useEffect(() => {
@@ -69,12 +87,25 @@ export function ConfirmButton(props: { label: string; question: string; confirmL
       setState('closed');
     }
   };
-  if (state === 'closed') return html`<button type="button" class="secondary danger" onClick=${() => setState('asking')}>${props.label}</button>`;
+  if (state === 'closed')
+    return html`<button type="button" class="secondary danger" onClick=${() => setState('asking')}>
+      ${props.label}
+    </button>`;
   return html`<div class="confirm" role="group" aria-label=${props.question}>
     <p>${props.question}</p>
     <div class="actions">
-      <button type="button" class="danger" disabled=${state === 'acting'} onClick=${() => void confirm()}>${props.confirmLabel}</button>
-      <button type="button" class="secondary" ref=${cancel} disabled=${state === 'acting'} onClick=${() => setState('closed')}>Cancel</button>
+      <button type="button" class="danger" disabled=${state === 'acting'} onClick=${() => void confirm()}>
+        ${props.confirmLabel}
+      </button>
+      <button
+        type="button"
+        class="secondary"
+        ref=${cancel}
+        disabled=${state === 'acting'}
+        onClick=${() => setState('closed')}
+      >
+        Cancel
+      </button>
     </div>
   </div>`;
 }
@@ -90,7 +121,10 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
       setResult('The browser refused the clipboard: select the text and copy it.');
     }
   };
-  return html`<span class="actions"><button type="button" class="secondary" onClick=${() => void copy()}>${label}</button>${result ? html`<span role="status">${result}</span>` : null}</span>`;
+  return html`<span class="actions"
+    ><button type="button" class="secondary" onClick=${() => void copy()}>${label}</button
+    >${result ? html`<span role="status">${result}</span>` : null}</span
+  >`;
 }
 
 /** The message of anything a request threw: the API's own words, else the error's. */

@@ -25,7 +25,8 @@ export function useLocation(): { pathname: string; search: string } {
 
 /** A click handler for in-app links: plain clicks navigate in place, modified clicks open as usual. */
 export function followLink(event: MouseEvent): void {
-  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey)
+    return;
   const anchor = event.currentTarget as HTMLAnchorElement;
   event.preventDefault();
   navigate(anchor.pathname + anchor.search);

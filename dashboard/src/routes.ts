@@ -18,7 +18,10 @@ export function matchRoute(pathname: string): PageRoute | undefined {
 }
 
 /** The page a route's path belongs to (its own path, or one below it), and the rest of the path. */
-export function pageOfPath<Page extends { path: string }>(pages: readonly Page[], path: string | undefined): { page: Page; subpath: string } | undefined {
+export function pageOfPath<Page extends { path: string }>(
+  pages: readonly Page[],
+  path: string | undefined,
+): { page: Page; subpath: string } | undefined {
   if (path === undefined) return undefined;
   for (const page of pages) {
     if (path === page.path) return { page, subpath: '' };
@@ -27,4 +30,5 @@ export function pageOfPath<Page extends { path: string }>(pages: readonly Page[]
   return undefined;
 }
 
-export const pagePath = (environmentId: string, page: string): string => `/environments/${encodeURIComponent(environmentId)}/${page}`;
+export const pagePath = (environmentId: string, page: string): string =>
+  `/environments/${encodeURIComponent(environmentId)}/${page}`;

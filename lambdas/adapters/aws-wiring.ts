@@ -10,7 +10,15 @@ import { ConfigurationError, optionalInteger, requiredString, type Environment }
 import { EventCatalogRecorder } from '../core/event-catalog';
 import type { FailureCheckService } from '../core/failure-check';
 import { IngestService } from '../core/ingest';
-import type { ExportJobScheduler, ExportScheduler, ProfileStore, RawEventLog, RawExportScheduler, TenantStore, UsageStore } from '../ports';
+import type {
+  ExportJobScheduler,
+  ExportScheduler,
+  ProfileStore,
+  RawEventLog,
+  RawExportScheduler,
+  TenantStore,
+  UsageStore,
+} from '../ports';
 import {
   buildFailureCheck,
   buildServices,
@@ -85,7 +93,9 @@ export interface FailureCheckConfig {
 function requiredRoleArn(env: Environment, name: string): string {
   const value = requiredString(env, name);
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(value)) {
-    throw new ConfigurationError(`Invalid configuration: ${name} must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got "${value}".`);
+    throw new ConfigurationError(
+      `Invalid configuration: ${name} must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got "${value}".`,
+    );
   }
   return value;
 }
@@ -196,18 +206,25 @@ class IngestWritesElsewhere implements RawEventLog, ProfileStore {
     return this.append();
   }
 
-  async *listProfiles(): AsyncIterable<never> {
-    await this.append();
+  listProfiles(): AsyncIterable<never> {
+    return this.refusedListing();
   }
 
-  async *listProfilesChangedSince(): AsyncIterable<never> {
-    await this.append();
+  listProfilesChangedSince(): AsyncIterable<never> {
+    return this.refusedListing();
+  }
+
+  /** A listing whose first step fails as `append` does. */
+  private refusedListing(): AsyncIterable<never> {
+    const next = () => this.append().then((): IteratorResult<never> => ({ done: true, value: undefined }));
+    return { [Symbol.asyncIterator]: () => ({ next }) };
   }
 }
 
 const documentClient = () => createDocumentClient(traced(createDynamoDbClient()));
 
-const scheduler = (config: ScheduleConfig) => new EventBridgeExportScheduler({ client: traced(new SchedulerClient({})), ...config });
+const scheduler = (config: ScheduleConfig) =>
+  new EventBridgeExportScheduler({ client: traced(new SchedulerClient({})), ...config });
 
 /** Just the stores, for entry points that need nothing else (ingest). */
 export function awsStores(config: StoreConfig): { tenants: TenantStore; usage: UsageStore } {
@@ -242,13 +259,18 @@ export function awsServices(config: AwsConfig): Services {
     {
       ...awsStores(config),
       manualExportJobs: new DynamoDbManualExportStore({ client, tableName: config.configTable }),
-      dispatcher: new LambdaExportDispatcher({ client: traced(new LambdaClient({})), functionName: config.exportFunctionName }),
+      dispatcher: new LambdaExportDispatcher({
+        client: traced(new LambdaClient({})),
+        functionName: config.exportFunctionName,
+      }),
       exportsSink: new S3ObjectSink({ client: s3, bucket: config.exportsBucket }),
       downloadLinks: new S3DownloadLinks({ client: s3, bucket: config.exportsBucket }),
       exportSettings: new DynamoDbAutomaticExportSettingsStore({ client, tableName: config.configTable }),
       exportRuns: new DynamoDbExportRunStore({ client, tableName: config.configTable }),
       sealer: new KmsSecretSealer({ client: traced(new KMSClient({})), keyId: config.secretsKeyId }),
-      destinations: new S3DestinationGateway({ serviceIdentity: { credentials: exportRoleCredentials(config.exportRoleArn) } }),
+      destinations: new S3DestinationGateway({
+        serviceIdentity: { credentials: exportRoleCredentials(config.exportRoleArn) },
+      }),
       scheduler: config.schedule ? scheduler(config.schedule) : new SchedulesManagedElsewhere(),
       destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
       exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
@@ -256,7 +278,9 @@ export function awsServices(config: AwsConfig): Services {
       rawEvents: new S3RawEventReader({ client: s3, bucket: config.rawEventsBucket }),
       clock: systemClock,
       rawLog: new IngestWritesElsewhere(),
-      profiles: config.profilesTable ? new DynamoDbProfileStore({ client, tableName: config.profilesTable }) : new IngestWritesElsewhere(),
+      profiles: config.profilesTable
+        ? new DynamoDbProfileStore({ client, tableName: config.profilesTable })
+        : new IngestWritesElsewhere(),
       eventCatalogStore: new DynamoDbEventCatalogStore({ client, tableName: config.usageTable }),
       metrics: operationalMetrics,
     },

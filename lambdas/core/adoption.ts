@@ -15,13 +15,7 @@
  * days, sorted feedback tallies with prefix sums) and each T is answered with binary searches.
  */
 import { InternalFailureError, type FieldIssue } from './errors';
-import type {
-  AdoptionThresholds,
-  CompanyRecord,
-  DayLastSeen,
-  FeatureUsageRecord,
-  FeedbackTally,
-} from './model';
+import type { AdoptionThresholds, CompanyRecord, DayLastSeen, FeatureUsageRecord, FeedbackTally } from './model';
 import { toEpochDay } from './model';
 import { daysInOrder } from './fast-paths/days-in-order';
 import { lastIncludedDay } from './periods';
@@ -39,12 +33,7 @@ export type Frequency = 0 | 1 | 2 | 3;
 export type FrequencyLabel = 'Never' | 'Rarely' | 'Monthly' | 'Weekly' | 'Daily';
 
 export type Satisfaction = 1 | 2 | 3 | 4 | 5;
-export type SatisfactionLabel =
-  | 'Very dissatisfied'
-  | 'Dissatisfied'
-  | 'Neutral'
-  | 'Satisfied'
-  | 'Very satisfied';
+export type SatisfactionLabel = 'Very dissatisfied' | 'Dissatisfied' | 'Neutral' | 'Satisfied' | 'Very satisfied';
 export const SATISFACTION_LABELS: Readonly<Record<Satisfaction, SatisfactionLabel>> = {
   1: 'Very dissatisfied',
   2: 'Dissatisfied',
@@ -273,7 +262,8 @@ function frequencyOf(
     if (activePeriods(active, weeksFrom, counted, lastDay, WEEK_DAYS, MIN_ACTIVE_WEEKS) >= MIN_ACTIVE_WEEKS) return 2;
     // 1 Monthly: active in >= 2 of the last 3 28-day periods.
     const monthsFrom = windowStarts.monthly.of(lastDay - MONTHS_CONSIDERED * MONTH_DAYS + 1);
-    if (activePeriods(active, monthsFrom, counted, lastDay, MONTH_DAYS, MIN_ACTIVE_MONTHS) >= MIN_ACTIVE_MONTHS) return 1;
+    if (activePeriods(active, monthsFrom, counted, lastDay, MONTH_DAYS, MIN_ACTIVE_MONTHS) >= MIN_ACTIVE_MONTHS)
+      return 1;
     return 0;
   };
 }

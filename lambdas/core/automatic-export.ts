@@ -32,7 +32,13 @@ import type {
 export type ScheduledRunResult =
   | { outcome: 'skipped'; reason: 'not enabled' | 'already ran' | 'plan does not include it' }
   | { outcome: 'successful'; snapshotAt: number; objectKey: string; rowCount: number; byteCount: number }
-  | { outcome: 'failed'; snapshotAt: number; error: string; errorCode: string; failureClass: Exclude<FailureClass, 'transient'> };
+  | {
+      outcome: 'failed';
+      snapshotAt: number;
+      error: string;
+      errorCode: string;
+      failureClass: Exclude<FailureClass, 'transient'>;
+    };
 
 export interface AutomaticExportDependencies {
   tenants: TenantStore;
@@ -44,7 +50,6 @@ export interface AutomaticExportDependencies {
   scheduler: ExportScheduler;
   clock: Clock;
 }
-
 
 /** A save based on settings that changed since they were read. */
 export class StaleSettingsError extends ConflictError {
@@ -87,10 +92,15 @@ export class AutomaticExportService {
     const destination = destinationFrom(input) ?? existing?.destination;
     const accessKeyId = input.accessKeyId ?? existing?.accessKeyId;
     const notifyEmails = input.notifyEmails ?? existing?.notifyEmails ?? [];
-    if (input.secretAccessKey === undefined && input.accessKeyId !== undefined && input.accessKeyId !== existing?.accessKeyId) {
-      throw new ValidationError('Send secretAccessKey with a new accessKeyId: the stored secret belongs to the previous key.', [
-        { path: 'secretAccessKey', message: 'required when accessKeyId changes' },
-      ]);
+    if (
+      input.secretAccessKey === undefined &&
+      input.accessKeyId !== undefined &&
+      input.accessKeyId !== existing?.accessKeyId
+    ) {
+      throw new ValidationError(
+        'Send secretAccessKey with a new accessKeyId: the stored secret belongs to the previous key.',
+        [{ path: 'secretAccessKey', message: 'required when accessKeyId changes' }],
+      );
     }
     // The secret to validate with: the one sent, else the stored one (sealed).
     const secret: { plain: string } | { sealed: string } | undefined =
@@ -105,11 +115,13 @@ export class AutomaticExportService {
       if (!destination) missing.push({ path: 'provider', message: 'choose AWS, GCP or Custom and its bucket' });
       if (!accessKeyId) missing.push({ path: 'accessKeyId', message: 'required to enable automatic export' });
       if (!secret) missing.push({ path: 'secretAccessKey', message: 'required to enable automatic export' });
-      if (notifyEmails.length === 0) missing.push({ path: 'notifyEmails', message: 'add at least one address to warn when exports fail' });
+      if (notifyEmails.length === 0)
+        missing.push({ path: 'notifyEmails', message: 'add at least one address to warn when exports fail' });
       if (missing.length > 0 || !destination || !accessKeyId || !secret) {
         throw new ValidationError(`Automatic export needs ${missing.map((m) => m.path).join(', ')}.`, missing);
       }
-      const secretAccessKey = 'plain' in secret ? secret.plain : await this.deps.sealer.unseal(secret.sealed, { environmentId });
+      const secretAccessKey =
+        'plain' in secret ? secret.plain : await this.deps.sealer.unseal(secret.sealed, { environmentId });
       try {
         await this.deps.gateway.validate(destination, { accessKeyId, secretAccessKey });
       } catch (error) {
@@ -143,7 +155,10 @@ export class AutomaticExportService {
     // The settings are saved (and marked unreconciled): a failure here is caught up by the hourly
     // check, so it is not the customer's to retry (a retry would be refused as stale anyway).
     await this.reconciler.reconcile(environmentId).catch((error: unknown) =>
-      logger.warn('Schedule not reconciled after a save; the hourly check will', { environmentId, error: error as Error }),
+      logger.warn('Schedule not reconciled after a save; the hourly check will', {
+        environmentId,
+        error: error as Error,
+      }),
     );
     if (settings.enabled) await this.deps.runs.clearFailure(environmentId);
     return settingsView(settings);
@@ -156,15 +171,19 @@ export class AutomaticExportService {
       this.deps.runs.getStatus(environmentId),
     ]);
     const enabled = settings?.enabled ?? false;
-    const label: ExportStatusLabel = settings?.stoppedAt !== undefined && !enabled
-      ? 'stopped'
-      : (status?.lastStatus ?? 'never ran before');
+    const label: ExportStatusLabel =
+      settings?.stoppedAt !== undefined && !enabled ? 'stopped' : (status?.lastStatus ?? 'never ran before');
     return {
       enabled,
       status: label,
       lastRunAt: isoTimeOrNull(status?.lastRunAt),
       nextRunAt: settings?.enabled ? isoTime(nextRunAt(settings.cadence, this.deps.clock.now())) : null,
-      error: label === 'stopped' ? (settings?.stoppedReason ?? null) : label === 'failed' ? (status?.lastError ?? null) : null,
+      error:
+        label === 'stopped'
+          ? (settings?.stoppedReason ?? null)
+          : label === 'failed'
+            ? (status?.lastError ?? null)
+            : null,
       errorCode: label === 'failed' ? (status?.lastErrorCode ?? null) : null,
       failingSince: isoTimeOrNull(status?.failingSince),
     };
@@ -190,7 +209,8 @@ export class AutomaticExportService {
     const { timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const settings = await this.deps.settings.get(environmentId);
     if (!isRunnable(settings)) return { outcome: 'skipped', reason: 'not enabled' };
-    if (!(await this.planAllowsAutomaticExport(environmentId))) return { outcome: 'skipped', reason: 'plan does not include it' };
+    if (!(await this.planAllowsAutomaticExport(environmentId)))
+      return { outcome: 'skipped', reason: 'plan does not include it' };
     const snapshotAt = scheduledSnapshotInstant(settings.cadence, scheduledTime);
     const startedAt = this.deps.clock.now();
     const previous = await this.deps.runs.getRun(environmentId, snapshotAt);
@@ -223,16 +243,30 @@ export class AutomaticExportService {
         status: 'failed' as const,
         finishedAt,
         durationMs: finishedAt - startedAt,
-        ...(signal.aborted ? { ...TIME_LIMIT_EXCEEDED, failureClass: 'transient' as const } : classifyRunFailure(error)),
+        ...(signal.aborted
+          ? { ...TIME_LIMIT_EXCEEDED, failureClass: 'transient' as const }
+          : classifyRunFailure(error)),
       };
       const log = outcome.failureClass === 'internal' ? logger.error.bind(logger) : logger.warn.bind(logger);
-      log('Scheduled export failed', { environmentId, snapshotAt, errorCode: outcome.errorCode, failureClass: outcome.failureClass, error: error as Error });
+      log('Scheduled export failed', {
+        environmentId,
+        snapshotAt,
+        errorCode: outcome.errorCode,
+        failureClass: outcome.failureClass,
+        error: error as Error,
+      });
       // A run taken over past its deadline leaves the outcome to the run that took it over.
       if (await this.deps.runs.finish(environmentId, snapshotAt, claimId, outcome)) {
         await this.deps.runs.recordOutcome(environmentId, startedAt, outcome);
       }
       if (outcome.failureClass === 'transient') throw new RetryableRunError(outcome.error, { cause: error });
-      return { outcome: 'failed', snapshotAt, error: outcome.error, errorCode: outcome.errorCode, failureClass: outcome.failureClass };
+      return {
+        outcome: 'failed',
+        snapshotAt,
+        error: outcome.error,
+        errorCode: outcome.errorCode,
+        failureClass: outcome.failureClass,
+      };
     }
   }
 
@@ -268,7 +302,11 @@ export class AutomaticExportService {
       signal,
     });
     const prefix = settings.destination.keyPrefix;
-    return { objectKey: prefix ? `${prefix}/${result.key}` : result.key, rowCount: result.rowCount, byteCount: result.byteCount };
+    return {
+      objectKey: prefix ? `${prefix}/${result.key}` : result.key,
+      rowCount: result.rowCount,
+      byteCount: result.byteCount,
+    };
   }
 }
 

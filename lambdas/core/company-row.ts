@@ -24,7 +24,15 @@ const COMPANY_COLUMNS_GROUPED = [
   ['Company ID', 'Company Name', 'Feature Name', 'Feature ID'],
   ['Date', 'First Seen', 'Last Seen'],
   ['First Used', 'Last Used'],
-  ['STARS State Label', 'STARS State', 'Frequency Label', 'Frequency', 'Satisfaction Label', 'Satisfaction', 'Feedback Count'],
+  [
+    'STARS State Label',
+    'STARS State',
+    'Frequency Label',
+    'Frequency',
+    'Satisfaction Label',
+    'Satisfaction',
+    'Feedback Count',
+  ],
   ['Segment Names', 'Segment IDs'],
 ] as const;
 

@@ -19,7 +19,10 @@ import type { Cadence } from './periods';
 import { keyPrefixProblem } from './limits';
 
 /** Where a destination is, as the API takes it: the AWS bucket URL, or bucket, region, key (and endpoint). */
-export type DestinationLocationInput = Pick<SettingsInput, 'provider' | 'bucketUrl' | 'bucket' | 'region' | 'key' | 'endpoint'>;
+export type DestinationLocationInput = Pick<
+  SettingsInput,
+  'provider' | 'bucketUrl' | 'bucket' | 'region' | 'key' | 'endpoint'
+>;
 
 export interface SettingsInput {
   enabled: boolean;
@@ -59,7 +62,8 @@ export function destinationFrom(input: DestinationLocationInput | SettingsInput)
     if (!parsed) {
       issues.push({
         path: 'bucketUrl',
-        message: 'must look like https://<bucket>.s3.<region>.amazonaws.com[/key], e.g. https://acme-exports.s3.eu-west-1.amazonaws.com/bucket',
+        message:
+          'must look like https://<bucket>.s3.<region>.amazonaws.com[/key], e.g. https://acme-exports.s3.eu-west-1.amazonaws.com/bucket',
       });
     } else {
       destination = { provider: 'AWS', ...parsed };
@@ -67,9 +71,18 @@ export function destinationFrom(input: DestinationLocationInput | SettingsInput)
   } else {
     const bucket = input.bucket?.trim() ?? '';
     const region = input.region?.trim() || (input.provider === 'GCP' ? 'auto' : 'us-east-1');
-    if (!isBucketName(bucket)) issues.push({ path: 'bucket', message: 'must be a bucket name: 3-63 lowercase letters, digits, dots, dashes or underscores' });
-    if (input.provider === 'Custom' && !input.endpoint) issues.push({ path: 'endpoint', message: 'required for Custom, e.g. https://<ACCOUNT_ID>.eu.r2.cloudflarestorage.com' });
-    if (!isRegionName(region)) issues.push({ path: 'region', message: 'must be a region name such as europe-west1, auto or us-east-1' });
+    if (!isBucketName(bucket))
+      issues.push({
+        path: 'bucket',
+        message: 'must be a bucket name: 3-63 lowercase letters, digits, dots, dashes or underscores',
+      });
+    if (input.provider === 'Custom' && !input.endpoint)
+      issues.push({
+        path: 'endpoint',
+        message: 'required for Custom, e.g. https://<ACCOUNT_ID>.eu.r2.cloudflarestorage.com',
+      });
+    if (!isRegionName(region))
+      issues.push({ path: 'region', message: 'must be a region name such as europe-west1, auto or us-east-1' });
     destination = {
       provider: input.provider,
       bucket,
@@ -82,8 +95,15 @@ export function destinationFrom(input: DestinationLocationInput | SettingsInput)
     issues.push({ path: 'bucketUrl', message: `"${destination.region}" is not an AWS region name such as eu-west-1` });
   }
   // Checked here, not only by the API's schema, so no caller can aim a run outside the customer's folder.
-  const keyProblem = keyPrefixProblem(input.provider === 'AWS' ? bucketUrlKey(input.bucketUrl ?? '') : (input.key ?? ''));
-  if (keyProblem) issues.push({ path: input.provider === 'AWS' ? 'bucketUrl' : 'key', message: `the key prefix ${keyProblem}` });
-  if (issues.length > 0) throw new ValidationError(`Invalid destination. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
+  const keyProblem = keyPrefixProblem(
+    input.provider === 'AWS' ? bucketUrlKey(input.bucketUrl ?? '') : (input.key ?? ''),
+  );
+  if (keyProblem)
+    issues.push({ path: input.provider === 'AWS' ? 'bucketUrl' : 'key', message: `the key prefix ${keyProblem}` });
+  if (issues.length > 0)
+    throw new ValidationError(
+      `Invalid destination. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`,
+      issues,
+    );
   return destination;
 }

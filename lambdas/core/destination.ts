@@ -159,7 +159,8 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
  * AWS region names: `eu-west-1`, `us-gov-west-1`, `ap-southeast-5`, ... The direction word catches
  * the usual misspellings offline; a region that is well formed but does not exist fails to resolve.
  */
-const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|southeast|northwest|southwest)-\d{1,2}$/;
+const AWS_REGION =
+  /^[a-z]{2}(-gov|-iso[a-z]?)?-(central|north|south|east|west|northeast|southeast|northwest|southwest)-\d{1,2}$/;
 /**
  * Any provider's region name (AWS `us-east-1`, GCS `europe-west1`, R2 `auto`): a host name label, since
  * the SDK puts it into endpoints. The one check for regions the customer sends and providers report.

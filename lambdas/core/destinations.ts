@@ -25,8 +25,7 @@ import type {
 import { isoTime } from './iso-time';
 
 export type DestinationAuthInput =
-  | { mode: 'accessKey'; accessKeyId: string; secretAccessKey?: string }
-  | { mode: 'bucketPolicy' };
+  { mode: 'accessKey'; accessKeyId: string; secretAccessKey?: string } | { mode: 'bucketPolicy' };
 
 export interface DestinationInput extends DestinationLocationInput {
   name: string;
@@ -66,7 +65,13 @@ export function bucketPolicy(bucket: string, exportRoleArn: string): BucketPolic
   return {
     Version: '2012-10-17',
     Statement: [
-      { Sid: 'DataExportServiceWrites', Effect: 'Allow', Principal: { AWS: exportRoleArn }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${bucket}/*` },
+      {
+        Sid: 'DataExportServiceWrites',
+        Effect: 'Allow',
+        Principal: { AWS: exportRoleArn },
+        Action: 's3:PutObject',
+        Resource: `arn:aws:s3:::${bucket}/*`,
+      },
     ],
   };
 }
@@ -75,7 +80,9 @@ export function bucketPolicy(bucket: string, exportRoleArn: string): BucketPolic
 export class StaleDestinationError extends ConflictError {
   override readonly name = 'StaleDestinationError';
   constructor(id: string, currentVersion: number) {
-    super(`Destination ${id} was changed since you read it (it is at version ${currentVersion} now). Reload it, make your change again and save with the new version.`);
+    super(
+      `Destination ${id} was changed since you read it (it is at version ${currentVersion} now). Reload it, make your change again and save with the new version.`,
+    );
   }
 }
 
@@ -83,8 +90,13 @@ export class StaleDestinationError extends ConflictError {
 export class DestinationInUseError extends ConflictError {
   override readonly name = 'DestinationInUseError';
   readonly code = 'destination_in_use';
-  constructor(id: string, readonly jobIds: string[]) {
-    super(`Destination ${id} is used by active export jobs ${jobIds.join(', ')}. Stop those jobs (POST .../export-jobs/{id}/stop) first.`);
+  constructor(
+    id: string,
+    readonly jobIds: string[],
+  ) {
+    super(
+      `Destination ${id} is used by active export jobs ${jobIds.join(', ')}. Stop those jobs (POST .../export-jobs/{id}/stop) first.`,
+    );
   }
 }
 
@@ -110,12 +122,15 @@ export interface DestinationDependencies {
   exportRoleArn: string;
 }
 
-
 export class DestinationService {
   constructor(private readonly deps: DestinationDependencies) {}
 
   /** The policy a customer pastes into the bucket before saving a bucket-policy destination. */
-  async bucketPolicy(caller: Caller | undefined, environmentId: string, bucket: string | undefined): Promise<{ policy: BucketPolicy }> {
+  async bucketPolicy(
+    caller: Caller | undefined,
+    environmentId: string,
+    bucket: string | undefined,
+  ): Promise<{ policy: BucketPolicy }> {
     await this.authorized(caller, environmentId);
     if (bucket === undefined || !isBucketName(bucket)) {
       const message = 'send ?bucket=<name>: 3-63 lowercase letters, digits, dots or dashes';
@@ -139,7 +154,8 @@ export class DestinationService {
       updatedAt: now,
       version: 1,
     };
-    if (!(await this.deps.destinations.create(saved))) throw new ConflictError(`Destination ${saved.id} exists; send the request again.`);
+    if (!(await this.deps.destinations.create(saved)))
+      throw new ConflictError(`Destination ${saved.id} exists; send the request again.`);
     return this.view(saved);
   }
 
@@ -153,7 +169,12 @@ export class DestinationService {
     return this.view(await this.existing(environmentId, id));
   }
 
-  async update(caller: Caller | undefined, environmentId: string, id: string, input: DestinationInput): Promise<DestinationView> {
+  async update(
+    caller: Caller | undefined,
+    environmentId: string,
+    id: string,
+    input: DestinationInput,
+  ): Promise<DestinationView> {
     await this.authorized(caller, environmentId);
     const existing = await this.existing(environmentId, id);
     const expectedVersion = input.version ?? 0;
@@ -182,7 +203,11 @@ export class DestinationService {
     const users = (await this.deps.jobs.list(environmentId)).filter(
       (job) => job.destinationId === id && job.status !== 'DONE' && job.status !== 'STOPPED',
     );
-    if (users.length > 0) throw new DestinationInUseError(id, users.map((job) => job.id));
+    if (users.length > 0)
+      throw new DestinationInUseError(
+        id,
+        users.map((job) => job.id),
+      );
     const rawExport = await this.deps.rawExports?.getSettings(environmentId);
     if (rawExport?.enabled && rawExport.destinationId === id) throw new RawExportDestinationInUseError(id);
     if (!(await this.deps.destinations.delete(environmentId, id, existing.version))) {
@@ -215,17 +240,24 @@ export class DestinationService {
     try {
       if (auth.mode === 'bucketPolicy') {
         if (destination.provider === 'GCP') {
-          throw new ValidationError('Invalid destination. auth.mode: Google Cloud Storage does not apply AWS bucket policies; use an HMAC key (mode accessKey).', [
-            { path: 'auth.mode', message: 'bucketPolicy is for AWS S3 buckets; use accessKey with GCP' },
-          ]);
+          throw new ValidationError(
+            'Invalid destination. auth.mode: Google Cloud Storage does not apply AWS bucket policies; use an HMAC key (mode accessKey).',
+            [{ path: 'auth.mode', message: 'bucketPolicy is for AWS S3 buckets; use accessKey with GCP' }],
+          );
         }
         await this.deps.gateway.probeWrite(destination);
         return { mode: 'bucketPolicy' };
       }
-      const keptSecret = existing?.mode === 'accessKey' && existing.accessKeyId === auth.accessKeyId ? existing.sealedSecretAccessKey : undefined;
+      const keptSecret =
+        existing?.mode === 'accessKey' && existing.accessKeyId === auth.accessKeyId
+          ? existing.sealedSecretAccessKey
+          : undefined;
       if (auth.secretAccessKey === undefined && keptSecret === undefined) {
         throw new ValidationError('Invalid destination. auth.secretAccessKey: required with a new access key id.', [
-          { path: 'auth.secretAccessKey', message: 'required with a new accessKeyId: the stored secret belongs to the previous key' },
+          {
+            path: 'auth.secretAccessKey',
+            message: 'required with a new accessKeyId: the stored secret belongs to the previous key',
+          },
         ]);
       }
       const secretAccessKey = auth.secretAccessKey ?? (await this.deps.sealer.unseal(keptSecret!, { environmentId }));
@@ -233,7 +265,10 @@ export class DestinationService {
       return {
         mode: 'accessKey',
         accessKeyId: auth.accessKeyId,
-        sealedSecretAccessKey: auth.secretAccessKey === undefined ? keptSecret! : await this.deps.sealer.seal(auth.secretAccessKey, { environmentId }),
+        sealedSecretAccessKey:
+          auth.secretAccessKey === undefined
+            ? keptSecret!
+            : await this.deps.sealer.seal(auth.secretAccessKey, { environmentId }),
       };
     } catch (error) {
       if (error instanceof DestinationError) throw new DestinationValidationError(error);
@@ -252,7 +287,10 @@ export class DestinationService {
       region: destination.region,
       key: destination.keyPrefix,
       endpoint: destination.provider === 'Custom' ? (destination.endpoint ?? null) : null,
-      auth: auth.mode === 'accessKey' ? { mode: 'accessKey', accessKeyId: maskAccessKeyId(auth.accessKeyId), secretAccessKeySet: true } : { mode: 'bucketPolicy' },
+      auth:
+        auth.mode === 'accessKey'
+          ? { mode: 'accessKey', accessKeyId: maskAccessKeyId(auth.accessKeyId), secretAccessKeySet: true }
+          : { mode: 'bucketPolicy' },
       ...(auth.mode === 'bucketPolicy' ? { policy: bucketPolicy(destination.bucket, this.deps.exportRoleArn) } : {}),
       createdAt: isoTime(saved.createdAt),
       updatedAt: isoTime(saved.updatedAt),

@@ -85,6 +85,7 @@ export function classifyRunFailure(error: unknown): ClassifiedFailure {
   if (error instanceof DestinationError) {
     return { failureClass: error.transient ? 'transient' : 'customer', errorCode: error.code, error: error.message };
   }
-  if (error instanceof InternalFailureError) return { failureClass: 'internal', errorCode: 'internal_error', error: INTERNAL_FAILURE_MESSAGE };
+  if (error instanceof InternalFailureError)
+    return { failureClass: 'internal', errorCode: 'internal_error', error: INTERNAL_FAILURE_MESSAGE };
   return { failureClass: 'transient', errorCode: 'internal_error', error: TRANSIENT_FAILURE_MESSAGE };
 }

@@ -32,7 +32,13 @@ export class EventCatalogRecorder {
       const known = this.recorded.get(`${environmentId}\n${event.name}`);
       const newKeys = event.propertyKeys.filter((key) => !known?.has(key));
       discovers ||= !known || newKeys.length > 0;
-      this.add(environmentId, { name: event.name, count: 1, firstSeen: receivedAt, lastSeen: receivedAt, propertyKeys: newKeys });
+      this.add(environmentId, {
+        name: event.name,
+        count: 1,
+        firstSeen: receivedAt,
+        lastSeen: receivedAt,
+        propertyKeys: newKeys,
+      });
     }
     const now = this.deps.clock.now();
     if (!discovers && now - (this.lastWrite.get(environmentId) ?? -Infinity) < this.deps.countFlushMs) return;

@@ -55,7 +55,8 @@ export interface ExportJobRunSpec {
    * One-time runs (`window.by` = 'eventTime'): the UTC days of event time, read from the log received
    * from the window's start until the run (`readUntil`).
    */
-  window: { from: number; to: number; by: 'receiveTime' } | { from: number; to: number; by: 'eventTime'; readUntil: number };
+  window:
+    { from: number; to: number; by: 'receiveTime' } | { from: number; to: number; by: 'eventTime'; readUntil: number };
   /** The run's scheduled time: `runTs` in the file names. */
   runScheduledAt: number;
   /** Profiles: the start of the last successful run, or absent on the first run (every profile). */
@@ -104,12 +105,18 @@ async function* windowEvents(spec: ExportJobRunSpec, reader: RawEventReader): As
 }
 
 /** The event as exported; its email and phone are those its context carries (`context.email`, `context.phone`), when text. */
-function exportedEvent({ record, timestamp }: WindowEvent, identityPriority: readonly IdentityField[] | undefined): ExportedEvent {
+function exportedEvent(
+  { record, timestamp }: WindowEvent,
+  identityPriority: readonly IdentityField[] | undefined,
+): ExportedEvent {
   const context = isObject(record.context) ? record.context : undefined;
   return {
     name: record.event,
     timestamp,
-    profile: prioritizedProfile({ userId: record.userId, email: textOf(context?.email), phone: textOf(context?.phone) }, identityPriority),
+    profile: prioritizedProfile(
+      { userId: record.userId, email: textOf(context?.email), phone: textOf(context?.phone) },
+      identityPriority,
+    ),
     deviceInfo: context,
     properties: record.attributes ?? {},
   };
@@ -169,7 +176,7 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
   const groupOf = (event: ExportedEvent): ChunkedFiles<ExportedEvent> => {
     const day = times.utcDay(event.timestamp);
     let days = groupsByName.get(event.name);
-    if (!days) groupsByName.set(event.name, (days = new Map()));
+    if (!days) groupsByName.set(event.name, (days = new Map<string, ChunkedFiles<ExportedEvent>>()));
     let group = days.get(day);
     if (!group) {
       const format = eventFormat(spec.format, {
@@ -184,7 +191,16 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
         maxBytes: ports.maxFileBytes,
         signal: ports.signal,
         keyOf: (index) =>
-          eventFileKey({ keyPrefix: spec.keyPrefix, jobId: spec.jobId, runTs, event: event.name, day, index, environmentId: spec.environmentId, extension }),
+          eventFileKey({
+            keyPrefix: spec.keyPrefix,
+            jobId: spec.jobId,
+            runTs,
+            event: event.name,
+            day,
+            index,
+            environmentId: spec.environmentId,
+            extension,
+          }),
       });
       days.set(day, group);
       groups.set(`${day}\u0000${event.name}`, group);
@@ -212,7 +228,11 @@ async function writeProfiles(spec: ExportJobRunSpec, ports: ExportJobRunPorts): 
       const { email, phone } = user.attributes;
       yield {
         profile: prioritizedProfile(
-          { userId: user.userId, email: typeof email === 'string' ? email : undefined, phone: typeof phone === 'string' ? phone : undefined },
+          {
+            userId: user.userId,
+            email: typeof email === 'string' ? email : undefined,
+            phone: typeof phone === 'string' ? phone : undefined,
+          },
           spec.identityPriority,
         ),
         attributes: user.attributes,
@@ -232,7 +252,15 @@ async function writeProfiles(spec: ExportJobRunSpec, ports: ExportJobRunPorts): 
     maxBytes: ports.maxFileBytes,
     signal: ports.signal,
     keyOf: (index) =>
-      profileFileKey({ keyPrefix: spec.keyPrefix, organizationId: spec.organizationId, jobId: spec.jobId, runTs, environmentId: spec.environmentId, index, extension }),
+      profileFileKey({
+        keyPrefix: spec.keyPrefix,
+        organizationId: spec.organizationId,
+        jobId: spec.jobId,
+        runTs,
+        environmentId: spec.environmentId,
+        index,
+        extension,
+      }),
   });
   return writeAll(new Map([['profiles', files]]), async () => {
     for await (const user of exported()) {
@@ -244,7 +272,10 @@ async function writeProfiles(spec: ExportJobRunSpec, ports: ExportJobRunPorts): 
 }
 
 /** Runs `feed`, then closes every group's files; on failure, aborts them all (no partial object). */
-async function writeAll<Row>(groups: ReadonlyMap<string, ChunkedFiles<Row>>, feed: () => Promise<void>): Promise<WrittenFile[]> {
+async function writeAll<Row>(
+  groups: ReadonlyMap<string, ChunkedFiles<Row>>,
+  feed: () => Promise<void>,
+): Promise<WrittenFile[]> {
   try {
     await feed();
   } catch (error) {
@@ -254,6 +285,6 @@ async function writeAll<Row>(groups: ReadonlyMap<string, ChunkedFiles<Row>>, fee
   }
   const written = await Promise.allSettled([...groups.values()].map((group) => group.close()));
   const failed = written.find((result) => result.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  if (failed) throw failed.reason;
   return written.flatMap((result) => (result as PromiseFulfilledResult<WrittenFile[]>).value);
 }

@@ -9,7 +9,13 @@ import { DestinationError } from './destination';
 import { classifyRunFailure, type FailureClass } from './errors';
 import { runExportJob, type ExportJobRunSpec } from './export-job-run';
 import { compactTimestamp } from './export/job-files';
-import { exportDeadline, RUN_TIME_LIMIT_MS, TIME_LIMIT_EXCEEDED, type ObjectSink, type RunTimeLimit } from './export/pipeline';
+import {
+  exportDeadline,
+  RUN_TIME_LIMIT_MS,
+  TIME_LIMIT_EXCEEDED,
+  type ObjectSink,
+  type RunTimeLimit,
+} from './export/pipeline';
 import type {
   Clock,
   DestinationGateway,
@@ -43,10 +49,12 @@ export interface ExportJobRunnerDependencies {
  * window) or the run recorded; a failed run says who its failure is for (a transient one is worth a
  * retry of the same scheduled time).
  */
-export type JobRunOutcome = { outcome: 'skipped'; reason: string } | { outcome: 'ran'; run: ExportJobRun; failureClass?: FailureClass };
+export type JobRunOutcome =
+  { outcome: 'skipped'; reason: string } | { outcome: 'ran'; run: ExportJobRun; failureClass?: FailureClass };
 
 /** Said to the customer when a run failed for a reason of the service's own, not the destination's. */
-export const INTERNAL_RUN_FAILURE = 'The export failed because of a problem on our side. The job keeps its schedule; contact support if this repeats.';
+export const INTERNAL_RUN_FAILURE =
+  'The export failed because of a problem on our side. The job keeps its schedule; contact support if this repeats.';
 
 /**
  * How long after its receive time a record may still reach the raw log: Firehose delivers a buffer
@@ -102,7 +110,8 @@ export class ExportJobRunner {
     const { environmentId, jobId, scheduledTime } = request;
     const job = await this.deps.jobs.get(environmentId, jobId);
     if (!job) return { outcome: 'skipped', reason: `Export job ${jobId} does not exist.` };
-    if (job.status === 'STOPPED' || job.status === 'DONE') return { outcome: 'skipped', reason: `Export job ${jobId} is ${job.status}.` };
+    if (job.status === 'STOPPED' || job.status === 'DONE')
+      return { outcome: 'skipped', reason: `Export job ${jobId} is ${job.status}.` };
     const runId = String(compactTimestamp(scheduledTime));
     const history = await this.deps.jobs.listRuns(environmentId, jobId, RUN_HISTORY_READ);
     if (job.frequency.kind === 'recurring' && history.some((run) => run.runId > runId && run.status === 'successful')) {
@@ -112,7 +121,10 @@ export class ExportJobRunner {
     const startedAt = request.runAt ?? this.deps.clock.now();
     const thisRun = history.find((run) => run.runId === runId);
     if (thisRun?.status === 'running' && thisRun.deadlineAt !== undefined && thisRun.deadlineAt >= startedAt) {
-      return { outcome: 'skipped', reason: `Run ${runId} of export job ${jobId} is running until ${new Date(thisRun.deadlineAt).toISOString()}.` };
+      return {
+        outcome: 'skipped',
+        reason: `Run ${runId} of export job ${jobId} is running until ${new Date(thisRun.deadlineAt).toISOString()}.`,
+      };
     }
     const earlierRuns = history.filter((run) => run.runId < runId);
     const firstRun = earlierRuns.at(-1) ?? thisRun;
@@ -120,7 +132,11 @@ export class ExportJobRunner {
     const signal = exportDeadline(timeLimitMs, limit.signal);
     const ran = { runId, window: { from: window.from, to: window.to }, startedAt, files: [] };
     await this.setStatus(job, 'RUNNING', startedAt);
-    await this.deps.jobs.recordRun(environmentId, jobId, { ...ran, status: 'running', deadlineAt: startedAt + timeLimitMs });
+    await this.deps.jobs.recordRun(environmentId, jobId, {
+      ...ran,
+      status: 'running',
+      deadlineAt: startedAt + timeLimitMs,
+    });
     let finished: ExportJobRun;
     let failureClass: FailureClass | undefined;
     try {
@@ -132,9 +148,16 @@ export class ExportJobRunner {
       });
       finished = { ...ran, status: 'successful', finishedAt: this.finishedAt(request), files };
     } catch (error) {
-      const failure = signal.aborted ? { ...TIME_LIMIT_EXCEEDED, failureClass: 'transient' as const } : classifyRunFailure(error);
+      const failure = signal.aborted
+        ? { ...TIME_LIMIT_EXCEEDED, failureClass: 'transient' as const }
+        : classifyRunFailure(error);
       failureClass = failure.failureClass;
-      finished = { ...ran, status: 'failed', finishedAt: this.finishedAt(request), error: signal.aborted ? TIME_LIMIT_EXCEEDED.error : customerMessage(error) };
+      finished = {
+        ...ran,
+        status: 'failed',
+        finishedAt: this.finishedAt(request),
+        error: signal.aborted ? TIME_LIMIT_EXCEEDED.error : customerMessage(error),
+      };
       await this.deps.jobs.recordRunOutcome(environmentId, jobId, {
         runId,
         status: 'failed',
@@ -144,8 +167,10 @@ export class ExportJobRunner {
       });
     }
     await this.deps.jobs.recordRun(environmentId, jobId, finished);
-    if (finished.status === 'successful') await this.deps.jobs.recordRunOutcome(environmentId, jobId, { runId, status: 'successful' });
-    const after: ExportJobStatus = job.frequency.kind === 'oneTime' && finished.status === 'successful' ? 'DONE' : 'PENDING';
+    if (finished.status === 'successful')
+      await this.deps.jobs.recordRunOutcome(environmentId, jobId, { runId, status: 'successful' });
+    const after: ExportJobStatus =
+      job.frequency.kind === 'oneTime' && finished.status === 'successful' ? 'DONE' : 'PENDING';
     await this.setStatus(job, after, finished.finishedAt ?? startedAt);
     return { outcome: 'ran', run: finished, ...(failureClass && { failureClass }) };
   }
@@ -155,8 +180,16 @@ export class ExportJobRunner {
     return request.runAt ?? this.deps.clock.now();
   }
 
-  private async spec(job: ExportJob, window: ExportJobRunSpec['window'], scheduledTime: number, earlierRuns: readonly ExportJobRun[]): Promise<ExportJobRunSpec> {
-    const [environment, destination] = await Promise.all([this.deps.tenants.getEnvironment(job.environmentId), this.destination(job)]);
+  private async spec(
+    job: ExportJob,
+    window: ExportJobRunSpec['window'],
+    scheduledTime: number,
+    earlierRuns: readonly ExportJobRun[],
+  ): Promise<ExportJobRunSpec> {
+    const [environment, destination] = await Promise.all([
+      this.deps.tenants.getEnvironment(job.environmentId),
+      this.destination(job),
+    ]);
     if (!environment) throw new Error(`Environment ${job.environmentId} of export job ${job.id} is gone.`);
     return {
       environmentId: job.environmentId,
@@ -172,7 +205,8 @@ export class ExportJobRunner {
       window,
       runScheduledAt: scheduledTime,
       // Profiles changed since the last successful earlier run started; every profile on the first.
-      profilesChangedSince: job.type === 'userProfiles' ? earlierRuns.find((run) => run.status === 'successful')?.startedAt : undefined,
+      profilesChangedSince:
+        job.type === 'userProfiles' ? earlierRuns.find((run) => run.status === 'successful')?.startedAt : undefined,
     };
   }
 
@@ -191,14 +225,19 @@ export class ExportJobRunner {
     const named = await this.destination(job);
     const atRoot = { ...named.destination, keyPrefix: '' };
     if (named.auth.mode === 'bucketPolicy') return this.deps.gateway.serviceSink(atRoot);
-    const secretAccessKey = await this.deps.sealer.unseal(named.auth.sealedSecretAccessKey, { environmentId: job.environmentId });
+    const secretAccessKey = await this.deps.sealer.unseal(named.auth.sealedSecretAccessKey, {
+      environmentId: job.environmentId,
+    });
     return this.deps.gateway.sink(atRoot, { accessKeyId: named.auth.accessKeyId, secretAccessKey });
   }
 
   /** Sets the job's status, re-reading when an edit came in between; a job stopped meanwhile stays STOPPED. */
   private async setStatus(job: ExportJob, status: ExportJobStatus, at: number): Promise<void> {
-    for (let current: ExportJob | undefined = job; current && current.status !== 'STOPPED'; ) {
-      if (await this.deps.jobs.put({ ...current, status, updatedAt: at, version: current.version + 1 }, current.version)) return;
+    for (let current: ExportJob | undefined = job; current && current.status !== 'STOPPED';) {
+      if (
+        await this.deps.jobs.put({ ...current, status, updatedAt: at, version: current.version + 1 }, current.version)
+      )
+        return;
       current = await this.deps.jobs.get(job.environmentId, job.id);
     }
   }

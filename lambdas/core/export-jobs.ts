@@ -36,7 +36,10 @@ export const DEFAULT_PAGE_SIZE = 20;
 const EVENT_TYPES: readonly ExportJobType[] = ['allEvents', 'selectedEvents'];
 
 /** A job as the API creates it: the defaults of identityPriority, asString and compression filled in by the service. */
-export type ExportJobInput = Pick<ExportJob, 'destinationId' | 'type' | 'events' | 'frequency' | 'format' | 'notifyEmails' | 'name'> &
+export type ExportJobInput = Pick<
+  ExportJob,
+  'destinationId' | 'type' | 'events' | 'frequency' | 'format' | 'notifyEmails' | 'name'
+> &
   Partial<Pick<ExportJob, 'identityPriority' | 'asString' | 'compression'>>;
 
 /** A PATCH: the fields to change, and the version they are based on. */
@@ -105,7 +108,9 @@ export class JobNotEditableError extends ConflictError {
 export class StaleJobError extends ConflictError {
   override readonly name = 'StaleJobError';
   constructor(id: string, currentVersion: number) {
-    super(`Export job ${id} was changed since you read it (it is at version ${currentVersion} now). Reload it, make your change again and send the new version.`);
+    super(
+      `Export job ${id} was changed since you read it (it is at version ${currentVersion} now). Reload it, make your change again and send the new version.`,
+    );
   }
 }
 
@@ -127,7 +132,8 @@ export interface ExportJobDependencies {
 }
 
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`);
-const invalid = (issues: FieldIssue[]) => new ValidationError(`Invalid export job. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
+const invalid = (issues: FieldIssue[]) =>
+  new ValidationError(`Invalid export job. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
 const isEventType = (type: ExportJobType) => EVENT_TYPES.includes(type);
 
 export class ExportJobService {
@@ -157,17 +163,27 @@ export class ExportJobService {
       updatedAt: now,
       version: 1,
     };
-    if (!(await this.deps.jobs.create(job))) throw new ConflictError(`Export job ${job.id} exists; send the request again.`);
+    if (!(await this.deps.jobs.create(job)))
+      throw new ConflictError(`Export job ${job.id} exists; send the request again.`);
     // Saved first: a schedule or run never points at a job that does not exist.
     if (job.frequency.kind === 'recurring') {
-      await this.deps.scheduler.upsertJob(environmentId, job.id, job.frequency.everyHours, scheduleStart(job.frequency, now));
+      await this.deps.scheduler.upsertJob(
+        environmentId,
+        job.id,
+        job.frequency.everyHours,
+        scheduleStart(job.frequency, now),
+      );
     } else {
       await this.deps.dispatcher.dispatchJobRun({ environmentId, jobId: job.id, scheduledTime: now });
     }
     return jobView(job);
   }
 
-  async list(caller: Caller | undefined, environmentId: string, query: JobListQuery): Promise<{ items: ExportJobView[]; nextCursor: string | null }> {
+  async list(
+    caller: Caller | undefined,
+    environmentId: string,
+    query: JobListQuery,
+  ): Promise<{ items: ExportJobView[]; nextCursor: string | null }> {
     await this.authorized(caller, environmentId);
     const page = pageOfJobs(await this.deps.jobs.list(environmentId), query);
     return { items: page.items.map(jobView), nextCursor: page.nextCursor };
@@ -179,28 +195,47 @@ export class ExportJobService {
   }
 
   /** Recurring jobs only, while PENDING or RUNNING, never between events and profiles; applies from the next run. */
-  async update(caller: Caller | undefined, environmentId: string, id: string, change: ExportJobChange): Promise<ExportJobView> {
+  async update(
+    caller: Caller | undefined,
+    environmentId: string,
+    id: string,
+    change: ExportJobChange,
+  ): Promise<ExportJobView> {
     await this.authorized(caller, environmentId);
     const existing = await this.existing(environmentId, id);
     if (existing.frequency.kind === 'oneTime') {
-      throw new JobNotEditableError('one_time_not_editable', 'A one-time export job cannot be edited. Create a new job instead.');
+      throw new JobNotEditableError(
+        'one_time_not_editable',
+        'A one-time export job cannot be edited. Create a new job instead.',
+      );
     }
     if (existing.status === 'DONE' || existing.status === 'STOPPED') {
-      throw new JobNotEditableError('job_finished', `Export job ${id} is ${existing.status} and cannot be edited. Create a new job instead.`);
+      throw new JobNotEditableError(
+        'job_finished',
+        `Export job ${id} is ${existing.status} and cannot be edited. Create a new job instead.`,
+      );
     }
     if (existing.version !== change.version) throw new StaleJobError(id, existing.version);
     const { version: _version, ...fields } = change;
     const type = fields.type ?? existing.type;
     const issues: FieldIssue[] = [];
     if (isEventType(type) !== isEventType(existing.type)) {
-      issues.push({ path: 'type', message: `cannot switch between events and profiles (the job exports ${existing.type}); create a new job instead` });
+      issues.push({
+        path: 'type',
+        message: `cannot switch between events and profiles (the job exports ${existing.type}); create a new job instead`,
+      });
     }
     if (fields.frequency && fields.frequency.kind !== 'recurring') {
-      issues.push({ path: 'frequency.kind', message: 'a recurring job stays recurring; create a one-time job instead' });
+      issues.push({
+        path: 'frequency.kind',
+        message: 'a recurring job stays recurring; create a one-time job instead',
+      });
     }
     const events = type === 'selectedEvents' ? (fields.events ?? existing.events) : undefined;
-    if (type === 'selectedEvents' && !events?.length) issues.push({ path: 'events', message: 'selectedEvents needs 1-100 event names' });
-    if (type !== 'selectedEvents' && fields.events !== undefined) issues.push({ path: 'events', message: 'only for type selectedEvents' });
+    if (type === 'selectedEvents' && !events?.length)
+      issues.push({ path: 'events', message: 'selectedEvents needs 1-100 event names' });
+    if (type !== 'selectedEvents' && fields.events !== undefined)
+      issues.push({ path: 'events', message: 'only for type selectedEvents' });
     if (issues.length > 0) throw invalid(issues);
     const now = this.deps.clock.now();
     if (fields.frequency) checkFrequency(fields.frequency, now);
@@ -214,9 +249,14 @@ export class ExportJobService {
       updatedAt: now,
       version: existing.version + 1,
     };
-    if (!(await this.deps.jobs.put(job, existing.version))) throw new StaleJobError(id, (await this.deps.jobs.get(environmentId, id))?.version ?? 0);
+    if (!(await this.deps.jobs.put(job, existing.version)))
+      throw new StaleJobError(id, (await this.deps.jobs.get(environmentId, id))?.version ?? 0);
     const [before, after] = [existing.frequency, job.frequency];
-    if (after.kind === 'recurring' && before.kind === 'recurring' && (after.everyHours !== before.everyHours || after.startDate !== before.startDate)) {
+    if (
+      after.kind === 'recurring' &&
+      before.kind === 'recurring' &&
+      (after.everyHours !== before.everyHours || after.startDate !== before.startDate)
+    ) {
       await this.deps.scheduler.upsertJob(environmentId, id, after.everyHours, scheduleStart(after, job.createdAt));
     }
     return jobView(job);
@@ -227,11 +267,17 @@ export class ExportJobService {
     await this.authorized(caller, environmentId);
     const job = await stopExportJob(this.deps, environmentId, id, { reason: 'Stopped by a user.', by: 'user' });
     if (!job) throw new NotFoundError(`Export job ${id} not found.`);
-    if (job.status === 'DONE') throw new JobNotEditableError('job_finished', `Export job ${id} is DONE: there is nothing to stop.`);
+    if (job.status === 'DONE')
+      throw new JobNotEditableError('job_finished', `Export job ${id} is DONE: there is nothing to stop.`);
     return jobView(job);
   }
 
-  async runs(caller: Caller | undefined, environmentId: string, id: string, limit: number): Promise<ExportJobRunView[]> {
+  async runs(
+    caller: Caller | undefined,
+    environmentId: string,
+    id: string,
+    limit: number,
+  ): Promise<ExportJobRunView[]> {
     await this.authorized(caller, environmentId);
     await this.existing(environmentId, id);
     return (await this.deps.jobs.listRuns(environmentId, id, limit)).map(runView);
@@ -244,7 +290,8 @@ export class ExportJobService {
    * services.ts when the adapters include a raw event reader). Without it, JobRunnerMissingError.
    */
   async runJob(request: JobRunRequest, limit?: RunTimeLimit): Promise<JobRunOutcome> {
-    if (!this.deps.runJob) throw new JobRunnerMissingError('The export job run is not wired into this build (services.ts: runJob).');
+    if (!this.deps.runJob)
+      throw new JobRunnerMissingError('The export job run is not wired into this build (services.ts: runJob).');
     return this.deps.runJob(request, limit);
   }
 
@@ -262,7 +309,12 @@ export class ExportJobService {
   private async destination(environmentId: string, destinationId: string) {
     const destination = await this.deps.destinations.get(environmentId, destinationId);
     if (!destination) {
-      throw invalid([{ path: 'destinationId', message: `no destination ${destinationId} in this environment; create one with POST .../destinations` }]);
+      throw invalid([
+        {
+          path: 'destinationId',
+          message: `no destination ${destinationId} in this environment; create one with POST .../destinations`,
+        },
+      ]);
     }
     return destination;
   }
@@ -283,7 +335,15 @@ export async function stopExportJob(
     const existing = await deps.jobs.get(environmentId, id);
     if (!existing || existing.status === 'STOPPED' || existing.status === 'DONE') return existing;
     const now = deps.clock.now();
-    const stopped: ExportJob = { ...existing, status: 'STOPPED', stoppedAt: now, stoppedReason: stop.reason, stoppedBy: stop.by, updatedAt: now, version: existing.version + 1 };
+    const stopped: ExportJob = {
+      ...existing,
+      status: 'STOPPED',
+      stoppedAt: now,
+      stoppedReason: stop.reason,
+      stoppedBy: stop.by,
+      updatedAt: now,
+      version: existing.version + 1,
+    };
     if (await deps.jobs.put(stopped, existing.version)) {
       if (stopped.frequency.kind === 'recurring') await deps.scheduler.removeJob(environmentId, id);
       return stopped;
@@ -298,13 +358,23 @@ export function checkFrequency(frequency: ExportJobFrequency, now: number): void
   if (frequency.kind === 'oneTime') {
     const [from, to] = [dayStart(frequency.from), dayStart(frequency.to)];
     const earliest = today - ONE_TIME_MAX_DAYS_BACK * DAY_MS;
-    if (from < earliest) issues.push({ path: 'frequency.from', message: `must be within the last ${ONE_TIME_MAX_DAYS_BACK} days: ${isoTime(earliest).slice(0, 10)} or later` });
-    if (to > today) issues.push({ path: 'frequency.to', message: `must not be in the future: ${isoTime(today).slice(0, 10)} or earlier` });
+    if (from < earliest)
+      issues.push({
+        path: 'frequency.from',
+        message: `must be within the last ${ONE_TIME_MAX_DAYS_BACK} days: ${isoTime(earliest).slice(0, 10)} or later`,
+      });
+    if (to > today)
+      issues.push({
+        path: 'frequency.to',
+        message: `must not be in the future: ${isoTime(today).slice(0, 10)} or earlier`,
+      });
     if (to < from) issues.push({ path: 'frequency.to', message: 'must be on or after frequency.from' });
   } else if (frequency.startDate !== undefined) {
     const start = dayStart(frequency.startDate);
-    if (start < today) issues.push({ path: 'frequency.startDate', message: `must be today (${isoTime(today).slice(0, 10)}) or later` });
-    if (start > today + 365 * DAY_MS) issues.push({ path: 'frequency.startDate', message: 'must be within a year from today' });
+    if (start < today)
+      issues.push({ path: 'frequency.startDate', message: `must be today (${isoTime(today).slice(0, 10)}) or later` });
+    if (start > today + 365 * DAY_MS)
+      issues.push({ path: 'frequency.startDate', message: 'must be within a year from today' });
   }
   if (issues.length > 0) throw invalid(issues);
 }
@@ -323,9 +393,10 @@ function decodeCursor(cursor: string): [number, string] {
   } catch {
     // Reported below.
   }
-  throw new ValidationError('Invalid query string. cursor: not a cursor this API gave; send the nextCursor of the previous page, or none.', [
-    { path: 'cursor', message: 'not a cursor this API gave' },
-  ]);
+  throw new ValidationError(
+    'Invalid query string. cursor: not a cursor this API gave; send the nextCursor of the previous page, or none.',
+    [{ path: 'cursor', message: 'not a cursor this API gave' }],
+  );
 }
 
 /** Newest first; filters, then a page of `pageSize` after the cursor. */
@@ -336,7 +407,8 @@ export function pageOfJobs(jobs: ExportJob[], query: JobListQuery): { items: Exp
     ]);
   }
   const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-  const newestFirst = (a: ExportJob, b: ExportJob) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+  const newestFirst = (a: ExportJob, b: ExportJob) =>
+    b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
   const matching = jobs
     .filter(
       (job) =>
@@ -349,7 +421,9 @@ export function pageOfJobs(jobs: ExportJob[], query: JobListQuery): { items: Exp
         (query.exportedTo === undefined || (job.lastRunAt !== undefined && job.lastRunAt < query.exportedTo)),
     )
     .sort(newestFirst)
-    .filter((job) => after === undefined || job.createdAt < after[0] || (job.createdAt === after[0] && job.id < after[1]));
+    .filter(
+      (job) => after === undefined || job.createdAt < after[0] || (job.createdAt === after[0] && job.id < after[1]),
+    );
   const items = matching.slice(0, query.pageSize);
   return { items, nextCursor: matching.length > query.pageSize ? encodeCursor(items[items.length - 1]) : null };
 }

@@ -87,7 +87,10 @@ export class FailureCheckService {
         await this.advance(status, now, result);
       } catch (error) {
         // One export's trouble must not keep the others' warnings from going out.
-        logger.error('Failure check failed for an export', { environmentId: status.environmentId, error: error as Error });
+        logger.error('Failure check failed for an export', {
+          environmentId: status.environmentId,
+          error: error as Error,
+        });
       }
     }
     await this.findLongTransientFailures(now, result);
@@ -98,14 +101,19 @@ export class FailureCheckService {
 
   /** Exports whose runs have failed transiently for more than 24 h: retries are not helping, an operator must look. */
   private async findLongTransientFailures(now: number, result: FailureCheckResult): Promise<void> {
-    for await (const { environmentId, transientSince } of this.deps.failing.listFailingTransientlySince(now - TRANSIENT_ALARM_AFTER_MS)) {
+    for await (const { environmentId, transientSince } of this.deps.failing.listFailingTransientlySince(
+      now - TRANSIENT_ALARM_AFTER_MS,
+    )) {
       try {
         if (!(await this.deps.settings.get(environmentId))?.enabled) {
           // Switched off: no run will end these failures, and nothing is failing any more.
           await this.deps.failing.endTransientFailures(environmentId, transientSince);
           continue;
         }
-        logger.error('Export failing transiently for more than 24 hours', { environmentId, transientSince: new Date(transientSince).toISOString() });
+        logger.error('Export failing transiently for more than 24 hours', {
+          environmentId,
+          transientSince: new Date(transientSince).toISOString(),
+        });
         result.failingTransiently.push(environmentId);
       } catch (error) {
         logger.error('Failure check failed for an export', { environmentId, error: error as Error });
@@ -113,7 +121,11 @@ export class FailureCheckService {
     }
   }
 
-  private async advance(status: ExportStatusRecord & { failingSince: number }, now: number, result: FailureCheckResult) {
+  private async advance(
+    status: ExportStatusRecord & { failingSince: number },
+    now: number,
+    result: FailureCheckResult,
+  ) {
     const { environmentId, failingSince } = status;
     const errorCode = status.failingErrorCode ?? status.lastErrorCode;
     if (now < failingSince) return;
@@ -125,7 +137,8 @@ export class FailureCheckService {
       return;
     }
     const elapsed = now - failingSince;
-    const due: WarningNumber = elapsed >= STOP_AFTER_MS || stoppedByCheck ? 3 : elapsed >= SECOND_EMAIL_AFTER_MS ? 2 : 1;
+    const due: WarningNumber =
+      elapsed >= STOP_AFTER_MS || stoppedByCheck ? 3 : elapsed >= SECOND_EMAIL_AFTER_MS ? 2 : 1;
     // A missed first warning (checks down for a day) goes out before the reminder; the stop never waits.
     const email: WarningNumber = due === 2 && !status.emailsSent?.includes(1) ? 1 : due;
     if (!(await this.deps.failing.claimEmail(environmentId, failingSince, email))) return;
@@ -161,7 +174,12 @@ export class FailureCheckService {
   }
 
   /** Switches the export off unless the customer changed its settings since they were read. */
-  private async stop(environmentId: string, settings: AutomaticExportSettings, now: number, errorCode: string | undefined): Promise<boolean> {
+  private async stop(
+    environmentId: string,
+    settings: AutomaticExportSettings,
+    now: number,
+    errorCode: string | undefined,
+  ): Promise<boolean> {
     if (settings.stoppedAt === undefined) {
       const reason = `Stopped after failing for 72 hours. Last error: ${errorWording(errorCode)}`;
       if (!(await this.deps.settings.stop(environmentId, settings.version, now, reason))) return false;

@@ -38,7 +38,9 @@ const count = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
 
 function hoursLeft(context: FailureEmailContext): string {
   const hours = Math.max(0, Math.floor((context.stopAt - context.now) / 3_600_000));
-  return hours >= 24 ? `${count(Math.floor(hours / 24), 'day')} and ${count(hours % 24, 'hour')}` : count(hours, 'hour');
+  return hours >= 24
+    ? `${count(Math.floor(hours / 24), 'day')} and ${count(hours % 24, 'hour')}`
+    : count(hours, 'hour');
 }
 
 /** Longest a value the customer typed appears in an email, in characters. */
@@ -57,7 +59,8 @@ const ERROR_WORDING: Record<string, string> = {
   destination_rejected:
     'The storage provider rejected the upload. Check that the endpoint is an S3-compatible API and that the bucket accepts ordinary uploads (no mandatory Object Lock or encryption headers).',
   endpoint_not_allowed: 'The storage endpoint is not allowed: it must be a public https address.',
-  destination_missing: 'The destination the export writes to was deleted. Choose an existing destination (for a job: create a new job with one).',
+  destination_missing:
+    'The destination the export writes to was deleted. Choose an existing destination (for a job: create a new job with one).',
 };
 /** Bucket-policy destinations have no key: a refusal means the bucket's policy no longer grants the service's writes. */
 const BUCKET_POLICY_WORDING: Record<string, string> = {
@@ -67,15 +70,21 @@ const BUCKET_POLICY_WORDING: Record<string, string> = {
 const UNKNOWN_ERROR_WORDING = 'The storage provider refused the export. Check the destination settings.';
 
 /** The service's words for a customer-side error class. */
-export function errorWording(errorCode: string | undefined, authMode: FailureEmailContext['authMode'] = 'accessKey'): string {
-  const known = (table: Record<string, string>) => errorCode !== undefined && Object.hasOwn(table, errorCode) && table[errorCode];
+export function errorWording(
+  errorCode: string | undefined,
+  authMode: FailureEmailContext['authMode'] = 'accessKey',
+): string {
+  const known = (table: Record<string, string>) =>
+    errorCode !== undefined && Object.hasOwn(table, errorCode) && table[errorCode];
   return (authMode === 'bucketPolicy' && known(BUCKET_POLICY_WORDING)) || known(ERROR_WORDING) || UNKNOWN_ERROR_WORDING;
 }
 
 /** A value the customer typed, on one line and at most MAX_USER_VALUE_CHARS characters (an ellipsis marks the cut). */
 export function userValue(text: string): string {
   const characters = Array.from(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' '));
-  return characters.length <= MAX_USER_VALUE_CHARS ? characters.join('') : `${characters.slice(0, MAX_USER_VALUE_CHARS - 1).join('')}…`;
+  return characters.length <= MAX_USER_VALUE_CHARS
+    ? characters.join('')
+    : `${characters.slice(0, MAX_USER_VALUE_CHARS - 1).join('')}…`;
 }
 
 function escapeHtml(text: string): string {
@@ -100,7 +109,9 @@ export function failureEmail(number: WarningNumber, context: FailureEmailContext
       : number === 2
         ? `Reminder: ${exportName} for ${environmentName} still failing, stops ${utc(context.stopAt)}`
         : `${ExportName} for ${environmentName} is failing`;
-  const what = job ? `The export job ${job} of environment "${environmentName}"` : `The ${exportName} of environment "${environmentName}"`;
+  const what = job
+    ? `The export job ${job} of environment "${environmentName}"`
+    : `The ${exportName} of environment "${environmentName}"`;
   const paragraphs =
     number === 3
       ? [
@@ -108,7 +119,9 @@ export function failureEmail(number: WarningNumber, context: FailureEmailContext
             ? `${what} to ${where} has failed since ${utc(context.failingSince)} and has now been stopped. A stopped job does not run again: fix the destination, then create a new job.`
             : `${what} to ${where} has failed since ${utc(context.failingSince)} and has now been stopped. No further exports will run until you fix the settings and turn the ${exportName} on again.`,
           `The last error: ${error}`,
-          job ? `Fix the destination here: ${context.settingsUrl}` : `Fix the destination and enable the export again here: ${context.settingsUrl}`,
+          job
+            ? `Fix the destination here: ${context.settingsUrl}`
+            : `Fix the destination and enable the export again here: ${context.settingsUrl}`,
         ]
       : [
           `${what} to ${where} has been failing since ${utc(context.failingSince)}.`,
@@ -118,7 +131,10 @@ export function failureEmail(number: WarningNumber, context: FailureEmailContext
         ];
   const text = `${paragraphs.join('\n\n')}\n`;
   const html = `<!doctype html><html><body>${paragraphs
-    .map((p) => `<p>${escapeHtml(p).replace(escapeHtml(context.settingsUrl), `<a href="${escapeHtml(context.settingsUrl)}">${escapeHtml(context.settingsUrl)}</a>`)}</p>`)
+    .map(
+      (p) =>
+        `<p>${escapeHtml(p).replace(escapeHtml(context.settingsUrl), `<a href="${escapeHtml(context.settingsUrl)}">${escapeHtml(context.settingsUrl)}</a>`)}</p>`,
+    )
     .join('')}</body></html>`;
   return { to: context.to, subject, text, html };
 }

@@ -18,17 +18,39 @@ function present<T extends object>(fields: T): T {
  * The raw record of an item. `id` identifies the item (a retried request should repeat it);
  * `feedbackKey` is the feature key a feedback item was resolved to.
  */
-export function rawRecordOf(environmentId: string, item: LoggedItem, receivedAt: number, id: string, feedbackKey?: string): RawRecord {
+export function rawRecordOf(
+  environmentId: string,
+  item: LoggedItem,
+  receivedAt: number,
+  id: string,
+  feedbackKey?: string,
+): RawRecord {
   const common = { id, environmentId, receivedAt, type: item.type, timestamp: item.at };
   switch (item.type) {
     case 'user':
       return present({ ...common, userId: item.userId, attributes: item.attributes, context: item.context });
     case 'company':
-      return present({ ...common, userId: item.userId, companyId: item.companyId, attributes: item.attributes, context: item.context });
+      return present({
+        ...common,
+        userId: item.userId,
+        companyId: item.companyId,
+        attributes: item.attributes,
+        context: item.context,
+      });
     case 'event':
-      return present({ ...common, userId: item.userId, companyId: item.companyId, event: item.event, attributes: item.attributes, context: item.context });
+      return present({
+        ...common,
+        userId: item.userId,
+        companyId: item.companyId,
+        event: item.event,
+        attributes: item.attributes,
+        context: item.context,
+      });
     case 'feedback': {
-      const attributes = present({ ...item.attributes, score: item.score, featureId: item.featureId }) as Record<string, JsonValue>;
+      const attributes = present({ ...item.attributes, score: item.score, featureId: item.featureId }) as Record<
+        string,
+        JsonValue
+      >;
       return present({ ...common, userId: item.userId, companyId: item.companyId, event: feedbackKey, attributes });
     }
     case 'alias':
@@ -51,5 +73,7 @@ export function profileUpdatesOf(items: readonly IngestItem[], receivedAt: numbe
 }
 
 export function receivedEventsOf(items: readonly IngestItem[]): ReceivedEvent[] {
-  return items.flatMap((item) => (item.type === 'event' ? [{ name: item.event, propertyKeys: Object.keys(item.attributes ?? {}) }] : []));
+  return items.flatMap((item) =>
+    item.type === 'event' ? [{ name: item.event, propertyKeys: Object.keys(item.attributes ?? {}) }] : [],
+  );
 }

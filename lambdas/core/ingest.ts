@@ -13,7 +13,16 @@ import { hashIngestKey } from './ingest-keys';
 import type { EventCatalogRecorder } from './event-catalog';
 import { isLogged, profileUpdatesOf, rawRecordOf, receivedEventsOf } from './ingest-log';
 import type { JsonValue } from './raw-log';
-import { OPERATIONAL_METRICS, uncountedMetrics, type Clock, type OperationalMetrics, type ProfileStore, type RawEventLog, type TenantStore, type UsageStore } from '../ports';
+import {
+  OPERATIONAL_METRICS,
+  uncountedMetrics,
+  type Clock,
+  type OperationalMetrics,
+  type ProfileStore,
+  type RawEventLog,
+  type TenantStore,
+  type UsageStore,
+} from '../ports';
 
 /** What an item carries into the raw event log as sent: event properties, user or company attributes, feedback fields, context. */
 interface Carried {
@@ -51,9 +60,24 @@ function itemContent(item: IngestItem): unknown[] {
     case 'user':
       return [item.type, item.userId, sortedEntries(item.attributes), item.context ?? null, item.at];
     case 'company':
-      return [item.type, item.companyId, item.userId ?? null, sortedEntries(item.attributes), item.context ?? null, item.at];
+      return [
+        item.type,
+        item.companyId,
+        item.userId ?? null,
+        sortedEntries(item.attributes),
+        item.context ?? null,
+        item.at,
+      ];
     case 'event':
-      return [item.type, item.event, item.userId, item.companyId ?? null, sortedEntries(item.attributes), item.context ?? null, item.at];
+      return [
+        item.type,
+        item.event,
+        item.userId,
+        item.companyId ?? null,
+        sortedEntries(item.attributes),
+        item.context ?? null,
+        item.at,
+      ];
     case 'feedback':
       return [
         item.type,
@@ -149,10 +173,15 @@ export interface IngestDependencies {
 }
 
 /** Company attributes in the usage history are scalars: nested JSON is kept as its JSON text. */
-function scalarAttributes(attributes: Record<string, JsonValue> | undefined): Record<string, AttributeValue> | undefined {
+function scalarAttributes(
+  attributes: Record<string, JsonValue> | undefined,
+): Record<string, AttributeValue> | undefined {
   if (!attributes) return undefined;
   return Object.fromEntries(
-    Object.entries(attributes).map(([key, value]) => [key, value !== null && typeof value === 'object' ? JSON.stringify(value) : value]),
+    Object.entries(attributes).map(([key, value]) => [
+      key,
+      value !== null && typeof value === 'object' ? JSON.stringify(value) : value,
+    ]),
   );
 }
 
@@ -161,10 +190,15 @@ export class IngestService {
 
   async authenticate(ingestKey: string | undefined): Promise<Environment> {
     if (!ingestKey) {
-      throw new UnauthorizedError('Missing ingest key. Send Authorization: Bearer <ingestKey> or ?publishableKey=<ingestKey>.');
+      throw new UnauthorizedError(
+        'Missing ingest key. Send Authorization: Bearer <ingestKey> or ?publishableKey=<ingestKey>.',
+      );
     }
     const owner = await this.deps.tenants.findIngestKey(hashIngestKey(ingestKey));
-    if (!owner) throw new UnauthorizedError('Unknown ingest key. Use the ingestKey returned when the environment was created or its key rotated.');
+    if (!owner)
+      throw new UnauthorizedError(
+        'Unknown ingest key. Use the ingestKey returned when the environment was created or its key rotated.',
+      );
     // Checked here, not left to the table's TTL: TTL deletes late, and dynalite not at all.
     if (owner.validUntil !== undefined && owner.validUntil <= this.deps.clock.now()) {
       throw new UnauthorizedError(
@@ -179,7 +213,11 @@ export class IngestService {
   }
 
   /** @param receivedAt when the service accepted the items (the raw log's time) */
-  async ingest(environment: Environment, items: IngestItem[], receivedAt = this.deps.clock.now()): Promise<IngestResult> {
+  async ingest(
+    environment: Environment,
+    items: IngestItem[],
+    receivedAt = this.deps.clock.now(),
+  ): Promise<IngestResult> {
     checkTimestamps(items);
     const feedbackKeys = await this.resolveFeedbackKeys(environment, items);
     await this.checkCompanyAttributes(environment, items);
@@ -193,14 +231,21 @@ export class IngestService {
     metrics.count(OPERATIONAL_METRICS.rawLogRecordsWritten, records.length);
     const [result] = await Promise.all([
       this.recordUsage(environment, items, ids, feedbackKeys),
-      Promise.all(profileUpdatesOf(items, receivedAt).map((update) => this.deps.profiles.recordProfile(environment.id, update))),
+      Promise.all(
+        profileUpdatesOf(items, receivedAt).map((update) => this.deps.profiles.recordProfile(environment.id, update)),
+      ),
       this.deps.catalog.record(environment.id, receivedEventsOf(items), receivedAt),
     ]);
     metrics.count(OPERATIONAL_METRICS.ingestItemsAccepted, items.length);
     return result;
   }
 
-  private async recordUsage(environment: Environment, items: IngestItem[], ids: string[], feedbackKeys: Map<number, string>): Promise<IngestResult> {
+  private async recordUsage(
+    environment: Environment,
+    items: IngestItem[],
+    ids: string[],
+    feedbackKeys: Map<number, string>,
+  ): Promise<IngestResult> {
     const result: IngestResult = { recorded: 0, unattributed: 0 };
     // Items of one user or company are written in order (a company call linking a user lands before
     // that user's later events); different ones in parallel, so a large bulk fits in one request.
@@ -236,7 +281,16 @@ export class IngestService {
       stored.set(companyId, await this.deps.usage.companyAttributes(environment.id, companyId));
     });
     for (const { index, companyId, attributes, at } of updates) {
-      stored.set(companyId, mergeCompanyAttributes(companyId, stored.get(companyId)!, attributes, at, fieldPath(items, index, 'attributes')));
+      stored.set(
+        companyId,
+        mergeCompanyAttributes(
+          companyId,
+          stored.get(companyId)!,
+          attributes,
+          at,
+          fieldPath(items, index, 'attributes'),
+        ),
+      );
     }
   }
 
@@ -251,23 +305,40 @@ export class IngestService {
       if (item.type !== 'feedback') return;
       const key = item.featureKey ?? byId.get(item.featureId ?? '');
       if (key) keys.set(index, key);
-      else issues.push({ path: fieldPath(items, index, 'featureId'), message: `no feature with id "${item.featureId}" in this environment` });
+      else
+        issues.push({
+          path: fieldPath(items, index, 'featureId'),
+          message: `no feature with id "${item.featureId}" in this environment`,
+        });
     });
     if (issues.length > 0) {
-      throw new ValidationError(`Unknown feature: ${issues[0].message}; send the feature's key or an existing featureId.`, issues);
+      throw new ValidationError(
+        `Unknown feature: ${issues[0].message}; send the feature's key or an existing featureId.`,
+        issues,
+      );
     }
     return keys;
   }
 
-  private async write(environmentId: string, item: IngestItem, id: string, feedbackKey: string | undefined): Promise<boolean> {
+  private async write(
+    environmentId: string,
+    item: IngestItem,
+    id: string,
+    feedbackKey: string | undefined,
+  ): Promise<boolean> {
     const usage = this.deps.usage;
     switch (item.type) {
       case 'user':
         await usage.recordUser(environmentId, { userId: item.userId, at: item.at });
         return true;
       case 'company':
-        await usage.recordCompany(environmentId, { companyId: item.companyId, at: item.at, attributes: scalarAttributes(item.attributes) });
-        if (item.userId) await usage.recordUser(environmentId, { userId: item.userId, at: item.at, companyId: item.companyId });
+        await usage.recordCompany(environmentId, {
+          companyId: item.companyId,
+          at: item.at,
+          attributes: scalarAttributes(item.attributes),
+        });
+        if (item.userId)
+          await usage.recordUser(environmentId, { userId: item.userId, at: item.at, companyId: item.companyId });
         return true;
       case 'event': {
         const companyId = item.companyId ?? (await usage.findUserCompany(environmentId, item.userId));
@@ -283,7 +354,12 @@ export class IngestService {
     }
   }
 
-  private async writeFeedback(environmentId: string, item: FeedbackItem, id: string, eventKey: string): Promise<boolean> {
+  private async writeFeedback(
+    environmentId: string,
+    item: FeedbackItem,
+    id: string,
+    eventKey: string,
+  ): Promise<boolean> {
     const companyId =
       item.companyId ?? (item.userId ? await this.deps.usage.findUserCompany(environmentId, item.userId) : undefined);
     if (!companyId) return false;
@@ -299,5 +375,6 @@ function checkTimestamps(items: IngestItem[]): void {
       ? [{ path: fieldPath(items, index, 'timestamp'), message: 'must be a time from 2000-01-01T00:00:00Z on' }]
       : [],
   );
-  if (issues.length > 0) throw new ValidationError(`Invalid timestamp: ${issues[0].path} ${issues[0].message}.`, issues);
+  if (issues.length > 0)
+    throw new ValidationError(`Invalid timestamp: ${issues[0].path} ${issues[0].message}.`, issues);
 }

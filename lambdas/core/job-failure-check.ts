@@ -8,7 +8,17 @@
 import { failureEmail, type WarningNumber } from './failure-emails';
 import { stopExportJob } from './export-jobs';
 import { logger } from './log';
-import type { Clock, DestinationStore, ExportJob, ExportJobScheduler, ExportJobStore, FailingJobRecord, FailingJobsStore, Mailer, TenantStore } from '../ports';
+import type {
+  Clock,
+  DestinationStore,
+  ExportJob,
+  ExportJobScheduler,
+  ExportJobStore,
+  FailingJobRecord,
+  FailingJobsStore,
+  Mailer,
+  TenantStore,
+} from '../ports';
 
 const HOUR_MS = 3_600_000;
 export const JOB_SECOND_EMAIL_AFTER_MS = 24 * HOUR_MS;
@@ -48,7 +58,11 @@ export class JobFailureCheck {
         await this.advance(failing, now, result);
       } catch (error) {
         // One job's trouble must not keep the others' warnings from going out.
-        logger.error('Failure check failed for an export job', { environmentId: failing.environmentId, jobId: failing.jobId, error: error as Error });
+        logger.error('Failure check failed for an export job', {
+          environmentId: failing.environmentId,
+          jobId: failing.jobId,
+          error: error as Error,
+        });
       }
     }
     return result;
@@ -65,7 +79,8 @@ export class JobFailureCheck {
       return;
     }
     const elapsed = now - failingSince;
-    const due: WarningNumber = elapsed >= JOB_STOP_AFTER_MS || stoppedByCheck ? 3 : elapsed >= JOB_SECOND_EMAIL_AFTER_MS ? 2 : 1;
+    const due: WarningNumber =
+      elapsed >= JOB_STOP_AFTER_MS || stoppedByCheck ? 3 : elapsed >= JOB_SECOND_EMAIL_AFTER_MS ? 2 : 1;
     // A missed first warning (checks down for a day) goes out before the reminder; the stop never waits.
     const email: WarningNumber = due === 2 && !failing.emailsSent.includes(1) ? 1 : due;
     if (!(await this.deps.jobs.claimJobEmail(environmentId, jobId, failingSince, email))) return;

@@ -53,7 +53,8 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 export function idProblem(id: string): string | undefined {
   if (id.length === 0) return 'must not be empty';
   if (hasLoneSurrogate(id)) return LONE_SURROGATE_PROBLEM;
-  if (utf8Bytes(id) > MAX_ID_BYTES) return `must be at most ${MAX_ID_BYTES} bytes of UTF-8 (it has ${utf8Bytes(id)}); shorten it`;
+  if (utf8Bytes(id) > MAX_ID_BYTES)
+    return `must be at most ${MAX_ID_BYTES} bytes of UTF-8 (it has ${utf8Bytes(id)}); shorten it`;
   return undefined;
 }
 
@@ -102,7 +103,8 @@ export function nestedValueProblem(value: object, maxDepth: number): string | un
     }
     if (current === null || typeof current !== 'object') continue;
     if (depth + 1 > maxDepth) return `nests objects and arrays more than ${maxDepth} levels deep; flatten it`;
-    if (!Array.isArray(current) && Object.hasOwn(current, '')) return 'holds an object with an empty key; name every key';
+    if (!Array.isArray(current) && Object.hasOwn(current, ''))
+      return 'holds an object with an empty key; name every key';
     for (const child of Object.values(current)) pending.push([child, depth + 1]);
   }
   return undefined;
@@ -113,7 +115,8 @@ export function nestedValueProblem(value: object, maxDepth: number): string | un
  * between `/` must not be empty, `.` or `..`; one trailing `/` is allowed (it names the same folder).
  */
 export function keyPrefixProblem(prefix: string): string | undefined {
-  if (utf8Bytes(prefix) > MAX_KEY_PREFIX_BYTES) return `must be at most ${MAX_KEY_PREFIX_BYTES} bytes of UTF-8 (it has ${utf8Bytes(prefix)})`;
+  if (utf8Bytes(prefix) > MAX_KEY_PREFIX_BYTES)
+    return `must be at most ${MAX_KEY_PREFIX_BYTES} bytes of UTF-8 (it has ${utf8Bytes(prefix)})`;
   if (hasLoneSurrogate(prefix)) return LONE_SURROGATE_PROBLEM;
   if (CONTROL_CHARACTER.test(prefix)) return 'must not contain control characters (tab, newline, NUL, ...)';
   if (prefix === '') return undefined;
@@ -126,16 +129,36 @@ export function keyPrefixProblem(prefix: string): string | undefined {
 
 /** The limits as the README's "Limits" table and the OpenAPI document state them (a test keeps the README in step). */
 export const LIMITS_TABLE: readonly { input: string; limit: string; refusal: string }[] = [
-  { input: 'request body', limit: `${MAX_BODY_BYTES} bytes (1 MB) of valid UTF-8`, refusal: '413 (400 when not UTF-8)' },
-  { input: 'company, user, feature, segment id, event name', limit: `1-${MAX_ID_BYTES} bytes of UTF-8, no lone surrogates`, refusal: '400' },
-  { input: 'ids in API paths (envId, featureId, segmentId, ...)', limit: '1-64 letters, digits, ".", "_" or "-"', refusal: '400' },
-  { input: 'ingest key', limit: `${MIN_INGEST_KEY_CHARS}-${MAX_INGEST_KEY_CHARS} characters`, refusal: '401, before any lookup' },
+  {
+    input: 'request body',
+    limit: `${MAX_BODY_BYTES} bytes (1 MB) of valid UTF-8`,
+    refusal: '413 (400 when not UTF-8)',
+  },
+  {
+    input: 'company, user, feature, segment id, event name',
+    limit: `1-${MAX_ID_BYTES} bytes of UTF-8, no lone surrogates`,
+    refusal: '400',
+  },
+  {
+    input: 'ids in API paths (envId, featureId, segmentId, ...)',
+    limit: '1-64 letters, digits, ".", "_" or "-"',
+    refusal: '400',
+  },
+  {
+    input: 'ingest key',
+    limit: `${MIN_INGEST_KEY_CHARS}-${MAX_INGEST_KEY_CHARS} characters`,
+    refusal: '401, before any lookup',
+  },
   {
     input: 'attributes of one item',
     limit: `at most ${MAX_ATTRIBUTES}; names 1-${MAX_ATTRIBUTE_KEY_CHARS} characters; values up to ${MAX_ATTRIBUTE_VALUE_BYTES} bytes (nested values as JSON text), nested at most ${MAX_NESTING_DEPTH} levels, with no empty keys; ${MAX_ATTRIBUTES_BYTES} bytes in all`,
     refusal: '400',
   },
-  { input: 'numbers', limit: `finite, within ±${MAX_NUMBER_MAGNITUDE} (2^53-1), 0 or at least ${MIN_NONZERO_NUMBER_MAGNITUDE} in magnitude, also inside nested values`, refusal: '400 (send larger ones as strings)' },
+  {
+    input: 'numbers',
+    limit: `finite, within ±${MAX_NUMBER_MAGNITUDE} (2^53-1), 0 or at least ${MIN_NONZERO_NUMBER_MAGNITUDE} in magnitude, also inside nested values`,
+    refusal: '400 (send larger ones as strings)',
+  },
   { input: 'timestamps', limit: `${new Date(EARLIEST_TIMESTAMP_MS).toISOString()} to now + 1 day`, refusal: '400' },
   { input: 'bulk ingest', limit: `at most ${MAX_BULK_ITEMS} items`, refusal: '400' },
   {
@@ -143,7 +166,11 @@ export const LIMITS_TABLE: readonly { input: string; limit: string; refusal: str
     limit: `at most ${MAX_KEY_PREFIX_BYTES} bytes; "/"-separated segments not empty, "." or ".."; no leading "/" (one trailing "/" is ignored); no control characters`,
     refusal: '400',
   },
-  { input: 'segments', limit: `at most ${MAX_SEGMENT_CONDITIONS} conditions, ${MAX_SEGMENT_VALUES} values per anyOf`, refusal: '400' },
+  {
+    input: 'segments',
+    limit: `at most ${MAX_SEGMENT_CONDITIONS} conditions, ${MAX_SEGMENT_VALUES} values per anyOf`,
+    refusal: '400',
+  },
   { input: 'feedback comment, question', limit: `at most ${MAX_FEEDBACK_TEXT_BYTES} bytes`, refusal: '400' },
 ];
 

@@ -80,12 +80,22 @@ export interface ManualExportView {
 export class ManualExportService {
   constructor(private readonly deps: ManualExportDependencies) {}
 
-  async request(caller: Caller | undefined, environmentId: string, aggregation: Aggregation): Promise<ManualExportView> {
+  async request(
+    caller: Caller | undefined,
+    environmentId: string,
+    aggregation: Aggregation,
+  ): Promise<ManualExportView> {
     const { organization } = await authorizeEnvironment(this.deps.tenants, caller, environmentId);
     requirePlan(organization, 'Manual export');
     const id = this.deps.newId('exp');
     const requestedAt = this.deps.clock.now();
-    const slot = await this.deps.jobs.acquireSlot(environmentId, id, MAX_CONCURRENT_MANUAL_EXPORTS, requestedAt, requestedAt + SLOT_LEASE_MS);
+    const slot = await this.deps.jobs.acquireSlot(
+      environmentId,
+      id,
+      MAX_CONCURRENT_MANUAL_EXPORTS,
+      requestedAt,
+      requestedAt + SLOT_LEASE_MS,
+    );
     if (slot === undefined) throw new TooManyExportsError(MAX_CONCURRENT_MANUAL_EXPORTS, RETRY_AFTER_SECONDS);
     const job: ManualExportJob = { id, environmentId, aggregation, status: 'pending', requestedAt, slot };
     try {
@@ -120,11 +130,16 @@ export class ManualExportService {
    * the Lambda's time runs out) or when `signal` aborts, also in the middle of a stalled upload, and
    * records the job as failed; a job left running past its deadline (its worker was lost) is taken over.
    */
-  async run(environmentId: string, jobId: string, options: { timeLimitMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+  async run(
+    environmentId: string,
+    jobId: string,
+    options: { timeLimitMs?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
     const { timeLimitMs = RUN_TIME_LIMIT_MS } = options;
     const now = this.deps.clock.now();
     const claimId = randomUUID();
-    if (!(await this.deps.jobs.claim(environmentId, jobId, { claimId, at: now, deadlineAt: now + timeLimitMs }))) return;
+    if (!(await this.deps.jobs.claim(environmentId, jobId, { claimId, at: now, deadlineAt: now + timeLimitMs })))
+      return;
     const signal = exportDeadline(timeLimitMs, options.signal);
     const job = await this.deps.jobs.get(environmentId, jobId);
     // The claim succeeded on the job's item, so it exists; jobs are never deleted.
@@ -184,8 +199,12 @@ export class ManualExportService {
   /** Counted once per job: only the run whose outcome was recorded counts it. */
   private countOutcome(job: ManualExportJob, outcome: ManualExportOutcome): void {
     const metrics = this.deps.metrics ?? uncountedMetrics;
-    metrics.count(OPERATIONAL_METRICS.exportRunOutcomes, 1, { style: 'manual', outcome: outcome.status === 'done' ? 'successful' : 'failed' });
-    if (job.startedAt !== undefined) metrics.measure(OPERATIONAL_METRICS.exportRunDuration, outcome.finishedAt - job.startedAt, 'ms');
+    metrics.count(OPERATIONAL_METRICS.exportRunOutcomes, 1, {
+      style: 'manual',
+      outcome: outcome.status === 'done' ? 'successful' : 'failed',
+    });
+    if (job.startedAt !== undefined)
+      metrics.measure(OPERATIONAL_METRICS.exportRunDuration, outcome.finishedAt - job.startedAt, 'ms');
     if (outcome.status !== 'done') return;
     metrics.count(OPERATIONAL_METRICS.rowsExported, outcome.rowCount);
     metrics.measure(OPERATIONAL_METRICS.bytesExported, outcome.byteCount, 'bytes');
@@ -197,7 +216,8 @@ export class ManualExportService {
   }
 
   private async view(job: ManualExportJob): Promise<ManualExportView> {
-    const file = job.status === 'done' && job.objectKey && job.fileName ? { key: job.objectKey, name: job.fileName } : undefined;
+    const file =
+      job.status === 'done' && job.objectKey && job.fileName ? { key: job.objectKey, name: job.fileName } : undefined;
     const expiresAt = file ? this.deps.clock.now() + this.deps.downloadLinkSeconds * 1000 : undefined;
     return {
       id: job.id,
@@ -210,7 +230,10 @@ export class ManualExportService {
       byteCount: job.byteCount ?? null,
       fileName: job.fileName ?? null,
       downloadUrl: file
-        ? await this.deps.links.createDownloadUrl(file.key, { fileName: file.name, expiresInSeconds: this.deps.downloadLinkSeconds })
+        ? await this.deps.links.createDownloadUrl(file.key, {
+            fileName: file.name,
+            expiresInSeconds: this.deps.downloadLinkSeconds,
+          })
         : null,
       expiresAt: isoTimeOrNull(expiresAt),
       error: job.error ?? null,

@@ -17,5 +17,6 @@ export function planIncludes(organization: Organization, feature: GatedFeature):
 }
 
 export function requirePlan(organization: Organization, feature: GatedFeature): void {
-  if (!planIncludes(organization, feature)) throw new PlanRequiredError(feature, REQUIRED_PLANS[feature], organization.plan);
+  if (!planIncludes(organization, feature))
+    throw new PlanRequiredError(feature, REQUIRED_PLANS[feature], organization.plan);
 }

@@ -8,7 +8,17 @@
 import { SECOND_EMAIL_AFTER_MS, STOP_AFTER_MS } from './failure-check';
 import { errorWording, failureEmail, type WarningNumber } from './failure-emails';
 import { logger } from './log';
-import type { Clock, DestinationStore, ExportStatusRecord, FailingExportsStore, Mailer, RawExportScheduler, RawExportSettings, RawExportStore, TenantStore } from '../ports';
+import type {
+  Clock,
+  DestinationStore,
+  ExportStatusRecord,
+  FailingExportsStore,
+  Mailer,
+  RawExportScheduler,
+  RawExportSettings,
+  RawExportStore,
+  TenantStore,
+} from '../ports';
 
 export interface RawExportFailureDependencies {
   /** The raw exports' failure sequences (their progress items in the failing index). */
@@ -27,7 +37,6 @@ export interface RawExportFailureResult {
   emailsSent: { environmentId: string; email: WarningNumber }[];
   stopped: string[];
 }
-
 
 export function rawExportSettingsUrl(dashboardUrl: string, environmentId: string): string {
   return `${dashboardUrl.replace(/\/+$/, '')}/environments/${encodeURIComponent(environmentId)}/settings/raw-export`;
@@ -56,7 +65,11 @@ export class RawExportFailureCheck {
     return result;
   }
 
-  private async advance(status: ExportStatusRecord & { failingSince: number }, now: number, result: RawExportFailureResult): Promise<void> {
+  private async advance(
+    status: ExportStatusRecord & { failingSince: number },
+    now: number,
+    result: RawExportFailureResult,
+  ): Promise<void> {
     const { environmentId, failingSince } = status;
     if (now < failingSince) return;
     const settings = await this.deps.store.getSettings(environmentId);
@@ -76,7 +89,9 @@ export class RawExportFailureCheck {
       }
       const [environment, destination] = await Promise.all([
         this.deps.tenants.getEnvironment(environmentId),
-        settings.destinationId === undefined ? undefined : this.deps.destinations.get(environmentId, settings.destinationId),
+        settings.destinationId === undefined
+          ? undefined
+          : this.deps.destinations.get(environmentId, settings.destinationId),
       ]);
       await this.deps.mailer.send(
         failureEmail(email, {

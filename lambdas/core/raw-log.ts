@@ -34,7 +34,19 @@ export interface RawRecord {
 }
 
 /** The fields of a line, in the order they are written. */
-const FIELDS = ['id', 'environmentId', 'receivedAt', 'type', 'userId', 'companyId', 'event', 'timestamp', 'attributes', 'context', 'alias'] as const;
+const FIELDS = [
+  'id',
+  'environmentId',
+  'receivedAt',
+  'type',
+  'userId',
+  'companyId',
+  'event',
+  'timestamp',
+  'attributes',
+  'context',
+  'alias',
+] as const;
 
 export class RawRecordFormatError extends Error {
   override readonly name = 'RawRecordFormatError';
@@ -56,7 +68,8 @@ export function encodeRawRecord(record: RawRecord): string {
 
 const isText = (value: unknown): value is string => typeof value === 'string';
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
-const isObject = (value: unknown): value is Record<string, JsonValue> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, JsonValue> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Checks a parsed line is a record: the required fields and the types of the optional ones. Cheap on

@@ -115,7 +115,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : iso(ms));
 
 /** The next 00:00 or 12:00 UTC strictly after `now`. */
-export const nextRawRunAt = (now: number): number => (Math.floor(now / (RAW_EXPORT_EVERY_HOURS * HOUR_MS)) + 1) * RAW_EXPORT_EVERY_HOURS * HOUR_MS;
+export const nextRawRunAt = (now: number): number =>
+  (Math.floor(now / (RAW_EXPORT_EVERY_HOURS * HOUR_MS)) + 1) * RAW_EXPORT_EVERY_HOURS * HOUR_MS;
 
 /**
  * Objects of receive hours ending at or before this instant are revisions for the run: 00:00 UTC of
@@ -141,16 +142,28 @@ export class RawRevisionsService {
   }
 
   /** Saves the settings, then creates (enabled) or removes (disabled) the environment's schedule. */
-  async putSettings(caller: Caller | undefined, environmentId: string, input: RawExportSettingsInput): Promise<RawExportSettingsView> {
+  async putSettings(
+    caller: Caller | undefined,
+    environmentId: string,
+    input: RawExportSettingsInput,
+  ): Promise<RawExportSettingsView> {
     await this.authorized(caller, environmentId);
     const issues: FieldIssue[] = [];
-    if (input.enabled && input.destinationId === undefined) issues.push({ path: 'destinationId', message: 'required to enable the raw export' });
-    if (input.enabled && input.notifyEmails.length === 0) issues.push({ path: 'notifyEmails', message: 'add 1 to 10 addresses to warn when runs fail' });
+    if (input.enabled && input.destinationId === undefined)
+      issues.push({ path: 'destinationId', message: 'required to enable the raw export' });
+    if (input.enabled && input.notifyEmails.length === 0)
+      issues.push({ path: 'notifyEmails', message: 'add 1 to 10 addresses to warn when runs fail' });
     if (input.destinationId !== undefined && !(await this.deps.destinations.get(environmentId, input.destinationId))) {
-      issues.push({ path: 'destinationId', message: `no destination ${input.destinationId} in this environment; create one with POST .../destinations` });
+      issues.push({
+        path: 'destinationId',
+        message: `no destination ${input.destinationId} in this environment; create one with POST .../destinations`,
+      });
     }
     if (issues.length > 0) {
-      throw new ValidationError(`Invalid raw export settings. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`, issues);
+      throw new ValidationError(
+        `Invalid raw export settings. ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}.`,
+        issues,
+      );
     }
     const existing = await this.deps.store.getSettings(environmentId);
     const current = existing?.version ?? 0;
@@ -163,7 +176,8 @@ export class RawRevisionsService {
       updatedAt: this.deps.clock.now(),
       version: current + 1,
     };
-    if (!(await this.deps.store.putSettings(settings, current))) throw staleSettings((await this.deps.store.getSettings(environmentId))?.version ?? 0);
+    if (!(await this.deps.store.putSettings(settings, current)))
+      throw staleSettings((await this.deps.store.getSettings(environmentId))?.version ?? 0);
     // A save (even of the same destination) ends a failure sequence: the customer looked at it.
     await this.deps.store.clearFailure(environmentId);
     if (settings.enabled) await this.deps.scheduler.upsertRawExport(environmentId);
@@ -173,12 +187,19 @@ export class RawRevisionsService {
 
   async getStatus(caller: Caller | undefined, environmentId: string): Promise<RawExportStatusView> {
     await this.authorized(caller, environmentId);
-    const [settings, progress] = await Promise.all([this.deps.store.getSettings(environmentId), this.deps.store.getProgress(environmentId)]);
+    const [settings, progress] = await Promise.all([
+      this.deps.store.getSettings(environmentId),
+      this.deps.store.getProgress(environmentId),
+    ]);
     const exportedRevisions = progress?.exportedRevisions ?? 0;
     let totalRevisions = exportedRevisions;
     for await (const _object of this.deps.objects.listObjects(environmentId, progress?.lastObjectKey)) totalRevisions++;
     const status: RawExportStatusName =
-      settings?.stoppedAt !== undefined ? 'stopped' : progress?.lastStatus === undefined ? 'never ran before' : progress.lastStatus;
+      settings?.stoppedAt !== undefined
+        ? 'stopped'
+        : progress?.lastStatus === undefined
+          ? 'never ran before'
+          : progress.lastStatus;
     const max = progress?.maxExportedTimestamp;
     return {
       totalRevisions,
@@ -188,7 +209,8 @@ export class RawRevisionsService {
       lastRunAt: isoOrNull(progress?.lastRunAt),
       nextRunAt: settings?.enabled ? iso(nextRawRunAt(this.deps.clock.now())) : null,
       status,
-      error: status === 'failed' || status === 'stopped' ? (settings?.stoppedReason ?? progress?.lastError ?? null) : null,
+      error:
+        status === 'failed' || status === 'stopped' ? (settings?.stoppedReason ?? progress?.lastError ?? null) : null,
     };
   }
 
@@ -199,10 +221,17 @@ export class RawRevisionsService {
   async run(request: RawExportRunRequest): Promise<RawExportRunResult> {
     const { environmentId } = request;
     const settings = await this.deps.store.getSettings(environmentId);
-    if (!settings?.enabled || settings.destinationId === undefined) return { outcome: 'skipped', reason: 'The raw export is not enabled.' };
+    if (!settings?.enabled || settings.destinationId === undefined)
+      return { outcome: 'skipped', reason: 'The raw export is not enabled.' };
     const startedAt = request.runAt ?? this.deps.clock.now();
     const claimId = randomUUID();
-    if (!(await this.deps.store.claimRun(environmentId, { claimId, at: startedAt, until: startedAt + request.budgetMs + LEASE_MARGIN_MS }))) {
+    if (
+      !(await this.deps.store.claimRun(environmentId, {
+        claimId,
+        at: startedAt,
+        until: startedAt + request.budgetMs + LEASE_MARGIN_MS,
+      }))
+    ) {
       return { outcome: 'skipped', reason: 'Another run of the raw export is in progress.' };
     }
     const progress = (await this.deps.store.getProgress(environmentId)) ?? { environmentId, exportedRevisions: 0 };
@@ -234,7 +263,13 @@ export class RawRevisionsService {
         failureClass: failure.failureClass,
         finishedAt: request.runAt ?? this.deps.clock.now(),
       });
-      return { outcome: 'failed', ...revisionsWritten(), error: failure.error, errorCode: failure.errorCode, failureClass: failure.failureClass };
+      return {
+        outcome: 'failed',
+        ...revisionsWritten(),
+        error: failure.error,
+        errorCode: failure.errorCode,
+        failureClass: failure.failureClass,
+      };
     }
   }
 
@@ -258,7 +293,8 @@ export class RawRevisionsService {
       // Objects come in receive order: once one is left for later, all after it are too.
       if (unwritten === 0 && due && (written.length === 0 || this.deps.clock.now() < budgetEnd)) {
         const revision = await this.writeRevision(sink, n + 1, object, request.runAt ?? this.deps.clock.now());
-        if (revision.maxTimestamp !== undefined) maxExportedTimestamp = Math.max(maxExportedTimestamp ?? revision.maxTimestamp, revision.maxTimestamp);
+        if (revision.maxTimestamp !== undefined)
+          maxExportedTimestamp = Math.max(maxExportedTimestamp ?? revision.maxTimestamp, revision.maxTimestamp);
         if (!(await this.deps.store.recordRevision(progress.environmentId, claimId, revision, maxExportedTimestamp))) {
           throw new LeaseLostError('Another run took over the raw export; this one stopped.');
         }
@@ -273,7 +309,12 @@ export class RawRevisionsService {
   }
 
   /** `revisions/<n>.json`: the object's records as revision lines, in order. */
-  private async writeRevision(sink: ObjectSink, n: number, object: RawLogObject, exportedAt: number): Promise<ExportedRevision> {
+  private async writeRevision(
+    sink: ObjectSink,
+    n: number,
+    object: RawLogObject,
+    exportedAt: number,
+  ): Promise<ExportedRevision> {
     const revision: ExportedRevision = { n, objectKey: object.key, lines: 0, bytes: 0, exportedAt };
     const objects = this.deps.objects;
     async function* lines(): AsyncIterable<string> {
@@ -317,7 +358,9 @@ export class RawRevisionsService {
   /** Access-key destinations: the customer's key, unsealed; bucket-policy ones: the service's identity. */
   private async sink(named: NamedDestination): Promise<ObjectSink> {
     if (named.auth.mode === 'bucketPolicy') return this.deps.gateway.serviceSink(named.destination);
-    const secretAccessKey = await this.deps.sealer.unseal(named.auth.sealedSecretAccessKey, { environmentId: named.environmentId });
+    const secretAccessKey = await this.deps.sealer.unseal(named.auth.sealedSecretAccessKey, {
+      environmentId: named.environmentId,
+    });
     return this.deps.gateway.sink(named.destination, { accessKeyId: named.auth.accessKeyId, secretAccessKey });
   }
 
@@ -333,7 +376,9 @@ export class MissingRawExportDestinationError extends DestinationError {
   readonly transient = false;
   readonly code = 'destination_missing';
   constructor(destinationId: string) {
-    super(`The raw export's destination ${destinationId} no longer exists. Choose an existing destination in the raw export settings.`);
+    super(
+      `The raw export's destination ${destinationId} no longer exists. Choose an existing destination in the raw export settings.`,
+    );
   }
 }
 
@@ -342,7 +387,9 @@ export class StaleRawExportSettingsError extends ConflictError {
 }
 
 const staleSettings = (version: number) =>
-  new StaleRawExportSettingsError(`The raw export settings were changed since you read them (they are at version ${version} now). Reload them and save again.`);
+  new StaleRawExportSettingsError(
+    `The raw export settings were changed since you read them (they are at version ${version} now). Reload them and save again.`,
+  );
 
 function settingsView(settings: RawExportSettings | undefined): RawExportSettingsView {
   return {

@@ -65,7 +65,11 @@ export class TenancyService {
   }
 
   /** The answer is the only place the ingest key is ever shown: only its hash is stored. */
-  async createEnvironment(caller: Caller | undefined, organizationId: string, name: string): Promise<EnvironmentWithIngestKey> {
+  async createEnvironment(
+    caller: Caller | undefined,
+    organizationId: string,
+    name: string,
+  ): Promise<EnvironmentWithIngestKey> {
     requireOperator(caller);
     if (!(await this.deps.tenants.getOrganization(organizationId))) {
       throw new NotFoundError(`Organization ${organizationId} not found.`);
@@ -89,7 +93,11 @@ export class TenancyService {
     const { environment } = await authorizeEnvironment(this.deps.tenants, caller, environmentId);
     const ingestKey = this.deps.newIngestKey();
     const previousKeyValidUntil = this.deps.clock.now() + this.deps.ingestKeyGraceMs;
-    const rotated = await this.deps.tenants.replaceIngestKey(environment, storedIngestKey(ingestKey), previousKeyValidUntil);
+    const rotated = await this.deps.tenants.replaceIngestKey(
+      environment,
+      storedIngestKey(ingestKey),
+      previousKeyValidUntil,
+    );
     return { environment: { ...rotated, ingestKey }, previousKeyValidUntil };
   }
 

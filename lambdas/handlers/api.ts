@@ -14,7 +14,10 @@ const pathIds = (path: string) => ({
   jobId: /\/exports\/manual\/([^/]+)/.exec(path)?.[1],
 });
 
-export const handler = async (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context): Promise<APIGatewayProxyResultV2> => {
+export const handler = async (
+  event: APIGatewayProxyEventV2WithJWTAuthorizer,
+  context: Context,
+): Promise<APIGatewayProxyResultV2> => {
   startInvocation(context, { apiRequestId: event.requestContext?.requestId, ...pathIds(event.rawPath ?? '') });
   // What the services count (e.g. a manual export whose dispatch failed) is published with each answer.
   return handleApiGateway(router, event).finally(flushMetrics);

@@ -5,7 +5,12 @@
  */
 import type { Context } from 'aws-lambda';
 import { awsServices, readRunExportConfig } from '../adapters/aws-wiring';
-import { publishJobRunMetrics, publishRawExportMetrics, publishRunMetrics, publishTransientRunFailure } from '../adapters/metrics/operator-metrics';
+import {
+  publishJobRunMetrics,
+  publishRawExportMetrics,
+  publishRunMetrics,
+  publishTransientRunFailure,
+} from '../adapters/metrics/operator-metrics';
 import { flushMetrics, metrics, startInvocation } from '../adapters/observability';
 import { RetryableRunError } from '../core/automatic-export';
 import { logger } from '../core/log';
@@ -23,7 +28,9 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
   const request = parseRunExportEvent(event);
   const { kind, environmentId } = request;
   logger.appendKeys(
-    request.kind === 'manual-export' ? { kind, environmentId, jobId: request.jobId } : { kind, environmentId, runFor: request.scheduledTime },
+    request.kind === 'manual-export'
+      ? { kind, environmentId, jobId: request.jobId }
+      : { kind, environmentId, runFor: request.scheduledTime },
   );
   const timeLimitMs = Math.max(1_000, context.getRemainingTimeInMillis() - WIND_DOWN_MS);
   if (isJobRunEvent(request)) {
@@ -32,7 +39,10 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
     // stores failing), is thrown again, so Lambda's asynchronous retries run it again: the same window
     // and the same object keys.
     const outcome = await services.exportJobService.runJob(toJobRunRequest(request), { timeLimitMs });
-    logger.info('Export job run finished', outcome.outcome === 'ran' ? { outcome: outcome.outcome, status: outcome.run.status } : outcome);
+    logger.info(
+      'Export job run finished',
+      outcome.outcome === 'ran' ? { outcome: outcome.outcome, status: outcome.run.status } : outcome,
+    );
     publishJobRunMetrics(metrics, outcome);
     if (outcome.outcome === 'ran' && outcome.failureClass === 'transient') {
       throw new RetryableRunError(outcome.run.error ?? 'The export job run failed transiently.');
@@ -47,7 +57,11 @@ export const handler = async (event: unknown, context: Context): Promise<void> =
   if (request.kind === 'raw-export') {
     const budgetMs = Math.max(0, context.getRemainingTimeInMillis() - RAW_EXPORT_WIND_DOWN_MS);
     const startedAt = Date.now();
-    const result = await services.rawRevisions.run({ environmentId, scheduledTime: Date.parse(request.scheduledTime), budgetMs });
+    const result = await services.rawRevisions.run({
+      environmentId,
+      scheduledTime: Date.parse(request.scheduledTime),
+      budgetMs,
+    });
     logger.info('Raw revisions export finished', { ...result });
     publishRawExportMetrics(metrics, result, Date.now() - startedAt);
     return;

@@ -86,7 +86,12 @@ export interface ApiServices {
 
 const ok = (body: unknown, status = 200): HttpResponse => ({ status, body });
 
-const organizationView = (org: Organization) => ({ id: org.id, name: org.name, plan: org.plan, createdAt: isoTime(org.createdAt) });
+const organizationView = (org: Organization) => ({
+  id: org.id,
+  name: org.name,
+  plan: org.plan,
+  createdAt: isoTime(org.createdAt),
+});
 /** The ingest key itself only in the answer that issued it; afterwards its masked prefix. */
 const environmentView = (env: Environment | EnvironmentWithIngestKey) => ({
   id: env.id,
@@ -102,7 +107,15 @@ function validatePathIds(params: Record<string, string>): void {
   for (const [name, value] of Object.entries(params)) validate(idParameter, value, `${name} in the path`);
 }
 
-export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatalog, destinationService, exportJobService, rawRevisions }: ApiServices): ApiRoute[] {
+export function apiRoutes({
+  tenancy,
+  manualExports,
+  automaticExports,
+  eventCatalog,
+  destinationService,
+  exportJobService,
+  rawRevisions,
+}: ApiServices): ApiRoute[] {
   return [
     ...destinationRoutes(destinationService),
     ...exportJobRoutes(exportJobService),
@@ -143,7 +156,8 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       path: '/v1/environments/{envId}',
       summary: 'The environment; its ingest key only masked (maskedIngestKey, e.g. "ik_abc…")',
       access: 'member',
-      handler: async ({ request, params }) => ok(environmentView(await tenancy.getEnvironment(request.caller, params.envId))),
+      handler: async ({ request, params }) =>
+        ok(environmentView(await tenancy.getEnvironment(request.caller, params.envId))),
     },
     {
       method: 'POST',
@@ -152,8 +166,13 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
         'Issue a new ingest key, answered this once. The replaced key keeps working until previousKeyValidUntil (24 h by default), then gets 401. 409 when another rotation ran at the same time.',
       access: 'member',
       responses: {
-        '201': { description: '{id, name, ingestKey (the new key, shown this once), maskedIngestKey, previousKeyValidUntil, ...}' },
-        '409': { description: 'Another rotation of this environment ran at the same time; use its key, or rotate again.' },
+        '201': {
+          description:
+            '{id, name, ingestKey (the new key, shown this once), maskedIngestKey, previousKeyValidUntil, ...}',
+        },
+        '409': {
+          description: 'Another rotation of this environment ran at the same time; use its key, or rotate again.',
+        },
       },
       handler: async ({ request, params }) => {
         const { environment, previousKeyValidUntil } = await tenancy.rotateIngestKey(request.caller, params.envId);
@@ -165,7 +184,8 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       path: '/v1/environments/{envId}/features',
       summary: 'Feature definitions',
       access: 'member',
-      handler: async ({ request, params }) => ok({ features: await tenancy.listFeatures(request.caller, params.envId) }),
+      handler: async ({ request, params }) =>
+        ok({ features: await tenancy.listFeatures(request.caller, params.envId) }),
     },
     withBody({
       method: 'PUT',
@@ -192,7 +212,13 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       },
       handler: async ({ request, params }) => {
         const entries = await eventCatalog.list(request.caller, params.envId);
-        return ok({ items: entries.map((entry) => ({ ...entry, firstSeen: isoTime(entry.firstSeen), lastSeen: isoTime(entry.lastSeen) })) });
+        return ok({
+          items: entries.map((entry) => ({
+            ...entry,
+            firstSeen: isoTime(entry.firstSeen),
+            lastSeen: isoTime(entry.lastSeen),
+          })),
+        });
       },
     },
     {
@@ -200,7 +226,8 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
       path: '/v1/environments/{envId}/segments',
       summary: 'Segment definitions',
       access: 'member',
-      handler: async ({ request, params }) => ok({ segments: await tenancy.listSegments(request.caller, params.envId) }),
+      handler: async ({ request, params }) =>
+        ok({ segments: await tenancy.listSegments(request.caller, params.envId) }),
     },
     withBody({
       method: 'PUT',
@@ -216,7 +243,8 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
     withBody({
       method: 'POST',
       path: '/v1/environments/{envId}/exports/manual',
-      summary: 'Start a manual CSV export (pro or enterprise plan); answers 202 at once, poll the job for the download URL',
+      summary:
+        'Start a manual CSV export (pro or enterprise plan); answers 202 at once, poll the job for the download URL',
       access: 'member',
       body: startManualExportBody,
       responses: {
@@ -224,21 +252,29 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
         '429': {
           description:
             'too_many_exports: at most 2 manual exports of an environment are pending or running at once. Start it again once one is done or failed.',
-          headers: { 'Retry-After': { description: 'Seconds to wait before starting again.', schema: { type: 'integer' } } },
+          headers: {
+            'Retry-After': { description: 'Seconds to wait before starting again.', schema: { type: 'integer' } },
+          },
         },
       },
       handler: async ({ request, params }, body) => {
         const { aggregation } = body;
         const job = await manualExports.request(request.caller, params.envId, aggregation);
-        return { status: 202, body: job, headers: { location: `/v1/environments/${params.envId}/exports/manual/${job.id}` } };
+        return {
+          status: 202,
+          body: job,
+          headers: { location: `/v1/environments/${params.envId}/exports/manual/${job.id}` },
+        };
       },
     }),
     {
       method: 'GET',
       path: '/v1/environments/{envId}/exports/manual/{exportId}',
-      summary: 'A manual export: pending, running, done (row and byte counts, download URL and its expiry) or failed (error)',
+      summary:
+        'A manual export: pending, running, done (row and byte counts, download URL and its expiry) or failed (error)',
       access: 'member',
-      handler: async ({ request, params }) => ok(await manualExports.get(request.caller, params.envId, params.exportId)),
+      handler: async ({ request, params }) =>
+        ok(await manualExports.get(request.caller, params.envId, params.exportId)),
     },
     {
       method: 'GET',
@@ -263,7 +299,8 @@ export function apiRoutes({ tenancy, manualExports, automaticExports, eventCatal
     {
       method: 'GET',
       path: '/v1/environments/{envId}/data-export/status',
-      summary: "The automatic export's status: last run, never ran before / successful / failed / stopped, next run, error",
+      summary:
+        "The automatic export's status: last run, never ran before / successful / failed / stopped, next run, error",
       access: 'member',
       handler: async ({ request, params }) => ok(await automaticExports.getStatus(request.caller, params.envId)),
     },
@@ -304,7 +341,8 @@ function destinationRoutes(destinations: DestinationService): ApiRoute[] {
     {
       method: 'GET',
       path: `${DESTINATIONS}/bucket-policy`,
-      summary: "The bucket policy granting the service's export role s3:PutObject on arn:aws:s3:::<bucket>/* (?bucket=<name>): {policy}",
+      summary:
+        "The bucket policy granting the service's export role s3:PutObject on arn:aws:s3:::<bucket>/* (?bucket=<name>): {policy}",
       access: 'member',
       handler: async ({ request, params }) => {
         const { bucket } = validate(bucketPolicyQuery, request.query, 'query string');
@@ -316,7 +354,8 @@ function destinationRoutes(destinations: DestinationService): ApiRoute[] {
       path: `${DESTINATIONS}/{destinationId}`,
       summary: 'A destination; a bucket-policy destination carries its policy',
       access: 'member',
-      handler: async ({ request, params }) => ok(await destinations.get(request.caller, params.envId, params.destinationId)),
+      handler: async ({ request, params }) =>
+        ok(await destinations.get(request.caller, params.envId, params.destinationId)),
     },
     withBody({
       method: 'PUT',
@@ -353,8 +392,7 @@ function exportJobRoutes(jobs: ExportJobService): ApiRoute[] {
         'Create an event or profile export job (enterprise plan): one-time jobs (UTC days within the last 60) start at once; recurring ones run every 4-24 hours from startDate (or now).',
       access: 'member',
       body: createExportJobBody,
-      handler: async ({ request, params }, body) =>
-        ok(await jobs.create(request.caller, params.envId, body), 201),
+      handler: async ({ request, params }, body) => ok(await jobs.create(request.caller, params.envId, body), 201),
     }),
     {
       method: 'GET',
@@ -392,7 +430,8 @@ function exportJobRoutes(jobs: ExportJobService): ApiRoute[] {
     {
       method: 'GET',
       path: `${JOBS}/{jobId}/runs`,
-      summary: 'Run history, most recent first (?limit=1-100, default 20): window, status, files with records and bytes, error',
+      summary:
+        'Run history, most recent first (?limit=1-100, default 20): window, status, files with records and bytes, error',
       access: 'member',
       handler: async ({ request, params }) => {
         const { limit } = validate(runHistoryQuery, request.query, 'query string');
@@ -409,7 +448,8 @@ function rawExportRoutes(rawRevisions: RawRevisionsService): ApiRoute[] {
     {
       method: 'GET',
       path: `${RAW_EXPORT}/settings`,
-      summary: 'Raw revisions export settings (enterprise plan): {enabled, destinationId, notifyEmails, version, stoppedAt, stoppedReason}',
+      summary:
+        'Raw revisions export settings (enterprise plan): {enabled, destinationId, notifyEmails, version, stoppedAt, stoppedReason}',
       access: 'member',
       handler: async ({ request, params }) => ok(await rawRevisions.getSettings(request.caller, params.envId)),
     },
@@ -420,7 +460,8 @@ function rawExportRoutes(rawRevisions: RawRevisionsService): ApiRoute[] {
         'Save the raw revisions export settings (enterprise plan): {enabled, destinationId, notifyEmails (1-10 to enable), version?}. Enabling needs an existing destination of the environment and schedules runs at 00:00 and 12:00 UTC; disabling removes the schedule. Send the `version` you read (409 `conflict` when stale).',
       access: 'member',
       body: putRawExportSettingsBody,
-      handler: async ({ request, params }, body) => ok(await rawRevisions.putSettings(request.caller, params.envId, body)),
+      handler: async ({ request, params }, body) =>
+        ok(await rawRevisions.putSettings(request.caller, params.envId, body)),
     }),
     {
       method: 'GET',
@@ -452,7 +493,9 @@ export function openApiDocument(routes: ApiRoute[]): object {
             requestBody: {
               required: true,
               description: `JSON, at most ${MAX_BODY_BYTES} bytes (1 MB) of UTF-8; larger bodies answer 413.`,
-              content: { 'application/json': { schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) } },
+              content: {
+                'application/json': { schema: z.toJSONSchema(route.body, { io: 'input', unrepresentable: 'any' }) },
+              },
             },
           }
         : {}),
@@ -477,7 +520,13 @@ export function openApiDocument(routes: ApiRoute[]): object {
 /** Every input limit of the API and of ingest, as a Markdown table. */
 function limitsDescription(): string {
   const rows = LIMITS_TABLE.map(({ input, limit, refusal }) => `| ${input} | ${limit} | ${refusal} |`);
-  return ['Input limits (checked before anything is written):', '', '| input | limit | refused with |', '| --- | --- | --- |', ...rows].join('\n');
+  return [
+    'Input limits (checked before anything is written):',
+    '',
+    '| input | limit | refused with |',
+    '| --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 const PATH_ID_SCHEMA = z.toJSONSchema(idParameter);

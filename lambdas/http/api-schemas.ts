@@ -1,15 +1,18 @@
 /** Request bodies of the management API: validated with zod and published in the OpenAPI document. */
 import { z } from 'zod';
 import { PROVIDERS } from '../core/destination';
-import { MAX_ATTRIBUTE_KEY_CHARS, MAX_ATTRIBUTE_VALUE_BYTES, MAX_SEGMENT_CONDITIONS, MAX_SEGMENT_VALUES } from '../core/limits';
+import {
+  MAX_ATTRIBUTE_KEY_CHARS,
+  MAX_ATTRIBUTE_VALUE_BYTES,
+  MAX_SEGMENT_CONDITIONS,
+  MAX_SEGMENT_VALUES,
+} from '../core/limits';
 import { PLANS } from '../core/model';
 import { AGGREGATIONS } from '../core/periods';
 import { boundedText, idText, keyPrefix, storableNumber, wellFormedText } from './limited-schemas';
 
 export const ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-export const idParameter = z
-  .string()
-  .regex(ID_PATTERN, 'use 1-64 letters, digits, ".", "_" or "-"');
+export const idParameter = z.string().regex(ID_PATTERN, 'use 1-64 letters, digits, ".", "_" or "-"');
 
 const plan = z.enum(PLANS, { error: `plan must be one of ${PLANS.join(', ')}` });
 const name = wellFormedText.trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
@@ -70,7 +73,12 @@ export const segmentCondition = z.union(
 );
 
 export const putSegmentBody = z
-  .object({ name, conditions: z.array(segmentCondition).max(MAX_SEGMENT_CONDITIONS, `send at most ${MAX_SEGMENT_CONDITIONS} conditions`) })
+  .object({
+    name,
+    conditions: z
+      .array(segmentCondition)
+      .max(MAX_SEGMENT_CONDITIONS, `send at most ${MAX_SEGMENT_CONDITIONS} conditions`),
+  })
   .strict();
 
 export const startManualExportBody = z
@@ -106,13 +114,23 @@ export const putExportSettingsBody = z
     endpoint: optionalText(2048),
     accessKeyId: optionalText(256),
     secretAccessKey: optionalText(512),
-    notifyEmails: z.array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS)).max(10).optional(),
+    notifyEmails: z
+      .array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS))
+      .max(10)
+      .optional(),
     version: settingsVersion.optional(),
   })
   .strict()
   .superRefine(checkProviderFields);
 
-type LocationFields = { provider?: string; bucketUrl?: string; bucket?: string; region?: string; key?: string; endpoint?: string };
+type LocationFields = {
+  provider?: string;
+  bucketUrl?: string;
+  bucket?: string;
+  region?: string;
+  key?: string;
+  endpoint?: string;
+};
 
 /** Each provider takes its own fields: AWS the bucket URL; GCP and Custom bucket, region and key (Custom an endpoint). */
 function checkProviderFields(value: LocationFields, context: z.RefinementCtx): void {
@@ -123,10 +141,12 @@ function checkProviderFields(value: LocationFields, context: z.RefinementCtx): v
     notFor('bucket', 'AWS takes the bucket URL (bucketUrl) instead of bucket, region and key');
     notFor('region', 'AWS takes the bucket URL (bucketUrl) instead of bucket, region and key');
     notFor('endpoint', 'endpoint is only for the Custom provider');
-    if (value.key !== undefined) context.addIssue({ code: 'custom', path: ['key'], message: 'AWS takes the key as part of bucketUrl' });
+    if (value.key !== undefined)
+      context.addIssue({ code: 'custom', path: ['key'], message: 'AWS takes the key as part of bucketUrl' });
   } else if (value.provider !== undefined) {
     notFor('bucketUrl', 'bucketUrl is only for the AWS provider; send bucket, region and key');
-    if (value.provider === 'GCP') notFor('endpoint', 'GCP always uses https://storage.googleapis.com; endpoint is only for Custom');
+    if (value.provider === 'GCP')
+      notFor('endpoint', 'GCP always uses https://storage.googleapis.com; endpoint is only for Custom');
   } else {
     for (const field of ['bucketUrl', 'bucket', 'region', 'endpoint'] as const) {
       notFor(field, 'send provider (AWS, GCP or Custom) with the destination');
@@ -139,12 +159,20 @@ const version = z
   .int('version must be a whole number')
   .min(1, 'version must be 1 or more')
   .max(Number.MAX_SAFE_INTEGER, 'version must be at most 2^53 - 1')
-  .describe('The `version` this change is based on, as the last answer gave it; an older one is refused with 409 `conflict`.');
+  .describe(
+    'The `version` this change is based on, as the last answer gave it; an older one is refused with 409 `conflict`.',
+  );
 
 const destinationAuth = z.discriminatedUnion(
   'mode',
   [
-    z.object({ mode: z.literal('accessKey'), accessKeyId: optionalText(256).unwrap(), secretAccessKey: optionalText(512) }).strict(),
+    z
+      .object({
+        mode: z.literal('accessKey'),
+        accessKeyId: optionalText(256).unwrap(),
+        secretAccessKey: optionalText(512),
+      })
+      .strict(),
     z.object({ mode: z.literal('bucketPolicy') }).strict(),
   ],
   { error: 'auth must be {"mode": "accessKey", accessKeyId, secretAccessKey} or {"mode": "bucketPolicy"}' },
@@ -164,7 +192,10 @@ const destinationFields = {
 /** A new destination: the secret access key is required with an access key (checked by the service). */
 export const createDestinationBody = z.object(destinationFields).strict().superRefine(checkProviderFields);
 /** A destination's replacement; omit secretAccessKey to keep the stored one (same access key id only). */
-export const putDestinationBody = z.object({ ...destinationFields, version }).strict().superRefine(checkProviderFields);
+export const putDestinationBody = z
+  .object({ ...destinationFields, version })
+  .strict()
+  .superRefine(checkProviderFields);
 
 /** The bucket's name is checked by the service, after the caller's access: another tenant's path answers 404 first. */
 export const bucketPolicyQuery = z.object({ bucket: z.string().optional() });
@@ -177,7 +208,11 @@ const jobFrequency = z.discriminatedUnion(
     z
       .object({
         kind: z.literal('recurring'),
-        everyHours: z.number().int('everyHours must be a whole number').min(4, 'everyHours must be 4 to 24').max(24, 'everyHours must be 4 to 24'),
+        everyHours: z
+          .number()
+          .int('everyHours must be a whole number')
+          .min(4, 'everyHours must be 4 to 24')
+          .max(24, 'everyHours must be 4 to 24'),
         startDate: utcDay.optional(),
       })
       .strict(),
@@ -191,14 +226,19 @@ const identityPriority = z
   .refine((kinds) => new Set(kinds).size === kinds.length, 'each of identity, email, phone at most once');
 const jobFields = {
   destinationId: idParameter,
-  type: z.enum(['allEvents', 'selectedEvents', 'userProfiles'], { error: 'type must be allEvents, selectedEvents or userProfiles' }),
+  type: z.enum(['allEvents', 'selectedEvents', 'userProfiles'], {
+    error: 'type must be allEvents, selectedEvents or userProfiles',
+  }),
   events: z.array(idText).min(1, 'list 1 to 100 event names').max(100, 'list 1 to 100 event names').optional(),
   identityPriority: identityPriority.optional(),
   frequency: jobFrequency,
   format: z.enum(['json', 'xml', 'csv', 'parquet'], { error: 'format must be json, xml, csv or parquet' }),
   asString: z.boolean({ error: 'asString must be true or false' }).optional(),
   compression: z.enum(['gzip', 'none'], { error: 'compression must be gzip or none' }).optional(),
-  notifyEmails: z.array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS)).min(1, 'add 1 to 10 addresses').max(10, 'add 1 to 10 addresses'),
+  notifyEmails: z
+    .array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS))
+    .min(1, 'add 1 to 10 addresses')
+    .max(10, 'add 1 to 10 addresses'),
   name: optionalText(200),
 };
 
@@ -207,7 +247,11 @@ export const createExportJobBody = z
   .strict()
   .superRefine((value, context) => {
     if (value.type === 'selectedEvents' && value.events === undefined) {
-      context.addIssue({ code: 'custom', path: ['events'], message: 'selectedEvents needs events: 1 to 100 event names' });
+      context.addIssue({
+        code: 'custom',
+        path: ['events'],
+        message: 'selectedEvents needs events: 1 to 100 event names',
+      });
     }
     if (value.type !== 'selectedEvents' && value.events !== undefined) {
       context.addIssue({ code: 'custom', path: ['events'], message: 'events is only for type selectedEvents' });
@@ -223,7 +267,9 @@ const filterOf = <T extends readonly [string, ...string[]]>(values: T, field: st
 const instant = (field: string, day: 'start' | 'end') =>
   z
     .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: `${field} must be an ISO-8601 day or date-time` })
-    .transform((value) => (value.length === 10 ? Date.parse(`${value}T00:00:00Z`) + (day === 'end' ? 86_400_000 : 0) : Date.parse(value)))
+    .transform((value) =>
+      value.length === 10 ? Date.parse(`${value}T00:00:00Z`) + (day === 'end' ? 86_400_000 : 0) : Date.parse(value),
+    )
     .optional();
 
 export const listExportJobsQuery = z
@@ -252,7 +298,10 @@ export const putRawExportSettingsBody = z
   .object({
     enabled: z.boolean({ error: 'enabled must be true or false' }),
     destinationId: idParameter.optional(),
-    notifyEmails: z.array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS)).max(10, 'add at most 10 addresses').default([]),
+    notifyEmails: z
+      .array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS))
+      .max(10, 'add at most 10 addresses')
+      .default([]),
     version: settingsVersion.optional(),
   })
   .strict();

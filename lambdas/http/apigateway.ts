@@ -1,5 +1,9 @@
 /** API Gateway HTTP API (payload 2.0) events to and from the service's HttpRequest/HttpResponse. */
-import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyEventV2WithJWTAuthorizer,
+  APIGatewayProxyResultV2,
+} from 'aws-lambda';
 import { ROLES, type Caller, type Role } from '../core/access';
 import { checkBodyText, decodeBody } from './body';
 import type { Router } from './router';
@@ -14,7 +18,9 @@ function callerFromClaims(claims: Record<string, unknown> | undefined): Caller |
 
 export function fromApiGateway(event: APIGatewayProxyEventV2 | APIGatewayProxyEventV2WithJWTAuthorizer): HttpRequest {
   const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-  const body = event.isBase64Encoded ? decodeBody(event.body === undefined ? undefined : Buffer.from(event.body, 'base64')) : checkBodyText(event.body);
+  const body = event.isBase64Encoded
+    ? decodeBody(event.body === undefined ? undefined : Buffer.from(event.body, 'base64'))
+    : checkBodyText(event.body);
   const authorizer = (event.requestContext as APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']).authorizer;
   return {
     method: event.requestContext.http.method.toUpperCase(),

@@ -21,13 +21,22 @@ import { attributes, boundedText, idText, shallowJson, timestamp } from './limit
 import { validateBody } from './validation';
 
 /** Ids may come as numbers (some SDKs send numeric ids): kept as their text, with the text's limits. */
-const id = z.union([z.string(), z.number()], { error: 'must be a non-empty string or a number' }).transform(String).pipe(idText);
+const id = z
+  .union([z.string(), z.number()], { error: 'must be a non-empty string or a number' })
+  .transform(String)
+  .pipe(idText);
 const optionalTimestamp = timestamp.optional();
 const optionalAttributes = attributes.optional();
 const context = shallowJson.optional().transform((value) => value as JsonValue | undefined);
 
 const userSchema = z.object({ userId: id, attributes: optionalAttributes, context, timestamp: optionalTimestamp });
-const companySchema = z.object({ companyId: id, userId: id.optional(), attributes: optionalAttributes, context, timestamp: optionalTimestamp });
+const companySchema = z.object({
+  companyId: id,
+  userId: id.optional(),
+  attributes: optionalAttributes,
+  context,
+  timestamp: optionalTimestamp,
+});
 const eventSchema = z.object({
   event: idText,
   userId: id,
@@ -73,7 +82,10 @@ const bulkItem = z.discriminatedUnion(
   ],
   { error: 'type must be one of user, company, event, feedback, alias, feature-flag-event' },
 );
-const bulkSchema = z.array(bulkItem).min(1, 'send at least one item').max(MAX_BULK_ITEMS, `send at most ${MAX_BULK_ITEMS} items per request`);
+const bulkSchema = z
+  .array(bulkItem)
+  .min(1, 'send at least one item')
+  .max(MAX_BULK_ITEMS, `send at most ${MAX_BULK_ITEMS} items per request`);
 
 type BulkItem = z.infer<typeof bulkItem>;
 
@@ -83,9 +95,24 @@ function toItem(item: BulkItem, now: number): IngestItem {
     case 'user':
       return { type: 'user', userId: item.userId, attributes: item.attributes, context: item.context, at };
     case 'company':
-      return { type: 'company', companyId: item.companyId, userId: item.userId, attributes: item.attributes, context: item.context, at };
+      return {
+        type: 'company',
+        companyId: item.companyId,
+        userId: item.userId,
+        attributes: item.attributes,
+        context: item.context,
+        at,
+      };
     case 'event':
-      return { type: 'event', event: item.event, userId: item.userId, companyId: item.companyId, attributes: item.attributes, context: item.context, at };
+      return {
+        type: 'event',
+        event: item.event,
+        userId: item.userId,
+        companyId: item.companyId,
+        attributes: item.attributes,
+        context: item.context,
+        at,
+      };
     case 'feedback':
       return {
         type: 'feedback',
@@ -107,7 +134,9 @@ function toItem(item: BulkItem, now: number): IngestItem {
 /** The feedback's texts, kept in the raw event log. */
 function feedbackText(item: Extract<BulkItem, { type: 'feedback' }>): Record<string, JsonValue> | undefined {
   const { comment, question, promptId, source } = item;
-  const text = Object.fromEntries(Object.entries({ comment, question, promptId, source }).filter(([, value]) => value !== undefined));
+  const text = Object.fromEntries(
+    Object.entries({ comment, question, promptId, source }).filter(([, value]) => value !== undefined),
+  );
   return Object.keys(text).length > 0 ? (text as Record<string, JsonValue>) : undefined;
 }
 
@@ -132,14 +161,21 @@ function ingestError(error: unknown): HttpResponse {
 }
 
 /** @param metrics counts the refused requests by reason (the error code answered) */
-export function ingestRouter(service: IngestService, clock: Clock, metrics: OperationalMetrics = uncountedMetrics): Router {
+export function ingestRouter(
+  service: IngestService,
+  clock: Clock,
+  metrics: OperationalMetrics = uncountedMetrics,
+): Router {
   const refuse = (error: unknown): HttpResponse => {
     const response = ingestError(error);
     const reason = (response.body as { error?: { code?: unknown } }).error?.code;
-    metrics.count(OPERATIONAL_METRICS.ingestRequestsRefused, 1, { reason: typeof reason === 'string' ? reason : `http_${response.status}` });
+    metrics.count(OPERATIONAL_METRICS.ingestRequestsRefused, 1, {
+      reason: typeof reason === 'string' ? reason : `http_${response.status}`,
+    });
     return response;
   };
-  const post = (schema: z.ZodType<unknown>, type: Exclude<BulkItem['type'], 'feature-flag-event'> | 'bulk') =>
+  const post =
+    (schema: z.ZodType<unknown>, type: Exclude<BulkItem['type'], 'feature-flag-event'> | 'bulk') =>
     async ({ request }: { request: HttpRequest }): Promise<HttpResponse> => {
       const environment = await service.authenticate(ingestKeyOf(request));
       const parsed = validateBody(schema, request.body);
@@ -167,7 +203,11 @@ export function ingestRouter(service: IngestService, clock: Clock, metrics: Oper
         body: {
           success: true,
           // Targeting is not this service's concern: no rules, so SDKs see every feature as off.
-          features: features.map((feature) => ({ key: feature.key, name: feature.name, targeting: { version: 1, rules: [] } })),
+          features: features.map((feature) => ({
+            key: feature.key,
+            name: feature.name,
+            targeting: { version: 1, rules: [] },
+          })),
         },
       };
     });

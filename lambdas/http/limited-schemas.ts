@@ -62,7 +62,9 @@ export const boundedText = (maxBytes: number) =>
       checkedBy((text: string) => {
         if (hasLoneSurrogate(text)) return LONE_SURROGATE_PROBLEM;
         const bytes = utf8Bytes(text);
-        return bytes > maxBytes ? `must be at most ${maxBytes} bytes of UTF-8 (it has ${bytes}); shorten it` : undefined;
+        return bytes > maxBytes
+          ? `must be at most ${maxBytes} bytes of UTF-8 (it has ${bytes}); shorten it`
+          : undefined;
       }),
     );
 
@@ -83,7 +85,8 @@ function attributeValueProblem(value: unknown): string | undefined {
 }
 
 function attributeKeyProblem(key: string): string | undefined {
-  if (key.length === 0 || key.length > MAX_ATTRIBUTE_KEY_CHARS) return `attribute names are 1-${MAX_ATTRIBUTE_KEY_CHARS} characters`;
+  if (key.length === 0 || key.length > MAX_ATTRIBUTE_KEY_CHARS)
+    return `attribute names are 1-${MAX_ATTRIBUTE_KEY_CHARS} characters`;
   if (hasLoneSurrogate(key)) return 'attribute names must be valid UTF-8 text (this one contains a lone surrogate)';
   return undefined;
 }
@@ -97,7 +100,10 @@ export const attributes = z
   .superRefine((record, context) => {
     const entries = Object.entries(record).filter(([, value]) => value !== undefined);
     if (entries.length > MAX_ATTRIBUTES) {
-      context.addIssue({ code: 'custom', message: `has ${entries.length} attributes; send at most ${MAX_ATTRIBUTES} per item` });
+      context.addIssue({
+        code: 'custom',
+        message: `has ${entries.length} attributes; send at most ${MAX_ATTRIBUTES} per item`,
+      });
       return;
     }
     let total = 0;
@@ -107,21 +113,34 @@ export const attributes = z
       else total += utf8Bytes(key) + utf8Bytes(String(storedAttributeValue(value)));
     }
     if (total > MAX_ATTRIBUTES_BYTES) {
-      context.addIssue({ code: 'custom', message: `are ${total} bytes in all; one item's attributes are at most ${MAX_ATTRIBUTES_BYTES} bytes` });
+      context.addIssue({
+        code: 'custom',
+        message: `are ${total} bytes in all; one item's attributes are at most ${MAX_ATTRIBUTES_BYTES} bytes`,
+      });
     }
   })
   // Kept as sent (the raw event log); the usage history stores nested values as their JSON text.
-  .transform((record) => Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Record<string, JsonValue>)
+  .transform(
+    (record) =>
+      Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Record<
+        string,
+        JsonValue
+      >,
+  )
   .meta({
     description: `At most ${MAX_ATTRIBUTES} attributes, names 1-${MAX_ATTRIBUTE_KEY_CHARS} characters, values up to ${MAX_ATTRIBUTE_VALUE_BYTES} bytes nested at most ${MAX_NESTING_DEPTH} levels, ${MAX_ATTRIBUTES_BYTES} bytes in all; numbers within ±(2^53-1)`,
   });
 
 /** Any JSON the service keeps as it came (e.g. an SDK's context): bounded in depth only. */
-export const shallowJson = z.unknown().superRefine(
-  checkedBy((value: unknown) =>
-    nestingDeeperThan(value, MAX_NESTING_DEPTH) ? `nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep` : undefined,
-  ),
-);
+export const shallowJson = z
+  .unknown()
+  .superRefine(
+    checkedBy((value: unknown) =>
+      nestingDeeperThan(value, MAX_NESTING_DEPTH)
+        ? `nests objects and arrays more than ${MAX_NESTING_DEPTH} levels deep`
+        : undefined,
+    ),
+  );
 
 const EARLIEST = new Date(EARLIEST_TIMESTAMP_MS).toISOString();
 

@@ -4,7 +4,10 @@ import { ValidationError, type FieldIssue } from '../core/errors';
 /** Turns zod's issues into field paths and messages a developer can act on. */
 export function toFieldIssues(error: z.ZodError): FieldIssue[] {
   return error.issues.map((issue) => ({
-    path: issue.path.map((part) => (typeof part === 'number' ? `[${part}]` : String(part))).join('.').replace(/\.\[/g, '['),
+    path: issue.path
+      .map((part) => (typeof part === 'number' ? `[${part}]` : String(part)))
+      .join('.')
+      .replace(/\.\[/g, '['),
     message: issue.message,
   }));
 }
@@ -26,7 +29,11 @@ export function parseJsonBody(body: string | undefined): unknown {
   }
 }
 
-export function validate<Schema extends z.ZodType>(schema: Schema, value: unknown, subject = 'request body'): z.infer<Schema> {
+export function validate<Schema extends z.ZodType>(
+  schema: Schema,
+  value: unknown,
+  subject = 'request body',
+): z.infer<Schema> {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issues = toFieldIssues(result.error);

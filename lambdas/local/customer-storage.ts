@@ -18,7 +18,10 @@ export const KEY_WITHOUT_PRIVILEGES = 'NOPRIVS';
 export const READ_ONLY_KEY = 'READONLY';
 /** The access key id of the service's own identity in local mode (the export role's, on AWS). */
 export const SERVICE_IDENTITY_KEY = 'DATAEXPORTSERVICE';
-export const SERVICE_IDENTITY_CREDENTIALS = { accessKeyId: SERVICE_IDENTITY_KEY, secretAccessKey: 'local-export-role' } as const;
+export const SERVICE_IDENTITY_CREDENTIALS = {
+  accessKeyId: SERVICE_IDENTITY_KEY,
+  secretAccessKey: 'local-export-role',
+} as const;
 
 /** Whether the buckets' policy grants the service's export role writes. */
 export const BUCKET_POLICY_STATES = ['granted', 'revoked'] as const;
@@ -59,13 +62,23 @@ export async function startCustomerStorage(target: string, port = 0): Promise<Cu
       // Read the request body first, as S3 does, so the client is not cut off mid-upload.
       incoming.resume().on('end', () => {
         outgoing.writeHead(denied ? 403 : 503, { 'content-type': 'application/xml' });
-        outgoing.end(denied ? ERROR_XML('AccessDenied', 'Access Denied') : ERROR_XML('SlowDown', 'Please reduce your request rate.'));
+        outgoing.end(
+          denied
+            ? ERROR_XML('AccessDenied', 'Access Denied')
+            : ERROR_XML('SlowDown', 'Please reduce your request rate.'),
+        );
       });
       return;
     }
     const headers =
       readOnly || service
-        ? { ...incoming.headers, authorization: authorization.replace(`Credential=${service ? SERVICE_IDENTITY_KEY : READ_ONLY_KEY}/`, 'Credential=S3RVER/') }
+        ? {
+            ...incoming.headers,
+            authorization: authorization.replace(
+              `Credential=${service ? SERVICE_IDENTITY_KEY : READ_ONLY_KEY}/`,
+              'Credential=S3RVER/',
+            ),
+          }
         : incoming.headers;
     const forwarded = request(
       { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: incoming.url, headers },

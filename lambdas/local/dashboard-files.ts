@@ -15,7 +15,8 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** The same policy CloudFront adds on AWS: scripts and styles from the page's origin, API calls to it. */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -35,6 +36,10 @@ export async function serveDashboardFile(dir: string, pathname: string, res: Ser
     res.end('Not found');
     return;
   }
-  res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)], 'cache-control': 'no-cache', ...SECURITY_HEADERS });
+  res.writeHead(200, {
+    'content-type': CONTENT_TYPES[extname(file)],
+    'cache-control': 'no-cache',
+    ...SECURITY_HEADERS,
+  });
   res.end(body);
 }

@@ -10,7 +10,12 @@ import { syntheticTenant } from './synthetic';
 /** A bucket in the local S3 standing for a customer's own, to point automatic exports at. */
 export const DEMO_CUSTOMER_BUCKET = 'demo-customer-bucket';
 
-export const DEMO_FEATURES: { id: string; key: string; name: string; adoption?: { minActiveDays: number; windowDays: number } }[] = [
+export const DEMO_FEATURES: {
+  id: string;
+  key: string;
+  name: string;
+  adoption?: { minActiveDays: number; windowDays: number };
+}[] = [
   { id: 'dashboards', key: 'dashboard_viewed', name: 'Dashboards' },
   { id: 'csv-import', key: 'csv_imported', name: 'CSV import', adoption: { minActiveDays: 2, windowDays: 28 } },
   { id: 'alerts', key: 'alert_created', name: 'Alerts' },
@@ -20,9 +25,21 @@ export const DEMO_FEATURES: { id: string; key: string; name: string; adoption?: 
 ];
 
 const DEMO_SEGMENTS = [
-  { id: 'enterprise', name: 'Enterprise customers', conditions: [{ attribute: 'plan', operator: 'equals' as const, value: 'enterprise' }] },
-  { id: 'europe', name: 'Europe', conditions: [{ attribute: 'country', operator: 'anyOf' as const, values: ['DE', 'GB', 'FR'] }] },
-  { id: 'large', name: 'Large accounts', conditions: [{ attribute: 'employees', operator: 'greaterThan' as const, value: 1000 }] },
+  {
+    id: 'enterprise',
+    name: 'Enterprise customers',
+    conditions: [{ attribute: 'plan', operator: 'equals' as const, value: 'enterprise' }],
+  },
+  {
+    id: 'europe',
+    name: 'Europe',
+    conditions: [{ attribute: 'country', operator: 'anyOf' as const, values: ['DE', 'GB', 'FR'] }],
+  },
+  {
+    id: 'large',
+    name: 'Large accounts',
+    conditions: [{ attribute: 'employees', operator: 'greaterThan' as const, value: 1000 }],
+  },
   {
     id: 'active-recently',
     name: 'Active this week',
@@ -39,15 +56,22 @@ export interface DemoTenant {
 
 const SYSTEM_OPERATOR: Caller = { organizationId: 'local-system', role: 'operator' };
 
-export async function createDemoTenant(services: Services, options: { companies?: number; days?: number } = {}): Promise<DemoTenant> {
-  const organization = await services.tenancy.createOrganization(SYSTEM_OPERATOR, { name: 'Demo Analytics Co', plan: 'enterprise' });
+export async function createDemoTenant(
+  services: Services,
+  options: { companies?: number; days?: number } = {},
+): Promise<DemoTenant> {
+  const organization = await services.tenancy.createOrganization(SYSTEM_OPERATOR, {
+    name: 'Demo Analytics Co',
+    plan: 'enterprise',
+  });
   const environment = await services.tenancy.createEnvironment(SYSTEM_OPERATOR, organization.id, 'Production');
   const member: Caller = { organizationId: organization.id, role: 'member' };
   const features: FeatureDefinition[] = [];
   for (const { id, ...feature } of DEMO_FEATURES) {
     features.push(await services.tenancy.putFeature(member, environment.id, id, feature));
   }
-  for (const { id, ...segment } of DEMO_SEGMENTS) await services.tenancy.putSegment(member, environment.id, id, segment);
+  for (const { id, ...segment } of DEMO_SEGMENTS)
+    await services.tenancy.putSegment(member, environment.id, id, segment);
 
   const companies = options.companies ?? 250;
   const tenant = syntheticTenant({

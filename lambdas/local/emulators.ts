@@ -210,7 +210,11 @@ export class LocalDataOutdatedError extends Error {
 /** Creates the config, usage and (when named) profiles tables (string keys `pk`, `sk`; on-demand) when they do not exist. */
 export async function ensureTables(client: DynamoDBClient, tables: TableNames): Promise<void> {
   await Promise.all([
-    ensureTable(client, tables.configTable, [FAILING_INDEX_DEFINITION, UNRECONCILED_INDEX_DEFINITION, TRANSIENT_INDEX_DEFINITION]),
+    ensureTable(client, tables.configTable, [
+      FAILING_INDEX_DEFINITION,
+      UNRECONCILED_INDEX_DEFINITION,
+      TRANSIENT_INDEX_DEFINITION,
+    ]),
     ensureTable(client, tables.usageTable, []),
     ...(tables.profilesTable ? [ensureTable(client, tables.profilesTable, [PROFILES_UPDATED_INDEX_DEFINITION])] : []),
   ]);

@@ -97,15 +97,14 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
 
   /** A scheduler with the schedules saved in `file` (created on first change), or in memory only without one. */
   static async open(options: { clock: Clock; file?: string }): Promise<LocalExportScheduler> {
-<<<<<<< HEAD
-    const { schedules, jobs } = options.file ? await readSchedules(options.file) : { schedules: new Map<string, LocalSchedule>(), jobs: new Map<string, LocalJobSchedule>() };
-    return new LocalExportScheduler(options, schedules, jobs);
-=======
     const { schedules, jobs, rawExports } = options.file
       ? await readSchedules(options.file)
-      : { schedules: new Map(), jobs: new Map(), rawExports: new Map() };
+      : {
+          schedules: new Map<string, LocalSchedule>(),
+          jobs: new Map<string, LocalJobSchedule>(),
+          rawExports: new Map<string, LocalRawExportSchedule>(),
+        };
     return new LocalExportScheduler(options, schedules, jobs, rawExports);
->>>>>>> main
   }
 
   /** An unchanged cadence keeps the schedule as it is; a new cadence starts from now, as UpdateSchedule does. */
@@ -172,14 +171,19 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
    * Fires what is due now, then every `intervalMs`. The timer is unref'd: it never keeps the process
    * alive. Failures of a tick are logged.
    */
-  start(fire: ScheduledExportFirer, options: { intervalMs?: number; fireJob?: ScheduledJobFirer; fireRawExport?: ScheduledRawExportFirer } = {}): void {
+  start(
+    fire: ScheduledExportFirer,
+    options: { intervalMs?: number; fireJob?: ScheduledJobFirer; fireRawExport?: ScheduledRawExportFirer } = {},
+  ): void {
     this.stop();
     this.fire = fire;
     this.fireJob = options.fireJob;
     this.fireRawExport = options.fireRawExport;
     const tickNow = (): void => {
       if (this.pendingTicks > 0) return;
-      this.tick(this.clock.now()).catch((error: unknown) => logger.error('Local scheduler tick failed', { error: error as Error }));
+      this.tick(this.clock.now()).catch((error: unknown) =>
+        logger.error('Local scheduler tick failed', { error: error as Error }),
+      );
     };
     this.timer = setInterval(tickNow, options.intervalMs ?? 30_000);
     this.timer.unref();
@@ -255,7 +259,8 @@ export class LocalExportScheduler implements ExportScheduler, ExportJobScheduler
   }
 }
 
-const nextDue = (schedule: LocalSchedule): number => nextRunAt(schedule.cadence, schedule.lastFiredFor ?? schedule.createdAt);
+const nextDue = (schedule: LocalSchedule): number =>
+  nextRunAt(schedule.cadence, schedule.lastFiredFor ?? schedule.createdAt);
 /** `rate(N hours)` from its start: the start itself first, then every N hours. */
 const nextJobRunAt = (schedule: LocalJobSchedule): number =>
   schedule.lastFiredFor === undefined ? schedule.startAt : schedule.lastFiredFor + schedule.everyHours * 3_600_000;
@@ -271,7 +276,8 @@ async function readSchedules(file: string): Promise<StoredSchedules> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { schedules: new Map(), jobs: new Map(), rawExports: new Map() };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      return { schedules: new Map(), jobs: new Map(), rawExports: new Map() };
     throw new ScheduleFileError(`Cannot read the local schedules file ${file}.`, { cause: error });
   }
   try {
@@ -286,7 +292,10 @@ async function readSchedules(file: string): Promise<StoredSchedules> {
       if (!isLocalJobSchedule(schedule)) throw new Error(`invalid schedule of export job ${jobId}`);
     }
     for (const [environmentId, schedule] of Object.entries(parsed.rawExports ?? {})) {
-      if (!Number.isFinite(schedule?.createdAt) || (schedule.lastFiredFor !== undefined && !Number.isFinite(schedule.lastFiredFor))) {
+      if (
+        !Number.isFinite(schedule?.createdAt) ||
+        (schedule.lastFiredFor !== undefined && !Number.isFinite(schedule.lastFiredFor))
+      ) {
         throw new Error(`invalid raw export schedule of environment ${environmentId}`);
       }
     }

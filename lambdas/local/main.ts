@@ -41,11 +41,15 @@ async function existingDemo(services: Services, statePath: string): Promise<Demo
   const environment = await services.tenants.getEnvironment(state.environmentId);
   if (!environment) return undefined;
   if (!environment.ingestKeyHash) {
-    console.log('The saved demo tenant predates hashed ingest keys: creating a new one (rm -rf .local removes the old data).');
+    console.log(
+      'The saved demo tenant predates hashed ingest keys: creating a new one (rm -rf .local removes the old data).',
+    );
     return undefined;
   }
   if (hashIngestKey(state.ingestKey) !== environment.ingestKeyHash) {
-    console.log("The demo environment's ingest key was rotated: demo.json shows the first one, which works only during its grace period.");
+    console.log(
+      "The demo environment's ingest key was rotated: demo.json shows the first one, which works only during its grace period.",
+    );
   }
   return state;
 }
@@ -79,7 +83,11 @@ async function main(): Promise<void> {
   if (!demo) {
     console.log('Creating the demo tenant (first start)...');
     const created = await createDemoTenant(services);
-    demo = { organizationId: created.organization.id, environmentId: created.environment.id, ingestKey: created.environment.ingestKey };
+    demo = {
+      organizationId: created.organization.id,
+      environmentId: created.environment.id,
+      ingestKey: created.environment.ingestKey,
+    };
     writeFileSync(statePath, JSON.stringify(demo, null, 2));
   }
 
@@ -97,11 +105,17 @@ async function main(): Promise<void> {
     {
       fireJob: async (request) => void (await services.exportJobService.runJob(request)),
       fireRawExport: async (environmentId, scheduledTime) =>
-        void (await services.rawRevisions.run({ environmentId, scheduledTime, budgetMs: DEFAULT_RAW_EXPORT_BUDGET_MS })),
+        void (await services.rawRevisions.run({
+          environmentId,
+          scheduledTime,
+          budgetMs: DEFAULT_RAW_EXPORT_BUDGET_MS,
+        })),
     },
   );
   const hourlyCheck = setInterval(() => {
-    services.failureCheck.check().catch((error: unknown) => logger.error('Failure check failed', { error: error as Error }));
+    services.failureCheck
+      .check()
+      .catch((error: unknown) => logger.error('Failure check failed', { error: error as Error }));
   }, 3_600_000);
   hourlyCheck.unref();
   const memberToken = await tokens.mint(demo.organizationId, 'member');
@@ -157,7 +171,11 @@ Ctrl-C stops everything.`);
     services.scheduler.stop();
     await server.close();
     // Buffered raw events reach the bucket before the emulators stop: a 200 answered is never lost.
-    await services.rawLog.close().catch((error: unknown) => logger.error('Raw events could not be written at shutdown', { error: error as Error }));
+    await services.rawLog
+      .close()
+      .catch((error: unknown) =>
+        logger.error('Raw events could not be written at shutdown', { error: error as Error }),
+      );
     await customerStorage.close();
     await services.dispatcher.idle();
     clients.destroy();

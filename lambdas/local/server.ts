@@ -27,7 +27,10 @@ import type { LocalServices } from './wiring';
 const mintTokenBody = z.object({ org: z.string().min(1), role: z.enum(ROLES) }).strict();
 /** When a fire is for, and when the run happens (the scheduled time by default, as if fired on time). */
 const fireTimes = {
-  scheduledTime: z.iso.datetime({ offset: true, error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z' }),
+  scheduledTime: z.iso.datetime({
+    offset: true,
+    error: 'scheduledTime must be an ISO-8601 date-time, e.g. 2026-11-24T00:00:00Z',
+  }),
   now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time' }).optional(),
 };
 const fireJobBody = z.object({ jobId: z.string().min(1), ...fireTimes }).strict();
@@ -50,14 +53,22 @@ export interface LocalServer {
 
 const customerStorageBody = z
   .object({
-    access: z.enum(CUSTOMER_STORAGE_MODES, { error: `access must be one of ${CUSTOMER_STORAGE_MODES.join(', ')}` }).optional(),
+    access: z
+      .enum(CUSTOMER_STORAGE_MODES, { error: `access must be one of ${CUSTOMER_STORAGE_MODES.join(', ')}` })
+      .optional(),
     /** Grants or revokes the buckets' policy for the service's export role (bucket-policy destinations). */
-    bucketPolicy: z.enum(BUCKET_POLICY_STATES, { error: `bucketPolicy must be one of ${BUCKET_POLICY_STATES.join(', ')}` }).optional(),
+    bucketPolicy: z
+      .enum(BUCKET_POLICY_STATES, { error: `bucketPolicy must be one of ${BUCKET_POLICY_STATES.join(', ')}` })
+      .optional(),
   })
   .strict()
   .refine((body) => body.access !== undefined || body.bucketPolicy !== undefined, 'send access, bucketPolicy or both');
 const checkFailuresBody = z
-  .object({ now: z.iso.datetime({ offset: true, error: 'now must be an ISO-8601 date-time, e.g. 2026-11-25T01:00:00Z' }).optional() })
+  .object({
+    now: z.iso
+      .datetime({ offset: true, error: 'now must be an ISO-8601 date-time, e.g. 2026-11-25T01:00:00Z' })
+      .optional(),
+  })
   .strict();
 
 /** Which schedule a fire is for: an export job's (`{jobId, ...}`), the raw export's (`{target: "raw-export", ...}`) or the automatic export's. */
@@ -84,7 +95,9 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
       if (target === 'raw-export') {
         const { envId, scheduledTime, now, budgetMs } = validateBody(fireRawExportBody, request.body);
         if (!services.scheduler.hasRawExportSchedule(envId)) {
-          throw new NotFoundError(`Environment ${envId} has no raw export schedule (enable it with PUT .../raw-export/settings).`);
+          throw new NotFoundError(
+            `Environment ${envId} has no raw export schedule (enable it with PUT .../raw-export/settings).`,
+          );
         }
         const result = await services.rawRevisions.run({
           environmentId: envId,
@@ -97,7 +110,10 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
       if (target === 'job') {
         const { jobId, scheduledTime, now } = validateBody(fireJobBody, request.body);
         const schedule = services.scheduler.jobSchedule(jobId);
-        if (!schedule) throw new NotFoundError(`Export job ${jobId} has no schedule (only recurring jobs that are not stopped have one).`);
+        if (!schedule)
+          throw new NotFoundError(
+            `Export job ${jobId} has no schedule (only recurring jobs that are not stopped have one).`,
+          );
         // The job run's seam (ExportJobService.runJob), as the schedule would fire it.
         const result = await services.exportJobService.runJob({
           environmentId: schedule.environmentId,
@@ -130,7 +146,11 @@ export function localRouter(tokens: LocalTokens, services: LocalServices, custom
       if (bucketPolicy) customerStorage.bucketPolicy = bucketPolicy;
       return {
         status: 200,
-        body: { access: customerStorage.mode, bucketPolicy: customerStorage.bucketPolicy, endpoint: customerStorage.endpoint },
+        body: {
+          access: customerStorage.mode,
+          bucketPolicy: customerStorage.bucketPolicy,
+          endpoint: customerStorage.endpoint,
+        },
       };
     });
   }
@@ -161,7 +181,12 @@ function send(res: ServerResponse, response: HttpResponse): void {
 export async function startLocalServer(
   services: LocalServices,
   tokens: LocalTokens,
-  options: { port: number; host?: string; customerStorage?: CustomerStorage; /** The built dashboard, served at `/`. */ dashboardDir?: string } = {
+  options: {
+    port: number;
+    host?: string;
+    customerStorage?: CustomerStorage;
+    /** The built dashboard, served at `/`. */ dashboardDir?: string;
+  } = {
     port: 0,
   },
 ): Promise<LocalServer> {
@@ -198,7 +223,11 @@ export async function startLocalServer(
       send(res, await router.handle(request));
     })().catch((error: unknown) => {
       logger.error('Local server failed to answer', { error: error as Error });
-      if (!res.headersSent) send(res, { status: 500, body: { error: { code: 'internal_error', message: 'Something went wrong on our side.' } } });
+      if (!res.headersSent)
+        send(res, {
+          status: 500,
+          body: { error: { code: 'internal_error', message: 'Something went wrong on our side.' } },
+        });
     });
   });
 

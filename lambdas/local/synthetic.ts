@@ -28,7 +28,22 @@ function randomGenerator(seed: number): () => number {
 }
 
 const NAME_PARTS = [
-  ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark', 'Wayne', 'Soylent', 'Tyrell', 'Cyberdyne', 'Nordhavn', 'Zürich Data', 'Müller & Söhne', 'Ōkami'],
+  [
+    'Acme',
+    'Globex',
+    'Initech',
+    'Umbrella',
+    'Hooli',
+    'Stark',
+    'Wayne',
+    'Soylent',
+    'Tyrell',
+    'Cyberdyne',
+    'Nordhavn',
+    'Zürich Data',
+    'Müller & Söhne',
+    'Ōkami',
+  ],
   ['Labs', 'Corp', 'Analytics', 'Systems', 'GmbH', 'Inc.', 'Cloud', 'Logistics', 'Health', 'Bank'],
 ];
 const COUNTRIES = ['US', 'DE', 'GB', 'FR', 'JP', 'BR', 'IN'];
@@ -70,7 +85,8 @@ export function* syntheticTenant(options: SyntheticTenantOptions): Generator<Com
           ? Array.from({ length: 1 + Math.floor(random() * 3) }, () =>
               feedbackTally({
                 at: timeOn(pick([...usedDays.keys()])),
-                score: random() < 0.15 ? null : Math.min(5, 1 + Math.floor(random() * 5 + (pattern === 'daily' ? 1 : 0))),
+                score:
+                  random() < 0.15 ? null : Math.min(5, 1 + Math.floor(random() * 5 + (pattern === 'daily' ? 1 : 0))),
               }),
             )
           : [];
@@ -80,7 +96,10 @@ export function* syntheticTenant(options: SyntheticTenantOptions): Generator<Com
       usage.push({
         eventKey,
         // The first use of the first day happened at or before that day's last use.
-        firstUsed: firstUsedDay === undefined ? null : firstUsedDay * DAY_MS + Math.floor((usedDays.get(firstUsedDay)! - firstUsedDay * DAY_MS) * random()),
+        firstUsed:
+          firstUsedDay === undefined
+            ? null
+            : firstUsedDay * DAY_MS + Math.floor((usedDays.get(firstUsedDay)! - firstUsedDay * DAY_MS) * random()),
         usedDays,
         feedback,
       });

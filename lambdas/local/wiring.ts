@@ -1,5 +1,9 @@
 /** The local wiring: the same adapters as on AWS, pointed at the embedded emulators. */
-import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore, DynamoDbFailingExportsStore } from '../adapters/dynamodb/automatic-export-stores';
+import {
+  DynamoDbAutomaticExportSettingsStore,
+  DynamoDbExportRunStore,
+  DynamoDbFailingExportsStore,
+} from '../adapters/dynamodb/automatic-export-stores';
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../adapters/dynamodb/export-job-stores';
 import { DynamoDbRawExportStore, rawExportFailingStore } from '../adapters/dynamodb/raw-export-store';
 import { DynamoDbEventCatalogStore } from '../adapters/dynamodb/event-catalog-store';
@@ -65,7 +69,10 @@ export interface LocalWiringOptions {
   eventCountFlushMs?: number;
 }
 
-export async function localServices(clients: EmulatorClients, options: LocalWiringOptions = {}): Promise<LocalServices> {
+export async function localServices(
+  clients: EmulatorClients,
+  options: LocalWiringOptions = {},
+): Promise<LocalServices> {
   const tables = options.tables ?? LOCAL_TABLES;
   const bucket = options.exportsBucket ?? LOCAL_EXPORTS_BUCKET;
   const clock = new SimulatedClock(options.clock ?? systemClock);
@@ -75,7 +82,11 @@ export async function localServices(clients: EmulatorClients, options: LocalWiri
   const tenants = new DynamoDbTenantStore({ client, tableName: tables.configTable });
   const exportSettings = new DynamoDbAutomaticExportSettingsStore({ client, tableName: tables.configTable });
   const rawEventsBucket = options.rawEventsBucket ?? LOCAL_RAW_EVENTS_BUCKET;
-  const rawLog = new BufferedRawEventLog({ client: clients.s3, bucket: rawEventsBucket, flushIntervalMs: options.rawEventsFlushIntervalMs });
+  const rawLog = new BufferedRawEventLog({
+    client: clients.s3,
+    bucket: rawEventsBucket,
+    flushIntervalMs: options.rawEventsFlushIntervalMs,
+  });
   const rawEvents = new S3RawEventReader({ client: clients.s3, bucket: rawEventsBucket });
   const services = buildServices(
     {

@@ -53,7 +53,8 @@ export class DashboardSite extends Construct {
     });
 
     const securityHeaders = new ResponseHeadersPolicy(this, 'SecurityHeaders', {
-      comment: 'Data export dashboard: CSP (scripts from the site, API calls to the site and the API), HSTS, no framing, no referrer',
+      comment:
+        'Data export dashboard: CSP (scripts from the site, API calls to the site and the API), HSTS, no framing, no referrer',
       securityHeadersBehavior: {
         contentSecurityPolicy: {
           // API Gateway hosts of this region: naming the API itself would make the distribution depend on

@@ -63,7 +63,11 @@ export class ExportJobs extends Construct {
     props.rawEventLog.grantListLog(api);
     // Profile jobs query the profiles by shard (every profile) or by time of change (the index): Query only.
     runExport.addEnvironment(ENV.PROFILES_TABLE, props.profilesTable.tableName);
-    Grant.addToPrincipal({ grantee: runExport, actions: ['dynamodb:Query'], resourceArns: [props.profilesTable.tableArn] });
+    Grant.addToPrincipal({
+      grantee: runExport,
+      actions: ['dynamodb:Query'],
+      resourceArns: [props.profilesTable.tableArn],
+    });
     grantQueryIndexes(runExport, props.profilesTable, [props.profilesUpdatedIndexName]);
   }
 }

@@ -75,8 +75,16 @@ export class ExportSchedules extends Construct {
     keepLogicalId(this.deadLetterQueue, 'ScheduleDeadLetterQueue0D6B48D2');
     keepLogicalId(this.schedulerRole, 'SchedulerRole59E73443');
     // Schedules target the unqualified function ARN; no version or alias.
-    Grant.addToPrincipal({ grantee: this.schedulerRole, actions: ['lambda:InvokeFunction'], resourceArns: [props.target.functionArn] });
-    Grant.addToPrincipal({ grantee: this.schedulerRole, actions: ['sqs:SendMessage'], resourceArns: [this.deadLetterQueue.queueArn] });
+    Grant.addToPrincipal({
+      grantee: this.schedulerRole,
+      actions: ['lambda:InvokeFunction'],
+      resourceArns: [props.target.functionArn],
+    });
+    Grant.addToPrincipal({
+      grantee: this.schedulerRole,
+      actions: ['sqs:SendMessage'],
+      resourceArns: [this.deadLetterQueue.queueArn],
+    });
     this.environment = {
       [ENV.SCHEDULE_GROUP_NAME]: this.scheduleGroup.scheduleGroupName,
       [ENV.SCHEDULE_FLEXIBLE_WINDOW_MINUTES]: String(flexibleWindowMinutes),

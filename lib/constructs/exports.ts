@@ -50,7 +50,8 @@ export class Exports extends Construct {
     });
     this.runExportFunction = props.newFunction(this, 'RunExportFunction', {
       entryFile: 'run-export.ts',
-      description: 'Runs exports: manual exports into the exports bucket; scheduled exports and export jobs into customer buckets',
+      description:
+        'Runs exports: manual exports into the exports bucket; scheduled exports and export jobs into customer buckets',
       // An export is CPU-bound on one thread (reading, rows, encoding): 1,769 MB is one full vCPU, and
       // the export finishes in proportion sooner, for the same GB-seconds as less memory.
       memorySize: 1769,
@@ -74,7 +75,11 @@ export class Exports extends Construct {
     tableItems(props.usageTable).readData(this.runExportFunction);
     // Streams each file as a multipart upload (lib-storage): Create/UploadPart/Complete are s3:PutObject;
     // a failed upload is aborted. No read, list or delete (files expire by the lifecycle rule).
-    Grant.addToPrincipal({ grantee: this.runExportFunction, actions: ['s3:PutObject', 's3:AbortMultipartUpload'], resourceArns: [manualObjects] });
+    Grant.addToPrincipal({
+      grantee: this.runExportFunction,
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resourceArns: [manualObjects],
+    });
     // Destinations' secrets: run-export only unseals.
     grantDestinationSecrets(props.destinationSecretsKey, this.runExportFunction, 'kms:Decrypt');
 

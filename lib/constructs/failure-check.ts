@@ -74,7 +74,9 @@ export class FailureCheck extends Construct {
     this.rule = new Rule(this, 'CheckFailuresSchedule', {
       description: 'Runs the hourly failure check of the automatic exports',
       schedule: Schedule.rate(props.rate),
-      targets: [new LambdaFunction(fn, { retryAttempts: 2, maxEventAge: props.rate, deadLetterQueue: this.deadLetterQueue })],
+      targets: [
+        new LambdaFunction(fn, { retryAttempts: 2, maxEventAge: props.rate, deadLetterQueue: this.deadLetterQueue }),
+      ],
     });
   }
 }

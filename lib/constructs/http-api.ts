@@ -145,7 +145,12 @@ function addStage(stack: Stack, httpApi: HttpApi, props: ServiceHttpApiProps): H
 }
 
 /** Each route with its throttling (route settings of the stage, keyed by route key). */
-function addRoutes(httpApi: HttpApi, stage: HttpStage, jwtAuthorizer: HttpJwtAuthorizer, props: ServiceHttpApiProps): ServiceHttpApi['routes'] {
+function addRoutes(
+  httpApi: HttpApi,
+  stage: HttpStage,
+  jwtAuthorizer: HttpJwtAuthorizer,
+  props: ServiceHttpApiProps,
+): ServiceHttpApi['routes'] {
   const apiIntegration = new HttpLambdaIntegration('ApiIntegration', props.apiFunction);
   const ingestIntegration = new HttpLambdaIntegration('IngestIntegration', props.ingestFunction);
   const routeThrottles = { ...DEFAULT_ROUTE_THROTTLES, ...definedOnly(props.apiRouteThrottles) };
@@ -171,11 +176,21 @@ function addRoutes(httpApi: HttpApi, stage: HttpStage, jwtAuthorizer: HttpJwtAut
       routeThrottles.manualExportStart,
     ),
     openApi: addRoute(
-      { path: '/v1/openapi.json', methods: [HttpMethod.GET], integration: apiIntegration, authorizer: new HttpNoneAuthorizer() },
+      {
+        path: '/v1/openapi.json',
+        methods: [HttpMethod.GET],
+        integration: apiIntegration,
+        authorizer: new HttpNoneAuthorizer(),
+      },
       routeThrottles.openApi,
     ),
     ingest: addRoute(
-      { path: '/ingest/{proxy+}', methods: [HttpMethod.ANY], integration: ingestIntegration, authorizer: new HttpNoneAuthorizer() },
+      {
+        path: '/ingest/{proxy+}',
+        methods: [HttpMethod.ANY],
+        integration: ingestIntegration,
+        authorizer: new HttpNoneAuthorizer(),
+      },
       routeThrottles.ingest,
     ),
   };

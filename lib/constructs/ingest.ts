@@ -39,6 +39,10 @@ export class Ingest extends Construct {
     tableItems(props.usageTable).readWriteData(this.ingestFunction);
     props.rawEventLog.grantPutRecords(this.ingestFunction);
     // Ingest updates profiles and nothing else of that table.
-    Grant.addToPrincipal({ grantee: this.ingestFunction, actions: ['dynamodb:UpdateItem'], resourceArns: [props.profilesTable.tableArn] });
+    Grant.addToPrincipal({
+      grantee: this.ingestFunction,
+      actions: ['dynamodb:UpdateItem'],
+      resourceArns: [props.profilesTable.tableArn],
+    });
   }
 }

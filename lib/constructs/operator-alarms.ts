@@ -134,7 +134,13 @@ export class OperatorAlarms extends Construct {
       return created;
     };
     const serviceMetric = (metricName: string, statistic: string, period: Duration) =>
-      new Metric({ namespace: props.namespace, metricName, dimensionsMap: { service: props.serviceName }, statistic, period });
+      new Metric({
+        namespace: props.namespace,
+        metricName,
+        dimensionsMap: { service: props.serviceName },
+        statistic,
+        period,
+      });
 
     this.internalFailuresAlarm = alarm(
       'InternalExportFailures',
@@ -202,7 +208,7 @@ export class OperatorAlarms extends Construct {
     this.rawEventsDeliveryAlarm = alarm(
       'RawEventsDeliveryFailures',
       firehose('DeliveryToS3.Success', 'Minimum'),
-      'Firehose failed to write raw event log objects to S3 (it retries for 24 hours, then writes the records under errors/ in the raw-data bucket). Read the delivery errors in the raw event log\'s delivery log group; check the bucket and the delivery role.',
+      "Firehose failed to write raw event log objects to S3 (it retries for 24 hours, then writes the records under errors/ in the raw-data bucket). Read the delivery errors in the raw event log's delivery log group; check the bucket and the delivery role.",
       { threshold: 1, below: true },
     );
     this.rawEventsFreshnessAlarm = alarm(
@@ -227,11 +233,21 @@ export class OperatorAlarms extends Construct {
     const functions = Object.entries(props.functions);
     const perFunction = (metric: (fn: IFunction) => IMetric) => functions.map(([, fn]) => metric(fn));
     this.dashboard.addWidgets(
-      new TextWidget({ markdown: '# Data export\nAlarms notify the operator topic; the README\'s "Deploying" section says what each means.', width: 24, height: 2 }),
+      new TextWidget({
+        markdown:
+          '# Data export\nAlarms notify the operator topic; the README\'s "Deploying" section says what each means.',
+        width: 24,
+        height: 2,
+      }),
     );
     this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms(), width: 24, height: 6 }));
     this.dashboard.addWidgets(
-      new GraphWidget({ title: 'Export runs (automatic, jobs, raw)', left: [runs, failedRuns], right: [failureRate], width: 8 }),
+      new GraphWidget({
+        title: 'Export runs (automatic, jobs, raw)',
+        left: [runs, failedRuns],
+        right: [failureRate],
+        width: 8,
+      }),
       new GraphWidget({ title: 'Failed runs by style', left: failedRunsByStyle, width: 8 }),
       new GraphWidget({
         title: 'Internal failures / failing transiently > 24 h',
@@ -240,9 +256,21 @@ export class OperatorAlarms extends Construct {
       }),
     );
     this.dashboard.addWidgets(
-      new GraphWidget({ title: 'Function errors', left: perFunction((fn) => fn.metricErrors({ period: Duration.minutes(5) })), width: 8 }),
-      new GraphWidget({ title: 'Function throttles', left: perFunction((fn) => fn.metricThrottles({ period: Duration.minutes(5) })), width: 8 }),
-      new GraphWidget({ title: 'Function invocations', left: perFunction((fn) => fn.metricInvocations({ period: Duration.minutes(5) })), width: 8 }),
+      new GraphWidget({
+        title: 'Function errors',
+        left: perFunction((fn) => fn.metricErrors({ period: Duration.minutes(5) })),
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Function throttles',
+        left: perFunction((fn) => fn.metricThrottles({ period: Duration.minutes(5) })),
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Function invocations',
+        left: perFunction((fn) => fn.metricInvocations({ period: Duration.minutes(5) })),
+        width: 8,
+      }),
     );
     this.dashboard.addWidgets(
       new GraphWidget({
@@ -250,8 +278,16 @@ export class OperatorAlarms extends Construct {
         left: Object.values(this.deadLetterQueueAlarms).map((a) => a.metric),
         width: 8,
       }),
-      new GraphWidget({ title: 'Raw event log: delivery success', left: [this.rawEventsDeliveryAlarm.metric], width: 8 }),
-      new GraphWidget({ title: 'Raw event log: data freshness (s)', left: [this.rawEventsFreshnessAlarm.metric], width: 8 }),
+      new GraphWidget({
+        title: 'Raw event log: delivery success',
+        left: [this.rawEventsDeliveryAlarm.metric],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Raw event log: data freshness (s)',
+        left: [this.rawEventsFreshnessAlarm.metric],
+        width: 8,
+      }),
     );
   }
 

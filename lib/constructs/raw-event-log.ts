@@ -2,7 +2,14 @@ import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Grant, IGrantable, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { BlockPublicAccess, Bucket, BucketEncryption, IBucket, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  IBucket,
+  ObjectOwnership,
+  StorageClass,
+} from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 /** Key prefix of the log's objects: `raw/<envId>/<yyyy>/<mm>/<dd>/<hh>/<name>.jsonl.gz`. */
@@ -56,7 +63,8 @@ export class RawEventLog extends Construct {
     const stack = Stack.of(this);
     const intervalSeconds = (props.bufferingInterval ?? Duration.minutes(5)).toSeconds();
     const sizeMiB = props.bufferingSizeMiB ?? 128;
-    if (intervalSeconds < 60 || intervalSeconds > 300) throw new Error('bufferingInterval must be 60 seconds to 5 minutes.');
+    if (intervalSeconds < 60 || intervalSeconds > 300)
+      throw new Error('bufferingInterval must be 60 seconds to 5 minutes.');
     if (sizeMiB < 64 || sizeMiB > 128) throw new Error('bufferingSizeMiB must be 64-128 (dynamic partitioning).');
 
     this.bucket = new Bucket(this, 'Bucket', {
@@ -73,7 +81,12 @@ export class RawEventLog extends Construct {
         {
           id: 'RawEventsToIntelligentTiering',
           prefix: RAW_EVENTS_PREFIX,
-          transitions: [{ storageClass: StorageClass.INTELLIGENT_TIERING, transitionAfter: props.intelligentTieringAfter ?? Duration.days(30) }],
+          transitions: [
+            {
+              storageClass: StorageClass.INTELLIGENT_TIERING,
+              transitionAfter: props.intelligentTieringAfter ?? Duration.days(30),
+            },
+          ],
         },
         { id: 'ExpireDeliveryErrors', prefix: RAW_EVENTS_ERRORS_PREFIX, expiration: Duration.days(90) },
         { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
@@ -86,12 +99,17 @@ export class RawEventLog extends Construct {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const deliveryLogStream = new LogStream(this, 'DeliveryLogStream', { logGroup: this.deliveryLogGroup, removalPolicy: RemovalPolicy.RETAIN });
+    const deliveryLogStream = new LogStream(this, 'DeliveryLogStream', {
+      logGroup: this.deliveryLogGroup,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     this.deliveryRole = new Role(this, 'DeliveryRole', {
       description: 'Amazon Data Firehose role of the raw event log: writes the raw-data bucket',
       // Confused deputy: Firehose assumes it only for this account (AWS's recommended external id).
-      assumedBy: new ServicePrincipal('firehose.amazonaws.com', { conditions: { StringEquals: { 'sts:ExternalId': stack.account } } }),
+      assumedBy: new ServicePrincipal('firehose.amazonaws.com', {
+        conditions: { StringEquals: { 'sts:ExternalId': stack.account } },
+      }),
     });
     // What Firehose's S3 destination needs (AWS documentation), on this bucket only.
     this.deliveryRole.addToPolicy(
@@ -103,10 +121,18 @@ export class RawEventLog extends Construct {
     this.deliveryRole.addToPolicy(
       new PolicyStatement({
         actions: ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload'],
-        resources: [this.bucket.arnForObjects(`${RAW_EVENTS_PREFIX}*`), this.bucket.arnForObjects(`${RAW_EVENTS_ERRORS_PREFIX}*`)],
+        resources: [
+          this.bucket.arnForObjects(`${RAW_EVENTS_PREFIX}*`),
+          this.bucket.arnForObjects(`${RAW_EVENTS_ERRORS_PREFIX}*`),
+        ],
       }),
     );
-    this.deliveryRole.addToPolicy(new PolicyStatement({ actions: ['logs:PutLogEvents'], resources: [logStreamArn(this.deliveryLogGroup, deliveryLogStream)] }));
+    this.deliveryRole.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:PutLogEvents'],
+        resources: [logStreamArn(this.deliveryLogGroup, deliveryLogStream)],
+      }),
+    );
 
     this.deliveryStream = new CfnDeliveryStream(this, 'DeliveryStream', {
       deliveryStreamType: 'DirectPut',
@@ -163,7 +189,11 @@ export class RawEventLog extends Construct {
    * there. No write, no delete, nothing under `errors/`.
    */
   public grantReadLog(grantee: IGrantable): void {
-    Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects(`${RAW_EVENTS_PREFIX}*`)] });
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${RAW_EVENTS_PREFIX}*`)],
+    });
     this.grantListLog(grantee);
   }
 

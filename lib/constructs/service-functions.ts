@@ -16,7 +16,11 @@ export interface AddServiceFunctionOptions extends Omit<ServiceFunctionProps, 'e
  * Creates a {@link ServiceFunction} in `scope` with the environment every function shares (tables,
  * stage, log level, service name) under `options.environment`; it grants nothing.
  */
-export type ServiceFunctionFactory = (scope: Construct, id: string, options: AddServiceFunctionOptions) => ServiceFunction;
+export type ServiceFunctionFactory = (
+  scope: Construct,
+  id: string,
+  options: AddServiceFunctionOptions,
+) => ServiceFunction;
 
 /**
  * Item-level grants on `table` itself. `table.grant*Data` would also grant `<table>/index/*` once the

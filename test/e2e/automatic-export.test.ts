@@ -21,7 +21,8 @@ let member: string;
 const BUCKET = 'customer-exports';
 
 const settingsPath = () => `/v1/environments/${environmentId}/data-export/settings`;
-const currentVersion = async (): Promise<number> => (await service.call('GET', settingsPath(), { token: member })).body.version;
+const currentVersion = async (): Promise<number> =>
+  (await service.call('GET', settingsPath(), { token: member })).body.version;
 /** Saves as the dashboard does: based on the version it has just read. */
 const put = async (body: Record<string, unknown>) =>
   service.call('PUT', settingsPath(), { token: member, body: { ...body, version: await currentVersion() } });
@@ -39,8 +40,11 @@ const validSettings = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 const fire = (scheduledTime: string) =>
-  service.call('POST', '/local/scheduler/fire', { body: { envId: environmentId, scheduledTime, now: new Date(now).toISOString() } });
-const status = async () => (await service.call('GET', `/v1/environments/${environmentId}/data-export/status`, { token: member })).body;
+  service.call('POST', '/local/scheduler/fire', {
+    body: { envId: environmentId, scheduledTime, now: new Date(now).toISOString() },
+  });
+const status = async () =>
+  (await service.call('GET', `/v1/environments/${environmentId}/data-export/status`, { token: member })).body;
 
 async function objectKeys(): Promise<string[]> {
   const listed = await service.clients.s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
@@ -49,7 +53,7 @@ async function objectKeys(): Promise<string[]> {
 
 async function readCsv(key: string): Promise<string[][]> {
   const object = await service.clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-  return parse(await object.Body!.transformToString('utf8')) as string[][];
+  return parse(await object.Body!.transformToString('utf8'));
 }
 
 beforeAll(async () => {
@@ -57,13 +61,35 @@ beforeAll(async () => {
   await service.clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   proxy = await startCustomerStorage(service.emulators.s3Endpoint);
   const operator = await service.token('ops', 'operator');
-  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Enterprise Co', plan: 'enterprise' } })).body;
-  environmentId = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body.id;
+  const org = (
+    await service.call('POST', '/v1/organizations', {
+      token: operator,
+      body: { name: 'Enterprise Co', plan: 'enterprise' },
+    })
+  ).body;
+  environmentId = (
+    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body.id;
   member = await service.token(org.id);
-  for (const [id, key, name] of [['reports', 'report_run', 'Reports'], ['alerts', 'alert_created', 'Alerts']]) {
-    await service.call('PUT', `/v1/environments/${environmentId}/features/${id}`, { token: member, body: { key, name } });
+  for (const [id, key, name] of [
+    ['reports', 'report_run', 'Reports'],
+    ['alerts', 'alert_created', 'Alerts'],
+  ]) {
+    await service.call('PUT', `/v1/environments/${environmentId}/features/${id}`, {
+      token: member,
+      body: { key, name },
+    });
   }
-  for (const company of syntheticTenant({ companies: 15, featureKeys: ['report_run', 'alert_created'], days: 120, endAt: now, seed: 11 })) {
+  for (const company of syntheticTenant({
+    companies: 15,
+    featureKeys: ['report_run', 'alert_created'],
+    days: 120,
+    endAt: now,
+    seed: 11,
+  })) {
     await service.services.usage.putCompanyUsage(environmentId, company);
   }
 });
@@ -76,26 +102,96 @@ afterAll(async () => {
 describe('saving settings', () => {
   it('needs the enterprise plan, and says so', async () => {
     const operator = await service.token('ops', 'operator');
-    const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Pro Co', plan: 'pro' } })).body;
-    const env = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'P' } })).body;
+    const org = (
+      await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Pro Co', plan: 'pro' } })
+    ).body;
+    const env = (
+      await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'P' } })
+    ).body;
     const response = await service.call('PUT', `/v1/environments/${env.id}/data-export/settings`, {
       token: await service.token(org.id),
       body: validSettings(),
     });
     expect(response.status).toBe(403);
-    expect(response.body.error.message).toBe('Automatic export requires the enterprise plan; this organization is on the pro plan.');
+    expect(response.body.error.message).toBe(
+      'Automatic export requires the enterprise plan; this organization is on the pro plan.',
+    );
   });
 
   it.each([
-    ['an unknown access key', () => validSettings({ accessKeyId: 'UNKNOWNKEY' }), 403, 'invalid_credentials', /access key is not valid/],
-    ['a key without privileges', () => validSettings({ endpoint: proxy.endpoint, accessKeyId: 'NOPRIVS' }), 403, 'access_denied', /Access denied.*"customer-exports" under "warehouse\/bucket-export\/"/],
-    ['a bucket that does not exist', () => validSettings({ bucket: 'no-such-bucket' }), 404, 'bucket_not_found', /"no-such-bucket" does not exist/],
-    ['an unreachable endpoint', () => validSettings({ endpoint: 'http://127.0.0.1:9' }), 400, 'endpoint_unreachable', /could not be reached/],
-    ['an endpoint in a private network', () => validSettings({ endpoint: 'https://10.0.0.5' }), 400, 'endpoint_not_allowed', /private/],
-    ['a malformed AWS bucket URL', () => validSettings({ provider: 'AWS', bucket: undefined, region: undefined, key: undefined, endpoint: undefined, bucketUrl: 'https://s3.amazonaws.com/acme' }), 400, 'invalid_request', /bucketUrl: must look like https:\/\/<bucket>\.s3\.<region>\.amazonaws\.com/],
-    ['a misspelled AWS region', () => validSettings({ provider: 'AWS', bucket: undefined, region: undefined, key: undefined, endpoint: undefined, bucketUrl: 'https://acme.s3.eu-wset-1.amazonaws.com' }), 400, 'invalid_request', /eu-wset-1/],
+    [
+      'an unknown access key',
+      () => validSettings({ accessKeyId: 'UNKNOWNKEY' }),
+      403,
+      'invalid_credentials',
+      /access key is not valid/,
+    ],
+    [
+      'a key without privileges',
+      () => validSettings({ endpoint: proxy.endpoint, accessKeyId: 'NOPRIVS' }),
+      403,
+      'access_denied',
+      /Access denied.*"customer-exports" under "warehouse\/bucket-export\/"/,
+    ],
+    [
+      'a bucket that does not exist',
+      () => validSettings({ bucket: 'no-such-bucket' }),
+      404,
+      'bucket_not_found',
+      /"no-such-bucket" does not exist/,
+    ],
+    [
+      'an unreachable endpoint',
+      () => validSettings({ endpoint: 'http://127.0.0.1:9' }),
+      400,
+      'endpoint_unreachable',
+      /could not be reached/,
+    ],
+    [
+      'an endpoint in a private network',
+      () => validSettings({ endpoint: 'https://10.0.0.5' }),
+      400,
+      'endpoint_not_allowed',
+      /private/,
+    ],
+    [
+      'a malformed AWS bucket URL',
+      () =>
+        validSettings({
+          provider: 'AWS',
+          bucket: undefined,
+          region: undefined,
+          key: undefined,
+          endpoint: undefined,
+          bucketUrl: 'https://s3.amazonaws.com/acme',
+        }),
+      400,
+      'invalid_request',
+      /bucketUrl: must look like https:\/\/<bucket>\.s3\.<region>\.amazonaws\.com/,
+    ],
+    [
+      'a misspelled AWS region',
+      () =>
+        validSettings({
+          provider: 'AWS',
+          bucket: undefined,
+          region: undefined,
+          key: undefined,
+          endpoint: undefined,
+          bucketUrl: 'https://acme.s3.eu-wset-1.amazonaws.com',
+        }),
+      400,
+      'invalid_request',
+      /eu-wset-1/,
+    ],
     ['no address to warn', () => validSettings({ notifyEmails: [] }), 400, 'invalid_request', /notifyEmails/],
-    ['an invalid email address', () => validSettings({ notifyEmails: ['not-an-email'] }), 400, 'invalid_request', /notifyEmails\[0\]: must be an email address/],
+    [
+      'an invalid email address',
+      () => validSettings({ notifyEmails: ['not-an-email'] }),
+      400,
+      'invalid_request',
+      /notifyEmails\[0\]: must be an email address/,
+    ],
   ])('refuses %s with its own message and saves nothing', async (_case, body, statusCode, code, message) => {
     const response = await put(body());
     expect(response.status).toBe(statusCode);
@@ -127,7 +223,10 @@ describe('saving settings', () => {
       version: 1,
     });
     const stored = await service.clients.documentClient.send(
-      new GetCommand({ TableName: (service.services.tenants as any).tableName, Key: { pk: `ENV#${environmentId}`, sk: 'EXPORT#SETTINGS' } }),
+      new GetCommand({
+        TableName: (service.services.tenants as any).tableName,
+        Key: { pk: `ENV#${environmentId}`, sk: 'EXPORT#SETTINGS' },
+      }),
     );
     expect(JSON.stringify(stored.Item)).not.toContain(SECRET);
     expect(stored.Item!.sealedSecretAccessKey).toMatch(/^local:v1:/);
@@ -135,18 +234,29 @@ describe('saving settings', () => {
   });
 
   it('keeps the stored secret when a save leaves it out', async () => {
-    const { secretAccessKey: _omitted, ...withoutSecret } = validSettings({ notifyEmails: ['owner@customer.example', 'data-team@customer.example'] });
+    const { secretAccessKey: _omitted, ...withoutSecret } = validSettings({
+      notifyEmails: ['owner@customer.example', 'data-team@customer.example'],
+    });
     const response = await put(withoutSecret);
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ secretAccessKeySet: true, notifyEmails: ['owner@customer.example', 'data-team@customer.example'] });
+    expect(response.body).toMatchObject({
+      secretAccessKeySet: true,
+      notifyEmails: ['owner@customer.example', 'data-team@customer.example'],
+    });
   });
 
   it('refuses a save based on an older version with 409 conflict, saying to reload, and changes nothing', async () => {
     const read = await currentVersion();
-    expect((await service.call('PUT', settingsPath(), { token: member, body: { ...validSettings(), version: read } })).status).toBe(200);
+    expect(
+      (await service.call('PUT', settingsPath(), { token: member, body: { ...validSettings(), version: read } }))
+        .status,
+    ).toBe(200);
     const stale = await service.call('PUT', settingsPath(), { token: member, body: { enabled: false, version: read } });
     expect(stale.status).toBe(409);
-    expect(stale.body.error).toEqual({ code: 'conflict', message: expect.stringMatching(/changed since you read them .* Reload them/) });
+    expect(stale.body.error).toEqual({
+      code: 'conflict',
+      message: expect.stringMatching(/changed since you read them .* Reload them/),
+    });
     const noVersion = await service.call('PUT', settingsPath(), { token: member, body: { enabled: false } });
     expect(noVersion.status).toBe(409);
     expect(await currentVersion()).toBe(read + 1);
@@ -154,7 +264,10 @@ describe('saving settings', () => {
   });
 
   it('refuses a version that is not a whole number with 400 naming the field', async () => {
-    const response = await service.call('PUT', settingsPath(), { token: member, body: { enabled: false, version: 1.5 } });
+    const response = await service.call('PUT', settingsPath(), {
+      token: member,
+      body: { enabled: false, version: 1.5 },
+    });
     expect(response.status).toBe(400);
     expect(response.body.error.issues).toEqual([expect.objectContaining({ path: 'version' })]);
   });
@@ -187,10 +300,17 @@ describe('daily runs', () => {
 
   it("equals that day's rows of a 30-day manual export", async () => {
     now = Date.parse('2026-11-24T09:00:00Z');
-    const started = await service.call('POST', `/v1/environments/${environmentId}/exports/manual`, { token: member, body: { aggregation: '30d-daily' } });
+    const started = await service.call('POST', `/v1/environments/${environmentId}/exports/manual`, {
+      token: member,
+      body: { aggregation: '30d-daily' },
+    });
     await service.services.dispatcher.idle();
-    const job = (await service.call('GET', `/v1/environments/${environmentId}/exports/manual/${started.body.id}`, { token: member })).body;
-    const manual = parse(await (await fetch(job.downloadUrl)).text()) as string[][];
+    const job = (
+      await service.call('GET', `/v1/environments/${environmentId}/exports/manual/${started.body.id}`, {
+        token: member,
+      })
+    ).body;
+    const manual = parse(await (await fetch(job.downloadUrl)).text());
     const sameDay = manual.filter((row) => row[4] === '2026-11-23');
     expect(sameDay).toEqual((await readCsv(dailyKey())).slice(1));
   });
@@ -206,12 +326,17 @@ describe('daily runs', () => {
     const results = await Promise.all([1, 2, 3].map(() => fire('2026-11-25T00:00:00Z')));
     expect(results.map((r) => r.body.outcome).sort()).toEqual(['skipped', 'skipped', 'successful']);
     expect(await objectKeys()).toEqual([dailyKey(), dailyKey().replace('2026-11-23', '2026-11-24')]);
-    const runs = (await service.call('GET', `/v1/environments/${environmentId}/data-export/runs`, { token: member })).body.runs;
+    const runs = (await service.call('GET', `/v1/environments/${environmentId}/data-export/runs`, { token: member }))
+      .body.runs;
     expect(runs.map((r: any) => [r.date, r.status, r.attempts])).toEqual([
       ['2026-11-24', 'successful', 1],
       ['2026-11-23', 'successful', 1],
     ]);
-    expect(runs[0]).toMatchObject({ rowCount: 30, objectKey: dailyKey().replace('2026-11-23', '2026-11-24'), error: null });
+    expect(runs[0]).toMatchObject({
+      rowCount: 30,
+      objectKey: dailyKey().replace('2026-11-23', '2026-11-24'),
+      error: null,
+    });
     expect(runs[0].byteCount).toBeGreaterThan(1000);
     expect(runs[0].durationMs).toBeGreaterThanOrEqual(0);
   });
@@ -259,23 +384,35 @@ describe('failures and switching off', () => {
       status: 'failed',
       lastRunAt: '2026-12-03T00:00:30.000Z',
       errorCode: 'access_denied',
-      error: expect.stringMatching(/^Access denied: the key is valid but may not list and write objects in bucket "customer-exports"/),
+      error: expect.stringMatching(
+        /^Access denied: the key is valid but may not list and write objects in bucket "customer-exports"/,
+      ),
       failingSince: '2026-12-03T00:00:30.000Z',
     });
-    const runs = (await service.call('GET', `/v1/environments/${environmentId}/data-export/runs?limit=1`, { token: member })).body.runs;
-    expect(runs).toEqual([expect.objectContaining({ date: '2026-12-02', status: 'failed', error: expect.stringMatching(/Access denied/) })]);
+    const runs = (
+      await service.call('GET', `/v1/environments/${environmentId}/data-export/runs?limit=1`, { token: member })
+    ).body.runs;
+    expect(runs).toEqual([
+      expect.objectContaining({ date: '2026-12-02', status: 'failed', error: expect.stringMatching(/Access denied/) }),
+    ]);
     proxy.mode = 'granted';
   });
 
   it('removes the schedule when switched off, and shows no next run', async () => {
-    expect((await put({ enabled: false })).body).toMatchObject({ enabled: false, provider: 'Custom', secretAccessKeySet: true });
+    expect((await put({ enabled: false })).body).toMatchObject({
+      enabled: false,
+      provider: 'Custom',
+      secretAccessKeySet: true,
+    });
     expect(service.services.scheduler.nextFireAt(environmentId)).toBeUndefined();
     expect(await status()).toMatchObject({ enabled: false, nextRunAt: null });
     expect((await fire('2026-12-04T00:00:00Z')).body).toEqual({ outcome: 'skipped', reason: 'not enabled' });
   });
 
   it('answers 400 to a fire without a valid instant', async () => {
-    const response = await service.call('POST', '/local/scheduler/fire', { body: { envId: environmentId, scheduledTime: 'tomorrow' } });
+    const response = await service.call('POST', '/local/scheduler/fire', {
+      body: { envId: environmentId, scheduledTime: 'tomorrow' },
+    });
     expect(response.status).toBe(400);
     expect(response.body.error.message).toMatch(/scheduledTime must be an ISO-8601 date-time/);
   });

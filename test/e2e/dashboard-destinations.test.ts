@@ -27,8 +27,10 @@ afterAll(async () => {
   await service?.stop();
 });
 
-const setBucketPolicy = (state: 'granted' | 'revoked') => service.call('POST', '/local/customer-storage', { body: { bucketPolicy: state } });
-const destinations = async () => (await call('GET', '/destinations')).body.items as { id: string; name: string; auth: { mode: string } }[];
+const setBucketPolicy = (state: 'granted' | 'revoked') =>
+  service.call('POST', '/local/customer-storage', { body: { bucketPolicy: state } });
+const destinations = async () =>
+  (await call('GET', '/destinations')).body.items as { id: string; name: string; auth: { mode: string } }[];
 
 async function fillCustomBucket(page: Page, key: string): Promise<void> {
   await page.getByLabel('S3 provider').selectOption('Custom');
@@ -57,7 +59,10 @@ describe('Destinations page', () => {
       await page.getByLabel('Secret access key').fill('S3RVER-SECRET');
       await page.getByRole('button', { name: 'Save destination' }).click();
       // The errors of the first try stay until the answer to this one replaces them.
-      await page.locator('#accessKeyId-error').filter({ hasText: /^The access key is not valid/ }).waitFor();
+      await page
+        .locator('#accessKeyId-error')
+        .filter({ hasText: /^The access key is not valid/ })
+        .waitFor();
       expect(await page.locator('#name-error').count()).toBe(0);
       expect(await page.getByLabel('Access key', { exact: true }).getAttribute('aria-invalid')).toBe('true');
       expect(await destinations()).toEqual([]);
@@ -70,7 +75,10 @@ describe('Destinations page', () => {
       expect(await page.content()).not.toContain('S3RVER-SECRET');
     });
     const [saved] = await destinations();
-    expect(saved).toMatchObject({ name: 'Warehouse', auth: { mode: 'accessKey', accessKeyId: '****RVER', secretAccessKeySet: true } });
+    expect(saved).toMatchObject({
+      name: 'Warehouse',
+      auth: { mode: 'accessKey', accessKeyId: '****RVER', secretAccessKeySet: true },
+    });
   });
 
   it('edits it: the secret "unchanged" is kept when the same key id is typed again', async () => {
@@ -105,7 +113,10 @@ describe('Destinations page', () => {
       await policy.waitFor();
       const expected = (await call('GET', `/destinations/bucket-policy?bucket=${CUSTOMER_BUCKET}`)).body.policy;
       expect(JSON.parse((await policy.textContent())!)).toEqual(expected);
-      expect(expected.Statement[0]).toMatchObject({ Principal: { AWS: LOCAL_EXPORT_ROLE_ARN }, Resource: `arn:aws:s3:::${CUSTOMER_BUCKET}/*` });
+      expect(expected.Statement[0]).toMatchObject({
+        Principal: { AWS: LOCAL_EXPORT_ROLE_ARN },
+        Resource: `arn:aws:s3:::${CUSTOMER_BUCKET}/*`,
+      });
       await page.getByRole('button', { name: 'Copy policy' }).click();
       await page.getByRole('status').filter({ hasText: 'Copied.' }).waitFor();
       expect(JSON.parse(await page.evaluate<string>('navigator.clipboard.readText()'))).toEqual(expected);
@@ -140,7 +151,10 @@ describe('Destinations page', () => {
     await walk(browser, 'delete destination', async (page) => {
       await page.goto(signedInUrl(service, acme, 'destinations'));
       await page.getByRole('button', { name: 'Delete Lake' }).click();
-      await page.getByRole('group', { name: 'Delete the destination Lake?' }).getByRole('button', { name: 'Delete' }).click();
+      await page
+        .getByRole('group', { name: 'Delete the destination Lake?' })
+        .getByRole('button', { name: 'Delete' })
+        .click();
       const refusal = page.getByRole('alert');
       await refusal.waitFor();
       expect(await refusal.textContent()).toContain(job.id);

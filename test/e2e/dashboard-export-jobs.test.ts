@@ -49,7 +49,11 @@ afterAll(async () => {
 });
 
 const todayUtc = () => new Date().toISOString().slice(0, 10);
-const jobRows = (page: Page) => page.getByRole('region', { name: 'Export jobs' }).getByRole('row').filter({ has: page.getByRole('cell') });
+const jobRows = (page: Page) =>
+  page
+    .getByRole('region', { name: 'Export jobs' })
+    .getByRole('row')
+    .filter({ has: page.getByRole('cell') });
 const searchOf = (page: Page) => Object.fromEntries(new URL(page.url()).searchParams);
 
 describe('creating a job', () => {
@@ -114,7 +118,9 @@ describe('a job and its runs', () => {
       await row.waitFor();
       const cells = await row.getByRole('cell').allTextContents();
       expect(cells[2]).toBe('successful');
-      expect(cells[3]).toBe(run.files.reduce((sum: number, file: { records: number }) => sum + file.records, 0).toLocaleString('en-US'));
+      expect(cells[3]).toBe(
+        run.files.reduce((sum: number, file: { records: number }) => sum + file.records, 0).toLocaleString('en-US'),
+      );
       for (const file of run.files) expect(cells[5]).toContain(file.key);
       expect(await page.locator('dl.status time').last().getAttribute('datetime')).toBe(run.startedAt);
     });
@@ -125,9 +131,22 @@ describe('the list', () => {
   let oneTimeId: string;
 
   beforeAll(async () => {
-    const job = { destinationId, type: 'allEvents', frequency: { kind: 'recurring', everyHours: 24 }, format: 'json', notifyEmails: ['data@acme.example'] };
-    for (let i = 1; i <= 11; i++) expect((await call('POST', '/export-jobs', { ...job, name: `JSON job ${i}` })).status).toBe(201);
-    const oneTime = await call('POST', '/export-jobs', { ...job, name: 'Profiles once', type: 'userProfiles', format: 'parquet', frequency: { kind: 'oneTime', from: todayUtc(), to: todayUtc() } });
+    const job = {
+      destinationId,
+      type: 'allEvents',
+      frequency: { kind: 'recurring', everyHours: 24 },
+      format: 'json',
+      notifyEmails: ['data@acme.example'],
+    };
+    for (let i = 1; i <= 11; i++)
+      expect((await call('POST', '/export-jobs', { ...job, name: `JSON job ${i}` })).status).toBe(201);
+    const oneTime = await call('POST', '/export-jobs', {
+      ...job,
+      name: 'Profiles once',
+      type: 'userProfiles',
+      format: 'parquet',
+      frequency: { kind: 'oneTime', from: todayUtc(), to: todayUtc() },
+    });
     oneTimeId = oneTime.body.id;
   });
 
@@ -177,7 +196,9 @@ describe('the list', () => {
       await page.getByRole('link', { name: 'Clear filters' }).click();
       await page.getByLabel('Exported on (UTC day)').fill(todayUtc());
       await page.waitForURL(new RegExp(`exportedOn=${todayUtc()}`));
-      const exportedToday = (await call('GET', `/export-jobs?exportedFrom=${todayUtc()}&exportedTo=${todayUtc()}`)).body.items.map((job: { name: string }) => job.name);
+      const exportedToday = (
+        await call('GET', `/export-jobs?exportedFrom=${todayUtc()}&exportedTo=${todayUtc()}`)
+      ).body.items.map((job: { name: string }) => job.name);
       expect(exportedToday).toContain(created.name);
       await jobRows(page).filter({ hasText: created.name }).waitFor();
       expect((await jobRows(page).allTextContents()).length).toBe(exportedToday.length);
@@ -217,7 +238,13 @@ describe('editing and stopping', () => {
       await page.getByText('Every 12 hours').waitFor();
     });
     const job = (await call('GET', `/export-jobs/${created.id}`)).body;
-    expect(job).toMatchObject({ ...before, frequency: { kind: 'recurring', everyHours: 12 }, events: job.events, version: before.version + 1, updatedAt: job.updatedAt });
+    expect(job).toMatchObject({
+      ...before,
+      frequency: { kind: 'recurring', everyHours: 12 },
+      events: job.events,
+      version: before.version + 1,
+      updatedAt: job.updatedAt,
+    });
     expect([...job.events].sort()).toEqual(['dashboard_viewed', 'report_run']);
     expect(service.services.scheduler.jobSchedule(created.id)?.everyHours).toBe(12);
   });
@@ -240,7 +267,10 @@ describe('editing and stopping', () => {
       expect(await page.getByRole('link', { name: 'Edit' }).count()).toBe(0);
       expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
     });
-    expect((await call('GET', `/export-jobs/${created.id}`)).body).toMatchObject({ status: 'STOPPED', stoppedReason: 'Stopped by a user.' });
+    expect((await call('GET', `/export-jobs/${created.id}`)).body).toMatchObject({
+      status: 'STOPPED',
+      stoppedReason: 'Stopped by a user.',
+    });
     expect(service.services.scheduler.jobSchedule(created.id)).toBeUndefined();
   });
 });

@@ -25,15 +25,22 @@ let pro: Member;
 let call: ReturnType<typeof memberCall>;
 let warehouseId: string;
 
-const ingest = (body: unknown) => service.call('POST', '/ingest/bulk', { headers: { authorization: `Bearer ${acme.ingestKey}` }, body });
-const fire = (scheduledTime: number) => service.call('POST', '/local/scheduler/fire', { body: { target: 'raw-export', envId: acme.environmentId, scheduledTime: utc(scheduledTime) } });
+const ingest = (body: unknown) =>
+  service.call('POST', '/ingest/bulk', { headers: { authorization: `Bearer ${acme.ingestKey}` }, body });
+const fire = (scheduledTime: number) =>
+  service.call('POST', '/local/scheduler/fire', {
+    body: { target: 'raw-export', envId: acme.environmentId, scheduledTime: utc(scheduledTime) },
+  });
 
 beforeAll(async () => {
   [browser, service] = await Promise.all([launchBrowser(), startTestService({ customerStorage: true })]);
   acme = await dashboardTenant(service, 'enterprise', 'Acme');
   pro = await dashboardTenant(service, 'pro', 'Pro Co');
   call = memberCall(service, acme);
-  for (const [name, key] of [['Warehouse', 'km'], ['Archive', 'archive']]) {
+  for (const [name, key] of [
+    ['Warehouse', 'km'],
+    ['Archive', 'archive'],
+  ]) {
     const destination = await call('POST', '/destinations', {
       name,
       provider: 'Custom',
@@ -49,7 +56,9 @@ beforeAll(async () => {
   // and one of today (counted in the total, exported tomorrow).
   for (const receivedAt of [TODAY - 14 * HOUR, TODAY - 9 * HOUR]) {
     await service.services.clock.at(receivedAt, async () => {
-      const sent = await ingest([{ type: 'event', event: 'report_run', userId: 'alice', attributes: { at: utc(receivedAt) } }]);
+      const sent = await ingest([
+        { type: 'event', event: 'report_run', userId: 'alice', attributes: { at: utc(receivedAt) } },
+      ]);
       expect(sent.status).toBe(200);
       await service.services.rawLog.flush();
     });
@@ -127,12 +136,23 @@ describe('Raw export page', () => {
       await progress(page).getByText('0 of 3 revisions exported').waitFor();
 
       const fired = await fire(TODAY);
-      expect(fired.body).toMatchObject({ outcome: 'successful', written: [1, 2], exportedRevisions: 2, totalRevisions: 3 });
+      expect(fired.body).toMatchObject({
+        outcome: 'successful',
+        written: [1, 2],
+        exportedRevisions: 2,
+        totalRevisions: 3,
+      });
       await progress(page).getByRole('button', { name: 'Refresh' }).click();
       await progress(page).getByText('2 of 3 revisions exported').waitFor();
 
       const status = (await call('GET', '/raw-export/status')).body;
-      expect(status).toMatchObject({ status: 'successful', exportedRevisions: 2, totalRevisions: 3, lastRunAt: utc(TODAY), error: null });
+      expect(status).toMatchObject({
+        status: 'successful',
+        exportedRevisions: 2,
+        totalRevisions: 3,
+        lastRunAt: utc(TODAY),
+        error: null,
+      });
       const bar = progress(page).getByRole('progressbar', { name: 'Exported revisions' });
       expect([await bar.getAttribute('value'), await bar.getAttribute('max')]).toEqual(['2', '3']);
       expect(await shown(page, 'Status').textContent()).toBe('successful');
@@ -148,7 +168,15 @@ describe('Raw export page', () => {
       await page.goto(signedInUrl(service, acme, PAGE));
       await page.getByLabel('Notification emails').fill('mine@acme.example');
       const current = (await call('GET', '/raw-export/settings')).body;
-      expect((await call('PUT', '/raw-export/settings', { ...pick(current), notifyEmails: ['theirs@acme.example'], version: current.version })).status).toBe(200);
+      expect(
+        (
+          await call('PUT', '/raw-export/settings', {
+            ...pick(current),
+            notifyEmails: ['theirs@acme.example'],
+            version: current.version,
+          })
+        ).status,
+      ).toBe(200);
 
       await page.getByRole('button', { name: 'Save' }).click();
       const alert = page.getByRole('alert').filter({ hasText: 'were changed since you read them' });
@@ -169,13 +197,18 @@ describe('Raw export page', () => {
       await shown(page, 'Next run').filter({ hasText: 'Not scheduled' }).waitFor();
       expect(await progress(page).getByText('2 of 3 revisions exported').count()).toBe(1);
     });
-    expect((await call('GET', '/raw-export/settings')).body).toMatchObject({ enabled: false, destinationId: warehouseId });
+    expect((await call('GET', '/raw-export/settings')).body).toMatchObject({
+      enabled: false,
+      destinationId: warehouseId,
+    });
     expect((await fire(TODAY + 12 * HOUR)).status).toBe(404);
   });
 
   it("shows a failed run's error, then the stopped export's, on the page its failure emails link to", async () => {
     const current = (await call('GET', '/raw-export/settings')).body;
-    expect((await call('PUT', '/raw-export/settings', { ...pick(current), enabled: true, version: current.version })).status).toBe(200);
+    expect(
+      (await call('PUT', '/raw-export/settings', { ...pick(current), enabled: true, version: current.version })).status,
+    ).toBe(200);
     await service.call('POST', '/local/customer-storage', { body: { access: 'revoked' } });
     const failedAt = TODAY + 12 * HOUR;
     expect((await fire(failedAt)).body).toMatchObject({ outcome: 'failed', errorCode: 'access_denied' });
@@ -194,7 +227,11 @@ describe('Raw export page', () => {
     const check = await service.call('POST', '/local/check-failures', { body: { now: utc(failedAt + 72 * HOUR) } });
     expect(check.body.rawExports).toMatchObject({ stopped: [acme.environmentId] });
     const stopped = (await call('GET', '/raw-export/status')).body;
-    expect(stopped).toMatchObject({ status: 'stopped', nextRunAt: null, error: expect.stringContaining('Stopped after failing for 72 hours') });
+    expect(stopped).toMatchObject({
+      status: 'stopped',
+      nextRunAt: null,
+      error: expect.stringContaining('Stopped after failing for 72 hours'),
+    });
     await walk(browser, 'raw export stopped', async (page) => {
       await page.goto(emailLink);
       await shown(page, 'Status').filter({ hasText: 'stopped' }).waitFor();
@@ -207,4 +244,12 @@ describe('Raw export page', () => {
 });
 
 /** The settings a PUT takes back, from what a GET answered. */
-const pick = ({ enabled, destinationId, notifyEmails }: { enabled: boolean; destinationId: string; notifyEmails: string[] }) => ({ enabled, destinationId, notifyEmails });
+const pick = ({
+  enabled,
+  destinationId,
+  notifyEmails,
+}: {
+  enabled: boolean;
+  destinationId: string;
+  notifyEmails: string[];
+}) => ({ enabled, destinationId, notifyEmails });

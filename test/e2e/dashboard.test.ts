@@ -26,7 +26,12 @@ let releaseBusyExports: () => void;
 async function tenant(plan: string, name: string): Promise<{ environmentId: string; token: string }> {
   const operator = await service.token('ops', 'operator');
   const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name, plan } })).body;
-  const env = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  const env = (
+    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
   return { environmentId: env.id, token: await service.token(org.id) };
 }
 
@@ -66,7 +71,13 @@ beforeAll(async () => {
     token: enterprise.token,
     body: { key: 'report_run', name: 'Reports' },
   });
-  for (const company of syntheticTenant({ companies: 5, featureKeys: ['report_run'], days: 40, endAt: Date.now(), seed: 3 })) {
+  for (const company of syntheticTenant({
+    companies: 5,
+    featureKeys: ['report_run'],
+    days: 40,
+    endAt: Date.now(),
+    seed: 3,
+  })) {
     await service.services.usage.putCompanyUsage(enterprise.environmentId, company);
   }
 });
@@ -86,7 +97,11 @@ describe('serving', () => {
     expect(await page.text()).toContain('<script type="module" src="/app.js">');
     expect((await fetch(`${service.url}/app.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await (await fetch(`${service.url}/config.json`)).json()).toEqual({ apiBaseUrl: '' });
-    for (const escape of ['/%2e%2e/%2e%2e/package.json', '/..%2f..%2fpackage.json', '/%2e%2e%5c%2e%2e%5cpackage.json']) {
+    for (const escape of [
+      '/%2e%2e/%2e%2e/package.json',
+      '/..%2f..%2fpackage.json',
+      '/%2e%2e%5c%2e%2e%5cpackage.json',
+    ]) {
       const response = await fetch(`${service.url}${escape}`);
       expect(await response.text()).not.toContain('"dependencies"');
     }
@@ -163,12 +178,21 @@ describe('Data export page', () => {
       await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     });
     const stored = await settingsOf(enterprise);
-    expect(stored).toMatchObject({ enabled: true, cadence: 'daily', provider: 'Custom', bucket: BUCKET, key: 'warehouse', secretAccessKeySet: true });
+    expect(stored).toMatchObject({
+      enabled: true,
+      cadence: 'daily',
+      provider: 'Custom',
+      bucket: BUCKET,
+      key: 'warehouse',
+      secretAccessKeySet: true,
+    });
   });
 
   it('shows a fired run in the status panel and the run history', async () => {
     const scheduledTime = `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
-    const fired = await service.call('POST', '/local/scheduler/fire', { body: { envId: enterprise.environmentId, scheduledTime } });
+    const fired = await service.call('POST', '/local/scheduler/fire', {
+      body: { envId: enterprise.environmentId, scheduledTime },
+    });
     expect(fired.body.outcome).toBe('successful');
 
     await walk(browser, 'run history', async (page) => {
@@ -234,9 +258,13 @@ describe('Manual export page', () => {
 
       const download = await page.request.get((await link.getAttribute('href'))!);
       expect(download.status()).toBe(200);
-      const rows = parse(await download.text()) as string[][];
+      const rows = parse(await download.text());
       expect(rows[0].slice(0, 5)).toEqual(['Company ID', 'Company Name', 'Feature Name', 'Feature ID', 'Date']);
-      const shownRows = Number((await page.getByRole('status').filter({ has: link }).textContent())!.match(/([\d,]+) rows/)![1].replace(/,/g, ''));
+      const shownRows = Number(
+        (await page.getByRole('status').filter({ has: link }).textContent())!
+          .match(/([\d,]+) rows/)![1]
+          .replace(/,/g, ''),
+      );
       expect(shownRows).toBeGreaterThan(0);
       expect(rows.length).toBe(1 + shownRows);
       expect(new Set(rows.slice(1).map((row) => row[4])).size).toBe(30);
@@ -249,7 +277,10 @@ describe('Manual export page', () => {
       await page.getByRole('button', { name: 'Download export' }).click();
       const alert = page.getByRole('alert');
       await alert.waitFor();
-      const refused = await service.call('POST', `/v1/environments/${free.environmentId}/exports/manual`, { token: free.token, body: { aggregation: 'snapshot' } });
+      const refused = await service.call('POST', `/v1/environments/${free.environmentId}/exports/manual`, {
+        token: free.token,
+        body: { aggregation: 'snapshot' },
+      });
       expect(refused.status).toBe(403);
       expect(await alert.textContent()).toBe(refused.body.error.message);
     });
@@ -262,7 +293,10 @@ describe('Manual export page', () => {
       const exports = page.getByRole('region', { name: 'Exports' }).getByRole('listitem');
       for (const count of [1, 2]) {
         await start.click();
-        await exports.nth(count - 1).getByRole('progressbar').waitFor();
+        await exports
+          .nth(count - 1)
+          .getByRole('progressbar')
+          .waitFor();
       }
       await start.click();
       const alert = page.getByRole('alert');
@@ -272,7 +306,10 @@ describe('Manual export page', () => {
       expect(await exports.getByRole('progressbar').count()).toBe(2);
 
       releaseBusyExports();
-      await page.getByRole('link', { name: /^Download .*\.csv$/ }).nth(1).waitFor({ timeout: 30_000 });
+      await page
+        .getByRole('link', { name: /^Download .*\.csv$/ })
+        .nth(1)
+        .waitFor({ timeout: 30_000 });
       expect(await exports.getByRole('progressbar').count()).toBe(0);
     });
   });

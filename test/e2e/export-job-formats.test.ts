@@ -25,23 +25,51 @@ let sentAt: Date;
 
 /** Same property keys on every event, so CSV and Parquet columns are the same in every file. */
 const sent = [
-  { event: 'purchase', userId: 'alice', attributes: { seq: 0, amount: 12.5, note: 'quote " and, comma' }, context: { email: 'alice@acme.example' } },
+  {
+    event: 'purchase',
+    userId: 'alice',
+    attributes: { seq: 0, amount: 12.5, note: 'quote " and, comma' },
+    context: { email: 'alice@acme.example' },
+  },
   { event: 'purchase', userId: 'bob', attributes: { seq: 1, amount: 3, note: 'line\nbreak <tag> & amp' } },
   { event: 'a b/c', userId: 'bob', attributes: { seq: 2, amount: 1, note: 'emoji 🎉' } },
-  { event: 'a b/c', userId: 'carol', attributes: { seq: 3, amount: 2, note: 'plain' }, context: { email: 'carol@acme.example', phone: '+15550100' } },
-  { event: 'purchase', userId: 'dave', attributes: { seq: 4, amount: 0.25, note: 'Ünïcode' }, context: { email: 'dave@acme.example' } },
+  {
+    event: 'a b/c',
+    userId: 'carol',
+    attributes: { seq: 3, amount: 2, note: 'plain' },
+    context: { email: 'carol@acme.example', phone: '+15550100' },
+  },
+  {
+    event: 'purchase',
+    userId: 'dave',
+    attributes: { seq: 4, amount: 0.25, note: 'Ünïcode' },
+    context: { email: 'dave@acme.example' },
+  },
 ];
 /** identityPriority phone, email, identity: the first present of them. */
 const identities = ['alice@acme.example', 'bob', 'bob', '+15550100', 'dave@acme.example'];
-const expected = sent.map(({ event, attributes }, i) => ({ name: event, seq: attributes.seq, amount: attributes.amount, note: attributes.note, identity: identities[i] }));
+const expected = sent.map(({ event, attributes }, i) => ({
+  name: event,
+  seq: attributes.seq,
+  amount: attributes.amount,
+  note: attributes.note,
+  identity: identities[i],
+}));
 type Row = (typeof expected)[number];
 const bySeq = (rows: Row[]) => [...rows].sort((a, b) => a.seq - b.seq);
 
 beforeAll(async () => {
   service = await startTestService({ customerStorage: true });
   const operator = await service.token('ops', 'operator');
-  const organization = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })).body;
-  environment = (await service.call('POST', `/v1/organizations/${organization.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  const organization = (
+    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })
+  ).body;
+  environment = (
+    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
   member = await service.token(organization.id, 'member');
   const destination = await call('POST', '/destinations', {
     name: 'Lake',
@@ -70,10 +98,11 @@ afterAll(async () => {
   await service.stop();
 });
 
-const call = (method: string, path: string, body?: unknown) => service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
+const call = (method: string, path: string, body?: unknown) =>
+  service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
 
 async function query(sql: string): Promise<Record<string, unknown>[]> {
-  return (await db.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+  return (await db.runAndReadAll(sql)).getRowObjectsJS();
 }
 
 /** Creates a recurring job, fires it as its schedule would (its window holding every event sent), and downloads its files. */
@@ -89,24 +118,40 @@ async function exportedFiles(format: string, compression: 'gzip' | 'none') {
   });
   expect(job.status).toBe(201);
   const scheduledTime = new Date(Date.now() + RAW_LOG_SETTLE_MS + 1000);
-  const fired = await service.call('POST', '/local/scheduler/fire', { body: { jobId: job.body.id, scheduledTime: scheduledTime.toISOString() } });
+  const fired = await service.call('POST', '/local/scheduler/fire', {
+    body: { jobId: job.body.id, scheduledTime: scheduledTime.toISOString() },
+  });
   expect(fired.body).toMatchObject({ outcome: 'ran', run: { status: 'successful' } });
-  const { Contents = [] } = await service.clients.s3.send(new ListObjectsV2Command({ Bucket: CUSTOMER_BUCKET, Prefix: `lake/${job.body.id}-` }));
+  const { Contents = [] } = await service.clients.s3.send(
+    new ListObjectsV2Command({ Bucket: CUSTOMER_BUCKET, Prefix: `lake/${job.body.id}-` }),
+  );
   const runTs = scheduledTime.toISOString().replace(/\D/g, '').slice(0, 14);
   const day = sentAt.toISOString().slice(0, 10).replace(/-/g, '');
-  const extension = { json: 'json', xml: 'xml', csv: 'csv', parquet: 'parquet' }[format]! + (compression === 'gzip' ? (format === 'parquet' ? '.gzip' : '.gz') : '');
+  const extension =
+    { json: 'json', xml: 'xml', csv: 'csv', parquet: 'parquet' }[format]! +
+    (compression === 'gzip' ? (format === 'parquet' ? '.gzip' : '.gz') : '');
   // One file per event name (and UTC day), the name's whitespace and slash made dashes.
   expect(Contents.map((object) => object.Key).sort()).toEqual(
     ['a-b-c', 'purchase'].map((name) => `lake/${job.body.id}-${runTs}-${name}-${day}-0-${environment.id}.${extension}`),
   );
-  const runFiles = (await call('GET', `/export-jobs/${job.body.id}/runs`)).body.runs[0].files as { key: string; records: number }[];
+  const runFiles = (await call('GET', `/export-jobs/${job.body.id}/runs`)).body.runs[0].files as {
+    key: string;
+    records: number;
+  }[];
   expect(runFiles.map((file) => file.records).sort()).toEqual([2, 3]);
   const files = [];
   for (const { Key } of Contents) {
-    const bytes = Buffer.from(await (await service.clients.s3.send(new GetObjectCommand({ Bucket: CUSTOMER_BUCKET, Key }))).Body!.transformToByteArray());
+    const bytes = Buffer.from(
+      await (
+        await service.clients.s3.send(new GetObjectCommand({ Bucket: CUSTOMER_BUCKET, Key }))
+      ).Body!.transformToByteArray(),
+    );
     const path = join(directory, basename(Key!));
     await writeFile(path, bytes);
-    files.push({ path, text: () => (compression === 'gzip' && format !== 'parquet' ? gunzipSync(bytes) : bytes).toString('utf8') });
+    files.push({
+      path,
+      text: () => (compression === 'gzip' && format !== 'parquet' ? gunzipSync(bytes) : bytes).toString('utf8'),
+    });
   }
   return files;
 }
@@ -153,8 +198,16 @@ test('XML (gzip): every file parses alone with fast-xml-parser and holds its eve
   const rows: Row[] = [];
   for (const file of await exportedFiles('xml', 'gzip')) {
     for (const event of parser.parse(file.text()).Events.Event) {
-      const props = Object.fromEntries(event.eventProps.entry.map((entry: { key: string; value: string }) => [entry.key, entry.value]));
-      rows.push({ name: event.eventName, seq: Number(props.seq), amount: Number(props.amount), note: props.note, identity: event.profile.identity });
+      const props = Object.fromEntries(
+        event.eventProps.entry.map((entry: { key: string; value: string }) => [entry.key, entry.value]),
+      );
+      rows.push({
+        name: event.eventName,
+        seq: Number(props.seq),
+        amount: Number(props.amount),
+        note: props.note,
+        identity: event.profile.identity,
+      });
     }
   }
   expect(bySeq(rows)).toEqual(expected);

@@ -29,8 +29,15 @@ let db: DuckDBConnection;
 beforeAll(async () => {
   service = await startTestService({ clock, customerStorage: true });
   const operator = await service.token('ops', 'operator');
-  const organization = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })).body;
-  environment = (await service.call('POST', `/v1/organizations/${organization.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  const organization = (
+    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })
+  ).body;
+  environment = (
+    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
   member = await service.token(organization.id, 'member');
   directory = await mkdtemp(join(tmpdir(), 'export-job-recurring-'));
   db = await (await DuckDBInstance.create(':memory:')).connect();
@@ -44,17 +51,39 @@ afterAll(async () => {
 
 afterEach(() => storage({ access: 'granted', bucketPolicy: 'granted' }));
 
-const call = (method: string, path: string, body?: unknown) => service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
-const storage = (body: { access?: string; bucketPolicy?: string }) => service.call('POST', '/local/customer-storage', { body });
+const call = (method: string, path: string, body?: unknown) =>
+  service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
+const storage = (body: { access?: string; bucketPolicy?: string }) =>
+  service.call('POST', '/local/customer-storage', { body });
 
 async function destination(key: string, auth: object): Promise<string> {
-  const saved = await call('POST', '/destinations', { name: key, provider: 'Custom', bucket: CUSTOMER_BUCKET, key, endpoint: service.customerStorage!.endpoint, auth });
+  const saved = await call('POST', '/destinations', {
+    name: key,
+    provider: 'Custom',
+    bucket: CUSTOMER_BUCKET,
+    key,
+    endpoint: service.customerStorage!.endpoint,
+    auth,
+  });
   expect(saved.status).toBe(201);
   return saved.body.id;
 }
 
-async function recurringJob(destinationId: string, name: string, everyHours: number, notifyEmails = ['data@acme.example']): Promise<string> {
-  const job = await call('POST', '/export-jobs', { destinationId, name, type: 'allEvents', frequency: { kind: 'recurring', everyHours }, format: 'csv', compression: 'none', notifyEmails });
+async function recurringJob(
+  destinationId: string,
+  name: string,
+  everyHours: number,
+  notifyEmails = ['data@acme.example'],
+): Promise<string> {
+  const job = await call('POST', '/export-jobs', {
+    destinationId,
+    name,
+    type: 'allEvents',
+    frequency: { kind: 'recurring', everyHours },
+    format: 'csv',
+    compression: 'none',
+    notifyEmails,
+  });
   expect(job.status).toBe(201);
   return job.body.id;
 }
@@ -62,15 +91,29 @@ async function recurringJob(destinationId: string, name: string, everyHours: num
 /** Events received at `at` (the service's clock), each with its own `seq`. */
 async function receive(at: number, seqs: number[]): Promise<void> {
   now = at;
-  const body = seqs.map((seq) => ({ type: 'event', event: seq % 2 ? 'odd' : 'even', userId: `user-${seq}`, attributes: { seq } }));
-  expect((await service.call('POST', '/ingest/bulk', { headers: { authorization: `Bearer ${environment.ingestKey}` }, body })).status).toBe(200);
+  const body = seqs.map((seq) => ({
+    type: 'event',
+    event: seq % 2 ? 'odd' : 'even',
+    userId: `user-${seq}`,
+    attributes: { seq },
+  }));
+  expect(
+    (
+      await service.call('POST', '/ingest/bulk', {
+        headers: { authorization: `Bearer ${environment.ingestKey}` },
+        body,
+      })
+    ).status,
+  ).toBe(200);
   await service.services.rawLog.flush();
 }
 
 /** Fires the job's schedule for `scheduledTime`, run a minute later. */
 async function fire(jobId: string, scheduledTime: number) {
   now = scheduledTime + 60_000;
-  return service.call('POST', '/local/scheduler/fire', { body: { jobId, scheduledTime: iso(scheduledTime), now: iso(now) } });
+  return service.call('POST', '/local/scheduler/fire', {
+    body: { jobId, scheduledTime: iso(scheduledTime), now: iso(now) },
+  });
 }
 
 async function download(key: string): Promise<Buffer> {
@@ -87,21 +130,30 @@ async function exportedSeqs(files: { key: string }[]): Promise<number[]> {
     await writeFile(path, await download(key));
     paths.push(`'${path}'`);
   }
-  const reader = await db.runAndReadAll(`SELECT seq::INTEGER AS seq FROM read_csv([${paths.join(',')}], header = true, all_varchar = true) ORDER BY seq`);
+  const reader = await db.runAndReadAll(
+    `SELECT seq::INTEGER AS seq FROM read_csv([${paths.join(',')}], header = true, all_varchar = true) ORDER BY seq`,
+  );
   return (reader.getRowObjectsJS() as { seq: number }[]).map((row) => row.seq);
 }
 
 describe('recurring windows', () => {
   test('fired windows are disjoint and cover everything; a duplicate fire rewrites the same objects; PATCH applies from the next run; stop', async () => {
     now = T0 - HOUR;
-    const jobId = await recurringJob(await destination('recurring', { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER-SECRET' }), 'Every 4 hours', 4);
+    const jobId = await recurringJob(
+      await destination('recurring', { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER-SECRET' }),
+      'Every 4 hours',
+      4,
+    );
     await receive(T0 + HOUR, [0, 1, 2]);
     expect((await fire(jobId, T0 + 4 * HOUR)).body).toMatchObject({ outcome: 'ran', run: { status: 'successful' } });
     await receive(T0 + 5 * HOUR, [3, 4]);
     expect((await fire(jobId, T0 + 8 * HOUR)).body).toMatchObject({ outcome: 'ran', run: { status: 'successful' } });
 
     const current = (await call('GET', `/export-jobs/${jobId}`)).body;
-    const patched = await call('PATCH', `/export-jobs/${jobId}`, { frequency: { kind: 'recurring', everyHours: 6 }, version: current.version });
+    const patched = await call('PATCH', `/export-jobs/${jobId}`, {
+      frequency: { kind: 'recurring', everyHours: 6 },
+      version: current.version,
+    });
     expect(patched.status).toBe(200);
     expect(service.services.scheduler.jobSchedule(jobId)).toMatchObject({ everyHours: 6 });
     await receive(T0 + 9 * HOUR, [5, 6, 7]);
@@ -122,7 +174,12 @@ describe('recurring windows', () => {
     ]);
     const perRun = [];
     for (const run of runs) perRun.push(await exportedSeqs(run.files));
-    expect(perRun).toEqual([[0, 1, 2], [3, 4], [5, 6, 7], [8, 9]]);
+    expect(perRun).toEqual([
+      [0, 1, 2],
+      [3, 4],
+      [5, 6, 7],
+      [8, 9],
+    ]);
 
     const lastFiles = runs[3].files.map((file: { key: string }) => file.key).sort();
     const before = await Promise.all(lastFiles.map(download));
@@ -146,7 +203,9 @@ interface StoredEmail {
 }
 
 async function emailsTo(address: string): Promise<StoredEmail[]> {
-  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as { emails: StoredEmail[] };
+  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
+    emails: StoredEmail[];
+  };
   return emails.filter((email) => email.destination.to.includes(address));
 }
 
@@ -159,7 +218,9 @@ describe('failing jobs', () => {
   test('a revoked bucket policy and revoked keys: emails 1, 2 and 3 to each job, then STOPPED without a schedule', async () => {
     const T1 = T0 + 10 * 24 * HOUR;
     now = T1 - HOUR;
-    const policyJob = await recurringJob(await destination('policy', { mode: 'bucketPolicy' }), 'Policy lake', 24, ['policy@acme.example']);
+    const policyJob = await recurringJob(await destination('policy', { mode: 'bucketPolicy' }), 'Policy lake', 24, [
+      'policy@acme.example',
+    ]);
     const keyJob = await recurringJob(
       await destination('keys', { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER-SECRET' }),
       'Key lake',
@@ -170,11 +231,22 @@ describe('failing jobs', () => {
     await storage({ access: 'revoked', bucketPolicy: 'revoked' });
     for (const day of [0, 1, 2]) {
       for (const jobId of [policyJob, keyJob]) {
-        expect((await fire(jobId, T1 + day * 24 * HOUR)).body).toMatchObject({ outcome: 'ran', failureClass: 'customer', run: { status: 'failed' } });
+        expect((await fire(jobId, T1 + day * 24 * HOUR)).body).toMatchObject({
+          outcome: 'ran',
+          failureClass: 'customer',
+          run: { status: 'failed' },
+        });
       }
       if (day === 0) {
         const first = await check(T1 + HOUR);
-        expect(first.jobs.emailsSent.map((sent: { jobId: string; email: number }) => [sent.jobId, sent.email]).sort()).toEqual([[keyJob, 1], [policyJob, 1]].sort());
+        expect(
+          first.jobs.emailsSent.map((sent: { jobId: string; email: number }) => [sent.jobId, sent.email]).sort(),
+        ).toEqual(
+          [
+            [keyJob, 1],
+            [policyJob, 1],
+          ].sort(),
+        );
         await Promise.all([check(T1 + 2 * HOUR), check(T1 + 2 * HOUR), check(T1 + 2 * HOUR)]);
       }
       if (day === 1) expect((await check(T1 + 25 * HOUR)).jobs.emailsSent).toHaveLength(2);
@@ -184,19 +256,31 @@ describe('failing jobs', () => {
     expect(stop.jobs.stopped.map((job: { jobId: string }) => job.jobId).sort()).toEqual([keyJob, policyJob].sort());
     expect((await check(T1 + 74 * HOUR)).jobs).toEqual({ examined: 0, emailsSent: [], stopped: [] });
 
-    for (const [jobId, address, name] of [[policyJob, 'policy@acme.example', 'Policy lake'], [keyJob, 'keys@acme.example', 'Key lake']]) {
+    for (const [jobId, address, name] of [
+      [policyJob, 'policy@acme.example', 'Policy lake'],
+      [keyJob, 'keys@acme.example', 'Key lake'],
+    ]) {
       const emails = await emailsTo(address);
       expect(emails.map((email) => email.subject)).toEqual([
         `Export job "${name}" of Production is failing`,
-        `Reminder: export job "${name}" of Production still failing, stops ${iso(T1 + 60_000 + 72 * HOUR).slice(0, 16).replace('T', ' ')} UTC`,
+        `Reminder: export job "${name}" of Production still failing, stops ${iso(T1 + 60_000 + 72 * HOUR)
+          .slice(0, 16)
+          .replace('T', ' ')} UTC`,
         `Export job "${name}" of Production stopped`,
       ]);
       expect(emails[0].body.text).toContain(`/environments/${environment.id}/export-jobs/${jobId}`);
-      expect((await call('GET', `/export-jobs/${jobId}`)).body).toMatchObject({ status: 'STOPPED', stoppedReason: expect.stringMatching(/failed for 72 hours/) });
+      expect((await call('GET', `/export-jobs/${jobId}`)).body).toMatchObject({
+        status: 'STOPPED',
+        stoppedReason: expect.stringMatching(/failed for 72 hours/),
+      });
       expect(service.services.scheduler.jobSchedule(jobId)).toBeUndefined();
     }
-    expect((await emailsTo('policy@acme.example'))[0].body.text).toMatch(/bucket policy no longer grants the service's export role/);
-    expect((await emailsTo('keys@acme.example'))[0].body.text).toMatch(/refused access: the key may not list and write objects/);
+    expect((await emailsTo('policy@acme.example'))[0].body.text).toMatch(
+      /bucket policy no longer grants the service's export role/,
+    );
+    expect((await emailsTo('keys@acme.example'))[0].body.text).toMatch(
+      /refused access: the key may not list and write objects/,
+    );
   });
 
   test('transient trouble (the storage throttling) starts no sequence', async () => {
@@ -210,7 +294,11 @@ describe('failing jobs', () => {
     );
     await receive(T2 - 2 * HOUR, [200]);
     await storage({ access: 'unavailable' });
-    expect((await fire(jobId, T2)).body).toMatchObject({ outcome: 'ran', failureClass: 'transient', run: { status: 'failed' } });
+    expect((await fire(jobId, T2)).body).toMatchObject({
+      outcome: 'ran',
+      failureClass: 'transient',
+      run: { status: 'failed' },
+    });
     expect((await check(T2 + HOUR)).jobs).toEqual({ examined: 0, emailsSent: [], stopped: [] });
     expect(await emailsTo('throttled@acme.example')).toEqual([]);
   });

@@ -15,14 +15,22 @@ let environment: { id: string; ingestKey: string };
 beforeAll(async () => {
   service = await startTestService({ customerStorage: true });
   const operator = await service.token('ops', 'operator');
-  const organization = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })).body;
-  environment = (await service.call('POST', `/v1/organizations/${organization.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  const organization = (
+    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })
+  ).body;
+  environment = (
+    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
   member = await service.token(organization.id, 'member');
 });
 
 afterAll(() => service.stop());
 
-const call = (method: string, path: string, body?: unknown) => service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
+const call = (method: string, path: string, body?: unknown) =>
+  service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
 
 const events = [
   { type: 'event', event: 'report_run', userId: 'alice', attributes: { rows: 1200, format: 'csv' } },
@@ -31,12 +39,17 @@ const events = [
 ];
 
 async function readBack(prefix: string): Promise<Map<string, string[]>> {
-  const { Contents = [] } = await service.clients.s3.send(new ListObjectsV2Command({ Bucket: CUSTOMER_BUCKET, Prefix: prefix }));
+  const { Contents = [] } = await service.clients.s3.send(
+    new ListObjectsV2Command({ Bucket: CUSTOMER_BUCKET, Prefix: prefix }),
+  );
   const files = new Map<string, string[]>();
   for (const { Key } of Contents) {
     const object = await service.clients.s3.send(new GetObjectCommand({ Bucket: CUSTOMER_BUCKET, Key }));
     const text = gunzipSync(Buffer.from(await object.Body!.transformToByteArray())).toString('utf8');
-    files.set(Key!, text.split('\n').filter((line) => line !== ''));
+    files.set(
+      Key!,
+      text.split('\n').filter((line) => line !== ''),
+    );
   }
   return files;
 }
@@ -51,7 +64,10 @@ test('a fired recurring JSON job writes every event of its window once, with its
     auth: { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER-SECRET' },
   });
   expect(destination.status).toBe(201);
-  const sent = await service.call('POST', '/ingest/bulk', { headers: { authorization: `Bearer ${environment.ingestKey}` }, body: events });
+  const sent = await service.call('POST', '/ingest/bulk', {
+    headers: { authorization: `Bearer ${environment.ingestKey}` },
+    body: events,
+  });
   expect(sent).toEqual({ status: 200, body: { success: true } });
   await service.services.rawLog.flush();
 
@@ -79,9 +95,16 @@ test('a fired recurring JSON job writes every event of its window once, with its
   );
   const sortKey = (e: { event: string; userId: string }) => `${e.event}/${e.userId}`;
   expect(exported.sort((a, b) => sortKey(a).localeCompare(sortKey(b)))).toEqual(
-    events.map(({ event, userId, attributes }) => ({ event, userId, attributes })).sort((a, b) => sortKey(a).localeCompare(sortKey(b))),
+    events
+      .map(({ event, userId, attributes }) => ({ event, userId, attributes }))
+      .sort((a, b) => sortKey(a).localeCompare(sortKey(b))),
   );
-  for (const key of files.keys()) expect(key).toMatch(new RegExp(`^exports/${job.body.id}-\\d{14}-(report_run|dashboard_viewed)-\\d{8}-0-${environment.id}\\.json\\.gz$`));
+  for (const key of files.keys())
+    expect(key).toMatch(
+      new RegExp(
+        `^exports/${job.body.id}-\\d{14}-(report_run|dashboard_viewed)-\\d{8}-0-${environment.id}\\.json\\.gz$`,
+      ),
+    );
 
   const runs = await call('GET', `/export-jobs/${job.body.id}/runs`);
   expect(runs.status).toBe(200);
@@ -93,12 +116,19 @@ test('a fired recurring JSON job writes every event of its window once, with its
         to: new Date(Date.parse(scheduledTime) - RAW_LOG_SETTLE_MS).toISOString(),
       },
       error: null,
-      files: expect.arrayContaining([...files.keys()].map((key) => expect.objectContaining({ key, records: files.get(key)!.length - 1, bytes: expect.any(Number) }))),
+      files: expect.arrayContaining(
+        [...files.keys()].map((key) =>
+          expect.objectContaining({ key, records: files.get(key)!.length - 1, bytes: expect.any(Number) }),
+        ),
+      ),
     }),
   ]);
   expect(runs.body.runs[0].files).toHaveLength(files.size);
   // A recurring job is PENDING again after its run, waiting for the next one.
-  expect((await call('GET', `/export-jobs/${job.body.id}`)).body).toMatchObject({ status: 'PENDING', lastRunAt: expect.any(String) });
+  expect((await call('GET', `/export-jobs/${job.body.id}`)).body).toMatchObject({
+    status: 'PENDING',
+    lastRunAt: expect.any(String),
+  });
 });
 
 test('a one-time job runs once created (dispatched in process) over its UTC days by event time, and is DONE', async () => {
@@ -116,6 +146,8 @@ test('a one-time job runs once created (dispatched in process) over its UTC days
   await service.services.dispatcher.idle();
   const files = await readBack(`exports/${job.body.id}-`);
   expect([...files.values()].map((lines) => lines.length)).toEqual([3]); // the name line, then both report_run events
-  expect((await call('GET', `/export-jobs/${job.body.id}/runs`)).body.runs).toEqual([expect.objectContaining({ status: 'successful', files: [expect.objectContaining({ records: 2 })] })]);
+  expect((await call('GET', `/export-jobs/${job.body.id}/runs`)).body.runs).toEqual([
+    expect.objectContaining({ status: 'successful', files: [expect.objectContaining({ records: 2 })] }),
+  ]);
   expect((await call('GET', `/export-jobs/${job.body.id}`)).body.status).toBe('DONE');
 });

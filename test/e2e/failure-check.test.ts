@@ -24,7 +24,9 @@ interface StoredEmail {
 }
 
 async function emailsTo(address: string): Promise<StoredEmail[]> {
-  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as { emails: StoredEmail[] };
+  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
+    emails: StoredEmail[];
+  };
   return emails.filter((email) => email.destination.to.includes(address));
 }
 
@@ -35,10 +37,16 @@ const check = async (at: number) => {
 
 /** An enterprise environment exporting daily through the proxy, so a test can revoke its access. */
 async function exportingEnvironment(name: string, owner: string) {
-  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name, plan: 'enterprise' } })).body;
-  const env = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name } })).body;
+  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name, plan: 'enterprise' } }))
+    .body;
+  const env = (
+    await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name } })
+  ).body;
   const member = await service.token(org.id);
-  await service.call('PUT', `/v1/environments/${env.id}/features/reports`, { token: member, body: { key: 'report_run', name: 'Reports' } });
+  await service.call('PUT', `/v1/environments/${env.id}/features/reports`, {
+    token: member,
+    body: { key: 'report_run', name: 'Reports' },
+  });
   const saved = await service.call('PUT', `/v1/environments/${env.id}/data-export/settings`, {
     token: member,
     body: {
@@ -60,10 +68,16 @@ async function exportingEnvironment(name: string, owner: string) {
     member,
     run: async (at: number) => {
       now = at + 60_000;
-      return (await service.call('POST', '/local/scheduler/fire', { body: { envId: env.id, scheduledTime: new Date(at).toISOString(), now: new Date(now).toISOString() } })).body;
+      return (
+        await service.call('POST', '/local/scheduler/fire', {
+          body: { envId: env.id, scheduledTime: new Date(at).toISOString(), now: new Date(now).toISOString() },
+        })
+      ).body;
     },
-    status: async () => (await service.call('GET', `/v1/environments/${env.id}/data-export/status`, { token: member })).body,
-    settings: async () => (await service.call('GET', `/v1/environments/${env.id}/data-export/settings`, { token: member })).body,
+    status: async () =>
+      (await service.call('GET', `/v1/environments/${env.id}/data-export/status`, { token: member })).body,
+    settings: async () =>
+      (await service.call('GET', `/v1/environments/${env.id}/data-export/settings`, { token: member })).body,
   };
 }
 
@@ -98,10 +112,18 @@ describe('a destination that stays broken', () => {
     let emails = await emailsTo(owner);
     expect(emails.map((e) => e.subject)).toEqual(['Automatic export for Broken is failing']);
     expect(emails[0].body.text).toContain('Custom bucket "customer-exports" (folder "broken/")');
-    expect(emails[0].body.text).toContain('The error: The storage provider refused access: the key may not list and write objects');
-    expect(emails[0].body.text).toContain(`http://localhost:3000/dashboard/environments/${env.id}/settings/data-export`);
-    expect(emails[0].body.text).toContain(`If it is not fixed by 2026-11-27 00:01 UTC (2 days and 23 hours from now), the export will be stopped.`);
-    expect(emails[0].body.html).toContain(`<a href="http://localhost:3000/dashboard/environments/${env.id}/settings/data-export">`);
+    expect(emails[0].body.text).toContain(
+      'The error: The storage provider refused access: the key may not list and write objects',
+    );
+    expect(emails[0].body.text).toContain(
+      `http://localhost:3000/dashboard/environments/${env.id}/settings/data-export`,
+    );
+    expect(emails[0].body.text).toContain(
+      `If it is not fixed by 2026-11-27 00:01 UTC (2 days and 23 hours from now), the export will be stopped.`,
+    );
+    expect(emails[0].body.html).toContain(
+      `<a href="http://localhost:3000/dashboard/environments/${env.id}/settings/data-export">`,
+    );
 
     // 23 h 59 min after the failure: still nothing.
     expect((await check(failingSince + 24 * HOUR - 60_000)).emailsSent).toEqual([]);
@@ -134,7 +156,9 @@ describe('a destination that stays broken', () => {
       enabled: false,
       status: 'stopped',
       nextRunAt: null,
-      error: expect.stringMatching(/^Stopped after failing for 72 hours\. Last error: The storage provider refused access/),
+      error: expect.stringMatching(
+        /^Stopped after failing for 72 hours\. Last error: The storage provider refused access/,
+      ),
     });
     expect(service.services.scheduler.nextFireAt(env.id)).toBeUndefined();
     expect(await env.run(T0 + 96 * HOUR)).toEqual({ outcome: 'skipped', reason: 'not enabled' });
@@ -178,7 +202,11 @@ describe('transient trouble', () => {
     const start = T0 + 20 * 24 * HOUR;
     proxy.mode = 'unavailable';
     expect(await env.run(start)).toMatchObject({ outcome: 'failed', retryable: true });
-    expect(await env.status()).toMatchObject({ status: 'failed', errorCode: 'temporarily_unavailable', failingSince: null });
+    expect(await env.status()).toMatchObject({
+      status: 'failed',
+      errorCode: 'temporarily_unavailable',
+      failingSince: null,
+    });
     const result = await check(start + HOUR);
     expect(result.emailsSent.filter((e: { environmentId: string }) => e.environmentId === env.id)).toEqual([]);
     expect(await emailsTo(owner)).toEqual([]);
@@ -188,10 +216,14 @@ describe('transient trouble', () => {
 describe('reading only failing exports', () => {
   it('reads the failing exports through the sparse index, whatever the number of healthy ones', async () => {
     const healthy = [];
-    for (let i = 0; i < 12; i++) healthy.push(await exportingEnvironment(`Healthy ${i}`, `healthy-${i}@customer.example`));
+    for (let i = 0; i < 12; i++)
+      healthy.push(await exportingEnvironment(`Healthy ${i}`, `healthy-${i}@customer.example`));
     const start = T0 + 30 * 24 * HOUR;
     for (const env of healthy) expect((await env.run(start)).outcome).toBe('successful');
-    const failing = [await exportingEnvironment('Failing A', 'a@customer.example'), await exportingEnvironment('Failing B', 'b@customer.example')];
+    const failing = [
+      await exportingEnvironment('Failing A', 'a@customer.example'),
+      await exportingEnvironment('Failing B', 'b@customer.example'),
+    ];
     proxy.mode = 'revoked';
     for (const env of failing) expect((await env.run(start)).outcome).toBe('failed');
 
@@ -206,7 +238,9 @@ describe('reading only failing exports', () => {
     try {
       result = await check(start + HOUR);
       expect(result.examined).toBe(2);
-      expect(result.emailsSent.map((e: { environmentId: string }) => e.environmentId).sort()).toEqual(failing.map((e) => e.id).sort());
+      expect(result.emailsSent.map((e: { environmentId: string }) => e.environmentId).sort()).toEqual(
+        failing.map((e) => e.id).sort(),
+      );
     } finally {
       spy.mockRestore();
     }
@@ -214,7 +248,13 @@ describe('reading only failing exports', () => {
     expect(reads.some((c) => c instanceof ScanCommand)).toBe(false);
     // The three sparse indexes (`failing` again for the export jobs' partition and for the raw revisions
     // exports' partition); the healthy exports, reconciled and succeeding, are in none of them.
-    expect(reads.map((c) => (c as QueryCommand).input.IndexName)).toEqual(['unreconciled', 'failing', 'transient', 'failing', 'failing']);
+    expect(reads.map((c) => (c as QueryCommand).input.IndexName)).toEqual([
+      'unreconciled',
+      'failing',
+      'transient',
+      'failing',
+      'failing',
+    ]);
     expect(result.schedules).toEqual({ reconciled: [], failed: [] });
   });
 });

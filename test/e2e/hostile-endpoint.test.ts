@@ -36,7 +36,9 @@ beforeAll(async () => {
         return;
       }
       response.writeHead(400, { 'content-type': 'application/xml' });
-      response.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${EVIL_CODE}</Code><Message><![CDATA[${EVIL_MESSAGE}]]></Message></Error>`);
+      response.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${EVIL_CODE}</Code><Message><![CDATA[${EVIL_MESSAGE}]]></Message></Error>`,
+      );
     });
   });
   await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
@@ -50,8 +52,15 @@ afterAll(async () => {
 
 it('sends a warning in its own words, with the folder shortened, and nothing the endpoint said', async () => {
   const operator = await service.token('ops', 'operator');
-  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Hostile', plan: 'enterprise' } })).body;
-  const env = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  const org = (
+    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Hostile', plan: 'enterprise' } })
+  ).body;
+  const env = (
+    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
   const member = await service.token(org.id);
   const saved = await service.call('PUT', `/v1/environments/${env.id}/data-export/settings`, {
     token: member,
@@ -80,7 +89,11 @@ it('sends a warning in its own words, with the folder shortened, and nothing the
   expect(check.body.emailsSent).toEqual([{ environmentId: env.id, email: 1 }]);
 
   const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
-    emails: { subject: string; destination: { to: string[]; cc?: string[]; bcc?: string[] }; body: { text: string; html: string } }[];
+    emails: {
+      subject: string;
+      destination: { to: string[]; cc?: string[]; bcc?: string[] };
+      body: { text: string; html: string };
+    }[];
   };
   const mine = emails.filter((email) => email.body.text.includes(`environments/${env.id}/`));
   expect(mine).toHaveLength(1);

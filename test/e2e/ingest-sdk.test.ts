@@ -24,8 +24,15 @@ async function storedCompanies(): Promise<Map<string, CompanyUsage>> {
 beforeAll(async () => {
   service = await startTestService();
   const operator = await service.token('ops', 'operator');
-  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'SDK Co', plan: 'pro' } })).body;
-  environment = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  const org = (
+    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'SDK Co', plan: 'pro' } })
+  ).body;
+  environment = (
+    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
   memberToken = await service.token(org.id, 'member');
   await service.call('PUT', `/v1/environments/${environment.id}/features/reports`, {
     token: memberToken,
@@ -47,7 +54,10 @@ describe('the official Bucket node SDK', () => {
     await client.initialize();
     expect(client.getFeatureDefinitions().map((f) => f.key)).toEqual(['report_run']);
 
-    await client.updateCompany('acme', { attributes: { name: 'Acme, Inc.', plan: 'enterprise', employees: 1200 }, userId: 'alice' });
+    await client.updateCompany('acme', {
+      attributes: { name: 'Acme, Inc.', plan: 'enterprise', employees: 1200 },
+      userId: 'alice',
+    });
     await client.updateUser('alice', { attributes: { name: 'Alice' } });
     await client.track('alice', 'report_run');
     await client.track('bob', 'report_run', { companyId: 'globex' });
@@ -69,11 +79,42 @@ describe('the tracking HTTP API', () => {
     service.call('POST', `/ingest/${path}`, { headers: { authorization: `Bearer ${key}` }, body });
 
   it('records timestamps in epoch ms or ISO-8601 and feedback by feature key or id', async () => {
-    expect((await post('company', { companyId: 'initech', attributes: { name: 'Initech' }, timestamp: '2026-10-01T08:00:00Z' })).body).toEqual({ success: true });
-    expect((await post('event', { event: 'report_run', userId: 'p', companyId: 'initech', timestamp: at('2026-10-02T09:30:00Z') })).status).toBe(200);
-    expect((await post('event', { event: 'report_run', userId: 'p', companyId: 'initech', timestamp: '2026-10-02T07:00:00Z' })).status).toBe(200);
-    expect((await post('feedback', { companyId: 'initech', key: 'report_run', score: 4, timestamp: '2026-10-03T00:00:00Z' })).status).toBe(200);
-    expect((await post('feedback', { companyId: 'initech', featureId: 'reports', comment: 'no score' })).status).toBe(200);
+    expect(
+      (
+        await post('company', {
+          companyId: 'initech',
+          attributes: { name: 'Initech' },
+          timestamp: '2026-10-01T08:00:00Z',
+        })
+      ).body,
+    ).toEqual({ success: true });
+    expect(
+      (
+        await post('event', {
+          event: 'report_run',
+          userId: 'p',
+          companyId: 'initech',
+          timestamp: at('2026-10-02T09:30:00Z'),
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await post('event', {
+          event: 'report_run',
+          userId: 'p',
+          companyId: 'initech',
+          timestamp: '2026-10-02T07:00:00Z',
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await post('feedback', { companyId: 'initech', key: 'report_run', score: 4, timestamp: '2026-10-03T00:00:00Z' }))
+        .status,
+    ).toBe(200);
+    expect((await post('feedback', { companyId: 'initech', featureId: 'reports', comment: 'no score' })).status).toBe(
+      200,
+    );
 
     const initech = (await storedCompanies()).get('initech')!;
     expect(initech.company.firstSeen).toBe(at('2026-10-01T08:00:00Z'));
@@ -81,13 +122,18 @@ describe('the tracking HTTP API', () => {
     expect(usage.firstUsed).toBe(at('2026-10-02T07:00:00Z'));
     expect([...usage.usedDays]).toEqual([[at('2026-10-02T00:00:00Z') / DAY, at('2026-10-02T09:30:00Z')]]);
     expect(usage.feedback.map(({ count, scoreCount, scoreSum }) => ({ count, scoreCount, scoreSum }))).toEqual(
-      expect.arrayContaining([{ count: 1, scoreCount: 1, scoreSum: 4 }, { count: 1, scoreCount: 0, scoreSum: 0 }]),
+      expect.arrayContaining([
+        { count: 1, scoreCount: 1, scoreSum: 4 },
+        { count: 1, scoreCount: 0, scoreSum: 0 },
+      ]),
     );
     expect(usage.feedback).toHaveLength(2);
   });
 
   it('accepts the publishableKey query parameter', async () => {
-    const response = await service.call('POST', `/ingest/user?publishableKey=${environment.ingestKey}`, { body: { userId: 'u-9' } });
+    const response = await service.call('POST', `/ingest/user?publishableKey=${environment.ingestKey}`, {
+      body: { userId: 'u-9' },
+    });
     expect(response).toEqual({ status: 200, body: { success: true } });
   });
 
@@ -131,7 +177,10 @@ describe('the tracking HTTP API', () => {
 
   it('answers 401 to an unknown ingest key and 400 to a non-JSON body', async () => {
     expect((await post('user', { userId: 'u' }, 'ik_wrong')).status).toBe(401);
-    const notJson = await service.call('POST', '/ingest/user', { headers: { authorization: `Bearer ${environment.ingestKey}` }, body: '{oops' });
+    const notJson = await service.call('POST', '/ingest/user', {
+      headers: { authorization: `Bearer ${environment.ingestKey}` },
+      body: '{oops',
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.body.error.message).toMatch(/not valid JSON/);
   });

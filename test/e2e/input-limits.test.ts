@@ -15,25 +15,42 @@ let environment: { id: string; ingestKey: string };
 let member: string;
 
 const ingest = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  service.call('POST', `/ingest/${path}`, { headers: { authorization: `Bearer ${environment.ingestKey}`, ...headers }, body });
+  service.call('POST', `/ingest/${path}`, {
+    headers: { authorization: `Bearer ${environment.ingestKey}`, ...headers },
+    body,
+  });
 
 /** Raw bytes to a route, as a client with its own encoder would send them. */
-async function send(path: string, body: Uint8Array | string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+async function send(
+  path: string,
+  body: Uint8Array | string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${service.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   return { status: response.status, body: await response.json() };
 }
 
 async function storedCompanyIds(): Promise<string[]> {
   const ids: string[] = [];
-  for await (const { company } of service.services.usage.streamCompanyUsage(environment.id)) ids.push(company.companyId);
+  for await (const { company } of service.services.usage.streamCompanyUsage(environment.id))
+    ids.push(company.companyId);
   return ids;
 }
 
 async function snapshotRows(): Promise<Record<string, string>[]> {
-  const started = await service.call('POST', `/v1/environments/${environment.id}/exports/manual`, { token: member, body: { aggregation: 'snapshot' } });
+  const started = await service.call('POST', `/v1/environments/${environment.id}/exports/manual`, {
+    token: member,
+    body: { aggregation: 'snapshot' },
+  });
   expect(started.status).toBe(202);
   await service.services.dispatcher.idle();
-  const job = (await service.call('GET', `/v1/environments/${environment.id}/exports/manual/${started.body.id}`, { token: member })).body;
+  const job = (
+    await service.call('GET', `/v1/environments/${environment.id}/exports/manual/${started.body.id}`, { token: member })
+  ).body;
   expect(job.status).toBe('done');
   return parse(await (await fetch(job.downloadUrl)).text(), { columns: true });
 }
@@ -41,10 +58,23 @@ async function snapshotRows(): Promise<Record<string, string>[]> {
 beforeAll(async () => {
   service = await startTestService({ clock: { now: () => NOW } });
   const operator = await service.token('ops', 'operator');
-  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Limits Co', plan: 'enterprise' } })).body;
-  environment = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  const org = (
+    await service.call('POST', '/v1/organizations', {
+      token: operator,
+      body: { name: 'Limits Co', plan: 'enterprise' },
+    })
+  ).body;
+  environment = (
+    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
   member = await service.token(org.id, 'member');
-  await service.call('PUT', `/v1/environments/${environment.id}/features/reports`, { token: member, body: { key: 'report_run', name: 'Reports' } });
+  await service.call('PUT', `/v1/environments/${environment.id}/features/reports`, {
+    token: member,
+    body: { key: 'report_run', name: 'Reports' },
+  });
 });
 
 afterAll(() => service.stop());
@@ -54,20 +84,37 @@ describe('the cases of the hardening issue', () => {
     const response = await ingest('company', '{"companyId":"big1","attributes":{"id":1e16}}');
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ success: false, error: { code: 'invalid_request' } });
-    expect(response.body.error.issues).toEqual([{ path: 'attributes.id', message: expect.stringContaining('send larger numbers as a string') }]);
+    expect(response.body.error.issues).toEqual([
+      { path: 'attributes.id', message: expect.stringContaining('send larger numbers as a string') },
+    ]);
     expect(await storedCompanyIds()).not.toContain('big1');
   });
 
   it('refuses a pre-2000 event of old1 and keeps tracking and exporting old1', async () => {
     for (let day = 7; day >= 1; day--) {
-      expect((await ingest('event', { event: 'report_run', userId: 'u1', companyId: 'old1', timestamp: NOW - day * DAY })).status).toBe(200);
+      expect(
+        (await ingest('event', { event: 'report_run', userId: 'u1', companyId: 'old1', timestamp: NOW - day * DAY }))
+          .status,
+      ).toBe(200);
     }
-    const old = await ingest('event', { event: 'report_run', userId: 'u1', companyId: 'old1', timestamp: '1969-12-25T00:00:00Z' });
+    const old = await ingest('event', {
+      event: 'report_run',
+      userId: 'u1',
+      companyId: 'old1',
+      timestamp: '1969-12-25T00:00:00Z',
+    });
     expect(old.status).toBe(400);
-    expect(old.body.error.issues).toEqual([{ path: 'timestamp', message: expect.stringContaining('on or after 2000-01-01T00:00:00.000Z') }]);
+    expect(old.body.error.issues).toEqual([
+      { path: 'timestamp', message: expect.stringContaining('on or after 2000-01-01T00:00:00.000Z') },
+    ]);
     const latest = NOW - 2 * 3_600_000;
-    expect((await ingest('event', { event: 'report_run', userId: 'u1', companyId: 'old1', timestamp: NOW - 8 * DAY })).status).toBe(200);
-    expect((await ingest('event', { event: 'report_run', userId: 'u1', companyId: 'old1', timestamp: latest })).status).toBe(200);
+    expect(
+      (await ingest('event', { event: 'report_run', userId: 'u1', companyId: 'old1', timestamp: NOW - 8 * DAY }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await ingest('event', { event: 'report_run', userId: 'u1', companyId: 'old1', timestamp: latest })).status,
+    ).toBe(200);
 
     const row = (await snapshotRows()).find((r) => r['Company ID'] === 'old1' && r['Feature ID'] === 'reports')!;
     expect(row['First Used']).toBe(new Date(NOW - 8 * DAY).toISOString());
@@ -90,14 +137,18 @@ describe('the cases of the hardening issue', () => {
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     const response = await ingest('company', `{"companyId":"deep1","attributes":{"tree":${deep}}}`);
     expect(response.status).toBe(400);
-    expect(response.body.error.issues).toEqual([{ path: 'attributes.tree', message: expect.stringContaining('more than 8 levels deep') }]);
+    expect(response.body.error.issues).toEqual([
+      { path: 'attributes.tree', message: expect.stringContaining('more than 8 levels deep') },
+    ]);
     expect(await storedCompanyIds()).not.toContain('deep1');
   });
 
   it('refuses an attribute of 500 KB', async () => {
     const response = await ingest('company', { companyId: 'huge1', attributes: { notes: 'x'.repeat(500 * 1024) } });
     expect(response.status).toBe(400);
-    expect(response.body.error.issues).toEqual([{ path: 'attributes.notes', message: expect.stringContaining('at most 8192 bytes') }]);
+    expect(response.body.error.issues).toEqual([
+      { path: 'attributes.notes', message: expect.stringContaining('at most 8192 bytes') },
+    ]);
     expect(await storedCompanyIds()).not.toContain('huge1');
   });
 
@@ -107,7 +158,10 @@ describe('the cases of the hardening issue', () => {
       body: { name: 'Has constructor', conditions: [{ attribute: 'constructor', operator: 'isSet' }] },
     });
     expect(put.status).toBe(200);
-    expect((await ingest('company', { companyId: 'builder', attributes: { constructor: 'Bob' }, timestamp: NOW - DAY })).status).toBe(200);
+    expect(
+      (await ingest('company', { companyId: 'builder', attributes: { constructor: 'Bob' }, timestamp: NOW - DAY }))
+        .status,
+    ).toBe(200);
     const rows = await snapshotRows();
     const segmentsOf = (id: string) => rows.find((r) => r['Company ID'] === id)!['Segment Names'];
     expect(segmentsOf('old1')).toBe('');
@@ -128,7 +182,9 @@ describe('the cases of the hardening issue', () => {
       },
     });
     expect(response.status).toBe(400);
-    expect(response.body.error.issues).toEqual([{ path: 'key', message: expect.stringContaining('must not contain "." or ".." segments') }]);
+    expect(response.body.error.issues).toEqual([
+      { path: 'key', message: expect.stringContaining('must not contain "." or ".." segments') },
+    ]);
     expect(await service.call('GET', path, { token: member })).toEqual(before);
   });
 });
@@ -143,20 +199,33 @@ describe('bodies', () => {
   it('accepts a body of exactly 1 MB and answers 413 one byte past it, on ingest and the API', async () => {
     const atLimit = paddedBulk(MAX_BODY_BYTES);
     expect(Buffer.byteLength(atLimit)).toBe(MAX_BODY_BYTES);
-    expect(await send('/ingest/bulk', atLimit, { authorization: `Bearer ${environment.ingestKey}` })).toEqual({ status: 200, body: { success: true } });
+    expect(await send('/ingest/bulk', atLimit, { authorization: `Bearer ${environment.ingestKey}` })).toEqual({
+      status: 200,
+      body: { success: true },
+    });
 
-    const over = await send('/ingest/bulk', paddedBulk(MAX_BODY_BYTES + 1), { authorization: `Bearer ${environment.ingestKey}` });
+    const over = await send('/ingest/bulk', paddedBulk(MAX_BODY_BYTES + 1), {
+      authorization: `Bearer ${environment.ingestKey}`,
+    });
     expect(over.status).toBe(413);
-    expect(over.body).toMatchObject({ success: false, error: { code: 'payload_too_large', message: expect.stringContaining('1048576 bytes') } });
+    expect(over.body).toMatchObject({
+      success: false,
+      error: { code: 'payload_too_large', message: expect.stringContaining('1048576 bytes') },
+    });
 
-    const api = await send(`/v1/environments/${environment.id}/segments/big`, 'x'.repeat(3 * MAX_BODY_BYTES), { authorization: `Bearer ${member}` });
+    const api = await send(`/v1/environments/${environment.id}/segments/big`, 'x'.repeat(3 * MAX_BODY_BYTES), {
+      authorization: `Bearer ${member}`,
+    });
     expect(api).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
   });
 
   it('refuses a body that is not valid UTF-8', async () => {
     const bytes = Buffer.concat([Buffer.from('{"companyId":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     const response = await send('/ingest/company', bytes, { authorization: `Bearer ${environment.ingestKey}` });
-    expect(response).toMatchObject({ status: 400, body: { success: false, error: { message: expect.stringContaining('not valid UTF-8') } } });
+    expect(response).toMatchObject({
+      status: 400,
+      body: { success: false, error: { message: expect.stringContaining('not valid UTF-8') } },
+    });
   });
 
   it('refuses ids of more than 256 bytes and lone surrogates, naming the field', async () => {
@@ -164,6 +233,8 @@ describe('bodies', () => {
     expect(long.body.error.issues).toEqual([{ path: 'event', message: expect.stringContaining('at most 256 bytes') }]);
     const surrogate = await ingest('company', '{"companyId":"bad\\ud800"}');
     expect(surrogate.status).toBe(400);
-    expect(surrogate.body.error.issues).toEqual([{ path: 'companyId', message: expect.stringContaining('lone surrogate') }]);
+    expect(surrogate.body.error.issues).toEqual([
+      { path: 'companyId', message: expect.stringContaining('lone surrogate') },
+    ]);
   });
 });

@@ -11,8 +11,15 @@ let openGate: () => void;
 beforeAll(async () => {
   service = await startTestService();
   const operator = await service.token('ops', 'operator');
-  const organization = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'pro' } })).body;
-  environmentId = (await service.call('POST', `/v1/organizations/${organization.id}/environments`, { token: operator, body: { name: 'Production' } })).body.id;
+  const organization = (
+    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'pro' } })
+  ).body;
+  environmentId = (
+    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body.id;
   member = await service.token(organization.id, 'member');
   const gate = new Promise<void>((resolve) => (openGate = resolve));
   service.services.dispatcher.attach(async ({ environmentId: envId, jobId }: ManualExportRequest) => {

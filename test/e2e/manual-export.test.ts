@@ -7,7 +7,12 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { feedbackTally, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
+import {
+  feedbackTally,
+  type CompanyUsage,
+  type FeatureDefinition,
+  type SegmentDefinition,
+} from '../../lambdas/core/model';
 import { syntheticTenant } from '../../lambdas/local/synthetic';
 import { COMPANY_MODEL_COLUMNS, modelDataPoints, modelRows, type ModelFeedback } from '../support/company-model-oracle';
 import { startTestService, type TestService } from '../support/local-service';
@@ -38,13 +43,19 @@ const TRICKY: CompanyUsage[] = [
       name: '=HYPERLINK("http://evil.example","click")',
       attributes: { name: '=HYPERLINK("http://evil.example","click")', plan: 'enterprise' },
       firstSeen: at('2026-11-01T09:00:00Z'),
-      seenDays: new Map([[day('2026-11-01'), at('2026-11-01T09:00:00Z')], [day('2026-11-20'), at('2026-11-20T18:30:00Z')]]),
+      seenDays: new Map([
+        [day('2026-11-01'), at('2026-11-01T09:00:00Z')],
+        [day('2026-11-20'), at('2026-11-20T18:30:00Z')],
+      ]),
     },
     usage: [
       {
         eventKey: 'report_run',
         firstUsed: at('2026-11-01T09:00:00Z'),
-        usedDays: new Map([[day('2026-11-01'), at('2026-11-01T09:00:00Z')], [day('2026-11-20'), at('2026-11-20T18:30:00Z')]]),
+        usedDays: new Map([
+          [day('2026-11-01'), at('2026-11-01T09:00:00Z')],
+          [day('2026-11-20'), at('2026-11-20T18:30:00Z')],
+        ]),
         feedback: [],
       },
     ],
@@ -60,7 +71,13 @@ const TRICKY: CompanyUsage[] = [
     usage: [],
   },
   {
-    company: { companyId: 'tricky-3', name: null, attributes: {}, firstSeen: at('2026-11-22T23:59:59Z'), seenDays: new Map([[day('2026-11-22'), at('2026-11-22T23:59:59Z')]]) },
+    company: {
+      companyId: 'tricky-3',
+      name: null,
+      attributes: {},
+      firstSeen: at('2026-11-22T23:59:59Z'),
+      seenDays: new Map([[day('2026-11-22'), at('2026-11-22T23:59:59Z')]]),
+    },
     usage: [],
   },
 ];
@@ -80,7 +97,7 @@ function feedbackFor(usage: CompanyUsage, seed: number): ModelFeedback[] {
     if ((seed + r) % 3 !== 0) return [];
     const days = [...record.usedDays.values()].sort((a, b) => a - b).slice(-3);
     return days.flatMap((time, d) => {
-      const score = (k: number) => ((seed + r + d + k) % 6 === 0 ? null : ((seed + r + d + k) % 6) as number);
+      const score = (k: number) => ((seed + r + d + k) % 6 === 0 ? null : (seed + r + d + k) % 6);
       const records = [{ eventKey: record.eventKey, at: time, score: score(0) }];
       if (d === 0) records.push({ eventKey: record.eventKey, at: time - 1, score: score(1) });
       return records;
@@ -95,17 +112,24 @@ function withFeedback(usage: CompanyUsage, feedback: ModelFeedback[]): CompanyUs
     ...usage,
     usage: usage.usage.map((record) => ({
       ...record,
-      feedback: feedback.filter((entry) => entry.eventKey === record.eventKey).map(({ at, score }) => feedbackTally({ at, score })),
+      feedback: feedback
+        .filter((entry) => entry.eventKey === record.eventKey)
+        .map(({ at, score }) => feedbackTally({ at, score })),
     })),
   };
 }
 
 async function exportFile(aggregation: string): Promise<{ job: any; path: string }> {
-  const started = await service.call('POST', `/v1/environments/${environmentId}/exports/manual`, { token: member, body: { aggregation } });
+  const started = await service.call('POST', `/v1/environments/${environmentId}/exports/manual`, {
+    token: member,
+    body: { aggregation },
+  });
   expect(started.status).toBe(202);
   expect(started.body).toMatchObject({ status: 'pending', aggregation, downloadUrl: null });
   await service.services.dispatcher.idle();
-  const job = (await service.call('GET', `/v1/environments/${environmentId}/exports/manual/${started.body.id}`, { token: member })).body;
+  const job = (
+    await service.call('GET', `/v1/environments/${environmentId}/exports/manual/${started.body.id}`, { token: member })
+  ).body;
   expect(job.status).toBe('done');
   const download = await fetch(job.downloadUrl);
   expect(download.status).toBe(200);
@@ -117,18 +141,32 @@ async function exportFile(aggregation: string): Promise<{ job: any; path: string
 }
 
 async function query(sql: string): Promise<Record<string, unknown>[]> {
-  return (await db.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[];
+  return (await db.runAndReadAll(sql)).getRowObjectsJS();
 }
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'manual-export-'));
   service = await startTestService({ clock });
   const operator = await service.token('ops', 'operator');
-  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Pro Co', plan: 'pro' } })).body;
-  environmentId = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production EU' } })).body.id;
+  const org = (
+    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Pro Co', plan: 'pro' } })
+  ).body;
+  environmentId = (
+    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
+      token: operator,
+      body: { name: 'Production EU' },
+    })
+  ).body.id;
   member = await service.token(org.id, 'member');
-  for (const [id, key, name] of [['reports', 'report_run', 'Reports'], ['alerts', 'alert_created', 'Alerts'], ['exports', 'export_done', '+Exports']]) {
-    await service.call('PUT', `/v1/environments/${environmentId}/features/${id}`, { token: member, body: { key, name } });
+  for (const [id, key, name] of [
+    ['reports', 'report_run', 'Reports'],
+    ['alerts', 'alert_created', 'Alerts'],
+    ['exports', 'export_done', '+Exports'],
+  ]) {
+    await service.call('PUT', `/v1/environments/${environmentId}/features/${id}`, {
+      token: member,
+      body: { key, name },
+    });
   }
   await service.call('PUT', `/v1/environments/${environmentId}/segments/enterprise`, {
     token: member,
@@ -137,10 +175,19 @@ beforeAll(async () => {
   features = (await service.call('GET', `/v1/environments/${environmentId}/features`, { token: member })).body.features;
   segments = (await service.call('GET', `/v1/environments/${environmentId}/segments`, { token: member })).body.segments;
   let seed = 0;
-  for (const company of syntheticTenant({ companies: 40, featureKeys: ['report_run', 'alert_created', 'export_done'], days: 200, endAt: NOW, seed: 3 })) {
+  for (const company of syntheticTenant({
+    companies: 40,
+    featureKeys: ['report_run', 'alert_created', 'export_done'],
+    days: 200,
+    endAt: NOW,
+    seed: 3,
+  })) {
     companies.push(withFeedback(company, feedbackFor(company, seed++)));
   }
-  companies.push(withFeedback(TRICKY[0], TRICKY_FEEDBACK), ...TRICKY.slice(1).map((company) => withFeedback(company, [])));
+  companies.push(
+    withFeedback(TRICKY[0], TRICKY_FEEDBACK),
+    ...TRICKY.slice(1).map((company) => withFeedback(company, [])),
+  );
   for (const company of companies) await service.services.usage.putCompanyUsage(environmentId, company);
   duckdb = await DuckDBInstance.create(':memory:');
   db = await duckdb.connect();
@@ -155,8 +202,12 @@ afterAll(async () => {
 describe('the API', () => {
   it('refuses the free plan with a 403 naming the plans that allow it', async () => {
     const operator = await service.token('ops', 'operator');
-    const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Free Co', plan: 'free' } })).body;
-    const env = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'P' } })).body;
+    const org = (
+      await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Free Co', plan: 'free' } })
+    ).body;
+    const env = (
+      await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'P' } })
+    ).body;
     const response = await service.call('POST', `/v1/environments/${env.id}/exports/manual`, {
       token: await service.token(org.id),
       body: { aggregation: 'snapshot' },
@@ -169,7 +220,10 @@ describe('the API', () => {
   });
 
   it('explains an unknown aggregation', async () => {
-    const response = await service.call('POST', `/v1/environments/${environmentId}/exports/manual`, { token: member, body: { aggregation: 'yearly' } });
+    const response = await service.call('POST', `/v1/environments/${environmentId}/exports/manual`, {
+      token: member,
+      body: { aggregation: 'yearly' },
+    });
     expect(response.status).toBe(400);
     expect(response.body.error.message).toMatch(/aggregation must be one of snapshot, 30d-daily, 3m-weekly, 6m-weekly/);
   });
@@ -177,9 +231,13 @@ describe('the API', () => {
   it("hides another organization's exports", async () => {
     const { job } = await exportFile('snapshot');
     const stranger = await service.token('org_other');
-    const response = await service.call('GET', `/v1/environments/${environmentId}/exports/manual/${job.id}`, { token: stranger });
+    const response = await service.call('GET', `/v1/environments/${environmentId}/exports/manual/${job.id}`, {
+      token: stranger,
+    });
     expect(response.status).toBe(404);
-    const unknown = await service.call('GET', `/v1/environments/${environmentId}/exports/manual/exp_nope`, { token: member });
+    const unknown = await service.call('GET', `/v1/environments/${environmentId}/exports/manual/exp_nope`, {
+      token: member,
+    });
     expect(unknown.status).toBe(404);
   });
 });
@@ -205,7 +263,9 @@ describe.each([
   });
 
   it('has the 18 columns, typed by the warehouse as dates, timestamps and numbers', async () => {
-    const columns = await query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`);
+    const columns = await query(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`,
+    );
     expect(columns.map((c) => c.column_name)).toEqual([...COMPANY_MODEL_COLUMNS]);
     const types = Object.fromEntries(columns.map((c) => [c.column_name, c.data_type]));
     expect(types).toMatchObject({
@@ -215,7 +275,8 @@ describe.each([
       Frequency: 'BIGINT',
       'Feedback Count': 'BIGINT',
     });
-    for (const column of ['First Seen', 'Last Seen', 'First Used', 'Last Used']) expect(types[column]).toMatch(/^TIMESTAMP/);
+    for (const column of ['First Seen', 'Last Seen', 'First Used', 'Last Used'])
+      expect(types[column]).toMatch(/^TIMESTAMP/);
     expect(['BIGINT', 'DOUBLE']).toContain(types.Satisfaction);
   });
 
@@ -225,7 +286,9 @@ describe.each([
       (sum, c) => sum + points.filter((p) => c.company.firstSeen < p.instant).length * features.length,
       0,
     );
-    const [{ rows, dates }] = await query(`SELECT count(*)::INTEGER AS rows, count(DISTINCT "Date")::INTEGER AS dates FROM ${table}`);
+    const [{ rows, dates }] = await query(
+      `SELECT count(*)::INTEGER AS rows, count(DISTINCT "Date")::INTEGER AS dates FROM ${table}`,
+    );
     expect(rows).toBe(expected);
     expect(job.rowCount).toBe(expected);
     expect(dates).toBe(pointCount);
@@ -233,7 +296,9 @@ describe.each([
 
   it('matches the model cell by cell in all 18 columns, nulls as nulls', async () => {
     // Expected values from an independent reading of DESIGN's definitions (test/support/company-model-oracle.ts).
-    const expected = companies.flatMap((c) => modelRows(c, feedbackOf.get(c.company.companyId)!, features, segments, modelDataPoints(aggregation, NOW)));
+    const expected = companies.flatMap((c) =>
+      modelRows(c, feedbackOf.get(c.company.companyId)!, features, segments, modelDataPoints(aggregation, NOW)),
+    );
     const time = (column: string) => `epoch_ms("${column}")::DOUBLE AS "${column}"`;
     const actual = await query(`
       SELECT "Company ID", "Company Name", "Feature Name", "Feature ID", strftime("Date", '%Y-%m-%d') AS "Date",
@@ -242,7 +307,8 @@ describe.each([
              "Satisfaction Label", "Satisfaction"::INTEGER AS "Satisfaction", "Feedback Count"::INTEGER AS "Feedback Count",
              "Segment Names", "Segment IDs"
       FROM ${table}`);
-    const key = (row: Record<string, unknown>) => [row['Company ID'], row['Feature ID'], row.Date].map(String).join('|');
+    const key = (row: Record<string, unknown>) =>
+      [row['Company ID'], row['Feature ID'], row.Date].map(String).join('|');
     const byKey = new Map(actual.map((row) => [key(row), row]));
     expect(byKey.size).toBe(expected.length);
     for (const row of expected) expect(byKey.get(key(row))).toEqual(row);
@@ -256,7 +322,9 @@ describe.each([
   });
 
   it('keeps tricky text intact and neutralizes formulas', async () => {
-    const rows = await query(`SELECT DISTINCT "Company ID" AS id, "Company Name" AS name, "Segment Names" AS segments FROM ${table} WHERE "Company ID" LIKE 'tricky-%' ORDER BY 1`);
+    const rows = await query(
+      `SELECT DISTINCT "Company ID" AS id, "Company Name" AS name, "Segment Names" AS segments FROM ${table} WHERE "Company ID" LIKE 'tricky-%' ORDER BY 1`,
+    );
     const names = Object.fromEntries(rows.map((r) => [r.id, r.name]));
     expect(names['tricky-1']).toBe(`'=HYPERLINK("http://evil.example","click")`);
     expect(names['tricky-2']).toBe('Smith, "Jones" & Søn\nLtd');
@@ -275,12 +343,20 @@ describe('the tricky company in the snapshot', () => {
       SELECT "Satisfaction"::INTEGER AS satisfaction, "Satisfaction Label" AS label, "Feedback Count"::INTEGER AS feedback,
              strftime("First Seen", '%Y-%m-%dT%H:%M:%S') AS first_seen, strftime("Last Used", '%Y-%m-%dT%H:%M:%S') AS last_used
       FROM export_snapshot WHERE "Company ID" = 'tricky-1' AND "Feature ID" = 'reports'`);
-    expect(row).toEqual({ satisfaction: 3, label: 'Neutral', feedback: 3, first_seen: '2026-11-01T09:00:00', last_used: '2026-11-20T18:30:00' });
+    expect(row).toEqual({
+      satisfaction: 3,
+      label: 'Neutral',
+      feedback: 3,
+      first_seen: '2026-11-01T09:00:00',
+      last_used: '2026-11-20T18:30:00',
+    });
   });
 
   it('appears only in data points after it was first seen', async () => {
     // First seen on 2026-11-22 at 23:59:59: in that day's roll-up, in no earlier one.
-    const rows = await query(`SELECT DISTINCT strftime("Date", '%Y-%m-%d') AS date FROM export_30d_daily WHERE "Company ID" = 'tricky-3'`);
+    const rows = await query(
+      `SELECT DISTINCT strftime("Date", '%Y-%m-%d') AS date FROM export_30d_daily WHERE "Company ID" = 'tricky-3'`,
+    );
     expect(rows).toEqual([{ date: '2026-11-22' }]);
   });
 });

@@ -31,8 +31,15 @@ beforeAll(async () => {
   // A flush interval longer than the test: only the shutdown writes the objects.
   service = await startTestService({ rawEventsFlushIntervalMs: 10 * 60_000 });
   const operator = await service.token('ops', 'operator');
-  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Raw Co', plan: 'enterprise' } })).body;
-  environment = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  const org = (
+    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Raw Co', plan: 'enterprise' } })
+  ).body;
+  environment = (
+    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
   memberToken = await service.token(org.id, 'member');
   startedAt = Date.now();
 
@@ -43,8 +50,15 @@ beforeAll(async () => {
     batchOptions: { flushOnExit: false, intervalMs: 0, maxSize: 100 },
     logger: quiet,
   });
-  await client.updateCompany('acme', { attributes: { name: 'Acme, Inc.', plan: 'enterprise', tags: ['b2b'] }, userId: 'alice', meta: { active: true } });
-  await client.updateUser('alice', { attributes: { name: 'Alice', email: 'alice@acme.io', phone: '+33 1 23' }, meta: { active: false } });
+  await client.updateCompany('acme', {
+    attributes: { name: 'Acme, Inc.', plan: 'enterprise', tags: ['b2b'] },
+    userId: 'alice',
+    meta: { active: true },
+  });
+  await client.updateUser('alice', {
+    attributes: { name: 'Alice', email: 'alice@acme.io', phone: '+33 1 23' },
+    meta: { active: false },
+  });
   await client.track('alice', 'report_run', { attributes: { rows: 1200, format: 'csv' }, meta: { active: true } });
   await client.track('bob', 'dashboard_viewed', { companyId: 'globex', attributes: { page: { id: 7 } } });
   await client.flush();
@@ -64,20 +78,53 @@ describe('the raw event log of local mode', () => {
     await service.services.rawLog.close();
     const keys = await rawKeys();
     expect(keys.length).toBeGreaterThan(0);
-    for (const key of keys) expect(key).toMatch(new RegExp(`^raw/${environment.id}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/local-raw-events-1-[\\d-]{19}-[0-9a-f-]{36}\\.jsonl\\.gz$`));
+    for (const key of keys)
+      expect(key).toMatch(
+        new RegExp(
+          `^raw/${environment.id}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/local-raw-events-1-[\\d-]{19}-[0-9a-f-]{36}\\.jsonl\\.gz$`,
+        ),
+      );
 
     received = [];
-    for await (const record of service.services.rawEvents.read(environment.id, { from: startedAt, to: Date.now() + 1 })) received.push(record);
+    for await (const record of service.services.rawEvents.read(environment.id, { from: startedAt, to: Date.now() + 1 }))
+      received.push(record);
   });
 
   it('gives back each item sent by the SDK once, in receive order, with every field', () => {
     const fields = received.map(({ id: _id, receivedAt: _receivedAt, timestamp: _timestamp, ...rest }) => rest);
     const common = { environmentId: environment.id };
     expect(fields).toEqual([
-      { ...common, type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme, Inc.', plan: 'enterprise', tags: ['b2b'] }, context: { active: true } },
-      { ...common, type: 'user', userId: 'alice', attributes: { name: 'Alice', email: 'alice@acme.io', phone: '+33 1 23' }, context: { active: false } },
-      { ...common, type: 'event', userId: 'alice', event: 'report_run', attributes: { rows: 1200, format: 'csv' }, context: { active: true } },
-      { ...common, type: 'event', userId: 'bob', companyId: 'globex', event: 'dashboard_viewed', attributes: { page: { id: 7 } } },
+      {
+        ...common,
+        type: 'company',
+        companyId: 'acme',
+        userId: 'alice',
+        attributes: { name: 'Acme, Inc.', plan: 'enterprise', tags: ['b2b'] },
+        context: { active: true },
+      },
+      {
+        ...common,
+        type: 'user',
+        userId: 'alice',
+        attributes: { name: 'Alice', email: 'alice@acme.io', phone: '+33 1 23' },
+        context: { active: false },
+      },
+      {
+        ...common,
+        type: 'event',
+        userId: 'alice',
+        event: 'report_run',
+        attributes: { rows: 1200, format: 'csv' },
+        context: { active: true },
+      },
+      {
+        ...common,
+        type: 'event',
+        userId: 'bob',
+        companyId: 'globex',
+        event: 'dashboard_viewed',
+        attributes: { page: { id: 7 } },
+      },
       { ...common, type: 'alias', userId: 'alice', alias: 'anonymous-42' },
     ]);
     expect(new Set(received.map((record) => record.id)).size).toBe(received.length);
@@ -94,7 +141,9 @@ describe('the raw event log of local mode', () => {
     const directory = await mkdtemp(join(tmpdir(), 'raw-events-'));
     try {
       for (const key of await rawKeys()) {
-        const { Body } = await service.clients.s3.send(new GetObjectCommand({ Bucket: LOCAL_RAW_EVENTS_BUCKET, Key: key }));
+        const { Body } = await service.clients.s3.send(
+          new GetObjectCommand({ Bucket: LOCAL_RAW_EVENTS_BUCKET, Key: key }),
+        );
         await mkdir(dirname(join(directory, key)), { recursive: true });
         await writeFile(join(directory, key), await Body!.transformToByteArray());
       }
@@ -119,20 +168,40 @@ describe('the raw event log of local mode', () => {
   });
 
   it('lists every event name and property key in the catalog', async () => {
-    const { status, body } = await service.call('GET', `/v1/environments/${environment.id}/events`, { token: memberToken });
+    const { status, body } = await service.call('GET', `/v1/environments/${environment.id}/events`, {
+      token: memberToken,
+    });
     expect(status).toBe(200);
     expect(body.items).toEqual([
-      { name: 'dashboard_viewed', firstSeen: expect.any(String), lastSeen: expect.any(String), count: 1, propertyKeys: ['page'] },
-      { name: 'report_run', firstSeen: expect.any(String), lastSeen: expect.any(String), count: 1, propertyKeys: ['format', 'rows'] },
+      {
+        name: 'dashboard_viewed',
+        firstSeen: expect.any(String),
+        lastSeen: expect.any(String),
+        count: 1,
+        propertyKeys: ['page'],
+      },
+      {
+        name: 'report_run',
+        firstSeen: expect.any(String),
+        lastSeen: expect.any(String),
+        count: 1,
+        propertyKeys: ['format', 'rows'],
+      },
     ]);
     expect(Date.parse(body.items[0].firstSeen)).toBeGreaterThanOrEqual(startedAt);
   });
 
   it('keeps the user profile', async () => {
     const profiles = [];
-    for await (const profile of service.services.profiles.listProfilesChangedSince(environment.id, startedAt)) profiles.push(profile);
+    for await (const profile of service.services.profiles.listProfilesChangedSince(environment.id, startedAt))
+      profiles.push(profile);
     expect(profiles).toEqual([
-      { userId: 'alice', attributes: { name: 'Alice', email: 'alice@acme.io', phone: '+33 1 23' }, firstSeen: expect.any(Number), updatedAt: expect.any(Number) },
+      {
+        userId: 'alice',
+        attributes: { name: 'Alice', email: 'alice@acme.io', phone: '+33 1 23' },
+        firstSeen: expect.any(Number),
+        updatedAt: expect.any(Number),
+      },
     ]);
   });
 });

@@ -31,8 +31,15 @@ let folder: string;
 beforeAll(async () => {
   service = await startTestService({ customerStorage: true, clock });
   const operator = await service.token('ops', 'operator');
-  const organization = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })).body;
-  environment = (await service.call('POST', `/v1/organizations/${organization.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+  const organization = (
+    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })
+  ).body;
+  environment = (
+    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
   member = await service.token(organization.id, 'member');
   duckdb = await DuckDBInstance.create(':memory:');
   db = await duckdb.connect();
@@ -45,10 +52,14 @@ afterAll(async () => {
   await service.stop();
 });
 
-const call = (method: string, path: string, body?: unknown) => service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
-const ingest = (path: string, body: unknown) => service.call('POST', `/ingest/${path}`, { headers: { authorization: `Bearer ${environment.ingestKey}` }, body });
+const call = (method: string, path: string, body?: unknown) =>
+  service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
+const ingest = (path: string, body: unknown) =>
+  service.call('POST', `/ingest/${path}`, { headers: { authorization: `Bearer ${environment.ingestKey}` }, body });
 const fire = (scheduledTime: number, extra: Record<string, unknown> = {}) =>
-  service.call('POST', '/local/scheduler/fire', { body: { target: 'raw-export', envId: environment.id, scheduledTime: utc(scheduledTime), ...extra } });
+  service.call('POST', '/local/scheduler/fire', {
+    body: { target: 'raw-export', envId: environment.id, scheduledTime: utc(scheduledTime), ...extra },
+  });
 
 async function objectText(key: string): Promise<string> {
   const object = await service.clients.s3.send(new GetObjectCommand({ Bucket: CUSTOMER_BUCKET, Key: key }));
@@ -56,7 +67,9 @@ async function objectText(key: string): Promise<string> {
 }
 
 async function revisionKeys(): Promise<string[]> {
-  const { Contents = [] } = await service.clients.s3.send(new ListObjectsV2Command({ Bucket: CUSTOMER_BUCKET, Prefix: 'km/revisions/' }));
+  const { Contents = [] } = await service.clients.s3.send(
+    new ListObjectsV2Command({ Bucket: CUSTOMER_BUCKET, Prefix: 'km/revisions/' }),
+  );
   return Contents.map((object) => object.Key!).sort((a, b) => revisionNumber(a) - revisionNumber(b));
 }
 const revisionNumber = (key: string) => Number(/(\d+)\.json$/.exec(key)![1]);
@@ -65,7 +78,9 @@ const revisionNumber = (key: string) => Number(/(\d+)\.json$/.exec(key)![1]);
 async function readRevision(key: string): Promise<Record<string, unknown>[]> {
   const file = join(folder, key.replaceAll('/', '_'));
   writeFileSync(file, await objectText(key));
-  const reader = await db.runAndReadAll(`SELECT to_json(r)::VARCHAR AS line FROM read_json('${file}', format = 'newline_delimited') r`);
+  const reader = await db.runAndReadAll(
+    `SELECT to_json(r)::VARCHAR AS line FROM read_json('${file}', format = 'newline_delimited') r`,
+  );
   return reader.getRows().map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
 }
 
@@ -85,8 +100,16 @@ test('revisions copy every item once in receive order, resume after a budget cut
     auth: { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER-SECRET' },
   });
   expect(destination.status).toBe(201);
-  expect((await call('GET', '/raw-export/status')).body).toMatchObject({ status: 'never ran before', totalRevisions: 0, exportedRevisions: 0 });
-  const saved = await call('PUT', '/raw-export/settings', { enabled: true, destinationId: destination.body.id, notifyEmails: ['data@acme.example'] });
+  expect((await call('GET', '/raw-export/status')).body).toMatchObject({
+    status: 'never ran before',
+    totalRevisions: 0,
+    exportedRevisions: 0,
+  });
+  const saved = await call('PUT', '/raw-export/settings', {
+    enabled: true,
+    destinationId: destination.body.id,
+    notifyEmails: ['data@acme.example'],
+  });
   expect(saved).toMatchObject({ status: 200, body: { enabled: true, destinationId: destination.body.id, version: 1 } });
 
   // Day 1, 10:00: the SDK; 14:00: an alias. Day 2, 09:00: a bulk of events and feedback. Each flush of
@@ -100,15 +123,30 @@ test('revisions copy every item once in receive order, resume after a budget cut
   });
   await sdk.updateCompany('acme', { attributes: { name: 'Acme, Inc.', employees: 1200 } });
   await sdk.updateUser('alice', { attributes: { name: 'Alice' } });
-  await sdk.track('alice', 'Visited Site', { attributes: { url: 'http://mysite.com', 'campaign name': 'my campaign' } });
+  await sdk.track('alice', 'Visited Site', {
+    attributes: { url: 'http://mysite.com', 'campaign name': 'my campaign' },
+  });
   await sdk.flush();
   await service.services.rawLog.flush();
   clock.current = DAY1 + 14 * HOUR;
-  expect(await ingest('alias', { userId: 'alice', alias: 'alice@acme.example' })).toEqual({ status: 200, body: { success: true } });
+  expect(await ingest('alias', { userId: 'alice', alias: 'alice@acme.example' })).toEqual({
+    status: 200,
+    body: { success: true },
+  });
   await service.services.rawLog.flush();
   clock.current = DAY1 + DAY + 9 * HOUR;
-  const bulk = Array.from({ length: 5 }, (_, i) => ({ type: 'event', userId: 'bob', event: 'report_run', attributes: { seq: i } }));
-  expect(await ingest('bulk', [...bulk, { type: 'feedback', userId: 'bob', companyId: 'acme', key: 'report_run', score: 5 }])).toEqual({
+  const bulk = Array.from({ length: 5 }, (_, i) => ({
+    type: 'event',
+    userId: 'bob',
+    event: 'report_run',
+    attributes: { seq: i },
+  }));
+  expect(
+    await ingest('bulk', [
+      ...bulk,
+      { type: 'feedback', userId: 'bob', companyId: 'acme', key: 'report_run', score: 5 },
+    ]),
+  ).toEqual({
     status: 200,
     body: { success: true },
   });
@@ -125,7 +163,13 @@ test('revisions copy every item once in receive order, resume after a budget cut
   const retried = await fire(clock.current, { budgetMs: 0 });
   expect(retried.body).toMatchObject({ outcome: 'successful', written: [2], exportedRevisions: 2 });
   const rest = await fire(clock.current);
-  expect(rest.body).toMatchObject({ outcome: 'successful', written: [3], exportedRevisions: 3, totalRevisions: 4, complete: true });
+  expect(rest.body).toMatchObject({
+    outcome: 'successful',
+    written: [3],
+    exportedRevisions: 3,
+    totalRevisions: 4,
+    complete: true,
+  });
   expect((await fire(clock.current)).body).toMatchObject({ written: [], exportedRevisions: 3 });
 
   const keys = await revisionKeys();
@@ -141,18 +185,29 @@ test('revisions copy every item once in receive order, resume after a budget cut
   ]);
 
   // The guide files match the revisions.
-  const index = parse(await objectText('km/index.csv'), { columns: true }) as Record<string, string>[];
+  const index = parse<Record<string, string>>(await objectText('km/index.csv'), { columns: true });
   expect(index.map((row) => row.Filename)).toEqual(keys.map((key) => key.slice('km/'.length)));
   revisions.forEach((lines, i) => {
     const times = lines.map((line) => line._t as number);
     expect(Number(index[i]['Minimum Timestamp'])).toBe(Math.min(...times));
     expect(Number(index[i]['Maximum Timestamp'])).toBe(Math.max(...times));
-    expect(index[i]['Maximum UTC Timestamp']).toBe(utc(Math.max(...times) * 1000).slice(0, 19).replace('T', ' '));
+    expect(index[i]['Maximum UTC Timestamp']).toBe(
+      utc(Math.max(...times) * 1000)
+        .slice(0, 19)
+        .replace('T', ' '),
+    );
   });
   const maxT = Math.max(...revisions.flat().map((line) => line._t as number));
   expect(parse(await objectText('km/status.csv'))).toEqual([
     ['Total Revisions', 'Exported Revisions', 'Max Exported Revision Timestamp', 'Max Exported Revision UTC Timestamp'],
-    ['4', '3', String(maxT), utc(maxT * 1000).slice(0, 19).replace('T', ' ')],
+    [
+      '4',
+      '3',
+      String(maxT),
+      utc(maxT * 1000)
+        .slice(0, 19)
+        .replace('T', ' '),
+    ],
   ]);
   expect((await call('GET', '/raw-export/status')).body).toEqual({
     totalRevisions: 4,
@@ -168,30 +223,52 @@ test('revisions copy every item once in receive order, resume after a budget cut
   // The customer deletes revision 1; the next day's run writes only the new revision, numbered on.
   await service.clients.s3.send(new DeleteObjectCommand({ Bucket: CUSTOMER_BUCKET, Key: 'km/revisions/1.json' }));
   clock.current = DAY1 + 3 * DAY + 12 * HOUR;
-  expect((await fire(clock.current)).body).toMatchObject({ outcome: 'successful', written: [4], exportedRevisions: 4, totalRevisions: 4 });
+  expect((await fire(clock.current)).body).toMatchObject({
+    outcome: 'successful',
+    written: [4],
+    exportedRevisions: 4,
+    totalRevisions: 4,
+  });
   expect(await revisionKeys()).toEqual([2, 3, 4].map((n) => `km/revisions/${n}.json`));
   expect((await readRevision('km/revisions/4.json')).map(gist)).toEqual([{ _p: 'carol', _n: 'today' }]);
 });
 
 test('settings are refused with a clear message when the destination does not exist, and disabling removes the schedule', async () => {
-  const refused = await call('PUT', '/raw-export/settings', { enabled: true, destinationId: 'dst_missing', notifyEmails: ['data@acme.example'] });
+  const refused = await call('PUT', '/raw-export/settings', {
+    enabled: true,
+    destinationId: 'dst_missing',
+    notifyEmails: ['data@acme.example'],
+  });
   expect(refused.status).toBe(400);
   expect(refused.body.error.message).toContain('destinationId: no destination dst_missing in this environment');
   const invalid = await call('PUT', '/raw-export/settings', { enabled: 'yes', notifyEmails: ['not an address'] });
   expect(invalid.status).toBe(400);
-  expect(invalid.body.error.issues.map((issue: { path: string }) => issue.path).sort()).toEqual(['enabled', 'notifyEmails[0]']);
+  expect(invalid.body.error.issues.map((issue: { path: string }) => issue.path).sort()).toEqual([
+    'enabled',
+    'notifyEmails[0]',
+  ]);
   const current = (await call('GET', '/raw-export/settings')).body;
   const inUse = await call('DELETE', `/destinations/${current.destinationId}`);
   expect(inUse.status).toBe(409);
-  expect(inUse.body.error).toMatchObject({ code: 'destination_in_use', message: expect.stringContaining('used by the raw revisions export') });
-  expect((await call('PUT', '/raw-export/settings', { enabled: false, notifyEmails: [], version: current.version })).status).toBe(200);
+  expect(inUse.body.error).toMatchObject({
+    code: 'destination_in_use',
+    message: expect.stringContaining('used by the raw revisions export'),
+  });
+  expect(
+    (await call('PUT', '/raw-export/settings', { enabled: false, notifyEmails: [], version: current.version })).status,
+  ).toBe(200);
   expect((await fire(clock.current)).status).toBe(404);
 });
 
 test('a destination that refuses access: the three emails from the hourly check, then the raw export stopped', async () => {
   const destinations = (await call('GET', '/destinations')).body.items;
   const current = (await call('GET', '/raw-export/settings')).body;
-  const saved = await call('PUT', '/raw-export/settings', { enabled: true, destinationId: destinations[0].id, notifyEmails: ['raw-owner@acme.example'], version: current.version });
+  const saved = await call('PUT', '/raw-export/settings', {
+    enabled: true,
+    destinationId: destinations[0].id,
+    notifyEmails: ['raw-owner@acme.example'],
+    version: current.version,
+  });
   expect(saved.status).toBe(200);
   clock.current = DAY1 + 2 * DAY + 9 * HOUR;
   await ingest('event', { userId: 'dave', event: 'later' });
@@ -207,14 +284,28 @@ test('a destination that refuses access: the three emails from the hourly check,
   expect((await check(failedAt + HOUR)).emailsSent).toEqual([{ environmentId: environment.id, email: 1 }]);
   expect((await check(failedAt + 2 * HOUR)).emailsSent).toEqual([]);
   expect((await check(failedAt + 25 * HOUR)).emailsSent).toEqual([{ environmentId: environment.id, email: 2 }]);
-  expect(await check(failedAt + 72 * HOUR)).toMatchObject({ emailsSent: [{ environmentId: environment.id, email: 3 }], stopped: [environment.id] });
-  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as { emails: { subject: string; destination: { to: string[] } }[] };
-  expect(emails.filter((email) => email.destination.to.includes('raw-owner@acme.example')).map((email) => email.subject)).toEqual([
+  expect(await check(failedAt + 72 * HOUR)).toMatchObject({
+    emailsSent: [{ environmentId: environment.id, email: 3 }],
+    stopped: [environment.id],
+  });
+  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
+    emails: { subject: string; destination: { to: string[] } }[];
+  };
+  expect(
+    emails.filter((email) => email.destination.to.includes('raw-owner@acme.example')).map((email) => email.subject),
+  ).toEqual([
     'Raw data export for Production is failing',
     expect.stringMatching(/^Reminder: raw data export for Production still failing, stops /),
     'Raw data export stopped for Production',
   ]);
-  expect((await call('GET', '/raw-export/status')).body).toMatchObject({ status: 'stopped', exportedRevisions: 4, nextRunAt: null });
-  expect((await call('GET', '/raw-export/settings')).body).toMatchObject({ enabled: false, stoppedReason: expect.stringContaining('Stopped after failing for 72 hours') });
+  expect((await call('GET', '/raw-export/status')).body).toMatchObject({
+    status: 'stopped',
+    exportedRevisions: 4,
+    nextRunAt: null,
+  });
+  expect((await call('GET', '/raw-export/settings')).body).toMatchObject({
+    enabled: false,
+    stoppedReason: expect.stringContaining('Stopped after failing for 72 hours'),
+  });
   expect((await fire(failedAt + 84 * HOUR)).status).toBe(404);
 });

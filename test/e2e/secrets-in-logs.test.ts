@@ -45,8 +45,18 @@ beforeAll(async () => {
   captureOutput();
   try {
     const operator = await service.token('ops', 'operator');
-    const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Secret Co', plan: 'enterprise' } })).body;
-    const environment = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
+    const org = (
+      await service.call('POST', '/v1/organizations', {
+        token: operator,
+        body: { name: 'Secret Co', plan: 'enterprise' },
+      })
+    ).body;
+    const environment = (
+      await service.call('POST', `/v1/organizations/${org.id}/environments`, {
+        token: operator,
+        body: { name: 'Production' },
+      })
+    ).body;
     const member = await service.token(org.id);
     Object.assign(secrets, { operatorToken: operator, memberToken: member, ingestKey: environment.ingestKey });
     const envPath = `/v1/environments/${environment.id}`;
@@ -80,14 +90,21 @@ beforeAll(async () => {
     });
     expect(saved.status).toBe(200);
 
-    const started = await service.call('POST', `${envPath}/exports/manual`, { token: member, body: { aggregation: '30d-daily' } });
+    const started = await service.call('POST', `${envPath}/exports/manual`, {
+      token: member,
+      body: { aggregation: '30d-daily' },
+    });
     expect(started.status).toBe(202);
     await service.services.dispatcher.idle();
-    expect((await service.call('GET', `${envPath}/exports/manual/${started.body.id}`, { token: member })).body.status).toBe('done');
+    expect(
+      (await service.call('GET', `${envPath}/exports/manual/${started.body.id}`, { token: member })).body.status,
+    ).toBe('done');
 
     // The customer revokes the key: the scheduled run fails at their storage, and the check warns them.
     proxy.mode = 'revoked';
-    const run = await service.call('POST', '/local/scheduler/fire', { body: { envId: environment.id, scheduledTime: new Date().toISOString() } });
+    const run = await service.call('POST', '/local/scheduler/fire', {
+      body: { envId: environment.id, scheduledTime: new Date().toISOString() },
+    });
     expect(run.body).toMatchObject({ outcome: 'failed', errorCode: 'access_denied' });
     expect((await service.call('POST', '/local/check-failures', { body: {} })).status).toBe(200);
   } finally {
@@ -104,8 +121,11 @@ it('logged the flow (the failed run with its error among it)', () => {
   expect(output.join('\n')).toContain('Scheduled export failed');
 });
 
-it.each(['secretAccessKey', 'operatorToken', 'memberToken', 'ingestKey', 'wrongIngestKey'])('no log line holds the %s', (name) => {
-  const secret = secrets[name];
-  expect(secret.length).toBeGreaterThan(12);
-  expect(output.filter((line) => line.includes(secret))).toEqual([]);
-});
+it.each(['secretAccessKey', 'operatorToken', 'memberToken', 'ingestKey', 'wrongIngestKey'])(
+  'no log line holds the %s',
+  (name) => {
+    const secret = secrets[name];
+    expect(secret.length).toBeGreaterThan(12);
+    expect(output.filter((line) => line.includes(secret))).toEqual([]);
+  },
+);

@@ -33,7 +33,13 @@ import {
 } from '../../lambdas/core/limits';
 import { storedIngestKey } from '../../lambdas/core/ingest-keys';
 import type { EnvironmentWithIngestKey, Organization } from '../../lambdas/core/model';
-import { createTenant, startInProcessService, type InProcessRequest, type InProcessResponse, type InProcessService } from '../support/in-process-service';
+import {
+  createTenant,
+  startInProcessService,
+  type InProcessRequest,
+  type InProcessResponse,
+  type InProcessService,
+} from '../support/in-process-service';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
 /** Every how many generated cases both tables are scanned before and after. */
@@ -53,7 +59,8 @@ let destinationOfA: string;
 let jobOfA: string;
 const figures = { cases: 0, byStatus: new Map<number, number>(), scans: 0, probes: 0 };
 
-const WRITE_COMMANDS = /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item)?Command$|^(PutObject|CreateMultipartUpload|UploadPart|CompleteMultipartUpload|DeleteObjects?|CopyObject)Command$/;
+const WRITE_COMMANDS =
+  /^(Put|Update|Delete|BatchWrite|TransactWrite)(Item)?Command$|^(PutObject|CreateMultipartUpload|UploadPart|CompleteMultipartUpload|DeleteObjects?|CopyObject)Command$/;
 
 beforeAll(async () => {
   service = await startInProcessService({ clock: { now: () => NOW } });
@@ -71,12 +78,48 @@ beforeAll(async () => {
   a = await createTenant(service, 'A Inc', 'enterprise');
   b = await createTenant(service, 'B Ltd', 'enterprise');
   const member = { org: a.organization.id, role: 'member' };
-  await service.send({ method: 'PUT', path: `/v1/environments/${a.environment.id}/features/reports`, claims: member, body: JSON.stringify({ key: 'report_run', name: 'Reports' }) });
-  const destination = { name: 'Warehouse', provider: 'Custom', bucket: service.customerBucket, endpoint: service.emulators.s3Endpoint, auth: { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
-  destinationOfA = (await service.send({ method: 'POST', path: `/v1/environments/${a.environment.id}/destinations`, claims: member, body: JSON.stringify(destination) })).body.id;
-  const job = { destinationId: destinationOfA, type: 'allEvents', frequency: { kind: 'recurring', everyHours: 6 }, format: 'csv', notifyEmails: ['ops@example.com'] };
-  jobOfA = (await service.send({ method: 'POST', path: `/v1/environments/${a.environment.id}/export-jobs`, claims: member, body: JSON.stringify(job) })).body.id;
-  for (const length of [MIN_INGEST_KEY_CHARS - 1, MIN_INGEST_KEY_CHARS, MAX_INGEST_KEY_CHARS, MAX_INGEST_KEY_CHARS + 1]) {
+  await service.send({
+    method: 'PUT',
+    path: `/v1/environments/${a.environment.id}/features/reports`,
+    claims: member,
+    body: JSON.stringify({ key: 'report_run', name: 'Reports' }),
+  });
+  const destination = {
+    name: 'Warehouse',
+    provider: 'Custom',
+    bucket: service.customerBucket,
+    endpoint: service.emulators.s3Endpoint,
+    auth: { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  };
+  destinationOfA = (
+    await service.send({
+      method: 'POST',
+      path: `/v1/environments/${a.environment.id}/destinations`,
+      claims: member,
+      body: JSON.stringify(destination),
+    })
+  ).body.id;
+  const job = {
+    destinationId: destinationOfA,
+    type: 'allEvents',
+    frequency: { kind: 'recurring', everyHours: 6 },
+    format: 'csv',
+    notifyEmails: ['ops@example.com'],
+  };
+  jobOfA = (
+    await service.send({
+      method: 'POST',
+      path: `/v1/environments/${a.environment.id}/export-jobs`,
+      claims: member,
+      body: JSON.stringify(job),
+    })
+  ).body.id;
+  for (const length of [
+    MIN_INGEST_KEY_CHARS - 1,
+    MIN_INGEST_KEY_CHARS,
+    MAX_INGEST_KEY_CHARS,
+    MAX_INGEST_KEY_CHARS + 1,
+  ]) {
     keyOfLength[length] = `ik_${'k'.repeat(length - 3)}`;
     await service.services.tenants.createEnvironment({
       id: `env_keylen${length}`,
@@ -92,7 +135,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   const statuses = [...figures.byStatus].sort(([x], [y]) => x - y).map(([status, count]) => `${status}: ${count}`);
-  process.stdout.write(`fuzz: ${figures.cases} generated cases (${statuses.join(', ')}), ${figures.scans} with full table scans, ${figures.probes} limit probes\n`);
+  process.stdout.write(
+    `fuzz: ${figures.cases} generated cases (${statuses.join(', ')}), ${figures.scans} with full table scans, ${figures.probes} limit probes\n`,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -129,21 +174,25 @@ async function check(testCase: Case, options: { scan: boolean }): Promise<InProc
   writes = [];
   const response = await service.send(request);
   await service.services.dispatcher.idle();
-  const describe = () => `${testCase.label}: ${testCase.request.method} ${testCase.request.path.slice(0, 200)} answered ${response.status} ${JSON.stringify(response.body)?.slice(0, 500)}`;
+  const describe = () =>
+    `${testCase.label}: ${testCase.request.method} ${testCase.request.path.slice(0, 200)} answered ${response.status} ${JSON.stringify(response.body)?.slice(0, 500)}`;
   if (response.status >= 500) throw new Error(`5xx for ${describe()}`);
   if (testCase.expected && !testCase.expected.includes(response.status)) {
     throw new Error(`expected ${testCase.expected.join(' or ')} for ${describe()}`);
   }
   if (response.status >= 400) {
-    if (testCase.request.path.startsWith('/ingest') && response.body.success !== false) throw new Error(`no success: false for ${describe()}`);
+    if (testCase.request.path.startsWith('/ingest') && response.body.success !== false)
+      throw new Error(`no success: false for ${describe()}`);
     const error = response.body.error;
-    if (typeof error?.code !== 'string' || typeof error?.message !== 'string' || error.message.length < 10) throw new Error(`no explanation for ${describe()}`);
+    if (typeof error?.code !== 'string' || typeof error?.message !== 'string' || error.message.length < 10)
+      throw new Error(`no explanation for ${describe()}`);
     if (writes.length > 0) throw new Error(`4xx after writing (${writes.join(', ')}) for ${describe()}`);
     if (schedules() !== schedulesBefore) throw new Error(`4xx changed a schedule for ${describe()}`);
     if (before) {
       figures.scans++;
       const after = await service.snapshot(environments());
-      if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error(`4xx changed the stored items for ${describe()}`);
+      if (JSON.stringify(after) !== JSON.stringify(before))
+        throw new Error(`4xx changed the stored items for ${describe()}`);
     }
   }
   return response;
@@ -155,7 +204,10 @@ async function check(testCase: Case, options: { scan: boolean }): Promise<InProc
 /** A value nested `depth` levels deep, as JSON text (100,000 levels cannot be stringified). */
 const DEEP = (depth: number) => `\u0001DEEP${depth}\u0001`;
 const toJson = (value: unknown): string =>
-  (JSON.stringify(value) ?? '').replace(/"\\u0001DEEP(\d+)\\u0001"/g, (_, depth: string) => `${'['.repeat(Number(depth))}1${']'.repeat(Number(depth))}`);
+  (JSON.stringify(value) ?? '').replace(
+    /"\\u0001DEEP(\d+)\\u0001"/g,
+    (_, depth: string) => `${'['.repeat(Number(depth))}1${']'.repeat(Number(depth))}`,
+  );
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit));
 const around = (limit: number) => fc.integer({ min: Math.max(0, limit - 2), max: limit + 2 });
@@ -163,14 +215,59 @@ const hostileString = fc.oneof(
   fc.string(),
   fc.string({ unit: 'binary', maxLength: 20 }),
   fc.tuple(fc.string({ maxLength: 5 }), loneSurrogate, fc.string({ maxLength: 5 })).map(([x, s, y]) => x + s + y),
-  fc.constantFrom('', ' ', '.', '..', '../../../../tmp/x', '/', '//', 'a//b', '\u0000', '\t\n', '\u0085', '__proto__', 'constructor', 'toString', '%00', '%ZZ', '😀', '=cmd|/C calc'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '.',
+    '..',
+    '../../../../tmp/x',
+    '/',
+    '//',
+    'a//b',
+    '\u0000',
+    '\t\n',
+    '\u0085',
+    '__proto__',
+    'constructor',
+    'toString',
+    '%00',
+    '%ZZ',
+    '😀',
+    '=cmd|/C calc',
+  ),
   fc.tuple(around(MAX_ID_BYTES), fc.constantFrom('a', 'é', '😀')).map(([n, c]) => c.repeat(Math.ceil(n / c.length))),
-  fc.constantFrom(MAX_ATTRIBUTE_KEY_CHARS, MAX_KEY_PREFIX_BYTES, MAX_ATTRIBUTE_VALUE_BYTES, MAX_FEEDBACK_TEXT_BYTES, 70_000).chain((n) => around(n).map((m) => 'x'.repeat(m))),
+  fc
+    .constantFrom(
+      MAX_ATTRIBUTE_KEY_CHARS,
+      MAX_KEY_PREFIX_BYTES,
+      MAX_ATTRIBUTE_VALUE_BYTES,
+      MAX_FEEDBACK_TEXT_BYTES,
+      70_000,
+    )
+    .chain((n) => around(n).map((m) => 'x'.repeat(m))),
 );
 const hostileNumber = fc.oneof(
   fc.double(),
   fc.integer(),
-  fc.constantFrom(2 ** 53, MAX_NUMBER_MAGNITUDE, -MAX_NUMBER_MAGNITUDE, -(2 ** 53), 1e16, 1e308, -1e308, 5e-324, 1e-131, 1e-130, -0, 0.5, -1, 0, 1, 5, 6),
+  fc.constantFrom(
+    2 ** 53,
+    MAX_NUMBER_MAGNITUDE,
+    -MAX_NUMBER_MAGNITUDE,
+    -(2 ** 53),
+    1e16,
+    1e308,
+    -1e308,
+    5e-324,
+    1e-131,
+    1e-130,
+    -0,
+    0.5,
+    -1,
+    0,
+    1,
+    5,
+    6,
+  ),
 );
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: hostileString },
@@ -200,13 +297,37 @@ const smallAttributes = fc.dictionary(
 const optional = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: undefined });
 
 const ingestBodies = {
-  user: fc.record({ userId, attributes: optional(smallAttributes), timestamp: optional(pastTimestamp) }, { requiredKeys: ['userId'] }),
-  company: fc.record({ companyId, userId: optional(userId), attributes: optional(smallAttributes), timestamp: optional(pastTimestamp) }, { requiredKeys: ['companyId'] }),
-  event: fc.record({ event: fc.constantFrom('report_run', 'login'), userId, companyId: optional(companyId), timestamp: optional(pastTimestamp) }, { requiredKeys: ['event', 'userId'] }),
-  feedback: fc.record({ companyId, key: fc.constant('report_run'), score: optional(fc.integer({ min: 1, max: 5 })), comment: optional(fc.string()) }, { requiredKeys: ['companyId', 'key'] }),
+  user: fc.record(
+    { userId, attributes: optional(smallAttributes), timestamp: optional(pastTimestamp) },
+    { requiredKeys: ['userId'] },
+  ),
+  company: fc.record(
+    { companyId, userId: optional(userId), attributes: optional(smallAttributes), timestamp: optional(pastTimestamp) },
+    { requiredKeys: ['companyId'] },
+  ),
+  event: fc.record(
+    {
+      event: fc.constantFrom('report_run', 'login'),
+      userId,
+      companyId: optional(companyId),
+      timestamp: optional(pastTimestamp),
+    },
+    { requiredKeys: ['event', 'userId'] },
+  ),
+  feedback: fc.record(
+    {
+      companyId,
+      key: fc.constant('report_run'),
+      score: optional(fc.integer({ min: 1, max: 5 })),
+      comment: optional(fc.string()),
+    },
+    { requiredKeys: ['companyId', 'key'] },
+  ),
 };
 const bulkItem = fc.oneof(
-  ...(Object.entries(ingestBodies) as [string, fc.Arbitrary<object>][]).map(([type, body]) => body.map((item) => ({ type, ...item }))),
+  ...(Object.entries(ingestBodies) as [string, fc.Arbitrary<object>][]).map(([type, body]) =>
+    body.map((item) => ({ type, ...item })),
+  ),
   fc.constant({ type: 'feature-flag-event', action: 'check', flagKey: 'x' }),
 );
 
@@ -232,8 +353,20 @@ const customDestination = fc.record({
 });
 /** Other providers would reach the internet: only saved disabled, which does not validate them. */
 const disabledDestination = fc.oneof(
-  fc.record({ enabled: fc.constant(false), provider: fc.constant('AWS'), bucketUrl: fc.constantFrom('https://acme.s3.eu-west-1.amazonaws.com/exports', 'https://acme.s3.eu-west-1.amazonaws.com/') }),
-  fc.record({ enabled: fc.constant(false), provider: fc.constant('GCP'), bucket: fc.constant('acme'), key: fc.constantFrom('exports', '') }),
+  fc.record({
+    enabled: fc.constant(false),
+    provider: fc.constant('AWS'),
+    bucketUrl: fc.constantFrom(
+      'https://acme.s3.eu-west-1.amazonaws.com/exports',
+      'https://acme.s3.eu-west-1.amazonaws.com/',
+    ),
+  }),
+  fc.record({
+    enabled: fc.constant(false),
+    provider: fc.constant('GCP'),
+    bucket: fc.constant('acme'),
+    key: fc.constantFrom('exports', ''),
+  }),
 );
 /** A named destination: the local S3 with its key, or a bucket policy (whose probe s3rver refuses). */
 const namedDestination = fc.record({
@@ -244,13 +377,25 @@ const namedDestination = fc.record({
   key: fc.constantFrom('', 'jobs', 'jobs/events/'),
   endpoint: fc.constant('{s3}'),
   auth: fc.oneof(
-    fc.record({ mode: fc.constant('accessKey'), accessKeyId: fc.constantFrom('S3RVER', 'WRONGKEY'), secretAccessKey: fc.constant('S3RVER') }),
+    fc.record({
+      mode: fc.constant('accessKey'),
+      accessKeyId: fc.constantFrom('S3RVER', 'WRONGKEY'),
+      secretAccessKey: fc.constant('S3RVER'),
+    }),
     fc.constant({ mode: 'bucketPolicy' }),
   ),
 });
 const jobFrequency = fc.oneof(
-  fc.record({ kind: fc.constant('recurring'), everyHours: fc.integer({ min: 3, max: 25 }), startDate: optional(fc.constantFrom('2026-11-23', '2026-12-01', '2026-11-01')) }),
-  fc.record({ kind: fc.constant('oneTime'), from: fc.constantFrom('2026-11-01', '2026-09-01'), to: fc.constantFrom('2026-11-20', '2026-11-30') }),
+  fc.record({
+    kind: fc.constant('recurring'),
+    everyHours: fc.integer({ min: 3, max: 25 }),
+    startDate: optional(fc.constantFrom('2026-11-23', '2026-12-01', '2026-11-01')),
+  }),
+  fc.record({
+    kind: fc.constant('oneTime'),
+    from: fc.constantFrom('2026-11-01', '2026-09-01'),
+    to: fc.constantFrom('2026-11-20', '2026-11-30'),
+  }),
 );
 const exportJob = fc.record(
   {
@@ -268,64 +413,158 @@ const exportJob = fc.record(
   { requiredKeys: ['destinationId', 'type', 'frequency', 'format', 'notifyEmails'] },
 );
 const condition = fc.oneof(
-  fc.record({ attribute: fc.constantFrom('plan', 'constructor', '__proto__'), operator: fc.constantFrom('equals', 'notEquals'), value: fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)) }),
-  fc.record({ attribute: fc.constant('employees'), operator: fc.constantFrom('greaterThan', 'lessThan'), value: fc.integer() }),
-  fc.record({ attribute: fc.constant('country'), operator: fc.constant('anyOf'), values: fc.array(fc.string(), { minLength: 1, maxLength: 3 }) }),
-  fc.record({ field: fc.constantFrom('firstSeen', 'lastSeen'), operator: fc.constantFrom('moreThanDaysAgo', 'lessThanDaysAgo'), days: fc.integer({ min: 0, max: 3650 }) }),
+  fc.record({
+    attribute: fc.constantFrom('plan', 'constructor', '__proto__'),
+    operator: fc.constantFrom('equals', 'notEquals'),
+    value: fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null)),
+  }),
+  fc.record({
+    attribute: fc.constant('employees'),
+    operator: fc.constantFrom('greaterThan', 'lessThan'),
+    value: fc.integer(),
+  }),
+  fc.record({
+    attribute: fc.constant('country'),
+    operator: fc.constant('anyOf'),
+    values: fc.array(fc.string(), { minLength: 1, maxLength: 3 }),
+  }),
+  fc.record({
+    field: fc.constantFrom('firstSeen', 'lastSeen'),
+    operator: fc.constantFrom('moreThanDaysAgo', 'lessThanDaysAgo'),
+    days: fc.integer({ min: 0, max: 3650 }),
+  }),
 );
 
 const ROUTES: RouteShape[] = [
-  ...(['user', 'company', 'event', 'feedback'] as const).map((type): RouteShape => ({ method: 'POST', path: `/ingest/${type}`, body: ingestBodies[type], access: 'ingest' })),
+  ...(['user', 'company', 'event', 'feedback'] as const).map((type): RouteShape => ({
+    method: 'POST',
+    path: `/ingest/${type}`,
+    body: ingestBodies[type],
+    access: 'ingest',
+  })),
   { method: 'POST', path: '/ingest/bulk', body: fc.array(bulkItem, { minLength: 1, maxLength: 3 }), access: 'ingest' },
   { method: 'GET', path: '/ingest/features', access: 'ingest' },
-  { method: 'POST', path: '/v1/organizations', body: fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }), plan: fc.constantFrom('free', 'pro', 'enterprise') }), access: 'operator' },
-  { method: 'PATCH', path: '/v1/organizations/{orgId}', body: fc.record({ plan: fc.constant('enterprise') }), access: 'operator' },
-  { method: 'POST', path: '/v1/organizations/{orgId}/environments', body: fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }) }), access: 'operator' },
+  {
+    method: 'POST',
+    path: '/v1/organizations',
+    body: fc.record({
+      name: fc.string({ minLength: 1, maxLength: 20 }),
+      plan: fc.constantFrom('free', 'pro', 'enterprise'),
+    }),
+    access: 'operator',
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/organizations/{orgId}',
+    body: fc.record({ plan: fc.constant('enterprise') }),
+    access: 'operator',
+  },
+  {
+    method: 'POST',
+    path: '/v1/organizations/{orgId}/environments',
+    body: fc.record({ name: fc.string({ minLength: 1, maxLength: 20 }) }),
+    access: 'operator',
+  },
   { method: 'GET', path: '/v1/environments/{envId}', access: 'member' },
   { method: 'GET', path: '/v1/environments/{envId}/features', access: 'member' },
   { method: 'POST', path: '/v1/environments/{envId}/ingest-keys/rotate', body: fc.constant({}), access: 'member' },
   {
     method: 'PUT',
     path: '/v1/environments/{envId}/features/{featureId}',
-    body: fc.record({ key: fc.constantFrom('report_run', 'login'), name: fc.constant('Reports'), adoption: optional(fc.record({ minActiveDays: fc.integer({ min: 1, max: 5 }), windowDays: fc.integer({ min: 5, max: 60 }) })) }, { requiredKeys: ['key', 'name'] }),
+    body: fc.record(
+      {
+        key: fc.constantFrom('report_run', 'login'),
+        name: fc.constant('Reports'),
+        adoption: optional(
+          fc.record({ minActiveDays: fc.integer({ min: 1, max: 5 }), windowDays: fc.integer({ min: 5, max: 60 }) }),
+        ),
+      },
+      { requiredKeys: ['key', 'name'] },
+    ),
     access: 'member',
   },
   { method: 'GET', path: '/v1/environments/{envId}/segments', access: 'member' },
-  { method: 'PUT', path: '/v1/environments/{envId}/segments/{segmentId}', body: fc.record({ name: fc.constant('Segment'), conditions: fc.array(condition, { maxLength: 3 }) }), access: 'member' },
-  { method: 'POST', path: '/v1/environments/{envId}/exports/manual', body: fc.record({ aggregation: fc.constantFrom('snapshot', '30d-daily') }), access: 'member' },
+  {
+    method: 'PUT',
+    path: '/v1/environments/{envId}/segments/{segmentId}',
+    body: fc.record({ name: fc.constant('Segment'), conditions: fc.array(condition, { maxLength: 3 }) }),
+    access: 'member',
+  },
+  {
+    method: 'POST',
+    path: '/v1/environments/{envId}/exports/manual',
+    body: fc.record({ aggregation: fc.constantFrom('snapshot', '30d-daily') }),
+    access: 'member',
+  },
   { method: 'GET', path: '/v1/environments/{envId}/exports/manual/{exportId}', access: 'member' },
   { method: 'GET', path: '/v1/environments/{envId}/data-export/settings', access: 'member' },
   {
     method: 'PUT',
     path: '/v1/environments/{envId}/data-export/settings',
     // Mostly saves based on the current version, so they reach validation of the destination; some stale.
-    body: fc.tuple(fc.oneof(customDestination, disabledDestination), fc.oneof({ weight: 4, arbitrary: fc.constant(CURRENT_VERSION) }, { weight: 1, arbitrary: fc.nat() })).map(([settings, version]) => ({ ...settings, version })),
+    body: fc
+      .tuple(
+        fc.oneof(customDestination, disabledDestination),
+        fc.oneof({ weight: 4, arbitrary: fc.constant(CURRENT_VERSION) }, { weight: 1, arbitrary: fc.nat() }),
+      )
+      .map(([settings, version]) => ({ ...settings, version })),
     access: 'member',
   },
   { method: 'GET', path: '/v1/environments/{envId}/data-export/status', access: 'member' },
-  { method: 'GET', path: '/v1/environments/{envId}/data-export/runs', query: fc.record({ limit: fc.constantFrom('1', '20', '100') }), access: 'member' },
+  {
+    method: 'GET',
+    path: '/v1/environments/{envId}/data-export/runs',
+    query: fc.record({ limit: fc.constantFrom('1', '20', '100') }),
+    access: 'member',
+  },
   { method: 'POST', path: '/v1/environments/{envId}/destinations', body: namedDestination, access: 'member' },
   { method: 'GET', path: '/v1/environments/{envId}/destinations', access: 'member' },
-  { method: 'GET', path: '/v1/environments/{envId}/destinations/bucket-policy', query: fc.record({ bucket: fc.constantFrom('acme-exports', 'customer-bucket') }), access: 'member' },
+  {
+    method: 'GET',
+    path: '/v1/environments/{envId}/destinations/bucket-policy',
+    query: fc.record({ bucket: fc.constantFrom('acme-exports', 'customer-bucket') }),
+    access: 'member',
+  },
   { method: 'GET', path: '/v1/environments/{envId}/destinations/{destinationId}', access: 'member' },
-  { method: 'PUT', path: '/v1/environments/{envId}/destinations/{destinationId}', body: namedDestination.map((body) => ({ ...body, version: 1 })), access: 'member' },
+  {
+    method: 'PUT',
+    path: '/v1/environments/{envId}/destinations/{destinationId}',
+    body: namedDestination.map((body) => ({ ...body, version: 1 })),
+    access: 'member',
+  },
   { method: 'DELETE', path: '/v1/environments/{envId}/destinations/{destinationId}', access: 'member' },
   { method: 'POST', path: '/v1/environments/{envId}/export-jobs', body: exportJob, access: 'member' },
   {
     method: 'GET',
     path: '/v1/environments/{envId}/export-jobs',
-    query: fc.record({ pageSize: fc.constantFrom('10', '20', '40'), format: fc.constantFrom('csv', 'json'), frequency: fc.constantFrom('oneTime', 'recurring') }, { requiredKeys: [] }),
+    query: fc.record(
+      {
+        pageSize: fc.constantFrom('10', '20', '40'),
+        format: fc.constantFrom('csv', 'json'),
+        frequency: fc.constantFrom('oneTime', 'recurring'),
+      },
+      { requiredKeys: [] },
+    ),
     access: 'member',
   },
   { method: 'GET', path: '/v1/environments/{envId}/export-jobs/{jobId}', access: 'member' },
   {
     method: 'PATCH',
     path: '/v1/environments/{envId}/export-jobs/{jobId}',
-    body: fc.record({ format: optional(fc.constantFrom('json', 'xml')), frequency: optional(jobFrequency), version: fc.integer({ min: 1, max: 3 }) }),
+    body: fc.record({
+      format: optional(fc.constantFrom('json', 'xml')),
+      frequency: optional(jobFrequency),
+      version: fc.integer({ min: 1, max: 3 }),
+    }),
     access: 'member',
   },
   { method: 'POST', path: '/v1/environments/{envId}/export-jobs/{jobId}/stop', access: 'member' },
-  { method: 'GET', path: '/v1/environments/{envId}/export-jobs/{jobId}/runs', query: fc.record({ limit: fc.constantFrom('1', '20') }), access: 'member' },
+  {
+    method: 'GET',
+    path: '/v1/environments/{envId}/export-jobs/{jobId}/runs',
+    query: fc.record({ limit: fc.constantFrom('1', '20') }),
+    access: 'member',
+  },
   { method: 'GET', path: '/v1/openapi.json', access: 'member' },
 ];
 
@@ -351,20 +590,88 @@ function setSomewhere(body: unknown, selector: number, key: string, value: unkno
 
 type BodyMutation = (json: unknown) => string | Uint8Array | undefined;
 const bodyMutation: fc.Arbitrary<{ name: string; apply: BodyMutation }> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.nat(), hostileString, hostileValue).map(([selector, key, value]) => ({ name: 'hostile field', apply: (json: unknown) => toJson(setSomewhere(json, selector, key, value)) })) },
-  { weight: 1, arbitrary: fc.tuple(hostileString, fc.jsonValue({ maxDepth: 2 })).map(([key, value]) => ({ name: 'unknown field', apply: (json: unknown) => toJson(json !== null && typeof json === 'object' && !Array.isArray(json) ? { ...json, [key]: value } : json) })) },
-  { weight: 2, arbitrary: fc.tuple(fc.nat(), fc.string({ maxLength: 3 })).map(([cut, tail]) => ({ name: 'malformed JSON', apply: (json: unknown) => { const text = toJson(json); return text.slice(0, cut % (text.length + 1)) + tail; } })) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' ', 'null', '[]', '{}', '"text"', '42', 'NaN', '{"a":1}{"b":2}', '\ufeff{}', '[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]').map((text) => ({ name: 'odd JSON', apply: () => text })) },
-  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 40 }).map((bytes) => ({ name: 'bytes', apply: () => bytes })) },
-  { weight: 1, arbitrary: fc.constant({ name: 'invalid UTF-8', apply: (json: unknown) => Buffer.concat([Buffer.from(toJson(json).slice(0, -1)), Buffer.from([0xff, 0xfe]), Buffer.from('}')]) }) },
+  {
+    weight: 6,
+    arbitrary: fc.tuple(fc.nat(), hostileString, hostileValue).map(([selector, key, value]) => ({
+      name: 'hostile field',
+      apply: (json: unknown) => toJson(setSomewhere(json, selector, key, value)),
+    })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(hostileString, fc.jsonValue({ maxDepth: 2 })).map(([key, value]) => ({
+      name: 'unknown field',
+      apply: (json: unknown) =>
+        toJson(json !== null && typeof json === 'object' && !Array.isArray(json) ? { ...json, [key]: value } : json),
+    })),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(fc.nat(), fc.string({ maxLength: 3 })).map(([cut, tail]) => ({
+      name: 'malformed JSON',
+      apply: (json: unknown) => {
+        const text = toJson(json);
+        return text.slice(0, cut % (text.length + 1)) + tail;
+      },
+    })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(
+        '',
+        ' ',
+        'null',
+        '[]',
+        '{}',
+        '"text"',
+        '42',
+        'NaN',
+        '{"a":1}{"b":2}',
+        '\ufeff{}',
+        '[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]',
+      )
+      .map((text) => ({ name: 'odd JSON', apply: () => text })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.uint8Array({ minLength: 1, maxLength: 40 }).map((bytes) => ({ name: 'bytes', apply: () => bytes })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constant({
+      name: 'invalid UTF-8',
+      apply: (json: unknown) =>
+        Buffer.concat([Buffer.from(toJson(json).slice(0, -1)), Buffer.from([0xff, 0xfe]), Buffer.from('}')]),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ name: 'no body', apply: () => undefined }) },
-  { weight: 1, arbitrary: fc.constantFrom(MAX_BODY_BYTES + 1, 2 * MAX_BODY_BYTES).map((size) => ({ name: 'oversize body', apply: () => ' '.repeat(size) })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(MAX_BODY_BYTES + 1, 2 * MAX_BODY_BYTES)
+      .map((size) => ({ name: 'oversize body', apply: () => ' '.repeat(size) })),
+  },
 );
 
-const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', undefined);
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  undefined,
+);
 
 const hostilePathId = fc.oneof(
-  hostileString.map((text) => { try { return encodeURIComponent(text); } catch { return '%ED%A0%80'; } }),
+  hostileString.map((text) => {
+    try {
+      return encodeURIComponent(text);
+    } catch {
+      return '%ED%A0%80';
+    }
+  }),
   fc.constantFrom('..', '.', '%2e%2e', '%2F', '%', '%ZZ', '%ED%A0%80', 'a'.repeat(64), 'a'.repeat(65), 'env_missing'),
 );
 
@@ -373,7 +680,15 @@ function caller(route: RouteShape) {
   const operator = { org: 'ops', role: 'operator' };
   return fc.oneof(
     { weight: 8, arbitrary: fc.constant(route.access === 'operator' ? operator : member) },
-    { weight: 1, arbitrary: fc.constantFrom(undefined, { org: b.organization.id, role: 'member' }, { org: a.organization.id, role: 'admin' }, { org: '', role: 'member' }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        undefined,
+        { org: b.organization.id, role: 'member' },
+        { org: a.organization.id, role: 'admin' },
+        { org: '', role: 'member' },
+      ),
+    },
   );
 }
 
@@ -384,11 +699,21 @@ function ingestCredentials() {
     { weight: 1, arbitrary: fc.constant({ query: { publishableKey: a.environment.ingestKey } }) },
     {
       weight: 2,
-      arbitrary: fc.oneof(
-        fc.constantFrom(undefined, '', 'Bearer', 'Bearer ', 'Basic abc', `bearer ${a.environment.ingestKey}`, `Bearer ${'a'.repeat(2100)}`),
-        hostileString.map((key) => `Bearer ${key}`),
-        fc.constantFrom(...Object.values(keyOfLength)).map((key) => `Bearer ${key}`),
-      ).map((authorization) => ({ headers: authorization === undefined ? {} : { authorization } })),
+      arbitrary: fc
+        .oneof(
+          fc.constantFrom(
+            undefined,
+            '',
+            'Bearer',
+            'Bearer ',
+            'Basic abc',
+            `bearer ${a.environment.ingestKey}`,
+            `Bearer ${'a'.repeat(2100)}`,
+          ),
+          hostileString.map((key) => `Bearer ${key}`),
+          fc.constantFrom(...Object.values(keyOfLength)).map((key) => `Bearer ${key}`),
+        )
+        .map((authorization) => ({ headers: authorization === undefined ? {} : { authorization } })),
     },
   );
 }
@@ -404,33 +729,64 @@ function pathOf(route: RouteShape, ids: fc.Arbitrary<string>): fc.Arbitrary<stri
 function generatedCase(route: RouteShape): fc.Arbitrary<Case> {
   const ownIds = fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom(a.environment.id) },
-    { weight: 1, arbitrary: fc.constantFrom(b.environment.id, a.organization.id, 'reports', 'seg1', 'exp_missing', destinationOfA, jobOfA) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        b.environment.id,
+        a.organization.id,
+        'reports',
+        'seg1',
+        'exp_missing',
+        destinationOfA,
+        jobOfA,
+      ),
+    },
     { weight: 2, arbitrary: hostilePathId },
   );
-  const method = fc.oneof({ weight: 12, arbitrary: fc.constant(route.method) }, { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS') });
+  const method = fc.oneof(
+    { weight: 12, arbitrary: fc.constant(route.method) },
+    { weight: 1, arbitrary: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS') },
+  );
   const body = (route.body ?? fc.constant(undefined)).chain((json) =>
     fc.oneof(
       { weight: 1, arbitrary: fc.constant({ name: 'valid', text: json === undefined ? undefined : toJson(json) }) },
       { weight: 8, arbitrary: bodyMutation.map(({ name, apply }) => ({ name, text: apply(json) })) },
     ),
   );
-  const query = fc.oneof(route.query ?? fc.constant(undefined), fc.dictionary(hostileString, hostileString, { maxKeys: 2 }), fc.record({ limit: fc.oneof(hostileString, hostileNumber.map(String)) }));
+  const query = fc.oneof(
+    route.query ?? fc.constant(undefined),
+    fc.dictionary(hostileString, hostileString, { maxKeys: 2 }),
+    fc.record({ limit: fc.oneof(hostileString, hostileNumber.map(String)) }),
+  );
   const credentials = route.access === 'ingest' ? ingestCredentials() : caller(route).map((claims) => ({ claims }));
-  return fc.record({ method, path: pathOf(route, ownIds), body, query, credentials, contentType }).map(({ method, path, body, query, credentials, contentType }) => {
-    const { headers, query: keyQuery, claims } = credentials as { headers?: Record<string, string>; query?: Record<string, string>; claims?: { org: string; role: string } };
-    const settingsBody = typeof body.text === 'string' ? body.text.replace('{s3}', service.emulators.s3Endpoint).replace('{dst}', destinationOfA) : body.text;
-    return {
-      label: `${body.name} body`,
-      request: {
-        method,
-        path,
-        query: { ...query, ...keyQuery },
-        headers: { ...headers, ...(contentType ? { 'content-type': contentType } : {}) },
-        body: settingsBody,
+  return fc
+    .record({ method, path: pathOf(route, ownIds), body, query, credentials, contentType })
+    .map(({ method, path, body, query, credentials, contentType }) => {
+      const {
+        headers,
+        query: keyQuery,
         claims,
-      },
-    };
-  });
+      } = credentials as {
+        headers?: Record<string, string>;
+        query?: Record<string, string>;
+        claims?: { org: string; role: string };
+      };
+      const settingsBody =
+        typeof body.text === 'string'
+          ? body.text.replace('{s3}', service.emulators.s3Endpoint).replace('{dst}', destinationOfA)
+          : body.text;
+      return {
+        label: `${body.name} body`,
+        request: {
+          method,
+          path,
+          query: { ...query, ...keyQuery },
+          headers: { ...headers, ...(contentType ? { 'content-type': contentType } : {}) },
+          body: settingsBody,
+          claims,
+        },
+      };
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -454,9 +810,21 @@ const attributesOf = (count: number) => Object.fromEntries(Array.from({ length: 
 const nestedJson = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 const keyPrefixOf = (bytes: number) => `${'a'.repeat(200)}/${'b'.repeat(bytes - 201)}`;
 /** JSON padded with whitespace before its last character to exactly `bytes`. */
-const padded = (json: string, bytes: number) => `${json.slice(0, -1)}${' '.repeat(bytes - json.length)}${json.slice(-1)}`;
-const settingsWithKey = (key: string) => ({ enabled: false, provider: 'GCP', bucket: 'acme', key, version: CURRENT_VERSION });
-const settingsWithUrlKey = (key: string) => ({ enabled: false, provider: 'AWS', bucketUrl: `https://acme.s3.eu-west-1.amazonaws.com/${key}`, version: CURRENT_VERSION });
+const padded = (json: string, bytes: number) =>
+  `${json.slice(0, -1)}${' '.repeat(bytes - json.length)}${json.slice(-1)}`;
+const settingsWithKey = (key: string) => ({
+  enabled: false,
+  provider: 'GCP',
+  bucket: 'acme',
+  key,
+  version: CURRENT_VERSION,
+});
+const settingsWithUrlKey = (key: string) => ({
+  enabled: false,
+  provider: 'AWS',
+  bucketUrl: `https://acme.s3.eu-west-1.amazonaws.com/${key}`,
+  version: CURRENT_VERSION,
+});
 
 interface Probe {
   limit: string;
@@ -474,24 +842,72 @@ const PROBES: Probe[] = [
   },
   {
     limit: 'body bytes (API)',
-    at: () => ({ ...asMember('PUT', '/segments/probe'), body: padded('{"name":"Probe","conditions":[]}', MAX_BODY_BYTES) }),
-    past: () => ({ ...asMember('PUT', '/segments/probe'), body: padded('{"name":"Probe","conditions":[]}', MAX_BODY_BYTES + 1) }),
+    at: () => ({
+      ...asMember('PUT', '/segments/probe'),
+      body: padded('{"name":"Probe","conditions":[]}', MAX_BODY_BYTES),
+    }),
+    past: () => ({
+      ...asMember('PUT', '/segments/probe'),
+      body: padded('{"name":"Probe","conditions":[]}', MAX_BODY_BYTES + 1),
+    }),
     refusedWith: 413,
   },
-  { limit: 'company id bytes', at: () => ingestAs('company', JSON.stringify({ companyId: multiByte(MAX_ID_BYTES) })), past: () => ingestAs('company', JSON.stringify({ companyId: multiByte(MAX_ID_BYTES + 1) })), refusedWith: 400 },
-  { limit: 'user id bytes', at: () => ingestAs('user', JSON.stringify({ userId: 'u'.repeat(MAX_ID_BYTES) })), past: () => ingestAs('user', JSON.stringify({ userId: 'u'.repeat(MAX_ID_BYTES + 1) })), refusedWith: 400 },
   {
-    limit: 'event name bytes',
-    at: () => ingestAs('event', JSON.stringify({ event: multiByte(MAX_ID_BYTES), userId: 'alice', companyId: 'probe' })),
-    past: () => ingestAs('event', JSON.stringify({ event: multiByte(MAX_ID_BYTES + 1), userId: 'alice', companyId: 'probe' })),
+    limit: 'company id bytes',
+    at: () => ingestAs('company', JSON.stringify({ companyId: multiByte(MAX_ID_BYTES) })),
+    past: () => ingestAs('company', JSON.stringify({ companyId: multiByte(MAX_ID_BYTES + 1) })),
     refusedWith: 400,
   },
-  { limit: 'feature id bytes (feedback)', at: () => ingestAs('feedback', JSON.stringify({ companyId: 'probe', key: 'f'.repeat(MAX_ID_BYTES) })), past: () => ingestAs('feedback', JSON.stringify({ companyId: 'probe', key: 'f'.repeat(MAX_ID_BYTES + 1) })), refusedWith: 400 },
-  { limit: 'feature key bytes', at: () => asMember('PUT', '/features/probe', { key: multiByte(MAX_ID_BYTES), name: 'P' }), past: () => asMember('PUT', '/features/probe', { key: multiByte(MAX_ID_BYTES + 1), name: 'P' }), refusedWith: 400 },
-  { limit: 'path id characters', at: () => asMember('PUT', `/segments/${'s'.repeat(64)}`, { name: 'P', conditions: [] }), past: () => asMember('PUT', `/segments/${'s'.repeat(65)}`, { name: 'P', conditions: [] }), refusedWith: 400 },
-  { limit: 'ingest key, shortest', at: () => ingestAs('user', '{"userId":"alice"}', keyOfLength[MIN_INGEST_KEY_CHARS]), past: () => ingestAs('user', '{"userId":"alice"}', keyOfLength[MIN_INGEST_KEY_CHARS - 1]), refusedWith: 401 },
-  { limit: 'ingest key, longest', at: () => ingestAs('user', '{"userId":"alice"}', keyOfLength[MAX_INGEST_KEY_CHARS]), past: () => ingestAs('user', '{"userId":"alice"}', keyOfLength[MAX_INGEST_KEY_CHARS + 1]), refusedWith: 401 },
-  { limit: 'attributes per item', at: () => ingestAs('company', company({ attributes: attributesOf(MAX_ATTRIBUTES) })), past: () => ingestAs('company', company({ attributes: attributesOf(MAX_ATTRIBUTES + 1) })), refusedWith: 400 },
+  {
+    limit: 'user id bytes',
+    at: () => ingestAs('user', JSON.stringify({ userId: 'u'.repeat(MAX_ID_BYTES) })),
+    past: () => ingestAs('user', JSON.stringify({ userId: 'u'.repeat(MAX_ID_BYTES + 1) })),
+    refusedWith: 400,
+  },
+  {
+    limit: 'event name bytes',
+    at: () =>
+      ingestAs('event', JSON.stringify({ event: multiByte(MAX_ID_BYTES), userId: 'alice', companyId: 'probe' })),
+    past: () =>
+      ingestAs('event', JSON.stringify({ event: multiByte(MAX_ID_BYTES + 1), userId: 'alice', companyId: 'probe' })),
+    refusedWith: 400,
+  },
+  {
+    limit: 'feature id bytes (feedback)',
+    at: () => ingestAs('feedback', JSON.stringify({ companyId: 'probe', key: 'f'.repeat(MAX_ID_BYTES) })),
+    past: () => ingestAs('feedback', JSON.stringify({ companyId: 'probe', key: 'f'.repeat(MAX_ID_BYTES + 1) })),
+    refusedWith: 400,
+  },
+  {
+    limit: 'feature key bytes',
+    at: () => asMember('PUT', '/features/probe', { key: multiByte(MAX_ID_BYTES), name: 'P' }),
+    past: () => asMember('PUT', '/features/probe', { key: multiByte(MAX_ID_BYTES + 1), name: 'P' }),
+    refusedWith: 400,
+  },
+  {
+    limit: 'path id characters',
+    at: () => asMember('PUT', `/segments/${'s'.repeat(64)}`, { name: 'P', conditions: [] }),
+    past: () => asMember('PUT', `/segments/${'s'.repeat(65)}`, { name: 'P', conditions: [] }),
+    refusedWith: 400,
+  },
+  {
+    limit: 'ingest key, shortest',
+    at: () => ingestAs('user', '{"userId":"alice"}', keyOfLength[MIN_INGEST_KEY_CHARS]),
+    past: () => ingestAs('user', '{"userId":"alice"}', keyOfLength[MIN_INGEST_KEY_CHARS - 1]),
+    refusedWith: 401,
+  },
+  {
+    limit: 'ingest key, longest',
+    at: () => ingestAs('user', '{"userId":"alice"}', keyOfLength[MAX_INGEST_KEY_CHARS]),
+    past: () => ingestAs('user', '{"userId":"alice"}', keyOfLength[MAX_INGEST_KEY_CHARS + 1]),
+    refusedWith: 401,
+  },
+  {
+    limit: 'attributes per item',
+    at: () => ingestAs('company', company({ attributes: attributesOf(MAX_ATTRIBUTES) })),
+    past: () => ingestAs('company', company({ attributes: attributesOf(MAX_ATTRIBUTES + 1) })),
+    refusedWith: 400,
+  },
   {
     limit: 'attribute name characters',
     at: () => ingestAs('company', company({ attributes: { ['n'.repeat(MAX_ATTRIBUTE_KEY_CHARS)]: 1 } })),
@@ -513,12 +929,30 @@ const PROBES: Probe[] = [
   {
     limit: 'attributes in all',
     // Eight values of 8,000 bytes and their names: 64,000 bytes; a ninth passes 64 KB.
-    at: () => ingestAs('company', company({ attributes: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`v${i}`, 'x'.repeat(8000)])) })),
-    past: () => ingestAs('company', company({ attributes: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`v${i}`, 'x'.repeat(8000)])) })),
+    at: () =>
+      ingestAs(
+        'company',
+        company({ attributes: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`v${i}`, 'x'.repeat(8000)])) }),
+      ),
+    past: () =>
+      ingestAs(
+        'company',
+        company({ attributes: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`v${i}`, 'x'.repeat(8000)])) }),
+      ),
     refusedWith: 400,
   },
-  { limit: 'largest number', at: () => ingestAs('company', company({ attributes: { n: MAX_NUMBER_MAGNITUDE } })), past: () => ingestAs('company', company({ attributes: { n: 2 ** 53 } })), refusedWith: 400 },
-  { limit: 'smallest number', at: () => ingestAs('company', company({ attributes: { n: -MAX_NUMBER_MAGNITUDE } })), past: () => ingestAs('company', company({ attributes: { n: -(2 ** 53) } })), refusedWith: 400 },
+  {
+    limit: 'largest number',
+    at: () => ingestAs('company', company({ attributes: { n: MAX_NUMBER_MAGNITUDE } })),
+    past: () => ingestAs('company', company({ attributes: { n: 2 ** 53 } })),
+    refusedWith: 400,
+  },
+  {
+    limit: 'smallest number',
+    at: () => ingestAs('company', company({ attributes: { n: -MAX_NUMBER_MAGNITUDE } })),
+    past: () => ingestAs('company', company({ attributes: { n: -(2 ** 53) } })),
+    refusedWith: 400,
+  },
   {
     limit: 'smallest non-zero magnitude',
     at: () => ingestAs('company', company({ attributes: { n: MIN_NONZERO_NUMBER_MAGNITUDE } })),
@@ -527,77 +961,193 @@ const PROBES: Probe[] = [
   },
   {
     limit: 'segment number',
-    at: () => asMember('PUT', '/segments/probe', { name: 'P', conditions: [{ attribute: 'n', operator: 'greaterThan', value: MAX_NUMBER_MAGNITUDE }] }),
-    past: () => asMember('PUT', '/segments/probe', { name: 'P', conditions: [{ attribute: 'n', operator: 'greaterThan', value: 1e16 }] }),
+    at: () =>
+      asMember('PUT', '/segments/probe', {
+        name: 'P',
+        conditions: [{ attribute: 'n', operator: 'greaterThan', value: MAX_NUMBER_MAGNITUDE }],
+      }),
+    past: () =>
+      asMember('PUT', '/segments/probe', {
+        name: 'P',
+        conditions: [{ attribute: 'n', operator: 'greaterThan', value: 1e16 }],
+      }),
     refusedWith: 400,
   },
-  { limit: 'earliest timestamp', at: () => ingestAs('company', company({ timestamp: EARLIEST_TIMESTAMP_MS })), past: () => ingestAs('company', company({ timestamp: EARLIEST_TIMESTAMP_MS - 1 })), refusedWith: 400 },
-  { limit: 'earliest ISO timestamp', at: () => ingestAs('company', company({ timestamp: '2000-01-01T00:00:00Z' })), past: () => ingestAs('company', company({ timestamp: '1999-12-31T23:59:59.999Z' })), refusedWith: 400 },
-  { limit: 'latest timestamp', at: () => ingestAs('event', JSON.stringify({ event: 'report_run', userId: 'alice', companyId: 'probe', timestamp: NOW + MAX_FUTURE_MS })), past: () => ingestAs('event', JSON.stringify({ event: 'report_run', userId: 'alice', companyId: 'probe', timestamp: NOW + MAX_FUTURE_MS + 1 })), refusedWith: 400 },
+  {
+    limit: 'earliest timestamp',
+    at: () => ingestAs('company', company({ timestamp: EARLIEST_TIMESTAMP_MS })),
+    past: () => ingestAs('company', company({ timestamp: EARLIEST_TIMESTAMP_MS - 1 })),
+    refusedWith: 400,
+  },
+  {
+    limit: 'earliest ISO timestamp',
+    at: () => ingestAs('company', company({ timestamp: '2000-01-01T00:00:00Z' })),
+    past: () => ingestAs('company', company({ timestamp: '1999-12-31T23:59:59.999Z' })),
+    refusedWith: 400,
+  },
+  {
+    limit: 'latest timestamp',
+    at: () =>
+      ingestAs(
+        'event',
+        JSON.stringify({ event: 'report_run', userId: 'alice', companyId: 'probe', timestamp: NOW + MAX_FUTURE_MS }),
+      ),
+    past: () =>
+      ingestAs(
+        'event',
+        JSON.stringify({
+          event: 'report_run',
+          userId: 'alice',
+          companyId: 'probe',
+          timestamp: NOW + MAX_FUTURE_MS + 1,
+        }),
+      ),
+    refusedWith: 400,
+  },
   {
     limit: 'bulk items',
-    at: () => ingestAs('bulk', JSON.stringify(Array.from({ length: MAX_BULK_ITEMS }, () => ({ type: 'feature-flag-event' })))),
-    past: () => ingestAs('bulk', JSON.stringify(Array.from({ length: MAX_BULK_ITEMS + 1 }, () => ({ type: 'feature-flag-event' })))),
+    at: () =>
+      ingestAs('bulk', JSON.stringify(Array.from({ length: MAX_BULK_ITEMS }, () => ({ type: 'feature-flag-event' })))),
+    past: () =>
+      ingestAs(
+        'bulk',
+        JSON.stringify(Array.from({ length: MAX_BULK_ITEMS + 1 }, () => ({ type: 'feature-flag-event' }))),
+      ),
     refusedWith: 400,
   },
-  { limit: 'settings key bytes', at: () => asMember('PUT', '/data-export/settings', settingsWithKey(keyPrefixOf(MAX_KEY_PREFIX_BYTES))), past: () => asMember('PUT', '/data-export/settings', settingsWithKey(keyPrefixOf(MAX_KEY_PREFIX_BYTES + 1))), refusedWith: 400 },
-  { limit: 'settings key segments', at: () => asMember('PUT', '/data-export/settings', settingsWithKey('a/..b/c.')), past: () => asMember('PUT', '/data-export/settings', settingsWithKey('a/../c')), refusedWith: 400 },
-  { limit: 'bucketUrl key bytes', at: () => asMember('PUT', '/data-export/settings', settingsWithUrlKey(keyPrefixOf(MAX_KEY_PREFIX_BYTES))), past: () => asMember('PUT', '/data-export/settings', settingsWithUrlKey(keyPrefixOf(MAX_KEY_PREFIX_BYTES + 1))), refusedWith: 400 },
-  { limit: 'bucketUrl key segments', at: () => asMember('PUT', '/data-export/settings', settingsWithUrlKey('exports/')), past: () => asMember('PUT', '/data-export/settings', settingsWithUrlKey('exports//x')), refusedWith: 400 },
+  {
+    limit: 'settings key bytes',
+    at: () => asMember('PUT', '/data-export/settings', settingsWithKey(keyPrefixOf(MAX_KEY_PREFIX_BYTES))),
+    past: () => asMember('PUT', '/data-export/settings', settingsWithKey(keyPrefixOf(MAX_KEY_PREFIX_BYTES + 1))),
+    refusedWith: 400,
+  },
+  {
+    limit: 'settings key segments',
+    at: () => asMember('PUT', '/data-export/settings', settingsWithKey('a/..b/c.')),
+    past: () => asMember('PUT', '/data-export/settings', settingsWithKey('a/../c')),
+    refusedWith: 400,
+  },
+  {
+    limit: 'bucketUrl key bytes',
+    at: () => asMember('PUT', '/data-export/settings', settingsWithUrlKey(keyPrefixOf(MAX_KEY_PREFIX_BYTES))),
+    past: () => asMember('PUT', '/data-export/settings', settingsWithUrlKey(keyPrefixOf(MAX_KEY_PREFIX_BYTES + 1))),
+    refusedWith: 400,
+  },
+  {
+    limit: 'bucketUrl key segments',
+    at: () => asMember('PUT', '/data-export/settings', settingsWithUrlKey('exports/')),
+    past: () => asMember('PUT', '/data-export/settings', settingsWithUrlKey('exports//x')),
+    refusedWith: 400,
+  },
   {
     limit: 'segment conditions',
-    at: () => asMember('PUT', '/segments/probe', { name: 'P', conditions: Array.from({ length: MAX_SEGMENT_CONDITIONS }, () => ({ attribute: 'plan', operator: 'isSet' })) }),
-    past: () => asMember('PUT', '/segments/probe', { name: 'P', conditions: Array.from({ length: MAX_SEGMENT_CONDITIONS + 1 }, () => ({ attribute: 'plan', operator: 'isSet' })) }),
+    at: () =>
+      asMember('PUT', '/segments/probe', {
+        name: 'P',
+        conditions: Array.from({ length: MAX_SEGMENT_CONDITIONS }, () => ({ attribute: 'plan', operator: 'isSet' })),
+      }),
+    past: () =>
+      asMember('PUT', '/segments/probe', {
+        name: 'P',
+        conditions: Array.from({ length: MAX_SEGMENT_CONDITIONS + 1 }, () => ({
+          attribute: 'plan',
+          operator: 'isSet',
+        })),
+      }),
     refusedWith: 400,
   },
   {
     limit: 'anyOf values',
-    at: () => asMember('PUT', '/segments/probe', { name: 'P', conditions: [{ attribute: 'plan', operator: 'anyOf', values: Array.from({ length: MAX_SEGMENT_VALUES }, (_, i) => i) }] }),
-    past: () => asMember('PUT', '/segments/probe', { name: 'P', conditions: [{ attribute: 'plan', operator: 'anyOf', values: Array.from({ length: MAX_SEGMENT_VALUES + 1 }, (_, i) => i) }] }),
+    at: () =>
+      asMember('PUT', '/segments/probe', {
+        name: 'P',
+        conditions: [
+          { attribute: 'plan', operator: 'anyOf', values: Array.from({ length: MAX_SEGMENT_VALUES }, (_, i) => i) },
+        ],
+      }),
+    past: () =>
+      asMember('PUT', '/segments/probe', {
+        name: 'P',
+        conditions: [
+          { attribute: 'plan', operator: 'anyOf', values: Array.from({ length: MAX_SEGMENT_VALUES + 1 }, (_, i) => i) },
+        ],
+      }),
     refusedWith: 400,
   },
   {
     limit: 'feedback comment bytes',
-    at: () => ingestAs('feedback', JSON.stringify({ companyId: 'probe', key: 'report_run', comment: multiByte(MAX_FEEDBACK_TEXT_BYTES) })),
-    past: () => ingestAs('feedback', JSON.stringify({ companyId: 'probe', key: 'report_run', comment: multiByte(MAX_FEEDBACK_TEXT_BYTES + 1) })),
+    at: () =>
+      ingestAs(
+        'feedback',
+        JSON.stringify({ companyId: 'probe', key: 'report_run', comment: multiByte(MAX_FEEDBACK_TEXT_BYTES) }),
+      ),
+    past: () =>
+      ingestAs(
+        'feedback',
+        JSON.stringify({ companyId: 'probe', key: 'report_run', comment: multiByte(MAX_FEEDBACK_TEXT_BYTES + 1) }),
+      ),
     refusedWith: 400,
   },
 ];
 
 describe('every limit, probed from both sides', () => {
   it('the write recorder sees the writes of an accepted request', async () => {
-    await check({ label: 'recorder', request: ingestAs('company', company({ attributes: { plan: 'probe' } })), expected: [200] }, { scan: false });
+    await check(
+      { label: 'recorder', request: ingestAs('company', company({ attributes: { plan: 'probe' } })), expected: [200] },
+      { scan: false },
+    );
     expect(writes.length).toBeGreaterThan(0);
   });
 
-  it.each(PROBES.map((probe) => [probe.limit, probe] as const))('%s: at the limit 2xx, one past it refused', async (_, probe) => {
-    figures.probes += 2;
-    await check({ label: `${probe.limit}, at the limit`, request: probe.at(), expected: [200, 201, 202] }, { scan: false });
-    await check({ label: `${probe.limit}, one past`, request: probe.past(), expected: [probe.refusedWith] }, { scan: true });
-  });
+  it.each(PROBES.map((probe) => [probe.limit, probe] as const))(
+    '%s: at the limit 2xx, one past it refused',
+    async (_, probe) => {
+      figures.probes += 2;
+      await check(
+        { label: `${probe.limit}, at the limit`, request: probe.at(), expected: [200, 201, 202] },
+        { scan: false },
+      );
+      await check(
+        { label: `${probe.limit}, one past`, request: probe.past(), expected: [probe.refusedWith] },
+        { scan: true },
+      );
+    },
+  );
 });
 
 describe('generated hostile requests', () => {
-  it(`${RUNS} cases over every route: never a 5xx, and a 4xx changes nothing`, async () => {
-    const probeVariants = fc.constantFrom(...PROBES).chain((probe) =>
-      fc.constantFrom<Case>(
-        { label: `${probe.limit}, at the limit`, request: probe.at(), expected: [200, 201, 202] },
-        { label: `${probe.limit}, one past`, request: probe.past(), expected: [probe.refusedWith] },
-      ),
-    );
-    // Routes without a body vary only in path, query, method and credentials: drawn less often.
-    const routeCase = fc.oneof(...ROUTES.map((route) => ({ weight: route.body ? 3 : 1, arbitrary: generatedCase(route) })));
-    const anyCase = fc.oneof({ weight: 20, arbitrary: routeCase }, { weight: 1, arbitrary: probeVariants });
-    let index = 0;
-    await fc.assert(
-      fc.asyncProperty(anyCase, async (testCase) => {
-        const response = await check(testCase, { scan: index++ % SCAN_EVERY === 0 });
-        figures.cases++;
-        figures.byStatus.set(response.status, (figures.byStatus.get(response.status) ?? 0) + 1);
-      }),
-      { numRuns: RUNS, seed: process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED), endOnFailure: true },
-    );
-    // The cases reached past validation too: some were accepted and wrote.
-    expect(figures.byStatus.get(200) ?? 0).toBeGreaterThan(RUNS / 50);
-  }, 30 * 60_000);
+  it(
+    `${RUNS} cases over every route: never a 5xx, and a 4xx changes nothing`,
+    async () => {
+      const probeVariants = fc
+        .constantFrom(...PROBES)
+        .chain((probe) =>
+          fc.constantFrom<Case>(
+            { label: `${probe.limit}, at the limit`, request: probe.at(), expected: [200, 201, 202] },
+            { label: `${probe.limit}, one past`, request: probe.past(), expected: [probe.refusedWith] },
+          ),
+        );
+      // Routes without a body vary only in path, query, method and credentials: drawn less often.
+      const routeCase = fc.oneof(
+        ...ROUTES.map((route) => ({ weight: route.body ? 3 : 1, arbitrary: generatedCase(route) })),
+      );
+      const anyCase = fc.oneof({ weight: 20, arbitrary: routeCase }, { weight: 1, arbitrary: probeVariants });
+      let index = 0;
+      await fc.assert(
+        fc.asyncProperty(anyCase, async (testCase) => {
+          const response = await check(testCase, { scan: index++ % SCAN_EVERY === 0 });
+          figures.cases++;
+          figures.byStatus.set(response.status, (figures.byStatus.get(response.status) ?? 0) + 1);
+        }),
+        {
+          numRuns: RUNS,
+          seed: process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED),
+          endOnFailure: true,
+        },
+      );
+      // The cases reached past validation too: some were accepted and wrote.
+      expect(figures.byStatus.get(200) ?? 0).toBeGreaterThan(RUNS / 50);
+    },
+    30 * 60_000,
+  );
 });

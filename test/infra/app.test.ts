@@ -7,7 +7,17 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { readDataExportConfig } from '../../lib/config';
 import { ServiceFunction } from '../../lib/constructs/service-function';
 import { DataExportStack } from '../../lib/data-export-stack';
-import { stack, ROOT, CDK_JSON_CONTEXT, STAGE, ISSUER, AUDIENCE, SENDER, DASHBOARD, synthesizeOnce } from '../support/synthesized-stack';
+import {
+  stack,
+  ROOT,
+  CDK_JSON_CONTEXT,
+  STAGE,
+  ISSUER,
+  AUDIENCE,
+  SENDER,
+  DASHBOARD,
+  synthesizeOnce,
+} from '../support/synthesized-stack';
 
 synthesizeOnce({ bundle: true });
 
@@ -49,7 +59,9 @@ describe('cdk-nag AwsSolutions', () => {
 
     for (const ack of acks) {
       expect(ack.reason.length).toBeGreaterThan(40);
-      const matched = findings.some((f) => f.rule === ack.rule && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)));
+      const matched = findings.some(
+        (f) => f.rule === ack.rule && (f.path === ack.path || f.path.startsWith(`${ack.path}/`)),
+      );
       expect({ ...ack, matched }).toEqual({ ...ack, matched: true });
     }
   });
@@ -77,18 +89,30 @@ describe('configuration from CDK context', () => {
     expect(config({ ...valid, jwtAudience: ['a', 'b'] }).jwtAudience).toEqual(['a', 'b']);
   });
 
-  it.each(['stage', 'jwtIssuer', 'jwtAudience', 'senderEmail', 'dashboardUrl'])('fails loudly when %s is missing', (key) => {
-    const context: Record<string, unknown> = { ...valid };
-    delete context[key];
-    expect(() => config(context)).toThrow(new RegExp(`Missing CDK context "${key}".*-c ${key}=`));
-  });
+  it.each(['stage', 'jwtIssuer', 'jwtAudience', 'senderEmail', 'dashboardUrl'])(
+    'fails loudly when %s is missing',
+    (key) => {
+      const context: Record<string, unknown> = { ...valid };
+      delete context[key];
+      expect(() => config(context)).toThrow(new RegExp(`Missing CDK context "${key}".*-c ${key}=`));
+    },
+  );
 
   it('rejects a malformed stage or a non-https issuer', () => {
     expect(() => config({ ...valid, stage: 'Prod_1' })).toThrow(/"stage" must be lowercase/);
-    expect(() => config({ ...valid, jwtIssuer: 'http://auth.example.com/' })).toThrow(/"jwtIssuer" must be an https URL/);
+    expect(() => config({ ...valid, jwtIssuer: 'http://auth.example.com/' })).toThrow(
+      /"jwtIssuer" must be an https URL/,
+    );
   });
 
-  it.each(['exports', 'exports@localhost', 'Exports <exports@example.com>', '*@example.com', 'a b@example.com', 'exports@example.com,x@y.com'])(
+  it.each([
+    'exports',
+    'exports@localhost',
+    'Exports <exports@example.com>',
+    '*@example.com',
+    'a b@example.com',
+    'exports@example.com,x@y.com',
+  ])(
     'rejects senderEmail %j (not a plain address, or one that would be a wildcard in the SES identity ARN)',
     (senderEmail) => {
       expect(() => config({ ...valid, senderEmail })).toThrow(/"senderEmail" must be a plain email address/);
@@ -96,19 +120,26 @@ describe('configuration from CDK context', () => {
   );
 
   it('rejects a dashboardUrl that is not an https URL', () => {
-    expect(() => config({ ...valid, dashboardUrl: 'http://app.example.com' })).toThrow(/"dashboardUrl" must be an https URL/);
+    expect(() => config({ ...valid, dashboardUrl: 'http://app.example.com' })).toThrow(
+      /"dashboardUrl" must be an https URL/,
+    );
     expect(() => config({ ...valid, dashboardUrl: 'app.example.com' })).toThrow(/"dashboardUrl" must be an https URL/);
   });
 
   it('reads an optional operatorEmail, refusing one that is not a plain address', () => {
     expect(config(valid).operatorEmail).toBeUndefined();
     expect(config({ ...valid, operatorEmail: ' oncall@example.com ' }).operatorEmail).toBe('oncall@example.com');
-    expect(() => config({ ...valid, operatorEmail: 'oncall' })).toThrow(/"operatorEmail" must be a plain email address/);
+    expect(() => config({ ...valid, operatorEmail: 'oncall' })).toThrow(
+      /"operatorEmail" must be a plain email address/,
+    );
     expect(() => config({ ...valid, operatorEmail: 42 })).toThrow(/"operatorEmail" must be a plain email address/);
   });
 
   it('cdk.json has defaults for every required key, so `cdk synth` works offline', () => {
-    expect(config(CDK_JSON_CONTEXT)).toMatchObject({ senderEmail: 'exports@example.com', dashboardUrl: 'https://app.example.com' });
+    expect(config(CDK_JSON_CONTEXT)).toMatchObject({
+      senderEmail: 'exports@example.com',
+      dashboardUrl: 'https://app.example.com',
+    });
   });
 });
 
@@ -133,7 +164,8 @@ describe('code layout', () => {
     const dir = path.join(ROOT, 'contracts');
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts'));
     expect(files.length).toBeGreaterThan(0);
-    for (const file of files) expect(fs.readFileSync(path.join(dir, file), 'utf8')).not.toMatch(/(from\s+|require\(|import\()\s*['"]/);
+    for (const file of files)
+      expect(fs.readFileSync(path.join(dir, file), 'utf8')).not.toMatch(/(from\s+|require\(|import\()\s*['"]/);
   });
 });
 
@@ -174,14 +206,19 @@ describe('limits as construct props', () => {
     for (const fn of [built.apiFunction, built.checkFailuresFunction]) {
       expect(functions[logicalId(fn)].Properties.Environment.Variables.SCHEDULE_FLEXIBLE_WINDOW_MINUTES).toBe('15');
     }
-    expect(functions[logicalId(built.apiFunction)].Properties.Environment.Variables.INGEST_KEY_GRACE_SECONDS).toBe('7200');
+    expect(functions[logicalId(built.apiFunction)].Properties.Environment.Variables.INGEST_KEY_GRACE_SECONDS).toBe(
+      '7200',
+    );
   });
 
   it.each([
     [{ scheduleFlexibleWindow: Duration.hours(25) }, /scheduleFlexibleWindow must be whole minutes from 1 to 1440/],
     [{ scheduleFlexibleWindow: Duration.seconds(90) }, /scheduleFlexibleWindow must be whole minutes/],
     [{ runExportReservedConcurrency: 0 }, /runExportReservedConcurrency must be a positive integer/],
-    [{ apiRouteThrottles: { ingest: { rateLimit: 10, burstLimit: 1.5 } } }, /apiRouteThrottles of ANY \/ingest\/\{proxy\+\} must have/],
+    [
+      { apiRouteThrottles: { ingest: { rateLimit: 10, burstLimit: 1.5 } } },
+      /apiRouteThrottles of ANY \/ingest\/\{proxy\+\} must have/,
+    ],
     [{ apiThrottle: { rateLimit: -1, burstLimit: 10 } }, /apiThrottle must have a rateLimit >= 0/],
   ])('refuses %j', (props, message) => {
     expect(() => synth(props)).toThrow(message);

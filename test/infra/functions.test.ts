@@ -1,5 +1,20 @@
 /** Infra tests: the Lambda functions: runtime, environment, limits, retries (run-export and check-failures in detail). */
-import { stack, id, resourcesOfType, statements, dashboardDeploymentFunctionId, serviceStatements, regionalArn, tablesAllowed, asArray, STAGE, SENDER, DASHBOARD, synthesizeOnce, type Statement } from '../support/synthesized-stack';
+import {
+  stack,
+  id,
+  resourcesOfType,
+  statements,
+  dashboardDeploymentFunctionId,
+  serviceStatements,
+  regionalArn,
+  tablesAllowed,
+  asArray,
+  STAGE,
+  SENDER,
+  DASHBOARD,
+  synthesizeOnce,
+  type Statement,
+} from '../support/synthesized-stack';
 
 synthesizeOnce();
 
@@ -38,7 +53,8 @@ describe('Lambda functions', () => {
       .filter(([logicalId]) => logicalId !== dashboardDeploymentFunctionId())
       .map(([, fn]) => fn);
     expect(functions.length).toBeGreaterThanOrEqual(3);
-    for (const fn of functions) expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    for (const fn of functions)
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
   });
 
   it('management Lambda: exports bucket, run-export function name and download link lifetime in its environment', () => {
@@ -52,7 +68,8 @@ describe('Lambda functions', () => {
   });
 
   it('ingest Lambda: nothing about exports in its environment', () => {
-    const variables = resourcesOfType('AWS::Lambda::Function')[id(stack.ingestFunction)].Properties.Environment.Variables;
+    const variables =
+      resourcesOfType('AWS::Lambda::Function')[id(stack.ingestFunction)].Properties.Environment.Variables;
     expect(Object.keys(variables).filter((k) => /EXPORT|DOWNLOAD/.test(k))).toEqual([]);
   });
 
@@ -184,7 +201,10 @@ describe('check-failures function', () => {
   it('an hourly EventBridge rule invokes it: 2 retries, events older than an hour dropped, then the DLQ', () => {
     const rules = resourcesOfType('AWS::Events::Rule');
     expect(Object.keys(rules)).toEqual([id(stack.checkFailuresRule)]);
-    expect(rules[id(stack.checkFailuresRule)].Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
+    expect(rules[id(stack.checkFailuresRule)].Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+    });
     expect(rules[id(stack.checkFailuresRule)].Properties.Targets).toEqual([
       {
         Id: expect.any(String),
@@ -196,8 +216,8 @@ describe('check-failures function', () => {
   });
 
   it('only that rule may invoke it (resource-based permission with the rule as source)', () => {
-    const permissions = Object.values(resourcesOfType('AWS::Lambda::Permission')).filter(
-      (p) => JSON.stringify(p.Properties.FunctionName).includes(`"${id(stack.checkFailuresFunction)}"`),
+    const permissions = Object.values(resourcesOfType('AWS::Lambda::Permission')).filter((p) =>
+      JSON.stringify(p.Properties.FunctionName).includes(`"${id(stack.checkFailuresFunction)}"`),
     );
     expect(permissions.map((p) => p.Properties)).toEqual([
       {
@@ -216,7 +236,12 @@ describe('check-failures function', () => {
       (c) => c.Properties.FunctionName.Ref === id(stack.checkFailuresFunction),
     );
     expect(configs.map((c) => c.Properties)).toEqual([
-      { FunctionName: { Ref: id(stack.checkFailuresFunction) }, Qualifier: '$LATEST', MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+      {
+        FunctionName: { Ref: id(stack.checkFailuresFunction) },
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+      },
     ]);
     expect(resourcesOfType('AWS::SQS::Queue')[queueId].Properties).toMatchObject({
       SqsManagedSseEnabled: true,
@@ -244,7 +269,13 @@ describe('check-failures function', () => {
   it('reads and writes the config table (emails sent, stopped exports); no usage table, no bucket', () => {
     const roleId = id(stack.checkFailuresFunction.role!);
     const config = id(stack.configTable);
-    for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) {
+    for (const action of [
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    ]) {
       expect(tablesAllowed(roleId, action)).toEqual([config]);
     }
     expect(serviceStatements(roleId, 's3')).toEqual([]);

@@ -1,19 +1,44 @@
 /** Infra tests: the HTTP API (routes, authorizers, throttling, outputs) and the dashboard (S3 + CloudFront). */
-import { stack, template, id, resourcesOfType, statements, dashboardDeploymentRoleId, bucketPolicy, asArray, ISSUER, AUDIENCE, synthesizeOnce } from '../support/synthesized-stack';
+import {
+  stack,
+  template,
+  id,
+  resourcesOfType,
+  statements,
+  dashboardDeploymentRoleId,
+  bucketPolicy,
+  asArray,
+  ISSUER,
+  AUDIENCE,
+  synthesizeOnce,
+} from '../support/synthesized-stack';
 
 synthesizeOnce();
 
 describe('dashboard (S3 + CloudFront)', () => {
   const site = () => resourcesOfType('AWS::S3::Bucket')[id(stack.dashboard.bucket)];
-  const distribution = () => resourcesOfType('AWS::CloudFront::Distribution')[id(stack.dashboard.distribution)].Properties.DistributionConfig;
-  const siteUrl = () => ({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [id(stack.dashboard.distribution), 'DomainName'] }]] });
+  const distribution = () =>
+    resourcesOfType('AWS::CloudFront::Distribution')[id(stack.dashboard.distribution)].Properties.DistributionConfig;
+  const siteUrl = () => ({
+    'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [id(stack.dashboard.distribution), 'DomainName'] }]],
+  });
 
   it('a private bucket: all public access blocked, SSE-S3, ACLs disabled, TLS only, server access logs', () => {
     expect(site().Properties).toMatchObject({
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-      LoggingConfiguration: { DestinationBucketName: { Ref: id(stack.accessLogsBucket) }, LogFilePrefix: 'dashboard-bucket/' },
+      LoggingConfiguration: {
+        DestinationBucketName: { Ref: id(stack.accessLogsBucket) },
+        LogFilePrefix: 'dashboard-bucket/',
+      },
     });
     expect(site().Properties.BucketName).toBeUndefined();
     const deny = bucketPolicy(id(stack.dashboard.bucket)).find((s) => s.Effect === 'Deny');
@@ -26,7 +51,13 @@ describe('dashboard (S3 + CloudFront)', () => {
       expect.objectContaining({
         Action: 's3:GetObject',
         Principal: { Service: 'cloudfront.amazonaws.com' },
-        Condition: { StringEquals: { 'AWS:SourceArn': expect.objectContaining({ 'Fn::Join': ['', expect.arrayContaining([{ Ref: id(stack.dashboard.distribution) }])] }) } },
+        Condition: {
+          StringEquals: {
+            'AWS:SourceArn': expect.objectContaining({
+              'Fn::Join': ['', expect.arrayContaining([{ Ref: id(stack.dashboard.distribution) }])],
+            }),
+          },
+        },
       }),
     ]);
     const [origin] = distribution().Origins;
@@ -45,7 +76,9 @@ describe('dashboard (S3 + CloudFront)', () => {
       [404, 200, '/index.html'],
     ]);
     const [policy] = Object.values(resourcesOfType('AWS::CloudFront::ResponseHeadersPolicy'));
-    expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toEqual({ Ref: Object.keys(resourcesOfType('AWS::CloudFront::ResponseHeadersPolicy'))[0] });
+    expect(config.DefaultCacheBehavior.ResponseHeadersPolicyId).toEqual({
+      Ref: Object.keys(resourcesOfType('AWS::CloudFront::ResponseHeadersPolicy'))[0],
+    });
     const headers = policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
     expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 31536000, Override: true });
     expect(headers.FrameOptions.FrameOption).toBe('DENY');
@@ -58,7 +91,9 @@ describe('dashboard (S3 + CloudFront)', () => {
     const [deployment] = Object.values(resourcesOfType('Custom::CDKBucketDeployment'));
     expect(deployment.Properties.DestinationBucketName).toEqual({ Ref: id(stack.dashboard.bucket) });
     expect(deployment.Properties.SourceObjectKeys).toHaveLength(2); // the bundle, config.json
-    expect(deployment.Properties.SourceMarkers[1]).toEqual({ '<<marker:0xbaba:0>>': { 'Fn::GetAtt': [id(stack.httpApi), 'ApiEndpoint'] } });
+    expect(deployment.Properties.SourceMarkers[1]).toEqual({
+      '<<marker:0xbaba:0>>': { 'Fn::GetAtt': [id(stack.httpApi), 'ApiEndpoint'] },
+    });
     expect(deployment.Properties.DistributionId).toEqual({ Ref: id(stack.dashboard.distribution) });
     expect(deployment.Properties.DistributionPaths).toContain('/config.json');
   });
@@ -74,12 +109,19 @@ describe('dashboard (S3 + CloudFront)', () => {
 
   it("CDK's deployment handler may touch only the asset bucket, the site bucket and invalidations", () => {
     const handlerStatements = statements(dashboardDeploymentRoleId());
-    const resources = handlerStatements.flatMap((s) => asArray(s.Resource as unknown)).map((r) => JSON.stringify(r));
+    const resources = handlerStatements.flatMap((s) => asArray(s.Resource)).map((r) => JSON.stringify(r));
     for (const resource of resources) {
-      expect(resource === '"*"' || resource.includes('cdk-hnb659fds-assets') || resource.includes(id(stack.dashboard.bucket))).toBe(true);
+      expect(
+        resource === '"*"' ||
+          resource.includes('cdk-hnb659fds-assets') ||
+          resource.includes(id(stack.dashboard.bucket)),
+      ).toBe(true);
     }
-    const anyResource = handlerStatements.filter((s) => asArray(s.Resource as unknown).includes('*'));
-    expect(anyResource.flatMap((s) => asArray(s.Action)).sort()).toEqual(['cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation']);
+    const anyResource = handlerStatements.filter((s) => asArray(s.Resource).includes('*'));
+    expect(anyResource.flatMap((s) => asArray(s.Action)).sort()).toEqual([
+      'cloudfront:CreateInvalidation',
+      'cloudfront:GetInvalidation',
+    ]);
   });
 });
 
@@ -137,7 +179,10 @@ describe('HTTP API', () => {
 
   it('management routes: JWT authorizer -> management Lambda', () => {
     const authorizerId = Object.keys(resourcesOfType('AWS::ApiGatewayV2::Authorizer'))[0];
-    expect(routes()['ANY /v1/{proxy+}']).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+    expect(routes()['ANY /v1/{proxy+}']).toMatchObject({
+      AuthorizationType: 'JWT',
+      AuthorizerId: { Ref: authorizerId },
+    });
     expect(functionOfRoute('ANY /v1/{proxy+}')).toBe(id(stack.apiFunction));
   });
 
@@ -166,7 +211,11 @@ describe('HTTP API', () => {
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [expect.stringMatching(/^ApiAccessLogs/), 'Arn'] } },
     });
     const format = JSON.parse(stage.AccessLogSettings.Format);
-    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      routeKey: '$context.routeKey',
+    });
     // Never the query string (?publishableKey=) or headers.
     expect(stage.AccessLogSettings.Format).not.toMatch(/querystring|header|authorizer\.claims/i);
   });
@@ -174,7 +223,13 @@ describe('HTTP API', () => {
   it('outputs the API URL, the table names, the exports bucket and the run-export function', () => {
     const outputs = template.findOutputs('*');
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['ApiUrl', 'ConfigTableName', 'UsageTableName', 'ExportsBucketName', 'RunExportFunctionName']),
+      expect.arrayContaining([
+        'ApiUrl',
+        'ConfigTableName',
+        'UsageTableName',
+        'ExportsBucketName',
+        'RunExportFunctionName',
+      ]),
     );
     expect(outputs.ConfigTableName.Value).toEqual({ Ref: id(stack.configTable) });
     expect(outputs.UsageTableName.Value).toEqual({ Ref: id(stack.usageTable) });

@@ -1,31 +1,45 @@
 /** Infra tests: least privilege across the stack's roles. */
-import { stack, id, resourcesOfType, statements, serviceRoleStatements, serviceStatements, schedulesArn, manualObjectsArn, rawObjectsArn, tablesAllowed, asArray, synthesizeOnce } from '../support/synthesized-stack';
+import {
+  stack,
+  id,
+  resourcesOfType,
+  statements,
+  serviceRoleStatements,
+  serviceStatements,
+  schedulesArn,
+  manualObjectsArn,
+  rawObjectsArn,
+  tablesAllowed,
+  asArray,
+  synthesizeOnce,
+} from '../support/synthesized-stack';
 
 synthesizeOnce();
 
 describe('IAM least privilege', () => {
-  it('no wildcard actions anywhere (but in CDK\'s dashboard deployment handler, tested with the dashboard)', () => {
+  it("no wildcard actions anywhere (but in CDK's dashboard deployment handler, tested with the dashboard)", () => {
     const actions = serviceRoleStatements().flatMap((s) => asArray(s.Action));
     expect(actions.length).toBeGreaterThan(0);
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
   });
 
   it("Resource '*' only for the X-Ray write actions (X-Ray has no resource-level permissions)", () => {
-    const wildcard = serviceRoleStatements().filter((s) => asArray(s.Resource as unknown).includes('*'));
+    const wildcard = serviceRoleStatements().filter((s) => asArray(s.Resource).includes('*'));
     expect(wildcard.flatMap((s) => asArray(s.Action)).filter((a) => !a.startsWith('xray:'))).toEqual([]);
   });
 
   it("no other wildcard in a resource than the exports bucket's manual/* objects, the export schedules and Firehose's raw-data objects", () => {
     const resources = serviceRoleStatements()
-      .filter((s) => !asArray(s.Resource as unknown).includes('*'))
-      .flatMap((s) => asArray(s.Resource as unknown));
+      .filter((s) => !asArray(s.Resource).includes('*'))
+      .flatMap((s) => asArray(s.Resource));
     const wildcards = resources.filter((r) => JSON.stringify(r).includes('*'));
     expect(wildcards.length).toBeGreaterThan(0);
-    for (const r of wildcards) expect([manualObjectsArn(), schedulesArn(), rawObjectsArn('raw/*'), rawObjectsArn('errors/*')]).toContainEqual(r);
+    for (const r of wildcards)
+      expect([manualObjectsArn(), schedulesArn(), rawObjectsArn('raw/*'), rawObjectsArn('errors/*')]).toContainEqual(r);
   });
 
   it('table grants name the table only: no role may use every index (<table>/index/*)', () => {
-    const resources = statements().flatMap((s) => asArray(s.Resource as unknown));
+    const resources = statements().flatMap((s) => asArray(s.Resource));
     expect(resources.filter((r) => JSON.stringify(r).includes('/index/*'))).toEqual([]);
   });
 
@@ -70,7 +84,7 @@ describe('IAM least privilege', () => {
     ]);
   });
 
-  it('management Lambda and the schedules\' role may invoke the run-export function (unqualified), and nothing else may', () => {
+  it("management Lambda and the schedules' role may invoke the run-export function (unqualified), and nothing else may", () => {
     const runExportArn = { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] };
     expect(serviceStatements(id(stack.apiFunction.role!), 'lambda')).toEqual([
       {
@@ -86,8 +100,8 @@ describe('IAM least privilege', () => {
       expect(serviceStatements(id(fn.role!), 'lambda')).toEqual([]);
     }
     // No resource-based permission lets anyone else (e.g. a service principal) invoke it either.
-    const permissions = Object.values(resourcesOfType('AWS::Lambda::Permission')).filter(
-      (p) => JSON.stringify(p.Properties.FunctionName).includes(`"${id(stack.runExportFunction)}"`),
+    const permissions = Object.values(resourcesOfType('AWS::Lambda::Permission')).filter((p) =>
+      JSON.stringify(p.Properties.FunctionName).includes(`"${id(stack.runExportFunction)}"`),
     );
     expect(permissions).toEqual([]);
   });
@@ -100,7 +114,7 @@ describe('IAM least privilege', () => {
     const dynamo = statements().filter((s) => asArray(s.Action).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.length).toBeGreaterThan(0);
     for (const s of dynamo) {
-      expect(asArray(s.Resource as unknown)).not.toContain('*');
+      expect(asArray(s.Resource)).not.toContain('*');
       expect(JSON.stringify(s.Resource)).toMatch(/(ConfigTable|UsageTable|ProfilesTable)[A-F0-9]{8}/);
     }
   });
@@ -108,7 +122,14 @@ describe('IAM least privilege', () => {
   it('management Lambda: reads and writes the config table; only queries the usage table (the event catalog)', () => {
     const roleId = id(stack.apiFunction.role!);
     const config = id(stack.configTable);
-    for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem']) {
+    for (const action of [
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
+    ]) {
       expect(tablesAllowed(roleId, action)).toEqual([config]);
     }
     expect(tablesAllowed(roleId, 'dynamodb:Query')).toEqual([config, id(stack.usageTable)].sort());

@@ -1,6 +1,17 @@
 /** Infra tests: the schedules created at run time, the export role of bucket-policy destinations, and export jobs' runs. */
 import { ENV } from '../../contracts/function-environment';
-import { stack, template, id, resourcesOfType, statements, serviceStatements, schedulesArn, asArray, synthesizeOnce, type Statement } from '../support/synthesized-stack';
+import {
+  stack,
+  template,
+  id,
+  resourcesOfType,
+  statements,
+  serviceStatements,
+  schedulesArn,
+  asArray,
+  synthesizeOnce,
+  type Statement,
+} from '../support/synthesized-stack';
 
 synthesizeOnce();
 
@@ -47,10 +58,18 @@ describe('automatic export schedules', () => {
     expect(role.Properties.Policies).toBeUndefined();
   });
 
-  it('execution role: only invokes run-export (unqualified) and sends to the schedules\' dead-letter queue', () => {
+  it("execution role: only invokes run-export (unqualified) and sends to the schedules' dead-letter queue", () => {
     expect(statements(id(stack.schedulerRole))).toEqual([
-      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] } },
-      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [id(stack.scheduleDeadLetterQueue), 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': [id(stack.scheduleDeadLetterQueue), 'Arn'] },
+      },
     ]);
   });
 
@@ -129,11 +148,13 @@ describe('automatic export schedules', () => {
   it('ingest and run-export: no schedule settings in their environment', () => {
     for (const fn of [stack.ingestFunction, stack.runExportFunction]) {
       const variables = resourcesOfType('AWS::Lambda::Function')[id(fn)].Properties.Environment.Variables;
-      expect(Object.keys(variables).filter((k) => k.startsWith('SCHEDULE') || k === 'RUN_EXPORT_FUNCTION_ARN')).toEqual([]);
+      expect(Object.keys(variables).filter((k) => k.startsWith('SCHEDULE') || k === 'RUN_EXPORT_FUNCTION_ARN')).toEqual(
+        [],
+      );
     }
   });
 
-  it('run-export stays outside any VPC (it writes into customers\' buckets over the internet)', () => {
+  it("run-export stays outside any VPC (it writes into customers' buckets over the internet)", () => {
     expect(resourcesOfType('AWS::Lambda::Function')[id(stack.runExportFunction)].Properties.VpcConfig).toBeUndefined();
   });
 });
@@ -173,11 +194,15 @@ describe('export role (bucket-policy destinations)', () => {
       expect(assume.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [id(stack.exportRole), 'Arn'] }]);
     }
     const functions = resourcesOfType('AWS::Lambda::Function');
-    expect(functions[id(stack.apiFunction)].Properties.Environment.Variables.EXPORT_ROLE_ARN).toEqual({ 'Fn::GetAtt': [id(stack.exportRole), 'Arn'] });
+    expect(functions[id(stack.apiFunction)].Properties.Environment.Variables.EXPORT_ROLE_ARN).toEqual({
+      'Fn::GetAtt': [id(stack.exportRole), 'Arn'],
+    });
   });
 
   it('is a stack output, for operators and the docs', () => {
-    expect(template.findOutputs('ExportRoleArn').ExportRoleArn.Value).toEqual({ 'Fn::GetAtt': [id(stack.exportRole), 'Arn'] });
+    expect(template.findOutputs('ExportRoleArn').ExportRoleArn.Value).toEqual({
+      'Fn::GetAtt': [id(stack.exportRole), 'Arn'],
+    });
   });
 });
 
@@ -191,7 +216,11 @@ describe("export jobs' runs (run-export)", () => {
       [ENV.RUN_EXPORT_FUNCTION_ARN]: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] },
     });
     expect(serviceStatements(id(stack.schedulerRole), 'lambda')).toEqual([
-      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunction',
+        Resource: { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] },
+      },
     ]);
   });
 
@@ -200,11 +229,15 @@ describe("export jobs' runs (run-export)", () => {
       [ENV.RAW_EVENTS_BUCKET]: { Ref: id(stack.rawEventLog.bucket) },
       [ENV.PROFILES_TABLE]: { Ref: id(stack.profilesTable) },
     });
-    const onRawBucket = statements(id(stack.runExportFunction.role!)).filter((s) => JSON.stringify(s.Resource).includes(`"${id(stack.rawEventLog.bucket)}"`));
+    const onRawBucket = statements(id(stack.runExportFunction.role!)).filter((s) =>
+      JSON.stringify(s.Resource).includes(`"${id(stack.rawEventLog.bucket)}"`),
+    );
     expect(onRawBucket.flatMap((s) => asArray(s.Action)).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
     // The API only lists it, under raw/ (the raw revisions export's status counts the revisions).
     expect(variables(stack.apiFunction)[ENV.RAW_EVENTS_BUCKET]).toEqual({ Ref: id(stack.rawEventLog.bucket) });
-    const apiOnRawBucket = statements(id(stack.apiFunction.role!)).filter((s) => JSON.stringify(s.Resource).includes(`"${id(stack.rawEventLog.bucket)}"`));
+    const apiOnRawBucket = statements(id(stack.apiFunction.role!)).filter((s) =>
+      JSON.stringify(s.Resource).includes(`"${id(stack.rawEventLog.bucket)}"`),
+    );
     expect(apiOnRawBucket).toEqual([
       {
         Effect: 'Allow',
@@ -251,7 +284,13 @@ describe("export jobs' runs (run-export)", () => {
   });
 
   it('every variable a service function is given is named in contracts/function-environment.ts (or is the runtime’s own)', () => {
-    const known = new Set<string>([...Object.values(ENV), 'NODE_OPTIONS', 'LOG_LEVEL', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE']);
+    const known = new Set<string>([
+      ...Object.values(ENV),
+      'NODE_OPTIONS',
+      'LOG_LEVEL',
+      'POWERTOOLS_SERVICE_NAME',
+      'POWERTOOLS_METRICS_NAMESPACE',
+    ]);
     for (const fn of [stack.apiFunction, stack.ingestFunction, stack.runExportFunction, stack.checkFailuresFunction]) {
       expect(Object.keys(variables(fn)).filter((name) => !known.has(name))).toEqual([]);
     }

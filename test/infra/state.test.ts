@@ -1,5 +1,16 @@
 /** Infra tests: the service's state: tables, buckets, the destination secrets key, the raw event log. */
-import { stack, template, id, resourcesOfType, statements, bucketPolicy, serviceStatements, rawObjectsArn, synthesizeOnce, type Statement } from '../support/synthesized-stack';
+import {
+  stack,
+  template,
+  id,
+  resourcesOfType,
+  statements,
+  bucketPolicy,
+  serviceStatements,
+  rawObjectsArn,
+  synthesizeOnce,
+  type Statement,
+} from '../support/synthesized-stack';
 
 synthesizeOnce();
 
@@ -62,9 +73,15 @@ describe('DynamoDB tables', () => {
     const profilesArn = { 'Fn::GetAtt': [id(stack.profilesTable), 'Arn'] };
     const touching = (fn: typeof stack.apiFunction) =>
       statements(id(fn.role!)).filter((s) => JSON.stringify(s.Resource).includes(`"${id(stack.profilesTable)}"`));
-    expect(touching(stack.ingestFunction)).toEqual([{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: profilesArn }]);
+    expect(touching(stack.ingestFunction)).toEqual([
+      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: profilesArn },
+    ]);
     expect(touching(stack.runExportFunction)).toEqual([
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [profilesArn, { 'Fn::Join': ['', [profilesArn, '/index/updated']] }] },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: [profilesArn, { 'Fn::Join': ['', [profilesArn, '/index/updated']] }],
+      },
     ]);
     for (const fn of [stack.apiFunction, stack.checkFailuresFunction]) expect(touching(fn)).toEqual([]);
     for (const fn of [stack.ingestFunction, stack.runExportFunction]) {
@@ -82,33 +99,35 @@ describe('exports bucket', () => {
     Principal: { AWS: '*' },
     Action: 's3:*',
     Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    Resource: [
-      { 'Fn::GetAtt': [bucketId, 'Arn'] },
-      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] },
-    ],
+    Resource: [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/*']] }],
   });
 
   it.each([
     ['ExportsBucket', () => bucket()],
     ['AccessLogsBucket', () => accessLogs()],
-  ])('%s: all public access blocked, SSE-S3, ACLs disabled, unversioned, retained, no physical name', (_name, resource) => {
-    expect(resource()).toBeDefined();
-    expect(resource().Properties).toMatchObject({
-      PublicAccessBlockConfiguration: {
-        BlockPublicAcls: true,
-        BlockPublicPolicy: true,
-        IgnorePublicAcls: true,
-        RestrictPublicBuckets: true,
-      },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-    });
-    expect(resource().Properties.BucketName).toBeUndefined();
-    expect(resource().Properties.AccessControl).toBeUndefined();
-    expect(resource().Properties.VersioningConfiguration?.Status).not.toBe('Enabled');
-    expect(resource().DeletionPolicy).toBe('Retain');
-    expect(resource().UpdateReplacePolicy).toBe('Retain');
-  });
+  ])(
+    '%s: all public access blocked, SSE-S3, ACLs disabled, unversioned, retained, no physical name',
+    (_name, resource) => {
+      expect(resource()).toBeDefined();
+      expect(resource().Properties).toMatchObject({
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      });
+      expect(resource().Properties.BucketName).toBeUndefined();
+      expect(resource().Properties.AccessControl).toBeUndefined();
+      expect(resource().Properties.VersioningConfiguration?.Status).not.toBe('Enabled');
+      expect(resource().DeletionPolicy).toBe('Retain');
+      expect(resource().UpdateReplacePolicy).toBe('Retain');
+    },
+  );
 
   it.each([
     ['ExportsBucket', () => id(stack.exportsBucket)],
@@ -120,7 +139,12 @@ describe('exports bucket', () => {
   it('expires manual export files after 7 days and aborts incomplete multipart uploads after 1 day', () => {
     const rules: Record<string, unknown>[] = bucket().Properties.LifecycleConfiguration.Rules;
     expect(rules).toHaveLength(2);
-    expect(rules).toContainEqual({ Id: 'ExpireManualExports', Status: 'Enabled', Prefix: 'manual/', ExpirationInDays: 7 });
+    expect(rules).toContainEqual({
+      Id: 'ExpireManualExports',
+      Status: 'Enabled',
+      Prefix: 'manual/',
+      ExpirationInDays: 7,
+    });
     // The whole bucket: whatever prefix a failed upload had.
     expect(rules).toContainEqual({
       Id: 'AbortIncompleteMultipartUploads',
@@ -142,17 +166,19 @@ describe('exports bucket', () => {
     const delivery = bucketPolicy(id(stack.accessLogsBucket)).filter((s) => s.Effect === 'Allow');
     // Each logged bucket (exports, raw events, dashboard) delivers under its own prefix, from its own ARN only.
     expect(delivery).toEqual(
-      [
-        [stack.exportsBucket, 'exports-bucket'],
-        [stack.rawEventLog.bucket, 'raw-events-bucket'],
-        [stack.dashboard.bucket, 'dashboard-bucket'],
-      ].map(([source, prefix]) => ({
+      (
+        [
+          [stack.exportsBucket, 'exports-bucket'],
+          [stack.rawEventLog.bucket, 'raw-events-bucket'],
+          [stack.dashboard.bucket, 'dashboard-bucket'],
+        ] as const
+      ).map(([source, prefix]) => ({
         Effect: 'Allow',
         Principal: { Service: 'logging.s3.amazonaws.com' },
         Action: 's3:PutObject',
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.accessLogsBucket), 'Arn'] }, `/${prefix}/*`]] },
         Condition: {
-          ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [id(source as typeof stack.exportsBucket), 'Arn'] } },
+          ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [id(source), 'Arn'] } },
           StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
         },
       })),
@@ -167,7 +193,7 @@ describe('exports bucket', () => {
     });
   });
 
-  it('the exports bucket policy allows nothing: access only through the functions\' IAM roles', () => {
+  it("the exports bucket policy allows nothing: access only through the functions' IAM roles", () => {
     expect(bucketPolicy(id(stack.exportsBucket)).filter((s) => s.Effect === 'Allow')).toEqual([]);
   });
 
@@ -180,9 +206,11 @@ describe('destination secrets key', () => {
   const keyArn = () => ({ 'Fn::GetAtt': [id(stack.destinationSecretsKey), 'Arn'] });
   const sealedOnly = { StringEquals: { 'kms:EncryptionContext:purpose': 'destination-secret' } };
 
-  it('one customer-managed key with rotation, retained, no alias (besides the operator alarm topic\'s key)', () => {
+  it("one customer-managed key with rotation, retained, no alias (besides the operator alarm topic's key)", () => {
     const keys = resourcesOfType('AWS::KMS::Key');
-    expect(Object.keys(keys).sort()).toEqual([id(stack.destinationSecretsKey), id(stack.operatorAlarms.topicKey)].sort());
+    expect(Object.keys(keys).sort()).toEqual(
+      [id(stack.destinationSecretsKey), id(stack.operatorAlarms.topicKey)].sort(),
+    );
     const key = keys[id(stack.destinationSecretsKey)];
     expect(key.Properties.EnableKeyRotation).toBe(true);
     expect(key.DeletionPolicy).toBe('Retain');
@@ -191,7 +219,8 @@ describe('destination secrets key', () => {
   });
 
   it('the key policy only delegates to IAM in this account (no service or other-account principal)', () => {
-    const statementsOfKey = resourcesOfType('AWS::KMS::Key')[id(stack.destinationSecretsKey)].Properties.KeyPolicy.Statement;
+    const statementsOfKey =
+      resourcesOfType('AWS::KMS::Key')[id(stack.destinationSecretsKey)].Properties.KeyPolicy.Statement;
     expect(statementsOfKey.map((s: any) => s.Principal)).toEqual([
       { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
     ]);
@@ -209,7 +238,7 @@ describe('destination secrets key', () => {
     ]);
   });
 
-  it('ingest, check-failures and the schedules\' role have no key access', () => {
+  it("ingest, check-failures and the schedules' role have no key access", () => {
     expect(serviceStatements(id(stack.ingestFunction.role!), 'kms')).toEqual([]);
     expect(serviceStatements(id(stack.checkFailuresFunction.role!), 'kms')).toEqual([]);
     expect(serviceStatements(id(stack.schedulerRole), 'kms')).toEqual([]);
@@ -265,17 +294,27 @@ describe('config table: failing and unreconciled indexes', () => {
   });
 
   it('the usage table has no index', () => {
-    expect(resourcesOfType('AWS::DynamoDB::Table')[id(stack.usageTable)].Properties.GlobalSecondaryIndexes).toBeUndefined();
+    expect(
+      resourcesOfType('AWS::DynamoDB::Table')[id(stack.usageTable)].Properties.GlobalSecondaryIndexes,
+    ).toBeUndefined();
   });
 
   it('only check-failures may query them, by name', () => {
-    const indexArn = (name: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.configTable), 'Arn'] }, `/index/${name}`]] });
+    const indexArn = (name: string) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [id(stack.configTable), 'Arn'] }, `/index/${name}`]],
+    });
     const users = Object.values(resourcesOfType('AWS::IAM::Policy')).filter((p) =>
       JSON.stringify(p.Properties.PolicyDocument).includes(`"${id(stack.configTable)}","Arn"]},"/index/`),
     );
     expect(users.map((p) => p.Properties.Roles)).toEqual([[{ Ref: id(stack.checkFailuresFunction.role!) }]]);
-    expect(statements(id(stack.checkFailuresFunction.role!)).filter((st) => JSON.stringify(st.Resource).includes('/index/'))).toEqual([
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: [indexArn('failing'), indexArn('transient'), indexArn('unreconciled')] },
+    expect(
+      statements(id(stack.checkFailuresFunction.role!)).filter((st) => JSON.stringify(st.Resource).includes('/index/')),
+    ).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: [indexArn('failing'), indexArn('transient'), indexArn('unreconciled')],
+      },
     ]);
   });
 });
@@ -310,11 +349,23 @@ describe('raw event log', () => {
     const [processor] = destination().ProcessingConfiguration.Processors;
     expect(destination().ProcessingConfiguration.Enabled).toBe(true);
     expect(processor.Type).toBe('MetadataExtraction');
-    const parameters = Object.fromEntries(processor.Parameters.map((p: { ParameterName: string; ParameterValue: string }) => [p.ParameterName, p.ParameterValue]));
+    const parameters = Object.fromEntries(
+      processor.Parameters.map((p: { ParameterName: string; ParameterValue: string }) => [
+        p.ParameterName,
+        p.ParameterValue,
+      ]),
+    );
     expect(parameters.JsonParsingEngine).toBe('JQ-1.6');
     expect(parameters.MetadataExtractionQuery).toContain('environmentId: .environmentId');
-    for (const [key, format] of [['year', '%Y'], ['month', '%m'], ['day', '%d'], ['hour', '%H']]) {
-      expect(parameters.MetadataExtractionQuery).toContain(`${key}: (.receivedAt / 1000 | floor | strftime("${format}"))`);
+    for (const [key, format] of [
+      ['year', '%Y'],
+      ['month', '%m'],
+      ['day', '%d'],
+      ['hour', '%H'],
+    ]) {
+      expect(parameters.MetadataExtractionQuery).toContain(
+        `${key}: (.receivedAt / 1000 | floor | strftime("${format}"))`,
+      );
     }
   });
 
@@ -330,16 +381,30 @@ describe('raw event log', () => {
   it('raw-data bucket: private, SSE, TLS only, access logged, retained; raw/ to Intelligent-Tiering, errors/ expire', () => {
     const bucket = resourcesOfType('AWS::S3::Bucket')[id(stack.rawEventLog.bucket)];
     expect(bucket.Properties).toMatchObject({
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       LoggingConfiguration: { DestinationBucketName: { Ref: id(stack.accessLogsBucket) } },
     });
     expect(bucket.Properties.BucketName).toBeUndefined();
     expect(bucket.DeletionPolicy).toBe('Retain');
     const rules = bucket.Properties.LifecycleConfiguration.Rules;
-    expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'raw/', Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 30 }] }));
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        Prefix: 'raw/',
+        Transitions: [{ StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 30 }],
+      }),
+    );
     expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'errors/', ExpirationInDays: 90 }));
-    expect(rules.filter((r: { ExpirationInDays?: number; Prefix?: string }) => r.ExpirationInDays && r.Prefix !== 'errors/')).toEqual([]);
+    expect(
+      rules.filter((r: { ExpirationInDays?: number; Prefix?: string }) => r.ExpirationInDays && r.Prefix !== 'errors/'),
+    ).toEqual([]);
     expect(rawBucketPolicy().filter((s) => s.Effect === 'Allow')).toEqual([]);
     expect(rawBucketPolicy()).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
@@ -359,19 +424,30 @@ describe('raw event log', () => {
     ]);
     const bucketArn = { 'Fn::GetAtt': [id(stack.rawEventLog.bucket), 'Arn'] };
     expect(statements(roleId)).toEqual([
-      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'], Resource: bucketArn },
-      { Effect: 'Allow', Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], Resource: [rawObjectsArn('errors/*'), rawObjectsArn('raw/*')] },
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+        Resource: bucketArn,
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+        Resource: [rawObjectsArn('errors/*'), rawObjectsArn('raw/*')],
+      },
       { Effect: 'Allow', Action: 'logs:PutLogEvents', Resource: expect.anything() },
     ]);
   });
 
   it('ingest Lambda: PutRecordBatch on this stream only, its name in RAW_EVENTS_STREAM; no other role may write it', () => {
     const streamArn = { 'Fn::GetAtt': [id(stack.rawEventLog.deliveryStream), 'Arn'] };
-    expect(serviceStatements(id(stack.ingestFunction.role!), 'firehose')).toEqual([{ Effect: 'Allow', Action: 'firehose:PutRecordBatch', Resource: streamArn }]);
+    expect(serviceStatements(id(stack.ingestFunction.role!), 'firehose')).toEqual([
+      { Effect: 'Allow', Action: 'firehose:PutRecordBatch', Resource: streamArn },
+    ]);
     for (const fn of [stack.apiFunction, stack.runExportFunction, stack.checkFailuresFunction]) {
       expect(serviceStatements(id(fn.role!), 'firehose')).toEqual([]);
     }
-    const variables = resourcesOfType('AWS::Lambda::Function')[id(stack.ingestFunction)].Properties.Environment.Variables;
+    const variables =
+      resourcesOfType('AWS::Lambda::Function')[id(stack.ingestFunction)].Properties.Environment.Variables;
     expect(variables.RAW_EVENTS_STREAM).toEqual({ Ref: id(stack.rawEventLog.deliveryStream) });
   });
 

@@ -44,12 +44,22 @@ afterAll(async () => {
   await emulators?.stop();
 });
 
-function saved(environmentId: string, version: number, overrides: Partial<AutomaticExportSettings> = {}): AutomaticExportSettings {
+function saved(
+  environmentId: string,
+  version: number,
+  overrides: Partial<AutomaticExportSettings> = {},
+): AutomaticExportSettings {
   return {
     environmentId,
     enabled: true,
     cadence: 'daily',
-    destination: { provider: 'Custom', bucket: 'acme', region: 'us-east-1', keyPrefix: 'exports', endpoint: 'https://s3.example.com' },
+    destination: {
+      provider: 'Custom',
+      bucket: 'acme',
+      region: 'us-east-1',
+      keyPrefix: 'exports',
+      endpoint: 'https://s3.example.com',
+    },
     accessKeyId: 'AKIA0001',
     sealedSecretAccessKey: 'local:v1:sealed',
     notifyEmails: ['data@acme.example'],
@@ -88,7 +98,9 @@ describe('DynamoDbAutomaticExportSettingsStore', () => {
 
   test('of 12 parallel first saves (version 0) exactly one creates the settings', async () => {
     const env = freshEnv();
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => settings.put(saved(env, 1, { updatedAt: i }), 0)));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => settings.put(saved(env, 1, { updatedAt: i }), 0)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
     expect((await settings.get(env))!.updatedAt).toBe(results.indexOf(true));
   });
@@ -131,9 +143,18 @@ describe('DynamoDbAutomaticExportSettingsStore', () => {
     expect(await settings.stop(freshEnv(), 0, T0 + 5, 'Stopped.')).toBe(false);
     expect(await unreconciled()).not.toContain(env);
 
-    const [first, second] = await Promise.all([settings.stop(env, 1, T0 + 5, 'Stopped.'), settings.stop(env, 1, T0 + 6, 'Stopped.')]);
+    const [first, second] = await Promise.all([
+      settings.stop(env, 1, T0 + 5, 'Stopped.'),
+      settings.stop(env, 1, T0 + 6, 'Stopped.'),
+    ]);
     expect([first, second].filter(Boolean)).toHaveLength(1);
-    expect(await settings.get(env)).toEqual({ ...saved(env, 2), enabled: false, stoppedAt: first ? T0 + 5 : T0 + 6, stoppedReason: 'Stopped.', updatedAt: T0 + 1 });
+    expect(await settings.get(env)).toEqual({
+      ...saved(env, 2),
+      enabled: false,
+      stoppedAt: first ? T0 + 5 : T0 + 6,
+      stoppedReason: 'Stopped.',
+      updatedAt: T0 + 1,
+    });
     expect(await unreconciled()).toContain(env);
     // The customer's save based on the settings read before the stop is refused.
     expect(await settings.put(saved(env, 2), 1)).toBe(false);

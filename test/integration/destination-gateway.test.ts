@@ -10,7 +10,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { SERVICE_IDENTITY_CREDENTIALS, startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
+import {
+  SERVICE_IDENTITY_CREDENTIALS,
+  startCustomerStorage,
+  type CustomerStorage,
+} from '../../lambdas/local/customer-storage';
 import { S3DestinationGateway } from '../../lambdas/adapters/s3/destination-gateway';
 import {
   AccessDeniedError,
@@ -171,7 +175,9 @@ describe('S3DestinationGateway.validate', () => {
       const error = await rejectionOf(impatient.validate(customDestination(endpointOf(silent)), EMULATOR_CREDENTIALS));
 
       expect(error).toBeInstanceOf(EndpointTooSlowError);
-      expect(error.message).toMatch(`The storage endpoint ${endpointOf(silent)} did not answer a bucket listing within 1 second.`);
+      expect(error.message).toMatch(
+        `The storage endpoint ${endpointOf(silent)} did not answer a bucket listing within 1 second.`,
+      );
     } finally {
       await close(silent);
     }
@@ -258,7 +264,10 @@ describe('S3DestinationGateway.sink', () => {
   it('checks the endpoint again at every write: an address not allowed is refused before anything is sent', async () => {
     // An IP literal is checked only there: the guarded lookup never sees it.
     const gatewayWithoutLoopback = new S3DestinationGateway({ allowHttp: true });
-    const sink = gatewayWithoutLoopback.sink(customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-f' }), EMULATOR_CREDENTIALS);
+    const sink = gatewayWithoutLoopback.sink(
+      customDestination(emulators.s3Endpoint, { keyPrefix: 'tenant-f' }),
+      EMULATOR_CREDENTIALS,
+    );
 
     const error = await rejectionOf(sink.write('export.csv', csv(), { contentType: 'text/csv' }));
 
@@ -301,7 +310,9 @@ describe('bucket-policy destinations (the service identity, through the simulate
     const destination = customDestination(accessDenyingProxy.endpoint, { keyPrefix: 'by-policy' });
     await policyGateway.probeWrite(destination);
     expect(await readObject('by-policy/.export-access-check')).toBe('');
-    await policyGateway.serviceSink(destination).write('run/part-0.csv', Readable.from(['a,b\n']), { contentType: 'text/csv' });
+    await policyGateway
+      .serviceSink(destination)
+      .write('run/part-0.csv', Readable.from(['a,b\n']), { contentType: 'text/csv' });
     expect(await readObject('by-policy/run/part-0.csv')).toBe('a,b\n');
   });
 
@@ -309,19 +320,27 @@ describe('bucket-policy destinations (the service identity, through the simulate
     const destination = customDestination(accessDenyingProxy.endpoint, { keyPrefix: 'revoked-policy' });
     accessDenyingProxy.bucketPolicy = 'revoked';
     expect(await rejectionOf(policyGateway.probeWrite(destination))).toBeInstanceOf(AccessDeniedError);
-    const write = policyGateway.serviceSink(destination).write('x.csv', Readable.from(['x']), { contentType: 'text/csv' });
+    const write = policyGateway
+      .serviceSink(destination)
+      .write('x.csv', Readable.from(['x']), { contentType: 'text/csv' });
     expect(await rejectionOf(write)).toBeInstanceOf(AccessDeniedError);
     await expectNoObject('revoked-policy/.export-access-check');
   });
 
   test('the policy grants writes only: a listing as the service is refused', async () => {
     const destination = customDestination(accessDenyingProxy.endpoint);
-    expect(await rejectionOf(policyGateway.validate(destination, SERVICE_IDENTITY_CREDENTIALS))).toBeInstanceOf(AccessDeniedError);
+    expect(await rejectionOf(policyGateway.validate(destination, SERVICE_IDENTITY_CREDENTIALS))).toBeInstanceOf(
+      AccessDeniedError,
+    );
   });
 
   test("the service's credentials never go to a Custom endpoint unless local mode allows it, nor anywhere without an identity", async () => {
     const destination = customDestination(accessDenyingProxy.endpoint, { keyPrefix: 'never' });
-    const awsOnly = new S3DestinationGateway({ allowLoopback: true, allowHttp: true, serviceIdentity: { credentials: SERVICE_IDENTITY_CREDENTIALS } });
+    const awsOnly = new S3DestinationGateway({
+      allowLoopback: true,
+      allowHttp: true,
+      serviceIdentity: { credentials: SERVICE_IDENTITY_CREDENTIALS },
+    });
     expect(await rejectionOf(awsOnly.probeWrite(destination))).toBeInstanceOf(ForbiddenEndpointError);
     expect(await rejectionOf(localGateway.probeWrite(destination))).toBeInstanceOf(ForbiddenEndpointError);
     await expectNoObject('never/.export-access-check');

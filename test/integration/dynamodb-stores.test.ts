@@ -2,7 +2,13 @@ import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-stor
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { COMPACT_AT_DAYS, DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import { ConflictError, ValidationError } from '../../lambdas/core/errors';
-import { DAY_MS, feedbackTally, type AttributeValue, type CompanyUsage, type FeatureDefinition, type SegmentDefinition } from '../../lambdas/core/model';
+import {
+  DAY_MS,
+  feedbackTally,
+  type CompanyUsage,
+  type FeatureDefinition,
+  type SegmentDefinition,
+} from '../../lambdas/core/model';
 import {
   createEmulatorClients,
   ensureTables,
@@ -101,14 +107,23 @@ describe('DynamoDbTenantStore', () => {
   });
 
   test('stores an environment with its ingest-key lookup by hash and refuses duplicates', async () => {
-    const env = { id: 'env_a', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'hash_a', ingestKeyPrefix: 'ik_aaa', createdAt: 5 };
+    const env = {
+      id: 'env_a',
+      organizationId: 'org_1',
+      name: 'Production',
+      ingestKeyHash: 'hash_a',
+      ingestKeyPrefix: 'ik_aaa',
+      createdAt: 5,
+    };
     await tenants.createEnvironment(env);
     expect(await tenants.getEnvironment('env_a')).toEqual(env);
     expect(await tenants.findIngestKey('hash_a')).toEqual({ environment: env });
     expect(await tenants.findIngestKey('hash_unknown')).toBeUndefined();
     expect(await tenants.getEnvironment('env_unknown')).toBeUndefined();
 
-    await expect(tenants.createEnvironment({ ...env, ingestKeyHash: 'hash_other' })).rejects.toBeInstanceOf(ConflictError);
+    await expect(tenants.createEnvironment({ ...env, ingestKeyHash: 'hash_other' })).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     expect(await tenants.findIngestKey('hash_other')).toBeUndefined();
 
     // A key collision leaves neither the new environment nor a changed lookup behind.
@@ -118,9 +133,26 @@ describe('DynamoDbTenantStore', () => {
   });
 
   test('puts and lists features and segments, overwriting on the same id', async () => {
-    await tenants.createEnvironment({ id: 'env_defs', organizationId: 'org_1', name: 'Staging', ingestKeyHash: 'hash_defs', ingestKeyPrefix: 'ik_def', createdAt: 1 });
-    const exportFeature: FeatureDefinition = { id: 'f1', key: 'export', name: 'Export', adoption: { minActiveDays: 5, windowDays: 28 } };
-    const search: FeatureDefinition = { id: 'f2', key: 'search', name: 'Search', adoption: { minActiveDays: 2, windowDays: 7 } };
+    await tenants.createEnvironment({
+      id: 'env_defs',
+      organizationId: 'org_1',
+      name: 'Staging',
+      ingestKeyHash: 'hash_defs',
+      ingestKeyPrefix: 'ik_def',
+      createdAt: 1,
+    });
+    const exportFeature: FeatureDefinition = {
+      id: 'f1',
+      key: 'export',
+      name: 'Export',
+      adoption: { minActiveDays: 5, windowDays: 28 },
+    };
+    const search: FeatureDefinition = {
+      id: 'f2',
+      key: 'search',
+      name: 'Search',
+      adoption: { minActiveDays: 2, windowDays: 7 },
+    };
     await tenants.putFeature('env_defs', exportFeature);
     await tenants.putFeature('env_defs', search);
     await tenants.putFeature('env_defs', { ...exportFeature, name: 'CSV export' });
@@ -155,7 +187,11 @@ describe('DynamoDbUsageStore', () => {
     const days = [0, 1, 3, 7, 8, 20, 27];
     const times = days.flatMap((day, i) => [at(day, 9, i), at(day, 17, 30), at(day, 12), at(day, 23, 59)]);
     for (const t of shuffled(times, 42)) await usage.recordEvent(env, { companyId: 'acme', eventKey: 'export', at: t });
-    await usage.recordCompany(env, { companyId: 'acme', at: at(2, 8), attributes: { name: 'Acme Inc', employees: 40 } });
+    await usage.recordCompany(env, {
+      companyId: 'acme',
+      at: at(2, 8),
+      attributes: { name: 'Acme Inc', employees: 40 },
+    });
 
     const itemsBefore = usage.itemsStreamed;
     const result = await companyUsage(env, 'acme');
@@ -178,7 +214,11 @@ describe('DynamoDbUsageStore', () => {
     const env = freshEnv();
     await usage.recordCompany(env, { companyId: 'c', at: at(5, 10), attributes: { name: 'First', tier: 'gold' } });
     await usage.recordCompany(env, { companyId: 'c', at: at(5, 9), attributes: { seats: 3 } });
-    await usage.recordCompany(env, { companyId: 'c', at: at(1, 9), attributes: { name: 'Renamed', active: false, gone: null } });
+    await usage.recordCompany(env, {
+      companyId: 'c',
+      at: at(1, 9),
+      attributes: { name: 'Renamed', active: false, gone: null },
+    });
     await usage.recordCompany(env, { companyId: 'c', at: at(6, 1) });
     const { company, usage: records } = await companyUsage(env, 'c');
     expect(company).toEqual({
@@ -219,12 +259,17 @@ describe('DynamoDbUsageStore', () => {
 
   test('a time before 2000 is refused before anything is written, so the company keeps compacting', async () => {
     const env = freshEnv();
-    for (let day = 0; day < COMPACT_AT_DAYS - 1; day++) await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: at(day, 12) });
+    for (let day = 0; day < COMPACT_AT_DAYS - 1; day++)
+      await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: at(day, 12) });
     const before = await companyUsage(env, 'old1');
     const pre1970 = Date.parse('1969-12-25T00:00:00Z');
-    await expect(usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: pre1970 })).rejects.toThrow(ValidationError);
+    await expect(usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: pre1970 })).rejects.toThrow(
+      ValidationError,
+    );
     await expect(usage.recordCompany(env, { companyId: 'old1', at: pre1970 })).rejects.toThrow(ValidationError);
-    await expect(usage.recordFeedback(env, { id: 'f_old1', companyId: 'old1', eventKey: 'e', at: pre1970, score: 1 })).rejects.toThrow(ValidationError);
+    await expect(
+      usage.recordFeedback(env, { id: 'f_old1', companyId: 'old1', eventKey: 'e', at: pre1970, score: 1 }),
+    ).rejects.toThrow(ValidationError);
     expect(await companyUsage(env, 'old1')).toEqual(before);
     // The next days compact as usual.
     const later = [at(COMPACT_AT_DAYS, 12), at(COMPACT_AT_DAYS + 1, 12)];
@@ -242,11 +287,20 @@ describe('DynamoDbUsageStore', () => {
         case 1:
           return usage.recordCompany(env, { companyId: 'hot', at: at(i, 12), attributes: { [`k${i}`]: i } });
         default:
-          return usage.recordFeedback(env, { id: `f${i}`, companyId: 'hot', eventKey: 'export', at: at(i, 12), score: (i % 5) + 1 });
+          return usage.recordFeedback(env, {
+            id: `f${i}`,
+            companyId: 'hot',
+            eventKey: 'export',
+            at: at(i, 12),
+            score: (i % 5) + 1,
+          });
       }
     });
     // And 50 more on one day, racing on the same map entry and on firstUsed of a second key.
-    const sameDay = shuffled(Array.from({ length: 50 }, (_, i) => at(60, 0, i)), 7);
+    const sameDay = shuffled(
+      Array.from({ length: 50 }, (_, i) => at(60, 0, i)),
+      7,
+    );
     await Promise.all([
       ...calls,
       ...sameDay.map((t) => usage.recordEvent(env, { companyId: 'hot', eventKey: 'search', at: t })),
@@ -258,15 +312,15 @@ describe('DynamoDbUsageStore', () => {
     const indexes = Array.from({ length: 50 }, (_, i) => i);
     expect(company.seenDays).toEqual(dayLatest([...indexes.map((i) => at(i, 12)), at(60, 0, 49)]));
     expect(company.firstSeen).toBe(at(0, 12));
-    expect(company.attributes).toEqual(
-      Object.fromEntries(indexes.filter((i) => i % 3 === 1).map((i) => [`k${i}`, i])),
-    );
+    expect(company.attributes).toEqual(Object.fromEntries(indexes.filter((i) => i % 3 === 1).map((i) => [`k${i}`, i])));
     expect(itemsRead).toBe(3);
 
     const exportUsage = records.find((r) => r.eventKey === 'export')!;
     expect(exportUsage.usedDays).toEqual(dayLatest(indexes.filter((i) => i % 3 === 0).map((i) => at(i, 12))));
     expect(exportUsage.firstUsed).toBe(at(0, 12));
-    const expectedFeedback = indexes.filter((i) => i % 3 === 2).map((i) => feedbackTally({ at: at(i, 12), score: (i % 5) + 1 }));
+    const expectedFeedback = indexes
+      .filter((i) => i % 3 === 2)
+      .map((i) => feedbackTally({ at: at(i, 12), score: (i % 5) + 1 }));
     expect([...exportUsage.feedback].sort((a, b) => a.at - b.at)).toEqual(expectedFeedback);
 
     const searchUsage = records.find((r) => r.eventKey === 'search')!;
@@ -307,7 +361,8 @@ describe('DynamoDbUsageStore', () => {
   test('a compaction that read the log before another one is refused, even when the recent days look the same again', async () => {
     const env = freshEnv();
     const times = Array.from({ length: COMPACT_AT_DAYS + 1 }, (_, day) => at(day, 10));
-    for (const t of times.slice(0, COMPACT_AT_DAYS - 1)) await usage.recordEvent(env, { companyId: 'v', eventKey: 'k', at: t });
+    for (const t of times.slice(0, COMPACT_AT_DAYS - 1))
+      await usage.recordEvent(env, { companyId: 'v', eventKey: 'k', at: t });
 
     // Writer A adds day 8: its compaction has read the item (empty log, days 1-8) and is held just
     // before its conditional write.
@@ -365,7 +420,9 @@ describe('DynamoDbUsageStore', () => {
       11,
     );
     for (let start = 0; start < times.length; start += 20) {
-      await Promise.all(times.slice(start, start + 20).map((t) => usage.recordEvent(env, { companyId: 'race', eventKey: 'k', at: t })));
+      await Promise.all(
+        times.slice(start, start + 20).map((t) => usage.recordEvent(env, { companyId: 'race', eventKey: 'k', at: t })),
+      );
     }
     const { usage: records, company } = await companyUsage(env, 'race');
     expect(records[0].usedDays).toEqual(dayLatest(times));
@@ -418,13 +475,12 @@ describe('DynamoDbUsageStore', () => {
 
   test('putCompanyUsage round-trips exactly through streamCompanyUsage and overwrites', async () => {
     const env = freshEnv();
-    const companies: CompanyUsage[] = ['z-last', 'b', 'a', 'ä'].map((id, n) => ({
+    const companies = ['z-last', 'b', 'a', 'ä'].map((id, n): CompanyUsage => ({
       company: {
         companyId: id,
         name: n === 1 ? null : `Company ${id}`,
-        attributes: (n === 1
-          ? { plan: 'free', seats: 0, trial: true, note: null }
-          : { name: `Company ${id}`, empty: '' }) as Record<string, AttributeValue>,
+        attributes:
+          n === 1 ? { plan: 'free', seats: 0, trial: true, note: null } : { name: `Company ${id}`, empty: '' },
         firstSeen: at(0, n),
         seenDays: new Map([0, 2, 5 + n].map((d) => [DAY0 + d, at(d, 20)])),
       },
@@ -433,13 +489,18 @@ describe('DynamoDbUsageStore', () => {
         firstUsed: k === 1 ? null : at(k, 3),
         usedDays: k === 1 ? new Map() : new Map([k, k + 1].map((d) => [DAY0 + d, at(d, 4)])),
         // Daily tallies, as the store folds them.
-        feedback: k === 0 ? [] : [{ at: at(k + 1, 0) - 1, count: 3, scoreCount: k % 2, scoreSum: 5 * (k % 2) }, { at: at(k + 2, 0) - 1, count: 1, scoreCount: 1, scoreSum: 1 }],
+        feedback:
+          k === 0
+            ? []
+            : [
+                { at: at(k + 1, 0) - 1, count: 3, scoreCount: k % 2, scoreSum: 5 * (k % 2) },
+                { at: at(k + 2, 0) - 1, count: 1, scoreCount: 1, scoreSum: 1 },
+              ],
       })),
     }));
     for (const company of companies) await usage.putCompanyUsage(env, company);
 
-    const expected = [...companies]
-      .sort((x, y) => byUtf8(x.company.companyId, y.company.companyId));
+    const expected = [...companies].sort((x, y) => byUtf8(x.company.companyId, y.company.companyId));
     expect(await collect(env)).toEqual(expected);
 
     const replaced: CompanyUsage = {
@@ -447,7 +508,7 @@ describe('DynamoDbUsageStore', () => {
       usage: [{ eventKey: 'feature-0', firstUsed: at(9, 9), usedDays: new Map([[DAY0 + 9, at(9, 9)]]), feedback: [] }],
     };
     await usage.putCompanyUsage(env, replaced);
-    expect((await companyUsage(env, 'z-last'))).toEqual(replaced);
+    expect(await companyUsage(env, 'z-last')).toEqual(replaced);
   });
 
   describe('an environment larger than 1 MB', () => {
@@ -457,14 +518,29 @@ describe('DynamoDbUsageStore', () => {
       env = freshEnv();
       const ids = Array.from({ length: count }, (_, i) => `company-${i}`);
       const companyFor = (id: string, i: number): CompanyUsage => {
-        const days = new Map(Array.from({ length: 20 }, (_, d) => [DAY0 + d, at(d, i % 24, i % 60)] as [number, number]));
+        const days = new Map(
+          Array.from({ length: 20 }, (_, d) => [DAY0 + d, at(d, i % 24, i % 60)] as [number, number]),
+        );
         return {
-          company: { companyId: id, name: `Name ${i}`, attributes: { name: `Name ${i}`, tier: i % 3 }, firstSeen: at(0, 0), seenDays: days },
-          usage: ['export', 'search'].map((eventKey) => ({ eventKey, firstUsed: at(0, 1), usedDays: days, feedback: [] })),
+          company: {
+            companyId: id,
+            name: `Name ${i}`,
+            attributes: { name: `Name ${i}`, tier: i % 3 },
+            firstSeen: at(0, 0),
+            seenDays: days,
+          },
+          usage: ['export', 'search'].map((eventKey) => ({
+            eventKey,
+            firstUsed: at(0, 1),
+            usedDays: days,
+            feedback: [],
+          })),
         };
       };
       for (let start = 0; start < count; start += 50) {
-        await Promise.all(ids.slice(start, start + 50).map((id, j) => usage.putCompanyUsage(env, companyFor(id, start + j))));
+        await Promise.all(
+          ids.slice(start, start + 50).map((id, j) => usage.putCompanyUsage(env, companyFor(id, start + j))),
+        );
       }
     });
 

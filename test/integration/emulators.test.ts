@@ -134,7 +134,9 @@ describe('emulators with a data folder', () => {
     const firstClients = createEmulatorClients(first);
     try {
       await ensureTables(firstClients.dynamodb, tables);
-      await firstClients.documentClient.send(new PutCommand({ TableName: 'config', Item: { pk: 'ORG#1', sk: 'META', name: 'Acme' } }));
+      await firstClients.documentClient.send(
+        new PutCommand({ TableName: 'config', Item: { pk: 'ORG#1', sk: 'META', name: 'Acme' } }),
+      );
       await firstClients.s3.send(new PutObjectCommand({ Bucket: 'exports', Key: 'kept.csv', Body: 'a,b\n' }));
     } finally {
       firstClients.destroy();

@@ -12,7 +12,10 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { DynamoDbExportRunStore, DynamoDbAutomaticExportSettingsStore } from '../../lambdas/adapters/dynamodb/automatic-export-stores';
+import {
+  DynamoDbExportRunStore,
+  DynamoDbAutomaticExportSettingsStore,
+} from '../../lambdas/adapters/dynamodb/automatic-export-stores';
 import { DynamoDbManualExportStore } from '../../lambdas/adapters/dynamodb/manual-export-store';
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
@@ -21,9 +24,20 @@ import { S3ObjectSink } from '../../lambdas/adapters/s3/object-sink';
 import { AutomaticExportService, RetryableRunError } from '../../lambdas/core/automatic-export';
 import { MAX_CONCURRENT_MANUAL_EXPORTS, ManualExportService } from '../../lambdas/core/manual-export';
 import { DAY_MS } from '../../lambdas/core/model';
-import { createEmulatorClients, EMULATOR_CREDENTIALS, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  EMULATOR_CREDENTIALS,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { syntheticTenant } from '../../lambdas/local/synthetic';
-import { injectDynamoDbWriteFaults, type DynamoDbFault, type DynamoDbWriteFaults } from '../support/dynamodb-write-faults';
+import {
+  injectDynamoDbWriteFaults,
+  type DynamoDbFault,
+  type DynamoDbWriteFaults,
+} from '../support/dynamodb-write-faults';
 import { FakeClock, FakeScheduler, FakeSealer } from '../support/fakes';
 import { startFaultyS3Proxy, type Fault, type FaultKind, type FaultyS3Proxy } from '../support/faulty-s3-proxy';
 
@@ -76,14 +90,21 @@ const scheduledDynamoDbFaults = (environmentId: string): DynamoDbFault[][] => [
 /** The faults of a manual export (a multipart upload of two parts), cycled over the jobs. */
 const MANUAL_FAULTS: Fault[][] = [
   [{ kind: 'error500', operation: 'UploadPart' }],
-  [{ kind: 'slowDown503', operation: 'UploadPart' }, { kind: 'slowDown503', operation: 'UploadPart' }],
+  [
+    { kind: 'slowDown503', operation: 'UploadPart' },
+    { kind: 'slowDown503', operation: 'UploadPart' },
+  ],
   [{ kind: 'reset', operation: 'UploadPart' }],
   [{ kind: 'stall', operation: 'UploadPart' }],
   [{ kind: 'error500', operation: 'CompleteMultipartUpload' }],
   [{ kind: 'stall', operation: 'CompleteMultipartUpload' }],
   [{ kind: 'slowDown503', operation: 'CreateMultipartUpload' }],
   [{ kind: 'reset', operation: 'CompleteMultipartUpload' }],
-  [{ kind: 'error500', operation: 'UploadPart' }, { kind: 'error500', operation: 'UploadPart' }, { kind: 'error500', operation: 'UploadPart' }],
+  [
+    { kind: 'error500', operation: 'UploadPart' },
+    { kind: 'error500', operation: 'UploadPart' },
+    { kind: 'error500', operation: 'UploadPart' },
+  ],
   [
     { kind: 'reset', operation: 'CreateMultipartUpload' },
     { kind: 'error500', operation: 'UploadPart' },
@@ -175,27 +196,59 @@ it('leaves no partial, duplicate or dangling object and no run running across 20
   // everywhere), a larger one for the manual exports (about 8 MB: a multipart upload of two parts).
   await tenants.createOrganization({ id: ORG, name: 'Faults', plan: 'enterprise', createdAt: 0 });
   const features = ['report_run', 'alert_created', 'dashboard_viewed', 'export_started', 'comment_added'];
-  const environmentIds = ['env_reference', ...Array.from({ length: ENVIRONMENTS }, (_, index) => `env_faulted_${index}`)];
-  const sealedSecret = async (environmentId: string) => sealer.seal(EMULATOR_CREDENTIALS.secretAccessKey, { environmentId });
+  const environmentIds = [
+    'env_reference',
+    ...Array.from({ length: ENVIRONMENTS }, (_, index) => `env_faulted_${index}`),
+  ];
+  const sealedSecret = async (environmentId: string) =>
+    sealer.seal(EMULATOR_CREDENTIALS.secretAccessKey, { environmentId });
   for (const environmentId of [...environmentIds, 'env_manual']) {
-    await tenants.createEnvironment({ id: environmentId, organizationId: ORG, name: 'Production', ingestKeyHash: `hash_${environmentId}`, ingestKeyPrefix: 'ik_', createdAt: 0 });
+    await tenants.createEnvironment({
+      id: environmentId,
+      organizationId: ORG,
+      name: 'Production',
+      ingestKeyHash: `hash_${environmentId}`,
+      ingestKeyPrefix: 'ik_',
+      createdAt: 0,
+    });
     const manualTenant = environmentId === 'env_manual';
     const keys = manualTenant ? Array.from({ length: 20 }, (_, index) => `feature_${index}`) : features;
-    for (const key of keys) await tenants.putFeature(environmentId, { id: key, key, name: key, adoption: { minActiveDays: 3, windowDays: 14 } });
-    const tenant = syntheticTenant({ companies: manualTenant ? 56 : 12, featureKeys: keys, days: 60, endAt: FIRST_DAY + 30 * DAY_MS, seed: 7 });
+    for (const key of keys)
+      await tenants.putFeature(environmentId, {
+        id: key,
+        key,
+        name: key,
+        adoption: { minActiveDays: 3, windowDays: 14 },
+      });
+    const tenant = syntheticTenant({
+      companies: manualTenant ? 56 : 12,
+      featureKeys: keys,
+      days: 60,
+      endAt: FIRST_DAY + 30 * DAY_MS,
+      seed: 7,
+    });
     await Promise.all([...tenant].map((company) => usage.putCompanyUsage(environmentId, company)));
     if (manualTenant) continue;
-    await settings.put({
-      environmentId,
-      enabled: true,
-      cadence: 'daily',
-      destination: { provider: 'Custom', bucket: CUSTOMER_BUCKET, region: 'us-east-1', keyPrefix: 'exports', endpoint: proxy.endpoint },
-      accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
-      sealedSecretAccessKey: await sealedSecret(environmentId),
-      notifyEmails: ['data@faults.example'],
-      updatedAt: 0,
-      version: 1,
-    }, 0);
+    await settings.put(
+      {
+        environmentId,
+        enabled: true,
+        cadence: 'daily',
+        destination: {
+          provider: 'Custom',
+          bucket: CUSTOMER_BUCKET,
+          region: 'us-east-1',
+          keyPrefix: 'exports',
+          endpoint: proxy.endpoint,
+        },
+        accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
+        sealedSecretAccessKey: await sealedSecret(environmentId),
+        notifyEmails: ['data@faults.example'],
+        updatedAt: 0,
+        version: 1,
+      },
+      0,
+    );
   }
   const days = Array.from({ length: DAYS }, (_, index) => FIRST_DAY + index * DAY_MS);
 
@@ -204,7 +257,8 @@ it('leaves no partial, duplicate or dangling object and no run running across 20
   await Promise.all(
     days.map(async (day) => {
       const result = await automatic.runScheduled('env_reference', day);
-      if (result.outcome !== 'successful') throw new Error(`reference run of ${new Date(day).toISOString()}: ${result.outcome}`);
+      if (result.outcome !== 'successful')
+        throw new Error(`reference run of ${new Date(day).toISOString()}: ${result.outcome}`);
       expected.set(result.objectKey.split('/').at(-1)!, await objectHash(CUSTOMER_BUCKET, result.objectKey));
     }),
   );
@@ -271,7 +325,12 @@ it('leaves no partial, duplicate or dangling object and no run running across 20
     const dynamoDb = scheduledDynamoDbFaults(environmentId);
     for (const [dayIndex, day] of days.entries()) {
       const scenario = environmentIndex * DAYS + dayIndex;
-      await scheduledRun(environmentId, day, SCHEDULED_FAULTS[scenario % SCHEDULED_FAULTS.length], dynamoDb[(scenario + environmentIndex) % dynamoDb.length]);
+      await scheduledRun(
+        environmentId,
+        day,
+        SCHEDULED_FAULTS[scenario % SCHEDULED_FAULTS.length],
+        dynamoDb[(scenario + environmentIndex) % dynamoDb.length],
+      );
     }
   }
 
@@ -283,11 +342,15 @@ it('leaves no partial, duplicate or dangling object and no run running across 20
         figures.manualJobs++;
         const job = await manual.request(caller, 'env_manual', '30d-daily');
         if (attempt === 1) {
-          proxy.inject(...MANUAL_FAULTS[index % MANUAL_FAULTS.length].map((fault) => ({ ...fault, keyIncludes: `/${job.id}/` })));
+          proxy.inject(
+            ...MANUAL_FAULTS[index % MANUAL_FAULTS.length].map((fault) => ({ ...fault, keyIncludes: `/${job.id}/` })),
+          );
           const dynamoDb = manualDynamoDbFaults(job.id);
           dynamoDbFaults.inject(...dynamoDb[index % dynamoDb.length]);
         }
-        await withDeadline(`/${job.id}/`, (signal) => manual.run('env_manual', job.id, { timeLimitMs: TIME_LIMIT_MS, signal }));
+        await withDeadline(`/${job.id}/`, (signal) =>
+          manual.run('env_manual', job.id, { timeLimitMs: TIME_LIMIT_MS, signal }),
+        );
         if ((await jobs.get('env_manual', job.id))?.status === 'done') break;
         figures.manualJobsFailed++;
       }
@@ -309,7 +372,8 @@ it('leaves no partial, duplicate or dangling object and no run running across 20
   expect(faultedKeys).toHaveLength(ENVIRONMENTS * DAYS);
   expect(new Set(faultedKeys).size).toBe(ENVIRONMENTS * DAYS);
   let partialObjects = 0;
-  for (const key of faultedKeys) if ((await objectHash(CUSTOMER_BUCKET, key)) !== expected.get(key.split('/').at(-1)!)) partialObjects++;
+  for (const key of faultedKeys)
+    if ((await objectHash(CUSTOMER_BUCKET, key)) !== expected.get(key.split('/').at(-1)!)) partialObjects++;
   let runsRunning = 0;
   let runsNotSuccessful = 0;
   for (let index = 0; index < ENVIRONMENTS; index++) {
@@ -322,13 +386,22 @@ it('leaves no partial, duplicate or dangling object and no run running across 20
 
   // Manual exports: an object for each job done, none for a failed one, each the faultless export.
   const manualKeys = await listAll(clients.s3, EXPORTS_BUCKET, 'manual/env_manual/');
-  const jobRecords = await Promise.all(Array.from({ length: jobCounter }, (_, index) => jobs.get('env_manual', `exp_${index + 1}`)));
+  const jobRecords = await Promise.all(
+    Array.from({ length: jobCounter }, (_, index) => jobs.get('env_manual', `exp_${index + 1}`)),
+  );
   const doneKeys = jobRecords.filter((job) => job?.status === 'done').map((job) => job!.objectKey!);
   expect(manualKeys).toEqual([...doneKeys].sort());
   for (const key of manualKeys) if ((await objectHash(EXPORTS_BUCKET, key)) !== expectedManual) partialObjects++;
   const jobsRunning = jobRecords.filter((job) => job?.status !== 'done' && job?.status !== 'failed').length;
   const jobFailures = jobRecords.filter((job) => job?.status === 'failed');
-  expect(jobFailures.every((job) => job!.error === 'The export did not finish within its time limit. Please try a shorter aggregation or contact support.' || job!.error!.startsWith('The export failed on our side.'))).toBe(true);
+  expect(
+    jobFailures.every(
+      (job) =>
+        job!.error ===
+          'The export did not finish within its time limit. Please try a shorter aggregation or contact support.' ||
+        job!.error!.startsWith('The export failed on our side.'),
+    ),
+  ).toBe(true);
   expect(doneKeys).toHaveLength(MANUAL_JOBS + 1);
 
   // Multipart uploads: each completed or aborted, none left open.

@@ -11,7 +11,12 @@ import { S3ObjectSink } from '../../lambdas/adapters/s3/object-sink';
 import { S3RawEventReader } from '../../lambdas/adapters/s3/raw-event-reader';
 import { runExportJob, type ExportJobRunSpec } from '../../lambdas/core/export-job-run';
 import type { RawRecord } from '../../lambdas/core/raw-log';
-import { createEmulatorClients, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { ArrayProfileStore } from '../support/export-job-fixtures';
 
 const RAW_BUCKET = 'raw-for-jobs';
@@ -36,8 +41,24 @@ afterAll(async () => {
 const records: RawRecord[] = Array.from({ length: 150 }, (_, i): RawRecord => {
   const receivedAt = START + Math.floor((i * 12 * HOUR) / 150);
   return i % 5 === 4
-    ? { id: `u${i}`, environmentId: 'env_jobs', receivedAt, type: 'user', userId: `user-${i % 9}`, attributes: { email: `u${i}@x.y` } }
-    : { id: `e${i}`, environmentId: 'env_jobs', receivedAt, type: 'event', userId: `user-${i % 9}`, event: i % 2 ? 'a b/c' : 'signup', timestamp: receivedAt - 500, attributes: { seq: i, text: 'é "q" <&>' } };
+    ? {
+        id: `u${i}`,
+        environmentId: 'env_jobs',
+        receivedAt,
+        type: 'user',
+        userId: `user-${i % 9}`,
+        attributes: { email: `u${i}@x.y` },
+      }
+    : {
+        id: `e${i}`,
+        environmentId: 'env_jobs',
+        receivedAt,
+        type: 'event',
+        userId: `user-${i % 9}`,
+        event: i % 2 ? 'a b/c' : 'signup',
+        timestamp: receivedAt - 500,
+        attributes: { seq: i, text: 'é "q" <&>' },
+      };
 });
 
 async function keysUnder(prefix: string): Promise<string[]> {
@@ -47,7 +68,10 @@ async function keysUnder(prefix: string): Promise<string[]> {
 
 async function eventsIn(key: string): Promise<{ name: string; seq: number }[]> {
   const { Body } = await clients.s3.send(new GetObjectCommand({ Bucket: DESTINATION, Key: key }));
-  const [first, ...lines] = gunzipSync(await Body!.transformToByteArray()).toString('utf8').trimEnd().split('\n');
+  const [first, ...lines] = gunzipSync(await Body!.transformToByteArray())
+    .toString('utf8')
+    .trimEnd()
+    .split('\n');
   return lines.map((line) => ({ name: JSON.parse(first) as string, seq: JSON.parse(line).eventProps.seq as number }));
 }
 
@@ -76,11 +100,15 @@ it('exports each window once, every event in exactly one run, named by the schem
   const exported: { name: string; seq: number }[] = [];
   for (const { files } of runs) {
     for (const file of files) {
-      expect(file.key).toMatch(/^exports\/job_rec-20261207(12|16|20)0000-(signup|a-b-c)-20261207-0-env_jobs\.json\.gz$/);
+      expect(file.key).toMatch(
+        /^exports\/job_rec-20261207(12|16|20)0000-(signup|a-b-c)-20261207-0-env_jobs\.json\.gz$/,
+      );
       exported.push(...(await eventsIn(file.key)));
     }
   }
-  const sent = records.filter((r) => r.type === 'event').map((r) => ({ name: r.event!, seq: r.attributes!.seq as number }));
+  const sent = records
+    .filter((r) => r.type === 'event')
+    .map((r) => ({ name: r.event!, seq: r.attributes!.seq as number }));
   expect(exported.sort((a, b) => a.seq - b.seq)).toEqual(sent);
 
   const before = await keysUnder('exports/');

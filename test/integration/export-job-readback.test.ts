@@ -20,7 +20,12 @@ const TRICKY = ['plain', 'quote " and, comma', 'line\nbreak', '<tag> & amp', 'em
 
 /** 300 events of 3 names over two UTC days, with numbers, booleans and hostile text. */
 const records = Array.from({ length: 300 }, (_, i) =>
-  eventRecord(NAMES[i % 3], AT + i * 30_000, { seq: i, price: i / 4, paid: i % 2 === 0, label: TRICKY[i % TRICKY.length] }),
+  eventRecord(NAMES[i % 3], AT + i * 30_000, {
+    seq: i,
+    price: i / 4,
+    paid: i % 2 === 0,
+    label: TRICKY[i % TRICKY.length],
+  }),
 );
 
 let directory: string;
@@ -60,7 +65,9 @@ async function exportAll(format: FileFormatName, compression: Compression) {
   // 3 names x 2 days, some in several chunks, each named by the scheme.
   expect(files.length).toBeGreaterThan(6);
   for (const file of files) {
-    expect(file.key).toMatch(new RegExp(`^exports/${spec.jobId}-20261124040000-(signup|a-b-c|Ünïcode-🎉)-2026112[23]-\\d+-env1\\.`));
+    expect(file.key).toMatch(
+      new RegExp(`^exports/${spec.jobId}-20261124040000-(signup|a-b-c|Ünïcode-🎉)-2026112[23]-\\d+-env1\\.`),
+    );
   }
   expect(files.reduce((sum, file) => sum + file.records, 0)).toBe(records.length);
   return files.map((file) => ({ ...file, path: sink.pathOf(file.key) }));
@@ -85,7 +92,7 @@ const bySeq = (rows: Row[]) => [...rows].sort((a, b) => a.seq - b.seq);
 
 async function query(sql: string): Promise<Record<string, unknown>[]> {
   const reader = await db.runAndReadAll(sql);
-  return reader.getRowObjectsJS() as Record<string, unknown>[];
+  return reader.getRowObjectsJS();
 }
 
 describe.each(['gzip', 'none'] as const)('compression %s', (compression) => {
@@ -105,7 +112,14 @@ describe.each(['gzip', 'none'] as const)('compression %s', (compression) => {
       );
       // The first line (the name, a JSON string) is the one line DuckDB skips: every event is read.
       expect(found).toHaveLength(file.records);
-      for (const row of found) rows.push({ name, seq: row.seq as number, price: row.price as number, paid: row.paid as boolean, label: row.label as string });
+      for (const row of found)
+        rows.push({
+          name,
+          seq: row.seq as number,
+          price: row.price as number,
+          paid: row.paid as boolean,
+          label: row.label as string,
+        });
     }
     expect(bySeq(rows)).toEqual(expected(false));
   });
@@ -117,7 +131,9 @@ describe.each(['gzip', 'none'] as const)('compression %s', (compression) => {
        FROM read_csv([${files.map((f) => `'${f.path}'`).join(',')}], header = true, all_varchar = true)`,
     );
     expect(rows).toHaveLength(records.length);
-    expect(bySeq(rows as Row[]).map(({ name, seq, price, paid, label }) => ({ name, seq, price, paid, label }))).toEqual(expected(true));
+    expect(
+      bySeq(rows as Row[]).map(({ name, seq, price, paid, label }) => ({ name, seq, price, paid, label })),
+    ).toEqual(expected(true));
     expect(rows.find((row) => row.seq === 0)!.ts).toBe('2026-11-22T23:00:00.000Z');
   });
 
@@ -128,7 +144,9 @@ describe.each(['gzip', 'none'] as const)('compression %s', (compression) => {
       `SELECT eventName AS name, seq::INTEGER AS seq, price, paid, label, epoch_ms(ts) AS ms, typeof(ts) AS tsType
        FROM read_parquet([${files.map((f) => `'${f.path}'`).join(',')}])`,
     );
-    expect(bySeq(rows.map(({ name, seq, price, paid, label }) => ({ name, seq, price, paid, label })) as Row[])).toEqual(expected(false));
+    expect(
+      bySeq(rows.map(({ name, seq, price, paid, label }) => ({ name, seq, price, paid, label })) as Row[]),
+    ).toEqual(expected(false));
     expect(rows[0].tsType).toMatch(/^TIMESTAMP/);
     expect(Number(rows.find((row) => row.seq === 1)!.ms)).toBe(AT + 30_000);
   });
@@ -141,11 +159,22 @@ describe.each(['gzip', 'none'] as const)('compression %s', (compression) => {
       const bytes = await readFile(file.path);
       const document = parser.parse((compression === 'gzip' ? gunzipSync(bytes) : bytes).toString('utf8'));
       for (const event of document.Events.Event) {
-        const props = Object.fromEntries(event.eventProps.entry.map((entry: { key: string; value: string }) => [entry.key, entry.value]));
-        rows.push({ name: event.eventName, seq: Number(props.seq), price: Number(props.price), paid: props.paid, label: props.label });
+        const props = Object.fromEntries(
+          event.eventProps.entry.map((entry: { key: string; value: string }) => [entry.key, entry.value]),
+        );
+        rows.push({
+          name: event.eventName,
+          seq: Number(props.seq),
+          price: Number(props.price),
+          paid: props.paid,
+          label: props.label,
+        });
       }
     }
-    const withReplacedControls = expected(true).map((row) => ({ ...row, label: row.label.replace('\u0001', '\ufffd') }));
+    const withReplacedControls = expected(true).map((row) => ({
+      ...row,
+      label: row.label.replace('\u0001', '\ufffd'),
+    }));
     expect(bySeq(rows)).toEqual(withReplacedControls);
   });
 });
@@ -174,7 +203,9 @@ it('profiles: one gzip-compressed Parquet or CSV row per profile, read by DuckDB
       },
       { rawEvents: new ArrayRawEventReader([]), profiles, sink },
     );
-    expect(files.map((f) => f.key)).toEqual([`p/org1-profiles-${format}-20261124000000-env1-0.${format === 'csv' ? 'csv.gz' : 'parquet.gzip'}`]);
+    expect(files.map((f) => f.key)).toEqual([
+      `p/org1-profiles-${format}-20261124000000-env1-0.${format === 'csv' ? 'csv.gz' : 'parquet.gzip'}`,
+    ]);
     const path = sink.pathOf(files[0].key);
     const rows = await query(
       format === 'csv'

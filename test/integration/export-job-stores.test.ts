@@ -4,9 +4,20 @@
  * DynamoDB results.
  */
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../../lambdas/adapters/dynamodb/export-job-stores';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { pageOfJobs } from '../../lambdas/core/export-jobs';
-import { destinationStoreContract, exportJobStoreContract, failingJobsStoreContract, jobOf } from '../support/export-job-store-contracts';
+import {
+  destinationStoreContract,
+  exportJobStoreContract,
+  failingJobsStoreContract,
+  jobOf,
+} from '../support/export-job-store-contracts';
 
 const TABLES = { configTable: 'config', usageTable: 'usage' };
 
@@ -25,9 +36,12 @@ afterAll(async () => {
   await emulators?.stop();
 });
 
-describe('DynamoDbDestinationStore (contract)', () => destinationStoreContract(() => new DynamoDbDestinationStore(options())));
-describe('DynamoDbExportJobStore (contract)', () => exportJobStoreContract(() => new DynamoDbExportJobStore(options())));
-describe('DynamoDbExportJobStore failure sequences (contract)', () => failingJobsStoreContract(() => new DynamoDbExportJobStore(options())));
+describe('DynamoDbDestinationStore (contract)', () =>
+  destinationStoreContract(() => new DynamoDbDestinationStore(options())));
+describe('DynamoDbExportJobStore (contract)', () =>
+  exportJobStoreContract(() => new DynamoDbExportJobStore(options())));
+describe('DynamoDbExportJobStore failure sequences (contract)', () =>
+  failingJobsStoreContract(() => new DynamoDbExportJobStore(options())));
 
 describe('DynamoDbExportJobStore listing', () => {
   test('65 jobs with large items come back whole, filtered and paged by the core through every page', async () => {

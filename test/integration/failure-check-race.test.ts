@@ -9,7 +9,13 @@ import {
 } from '../../lambdas/adapters/dynamodb/automatic-export-stores';
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { FailureCheckService, STOP_AFTER_MS } from '../../lambdas/core/failure-check';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { FakeClock, FakeMailer, FakeScheduler } from '../support/fakes';
 
 const TABLES = { configTable: 'config', usageTable: 'usage' };
@@ -76,7 +82,11 @@ test(`${OVERLAPPING_CHECKS} overlapping checks send each email once and stop the
 
   expect(mailer.sent.map((m) => m.subject)).toHaveLength(2);
   // One stop write: the version went from the save's 1 to 2, not further. The schedule follows it.
-  expect(await settings.get(environmentId)).toMatchObject({ enabled: false, stoppedAt: FAILING_SINCE + STOP_AFTER_MS, version: 2 });
+  expect(await settings.get(environmentId)).toMatchObject({
+    enabled: false,
+    stoppedAt: FAILING_SINCE + STOP_AFTER_MS,
+    version: 2,
+  });
   expect(scheduler.schedules.has(environmentId)).toBe(false);
   expect(scheduler.calls.at(-1)).toEqual({ op: 'remove', environmentId });
 });

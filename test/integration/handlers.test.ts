@@ -9,13 +9,21 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import { DynamoDbAutomaticExportSettingsStore, DynamoDbExportRunStore } from '../../lambdas/adapters/dynamodb/automatic-export-stores';
+import {
+  DynamoDbAutomaticExportSettingsStore,
+  DynamoDbExportRunStore,
+} from '../../lambdas/adapters/dynamodb/automatic-export-stores';
 import { DynamoDbManualExportStore } from '../../lambdas/adapters/dynamodb/manual-export-store';
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../../lambdas/adapters/dynamodb/export-job-stores';
 import { DynamoDbRawExportStore } from '../../lambdas/adapters/dynamodb/raw-export-store';
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
-import { readApiConfig, readFailureCheckConfig, readRunExportConfig, readStoreConfig } from '../../lambdas/adapters/aws-wiring';
+import {
+  readApiConfig,
+  readFailureCheckConfig,
+  readRunExportConfig,
+  readStoreConfig,
+} from '../../lambdas/adapters/aws-wiring';
 import { ConfigurationError, type Environment } from '../../lambdas/config';
 import { storedIngestKey } from '../../lambdas/core/ingest-keys';
 import { encodeRawRecord, hourPrefix, type RawRecord } from '../../lambdas/core/raw-log';
@@ -27,7 +35,12 @@ import {
   type EmulatorClients,
   type RunningEmulators,
 } from '../../lambdas/local/emulators';
-import { synthesizeFunctionEnvironments, TEST_CONTEXT, TEST_REGION, type FunctionEnvironments } from '../support/function-environments';
+import {
+  synthesizeFunctionEnvironments,
+  TEST_CONTEXT,
+  TEST_REGION,
+  type FunctionEnvironments,
+} from '../support/function-environments';
 
 type Stub = AwsStub<any, any, any>;
 interface Loaded {
@@ -85,8 +98,14 @@ function load(file: string, functionEnvironment: Environment, runtime: Environme
   try {
     let loaded: Loaded | undefined;
     jest.isolateModules(() => {
+      // A fresh module registry is only reachable through synchronous `require` inside this callback.
+      /* eslint-disable @typescript-eslint/no-require-imports */
       const { mockClient } = require('aws-sdk-client-mock');
-      const sdk = { lambda: require('@aws-sdk/client-lambda'), kms: require('@aws-sdk/client-kms'), s3: require('@aws-sdk/client-s3') };
+      const sdk = {
+        lambda: require('@aws-sdk/client-lambda'),
+        kms: require('@aws-sdk/client-kms'),
+        s3: require('@aws-sdk/client-s3'),
+      };
       const stubs = {
         lambda: mockClient(sdk.lambda.LambdaClient),
         scheduler: mockClient(require('@aws-sdk/client-scheduler').SchedulerClient),
@@ -95,6 +114,7 @@ function load(file: string, functionEnvironment: Environment, runtime: Environme
         firehose: mockClient(require('@aws-sdk/client-firehose').FirehoseClient),
       };
       loaded = { handler: require(`../../lambdas/handlers/${file}`).handler, ...stubs, sdk };
+      /* eslint-enable @typescript-eslint/no-require-imports */
     });
     return loaded!;
   } finally {
@@ -102,7 +122,11 @@ function load(file: string, functionEnvironment: Environment, runtime: Environme
   }
 }
 
-function apiEvent(method: string, path: string, options: { claims?: Record<string, unknown>; body?: unknown; headers?: Record<string, string> } = {}) {
+function apiEvent(
+  method: string,
+  path: string,
+  options: { claims?: Record<string, unknown>; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const body = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body)).toString('base64');
   return {
     version: '2.0',
@@ -134,7 +158,10 @@ function lambdaContext(functionName: string, remainingMs = 120_000) {
   };
 }
 
-const parse = (response: { statusCode: number; body: string }) => ({ status: response.statusCode, body: JSON.parse(response.body || 'null') });
+const parse = (response: { statusCode: number; body: string }) => ({
+  status: response.statusCode,
+  body: JSON.parse(response.body || 'null'),
+});
 
 let orgCounter = 0;
 /** An organization with one environment, created through the tenant store of the template's table. */
@@ -143,7 +170,14 @@ async function tenant(plan: 'free' | 'pro' | 'enterprise') {
   const organization = { id: `org_h${n}`, name: `Tenant ${n}`, plan, createdAt: 1 };
   const ingestKey = `ik_handlers_test_key_${n}`;
   const { hash, prefix } = storedIngestKey(ingestKey);
-  const environment = { id: `env_h${n}`, organizationId: organization.id, name: 'Production', ingestKeyHash: hash, ingestKeyPrefix: prefix, createdAt: 1 };
+  const environment = {
+    id: `env_h${n}`,
+    organizationId: organization.id,
+    name: 'Production',
+    ingestKeyHash: hash,
+    ingestKeyPrefix: prefix,
+    createdAt: 1,
+  };
   await tenants.createOrganization(organization);
   await tenants.createEnvironment(environment);
   return { organization, environment, ingestKey };
@@ -242,7 +276,15 @@ describe('configuration readers, with the template environment', () => {
 
   test('check-failures and ingest', () => {
     expect(requiredVariables(readFailureCheckConfig, environments.checkFailures)).toEqual(
-      ['CONFIG_TABLE', 'SENDER_EMAIL', 'DASHBOARD_URL', 'SCHEDULE_GROUP_NAME', 'SCHEDULER_ROLE_ARN', 'RUN_EXPORT_FUNCTION_ARN', 'SCHEDULE_DLQ_ARN'].sort(),
+      [
+        'CONFIG_TABLE',
+        'SENDER_EMAIL',
+        'DASHBOARD_URL',
+        'SCHEDULE_GROUP_NAME',
+        'SCHEDULER_ROLE_ARN',
+        'RUN_EXPORT_FUNCTION_ARN',
+        'SCHEDULE_DLQ_ARN',
+      ].sort(),
     );
     expect(readFailureCheckConfig(environments.checkFailures)).toMatchObject({
       senderEmail: TEST_CONTEXT.senderEmail,
@@ -267,7 +309,9 @@ describe('configuration readers, with the template environment', () => {
     ['check-failures', 'SENDER_EMAIL', 'checkFailures'],
   ] as const)('the %s handler does not load without %s', (file, missing, fn) => {
     const { [missing]: _removed, ...env } = environments[fn] as Environment;
-    expect(() => load(file, env, runtimeOf(RUN_EXPORT_FUNCTION_NAME))).toThrow(`environment variable ${missing} must be set`);
+    expect(() => load(file, env, runtimeOf(RUN_EXPORT_FUNCTION_NAME))).toThrow(
+      `environment variable ${missing} must be set`,
+    );
   });
 });
 
@@ -276,15 +320,22 @@ describe('api handler', () => {
   beforeAll(() => {
     api = load('api', environments.api);
   });
-  const call = async (method: string, path: string, options?: Parameters<typeof apiEvent>[2]) => parse(await api.handler(apiEvent(method, path, options), lambdaContext('DataExport-test-ApiFunction')));
+  const call = async (method: string, path: string, options?: Parameters<typeof apiEvent>[2]) =>
+    parse(await api.handler(apiEvent(method, path, options), lambdaContext('DataExport-test-ApiFunction')));
 
   test('an operator creates an organization and an environment in the template tables (base64 bodies)', async () => {
     const operator = { org: 'org_operators', role: 'operator' };
-    const created = await call('POST', '/v1/organizations', { claims: operator, body: { name: 'Zoë Co', plan: 'pro' } });
+    const created = await call('POST', '/v1/organizations', {
+      claims: operator,
+      body: { name: 'Zoë Co', plan: 'pro' },
+    });
     expect(created).toMatchObject({ status: 201, body: { name: 'Zoë Co', plan: 'pro' } });
     expect(await tenants.getOrganization(created.body.id)).toMatchObject({ name: 'Zoë Co', plan: 'pro' });
 
-    const environment = await call('POST', `/v1/organizations/${created.body.id}/environments`, { claims: operator, body: { name: 'Production' } });
+    const environment = await call('POST', `/v1/organizations/${created.body.id}/environments`, {
+      claims: operator,
+      body: { name: 'Production' },
+    });
     expect(environment.status).toBe(201);
     // A token without a role is a member of its organization.
     const read = await call('GET', `/v1/environments/${environment.body.id}`, { claims: { org: created.body.id } });
@@ -293,16 +344,24 @@ describe('api handler', () => {
 
   test('a token without a role, or with an unknown one, is not an operator', async () => {
     for (const claims of [{ org: 'org_x' }, { org: 'org_x', role: 'member' }]) {
-      expect((await call('POST', '/v1/organizations', { claims, body: { name: 'Nope', plan: 'pro' } })).status).toBe(403);
+      expect((await call('POST', '/v1/organizations', { claims, body: { name: 'Nope', plan: 'pro' } })).status).toBe(
+        403,
+      );
     }
-    const unknownRole = await call('POST', '/v1/organizations', { claims: { org: 'org_x', role: 'admin' }, body: { name: 'Nope', plan: 'pro' } });
+    const unknownRole = await call('POST', '/v1/organizations', {
+      claims: { org: 'org_x', role: 'admin' },
+      body: { name: 'Nope', plan: 'pro' },
+    });
     expect(unknownRole).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
     expect((await call('GET', '/v1/environments/env_h1', { claims: { role: 'operator' } })).status).toBe(401);
   });
 
   test("another organization's environment is not found", async () => {
     const { environment } = await tenant('pro');
-    expect((await call('GET', `/v1/environments/${environment.id}`, { claims: { org: 'org_other', role: 'member' } })).status).toBe(404);
+    expect(
+      (await call('GET', `/v1/environments/${environment.id}`, { claims: { org: 'org_other', role: 'member' } }))
+        .status,
+    ).toBe(404);
   });
 
   test('a manual export is handed to the run-export function the template names, asynchronously', async () => {
@@ -316,8 +375,15 @@ describe('api handler', () => {
     const invocations = api.lambda.commandCalls(api.sdk.lambda.InvokeCommand);
     expect(invocations).toHaveLength(1);
     const { FunctionName, InvocationType, Payload } = invocations[0].args[0].input;
-    expect({ FunctionName, InvocationType }).toEqual({ FunctionName: environments.api.EXPORT_FUNCTION_NAME, InvocationType: 'Event' });
-    expect(JSON.parse(Buffer.from(Payload).toString())).toEqual({ kind: 'manual-export', environmentId: environment.id, jobId: started.body.id });
+    expect({ FunctionName, InvocationType }).toEqual({
+      FunctionName: environments.api.EXPORT_FUNCTION_NAME,
+      InvocationType: 'Event',
+    });
+    expect(JSON.parse(Buffer.from(Payload).toString())).toEqual({
+      kind: 'manual-export',
+      environmentId: environment.id,
+      jobId: started.body.id,
+    });
   });
 
   test('a failed dispatch answers 500 without the SDK error', async () => {
@@ -327,7 +393,10 @@ describe('api handler', () => {
       claims: { org: organization.id, role: 'member' },
       body: { aggregation: 'snapshot' },
     });
-    expect(response).toEqual({ status: 500, body: { error: { code: 'internal_error', message: 'Something went wrong on our side. Please try again.' } } });
+    expect(response).toEqual({
+      status: 500,
+      body: { error: { code: 'internal_error', message: 'Something went wrong on our side. Please try again.' } },
+    });
   });
 });
 
@@ -341,7 +410,13 @@ describe('ingest handler', () => {
       ),
     }));
   const sentRecords = (loaded: Loaded) =>
-    loaded.firehose.calls().flatMap((call) => (call.args[0].input as { Records: { Data: Uint8Array }[] }).Records.map((r) => JSON.parse(Buffer.from(r.Data).toString('utf8'))));
+    loaded.firehose
+      .calls()
+      .flatMap((call) =>
+        (call.args[0].input as { Records: { Data: Uint8Array }[] }).Records.map((r) =>
+          JSON.parse(Buffer.from(r.Data).toString('utf8')),
+        ),
+      );
 
   test('accepts tracking data with the environment key into the template stream and usage table; refuses a wrong key', async () => {
     const ingest = load('ingest', environments.ingest);
@@ -349,15 +424,30 @@ describe('ingest handler', () => {
     const { environment, ingestKey } = await tenant('pro');
     const company = (key: string) =>
       ingest.handler(
-        apiEvent('POST', '/ingest/company', { headers: { authorization: `Bearer ${key}` }, body: { companyId: 'c1', attributes: { name: 'Acme' } } }),
+        apiEvent('POST', '/ingest/company', {
+          headers: { authorization: `Bearer ${key}` },
+          body: { companyId: 'c1', attributes: { name: 'Acme' } },
+        }),
         lambdaContext('DataExport-test-IngestFunction'),
       );
     expect(parse(await company(ingestKey))).toEqual({ status: 200, body: { success: true } });
     expect(parse(await company('ik_not_the_key_of_anyone')).status).toBe(401);
 
-    expect(ingest.firehose.calls().map((call) => call.args[0].input.DeliveryStreamName)).toEqual([environments.ingest.RAW_EVENTS_STREAM]);
-    expect(sentRecords(ingest)).toEqual([expect.objectContaining({ environmentId: environment.id, type: 'company', companyId: 'c1', attributes: { name: 'Acme' } })]);
-    const usage = new DynamoDbUsageStore({ client: clients.documentClient, tableName: environments.ingest.USAGE_TABLE });
+    expect(ingest.firehose.calls().map((call) => call.args[0].input.DeliveryStreamName)).toEqual([
+      environments.ingest.RAW_EVENTS_STREAM,
+    ]);
+    expect(sentRecords(ingest)).toEqual([
+      expect.objectContaining({
+        environmentId: environment.id,
+        type: 'company',
+        companyId: 'c1',
+        attributes: { name: 'Acme' },
+      }),
+    ]);
+    const usage = new DynamoDbUsageStore({
+      client: clients.documentClient,
+      tableName: environments.ingest.USAGE_TABLE,
+    });
     const stored = [];
     for await (const c of usage.streamCompanyUsage(environment.id)) stored.push(c.company);
     expect(stored).toEqual([expect.objectContaining({ companyId: 'c1', attributes: { name: 'Acme' } })]);
@@ -369,13 +459,22 @@ describe('ingest handler', () => {
     const { environment, ingestKey } = await tenant('pro');
     const response = parse(
       await ingest.handler(
-        apiEvent('POST', '/ingest/company', { headers: { authorization: `Bearer ${ingestKey}` }, body: { companyId: 'c2' } }),
+        apiEvent('POST', '/ingest/company', {
+          headers: { authorization: `Bearer ${ingestKey}` },
+          body: { companyId: 'c2' },
+        }),
         lambdaContext('DataExport-test-IngestFunction'),
       ),
     );
-    expect(response).toMatchObject({ status: 503, body: { success: false, error: { code: 'temporarily_unavailable' } } });
+    expect(response).toMatchObject({
+      status: 503,
+      body: { success: false, error: { code: 'temporarily_unavailable' } },
+    });
     expect(ingest.firehose.calls().length).toBeGreaterThan(1);
-    const usage = new DynamoDbUsageStore({ client: clients.documentClient, tableName: environments.ingest.USAGE_TABLE });
+    const usage = new DynamoDbUsageStore({
+      client: clients.documentClient,
+      tableName: environments.ingest.USAGE_TABLE,
+    });
     const stored = [];
     for await (const c of usage.streamCompanyUsage(environment.id)) stored.push(c.company);
     expect(stored).toEqual([]);
@@ -394,33 +493,60 @@ describe('run-export handler', () => {
   });
 
   test('refuses an event it does not know', async () => {
-    await expect(runExport.handler({ kind: 'unknown-export', environmentId: 'env_1' }, context)).rejects.toMatchObject({ name: 'ValidationError' });
-    await expect(runExport.handler({ kind: 'scheduled-export', environmentId: 'env_1', scheduledTime: 'yesterday' }, context)).rejects.toMatchObject({
+    await expect(runExport.handler({ kind: 'unknown-export', environmentId: 'env_1' }, context)).rejects.toMatchObject({
+      name: 'ValidationError',
+    });
+    await expect(
+      runExport.handler({ kind: 'scheduled-export', environmentId: 'env_1', scheduledTime: 'yesterday' }, context),
+    ).rejects.toMatchObject({
       name: 'ValidationError',
     });
   });
 
   test('a manual export delivered twice runs once, into the exports bucket the template names', async () => {
     const { environment } = await tenant('pro');
-    const jobs = new DynamoDbManualExportStore({ client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE });
-    await jobs.create({ id: 'exp_twice', environmentId: environment.id, aggregation: 'snapshot', status: 'pending', requestedAt: Date.now() });
+    const jobs = new DynamoDbManualExportStore({
+      client: clients.documentClient,
+      tableName: environments.runExport.CONFIG_TABLE,
+    });
+    await jobs.create({
+      id: 'exp_twice',
+      environmentId: environment.id,
+      aggregation: 'snapshot',
+      status: 'pending',
+      requestedAt: Date.now(),
+    });
     runExport.s3.resolves({});
     const event = { kind: 'manual-export', environmentId: environment.id, jobId: 'exp_twice' };
     await Promise.all([runExport.handler(event, context), runExport.handler(event, context)]);
 
     const puts = runExport.s3.commandCalls(runExport.sdk.s3.PutObjectCommand);
     expect(puts).toHaveLength(1);
-    expect(puts[0].args[0].input).toMatchObject({ Bucket: environments.runExport.EXPORTS_BUCKET, ContentType: 'text/csv; charset=utf-8' });
+    expect(puts[0].args[0].input).toMatchObject({
+      Bucket: environments.runExport.EXPORTS_BUCKET,
+      ContentType: 'text/csv; charset=utf-8',
+    });
     expect(puts[0].args[0].input.Key).toMatch(new RegExp(`^manual/${environment.id}/exp_twice/`));
     expect(await jobs.get(environment.id, 'exp_twice')).toMatchObject({ status: 'done', rowCount: 0 });
   });
 
   test('a manual export that fails is recorded as failed, not retried', async () => {
     const { environment } = await tenant('pro');
-    const jobs = new DynamoDbManualExportStore({ client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE });
-    await jobs.create({ id: 'exp_fails', environmentId: environment.id, aggregation: 'snapshot', status: 'pending', requestedAt: Date.now() });
+    const jobs = new DynamoDbManualExportStore({
+      client: clients.documentClient,
+      tableName: environments.runExport.CONFIG_TABLE,
+    });
+    await jobs.create({
+      id: 'exp_fails',
+      environmentId: environment.id,
+      aggregation: 'snapshot',
+      status: 'pending',
+      requestedAt: Date.now(),
+    });
     runExport.s3.rejects(new Error('S3 is down'));
-    await expect(runExport.handler({ kind: 'manual-export', environmentId: environment.id, jobId: 'exp_fails' }, context)).resolves.toBeUndefined();
+    await expect(
+      runExport.handler({ kind: 'manual-export', environmentId: environment.id, jobId: 'exp_fails' }, context),
+    ).resolves.toBeUndefined();
     expect(await jobs.get(environment.id, 'exp_fails')).toMatchObject({
       status: 'failed',
       error: 'The export failed on our side. Please start it again; if it keeps failing, contact support.',
@@ -435,17 +561,36 @@ describe('run-export handler', () => {
       id: 'dst_raw',
       name: 'KM',
       destination: { provider: 'AWS', bucket: 'customer-bucket', region: 'eu-west-1', keyPrefix: 'km' },
-      auth: { mode: 'accessKey', accessKeyId: 'AKIACUSTOMER', sealedSecretAccessKey: `kms:v1:${Buffer.from('ciphertext').toString('base64')}` },
+      auth: {
+        mode: 'accessKey',
+        accessKeyId: 'AKIACUSTOMER',
+        sealedSecretAccessKey: `kms:v1:${Buffer.from('ciphertext').toString('base64')}`,
+      },
       createdAt: 1,
       updatedAt: 1,
       version: 1,
     });
     const store = new DynamoDbRawExportStore(table);
-    await store.putSettings({ environmentId: environment.id, enabled: true, destinationId: 'dst_raw', notifyEmails: ['ops@customer.test'], updatedAt: 1, version: 1 }, 0);
+    await store.putSettings(
+      {
+        environmentId: environment.id,
+        enabled: true,
+        destinationId: 'dst_raw',
+        notifyEmails: ['ops@customer.test'],
+        updatedAt: 1,
+        version: 1,
+      },
+      0,
+    );
     runExport.kms.resolves({ Plaintext: Buffer.from('customer-secret') });
     runExport.s3.on(runExport.sdk.s3.ListObjectsV2Command).resolves({ Contents: [] });
     runExport.s3.on(runExport.sdk.s3.PutObjectCommand).resolves({});
-    await expect(runExport.handler({ kind: 'raw-export', environmentId: environment.id, scheduledTime: '2026-03-02T12:00:00Z' }, context)).resolves.toBeUndefined();
+    await expect(
+      runExport.handler(
+        { kind: 'raw-export', environmentId: environment.id, scheduledTime: '2026-03-02T12:00:00Z' },
+        context,
+      ),
+    ).resolves.toBeUndefined();
     expect(runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command)[0].args[0].input).toMatchObject({
       Bucket: environments.runExport.RAW_EVENTS_BUCKET,
       Prefix: `raw/${environment.id}/`,
@@ -455,13 +600,20 @@ describe('run-export handler', () => {
       ['customer-bucket', 'km/status.csv'],
       ['customer-bucket', 'km/index.csv'],
     ]);
-    expect(await store.getProgress(environment.id)).toMatchObject({ exportedRevisions: 0, totalRevisions: 0, lastStatus: 'successful' });
+    expect(await store.getProgress(environment.id)).toMatchObject({
+      exportedRevisions: 0,
+      totalRevisions: 0,
+      lastStatus: 'successful',
+    });
   });
 
   /** An enterprise environment with an enabled daily export into an AWS bucket. */
   async function scheduledExport() {
     const { environment } = await tenant('enterprise');
-    const settings = new DynamoDbAutomaticExportSettingsStore({ client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE });
+    const settings = new DynamoDbAutomaticExportSettingsStore({
+      client: clients.documentClient,
+      tableName: environments.runExport.CONFIG_TABLE,
+    });
     await settings.put(
       {
         environmentId: environment.id,
@@ -477,7 +629,10 @@ describe('run-export handler', () => {
       0,
     );
     const event = { kind: 'scheduled-export', environmentId: environment.id, scheduledTime: '2026-03-02T00:00:07Z' };
-    const runs = new DynamoDbExportRunStore({ client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE });
+    const runs = new DynamoDbExportRunStore({
+      client: clients.documentClient,
+      tableName: environments.runExport.CONFIG_TABLE,
+    });
     return { environment, event, runs };
   }
 
@@ -488,7 +643,10 @@ describe('run-export handler', () => {
       name: 'RetryableRunError',
       message: 'The export failed on our side. It will be retried automatically.',
     });
-    expect(await runs.getRun(environment.id, Date.parse('2026-03-02T00:00:00Z'))).toMatchObject({ status: 'failed', errorCode: 'internal_error' });
+    expect(await runs.getRun(environment.id, Date.parse('2026-03-02T00:00:00Z'))).toMatchObject({
+      status: 'failed',
+      errorCode: 'internal_error',
+    });
     // A transient failure: retried and reported past 24 hours, no warning sequence for the customer.
     expect(await runs.getStatus(environment.id)).toMatchObject({ transientSince: expect.any(Number) });
     expect((await runs.getStatus(environment.id))?.failingSince).toBeUndefined();
@@ -498,7 +656,12 @@ describe('run-export handler', () => {
     const { environment, event, runs } = await scheduledExport();
     runExport.kms.resolves({ Plaintext: Buffer.from('customer-secret') });
     runExport.s3.rejects(
-      new runExport.sdk.s3.S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Access Denied' }),
+      new runExport.sdk.s3.S3ServiceException({
+        name: 'AccessDenied',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 403 },
+        message: 'Access Denied',
+      }),
     );
     await expect(runExport.handler(event, context)).resolves.toBeUndefined();
     // The secret was unsealed with the key the template names, bound to the environment.
@@ -506,7 +669,11 @@ describe('run-export handler', () => {
       KeyId: environments.runExport.SECRETS_KEY_ID,
       EncryptionContext: expect.objectContaining({ environmentId: environment.id }),
     });
-    expect(await runs.getStatus(environment.id)).toMatchObject({ lastStatus: 'failed', lastErrorCode: 'access_denied', failingSince: expect.any(Number) });
+    expect(await runs.getStatus(environment.id)).toMatchObject({
+      lastStatus: 'failed',
+      lastErrorCode: 'access_denied',
+      failingSince: expect.any(Number),
+    });
   });
 });
 
@@ -520,7 +687,8 @@ describe('export jobs: from the API to run-export, with the template environment
   });
   const call = async (method: string, path: string, options?: Parameters<typeof apiEvent>[2]) =>
     parse(await api.handler(apiEvent(method, path, options), lambdaContext('DataExport-test-ApiFunction')));
-  const jobs = () => new DynamoDbExportJobStore({ client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE });
+  const jobs = () =>
+    new DynamoDbExportJobStore({ client: clients.documentClient, tableName: environments.runExport.CONFIG_TABLE });
 
   /** An enterprise environment with a bucket-policy destination (the probe write answered by the S3 stub). */
   async function withDestination() {
@@ -529,7 +697,12 @@ describe('export jobs: from the API to run-export, with the template environment
     api.s3.reset().resolves({});
     const saved = await call('POST', `/v1/environments/${environment.id}/destinations`, {
       claims,
-      body: { name: 'Warehouse', provider: 'AWS', bucketUrl: 'https://customer-warehouse.s3.eu-west-1.amazonaws.com/clevertap', auth: { mode: 'bucketPolicy' } },
+      body: {
+        name: 'Warehouse',
+        provider: 'AWS',
+        bucketUrl: 'https://customer-warehouse.s3.eu-west-1.amazonaws.com/clevertap',
+        auth: { mode: 'bucketPolicy' },
+      },
     });
     expect(saved).toMatchObject({ status: 201, body: { auth: { mode: 'bucketPolicy' } } });
     return { environment, claims, destinationId: saved.body.id as string };
@@ -540,14 +713,17 @@ describe('export jobs: from the API to run-export, with the template environment
     const s3 = runExport.sdk.s3;
     runExport.s3.reset();
     runExport.s3.on(s3.ListObjectsV2Command).callsFake((input: { Prefix: string }) => ({
-      Contents: records.some((record) => hourPrefix(environmentId, record.receivedAt) === input.Prefix) ? [{ Key: `${input.Prefix}stream-1.jsonl.gz` }] : [],
+      Contents: records.some((record) => hourPrefix(environmentId, record.receivedAt) === input.Prefix)
+        ? [{ Key: `${input.Prefix}stream-1.jsonl.gz` }]
+        : [],
     }));
-    runExport.s3
-      .on(s3.GetObjectCommand)
-      .callsFake(() => ({ Body: Readable.from([gzipSync(records.map((record) => encodeRawRecord(record)).join(''))]) }));
+    runExport.s3.on(s3.GetObjectCommand).callsFake(() => ({
+      Body: Readable.from([gzipSync(records.map((record) => encodeRawRecord(record)).join(''))]),
+    }));
     runExport.s3.on(s3.PutObjectCommand).resolves({});
   }
-  const listedBuckets = () => runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command).map((c) => c.args[0].input.Bucket);
+  const listedBuckets = () =>
+    runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command).map((c) => c.args[0].input.Bucket);
 
   test('a one-time job is dispatched to run-export asynchronously; the event runs it from the raw log the template names into the customer bucket', async () => {
     const { environment, claims, destinationId } = await withDestination();
@@ -556,23 +732,49 @@ describe('export jobs: from the API to run-export, with the template environment
     const day = new Date(timestamp).toISOString().slice(0, 10);
     const created = await call('POST', `/v1/environments/${environment.id}/export-jobs`, {
       claims,
-      body: { destinationId, type: 'allEvents', frequency: { kind: 'oneTime', from: day, to: day }, format: 'json', compression: 'none', notifyEmails: ['ops@customer.test'] },
+      body: {
+        destinationId,
+        type: 'allEvents',
+        frequency: { kind: 'oneTime', from: day, to: day },
+        format: 'json',
+        compression: 'none',
+        notifyEmails: ['ops@customer.test'],
+      },
     });
     expect(created.status).toBe(201);
     const invocations = api.lambda.commandCalls(api.sdk.lambda.InvokeCommand);
     expect(invocations).toHaveLength(1);
     const { FunctionName, InvocationType, Payload } = invocations[0].args[0].input;
-    expect({ FunctionName, InvocationType }).toEqual({ FunctionName: environments.api.EXPORT_FUNCTION_NAME, InvocationType: 'Event' });
+    expect({ FunctionName, InvocationType }).toEqual({
+      FunctionName: environments.api.EXPORT_FUNCTION_NAME,
+      InvocationType: 'Event',
+    });
     const event = JSON.parse(Buffer.from(Payload).toString());
-    expect(event).toEqual({ kind: 'job-run', environmentId: environment.id, jobId: created.body.id, scheduledTime: expect.any(String) });
+    expect(event).toEqual({
+      kind: 'job-run',
+      environmentId: environment.id,
+      jobId: created.body.id,
+      scheduledTime: expect.any(String),
+    });
 
-    const record: RawRecord = { id: 'item-1', environmentId: environment.id, receivedAt: timestamp + 1_000, type: 'event', userId: 'u1', event: 'Signed Up', timestamp, attributes: { plan: 'pro' } };
+    const record: RawRecord = {
+      id: 'item-1',
+      environmentId: environment.id,
+      receivedAt: timestamp + 1_000,
+      type: 'event',
+      userId: 'u1',
+      event: 'Signed Up',
+      timestamp,
+      attributes: { plan: 'pro' },
+    };
     rawLog(environment.id, [record]);
     await expect(runExport.handler(event, context)).resolves.toBeUndefined();
 
     expect(new Set(listedBuckets())).toEqual(new Set([environments.runExport.RAW_EVENTS_BUCKET]));
     const puts = runExport.s3.commandCalls(runExport.sdk.s3.PutObjectCommand).map((c) => c.args[0].input);
-    expect(puts).toEqual([expect.objectContaining({ Bucket: 'customer-warehouse', Key: expect.stringMatching(/^clevertap\//) })]);
+    expect(puts).toEqual([
+      expect.objectContaining({ Bucket: 'customer-warehouse', Key: expect.stringMatching(/^clevertap\//) }),
+    ]);
     expect(await jobs().get(environment.id, created.body.id)).toMatchObject({ status: 'DONE' });
     const [run] = await jobs().listRuns(environment.id, created.body.id, 10);
     expect(run).toMatchObject({ status: 'successful', files: [expect.objectContaining({ records: 1 })] });
@@ -583,35 +785,61 @@ describe('export jobs: from the API to run-export, with the template environment
     api.scheduler.reset().resolves({});
     const created = await call('POST', `/v1/environments/${environment.id}/export-jobs`, {
       claims,
-      body: { destinationId, type: 'allEvents', frequency: { kind: 'recurring', everyHours: 4 }, format: 'csv', notifyEmails: ['ops@customer.test'] },
+      body: {
+        destinationId,
+        type: 'allEvents',
+        frequency: { kind: 'recurring', everyHours: 4 },
+        format: 'csv',
+        notifyEmails: ['ops@customer.test'],
+      },
     });
     expect(created.status).toBe(201);
-    const schedules = api.scheduler.calls().map((c) => c.args[0].input as { Name: string; Target: { Arn: string; RoleArn: string; Input: string } });
+    const schedules = api.scheduler
+      .calls()
+      .map((c) => c.args[0].input as { Name: string; Target: { Arn: string; RoleArn: string; Input: string } });
     expect(schedules).toHaveLength(1);
     const { Target } = schedules[0];
-    expect({ Arn: Target.Arn, RoleArn: Target.RoleArn }).toEqual({ Arn: environments.api.RUN_EXPORT_FUNCTION_ARN, RoleArn: environments.api.SCHEDULER_ROLE_ARN });
+    expect({ Arn: Target.Arn, RoleArn: Target.RoleArn }).toEqual({
+      Arn: environments.api.RUN_EXPORT_FUNCTION_ARN,
+      RoleArn: environments.api.SCHEDULER_ROLE_ARN,
+    });
     expect(Target.Arn).toContain(environments.api.EXPORT_FUNCTION_NAME);
 
     rawLog(environment.id, []);
     const fired = JSON.parse(Target.Input.replace('<aws.scheduler.scheduled-time>', '2026-03-02T04:00:00Z'));
     await expect(runExport.handler(fired, context)).resolves.toBeUndefined();
 
-    const prefixes = runExport.s3.commandCalls(runExport.sdk.s3.ListObjectsV2Command).map((c) => c.args[0].input.Prefix);
+    const prefixes = runExport.s3
+      .commandCalls(runExport.sdk.s3.ListObjectsV2Command)
+      .map((c) => c.args[0].input.Prefix);
     // The window's hours, and no other (the run may read them more than once).
     // The window ends 15 minutes before the scheduled time (the raw log's settling margin), and the
     // first run's starts 4 hours before that: 23:45 to 03:45.
     expect([...new Set(prefixes)].sort()).toEqual(
-      ['2026/03/01/23', '2026/03/02/00', '2026/03/02/01', '2026/03/02/02', '2026/03/02/03'].map((hour) => `raw/${environment.id}/${hour}/`),
+      ['2026/03/01/23', '2026/03/02/00', '2026/03/02/01', '2026/03/02/02', '2026/03/02/03'].map(
+        (hour) => `raw/${environment.id}/${hour}/`,
+      ),
     );
     expect(new Set(listedBuckets())).toEqual(new Set([environments.runExport.RAW_EVENTS_BUCKET]));
     const [run] = await jobs().listRuns(environment.id, created.body.id, 10);
-    expect(run).toMatchObject({ status: 'successful', window: { from: Date.parse('2026-03-01T23:45:00Z'), to: Date.parse('2026-03-02T03:45:00Z') } });
+    expect(run).toMatchObject({
+      status: 'successful',
+      window: { from: Date.parse('2026-03-01T23:45:00Z'), to: Date.parse('2026-03-02T03:45:00Z') },
+    });
     expect(await jobs().get(environment.id, created.body.id)).toMatchObject({ status: 'PENDING' });
   });
 
   test('a run for a job that is gone is skipped, not retried', async () => {
     await expect(
-      runExport.handler({ kind: 'scheduled-job-run', environmentId: 'env_gone', jobId: 'job_gone', scheduledTime: '2026-03-02T04:00:00Z' }, context),
+      runExport.handler(
+        {
+          kind: 'scheduled-job-run',
+          environmentId: 'env_gone',
+          jobId: 'job_gone',
+          scheduledTime: '2026-03-02T04:00:00Z',
+        },
+        context,
+      ),
     ).resolves.toBeUndefined();
   });
 
@@ -623,7 +851,10 @@ describe('export jobs: from the API to run-export, with the template environment
     process.env = { ...previous, AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' };
     try {
       await expect(
-        unreachable.handler({ kind: 'job-run', environmentId: 'env_h1', jobId: 'job_any', scheduledTime: '2026-03-02T04:00:00Z' }, context),
+        unreachable.handler(
+          { kind: 'job-run', environmentId: 'env_h1', jobId: 'job_any', scheduledTime: '2026-03-02T04:00:00Z' },
+          context,
+        ),
       ).rejects.toThrow(/ECONNREFUSED/);
     } finally {
       process.env = previous;
@@ -631,8 +862,20 @@ describe('export jobs: from the API to run-export, with the template environment
   });
 
   test('refuses a job-run event without its job or time', async () => {
-    await expect(runExport.handler({ kind: 'job-run', environmentId: 'env_1', scheduledTime: '2026-03-02T04:00:00Z' }, context)).rejects.toMatchObject({ name: 'ValidationError' });
-    await expect(runExport.handler({ kind: 'scheduled-job-run', environmentId: 'env_1', jobId: 'job_1', scheduledTime: '<aws.scheduler.scheduled-time>' }, context)).rejects.toMatchObject({
+    await expect(
+      runExport.handler({ kind: 'job-run', environmentId: 'env_1', scheduledTime: '2026-03-02T04:00:00Z' }, context),
+    ).rejects.toMatchObject({ name: 'ValidationError' });
+    await expect(
+      runExport.handler(
+        {
+          kind: 'scheduled-job-run',
+          environmentId: 'env_1',
+          jobId: 'job_1',
+          scheduledTime: '<aws.scheduler.scheduled-time>',
+        },
+        context,
+      ),
+    ).rejects.toMatchObject({
       name: 'ValidationError',
     });
   });

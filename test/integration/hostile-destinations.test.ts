@@ -9,7 +9,12 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { S3DestinationGateway, VALIDATION_BUDGET_MS } from '../../lambdas/adapters/s3/destination-gateway';
 import { DestinationValidationError } from '../../lambdas/core/destination-input';
-import { DestinationRejectedError, EndpointRedirectError, EndpointTooSlowError, type Destination } from '../../lambdas/core/destination';
+import {
+  DestinationRejectedError,
+  EndpointRedirectError,
+  EndpointTooSlowError,
+  type Destination,
+} from '../../lambdas/core/destination';
 import { errorResponse } from '../../lambdas/http/errors';
 
 const BUDGET_MS = 1_500;
@@ -110,34 +115,36 @@ describe.each([
 
     expect(answer.error).toBeInstanceOf(DestinationRejectedError);
     expect(answer).toMatchObject({ status: 400, body: { error: { code: 'destination_rejected' } } });
-    expect(answer.body.error.message).toMatch(/^The storage provider rejected the export \(its answer (to a bucket listing )?is not an S3 (listing|answer)\)/);
+    expect(answer.body.error.message).toMatch(
+      /^The storage provider rejected the export \(its answer (to a bucket listing )?is not an S3 (listing|answer)\)/,
+    );
     expect(answer.body.error.message).not.toMatch(/nginx|XML parse|Deserialization/);
   });
 });
 
-describe.each([
-  ['accepts the connection and never answers', (() => undefined) as RequestListener],
+describe.each<[string, RequestListener]>([
+  ['accepts the connection and never answers', () => undefined],
   [
     'sends its headers, then never the body',
-    ((_request, response) => {
+    (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/xml' });
       response.write('<?xml version="1.0" encoding="UTF-8"?>');
-    }) as RequestListener,
+    },
   ],
   [
     'trickles its answer, a byte every 100 ms',
-    ((_request, response) => {
+    (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/xml' });
       const trickle = setInterval(() => response.write(' '), 100);
       response.on('close', () => clearInterval(trickle));
-    }) as RequestListener,
+    },
   ],
   [
     'answers 200 after 10 seconds',
-    ((_request, response) => {
+    (_request, response) => {
       const late = setTimeout(() => response.writeHead(200).end('<ListBucketResult/>'), 10_000);
       response.on('close', () => clearTimeout(late));
-    }) as RequestListener,
+    },
   ],
 ])('an endpoint that %s', (_label, listener) => {
   it('is cut at the validation budget and answers 400 endpoint_unreachable', async () => {

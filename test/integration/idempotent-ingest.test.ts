@@ -6,7 +6,13 @@
 import { DynamoDbUsageStore, FOLD_FEEDBACK_AT } from '../../lambdas/adapters/dynamodb/usage-store';
 import { IngestService, ingestItemId, ingestItemIds, type IngestItem } from '../../lambdas/core/ingest';
 import { DAY_MS, tallyByDay, type Environment } from '../../lambdas/core/model';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { FakeTenantStore } from '../support/fakes';
 import { fakeIngestRecorders } from '../support/ingest-log-fakes';
 import { systemClock } from '../../lambdas/services';
@@ -48,7 +54,12 @@ beforeAll(async () => {
     { step: 'initialize', name: 'injectWriteFault' },
   );
   usage = new DynamoDbUsageStore({ client: clients.documentClient, tableName: TABLE });
-  ingest = new IngestService({ tenants: new FakeTenantStore(), usage, clock: systemClock, ...fakeIngestRecorders(systemClock) });
+  ingest = new IngestService({
+    tenants: new FakeTenantStore(),
+    usage,
+    clock: systemClock,
+    ...fakeIngestRecorders(systemClock),
+  });
 });
 
 afterAll(async () => {
@@ -62,8 +73,19 @@ const bulk: IngestItem[] = [
   { type: 'company', companyId: 'acme', userId: 'ann', attributes: { name: 'Acme', tier: 'gold' }, at: at(0, 9) },
   { type: 'company', companyId: 'globex', userId: 'bob', attributes: { name: 'Globex' }, at: at(0, 10) },
   { type: 'user', userId: 'cyd', at: at(0, 11) },
-  ...Array.from({ length: 12 }, (_, i): IngestItem => ({ type: 'event', event: 'search', userId: 'ann', at: at(i, 14) })),
-  ...Array.from({ length: 6 }, (_, i): IngestItem => ({ type: 'event', event: 'export', userId: 'bob', companyId: 'globex', at: at(2 * i, 8) })),
+  ...Array.from({ length: 12 }, (_, i): IngestItem => ({
+    type: 'event',
+    event: 'search',
+    userId: 'ann',
+    at: at(i, 14),
+  })),
+  ...Array.from({ length: 6 }, (_, i): IngestItem => ({
+    type: 'event',
+    event: 'export',
+    userId: 'bob',
+    companyId: 'globex',
+    at: at(2 * i, 8),
+  })),
   { type: 'company', companyId: 'acme', attributes: { tier: 'platinum', seats: 12 }, at: at(3, 9) },
   ...Array.from({ length: FOLD_FEEDBACK_AT + 4 }, (_, i): IngestItem => ({
     type: 'feedback',

@@ -10,7 +10,13 @@ import { ConflictError, NotFoundError, UnauthorizedError } from '../../lambdas/c
 import { IngestService } from '../../lambdas/core/ingest';
 import { hashIngestKey } from '../../lambdas/core/ingest-keys';
 import { TenancyService } from '../../lambdas/core/tenancy';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { newId, newIngestKey } from '../../lambdas/services';
 import { FakeClock } from '../support/fakes';
 import { fakeIngestRecorders } from '../support/ingest-log-fakes';
@@ -32,7 +38,12 @@ beforeAll(async () => {
   await ensureTables(clients.dynamodb, TABLES);
   const tenants = new DynamoDbTenantStore({ client: clients.documentClient, tableName: TABLES.configTable });
   tenancy = new TenancyService({ tenants, clock, newId, newIngestKey, ingestKeyGraceMs: GRACE_MS });
-  ingest = new IngestService({ tenants, usage: new DynamoDbUsageStore({ client: clients.documentClient, tableName: TABLES.usageTable }), clock, ...fakeIngestRecorders(clock) });
+  ingest = new IngestService({
+    tenants,
+    usage: new DynamoDbUsageStore({ client: clients.documentClient, tableName: TABLES.usageTable }),
+    clock,
+    ...fakeIngestRecorders(clock),
+  });
 });
 
 afterAll(async () => {
@@ -72,7 +83,9 @@ describe('ingest keys on dynalite', () => {
     expect(await authenticatesAs(rotated.environment.ingestKey)).toBe(environment.id);
 
     clock.advance(1);
-    await expect(ingest.authenticate(environment.ingestKey)).rejects.toThrow(/replaced and stopped working at 2026-03-02T10:00:00.000Z/);
+    await expect(ingest.authenticate(environment.ingestKey)).rejects.toThrow(
+      /replaced and stopped working at 2026-03-02T10:00:00.000Z/,
+    );
     expect(await authenticatesAs(rotated.environment.ingestKey)).toBe(environment.id);
     // The environment itself shows only the new key's prefix.
     expect(await tenancy.getEnvironment(member, environment.id)).toMatchObject({
@@ -105,9 +118,9 @@ describe('ingest keys on dynalite', () => {
     await tenancy.rotateIngestKey(member, environment.id);
     const current = (await tenants.getEnvironment(environment.id))!;
     // A replay of the first rotation (stale environment record) cannot switch keys, nor move the end.
-    await expect(tenants.replaceIngestKey(environment, { hash: 'h', prefix: 'ik_xyz' }, clock.now() + 10 * GRACE_MS)).rejects.toBeInstanceOf(
-      ConflictError,
-    );
+    await expect(
+      tenants.replaceIngestKey(environment, { hash: 'h', prefix: 'ik_xyz' }, clock.now() + 10 * GRACE_MS),
+    ).rejects.toBeInstanceOf(ConflictError);
     expect(await tenants.findIngestKey('h')).toBeUndefined();
     expect((await tenants.findIngestKey(environment.ingestKeyHash))?.validUntil).toBe(clock.now() + GRACE_MS);
     expect(await tenants.getEnvironment(environment.id)).toEqual(current);
@@ -115,16 +128,22 @@ describe('ingest keys on dynalite', () => {
 
   it('concurrent rotations: exactly one wins, the others answer 409 and their keys never work', async () => {
     const { environment, member } = await newEnvironment();
-    const results = await Promise.allSettled(Array.from({ length: 5 }, () => tenancy.rotateIngestKey(member, environment.id)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () => tenancy.rotateIngestKey(member, environment.id)),
+    );
     const won = results.filter((r) => r.status === 'fulfilled');
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(4);
     for (const failure of lost) expect(failure.reason).toBeInstanceOf(ConflictError);
-    const winner = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<TenancyService['rotateIngestKey']>>>).value;
+    const winner = won[0].value;
     expect(await authenticatesAs(winner.environment.ingestKey)).toBe(environment.id);
     const { Items = [] } = await clients.documentClient.send(
-      new ScanCommand({ TableName: TABLES.configTable, FilterExpression: 'id = :id AND begins_with(pk, :keys)', ExpressionAttributeValues: { ':id': environment.id, ':keys': 'INGESTKEY#' } }),
+      new ScanCommand({
+        TableName: TABLES.configTable,
+        FilterExpression: 'id = :id AND begins_with(pk, :keys)',
+        ExpressionAttributeValues: { ':id': environment.id, ':keys': 'INGESTKEY#' },
+      }),
     );
     // The first key (ending) and the winner's: no key of a lost rotation is left behind.
     expect(Items.map((item) => item.pk).sort()).toEqual(

@@ -8,9 +8,19 @@ import { DynamoDbManualExportStore } from '../../lambdas/adapters/dynamodb/manua
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
 import { DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
 import type { Caller } from '../../lambdas/core/access';
-import { ManualExportService, MAX_CONCURRENT_MANUAL_EXPORTS, TooManyExportsError } from '../../lambdas/core/manual-export';
+import {
+  ManualExportService,
+  MAX_CONCURRENT_MANUAL_EXPORTS,
+  TooManyExportsError,
+} from '../../lambdas/core/manual-export';
 import { TenancyService } from '../../lambdas/core/tenancy';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import type { ExportDispatcher, ManualExportRequest } from '../../lambdas/ports';
 import { newId, newIngestKey } from '../../lambdas/services';
 import { FakeClock } from '../support/fakes';
@@ -85,7 +95,9 @@ describe('manual export concurrency limit on dynalite', () => {
     const service = manualExports(dispatcher);
     const { environmentId, member } = await proEnvironment();
 
-    const results = await Promise.allSettled(Array.from({ length: 5 }, () => service.request(member, environmentId, 'snapshot')));
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () => service.request(member, environmentId, 'snapshot')),
+    );
 
     expect(outcomes(results)).toEqual({ accepted: 2, refused: 3 });
     expect(dispatcher.dispatched).toHaveLength(2);
@@ -97,12 +109,15 @@ describe('manual export concurrency limit on dynalite', () => {
       }),
     );
     expect(Items.map((item) => item.id).sort()).toEqual(dispatcher.dispatched.map((request) => request.jobId).sort());
-    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as TooManyExportsError;
+    const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!
+      .reason as TooManyExportsError;
     expect(refused).toMatchObject({ limit: 2, retryAfterSeconds: 30 });
     expect(refused.message).toMatch(/At most 2 manual exports of an environment run at once/);
     // A second environment has its own slots.
     const other = await proEnvironment();
-    await expect(service.request(other.member, other.environmentId, 'snapshot')).resolves.toMatchObject({ status: 'pending' });
+    await expect(service.request(other.member, other.environmentId, 'snapshot')).resolves.toMatchObject({
+      status: 'pending',
+    });
   });
 
   it('a finished job frees its slot, and only one', async () => {
@@ -119,7 +134,9 @@ describe('manual export concurrency limit on dynalite', () => {
     // A duplicate delivery of the finished job frees nothing more.
     await service.run(first.environmentId, first.jobId);
 
-    const results = await Promise.allSettled(Array.from({ length: 3 }, () => service.request(member, environmentId, 'snapshot')));
+    const results = await Promise.allSettled(
+      Array.from({ length: 3 }, () => service.request(member, environmentId, 'snapshot')),
+    );
     expect(outcomes(results)).toEqual({ accepted: 1, refused: 2 });
   });
 
@@ -168,7 +185,9 @@ describe('manual export concurrency limit on dynalite', () => {
     clock.advance(75 * 60_000);
     await expect(service.request(member, environmentId, 'snapshot')).rejects.toBeInstanceOf(TooManyExportsError);
     clock.advance(60_000);
-    const results = await Promise.allSettled(Array.from({ length: 4 }, () => service.request(member, environmentId, 'snapshot')));
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, () => service.request(member, environmentId, 'snapshot')),
+    );
     expect(outcomes(results)).toEqual({ accepted: 2, refused: 2 });
 
     // The abandoned first job, delivered late after all, does not free the slot its successor holds.

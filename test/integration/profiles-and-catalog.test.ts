@@ -2,7 +2,13 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDbEventCatalogStore } from '../../lambdas/adapters/dynamodb/event-catalog-store';
 import { DynamoDbProfileStore, PROFILE_SHARDS } from '../../lambdas/adapters/dynamodb/profile-store';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import type { UserProfile } from '../../lambdas/ports';
 
 let emulators: RunningEmulators;
@@ -37,8 +43,18 @@ async function collect(profilesRead: AsyncIterable<UserProfile>): Promise<Map<st
 describe('user profiles', () => {
   it('keep the latest value of each attribute, the first timestamp and the latest receive time', async () => {
     const environmentId = newEnvironment();
-    await profiles.recordProfile(environmentId, { userId: 'alice', attributes: { name: 'Alice', email: 'a@x.io' }, at: 1_000, receivedAt: 5_000 });
-    await profiles.recordProfile(environmentId, { userId: 'alice', attributes: { email: 'alice@x.io', phone: '+1', prefs: { dark: true } }, at: 900, receivedAt: 6_000 });
+    await profiles.recordProfile(environmentId, {
+      userId: 'alice',
+      attributes: { name: 'Alice', email: 'a@x.io' },
+      at: 1_000,
+      receivedAt: 5_000,
+    });
+    await profiles.recordProfile(environmentId, {
+      userId: 'alice',
+      attributes: { email: 'alice@x.io', phone: '+1', prefs: { dark: true } },
+      at: 900,
+      receivedAt: 6_000,
+    });
     const alice = (await collect(profiles.listProfiles(environmentId))).get('alice');
     expect(alice).toEqual({
       userId: 'alice',
@@ -52,17 +68,26 @@ describe('user profiles', () => {
     const environmentId = newEnvironment();
     await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
-        profiles.recordProfile(environmentId, { userId: 'bob', attributes: { [`key${index}`]: index }, at: 1_000 + index, receivedAt: 2_000 + index }),
+        profiles.recordProfile(environmentId, {
+          userId: 'bob',
+          attributes: { [`key${index}`]: index },
+          at: 1_000 + index,
+          receivedAt: 2_000 + index,
+        }),
       ),
     );
     const bob = (await collect(profiles.listProfiles(environmentId))).get('bob')!;
-    expect(bob.attributes).toEqual(Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`key${index}`, index])));
+    expect(bob.attributes).toEqual(
+      Object.fromEntries(Array.from({ length: 20 }, (_, index) => [`key${index}`, index])),
+    );
   });
 
-  it('list every profile of the environment across its shards, and no other environment\'s', async () => {
+  it("list every profile of the environment across its shards, and no other environment's", async () => {
     const [environmentId, other] = [newEnvironment(), newEnvironment()];
     const users = Array.from({ length: 5 * PROFILE_SHARDS }, (_, index) => `user-${index}`);
-    await Promise.all(users.map((userId) => profiles.recordProfile(environmentId, { userId, attributes: {}, at: 1, receivedAt: 2 })));
+    await Promise.all(
+      users.map((userId) => profiles.recordProfile(environmentId, { userId, attributes: {}, at: 1, receivedAt: 2 })),
+    );
     await profiles.recordProfile(other, { userId: 'stranger', attributes: {}, at: 1, receivedAt: 2 });
     expect([...(await collect(profiles.listProfiles(environmentId))).keys()].sort()).toEqual([...users].sort());
   });
@@ -71,11 +96,25 @@ describe('user profiles', () => {
     const environmentId = newEnvironment();
     const T = Date.parse('2026-12-07T12:00:00Z');
     const users = Array.from({ length: 60 }, (_, index) => `u${index}`);
-    await Promise.all(users.map((userId, index) => profiles.recordProfile(environmentId, { userId, attributes: { n: index }, at: T - 10_000, receivedAt: T - 5_000 })));
+    await Promise.all(
+      users.map((userId, index) =>
+        profiles.recordProfile(environmentId, {
+          userId,
+          attributes: { n: index },
+          at: T - 10_000,
+          receivedAt: T - 5_000,
+        }),
+      ),
+    );
     const changed = users.filter((_, index) => index % 3 === 0);
     await Promise.all(
       changed.map((userId, index) =>
-        profiles.recordProfile(environmentId, { userId, attributes: { plan: 'pro' }, at: T, receivedAt: index === 0 ? T : T + index }),
+        profiles.recordProfile(environmentId, {
+          userId,
+          attributes: { plan: 'pro' },
+          at: T,
+          receivedAt: index === 0 ? T : T + index,
+        }),
       ),
     );
     const since = await collect(profiles.listProfilesChangedSince(environmentId, T));
@@ -88,10 +127,19 @@ describe('user profiles', () => {
 describe('event catalog store', () => {
   it('lists every name and property key, sorted, with counts summed over concurrent writes', async () => {
     const environmentId = newEnvironment();
-    const sighting = (name: string, keys: string[], at: number) => ({ name, count: 2, firstSeen: at, lastSeen: at, propertyKeys: keys });
+    const sighting = (name: string, keys: string[], at: number) => ({
+      name,
+      count: 2,
+      firstSeen: at,
+      lastSeen: at,
+      propertyKeys: keys,
+    });
     await Promise.all(
       Array.from({ length: 10 }, (_, index) =>
-        catalog.record(environmentId, [sighting('report_run', [`k${index}`, 'shared'], 1_000 + index), sighting('a#b', ['x'], 1_000 + index)]),
+        catalog.record(environmentId, [
+          sighting('report_run', [`k${index}`, 'shared'], 1_000 + index),
+          sighting('a#b', ['x'], 1_000 + index),
+        ]),
       ),
     );
     await catalog.record(environmentId, [sighting('report', [], 5_000)]);

@@ -111,7 +111,14 @@ class CrashingScheduler implements ExportScheduler {
 async function world() {
   const environmentId = `env_race${++envCounter}`;
   const name = `Production ${envCounter}`;
-  await stores.tenants.createEnvironment({ id: environmentId, organizationId: ORG, name, ingestKeyHash: `hash_race_${envCounter}`, ingestKeyPrefix: "ik_", createdAt: 0 });
+  await stores.tenants.createEnvironment({
+    id: environmentId,
+    organizationId: ORG,
+    name,
+    ingestKeyHash: `hash_race_${envCounter}`,
+    ingestKeyPrefix: 'ik_',
+    createdAt: 0,
+  });
   const service = new AutomaticExportService({
     ...stores,
     usage: new DynamoDbUsageStore({ client: clients.documentClient, tableName: TABLES.usageTable }),
@@ -153,7 +160,7 @@ describe('concurrent settings saves', () => {
         const saved = results.filter((r) => r.status === 'fulfilled');
         const refused = results.filter((r) => r.status === 'rejected');
         expect(saved).toHaveLength(1);
-        for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StaleSettingsError);
+        for (const r of refused) expect(r.reason).toBeInstanceOf(StaleSettingsError);
         outcomes.saved += saved.length;
         outcomes.conflicts += refused.length;
         expect((await stores.settings.get(w.environmentId))!.version).toBe(version + 1);
@@ -214,9 +221,12 @@ describe('a crash between the save and the reconcile', () => {
     for (let round = 0; round < 30; round++) {
       const { version } = await w.service.getSettings(member, w.environmentId);
       if (round % 3 === 0) scheduler.crashNext = 1;
-      await Promise.allSettled(rotated(round).map((change) => w.service.putSettings(member, w.environmentId, { ...change, version })));
+      await Promise.allSettled(
+        rotated(round).map((change) => w.service.putSettings(member, w.environmentId, { ...change, version })),
+      );
       const saved = (await stores.settings.get(w.environmentId))!;
-      if (scheduler.local.nextFireAt(w.environmentId) !== (saved.enabled ? nextRunAt(saved.cadence, NOW) : undefined)) drifted++;
+      if (scheduler.local.nextFireAt(w.environmentId) !== (saved.enabled ? nextRunAt(saved.cadence, NOW) : undefined))
+        drifted++;
     }
     scheduler.crashNext = 0;
     await Promise.all([w.failureCheck().check(NOW + HOUR), w.failureCheck().check(NOW + HOUR)]);
@@ -248,7 +258,9 @@ describe('overlapping hourly checks', () => {
       await Promise.all(worlds.flatMap((w) => Array.from({ length: 6 }, () => w.failureCheck().check(at))));
     };
     const subjects = (w: (typeof worlds)[number]) =>
-      mailer.sent.filter((m) => m.subject.endsWith(w.name) || m.subject.includes(`${w.name} `)).map((m) => m.subject.replace(/ for .*/, ''));
+      mailer.sent
+        .filter((m) => m.subject.endsWith(w.name) || m.subject.includes(`${w.name} `))
+        .map((m) => m.subject.replace(/ for .*/, ''));
 
     await overlapping(F + HOUR);
     for (const w of worlds) expect(subjects(w)).toEqual(['Automatic export']);

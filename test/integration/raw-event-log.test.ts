@@ -7,7 +7,12 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import { BufferedRawEventLog, timeOrderedUuid } from '../../lambdas/adapters/local/buffered-raw-event-log';
 import { S3RawEventReader } from '../../lambdas/adapters/s3/raw-event-reader';
 import { encodeRawRecord, RawRecordFormatError, type RawRecord, type ReceiveWindow } from '../../lambdas/core/raw-log';
-import { createEmulatorClients, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 
 const BUCKET = 'raw-events-test';
 const at = (iso: string) => Date.parse(iso);
@@ -60,7 +65,10 @@ async function objectLines(key: string): Promise<RawRecord[]> {
   const { Body } = await clients.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   const text = gunzipSync(await Body!.transformToByteArray()).toString('utf8');
   expect(text.endsWith('\n')).toBe(true);
-  return text.trimEnd().split('\n').map((line) => JSON.parse(line) as RawRecord);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as RawRecord);
 }
 
 describe('the buffered raw event log', () => {
@@ -76,7 +84,9 @@ describe('the buffered raw event log', () => {
 
     const keys = [...(await listKeys(`raw/${first}/`)), ...(await listKeys(`raw/${second}/`))];
     expect(keys).toHaveLength(3);
-    expect(keys[0]).toMatch(new RegExp(`^raw/${first}/2026/12/31/23/local-raw-events-1-2026-12-31-23-10-00-[0-9a-f-]{36}\\.jsonl\\.gz$`));
+    expect(keys[0]).toMatch(
+      new RegExp(`^raw/${first}/2026/12/31/23/local-raw-events-1-2026-12-31-23-10-00-[0-9a-f-]{36}\\.jsonl\\.gz$`),
+    );
     expect(keys[1]).toMatch(new RegExp(`^raw/${first}/2027/01/01/00/local-raw-events-1-2027-01-01-00-05-00-`));
     expect(keys[2]).toMatch(new RegExp(`^raw/${second}/2026/12/31/23/`));
     expect(await objectLines(keys[0])).toEqual([records[0]]);
@@ -88,7 +98,10 @@ describe('the buffered raw event log', () => {
     const log = newLog({ maxObjectBytes: 2_000 });
     const start = at('2026-12-07T10:00:00Z');
     // 300 records within 3 seconds: many objects share a second, their uuids order them.
-    const records = recordsAt(environmentId, Array.from({ length: 300 }, (_, index) => start + index * 10));
+    const records = recordsAt(
+      environmentId,
+      Array.from({ length: 300 }, (_, index) => start + index * 10),
+    );
     for (let i = 0; i < records.length; i += 25) await log.append(records.slice(i, i + 25));
     await log.close();
 
@@ -131,7 +144,9 @@ describe('the buffered raw event log', () => {
     await log.append(records);
     await log.close();
     failing.destroy();
-    expect(await readAll(environmentId, { from: at('2026-12-07T10:00:00Z'), to: at('2026-12-07T11:00:00Z') })).toEqual(records);
+    expect(await readAll(environmentId, { from: at('2026-12-07T10:00:00Z'), to: at('2026-12-07T11:00:00Z') })).toEqual(
+      records,
+    );
   });
 
   it('makes names that sort in the order they are made, also within one millisecond', () => {
@@ -186,7 +201,13 @@ describe('the raw event reader', () => {
     const other = newEnvironment();
     const [first, second] = recordsAt(other, [at('2026-12-07T10:00:00Z'), at('2026-12-07T10:00:01Z')]);
     const put = (name: string, text: string) =>
-      clients.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `raw/${other}/2026/12/07/10/${name}.jsonl.gz`, Body: gzipSync(Buffer.from(text)) }));
+      clients.s3.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: `raw/${other}/2026/12/07/10/${name}.jsonl.gz`,
+          Body: gzipSync(Buffer.from(text)),
+        }),
+      );
     await put('a', `${encodeRawRecord(first)}\n\n${encodeRawRecord(second).trimEnd()}`);
     const hour = { from: at('2026-12-07T10:00:00Z'), to: at('2026-12-07T11:00:00Z') };
     expect(await readAll(other, hour)).toEqual([first, second]);
@@ -196,7 +217,10 @@ describe('the raw event reader', () => {
 
   it('stops downloading when the caller stops reading', async () => {
     const first: RawRecord[] = [];
-    for await (const record of reader.read(environmentId, { from: at('2026-12-06T00:00:00Z'), to: at('2026-12-08T00:00:00Z') })) {
+    for await (const record of reader.read(environmentId, {
+      from: at('2026-12-06T00:00:00Z'),
+      to: at('2026-12-08T00:00:00Z'),
+    })) {
       first.push(record);
       break;
     }

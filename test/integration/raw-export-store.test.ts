@@ -1,7 +1,13 @@
 /** The raw export store on dynalite: the shared contract, with real concurrency for the lease and the mark. */
 import { DynamoDbFailingExportsStore } from '../../lambdas/adapters/dynamodb/automatic-export-stores';
 import { DynamoDbRawExportStore, rawExportFailingStore } from '../../lambdas/adapters/dynamodb/raw-export-store';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { rawExportStoreContract } from '../support/raw-export-store-contract';
 
 const TABLES = { configTable: 'config', usageTable: 'usage' };
@@ -21,7 +27,9 @@ afterAll(async () => {
 });
 
 describe('DynamoDbRawExportStore (contract)', () =>
-  rawExportStoreContract(() => new DynamoDbRawExportStore({ client: clients.documentClient, tableName: TABLES.configTable })));
+  rawExportStoreContract(
+    () => new DynamoDbRawExportStore({ client: clients.documentClient, tableName: TABLES.configTable }),
+  ));
 
 describe('the raw exports in the failing index', () => {
   test("listed apart from the automatic exports' sequences; each email claimed once by concurrent checks; a success ends it", async () => {
@@ -30,10 +38,19 @@ describe('the raw exports in the failing index', () => {
     const failing = rawExportFailingStore(options);
     const env = 'env_rawfailing';
     await store.claimRun(env, { claimId: 'a', at: 1_000, until: 2_000 });
-    await store.finishRun(env, 'a', { status: 'failed', startedAt: 1_000, finishedAt: 1_500, error: 'Access denied.', errorCode: 'access_denied', failureClass: 'customer' });
+    await store.finishRun(env, 'a', {
+      status: 'failed',
+      startedAt: 1_000,
+      finishedAt: 1_500,
+      error: 'Access denied.',
+      errorCode: 'access_denied',
+      failureClass: 'customer',
+    });
     const listed = [];
     for await (const status of failing.listFailing()) listed.push(status);
-    expect(listed).toEqual([expect.objectContaining({ environmentId: env, failingSince: 1_500, failingErrorCode: 'access_denied' })]);
+    expect(listed).toEqual([
+      expect.objectContaining({ environmentId: env, failingSince: 1_500, failingErrorCode: 'access_denied' }),
+    ]);
     const automatic = [];
     for await (const status of new DynamoDbFailingExportsStore(options).listFailing()) automatic.push(status);
     expect(automatic).toEqual([]);

@@ -45,7 +45,12 @@ afterAll(async () => {
 const parallel = <T>(count: number, make: (index: number) => Promise<T>): Promise<T[]> =>
   Promise.all(Array.from({ length: count }, (_, index) => make(index)));
 
-const runClaim = (environmentId: string, startedAt: number, attempts: number, timeLimitMs = 10 * MINUTE): ExportRun => ({
+const runClaim = (
+  environmentId: string,
+  startedAt: number,
+  attempts: number,
+  timeLimitMs = 10 * MINUTE,
+): ExportRun => ({
   environmentId,
   snapshotAt: T0,
   cadence: 'daily',
@@ -70,7 +75,9 @@ describe('DynamoDbExportRunStore.claim', () => {
   it('lets exactly one win among duplicate invocations started in the same millisecond (told apart by their claim ids)', async () => {
     const env = freshEnv();
 
-    const claimed = await parallel(PARALLEL, (index) => runs.claim({ ...runClaim(env, T0, 1), claimId: `invocation-${index}` }));
+    const claimed = await parallel(PARALLEL, (index) =>
+      runs.claim({ ...runClaim(env, T0, 1), claimId: `invocation-${index}` }),
+    );
 
     expect(claimed.filter(Boolean)).toHaveLength(1);
     expect(await runs.getRun(env, T0)).toMatchObject({ claimId: `invocation-${claimed.indexOf(true)}` });
@@ -81,7 +88,9 @@ describe('DynamoDbExportRunStore.claim', () => {
     const live = runClaim(env, T0, 1);
     expect(await runs.claim(live)).toBe(true);
 
-    const claimed = await parallel(PARALLEL, (index) => runs.claim(runClaim(env, T0 + index * (live.deadlineAt - T0) / (PARALLEL - 1), 2)));
+    const claimed = await parallel(PARALLEL, (index) =>
+      runs.claim(runClaim(env, T0 + (index * (live.deadlineAt - T0)) / (PARALLEL - 1), 2)),
+    );
 
     expect(claimed).toEqual(new Array(PARALLEL).fill(false));
     expect(await runs.getRun(env, T0)).toMatchObject({ startedAt: T0, attempts: 1, status: 'running' });
@@ -96,7 +105,11 @@ describe('DynamoDbExportRunStore.claim', () => {
     const claimed = await parallel(PARALLEL, (index) => runs.claim(runClaim(env, afterDeadline + index, 2)));
 
     expect(claimed.filter(Boolean)).toHaveLength(1);
-    expect(await runs.getRun(env, T0)).toMatchObject({ status: 'running', attempts: 2, startedAt: afterDeadline + claimed.indexOf(true) });
+    expect(await runs.getRun(env, T0)).toMatchObject({
+      status: 'running',
+      attempts: 2,
+      startedAt: afterDeadline + claimed.indexOf(true),
+    });
   });
 
   it("drops the lost run's late outcome and keeps the outcome of the run that took over", async () => {
@@ -105,10 +118,27 @@ describe('DynamoDbExportRunStore.claim', () => {
     await runs.claim(lost);
     const retry = runClaim(env, lost.deadlineAt + MINUTE, 2);
     expect(await runs.claim(retry)).toBe(true);
-    const failed = { status: 'failed' as const, finishedAt: retry.startedAt, durationMs: 1, error: 'late', errorCode: 'internal_error', failureClass: 'transient' as const };
-    const succeeded = { status: 'successful' as const, finishedAt: retry.startedAt + 5, durationMs: 5, rowCount: 3, byteCount: 30, objectKey: 'k.csv' };
+    const failed = {
+      status: 'failed' as const,
+      finishedAt: retry.startedAt,
+      durationMs: 1,
+      error: 'late',
+      errorCode: 'internal_error',
+      failureClass: 'transient' as const,
+    };
+    const succeeded = {
+      status: 'successful' as const,
+      finishedAt: retry.startedAt + 5,
+      durationMs: 5,
+      rowCount: 3,
+      byteCount: 30,
+      objectKey: 'k.csv',
+    };
 
-    const [late, current] = await Promise.all([runs.finish(env, T0, lost.claimId, failed), runs.finish(env, T0, retry.claimId, succeeded)]);
+    const [late, current] = await Promise.all([
+      runs.finish(env, T0, lost.claimId, failed),
+      runs.finish(env, T0, retry.claimId, succeeded),
+    ]);
 
     expect([late, current]).toEqual([false, true]);
     expect(await runs.getRun(env, T0)).toMatchObject({ status: 'successful', attempts: 2, objectKey: 'k.csv' });
@@ -131,7 +161,14 @@ describe('DynamoDbExportRunStore.claim', () => {
     const env = freshEnv();
     const first = runClaim(env, T0, 1);
     await runs.claim(first);
-    await runs.finish(env, T0, first.claimId, { status: 'failed', finishedAt: T0 + 1, durationMs: 1, error: 'x', errorCode: 'temporarily_unavailable', failureClass: 'transient' as const });
+    await runs.finish(env, T0, first.claimId, {
+      status: 'failed',
+      finishedAt: T0 + 1,
+      durationMs: 1,
+      error: 'x',
+      errorCode: 'temporarily_unavailable',
+      failureClass: 'transient' as const,
+    });
 
     const claimed = await parallel(PARALLEL, (index) => runs.claim(runClaim(env, T0 + MINUTE + index, 2)));
 
@@ -150,18 +187,26 @@ describe('DynamoDbManualExportStore.claim', () => {
     const env = freshEnv();
     await pendingJob(env, 'exp_1');
 
-    const claimed = await parallel(PARALLEL, (index) => jobs.claim(env, 'exp_1', manualClaim(T0 + index, T0 + index + 10 * MINUTE)));
+    const claimed = await parallel(PARALLEL, (index) =>
+      jobs.claim(env, 'exp_1', manualClaim(T0 + index, T0 + index + 10 * MINUTE)),
+    );
 
     expect(claimed.filter(Boolean)).toHaveLength(1);
     const at = T0 + claimed.indexOf(true);
-    expect(await jobs.get(env, 'exp_1')).toMatchObject({ status: 'running', startedAt: at, deadlineAt: at + 10 * MINUTE });
+    expect(await jobs.get(env, 'exp_1')).toMatchObject({
+      status: 'running',
+      startedAt: at,
+      deadlineAt: at + 10 * MINUTE,
+    });
   });
 
   it('lets exactly one win among duplicate deliveries claiming in the same millisecond', async () => {
     const env = freshEnv();
     await pendingJob(env, 'exp_6');
 
-    const claimed = await parallel(PARALLEL, (index) => jobs.claim(env, 'exp_6', { ...manualClaim(T0, T0 + MINUTE), claimId: `delivery-${index}` }));
+    const claimed = await parallel(PARALLEL, (index) =>
+      jobs.claim(env, 'exp_6', { ...manualClaim(T0, T0 + MINUTE), claimId: `delivery-${index}` }),
+    );
 
     expect(claimed.filter(Boolean)).toHaveLength(1);
   });
@@ -171,10 +216,14 @@ describe('DynamoDbManualExportStore.claim', () => {
     await pendingJob(env, 'exp_2');
     await jobs.claim(env, 'exp_2', manualClaim(T0, T0 + 10 * MINUTE));
 
-    const early = await parallel(PARALLEL, (index) => jobs.claim(env, 'exp_2', manualClaim(T0 + index * MINUTE * 0.6, T0 + 30 * MINUTE)));
+    const early = await parallel(PARALLEL, (index) =>
+      jobs.claim(env, 'exp_2', manualClaim(T0 + index * MINUTE * 0.6, T0 + 30 * MINUTE)),
+    );
     expect(early).toEqual(new Array(PARALLEL).fill(false));
 
-    const late = await parallel(PARALLEL, (index) => jobs.claim(env, 'exp_2', manualClaim(T0 + 11 * MINUTE + index, T0 + 25 * MINUTE)));
+    const late = await parallel(PARALLEL, (index) =>
+      jobs.claim(env, 'exp_2', manualClaim(T0 + 11 * MINUTE + index, T0 + 25 * MINUTE)),
+    );
     expect(late.filter(Boolean)).toHaveLength(1);
   });
 
@@ -185,8 +234,20 @@ describe('DynamoDbManualExportStore.claim', () => {
     const takeover = T0 + 2 * MINUTE;
     expect(await jobs.claim(env, 'exp_3', manualClaim(takeover, takeover + MINUTE))).toBe(true);
 
-    const lostFinish = await jobs.finish(env, 'exp_3', { status: 'failed', finishedAt: takeover, error: 'late' }, manualClaim(T0, T0 + MINUTE).claimId);
-    const done = { status: 'done' as const, finishedAt: takeover + 1, rowCount: 1, byteCount: 10, objectKey: 'k.csv', fileName: 'f.csv' };
+    const lostFinish = await jobs.finish(
+      env,
+      'exp_3',
+      { status: 'failed', finishedAt: takeover, error: 'late' },
+      manualClaim(T0, T0 + MINUTE).claimId,
+    );
+    const done = {
+      status: 'done' as const,
+      finishedAt: takeover + 1,
+      rowCount: 1,
+      byteCount: 10,
+      objectKey: 'k.csv',
+      fileName: 'f.csv',
+    };
     const currentFinish = await jobs.finish(env, 'exp_3', done, manualClaim(takeover, takeover + MINUTE).claimId);
 
     expect([lostFinish, currentFinish]).toEqual([false, true]);
@@ -207,9 +268,16 @@ describe('DynamoDbManualExportStore.claim', () => {
     const env = freshEnv();
     await pendingJob(env, 'exp_4');
     await jobs.claim(env, 'exp_4', manualClaim(T0, T0 + MINUTE));
-    await jobs.finish(env, 'exp_4', { status: 'failed', finishedAt: T0 + 1, error: 'x' }, manualClaim(T0, T0 + MINUTE).claimId);
+    await jobs.finish(
+      env,
+      'exp_4',
+      { status: 'failed', finishedAt: T0 + 1, error: 'x' },
+      manualClaim(T0, T0 + MINUTE).claimId,
+    );
 
-    const claimed = await parallel(PARALLEL, (index) => jobs.claim(env, 'exp_4', manualClaim(T0 + 60 * MINUTE + index, T0 + 90 * MINUTE)));
+    const claimed = await parallel(PARALLEL, (index) =>
+      jobs.claim(env, 'exp_4', manualClaim(T0 + 60 * MINUTE + index, T0 + 90 * MINUTE)),
+    );
 
     expect(claimed).toEqual(new Array(PARALLEL).fill(false));
   });

@@ -10,7 +10,13 @@ import { S3ObjectSink } from '../../lambdas/adapters/s3/object-sink';
 import { ExportJobRunner } from '../../lambdas/core/export-job-runner';
 import { csvEncoder } from '../../lambdas/core/export/csv';
 import { exportDeadline, runExport, type Cell } from '../../lambdas/core/export/pipeline';
-import { createEmulatorClients, EMULATOR_CREDENTIALS, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  EMULATOR_CREDENTIALS,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { ArrayProfileStore, ArrayRawEventReader, eventRecord } from '../support/export-job-fixtures';
 import { jobOf } from '../support/export-job-store-contracts';
 import { FakeClock, FakeDestinationStore, FakeExportJobStore, FakeSealer, FakeTenantStore } from '../support/fakes';
@@ -54,7 +60,13 @@ it.each<S3Operation>(['UploadPart', 'CompleteMultipartUpload'])(
     const sink = new S3ObjectSink({ client: proxyClients.s3, bucket: BUCKET });
     const started = Date.now();
 
-    const failure = runExport({ rows: rows(), encoder: csvEncoder(['id', 'text', 'n']), sink, key, signal: exportDeadline(TIME_LIMIT_MS) });
+    const failure = runExport({
+      rows: rows(),
+      encoder: csvEncoder(['id', 'text', 'n']),
+      sink,
+      key,
+      signal: exportDeadline(TIME_LIMIT_MS),
+    });
 
     await expect(failure).rejects.toThrow();
     expect(Date.now() - started).toBeGreaterThanOrEqual(TIME_LIMIT_MS - 50);
@@ -73,7 +85,14 @@ describe('an export job run cut at its deadline', () => {
   /** A recurring JSON job into a Custom destination at the proxy, with about 12 MB of events in its window. */
   async function jobRunner() {
     const tenants = new FakeTenantStore();
-    tenants.environments.set('env1', { id: 'env1', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'h', ingestKeyPrefix: 'ik_a', createdAt: 0 } as never);
+    tenants.environments.set('env1', {
+      id: 'env1',
+      organizationId: 'org_1',
+      name: 'Production',
+      ingestKeyHash: 'h',
+      ingestKeyPrefix: 'ik_a',
+      createdAt: 0,
+    });
     const sealer = new FakeSealer();
     const destinations = new FakeDestinationStore();
     await destinations.create({
@@ -81,15 +100,34 @@ describe('an export job run cut at its deadline', () => {
       id: 'dst_1',
       name: 'Lake',
       destination: { provider: 'Custom', bucket: BUCKET, region: 'auto', keyPrefix: 'jobs', endpoint: proxy.endpoint },
-      auth: { mode: 'accessKey', accessKeyId: EMULATOR_CREDENTIALS.accessKeyId, sealedSecretAccessKey: await sealer.seal(EMULATOR_CREDENTIALS.secretAccessKey, { environmentId: 'env1' }) },
+      auth: {
+        mode: 'accessKey',
+        accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
+        sealedSecretAccessKey: await sealer.seal(EMULATOR_CREDENTIALS.secretAccessKey, { environmentId: 'env1' }),
+      },
       createdAt: 0,
       updatedAt: 0,
       version: 1,
     });
     const jobs = new FakeExportJobStore();
-    await jobs.create(jobOf('env1', 'job_1', 1, { destinationId: 'dst_1', provider: 'Custom', format: 'json', compression: 'none', frequency: { kind: 'recurring', everyHours: 4 } }));
+    await jobs.create(
+      jobOf('env1', 'job_1', 1, {
+        destinationId: 'dst_1',
+        provider: 'Custom',
+        format: 'json',
+        compression: 'none',
+        frequency: { kind: 'recurring', everyHours: 4 },
+      }),
+    );
     const text = 'x'.repeat(2_000);
-    const records = Array.from({ length: 6_000 }, (_, n) => eventRecord('page viewed', NOW - 2 * 3_600_000, { n, text }, { environmentId: 'env1', receivedAt: NOW - 2 * 3_600_000 + n }));
+    const records = Array.from({ length: 6_000 }, (_, n) =>
+      eventRecord(
+        'page viewed',
+        NOW - 2 * 3_600_000,
+        { n, text },
+        { environmentId: 'env1', receivedAt: NOW - 2 * 3_600_000 + n },
+      ),
+    );
     const runner = new ExportJobRunner({
       tenants,
       destinations,
@@ -109,7 +147,11 @@ describe('an export job run cut at its deadline', () => {
 
     const cut = await runner.run(request, { timeLimitMs: TIME_LIMIT_MS });
 
-    expect(cut).toMatchObject({ outcome: 'ran', failureClass: 'transient', run: { status: 'failed', files: [], error: expect.stringMatching(/did not finish within its time limit/) } });
+    expect(cut).toMatchObject({
+      outcome: 'ran',
+      failureClass: 'transient',
+      run: { status: 'failed', files: [], error: expect.stringMatching(/did not finish within its time limit/) },
+    });
     expect(proxy.pending('jobs/')).toBe(0);
     const uploads = [...proxy.uploads.values()].filter((upload) => upload.key.startsWith('jobs/'));
     expect(uploads.map(({ state }) => state)).toEqual(['aborted']);
@@ -117,7 +159,10 @@ describe('an export job run cut at its deadline', () => {
     expect(listed.Contents ?? []).toEqual([]);
 
     const retried = await runner.run(request, { timeLimitMs: 60_000 });
-    expect(retried).toMatchObject({ outcome: 'ran', run: { status: 'successful', files: [{ key: uploads[0].key, records: 6_000 }] } });
+    expect(retried).toMatchObject({
+      outcome: 'ran',
+      run: { status: 'successful', files: [{ key: uploads[0].key, records: 6_000 }] },
+    });
     const after = await clients.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'jobs/' }));
     expect((after.Contents ?? []).map((object) => object.Key)).toEqual([uploads[0].key]);
     expect(await jobs.listRuns('env1', 'job_1', 10)).toEqual([(retried as { run: unknown }).run]);

@@ -190,15 +190,19 @@ describe('S3ObjectSink', () => {
   });
 
   it('rejects part sizes S3 would refuse', () => {
-    expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, partSizeBytes: MIN_PART_SIZE_BYTES - 1 })).toThrow(
-      new RangeError(`partSizeBytes must be at least ${MIN_PART_SIZE_BYTES} (S3's minimum part size).`),
-    );
-    expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, partSizeBytes: MIN_PART_SIZE_BYTES })).not.toThrow();
+    expect(
+      () => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, partSizeBytes: MIN_PART_SIZE_BYTES - 1 }),
+    ).toThrow(new RangeError(`partSizeBytes must be at least ${MIN_PART_SIZE_BYTES} (S3's minimum part size).`));
+    expect(
+      () => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, partSizeBytes: MIN_PART_SIZE_BYTES }),
+    ).not.toThrow();
   });
 
   it('rejects a queue of parts that is not a positive whole number', () => {
     for (const queueSize of [0, -1, 1.5]) {
-      expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, queueSize })).toThrow(new RangeError('queueSize must be a positive integer.'));
+      expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, queueSize })).toThrow(
+        new RangeError('queueSize must be a positive integer.'),
+      );
     }
     expect(() => new S3ObjectSink({ client: clients.s3, bucket: BUCKET, queueSize: 1 })).not.toThrow();
   });
@@ -258,7 +262,13 @@ describe('runExport into S3ObjectSink', () => {
       }
     }
 
-    const exporting = runExport({ rows: rowsThatRunOutOfTime(), encoder: csvEncoder(['a', 'b']), sink, key, signal: timeLimit.signal });
+    const exporting = runExport({
+      rows: rowsThatRunOutOfTime(),
+      encoder: csvEncoder(['a', 'b']),
+      sink,
+      key,
+      signal: timeLimit.signal,
+    });
 
     await expect(exporting).rejects.toThrow('time is up');
     await expectNoObject(key);
@@ -273,9 +283,15 @@ describe('runExport into S3ObjectSink', () => {
       timeLimit.abort(new Error('time is up'));
       yield [['second', 2]] as Cell[][];
     }
-    await expect(runExport({ rows: rows(), encoder: csvEncoder(['a', 'b']), sink, key, signal: timeLimit.signal })).rejects.toThrow('time is up');
+    await expect(
+      runExport({ rows: rows(), encoder: csvEncoder(['a', 'b']), sink, key, signal: timeLimit.signal }),
+    ).rejects.toThrow('time is up');
     await expectNoObject(key);
-    expect(commandsFor(key).filter((sent) => sent.command === 'PutObjectCommand' || sent.command === 'CompleteMultipartUploadCommand')).toEqual([]);
+    expect(
+      commandsFor(key).filter(
+        (sent) => sent.command === 'PutObjectCommand' || sent.command === 'CompleteMultipartUploadCommand',
+      ),
+    ).toEqual([]);
   });
 });
 

@@ -10,7 +10,13 @@ import {
 } from '../../lambdas/adapters/dynamodb/automatic-export-stores';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbManualExportStore } from '../../lambdas/adapters/dynamodb/manual-export-store';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { describeConfigStoreContract } from '../support/store-contract';
 
 const TABLES = { configTable: 'config', usageTable: 'usage' };
@@ -46,29 +52,41 @@ describe('the items the DynamoDB stores leave in the config table', () => {
 
   test('runs and manual jobs expire by the table TTL: runs after 400 days, jobs after 30', async () => {
     const snapshotAt = Date.parse('2026-03-02T00:00:00Z');
-    await new DynamoDbExportRunStore(options()).claim(
-      {
-        environmentId: 'env_ttl',
-        snapshotAt,
-        cadence: 'daily',
-        status: 'running',
-        startedAt: snapshotAt + 5,
-        deadlineAt: snapshotAt + 5 + 15 * 60_000,
-        claimId: 'claim_ttl',
-        attempts: 1,
-      },
-    );
+    await new DynamoDbExportRunStore(options()).claim({
+      environmentId: 'env_ttl',
+      snapshotAt,
+      cadence: 'daily',
+      status: 'running',
+      startedAt: snapshotAt + 5,
+      deadlineAt: snapshotAt + 5 + 15 * 60_000,
+      claimId: 'claim_ttl',
+      attempts: 1,
+    });
     expect(await item('ENV#env_ttl', `RUN#${String(snapshotAt).padStart(13, '0')}`)).toMatchObject({
       expiresAt: snapshotAt / 1000 + 400 * DAY_SECONDS,
     });
     const requestedAt = snapshotAt + 1500;
-    await new DynamoDbManualExportStore(options()).create({ id: 'exp_ttl', environmentId: 'env_ttl', aggregation: 'snapshot', status: 'pending', requestedAt });
-    expect(await item('ENV#env_ttl', 'MANUAL#exp_ttl')).toMatchObject({ expiresAt: Math.floor(requestedAt / 1000) + 30 * DAY_SECONDS });
+    await new DynamoDbManualExportStore(options()).create({
+      id: 'exp_ttl',
+      environmentId: 'env_ttl',
+      aggregation: 'snapshot',
+      status: 'pending',
+      requestedAt,
+    });
+    expect(await item('ENV#env_ttl', 'MANUAL#exp_ttl')).toMatchObject({
+      expiresAt: Math.floor(requestedAt / 1000) + 30 * DAY_SECONDS,
+    });
   });
 
   test('the status item is in the sparse failing index only while a failure sequence runs', async () => {
     const runs = new DynamoDbExportRunStore(options());
-    const failed = { status: 'failed', finishedAt: 20, durationMs: 10, error: 'denied', errorCode: 'access_denied' } as const;
+    const failed = {
+      status: 'failed',
+      finishedAt: 20,
+      durationMs: 10,
+      error: 'denied',
+      errorCode: 'access_denied',
+    } as const;
     await runs.recordOutcome('env_index', 10, { ...failed, failureClass: 'transient' });
     expect(await item('ENV#env_index', 'EXPORT#STATUS')).not.toHaveProperty('failingPk');
     await runs.recordOutcome('env_index', 11, { ...failed, failureClass: 'customer' });

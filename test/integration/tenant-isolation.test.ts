@@ -26,7 +26,13 @@ const destinationBody = () => ({
   endpoint: service.emulators.s3Endpoint,
   auth: { mode: 'accessKey', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
 });
-const jobBody = () => ({ destinationId: destinationOfB, type: 'allEvents', frequency: { kind: 'recurring', everyHours: 6 }, format: 'csv', notifyEmails: ['x@example.com'] });
+const jobBody = () => ({
+  destinationId: destinationOfB,
+  type: 'allEvents',
+  frequency: { kind: 'recurring', everyHours: 6 },
+  format: 'csv',
+  notifyEmails: ['x@example.com'],
+});
 
 /** A valid body (JSON text) for each route that takes one; a route missing here fails the matrix. */
 function validBody({ method, path }: { method: string; path: string }): string | undefined {
@@ -38,7 +44,11 @@ function validBody({ method, path }: { method: string; path: string }): string |
     'PUT /v1/environments/{envId}/features/{featureId}': { key: 'hijacked', name: 'Hijacked' },
     'PUT /v1/environments/{envId}/segments/{segmentId}': { name: 'Hijacked', conditions: [] },
     'POST /v1/environments/{envId}/exports/manual': { aggregation: 'snapshot' },
-    'PUT /v1/environments/{envId}/data-export/settings': { enabled: false, cadence: 'weekly', notifyEmails: ['x@example.com'] },
+    'PUT /v1/environments/{envId}/data-export/settings': {
+      enabled: false,
+      cadence: 'weekly',
+      notifyEmails: ['x@example.com'],
+    },
     'POST /v1/environments/{envId}/ingest-keys/rotate': {},
     'POST /v1/environments/{envId}/destinations': destinationBody(),
     'PUT /v1/environments/{envId}/destinations/{destinationId}': { ...destinationBody(), name: 'Hijacked', version: 1 },
@@ -53,7 +63,9 @@ function validBody({ method, path }: { method: string; path: string }): string |
 }
 
 /** Query strings the routes need to succeed. */
-const QUERIES: Record<string, Record<string, string>> = { '/v1/environments/{envId}/destinations/bucket-policy': { bucket: 'acme-exports' } };
+const QUERIES: Record<string, Record<string, string>> = {
+  '/v1/environments/{envId}/destinations/bucket-policy': { bucket: 'acme-exports' },
+};
 
 /** The route's path aimed at B's resources (or at a missing one). */
 function pathFor(template: string, target: 'b' | 'missing', method = 'GET'): string {
@@ -68,7 +80,15 @@ function pathFor(template: string, target: 'b' | 'missing', method = 'GET'): str
           destinationId: method === 'DELETE' ? spareDestinationOfB : destinationOfB,
           jobId: jobOfB,
         }
-      : { orgId: 'org_missing', envId: 'env_missing', featureId: 'reports', segmentId: 'big', exportId: 'exp_missing', destinationId: 'dst_missing', jobId: 'job_missing' };
+      : {
+          orgId: 'org_missing',
+          envId: 'env_missing',
+          featureId: 'reports',
+          segmentId: 'big',
+          exportId: 'exp_missing',
+          destinationId: 'dst_missing',
+          jobId: 'job_missing',
+        };
   return template.replace(/\{(\w+)\}/g, (_, name: string) => ids[name]);
 }
 
@@ -80,19 +100,48 @@ beforeAll(async () => {
   b = await createTenant(service, 'B Ltd', 'enterprise');
   const memberB = { org: b.organization.id, role: 'member' };
   const envB = `/v1/environments/${b.environment.id}`;
-  await service.send({ method: 'PUT', path: `${envB}/features/reports`, claims: memberB, body: JSON.stringify({ key: 'report_run', name: 'Reports' }) });
+  await service.send({
+    method: 'PUT',
+    path: `${envB}/features/reports`,
+    claims: memberB,
+    body: JSON.stringify({ key: 'report_run', name: 'Reports' }),
+  });
   await service.send({
     method: 'PUT',
     path: `${envB}/segments/big`,
     claims: memberB,
-    body: JSON.stringify({ name: 'Big', conditions: [{ attribute: 'employees', operator: 'greaterThan', value: 100 }] }),
+    body: JSON.stringify({
+      name: 'Big',
+      conditions: [{ attribute: 'employees', operator: 'greaterThan', value: 100 }],
+    }),
   });
-  exportOfB = (await service.send({ method: 'POST', path: `${envB}/exports/manual`, claims: memberB, body: JSON.stringify({ aggregation: 'snapshot' }) })).body.id;
+  exportOfB = (
+    await service.send({
+      method: 'POST',
+      path: `${envB}/exports/manual`,
+      claims: memberB,
+      body: JSON.stringify({ aggregation: 'snapshot' }),
+    })
+  ).body.id;
   const createDestination = async () =>
-    (await service.send({ method: 'POST', path: `${envB}/destinations`, claims: memberB, body: JSON.stringify(destinationBody()) })).body.id as string;
+    (
+      await service.send({
+        method: 'POST',
+        path: `${envB}/destinations`,
+        claims: memberB,
+        body: JSON.stringify(destinationBody()),
+      })
+    ).body.id as string;
   destinationOfB = await createDestination();
   spareDestinationOfB = await createDestination();
-  jobOfB = (await service.send({ method: 'POST', path: `${envB}/export-jobs`, claims: memberB, body: JSON.stringify(jobBody()) })).body.id;
+  jobOfB = (
+    await service.send({
+      method: 'POST',
+      path: `${envB}/export-jobs`,
+      claims: memberB,
+      body: JSON.stringify(jobBody()),
+    })
+  ).body.id;
   await service.services.dispatcher.idle();
 });
 
@@ -111,26 +160,44 @@ describe('tenant isolation matrix', () => {
     const body = validBody(route);
     const before = await service.snapshot([a.environment.id, b.environment.id]);
     const query = QUERIES[route.path];
-    const cross = await service.send({ method: route.method, path: pathFor(route.path, 'b', route.method), query, claims, body });
+    const cross = await service.send({
+      method: route.method,
+      path: pathFor(route.path, 'b', route.method),
+      query,
+      claims,
+      body,
+    });
     const expected = route.access === 'operator' ? 403 : 404;
     expect(cross.status).toBe(expected);
     expect(await service.snapshot([a.environment.id, b.environment.id])).toEqual(before);
     if (expected === 404) {
       // Indistinguishable from a missing environment: the same answer, only the id differs.
-      const missing = await service.send({ method: route.method, path: pathFor(route.path, 'missing', route.method), query, claims, body });
-      expect(cross.body.error).toEqual({ ...missing.body.error, message: missing.body.error.message.replace('env_missing', b.environment.id) });
+      const missing = await service.send({
+        method: route.method,
+        path: pathFor(route.path, 'missing', route.method),
+        query,
+        claims,
+        body,
+      });
+      expect(cross.body.error).toEqual({
+        ...missing.body.error,
+        message: missing.body.error.message.replace('env_missing', b.environment.id),
+      });
     }
   });
 
-  it.each(routes.filter((route) => route.access === 'member'))("B's own member gets 2xx: $method $path", async (route) => {
-    const response = await service.send({
-      method: route.method,
-      path: pathFor(route.path, 'b', route.method),
-      query: QUERIES[route.path],
-      claims: { org: b.organization.id, role: 'member' },
-      body: validBody(route),
-    });
-    expect(response.status).toBeGreaterThanOrEqual(200);
-    expect(response.status).toBeLessThan(300);
-  });
+  it.each(routes.filter((route) => route.access === 'member'))(
+    "B's own member gets 2xx: $method $path",
+    async (route) => {
+      const response = await service.send({
+        method: route.method,
+        path: pathFor(route.path, 'b', route.method),
+        query: QUERIES[route.path],
+        claims: { org: b.organization.id, role: 'member' },
+        body: validBody(route),
+      });
+      expect(response.status).toBeGreaterThanOrEqual(200);
+      expect(response.status).toBeLessThan(300);
+    },
+  );
 });

@@ -19,7 +19,13 @@ import {
   type FeatureUsageRecord,
 } from '../../lambdas/core/model';
 import { dataPoints } from '../../lambdas/core/periods';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { FakeTenantStore } from '../support/fakes';
 import { fakeIngestRecorders } from '../support/ingest-log-fakes';
 import { systemClock } from '../../lambdas/services';
@@ -67,7 +73,8 @@ async function storedItemBytes(pk: string, sk: string): Promise<number> {
 }
 
 async function streamed(env: string, companyId: string) {
-  for await (const company of usage.streamCompanyUsage(env)) if (company.company.companyId === companyId) return company;
+  for await (const company of usage.streamCompanyUsage(env))
+    if (company.company.companyId === companyId) return company;
   throw new Error(`company ${companyId} not streamed`);
 }
 
@@ -99,13 +106,16 @@ describe('bounded items', () => {
       at: (firstDay + (i % 10)) * DAY_MS + Math.floor(i / 10) * 3_600_000 + 17,
       score: i % 7 === 0 ? null : (i % 5) + 1,
     }));
-    const record = (r: (typeof records)[number]) => usage.recordFeedback(env, { ...r, companyId: 'c', eventKey: 'search' });
+    const record = (r: (typeof records)[number]) =>
+      usage.recordFeedback(env, { ...r, companyId: 'c', eventKey: 'search' });
     const usageSk = `C#${hex('c')}#U#search`;
     const inParallel = async (batch: typeof records) => {
       let next = 0;
-      await Promise.all(Array.from({ length: 4 }, async () => {
-        while (next < batch.length) await record(batch[next++]);
-      }));
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < batch.length) await record(batch[next++]);
+        }),
+      );
     };
     await inParallel(records.slice(0, 120));
     const bytesAtHalf = await storedItemBytes(`ENV#${env}`, usageSk);
@@ -124,7 +134,10 @@ describe('bounded items', () => {
 
   test('a pair with use and feedback on every day since 2000 stays under 400 KB and keeps taking writes', async () => {
     const env = freshEnv();
-    const days = Array.from({ length: toEpochDay(NOW) - toEpochDay(EARLIEST_TRACKED_AT) }, (_, i) => toEpochDay(EARLIEST_TRACKED_AT) + i);
+    const days = Array.from(
+      { length: toEpochDay(NOW) - toEpochDay(EARLIEST_TRACKED_AT) },
+      (_, i) => toEpochDay(EARLIEST_TRACKED_AT) + i,
+    );
     const daily = (day: number) => new Map([[day, day * DAY_MS + 3_600_000]]);
     const allDays = new Map(days.flatMap((day) => [...daily(day)]));
     // 1,000 records a day for 26 years: 9.5 million records, ~200 MB as a list.
@@ -144,9 +157,14 @@ describe('bounded items', () => {
       ],
     });
     // Then live traffic on top: new days, feedback folded into the long log, attributes merged.
-    const live = Array.from({ length: FOLD_FEEDBACK_AT + 8 }, (_, i) => ({ id: `live-${i}`, at: NOW - 86_400_000 + i * 60_000, score: 5 }));
+    const live = Array.from({ length: FOLD_FEEDBACK_AT + 8 }, (_, i) => ({
+      id: `live-${i}`,
+      at: NOW - 86_400_000 + i * 60_000,
+      score: 5,
+    }));
     for (const r of live) await usage.recordFeedback(env, { ...r, companyId: 'old', eventKey: 'search' });
-    for (let d = 0; d < 3; d++) await usage.recordEvent(env, { companyId: 'old', eventKey: 'search', at: NOW + d * DAY_MS });
+    for (let d = 0; d < 3; d++)
+      await usage.recordEvent(env, { companyId: 'old', eventKey: 'search', at: NOW + d * DAY_MS });
     await usage.recordCompany(env, { companyId: 'old', at: NOW, attributes: { plan: 'pro' } });
 
     for (const sk of [`C#${hex('old')}`, `C#${hex('old')}#U#search`]) {
@@ -161,7 +179,10 @@ describe('bounded items', () => {
       const liveBefore = live.filter((r) => r.at < instant).length;
       const scored = fullDays * perDay.scoreCount + liveBefore;
       const sum = fullDays * perDay.scoreSum + 5 * liveBefore;
-      expect(columns[i]).toEqual({ feedbackCount: fullDays * perDay.count + liveBefore, satisfaction: Math.floor(sum / scored + 0.5) });
+      expect(columns[i]).toEqual({
+        feedbackCount: fullDays * perDay.count + liveBefore,
+        satisfaction: Math.floor(sum / scored + 0.5),
+      });
     });
   });
 
@@ -179,16 +200,19 @@ describe('bounded items', () => {
     // Small values: 100 keys, then 100 more (200, the bound), then the next 100 are refused.
     await ingest.ingest(environment, [update(0, 10)]);
     await ingest.ingest(environment, [update(1, 10)]);
-    const refused = ingest.ingest(environment, [{ type: 'event', event: 'e', userId: 'u', companyId: 'wide', at: NOW + 1 }, update(2, 10)]);
+    const refused = ingest.ingest(environment, [
+      { type: 'event', event: 'e', userId: 'u', companyId: 'wide', at: NOW + 1 },
+      update(2, 10),
+    ]);
     await expect(refused).rejects.toThrow(ValidationError);
     await expect(refused).rejects.toMatchObject({ issues: [{ path: '[1].attributes' }] });
     // Nothing of the refused request was written: its event is absent.
     expect((await streamed(env, 'wide')).usage).toEqual([]);
     // 100 values of 8 KB on another company, ten times: each passes the bytes bound, each is refused.
     for (let round = 0; round < 10; round++) {
-      await expect(ingest.ingest(environment, [{ ...update(round, 8 * 1024), companyId: 'heavy' } as IngestItem])).rejects.toThrow(
-        `at most ${MAX_COMPANY_ATTRIBUTES} attributes and ${MAX_COMPANY_ATTRIBUTE_BYTES} bytes`,
-      );
+      await expect(
+        ingest.ingest(environment, [{ ...update(round, 8 * 1024), companyId: 'heavy' } as IngestItem]),
+      ).rejects.toThrow(`at most ${MAX_COMPANY_ATTRIBUTES} attributes and ${MAX_COMPANY_ATTRIBUTE_BYTES} bytes`);
     }
     // Keys already stored can always change: the bound refuses growth, not updates.
     await ingest.ingest(environment, [{ ...update(1, 12) }]);
@@ -204,19 +228,24 @@ describe('bad times never break a company', () => {
   test('a time before 2000 is refused before anything is written', async () => {
     const env = freshEnv();
     const before2000 = Date.UTC(1969, 11, 25);
-    await expect(usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: before2000 })).rejects.toThrow(ValidationError);
-    await expect(usage.recordFeedback(env, { id: 'x', companyId: 'old1', eventKey: 'e', at: -5, score: 1 })).rejects.toThrow(ValidationError);
+    await expect(usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: before2000 })).rejects.toThrow(
+      ValidationError,
+    );
+    await expect(
+      usage.recordFeedback(env, { id: 'x', companyId: 'old1', eventKey: 'e', at: -5, score: 1 }),
+    ).rejects.toThrow(ValidationError);
     await expect(usage.recordCompany(env, { companyId: 'old1', at: 1.5 })).rejects.toThrow(ValidationError);
-    const { Items } = await clients.documentClient.send(
-      new GetCommand({ TableName: TABLE, Key: { pk: `ENV#${env}`, sk: `C#${hex('old1')}` } }),
-    ).then((r) => ({ Items: r.Item ? [r.Item] : [] }));
+    const { Items } = await clients.documentClient
+      .send(new GetCommand({ TableName: TABLE, Key: { pk: `ENV#${env}`, sk: `C#${hex('old1')}` } }))
+      .then((r) => ({ Items: r.Item ? [r.Item] : [] }));
     expect(Items).toEqual([]);
   });
 
   test('a negative day already stored (written before times were checked) never blocks compaction', async () => {
     const env = freshEnv();
     const day0 = toEpochDay(NOW) - 30;
-    for (let d = 0; d < 3; d++) await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: (day0 + d) * DAY_MS + 1 });
+    for (let d = 0; d < 3; d++)
+      await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: (day0 + d) * DAY_MS + 1 });
     const key = { pk: `ENV#${env}`, sk: `C#${hex('old1')}` };
     await clients.documentClient.send(
       new UpdateCommand({

@@ -17,7 +17,15 @@ export async function launchBrowser(): Promise<Browser> {
   }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -84,7 +92,9 @@ export async function walk(browser: Browser, name: string, steps: (page: Page) =
     if (watched.problems.length > 0) throw new Error(`The page met problems:\n${watched.problems.join('\n')}`);
   } catch (error) {
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    await watched.page.screenshot({ path: join(SCREENSHOT_DIR, `${name.replace(/[^a-z0-9]+/gi, '-')}.png`), fullPage: true }).catch(() => undefined);
+    await watched.page
+      .screenshot({ path: join(SCREENSHOT_DIR, `${name.replace(/[^a-z0-9]+/gi, '-')}.png`), fullPage: true })
+      .catch(() => undefined);
     throw error;
   } finally {
     await watched.context.close();

@@ -45,7 +45,13 @@ export const COMPANY_MODEL_COLUMNS = [
 type DayHistory = ReadonlyMap<number, number>;
 
 export interface ModelCompany {
-  company: { companyId: string; name: string | null; attributes: Readonly<Record<string, unknown>>; firstSeen: number; seenDays: DayHistory };
+  company: {
+    companyId: string;
+    name: string | null;
+    attributes: Readonly<Record<string, unknown>>;
+    firstSeen: number;
+    seenDays: DayHistory;
+  };
   usage: readonly { eventKey: string; firstUsed: number | null; usedDays: DayHistory }[];
 }
 
@@ -121,13 +127,15 @@ const STARS_LABELS = ['never', 'tried', 'retained', 'churned'];
 const FREQUENCY_LABELS = ['Monthly', 'Weekly', 'Daily'];
 
 /** Text cells beginning with a formula character are prefixed with an apostrophe. */
-const cellText = (text: string | null): string | null => (text === null || text === '' ? null : /^[=+\-@\t\r]/.test(text) ? `'${text}` : text);
+const cellText = (text: string | null): string | null =>
+  text === null || text === '' ? null : /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
 
 function segmentsOf(usage: ModelCompany, segments: readonly ModelSegment[]): ModelSegment[] {
   const matches = (segment: ModelSegment) =>
     segment.conditions.every((entry) => {
       const condition = entry as { attribute?: string; operator?: string; value?: unknown };
-      if (condition.attribute === undefined || condition.operator !== 'equals') throw new Error('the oracle reads only attribute equality');
+      if (condition.attribute === undefined || condition.operator !== 'equals')
+        throw new Error('the oracle reads only attribute equality');
       return usage.company.attributes[condition.attribute] === condition.value;
     });
   return segments.filter(matches).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -160,13 +168,22 @@ export function modelRows(
       const retainedEnding = (day: number) => activeIn(used.counted, day, windowDays) >= minActiveDays;
       const retained = retainedEnding(lastDay);
       let adopted = retained;
-      for (const day of used.counted) for (let end = day; end <= Math.min(day + windowDays - 1, lastDay) && !adopted; end++) adopted = retainedEnding(end);
+      for (const day of used.counted)
+        for (let end = day; end <= Math.min(day + windowDays - 1, lastDay) && !adopted; end++)
+          adopted = retainedEnding(end);
       const stars = !everUsed ? 1 : !adopted ? 2 : retained ? 3 : 4;
       const frequency =
-        activeIn(used.counted, lastDay, 14) >= 8 ? 3 : activePeriods(used.counted, lastDay, 7, 4) >= 3 ? 2 : activePeriods(used.counted, lastDay, 28, 3) >= 2 ? 1 : 0;
+        activeIn(used.counted, lastDay, 14) >= 8
+          ? 3
+          : activePeriods(used.counted, lastDay, 7, 4) >= 3
+            ? 2
+            : activePeriods(used.counted, lastDay, 28, 3) >= 2
+              ? 1
+              : 0;
       const counted = feedback.filter((entry) => entry.eventKey === feature.key && (dayOf(entry.at) + 1) * DAY <= T);
       const scores = counted.map((entry) => entry.score).filter((score): score is number => score !== null);
-      const satisfaction = scores.length === 0 ? null : Math.floor(scores.reduce((a, b) => a + b, 0) / scores.length + 0.5);
+      const satisfaction =
+        scores.length === 0 ? null : Math.floor(scores.reduce((a, b) => a + b, 0) / scores.length + 0.5);
       rows.push({
         'Company ID': cellText(company.companyId),
         'Company Name': cellText(company.name),

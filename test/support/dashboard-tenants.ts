@@ -11,15 +11,26 @@ export interface Member {
 export async function dashboardTenant(service: TestService, plan: string, name: string): Promise<Member> {
   const operator = await service.token('ops', 'operator');
   const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name, plan } })).body;
-  const env = (await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'Production' } })).body;
-  return { organizationId: org.id, environmentId: env.id, ingestKey: env.ingestKey, token: await service.token(org.id) };
+  const env = (
+    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
+      token: operator,
+      body: { name: 'Production' },
+    })
+  ).body;
+  return {
+    organizationId: org.id,
+    environmentId: env.id,
+    ingestKey: env.ingestKey,
+    token: await service.token(org.id),
+  };
 }
 
 /** A dashboard address (a failure email's link, say) opened as the member: the token in the fragment. */
 export const signedIn = (url: string, who: Member): string => `${url}#token=${who.token}`;
 
 /** The link `npm start` prints: a page of the environment (with its query string), the token in the fragment. */
-export const signedInUrl = (service: TestService, who: Member, page: string): string => signedIn(`${service.url}/environments/${who.environmentId}/${page}`, who);
+export const signedInUrl = (service: TestService, who: Member, page: string): string =>
+  signedIn(`${service.url}/environments/${who.environmentId}/${page}`, who);
 
 /** The member's call to the environment's API. */
 export const memberCall = (service: TestService, who: Member) => (method: string, path: string, body?: unknown) =>

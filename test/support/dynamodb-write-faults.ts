@@ -26,15 +26,24 @@ export interface DynamoDbWriteFaults {
 
 export function injectDynamoDbWriteFaults(client: DynamoDBClient): DynamoDbWriteFaults {
   const queue: DynamoDbFault[] = [];
-  const injected = Object.fromEntries(DYNAMODB_FAULT_KINDS.map((kind) => [kind, 0])) as Record<DynamoDbFaultKind, number>;
+  const injected = Object.fromEntries(DYNAMODB_FAULT_KINDS.map((kind) => [kind, 0])) as Record<
+    DynamoDbFaultKind,
+    number
+  >;
   client.middlewareStack.add(
     (next) => async (args) => {
       const request = args.request as { headers: Record<string, string>; body?: unknown };
       const operation = (request.headers['x-amz-target'] ?? '').split('.')[1];
       // The SDK serializes JSON bodies to bytes (read without its string adapter, which warns).
       const bytes = request.body instanceof Uint8Array ? request.body : undefined;
-      const body = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : typeof request.body === 'string' ? request.body : '';
-      const index = queue.findIndex((fault) => fault.operation === operation && fault.bodyIncludes.every((text) => body.includes(text)));
+      const body = bytes
+        ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
+        : typeof request.body === 'string'
+          ? request.body
+          : '';
+      const index = queue.findIndex(
+        (fault) => fault.operation === operation && fault.bodyIncludes.every((text) => body.includes(text)),
+      );
       if (index < 0) return next(args);
       const [fault] = queue.splice(index, 1);
       injected[fault.kind]++;

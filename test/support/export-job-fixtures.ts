@@ -10,7 +10,8 @@ export class ArrayRawEventReader implements RawEventReader {
   constructor(readonly records: RawRecord[]) {}
 
   async *read(_environmentId: string, window: { from: number; to: number }): AsyncIterable<RawRecord> {
-    for (const record of this.records) if (record.receivedAt >= window.from && record.receivedAt < window.to) yield record;
+    for (const record of this.records)
+      if (record.receivedAt >= window.from && record.receivedAt < window.to) yield record;
   }
 }
 
@@ -57,5 +58,15 @@ export function eventRecord(
   extra: Partial<RawRecord> = {},
 ): RawRecord {
   sequence++;
-  return { id: `item-${sequence}`, environmentId: 'env1', receivedAt: timestamp + 1000, type: 'event', userId: `user-${sequence % 7}`, event, timestamp, attributes, ...extra };
+  return {
+    id: `item-${sequence}`,
+    environmentId: 'env1',
+    receivedAt: timestamp + 1000,
+    type: 'event',
+    userId: `user-${sequence % 7}`,
+    event,
+    timestamp,
+    attributes,
+    ...extra,
+  };
 }

@@ -4,13 +4,26 @@
  * unit tests rely on cannot drift from the real conditional writes. The parallel cases run real
  * concurrency against dynalite.
  */
-import type { DestinationStore, ExportJob, ExportJobRun, ExportJobStore, FailingJobsStore, JobRunFailureOutcome, NamedDestination } from '../../lambdas/ports';
+import type {
+  DestinationStore,
+  ExportJob,
+  ExportJobRun,
+  ExportJobStore,
+  FailingJobsStore,
+  JobRunFailureOutcome,
+  NamedDestination,
+} from '../../lambdas/ports';
 
 const T0 = Date.parse('2026-11-20T00:00:00Z');
 let counter = 0;
 const freshEnv = () => `env_contract${++counter}_${Math.random().toString(36).slice(2, 8)}`;
 
-export function destinationOf(environmentId: string, id: string, version = 1, overrides: Partial<NamedDestination> = {}): NamedDestination {
+export function destinationOf(
+  environmentId: string,
+  id: string,
+  version = 1,
+  overrides: Partial<NamedDestination> = {},
+): NamedDestination {
   return {
     environmentId,
     id,
@@ -67,7 +80,10 @@ export function destinationStoreContract(make: () => DestinationStore): void {
     expect(await store.get(env, 'dst_missing')).toBeUndefined();
     expect(await store.get(freshEnv(), 'dst_a')).toBeUndefined();
     const listed = (await store.list(env)).sort((a, b) => a.id.localeCompare(b.id));
-    expect(listed).toEqual([destinationOf(env, 'dst_a'), destinationOf(env, 'dst_b', 1, { auth: { mode: 'bucketPolicy' }, bucketUrl: undefined })]);
+    expect(listed).toEqual([
+      destinationOf(env, 'dst_a'),
+      destinationOf(env, 'dst_b', 1, { auth: { mode: 'bucketPolicy' }, bucketUrl: undefined }),
+    ]);
     expect(await store.list(freshEnv())).toEqual([]);
   });
 
@@ -103,7 +119,9 @@ export function exportJobStoreContract(make: () => ExportJobStore): void {
     expect(await store.create(jobOf(env, 'job_a'))).toBe(true);
     expect(await store.create(jobOf(env, 'job_a'))).toBe(false);
     await store.create(jobOf(env, 'job_b', 1, { type: 'selectedEvents', events: ['signup', 'a b/c'] }));
-    expect(await store.get(env, 'job_b')).toEqual(jobOf(env, 'job_b', 1, { type: 'selectedEvents', events: ['signup', 'a b/c'] }));
+    expect(await store.get(env, 'job_b')).toEqual(
+      jobOf(env, 'job_b', 1, { type: 'selectedEvents', events: ['signup', 'a b/c'] }),
+    );
     expect((await store.list(env)).map((job) => job.id).sort()).toEqual(['job_a', 'job_b']);
     expect(await store.put(jobOf(env, 'job_a', 2, { status: 'STOPPED' }), 2)).toBe(false);
     expect(await store.put(jobOf(env, 'job_a', 2, { status: 'STOPPED' }), 1)).toBe(true);
@@ -114,7 +132,9 @@ export function exportJobStoreContract(make: () => ExportJobStore): void {
     const store = make();
     const env = freshEnv();
     await store.create(jobOf(env, 'job_a'));
-    const attempts = Array.from({ length: 8 }, (_, i) => jobOf(env, 'job_a', 2, { notifyEmails: [`writer${i}@acme.example`] }));
+    const attempts = Array.from({ length: 8 }, (_, i) =>
+      jobOf(env, 'job_a', 2, { notifyEmails: [`writer${i}@acme.example`] }),
+    );
     const results = await Promise.all(attempts.map((attempt) => store.put(attempt, 1)));
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await store.get(env, 'job_a')).toEqual(attempts[results.indexOf(true)]);
@@ -126,11 +146,22 @@ export function exportJobStoreContract(make: () => ExportJobStore): void {
     await store.create(jobOf(env, 'job_a'));
     await store.create(jobOf(env, 'job_b'));
     expect(await store.listRuns(env, 'job_a', 20)).toEqual([]);
-    await store.recordRun(env, 'job_a', runOf('20261120060000', T0 + 6 * 3_600_000, { status: 'running', finishedAt: undefined, files: [] }));
+    await store.recordRun(
+      env,
+      'job_a',
+      runOf('20261120060000', T0 + 6 * 3_600_000, { status: 'running', finishedAt: undefined, files: [] }),
+    );
     await store.recordRun(env, 'job_a', runOf('20261120000000', T0));
     await store.recordRun(env, 'job_a', runOf('20261120060000', T0 + 6 * 3_600_000));
-    await store.recordRun(env, 'job_b', runOf('20261120120000', T0 + 12 * 3_600_000, { status: 'failed', files: [], error: 'Access denied.' }));
-    expect(await store.listRuns(env, 'job_a', 20)).toEqual([runOf('20261120060000', T0 + 6 * 3_600_000), runOf('20261120000000', T0)]);
+    await store.recordRun(
+      env,
+      'job_b',
+      runOf('20261120120000', T0 + 12 * 3_600_000, { status: 'failed', files: [], error: 'Access denied.' }),
+    );
+    expect(await store.listRuns(env, 'job_a', 20)).toEqual([
+      runOf('20261120060000', T0 + 6 * 3_600_000),
+      runOf('20261120000000', T0),
+    ]);
     expect(await store.listRuns(env, 'job_a', 1)).toEqual([runOf('20261120060000', T0 + 6 * 3_600_000)]);
     expect((await store.get(env, 'job_a'))!.lastRunAt).toBe(T0 + 6 * 3_600_000);
     expect((await store.get(env, 'job_a'))!.version).toBe(1);
@@ -157,21 +188,45 @@ export function failingJobsStoreContract(make: () => ExportJobStore & FailingJob
   test('a customer-side failure starts the sequence, later ones keep its start, transient ones change nothing, a success ends it', async () => {
     const store = make();
     const env = freshEnv();
-    await store.recordRunOutcome(env, 'job_a', { runId: '20261120000000', status: 'failed', finishedAt: T0, failureClass: 'transient', errorCode: 'internal_error' });
+    await store.recordRunOutcome(env, 'job_a', {
+      runId: '20261120000000',
+      status: 'failed',
+      finishedAt: T0,
+      failureClass: 'transient',
+      errorCode: 'internal_error',
+    });
     expect(await failingJobsOf(store, env)).toEqual([]);
     await store.recordRunOutcome(env, 'job_a', customerFailure('20261120060000', T0 + 1000, 'invalid_credentials'));
     await store.recordRunOutcome(env, 'job_a', customerFailure('20261120120000', T0 + 2000, 'access_denied'));
-    await store.recordRunOutcome(env, 'job_a', { runId: '20261120180000', status: 'failed', finishedAt: T0 + 3000, failureClass: 'internal', errorCode: 'internal_error' });
+    await store.recordRunOutcome(env, 'job_a', {
+      runId: '20261120180000',
+      status: 'failed',
+      finishedAt: T0 + 3000,
+      failureClass: 'internal',
+      errorCode: 'internal_error',
+    });
     await store.recordRunOutcome(env, 'job_b', customerFailure('20261120060000', T0 + 5000, 'bucket_not_found'));
     expect(await failingJobsOf(store, env)).toEqual([
-      { environmentId: env, jobId: 'job_a', failingSince: T0 + 1000, failingErrorCode: 'access_denied', emailsSent: [] },
-      { environmentId: env, jobId: 'job_b', failingSince: T0 + 5000, failingErrorCode: 'bucket_not_found', emailsSent: [] },
+      {
+        environmentId: env,
+        jobId: 'job_a',
+        failingSince: T0 + 1000,
+        failingErrorCode: 'access_denied',
+        emailsSent: [],
+      },
+      {
+        environmentId: env,
+        jobId: 'job_b',
+        failingSince: T0 + 5000,
+        failingErrorCode: 'bucket_not_found',
+        emailsSent: [],
+      },
     ]);
     await store.recordRunOutcome(env, 'job_a', { runId: '20261121000000', status: 'successful' });
     expect((await failingJobsOf(store, env)).map((record) => record.jobId)).toEqual(['job_b']);
   });
 
-  test("an outcome older than the last one recorded (a slow run) does not undo it", async () => {
+  test('an outcome older than the last one recorded (a slow run) does not undo it', async () => {
     const store = make();
     const env = freshEnv();
     await store.recordRunOutcome(env, 'job_a', { runId: '20261120120000', status: 'successful' });
@@ -201,7 +256,15 @@ export function failingJobsStoreContract(make: () => ExportJobStore & FailingJob
     expect(await store.claimJobEmail(env, 'job_a', T0, 3)).toBe(false);
     // A new sequence after the end starts afresh.
     await store.recordRunOutcome(env, 'job_a', customerFailure('20261121060000', T0 + 9000));
-    expect(await failingJobsOf(store, env)).toEqual([{ environmentId: env, jobId: 'job_a', failingSince: T0 + 9000, failingErrorCode: 'access_denied', emailsSent: [] }]);
+    expect(await failingJobsOf(store, env)).toEqual([
+      {
+        environmentId: env,
+        jobId: 'job_a',
+        failingSince: T0 + 9000,
+        failingErrorCode: 'access_denied',
+        emailsSent: [],
+      },
+    ]);
   });
 
   test('of 5 parallel claims of the same email exactly one wins, for each email', async () => {

@@ -98,7 +98,8 @@ export class FakeTenantStore implements TenantStore {
     return copy(org);
   }
   async createEnvironment(env: Environment): Promise<void> {
-    if (this.environments.has(env.id) || this.ingestKeys.has(env.ingestKeyHash)) throw new ConflictError(`Environment ${env.id} exists.`);
+    if (this.environments.has(env.id) || this.ingestKeys.has(env.ingestKeyHash))
+      throw new ConflictError(`Environment ${env.id} exists.`);
     this.environments.set(env.id, copy(env));
     this.ingestKeys.set(env.ingestKeyHash, { environmentId: env.id });
   }
@@ -109,9 +110,18 @@ export class FakeTenantStore implements TenantStore {
   async findIngestKey(ingestKeyHash: string): Promise<IngestKeyOwner | undefined> {
     const key = this.ingestKeys.get(ingestKeyHash);
     const environment = key && this.environments.get(key.environmentId);
-    return environment && { environment: copy(environment), ...(key.validUntil === undefined ? {} : { validUntil: key.validUntil }) };
+    return (
+      environment && {
+        environment: copy(environment),
+        ...(key.validUntil === undefined ? {} : { validUntil: key.validUntil }),
+      }
+    );
   }
-  async replaceIngestKey(environment: Environment, next: StoredIngestKey, previousValidUntil: number): Promise<Environment> {
+  async replaceIngestKey(
+    environment: Environment,
+    next: StoredIngestKey,
+    previousValidUntil: number,
+  ): Promise<Environment> {
     const stored = this.environments.get(environment.id);
     if (!stored || stored.ingestKeyHash !== environment.ingestKeyHash) throw new ConflictError('Rotated concurrently.');
     const previous = this.ingestKeys.get(environment.ingestKeyHash)!;
@@ -238,7 +248,9 @@ export class FakeExportRunStore implements ExportRunStore {
     const byEnv = this.runs.get(run.environmentId) ?? new Map<number, ExportRun>();
     const existing = byEnv.get(run.snapshotAt);
     const claimable =
-      !existing || existing.status === 'failed' || (existing.status === 'running' && existing.deadlineAt < run.startedAt);
+      !existing ||
+      existing.status === 'failed' ||
+      (existing.status === 'running' && existing.deadlineAt < run.startedAt);
     this.claims.push({ run: copy(run), claimed: claimable });
     if (!claimable) return false;
     byEnv.set(run.snapshotAt, copy(run));
@@ -334,14 +346,22 @@ export class FakeExportRunStore implements ExportRunStore {
  * sequence and email, false once the sequence has ended.
  */
 export class FakeFailingExportsStore implements FailingExportsStore {
-  readonly calls: { op: 'claim' | 'release' | 'end'; environmentId: string; failingSince: number; email?: number; result?: boolean }[] = [];
+  readonly calls: {
+    op: 'claim' | 'release' | 'end';
+    environmentId: string;
+    failingSince: number;
+    email?: number;
+    result?: boolean;
+  }[] = [];
   /** Environment ids whose next `claimEmail` throws (then is forgotten). */
   readonly failNextClaimFor = new Set<string>();
 
   constructor(private readonly runs: FakeExportRunStore) {}
 
   async *listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }> {
-    const failing = [...this.runs.statuses.values()].filter((item) => item.inFailingIndex && item.failingSince !== undefined);
+    const failing = [...this.runs.statuses.values()].filter(
+      (item) => item.inFailingIndex && item.failingSince !== undefined,
+    );
     for (const item of failing) {
       const { inFailingIndex: _index, ...record } = copy(item);
       yield record as ExportStatusRecord & { failingSince: number };
@@ -352,7 +372,10 @@ export class FakeFailingExportsStore implements FailingExportsStore {
     if (this.failNextClaimFor.delete(environmentId)) throw new Error(`claimEmail failed for ${environmentId}`);
     const item = this.runs.statuses.get(environmentId);
     const claimable =
-      item !== undefined && item.inFailingIndex && item.failingSince === failingSince && !(item.emailsSent ?? []).includes(emailNumber);
+      item !== undefined &&
+      item.inFailingIndex &&
+      item.failingSince === failingSince &&
+      !(item.emailsSent ?? []).includes(emailNumber);
     if (claimable) item.emailsSent = [...(item.emailsSent ?? []), emailNumber].sort();
     this.calls.push({ op: 'claim', environmentId, failingSince, email: emailNumber, result: claimable });
     return claimable;
@@ -438,7 +461,9 @@ export class FakeSealer implements SecretSealer {
   }
   async unseal(sealed: string, context: { environmentId: string }): Promise<string> {
     if (!sealed.startsWith(FakeSealer.PREFIX)) throw new Error('Not a sealed secret.');
-    const [environmentId, plaintext] = JSON.parse(Buffer.from(sealed.slice(FakeSealer.PREFIX.length), 'base64').toString()) as [string, string];
+    const [environmentId, plaintext] = JSON.parse(
+      Buffer.from(sealed.slice(FakeSealer.PREFIX.length), 'base64').toString(),
+    ) as [string, string];
     if (environmentId !== context.environmentId) throw new Error('The sealed secret belongs to another environment.');
     return plaintext;
   }
@@ -490,7 +515,9 @@ export class FakeDestinationGateway implements DestinationGateway, ServiceIdenti
         if (this.stallWrites) {
           const signal = options.signal;
           if (!signal) throw new Error('A stalled write without a signal would never end.');
-          await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+          await new Promise((_resolve, reject) =>
+            signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+          );
         }
         const chunks: Buffer[] = [];
         for await (const chunk of body) chunks.push(Buffer.from(chunk as Buffer));
@@ -586,16 +613,27 @@ export class FakeExportJobStore extends FakeVersionedItems<ExportJob> implements
     for (const { sequence } of [...this.failures.values()]) if (sequence) yield copy(sequence);
   }
 
-  async claimJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<boolean> {
+  async claimJobEmail(
+    environmentId: string,
+    jobId: string,
+    failingSince: number,
+    emailNumber: number,
+  ): Promise<boolean> {
     const sequence = this.failures.get(`${environmentId}/${jobId}`)?.sequence;
     if (sequence?.failingSince !== failingSince || sequence.emailsSent.includes(emailNumber)) return false;
     sequence.emailsSent = [...sequence.emailsSent, emailNumber].sort((a, b) => a - b);
     return true;
   }
 
-  async releaseJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<void> {
+  async releaseJobEmail(
+    environmentId: string,
+    jobId: string,
+    failingSince: number,
+    emailNumber: number,
+  ): Promise<void> {
     const sequence = this.failures.get(`${environmentId}/${jobId}`)?.sequence;
-    if (sequence?.failingSince === failingSince) sequence.emailsSent = sequence.emailsSent.filter((n) => n !== emailNumber);
+    if (sequence?.failingSince === failingSince)
+      sequence.emailsSent = sequence.emailsSent.filter((n) => n !== emailNumber);
   }
 
   async endJobSequence(environmentId: string, jobId: string, failingSince: number): Promise<void> {
@@ -606,7 +644,10 @@ export class FakeExportJobStore extends FakeVersionedItems<ExportJob> implements
   async recordRun(environmentId: string, jobId: string, run: ExportJobRun): Promise<void> {
     const key = `${environmentId}/${jobId}`;
     const runs = (this.runs.get(key) ?? []).filter((existing) => existing.runId !== run.runId);
-    this.runs.set(key, [...runs, copy(run)].sort((a, b) => (a.runId < b.runId ? -1 : 1)));
+    this.runs.set(
+      key,
+      [...runs, copy(run)].sort((a, b) => (a.runId < b.runId ? -1 : 1)),
+    );
     const job = this.items.get(key);
     if (job && (job.lastRunAt === undefined || job.lastRunAt < run.startedAt)) job.lastRunAt = run.startedAt;
   }
@@ -643,10 +684,15 @@ export class FakeManualExportStore implements ManualExportStore {
     const job = this.jobs.get(`${environmentId}/${id}`);
     return job && copy(job);
   }
-  async claim(environmentId: string, id: string, { claimId, at, deadlineAt }: { claimId: string; at: number; deadlineAt: number }): Promise<boolean> {
+  async claim(
+    environmentId: string,
+    id: string,
+    { claimId, at, deadlineAt }: { claimId: string; at: number; deadlineAt: number },
+  ): Promise<boolean> {
     const job = this.jobs.get(`${environmentId}/${id}`);
     const claimable =
-      job !== undefined && (job.status === 'pending' || (job.status === 'running' && job.deadlineAt !== undefined && job.deadlineAt < at));
+      job !== undefined &&
+      (job.status === 'pending' || (job.status === 'running' && job.deadlineAt !== undefined && job.deadlineAt < at));
     this.claims.push({ id, claimId, at, claimed: claimable });
     if (claimable) Object.assign(job, { status: 'running', startedAt: at, deadlineAt, claimId });
     return claimable;
@@ -657,7 +703,13 @@ export class FakeManualExportStore implements ManualExportStore {
     Object.assign(job, copy(outcome));
     return true;
   }
-  async acquireSlot(environmentId: string, jobId: string, slots: number, at: number, leaseUntil: number): Promise<number | undefined> {
+  async acquireSlot(
+    environmentId: string,
+    jobId: string,
+    slots: number,
+    at: number,
+    leaseUntil: number,
+  ): Promise<number | undefined> {
     for (let slot = 0; slot < slots; slot++) {
       const held = this.slots.get(`${environmentId}/${slot}`);
       if (held && held.leaseUntil > at) continue;

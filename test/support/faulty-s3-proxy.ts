@@ -80,7 +80,13 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
     },
   };
 
-  const answerError = (incoming: IncomingMessage, outgoing: ServerResponse, status: number, code: string, message: string) => {
+  const answerError = (
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+  ) => {
     // The request body is read first, as S3 does, so the client is not cut off mid-upload.
     incoming.resume().on('end', () => {
       outgoing.writeHead(status, { 'content-type': 'application/xml' }).end(errorXml(code, message));
@@ -91,7 +97,13 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
     injected[fault.kind]++;
     switch (fault.kind) {
       case 'error500':
-        return answerError(incoming, outgoing, 500, 'InternalError', 'We encountered an internal error. Please try again.');
+        return answerError(
+          incoming,
+          outgoing,
+          500,
+          'InternalError',
+          'We encountered an internal error. Please try again.',
+        );
       case 'slowDown503':
         return answerError(incoming, outgoing, 503, 'SlowDown', 'Please reduce your request rate.');
       case 'reset':
@@ -107,9 +119,21 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
   }
 
   /** Forwards to s3rver, keeping the books of multipart uploads from what passes. */
-  function forward(incoming: IncomingMessage, outgoing: ServerResponse, operation: S3Operation, key: string, query: URLSearchParams) {
+  function forward(
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    operation: S3Operation,
+    key: string,
+    query: URLSearchParams,
+  ) {
     const forwarded = request(
-      { host: targetUrl.hostname, port: targetUrl.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+      {
+        host: targetUrl.hostname,
+        port: targetUrl.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: incoming.headers,
+      },
       (answer) => {
         const chunks: Buffer[] = [];
         answer.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -134,7 +158,9 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
     const url = new URL(incoming.url ?? '/', 'http://proxy');
     const key = decodeURIComponent(url.pathname.split('/').slice(2).join('/'));
     const operation = operationOf(incoming.method ?? 'GET', url.searchParams);
-    const index = queue.findIndex((fault) => fault.operation === operation && (!fault.keyIncludes || key.includes(fault.keyIncludes)));
+    const index = queue.findIndex(
+      (fault) => fault.operation === operation && (!fault.keyIncludes || key.includes(fault.keyIncludes)),
+    );
     if (index >= 0) return applyFault(queue.splice(index, 1)[0], key, incoming, outgoing);
     if (operation === 'AbortMultipartUpload') {
       const upload = uploads.get(url.searchParams.get('uploadId') ?? '');
@@ -149,4 +175,3 @@ export async function startFaultyS3Proxy(target: string): Promise<FaultyS3Proxy>
   proxy.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return proxy;
 }
-

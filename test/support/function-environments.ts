@@ -31,12 +31,21 @@ function resolve(value: unknown, roles: ReadonlySet<string> = new Set()): string
   const intrinsic = value as Record<string, unknown>;
   if ('Ref' in intrinsic) {
     const ref = intrinsic.Ref as string;
-    return { 'AWS::Region': TEST_REGION, 'AWS::AccountId': TEST_ACCOUNT, 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' }[ref] ?? ref;
+    return (
+      {
+        'AWS::Region': TEST_REGION,
+        'AWS::AccountId': TEST_ACCOUNT,
+        'AWS::Partition': 'aws',
+        'AWS::URLSuffix': 'amazonaws.com',
+      }[ref] ?? ref
+    );
   }
   if ('Fn::GetAtt' in intrinsic) {
     const [logicalId, attribute] = intrinsic['Fn::GetAtt'] as [string, string];
     if (attribute === 'Arn' && roles.has(logicalId)) return `arn:aws:iam::${TEST_ACCOUNT}:role/${logicalId}`;
-    return attribute === 'Arn' ? `arn:aws:test:${TEST_REGION}:${TEST_ACCOUNT}:${logicalId}` : `${logicalId}.${attribute}`;
+    return attribute === 'Arn'
+      ? `arn:aws:test:${TEST_REGION}:${TEST_ACCOUNT}:${logicalId}`
+      : `${logicalId}.${attribute}`;
   }
   if ('Fn::Join' in intrinsic) {
     const [separator, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
@@ -47,7 +56,9 @@ function resolve(value: unknown, roles: ReadonlySet<string> = new Set()): string
 
 /** Synthesizes the stack (without bundling) and reads each function's environment from the template. */
 export function synthesizeFunctionEnvironments(): FunctionEnvironments {
-  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
   const previousValidation = process.env.CDK_VALIDATION;
   process.env.CDK_VALIDATION = 'false';
   try {

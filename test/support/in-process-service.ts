@@ -12,8 +12,19 @@ import type { EnvironmentWithIngestKey, Organization } from '../../lambdas/core/
 import { apiRouter } from '../../lambdas/http/api-routes';
 import { handleApiGateway } from '../../lambdas/http/apigateway';
 import { ingestRouter } from '../../lambdas/http/ingest-routes';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
-import { LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
+import {
+  LOCAL_EXPORTS_BUCKET,
+  LOCAL_RAW_EVENTS_BUCKET,
+  localServices,
+  type LocalServices,
+} from '../../lambdas/local/wiring';
 import type { Clock } from '../../lambdas/ports';
 
 export interface InProcessRequest {
@@ -56,7 +67,11 @@ export async function startInProcessService(options: { clock?: Clock } = {}): Pr
   const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET, CUSTOMER_BUCKET, LOCAL_RAW_EVENTS_BUCKET] });
   const clients = createEmulatorClients(emulators);
   const suffix = randomBytes(4).toString('hex');
-  const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}`, profilesTable: `profiles-${suffix}` };
+  const tables = {
+    configTable: `config-${suffix}`,
+    usageTable: `usage-${suffix}`,
+    profilesTable: `profiles-${suffix}`,
+  };
   await ensureTables(clients.dynamodb, tables);
   const services = await localServices(clients, { tables, clock: options.clock });
   const api = apiRouter(services);
@@ -66,7 +81,9 @@ export async function startInProcessService(options: { clock?: Clock } = {}): Pr
     const items: unknown[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await clients.documentClient.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+      const page = await clients.documentClient.send(
+        new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }),
+      );
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start);
@@ -106,7 +123,9 @@ export async function startInProcessService(options: { clock?: Clock } = {}): Pr
         scan(tables.configTable),
         scan(tables.usageTable),
         scan(tables.profilesTable),
-        clients.s3.send(new ListObjectsV2Command({ Bucket: LOCAL_RAW_EVENTS_BUCKET })).then(({ Contents = [] }) => Contents.map((o) => o.Key)),
+        clients.s3
+          .send(new ListObjectsV2Command({ Bucket: LOCAL_RAW_EVENTS_BUCKET }))
+          .then(({ Contents = [] }) => Contents.map((o) => o.Key)),
       ]);
       return {
         tables: { config, usage, profiles, rawEvents },
@@ -129,7 +148,14 @@ export async function createTenant(
   plan: Organization['plan'],
 ): Promise<{ organization: Organization; environment: EnvironmentWithIngestKey }> {
   const operator = { org: 'ops', role: 'operator' };
-  const organization = (await service.send({ method: 'POST', path: '/v1/organizations', claims: operator, body: JSON.stringify({ name, plan }) })).body;
+  const organization = (
+    await service.send({
+      method: 'POST',
+      path: '/v1/organizations',
+      claims: operator,
+      body: JSON.stringify({ name, plan }),
+    })
+  ).body;
   const environment = (
     await service.send({
       method: 'POST',

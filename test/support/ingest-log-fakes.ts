@@ -18,7 +18,10 @@ export class FakeRawEventLog implements RawEventLog {
   unavailable = false;
 
   async append(records: readonly RawRecord[]): Promise<void> {
-    if (this.unavailable) throw new RawLogUnavailableError('The raw event log could not take the records right now; send the request again.');
+    if (this.unavailable)
+      throw new RawLogUnavailableError(
+        'The raw event log could not take the records right now; send the request again.',
+      );
     this.records.push(...structuredClone(records));
   }
 }
@@ -53,7 +56,13 @@ export class FakeEventCatalogStore implements EventCatalogStore {
     const entries = this.entries.get(environmentId) ?? new Map<string, EventCatalogEntry>();
     this.entries.set(environmentId, entries);
     for (const sighting of sightings) {
-      const entry = entries.get(sighting.name) ?? { name: sighting.name, firstSeen: sighting.firstSeen, lastSeen: 0, count: 0, propertyKeys: [] };
+      const entry = entries.get(sighting.name) ?? {
+        name: sighting.name,
+        firstSeen: sighting.firstSeen,
+        lastSeen: 0,
+        count: 0,
+        propertyKeys: [],
+      };
       entry.count += sighting.count;
       entry.lastSeen = sighting.lastSeen;
       entry.propertyKeys = [...new Set([...entry.propertyKeys, ...sighting.propertyKeys])].sort();
@@ -71,5 +80,10 @@ export function fakeIngestRecorders(clock: Clock) {
   const rawLog = new FakeRawEventLog();
   const profiles = new FakeProfileStore();
   const catalogStore = new FakeEventCatalogStore();
-  return { rawLog, profiles, catalogStore, catalog: new EventCatalogRecorder({ store: catalogStore, clock, countFlushMs: 0 }) };
+  return {
+    rawLog,
+    profiles,
+    catalogStore,
+    catalog: new EventCatalogRecorder({ store: catalogStore, clock, countFlushMs: 0 }),
+  };
 }

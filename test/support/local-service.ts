@@ -5,11 +5,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDashboard } from '../../dashboard/build';
 import type { Role } from '../../lambdas/core/access';
-import { createEmulatorClients, ensureTables, startEmulators, type EmulatorClients, type RunningEmulators } from '../../lambdas/local/emulators';
+import {
+  createEmulatorClients,
+  ensureTables,
+  startEmulators,
+  type EmulatorClients,
+  type RunningEmulators,
+} from '../../lambdas/local/emulators';
 import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { startLocalServer } from '../../lambdas/local/server';
 import { LocalTokens } from '../../lambdas/local/tokens';
-import { LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, localServices, type LocalServices } from '../../lambdas/local/wiring';
+import {
+  LOCAL_EXPORTS_BUCKET,
+  LOCAL_RAW_EVENTS_BUCKET,
+  localServices,
+  type LocalServices,
+} from '../../lambdas/local/wiring';
 import type { Clock } from '../../lambdas/ports';
 
 export interface TestService {
@@ -21,21 +32,40 @@ export interface TestService {
   customerStorage?: CustomerStorage;
   token(organizationId: string, role?: Role): Promise<string>;
   /** fetch against the service with JSON in and out. */
-  call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
 
 export const CUSTOMER_BUCKET = 'customer-bucket';
 
-export async function startTestService(options: { clock?: Clock; rawEventsFlushIntervalMs?: number; customerStorage?: boolean } = {}): Promise<TestService> {
-  const emulators = await startEmulators({ buckets: [LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, ...(options.customerStorage ? [CUSTOMER_BUCKET] : [])] });
+export async function startTestService(
+  options: { clock?: Clock; rawEventsFlushIntervalMs?: number; customerStorage?: boolean } = {},
+): Promise<TestService> {
+  const emulators = await startEmulators({
+    buckets: [LOCAL_EXPORTS_BUCKET, LOCAL_RAW_EVENTS_BUCKET, ...(options.customerStorage ? [CUSTOMER_BUCKET] : [])],
+  });
   const clients = createEmulatorClients(emulators);
   const suffix = randomBytes(4).toString('hex');
-  const tables = { configTable: `config-${suffix}`, usageTable: `usage-${suffix}`, profilesTable: `profiles-${suffix}` };
+  const tables = {
+    configTable: `config-${suffix}`,
+    usageTable: `usage-${suffix}`,
+    profilesTable: `profiles-${suffix}`,
+  };
   await ensureTables(clients.dynamodb, tables);
-  const services = await localServices(clients, { tables, clock: options.clock, rawEventsFlushIntervalMs: options.rawEventsFlushIntervalMs });
+  const services = await localServices(clients, {
+    tables,
+    clock: options.clock,
+    rawEventsFlushIntervalMs: options.rawEventsFlushIntervalMs,
+  });
   const tokens = new LocalTokens(randomBytes(32).toString('hex'));
-  const dashboardDir = buildDashboard({ outDir: mkdtempSync(join(tmpdir(), 'dashboard-')), config: { apiBaseUrl: '' } });
+  const dashboardDir = buildDashboard({
+    outDir: mkdtempSync(join(tmpdir(), 'dashboard-')),
+    config: { apiBaseUrl: '' },
+  });
   const customerStorage = options.customerStorage ? await startCustomerStorage(emulators.s3Endpoint) : undefined;
   const server = await startLocalServer(services, tokens, { port: 0, dashboardDir, customerStorage });
   return {

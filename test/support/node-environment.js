@@ -7,7 +7,16 @@
  */
 const { TestEnvironment } = require('jest-environment-node');
 
-const ERROR_CONSTRUCTORS = ['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError'];
+const ERROR_CONSTRUCTORS = [
+  'Error',
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'ReferenceError',
+  'EvalError',
+  'URIError',
+  'AggregateError',
+];
 
 class SameRealmErrorsEnvironment extends TestEnvironment {
   constructor(config, context) {

@@ -47,7 +47,13 @@ export class FakeRawExportStore implements RawExportStore {
   async stop(environmentId: string, expectedVersion: number, stoppedAt: number, reason: string): Promise<boolean> {
     const settings = this.settings.get(environmentId);
     if (!settings || settings.version !== expectedVersion) return false;
-    this.settings.set(environmentId, { ...settings, enabled: false, stoppedAt, stoppedReason: reason, version: expectedVersion + 1 });
+    this.settings.set(environmentId, {
+      ...settings,
+      enabled: false,
+      stoppedAt,
+      stoppedReason: reason,
+      version: expectedVersion + 1,
+    });
     return true;
   }
 
@@ -60,12 +66,18 @@ export class FakeRawExportStore implements RawExportStore {
 
   async claimRun(environmentId: string, claim: { claimId: string; at: number; until: number }): Promise<boolean> {
     const stored = this.progress.get(environmentId) ?? { environmentId, exportedRevisions: 0 };
-    if (stored.leaseUntil !== undefined && stored.leaseUntil > claim.at && stored.leaseId !== claim.claimId) return false;
+    if (stored.leaseUntil !== undefined && stored.leaseUntil > claim.at && stored.leaseId !== claim.claimId)
+      return false;
     this.progress.set(environmentId, { ...stored, leaseId: claim.claimId, leaseUntil: claim.until });
     return true;
   }
 
-  async recordRevision(environmentId: string, claimId: string, revision: ExportedRevision, maxExportedTimestamp: number | undefined): Promise<boolean> {
+  async recordRevision(
+    environmentId: string,
+    claimId: string,
+    revision: ExportedRevision,
+    maxExportedTimestamp: number | undefined,
+  ): Promise<boolean> {
     const revisions = this.revisions.get(environmentId) ?? new Map<number, ExportedRevision>();
     this.revisions.set(environmentId, revisions);
     revisions.set(revision.n, copy(revision));
@@ -89,7 +101,8 @@ export class FakeRawExportStore implements RawExportStore {
     Object.assign(stored, { lastRunAt: outcome.startedAt, lastStatus: outcome.status });
     if (outcome.totalRevisions !== undefined) stored.totalRevisions = outcome.totalRevisions;
     if (outcome.status === 'successful') {
-      for (const field of ['lastError', 'failingSince', 'failingErrorCode', 'emailsSent', 'inFailingIndex'] as const) delete stored[field];
+      for (const field of ['lastError', 'failingSince', 'failingErrorCode', 'emailsSent', 'inFailingIndex'] as const)
+        delete stored[field];
       return;
     }
     stored.lastError = outcome.error;
@@ -103,7 +116,8 @@ export class FakeRawExportStore implements RawExportStore {
   async clearFailure(environmentId: string): Promise<void> {
     const stored = this.progress.get(environmentId);
     if (!stored) return;
-    for (const field of ['failingSince', 'failingErrorCode', 'emailsSent', 'inFailingIndex'] as const) delete stored[field];
+    for (const field of ['failingSince', 'failingErrorCode', 'emailsSent', 'inFailingIndex'] as const)
+      delete stored[field];
   }
 }
 
@@ -116,7 +130,9 @@ export class FakeRawLogObjects implements RawLogObjects {
   }
 
   async *listObjects(environmentId: string, afterKey?: string): AsyncIterable<RawLogObject> {
-    const keys = [...this.objects.keys()].filter((key) => key.startsWith(`raw/${environmentId}/`) && (afterKey === undefined || key > afterKey)).sort();
+    const keys = [...this.objects.keys()]
+      .filter((key) => key.startsWith(`raw/${environmentId}/`) && (afterKey === undefined || key > afterKey))
+      .sort();
     for (const key of keys) yield { key, hour: objectHour(key) };
   }
 
@@ -142,13 +158,18 @@ export class FakeRawFailingExports implements FailingExportsStore {
   async *listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }> {
     for (const item of [...this.store.progress.values()]) {
       const { environmentId, failingSince, failingErrorCode, emailsSent, inFailingIndex } = copy(item);
-      if (inFailingIndex && failingSince !== undefined) yield { environmentId, failingSince, failingErrorCode, emailsSent };
+      if (inFailingIndex && failingSince !== undefined)
+        yield { environmentId, failingSince, failingErrorCode, emailsSent };
     }
   }
 
   async claimEmail(environmentId: string, failingSince: number, emailNumber: number): Promise<boolean> {
     const item = this.store.progress.get(environmentId);
-    const claimable = item !== undefined && item.inFailingIndex === true && item.failingSince === failingSince && !(item.emailsSent ?? []).includes(emailNumber);
+    const claimable =
+      item !== undefined &&
+      item.inFailingIndex === true &&
+      item.failingSince === failingSince &&
+      !(item.emailsSent ?? []).includes(emailNumber);
     if (claimable) item.emailsSent = [...(item.emailsSent ?? []), emailNumber].sort();
     return claimable;
   }
@@ -175,7 +196,14 @@ export class FakeRawFailingExports implements FailingExportsStore {
 export async function rawRevisionsFixture(options: { plan?: Plan; auth?: 'accessKey' | 'bucketPolicy'; now: number }) {
   const tenants = new FakeTenantStore();
   tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan: options.plan ?? 'enterprise', createdAt: 0 });
-  tenants.environments.set('env1', { id: 'env1', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'h', ingestKeyPrefix: 'ik_a', createdAt: 0 } as never);
+  tenants.environments.set('env1', {
+    id: 'env1',
+    organizationId: 'org_1',
+    name: 'Production',
+    ingestKeyHash: 'h',
+    ingestKeyPrefix: 'ik_a',
+    createdAt: 0,
+  });
   const destinations = new FakeDestinationStore();
   const sealer = new FakeSealer();
   await destinations.create({
@@ -186,7 +214,11 @@ export async function rawRevisionsFixture(options: { plan?: Plan; auth?: 'access
     auth:
       options.auth === 'bucketPolicy'
         ? { mode: 'bucketPolicy' }
-        : { mode: 'accessKey', accessKeyId: 'AKIA1', sealedSecretAccessKey: await sealer.seal('secret', { environmentId: 'env1' }) },
+        : {
+            mode: 'accessKey',
+            accessKeyId: 'AKIA1',
+            sealedSecretAccessKey: await sealer.seal('secret', { environmentId: 'env1' }),
+          },
     createdAt: 0,
     updatedAt: 0,
     version: 1,

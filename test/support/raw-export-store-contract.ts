@@ -9,7 +9,11 @@ const T0 = Date.parse('2026-12-01T12:00:00Z');
 let counter = 0;
 const freshEnv = () => `env_raw${++counter}_${Math.random().toString(36).slice(2, 8)}`;
 
-const settingsOf = (environmentId: string, version: number, overrides: Partial<RawExportSettings> = {}): RawExportSettings => ({
+const settingsOf = (
+  environmentId: string,
+  version: number,
+  overrides: Partial<RawExportSettings> = {},
+): RawExportSettings => ({
   environmentId,
   enabled: true,
   destinationId: 'dst_1',
@@ -57,7 +61,13 @@ export function rawExportStoreContract(make: () => RawExportStore): void {
     expect(await store.claimRun(env, { claimId: 'b', at: T0 + 1500, until: T0 + 2500 })).toBe(true);
     await store.finishRun(env, 'b', { status: 'successful', startedAt: T0 + 1500, totalRevisions: 0 });
     expect(await store.claimRun(env, { claimId: 'c', at: T0 + 1600, until: T0 + 2600 })).toBe(true);
-    expect(await store.getProgress(env)).toEqual({ environmentId: env, exportedRevisions: 0, lastRunAt: T0 + 1500, lastStatus: 'successful', totalRevisions: 0 });
+    expect(await store.getProgress(env)).toEqual({
+      environmentId: env,
+      exportedRevisions: 0,
+      lastRunAt: T0 + 1500,
+      lastStatus: 'successful',
+      totalRevisions: 0,
+    });
   });
 
   test('the mark rises one revision at a time, only under the lease, and the revisions list in number order', async () => {
@@ -68,7 +78,8 @@ export function rawExportStoreContract(make: () => RawExportStore): void {
     expect(await store.recordRevision(env, 'b', revisionOf(1), 10)).toBe(false);
     expect(await store.recordRevision(env, 'a', revisionOf(1), 1_764_000_101)).toBe(true);
     expect(await store.recordRevision(env, 'a', revisionOf(1), 1_764_000_101)).toBe(false);
-    for (let n = 2; n <= 12; n++) expect(await store.recordRevision(env, 'a', revisionOf(n), 1_764_000_100 + n)).toBe(true);
+    for (let n = 2; n <= 12; n++)
+      expect(await store.recordRevision(env, 'a', revisionOf(n), 1_764_000_100 + n)).toBe(true);
     expect(await store.getProgress(env)).toEqual({
       environmentId: env,
       exportedRevisions: 12,
@@ -86,11 +97,22 @@ export function rawExportStoreContract(make: () => RawExportStore): void {
     const env = freshEnv();
     await store.claimRun(env, { claimId: 'a', at: T0, until: T0 + 1000 });
     await store.recordRevision(env, 'a', revisionOf(1), 5);
-    const failure = { status: 'failed', error: 'Access denied.', errorCode: 'access_denied', failureClass: 'customer' } as const;
+    const failure = {
+      status: 'failed',
+      error: 'Access denied.',
+      errorCode: 'access_denied',
+      failureClass: 'customer',
+    } as const;
     await store.finishRun(env, 'a', { ...failure, startedAt: T0, finishedAt: T0 + 10 });
     await store.claimRun(env, { claimId: 'b', at: T0 + 100, until: T0 + 1000 });
     await store.finishRun(env, 'b', { ...failure, startedAt: T0 + 100, finishedAt: T0 + 110 });
-    expect(await store.getProgress(env)).toMatchObject({ exportedRevisions: 1, lastStatus: 'failed', lastError: 'Access denied.', failingSince: T0 + 10, failingErrorCode: 'access_denied' });
+    expect(await store.getProgress(env)).toMatchObject({
+      exportedRevisions: 1,
+      lastStatus: 'failed',
+      lastError: 'Access denied.',
+      failingSince: T0 + 10,
+      failingErrorCode: 'access_denied',
+    });
     await store.clearFailure(env);
     expect((await store.getProgress(env))?.failingSince).toBeUndefined();
     await store.claimRun(env, { claimId: 'c', at: T0 + 200, until: T0 + 1000 });
@@ -98,7 +120,12 @@ export function rawExportStoreContract(make: () => RawExportStore): void {
     await store.claimRun(env, { claimId: 'd', at: T0 + 300, until: T0 + 1000 });
     await store.finishRun(env, 'd', { status: 'successful', startedAt: T0 + 300, totalRevisions: 3 });
     const progress = await store.getProgress(env);
-    expect(progress).toMatchObject({ exportedRevisions: 1, lastStatus: 'successful', totalRevisions: 3, lastRunAt: T0 + 300 });
+    expect(progress).toMatchObject({
+      exportedRevisions: 1,
+      lastStatus: 'successful',
+      totalRevisions: 3,
+      lastRunAt: T0 + 300,
+    });
     expect(progress?.failingSince).toBeUndefined();
     expect(progress?.lastError).toBeUndefined();
   });
@@ -106,7 +133,9 @@ export function rawExportStoreContract(make: () => RawExportStore): void {
   test('concurrent runs: exactly one takes the lease, and concurrent raises of the same mark: exactly one wins', async () => {
     const store = make();
     const env = freshEnv();
-    const claims = await Promise.all(Array.from({ length: 8 }, (_, i) => store.claimRun(env, { claimId: `run${i}`, at: T0, until: T0 + 1000 })));
+    const claims = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => store.claimRun(env, { claimId: `run${i}`, at: T0, until: T0 + 1000 })),
+    );
     expect(claims.filter(Boolean)).toHaveLength(1);
     const holder = `run${claims.indexOf(true)}`;
     // The holder retried its own write (its answer lost) racing writers without the lease.
@@ -132,6 +161,11 @@ export function rawExportStoreContract(make: () => RawExportStore): void {
     expect(await store.recordRevision(env, 'lost', revisionOf(2), 2)).toBe(false);
     await store.finishRun(env, 'lost', { status: 'successful', startedAt: T0, totalRevisions: 9 });
     expect(await store.recordRevision(env, 'next', revisionOf(2), 2)).toBe(true);
-    expect(await store.getProgress(env)).toEqual({ environmentId: env, exportedRevisions: 2, lastObjectKey: revisionOf(2).objectKey, maxExportedTimestamp: 2 });
+    expect(await store.getProgress(env)).toEqual({
+      environmentId: env,
+      exportedRevisions: 2,
+      lastObjectKey: revisionOf(2).objectKey,
+      maxExportedTimestamp: 2,
+    });
   });
 }

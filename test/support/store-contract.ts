@@ -49,7 +49,8 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
     environmentId = `env_contract_${process.pid}_${++envCounter}`;
   });
 
-  const parallel = <T>(call: () => Promise<T>): Promise<T[]> => Promise.all(Array.from({ length: PARALLEL_CALLS }, call));
+  const parallel = <T>(call: () => Promise<T>): Promise<T[]> =>
+    Promise.all(Array.from({ length: PARALLEL_CALLS }, call));
   const countTrue = (results: boolean[]) => results.filter(Boolean).length;
 
   describe('AutomaticExportSettingsStore', () => {
@@ -86,11 +87,16 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
     test(`${PARALLEL_CALLS} parallel saves based on the same version: exactly one is kept`, async () => {
       await s.settings.put(settings(T0), 0);
       const results = await Promise.all(
-        Array.from({ length: PARALLEL_CALLS }, (_, i) => s.settings.put({ ...settings(T0 + i, 2), notifyEmails: [`ops${i}@acme.test`] }, 1)),
+        Array.from({ length: PARALLEL_CALLS }, (_, i) =>
+          s.settings.put({ ...settings(T0 + i, 2), notifyEmails: [`ops${i}@acme.test`] }, 1),
+        ),
       );
       expect(countTrue(results)).toBe(1);
       const winner = results.indexOf(true);
-      expect(await s.settings.get(environmentId)).toEqual({ ...settings(T0 + winner, 2), notifyEmails: [`ops${winner}@acme.test`] });
+      expect(await s.settings.get(environmentId)).toEqual({
+        ...settings(T0 + winner, 2),
+        notifyEmails: [`ops${winner}@acme.test`],
+      });
     });
 
     test('stop switches off the settings it was given the version of, and raises the version', async () => {
@@ -165,7 +171,8 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
       return false;
     };
     const isListedTransient = async (before: number) => {
-      for await (const record of s.failing.listFailingTransientlySince(before)) if (record.environmentId === environmentId) return true;
+      for await (const record of s.failing.listFailingTransientlySince(before))
+        if (record.environmentId === environmentId) return true;
       return false;
     };
 
@@ -192,13 +199,20 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
       expect(await s.runs.claim({ ...run(T0, T0 + 3, 'claim_2'), attempts: 2 })).toBe(true);
       await s.runs.finish(environmentId, T0, 'claim_2', success(T0 + 4));
       expect(await s.runs.claim({ ...run(T0, T0 + 10 * RUN_TIME_LIMIT, 'claim_3'), attempts: 3 })).toBe(false);
-      expect(await s.runs.getRun(environmentId, T0)).toMatchObject({ status: 'successful', startedAt: T0 + 3, claimId: 'claim_2', attempts: 2 });
+      expect(await s.runs.getRun(environmentId, T0)).toMatchObject({
+        status: 'successful',
+        startedAt: T0 + 3,
+        claimId: 'claim_2',
+        attempts: 2,
+      });
     });
 
     test('finish records the outcome on the run (without its failure class); an unknown run gets none', async () => {
       await s.runs.claim(run(T0, T0 + 1));
       expect(await s.runs.finish(environmentId, T0, 'claim_1', failure(T0 + 2, 'throttled', 'transient'))).toBe(true);
-      const { failureClass: _class, ...recorded } = failure(T0 + 2, 'throttled', 'transient') as RunOutcome & { failureClass: FailureClass };
+      const { failureClass: _class, ...recorded } = failure(T0 + 2, 'throttled', 'transient') as RunOutcome & {
+        failureClass: FailureClass;
+      };
       expect(await s.runs.getRun(environmentId, T0)).toEqual({ ...run(T0, T0 + 1), ...recorded });
       expect(await s.runs.finish(environmentId, T0 + 24 * HOUR, 'claim_1', success(T0))).toBe(false);
       expect(await s.runs.getRun(environmentId, T0 + 24 * HOUR)).toBeUndefined();
@@ -211,7 +225,11 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
       expect(await s.runs.finish(environmentId, T0, 'claim_lost', success(takeoverAt + 5))).toBe(false);
       expect(await s.runs.getRun(environmentId, T0)).toEqual({ ...run(T0, takeoverAt, 'claim_new'), attempts: 2 });
       expect(await s.runs.finish(environmentId, T0, 'claim_new', success(takeoverAt + 6))).toBe(true);
-      expect(await s.runs.getRun(environmentId, T0)).toMatchObject({ status: 'successful', finishedAt: takeoverAt + 6, claimId: 'claim_new' });
+      expect(await s.runs.getRun(environmentId, T0)).toMatchObject({
+        status: 'successful',
+        finishedAt: takeoverAt + 6,
+        claimId: 'claim_new',
+      });
     });
 
     test('history lists the most recent snapshots first, up to the limit', async () => {
@@ -289,22 +307,38 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
       await s.runs.recordOutcome(environmentId, T0, failure(T0 + 10, 'denied'));
       await s.failing.claimEmail(environmentId, T0 + 10, 1);
       await s.runs.recordOutcome(environmentId, T0 + HOUR, success(T0 + HOUR + 10));
-      expect(await s.runs.getStatus(environmentId)).toEqual({ environmentId, lastRunAt: T0 + HOUR, lastStatus: 'successful' });
+      expect(await s.runs.getStatus(environmentId)).toEqual({
+        environmentId,
+        lastRunAt: T0 + HOUR,
+        lastStatus: 'successful',
+      });
       expect(await isListedFailing()).toBe(false);
     });
 
     test('an older outcome does not overwrite a newer one; a retry of the same run does', async () => {
       await s.runs.recordOutcome(environmentId, T0 + HOUR, success(T0 + HOUR + 10));
       await s.runs.recordOutcome(environmentId, T0, failure(T0 + 2 * HOUR, 'denied'));
-      expect(await s.runs.getStatus(environmentId)).toEqual({ environmentId, lastRunAt: T0 + HOUR, lastStatus: 'successful' });
+      expect(await s.runs.getStatus(environmentId)).toEqual({
+        environmentId,
+        lastRunAt: T0 + HOUR,
+        lastStatus: 'successful',
+      });
       expect(await isListedFailing()).toBe(false);
       await s.runs.recordOutcome(environmentId, T0 + HOUR, failure(T0 + 2 * HOUR, 'denied'));
-      expect(await s.runs.getStatus(environmentId)).toMatchObject({ lastRunAt: T0 + HOUR, lastStatus: 'failed', failingSince: T0 + 2 * HOUR });
+      expect(await s.runs.getStatus(environmentId)).toMatchObject({
+        lastRunAt: T0 + HOUR,
+        lastStatus: 'failed',
+        failingSince: T0 + 2 * HOUR,
+      });
     });
 
     test('outcomes recorded in parallel leave the newest run', async () => {
       const starts = [3, 0, 4, 1, 2].map((i) => T0 + i * HOUR);
-      await Promise.all(starts.map((startedAt, i) => s.runs.recordOutcome(environmentId, startedAt, failure(startedAt + 1, `error ${i}`))));
+      await Promise.all(
+        starts.map((startedAt, i) =>
+          s.runs.recordOutcome(environmentId, startedAt, failure(startedAt + 1, `error ${i}`)),
+        ),
+      );
       expect(await s.runs.getStatus(environmentId)).toMatchObject({ lastRunAt: T0 + 4 * HOUR, lastError: 'error 2' });
     });
 
@@ -337,7 +371,8 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
       });
     const listed = async () => {
       const found = [];
-      for await (const record of s.failing.listFailing()) if (record.environmentId === environmentId) found.push(record);
+      for await (const record of s.failing.listFailing())
+        if (record.environmentId === environmentId) found.push(record);
       return found;
     };
 
@@ -405,11 +440,29 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
 
   describe('ManualExportStore', () => {
     const TIME_LIMIT = 15 * 60_000;
-    const job = (id = 'exp_1'): ManualExportJob => ({ id, environmentId, aggregation: '30d-daily', status: 'pending', requestedAt: T0 });
+    const job = (id = 'exp_1'): ManualExportJob => ({
+      id,
+      environmentId,
+      aggregation: '30d-daily',
+      status: 'pending',
+      requestedAt: T0,
+    });
     const claim = (claimId: string, at: number) => ({ claimId, at, deadlineAt: at + TIME_LIMIT });
-    const claimed = (claimId: string, at: number) => ({ status: 'running', startedAt: at, deadlineAt: at + TIME_LIMIT, claimId });
+    const claimed = (claimId: string, at: number) => ({
+      status: 'running',
+      startedAt: at,
+      deadlineAt: at + TIME_LIMIT,
+      claimId,
+    });
     const done = (finishedAt: number) =>
-      ({ status: 'done', finishedAt, rowCount: 3, byteCount: 40, objectKey: 'manual/x.csv', fileName: 'x.csv' }) as const;
+      ({
+        status: 'done',
+        finishedAt,
+        rowCount: 3,
+        byteCount: 40,
+        objectKey: 'manual/x.csv',
+        fileName: 'x.csv',
+      }) as const;
 
     test('creates a job once and reads it back; refuses a duplicate id', async () => {
       await s.manualJobs.create(job());
@@ -420,9 +473,16 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
 
     test(`${PARALLEL_CALLS} parallel claims of a pending job (a job delivered ${PARALLEL_CALLS} times): exactly one wins`, async () => {
       await s.manualJobs.create(job());
-      const results = await Promise.all(Array.from({ length: PARALLEL_CALLS }, (_, i) => s.manualJobs.claim(environmentId, 'exp_1', claim(`claim_${i}`, T0 + 5))));
+      const results = await Promise.all(
+        Array.from({ length: PARALLEL_CALLS }, (_, i) =>
+          s.manualJobs.claim(environmentId, 'exp_1', claim(`claim_${i}`, T0 + 5)),
+        ),
+      );
       expect(countTrue(results)).toBe(1);
-      expect(await s.manualJobs.get(environmentId, 'exp_1')).toEqual({ ...job(), ...claimed(`claim_${results.indexOf(true)}`, T0 + 5) });
+      expect(await s.manualJobs.get(environmentId, 'exp_1')).toEqual({
+        ...job(),
+        ...claimed(`claim_${results.indexOf(true)}`, T0 + 5),
+      });
     });
 
     test('a live claim is not taken before its deadline; one past it (its worker was lost) is', async () => {
@@ -432,18 +492,32 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
       expect(await s.manualJobs.claim(environmentId, 'exp_1', claim('claim_2', T0 + 5 + TIME_LIMIT))).toBe(false);
       expect(await s.manualJobs.get(environmentId, 'exp_1')).toEqual({ ...job(), ...claimed('claim_1', T0 + 5) });
       expect(await s.manualJobs.claim(environmentId, 'exp_1', claim('claim_3', T0 + 6 + TIME_LIMIT))).toBe(true);
-      expect(await s.manualJobs.get(environmentId, 'exp_1')).toEqual({ ...job(), ...claimed('claim_3', T0 + 6 + TIME_LIMIT) });
+      expect(await s.manualJobs.get(environmentId, 'exp_1')).toEqual({
+        ...job(),
+        ...claimed('claim_3', T0 + 6 + TIME_LIMIT),
+      });
     });
 
-    test('a late finish by a claim taken over past its deadline records nothing; the new claim\'s does', async () => {
+    test("a late finish by a claim taken over past its deadline records nothing; the new claim's does", async () => {
       await s.manualJobs.create(job());
       await s.manualJobs.claim(environmentId, 'exp_1', claim('claim_lost', T0 + 5));
       const takeoverAt = T0 + 6 + TIME_LIMIT;
       await s.manualJobs.claim(environmentId, 'exp_1', claim('claim_new', takeoverAt));
-      expect(await s.manualJobs.finish(environmentId, 'exp_1', { status: 'failed', finishedAt: takeoverAt + 1, error: 'timed out' }, 'claim_lost')).toBe(false);
+      expect(
+        await s.manualJobs.finish(
+          environmentId,
+          'exp_1',
+          { status: 'failed', finishedAt: takeoverAt + 1, error: 'timed out' },
+          'claim_lost',
+        ),
+      ).toBe(false);
       expect(await s.manualJobs.get(environmentId, 'exp_1')).toEqual({ ...job(), ...claimed('claim_new', takeoverAt) });
       expect(await s.manualJobs.finish(environmentId, 'exp_1', done(takeoverAt + 2), 'claim_new')).toBe(true);
-      expect(await s.manualJobs.get(environmentId, 'exp_1')).toEqual({ ...job(), ...claimed('claim_new', takeoverAt), ...done(takeoverAt + 2) });
+      expect(await s.manualJobs.get(environmentId, 'exp_1')).toEqual({
+        ...job(),
+        ...claimed('claim_new', takeoverAt),
+        ...done(takeoverAt + 2),
+      });
     });
 
     test('a finished job, done or failed, is never claimed again; an unknown one never', async () => {
@@ -452,13 +526,23 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
       await s.manualJobs.claim(environmentId, 'exp_done', claim('claim_1', T0 + 1));
       expect(await s.manualJobs.finish(environmentId, 'exp_done', done(T0 + 2), 'claim_1')).toBe(true);
       // Without a claim id (a job whose dispatch failed, never claimed) the outcome is recorded as it is.
-      expect(await s.manualJobs.finish(environmentId, 'exp_failed', { status: 'failed', finishedAt: T0 + 2, error: 'it broke' })).toBe(true);
+      expect(
+        await s.manualJobs.finish(environmentId, 'exp_failed', {
+          status: 'failed',
+          finishedAt: T0 + 2,
+          error: 'it broke',
+        }),
+      ).toBe(true);
       const muchLater = T0 + 1000 * HOUR;
       expect(await s.manualJobs.claim(environmentId, 'exp_done', claim('claim_3', muchLater))).toBe(false);
       expect(await s.manualJobs.claim(environmentId, 'exp_failed', claim('claim_2', muchLater))).toBe(false);
       expect(await s.manualJobs.claim(environmentId, 'exp_unknown', claim('claim_5', muchLater))).toBe(false);
       expect(await s.manualJobs.get(environmentId, 'exp_unknown')).toBeUndefined();
-      expect(await s.manualJobs.get(environmentId, 'exp_done')).toEqual({ ...job('exp_done'), ...claimed('claim_1', T0 + 1), ...done(T0 + 2) });
+      expect(await s.manualJobs.get(environmentId, 'exp_done')).toEqual({
+        ...job('exp_done'),
+        ...claimed('claim_1', T0 + 1),
+        ...done(T0 + 2),
+      });
       expect(await s.manualJobs.get(environmentId, 'exp_failed')).toEqual({
         ...job('exp_failed'),
         status: 'failed',
@@ -468,14 +552,25 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
     });
 
     test('finish of an unknown job records nothing and creates nothing', async () => {
-      expect(await s.manualJobs.finish(environmentId, 'exp_unknown', { status: 'failed', finishedAt: T0, error: 'x' })).toBe(false);
-      expect(await s.manualJobs.finish(environmentId, 'exp_unknown', { status: 'failed', finishedAt: T0, error: 'x' }, 'claim_1')).toBe(false);
+      expect(
+        await s.manualJobs.finish(environmentId, 'exp_unknown', { status: 'failed', finishedAt: T0, error: 'x' }),
+      ).toBe(false);
+      expect(
+        await s.manualJobs.finish(
+          environmentId,
+          'exp_unknown',
+          { status: 'failed', finishedAt: T0, error: 'x' },
+          'claim_1',
+        ),
+      ).toBe(false);
       expect(await s.manualJobs.get(environmentId, 'exp_unknown')).toBeUndefined();
     });
 
     test(`${PARALLEL_CALLS} parallel starts for 2 slots: exactly 2 are held, different ones`, async () => {
       const slots = await Promise.all(
-        Array.from({ length: PARALLEL_CALLS }, (_, i) => s.manualJobs.acquireSlot(environmentId, `exp_${i}`, 2, T0, T0 + HOUR)),
+        Array.from({ length: PARALLEL_CALLS }, (_, i) =>
+          s.manualJobs.acquireSlot(environmentId, `exp_${i}`, 2, T0, T0 + HOUR),
+        ),
       );
       expect(slots.filter((slot) => slot !== undefined).sort()).toEqual([0, 1]);
     });

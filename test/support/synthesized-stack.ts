@@ -14,7 +14,9 @@ import { buildDataExportApp } from '../../lib/data-export-app';
 import { DataExportStack } from '../../lib/data-export-stack';
 
 export const ROOT = path.join(__dirname, '..', '..');
-export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')).context;
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8'),
+).context;
 
 export const STAGE = 'test';
 export const ISSUER = 'https://issuer.test/';
@@ -22,9 +24,20 @@ export const AUDIENCE = 'data-export-api-test';
 export const SENDER = 'alerts@exports.test.example';
 export const DASHBOARD = 'https://dashboard.test.example';
 /** The required props of the stack, as the test context gives them. */
-export const STACK_PROPS = { stage: STAGE, jwtIssuer: ISSUER, jwtAudience: AUDIENCE, senderEmail: SENDER, dashboardUrl: DASHBOARD };
+export const STACK_PROPS = {
+  stage: STAGE,
+  jwtIssuer: ISSUER,
+  jwtAudience: AUDIENCE,
+  senderEmail: SENDER,
+  dashboardUrl: DASHBOARD,
+};
 
-export type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+export type Resource = {
+  Type: string;
+  Properties: Record<string, any>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
 export type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
 
 export const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
@@ -84,21 +97,33 @@ export function serviceRoleStatements(): Statement[] {
 
 /** The statements of the bucket policy attached to the bucket with logical id `bucketId`. */
 export function bucketPolicy(bucketId: string): (Statement & { Principal?: unknown; Condition?: unknown })[] {
-  const policies = Object.values(resourcesOfType('AWS::S3::BucketPolicy')).filter((p) => p.Properties.Bucket.Ref === bucketId);
+  const policies = Object.values(resourcesOfType('AWS::S3::BucketPolicy')).filter(
+    (p) => p.Properties.Bucket.Ref === bucketId,
+  );
   expect(policies).toHaveLength(1);
   return policies[0].Properties.PolicyDocument.Statement;
 }
 
 /** Every IAM statement of the role with logical id `roleId` that allows at least one action of `service` (e.g. `s3`). */
 export function serviceStatements(roleId: string, service: string): Statement[] {
-  return statements(roleId).filter((s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith(`${service}:`)));
+  return statements(roleId).filter(
+    (s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith(`${service}:`)),
+  );
 }
 
 /** `arn:<partition>:<service>:<region>:<account>:<resource>`, as synthesized by `Stack.formatArn`. */
 export const regionalArn = (service: string, resource: string) => ({
   'Fn::Join': [
     '',
-    ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${resource}`],
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      `:${service}:`,
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      `:${resource}`,
+    ],
   ],
 });
 

@@ -139,8 +139,16 @@ describe('First Used, Last Used and active days as of T', () => {
 
   it('a first use exactly at T is not before T', () => {
     // First use at 09:00, the day's latest at 15:00: as of 09:00 sharp nothing was used yet.
-    expect(stateAt(usage, ms('2024-01-10T09:00:00Z'))).toMatchObject({ firstUsed: null, lastUsed: null, stars: 1, frequencyLabel: 'Never' });
-    expect(stateAt(usage, ms('2024-01-10T09:00:00.001Z'))).toMatchObject({ firstUsed: ms('2024-01-10T09:00:00Z'), stars: 2 });
+    expect(stateAt(usage, ms('2024-01-10T09:00:00Z'))).toMatchObject({
+      firstUsed: null,
+      lastUsed: null,
+      stars: 1,
+      frequencyLabel: 'Never',
+    });
+    expect(stateAt(usage, ms('2024-01-10T09:00:00.001Z'))).toMatchObject({
+      firstUsed: ms('2024-01-10T09:00:00Z'),
+      stars: 2,
+    });
   });
 
   it("a day's latest use exactly at T is not before T, even when the day counts through its first use", () => {
@@ -161,8 +169,14 @@ describe('First Used, Last Used and active days as of T', () => {
     };
     const seen = seenTimeline(company);
     expect(seen(ms('2024-01-10T09:00:00Z'))).toBeNull();
-    expect(seen(ms('2024-01-10T15:00:00Z'))).toEqual({ firstSeen: ms('2024-01-10T09:00:00Z'), lastSeen: ms('2024-01-10T09:00:00Z') });
-    expect(seen(ms('2024-01-10T15:00:00.001Z'))).toEqual({ firstSeen: ms('2024-01-10T09:00:00Z'), lastSeen: ms('2024-01-10T15:00:00Z') });
+    expect(seen(ms('2024-01-10T15:00:00Z'))).toEqual({
+      firstSeen: ms('2024-01-10T09:00:00Z'),
+      lastSeen: ms('2024-01-10T09:00:00Z'),
+    });
+    expect(seen(ms('2024-01-10T15:00:00.001Z'))).toEqual({
+      firstSeen: ms('2024-01-10T09:00:00Z'),
+      lastSeen: ms('2024-01-10T15:00:00Z'),
+    });
   });
 
   it("uses the earliest day's timestamp as First Used when a record lacks it", () => {
@@ -237,7 +251,11 @@ describe('Satisfaction and Feedback Count', () => {
 
   it('rounds 3.49 down', () => {
     const scores = [...Array<number>(51).fill(3), ...Array<number>(49).fill(4)]; // 349 / 100
-    expect(satisfactionOf(scored(...scores))).toEqual({ satisfaction: 3, satisfactionLabel: 'Neutral', feedbackCount: 100 });
+    expect(satisfactionOf(scored(...scores))).toEqual({
+      satisfaction: 3,
+      satisfactionLabel: 'Neutral',
+      feedbackCount: 100,
+    });
   });
 
   it('counts feedback without a score, but leaves it out of the mean', () => {
@@ -246,7 +264,11 @@ describe('Satisfaction and Feedback Count', () => {
       satisfactionLabel: 'Very satisfied',
       feedbackCount: 3,
     });
-    expect(satisfactionOf(scored(null, null))).toEqual({ satisfaction: null, satisfactionLabel: null, feedbackCount: 2 });
+    expect(satisfactionOf(scored(null, null))).toEqual({
+      satisfaction: null,
+      satisfactionLabel: null,
+      feedbackCount: 2,
+    });
   });
 
   it('is null without feedback', () => {
@@ -260,12 +282,26 @@ describe('Satisfaction and Feedback Count', () => {
       { at: T + DAY_MS, score: null },
       { at: ms('2024-01-03T00:00:00Z'), score: 4 },
     ];
-    expect(satisfactionOf(feedback)).toEqual({ satisfaction: 5, satisfactionLabel: 'Very satisfied', feedbackCount: 2 });
+    expect(satisfactionOf(feedback)).toEqual({
+      satisfaction: 5,
+      satisfactionLabel: 'Very satisfied',
+      feedbackCount: 2,
+    });
   });
 
   it('is reported for feedback without any use', () => {
-    const feedbackOnly: FeatureUsageRecord = { eventKey: 'x', firstUsed: null, usedDays: new Map(), feedback: scored(2).map(feedbackTally) };
-    expect(stateAt(feedbackOnly, T)).toMatchObject({ stars: 1, frequencyLabel: 'Never', satisfaction: 2, feedbackCount: 1 });
+    const feedbackOnly: FeatureUsageRecord = {
+      eventKey: 'x',
+      firstUsed: null,
+      usedDays: new Map(),
+      feedback: scored(2).map(feedbackTally),
+    };
+    expect(stateAt(feedbackOnly, T)).toMatchObject({
+      stars: 1,
+      frequencyLabel: 'Never',
+      satisfaction: 2,
+      feedbackCount: 1,
+    });
   });
 });
 
@@ -304,9 +340,15 @@ describe('seenTimeline', () => {
 describe('adoption thresholds', () => {
   it('accepts sensible thresholds and names what is wrong with ones the model cannot evaluate', () => {
     expect(adoptionThresholdIssues({ minActiveDays: 1, windowDays: 1 })).toEqual([]);
-    expect(adoptionThresholdIssues({ minActiveDays: 0, windowDays: 28 }).map((i) => i.path)).toEqual(['adoption.minActiveDays']);
-    expect(adoptionThresholdIssues({ minActiveDays: 5, windowDays: 4 }).map((i) => i.path)).toEqual(['adoption.windowDays']);
-    expect(adoptionThresholdIssues({ minActiveDays: 2.5, windowDays: 28 }).map((i) => i.path)).toEqual(['adoption.minActiveDays']);
+    expect(adoptionThresholdIssues({ minActiveDays: 0, windowDays: 28 }).map((i) => i.path)).toEqual([
+      'adoption.minActiveDays',
+    ]);
+    expect(adoptionThresholdIssues({ minActiveDays: 5, windowDays: 4 }).map((i) => i.path)).toEqual([
+      'adoption.windowDays',
+    ]);
+    expect(adoptionThresholdIssues({ minActiveDays: 2.5, windowDays: 28 }).map((i) => i.path)).toEqual([
+      'adoption.minActiveDays',
+    ]);
   });
 
   it('fails an export of a stored definition it cannot evaluate as an internal failure, not a client error', () => {
@@ -342,8 +384,7 @@ describe('agreement with a direct reading of the definitions', () => {
       Array.from({ length: n }, (_, p) => count(lastDay - (p + 1) * length + 1, lastDay - p * length)).filter(
         (c) => c > 0,
       ).length;
-    const frequency =
-      count(lastDay - 13, lastDay) >= 8 ? 3 : periods(7, 4) >= 3 ? 2 : periods(28, 3) >= 2 ? 1 : 0;
+    const frequency = count(lastDay - 13, lastDay) >= 8 ? 3 : periods(7, 4) >= 3 ? 2 : periods(28, 3) >= 2 ? 1 : 0;
     return { stars, frequency };
   }
 
@@ -353,12 +394,18 @@ describe('agreement with a direct reading of the definitions', () => {
       fc.property(
         fc.uniqueArray(fc.integer({ min: 0, max: 199 }), { maxLength: 120 }),
         fc.integer({ min: 1, max: 15 }).chain((minActiveDays) =>
-          fc.record({ minActiveDays: fc.constant(minActiveDays), windowDays: fc.integer({ min: minActiveDays, max: 70 }) }),
+          fc.record({
+            minActiveDays: fc.constant(minActiveDays),
+            windowDays: fc.integer({ min: minActiveDays, max: 70 }),
+          }),
         ),
         fc.array(fc.integer({ min: -10, max: 230 }), { minLength: 1, maxLength: 20 }),
         (offsets, thresholds, instantDays) => {
           const days = offsets.map((offset) => firstDay + offset).sort((a, b) => a - b);
-          const usageAt = usageTimeline(usedOn(days.map((d) => new Date(d * DAY_MS).toISOString().slice(0, 10))), thresholds);
+          const usageAt = usageTimeline(
+            usedOn(days.map((d) => new Date(d * DAY_MS).toISOString().slice(0, 10))),
+            thresholds,
+          );
           for (const offset of instantDays) {
             const day = firstDay + offset;
             const { stars, frequency } = usageAt(day * DAY_MS);

@@ -35,22 +35,28 @@ describe('api router', () => {
     },
   );
 
-  it.each(routes.filter((route) => route.access === 'member' && route.body).map((route) => [route.method, route.path] as const))(
-    'validates the body of %s %s against its documented schema',
-    async (method, path) => {
-      const response = await call(method, pathOf(path), MEMBER, JSON.stringify({ unexpected: [1] }));
-      expect(response.status).toBe(400);
-      expect((response.body as { error: { code: string } }).error.code).toBe('invalid_request');
-    },
-  );
+  it.each(
+    routes
+      .filter((route) => route.access === 'member' && route.body)
+      .map((route) => [route.method, route.path] as const),
+  )('validates the body of %s %s against its documented schema', async (method, path) => {
+    const response = await call(method, pathOf(path), MEMBER, JSON.stringify({ unexpected: [1] }));
+    expect(response.status).toBe(400);
+    expect((response.body as { error: { code: string } }).error.code).toBe('invalid_request');
+  });
 });
 
 describe('settings bodies', () => {
   it.each([
     ['data export', putExportSettingsBody],
     ['raw export', putRawExportSettingsBody],
-  ])('%s: takes back the version 0 that a GET of settings never saved answers, and refuses a negative one', (_name, body) => {
-    expect(body.safeParse({ enabled: false, version: 0 }).success).toBe(true);
-    expect(body.safeParse({ enabled: false, version: -1 }).error?.issues.map((issue) => issue.message)).toEqual(['version must be 0 or more']);
-  });
+  ])(
+    '%s: takes back the version 0 that a GET of settings never saved answers, and refuses a negative one',
+    (_name, body) => {
+      expect(body.safeParse({ enabled: false, version: 0 }).success).toBe(true);
+      expect(body.safeParse({ enabled: false, version: -1 }).error?.issues.map((issue) => issue.message)).toEqual([
+        'version must be 0 or more',
+      ]);
+    },
+  );
 });

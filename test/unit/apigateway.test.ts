@@ -2,7 +2,14 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { fromApiGateway, toApiGateway } from '../../lambdas/http/apigateway';
 
-function event(overrides: { claims?: Record<string, unknown>; body?: string; isBase64Encoded?: boolean; headers?: Record<string, string> } = {}) {
+function event(
+  overrides: {
+    claims?: Record<string, unknown>;
+    body?: string;
+    isBase64Encoded?: boolean;
+    headers?: Record<string, string>;
+  } = {},
+) {
   return {
     version: '2.0',
     routeKey: '$default',
@@ -13,8 +20,17 @@ function event(overrides: { claims?: Record<string, unknown>; body?: string; isB
     body: overrides.body,
     isBase64Encoded: overrides.isBase64Encoded ?? false,
     requestContext: {
-      http: { method: 'post', path: '/v1/environments/env_1', protocol: 'HTTP/1.1', sourceIp: '203.0.113.1', userAgent: 'test' },
-      authorizer: overrides.claims === undefined ? undefined : { jwt: { claims: overrides.claims, scopes: [] }, principalId: '', integrationLatency: 0 },
+      http: {
+        method: 'post',
+        path: '/v1/environments/env_1',
+        protocol: 'HTTP/1.1',
+        sourceIp: '203.0.113.1',
+        userAgent: 'test',
+      },
+      authorizer:
+        overrides.claims === undefined
+          ? undefined
+          : { jwt: { claims: overrides.claims, scopes: [] }, principalId: '', integrationLatency: 0 },
     },
   } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
 }
@@ -33,21 +49,33 @@ describe('fromApiGateway', () => {
 
   test('decodes a base64 body as UTF-8', () => {
     const text = '{"name":"Zoë & Co — 東京"}';
-    const request = fromApiGateway(event({ body: Buffer.from(text, 'utf8').toString('base64'), isBase64Encoded: true }));
+    const request = fromApiGateway(
+      event({ body: Buffer.from(text, 'utf8').toString('base64'), isBase64Encoded: true }),
+    );
     expect(request.body).toBe(text);
   });
 
   test('a request without a body has none; without query or headers, empty ones', () => {
-    const bare = { ...event(), headers: undefined, queryStringParameters: undefined } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
+    const bare = {
+      ...event(),
+      headers: undefined,
+      queryStringParameters: undefined,
+    } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
     expect(fromApiGateway(bare)).toMatchObject({ body: undefined, query: {}, headers: {} });
   });
 
   test('an operator token makes an operator caller', () => {
-    expect(fromApiGateway(event({ claims: { org: 'org_ops', role: 'operator' } })).caller).toEqual({ organizationId: 'org_ops', role: 'operator' });
+    expect(fromApiGateway(event({ claims: { org: 'org_ops', role: 'operator' } })).caller).toEqual({
+      organizationId: 'org_ops',
+      role: 'operator',
+    });
   });
 
   test('a token without a role is a member, never an operator', () => {
-    expect(fromApiGateway(event({ claims: { org: 'org_1' } })).caller).toEqual({ organizationId: 'org_1', role: 'member' });
+    expect(fromApiGateway(event({ claims: { org: 'org_1' } })).caller).toEqual({
+      organizationId: 'org_1',
+      role: 'member',
+    });
   });
 
   test.each([
@@ -78,6 +106,10 @@ describe('toApiGateway', () => {
   });
 
   test('an empty response has an empty body', () => {
-    expect(toApiGateway({ status: 204 })).toEqual({ statusCode: 204, headers: { 'content-type': 'application/json' }, body: '' });
+    expect(toApiGateway({ status: 204 })).toEqual({
+      statusCode: 204,
+      headers: { 'content-type': 'application/json' },
+      body: '',
+    });
   });
 });

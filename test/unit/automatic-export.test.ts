@@ -71,8 +71,22 @@ async function setup(plan: Plan = 'enterprise') {
   const clock = new FakeClock(ms('2026-03-10T13:00:00Z'));
   await tenants.createOrganization({ id: ORG, name: 'Acme', plan, createdAt: 0 });
   await tenants.createOrganization({ id: OTHER_ORG, name: 'Other', plan: 'enterprise', createdAt: 0 });
-  await tenants.createEnvironment({ id: ENV, organizationId: ORG, name: 'Production', ingestKeyHash: 'hash-1', ingestKeyPrefix: 'ik-1', createdAt: 0 });
-  await tenants.createEnvironment({ id: OTHER_ENV, organizationId: OTHER_ORG, name: 'Theirs', ingestKeyHash: 'hash-2', ingestKeyPrefix: 'ik-2', createdAt: 0 });
+  await tenants.createEnvironment({
+    id: ENV,
+    organizationId: ORG,
+    name: 'Production',
+    ingestKeyHash: 'hash-1',
+    ingestKeyPrefix: 'ik-1',
+    createdAt: 0,
+  });
+  await tenants.createEnvironment({
+    id: OTHER_ENV,
+    organizationId: OTHER_ORG,
+    name: 'Theirs',
+    ingestKeyHash: 'hash-2',
+    ingestKeyPrefix: 'ik-2',
+    createdAt: 0,
+  });
   const service = new AutomaticExportService({ tenants, usage, settings, runs, sealer, gateway, scheduler, clock });
   return { service, tenants, usage, settings, runs, failing, sealer, gateway, scheduler, clock };
 }
@@ -95,24 +109,45 @@ async function saveAsRead(world: Pick<World, 'service' | 'settings'>, input: Set
 
 /** One company using one feature, so a run writes one data row. */
 async function withOneCompany(world: World) {
-  await world.tenants.putFeature(ENV, { id: 'reports', key: 'report_run', name: 'Reports', adoption: { minActiveDays: 5, windowDays: 28 } });
+  await world.tenants.putFeature(ENV, {
+    id: 'reports',
+    key: 'report_run',
+    name: 'Reports',
+    adoption: { minActiveDays: 5, windowDays: 28 },
+  });
   const firstSeen = ms('2026-02-01T10:00:00Z');
   await world.usage.putCompanyUsage(ENV, {
-    company: { companyId: 'c-1', name: 'Initech', attributes: {}, firstSeen, seenDays: new Map([[Math.floor(firstSeen / DAY_MS), firstSeen]]) },
-    usage: [{ eventKey: 'report_run', firstUsed: firstSeen, usedDays: new Map([[Math.floor(firstSeen / DAY_MS), firstSeen]]), feedback: [] }],
+    company: {
+      companyId: 'c-1',
+      name: 'Initech',
+      attributes: {},
+      firstSeen,
+      seenDays: new Map([[Math.floor(firstSeen / DAY_MS), firstSeen]]),
+    },
+    usage: [
+      {
+        eventKey: 'report_run',
+        firstUsed: firstSeen,
+        usedDays: new Map([[Math.floor(firstSeen / DAY_MS), firstSeen]]),
+        feedback: [],
+      },
+    ],
   });
 }
 
 describe('putSettings', () => {
-  it.each<Plan>(['pro', 'free'])('refuses the %s plan with PlanRequiredError naming enterprise, touching nothing', async (plan) => {
-    const { service, settings, gateway, scheduler } = await setup(plan);
-    const refused = service.putSettings(member, ENV, awsInput);
-    await expect(refused).rejects.toBeInstanceOf(PlanRequiredError);
-    await expect(refused).rejects.toMatchObject({ requiredPlans: ['enterprise'], currentPlan: plan });
-    expect(settings.puts).toBe(0);
-    expect(gateway.validations).toHaveLength(0);
-    expect(scheduler.calls).toHaveLength(0);
-  });
+  it.each<Plan>(['pro', 'free'])(
+    'refuses the %s plan with PlanRequiredError naming enterprise, touching nothing',
+    async (plan) => {
+      const { service, settings, gateway, scheduler } = await setup(plan);
+      const refused = service.putSettings(member, ENV, awsInput);
+      await expect(refused).rejects.toBeInstanceOf(PlanRequiredError);
+      await expect(refused).rejects.toMatchObject({ requiredPlans: ['enterprise'], currentPlan: plan });
+      expect(settings.puts).toBe(0);
+      expect(gateway.validations).toHaveLength(0);
+      expect(scheduler.calls).toHaveLength(0);
+    },
+  );
 
   it("answers NotFoundError for another organization's environment and for an unknown one", async () => {
     const { service, settings } = await setup();
@@ -143,7 +178,13 @@ describe('putSettings', () => {
     expect(stored.sealedSecretAccessKey).not.toContain('first-secret');
     expect(await sealer.unseal(stored.sealedSecretAccessKey!, { environmentId: ENV })).toBe('first-secret');
     expect(scheduler.calls).toEqual([{ op: 'upsert', environmentId: ENV, cadence: 'weekly' }]);
-    expect(view).toMatchObject({ enabled: true, cadence: 'weekly', accessKeyId: '***************1234', secretAccessKeySet: true, key: 'daily' });
+    expect(view).toMatchObject({
+      enabled: true,
+      cadence: 'weekly',
+      accessKeyId: '***************1234',
+      secretAccessKeySet: true,
+      key: 'daily',
+    });
     expect(JSON.stringify(view)).not.toContain('first-secret');
   });
 
@@ -161,25 +202,31 @@ describe('putSettings', () => {
     ['access denied', new AccessDeniedError('acme-exports', 'daily')],
     ['a missing bucket', new BucketNotFoundError('acme-exports')],
     ['a rejection', new DestinationRejectedError('HTTP 405')],
-  ])('turns %s at validation into DestinationValidationError, saving nothing and leaving the schedule', async (_label, destinationError) => {
-    const { service, settings, gateway, scheduler } = await setup();
-    gateway.validateError = destinationError;
-    const refused = service.putSettings(member, ENV, awsInput);
-    await expect(refused).rejects.toBeInstanceOf(DestinationValidationError);
-    const error = (await refused.catch((e: unknown) => e)) as DestinationValidationError;
-    expect(error.destinationError).toBe(destinationError);
-    expect(error.message).toBe(destinationError.message);
-    expect(settings.puts).toBe(0);
-    expect(await settings.get(ENV)).toBeUndefined();
-    expect(scheduler.calls).toEqual([]);
-  });
+  ])(
+    'turns %s at validation into DestinationValidationError, saving nothing and leaving the schedule',
+    async (_label, destinationError) => {
+      const { service, settings, gateway, scheduler } = await setup();
+      gateway.validateError = destinationError;
+      const refused = service.putSettings(member, ENV, awsInput);
+      await expect(refused).rejects.toBeInstanceOf(DestinationValidationError);
+      const error = (await refused.catch((e: unknown) => e)) as DestinationValidationError;
+      expect(error.destinationError).toBe(destinationError);
+      expect(error.message).toBe(destinationError.message);
+      expect(settings.puts).toBe(0);
+      expect(await settings.get(ENV)).toBeUndefined();
+      expect(scheduler.calls).toEqual([]);
+    },
+  );
 
   it('keeps the saved settings as they were when a changed destination fails validation', async () => {
     const { service, settings, gateway, scheduler } = await enabled();
     const before = await settings.get(ENV);
     gateway.validateError = new BucketNotFoundError('typo-bucket');
     await expect(
-      saveAsRead({ service, settings }, { enabled: true, provider: 'AWS', bucketUrl: 'https://typo-bucket.s3.eu-west-1.amazonaws.com' }),
+      saveAsRead(
+        { service, settings },
+        { enabled: true, provider: 'AWS', bucketUrl: 'https://typo-bucket.s3.eu-west-1.amazonaws.com' },
+      ),
     ).rejects.toBeInstanceOf(DestinationValidationError);
     expect(await settings.get(ENV)).toEqual(before);
     expect(scheduler.calls).toEqual([]);
@@ -202,12 +249,18 @@ describe('putSettings', () => {
     const stored = (await settings.get(ENV))!;
     expect(stored.sealedSecretAccessKey).toBe(sealedBefore);
     expect(stored.cadence).toBe('weekly');
-    expect(gateway.validations[0].credentials).toEqual({ accessKeyId: awsInput.accessKeyId, secretAccessKey: 'first-secret' });
+    expect(gateway.validations[0].credentials).toEqual({
+      accessKeyId: awsInput.accessKeyId,
+      secretAccessKey: 'first-secret',
+    });
   });
 
   it('seals a new secret sent with a new access key id', async () => {
     const { service, settings, sealer } = await enabled();
-    await saveAsRead({ service, settings }, { enabled: true, accessKeyId: 'AKIANEW000005678', secretAccessKey: 'second-secret' });
+    await saveAsRead(
+      { service, settings },
+      { enabled: true, accessKeyId: 'AKIANEW000005678', secretAccessKey: 'second-secret' },
+    );
     const stored = (await settings.get(ENV))!;
     expect(stored.accessKeyId).toBe('AKIANEW000005678');
     expect(await sealer.unseal(stored.sealedSecretAccessKey!, { environmentId: ENV })).toBe('second-secret');
@@ -247,7 +300,10 @@ describe('putSettings', () => {
     expect([...settings.unreconciled]).toEqual([ENV]);
 
     scheduler.error = undefined;
-    expect(await new ScheduleReconciler({ settings, scheduler }).reconcilePending()).toEqual({ reconciled: [ENV], failed: [] });
+    expect(await new ScheduleReconciler({ settings, scheduler }).reconcilePending()).toEqual({
+      reconciled: [ENV],
+      failed: [],
+    });
     expect(scheduler.schedules.get(ENV)).toBe('daily');
     expect([...settings.unreconciled]).toEqual([]);
   });
@@ -311,7 +367,9 @@ describe('putSettings', () => {
     runs.seedFailing(ENV, failingSince, 'Access denied', [1]);
 
     gateway.validateError = new AccessDeniedError('acme-exports', 'daily');
-    await expect(saveAsRead({ service, settings }, { enabled: true })).rejects.toBeInstanceOf(DestinationValidationError);
+    await expect(saveAsRead({ service, settings }, { enabled: true })).rejects.toBeInstanceOf(
+      DestinationValidationError,
+    );
     expect((await runs.getStatus(ENV))?.failingSince).toBe(failingSince);
 
     await saveAsRead({ service, settings }, { enabled: false });
@@ -341,7 +399,12 @@ describe('putSettings', () => {
     const stoppedAt = ms('2026-03-09T00:00:00Z');
     await settings.stop(ENV, (await settings.get(ENV))!.version, stoppedAt, 'Stopped after failing for 72 hours.');
     const view = await saveAsRead({ service, settings }, { enabled: false, notifyEmails: ['new@acme.example'] });
-    expect(view).toMatchObject({ enabled: false, notifyEmails: ['new@acme.example'], stoppedAt: '2026-03-09T00:00:00.000Z', stoppedReason: 'Stopped after failing for 72 hours.' });
+    expect(view).toMatchObject({
+      enabled: false,
+      notifyEmails: ['new@acme.example'],
+      stoppedAt: '2026-03-09T00:00:00.000Z',
+      stoppedReason: 'Stopped after failing for 72 hours.',
+    });
     expect((await service.getStatus(member, ENV)).status).toBe('stopped');
   });
 
@@ -358,18 +421,27 @@ describe('putSettings', () => {
 describe('runScheduled', () => {
   it('skips an environment without settings or with automatic export off, claiming nothing', async () => {
     const fresh = await setup();
-    expect(await fresh.service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({ outcome: 'skipped', reason: 'not enabled' });
+    expect(await fresh.service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({
+      outcome: 'skipped',
+      reason: 'not enabled',
+    });
 
     const { service, settings, runs } = await enabled();
     await saveAsRead({ service, settings }, { enabled: false });
-    expect(await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({ outcome: 'skipped', reason: 'not enabled' });
+    expect(await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({
+      outcome: 'skipped',
+      reason: 'not enabled',
+    });
     expect(runs.claims).toHaveLength(0);
   });
 
-  it("skips the run of an organization downgraded since it was enabled, claiming and writing nothing", async () => {
+  it('skips the run of an organization downgraded since it was enabled, claiming and writing nothing', async () => {
     const { service, tenants, runs, gateway } = await enabled();
     await tenants.updateOrganizationPlan(ORG, 'pro');
-    expect(await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({ outcome: 'skipped', reason: 'plan does not include it' });
+    expect(await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({
+      outcome: 'skipped',
+      reason: 'plan does not include it',
+    });
     expect(runs.claims).toHaveLength(0);
     expect(gateway.objects).toHaveLength(0);
   });
@@ -388,25 +460,36 @@ describe('runScheduled', () => {
     expect(object.credentials).toEqual({ accessKeyId: awsInput.accessKeyId, secretAccessKey: 'first-secret' });
     expect(object.body.split('\n')[0]).toMatch(/^Company ID,Company Name,Feature Name/);
     expect(object.body).toContain('c-1,Initech,Reports,reports,2026-03-09');
-    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({ status: 'successful', snapshotAt: ms('2026-03-10T00:00:00Z'), rowCount: 1, attempts: 1 });
+    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({
+      status: 'successful',
+      snapshotAt: ms('2026-03-10T00:00:00Z'),
+      rowCount: 1,
+      attempts: 1,
+    });
   });
 
   it.each([
     ['a Wednesday', '2026-03-11T05:00:00Z', '2026-03-09T00:00:00Z'],
     ['the Monday at 00:00', '2026-03-09T00:00:00Z', '2026-03-09T00:00:00Z'],
     ['the Sunday before, 23:59', '2026-03-08T23:59:59Z', '2026-03-02T00:00:00Z'],
-  ])('exports the weekly snapshot as of the Monday 00:00 on or before the schedule time (%s)', async (_label, scheduled, monday) => {
-    const { service, gateway } = await enabled({ cadence: 'weekly' });
-    const result = await service.runScheduled(ENV, ms(scheduled));
-    expect(result).toMatchObject({ outcome: 'successful', snapshotAt: ms(monday) });
-    const sunday = new Date(ms(monday) - DAY_MS).toISOString().slice(0, 10);
-    expect(gateway.objects[0].key).toBe(`daily/${ENV}/production_weekly_${sunday}.csv`);
-  });
+  ])(
+    'exports the weekly snapshot as of the Monday 00:00 on or before the schedule time (%s)',
+    async (_label, scheduled, monday) => {
+      const { service, gateway } = await enabled({ cadence: 'weekly' });
+      const result = await service.runScheduled(ENV, ms(scheduled));
+      expect(result).toMatchObject({ outcome: 'successful', snapshotAt: ms(monday) });
+      const sunday = new Date(ms(monday) - DAY_MS).toISOString().slice(0, 10);
+      expect(gateway.objects[0].key).toBe(`daily/${ENV}/production_weekly_${sunday}.csv`);
+    },
+  );
 
   it("skips a second run of a snapshot that succeeded as 'already ran', writing nothing", async () => {
     const { service, gateway, runs } = await enabled();
     await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
-    expect(await service.runScheduled(ENV, ms('2026-03-10T00:09:00Z'))).toEqual({ outcome: 'skipped', reason: 'already ran' });
+    expect(await service.runScheduled(ENV, ms('2026-03-10T00:09:00Z'))).toEqual({
+      outcome: 'skipped',
+      reason: 'already ran',
+    });
     expect(gateway.objects).toHaveLength(1);
     expect(await runs.history(ENV, 10)).toHaveLength(1);
   });
@@ -415,7 +498,15 @@ describe('runScheduled', () => {
     const { service, runs, clock, gateway } = await enabled();
     const snapshotAt = ms('2026-03-10T00:00:00Z');
     const startedAt = clock.now() - 5 * MINUTE;
-    const running = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 1, startedAt, claimId: 'another-invocation' };
+    const running = {
+      environmentId: ENV,
+      snapshotAt,
+      cadence: 'daily' as const,
+      status: 'running' as const,
+      attempts: 1,
+      startedAt,
+      claimId: 'another-invocation',
+    };
 
     await runs.claim({ ...running, deadlineAt: clock.now() + MINUTE });
     expect(await service.runScheduled(ENV, snapshotAt)).toEqual({ outcome: 'skipped', reason: 'already ran' });
@@ -448,8 +539,15 @@ describe('runScheduled', () => {
     await expect(run).rejects.toBeInstanceOf(RetryableRunError);
     await expect(run).rejects.toThrow(TIME_LIMIT_MESSAGE);
     expect(world.gateway.objects).toEqual([]);
-    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', error: TIME_LIMIT_MESSAGE, errorCode: 'time_limit_exceeded' });
-    expect(await world.runs.getStatus(ENV)).toMatchObject({ lastStatus: 'failed', lastErrorCode: 'time_limit_exceeded' });
+    expect((await world.runs.history(ENV, 1))[0]).toMatchObject({
+      status: 'failed',
+      error: TIME_LIMIT_MESSAGE,
+      errorCode: 'time_limit_exceeded',
+    });
+    expect(await world.runs.getStatus(ENV)).toMatchObject({
+      lastStatus: 'failed',
+      lastErrorCode: 'time_limit_exceeded',
+    });
     expect((await world.runs.getStatus(ENV))?.failingSince).toBeUndefined();
   });
 
@@ -459,12 +557,21 @@ describe('runScheduled', () => {
     gateway.onWrite = () => {
       // While the first run writes, its deadline passes and a retry takes its claim over.
       clock.advance(15 * MINUTE);
-      const retry = { environmentId: ENV, snapshotAt, cadence: 'daily' as const, status: 'running' as const, attempts: 2, claimId: 'the-retry' };
+      const retry = {
+        environmentId: ENV,
+        snapshotAt,
+        cadence: 'daily' as const,
+        status: 'running' as const,
+        attempts: 2,
+        claimId: 'the-retry',
+      };
       void runs.claim({ ...retry, startedAt: clock.now(), deadlineAt: clock.now() + 10 * MINUTE });
     };
     gateway.writeError = new TransientDestinationError();
 
-    await expect(service.runScheduled(ENV, snapshotAt, { timeLimitMs: 10 * MINUTE })).rejects.toBeInstanceOf(RetryableRunError);
+    await expect(service.runScheduled(ENV, snapshotAt, { timeLimitMs: 10 * MINUTE })).rejects.toBeInstanceOf(
+      RetryableRunError,
+    );
 
     expect(runs.claims.map(({ claimed }) => claimed)).toEqual([true, true]);
     expect(await runs.getRun(ENV, snapshotAt)).toMatchObject({ status: 'running', attempts: 2 });
@@ -506,8 +613,18 @@ describe('runScheduled', () => {
     gateway.writeError = denied;
     const result = await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
 
-    expect(result).toEqual({ outcome: 'failed', snapshotAt: ms('2026-03-10T00:00:00Z'), error: denied.message, errorCode: 'access_denied', failureClass: 'customer' });
-    expect((await runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', error: denied.message, errorCode: 'access_denied' });
+    expect(result).toEqual({
+      outcome: 'failed',
+      snapshotAt: ms('2026-03-10T00:00:00Z'),
+      error: denied.message,
+      errorCode: 'access_denied',
+      failureClass: 'customer',
+    });
+    expect((await runs.history(ENV, 1))[0]).toMatchObject({
+      status: 'failed',
+      error: denied.message,
+      errorCode: 'access_denied',
+    });
     expect(await runs.getStatus(ENV)).toMatchObject({
       lastStatus: 'failed',
       lastError: denied.message,
@@ -518,28 +635,38 @@ describe('runScheduled', () => {
 
   it.each([
     ['a secret that cannot be unsealed', new SecretUnsealError('KMS refused the sealed secret.')],
-    ['a sealing key that may not be used', new SealingKeyUnavailableError('The sealing key may not be used (AccessDeniedException).')],
+    [
+      'a sealing key that may not be used',
+      new SealingKeyUnavailableError('The sealing key may not be used (AccessDeniedException).'),
+    ],
     ['a configuration error', new ConfigurationError('Missing configuration.')],
-  ])('records %s as an internal failure: not retried, a customer-safe message, no email sequence', async (_name, internal) => {
-    const { service, runs, sealer } = await enabled();
-    sealer.unseal = () => Promise.reject(internal);
-    const result = await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
+  ])(
+    'records %s as an internal failure: not retried, a customer-safe message, no email sequence',
+    async (_name, internal) => {
+      const { service, runs, sealer } = await enabled();
+      sealer.unseal = () => Promise.reject(internal);
+      const result = await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
 
-    expect(result).toEqual({
-      outcome: 'failed',
-      snapshotAt: ms('2026-03-10T00:00:00Z'),
-      error: INTERNAL_FAILURE_MESSAGE,
-      errorCode: 'internal_error',
-      failureClass: 'internal',
-    });
-    expect(INTERNAL_FAILURE_MESSAGE).toMatch(/our team has been alerted/i);
-    expect((await runs.history(ENV, 1))[0]).toMatchObject({ status: 'failed', error: INTERNAL_FAILURE_MESSAGE, errorCode: 'internal_error' });
-    const status = await runs.getStatus(ENV);
-    expect(status).toMatchObject({ lastStatus: 'failed', lastError: INTERNAL_FAILURE_MESSAGE });
-    expect(status?.failingSince).toBeUndefined();
-    expect(status?.transientSince).toBeUndefined();
-    expect(JSON.stringify(await runs.history(ENV, 1))).not.toContain(internal.message);
-  });
+      expect(result).toEqual({
+        outcome: 'failed',
+        snapshotAt: ms('2026-03-10T00:00:00Z'),
+        error: INTERNAL_FAILURE_MESSAGE,
+        errorCode: 'internal_error',
+        failureClass: 'internal',
+      });
+      expect(INTERNAL_FAILURE_MESSAGE).toMatch(/our team has been alerted/i);
+      expect((await runs.history(ENV, 1))[0]).toMatchObject({
+        status: 'failed',
+        error: INTERNAL_FAILURE_MESSAGE,
+        errorCode: 'internal_error',
+      });
+      const status = await runs.getStatus(ENV);
+      expect(status).toMatchObject({ lastStatus: 'failed', lastError: INTERNAL_FAILURE_MESSAGE });
+      expect(status?.failingSince).toBeUndefined();
+      expect(status?.transientSince).toBeUndefined();
+      expect(JSON.stringify(await runs.history(ENV, 1))).not.toContain(internal.message);
+    },
+  );
 
   it('keeps transientSince from the first of a run of transient failures, and clears it on a success', async () => {
     const { service, runs, gateway, clock } = await enabled();
@@ -615,7 +742,11 @@ describe('runScheduled', () => {
     clock.set(start);
     gateway.onWrite = () => clock.advance(1_500);
     await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
-    expect((await runs.history(ENV, 1))[0]).toMatchObject({ startedAt: start, finishedAt: start + 1_500, durationMs: 1_500 });
+    expect((await runs.history(ENV, 1))[0]).toMatchObject({
+      startedAt: start,
+      finishedAt: start + 1_500,
+      durationMs: 1_500,
+    });
 
     gateway.writeError = new InvalidCredentialsError();
     const secondStart = ms('2026-03-11T00:05:00Z');
@@ -642,7 +773,11 @@ describe('getStatus', () => {
 
   it('shows the next daily run at the next 00:00 UTC and the next weekly one on the next Monday, while enabled', async () => {
     const daily = await enabled();
-    expect(await daily.service.getStatus(member, ENV)).toMatchObject({ enabled: true, status: 'never ran before', nextRunAt: '2026-03-11T00:00:00.000Z' });
+    expect(await daily.service.getStatus(member, ENV)).toMatchObject({
+      enabled: true,
+      status: 'never ran before',
+      nextRunAt: '2026-03-11T00:00:00.000Z',
+    });
     const weekly = await enabled({ cadence: 'weekly' });
     expect((await weekly.service.getStatus(member, ENV)).nextRunAt).toBe('2026-03-16T00:00:00.000Z');
   });
@@ -695,6 +830,10 @@ describe('getStatus', () => {
     const { service, settings } = await enabled();
     await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
     await saveAsRead({ service, settings }, { enabled: false });
-    expect(await service.getStatus(member, ENV)).toMatchObject({ enabled: false, status: 'successful', nextRunAt: null });
+    expect(await service.getStatus(member, ENV)).toMatchObject({
+      enabled: false,
+      status: 'successful',
+      nextRunAt: null,
+    });
   });
 });

@@ -25,7 +25,11 @@ describe('readApiConfig', () => {
   });
 
   it('reads the grace period and the flexible window', () => {
-    const config = readApiConfig({ ...REQUIRED, INGEST_KEY_GRACE_SECONDS: '0', SCHEDULE_FLEXIBLE_WINDOW_MINUTES: '60' });
+    const config = readApiConfig({
+      ...REQUIRED,
+      INGEST_KEY_GRACE_SECONDS: '0',
+      SCHEDULE_FLEXIBLE_WINDOW_MINUTES: '60',
+    });
     expect(config.ingestKeyGraceSeconds).toBe(0);
     expect(config.schedule?.flexibleWindowMinutes).toBe(60);
   });

@@ -103,7 +103,12 @@ describe('classifyS3Error', () => {
     ['a 302 redirect', s3Error('Unknown', 302), R2, EndpointRedirectError],
     ['a 307 redirect', s3Error('Unknown', 307), GCP, EndpointRedirectError],
     ['a 200 answer the SDK cannot read (HTML, garbage)', s3Error('Error', 200), R2, DestinationRejectedError],
-    ['InternalError in a 200 answer (CompleteMultipartUpload)', s3Error('InternalError', 200), AWS, TransientDestinationError],
+    [
+      'InternalError in a 200 answer (CompleteMultipartUpload)',
+      s3Error('InternalError', 200),
+      AWS,
+      TransientDestinationError,
+    ],
     [
       'AuthorizationHeaderMalformed about the region',
       s3Error('AuthorizationHeaderMalformed', 400, { message: wrongRegionMessage }),

@@ -41,14 +41,20 @@ describe('mergeCompanyAttributes', () => {
   it('merges key by key, recording when each value was sent, and leaves the stored attributes unchanged', () => {
     const stored = storedAt({ name: 'Acme', plan: 'free' }, T - 10);
     const merged = mergeCompanyAttributes('acme', stored, { plan: 'pro', seats: 5 }, T);
-    expect(merged).toEqual({ values: { name: 'Acme', plan: 'pro', seats: 5 }, times: { name: T - 10, plan: T, seats: T } });
+    expect(merged).toEqual({
+      values: { name: 'Acme', plan: 'pro', seats: 5 },
+      times: { name: T - 10, plan: T, seats: T },
+    });
     expect(stored).toEqual(storedAt({ name: 'Acme', plan: 'free' }, T - 10));
   });
 
   it('keeps a value sent later than the update, and takes one sent at the same time', () => {
     const stored = storedAt({ plan: 'enterprise', tier: 'gold' }, T);
     expect(mergeCompanyAttributes('acme', stored, { plan: 'free' }, T - 1)).toEqual(stored);
-    expect(mergeCompanyAttributes('acme', stored, { tier: 'silver' }, T)).toEqual({ values: { plan: 'enterprise', tier: 'silver' }, times: { plan: T, tier: T } });
+    expect(mergeCompanyAttributes('acme', stored, { tier: 'silver' }, T)).toEqual({
+      values: { plan: 'enterprise', tier: 'silver' },
+      times: { plan: T, tier: T },
+    });
   });
 
   it('gives the same result whatever order two updates arrive in', () => {
@@ -92,16 +98,25 @@ describe('mergeCompanyAttributes', () => {
     const error = refusal(() =>
       mergeCompanyAttributes('acme', EMPTY, { ...numbered(MAX_COMPANY_ATTRIBUTES - 2), yes: true, no: null, n: 12 }, T),
     );
-    const keyBytes = Object.keys(numbered(MAX_COMPANY_ATTRIBUTES - 2)).reduce((sum, key) => sum + key.length, 0) + 'yes'.length + 'no'.length + 'n'.length;
+    const keyBytes =
+      Object.keys(numbered(MAX_COMPANY_ATTRIBUTES - 2)).reduce((sum, key) => sum + key.length, 0) +
+      'yes'.length +
+      'no'.length +
+      'n'.length;
     const valueBytes = 21 * (MAX_COMPANY_ATTRIBUTES - 2) + 1 + 1 + 21;
-    expect(error.message).toContain(`would have ${MAX_COMPANY_ATTRIBUTES + 1} attributes and ${keyBytes + valueBytes} bytes`);
+    expect(error.message).toContain(
+      `would have ${MAX_COMPANY_ATTRIBUTES + 1} attributes and ${keyBytes + valueBytes} bytes`,
+    );
   });
 
   it('keeps an update of keys already stored above the bound, as long as it does not grow them', () => {
     const over = storedAt({ ...numbered(MAX_COMPANY_ATTRIBUTES + 5), note: 'long text' }, T - 1);
     const merged = mergeCompanyAttributes('acme', over, { k0: 7, note: 'short' }, T);
     expect(merged.values).toMatchObject({ k0: 7, note: 'short' });
-    expect(mergeCompanyAttributes('acme', over, { k1: 8, note: 'LONG TEXT' }, T).values).toMatchObject({ k1: 8, note: 'LONG TEXT' });
+    expect(mergeCompanyAttributes('acme', over, { k1: 8, note: 'LONG TEXT' }, T).values).toMatchObject({
+      k1: 8,
+      note: 'LONG TEXT',
+    });
     expect(() => mergeCompanyAttributes('acme', over, { note: 'longer text' }, T)).toThrow(ValidationError);
     expect(() => mergeCompanyAttributes('acme', over, { extra: 1 }, T)).toThrow(ValidationError);
   });
@@ -112,7 +127,9 @@ describe('mergeCompanyAttributes', () => {
   });
 
   it('refuses a single value that alone passes the byte bound, on a company with room for keys', () => {
-    expect(() => mergeCompanyAttributes('acme', EMPTY, { blob: 'x'.repeat(MAX_COMPANY_ATTRIBUTE_BYTES) }, T)).toThrow(ValidationError);
+    expect(() => mergeCompanyAttributes('acme', EMPTY, { blob: 'x'.repeat(MAX_COMPANY_ATTRIBUTE_BYTES) }, T)).toThrow(
+      ValidationError,
+    );
   });
 });
 

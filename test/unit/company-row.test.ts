@@ -16,7 +16,12 @@ const dayNumber = (date: string): number => toEpochDay(ms(`${date}T00:00:00Z`));
 const dates = (first: string, count: number): string[] =>
   Array.from({ length: count }, (_, i) => new Date(ms(`${first}T00:00:00Z`) + i * DAY_MS).toISOString().slice(0, 10));
 
-const exportCsv: FeatureDefinition = { id: 'feat-export', key: 'export-csv', name: 'CSV export', adoption: DEFAULT_ADOPTION };
+const exportCsv: FeatureDefinition = {
+  id: 'feat-export',
+  key: 'export-csv',
+  name: 'CSV export',
+  adoption: DEFAULT_ADOPTION,
+};
 const dashboards: FeatureDefinition = {
   id: 'feat-dash',
   key: 'dashboard-view',
@@ -55,7 +60,12 @@ const acme: CompanyUsage = {
       ].map(feedbackTally),
     },
     // Usage of an event no feature is keyed on: ignored.
-    { eventKey: 'feat-dash', firstUsed: ms('2024-01-10T09:00:00Z'), usedDays: new Map([[dayNumber('2024-01-10'), 0]]), feedback: [] },
+    {
+      eventKey: 'feat-dash',
+      firstUsed: ms('2024-01-10T09:00:00Z'),
+      usedDays: new Map([[dayNumber('2024-01-10'), 0]]),
+      feedback: [],
+    },
   ],
 };
 

@@ -6,10 +6,43 @@ import type { Cell } from '../../lambdas/core/export/pipeline';
 const WHOLE_ROWS = { record_delimiter: 'unix', quote_record_delimiter: true, escape_formulas: true } as const;
 
 const EDGE_CELLS: Cell[] = [
-  null, '', ' ', 'plain', 'a,b', 'q"uote', '"', '""', 'line\nbreak', 'cr\rinside', '\r\n', 'trailing\n',
-  '=1+1', '+1', '-1', '-x', '@sum', '\tTab', '\rStart', '＝fullwidth', "'quoted", 'Zürich & Co', '日本',
-  '😀', 0, -0, 1, -1, 2.5, -2.5, 1e21, Number.NaN, Number.MAX_SAFE_INTEGER, '2026-11-23T12:00:00.000Z',
-  'nul\u0000inside', '\u0000', '=\u0000,"',
+  null,
+  '',
+  ' ',
+  'plain',
+  'a,b',
+  'q"uote',
+  '"',
+  '""',
+  'line\nbreak',
+  'cr\rinside',
+  '\r\n',
+  'trailing\n',
+  '=1+1',
+  '+1',
+  '-1',
+  '-x',
+  '@sum',
+  '\tTab',
+  '\rStart',
+  '＝fullwidth',
+  "'quoted",
+  'Zürich & Co',
+  '日本',
+  '😀',
+  0,
+  -0,
+  1,
+  -1,
+  2.5,
+  -2.5,
+  1e21,
+  Number.NaN,
+  Number.MAX_SAFE_INTEGER,
+  '2026-11-23T12:00:00.000Z',
+  'nul\u0000inside',
+  '\u0000',
+  '=\u0000,"',
 ];
 
 /** A deterministic pseudo-random cell: repeats often (as in exports), with every edge case in the mix. */
@@ -55,7 +88,15 @@ describe('CsvRowEncoder', () => {
     // as they are and texts it passes to csv-stringify, side by side.
     const alphabet = [
       ...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)),
-      '\n', '\r', '\t', '\u0000', '\u001f', '\u007f', 'é', '＝', '😀',
+      '\n',
+      '\r',
+      '\t',
+      '\u0000',
+      '\u001f',
+      '\u007f',
+      'é',
+      '＝',
+      '😀',
     ];
     let state = 7;
     const next = (bound: number) => {
@@ -67,7 +108,9 @@ describe('CsvRowEncoder', () => {
       for (let length = next(16); length > 0; length--) text += alphabet[next(alphabet.length)];
       return text;
     };
-    const rows = alphabet.flatMap((first) => Array.from({ length: 40 }, () => [randomText(first), randomText('2026-')]));
+    const rows = alphabet.flatMap((first) =>
+      Array.from({ length: 40 }, () => [randomText(first), randomText('2026-')]),
+    );
     expect(new CsvRowEncoder(2).encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
   });
 
@@ -75,7 +118,8 @@ describe('CsvRowEncoder', () => {
     const encoder = new CsvRowEncoder(9, { maxCachedCells: 500 });
     // Runs of repeated cells, as in an export: each column changes every `period` rows.
     const periods = [50, 50, 50, 50, 1, 3, 1, 9, 100];
-    const rowAt = (batch: number, r: number) => periods.map((period, column) => cellAt(batch * 1000 + Math.floor(r / period) * 13 + column));
+    const rowAt = (batch: number, r: number) =>
+      periods.map((period, column) => cellAt(batch * 1000 + Math.floor(r / period) * 13 + column));
     for (let batch = 0; batch < 10; batch++) {
       const rows = Array.from({ length: 300 }, (_, r) => {
         // A short row that starts the next run early: the row after it repeats its cells.
@@ -83,14 +127,20 @@ describe('CsvRowEncoder', () => {
         if (r % 50 === 21) return [...rowAt(batch, r), 'beyond', 1];
         return rowAt(batch, r);
       });
-      expect(encoder.encode(rows)).toBe(stringify(rows.map((row) => row.slice(0, 9)), WHOLE_ROWS));
+      expect(encoder.encode(rows)).toBe(
+        stringify(
+          rows.map((row) => row.slice(0, 9)),
+          WHOLE_ROWS,
+        ),
+      );
     }
   });
 
   it('writes the same bytes whatever the column groups, when groups repeat their first cell with other cells', () => {
     // Few distinct first cells per group, so remembered texts are found by a first cell whose other
     // cells differ, as well as by one whose cells are all the same.
-    const rowAt = (r: number) => Array.from({ length: 9 }, (_, column) => (column % 3 === 0 ? `k${(r >> 2) % 3}` : cellAt(r * 7 + column)));
+    const rowAt = (r: number) =>
+      Array.from({ length: 9 }, (_, column) => (column % 3 === 0 ? `k${(r >> 2) % 3}` : cellAt(r * 7 + column)));
     const rows = Array.from({ length: 600 }, (_, r) => (r % 97 === 50 ? rowAt(r).slice(0, 5) : rowAt(r)));
     const expected = stringify(rows, WHOLE_ROWS);
     for (const columnGroups of [[9], [1, 1, 1, 1, 1, 1, 1, 1, 1], [3, 3, 3], [2, 5, 2], [4, 4, 1]]) {

@@ -39,8 +39,19 @@ const recurring: ExportJobView = {
 
 describe('the listing state in the query string', () => {
   it('reads the filters, page size and cursor back from what it wrote', () => {
-    const filters = { provider: 'GCP', type: 'userProfiles', format: 'parquet', status: 'STOPPED', frequency: 'oneTime', exportedOn: '2026-11-23', pageSize: 40, cursor: 'abc' } as const;
-    expect(searchOf(filters)).toBe('?provider=GCP&type=userProfiles&format=parquet&status=STOPPED&frequency=oneTime&exportedOn=2026-11-23&pageSize=40&cursor=abc');
+    const filters = {
+      provider: 'GCP',
+      type: 'userProfiles',
+      format: 'parquet',
+      status: 'STOPPED',
+      frequency: 'oneTime',
+      exportedOn: '2026-11-23',
+      pageSize: 40,
+      cursor: 'abc',
+    } as const;
+    expect(searchOf(filters)).toBe(
+      '?provider=GCP&type=userProfiles&format=parquet&status=STOPPED&frequency=oneTime&exportedOn=2026-11-23&pageSize=40&cursor=abc',
+    );
     expect(filtersFromSearch(searchOf(filters))).toEqual(filters);
   });
 
@@ -50,10 +61,13 @@ describe('the listing state in the query string', () => {
   });
 
   it('drops values the listing does not offer, rather than sending them', () => {
-    expect(filtersFromSearch('?status=BROKEN&format=pdf&pageSize=15&exportedOn=yesterday&provider=AWS')).toEqual({ provider: 'AWS', pageSize: 20 });
+    expect(filtersFromSearch('?status=BROKEN&format=pdf&pageSize=15&exportedOn=yesterday&provider=AWS')).toEqual({
+      provider: 'AWS',
+      pageSize: 20,
+    });
   });
 
-  it("asks the API for the exported day as exportedFrom and exportedTo, with the page size and cursor", () => {
+  it('asks the API for the exported day as exportedFrom and exportedTo, with the page size and cursor', () => {
     expect(listQueryOf({ status: 'PENDING', exportedOn: '2026-11-23', pageSize: 10, cursor: 'c1' })).toBe(
       '?status=PENDING&exportedFrom=2026-11-23&exportedTo=2026-11-23&pageSize=10&cursor=c1',
     );
@@ -75,12 +89,20 @@ describe('the rules', () => {
   });
 
   it('says why one-time and finished jobs cannot be edited', () => {
-    expect(editability({ ...recurring, frequency: { kind: 'oneTime', from: '2026-01-01', to: '2026-01-02' } })).toEqual({
+    expect(editability({ ...recurring, frequency: { kind: 'oneTime', from: '2026-01-01', to: '2026-01-02' } })).toEqual(
+      {
+        editable: false,
+        reason: expect.stringMatching(/^One-time jobs cannot be edited/),
+      },
+    );
+    expect(editability({ ...recurring, status: 'STOPPED' })).toEqual({
       editable: false,
-      reason: expect.stringMatching(/^One-time jobs cannot be edited/),
+      reason: expect.stringMatching(/stopped, and finished jobs cannot be edited/),
     });
-    expect(editability({ ...recurring, status: 'STOPPED' })).toEqual({ editable: false, reason: expect.stringMatching(/stopped, and finished jobs cannot be edited/) });
-    expect(editability({ ...recurring, status: 'DONE' })).toEqual({ editable: false, reason: expect.stringMatching(/done, and finished jobs/) });
+    expect(editability({ ...recurring, status: 'DONE' })).toEqual({
+      editable: false,
+      reason: expect.stringMatching(/done, and finished jobs/),
+    });
     expect(stoppable({ status: 'DONE' })).toBe(false);
     expect(stoppable({ status: 'STOPPED' })).toBe(false);
   });
@@ -88,7 +110,13 @@ describe('the rules', () => {
 
 describe('the bodies the form sends', () => {
   it('creates with the chosen events, identity priority without blanks, and the frequency of its kind', () => {
-    const form = { ...emptyJobForm('2026-11-23'), destinationId: 'dst_1', type: 'selectedEvents' as const, events: ['purchase'], notifyEmails: 'a@x.example, b@x.example' };
+    const form = {
+      ...emptyJobForm('2026-11-23'),
+      destinationId: 'dst_1',
+      type: 'selectedEvents' as const,
+      events: ['purchase'],
+      notifyEmails: 'a@x.example, b@x.example',
+    };
     form.identityPriority = ['email', '', 'phone'];
     expect(jobBody(form)).toEqual({
       destinationId: 'dst_1',
@@ -101,7 +129,16 @@ describe('the bodies the form sends', () => {
       frequency: { kind: 'recurring', everyHours: 6 },
       notifyEmails: ['a@x.example', 'b@x.example'],
     });
-    expect(jobBody({ ...form, type: 'allEvents', frequency: 'oneTime', from: '2026-11-01', to: '2026-11-02', name: ' Backfill ' })).toMatchObject({
+    expect(
+      jobBody({
+        ...form,
+        type: 'allEvents',
+        frequency: 'oneTime',
+        from: '2026-11-01',
+        to: '2026-11-02',
+        name: ' Backfill ',
+      }),
+    ).toMatchObject({
       name: 'Backfill',
       frequency: { kind: 'oneTime', from: '2026-11-01', to: '2026-11-02' },
     });
@@ -109,7 +146,10 @@ describe('the bodies the form sends', () => {
   });
 
   it('sends what it cannot read as a number as typed, for the API to say what is wrong', () => {
-    expect(jobBody({ ...emptyJobForm('2026-11-23'), everyHours: 'six' }).frequency).toEqual({ kind: 'recurring', everyHours: 'six' });
+    expect(jobBody({ ...emptyJobForm('2026-11-23'), everyHours: 'six' }).frequency).toEqual({
+      kind: 'recurring',
+      everyHours: 'six',
+    });
   });
 
   it('edits with only the changed fields and the version read: an unchanged past start date is not sent again', () => {
@@ -124,25 +164,45 @@ describe('the bodies the form sends', () => {
 });
 
 describe('where errors show', () => {
-  const invalid = (issues: { path: string; message: string }[]) => new ApiError(400, 'invalid_request', 'Invalid export job.', issues);
+  const invalid = (issues: { path: string; message: string }[]) =>
+    new ApiError(400, 'invalid_request', 'Invalid export job.', issues);
 
   it('places frequency issues at the field of the chosen kind, list items at their list', () => {
     const form = { ...emptyJobForm('2026-11-23'), frequency: 'oneTime' as const };
-    expect(placeJobErrors(invalid([{ path: 'frequency.from', message: 'too far back' }, { path: 'notifyEmails.1', message: 'must be an email address' }]), form)).toEqual({
+    expect(
+      placeJobErrors(
+        invalid([
+          { path: 'frequency.from', message: 'too far back' },
+          { path: 'notifyEmails.1', message: 'must be an email address' },
+        ]),
+        form,
+      ),
+    ).toEqual({
       fields: { from: 'too far back', notifyEmails: 'must be an email address' },
       conflict: false,
     });
-    expect(placeJobErrors(invalid([{ path: 'frequency.everyHours', message: 'everyHours must be 4 to 24' }]), emptyJobForm('2026-11-23')).fields).toEqual({
+    expect(
+      placeJobErrors(
+        invalid([{ path: 'frequency.everyHours', message: 'everyHours must be 4 to 24' }]),
+        emptyJobForm('2026-11-23'),
+      ).fields,
+    ).toEqual({
       everyHours: 'everyHours must be 4 to 24',
     });
   });
 
   it('shows above the form what no visible field names, and a stale edit as a conflict', () => {
-    expect(placeJobErrors(invalid([{ path: 'events', message: 'only for selectedEvents' }]), emptyJobForm('2026-11-23'))).toEqual({
+    expect(
+      placeJobErrors(invalid([{ path: 'events', message: 'only for selectedEvents' }]), emptyJobForm('2026-11-23')),
+    ).toEqual({
       fields: {},
       form: 'Invalid export job.',
       conflict: false,
     });
-    expect(placeJobErrors(new ApiError(409, 'conflict', 'Reload it.'), emptyJobForm('2026-11-23'))).toEqual({ fields: {}, form: 'Reload it.', conflict: true });
+    expect(placeJobErrors(new ApiError(409, 'conflict', 'Reload it.'), emptyJobForm('2026-11-23'))).toEqual({
+      fields: {},
+      form: 'Reload it.',
+      conflict: true,
+    });
   });
 });

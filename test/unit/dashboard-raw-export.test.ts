@@ -13,18 +13,26 @@ const stored: RawExportSettingsView = {
 
 describe('rawExportForm', () => {
   it('shows the stored destination and the emails as one line', () => {
-    expect(rawExportForm(stored, ['dst_0', 'dst_1'])).toEqual({ enabled: true, destinationId: 'dst_1', notifyEmails: 'a@x.example, b@x.example' });
+    expect(rawExportForm(stored, ['dst_0', 'dst_1'])).toEqual({
+      enabled: true,
+      destinationId: 'dst_1',
+      notifyEmails: 'a@x.example, b@x.example',
+    });
   });
 
   it('leaves the destination to choose when none is stored or the stored one was deleted', () => {
-    expect(rawExportForm({ ...stored, enabled: false, destinationId: null, notifyEmails: [] }, ['dst_1']).destinationId).toBe('');
+    expect(
+      rawExportForm({ ...stored, enabled: false, destinationId: null, notifyEmails: [] }, ['dst_1']).destinationId,
+    ).toBe('');
     expect(rawExportForm({ ...stored, enabled: false }, ['dst_2']).destinationId).toBe('');
   });
 });
 
 describe('rawExportBody', () => {
   it('sends the destination, the emails as a list and the version read', () => {
-    expect(rawExportBody({ enabled: true, destinationId: 'dst_1', notifyEmails: 'a@x.example,\nb@x.example' }, 3)).toEqual({
+    expect(
+      rawExportBody({ enabled: true, destinationId: 'dst_1', notifyEmails: 'a@x.example,\nb@x.example' }, 3),
+    ).toEqual({
       enabled: true,
       destinationId: 'dst_1',
       notifyEmails: ['a@x.example', 'b@x.example'],
@@ -33,6 +41,10 @@ describe('rawExportBody', () => {
   });
 
   it('leaves out a destination not chosen, so the API names the field when enabling', () => {
-    expect(rawExportBody({ enabled: false, destinationId: '', notifyEmails: '' }, 0)).toEqual({ enabled: false, notifyEmails: [], version: 0 });
+    expect(rawExportBody({ enabled: false, destinationId: '', notifyEmails: '' }, 0)).toEqual({
+      enabled: false,
+      notifyEmails: [],
+      version: 0,
+    });
   });
 });

@@ -18,7 +18,10 @@ describe('pageOfPath', () => {
 
 describe('matchRoute', () => {
   it('reads the environment and the page path back from pagePath', () => {
-    expect(matchRoute(pagePath('env 1', 'export-jobs/job_1'))).toEqual({ environmentId: 'env 1', page: 'export-jobs/job_1' });
+    expect(matchRoute(pagePath('env 1', 'export-jobs/job_1'))).toEqual({
+      environmentId: 'env 1',
+      page: 'export-jobs/job_1',
+    });
     expect(matchRoute('/somewhere')).toBeUndefined();
   });
 });

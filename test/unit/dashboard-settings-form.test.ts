@@ -1,6 +1,12 @@
 /** The Data export form's logic: the body a save sends, and where each API error is shown. */
 import { ApiError } from '../../dashboard/src/api';
-import { formOf, placeErrors, saveBody, type SettingsForm, type SettingsView } from '../../dashboard/src/pages/data-export-form';
+import {
+  formOf,
+  placeErrors,
+  saveBody,
+  type SettingsForm,
+  type SettingsView,
+} from '../../dashboard/src/pages/data-export-form';
 
 const stored: SettingsView = {
   enabled: true,
@@ -36,7 +42,13 @@ describe('saveBody', () => {
   });
 
   it("sends only the chosen provider's fields, and typed credentials", () => {
-    const form: SettingsForm = { ...formOf(stored), provider: 'AWS', bucketUrl: ' https://b.s3.eu-west-1.amazonaws.com/k ', accessKeyId: 'AKIA1', secretAccessKey: 's' };
+    const form: SettingsForm = {
+      ...formOf(stored),
+      provider: 'AWS',
+      bucketUrl: ' https://b.s3.eu-west-1.amazonaws.com/k ',
+      accessKeyId: 'AKIA1',
+      secretAccessKey: 's',
+    };
     expect(saveBody(form, 4)).toEqual({
       enabled: true,
       cadence: 'daily',
@@ -50,7 +62,16 @@ describe('saveBody', () => {
   });
 
   it('leaves the destination out of a save that turns the export off with no destination typed', () => {
-    const empty = formOf({ ...stored, enabled: false, provider: null, bucket: null, region: null, key: null, endpoint: null, notifyEmails: [] });
+    const empty = formOf({
+      ...stored,
+      enabled: false,
+      provider: null,
+      bucket: null,
+      region: null,
+      key: null,
+      endpoint: null,
+      notifyEmails: [],
+    });
     expect(saveBody(empty, 0)).toEqual({ enabled: false, cadence: 'daily', notifyEmails: [], version: 0 });
   });
 });
@@ -58,7 +79,7 @@ describe('saveBody', () => {
 describe('placeErrors', () => {
   const form = formOf(stored);
 
-  it("puts each issue at the field its path names, and keeps the message when one has no field", () => {
+  it('puts each issue at the field its path names, and keeps the message when one has no field', () => {
     const placed = placeErrors(
       new ApiError(400, 'validation_error', 'Invalid destination.', [
         { path: 'region', message: 'must be a region name' },
@@ -66,8 +87,15 @@ describe('placeErrors', () => {
       ]),
       form,
     );
-    expect(placed).toEqual({ fields: { region: 'must be a region name', notifyEmails: 'must be an email address' }, form: undefined, conflict: false });
-    expect(placeErrors(new ApiError(400, 'validation_error', 'Bad.', [{ path: 'bucketUrl', message: 'AWS only' }]), form).form).toBe('Bad.');
+    expect(placed).toEqual({
+      fields: { region: 'must be a region name', notifyEmails: 'must be an email address' },
+      form: undefined,
+      conflict: false,
+    });
+    expect(
+      placeErrors(new ApiError(400, 'validation_error', 'Bad.', [{ path: 'bucketUrl', message: 'AWS only' }]), form)
+        .form,
+    ).toBe('Bad.');
   });
 
   it.each([
@@ -84,7 +112,15 @@ describe('placeErrors', () => {
   });
 
   it('marks a stale save (409) as a conflict to reload, and any other refusal for the whole form', () => {
-    expect(placeErrors(new ApiError(409, 'conflict', 'Changed since read.'), form)).toEqual({ fields: {}, form: 'Changed since read.', conflict: true });
-    expect(placeErrors(new ApiError(403, 'plan_required', 'Needs enterprise.'), form)).toEqual({ fields: {}, form: 'Needs enterprise.', conflict: false });
+    expect(placeErrors(new ApiError(409, 'conflict', 'Changed since read.'), form)).toEqual({
+      fields: {},
+      form: 'Changed since read.',
+      conflict: true,
+    });
+    expect(placeErrors(new ApiError(403, 'plan_required', 'Needs enterprise.'), form)).toEqual({
+      fields: {},
+      form: 'Needs enterprise.',
+      conflict: false,
+    });
   });
 });

@@ -19,7 +19,12 @@ describe('day log', () => {
   });
 
   it('merges the recent days: the latest time of a day wins, and the result stays in day order', () => {
-    const log = packDayLog(new Map([[DAY0 + 1, at(1, 500)], [DAY0 + 3, at(3, 500)]]));
+    const log = packDayLog(
+      new Map([
+        [DAY0 + 1, at(1, 500)],
+        [DAY0 + 3, at(3, 500)],
+      ]),
+    );
     const history = dayHistory(log, {
       [DAY0]: at(0, 7), // before the log: out of order
       [DAY0 + 1]: at(1, 100), // earlier than the logged time: ignored
@@ -32,7 +37,10 @@ describe('day log', () => {
       [DAY0 + 3, at(3, 900)],
       [DAY0 + 9, at(9, 1)],
     ]);
-    expect([...dayHistory(undefined, { [DAY0 + 2]: at(2, 2), [DAY0 + 1]: at(1, 1) })].map(([d]) => d)).toEqual([DAY0 + 1, DAY0 + 2]);
+    expect([...dayHistory(undefined, { [DAY0 + 2]: at(2, 2), [DAY0 + 1]: at(1, 1) })].map(([d]) => d)).toEqual([
+      DAY0 + 1,
+      DAY0 + 2,
+    ]);
   });
 
   it('refuses what it cannot pack or read', () => {

@@ -39,7 +39,9 @@ describe('parseAwsBucketUrl', () => {
   });
 
   it('decodes a percent-encoded key, and keeps a malformed escape as typed', () => {
-    expect(parseAwsBucketUrl('https://acme.s3.eu-west-1.amazonaws.com/my%20exports%2Fdaily')?.keyPrefix).toBe('my exports/daily');
+    expect(parseAwsBucketUrl('https://acme.s3.eu-west-1.amazonaws.com/my%20exports%2Fdaily')?.keyPrefix).toBe(
+      'my exports/daily',
+    );
     expect(parseAwsBucketUrl('https://acme.s3.eu-west-1.amazonaws.com/caf%C3%A9/')?.keyPrefix).toBe('café');
     expect(parseAwsBucketUrl('https://acme.s3.eu-west-1.amazonaws.com/100%zz')?.keyPrefix).toBe('100%zz');
   });
@@ -110,7 +112,18 @@ describe('isBucketName', () => {
     for (const name of ['abc', 'acme-exports', 'acme.exports', 'acme_exports', '0day', 'a'.repeat(63)]) {
       expect(isBucketName(name)).toBe(true);
     }
-    for (const name of ['ab', 'a'.repeat(64), 'Acme', '-acme', 'acme-', '.acme', 'acme..exports', 'acme exports', 'acme/x', '']) {
+    for (const name of [
+      'ab',
+      'a'.repeat(64),
+      'Acme',
+      '-acme',
+      'acme-',
+      '.acme',
+      'acme..exports',
+      'acme exports',
+      'acme/x',
+      '',
+    ]) {
       expect(isBucketName(name)).toBe(false);
     }
   });
@@ -137,14 +150,23 @@ describe('destinationFrom', () => {
   describe('AWS', () => {
     it('takes bucket, region and key from the bucket URL, with no endpoint', () => {
       expect(
-        destinationFrom({ enabled: true, provider: 'AWS', bucketUrl: 'https://acme-exports.s3.eu-west-1.amazonaws.com/daily/', bucket: 'ignored' }),
+        destinationFrom({
+          enabled: true,
+          provider: 'AWS',
+          bucketUrl: 'https://acme-exports.s3.eu-west-1.amazonaws.com/daily/',
+          bucket: 'ignored',
+        }),
       ).toEqual({ provider: 'AWS', bucket: 'acme-exports', region: 'eu-west-1', keyPrefix: 'daily' });
     });
 
     it('accepts GovCloud regions', () => {
-      expect(destinationFrom({ enabled: true, provider: 'AWS', bucketUrl: 'https://acme-exports.s3.us-gov-west-1.amazonaws.com' })?.region).toBe(
-        'us-gov-west-1',
-      );
+      expect(
+        destinationFrom({
+          enabled: true,
+          provider: 'AWS',
+          bucketUrl: 'https://acme-exports.s3.us-gov-west-1.amazonaws.com',
+        })?.region,
+      ).toBe('us-gov-west-1');
     });
 
     it('needs a bucket URL', () => {
@@ -154,13 +176,23 @@ describe('destinationFrom', () => {
     });
 
     it('refuses a URL of the wrong shape on bucketUrl', () => {
-      const error = validationErrorOf({ enabled: true, provider: 'AWS', bucketUrl: 'http://acme-exports.s3.eu-west-1.amazonaws.com' });
+      const error = validationErrorOf({
+        enabled: true,
+        provider: 'AWS',
+        bucketUrl: 'http://acme-exports.s3.eu-west-1.amazonaws.com',
+      });
       expect(paths(error)).toEqual(['bucketUrl']);
     });
 
     it('refuses a misspelled region on bucketUrl, naming it', () => {
-      const error = validationErrorOf({ enabled: true, provider: 'AWS', bucketUrl: 'https://acme-exports.s3.eu-wset-1.amazonaws.com/x' });
-      expect(error.issues).toEqual([{ path: 'bucketUrl', message: '"eu-wset-1" is not an AWS region name such as eu-west-1' }]);
+      const error = validationErrorOf({
+        enabled: true,
+        provider: 'AWS',
+        bucketUrl: 'https://acme-exports.s3.eu-wset-1.amazonaws.com/x',
+      });
+      expect(error.issues).toEqual([
+        { path: 'bucketUrl', message: '"eu-wset-1" is not an AWS region name such as eu-west-1' },
+      ]);
     });
   });
 
@@ -174,13 +206,23 @@ describe('destinationFrom', () => {
       ['a lone surrogate', 'exports/\ud800', /lone surrogate/],
       ['more than 512 bytes', 'é'.repeat(257), /at most 512 bytes/],
     ])('refuses %s in key, naming the field and the rule', (_, key, message) => {
-      const error = validationErrorOf({ enabled: true, provider: 'Custom', bucket: 'acme', endpoint: 'https://s3.example.com', key });
+      const error = validationErrorOf({
+        enabled: true,
+        provider: 'Custom',
+        bucket: 'acme',
+        endpoint: 'https://s3.example.com',
+        key,
+      });
       expect(error.issues).toEqual([{ path: 'key', message: expect.stringMatching(message) }]);
     });
 
     it('refuses the same in the key part of an AWS bucket URL, also percent-encoded', () => {
       for (const path of ['../../tmp/x', '%2E%2E/tmp', 'a//b', `${'k'.repeat(513)}`]) {
-        const error = validationErrorOf({ enabled: true, provider: 'AWS', bucketUrl: `https://acme.s3.eu-west-1.amazonaws.com/${path}` });
+        const error = validationErrorOf({
+          enabled: true,
+          provider: 'AWS',
+          bucketUrl: `https://acme.s3.eu-west-1.amazonaws.com/${path}`,
+        });
         expect(error.issues).toEqual([{ path: 'bucketUrl', message: expect.stringMatching(/^the key prefix /) }]);
       }
     });
@@ -188,16 +230,26 @@ describe('destinationFrom', () => {
     it('accepts 512 bytes, dots inside segments, and the bucket root', () => {
       const key = `${'a'.repeat(255)}/${'b'.repeat(256)}`;
       expect(key).toHaveLength(512);
-      expect(destinationFrom({ enabled: true, provider: 'Custom', bucket: 'acme', endpoint: 'https://s3.example.com', key })?.keyPrefix).toBe(key);
-      expect(destinationFrom({ enabled: true, provider: 'GCP', bucket: 'acme', key: 'v1.2/..hidden/...' })?.keyPrefix).toBe('v1.2/..hidden/...');
+      expect(
+        destinationFrom({ enabled: true, provider: 'Custom', bucket: 'acme', endpoint: 'https://s3.example.com', key })
+          ?.keyPrefix,
+      ).toBe(key);
+      expect(
+        destinationFrom({ enabled: true, provider: 'GCP', bucket: 'acme', key: 'v1.2/..hidden/...' })?.keyPrefix,
+      ).toBe('v1.2/..hidden/...');
       expect(destinationFrom({ enabled: true, provider: 'GCP', bucket: 'acme', key: '' })?.keyPrefix).toBe('');
-      expect(destinationFrom({ enabled: true, provider: 'AWS', bucketUrl: 'https://acme.s3.eu-west-1.amazonaws.com/' })?.keyPrefix).toBe('');
+      expect(
+        destinationFrom({ enabled: true, provider: 'AWS', bucketUrl: 'https://acme.s3.eu-west-1.amazonaws.com/' })
+          ?.keyPrefix,
+      ).toBe('');
     });
   });
 
   describe('GCP', () => {
     it('uses the GCS endpoint and region auto by default, and drops a trailing slash of the key', () => {
-      expect(destinationFrom({ enabled: true, provider: 'GCP', bucket: ' acme_exports ', key: 'exports/daily/' })).toEqual({
+      expect(
+        destinationFrom({ enabled: true, provider: 'GCP', bucket: ' acme_exports ', key: 'exports/daily/' }),
+      ).toEqual({
         provider: 'GCP',
         bucket: 'acme_exports',
         region: 'auto',
@@ -227,8 +279,20 @@ describe('destinationFrom', () => {
   describe('Custom', () => {
     it('keeps the endpoint, and defaults the region to us-east-1', () => {
       expect(
-        destinationFrom({ enabled: true, provider: 'Custom', bucket: 'acme', endpoint: 'https://abc123.eu.r2.cloudflarestorage.com', key: 'k' }),
-      ).toEqual({ provider: 'Custom', bucket: 'acme', region: 'us-east-1', keyPrefix: 'k', endpoint: 'https://abc123.eu.r2.cloudflarestorage.com' });
+        destinationFrom({
+          enabled: true,
+          provider: 'Custom',
+          bucket: 'acme',
+          endpoint: 'https://abc123.eu.r2.cloudflarestorage.com',
+          key: 'k',
+        }),
+      ).toEqual({
+        provider: 'Custom',
+        bucket: 'acme',
+        region: 'us-east-1',
+        keyPrefix: 'k',
+        endpoint: 'https://abc123.eu.r2.cloudflarestorage.com',
+      });
     });
 
     it('needs an endpoint', () => {

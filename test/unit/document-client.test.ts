@@ -9,7 +9,8 @@ import {
 /** The SDK's own decoder: what a DynamoDB client uses by default. */
 const sdkDecoder = new DynamoDBClient({ region: 'us-east-1' }).config.base64Decoder;
 
-const hasLogger = (stack: { identify(): string[] }) => stack.identify().some((entry) => entry.startsWith('loggerMiddleware'));
+const hasLogger = (stack: { identify(): string[] }) =>
+  stack.identify().some((entry) => entry.startsWith('loggerMiddleware'));
 
 describe('createDocumentClient', () => {
   it("drops the SDK's logger middleware, which filters every response for a log nobody reads", () => {

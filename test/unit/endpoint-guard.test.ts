@@ -27,7 +27,7 @@ const resolve = resolverOf({
   'nat64.example.com': ['64:ff9b::a9fe:a9fe'],
   'look-alike.example.com': ['2606:4700::ffff:a01:203', '2606:4700:0:1:0:ffff:7f00:1'],
   'empty.example.com': [],
-  'localhost': ['127.0.0.1', '::1'],
+  localhost: ['127.0.0.1', '::1'],
 });
 
 async function refusal(endpoint: string, options: Parameters<typeof assertAllowedEndpoint>[1] = {}) {
@@ -152,12 +152,17 @@ describe('assertAllowedEndpoint: IPv6 addresses that stand for IPv4 ones', () =>
     ['mapped-hex.example.com', 'a private address (::ffff:a01:203)'],
     ['nat64.example.com', 'a link-local address (64:ff9b::a9fe:a9fe)'],
   ])('refuses %s, which resolves to %s', async (host, description) => {
-    expect(await refusal(`https://${host}`)).toBe(`The endpoint must be a public https URL; ${host} resolves to ${description}.`);
+    expect(await refusal(`https://${host}`)).toBe(
+      `The endpoint must be a public https URL; ${host} resolves to ${description}.`,
+    );
   });
 
-  it.each(['[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0:0:0:0:0:ffff:a9fe:a9fe]'])('refuses the literal %s', async (host) => {
-    expect(await refusal(`https://${host}`)).toMatch(/is a (loopback|link-local) address\.$/);
-  });
+  it.each(['[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0:0:0:0:0:ffff:a9fe:a9fe]'])(
+    'refuses the literal %s',
+    async (host) => {
+      expect(await refusal(`https://${host}`)).toMatch(/is a (loopback|link-local) address\.$/);
+    },
+  );
 
   it.each(['65:ff9b::a9fe:a9fe', '64:ff9c::a9fe:a9fe', '64:ff9b::1:a9fe:a9fe', '64:ff9b:0:0:1::a9fe:a9fe'])(
     'allows %s, outside the NAT64 prefix 64:ff9b::/96',
@@ -167,8 +172,12 @@ describe('assertAllowedEndpoint: IPv6 addresses that stand for IPv4 ones', () =>
   );
 
   it('allows https as well as http when http is allowed', async () => {
-    await expect(assertAllowedEndpoint('https://storage.example.com', { resolve, allowHttp: true })).resolves.toBeUndefined();
-    await expect(assertAllowedEndpoint('http://storage.example.com', { resolve, allowHttp: true })).resolves.toBeUndefined();
+    await expect(
+      assertAllowedEndpoint('https://storage.example.com', { resolve, allowHttp: true }),
+    ).resolves.toBeUndefined();
+    await expect(
+      assertAllowedEndpoint('http://storage.example.com', { resolve, allowHttp: true }),
+    ).resolves.toBeUndefined();
   });
 
   it('allows a public IPv6 address whose last groups merely look like a private IPv4 address', async () => {
@@ -177,7 +186,9 @@ describe('assertAllowedEndpoint: IPv6 addresses that stand for IPv4 ones', () =>
   });
 
   it('an empty DNS answer is unreachable, not allowed', async () => {
-    const error = await assertAllowedEndpoint('https://empty.example.com', { resolve }).catch((thrown: unknown) => thrown);
+    const error = await assertAllowedEndpoint('https://empty.example.com', { resolve }).catch(
+      (thrown: unknown) => thrown,
+    );
     expect(error).toBeInstanceOf(EndpointUnreachableError);
     expect((error as Error).message).toMatch('https://empty.example.com could not be reached');
   });
@@ -188,7 +199,9 @@ describe('guardedLookup', () => {
   function lookUp(host: string, options: { all?: boolean; family?: number | string }, allowLoopback = false) {
     return new Promise<{ error: Error | null; address: string | LookupAddress[]; family?: number }>((done) => {
       const lookup = guardedLookup({ resolve, allowLoopback });
-      lookup(host, options as { all?: boolean; family?: number }, (error, address, family) => done({ error, address, family }));
+      lookup(host, options as { all?: boolean; family?: number }, (error, address, family) =>
+        done({ error, address, family }),
+      );
     });
   }
 
@@ -226,8 +239,16 @@ describe('guardedLookup', () => {
   });
 
   it("reads the family as a number or as Node's 'IPv4' / 'IPv6'", async () => {
-    expect(await lookUp('storage.example.com', { family: 'IPv4' })).toEqual({ error: null, address: '203.0.113.10', family: 4 });
-    expect(await lookUp('storage.example.com', { family: 'IPv6' })).toEqual({ error: null, address: '2001:db8::10', family: 6 });
+    expect(await lookUp('storage.example.com', { family: 'IPv4' })).toEqual({
+      error: null,
+      address: '203.0.113.10',
+      family: 4,
+    });
+    expect(await lookUp('storage.example.com', { family: 'IPv6' })).toEqual({
+      error: null,
+      address: '2001:db8::10',
+      family: 6,
+    });
     expect(await lookUp('storage.example.com', { family: 4, all: true })).toEqual({
       error: null,
       address: [{ address: '203.0.113.10', family: 4 }],

@@ -22,13 +22,17 @@ let recorder: EventCatalogRecorder;
 beforeEach(() => {
   now = 1_000_000;
   store = new RecordingStore();
-  recorder = new EventCatalogRecorder({ store: store as unknown as EventCatalogStore, clock: { now: () => now }, countFlushMs: 10_000 });
+  recorder = new EventCatalogRecorder({
+    store: store as unknown as EventCatalogStore,
+    clock: { now: () => now },
+    countFlushMs: 10_000,
+  });
 });
 
 const event = (name: string, ...propertyKeys: string[]) => ({ name, propertyKeys });
 
 describe('EventCatalogRecorder', () => {
-  it('writes a new name and its keys before answering, one sighting per name with the request\'s count', async () => {
+  it("writes a new name and its keys before answering, one sighting per name with the request's count", async () => {
     await recorder.record('env', [event('report_run', 'a'), event('report_run', 'b', 'a'), event('login')], now);
     expect(store.writes).toEqual([
       {
@@ -50,14 +54,18 @@ describe('EventCatalogRecorder', () => {
     expect(store.writes).toHaveLength(1);
     now += 10_000;
     await recorder.record('env', [event('report_run')], now);
-    expect(store.writes[1].sightings).toEqual([{ name: 'report_run', count: 3 + 1, firstSeen: now - 11_000, lastSeen: now, propertyKeys: [] }]);
+    expect(store.writes[1].sightings).toEqual([
+      { name: 'report_run', count: 3 + 1, firstSeen: now - 11_000, lastSeen: now, propertyKeys: [] },
+    ]);
   });
 
   it('writes at once when a known name brings a new key, with the counts waiting until then', async () => {
     await recorder.record('env', [event('report_run', 'a')], now);
     await recorder.record('env', [event('report_run', 'a')], now);
     await recorder.record('env', [event('report_run', 'a', 'c')], now);
-    expect(store.writes[1].sightings).toEqual([{ name: 'report_run', count: 2, firstSeen: now, lastSeen: now, propertyKeys: ['c'] }]);
+    expect(store.writes[1].sightings).toEqual([
+      { name: 'report_run', count: 2, firstSeen: now, lastSeen: now, propertyKeys: ['c'] },
+    ]);
   });
 
   it('keeps environments apart', async () => {

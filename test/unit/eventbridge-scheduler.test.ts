@@ -24,7 +24,11 @@ const scheduler = mockClient(SchedulerClient);
 const exportScheduler = new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...OPTIONS });
 
 /** What the SDK builds from an error response: the service's `Message` and the standard `message`. */
-const failure = (httpStatusCode: number, message: string) => ({ $metadata: { httpStatusCode }, message, Message: message });
+const failure = (httpStatusCode: number, message: string) => ({
+  $metadata: { httpStatusCode },
+  message,
+  Message: message,
+});
 
 beforeEach(() => {
   scheduler.reset();
@@ -88,23 +92,36 @@ describe('EventBridgeExportScheduler', () => {
     const updated = updates[0].args[0].input;
     expect(updated).toEqual(created);
     expect(updated.ScheduleExpression).toBe('cron(0 0 ? * MON *)');
-    expect(updated).toMatchObject({ State: 'ENABLED', ScheduleExpressionTimezone: 'UTC', Target: { Arn: OPTIONS.targetArn } });
+    expect(updated).toMatchObject({
+      State: 'ENABLED',
+      ScheduleExpressionTimezone: 'UTC',
+      Target: { Arn: OPTIONS.targetArn },
+    });
   });
 
   it('switches the expression when the cadence changes from daily to weekly', async () => {
-    scheduler.on(CreateScheduleCommand).resolvesOnce({ ScheduleArn: 'arn:schedule' }).rejects(new ConflictException(failure(409, 'Schedule already exists')));
+    scheduler
+      .on(CreateScheduleCommand)
+      .resolvesOnce({ ScheduleArn: 'arn:schedule' })
+      .rejects(new ConflictException(failure(409, 'Schedule already exists')));
     scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
 
     await exportScheduler.upsert(ENVIRONMENT_ID, 'daily');
     await exportScheduler.upsert(ENVIRONMENT_ID, 'weekly');
 
     expect(scheduler.commandCalls(CreateScheduleCommand)[0].args[0].input.ScheduleExpression).toBe('cron(0 0 * * ? *)');
-    expect(scheduler.commandCalls(UpdateScheduleCommand)[0].args[0].input.ScheduleExpression).toBe('cron(0 0 ? * MON *)');
+    expect(scheduler.commandCalls(UpdateScheduleCommand)[0].args[0].input.ScheduleExpression).toBe(
+      'cron(0 0 ? * MON *)',
+    );
   });
 
   it('spreads runs over a flexible window when configured', async () => {
     scheduler.on(CreateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
-    const flexible = new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...OPTIONS, flexibleWindowMinutes: 60 });
+    const flexible = new EventBridgeExportScheduler({
+      client: new SchedulerClient({}),
+      ...OPTIONS,
+      flexibleWindowMinutes: 60,
+    });
 
     await flexible.upsert(ENVIRONMENT_ID, 'daily');
 
@@ -120,7 +137,11 @@ describe('EventBridgeExportScheduler', () => {
   it('keeps the flexible window when it replaces an existing schedule (UpdateSchedule keeps nothing)', async () => {
     scheduler.on(CreateScheduleCommand).rejects(new ConflictException(failure(409, 'Schedule already exists')));
     scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
-    const flexible = new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...OPTIONS, flexibleWindowMinutes: 1440 });
+    const flexible = new EventBridgeExportScheduler({
+      client: new SchedulerClient({}),
+      ...OPTIONS,
+      flexibleWindowMinutes: 1440,
+    });
 
     await flexible.upsert(ENVIRONMENT_ID, 'weekly');
 
@@ -131,7 +152,8 @@ describe('EventBridgeExportScheduler', () => {
 
   it.each([0, 1441, 1.5])('rejects a flexible window of %s minutes', (minutes) => {
     expect(
-      () => new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...OPTIONS, flexibleWindowMinutes: minutes }),
+      () =>
+        new EventBridgeExportScheduler({ client: new SchedulerClient({}), ...OPTIONS, flexibleWindowMinutes: minutes }),
     ).toThrow(ConfigurationError);
   });
 
@@ -191,7 +213,12 @@ describe('EventBridgeExportScheduler: export jobs', () => {
       ScheduleExpression: 'rate(6 hours)',
       StartDate: new Date(START),
       State: 'ENABLED',
-      Target: { Arn: OPTIONS.targetArn, RoleArn: OPTIONS.roleArn, DeadLetterConfig: { Arn: OPTIONS.deadLetterArn }, RetryPolicy: { MaximumRetryAttempts: 3 } },
+      Target: {
+        Arn: OPTIONS.targetArn,
+        RoleArn: OPTIONS.roleArn,
+        DeadLetterConfig: { Arn: OPTIONS.deadLetterArn },
+        RetryPolicy: { MaximumRetryAttempts: 3 },
+      },
     });
     expect(input.Name).toMatch(/^[0-9a-zA-Z-_.]{1,64}$/);
     expect(JSON.parse(input.Target?.Input as string)).toEqual({
@@ -214,7 +241,10 @@ describe('EventBridgeExportScheduler: export jobs', () => {
   });
 
   it("deletes the job's schedule, and is fine when there is none", async () => {
-    scheduler.on(DeleteScheduleCommand).resolvesOnce({}).rejects(new ResourceNotFoundException(failure(404, 'Schedule not found')));
+    scheduler
+      .on(DeleteScheduleCommand)
+      .resolvesOnce({})
+      .rejects(new ResourceNotFoundException(failure(404, 'Schedule not found')));
 
     await exportScheduler.removeJob(ENVIRONMENT_ID, JOB_ID);
     await expect(exportScheduler.removeJob(ENVIRONMENT_ID, JOB_ID)).resolves.toBeUndefined();
@@ -228,7 +258,10 @@ describe('EventBridgeExportScheduler: export jobs', () => {
 
 describe('EventBridgeExportScheduler: raw revisions export', () => {
   it('creates raw-<envId> every 12 hours with a raw-export event, replaces it when it exists, and deletes it', async () => {
-    scheduler.on(CreateScheduleCommand).rejectsOnce(new ConflictException(failure(409, 'exists'))).resolves({ ScheduleArn: 'arn:schedule' });
+    scheduler
+      .on(CreateScheduleCommand)
+      .rejectsOnce(new ConflictException(failure(409, 'exists')))
+      .resolves({ ScheduleArn: 'arn:schedule' });
     scheduler.on(UpdateScheduleCommand).resolves({ ScheduleArn: 'arn:schedule' });
     scheduler.on(DeleteScheduleCommand).rejects(new ResourceNotFoundException(failure(404, 'gone')));
 
@@ -248,6 +281,9 @@ describe('EventBridgeExportScheduler: raw revisions export', () => {
       environmentId: ENVIRONMENT_ID,
       scheduledTime: '<aws.scheduler.scheduled-time>',
     });
-    expect(scheduler.commandCalls(DeleteScheduleCommand)[0].args[0].input).toEqual({ Name: `raw-${ENVIRONMENT_ID}`, GroupName: OPTIONS.groupName });
+    expect(scheduler.commandCalls(DeleteScheduleCommand)[0].args[0].input).toEqual({
+      Name: `raw-${ENVIRONMENT_ID}`,
+      GroupName: OPTIONS.groupName,
+    });
   });
 });

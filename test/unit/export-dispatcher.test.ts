@@ -59,7 +59,11 @@ describe('LambdaExportDispatcher', () => {
   it("invokes the function asynchronously with an export job's run", async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
 
-    await dispatcher.dispatchJobRun({ environmentId: 'env_1', jobId: 'job_1', scheduledTime: Date.parse('2026-11-23T10:30:00Z') });
+    await dispatcher.dispatchJobRun({
+      environmentId: 'env_1',
+      jobId: 'job_1',
+      scheduledTime: Date.parse('2026-11-23T10:30:00Z'),
+    });
 
     const input = lambda.commandCalls(InvokeCommand)[0].args[0].input;
     expect(input).toMatchObject({ FunctionName: FUNCTION_NAME, InvocationType: 'Event' });

@@ -15,7 +15,20 @@ const KEYS = ['plan', 'n', '=x', 'a,b', 'nested'];
 
 const text = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 12 }),
-  fc.constantFrom('', '=1+1', '-x', '+1', '@a', '\tTab', 'q"uote', 'a,b', 'line\nbreak', 'cr\r', 'plain', '2026-11-22T10:30:00.000Z'),
+  fc.constantFrom(
+    '',
+    '=1+1',
+    '-x',
+    '+1',
+    '@a',
+    '\tTab',
+    'q"uote',
+    'a,b',
+    'line\nbreak',
+    'cr\r',
+    'plain',
+    '2026-11-22T10:30:00.000Z',
+  ),
 );
 const value: fc.Arbitrary<JsonValue> = fc.oneof(
   text,
@@ -29,7 +42,10 @@ const value: fc.Arbitrary<JsonValue> = fc.oneof(
 );
 const event: fc.Arbitrary<ExportedEvent> = fc.record({
   name: fc.constant('e'),
-  timestamp: fc.oneof(fc.integer({ min: Date.UTC(2026, 10, 21), max: Date.UTC(2026, 10, 23) }), fc.integer({ min: -8.64e15, max: 8.64e15 })),
+  timestamp: fc.oneof(
+    fc.integer({ min: Date.UTC(2026, 10, 21), max: Date.UTC(2026, 10, 23) }),
+    fc.integer({ min: -8.64e15, max: 8.64e15 }),
+  ),
   profile: fc.record({ identity: text, email: text, phone: text }, { requiredKeys: [] }),
   properties: fc.dictionary(fc.constantFrom(...KEYS), value),
 });

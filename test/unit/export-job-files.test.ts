@@ -16,7 +16,8 @@ import { runExportJob, type ExportJobRunSpec } from '../../lambdas/core/export-j
 import { ArrayProfileStore, ArrayRawEventReader, eventRecord, MemorySink } from '../support/export-job-fixtures';
 
 const AT = Date.UTC(2026, 10, 22, 10, 30, 0);
-const HOSTILE = 'quote " comma , newline \n return \r tab \t <tag> & amp; emoji 🎉 bell \u0007 nul \u0000 lone \ud800 end';
+const HOSTILE =
+  'quote " comma , newline \n return \r tab \t <tag> & amp; emoji 🎉 bell \u0007 nul \u0000 lone \ud800 end';
 
 describe('file names', () => {
   it('replaces whitespace, tab, slash and NUL with a dash and other control characters with ?', () => {
@@ -30,12 +31,29 @@ describe('file names', () => {
   it('names event and profile files as DESIGN says', () => {
     const runTs = compactTimestamp(Date.UTC(2026, 10, 23, 4, 0, 5));
     expect(runTs).toBe(20261123040005);
-    expect(eventFileKey({ keyPrefix: 'exports/', jobId: 'job1', runTs, event: 'a b/c', day: '20261122', index: 0, environmentId: 'env1', extension: 'json.gz' })).toBe(
-      'exports/job1-20261123040005-a-b-c-20261122-0-env1.json.gz',
-    );
-    expect(profileFileKey({ keyPrefix: '', organizationId: 'org1', jobId: 'job1', runTs, environmentId: 'env1', index: 3, extension: 'csv.gz' })).toBe(
-      'org1-job1-20261123040005-env1-3.csv.gz',
-    );
+    expect(
+      eventFileKey({
+        keyPrefix: 'exports/',
+        jobId: 'job1',
+        runTs,
+        event: 'a b/c',
+        day: '20261122',
+        index: 0,
+        environmentId: 'env1',
+        extension: 'json.gz',
+      }),
+    ).toBe('exports/job1-20261123040005-a-b-c-20261122-0-env1.json.gz');
+    expect(
+      profileFileKey({
+        keyPrefix: '',
+        organizationId: 'org1',
+        jobId: 'job1',
+        runTs,
+        environmentId: 'env1',
+        index: 3,
+        extension: 'csv.gz',
+      }),
+    ).toBe('org1-job1-20261123040005-env1-3.csv.gz');
   });
 
   it('gives the extension of each format and compression', () => {
@@ -49,12 +67,18 @@ describe('file names', () => {
 describe('identity priority', () => {
   it('takes the user id first by default, then the email, then the phone', () => {
     expect(prioritizedProfile({ userId: 'u1', email: 'a@b.c' })).toEqual({ identity: 'u1', email: 'a@b.c' });
-    expect(prioritizedProfile({ email: 'a@b.c', phone: '+33' })).toEqual({ identity: 'a@b.c', email: 'a@b.c', phone: '+33' });
+    expect(prioritizedProfile({ email: 'a@b.c', phone: '+33' })).toEqual({
+      identity: 'a@b.c',
+      email: 'a@b.c',
+      phone: '+33',
+    });
     expect(prioritizedProfile({ phone: '+33' })).toEqual({ identity: '+33', phone: '+33' });
   });
 
   it('follows the job priority and leaves the identity empty when none of it is present', () => {
-    expect(prioritizedProfile({ userId: 'u1', email: 'a@b.c', phone: '+33' }, ['phone', 'email'])).toMatchObject({ identity: '+33' });
+    expect(prioritizedProfile({ userId: 'u1', email: 'a@b.c', phone: '+33' }, ['phone', 'email'])).toMatchObject({
+      identity: '+33',
+    });
     expect(prioritizedProfile({ email: 'a@b.c' }, ['identity'])).toEqual({ email: 'a@b.c' });
   });
 });
@@ -63,7 +87,9 @@ describe('XML text', () => {
   it('escapes markup, keeps a carriage return and replaces characters XML 1.0 forbids', () => {
     expect(xmlText('a < b & c > d')).toBe('a &lt; b &amp; c &gt; d');
     expect(xmlText('x\ry')).toBe('x&#13;y');
-    expect(xmlText('bell\u0007 nul\u0000 \ufffe lone \ud800 pair 🎉')).toBe('bell\ufffd nul\ufffd \ufffd lone \ufffd pair 🎉');
+    expect(xmlText('bell\u0007 nul\u0000 \ufffe lone \ud800 pair 🎉')).toBe(
+      'bell\ufffd nul\ufffd \ufffd lone \ufffd pair 🎉',
+    );
     expect(xmlText('tab\tline\n')).toBe('tab\tline\n');
   });
 });
@@ -71,7 +97,12 @@ describe('XML text', () => {
 /** One file of the given format holding events with hostile text, as the job run writes it. */
 async function hostileFile(format: 'json' | 'xml' | 'csv'): Promise<string> {
   const records = [
-    eventRecord('a b/c', AT, { text: HOSTILE, [HOSTILE]: 1, n: 2.5, flag: true, nested: { k: ['v'] } }, { context: { browser: HOSTILE } }),
+    eventRecord(
+      'a b/c',
+      AT,
+      { text: HOSTILE, [HOSTILE]: 1, n: 2.5, flag: true, nested: { k: ['v'] } },
+      { context: { browser: HOSTILE } },
+    ),
     eventRecord('a b/c', AT + 1000, { text: '=SUM(A1)' }),
   ];
   const sink = new MemorySink();
@@ -115,12 +146,19 @@ describe('escaping in each format', () => {
   it('XML: well-formed, every text back with only the forbidden characters replaced', async () => {
     const text = await hostileFile('xml');
     expect(XMLValidator.validate(text)).toBe(true);
-    const parsed = new XMLParser({ parseTagValue: false, trimValues: false, htmlEntities: true, isArray: (name) => ['Event', 'entry'].includes(name) }).parse(text);
+    const parsed = new XMLParser({
+      parseTagValue: false,
+      trimValues: false,
+      htmlEntities: true,
+      isArray: (name) => ['Event', 'entry'].includes(name),
+    }).parse(text);
     const [first, second] = parsed.Events.Event;
     const expected = HOSTILE.replace(/[\u0000\u0007\ud800]/g, '\ufffd');
     expect(first.ts).toBe('20261122103000');
     expect(first.eventName).toBe('a b/c');
-    const props = Object.fromEntries(first.eventProps.entry.map((entry: { key: string; value: string }) => [entry.key, entry.value]));
+    const props = Object.fromEntries(
+      first.eventProps.entry.map((entry: { key: string; value: string }) => [entry.key, entry.value]),
+    );
     expect(props).toEqual({ text: expected, [expected]: '1', n: '2.5', flag: 'true', nested: '{"k":["v"]}' });
     expect(first.deviceInfo.entry[0]).toEqual({ key: 'browser', value: expected });
     expect(second.eventProps.entry[0].value).toBe('=SUM(A1)');
@@ -131,7 +169,14 @@ describe('escaping in each format', () => {
     const keys = ['flag', HOSTILE.replace('\ud800', '\ufffd'), 'n', 'nested', 'text'].sort();
     expect(rows[0]).toEqual(['ts', 'eventName', 'identity', 'email', 'phone', ...keys]);
     const first = Object.fromEntries(rows[0].map((column, i) => [column, rows[1][i]]));
-    expect(first).toMatchObject({ ts: '2026-11-22T10:30:00.000Z', eventName: 'a b/c', text: HOSTILE.replace('\ud800', '\ufffd'), n: '2.5', flag: 'true', nested: '{"k":["v"]}' });
+    expect(first).toMatchObject({
+      ts: '2026-11-22T10:30:00.000Z',
+      eventName: 'a b/c',
+      text: HOSTILE.replace('\ud800', '\ufffd'),
+      n: '2.5',
+      flag: 'true',
+      nested: '{"k":["v"]}',
+    });
     expect(rows[2][rows[0].indexOf('text')]).toBe("'=SUM(A1)");
   });
 
@@ -143,7 +188,10 @@ describe('escaping in each format', () => {
       profiles: new ArrayProfileStore([]),
       sink,
     });
-    const expected = stringify([['2026-11-22T10:30:00.000Z', 'e', 'u', null, null, -5, 2.5, 0, 1e21, -0.125]], { record_delimiter: 'unix', escape_formulas: true });
+    const expected = stringify([['2026-11-22T10:30:00.000Z', 'e', 'u', null, null, -5, 2.5, 0, 1e21, -0.125]], {
+      record_delimiter: 'unix',
+      escape_formulas: true,
+    });
     expect(sink.text(files[0].key).split('\n')[1] + '\n').toBe(expected);
     expect(expected).toBe('2026-11-22T10:30:00.000Z,e,u,,,-5,2.5,0,1e+21,-0.125\n');
   });
@@ -155,19 +203,31 @@ describe('escaping in each format', () => {
       profiles: new ArrayProfileStore([]),
       sink,
     });
-    expect(JSON.parse(sink.text(files[0].key).split('\n')[1]).eventProps).toEqual({ n: '1', b: 'false', o: '{"x":1}', z: '', s: 's' });
+    expect(JSON.parse(sink.text(files[0].key).split('\n')[1]).eventProps).toEqual({
+      n: '1',
+      b: 'false',
+      o: '{"x":1}',
+      z: '',
+      s: 's',
+    });
   });
 });
 
 describe('chunk boundaries', () => {
-  const format = eventFormat('json', { eventName: 'e', asString: false, columns: new PropertyColumnsCollector(false).columns() });
+  const format = eventFormat('json', {
+    eventName: 'e',
+    asString: false,
+    columns: new PropertyColumnsCollector(false).columns(),
+  });
   const file = format.open();
   const rowBytes = file.encode({ name: 'e', timestamp: AT, profile: { identity: 'u' }, properties: { i: 1 } }).bytes;
   const headerBytes = file.size;
 
   async function chunksOf(eventCount: number, maxFileBytes: number) {
     const sink = new MemorySink();
-    const records = Array.from({ length: eventCount }, (_, i) => eventRecord('e', AT + i, { i: i % 10 }, { userId: 'u' }));
+    const records = Array.from({ length: eventCount }, (_, i) =>
+      eventRecord('e', AT + i, { i: i % 10 }, { userId: 'u' }),
+    );
     const { files } = await runExportJob(spec({ compression: 'none' }), {
       rawEvents: new ArrayRawEventReader(records),
       profiles: new ArrayProfileStore([]),
@@ -219,7 +279,11 @@ describe('the job run', () => {
     ];
     const sink = new MemorySink();
     const { files } = await runExportJob(
-      spec({ type: 'selectedEvents', events: ['a', 'b'], window: { from: AT - day, to: AT + 2 * day, by: 'receiveTime' } }),
+      spec({
+        type: 'selectedEvents',
+        events: ['a', 'b'],
+        window: { from: AT - day, to: AT + 2 * day, by: 'receiveTime' },
+      }),
       { rawEvents: new ArrayRawEventReader(records), profiles: new ArrayProfileStore([]), sink },
     );
     expect(files.map((f) => [f.key, f.records])).toEqual([
@@ -244,7 +308,11 @@ describe('the job run', () => {
     const sink = new FailingSink();
     const records = Array.from({ length: 50 }, (_, i) => eventRecord(i % 2 ? 'a' : 'b', AT + i, { i }));
     await expect(
-      runExportJob(spec({}), { rawEvents: new ArrayRawEventReader(records), profiles: new ArrayProfileStore([]), sink }),
+      runExportJob(spec({}), {
+        rawEvents: new ArrayRawEventReader(records),
+        profiles: new ArrayProfileStore([]),
+        sink,
+      }),
     ).rejects.toThrow('destination refused');
     // The file of `a` was still open: its upload was aborted, not completed with part of the events.
     expect([...sink.objects.keys()]).toEqual([]);
@@ -266,7 +334,13 @@ describe('the job run', () => {
     };
     const first = await run();
     expect(first.files.map((f) => f.key)).toEqual(['dest/org1-job1-20261123000000-env1-0.json.gz']);
-    expect(first.sink.text(first.files[0].key).trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+    expect(
+      first.sink
+        .text(first.files[0].key)
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([
       { profile: { identity: 'u1', email: 'u1@x.y' }, profileProps: { email: 'u1@x.y', plan: 'pro' } },
       { profile: { identity: 'u2', phone: '+33 1' }, profileProps: { phone: '+33 1' } },
     ]);

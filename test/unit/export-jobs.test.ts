@@ -5,11 +5,29 @@
  */
 import { AccessDeniedError } from '../../lambdas/core/destination';
 import { DestinationValidationError } from '../../lambdas/core/destination-input';
-import { bucketPolicy, DestinationInUseError, DestinationService, StaleDestinationError, type DestinationInput } from '../../lambdas/core/destinations';
+import {
+  bucketPolicy,
+  DestinationInUseError,
+  DestinationService,
+  StaleDestinationError,
+  type DestinationInput,
+} from '../../lambdas/core/destinations';
 import { PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
-import { ExportJobService, JobNotEditableError, JobRunnerMissingError, pageOfJobs, StaleJobError, type ExportJobInput } from '../../lambdas/core/export-jobs';
+import {
+  ExportJobService,
+  JobNotEditableError,
+  JobRunnerMissingError,
+  pageOfJobs,
+  StaleJobError,
+  type ExportJobInput,
+} from '../../lambdas/core/export-jobs';
 import type { Caller } from '../../lambdas/core/access';
-import { destinationStoreContract, exportJobStoreContract, failingJobsStoreContract, jobOf } from '../support/export-job-store-contracts';
+import {
+  destinationStoreContract,
+  exportJobStoreContract,
+  failingJobsStoreContract,
+  jobOf,
+} from '../support/export-job-store-contracts';
 import {
   FakeClock,
   FakeDestinationGateway,
@@ -27,12 +45,20 @@ const caller: Caller = { organizationId: 'org_1', role: 'member' };
 
 describe('FakeDestinationStore (contract)', () => destinationStoreContract(() => new FakeDestinationStore()));
 describe('FakeExportJobStore (contract)', () => exportJobStoreContract(() => new FakeExportJobStore()));
-describe('FakeExportJobStore failure sequences (contract)', () => failingJobsStoreContract(() => new FakeExportJobStore()));
+describe('FakeExportJobStore failure sequences (contract)', () =>
+  failingJobsStoreContract(() => new FakeExportJobStore()));
 
 function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise') {
   const tenants = new FakeTenantStore();
   tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan, createdAt: 0 });
-  tenants.environments.set('env_1', { id: 'env_1', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'h', ingestKeyPrefix: 'ik_a', createdAt: 0 } as never);
+  tenants.environments.set('env_1', {
+    id: 'env_1',
+    organizationId: 'org_1',
+    name: 'Production',
+    ingestKeyHash: 'h',
+    ingestKeyPrefix: 'ik_a',
+    createdAt: 0,
+  });
   const destinationStore = new FakeDestinationStore();
   const jobStore = new FakeExportJobStore();
   const gateway = new FakeDestinationGateway();
@@ -51,7 +77,15 @@ function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise') {
     newId,
     exportRoleArn: ROLE,
   });
-  const jobs = new ExportJobService({ tenants, destinations: destinationStore, jobs: jobStore, scheduler, dispatcher, clock, newId });
+  const jobs = new ExportJobService({
+    tenants,
+    destinations: destinationStore,
+    jobs: jobStore,
+    scheduler,
+    dispatcher,
+    clock,
+    newId,
+  });
   return { destinations, jobs, destinationStore, jobStore, gateway, scheduler, dispatcher, clock };
 }
 
@@ -61,20 +95,38 @@ const accessKeyDestination: DestinationInput = {
   bucketUrl: 'https://acme-exports.s3.eu-west-1.amazonaws.com/events',
   auth: { mode: 'accessKey', accessKeyId: 'AKIAEXAMPLE0001', secretAccessKey: 'secret-1' },
 };
-const policyDestination: DestinationInput = { ...accessKeyDestination, name: 'By policy', auth: { mode: 'bucketPolicy' } };
+const policyDestination: DestinationInput = {
+  ...accessKeyDestination,
+  name: 'By policy',
+  auth: { mode: 'bucketPolicy' },
+};
 
 describe('DestinationService', () => {
   test('an access-key destination is validated by listing with the key, its secret sealed and never returned', async () => {
     const { destinations, destinationStore, gateway } = setup();
     const view = await destinations.create(caller, 'env_1', accessKeyDestination);
     expect(gateway.validations).toEqual([
-      { destination: { provider: 'AWS', bucket: 'acme-exports', region: 'eu-west-1', keyPrefix: 'events' }, credentials: { accessKeyId: 'AKIAEXAMPLE0001', secretAccessKey: 'secret-1' } },
+      {
+        destination: { provider: 'AWS', bucket: 'acme-exports', region: 'eu-west-1', keyPrefix: 'events' },
+        credentials: { accessKeyId: 'AKIAEXAMPLE0001', secretAccessKey: 'secret-1' },
+      },
     ]);
-    expect(view).toMatchObject({ id: 'dst_1', provider: 'AWS', bucket: 'acme-exports', key: 'events', auth: { mode: 'accessKey', accessKeyId: '***********0001', secretAccessKeySet: true }, version: 1 });
+    expect(view).toMatchObject({
+      id: 'dst_1',
+      provider: 'AWS',
+      bucket: 'acme-exports',
+      key: 'events',
+      auth: { mode: 'accessKey', accessKeyId: '***********0001', secretAccessKeySet: true },
+      version: 1,
+    });
     expect(JSON.stringify(view)).not.toContain('secret-1');
     expect(view.policy).toBeUndefined();
     const stored = await destinationStore.get('env_1', 'dst_1');
-    expect(stored!.auth).toEqual({ mode: 'accessKey', accessKeyId: 'AKIAEXAMPLE0001', sealedSecretAccessKey: expect.stringMatching(/^sealed:/) });
+    expect(stored!.auth).toEqual({
+      mode: 'accessKey',
+      accessKeyId: 'AKIAEXAMPLE0001',
+      sealedSecretAccessKey: expect.stringMatching(/^sealed:/),
+    });
   });
 
   test('a bucket-policy destination is validated by a probe write as the export role, and its answer carries the policy', async () => {
@@ -84,27 +136,43 @@ describe('DestinationService', () => {
     expect(gateway.validations).toHaveLength(0);
     expect(view.auth).toEqual({ mode: 'bucketPolicy' });
     expect(view.policy).toEqual(bucketPolicy('acme-exports', ROLE));
-    expect(view.policy!.Statement[0]).toMatchObject({ Principal: { AWS: ROLE }, Action: 's3:PutObject', Resource: 'arn:aws:s3:::acme-exports/*' });
+    expect(view.policy!.Statement[0]).toMatchObject({
+      Principal: { AWS: ROLE },
+      Action: 's3:PutObject',
+      Resource: 'arn:aws:s3:::acme-exports/*',
+    });
   });
 
   test('a failed validation saves nothing and says what is wrong', async () => {
     const { destinations, destinationStore, gateway } = setup();
     gateway.probeError = new AccessDeniedError('acme-exports', 'events');
-    await expect(destinations.create(caller, 'env_1', policyDestination)).rejects.toBeInstanceOf(DestinationValidationError);
+    await expect(destinations.create(caller, 'env_1', policyDestination)).rejects.toBeInstanceOf(
+      DestinationValidationError,
+    );
     expect(await destinationStore.list('env_1')).toEqual([]);
   });
 
   test('GCP destinations take a key: bucketPolicy is refused before any request', async () => {
     const { destinations, gateway } = setup();
-    const gcp: DestinationInput = { name: 'GCS', provider: 'GCP', bucket: 'acme', region: 'europe-west1', auth: { mode: 'bucketPolicy' } };
+    const gcp: DestinationInput = {
+      name: 'GCS',
+      provider: 'GCP',
+      bucket: 'acme',
+      region: 'europe-west1',
+      auth: { mode: 'bucketPolicy' },
+    };
     await expect(destinations.create(caller, 'env_1', gcp)).rejects.toThrow(ValidationError);
     expect(gateway.probes).toHaveLength(0);
   });
 
   test('the bucket-policy answer names the bucket; a malformed name is refused', async () => {
     const { destinations } = setup();
-    expect((await destinations.bucketPolicy(caller, 'env_1', 'acme-exports')).policy.Statement[0].Resource).toBe('arn:aws:s3:::acme-exports/*');
-    await expect(destinations.bucketPolicy(caller, 'env_1', 'Not A Bucket')).rejects.toThrow(/bucket: send \?bucket=<name>/);
+    expect((await destinations.bucketPolicy(caller, 'env_1', 'acme-exports')).policy.Statement[0].Resource).toBe(
+      'arn:aws:s3:::acme-exports/*',
+    );
+    await expect(destinations.bucketPolicy(caller, 'env_1', 'Not A Bucket')).rejects.toThrow(
+      /bucket: send \?bucket=<name>/,
+    );
   });
 
   test('enterprise plan only', async () => {
@@ -116,14 +184,24 @@ describe('DestinationService', () => {
     const { destinations, destinationStore, gateway } = setup();
     await destinations.create(caller, 'env_1', accessKeyDestination);
     const sealed = (await destinationStore.get('env_1', 'dst_1'))!.auth;
-    const keep = { ...accessKeyDestination, name: 'Renamed', auth: { mode: 'accessKey' as const, accessKeyId: 'AKIAEXAMPLE0001' } };
-    await expect(destinations.update(caller, 'env_1', 'dst_1', { ...keep, version: 2 })).rejects.toBeInstanceOf(StaleDestinationError);
+    const keep = {
+      ...accessKeyDestination,
+      name: 'Renamed',
+      auth: { mode: 'accessKey' as const, accessKeyId: 'AKIAEXAMPLE0001' },
+    };
+    await expect(destinations.update(caller, 'env_1', 'dst_1', { ...keep, version: 2 })).rejects.toBeInstanceOf(
+      StaleDestinationError,
+    );
     const updated = await destinations.update(caller, 'env_1', 'dst_1', { ...keep, version: 1 });
     expect(updated).toMatchObject({ name: 'Renamed', version: 2 });
     expect((await destinationStore.get('env_1', 'dst_1'))!.auth).toEqual(sealed);
     expect(gateway.validations[1].credentials.secretAccessKey).toBe('secret-1');
     await expect(
-      destinations.update(caller, 'env_1', 'dst_1', { ...keep, auth: { mode: 'accessKey', accessKeyId: 'AKIAOTHER0002' }, version: 2 }),
+      destinations.update(caller, 'env_1', 'dst_1', {
+        ...keep,
+        auth: { mode: 'accessKey', accessKeyId: 'AKIAOTHER0002' },
+        version: 2,
+      }),
     ).rejects.toThrow(/secretAccessKey/);
   });
 
@@ -148,7 +226,12 @@ const recurring: ExportJobInput = {
   format: 'csv',
   notifyEmails: ['data@acme.example'],
 };
-const oneTime: ExportJobInput = { ...recurring, type: 'userProfiles', frequency: { kind: 'oneTime', from: '2026-11-01', to: '2026-11-20' }, format: 'parquet' };
+const oneTime: ExportJobInput = {
+  ...recurring,
+  type: 'userProfiles',
+  frequency: { kind: 'oneTime', from: '2026-11-01', to: '2026-11-20' },
+  format: 'parquet',
+};
 
 async function withDestination() {
   const context = setup();
@@ -160,14 +243,26 @@ describe('ExportJobService', () => {
   test('a recurring job is PENDING with one rate schedule from now; defaults filled in', async () => {
     const { jobs, scheduler, dispatcher } = await withDestination();
     const job = await jobs.create(caller, 'env_1', recurring);
-    expect(job).toMatchObject({ status: 'PENDING', provider: 'AWS', identityPriority: ['identity'], compression: 'gzip', asString: false, version: 1 });
-    expect(scheduler.calls).toEqual([{ op: 'upsertJob', environmentId: 'env_1', jobId: job.id, everyHours: 6, startAt: NOW }]);
+    expect(job).toMatchObject({
+      status: 'PENDING',
+      provider: 'AWS',
+      identityPriority: ['identity'],
+      compression: 'gzip',
+      asString: false,
+      version: 1,
+    });
+    expect(scheduler.calls).toEqual([
+      { op: 'upsertJob', environmentId: 'env_1', jobId: job.id, everyHours: 6, startAt: NOW },
+    ]);
     expect(dispatcher.dispatched).toEqual([]);
   });
 
   test('a recurring job with a start date starts at its 00:00 UTC', async () => {
     const { jobs, scheduler } = await withDestination();
-    await jobs.create(caller, 'env_1', { ...recurring, frequency: { kind: 'recurring', everyHours: 24, startDate: '2026-11-25' } });
+    await jobs.create(caller, 'env_1', {
+      ...recurring,
+      frequency: { kind: 'recurring', everyHours: 24, startDate: '2026-11-25' },
+    });
     expect(scheduler.calls[0]).toMatchObject({ everyHours: 24, startAt: Date.parse('2026-11-25T00:00:00Z') });
   });
 
@@ -184,7 +279,9 @@ describe('ExportJobService', () => {
     [{ from: '2026-11-20', to: '2026-11-19' }, 'frequency.to'],
   ])('one-time days %j are refused on %s', async (days, path) => {
     const { jobs, jobStore } = await withDestination();
-    const refusal = await jobs.create(caller, 'env_1', { ...oneTime, frequency: { kind: 'oneTime', ...days } }).catch((error: unknown) => error);
+    const refusal = await jobs
+      .create(caller, 'env_1', { ...oneTime, frequency: { kind: 'oneTime', ...days } })
+      .catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(ValidationError);
     expect((refusal as ValidationError).issues.map((issue) => issue.path)).toContain(path);
     expect(await jobStore.list('env_1')).toEqual([]);
@@ -192,7 +289,12 @@ describe('ExportJobService', () => {
 
   test('the earliest day allowed is 60 days back; today is allowed', async () => {
     const { jobs } = await withDestination();
-    await expect(jobs.create(caller, 'env_1', { ...oneTime, frequency: { kind: 'oneTime', from: '2026-09-24', to: '2026-11-23' } })).resolves.toBeDefined();
+    await expect(
+      jobs.create(caller, 'env_1', {
+        ...oneTime,
+        frequency: { kind: 'oneTime', from: '2026-09-24', to: '2026-11-23' },
+      }),
+    ).resolves.toBeDefined();
   });
 
   test('a job needs a destination of its environment', async () => {
@@ -203,12 +305,20 @@ describe('ExportJobService', () => {
   test('editing: one-time 409 one_time_not_editable; STOPPED 409 job_finished; events <-> profiles 400; stale 409', async () => {
     const { jobs } = await withDestination();
     const once = await jobs.create(caller, 'env_1', oneTime);
-    await expect(jobs.update(caller, 'env_1', once.id, { format: 'csv', version: 1 })).rejects.toMatchObject({ code: 'one_time_not_editable' });
+    await expect(jobs.update(caller, 'env_1', once.id, { format: 'csv', version: 1 })).rejects.toMatchObject({
+      code: 'one_time_not_editable',
+    });
     const job = await jobs.create(caller, 'env_1', recurring);
-    await expect(jobs.update(caller, 'env_1', job.id, { type: 'userProfiles', version: 1 })).rejects.toThrow(/type: cannot switch between events and profiles/);
-    await expect(jobs.update(caller, 'env_1', job.id, { format: 'json', version: 7 })).rejects.toBeInstanceOf(StaleJobError);
+    await expect(jobs.update(caller, 'env_1', job.id, { type: 'userProfiles', version: 1 })).rejects.toThrow(
+      /type: cannot switch between events and profiles/,
+    );
+    await expect(jobs.update(caller, 'env_1', job.id, { format: 'json', version: 7 })).rejects.toBeInstanceOf(
+      StaleJobError,
+    );
     await jobs.stop(caller, 'env_1', job.id);
-    const finished = await jobs.update(caller, 'env_1', job.id, { format: 'json', version: 2 }).catch((error: unknown) => error);
+    const finished = await jobs
+      .update(caller, 'env_1', job.id, { format: 'json', version: 2 })
+      .catch((error: unknown) => error);
     expect(finished).toBeInstanceOf(JobNotEditableError);
     expect((finished as JobNotEditableError).code).toBe('job_finished');
   });
@@ -216,11 +326,22 @@ describe('ExportJobService', () => {
   test('an edit is saved for the next run; a new frequency replaces the schedule', async () => {
     const { jobs, scheduler } = await withDestination();
     const job = await jobs.create(caller, 'env_1', recurring);
-    const edited = await jobs.update(caller, 'env_1', job.id, { type: 'selectedEvents', events: ['signup'], format: 'json', version: 1 });
+    const edited = await jobs.update(caller, 'env_1', job.id, {
+      type: 'selectedEvents',
+      events: ['signup'],
+      format: 'json',
+      version: 1,
+    });
     expect(edited).toMatchObject({ type: 'selectedEvents', events: ['signup'], format: 'json', version: 2 });
     expect(scheduler.calls).toHaveLength(1);
     await jobs.update(caller, 'env_1', job.id, { frequency: { kind: 'recurring', everyHours: 12 }, version: 2 });
-    expect(scheduler.calls[1]).toEqual({ op: 'upsertJob', environmentId: 'env_1', jobId: job.id, everyHours: 12, startAt: NOW });
+    expect(scheduler.calls[1]).toEqual({
+      op: 'upsertJob',
+      environmentId: 'env_1',
+      jobId: job.id,
+      everyHours: 12,
+      startAt: NOW,
+    });
   });
 
   test('stop: STOPPED, then the schedule deleted; again changes nothing', async () => {
@@ -237,7 +358,14 @@ describe('ExportJobService', () => {
     const { jobs, jobStore } = await withDestination();
     const job = await jobs.create(caller, 'env_1', recurring);
     expect(await jobs.runs(caller, 'env_1', job.id, 20)).toEqual([]);
-    await jobStore.recordRun('env_1', job.id, { runId: '20261123103000', window: { from: NOW - 21_600_000, to: NOW }, status: 'successful', startedAt: NOW, finishedAt: NOW + 5, files: [{ key: 'events/a.csv.gz', records: 3, bytes: 90 }] });
+    await jobStore.recordRun('env_1', job.id, {
+      runId: '20261123103000',
+      window: { from: NOW - 21_600_000, to: NOW },
+      status: 'successful',
+      startedAt: NOW,
+      finishedAt: NOW + 5,
+      files: [{ key: 'events/a.csv.gz', records: 3, bytes: 90 }],
+    });
     expect(await jobs.runs(caller, 'env_1', job.id, 20)).toEqual([
       {
         runId: '20261123103000',
@@ -253,7 +381,9 @@ describe('ExportJobService', () => {
 
   test('runJob is the seam to the job run: refused until it is wired, then handed the request', async () => {
     const { jobs } = await withDestination();
-    await expect(jobs.runJob({ environmentId: 'env_1', jobId: 'job_1', scheduledTime: NOW })).rejects.toBeInstanceOf(JobRunnerMissingError);
+    await expect(jobs.runJob({ environmentId: 'env_1', jobId: 'job_1', scheduledTime: NOW })).rejects.toBeInstanceOf(
+      JobRunnerMissingError,
+    );
   });
 });
 
@@ -265,7 +395,8 @@ describe('pageOfJobs', () => {
       type: i % 5 === 0 ? 'userProfiles' : 'allEvents',
       format: (['json', 'xml', 'csv', 'parquet'] as const)[i % 4],
       status: i % 7 === 0 ? 'STOPPED' : 'PENDING',
-      frequency: i % 2 === 0 ? { kind: 'oneTime', from: '2026-11-01', to: '2026-11-02' } : { kind: 'recurring', everyHours: 4 },
+      frequency:
+        i % 2 === 0 ? { kind: 'oneTime', from: '2026-11-01', to: '2026-11-02' } : { kind: 'recurring', everyHours: 4 },
       lastRunAt: i < 40 ? 10_000 + i * 100 : undefined,
     }),
   );
@@ -284,7 +415,9 @@ describe('pageOfJobs', () => {
   test.each([10, 20, 30, 40])('pageSize %i: every job once, newest first, in pages of that size', (pageSize) => {
     const pages = allPages({ pageSize });
     expect(pages.slice(0, -1).every((page) => page.length === pageSize)).toBe(true);
-    expect(pages.flat()).toEqual([...jobs].sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id)).map((job) => job.id));
+    expect(pages.flat()).toEqual(
+      [...jobs].sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id)).map((job) => job.id),
+    );
   });
 
   test.each([0, 5, 15, 25, 50, 100])('pageSize %i is refused', (pageSize) => {
@@ -298,10 +431,21 @@ describe('pageOfJobs', () => {
     ['status', { status: 'STOPPED' as const }, (i: number) => i % 7 === 0],
     ['frequency', { frequency: 'recurring' as const }, (i: number) => i % 2 === 1],
     ['exportedFrom/exportedTo', { exportedFrom: 12_000, exportedTo: 13_000 }, (i: number) => i >= 20 && i < 30],
-    ['several at once', { provider: 'AWS' as const, frequency: 'oneTime' as const }, (i: number) => i % 3 !== 0 && i % 2 === 0],
+    [
+      'several at once',
+      { provider: 'AWS' as const, frequency: 'oneTime' as const },
+      (i: number) => i % 3 !== 0 && i % 2 === 0,
+    ],
   ])('filter %s', (_name, filter, expected) => {
-    const ids = allPages({ pageSize: 10, ...filter }).flat().sort();
-    expect(ids).toEqual(jobs.map((job, i) => (expected(i) ? job.id : undefined)).filter(Boolean).sort());
+    const ids = allPages({ pageSize: 10, ...filter })
+      .flat()
+      .sort();
+    expect(ids).toEqual(
+      jobs
+        .map((job, i) => (expected(i) ? job.id : undefined))
+        .filter(Boolean)
+        .sort(),
+    );
   });
 
   test('a cursor the API did not give is refused', () => {

@@ -64,14 +64,29 @@ async function setup() {
   const mailer = new FakeMailer();
   const clock = new FakeClock(F);
   await tenants.createOrganization({ id: ORG, name: 'Acme', plan: 'enterprise', createdAt: 0 });
-  const service = new FailureCheckService({ failing, settings, tenants, scheduler, mailer, clock, dashboardUrl: DASHBOARD });
+  const service = new FailureCheckService({
+    failing,
+    settings,
+    tenants,
+    scheduler,
+    mailer,
+    clock,
+    dashboardUrl: DASHBOARD,
+  });
   return { service, tenants, settings, runs, failing, scheduler, mailer, clock };
 }
 type World = Awaited<ReturnType<typeof setup>>;
 
 /** An enabled, scheduled export whose run failed on the customer's side, finishing at `failingSince`. */
 async function failingExport(world: World, environmentId = ENV, name = 'Production', failingSince = F) {
-  await world.tenants.createEnvironment({ id: environmentId, organizationId: ORG, name, ingestKeyHash: `hash-${environmentId}`, ingestKeyPrefix: 'ik_abc', createdAt: 0 });
+  await world.tenants.createEnvironment({
+    id: environmentId,
+    organizationId: ORG,
+    name,
+    ingestKeyHash: `hash-${environmentId}`,
+    ingestKeyPrefix: 'ik_abc',
+    createdAt: 0,
+  });
   // Saved and reconciled, as the customer's save left it.
   await world.settings.put(enabledSettings(environmentId), 0);
   world.scheduler.schedules.set(environmentId, 'daily');
@@ -131,7 +146,9 @@ describe('FailureCheckService', () => {
     expect(before.emailsSent).toEqual([]);
     const at = await world.service.check(F + SECOND_EMAIL_AFTER_MS);
     expect(at.emailsSent).toEqual([{ environmentId: ENV, email: 2 }]);
-    expect(world.mailer.sent[1].subject).toBe('Reminder: automatic export for Production still failing, stops 2026-03-13 00:01 UTC');
+    expect(world.mailer.sent[1].subject).toBe(
+      'Reminder: automatic export for Production still failing, stops 2026-03-13 00:01 UTC',
+    );
     expect(world.scheduler.calls).toEqual([]);
     expect((await world.settings.get(ENV))!.enabled).toBe(true);
   });
@@ -154,7 +171,11 @@ describe('FailureCheckService', () => {
       'Automatic export stopped for Production',
     ]);
     const settings = (await world.settings.get(ENV))!;
-    expect(settings).toMatchObject({ enabled: false, stoppedAt: stop, stoppedReason: `Stopped after failing for 72 hours. Last error: ${ERROR_WORDING}` });
+    expect(settings).toMatchObject({
+      enabled: false,
+      stoppedAt: stop,
+      stoppedReason: `Stopped after failing for 72 hours. Last error: ${ERROR_WORDING}`,
+    });
     expect(settings.destination).toEqual(destination);
     expect(world.scheduler.calls).toEqual([{ op: 'remove', environmentId: ENV }]);
     expect(world.scheduler.schedules.has(ENV)).toBe(false);
@@ -216,7 +237,9 @@ describe('FailureCheckService', () => {
   it('sends each email once when overlapping checks run at different instants', async () => {
     const world = await setup();
     await failingExport(world);
-    const round = await Promise.all([F + HOUR, F + 2 * HOUR, F + 25 * HOUR, F + 26 * HOUR].map((at) => world.service.check(at)));
+    const round = await Promise.all(
+      [F + HOUR, F + 2 * HOUR, F + 25 * HOUR, F + 26 * HOUR].map((at) => world.service.check(at)),
+    );
     const numbers = emailNumbers(round);
     expect(numbers.length).toBeGreaterThan(0);
     expect(new Set(numbers).size).toBe(numbers.length);
@@ -236,7 +259,9 @@ describe('FailureCheckService', () => {
     expect(failed).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.mailer.attempts).toHaveLength(1);
     expect(world.mailer.sent).toHaveLength(0);
-    expect(world.failing.calls.filter((c) => c.op === 'release')).toEqual([{ op: 'release', environmentId: ENV, failingSince: F, email: 1 }]);
+    expect(world.failing.calls.filter((c) => c.op === 'release')).toEqual([
+      { op: 'release', environmentId: ENV, failingSince: F, email: 1 },
+    ]);
     expect((await world.runs.getStatus(ENV))?.emailsSent ?? []).toEqual([]);
 
     const retried = await world.service.check(F + 2 * HOUR);
@@ -280,7 +305,10 @@ describe('FailureCheckService', () => {
     await world.service.check(stop); // stopped, email 3 unsent
     const late = await world.service.check(stop - 2 * HOUR); // a check that began before the stop
     expect(late).toMatchObject({ examined: 1, emailsSent: [{ environmentId: ENV, email: 3 }], stopped: [ENV] });
-    expect(world.mailer.sent.map((m) => m.subject)).toEqual(['Automatic export for Production is failing', 'Automatic export stopped for Production']);
+    expect(world.mailer.sent.map((m) => m.subject)).toEqual([
+      'Automatic export for Production is failing',
+      'Automatic export stopped for Production',
+    ]);
     expect((await world.settings.get(ENV))!.stoppedAt).toBe(stop);
   });
 
@@ -308,7 +336,10 @@ describe('FailureCheckService', () => {
     await world.service.check(F);
     world.scheduler.beforeRemove = async () => {
       // The customer's save after the stop (version 2), reconciled before the check's removal lands.
-      await world.settings.put({ ...enabledSettings(ENV), cadence: 'weekly', updatedAt: F + STOP_AFTER_MS + 1, version: 3 }, 2);
+      await world.settings.put(
+        { ...enabledSettings(ENV), cadence: 'weekly', updatedAt: F + STOP_AFTER_MS + 1, version: 3 },
+        2,
+      );
       await world.scheduler.upsert(ENV, 'weekly');
     };
     await world.service.check(F + STOP_AFTER_MS);
@@ -328,7 +359,9 @@ describe('FailureCheckService', () => {
     const result = await world.service.check(F + SECOND_EMAIL_AFTER_MS);
     expect(result).toMatchObject({ examined: 1, emailsSent: [], stopped: [] });
     expect(world.mailer.sent).toHaveLength(1);
-    expect(world.failing.calls.filter((c) => c.op === 'end')).toEqual([{ op: 'end', environmentId: ENV, failingSince: F }]);
+    expect(world.failing.calls.filter((c) => c.op === 'end')).toEqual([
+      { op: 'end', environmentId: ENV, failingSince: F },
+    ]);
     expect(world.failing.calls.filter((c) => c.op === 'claim' && c.email === 2)).toEqual([]);
     expect(await listed(world)).toEqual([]);
     expect(world.scheduler.calls).toEqual([]);
@@ -411,7 +444,14 @@ describe('FailureCheckService', () => {
 
 describe('transient failures past 24 h', () => {
   async function failingTransiently(world: World, environmentId: string, since: number) {
-    await world.tenants.createEnvironment({ id: environmentId, organizationId: ORG, name: environmentId, ingestKeyHash: `hash-${environmentId}`, ingestKeyPrefix: "ik_", createdAt: 0 });
+    await world.tenants.createEnvironment({
+      id: environmentId,
+      organizationId: ORG,
+      name: environmentId,
+      ingestKeyHash: `hash-${environmentId}`,
+      ingestKeyPrefix: 'ik_',
+      createdAt: 0,
+    });
     await world.settings.put(enabledSettings(environmentId), 0);
     await world.settings.markReconciled(environmentId, 1);
     for (const at of [since, since + DAY]) {
@@ -432,7 +472,9 @@ describe('transient failures past 24 h', () => {
     await failingTransiently(world, ENV_B, F + 2 * HOUR);
     expect((await world.service.check(F + TRANSIENT_ALARM_AFTER_MS - 1)).failingTransiently).toEqual([]);
     expect((await world.service.check(F + TRANSIENT_ALARM_AFTER_MS + HOUR)).failingTransiently).toEqual([ENV]);
-    expect((await world.service.check(F + TRANSIENT_ALARM_AFTER_MS + 2 * HOUR)).failingTransiently.sort()).toEqual([ENV, ENV_B].sort());
+    expect((await world.service.check(F + TRANSIENT_ALARM_AFTER_MS + 2 * HOUR)).failingTransiently.sort()).toEqual(
+      [ENV, ENV_B].sort(),
+    );
     expect(world.mailer.attempts).toEqual([]);
   });
 
@@ -461,8 +503,12 @@ describe('transient failures past 24 h', () => {
 
 describe('settingsPageUrl', () => {
   it('joins the dashboard URL without doubled slashes and encodes the environment id', () => {
-    expect(settingsPageUrl('https://app.example.com//', 'env-1')).toBe('https://app.example.com/environments/env-1/settings/data-export');
-    expect(settingsPageUrl('https://app.example.com', 'a/b c')).toBe('https://app.example.com/environments/a%2Fb%20c/settings/data-export');
+    expect(settingsPageUrl('https://app.example.com//', 'env-1')).toBe(
+      'https://app.example.com/environments/env-1/settings/data-export',
+    );
+    expect(settingsPageUrl('https://app.example.com', 'a/b c')).toBe(
+      'https://app.example.com/environments/a%2Fb%20c/settings/data-export',
+    );
   });
 });
 
@@ -470,7 +516,13 @@ describe('failureEmail', () => {
   const url = 'https://app.example.com/environments/env-prod/settings/data-export?from=email&n=1';
   const context = (overrides: Partial<FailureEmailContext> = {}): FailureEmailContext => ({
     environmentName: 'Production',
-    destination: { provider: 'GCP', bucket: 'acme-exports', region: 'auto', keyPrefix: 'exports/daily', endpoint: 'https://storage.googleapis.com' },
+    destination: {
+      provider: 'GCP',
+      bucket: 'acme-exports',
+      region: 'auto',
+      keyPrefix: 'exports/daily',
+      endpoint: 'https://storage.googleapis.com',
+    },
     errorCode: 'bucket_not_found',
     failingSince: F,
     stopAt: F + STOP_AFTER_MS,
@@ -513,7 +565,10 @@ describe('failureEmail', () => {
   });
 
   it('names no folder for a destination at the bucket root', () => {
-    const mail = failureEmail(1, context({ destination: { provider: 'AWS', bucket: 'acme-exports', region: 'eu-west-1', keyPrefix: '' } }));
+    const mail = failureEmail(
+      1,
+      context({ destination: { provider: 'AWS', bucket: 'acme-exports', region: 'eu-west-1', keyPrefix: '' } }),
+    );
     expect(mail.text).toContain('to the AWS bucket "acme-exports" has been failing');
     expect(mail.text).not.toContain('folder');
   });
@@ -527,7 +582,10 @@ describe('failureEmail', () => {
   });
 
   it('escapes the environment name and the folder in HTML, and keeps them as typed in the text', () => {
-    const mail = failureEmail(1, context({ environmentName: 'R&D <Prod>', destination: { ...context().destination!, keyPrefix: '<b>x</b>' } }));
+    const mail = failureEmail(
+      1,
+      context({ environmentName: 'R&D <Prod>', destination: { ...context().destination!, keyPrefix: '<b>x</b>' } }),
+    );
     expect(mail.html).toContain('environment &quot;R&amp;D &lt;Prod&gt;&quot;');
     expect(mail.html).toContain('(folder &quot;&lt;b&gt;x&lt;/b&gt;/&quot;)');
     expect(mail.html).not.toContain('<Prod>');
@@ -548,19 +606,25 @@ describe('failureEmail', () => {
     [undefined, /refused the export\. Check the destination settings/],
     ['constructor', /refused the export\. Check the destination settings/],
   ])('words the error class %s in its own words', (errorCode, wording) => {
-    const errorParagraph = failureEmail(1, context({ errorCode })).text.split('\n\n').find((p) => p.startsWith('The error: '));
+    const errorParagraph = failureEmail(1, context({ errorCode }))
+      .text.split('\n\n')
+      .find((p) => p.startsWith('The error: '));
     expect(errorParagraph).toMatch(wording);
   });
 
   it('shortens a 1,024-character folder and a long environment name to 80 characters with an ellipsis, on one line', () => {
-    const keyPrefix = Array.from({ length: 130 }, (_, i) => `seg${String(i).padStart(3, '0')}x`).join('/').slice(0, 1024);
+    const keyPrefix = Array.from({ length: 130 }, (_, i) => `seg${String(i).padStart(3, '0')}x`)
+      .join('/')
+      .slice(0, 1024);
     const environmentName = `Production\r\nBcc: victim@example.com ${'é'.repeat(100)}`;
     const mail = failureEmail(2, context({ environmentName, destination: { ...context().destination!, keyPrefix } }));
     expect(keyPrefix).toHaveLength(1024);
     expect(mail.text).not.toContain(keyPrefix.slice(0, 81));
     expect(mail.text).toContain(`(folder "${keyPrefix.slice(0, 79)}…")`);
     expect(mail.subject).not.toMatch(/[\r\n]/);
-    expect(mail.subject).toContain(`for Production Bcc: victim@example.com ${'é'.repeat(80 - 'Production Bcc: victim@example.com '.length - 1)}… still failing`);
+    expect(mail.subject).toContain(
+      `for Production Bcc: victim@example.com ${'é'.repeat(80 - 'Production Bcc: victim@example.com '.length - 1)}… still failing`,
+    );
     expect(mail.to).toEqual(['data@acme.example']);
   });
 
@@ -581,5 +645,4 @@ describe('failureEmail', () => {
     const stopAt = F + STOP_AFTER_MS;
     expect(failureEmail(2, context({ stopAt, now: stopAt - left })).text).toContain(`(${words} from now)`);
   });
-
 });

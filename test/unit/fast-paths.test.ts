@@ -22,24 +22,35 @@ describe('isoTimestamp', () => {
       fc.double({ min: -1e13, max: 1e13, noNaN: true }),
       fc.constantFrom(0, 1, -1, 1.5, Date.UTC(10000, 0, 1), Date.UTC(2028, 1, 29, 23, 59, 59, 999)),
     );
-    fc.assert(fc.property(instants, (ms) => isoTimestamp(ms) === new Date(ms).toISOString()), { numRuns: RUNS * 10 });
+    fc.assert(
+      fc.property(instants, (ms) => isoTimestamp(ms) === new Date(ms).toISOString()),
+      { numRuns: RUNS * 10 },
+    );
   });
 });
 
 describe('daysInOrder', () => {
   /** Distinct days with a latest time each, in any order. */
-  const history = fc.uniqueArray(fc.integer({ min: 0, max: 400 }), { maxLength: 120 }).map((offsets) =>
-    offsets.map((offset) => [DAY0 + offset, (DAY0 + offset) * DAY_MS + 15 * 3_600_000] as [number, number]),
-  );
+  const history = fc
+    .uniqueArray(fc.integer({ min: 0, max: 400 }), { maxLength: 120 })
+    .map((offsets) =>
+      offsets.map((offset) => [DAY0 + offset, (DAY0 + offset) * DAY_MS + 15 * 3_600_000] as [number, number]),
+    );
 
   it("gives the store's sorted arrays as they are and sorts any other map into the same arrays", () => {
     fc.assert(
       fc.property(history, (entries) => {
         const sorted = [...entries].sort((a, b) => a[0] - b[0]);
-        const store = new SortedDayHistory(sorted.map(([day]) => day), sorted.map(([, ms]) => ms));
+        const store = new SortedDayHistory(
+          sorted.map(([day]) => day),
+          sorted.map(([, ms]) => ms),
+        );
         expect(daysInOrder(store)).toBe(store);
         const fromMap = daysInOrder(new Map(entries));
-        expect({ days: [...fromMap.days], latest: [...fromMap.latest] }).toEqual({ days: [...store.days], latest: [...store.latest] });
+        expect({ days: [...fromMap.days], latest: [...fromMap.latest] }).toEqual({
+          days: [...store.days],
+          latest: [...store.latest],
+        });
       }),
       { numRuns: RUNS },
     );
@@ -47,16 +58,33 @@ describe('daysInOrder', () => {
 
   it('gives the adoption model the same answers from either, at every instant, in any order of asking', () => {
     fc.assert(
-      fc.property(history, fc.array(fc.integer({ min: -5 * 24, max: 420 * 24 }), { minLength: 1, maxLength: 30 }), (entries, hours) => {
-        const sorted = [...entries].sort((a, b) => a[0] - b[0]);
-        const usage = (usedDays: FeatureUsageRecord['usedDays']): FeatureUsageRecord => ({ eventKey: 'e', firstUsed: null, usedDays, feedback: [] });
-        const fromStore = usageTimeline(usage(new SortedDayHistory(sorted.map(([d]) => d), sorted.map(([, ms]) => ms))), DEFAULT_ADOPTION);
-        const fromMap = usageTimeline(usage(new Map(entries)), DEFAULT_ADOPTION);
-        for (const hour of hours) {
-          const instant = DAY0 * DAY_MS + hour * 3_600_000;
-          expect(fromStore(instant)).toEqual(fromMap(instant));
-        }
-      }),
+      fc.property(
+        history,
+        fc.array(fc.integer({ min: -5 * 24, max: 420 * 24 }), { minLength: 1, maxLength: 30 }),
+        (entries, hours) => {
+          const sorted = [...entries].sort((a, b) => a[0] - b[0]);
+          const usage = (usedDays: FeatureUsageRecord['usedDays']): FeatureUsageRecord => ({
+            eventKey: 'e',
+            firstUsed: null,
+            usedDays,
+            feedback: [],
+          });
+          const fromStore = usageTimeline(
+            usage(
+              new SortedDayHistory(
+                sorted.map(([d]) => d),
+                sorted.map(([, ms]) => ms),
+              ),
+            ),
+            DEFAULT_ADOPTION,
+          );
+          const fromMap = usageTimeline(usage(new Map(entries)), DEFAULT_ADOPTION);
+          for (const hour of hours) {
+            const instant = DAY0 * DAY_MS + hour * 3_600_000;
+            expect(fromStore(instant)).toEqual(fromMap(instant));
+          }
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -66,7 +94,19 @@ describe('CsvRowEncoder group texts', () => {
   const WHOLE_ROWS = { record_delimiter: 'unix', quote_record_delimiter: true, escape_formulas: true } as const;
   /** Few distinct values, so that groups repeat as in an export, with CSV's special characters among them. */
   const cell: fc.Arbitrary<Cell> = fc.oneof(
-    fc.constantFrom<Cell>(null, '', 'acme', 'a,b', 'q"uote', 'line\nbreak', '=1+1', '2026-11-23T12:00:00.000Z', 0, 1, 2.5),
+    fc.constantFrom<Cell>(
+      null,
+      '',
+      'acme',
+      'a,b',
+      'q"uote',
+      'line\nbreak',
+      '=1+1',
+      '2026-11-23T12:00:00.000Z',
+      0,
+      1,
+      2.5,
+    ),
     fc.string({ maxLength: 6 }),
   );
 

@@ -12,7 +12,12 @@ import { decodeRawRecord, RawLogUnavailableError, type RawRecord } from '../../l
 
 const STREAM = 'data-export-raw-events';
 const firehose = mockClient(FirehoseClient);
-const log = new FirehoseRawEventLog({ client: new FirehoseClient({}), streamName: STREAM, attempts: 3, backoff: () => 0 });
+const log = new FirehoseRawEventLog({
+  client: new FirehoseClient({}),
+  streamName: STREAM,
+  attempts: 3,
+  backoff: () => 0,
+});
 
 const records = (count: number, attributes: RawRecord['attributes'] = {}): RawRecord[] =>
   Array.from({ length: count }, (_, index) => ({
@@ -29,16 +34,21 @@ const records = (count: number, attributes: RawRecord['attributes'] = {}): RawRe
 const sentCalls = (): RawRecord[][] =>
   firehose
     .commandCalls(PutRecordBatchCommand)
-    .map((call) => (call.args[0].input as PutRecordBatchCommandInput).Records!.map((r) => decodeRawRecord(Buffer.from(r.Data!).toString('utf8'))));
+    .map((call) => call.args[0].input.Records!.map((r) => decodeRawRecord(Buffer.from(r.Data!).toString('utf8'))));
 
-const accepted = (count: number) => ({ FailedPutCount: 0, RequestResponses: Array.from({ length: count }, () => ({ RecordId: 'x' })) });
+const accepted = (count: number) => ({
+  FailedPutCount: 0,
+  RequestResponses: Array.from({ length: count }, () => ({ RecordId: 'x' })),
+});
 
 beforeEach(() => firehose.reset());
 afterAll(() => firehose.restore());
 
 describe('FirehoseRawEventLog', () => {
   it('sends every record, one JSON line each, to its stream', async () => {
-    firehose.on(PutRecordBatchCommand).callsFake((input: PutRecordBatchCommandInput) => accepted(input.Records!.length));
+    firehose
+      .on(PutRecordBatchCommand)
+      .callsFake((input: PutRecordBatchCommandInput) => accepted(input.Records!.length));
     await log.append(records(3));
     const [call] = firehose.commandCalls(PutRecordBatchCommand);
     expect(call.args[0].input.DeliveryStreamName).toBe(STREAM);
@@ -48,7 +58,9 @@ describe('FirehoseRawEventLog', () => {
   });
 
   it('splits into calls of at most 500 records and 4 MiB, in order', async () => {
-    firehose.on(PutRecordBatchCommand).callsFake((input: PutRecordBatchCommandInput) => accepted(input.Records!.length));
+    firehose
+      .on(PutRecordBatchCommand)
+      .callsFake((input: PutRecordBatchCommandInput) => accepted(input.Records!.length));
     await log.append(records(1001));
     expect(sentCalls().map((call) => call.length)).toEqual([500, 500, 1]);
     expect(sentCalls().flat()).toEqual(records(1001));
@@ -68,9 +80,17 @@ describe('FirehoseRawEventLog', () => {
       .on(PutRecordBatchCommand)
       .resolvesOnce({
         FailedPutCount: 2,
-        RequestResponses: [{ RecordId: 'a' }, { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' }, { RecordId: 'c' }, { ErrorCode: 'InternalFailure' }],
+        RequestResponses: [
+          { RecordId: 'a' },
+          { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' },
+          { RecordId: 'c' },
+          { ErrorCode: 'InternalFailure' },
+        ],
       })
-      .resolvesOnce({ FailedPutCount: 1, RequestResponses: [{ RecordId: 'b' }, { ErrorCode: 'ServiceUnavailableException' }] })
+      .resolvesOnce({
+        FailedPutCount: 1,
+        RequestResponses: [{ RecordId: 'b' }, { ErrorCode: 'ServiceUnavailableException' }],
+      })
       .resolvesOnce(accepted(1));
     await log.append(records(4));
     const [, r1, , r3] = records(4);
@@ -81,12 +101,16 @@ describe('FirehoseRawEventLog', () => {
     // The last record of every call is refused.
     firehose.on(PutRecordBatchCommand).callsFake((input: PutRecordBatchCommandInput) => ({
       FailedPutCount: 1,
-      RequestResponses: input.Records!.map((_, index, all) => (index === all.length - 1 ? { ErrorCode: 'ServiceUnavailableException' } : { RecordId: 'a' })),
+      RequestResponses: input.Records!.map((_, index, all) =>
+        index === all.length - 1 ? { ErrorCode: 'ServiceUnavailableException' } : { RecordId: 'a' },
+      ),
     }));
     const failure = log.append(records(2)).catch((error: unknown) => error);
     const error = (await failure) as RawLogUnavailableError;
     expect(error).toBeInstanceOf(RawLogUnavailableError);
-    expect(error.message).toBe("The raw event log could not take 1 of the request's records right now; send the request again.");
+    expect(error.message).toBe(
+      "The raw event log could not take 1 of the request's records right now; send the request again.",
+    );
     expect(sentCalls().map((call) => call.length)).toEqual([2, 1, 1]);
   });
 

@@ -8,7 +8,14 @@ import {
   TransientDestinationError,
   WrongRegionError,
 } from '../../lambdas/core/destination';
-import { ConflictError, ForbiddenError, NotFoundError, PlanRequiredError, UnauthorizedError, ValidationError } from '../../lambdas/core/errors';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PlanRequiredError,
+  UnauthorizedError,
+  ValidationError,
+} from '../../lambdas/core/errors';
 import { errorResponse, MethodNotAllowedError } from '../../lambdas/http/errors';
 
 describe('errorResponse', () => {

@@ -39,15 +39,33 @@ class RecordingUsageStore {
 async function setUp() {
   const clock = new FakeClock(NOW);
   const tenants = new FakeTenantStore();
-  await tenants.createEnvironment({ id: 'env_1', organizationId: 'org_1', name: 'Production', ingestKeyHash: hashIngestKey(KEY), ingestKeyPrefix: 'ik_0', createdAt: 0 });
-  await tenants.putFeature('env_1', { id: 'reports', key: 'report_run', name: 'Reports', adoption: { minActiveDays: 5, windowDays: 28 } });
+  await tenants.createEnvironment({
+    id: 'env_1',
+    organizationId: 'org_1',
+    name: 'Production',
+    ingestKeyHash: hashIngestKey(KEY),
+    ingestKeyPrefix: 'ik_0',
+    createdAt: 0,
+  });
+  await tenants.putFeature('env_1', {
+    id: 'reports',
+    key: 'report_run',
+    name: 'Reports',
+    adoption: { minActiveDays: 5, windowDays: 28 },
+  });
   const usage = new RecordingUsageStore();
   const recorders = fakeIngestRecorders(clock);
   const metrics = new RecordingMetrics();
   const service = new IngestService({ tenants, usage: usage as unknown as UsageStore, clock, metrics, ...recorders });
   const router = ingestRouter(service, clock, metrics);
   const post = (path: string, body: unknown, key = KEY) =>
-    router.handle({ method: 'POST', path: `/ingest/${path}`, query: {}, headers: { authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+    router.handle({
+      method: 'POST',
+      path: `/ingest/${path}`,
+      query: {},
+      headers: { authorization: `Bearer ${key}` },
+      body: JSON.stringify(body),
+    });
   return { usage, post, metrics, ...recorders };
 }
 
@@ -55,9 +73,28 @@ describe('ingest into the raw event log', () => {
   it('appends every item type with its fields, attributes and context, in request order', async () => {
     const { rawLog, post } = await setUp();
     const response = await post('bulk', [
-      { type: 'user', userId: 'alice', attributes: { name: 'Alice', email: 'a@x.io', prefs: { dark: true } }, context: { active: false } },
-      { type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme', tags: ['a', 'b'] }, timestamp: '2026-12-07T09:00:00Z' },
-      { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 10 }, context: { ip: '1.2.3.4' }, timestamp: NOW - 5 },
+      {
+        type: 'user',
+        userId: 'alice',
+        attributes: { name: 'Alice', email: 'a@x.io', prefs: { dark: true } },
+        context: { active: false },
+      },
+      {
+        type: 'company',
+        companyId: 'acme',
+        userId: 'alice',
+        attributes: { name: 'Acme', tags: ['a', 'b'] },
+        timestamp: '2026-12-07T09:00:00Z',
+      },
+      {
+        type: 'event',
+        event: 'report_run',
+        userId: 'alice',
+        companyId: 'acme',
+        attributes: { rows: 10 },
+        context: { ip: '1.2.3.4' },
+        timestamp: NOW - 5,
+      },
       { type: 'feedback', companyId: 'acme', featureId: 'reports', score: 4, comment: 'nice' },
       { type: 'alias', userId: 'alice', alias: 'anon-42' },
       { type: 'feature-flag-event', action: 'check' },
@@ -65,10 +102,40 @@ describe('ingest into the raw event log', () => {
     expect(response).toMatchObject({ status: 200, body: { success: true } });
     const common = { environmentId: 'env_1', receivedAt: NOW };
     expect(rawLog.records.map(({ id: _id, ...record }) => record)).toEqual([
-      { ...common, type: 'user', userId: 'alice', timestamp: NOW, attributes: { name: 'Alice', email: 'a@x.io', prefs: { dark: true } }, context: { active: false } },
-      { ...common, type: 'company', userId: 'alice', companyId: 'acme', timestamp: NOW - 3_600_000, attributes: { name: 'Acme', tags: ['a', 'b'] } },
-      { ...common, type: 'event', userId: 'alice', companyId: 'acme', event: 'report_run', timestamp: NOW - 5, attributes: { rows: 10 }, context: { ip: '1.2.3.4' } },
-      { ...common, type: 'feedback', companyId: 'acme', event: 'report_run', timestamp: NOW, attributes: { comment: 'nice', score: 4, featureId: 'reports' } },
+      {
+        ...common,
+        type: 'user',
+        userId: 'alice',
+        timestamp: NOW,
+        attributes: { name: 'Alice', email: 'a@x.io', prefs: { dark: true } },
+        context: { active: false },
+      },
+      {
+        ...common,
+        type: 'company',
+        userId: 'alice',
+        companyId: 'acme',
+        timestamp: NOW - 3_600_000,
+        attributes: { name: 'Acme', tags: ['a', 'b'] },
+      },
+      {
+        ...common,
+        type: 'event',
+        userId: 'alice',
+        companyId: 'acme',
+        event: 'report_run',
+        timestamp: NOW - 5,
+        attributes: { rows: 10 },
+        context: { ip: '1.2.3.4' },
+      },
+      {
+        ...common,
+        type: 'feedback',
+        companyId: 'acme',
+        event: 'report_run',
+        timestamp: NOW,
+        attributes: { comment: 'nice', score: 4, featureId: 'reports' },
+      },
       { ...common, type: 'alias', userId: 'alice', alias: 'anon-42', timestamp: NOW },
     ]);
     expect(new Set(rawLog.records.map((record) => record.id)).size).toBe(5);
@@ -77,9 +144,30 @@ describe('ingest into the raw event log', () => {
   it('gives a retried request the same record ids, and events differing only in properties different ones', async () => {
     const { rawLog, post } = await setUp();
     const bulk = [
-      { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 1 }, timestamp: NOW - 5 },
-      { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 2 }, timestamp: NOW - 5 },
-      { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 2 }, timestamp: NOW - 5 },
+      {
+        type: 'event',
+        event: 'report_run',
+        userId: 'alice',
+        companyId: 'acme',
+        attributes: { rows: 1 },
+        timestamp: NOW - 5,
+      },
+      {
+        type: 'event',
+        event: 'report_run',
+        userId: 'alice',
+        companyId: 'acme',
+        attributes: { rows: 2 },
+        timestamp: NOW - 5,
+      },
+      {
+        type: 'event',
+        event: 'report_run',
+        userId: 'alice',
+        companyId: 'acme',
+        attributes: { rows: 2 },
+        timestamp: NOW - 5,
+      },
     ];
     await post('bulk', bulk);
     await post('bulk', bulk);
@@ -91,7 +179,9 @@ describe('ingest into the raw event log', () => {
   it('keeps nested company attributes as JSON text in the usage history, as before', async () => {
     const { usage, post } = await setUp();
     await post('company', { companyId: 'acme', attributes: { name: 'Acme', tags: ['a', 'b'], seats: 5 } });
-    expect(usage.writes).toEqual([{ company: { companyId: 'acme', at: NOW, attributes: { name: 'Acme', tags: '["a","b"]', seats: 5 } } }]);
+    expect(usage.writes).toEqual([
+      { company: { companyId: 'acme', at: NOW, attributes: { name: 'Acme', tags: '["a","b"]', seats: 5 } } },
+    ]);
   });
 
   it('answers 503 with Retry-After and writes nothing when the log refuses the items', async () => {
@@ -105,7 +195,10 @@ describe('ingest into the raw event log', () => {
     expect(response.headers).toMatchObject({ 'retry-after': '1' });
     expect(response.body).toEqual({
       success: false,
-      error: { code: 'temporarily_unavailable', message: 'The raw event log could not take the records right now; send the request again.' },
+      error: {
+        code: 'temporarily_unavailable',
+        message: 'The raw event log could not take the records right now; send the request again.',
+      },
     });
     expect(usage.writes).toEqual([]);
     expect(profiles.profiles.size).toBe(0);
@@ -121,7 +214,9 @@ describe('ingest into the raw event log', () => {
       { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { format: 'csv' } },
       { type: 'event', event: 'login', userId: 'bob', companyId: 'acme' },
     ]);
-    expect([...profiles.profiles.values()]).toEqual([{ userId: 'alice', attributes: { name: 'Alice', plan: 'pro' }, firstSeen: NOW, updatedAt: NOW }]);
+    expect([...profiles.profiles.values()]).toEqual([
+      { userId: 'alice', attributes: { name: 'Alice', plan: 'pro' }, firstSeen: NOW, updatedAt: NOW },
+    ]);
     expect(await catalogStore.list('env_1')).toEqual([
       { name: 'login', firstSeen: NOW, lastSeen: NOW, count: 1, propertyKeys: [] },
       { name: 'report_run', firstSeen: NOW, lastSeen: NOW, count: 2, propertyKeys: ['format', 'rows'] },
@@ -154,7 +249,9 @@ describe('ingest metrics', () => {
   it('counts refused requests by reason, and accepts nothing of them', async () => {
     const { post, metrics } = await setUp();
     expect((await post('event', { userId: 'alice' })).status).toBe(400);
-    expect((await post('event', { event: 'report_run', userId: 'alice' }, 'ik_ffffffffffffffffffffffffffffffff')).status).toBe(401);
+    expect(
+      (await post('event', { event: 'report_run', userId: 'alice' }, 'ik_ffffffffffffffffffffffffffffffff')).status,
+    ).toBe(401);
     expect((await post('event', { userId: 'alice' })).status).toBe(400);
     expect(metrics.counts).toEqual({
       'IngestRequestsRefused {"reason":"invalid_request"}': 2,

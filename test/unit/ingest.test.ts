@@ -9,14 +9,28 @@ import { UnauthorizedError, ValidationError } from '../../lambdas/core/errors';
 import { IngestService, ingestItemId, ingestItemIds, type IngestItem } from '../../lambdas/core/ingest';
 import { hashIngestKey } from '../../lambdas/core/ingest-keys';
 import { EARLIEST_TRACKED_AT, type Environment } from '../../lambdas/core/model';
-import { OPERATIONAL_METRICS, type CompanyUpdate, type FeedbackRecord, type UsageEvent, type UsageStore, type UserUpdate } from '../../lambdas/ports';
+import {
+  OPERATIONAL_METRICS,
+  type CompanyUpdate,
+  type FeedbackRecord,
+  type UsageEvent,
+  type UsageStore,
+  type UserUpdate,
+} from '../../lambdas/ports';
 import { FakeClock, FakeTenantStore } from '../support/fakes';
 import { fakeIngestRecorders } from '../support/ingest-log-fakes';
 import { RecordingMetrics } from '../support/recording-metrics';
 
 const KEY = 'ik_0123456789abcdef0123456789abcdef';
 const NOW = Date.parse('2026-12-07T10:00:00Z');
-const ENVIRONMENT: Environment = { id: 'env_1', organizationId: 'org_1', name: 'Production', ingestKeyHash: hashIngestKey(KEY), ingestKeyPrefix: 'ik_0', createdAt: 0 };
+const ENVIRONMENT: Environment = {
+  id: 'env_1',
+  organizationId: 'org_1',
+  name: 'Production',
+  ingestKeyHash: hashIngestKey(KEY),
+  ingestKeyPrefix: 'ik_0',
+  createdAt: 0,
+};
 
 type Write = { company: CompanyUpdate } | { user: UserUpdate } | { event: UsageEvent } | { feedback: FeedbackRecord };
 
@@ -67,7 +81,12 @@ async function setUp() {
   const clock = new FakeClock(NOW);
   const tenants = new FakeTenantStore();
   await tenants.createEnvironment(ENVIRONMENT);
-  await tenants.putFeature('env_1', { id: 'reports', key: 'report_run', name: 'Reports', adoption: { minActiveDays: 5, windowDays: 28 } });
+  await tenants.putFeature('env_1', {
+    id: 'reports',
+    key: 'report_run',
+    name: 'Reports',
+    adoption: { minActiveDays: 5, windowDays: 28 },
+  });
   const usage = new InMemoryUsage();
   const recorders = fakeIngestRecorders(clock);
   const metrics = new RecordingMetrics();
@@ -100,21 +119,29 @@ describe('IngestService.authenticate', () => {
   it.each([undefined, ''])('refuses a missing key (%p), saying how to send one', async (key) => {
     const { service } = await setUp();
     await expect(service.authenticate(key)).rejects.toThrow(
-      new UnauthorizedError('Missing ingest key. Send Authorization: Bearer <ingestKey> or ?publishableKey=<ingestKey>.'),
+      new UnauthorizedError(
+        'Missing ingest key. Send Authorization: Bearer <ingestKey> or ?publishableKey=<ingestKey>.',
+      ),
     );
   });
 
   it('refuses an unknown key, pointing at the key the environment returned', async () => {
     const { service } = await setUp();
     await expect(service.authenticate('ik_ffffffffffffffffffffffffffffffff')).rejects.toThrow(
-      new UnauthorizedError('Unknown ingest key. Use the ingestKey returned when the environment was created or its key rotated.'),
+      new UnauthorizedError(
+        'Unknown ingest key. Use the ingestKey returned when the environment was created or its key rotated.',
+      ),
     );
   });
 
   it('keeps a replaced key working until its end, and refuses it from that instant on', async () => {
     const { service, tenants, clock } = await setUp();
     const validUntil = NOW + 60_000;
-    await tenants.replaceIngestKey(ENVIRONMENT, { hash: hashIngestKey('ik_next0123456789abcdef0123456789'), prefix: 'ik_n' }, validUntil);
+    await tenants.replaceIngestKey(
+      ENVIRONMENT,
+      { hash: hashIngestKey('ik_next0123456789abcdef0123456789'), prefix: 'ik_n' },
+      validUntil,
+    );
     clock.set(validUntil - 1);
     await expect(service.authenticate(KEY)).resolves.toMatchObject({ id: 'env_1' });
     clock.set(validUntil);
@@ -140,15 +167,47 @@ describe('IngestService.features', () => {
  * a retry that spans a deploy twice, so they must stay what they are.
  */
 const GOLDEN_IDS: [IngestItem['type'], IngestItem, string][] = [
-  ['user', { type: 'user', userId: 'alice', attributes: { plan: 'pro' }, context: { active: true }, at: NOW }, 'cB_R-ehvhNitNIrgIU7zp8'],
-  ['company', { type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme' }, at: NOW }, '4FcoyuHYL9klMXXYD7jF_3'],
-  ['event', { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 1, mode: 'pdf' }, context: { ip: '1.2.3.4' }, at: NOW }, 'V1MeSwbJX69sX37gn7FTon'],
-  ['feedback', { type: 'feedback', companyId: 'acme', featureId: 'reports', score: 4, attributes: { comment: 'ok' }, at: NOW }, 'ALEitZU-Lgt3uy90Ft7o0Q'],
+  [
+    'user',
+    { type: 'user', userId: 'alice', attributes: { plan: 'pro' }, context: { active: true }, at: NOW },
+    'cB_R-ehvhNitNIrgIU7zp8',
+  ],
+  [
+    'company',
+    { type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme' }, at: NOW },
+    '4FcoyuHYL9klMXXYD7jF_3',
+  ],
+  [
+    'event',
+    {
+      type: 'event',
+      event: 'report_run',
+      userId: 'alice',
+      companyId: 'acme',
+      attributes: { rows: 1, mode: 'pdf' },
+      context: { ip: '1.2.3.4' },
+      at: NOW,
+    },
+    'V1MeSwbJX69sX37gn7FTon',
+  ],
+  [
+    'feedback',
+    { type: 'feedback', companyId: 'acme', featureId: 'reports', score: 4, attributes: { comment: 'ok' }, at: NOW },
+    'ALEitZU-Lgt3uy90Ft7o0Q',
+  ],
   ['alias', { type: 'alias', userId: 'alice', alias: 'anon-1', at: NOW }, 'ZnhQOmlyk7u223Y4mBB6P0'],
 ];
 
 describe('ingest item identity', () => {
-  const event: IngestItem = { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 1, mode: 'pdf' }, context: { ip: '1.2.3.4' }, at: NOW };
+  const event: IngestItem = {
+    type: 'event',
+    event: 'report_run',
+    userId: 'alice',
+    companyId: 'acme',
+    attributes: { rows: 1, mode: 'pdf' },
+    context: { ip: '1.2.3.4' },
+    at: NOW,
+  };
 
   it('is 22 base64url characters, the same for the same environment, content and ordinal', () => {
     const id = ingestItemId('env_1', event, 0);
@@ -156,13 +215,21 @@ describe('ingest item identity', () => {
     expect(ingestItemId('env_1', structuredClone(event), 0)).toBe(id);
   });
 
-  it.each(GOLDEN_IDS)('stays the same across versions of the service, so a retry after a deploy is still recognized (%s)', (_type, item, id) => {
-    expect(ingestItemId('env_1', item, 0)).toBe(id);
-  });
+  it.each(GOLDEN_IDS)(
+    'stays the same across versions of the service, so a retry after a deploy is still recognized (%s)',
+    (_type, item, id) => {
+      expect(ingestItemId('env_1', item, 0)).toBe(id);
+    },
+  );
 
   it('does not depend on the order attributes were sent in', () => {
     const entries = Object.entries({ a: 1, b: 'two', c: null, d: [4], e: { five: 5 } });
-    const orders = [entries, [...entries].reverse(), [2, 0, 4, 1, 3].map((i) => entries[i]), [3, 4, 0, 2, 1].map((i) => entries[i])];
+    const orders = [
+      entries,
+      [...entries].reverse(),
+      [2, 0, 4, 1, 3].map((i) => entries[i]),
+      [3, 4, 0, 2, 1].map((i) => entries[i]),
+    ];
     const ids = orders.map((order) => ingestItemId('env_1', { ...event, attributes: Object.fromEntries(order) }, 0));
     expect(new Set(ids).size).toBe(1);
   });
@@ -190,11 +257,39 @@ describe('ingest item identity', () => {
       'company',
       { type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme' }, context: { a: 1 }, at: NOW },
       [
-        { type: 'company', companyId: 'globex', userId: 'alice', attributes: { name: 'Acme' }, context: { a: 1 }, at: NOW },
+        {
+          type: 'company',
+          companyId: 'globex',
+          userId: 'alice',
+          attributes: { name: 'Acme' },
+          context: { a: 1 },
+          at: NOW,
+        },
         { type: 'company', companyId: 'acme', attributes: { name: 'Acme' }, context: { a: 1 }, at: NOW },
-        { type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme Inc' }, context: { a: 1 }, at: NOW },
-        { type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme' }, context: { a: 2 }, at: NOW },
-        { type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme' }, context: { a: 1 }, at: NOW + 1 },
+        {
+          type: 'company',
+          companyId: 'acme',
+          userId: 'alice',
+          attributes: { name: 'Acme Inc' },
+          context: { a: 1 },
+          at: NOW,
+        },
+        {
+          type: 'company',
+          companyId: 'acme',
+          userId: 'alice',
+          attributes: { name: 'Acme' },
+          context: { a: 2 },
+          at: NOW,
+        },
+        {
+          type: 'company',
+          companyId: 'acme',
+          userId: 'alice',
+          attributes: { name: 'Acme' },
+          context: { a: 1 },
+          at: NOW + 1,
+        },
       ],
     ],
     [
@@ -211,15 +306,56 @@ describe('ingest item identity', () => {
     ],
     [
       'feedback',
-      { type: 'feedback', userId: 'alice', companyId: 'acme', featureId: 'reports', score: 4, attributes: { comment: 'ok' }, at: NOW },
+      {
+        type: 'feedback',
+        userId: 'alice',
+        companyId: 'acme',
+        featureId: 'reports',
+        score: 4,
+        attributes: { comment: 'ok' },
+        at: NOW,
+      },
       [
         { type: 'feedback', companyId: 'acme', featureId: 'reports', score: 4, attributes: { comment: 'ok' }, at: NOW },
         { type: 'feedback', userId: 'alice', featureId: 'reports', score: 4, attributes: { comment: 'ok' }, at: NOW },
         { type: 'feedback', userId: 'alice', companyId: 'acme', score: 4, attributes: { comment: 'ok' }, at: NOW },
-        { type: 'feedback', userId: 'alice', companyId: 'acme', featureId: 'reports', featureKey: 'report_run', score: 4, attributes: { comment: 'ok' }, at: NOW },
-        { type: 'feedback', userId: 'alice', companyId: 'acme', featureId: 'reports', score: null, attributes: { comment: 'ok' }, at: NOW },
-        { type: 'feedback', userId: 'alice', companyId: 'acme', featureId: 'reports', score: 4, attributes: { comment: 'good' }, at: NOW },
-        { type: 'feedback', userId: 'alice', companyId: 'acme', featureId: 'reports', score: 4, attributes: { comment: 'ok' }, at: NOW + 1 },
+        {
+          type: 'feedback',
+          userId: 'alice',
+          companyId: 'acme',
+          featureId: 'reports',
+          featureKey: 'report_run',
+          score: 4,
+          attributes: { comment: 'ok' },
+          at: NOW,
+        },
+        {
+          type: 'feedback',
+          userId: 'alice',
+          companyId: 'acme',
+          featureId: 'reports',
+          score: null,
+          attributes: { comment: 'ok' },
+          at: NOW,
+        },
+        {
+          type: 'feedback',
+          userId: 'alice',
+          companyId: 'acme',
+          featureId: 'reports',
+          score: 4,
+          attributes: { comment: 'good' },
+          at: NOW,
+        },
+        {
+          type: 'feedback',
+          userId: 'alice',
+          companyId: 'acme',
+          featureId: 'reports',
+          score: 4,
+          attributes: { comment: 'ok' },
+          at: NOW + 1,
+        },
       ],
     ],
     [
@@ -263,7 +399,9 @@ describe('ingest item identity', () => {
 describe('IngestService.ingest refusals write nothing', () => {
   it('refuses a time before 2000-01-01, naming the field alone for a single item', async () => {
     const { service, nothingWritten } = await setUp();
-    const error = await refusal(service.ingest(ENVIRONMENT, [{ type: 'user', userId: 'alice', at: EARLIEST_TRACKED_AT - 1 }]));
+    const error = await refusal(
+      service.ingest(ENVIRONMENT, [{ type: 'user', userId: 'alice', at: EARLIEST_TRACKED_AT - 1 }]),
+    );
     expect(error.message).toBe('Invalid timestamp: timestamp must be a time from 2000-01-01T00:00:00Z on.');
     expect(error.issues).toEqual([{ path: 'timestamp', message: 'must be a time from 2000-01-01T00:00:00Z on' }]);
     await nothingWritten();
@@ -292,21 +430,28 @@ describe('IngestService.ingest refusals write nothing', () => {
         { type: 'feedback', companyId: 'acme', featureId: 'nope', score: 1, at: NOW },
       ]),
     );
-    expect(error.message).toBe('Unknown feature: no feature with id "nope" in this environment; send the feature\'s key or an existing featureId.');
+    expect(error.message).toBe(
+      'Unknown feature: no feature with id "nope" in this environment; send the feature\'s key or an existing featureId.',
+    );
     expect(error.issues).toEqual([{ path: '[1].featureId', message: 'no feature with id "nope" in this environment' }]);
     await nothingWritten();
   });
 
   it('refuses feedback with neither a feature key nor an id', async () => {
     const { service, nothingWritten } = await setUp();
-    const error = await refusal(service.ingest(ENVIRONMENT, [{ type: 'feedback', companyId: 'acme', score: 1, at: NOW }]));
-    expect(error.issues).toEqual([{ path: 'featureId', message: 'no feature with id "undefined" in this environment' }]);
+    const error = await refusal(
+      service.ingest(ENVIRONMENT, [{ type: 'feedback', companyId: 'acme', score: 1, at: NOW }]),
+    );
+    expect(error.issues).toEqual([
+      { path: 'featureId', message: 'no feature with id "undefined" in this environment' },
+    ]);
     await nothingWritten();
   });
 
   it("refuses company attributes that take the company past its bound, counting what is stored and the request's earlier updates", async () => {
     const { service, usage, nothingWritten } = await setUp();
-    const attributes = (from: number, count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${from + i}`, i]));
+    const attributes = (from: number, count: number) =>
+      Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${from + i}`, i]));
     usage.stored.set('acme', { values: attributes(0, MAX_COMPANY_ATTRIBUTES - 20), times: {} });
     const error = await refusal(
       service.ingest(ENVIRONMENT, [
@@ -315,14 +460,17 @@ describe('IngestService.ingest refusals write nothing', () => {
         { type: 'company', companyId: 'acme', attributes: attributes(2000, 10), at: NOW },
       ]),
     );
-    expect(error.issues).toEqual([{ path: '[2].attributes', message: expect.stringContaining('company "acme" would have 205 attributes') }]);
+    expect(error.issues).toEqual([
+      { path: '[2].attributes', message: expect.stringContaining('company "acme" would have 205 attributes') },
+    ]);
     expect(usage.attributeReads.sort()).toEqual(['acme', 'globex']);
     await nothingWritten();
   });
 
   it("does not count user and event attributes against any company's bound", async () => {
     const { service, usage } = await setUp();
-    const attributes = (prefix: string) => Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${prefix}${i}`, i]));
+    const attributes = (prefix: string) =>
+      Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${prefix}${i}`, i]));
     const result = await service.ingest(ENVIRONMENT, [
       { type: 'user', userId: 'alice', attributes: attributes('u'), at: NOW },
       { type: 'user', userId: 'bob', attributes: attributes('v'), at: NOW },
@@ -336,20 +484,30 @@ describe('IngestService.ingest refusals write nothing', () => {
     const { service, nothingWritten } = await setUp();
     const long = 'x'.repeat(60 * 1024);
     const error = await refusal(
-      service.ingest(ENVIRONMENT, [{ type: 'company', companyId: 'acme', attributes: { a: { text: long }, b: [long] }, at: NOW }]),
+      service.ingest(ENVIRONMENT, [
+        { type: 'company', companyId: 'acme', attributes: { a: { text: long }, b: [long] }, at: NOW },
+      ]),
     );
     // Keys 'a' and 'b', then {"text":"…"} (11 bytes around the text) and ["…"] (4 bytes).
     const bytes = 2 + (11 + long.length) + (4 + long.length);
-    expect(error.issues).toEqual([{ path: 'attributes', message: expect.stringContaining(`would have 2 attributes and ${bytes} bytes`) }]);
+    expect(error.issues).toEqual([
+      { path: 'attributes', message: expect.stringContaining(`would have 2 attributes and ${bytes} bytes`) },
+    ]);
     await nothingWritten();
   });
 });
 
 describe('IngestService.ingest into the usage history', () => {
-  it('writes each item type, attributing events and feedback to the company named or their user\'s', async () => {
+  it("writes each item type, attributing events and feedback to the company named or their user's", async () => {
     const { service, usage, rawLog } = await setUp();
     const result = await service.ingest(ENVIRONMENT, [
-      { type: 'company', companyId: 'acme', userId: 'alice', attributes: { name: 'Acme', tags: ['a'], owner: null }, at: NOW - 3 },
+      {
+        type: 'company',
+        companyId: 'acme',
+        userId: 'alice',
+        attributes: { name: 'Acme', tags: ['a'], owner: null },
+        at: NOW - 3,
+      },
       { type: 'user', userId: 'alice', attributes: { plan: 'pro' }, at: NOW - 2 },
       { type: 'event', event: 'report_run', userId: 'alice', at: NOW - 1 },
       { type: 'event', event: 'report_run', userId: 'bob', companyId: 'globex', at: NOW },
@@ -403,7 +561,9 @@ describe('IngestService.ingest into the usage history', () => {
       { type: 'feedback', userId: 'alice', featureKey: 'report_run', score: 3, at: NOW },
     ]);
     expect(result).toEqual({ recorded: 3, unattributed: 1 });
-    expect(usage.writes.filter((write) => 'event' in write)).toEqual([{ event: { companyId: 'acme', eventKey: 'report_run', at: NOW } }]);
+    expect(usage.writes.filter((write) => 'event' in write)).toEqual([
+      { event: { companyId: 'acme', eventKey: 'report_run', at: NOW } },
+    ]);
   });
 
   it('attributes an event sent right after the company call that linked its user', async () => {
@@ -424,17 +584,22 @@ describe('IngestService.ingest into the usage history', () => {
       { type: 'feedback', companyId: 'acme', featureKey: 'b', score: 1, at: NOW },
       { type: 'event', event: 'c', userId: 'bob', companyId: 'acme', at: NOW },
     ]);
-    expect(usage.writes.map((write) => ('event' in write ? write.event.eventKey : 'feedback' in write ? write.feedback.eventKey : 'company'))).toEqual([
-      'company',
-      'a',
-      'b',
-      'c',
-    ]);
+    expect(
+      usage.writes.map((write) =>
+        'event' in write ? write.event.eventKey : 'feedback' in write ? write.feedback.eventKey : 'company',
+      ),
+    ).toEqual(['company', 'a', 'b', 'c']);
   });
 
   it('writes different companies in parallel lanes, at most 16 at a time, and every item of a large bulk', async () => {
     const { service, usage } = await setUp();
-    const items: IngestItem[] = Array.from({ length: 40 }, (_, i) => ({ type: 'event', event: 'e', userId: `u${i}`, companyId: `c${i}`, at: NOW }));
+    const items: IngestItem[] = Array.from({ length: 40 }, (_, i) => ({
+      type: 'event',
+      event: 'e',
+      userId: `u${i}`,
+      companyId: `c${i}`,
+      at: NOW,
+    }));
     const result = await service.ingest(ENVIRONMENT, items);
     expect(result).toEqual({ recorded: 40, unattributed: 0 });
     expect(usage.writes).toHaveLength(40);
@@ -444,20 +609,24 @@ describe('IngestService.ingest into the usage history', () => {
 
   it('writes different companies sent without a user in parallel lanes too', async () => {
     const { service, usage } = await setUp();
-    await service.ingest(ENVIRONMENT, Array.from({ length: 20 }, (_, i): IngestItem => ({ type: 'company', companyId: `c${i}`, at: NOW })));
+    await service.ingest(
+      ENVIRONMENT,
+      Array.from({ length: 20 }, (_, i): IngestItem => ({ type: 'company', companyId: `c${i}`, at: NOW })),
+    );
     expect(usage.writes).toHaveLength(20);
     expect(usage.maxInFlight).toBeGreaterThan(1);
   });
 
   it('writes different users in parallel lanes too', async () => {
     const { service, usage } = await setUp();
-    const users = (at: number) => Array.from({ length: 20 }, (_, i): IngestItem => ({ type: 'user', userId: `u${i}`, at }));
+    const users = (at: number) =>
+      Array.from({ length: 20 }, (_, i): IngestItem => ({ type: 'user', userId: `u${i}`, at }));
     await service.ingest(ENVIRONMENT, [...users(NOW), ...users(NOW + 1)]);
     expect(usage.writes).toHaveLength(40);
     expect(usage.maxInFlight).toBeGreaterThan(1);
   });
 
-  it('reads each company\'s stored attributes once, however many updates the request has', async () => {
+  it("reads each company's stored attributes once, however many updates the request has", async () => {
     const { service, usage } = await setUp();
     const companies = Array.from({ length: 20 }, (_, i) => `c${i}`);
     await service.ingest(ENVIRONMENT, [
@@ -480,7 +649,10 @@ describe('IngestService.ingest into the usage history', () => {
       { type: 'user', receivedAt: NOW + 5 },
       { type: 'alias', receivedAt: NOW + 5 },
     ]);
-    expect(metrics.counts).toEqual({ [OPERATIONAL_METRICS.rawLogRecordsWritten]: 2, [OPERATIONAL_METRICS.ingestItemsAccepted]: 3 });
+    expect(metrics.counts).toEqual({
+      [OPERATIONAL_METRICS.rawLogRecordsWritten]: 2,
+      [OPERATIONAL_METRICS.ingestItemsAccepted]: 3,
+    });
   });
 
   it('gives the raw record and the feedback record the same identity, the one a retry repeats', async () => {
@@ -503,7 +675,11 @@ describe('IngestService.ingest into the usage history', () => {
       { type: 'user', userId: 'alice', attributes: { plan: 'pro' }, at: NOW - 10 },
       { type: 'event', event: 'report_run', userId: 'alice', companyId: 'acme', attributes: { rows: 1 }, at: NOW },
     ]);
-    expect([...profiles.profiles.values()]).toEqual([{ userId: 'alice', attributes: { plan: 'pro' }, firstSeen: NOW - 10, updatedAt: NOW }]);
-    expect(await catalogStore.list('env_1')).toEqual([expect.objectContaining({ name: 'report_run', propertyKeys: ['rows'], count: 1 })]);
+    expect([...profiles.profiles.values()]).toEqual([
+      { userId: 'alice', attributes: { plan: 'pro' }, firstSeen: NOW - 10, updatedAt: NOW },
+    ]);
+    expect(await catalogStore.list('env_1')).toEqual([
+      expect.objectContaining({ name: 'report_run', propertyKeys: ['rows'], count: 1 }),
+    ]);
   });
 });

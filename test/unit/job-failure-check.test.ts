@@ -7,24 +7,59 @@
 import { JobFailureCheck, JOB_STOPPED_REASON, jobPageUrl } from '../../lambdas/core/job-failure-check';
 import type { ExportJob, NamedDestination } from '../../lambdas/ports';
 import { destinationOf, jobOf } from '../support/export-job-store-contracts';
-import { FakeClock, FakeDestinationStore, FakeExportJobStore, FakeMailer, FakeScheduler, FakeTenantStore } from '../support/fakes';
+import {
+  FakeClock,
+  FakeDestinationStore,
+  FakeExportJobStore,
+  FakeMailer,
+  FakeScheduler,
+  FakeTenantStore,
+} from '../support/fakes';
 
 const HOUR = 3_600_000;
 const F = Date.parse('2026-11-24T06:10:00Z');
 
 async function setup(job: Partial<ExportJob> = {}, auth?: NamedDestination['auth']) {
   const tenants = new FakeTenantStore();
-  tenants.environments.set('env1', { id: 'env1', organizationId: 'org_1', name: 'Production', ingestKeyHash: 'h', ingestKeyPrefix: 'ik_a', createdAt: 0 } as never);
+  tenants.environments.set('env1', {
+    id: 'env1',
+    organizationId: 'org_1',
+    name: 'Production',
+    ingestKeyHash: 'h',
+    ingestKeyPrefix: 'ik_a',
+    createdAt: 0,
+  });
   const destinations = new FakeDestinationStore();
   await destinations.create(destinationOf('env1', 'dst_1', 1, auth && { auth }));
   const jobs = new FakeExportJobStore();
-  await jobs.create(jobOf('env1', 'job_1', 1, { name: 'Hourly lake', destinationId: 'dst_1', notifyEmails: ['data@acme.example', 'ops@acme.example'], ...job }));
+  await jobs.create(
+    jobOf('env1', 'job_1', 1, {
+      name: 'Hourly lake',
+      destinationId: 'dst_1',
+      notifyEmails: ['data@acme.example', 'ops@acme.example'],
+      ...job,
+    }),
+  );
   const scheduler = new FakeScheduler();
   await scheduler.upsertJob('env1', 'job_1', 6, 0);
   const mailer = new FakeMailer();
   const clock = new FakeClock(F);
-  const check = new JobFailureCheck({ jobs, destinations, tenants, scheduler, mailer, clock, dashboardUrl: 'https://app.example/' });
-  await jobs.recordRunOutcome('env1', 'job_1', { runId: '20261124060000', status: 'failed', finishedAt: F, failureClass: 'customer', errorCode: 'access_denied' });
+  const check = new JobFailureCheck({
+    jobs,
+    destinations,
+    tenants,
+    scheduler,
+    mailer,
+    clock,
+    dashboardUrl: 'https://app.example/',
+  });
+  await jobs.recordRunOutcome('env1', 'job_1', {
+    runId: '20261124060000',
+    status: 'failed',
+    finishedAt: F,
+    failureClass: 'customer',
+    errorCode: 'access_denied',
+  });
   return { check, jobs, scheduler, mailer };
 }
 
@@ -37,8 +72,16 @@ test('email 1 at the first check, email 2 after 24 h, STOPPED and email 3 at 72 
   await check.check(F + 48 * HOUR);
   expect(scheduler.jobSchedules.has('job_1')).toBe(true);
   const last = await check.check(F + 72 * HOUR);
-  expect(last).toEqual({ examined: 1, emailsSent: [{ environmentId: 'env1', jobId: 'job_1', email: 3 }], stopped: [{ environmentId: 'env1', jobId: 'job_1' }] });
-  expect(await jobs.get('env1', 'job_1')).toMatchObject({ status: 'STOPPED', stoppedBy: 'failureCheck', stoppedReason: JOB_STOPPED_REASON });
+  expect(last).toEqual({
+    examined: 1,
+    emailsSent: [{ environmentId: 'env1', jobId: 'job_1', email: 3 }],
+    stopped: [{ environmentId: 'env1', jobId: 'job_1' }],
+  });
+  expect(await jobs.get('env1', 'job_1')).toMatchObject({
+    status: 'STOPPED',
+    stoppedBy: 'failureCheck',
+    stoppedReason: JOB_STOPPED_REASON,
+  });
   expect(scheduler.jobSchedules.has('job_1')).toBe(false);
   expect(await check.check(F + 73 * HOUR)).toEqual({ examined: 0, emailsSent: [], stopped: [] });
 
@@ -59,7 +102,13 @@ test('a job a user stopped, or one that is gone, ends its sequence without an em
   const { check, jobs, mailer } = await setup({ status: 'STOPPED', stoppedBy: 'user' });
   expect((await check.check(F + HOUR)).emailsSent).toEqual([]);
   expect(await check.check(F + 2 * HOUR)).toMatchObject({ examined: 0 });
-  await jobs.recordRunOutcome('env1', 'job_gone', { runId: '20261124060000', status: 'failed', finishedAt: F, failureClass: 'customer', errorCode: 'bucket_not_found' });
+  await jobs.recordRunOutcome('env1', 'job_gone', {
+    runId: '20261124060000',
+    status: 'failed',
+    finishedAt: F,
+    failureClass: 'customer',
+    errorCode: 'bucket_not_found',
+  });
   await check.check(F + HOUR);
   expect(await check.check(F + 2 * HOUR)).toMatchObject({ examined: 0 });
   expect(mailer.attempts).toEqual([]);
@@ -83,7 +132,10 @@ test('five overlapping checks send each email once', async () => {
   const { check, mailer } = await setup();
   await Promise.all(Array.from({ length: 5 }, () => check.check(F + HOUR)));
   await Promise.all(Array.from({ length: 5 }, () => check.check(F + 72 * HOUR)));
-  expect(mailer.sent.map((mail) => mail.subject)).toEqual(['Export job "Hourly lake" of Production is failing', 'Export job "Hourly lake" of Production stopped']);
+  expect(mailer.sent.map((mail) => mail.subject)).toEqual([
+    'Export job "Hourly lake" of Production is failing',
+    'Export job "Hourly lake" of Production stopped',
+  ]);
 });
 
 test("a bucket-policy destination's refusal is worded for the policy", async () => {

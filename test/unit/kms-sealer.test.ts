@@ -40,7 +40,11 @@ function fakeKms(): void {
   });
   kms.on(DecryptCommand).callsFake(async (input: DecryptCommandInput) => {
     const original = encrypted.get(Buffer.from(input.CiphertextBlob ?? []).toString('hex'));
-    if (!original || original.KeyId !== input.KeyId || !sameContext(original.EncryptionContext, input.EncryptionContext)) {
+    if (
+      !original ||
+      original.KeyId !== input.KeyId ||
+      !sameContext(original.EncryptionContext, input.EncryptionContext)
+    ) {
       throw new InvalidCiphertextException({ $metadata: { httpStatusCode: 400 }, message: 'Invalid ciphertext' });
     }
     return { Plaintext: original.Plaintext, KeyId: input.KeyId };
@@ -96,7 +100,10 @@ describe('KmsSecretSealer', () => {
     const unsealing = sealer.unseal(sealed, ENV_B);
 
     await expect(unsealing).rejects.toBeInstanceOf(SecretUnsealError);
-    await expect(unsealing).rejects.toMatchObject({ name: 'SecretUnsealError', cause: expect.any(InvalidCiphertextException) });
+    await expect(unsealing).rejects.toMatchObject({
+      name: 'SecretUnsealError',
+      cause: expect.any(InvalidCiphertextException),
+    });
   });
 
   it.each([
@@ -121,9 +128,16 @@ describe('KmsSecretSealer', () => {
   });
 
   it.each([
-    ['access denied (IAM or key policy)', () => Object.assign(new Error('User is not authorized to perform kms:Decrypt'), { name: 'AccessDeniedException' })],
+    [
+      'access denied (IAM or key policy)',
+      () =>
+        Object.assign(new Error('User is not authorized to perform kms:Decrypt'), { name: 'AccessDeniedException' }),
+    ],
     ['a disabled key', () => new DisabledException({ $metadata: { httpStatusCode: 400 }, message: 'disabled' })],
-    ['a key pending deletion', () => new KMSInvalidStateException({ $metadata: { httpStatusCode: 400 }, message: 'pending deletion' })],
+    [
+      'a key pending deletion',
+      () => new KMSInvalidStateException({ $metadata: { httpStatusCode: 400 }, message: 'pending deletion' }),
+    ],
     ['a deleted key', () => new NotFoundException({ $metadata: { httpStatusCode: 400 }, message: 'not found' })],
   ])('turns %s into SealingKeyUnavailableError, an internal failure, on unseal and on seal', async (_name, failure) => {
     const sealed = await sealer.seal(SECRET, ENV_A);

@@ -3,7 +3,12 @@
  * exactly at the limit with scalar leaves, a trailing "/" after a ".." segment, and how the usage
  * history stores attribute values (scalars as they are, nested JSON as its text).
  */
-import { keyPrefixProblem, nestedValueProblem, nestingDeeperThan, storedAttributeValue } from '../../lambdas/core/limits';
+import {
+  keyPrefixProblem,
+  nestedValueProblem,
+  nestingDeeperThan,
+  storedAttributeValue,
+} from '../../lambdas/core/limits';
 
 /** `levels` nested arrays around a scalar: [[[1]]] has 3 levels. */
 const nested = (levels: number): unknown => (levels === 0 ? 1 : [nested(levels - 1)]);
@@ -13,7 +18,9 @@ describe('nesting limits', () => {
     expect(nestingDeeperThan(nested(3), 3)).toBe(false);
     expect(nestingDeeperThan(nested(4), 3)).toBe(true);
     expect(nestedValueProblem(nested(3) as object, 3)).toBeUndefined();
-    expect(nestedValueProblem(nested(4) as object, 3)).toBe('nests objects and arrays more than 3 levels deep; flatten it');
+    expect(nestedValueProblem(nested(4) as object, 3)).toBe(
+      'nests objects and arrays more than 3 levels deep; flatten it',
+    );
   });
 });
 

@@ -36,7 +36,9 @@ describe('input limits', () => {
     expect(nestedValueProblem(nested(MAX_NESTING_DEPTH) as object, MAX_NESTING_DEPTH)).toBeUndefined();
     expect(nestedValueProblem(nested(100_000) as object, MAX_NESTING_DEPTH)).toMatch(/more than 8 levels/);
     expect(nestedValueProblem({ a: { b: [1, MAX_NUMBER_MAGNITUDE] } }, MAX_NESTING_DEPTH)).toBeUndefined();
-    expect(nestedValueProblem({ a: { b: [1, 5.777964456031756e160] } }, MAX_NESTING_DEPTH)).toMatch(/5\.777964456031756e\+160, which must be between/);
+    expect(nestedValueProblem({ a: { b: [1, 5.777964456031756e160] } }, MAX_NESTING_DEPTH)).toMatch(
+      /5\.777964456031756e\+160, which must be between/,
+    );
     expect(nestedValueProblem([{ x: -7.7e-239 }], MAX_NESTING_DEPTH)).toMatch(/must be 0 or at least 1e-130/);
     expect(nestedValueProblem({ a: { '': null } }, MAX_NESTING_DEPTH)).toMatch(/empty key/);
     expect(nestedValueProblem({ a: [''] }, MAX_NESTING_DEPTH)).toBeUndefined();
@@ -60,7 +62,8 @@ describe('input limits', () => {
   });
 
   it('numbers are finite, within ±(2^53-1), and 0 or at least 1e-130 in magnitude', () => {
-    for (const fine of [0, -0, 1.5, MAX_NUMBER_MAGNITUDE, -MAX_NUMBER_MAGNITUDE, 1e-130]) expect(numberProblem(fine)).toBeUndefined();
+    for (const fine of [0, -0, 1.5, MAX_NUMBER_MAGNITUDE, -MAX_NUMBER_MAGNITUDE, 1e-130])
+      expect(numberProblem(fine)).toBeUndefined();
     expect(numberProblem(MAX_NUMBER_MAGNITUDE + 1)).toMatch(/send larger numbers as a string/);
     expect(numberProblem(1e16)).toMatch(/9007199254740991/);
     expect(numberProblem(-1e16)).toBeDefined();
@@ -70,8 +73,21 @@ describe('input limits', () => {
   });
 
   it('key prefixes: folders without empty, "." or ".." segments, a leading "/" or control characters', () => {
-    for (const fine of ['', 'exports', 'exports/', 'a/b.c/..d', 'x'.repeat(512)]) expect(keyPrefixProblem(fine)).toBeUndefined();
-    for (const bad of ['..', '.', 'a/../b', '/a', 'a//b', '//', 'a\u0000', 'a\u007f', 'a\u0085', 'x'.repeat(513), 'a\udc00']) {
+    for (const fine of ['', 'exports', 'exports/', 'a/b.c/..d', 'x'.repeat(512)])
+      expect(keyPrefixProblem(fine)).toBeUndefined();
+    for (const bad of [
+      '..',
+      '.',
+      'a/../b',
+      '/a',
+      'a//b',
+      '//',
+      'a\u0000',
+      'a\u007f',
+      'a\u0085',
+      'x'.repeat(513),
+      'a\udc00',
+    ]) {
       expect(keyPrefixProblem(bad)).toBeDefined();
     }
   });
@@ -82,19 +98,32 @@ describe('where the limits are published', () => {
 
   it('the README states every limit as the code does', () => {
     const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
-    for (const { input, limit, refusal } of LIMITS_TABLE) expect(readme).toContain(`| ${input} | ${limit} | ${refusal} |`);
+    for (const { input, limit, refusal } of LIMITS_TABLE)
+      expect(readme).toContain(`| ${input} | ${limit} | ${refusal} |`);
   });
 
   it('the OpenAPI document states them: the table, the body limit and the bounds of each schema', () => {
     for (const { limit } of LIMITS_TABLE) expect(document.info.description).toContain(limit);
     const settings = document.paths['/v1/environments/{envId}/data-export/settings'].put.requestBody;
     expect(settings.description).toContain(`${MAX_BODY_BYTES} bytes`);
-    expect(settings.content['application/json'].schema.properties.key).toMatchObject({ maxLength: MAX_KEY_PREFIX_BYTES });
+    expect(settings.content['application/json'].schema.properties.key).toMatchObject({
+      maxLength: MAX_KEY_PREFIX_BYTES,
+    });
     const feature = document.paths['/v1/environments/{envId}/features/{featureId}'].put;
-    expect(feature.requestBody.content['application/json'].schema.properties.key).toMatchObject({ minLength: 1, maxLength: MAX_ID_BYTES });
+    expect(feature.requestBody.content['application/json'].schema.properties.key).toMatchObject({
+      minLength: 1,
+      maxLength: MAX_ID_BYTES,
+    });
     expect(feature.parameters[1].schema.pattern).toBeDefined();
-    const segment = document.paths['/v1/environments/{envId}/segments/{segmentId}'].put.requestBody.content['application/json'].schema;
-    const greaterThan = segment.properties.conditions.items.anyOf.find((c: any) => c.properties.operator.enum?.includes('greaterThan'));
-    expect(greaterThan.properties.value).toMatchObject({ minimum: -MAX_NUMBER_MAGNITUDE, maximum: MAX_NUMBER_MAGNITUDE });
+    const segment =
+      document.paths['/v1/environments/{envId}/segments/{segmentId}'].put.requestBody.content['application/json']
+        .schema;
+    const greaterThan = segment.properties.conditions.items.anyOf.find((c: any) =>
+      c.properties.operator.enum?.includes('greaterThan'),
+    );
+    expect(greaterThan.properties.value).toMatchObject({
+      minimum: -MAX_NUMBER_MAGNITUDE,
+      maximum: MAX_NUMBER_MAGNITUDE,
+    });
   });
 });

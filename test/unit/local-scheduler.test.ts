@@ -63,7 +63,13 @@ describe('LocalExportScheduler', () => {
     await tickAt(scheduler, '2024-01-03T23:59:59.999Z');
     expect(fired).toEqual([]);
 
-    await tickAt(scheduler, '2024-01-04T00:00:00Z', '2024-01-04T00:00:30Z', '2024-01-04T18:00:00Z', '2024-01-05T00:00:30Z');
+    await tickAt(
+      scheduler,
+      '2024-01-04T00:00:00Z',
+      '2024-01-04T00:00:30Z',
+      '2024-01-04T18:00:00Z',
+      '2024-01-05T00:00:30Z',
+    );
     expect(fired).toEqual([
       [ENV_A, '2024-01-04T00:00:00.000Z'],
       [ENV_A, '2024-01-05T00:00:00.000Z'],
@@ -133,7 +139,13 @@ describe('LocalExportScheduler', () => {
 
     now = at('2024-01-04T12:00:00Z');
     await scheduler.upsert(ENV_A, 'weekly');
-    await tickAt(scheduler, '2024-01-05T00:00:30Z', '2024-01-06T00:00:30Z', '2024-01-07T00:00:30Z', '2024-01-08T00:00:30Z');
+    await tickAt(
+      scheduler,
+      '2024-01-05T00:00:30Z',
+      '2024-01-06T00:00:30Z',
+      '2024-01-07T00:00:30Z',
+      '2024-01-08T00:00:30Z',
+    );
 
     // Back to daily on Wednesday: no catch-up of the days since Monday's run.
     now = at('2024-01-10T12:00:00Z');
@@ -173,11 +185,10 @@ describe('LocalExportScheduler', () => {
   });
 
   it('stops catching up when a firing removes the schedule', async () => {
-    let scheduler: LocalExportScheduler | undefined;
-    scheduler = await started({
+    const scheduler: LocalExportScheduler = await started({
       fire: async (environmentId, scheduledTime) => {
         fired.push([environmentId, iso(scheduledTime)]);
-        await scheduler?.remove(environmentId);
+        await scheduler.remove(environmentId);
       },
     });
     await scheduler.upsert(ENV_A, 'daily');
@@ -288,7 +299,9 @@ describe('LocalExportScheduler', () => {
 
       await tickAt(scheduler, '2024-01-04T00:00:30Z');
 
-      expect(savedWhenFiring).toEqual([{ cadence: 'daily', createdAt: WEDNESDAY, lastFiredFor: at('2024-01-04T00:00:00Z') }]);
+      expect(savedWhenFiring).toEqual([
+        { cadence: 'daily', createdAt: WEDNESDAY, lastFiredFor: at('2024-01-04T00:00:00Z') },
+      ]);
     });
 
     it('forgets a removed schedule across a restart', async () => {
@@ -313,7 +326,10 @@ describe('LocalExportScheduler', () => {
     it.each([
       ['that is not JSON', '{'],
       ['of another version', JSON.stringify({ version: 2, schedules: {} })],
-      ['holding an invalid schedule', JSON.stringify({ version: 1, schedules: { [ENV_A]: { cadence: 'hourly', createdAt: 0 } } })],
+      [
+        'holding an invalid schedule',
+        JSON.stringify({ version: 1, schedules: { [ENV_A]: { cadence: 'hourly', createdAt: 0 } } }),
+      ],
     ])('refuses a schedules file %s', async (_case, content) => {
       const file = join(directory, 'schedules.json');
       await writeFile(file, content);
@@ -327,14 +343,26 @@ describe('LocalExportScheduler: export jobs', () => {
   it('fires a job every N hours from its start, each instant once, and keeps the schedule across a restart', async () => {
     const file = join(directory, 'schedules.json');
     const jobRuns: Array<[string, string, string]> = [];
-    const fireJob = async ({ environmentId, jobId, scheduledTime }: { environmentId: string; jobId: string; scheduledTime: number }) => {
+    const fireJob = async ({
+      environmentId,
+      jobId,
+      scheduledTime,
+    }: {
+      environmentId: string;
+      jobId: string;
+      scheduledTime: number;
+    }) => {
       jobRuns.push([environmentId, jobId, iso(scheduledTime)]);
     };
     const first = await LocalExportScheduler.open({ clock, file });
     schedulers.push(first);
     first.start(recordFiring, { intervalMs: 3_600_000, fireJob });
     await first.upsertJob(ENV_A, 'job_a', 6, at('2024-01-03T12:00:00Z'));
-    expect(first.jobSchedule('job_a')).toEqual({ environmentId: ENV_A, everyHours: 6, startAt: at('2024-01-03T12:00:00Z') });
+    expect(first.jobSchedule('job_a')).toEqual({
+      environmentId: ENV_A,
+      everyHours: 6,
+      startAt: at('2024-01-03T12:00:00Z'),
+    });
     await tickAt(first, '2024-01-03T11:59:59Z', '2024-01-03T12:00:00Z', '2024-01-03T19:00:00Z');
     expect(jobRuns).toEqual([
       [ENV_A, 'job_a', '2024-01-03T12:00:00.000Z'],
@@ -358,13 +386,21 @@ describe('LocalExportScheduler: export jobs', () => {
     const jobRuns: string[] = [];
     const scheduler = await LocalExportScheduler.open({ clock });
     schedulers.push(scheduler);
-    scheduler.start(recordFiring, { intervalMs: 3_600_000, fireJob: async ({ scheduledTime }) => void jobRuns.push(iso(scheduledTime)) });
+    scheduler.start(recordFiring, {
+      intervalMs: 3_600_000,
+      fireJob: async ({ scheduledTime }) => void jobRuns.push(iso(scheduledTime)),
+    });
     await scheduler.upsertJob(ENV_A, 'job_a', 24, at('2024-01-03T00:00:00Z'));
     await tickAt(scheduler, '2024-01-04T01:00:00Z');
     now = at('2024-01-04T05:00:00Z');
     await scheduler.upsertJob(ENV_A, 'job_a', 4, at('2024-01-03T00:00:00Z'));
     await tickAt(scheduler, '2024-01-04T13:00:00Z');
-    expect(jobRuns).toEqual(['2024-01-03T00:00:00.000Z', '2024-01-04T00:00:00.000Z', '2024-01-04T08:00:00.000Z', '2024-01-04T12:00:00.000Z']);
+    expect(jobRuns).toEqual([
+      '2024-01-03T00:00:00.000Z',
+      '2024-01-04T00:00:00.000Z',
+      '2024-01-04T08:00:00.000Z',
+      '2024-01-04T12:00:00.000Z',
+    ]);
   });
 });
 
@@ -375,7 +411,10 @@ describe('LocalExportScheduler: raw revisions export schedules', () => {
     const open = async () => {
       const scheduler = await LocalExportScheduler.open({ clock, file });
       schedulers.push(scheduler);
-      scheduler.start(recordFiring, { intervalMs: 3_600_000, fireRawExport: async (environmentId, scheduledTime) => void rawFired.push([environmentId, iso(scheduledTime)]) });
+      scheduler.start(recordFiring, {
+        intervalMs: 3_600_000,
+        fireRawExport: async (environmentId, scheduledTime) => void rawFired.push([environmentId, iso(scheduledTime)]),
+      });
       return scheduler;
     };
     const scheduler = await open();

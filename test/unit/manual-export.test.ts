@@ -8,7 +8,11 @@ import type { Caller } from '../../lambdas/core/access';
 import { NotFoundError, PlanRequiredError, UnauthorizedError } from '../../lambdas/core/errors';
 import { RUN_TIME_LIMIT_MS } from '../../lambdas/core/export/pipeline';
 import { storedIngestKey } from '../../lambdas/core/ingest-keys';
-import { ManualExportService, MAX_CONCURRENT_MANUAL_EXPORTS, TooManyExportsError } from '../../lambdas/core/manual-export';
+import {
+  ManualExportService,
+  MAX_CONCURRENT_MANUAL_EXPORTS,
+  TooManyExportsError,
+} from '../../lambdas/core/manual-export';
 import { DAY_MS, type CompanyUsage, type Environment, type Plan } from '../../lambdas/core/model';
 import type { DownloadLinks, ExportDispatcher, ManualExportRequest, ObjectSink } from '../../lambdas/ports';
 import { FakeClock, FakeManualExportStore, FakeTenantStore, FakeUsageStore } from '../support/fakes';
@@ -56,8 +60,16 @@ const links: DownloadLinks = {
 function company(id: string): CompanyUsage {
   const day = Math.floor(REQUESTED_AT / DAY_MS) - 1;
   return {
-    company: { companyId: id, name: `Company ${id}`, attributes: {}, firstSeen: day * DAY_MS, seenDays: new Map([[day, day * DAY_MS + 1]]) },
-    usage: [{ eventKey: 'export', firstUsed: day * DAY_MS + 1, usedDays: new Map([[day, day * DAY_MS + 1]]), feedback: [] }],
+    company: {
+      companyId: id,
+      name: `Company ${id}`,
+      attributes: {},
+      firstSeen: day * DAY_MS,
+      seenDays: new Map([[day, day * DAY_MS + 1]]),
+    },
+    usage: [
+      { eventKey: 'export', firstUsed: day * DAY_MS + 1, usedDays: new Map([[day, day * DAY_MS + 1]]), feedback: [] },
+    ],
   };
 }
 
@@ -76,7 +88,12 @@ async function setup(plan: Plan = 'pro') {
   let ids = 0;
   await tenants.createOrganization({ id: ORG, name: 'Acme', plan, createdAt: 0 });
   await tenants.createEnvironment(environment(ENV, 'Production'));
-  await tenants.putFeature(ENV, { id: 'f_export', key: 'export', name: 'Export', adoption: { minActiveDays: 5, windowDays: 28 } });
+  await tenants.putFeature(ENV, {
+    id: 'f_export',
+    key: 'export',
+    name: 'Export',
+    adoption: { minActiveDays: 5, windowDays: 28 },
+  });
   await usage.putCompanyUsage(ENV, company('c1'));
   await usage.putCompanyUsage(ENV, company('c2'));
   const service = new ManualExportService({
@@ -94,7 +111,7 @@ async function setup(plan: Plan = 'pro') {
 }
 
 describe('request', () => {
-  test('creates a pending job as of now, holding one of the environment\'s slots, and dispatches it', async () => {
+  test("creates a pending job as of now, holding one of the environment's slots, and dispatches it", async () => {
     const { service, jobs, dispatcher } = await setup();
     const view = await service.request(member, ENV, '30d-daily');
     expect(view).toEqual({
@@ -152,7 +169,9 @@ describe('request', () => {
     expect(free.dispatcher.requests).toEqual([]);
     const { service, jobs } = await setup();
     await expect(service.request(undefined, ENV, 'snapshot')).rejects.toBeInstanceOf(UnauthorizedError);
-    await expect(service.request({ organizationId: 'org_other', role: 'member' }, ENV, 'snapshot')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      service.request({ organizationId: 'org_other', role: 'member' }, ENV, 'snapshot'),
+    ).rejects.toBeInstanceOf(NotFoundError);
     expect(jobs.jobs.size).toBe(0);
   });
 });
@@ -166,7 +185,12 @@ describe('run', () => {
     const key = 'manual/env_prod/exp_1/production_snapshot_2026-03-04.csv';
     expect([...sink.objects.keys()]).toEqual([key]);
     const csv = sink.objects.get(key)!;
-    expect(csv.split('\n').filter(Boolean).map((line) => line.split(',')[0])).toEqual(['Company ID', 'c1', 'c2']);
+    expect(
+      csv
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(',')[0]),
+    ).toEqual(['Company ID', 'c1', 'c2']);
     expect(await jobs.get(ENV, 'exp_1')).toEqual({
       id: 'exp_1',
       environmentId: ENV,
@@ -211,7 +235,9 @@ describe('run', () => {
     expect(jobs.claims.at(-1)).toEqual({ id: 'exp_1', claimId: expect.any(String), at: deadlineAt + 1, claimed: true });
     const done = await jobs.get(ENV, 'exp_1');
     expect(done).toMatchObject({ status: 'done', startedAt: deadlineAt + 1, claimId: jobs.claims.at(-1)!.claimId });
-    expect(await jobs.finish(ENV, 'exp_1', { status: 'failed', finishedAt: deadlineAt + 2, error: 'late' }, 'claim_lost')).toBe(false);
+    expect(
+      await jobs.finish(ENV, 'exp_1', { status: 'failed', finishedAt: deadlineAt + 2, error: 'late' }, 'claim_lost'),
+    ).toBe(false);
     expect(await jobs.get(ENV, 'exp_1')).toEqual(done);
   });
 
@@ -227,7 +253,12 @@ describe('run', () => {
       error: 'The export failed on our side. Please start it again; if it keeps failing, contact support.',
     });
     const view = await service.get(member, ENV, 'exp_1');
-    expect(view).toMatchObject({ status: 'failed', downloadUrl: null, expiresAt: null, error: expect.stringContaining('on our side') });
+    expect(view).toMatchObject({
+      status: 'failed',
+      downloadUrl: null,
+      expiresAt: null,
+      error: expect.stringContaining('on our side'),
+    });
   });
 
   test('an export stopped by its time limit says so', async () => {
@@ -248,7 +279,10 @@ describe('run', () => {
     await service.request(member, ENV, 'snapshot');
     tenants.environments.delete(ENV);
     await service.run(ENV, 'exp_1');
-    expect(await jobs.get(ENV, 'exp_1')).toMatchObject({ status: 'failed', error: `Environment ${ENV} no longer exists.` });
+    expect(await jobs.get(ENV, 'exp_1')).toMatchObject({
+      status: 'failed',
+      error: `Environment ${ENV} no longer exists.`,
+    });
   });
 
   test('an unknown job does nothing', async () => {
@@ -279,8 +313,12 @@ describe('get', () => {
     const { service, tenants } = await setup();
     await service.request(member, ENV, 'snapshot');
     await tenants.createEnvironment(environment('env_staging', 'Staging'));
-    await expect(service.get(member, ENV, 'exp_nope')).rejects.toThrow(new NotFoundError(`Export exp_nope not found in environment ${ENV}.`));
+    await expect(service.get(member, ENV, 'exp_nope')).rejects.toThrow(
+      new NotFoundError(`Export exp_nope not found in environment ${ENV}.`),
+    );
     await expect(service.get(member, 'env_staging', 'exp_1')).rejects.toBeInstanceOf(NotFoundError);
-    await expect(service.get({ organizationId: 'org_other', role: 'member' }, ENV, 'exp_1')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(service.get({ organizationId: 'org_other', role: 'member' }, ENV, 'exp_1')).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 });

@@ -41,7 +41,10 @@ function emitted(action: () => void): Record<string, any>[] {
   } finally {
     spy.mockRestore();
   }
-  return lines.flatMap((line) => line.split('\n')).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+  return lines
+    .flatMap((line) => line.split('\n'))
+    .filter((line) => line.includes('"_aws"'))
+    .map((line) => JSON.parse(line));
 }
 
 const metrics = () => new Metrics({ namespace: 'DataExport/test', serviceName: 'data-export' });
@@ -54,7 +57,13 @@ const failed = (failureClass: 'customer' | 'internal'): ScheduledRunResult => ({
 });
 
 describe('publishRunMetrics', () => {
-  const succeeded = { outcome: 'successful', snapshotAt: 0, objectKey: 'k', rowCount: 12, byteCount: 3456 } as ScheduledRunResult;
+  const succeeded = {
+    outcome: 'successful',
+    snapshotAt: 0,
+    objectKey: 'k',
+    rowCount: 12,
+    byteCount: 3456,
+  } as ScheduledRunResult;
   /** The run's document (the stored metrics), after the outcome's own document. */
   const published = (result: ScheduledRunResult) => {
     const documents = emitted(() => publishRunMetrics(metrics(), result, 250));
@@ -67,7 +76,13 @@ describe('publishRunMetrics', () => {
   it('counts an internal failure as a failed run and an internal failure, under the service dimension in the namespace', () => {
     const { outcome, run } = published(failed('internal'));
     expect(outcome).toMatchObject({ style: 'scheduled', outcome: 'failed' });
-    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1, [INTERNAL_EXPORT_FAILURES]: 1, [EXPORT_RUN_DURATION]: 250, service: 'data-export' });
+    expect(run).toMatchObject({
+      [EXPORT_RUNS]: 1,
+      [FAILED_EXPORT_RUNS]: 1,
+      [INTERNAL_EXPORT_FAILURES]: 1,
+      [EXPORT_RUN_DURATION]: 250,
+      service: 'data-export',
+    });
     expect(run._aws.CloudWatchMetrics).toEqual([
       {
         Namespace: 'DataExport/test',
@@ -93,7 +108,12 @@ describe('publishRunMetrics', () => {
   it('counts a success as a run with no failure, with its rows and bytes', () => {
     const { outcome, run } = published(succeeded);
     expect(outcome).toMatchObject({ style: 'scheduled', outcome: 'successful' });
-    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 0, [ROWS_EXPORTED]: 12, [BYTES_EXPORTED]: 3456 });
+    expect(run).toMatchObject({
+      [EXPORT_RUNS]: 1,
+      [FAILED_EXPORT_RUNS]: 0,
+      [ROWS_EXPORTED]: 12,
+      [BYTES_EXPORTED]: 3456,
+    });
     expect(run._aws.CloudWatchMetrics[0].Metrics).toContainEqual({ Name: BYTES_EXPORTED, Unit: 'Bytes' });
     expect(run[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
   });
@@ -123,7 +143,10 @@ function runDocuments(publish: (metrics: Metrics) => void) {
 
 describe('publishJobRunMetrics', () => {
   const START = Date.parse('2026-11-23T12:00:00Z');
-  const ran = (status: 'successful' | 'failed', failureClass?: 'customer' | 'transient' | 'internal'): JobRunOutcome => ({
+  const ran = (
+    status: 'successful' | 'failed',
+    failureClass?: 'customer' | 'transient' | 'internal',
+  ): JobRunOutcome => ({
     outcome: 'ran',
     run: {
       runId: '20261123120000',
@@ -131,7 +154,13 @@ describe('publishJobRunMetrics', () => {
       status,
       startedAt: START,
       finishedAt: START + 4_000,
-      files: status === 'successful' ? [{ key: 'a.json', records: 10, bytes: 1_000 }, { key: 'b.json', records: 5, bytes: 700 }] : [],
+      files:
+        status === 'successful'
+          ? [
+              { key: 'a.json', records: 10, bytes: 1_000 },
+              { key: 'b.json', records: 5, bytes: 700 },
+            ]
+          : [],
     },
     ...(failureClass && { failureClass }),
   });
@@ -139,7 +168,13 @@ describe('publishJobRunMetrics', () => {
   it('counts a successful run by style and outcome, with its duration and the records and bytes of all its files', () => {
     const { outcome, run } = runDocuments((m) => publishJobRunMetrics(m, ran('successful')));
     expect(outcome).toMatchObject({ style: 'job', outcome: 'successful' });
-    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 0, [EXPORT_RUN_DURATION]: 4_000, [ROWS_EXPORTED]: 15, [BYTES_EXPORTED]: 1_700 });
+    expect(run).toMatchObject({
+      [EXPORT_RUNS]: 1,
+      [FAILED_EXPORT_RUNS]: 0,
+      [EXPORT_RUN_DURATION]: 4_000,
+      [ROWS_EXPORTED]: 15,
+      [BYTES_EXPORTED]: 1_700,
+    });
   });
 
   it('counts a failed run (transient ones included) in the failure rate; only an internal one as an internal failure', () => {
@@ -150,11 +185,15 @@ describe('publishJobRunMetrics', () => {
       expect(run[INTERNAL_EXPORT_FAILURES]).toBeUndefined();
       expect(run[ROWS_EXPORTED]).toBeUndefined();
     }
-    expect(runDocuments((m) => publishJobRunMetrics(m, ran('failed', 'internal'))).run[INTERNAL_EXPORT_FAILURES]).toBe(1);
+    expect(runDocuments((m) => publishJobRunMetrics(m, ran('failed', 'internal'))).run[INTERNAL_EXPORT_FAILURES]).toBe(
+      1,
+    );
   });
 
   it('counts a skipped run by its outcome only', () => {
-    const documents = emitted(() => publishJobRunMetrics(metrics(), { outcome: 'skipped', reason: 'Export job job_1 is DONE.' }));
+    const documents = emitted(() =>
+      publishJobRunMetrics(metrics(), { outcome: 'skipped', reason: 'Export job job_1 is DONE.' }),
+    );
     expect(documents).toHaveLength(1);
     expect(documents[0]).toMatchObject({ [EXPORT_RUN_OUTCOMES]: 1, style: 'job', outcome: 'skipped' });
   });
@@ -167,18 +206,38 @@ describe('publishRawExportMetrics', () => {
     const result: RawExportRunResult = { outcome: 'successful', ...written, totalRevisions: 5, complete: true };
     const { outcome, run } = runDocuments((m) => publishRawExportMetrics(m, result, 900));
     expect(outcome).toMatchObject({ style: 'raw', outcome: 'successful' });
-    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 0, [EXPORT_RUN_DURATION]: 900, [ROWS_EXPORTED]: 120, [BYTES_EXPORTED]: 9_000 });
+    expect(run).toMatchObject({
+      [EXPORT_RUNS]: 1,
+      [FAILED_EXPORT_RUNS]: 0,
+      [EXPORT_RUN_DURATION]: 900,
+      [ROWS_EXPORTED]: 120,
+      [BYTES_EXPORTED]: 9_000,
+    });
   });
 
   it('counts a failed run with what it wrote before failing, and an internal failure as one', () => {
-    const result: RawExportRunResult = { outcome: 'failed', ...written, error: 'failed', errorCode: 'internal_error', failureClass: 'internal' };
+    const result: RawExportRunResult = {
+      outcome: 'failed',
+      ...written,
+      error: 'failed',
+      errorCode: 'internal_error',
+      failureClass: 'internal',
+    };
     const { outcome, run } = runDocuments((m) => publishRawExportMetrics(m, result, 900));
     expect(outcome).toMatchObject({ style: 'raw', outcome: 'failed' });
-    expect(run).toMatchObject({ [EXPORT_RUNS]: 1, [FAILED_EXPORT_RUNS]: 1, [INTERNAL_EXPORT_FAILURES]: 1, [ROWS_EXPORTED]: 120, [BYTES_EXPORTED]: 9_000 });
+    expect(run).toMatchObject({
+      [EXPORT_RUNS]: 1,
+      [FAILED_EXPORT_RUNS]: 1,
+      [INTERNAL_EXPORT_FAILURES]: 1,
+      [ROWS_EXPORTED]: 120,
+      [BYTES_EXPORTED]: 9_000,
+    });
   });
 
   it('counts a skipped run by its outcome only', () => {
-    const documents = emitted(() => publishRawExportMetrics(metrics(), { outcome: 'skipped', reason: 'The raw export is not enabled.' }, 3));
+    const documents = emitted(() =>
+      publishRawExportMetrics(metrics(), { outcome: 'skipped', reason: 'The raw export is not enabled.' }, 3),
+    );
     expect(documents).toHaveLength(1);
     expect(documents[0]).toMatchObject({ style: 'raw', outcome: 'skipped' });
   });
@@ -195,23 +254,34 @@ describe('publishCheckMetrics', () => {
   });
 
   it('publishes the number of exports failing transiently for more than 24 h, zero included', () => {
-    expect(emitted(() => publishCheckMetrics(metrics(), result(['env_a', 'env_b'])))[0][EXPORTS_FAILING_TRANSIENTLY]).toBe(2);
+    expect(
+      emitted(() => publishCheckMetrics(metrics(), result(['env_a', 'env_b'])))[0][EXPORTS_FAILING_TRANSIENTLY],
+    ).toBe(2);
     expect(emitted(() => publishCheckMetrics(metrics(), result([])))[0][EXPORTS_FAILING_TRANSIENTLY]).toBe(0);
   });
 
   it('publishes the warning emails sent and the exports stopped', () => {
     const [document] = emitted(() =>
-      publishCheckMetrics(metrics(), { ...result([]), emailsSent: [{ environmentId: 'env_a', email: 1 }, { environmentId: 'env_b', email: 3 }], stopped: ['env_b'] }),
+      publishCheckMetrics(metrics(), {
+        ...result([]),
+        emailsSent: [
+          { environmentId: 'env_a', email: 1 },
+          { environmentId: 'env_b', email: 3 },
+        ],
+        stopped: ['env_b'],
+      }),
     );
     expect(document).toMatchObject({ [WARNING_EMAILS_SENT]: 2, [EXPORTS_STOPPED]: 1 });
   });
 });
 
 describe('EmfOperationalMetrics', () => {
-  it('stores counts without dimensions for the invocation\'s flush, and publishes dimensioned ones as their own document', () => {
+  it("stores counts without dimensions for the invocation's flush, and publishes dimensioned ones as their own document", () => {
     const shared = metrics();
     const port = new EmfOperationalMetrics(shared);
-    const [refused] = emitted(() => port.count(OPERATIONAL_METRICS.ingestRequestsRefused, 1, { reason: 'unauthorized' }));
+    const [refused] = emitted(() =>
+      port.count(OPERATIONAL_METRICS.ingestRequestsRefused, 1, { reason: 'unauthorized' }),
+    );
     expect(refused).toMatchObject({ IngestRequestsRefused: 1, reason: 'unauthorized', service: 'data-export' });
     expect(refused._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'reason']]);
     port.count(OPERATIONAL_METRICS.ingestItemsAccepted, 3);

@@ -6,7 +6,15 @@ const KINDS: PendingColumnKind[] = ['text', 'number', 'boolean', 'text'];
 /** Values of each kind, nulls, texts of any code units (lone surrogates too), and values of another kind. */
 const valueOf = (kind: PendingColumnKind): fc.Arbitrary<unknown> =>
   fc.oneof(
-    { arbitrary: kind === 'text' ? fc.string({ unit: 'grapheme', maxLength: 20 }) : kind === 'number' ? fc.double() : fc.boolean(), weight: 6 },
+    {
+      arbitrary:
+        kind === 'text'
+          ? fc.string({ unit: 'grapheme', maxLength: 20 })
+          : kind === 'number'
+            ? fc.double()
+            : fc.boolean(),
+      weight: 6,
+    },
     { arbitrary: fc.constant(null), weight: 1 },
     { arbitrary: fc.string({ unit: 'binary', maxLength: 6 }), weight: 1 },
     { arbitrary: fc.oneof(fc.integer(), fc.boolean(), fc.constant(-0), fc.constant(Number.NaN)), weight: 1 },

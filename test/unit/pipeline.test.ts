@@ -19,7 +19,12 @@ async function* batches(count: number, onBatch: (index: number) => void = () => 
 
 describe('runExport', () => {
   it('counts rows and bytes exactly as written', async () => {
-    const result = await runExport({ rows: batches(50), encoder: csvEncoder(['id', 'n', 'text']), sink: new LocalFileSink({ directory }), key: 'out/file.csv' });
+    const result = await runExport({
+      rows: batches(50),
+      encoder: csvEncoder(['id', 'n', 'text']),
+      sink: new LocalFileSink({ directory }),
+      key: 'out/file.csv',
+    });
     const written = readFileSync(join(directory, 'out/file.csv'));
     expect(result).toEqual({ key: 'out/file.csv', rowCount: 5000, byteCount: written.length });
     const lines = written.toString('utf8').trimEnd().split('\n');
@@ -31,10 +36,20 @@ describe('runExport', () => {
 
   it('quotes cells with a comma, a quote, a line feed or a carriage return (RFC 4180)', async () => {
     async function* tricky(): AsyncGenerator<Cell[][]> {
-      yield [['a,b', 'q"uote', 'line\nbreak'], ['cr\rinside', 'plain', null]];
+      yield [
+        ['a,b', 'q"uote', 'line\nbreak'],
+        ['cr\rinside', 'plain', null],
+      ];
     }
-    await runExport({ rows: tricky(), encoder: csvEncoder(['x', 'y', 'z']), sink: new LocalFileSink({ directory }), key: 'tricky.csv' });
-    expect(readFileSync(join(directory, 'tricky.csv'), 'utf8')).toBe('x,y,z\n"a,b","q""uote","line\nbreak"\n"cr\rinside",plain,\n');
+    await runExport({
+      rows: tricky(),
+      encoder: csvEncoder(['x', 'y', 'z']),
+      sink: new LocalFileSink({ directory }),
+      key: 'tricky.csv',
+    });
+    expect(readFileSync(join(directory, 'tricky.csv'), 'utf8')).toBe(
+      'x,y,z\n"a,b","q""uote","line\nbreak"\n"cr\rinside",plain,\n',
+    );
   });
 
   it('stops when aborted and leaves no file behind', async () => {
@@ -43,7 +58,13 @@ describe('runExport', () => {
       if (index === 20) controller.abort(new Error('time limit'));
     });
     await expect(
-      runExport({ rows, encoder: csvEncoder(['id', 'n', 'text']), sink: new LocalFileSink({ directory }), key: 'out/file.csv', signal: controller.signal }),
+      runExport({
+        rows,
+        encoder: csvEncoder(['id', 'n', 'text']),
+        sink: new LocalFileSink({ directory }),
+        key: 'out/file.csv',
+        signal: controller.signal,
+      }),
     ).rejects.toThrow('time limit');
     expect(existsSync(join(directory, 'out/file.csv'))).toBe(false);
     expect(existsSync(join(directory, 'out')) ? readdirSync(join(directory, 'out')) : []).toEqual([]);
@@ -63,7 +84,13 @@ describe('runExport', () => {
     const aborted = setTimeout(() => controller.abort(new Error('time limit')), 50);
 
     await expect(
-      runExport({ rows: batches(1000), encoder: csvEncoder(['id', 'n', 'text']), sink: stalled, key: 'file.csv', signal: controller.signal }),
+      runExport({
+        rows: batches(1000),
+        encoder: csvEncoder(['id', 'n', 'text']),
+        sink: stalled,
+        key: 'file.csv',
+        signal: controller.signal,
+      }),
     ).rejects.toThrow('upload aborted');
     clearTimeout(aborted);
     expect(signalSeen).toBe(controller.signal);
@@ -75,7 +102,12 @@ describe('runExport', () => {
       throw new Error('store unavailable');
     }
     await expect(
-      runExport({ rows: failing(), encoder: csvEncoder(['id', 'n', 'text']), sink: new LocalFileSink({ directory }), key: 'file.csv' }),
+      runExport({
+        rows: failing(),
+        encoder: csvEncoder(['id', 'n', 'text']),
+        sink: new LocalFileSink({ directory }),
+        key: 'file.csv',
+      }),
     ).rejects.toThrow('store unavailable');
     expect(readdirSync(directory)).toEqual([]);
   });

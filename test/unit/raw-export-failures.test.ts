@@ -12,8 +12,19 @@ const F = Date.parse('2026-12-02T12:00:00Z');
 const member = { organizationId: 'org_1', role: 'member' as const };
 
 async function failingRawExport() {
-  const { service: raw, store, scheduler, objects, gateway, tenants, destinations, clock } = await rawRevisionsFixture({ auth: 'bucketPolicy', now: F });
-  objects.add('raw/env1/2026/12/01/10/a.jsonl.gz', [{ id: 'i', environmentId: 'env1', receivedAt: F - 26 * HOUR, type: 'event', userId: 'u', event: 'e' }]);
+  const {
+    service: raw,
+    store,
+    scheduler,
+    objects,
+    gateway,
+    tenants,
+    destinations,
+    clock,
+  } = await rawRevisionsFixture({ auth: 'bucketPolicy', now: F });
+  objects.add('raw/env1/2026/12/01/10/a.jsonl.gz', [
+    { id: 'i', environmentId: 'env1', receivedAt: F - 26 * HOUR, type: 'event', userId: 'u', event: 'e' },
+  ]);
   await raw.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['data@acme.example'] });
   gateway.writeError = new AccessDeniedError('lake', 'km');
   await raw.run({ environmentId: 'env1', scheduledTime: F, runAt: F, budgetMs: 0 });
@@ -56,13 +67,22 @@ test('three emails, each once whatever checks repeat, then the raw export is sto
   expect(results[4].stopped).toEqual(['env1']);
   expect([...scheduler.schedules]).toEqual([]);
   expect(await store.getSettings('env1')).toMatchObject({ enabled: false, stoppedAt: F + 72 * HOUR });
-  expect(await raw.getStatus(member, 'env1')).toMatchObject({ status: 'stopped', nextRunAt: null, error: expect.stringContaining('Stopped after failing for 72 hours') });
+  expect(await raw.getStatus(member, 'env1')).toMatchObject({
+    status: 'stopped',
+    nextRunAt: null,
+    error: expect.stringContaining('Stopped after failing for 72 hours'),
+  });
 });
 
 test("the customer's save ends the sequence: no further emails", async () => {
   const { raw, mailer, check } = await failingRawExport();
   await check.check(F + HOUR);
-  await raw.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['data@acme.example'], version: 1 });
+  await raw.putSettings(member, 'env1', {
+    enabled: true,
+    destinationId: 'dst_1',
+    notifyEmails: ['data@acme.example'],
+    version: 1,
+  });
   expect((await check.check(F + 30 * HOUR)).examined).toBe(0);
   expect(mailer.sent).toHaveLength(1);
 });

@@ -58,7 +58,7 @@ describe('record encoding', () => {
     );
     fc.assert(
       fc.property(records, (value) => {
-        const line = encodeRawRecord(value as RawRecord);
+        const line = encodeRawRecord(value);
         expect(line.slice(0, -1)).not.toContain('\n');
         expect(decodeRawRecord(line)).toEqual(JSON.parse(JSON.stringify(value)));
       }),
@@ -81,7 +81,9 @@ describe('record encoding', () => {
 
 describe('object names', () => {
   it('follow the Firehose format', () => {
-    expect(rawObjectName('raw-events', 1, at('2026-03-04T05:06:07.890Z'), 'c0ffee')).toBe('raw-events-1-2026-03-04-05-06-07-c0ffee.jsonl.gz');
+    expect(rawObjectName('raw-events', 1, at('2026-03-04T05:06:07.890Z'), 'c0ffee')).toBe(
+      'raw-events-1-2026-03-04-05-06-07-c0ffee.jsonl.gz',
+    );
   });
 
   it('sort in the order of their oldest record within an hour', () => {
@@ -106,7 +108,9 @@ describe('receive windows', () => {
   });
 
   it('leave out the hour that starts at the window end (excluded) and keep the one holding its last ms', () => {
-    expect(hourPrefixes('e', { from: at('2026-12-07T10:00:00Z'), to: at('2026-12-07T11:00:00Z') })).toEqual(['raw/e/2026/12/07/10/']);
+    expect(hourPrefixes('e', { from: at('2026-12-07T10:00:00Z'), to: at('2026-12-07T11:00:00Z') })).toEqual([
+      'raw/e/2026/12/07/10/',
+    ]);
     expect(hourPrefixes('e', { from: at('2026-12-07T10:59:59.999Z'), to: at('2026-12-07T11:00:00.001Z') })).toEqual([
       'raw/e/2026/12/07/10/',
       'raw/e/2026/12/07/11/',

@@ -17,7 +17,15 @@ const hourKey = (at: number, name: string) => {
   const d = new Date(at).toISOString();
   return `raw/env1/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${d.slice(11, 13)}/${name}.jsonl.gz`;
 };
-const event = (id: string, receivedAt: number): RawRecord => ({ id, environmentId: 'env1', receivedAt, type: 'event', userId: 'u', event: 'e', timestamp: receivedAt });
+const event = (id: string, receivedAt: number): RawRecord => ({
+  id,
+  environmentId: 'env1',
+  receivedAt,
+  type: 'event',
+  userId: 'u',
+  event: 'e',
+  timestamp: receivedAt,
+});
 
 const setUp = (plan: 'enterprise' | 'pro' = 'enterprise') => rawRevisionsFixture({ plan, now: DAY1 });
 
@@ -35,8 +43,10 @@ function addObjects(objects: FakeRawLogObjects, days: number, perDay: number): s
   return keys;
 }
 
-const revisionsWritten = (gateway: FakeDestinationGateway) => gateway.objects.filter((o) => o.key.startsWith('km/revisions/')).map((o) => o.key);
-const latest = (gateway: FakeDestinationGateway, key: string) => gateway.objects.filter((o) => o.key === key).at(-1)!.body;
+const revisionsWritten = (gateway: FakeDestinationGateway) =>
+  gateway.objects.filter((o) => o.key.startsWith('km/revisions/')).map((o) => o.key);
+const latest = (gateway: FakeDestinationGateway, key: string) =>
+  gateway.objects.filter((o) => o.key === key).at(-1)!.body;
 
 test('the cut-off: 00:00 UTC of the run day, never an hour that ended less than 15 minutes before the run', () => {
   const day2 = DAY1 + 24 * HOUR;
@@ -50,10 +60,19 @@ test('the cut-off: 00:00 UTC of the run day, never an hour that ended less than 
 
 test('a run numbers the objects received before midnight 1, 2, ... in receive order, and the next goes on from the mark', async () => {
   const { service, store, objects, gateway } = await setUp();
-  await service.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['a@acme.example'] });
+  await service.putSettings(member, 'env1', {
+    enabled: true,
+    destinationId: 'dst_1',
+    notifyEmails: ['a@acme.example'],
+  });
   const keys = addObjects(objects, 3, 3);
   const day2noon = DAY1 + 36 * HOUR;
-  const first = await service.run({ environmentId: 'env1', scheduledTime: day2noon, runAt: day2noon, budgetMs: 60_000 });
+  const first = await service.run({
+    environmentId: 'env1',
+    scheduledTime: day2noon,
+    runAt: day2noon,
+    budgetMs: 60_000,
+  });
   const revisions = [1, 2, 3].map((n) => latest(gateway, `km/revisions/${n}.json`));
   expect(first).toEqual({
     outcome: 'successful',
@@ -62,30 +81,66 @@ test('a run numbers the objects received before midnight 1, 2, ... in receive or
     totalRevisions: 9,
     complete: true,
     // The lines and bytes of the revisions it wrote.
-    records: revisions.join('').split('\n').filter((line) => line !== '').length,
+    records: revisions
+      .join('')
+      .split('\n')
+      .filter((line) => line !== '').length,
     bytes: revisions.reduce((sum, text) => sum + Buffer.byteLength(text), 0),
   });
-  expect(revisions.join('').split('\n').filter((line) => line !== '')).toHaveLength(6);
+  expect(
+    revisions
+      .join('')
+      .split('\n')
+      .filter((line) => line !== ''),
+  ).toHaveLength(6);
   expect(latest(gateway, 'km/revisions/2.json')).toBe(
     `${JSON.stringify({ _p: 'u', _t: (DAY1 + 2 * HOUR) / 1000, _n: 'e' })}\n${JSON.stringify({ _p: 'u', _t: (DAY1 + 2 * HOUR + 60_000) / 1000, _n: 'e' })}\n`,
   );
   // The customer deletes revision 1: nothing writes it again, the numbers go on.
-  const second = await service.run({ environmentId: 'env1', scheduledTime: DAY1 + 84 * HOUR, runAt: DAY1 + 84 * HOUR, budgetMs: 60_000 });
+  const second = await service.run({
+    environmentId: 'env1',
+    scheduledTime: DAY1 + 84 * HOUR,
+    runAt: DAY1 + 84 * HOUR,
+    budgetMs: 60_000,
+  });
   expect(second).toMatchObject({ outcome: 'successful', written: [4, 5, 6, 7, 8, 9] });
   expect(revisionsWritten(gateway)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => `km/revisions/${n}.json`));
   expect((await store.getProgress('env1'))?.lastObjectKey).toBe(keys[8]);
-  expect(parse(latest(gateway, 'km/status.csv'))[1]).toEqual(['9', '9', String((DAY1 + 2 * 24 * HOUR + 3 * HOUR + 60_000) / 1000), '2026-12-03 03:01:00']);
+  expect(parse(latest(gateway, 'km/status.csv'))[1]).toEqual([
+    '9',
+    '9',
+    String((DAY1 + 2 * 24 * HOUR + 3 * HOUR + 60_000) / 1000),
+    '2026-12-03 03:01:00',
+  ]);
   const index = parse(latest(gateway, 'km/index.csv'));
   expect(index).toHaveLength(10);
-  expect(index[1]).toEqual(['revisions/1.json', String((DAY1 + HOUR) / 1000), String((DAY1 + HOUR + 60_000) / 1000), '2026-12-01 01:00:00', '2026-12-01 01:01:00']);
+  expect(index[1]).toEqual([
+    'revisions/1.json',
+    String((DAY1 + HOUR) / 1000),
+    String((DAY1 + HOUR + 60_000) / 1000),
+    '2026-12-01 01:00:00',
+    '2026-12-01 01:01:00',
+  ]);
 });
 
 test('a budget spent after the first revision leaves the rest to the next run, without a gap or a repeat', async () => {
   const { service, objects, gateway } = await setUp();
-  await service.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['a@acme.example'] });
+  await service.putSettings(member, 'env1', {
+    enabled: true,
+    destinationId: 'dst_1',
+    notifyEmails: ['a@acme.example'],
+  });
   addObjects(objects, 1, 4);
   const runs = [];
-  for (let i = 0; i < 5; i++) runs.push(await service.run({ environmentId: 'env1', scheduledTime: DAY1 + 36 * HOUR, runAt: DAY1 + 36 * HOUR, budgetMs: 0 }));
+  for (let i = 0; i < 5; i++)
+    runs.push(
+      await service.run({
+        environmentId: 'env1',
+        scheduledTime: DAY1 + 36 * HOUR,
+        runAt: DAY1 + 36 * HOUR,
+        budgetMs: 0,
+      }),
+    );
   expect(runs.map((run) => run.outcome === 'successful' && [run.written, run.complete])).toEqual([
     [[1], false],
     [[2], false],
@@ -99,8 +154,14 @@ test('a budget spent after the first revision leaves the rest to the next run, w
 test('a run while another holds the lease does nothing; a disabled export does not run', async () => {
   const { service, store, objects } = await setUp();
   addObjects(objects, 1, 2);
-  expect(await service.run({ environmentId: 'env1', scheduledTime: DAY1 + 36 * HOUR, budgetMs: 0 })).toMatchObject({ outcome: 'skipped' });
-  await service.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['a@acme.example'] });
+  expect(await service.run({ environmentId: 'env1', scheduledTime: DAY1 + 36 * HOUR, budgetMs: 0 })).toMatchObject({
+    outcome: 'skipped',
+  });
+  await service.putSettings(member, 'env1', {
+    enabled: true,
+    destinationId: 'dst_1',
+    notifyEmails: ['a@acme.example'],
+  });
   await store.claimRun('env1', { claimId: 'other', at: DAY1, until: DAY1 + 48 * HOUR });
   expect(await service.run({ environmentId: 'env1', scheduledTime: DAY1 + 36 * HOUR, budgetMs: 0 })).toEqual({
     outcome: 'skipped',
@@ -110,7 +171,11 @@ test('a run while another holds the lease does nothing; a disabled export does n
 
 test("a destination's refusal fails the run as the customer's, keeps the mark, and the status says so", async () => {
   const { service, store, objects, gateway, clock } = await setUp();
-  await service.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['a@acme.example'] });
+  await service.putSettings(member, 'env1', {
+    enabled: true,
+    destinationId: 'dst_1',
+    notifyEmails: ['a@acme.example'],
+  });
   addObjects(objects, 1, 2);
   gateway.writeError = new AccessDeniedError('lake', 'km');
   clock.set(DAY1 + 36 * HOUR);
@@ -121,7 +186,11 @@ test("a destination's refusal fails the run as the customer's, keeps the mark, a
     errorCode: 'access_denied',
     failureClass: 'customer',
   });
-  expect(await store.getProgress('env1')).toMatchObject({ exportedRevisions: 0, failingSince: DAY1 + 36 * HOUR, failingErrorCode: 'access_denied' });
+  expect(await store.getProgress('env1')).toMatchObject({
+    exportedRevisions: 0,
+    failingSince: DAY1 + 36 * HOUR,
+    failingErrorCode: 'access_denied',
+  });
   expect(await service.getStatus(member, 'env1')).toEqual({
     totalRevisions: 2,
     exportedRevisions: 0,
@@ -138,15 +207,27 @@ test('settings: enterprise only; enabling needs an existing destination and addr
   const pro = await setUp('pro');
   await expect(pro.service.getSettings(member, 'env1')).rejects.toThrow('Raw export requires the enterprise plan');
   const { service, scheduler, store } = await setUp();
-  expect(await service.getStatus(member, 'env1')).toMatchObject({ status: 'never ran before', totalRevisions: 0, nextRunAt: null });
+  expect(await service.getStatus(member, 'env1')).toMatchObject({
+    status: 'never ran before',
+    totalRevisions: 0,
+    nextRunAt: null,
+  });
   await expect(service.putSettings(member, 'env1', { enabled: true, notifyEmails: [] })).rejects.toThrow(
     'Invalid raw export settings. destinationId: required to enable the raw export; notifyEmails: add 1 to 10 addresses to warn when runs fail.',
   );
-  await expect(service.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_9', notifyEmails: ['a@acme.example'] })).rejects.toThrow('no destination dst_9');
-  const saved = await service.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['a@acme.example'] });
+  await expect(
+    service.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_9', notifyEmails: ['a@acme.example'] }),
+  ).rejects.toThrow('no destination dst_9');
+  const saved = await service.putSettings(member, 'env1', {
+    enabled: true,
+    destinationId: 'dst_1',
+    notifyEmails: ['a@acme.example'],
+  });
   expect(saved).toMatchObject({ enabled: true, destinationId: 'dst_1', version: 1 });
   expect([...scheduler.schedules]).toEqual(['env1']);
-  await expect(service.putSettings(member, 'env1', { enabled: false, notifyEmails: [], version: 0 })).rejects.toThrow('changed since you read them');
+  await expect(service.putSettings(member, 'env1', { enabled: false, notifyEmails: [], version: 0 })).rejects.toThrow(
+    'changed since you read them',
+  );
   await service.putSettings(member, 'env1', { enabled: false, destinationId: 'dst_1', notifyEmails: [], version: 1 });
   expect([...scheduler.schedules]).toEqual([]);
   expect((await store.getSettings('env1'))?.version).toBe(2);
@@ -154,7 +235,11 @@ test('settings: enterprise only; enabling needs an existing destination and addr
 
 test("the budget is the clock's: revisions are started while it lasts, the one in progress is finished", async () => {
   const { service, objects, gateway, clock } = await setUp();
-  await service.putSettings(member, 'env1', { enabled: true, destinationId: 'dst_1', notifyEmails: ['a@acme.example'] });
+  await service.putSettings(member, 'env1', {
+    enabled: true,
+    destinationId: 'dst_1',
+    notifyEmails: ['a@acme.example'],
+  });
   addObjects(objects, 1, 5);
   clock.set(DAY1 + 36 * HOUR);
   // Each upload takes 4 minutes: with 10 minutes, revisions start at 0, 4 and 8 minutes.

@@ -25,40 +25,69 @@ describe('revision lines (the seed examples, with _p, _p2, _t, _n first)', () =>
       attributes: { url: 'http://mysite.com', 'campaign name': 'my campaign', page: { id: 7 } },
       context: { active: true },
     };
-    expect(line(record)).toBe('{"_p":"john","_t":1234567890,"_n":"Visited Site","campaign name":"my campaign","page":{"id":7},"url":"http://mysite.com"}');
+    expect(line(record)).toBe(
+      '{"_p":"john","_t":1234567890,"_n":"Visited Site","campaign name":"my campaign","page":{"id":7},"url":"http://mysite.com"}',
+    );
   });
 
   test('properties without an event: a user item, and a company item as company:<id>', () => {
-    expect(line({ ...base, type: 'user', userId: 'john', timestamp: 1_234_567_890_000, attributes: { url: 'http://mysite.com' } })).toBe(
-      '{"_p":"john","_t":1234567890,"url":"http://mysite.com"}',
-    );
-    expect(line({ ...base, type: 'company', companyId: 'acme', timestamp: 1_234_567_890_000, attributes: { name: 'Acme', seats: 40 } })).toBe(
-      '{"_p":"company:acme","_t":1234567890,"name":"Acme","seats":40}',
-    );
+    expect(
+      line({
+        ...base,
+        type: 'user',
+        userId: 'john',
+        timestamp: 1_234_567_890_000,
+        attributes: { url: 'http://mysite.com' },
+      }),
+    ).toBe('{"_p":"john","_t":1234567890,"url":"http://mysite.com"}');
+    expect(
+      line({
+        ...base,
+        type: 'company',
+        companyId: 'acme',
+        timestamp: 1_234_567_890_000,
+        attributes: { name: 'Acme', seats: 40 },
+      }),
+    ).toBe('{"_p":"company:acme","_t":1234567890,"name":"Acme","seats":40}');
   });
 
   test('an alias line carries _p2', () => {
-    expect(line({ ...base, type: 'alias', userId: 'john', alias: 'john@kissmetrics.com', timestamp: 1_234_567_890_000 })).toBe(
-      '{"_p":"john","_p2":"john@kissmetrics.com","_t":1234567890}',
-    );
+    expect(
+      line({ ...base, type: 'alias', userId: 'john', alias: 'john@kissmetrics.com', timestamp: 1_234_567_890_000 }),
+    ).toBe('{"_p":"john","_p2":"john@kissmetrics.com","_t":1234567890}');
   });
 
   test('feedback: the feature key as _n, its fields as properties', () => {
-    expect(line({ ...base, type: 'feedback', userId: 'john', companyId: 'acme', event: 'export', timestamp: 1_234_567_890_000, attributes: { score: 4, comment: 'ok' } })).toBe(
-      '{"_p":"john","_t":1234567890,"_n":"export","comment":"ok","score":4}',
-    );
+    expect(
+      line({
+        ...base,
+        type: 'feedback',
+        userId: 'john',
+        companyId: 'acme',
+        event: 'export',
+        timestamp: 1_234_567_890_000,
+        attributes: { score: 4, comment: 'ok' },
+      }),
+    ).toBe('{"_p":"john","_t":1234567890,"_n":"export","comment":"ok","score":4}');
   });
 
   test('properties named like numbers come after the fields, in name order too', () => {
-    expect(line({ ...base, type: 'event', userId: 'john', event: 'x', timestamp: 1_234_567_890_000, attributes: { b: 1, '10': 2, '9': 3 } })).toBe(
-      '{"_p":"john","_t":1234567890,"_n":"x","10":2,"9":3,"b":1}',
-    );
+    expect(
+      line({
+        ...base,
+        type: 'event',
+        userId: 'john',
+        event: 'x',
+        timestamp: 1_234_567_890_000,
+        attributes: { b: 1, '10': 2, '9': 3 },
+      }),
+    ).toBe('{"_p":"john","_t":1234567890,"_n":"x","10":2,"9":3,"b":1}');
   });
 
   test('without a timestamp _t is the receive time; properties named like the reserved fields give way', () => {
-    expect(line({ ...base, type: 'event', userId: 'john', event: 'x', attributes: { _t: 1, _p: 'someone else', a: 1 } })).toBe(
-      '{"_p":"john","_t":1234567899,"_n":"x","a":1}',
-    );
+    expect(
+      line({ ...base, type: 'event', userId: 'john', event: 'x', attributes: { _t: 1, _p: 'someone else', a: 1 } }),
+    ).toBe('{"_p":"john","_t":1234567899,"_n":"x","a":1}');
   });
 });
 

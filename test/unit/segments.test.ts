@@ -1,4 +1,10 @@
-import { DAY_MS, toEpochDay, type CompanyRecord, type SegmentCondition, type SegmentDefinition } from '../../lambdas/core/model';
+import {
+  DAY_MS,
+  toEpochDay,
+  type CompanyRecord,
+  type SegmentCondition,
+  type SegmentDefinition,
+} from '../../lambdas/core/model';
 import { matchingSegments } from '../../lambdas/core/segments';
 
 const ms = (iso: string): number => Date.parse(iso);
@@ -49,7 +55,7 @@ describe('matchingSegments conditions', () => {
   });
 
   it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
-    'reads only the company\'s own attributes: a condition on %s sees a missing attribute',
+    "reads only the company's own attributes: a condition on %s sees a missing attribute",
     (attribute) => {
       expect(holds({ attribute, operator: 'isSet' })).toBe(false);
       expect(holds({ attribute, operator: 'isNotSet' })).toBe(true);
@@ -60,7 +66,11 @@ describe('matchingSegments conditions', () => {
 
   it('an own attribute named like a prototype property is read as any other', () => {
     const withConstructor: CompanyRecord = { ...company, attributes: { constructor: 'Acme Builders' } };
-    const segment = { id: 's', name: 'S', conditions: [{ attribute: 'constructor', operator: 'equals', value: 'Acme Builders' }] } as SegmentDefinition;
+    const segment = {
+      id: 's',
+      name: 'S',
+      conditions: [{ attribute: 'constructor', operator: 'equals', value: 'Acme Builders' }],
+    } as SegmentDefinition;
     expect(matchingSegments(withConstructor, [segment], asOf)).toEqual([segment]);
     expect(matchingSegments(company, [segment], asOf)).toEqual([]);
   });

@@ -21,7 +21,10 @@ function randomHistory(seed: number, length: number): [number, number][] {
 }
 
 const historyOf = (entries: [number, number][]) =>
-  new SortedDayHistory(entries.map(([day]) => day), entries.map(([, ms]) => ms));
+  new SortedDayHistory(
+    entries.map(([day]) => day),
+    entries.map(([, ms]) => ms),
+  );
 
 describe('SortedDayHistory', () => {
   it('reads like the Map of the same days and times', () => {
@@ -55,15 +58,25 @@ describe('SortedDayHistory', () => {
       const entries = randomHistory(seed, 1 + (seed % 40));
       const shuffled = [...entries].sort(([a], [b]) => ((a * 7919) % 13) - ((b * 7919) % 13));
       const firstUsed = seed % 3 === 0 ? null : entries[0][1] - 1000;
-      const fromStore = usageTimeline({ eventKey: 'e', firstUsed, usedDays: historyOf(entries), feedback: [] }, DEFAULT_ADOPTION);
-      const fromMap = usageTimeline({ eventKey: 'e', firstUsed, usedDays: new Map(shuffled), feedback: [] }, DEFAULT_ADOPTION);
+      const fromStore = usageTimeline(
+        { eventKey: 'e', firstUsed, usedDays: historyOf(entries), feedback: [] },
+        DEFAULT_ADOPTION,
+      );
+      const fromMap = usageTimeline(
+        { eventKey: 'e', firstUsed, usedDays: new Map(shuffled), feedback: [] },
+        DEFAULT_ADOPTION,
+      );
       const company = { companyId: 'c', name: null, attributes: {}, firstSeen: entries[0][1] - 5000 };
       const seenFromStore = seenTimeline({ ...company, seenDays: historyOf(entries) });
       const seenFromMap = seenTimeline({ ...company, seenDays: new Map(shuffled) });
       const lastDay = entries[entries.length - 1][0] - DAY0;
       for (let day = -1; day <= lastDay + 100; day += day % 2 === 0 ? 1 : 2) {
         // Midnight, and the instants just before and after a logged time of that day.
-        for (const instant of [at(day, 0), at(day, DAY_MS / 2), ...entries.filter(([d]) => d === DAY0 + day).flatMap(([, ms]) => [ms, ms + 1])]) {
+        for (const instant of [
+          at(day, 0),
+          at(day, DAY_MS / 2),
+          ...entries.filter(([d]) => d === DAY0 + day).flatMap(([, ms]) => [ms, ms + 1]),
+        ]) {
           expect(fromStore(instant)).toEqual(fromMap(instant));
           expect(seenFromStore(instant)).toEqual(seenFromMap(instant));
         }

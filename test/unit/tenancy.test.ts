@@ -29,7 +29,14 @@ describe('organizations and environments (operators only)', () => {
     expect(org).toEqual({ id: 'org_1', name: 'Acme', plan: 'free', createdAt: NOW });
     expect(await service.changePlan(operator, 'org_1', 'enterprise')).toEqual({ ...org, plan: 'enterprise' });
     const env = await service.createEnvironment(operator, 'org_1', 'Production');
-    const stored = { id: 'env_2', organizationId: 'org_1', name: 'Production', ingestKeyHash: hashIngestKey('ik_key_1'), ingestKeyPrefix: 'ik_key', createdAt: NOW };
+    const stored = {
+      id: 'env_2',
+      organizationId: 'org_1',
+      name: 'Production',
+      ingestKeyHash: hashIngestKey('ik_key_1'),
+      ingestKeyPrefix: 'ik_key',
+      createdAt: NOW,
+    };
     // The key is answered once; the store keeps only its hash and prefix.
     expect(env).toEqual({ ...stored, ingestKey: 'ik_key_1' });
     expect(await tenants.getEnvironment('env_2')).toEqual(stored);
@@ -38,8 +45,12 @@ describe('organizations and environments (operators only)', () => {
 
   test('an unknown organization is not found', async () => {
     const { service, tenants } = setup();
-    await expect(service.changePlan(operator, 'org_nope', 'pro')).rejects.toThrow(new NotFoundError('Organization org_nope not found.'));
-    await expect(service.createEnvironment(operator, 'org_nope', 'P')).rejects.toThrow(new NotFoundError('Organization org_nope not found.'));
+    await expect(service.changePlan(operator, 'org_nope', 'pro')).rejects.toThrow(
+      new NotFoundError('Organization org_nope not found.'),
+    );
+    await expect(service.createEnvironment(operator, 'org_nope', 'P')).rejects.toThrow(
+      new NotFoundError('Organization org_nope not found.'),
+    );
     expect(tenants.environments.size).toBe(0);
   });
 
@@ -85,7 +96,11 @@ describe('features and segments (members of the organization)', () => {
   test('segments are stored as given and listed', async () => {
     const { service, member } = await withEnvironment();
     const conditions = [{ attribute: 'plan', operator: 'equals' as const, value: 'enterprise' }];
-    expect(await service.putSegment(member, 'env_2', 's1', { name: 'Enterprise', conditions })).toEqual({ id: 's1', name: 'Enterprise', conditions });
+    expect(await service.putSegment(member, 'env_2', 's1', { name: 'Enterprise', conditions })).toEqual({
+      id: 's1',
+      name: 'Enterprise',
+      conditions,
+    });
     expect(await service.listSegments(member, 'env_2')).toEqual([{ id: 's1', name: 'Enterprise', conditions }]);
     expect(await service.getEnvironment(member, 'env_2')).toMatchObject({ id: 'env_2', name: 'Production' });
   });
@@ -117,7 +132,9 @@ describe('plans', () => {
     expect(() => requirePlan(org(plan), feature)).toThrow(
       new PlanRequiredError(feature, required.split(' or ') as never, plan),
     );
-    expect(() => requirePlan(org(plan), feature)).toThrow(`${feature} requires the ${required} plan; this organization is on the ${plan} plan.`);
+    expect(() => requirePlan(org(plan), feature)).toThrow(
+      `${feature} requires the ${required} plan; this organization is on the ${plan} plan.`,
+    );
   });
 
   test.each([

@@ -13,7 +13,8 @@ export type { Provider };
 export const PROVIDERS: readonly Provider[] = ['AWS', 'GCP', 'Custom'];
 
 export type DestinationField = 'bucketUrl' | 'bucket' | 'region' | 'key' | 'endpoint';
-export type FormField = 'enabled' | 'cadence' | 'provider' | DestinationField | 'accessKeyId' | 'secretAccessKey' | 'notifyEmails';
+export type FormField =
+  'enabled' | 'cadence' | 'provider' | DestinationField | 'accessKeyId' | 'secretAccessKey' | 'notifyEmails';
 
 export interface SettingsForm {
   enabled: boolean;
@@ -63,7 +64,12 @@ export const parseEmails = (text: string): string[] =>
 
 /** The PUT body: the provider's own fields only, credentials only when typed, and the version read. */
 export function saveBody(form: SettingsForm, version: number): Record<string, unknown> {
-  const body: Record<string, unknown> = { enabled: form.enabled, cadence: form.cadence, notifyEmails: parseEmails(form.notifyEmails), version };
+  const body: Record<string, unknown> = {
+    enabled: form.enabled,
+    cadence: form.cadence,
+    notifyEmails: parseEmails(form.notifyEmails),
+    version,
+  };
   const destination = PROVIDER_FIELDS[form.provider].filter((field) => form[field].trim() !== '');
   if (form.enabled || destination.length > 0) {
     body.provider = form.provider;
@@ -97,9 +103,21 @@ export type PlacedErrors = PlacedFormErrors<FormField>;
 
 /** Places an API error: each issue at the field its path names, a destination failure at its field. */
 export function placeErrors(error: ApiError, form: SettingsForm): PlacedErrors {
-  const visible = new Set<string>(['enabled', 'cadence', 'provider', ...PROVIDER_FIELDS[form.provider], 'accessKeyId', 'secretAccessKey', 'notifyEmails']);
+  const visible = new Set<string>([
+    'enabled',
+    'cadence',
+    'provider',
+    ...PROVIDER_FIELDS[form.provider],
+    'accessKeyId',
+    'secretAccessKey',
+    'notifyEmails',
+  ]);
   const bucket: FormField = form.provider === 'AWS' ? 'bucketUrl' : 'bucket';
   return placeFormErrors<FormField>(error, firstSegmentIn(visible), (code) =>
-    fieldOfDestinationCode(code, { credentials: 'accessKeyId', bucket, endpoint: form.provider === 'Custom' ? 'endpoint' : bucket }),
+    fieldOfDestinationCode(code, {
+      credentials: 'accessKeyId',
+      bucket,
+      endpoint: form.provider === 'Custom' ? 'endpoint' : bucket,
+    }),
   );
 }

@@ -7,7 +7,17 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { RunView, StatusView } from '../../../lambdas/core/automatic-export-views';
 import { ApiError, type Api } from '../api';
 import { Alert, describedBy, Field, formatBytes, formatCount, formatDuration, Time } from '../components';
-import { formOf, placeErrors, PROVIDER_FIELDS, PROVIDERS, saveBody, type FormField, type PlacedErrors, type SettingsForm, type SettingsView } from './data-export-form';
+import {
+  formOf,
+  placeErrors,
+  PROVIDER_FIELDS,
+  PROVIDERS,
+  saveBody,
+  type FormField,
+  type PlacedErrors,
+  type SettingsForm,
+  type SettingsView,
+} from './data-export-form';
 
 export const DESTINATION_LABELS: Record<string, { label: string; hint?: string }> = {
   bucketUrl: { label: 'S3 bucket URL', hint: 'https://<bucket>.s3.<region>.amazonaws.com[/key]; the key is optional' },
@@ -69,8 +79,12 @@ export function DataExportPage({ api, environmentId }: { api: Api; environmentId
     }
   };
 
-  const text = (field: FormField, label: string, options: { hint?: string; type?: string; placeholder?: string; autocomplete?: string } = {}) => html`
-    <${Field} id=${field} label=${label} hint=${options.hint} error=${errors.fields[field]}>
+  const text = (
+    field: FormField,
+    label: string,
+    options: { hint?: string; type?: string; placeholder?: string; autocomplete?: string } = {},
+  ) =>
+    html` <${Field} id=${field} label=${label} hint=${options.hint} error=${errors.fields[field]}>
       <input
         ...${describedBy(field, Boolean(options.hint), errors.fields[field])}
         name=${field}
@@ -90,34 +104,71 @@ export function DataExportPage({ api, environmentId }: { api: Api; environmentId
   return html`
     <section aria-labelledby="automatic-export-heading">
       <h2 id="automatic-export-heading">Automatic export</h2>
-      <p class="lead">A CSV of company data, written daily or weekly to your S3-compatible storage (enterprise plan).</p>
+      <p class="lead">
+        A CSV of company data, written daily or weekly to your S3-compatible storage (enterprise plan).
+      </p>
       <form onSubmit=${save} novalidate aria-describedby=${errors.form ? 'form-error' : undefined}>
-        ${errors.form
-          ? html`<div class="alert" role="alert" id="form-error">
-              <p>${errors.form}</p>
-              ${errors.conflict
-                ? html`<p>Someone saved these settings after you loaded them. Reload to see their version, apply your change again and save.</p>
-                    <button type="button" onClick=${() => void load()}>Reload settings</button>`
-                : null}
-            </div>`
-          : hasFieldErrors
-            ? html`<div class="alert" role="alert" id="form-error"><p>Not saved: see the fields marked below.</p></div>`
-            : null}
-        ${settings.stoppedAt
-          ? html`<p class="notice">Stopped <${Time} value=${settings.stoppedAt} />: ${settings.stoppedReason ?? ''}. Save to turn it on again.</p>`
-          : null}
+        ${
+          errors.form
+            ? html`<div class="alert" role="alert" id="form-error">
+                <p>${errors.form}</p>
+                ${
+                  errors.conflict
+                    ? html`<p>
+                          Someone saved these settings after you loaded them. Reload to see their version, apply your
+                          change again and save.
+                        </p>
+                        <button type="button" onClick=${() => void load()}>Reload settings</button>`
+                    : null
+                }
+              </div>`
+            : hasFieldErrors
+              ? html`<div class="alert" role="alert" id="form-error">
+                  <p>Not saved: see the fields marked below.</p>
+                </div>`
+              : null
+        }
+        ${
+          settings.stoppedAt
+            ? html`<p class="notice">
+                Stopped <${Time} value=${settings.stoppedAt} />: ${settings.stoppedReason ?? ''}. Save to turn it on
+                again.
+              </p>`
+            : null
+        }
         <div class="field checkbox">
-          <input type="checkbox" id="enabled" name="enabled" checked=${form.enabled} onChange=${(e: Event) => set('enabled', (e.currentTarget as HTMLInputElement).checked)} />
+          <input
+            type="checkbox"
+            id="enabled"
+            name="enabled"
+            checked=${form.enabled}
+            onChange=${(e: Event) => set('enabled', (e.currentTarget as HTMLInputElement).checked)}
+          />
           <label for="enabled">Enable automatic export</label>
         </div>
-        <${Field} id="cadence" label="Periodic schedule" hint="Runs after 00:00 UTC, every day or every Monday" error=${errors.fields.cadence}>
-          <select ...${describedBy('cadence', true, errors.fields.cadence)} name="cadence" value=${form.cadence} onChange=${onInput('cadence')}>
+        <${Field}
+          id="cadence"
+          label="Periodic schedule"
+          hint="Runs after 00:00 UTC, every day or every Monday"
+          error=${errors.fields.cadence}
+        >
+          <select
+            ...${describedBy('cadence', true, errors.fields.cadence)}
+            name="cadence"
+            value=${form.cadence}
+            onChange=${onInput('cadence')}
+          >
             <option value="daily">Daily</option>
             <option value="weekly">Weekly</option>
           </select>
         <//>
         <${Field} id="provider" label="S3 provider" error=${errors.fields.provider}>
-          <select ...${describedBy('provider', false, errors.fields.provider)} name="provider" value=${form.provider} onChange=${onInput('provider')}>
+          <select
+            ...${describedBy('provider', false, errors.fields.provider)}
+            name="provider"
+            value=${form.provider}
+            onChange=${onInput('provider')}
+          >
             ${PROVIDERS.map((provider) => html`<option value=${provider}>${provider}</option>`)}
           </select>
         <//>
@@ -161,7 +212,9 @@ function StatusPanel({ api, base, refreshKey }: { api: Api; base: string; refres
         setRuns(history.runs);
         setError(undefined);
       })
-      .catch((failure: unknown) => current && setError(failure instanceof ApiError ? failure.message : String(failure)));
+      .catch(
+        (failure: unknown) => current && setError(failure instanceof ApiError ? failure.message : String(failure)),
+      );
     return () => {
       current = false;
     };
@@ -174,37 +227,59 @@ function StatusPanel({ api, base, refreshKey }: { api: Api; base: string; refres
         <button type="button" class="secondary" onClick=${() => setManualRefresh((n) => n + 1)}>Refresh</button>
       </div>
       ${error ? html`<${Alert} message=${error} />` : null}
-      ${status
-        ? html`<dl class="status">
-            <dt>Last run</dt><dd><${Time} value=${status.lastRunAt} /></dd>
-            <dt>Status</dt><dd><span class=${`badge ${status.status.replace(/ /g, '-')}`}>${status.status}</span></dd>
-            <dt>Next run</dt><dd>${status.nextRunAt ? html`<${Time} value=${status.nextRunAt} />` : status.enabled ? '—' : 'Not scheduled (automatic export is off)'}</dd>
-            ${status.error ? html`<dt>Error</dt><dd class="error-text">${status.error}</dd>` : null}
-          </dl>`
-        : html`<p role="status">Loading status…</p>`}
+      ${
+        status
+          ? html`<dl class="status">
+              <dt>Last run</dt>
+              <dd><${Time} value=${status.lastRunAt} /></dd>
+              <dt>Status</dt>
+              <dd><span class=${`badge ${status.status.replace(/ /g, '-')}`}>${status.status}</span></dd>
+              <dt>Next run</dt>
+              <dd>
+                ${status.nextRunAt ? html`<${Time} value=${status.nextRunAt} />` : status.enabled ? '—' : 'Not scheduled (automatic export is off)'}
+              </dd>
+              ${
+                status.error
+                  ? html`<dt>Error</dt>
+                      <dd class="error-text">${status.error}</dd>`
+                  : null
+              }
+            </dl>`
+          : html`<p role="status">Loading status…</p>`
+      }
       <h3 id="runs-heading">Run history</h3>
       ${runs && runs.length === 0 ? html`<p>No runs yet.</p>` : null}
-      ${runs && runs.length > 0
-        ? html`<div class="table-scroll" role="region" aria-labelledby="runs-heading" tabindex="0">
-            <table>
-              <thead>
-                <tr><th scope="col">Snapshot</th><th scope="col">Status</th><th scope="col">Rows</th><th scope="col">Bytes</th><th scope="col">Duration</th><th scope="col">Key</th></tr>
-              </thead>
-              <tbody>
-                ${runs.map(
-                  (run) => html`<tr>
-                    <td><${Time} value=${run.snapshotAt} /></td>
-                    <td>${run.status}${run.error ? html`<div class="error-text">${run.error}</div>` : null}</td>
-                    <td class="number">${formatCount(run.rowCount)}</td>
-                    <td class="number">${formatBytes(run.byteCount)}</td>
-                    <td class="number">${formatDuration(run.durationMs)}</td>
-                    <td class="key">${run.objectKey ?? '—'}</td>
-                  </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-        : null}
+      ${
+        runs && runs.length > 0
+          ? html`<div class="table-scroll" role="region" aria-labelledby="runs-heading" tabindex="0">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Snapshot</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Rows</th>
+                    <th scope="col">Bytes</th>
+                    <th scope="col">Duration</th>
+                    <th scope="col">Key</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${runs.map(
+                    (run) =>
+                      html`<tr>
+                        <td><${Time} value=${run.snapshotAt} /></td>
+                        <td>${run.status}${run.error ? html`<div class="error-text">${run.error}</div>` : null}</td>
+                        <td class="number">${formatCount(run.rowCount)}</td>
+                        <td class="number">${formatBytes(run.byteCount)}</td>
+                        <td class="number">${formatDuration(run.durationMs)}</td>
+                        <td class="key">${run.objectKey ?? '—'}</td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>
+            </div>`
+          : null
+      }
     </section>
   `;
 }

@@ -61,7 +61,11 @@ export function destinationBody(form: DestinationForm, version?: number): Record
   body.auth =
     form.mode === 'bucketPolicy'
       ? { mode: 'bucketPolicy' }
-      : { mode: 'accessKey', accessKeyId: form.accessKeyId.trim(), ...(form.secretAccessKey ? { secretAccessKey: form.secretAccessKey } : {}) };
+      : {
+          mode: 'accessKey',
+          accessKeyId: form.accessKeyId.trim(),
+          ...(form.secretAccessKey ? { secretAccessKey: form.secretAccessKey } : {}),
+        };
   if (version !== undefined) body.version = version;
   return body;
 }
@@ -77,7 +81,13 @@ export function bucketOf(form: DestinationForm): string | undefined {
 }
 
 export function placeDestinationErrors(error: ApiError, form: DestinationForm): PlacedErrors<DestinationFormField> {
-  const visible = new Set<string>(['name', 'provider', ...PROVIDER_FIELDS[form.provider], 'mode', ...(form.mode === 'accessKey' ? ['accessKeyId', 'secretAccessKey'] : [])]);
+  const visible = new Set<string>([
+    'name',
+    'provider',
+    ...PROVIDER_FIELDS[form.provider],
+    'mode',
+    ...(form.mode === 'accessKey' ? ['accessKeyId', 'secretAccessKey'] : []),
+  ]);
   const fieldOfPath = (path: string): DestinationFormField | undefined => {
     // auth.mode, auth.accessKeyId, auth.secretAccessKey: the auth fields are flat in the form.
     const field = path.startsWith('auth.') ? path.slice('auth.'.length).split(/[.[]/)[0] : path.split(/[.[]/)[0];
@@ -86,7 +96,9 @@ export function placeDestinationErrors(error: ApiError, form: DestinationForm): 
   const bucket: DestinationFormField = form.provider === 'AWS' ? 'bucketUrl' : 'bucket';
   // A refused probe write in bucket-policy mode means the policy is not in the bucket yet.
   const credentials: DestinationFormField = form.mode === 'accessKey' ? 'accessKeyId' : 'mode';
-  return placeErrors(error, fieldOfPath, (code) => fieldOfDestinationCode(code, { credentials, bucket, endpoint: form.provider === 'Custom' ? 'endpoint' : bucket }));
+  return placeErrors(error, fieldOfPath, (code) =>
+    fieldOfDestinationCode(code, { credentials, bucket, endpoint: form.provider === 'Custom' ? 'endpoint' : bucket }),
+  );
 }
 
 /** The export jobs a `destination_in_use` refusal names (its message lists their ids). */

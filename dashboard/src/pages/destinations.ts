@@ -26,21 +26,33 @@ import {
   type DestinationView,
 } from './destination-form';
 
-const destinationsPath = (environmentId: string) => `/v1/environments/${encodeURIComponent(environmentId)}/destinations`;
+const destinationsPath = (environmentId: string) =>
+  `/v1/environments/${encodeURIComponent(environmentId)}/destinations`;
 
 export function DestinationsPage({ api, environmentId, subpath }: PageProps) {
   if (subpath === '') return html`<${DestinationList} api=${api} environmentId=${environmentId} />`;
-  return html`<${DestinationEditor} key=${subpath} api=${api} environmentId=${environmentId} id=${subpath === 'new' ? undefined : decodeURIComponent(subpath)} />`;
+  return html`<${DestinationEditor}
+    key=${subpath}
+    api=${api}
+    environmentId=${environmentId}
+    id=${subpath === 'new' ? undefined : decodeURIComponent(subpath)}
+  />`;
 }
 
 /** Where a destination writes, in one line. */
 const whereOf = (destination: DestinationView) =>
-  destination.provider === 'AWS' && destination.bucketUrl ? destination.bucketUrl : `${destination.bucket}${destination.key ? `/${destination.key}` : ''}${destination.endpoint ? ` at ${destination.endpoint}` : ''}`;
+  destination.provider === 'AWS' && destination.bucketUrl
+    ? destination.bucketUrl
+    : `${destination.bucket}${destination.key ? `/${destination.key}` : ''}${destination.endpoint ? ` at ${destination.endpoint}` : ''}`;
 
 function DestinationList({ api, environmentId }: { api: Api; environmentId: string }) {
   const [destinations, setDestinations] = useState<DestinationView[]>();
   const [error, setError] = useState<string>();
-  const [refusal, setRefusal] = useState<{ name: string; message: string; jobs: { id: string; name: string | null }[] }>();
+  const [refusal, setRefusal] = useState<{
+    name: string;
+    message: string;
+    jobs: { id: string; name: string | null }[];
+  }>();
   const [reload, setReload] = useState(0);
 
   useEffect(() => {
@@ -64,7 +76,9 @@ function DestinationList({ api, environmentId }: { api: Api; environmentId: stri
       const jobs = await Promise.all(
         blockingJobIds(failure.message).map((id) =>
           api
-            .get<ExportJobView>(`/v1/environments/${encodeURIComponent(environmentId)}/export-jobs/${encodeURIComponent(id)}`)
+            .get<ExportJobView>(
+              `/v1/environments/${encodeURIComponent(environmentId)}/export-jobs/${encodeURIComponent(id)}`,
+            )
             .then((job) => ({ id, name: job.name }))
             .catch(() => ({ id, name: null })),
         ),
@@ -74,52 +88,87 @@ function DestinationList({ api, environmentId }: { api: Api; environmentId: stri
   };
 
   return html`
-    <p class="lead">Named buckets that export jobs and the raw export write into, with an access key or a bucket policy for the service's export role (enterprise plan).</p>
-    <p><a class="button" href=${pagePath(environmentId, 'destinations/new')} onClick=${followLink}>Add destination</a></p>
+    <p class="lead">
+      Named buckets that export jobs and the raw export write into, with an access key or a bucket policy for the
+      service's export role (enterprise plan).
+    </p>
+    <p>
+      <a class="button" href=${pagePath(environmentId, 'destinations/new')} onClick=${followLink}>Add destination</a>
+    </p>
     ${error ? html`<${Alert} message=${error} />` : null}
-    ${refusal
-      ? html`<div class="alert" role="alert">
-          <p>${refusal.name} was not deleted. ${refusal.message}</p>
-          ${refusal.jobs.length > 0
-            ? html`<p>Jobs using it:</p>
-                <ul>
-                  ${refusal.jobs.map(
-                    (job) => html`<li><a href=${pagePath(environmentId, `export-jobs/${encodeURIComponent(job.id)}`)} onClick=${followLink}>${job.name ?? job.id}</a> (${job.id})</li>`,
-                  )}
-                </ul>`
-            : null}
-        </div>`
-      : null}
+    ${
+      refusal
+        ? html`<div class="alert" role="alert">
+            <p>${refusal.name} was not deleted. ${refusal.message}</p>
+            ${
+              refusal.jobs.length > 0
+                ? html`<p>Jobs using it:</p>
+                    <ul>
+                      ${refusal.jobs.map(
+                        (job) =>
+                          html`<li>
+                            <a
+                              href=${pagePath(environmentId, `export-jobs/${encodeURIComponent(job.id)}`)}
+                              onClick=${followLink}
+                              >${job.name ?? job.id}</a
+                            >
+                            (${job.id})
+                          </li>`,
+                      )}
+                    </ul>`
+                : null
+            }
+          </div>`
+        : null
+    }
     ${destinations === undefined && !error ? html`<p role="status">Loading destinations…</p>` : null}
     ${destinations?.length === 0 ? html`<p>No destinations yet.</p>` : null}
-    ${destinations && destinations.length > 0
-      ? html`<div class="table-scroll" role="region" aria-label="Destinations" tabindex="0">
-          <table>
-            <thead>
-              <tr><th scope="col">Name</th><th scope="col">Provider</th><th scope="col">Where</th><th scope="col">Access</th><th scope="col">Updated</th><th scope="col">Actions</th></tr>
-            </thead>
-            <tbody>
-              ${destinations.map(
-                (destination) => html`<tr key=${destination.id}>
-                  <td><a href=${pagePath(environmentId, `destinations/${encodeURIComponent(destination.id)}`)} onClick=${followLink}>${destination.name}</a></td>
-                  <td>${destination.provider}</td>
-                  <td class="key">${whereOf(destination)}</td>
-                  <td>${destination.auth.mode === 'accessKey' ? `Access key ${destination.auth.accessKeyId}` : 'Bucket policy'}</td>
-                  <td><${Time} value=${destination.updatedAt} /></td>
-                  <td>
-                    <${ConfirmButton}
-                      label=${`Delete ${destination.name}`}
-                      question=${`Delete the destination ${destination.name}?`}
-                      confirmLabel="Delete"
-                      onConfirm=${() => remove(destination)}
-                    />
-                  </td>
-                </tr>`,
-              )}
-            </tbody>
-          </table>
-        </div>`
-      : null}
+    ${
+      destinations && destinations.length > 0
+        ? html`<div class="table-scroll" role="region" aria-label="Destinations" tabindex="0">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Provider</th>
+                  <th scope="col">Where</th>
+                  <th scope="col">Access</th>
+                  <th scope="col">Updated</th>
+                  <th scope="col">Actions</th>
+                </tr>
+              </thead>
+              <tbody>
+                ${destinations.map(
+                  (destination) =>
+                    html`<tr key=${destination.id}>
+                      <td>
+                        <a
+                          href=${pagePath(environmentId, `destinations/${encodeURIComponent(destination.id)}`)}
+                          onClick=${followLink}
+                          >${destination.name}</a
+                        >
+                      </td>
+                      <td>${destination.provider}</td>
+                      <td class="key">${whereOf(destination)}</td>
+                      <td>
+                        ${destination.auth.mode === 'accessKey' ? `Access key ${destination.auth.accessKeyId}` : 'Bucket policy'}
+                      </td>
+                      <td><${Time} value=${destination.updatedAt} /></td>
+                      <td>
+                        <${ConfirmButton}
+                          label=${`Delete ${destination.name}`}
+                          question=${`Delete the destination ${destination.name}?`}
+                          confirmLabel="Delete"
+                          onConfirm=${() => remove(destination)}
+                        />
+                      </td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`
+        : null
+    }
   `;
 }
 
@@ -146,7 +195,8 @@ function DestinationEditor({ api, environmentId, id }: { api: Api; environmentId
   if (loadError) return html`<${Alert} message=${loadError} />`;
   if (!form) return html`<p role="status">Loading the destination…</p>`;
 
-  const set = <K extends keyof DestinationForm>(field: K, value: DestinationForm[K]) => setForm({ ...form, [field]: value });
+  const set = <K extends keyof DestinationForm>(field: K, value: DestinationForm[K]) =>
+    setForm({ ...form, [field]: value });
   const save = async (event: Event) => {
     event.preventDefault();
     setSaving(true);
@@ -162,25 +212,43 @@ function DestinationEditor({ api, environmentId, id }: { api: Api; environmentId
     }
   };
 
-  const text = (field: DestinationFormField & keyof DestinationForm, label: string, options: { hint?: string; type?: string; placeholder?: string; autocomplete?: string } = {}) =>
-    html`<${TextField} id=${field} label=${label} value=${form[field] as string} onValue=${(value: string) => set(field, value)} error=${errors.fields[field]} ...${options} />`;
+  const text = (
+    field: DestinationFormField & keyof DestinationForm,
+    label: string,
+    options: { hint?: string; type?: string; placeholder?: string; autocomplete?: string } = {},
+  ) =>
+    html`<${TextField}
+      id=${field}
+      label=${label}
+      value=${form[field]}
+      onValue=${(value: string) => set(field, value)}
+      error=${errors.fields[field]}
+      ...${options}
+    />`;
   const storedKey = stored?.auth.mode === 'accessKey' ? stored.auth.accessKeyId : undefined;
 
   return html`
     <h2>${stored ? `Edit ${stored.name}` : 'Add a destination'}</h2>
     <p><a href=${pagePath(environmentId, 'destinations')} onClick=${followLink}>Back to the destinations</a></p>
     <form onSubmit=${save} novalidate>
-      ${errors.form
-        ? html`<div class="alert" role="alert">
-            <p>${errors.form}</p>
-            ${errors.conflict ? html`<button type="button" onClick=${load}>Reload the destination</button>` : null}
-          </div>`
-        : Object.keys(errors.fields).length > 0
-          ? html`<div class="alert" role="alert"><p>Not saved: see the fields marked below.</p></div>`
-          : null}
+      ${
+        errors.form
+          ? html`<div class="alert" role="alert">
+              <p>${errors.form}</p>
+              ${errors.conflict ? html`<button type="button" onClick=${load}>Reload the destination</button>` : null}
+            </div>`
+          : Object.keys(errors.fields).length > 0
+            ? html`<div class="alert" role="alert"><p>Not saved: see the fields marked below.</p></div>`
+            : null
+      }
       ${text('name', 'Name', { hint: 'How jobs and this list show it' })}
       <${Field} id="provider" label="S3 provider" error=${errors.fields.provider}>
-        <select ...${describedBy('provider', false, errors.fields.provider)} name="provider" value=${form.provider} onChange=${(e: Event) => set('provider', (e.currentTarget as HTMLSelectElement).value as Provider)}>
+        <select
+          ...${describedBy('provider', false, errors.fields.provider)}
+          name="provider"
+          value=${form.provider}
+          onChange=${(e: Event) => set('provider', (e.currentTarget as HTMLSelectElement).value as Provider)}
+        >
           ${PROVIDERS.map((provider) => html`<option value=${provider}>${provider}</option>`)}
         </select>
       <//>
@@ -196,27 +264,44 @@ function DestinationEditor({ api, environmentId, id }: { api: Api; environmentId
             ['bucketPolicy', "Bucket policy: your bucket grants the service's export role writes"],
           ] as [AuthMode, string][]
         ).map(
-          ([mode, label]) => html`<div class="radio">
-            <input type="radio" id=${`mode-${mode}`} name="mode" value=${mode} checked=${form.mode === mode} onChange=${() => set('mode', mode)} />
-            <label for=${`mode-${mode}`}>${label}</label>
-          </div>`,
+          ([mode, label]) =>
+            html`<div class="radio">
+              <input
+                type="radio"
+                id=${`mode-${mode}`}
+                name="mode"
+                value=${mode}
+                checked=${form.mode === mode}
+                onChange=${() => set('mode', mode)}
+              />
+              <label for=${`mode-${mode}`}>${label}</label>
+            </div>`,
         )}
         ${errors.fields.mode ? html`<p class="error" id="mode-error" role="alert">${errors.fields.mode}</p>` : null}
-        ${form.mode === 'accessKey'
-          ? html`${text('accessKeyId', form.provider === 'GCP' ? 'Access key (HMAC key id)' : 'Access key', {
-              hint: storedKey ? `Stored: ${storedKey}. Type the key id again to save; with the same key id, an empty secret keeps the stored one.` : undefined,
-              placeholder: storedKey,
-            })}
-            ${text('secretAccessKey', form.provider === 'GCP' ? 'Secret (HMAC secret)' : 'Secret access key', {
-              hint: stored?.auth.mode === 'accessKey' ? 'Unchanged: leave empty to keep the stored secret.' : 'Checked by listing the bucket, then kept encrypted; never shown again.',
-              type: 'password',
-              placeholder: stored?.auth.mode === 'accessKey' ? 'unchanged' : undefined,
-              autocomplete: 'new-password',
-            })}`
-          : html`<${BucketPolicy} api=${api} environmentId=${environmentId} bucket=${bucketOf(form)} />`}
+        ${
+          form.mode === 'accessKey'
+            ? html`${text('accessKeyId', form.provider === 'GCP' ? 'Access key (HMAC key id)' : 'Access key', {
+                hint: storedKey
+                  ? `Stored: ${storedKey}. Type the key id again to save; with the same key id, an empty secret keeps the stored one.`
+                  : undefined,
+                placeholder: storedKey,
+              })}
+              ${text('secretAccessKey', form.provider === 'GCP' ? 'Secret (HMAC secret)' : 'Secret access key', {
+                hint:
+                  stored?.auth.mode === 'accessKey'
+                    ? 'Unchanged: leave empty to keep the stored secret.'
+                    : 'Checked by listing the bucket, then kept encrypted; never shown again.',
+                type: 'password',
+                placeholder: stored?.auth.mode === 'accessKey' ? 'unchanged' : undefined,
+                autocomplete: 'new-password',
+              })}`
+            : html`<${BucketPolicy} api=${api} environmentId=${environmentId} bucket=${bucketOf(form)} />`
+        }
       </fieldset>
       <div class="actions">
-        <button type="submit" disabled=${saving}>${saving ? 'Checking the bucket and saving…' : 'Save destination'}</button>
+        <button type="submit" disabled=${saving}>
+          ${saving ? 'Checking the bucket and saving…' : 'Save destination'}
+        </button>
       </div>
     </form>
   `;
@@ -233,7 +318,9 @@ function BucketPolicy({ api, environmentId, bucket }: { api: Api; environmentId:
     let current = true;
     const timer = setTimeout(() => {
       api
-        .get<{ policy: unknown }>(`${destinationsPath(environmentId)}/bucket-policy?bucket=${encodeURIComponent(bucket)}`)
+        .get<{ policy: unknown }>(
+          `${destinationsPath(environmentId)}/bucket-policy?bucket=${encodeURIComponent(bucket)}`,
+        )
         .then((answer) => current && setPolicy({ bucket, text: JSON.stringify(answer.policy, null, 2) }))
         .catch((failure: unknown) => current && setPolicy({ bucket, error: messageOf(failure) }));
     }, POLICY_DELAY_MS);
@@ -247,7 +334,10 @@ function BucketPolicy({ api, environmentId, bucket }: { api: Api; environmentId:
   if (!policy || policy.bucket !== bucket) return html`<p role="status">Preparing the policy for ${bucket}…</p>`;
   if (policy.error) return html`<p class="error">${policy.error}</p>`;
   return html`<div class="policy">
-    <p class="hint" id="policy-hint">Paste this policy into the bucket's permissions, then save: saving writes an empty <code>.export-access-check</code> object as the service's export role to prove it works.</p>
+    <p class="hint" id="policy-hint">
+      Paste this policy into the bucket's permissions, then save: saving writes an empty
+      <code>.export-access-check</code> object as the service's export role to prove it works.
+    </p>
     <pre tabindex="0" aria-label=${`Bucket policy for ${bucket}`} aria-describedby="policy-hint">${policy.text}</pre>
     <${CopyButton} text=${policy.text!} label="Copy policy" />
   </div>`;

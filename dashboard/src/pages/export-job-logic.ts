@@ -67,7 +67,8 @@ export function filtersFromSearch(search: string): JobFilters {
   const filters: JobFilters = { pageSize: DEFAULT_PAGE_SIZE };
   for (const name of FILTER_NAMES) {
     const value = params.get(name);
-    if (value !== null && FILTER_VALUES[name].includes(value)) (filters as unknown as Record<string, string>)[name] = value;
+    if (value !== null && FILTER_VALUES[name].includes(value))
+      (filters as unknown as Record<string, string>)[name] = value;
   }
   const exportedOn = params.get('exportedOn');
   if (exportedOn && UTC_DAY.test(exportedOn)) filters.exportedOn = exportedOn;
@@ -81,7 +82,7 @@ export function filtersFromSearch(search: string): JobFilters {
 /** The page's query string for these filters ('' for none; the default page size left out). */
 export function searchOf(filters: JobFilters): string {
   const params = new URLSearchParams();
-  for (const name of FILTER_NAMES) if (filters[name]) params.set(name, filters[name]!);
+  for (const name of FILTER_NAMES) if (filters[name]) params.set(name, filters[name]);
   if (filters.exportedOn) params.set('exportedOn', filters.exportedOn);
   if (filters.pageSize !== DEFAULT_PAGE_SIZE) params.set('pageSize', String(filters.pageSize));
   if (filters.cursor) params.set('cursor', filters.cursor);
@@ -92,7 +93,7 @@ export function searchOf(filters: JobFilters): string {
 /** The API's query string: the exported day as `exportedFrom`/`exportedTo` (the API includes a day whole). */
 export function listQueryOf(filters: JobFilters): string {
   const params = new URLSearchParams();
-  for (const name of FILTER_NAMES) if (filters[name]) params.set(name, filters[name]!);
+  for (const name of FILTER_NAMES) if (filters[name]) params.set(name, filters[name]);
   if (filters.exportedOn) {
     params.set('exportedFrom', filters.exportedOn);
     params.set('exportedTo', filters.exportedOn);
@@ -105,28 +106,42 @@ export function listQueryOf(filters: JobFilters): string {
 /** A changed filter or page size starts again from the first page: a cursor belongs to the old listing. */
 export function withFilter(filters: JobFilters, change: Partial<Omit<JobFilters, 'cursor'>>): JobFilters {
   const next: JobFilters = { ...filters, ...change, cursor: undefined };
-  for (const [name, value] of Object.entries(change)) if (value === '' || value === undefined) delete (next as unknown as Record<string, unknown>)[name];
+  for (const [name, value] of Object.entries(change))
+    if (value === '' || value === undefined) delete (next as unknown as Record<string, unknown>)[name];
   return next;
 }
 
-export const typeLabel = (type: ExportJobType): string => JOB_TYPES.find((candidate) => candidate.value === type)?.label ?? type;
-export const formatLabel = (format: ExportJobFormat): string => FORMATS.find((candidate) => candidate.value === format)?.label ?? format;
+export const typeLabel = (type: ExportJobType): string =>
+  JOB_TYPES.find((candidate) => candidate.value === type)?.label ?? type;
+export const formatLabel = (format: ExportJobFormat): string =>
+  FORMATS.find((candidate) => candidate.value === format)?.label ?? format;
 
 export function frequencyLabel(frequency: ExportJobView['frequency']): string {
-  if (frequency.kind === 'oneTime') return frequency.from === frequency.to ? `Once, ${frequency.from}` : `Once, ${frequency.from} to ${frequency.to}`;
+  if (frequency.kind === 'oneTime')
+    return frequency.from === frequency.to ? `Once, ${frequency.from}` : `Once, ${frequency.from} to ${frequency.to}`;
   return `Every ${frequency.everyHours} hours${frequency.startDate ? ` from ${frequency.startDate}` : ''}`;
 }
 
 /** What the rules allow (docs/export-jobs.md, "Editing" and "Stopping"), and why not when they do not. */
-export function editability(job: Pick<ExportJobView, 'frequency' | 'status'>): { editable: true } | { editable: false; reason: string } {
-  if (job.frequency.kind === 'oneTime') return { editable: false, reason: 'One-time jobs cannot be edited: they export their days once. Create a new job to export other data.' };
+export function editability(
+  job: Pick<ExportJobView, 'frequency' | 'status'>,
+): { editable: true } | { editable: false; reason: string } {
+  if (job.frequency.kind === 'oneTime')
+    return {
+      editable: false,
+      reason: 'One-time jobs cannot be edited: they export their days once. Create a new job to export other data.',
+    };
   if (job.status === 'DONE' || job.status === 'STOPPED') {
-    return { editable: false, reason: `This job is ${job.status === 'DONE' ? 'done' : 'stopped'}, and finished jobs cannot be edited. Create a new job instead.` };
+    return {
+      editable: false,
+      reason: `This job is ${job.status === 'DONE' ? 'done' : 'stopped'}, and finished jobs cannot be edited. Create a new job instead.`,
+    };
   }
   return { editable: true };
 }
 
-export const stoppable = (job: Pick<ExportJobView, 'status'>): boolean => job.status === 'PENDING' || job.status === 'RUNNING';
+export const stoppable = (job: Pick<ExportJobView, 'status'>): boolean =>
+  job.status === 'PENDING' || job.status === 'RUNNING';
 
 export type JobFormField =
   | 'name'
@@ -219,7 +234,11 @@ export function jobBody(form: JobForm): Record<string, unknown> {
     frequency:
       form.frequency === 'oneTime'
         ? { kind: 'oneTime', from: form.from, to: form.to }
-        : { kind: 'recurring', everyHours: Number.isNaN(everyHours) ? form.everyHours : everyHours, ...(form.startDate ? { startDate: form.startDate } : {}) },
+        : {
+            kind: 'recurring',
+            everyHours: Number.isNaN(everyHours) ? form.everyHours : everyHours,
+            ...(form.startDate ? { startDate: form.startDate } : {}),
+          },
     notifyEmails: parseEmails(form.notifyEmails),
   };
 }
@@ -232,7 +251,8 @@ export function jobChange(form: JobForm, job: ExportJobView): Record<string, unk
   const before = jobBody(jobFormOf(job));
   const after = jobBody(form);
   const change: Record<string, unknown> = { version: job.version };
-  for (const [field, value] of Object.entries(after)) if (JSON.stringify(value) !== JSON.stringify(before[field])) change[field] = value;
+  for (const [field, value] of Object.entries(after))
+    if (JSON.stringify(value) !== JSON.stringify(before[field])) change[field] = value;
   return change;
 }
 
@@ -243,12 +263,26 @@ function fieldOfJobPath(form: JobForm, path: string): JobFormField | undefined {
     const frequencyFields = form.frequency === 'oneTime' ? ['from', 'to'] : ['everyHours', 'startDate'];
     return frequencyFields.includes(next) ? (next as JobFormField) : 'frequency';
   }
-  const visible = ['name', 'destinationId', 'type', 'format', 'compression', 'asString', 'identityPriority', 'notifyEmails', ...(form.type === 'selectedEvents' ? ['events'] : [])];
+  const visible = [
+    'name',
+    'destinationId',
+    'type',
+    'format',
+    'compression',
+    'asString',
+    'identityPriority',
+    'notifyEmails',
+    ...(form.type === 'selectedEvents' ? ['events'] : []),
+  ];
   return visible.includes(head) ? (head as JobFormField) : undefined;
 }
 
-export const placeJobErrors = (error: ApiError, form: JobForm): PlacedErrors<JobFormField> => placeErrors(error, (path) => fieldOfJobPath(form, path));
+export const placeJobErrors = (error: ApiError, form: JobForm): PlacedErrors<JobFormField> =>
+  placeErrors(error, (path) => fieldOfJobPath(form, path));
 
 /** The total records and bytes of a run's files. */
 export const runTotals = (run: ExportJobRunView) =>
-  run.files.reduce((totals, file) => ({ records: totals.records + file.records, bytes: totals.bytes + file.bytes }), { records: 0, bytes: 0 });
+  run.files.reduce((totals, file) => ({ records: totals.records + file.records, bytes: totals.bytes + file.bytes }), {
+    records: 0,
+    bytes: 0,
+  });

@@ -59,25 +59,34 @@ export function ManualExportPage({ api, environmentId }: { api: Api; environment
         <fieldset>
           <legend>Historical data</legend>
           ${AGGREGATIONS.map(
-            (option) => html`<div class="radio">
-              <input type="radio" id=${`aggregation-${option.value}`} name="aggregation" value=${option.value} checked=${aggregation === option.value}
-                onChange=${() => setAggregation(option.value)} />
-              <label for=${`aggregation-${option.value}`}>${option.label}</label>
-            </div>`,
+            (option) =>
+              html`<div class="radio">
+                <input
+                  type="radio"
+                  id=${`aggregation-${option.value}`}
+                  name="aggregation"
+                  value=${option.value}
+                  checked=${aggregation === option.value}
+                  onChange=${() => setAggregation(option.value)}
+                />
+                <label for=${`aggregation-${option.value}`}>${option.label}</label>
+              </div>`,
           )}
         </fieldset>
         ${refusal ? html`<${Alert} message=${refusal} />` : null}
         <div class="actions"><button type="submit" disabled=${starting}>Download export</button></div>
       </form>
     </section>
-    ${started.length > 0
-      ? html`<section aria-labelledby="started-heading" class="panel">
-          <h2 id="started-heading">Exports</h2>
-          <ul class="exports">
-            ${started.map((job) => html`<${ExportProgress} key=${job.id} api=${api} path=${`${base}/${encodeURIComponent(job.id)}`} aggregation=${job.aggregation} />`)}
-          </ul>
-        </section>`
-      : null}
+    ${
+      started.length > 0
+        ? html`<section aria-labelledby="started-heading" class="panel">
+            <h2 id="started-heading">Exports</h2>
+            <ul class="exports">
+              ${started.map((job) => html`<${ExportProgress} key=${job.id} api=${api} path=${`${base}/${encodeURIComponent(job.id)}`} aggregation=${job.aggregation} />`)}
+            </ul>
+          </section>`
+        : null
+    }
   `;
 }
 
@@ -110,15 +119,25 @@ function ExportProgress({ api, path, aggregation }: { api: Api; path: string; ag
   return html`<li class="export" aria-label=${`${label} export`}>
     <div class="export-title"><strong>${label}</strong> <span class=${`badge ${status}`}>${status}</span></div>
     ${error ? html`<${Alert} message=${error} />` : null}
-    ${status === 'pending' || status === 'running'
-      ? html`<div role="status"><progress aria-label=${`${label}: ${status}`}></progress> ${status === 'pending' ? 'Waiting to start…' : 'Exporting…'}</div>`
-      : null}
-    ${job?.status === 'done' && job.downloadUrl
-      ? html`<p role="status">
-          <a class="download" href=${job.downloadUrl} download=${job.fileName ?? true}>Download ${job.fileName ?? 'CSV'}</a>
-          ${' '}${formatCount(job.rowCount)} rows, ${formatBytes(job.byteCount)}; the link works until <${Time} value=${job.expiresAt} />.
-        </p>`
-      : null}
+    ${
+      status === 'pending' || status === 'running'
+        ? html`<div role="status">
+            <progress aria-label=${`${label}: ${status}`}></progress>
+            ${status === 'pending' ? 'Waiting to start…' : 'Exporting…'}
+          </div>`
+        : null
+    }
+    ${
+      job?.status === 'done' && job.downloadUrl
+        ? html`<p role="status">
+            <a class="download" href=${job.downloadUrl} download=${job.fileName ?? true}
+              >Download ${job.fileName ?? 'CSV'}</a
+            >
+            ${' '}${formatCount(job.rowCount)} rows, ${formatBytes(job.byteCount)}; the link works until
+            <${Time} value=${job.expiresAt} />.
+          </p>`
+        : null
+    }
     ${job?.status === 'failed' ? html`<${Alert} message=${job.error ?? 'The export failed.'} />` : null}
   </li>`;
 }

@@ -2,7 +2,11 @@
  * The raw export page's logic, apart from its view: the settings and status the API answers
  * (docs/raw-revisions.md), the form a member edits and the body a save sends.
  */
-import type { RawExportSettingsInput, RawExportSettingsView, RawExportStatusView } from '../../../lambdas/core/raw-revisions';
+import type {
+  RawExportSettingsInput,
+  RawExportSettingsView,
+  RawExportStatusView,
+} from '../../../lambdas/core/raw-revisions';
 import { parseEmails } from './data-export-form';
 
 export type { RawExportSettingsView, RawExportStatusView };
@@ -19,7 +23,8 @@ export interface RawExportForm {
  * is off) is not offered: the member chooses again.
  */
 export function rawExportForm(settings: RawExportSettingsView, destinationIds: readonly string[]): RawExportForm {
-  const destinationId = settings.destinationId !== null && destinationIds.includes(settings.destinationId) ? settings.destinationId : '';
+  const destinationId =
+    settings.destinationId !== null && destinationIds.includes(settings.destinationId) ? settings.destinationId : '';
   return { enabled: settings.enabled, destinationId, notifyEmails: settings.notifyEmails.join(', ') };
 }
 

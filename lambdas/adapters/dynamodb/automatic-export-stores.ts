@@ -64,7 +64,12 @@ export async function* queryIndex(
 ): AsyncIterable<Record<string, unknown>> {
   const pages = paginateQuery(
     { client: options.client },
-    { TableName: options.tableName, IndexName: indexName, KeyConditionExpression: keyCondition, ExpressionAttributeValues: values },
+    {
+      TableName: options.tableName,
+      IndexName: indexName,
+      KeyConditionExpression: keyCondition,
+      ExpressionAttributeValues: values,
+    },
   );
   for await (const page of pages) yield* page.Items ?? [];
 }
@@ -78,7 +83,10 @@ function withoutKeys<T>(item: Record<string, unknown>, ...extra: string[]): T {
 }
 
 /** The condition that the stored settings are still at `version` (0: none, or saved before versions existed). */
-function versionIs(version: number): { ConditionExpression: string; ExpressionAttributeValues?: Record<string, unknown> } {
+function versionIs(version: number): {
+  ConditionExpression: string;
+  ExpressionAttributeValues?: Record<string, unknown>;
+} {
   return version === 0
     ? { ConditionExpression: 'attribute_not_exists(version)' }
     : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': version } };
@@ -132,7 +140,9 @@ export class DynamoDbAutomaticExportSettingsStore implements AutomaticExportSett
   }
 
   async *listUnreconciled(): AsyncIterable<string> {
-    const items = queryIndex(this.options, UNRECONCILED_INDEX, 'unreconciledPk = :unreconciled', { ':unreconciled': UNRECONCILED_PARTITION });
+    const items = queryIndex(this.options, UNRECONCILED_INDEX, 'unreconciledPk = :unreconciled', {
+      ':unreconciled': UNRECONCILED_PARTITION,
+    });
     for await (const item of items) yield environmentIdOf(item);
   }
 
@@ -197,7 +207,11 @@ export class DynamoDbExportRunStore implements ExportRunStore {
 
   async getRun(environmentId: string, snapshotAt: number): Promise<ExportRun | undefined> {
     const { Item } = await this.options.client.send(
-      new GetCommand({ TableName: this.options.tableName, Key: runKey(environmentId, snapshotAt), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.options.tableName,
+        Key: runKey(environmentId, snapshotAt),
+        ConsistentRead: true,
+      }),
     );
     return Item && withoutKeys<ExportRun>(Item, 'expiresAt');
   }
@@ -224,11 +238,23 @@ export class DynamoDbExportRunStore implements ExportRunStore {
   }
 
   async recordOutcome(environmentId: string, startedAt: number, outcome: RunOutcome): Promise<void> {
-    const values: Record<string, unknown> = { ':environmentId': environmentId, ':startedAt': startedAt, ':status': outcome.status };
+    const values: Record<string, unknown> = {
+      ':environmentId': environmentId,
+      ':startedAt': startedAt,
+      ':status': outcome.status,
+    };
     const sets = ['environmentId = :environmentId', 'lastRunAt = :startedAt', 'lastStatus = :status'];
     const removes: string[] = [];
     if (outcome.status === 'successful') {
-      removes.push('lastError', 'lastErrorCode', 'failingSince', 'failingError', 'failingErrorCode', 'failingPk', 'emailsSent');
+      removes.push(
+        'lastError',
+        'lastErrorCode',
+        'failingSince',
+        'failingError',
+        'failingErrorCode',
+        'failingPk',
+        'emailsSent',
+      );
     } else {
       Object.assign(values, { ':error': outcome.error, ':code': outcome.errorCode });
       sets.push('lastError = :error', 'lastErrorCode = :code');
@@ -285,7 +311,10 @@ export interface FailureSequenceItems {
   failingPartition: string;
 }
 
-const AUTOMATIC_EXPORT_SEQUENCES: FailureSequenceItems = { sortKey: statusKey('').sk, failingPartition: FAILING_PARTITION };
+const AUTOMATIC_EXPORT_SEQUENCES: FailureSequenceItems = {
+  sortKey: statusKey('').sk,
+  failingPartition: FAILING_PARTITION,
+};
 
 export class DynamoDbFailingExportsStore implements FailingExportsStore {
   constructor(
@@ -298,7 +327,9 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
   }
 
   async *listFailing(): AsyncIterable<ExportStatusRecord & { failingSince: number }> {
-    const items = queryIndex(this.options, FAILING_INDEX, 'failingPk = :failing', { ':failing': this.sequences.failingPartition });
+    const items = queryIndex(this.options, FAILING_INDEX, 'failingPk = :failing', {
+      ':failing': this.sequences.failingPartition,
+    });
     for await (const item of items) yield toStatusRecord(item) as ExportStatusRecord & { failingSince: number };
   }
 
@@ -311,7 +342,11 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
           UpdateExpression: 'ADD emailsSent :email',
           ConditionExpression:
             'failingSince = :failingSince AND attribute_exists(failingPk) AND (attribute_not_exists(emailsSent) OR NOT contains(emailsSent, :number))',
-          ExpressionAttributeValues: { ':email': new Set([emailNumber]), ':number': emailNumber, ':failingSince': failingSince },
+          ExpressionAttributeValues: {
+            ':email': new Set([emailNumber]),
+            ':number': emailNumber,
+            ':failingSince': failingSince,
+          },
         }),
       ),
     );
@@ -350,7 +385,8 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
       ':transient': TRANSIENT_PARTITION,
       ':before': before,
     });
-    for await (const item of items) yield { environmentId: environmentIdOf(item), transientSince: item.transientSince as number };
+    for await (const item of items)
+      yield { environmentId: environmentIdOf(item), transientSince: item.transientSince as number };
   }
 
   async endTransientFailures(environmentId: string, transientSince: number): Promise<void> {
@@ -369,6 +405,10 @@ export class DynamoDbFailingExportsStore implements FailingExportsStore {
 }
 
 function toStatusRecord(item: Record<string, unknown>): ExportStatusRecord {
-  const record = withoutKeys<ExportStatusRecord & { emailsSent?: Set<number> | number[] }>(item, 'failingPk', 'transientPk');
+  const record = withoutKeys<ExportStatusRecord & { emailsSent?: Set<number> | number[] }>(
+    item,
+    'failingPk',
+    'transientPk',
+  );
   return { ...record, emailsSent: record.emailsSent ? [...record.emailsSent].sort() : undefined };
 }

@@ -15,7 +15,9 @@ export class DayLogError extends Error {
 /** Whether a log can hold `ms` as the latest time of epoch `day` (a uint32 day, ms inside it). */
 export function isPackable(day: number, ms: number): boolean {
   const msOfDay = ms - day * DAY_MS;
-  return Number.isInteger(ms) && Number.isInteger(day) && day >= 0 && day <= 0xffff_ffff && msOfDay >= 0 && msOfDay < DAY_MS;
+  return (
+    Number.isInteger(ms) && Number.isInteger(day) && day >= 0 && day <= 0xffff_ffff && msOfDay >= 0 && msOfDay < DAY_MS
+  );
 }
 
 export function packDayLog(days: ReadonlyMap<number, number>): Uint8Array {
@@ -52,7 +54,8 @@ export function packFeedbackLog(tallies: Iterable<FeedbackTally>): Uint8Array {
 /** The daily tallies of a packed feedback log, in day order. */
 export function feedbackLog(log: Uint8Array | undefined): FeedbackTally[] {
   const length = log?.byteLength ?? 0;
-  if (length % BYTES_PER_FEEDBACK_DAY !== 0) throw new DayLogError(`A feedback log of ${length} bytes is not whole days.`);
+  if (length % BYTES_PER_FEEDBACK_DAY !== 0)
+    throw new DayLogError(`A feedback log of ${length} bytes is not whole days.`);
   if (!log) return [];
   const view = new DataView(log.buffer, log.byteOffset, log.byteLength);
   const tallies: FeedbackTally[] = [];

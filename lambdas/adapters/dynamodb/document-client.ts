@@ -44,7 +44,9 @@ export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoD
  */
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   client.middlewareStack.remove('loggerMiddleware');
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true } });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  });
 }
 
 /**
@@ -53,6 +55,9 @@ export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentCl
  * A document client wraps the low-level client and shares its configuration and middleware, so it sends
  * the low-level command as that client would; its types only list its own commands.
  */
-export function queryStoredItems(client: DynamoDBDocumentClient, input: StoredItemsQueryInput): Promise<StoredItemsQueryOutput> {
-  return (client as unknown as DynamoDBClient).send(new StoredItemsQueryCommand(input));
+export function queryStoredItems(
+  client: DynamoDBDocumentClient,
+  input: StoredItemsQueryInput,
+): Promise<StoredItemsQueryOutput> {
+  return client.send(new StoredItemsQueryCommand(input));
 }

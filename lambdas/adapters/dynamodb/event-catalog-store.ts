@@ -31,8 +31,18 @@ export class DynamoDbEventCatalogStore implements EventCatalogStore {
         this.update(pk, eventSk(sighting.name), {
           UpdateExpression:
             'SET #name = :name, #firstSeen = if_not_exists(#firstSeen, :firstSeen), #lastSeen = :lastSeen ADD #count :count',
-          ExpressionAttributeNames: { '#name': 'name', '#firstSeen': 'firstSeen', '#lastSeen': 'lastSeen', '#count': 'eventCount' },
-          ExpressionAttributeValues: { ':name': sighting.name, ':firstSeen': sighting.firstSeen, ':lastSeen': sighting.lastSeen, ':count': sighting.count },
+          ExpressionAttributeNames: {
+            '#name': 'name',
+            '#firstSeen': 'firstSeen',
+            '#lastSeen': 'lastSeen',
+            '#count': 'eventCount',
+          },
+          ExpressionAttributeValues: {
+            ':name': sighting.name,
+            ':firstSeen': sighting.firstSeen,
+            ':lastSeen': sighting.lastSeen,
+            ':count': sighting.count,
+          },
         }),
         ...sighting.propertyKeys.map((key) =>
           this.update(pk, `${eventSk(sighting.name)}#K#${hex(key)}`, {
@@ -80,10 +90,16 @@ export class DynamoDbEventCatalogStore implements EventCatalogStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-    return [...entries.values()].sort((a, b) => byText(a.name, b.name)).map((e) => ({ ...e, propertyKeys: e.propertyKeys.sort(byText) }));
+    return [...entries.values()]
+      .sort((a, b) => byText(a.name, b.name))
+      .map((e) => ({ ...e, propertyKeys: e.propertyKeys.sort(byText) }));
   }
 
-  private async update(pk: string, sk: string, expression: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>): Promise<void> {
+  private async update(
+    pk: string,
+    sk: string,
+    expression: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>,
+  ): Promise<void> {
     await this.client.send(new UpdateCommand({ TableName: this.tableName, Key: { pk, sk }, ...expression }));
   }
 }

@@ -12,7 +12,15 @@
  * Every change is a conditional single-item write on the version it was based on (dynalite has no
  * transactions).
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  paginateQuery,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type {
   DestinationStore,
   ExportJob,
@@ -137,13 +145,22 @@ export class DynamoDbExportJobStore extends VersionedItems<ExportJob> implements
   async recordRunOutcome(environmentId: string, jobId: string, outcome: JobRunFailureOutcome): Promise<void> {
     // Transient and internal failures neither start nor end a customer's failure sequence.
     if (outcome.status === 'failed' && outcome.failureClass !== 'customer') return;
-    const values: Record<string, unknown> = { ':environmentId': environmentId, ':jobId': jobId, ':runId': outcome.runId };
+    const values: Record<string, unknown> = {
+      ':environmentId': environmentId,
+      ':jobId': jobId,
+      ':runId': outcome.runId,
+    };
     let update = 'SET environmentId = :environmentId, jobId = :jobId, lastOutcomeRunId = :runId';
     if (outcome.status === 'successful') {
       update += ' REMOVE failingSince, failingErrorCode, failingPk, emailsSent';
     } else {
-      Object.assign(values, { ':failingSince': outcome.finishedAt, ':code': outcome.errorCode, ':failing': FAILING_JOB_PARTITION });
-      update += ', failingSince = if_not_exists(failingSince, :failingSince), failingErrorCode = :code, failingPk = :failing';
+      Object.assign(values, {
+        ':failingSince': outcome.finishedAt,
+        ':code': outcome.errorCode,
+        ':failing': FAILING_JOB_PARTITION,
+      });
+      update +=
+        ', failingSince = if_not_exists(failingSince, :failingSince), failingErrorCode = :code, failingPk = :failing';
     }
     // A slow run finishing after a later one must not undo the later outcome.
     await ignoringConditionFailure(
@@ -160,7 +177,9 @@ export class DynamoDbExportJobStore extends VersionedItems<ExportJob> implements
   }
 
   async *listFailingJobs(): AsyncIterable<FailingJobRecord> {
-    for await (const item of queryIndex(this.options, FAILING_INDEX, 'failingPk = :failing', { ':failing': FAILING_JOB_PARTITION })) {
+    for await (const item of queryIndex(this.options, FAILING_INDEX, 'failingPk = :failing', {
+      ':failing': FAILING_JOB_PARTITION,
+    })) {
       yield {
         environmentId: item.environmentId as string,
         jobId: item.jobId as string,
@@ -180,13 +199,22 @@ export class DynamoDbExportJobStore extends VersionedItems<ExportJob> implements
           UpdateExpression: 'ADD emailsSent :email',
           ConditionExpression:
             'failingSince = :failingSince AND attribute_exists(failingPk) AND (attribute_not_exists(emailsSent) OR NOT contains(emailsSent, :number))',
-          ExpressionAttributeValues: { ':email': new Set([emailNumber]), ':number': emailNumber, ':failingSince': failingSince },
+          ExpressionAttributeValues: {
+            ':email': new Set([emailNumber]),
+            ':number': emailNumber,
+            ':failingSince': failingSince,
+          },
         }),
       ),
     );
   }
 
-  async releaseJobEmail(environmentId: string, jobId: string, failingSince: number, emailNumber: number): Promise<void> {
+  async releaseJobEmail(
+    environmentId: string,
+    jobId: string,
+    failingSince: number,
+    emailNumber: number,
+  ): Promise<void> {
     await ignoringConditionFailure(
       this.options.client.send(
         new UpdateCommand({

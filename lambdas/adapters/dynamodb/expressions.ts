@@ -14,7 +14,11 @@ export function setFields(fields: Record<string, unknown>): {
     values[`:${field}`] = value;
     return `#${field} = :${field}`;
   });
-  return { UpdateExpression: `SET ${sets.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+  return {
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
 }
 
 /** True when the write happened, false when its condition did not hold. */

@@ -6,7 +6,13 @@
  * leaseUntil}`: taken by a conditional put (absent, or lease ended), freed by a delete conditional on
  * the holder, so concurrent starts never hold more slots than there are.
  */
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { ManualExportJob, ManualExportOutcome, ManualExportStore } from '../../ports';
 import { ignoringConditionFailure, setFields } from './expressions';
 
@@ -23,7 +29,11 @@ export class DynamoDbManualExportStore implements ManualExportStore {
     await this.options.client.send(
       new PutCommand({
         TableName: this.options.tableName,
-        Item: { ...jobKey(job.environmentId, job.id), ...job, expiresAt: Math.floor(job.requestedAt / 1000) + JOB_RETENTION_SECONDS },
+        Item: {
+          ...jobKey(job.environmentId, job.id),
+          ...job,
+          expiresAt: Math.floor(job.requestedAt / 1000) + JOB_RETENTION_SECONDS,
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -38,7 +48,11 @@ export class DynamoDbManualExportStore implements ManualExportStore {
     return job as ManualExportJob;
   }
 
-  async claim(environmentId: string, id: string, { claimId, at, deadlineAt }: { claimId: string; at: number; deadlineAt: number }): Promise<boolean> {
+  async claim(
+    environmentId: string,
+    id: string,
+    { claimId, at, deadlineAt }: { claimId: string; at: number; deadlineAt: number },
+  ): Promise<boolean> {
     const claimed = await ignoringConditionFailure(
       this.options.client.send(
         new UpdateCommand({
@@ -83,7 +97,13 @@ export class DynamoDbManualExportStore implements ManualExportStore {
     );
   }
 
-  async acquireSlot(environmentId: string, jobId: string, slots: number, at: number, leaseUntil: number): Promise<number | undefined> {
+  async acquireSlot(
+    environmentId: string,
+    jobId: string,
+    slots: number,
+    at: number,
+    leaseUntil: number,
+  ): Promise<number | undefined> {
     for (let slot = 0; slot < slots; slot++) {
       const taken = await ignoringConditionFailure(
         this.options.client.send(

@@ -10,7 +10,12 @@
  * answers "changed since T" with one Query per shard that reads only the changed profiles.
  */
 import { createHash } from 'node:crypto';
-import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { JsonValue } from '../../core/raw-log';
 import type { ProfileStore, ProfileUpdate, UserProfile } from '../../ports';
 
@@ -27,7 +32,12 @@ function toProfile(item: Record<string, unknown>): UserProfile {
   for (const [name, value] of Object.entries(item)) {
     if (name.startsWith(ATTRIBUTE_PREFIX)) attributes[name.slice(ATTRIBUTE_PREFIX.length)] = value as JsonValue;
   }
-  return { userId: item.userId as string, attributes, firstSeen: item.firstSeen as number, updatedAt: item.updatedAt as number };
+  return {
+    userId: item.userId as string,
+    attributes,
+    firstSeen: item.firstSeen as number,
+    updatedAt: item.updatedAt as number,
+  };
 }
 
 export class DynamoDbProfileStore implements ProfileStore {
@@ -42,7 +52,11 @@ export class DynamoDbProfileStore implements ProfileStore {
   async recordProfile(environmentId: string, update: ProfileUpdate): Promise<void> {
     const entries = Object.entries(update.attributes);
     const names: Record<string, string> = { '#userId': 'userId', '#firstSeen': 'firstSeen', '#updatedAt': 'updatedAt' };
-    const values: Record<string, unknown> = { ':userId': update.userId, ':at': update.at, ':receivedAt': update.receivedAt };
+    const values: Record<string, unknown> = {
+      ':userId': update.userId,
+      ':at': update.at,
+      ':receivedAt': update.receivedAt,
+    };
     const clauses = ['#userId = :userId', '#firstSeen = if_not_exists(#firstSeen, :at)', '#updatedAt = :receivedAt'];
     entries.forEach(([key, value], index) => {
       names[`#a${index}`] = ATTRIBUTE_PREFIX + key;
@@ -82,7 +96,9 @@ export class DynamoDbProfileStore implements ProfileStore {
   private async *query(input: Omit<QueryCommandInput, 'TableName'>): AsyncIterable<UserProfile> {
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.client.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: startKey }));
+      const page = await this.client.send(
+        new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: startKey }),
+      );
       for (const item of page.Items ?? []) yield toProfile(item);
       startKey = page.LastEvaluatedKey;
     } while (startKey);

@@ -11,8 +11,20 @@
  * Every change is a conditional single-item write: the mark moves from n - 1 to n only under the
  * run's lease, so two runs never number the same revision.
  */
-import { GetCommand, PutCommand, UpdateCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ExportedRevision, RawExportProgress, RawExportSettings, RawExportStore, RawRunOutcome } from '../../ports';
+import {
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  paginateQuery,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  ExportedRevision,
+  RawExportProgress,
+  RawExportSettings,
+  RawExportStore,
+  RawRunOutcome,
+} from '../../ports';
 import { DynamoDbFailingExportsStore } from './automatic-export-stores';
 import { ignoringConditionFailure } from './expressions';
 
@@ -29,7 +41,10 @@ const partition = (environmentId: string) => `ENV#${environmentId}`;
 const settingsKey = (environmentId: string) => ({ pk: partition(environmentId), sk: SETTINGS_SK });
 const progressKey = (environmentId: string) => ({ pk: partition(environmentId), sk: RAW_EXPORT_PROGRESS_SK });
 /** Zero-padded so the revisions sort by number. */
-const revisionKey = (environmentId: string, n: number) => ({ pk: partition(environmentId), sk: `${REVISION_PREFIX}${String(n).padStart(10, '0')}` });
+const revisionKey = (environmentId: string, n: number) => ({
+  pk: partition(environmentId),
+  sk: `${REVISION_PREFIX}${String(n).padStart(10, '0')}`,
+});
 
 function withoutKeys<T>(item: Record<string, unknown>, ...extra: string[]): T {
   const copy = { ...item };
@@ -39,13 +54,18 @@ function withoutKeys<T>(item: Record<string, unknown>, ...extra: string[]): T {
 
 /** The raw export's failure sequences, read and advanced like the automatic export's. */
 export const rawExportFailingStore = (options: StoreOptions): DynamoDbFailingExportsStore =>
-  new DynamoDbFailingExportsStore(options, { sortKey: RAW_EXPORT_PROGRESS_SK, failingPartition: RAW_EXPORT_FAILING_PARTITION });
+  new DynamoDbFailingExportsStore(options, {
+    sortKey: RAW_EXPORT_PROGRESS_SK,
+    failingPartition: RAW_EXPORT_FAILING_PARTITION,
+  });
 
 export class DynamoDbRawExportStore implements RawExportStore {
   constructor(private readonly options: StoreOptions) {}
 
   async getSettings(environmentId: string): Promise<RawExportSettings | undefined> {
-    const { Item } = await this.options.client.send(new GetCommand({ TableName: this.options.tableName, Key: settingsKey(environmentId), ConsistentRead: true }));
+    const { Item } = await this.options.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: settingsKey(environmentId), ConsistentRead: true }),
+    );
     return Item && withoutKeys<RawExportSettings>(Item);
   }
 
@@ -57,7 +77,10 @@ export class DynamoDbRawExportStore implements RawExportStore {
           Item: { ...settingsKey(settings.environmentId), ...settings },
           ...(expectedVersion === 0
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
-            : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expectedVersion } }),
+            : {
+                ConditionExpression: 'version = :expected',
+                ExpressionAttributeValues: { ':expected': expectedVersion },
+              }),
         }),
       ),
     );
@@ -71,17 +94,35 @@ export class DynamoDbRawExportStore implements RawExportStore {
           Key: settingsKey(environmentId),
           UpdateExpression: 'SET enabled = :false, stoppedAt = :stoppedAt, stoppedReason = :reason, version = :next',
           ConditionExpression: 'version = :expected',
-          ExpressionAttributeValues: { ':false': false, ':stoppedAt': stoppedAt, ':reason': reason, ':next': expectedVersion + 1, ':expected': expectedVersion },
+          ExpressionAttributeValues: {
+            ':false': false,
+            ':stoppedAt': stoppedAt,
+            ':reason': reason,
+            ':next': expectedVersion + 1,
+            ':expected': expectedVersion,
+          },
         }),
       ),
     );
   }
 
   async getProgress(environmentId: string): Promise<RawExportProgress | undefined> {
-    const { Item } = await this.options.client.send(new GetCommand({ TableName: this.options.tableName, Key: progressKey(environmentId), ConsistentRead: true }));
+    const { Item } = await this.options.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: progressKey(environmentId), ConsistentRead: true }),
+    );
     if (!Item) return undefined;
-    const progress = withoutKeys<RawExportProgress & { emailsSent?: Set<number> }>(Item, 'leaseId', 'leaseUntil', 'failingPk', 'lastErrorCode');
-    return { ...progress, exportedRevisions: progress.exportedRevisions ?? 0, emailsSent: progress.emailsSent && [...progress.emailsSent].sort() };
+    const progress = withoutKeys<RawExportProgress & { emailsSent?: Set<number> }>(
+      Item,
+      'leaseId',
+      'leaseUntil',
+      'failingPk',
+      'lastErrorCode',
+    );
+    return {
+      ...progress,
+      exportedRevisions: progress.exportedRevisions ?? 0,
+      emailsSent: progress.emailsSent && [...progress.emailsSent].sort(),
+    };
   }
 
   claimRun(environmentId: string, claim: { claimId: string; at: number; until: number }): Promise<boolean> {
@@ -90,19 +131,34 @@ export class DynamoDbRawExportStore implements RawExportStore {
         new UpdateCommand({
           TableName: this.options.tableName,
           Key: progressKey(environmentId),
-          UpdateExpression: 'SET environmentId = :environmentId, exportedRevisions = if_not_exists(exportedRevisions, :zero), leaseId = :claimId, leaseUntil = :until',
+          UpdateExpression:
+            'SET environmentId = :environmentId, exportedRevisions = if_not_exists(exportedRevisions, :zero), leaseId = :claimId, leaseUntil = :until',
           ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil <= :at OR leaseId = :claimId',
-          ExpressionAttributeValues: { ':environmentId': environmentId, ':zero': 0, ':claimId': claim.claimId, ':until': claim.until, ':at': claim.at },
+          ExpressionAttributeValues: {
+            ':environmentId': environmentId,
+            ':zero': 0,
+            ':claimId': claim.claimId,
+            ':until': claim.until,
+            ':at': claim.at,
+          },
         }),
       ),
     );
   }
 
-  async recordRevision(environmentId: string, claimId: string, revision: ExportedRevision, maxExportedTimestamp: number | undefined): Promise<boolean> {
+  async recordRevision(
+    environmentId: string,
+    claimId: string,
+    revision: ExportedRevision,
+    maxExportedTimestamp: number | undefined,
+  ): Promise<boolean> {
     // The revision first: a mark never points past a revision index.csv does not know. A run that
     // lost its lease can only write the same revision again (the same object under the same number).
     await this.options.client.send(
-      new PutCommand({ TableName: this.options.tableName, Item: { ...revisionKey(environmentId, revision.n), ...revision } }),
+      new PutCommand({
+        TableName: this.options.tableName,
+        Item: { ...revisionKey(environmentId, revision.n), ...revision },
+      }),
     );
     return ignoringConditionFailure(
       this.options.client.send(
@@ -139,7 +195,11 @@ export class DynamoDbRawExportStore implements RawExportStore {
   }
 
   async finishRun(environmentId: string, claimId: string, outcome: RawRunOutcome): Promise<void> {
-    const values: Record<string, unknown> = { ':claimId': claimId, ':startedAt': outcome.startedAt, ':status': outcome.status };
+    const values: Record<string, unknown> = {
+      ':claimId': claimId,
+      ':startedAt': outcome.startedAt,
+      ':status': outcome.status,
+    };
     const sets = ['lastRunAt = :startedAt', 'lastStatus = :status'];
     const removes = ['leaseId', 'leaseUntil'];
     if (outcome.totalRevisions !== undefined) {
@@ -153,7 +213,11 @@ export class DynamoDbRawExportStore implements RawExportStore {
       Object.assign(values, { ':error': outcome.error, ':code': outcome.errorCode });
       if (outcome.failureClass === 'customer') {
         // The sequence starts at the first customer-side failure and goes on through later ones.
-        sets.push('failingSince = if_not_exists(failingSince, :failingSince)', 'failingErrorCode = :code', 'failingPk = :failing');
+        sets.push(
+          'failingSince = if_not_exists(failingSince, :failingSince)',
+          'failingErrorCode = :code',
+          'failingPk = :failing',
+        );
         Object.assign(values, { ':failingSince': outcome.finishedAt, ':failing': RAW_EXPORT_FAILING_PARTITION });
       }
     }

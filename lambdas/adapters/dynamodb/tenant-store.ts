@@ -119,7 +119,11 @@ export class DynamoDbTenantStore implements TenantStore {
    * switches to the new key only if it still has the old one. A lost race removes its new key. A crash
    * before the switch leaves the old key current but ending: the caller got an error and rotates again.
    */
-  async replaceIngestKey(environment: Environment, next: StoredIngestKey, previousValidUntil: number): Promise<Environment> {
+  async replaceIngestKey(
+    environment: Environment,
+    next: StoredIngestKey,
+    previousValidUntil: number,
+  ): Promise<Environment> {
     const rotated: Environment = { ...environment, ingestKeyHash: next.hash, ingestKeyPrefix: next.prefix };
     if (!(await this.putIfAbsent({ ...ingestKeyKey(next.hash), ...environmentAttributes(rotated) }))) {
       throw new ConflictError('The new ingest key collides with an existing one. Please rotate again.');
@@ -130,8 +134,12 @@ export class DynamoDbTenantStore implements TenantStore {
           TableName: this.tableName,
           Key: ingestKeyKey(environment.ingestKeyHash),
           UpdateExpression: 'SET validUntil = :validUntil, expiresAt = :expiresAt',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(validUntil) OR validUntil > :validUntil)',
-          ExpressionAttributeValues: { ':validUntil': previousValidUntil, ':expiresAt': Math.ceil(previousValidUntil / 1000) },
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(validUntil) OR validUntil > :validUntil)',
+          ExpressionAttributeValues: {
+            ':validUntil': previousValidUntil,
+            ':expiresAt': Math.ceil(previousValidUntil / 1000),
+          },
         }),
       ),
     );
@@ -142,7 +150,11 @@ export class DynamoDbTenantStore implements TenantStore {
           Key: envKey(environment.id),
           UpdateExpression: 'SET ingestKeyHash = :next, ingestKeyPrefix = :prefix',
           ConditionExpression: 'ingestKeyHash = :current',
-          ExpressionAttributeValues: { ':next': next.hash, ':prefix': next.prefix, ':current': environment.ingestKeyHash },
+          ExpressionAttributeValues: {
+            ':next': next.hash,
+            ':prefix': next.prefix,
+            ':current': environment.ingestKeyHash,
+          },
         }),
       ),
     );
@@ -197,7 +209,9 @@ export class DynamoDbTenantStore implements TenantStore {
 
   /** Strongly consistent: the API reads what it has just written (create, then GET). */
   private async get(key: { pk: string; sk: string }): Promise<Item | undefined> {
-    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
     return Item;
   }
 

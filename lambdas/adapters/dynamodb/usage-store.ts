@@ -55,13 +55,7 @@ import {
   type FeedbackEntry,
   type FeedbackTally,
 } from '../../core/model';
-import type {
-  CompanyUpdate,
-  FeedbackRecord,
-  UsageEvent,
-  UsageStore,
-  UserUpdate,
-} from '../../ports';
+import type { CompanyUpdate, FeedbackRecord, UsageEvent, UsageStore, UserUpdate } from '../../ports';
 import { dayHistory, feedbackLog, isPackable, packDayLog, packFeedbackLog } from './day-log';
 import { queryStoredItems } from './document-client';
 import { ignoringConditionFailure } from './expressions';
@@ -94,7 +88,10 @@ const usageKey = (environmentId: string, companyId: string, eventKey: string): K
   pk: companiesPk(environmentId),
   sk: companySk(companyId) + USAGE_INFIX + eventKey,
 });
-const userKey = (environmentId: string, userId: string): Key => ({ pk: `ENV#${environmentId}#USERS`, sk: `U#${userId}` });
+const userKey = (environmentId: string, userId: string): Key => ({
+  pk: `ENV#${environmentId}#USERS`,
+  sk: `U#${userId}`,
+});
 const feedbackMarkerKey = (environmentId: string, feedbackId: string): Key => ({
   pk: `ENV#${environmentId}#FEEDBACK`,
   sk: `F#${feedbackId}`,
@@ -166,7 +163,8 @@ export class DynamoDbUsageStore implements UsageStore {
         }),
       );
       if (written) return;
-      if (attempt === VERSIONED_ATTEMPTS) throw new Error(`Company attributes changed ${attempt} times while being merged.`);
+      if (attempt === VERSIONED_ATTEMPTS)
+        throw new Error(`Company attributes changed ${attempt} times while being merged.`);
       await contentionPause(attempt);
       stored = await this.storedAttributes(key);
       merged = mergeCompanyAttributes(companyId, stored, attributes, update.at);
@@ -235,18 +233,22 @@ export class DynamoDbUsageStore implements UsageStore {
   async recordEvent(environmentId: string, event: UsageEvent): Promise<void> {
     assertTrackable(event.at);
     await Promise.all([
-      this.stamp(
-        usageKey(environmentId, event.companyId, event.eventKey),
-        usageContainers(event.eventKey),
-        { days: 'used', log: 'usedLog', first: 'firstUsed', at: event.at },
-      ),
+      this.stamp(usageKey(environmentId, event.companyId, event.eventKey), usageContainers(event.eventKey), {
+        days: 'used',
+        log: 'usedLog',
+        first: 'firstUsed',
+        at: event.at,
+      }),
       this.markSeen(environmentId, event.companyId, event.at),
     ]);
   }
 
   async recordFeedback(environmentId: string, feedback: FeedbackRecord): Promise<void> {
     assertTrackable(feedback.at);
-    await Promise.all([this.addFeedback(environmentId, feedback), this.markSeen(environmentId, feedback.companyId, feedback.at)]);
+    await Promise.all([
+      this.addFeedback(environmentId, feedback),
+      this.markSeen(environmentId, feedback.companyId, feedback.at),
+    ]);
   }
 
   /** Adds the record to the usage item's recent map unless its id is already counted (see the header). */
@@ -319,10 +321,19 @@ export class DynamoDbUsageStore implements UsageStore {
     const recent = Object.entries((item?.fbRecent ?? {}) as Record<string, FeedbackEntry>);
     if (recent.length < FOLD_FEEDBACK_AT) return;
     const folded = recent.sort(([, a], [, b]) => a.at - b.at).slice(0, MAX_FOLDED);
-    const markers = folded.map(([id, entry]) => ({ ...feedbackMarkerKey(environmentId, id), companyId, eventKey, ...entry }));
-    for (let start = 0; start < markers.length; start += BATCH_SIZE) await this.batchPut(markers.slice(start, start + BATCH_SIZE));
+    const markers = folded.map(([id, entry]) => ({
+      ...feedbackMarkerKey(environmentId, id),
+      companyId,
+      eventKey,
+      ...entry,
+    }));
+    for (let start = 0; start < markers.length; start += BATCH_SIZE)
+      await this.batchPut(markers.slice(start, start + BATCH_SIZE));
     const version = item?.fbVersion as number | undefined;
-    const log = packFeedbackLog([...feedbackLog(item?.fbLog as Uint8Array | undefined), ...folded.map(([, entry]) => feedbackTally(entry))]);
+    const log = packFeedbackLog([
+      ...feedbackLog(item?.fbLog as Uint8Array | undefined),
+      ...folded.map(([, entry]) => feedbackTally(entry)),
+    ]);
     await ignoringConditionFailure(
       this.send({
         Key: key,
@@ -410,8 +421,13 @@ export class DynamoDbUsageStore implements UsageStore {
     // here, when the page is due.
     type PageOutcome = { page: QueryCommandOutput } | { error: unknown };
     const request = (exclusiveStartKey?: StoredItem): Promise<PageOutcome> =>
-      queryStoredItems(this.client, exclusiveStartKey ? { ...input, ExclusiveStartKey: exclusiveStartKey } : input)
-        .then((page) => ({ page }), (error: unknown) => ({ error }));
+      queryStoredItems(
+        this.client,
+        exclusiveStartKey ? { ...input, ExclusiveStartKey: exclusiveStartKey } : input,
+      ).then(
+        (page) => ({ page }),
+        (error: unknown) => ({ error }),
+      );
     let next: Promise<PageOutcome> | undefined = request();
     while (next) {
       const outcome: PageOutcome = await next;
@@ -550,7 +566,10 @@ export class DynamoDbUsageStore implements UsageStore {
    * it with its containers (idempotent, safe against a concurrent creation) and sends the update again.
    * Resolves to what the update's ReturnValues asks for.
    */
-  private async sendCreatingItem(input: Omit<UpdateCommandInput, 'TableName'>, containers: Item): Promise<Item | undefined> {
+  private async sendCreatingItem(
+    input: Omit<UpdateCommandInput, 'TableName'>,
+    containers: Item,
+  ): Promise<Item | undefined> {
     try {
       return await this.send(input);
     } catch (error) {

@@ -75,7 +75,9 @@ export class FirehoseRawEventLog implements RawEventLog {
         // Each response matches the record at its index; a refused one carries an ErrorCode.
         const refused = pending.filter((_, index) => responses[index]?.ErrorCode !== undefined);
         if (refused.length === 0) return;
-        cause = new Error(`Firehose refused ${refused.length} records: ${responses.find((r) => r.ErrorCode)?.ErrorCode}`);
+        cause = new Error(
+          `Firehose refused ${refused.length} records: ${responses.find((r) => r.ErrorCode)?.ErrorCode}`,
+        );
         pending = refused;
       } catch (error) {
         if (!isTransient(error)) throw error;

@@ -48,7 +48,8 @@ export class KmsSecretSealer implements SecretSealer {
       .catch((error: unknown) => {
         throw keyUnavailable(error) ?? error;
       });
-    if (!response.CiphertextBlob) throw new SecretSealError(`KMS returned no ciphertext for environment ${context.environmentId}.`);
+    if (!response.CiphertextBlob)
+      throw new SecretSealError(`KMS returned no ciphertext for environment ${context.environmentId}.`);
     return VERSION_TAG + Buffer.from(response.CiphertextBlob).toString('base64');
   }
 
@@ -60,7 +61,9 @@ export class KmsSecretSealer implements SecretSealer {
   async unseal(sealed: string, context: { environmentId: string }): Promise<string> {
     const encoded = sealed.startsWith(VERSION_TAG) ? sealed.slice(VERSION_TAG.length) : undefined;
     if (encoded === undefined || !BASE64.test(encoded)) {
-      throw new SecretUnsealError(`The sealed secret of environment ${context.environmentId} is not a ${VERSION_TAG} value.`);
+      throw new SecretUnsealError(
+        `The sealed secret of environment ${context.environmentId} is not a ${VERSION_TAG} value.`,
+      );
     }
     let response: DecryptCommandOutput;
     try {
@@ -73,11 +76,14 @@ export class KmsSecretSealer implements SecretSealer {
       );
     } catch (error) {
       if (error instanceof InvalidCiphertextException || error instanceof IncorrectKeyException) {
-        throw new SecretUnsealError(`KMS refused the sealed secret of environment ${context.environmentId}.`, { cause: error });
+        throw new SecretUnsealError(`KMS refused the sealed secret of environment ${context.environmentId}.`, {
+          cause: error,
+        });
       }
       throw keyUnavailable(error) ?? error;
     }
-    if (!response.Plaintext) throw new SecretUnsealError(`KMS returned no plaintext for environment ${context.environmentId}.`);
+    if (!response.Plaintext)
+      throw new SecretUnsealError(`KMS returned no plaintext for environment ${context.environmentId}.`);
     return Buffer.from(response.Plaintext).toString('utf8');
   }
 }
@@ -89,7 +95,9 @@ function keyUnavailable(error: unknown): SealingKeyUnavailableError | undefined 
     error instanceof KMSInvalidStateException ||
     error instanceof NotFoundException ||
     (error instanceof Error && error.name === 'AccessDeniedException');
-  return persistent ? new SealingKeyUnavailableError(`The sealing key may not be used (${(error as Error).name}).`, { cause: error }) : undefined;
+  return persistent
+    ? new SealingKeyUnavailableError(`The sealing key may not be used (${(error as Error).name}).`, { cause: error })
+    : undefined;
 }
 
 const encryptionContext = (environmentId: string): Record<string, string> => ({ environmentId, purpose: PURPOSE });

@@ -23,7 +23,10 @@ export class LambdaExportDispatcher implements ExportDispatcher, ExportJobDispat
   }
 
   async dispatchManualExport(request: ManualExportRequest): Promise<void> {
-    await this.invoke(toManualExportEvent(request), `manual export job ${request.jobId} of environment ${request.environmentId}`);
+    await this.invoke(
+      toManualExportEvent(request),
+      `manual export job ${request.jobId} of environment ${request.environmentId}`,
+    );
   }
 
   async dispatchJobRun(request: JobRunRequest): Promise<void> {
@@ -43,7 +46,9 @@ export class LambdaExportDispatcher implements ExportDispatcher, ExportJobDispat
         throw new DispatchError(`Could not dispatch ${job} to ${this.functionName}.`, { cause: error });
       });
     if (response.StatusCode !== ACCEPTED || response.FunctionError) {
-      const detail = response.FunctionError ? `function error ${response.FunctionError}` : `status ${response.StatusCode}`;
+      const detail = response.FunctionError
+        ? `function error ${response.FunctionError}`
+        : `status ${response.StatusCode}`;
       throw new DispatchError(`${this.functionName} did not accept ${job}: ${detail}.`);
     }
   }

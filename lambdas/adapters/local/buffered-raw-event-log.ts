@@ -42,7 +42,11 @@ export function timeOrderedUuid(now = Date.now()): string {
   }
   const random = randomBytes(8);
   random[0] = (random[0] & 0x3f) | 0x80; // RFC 9562 variant
-  const hex = lastUuidMs.toString(16).padStart(12, '0') + '7' + uuidSequence.toString(16).padStart(3, '0') + random.toString('hex');
+  const hex =
+    lastUuidMs.toString(16).padStart(12, '0') +
+    '7' +
+    uuidSequence.toString(16).padStart(3, '0') +
+    random.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -144,7 +148,11 @@ export class BufferedRawEventLog implements RawEventLog {
         await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: objectKey, Body: body }));
         return;
       } catch (error) {
-        logger.warn('Raw event log object not written yet; trying again', { objectKey, attempt, error: error as Error });
+        logger.warn('Raw event log object not written yet; trying again', {
+          objectKey,
+          attempt,
+          error: error as Error,
+        });
         if (this.closing && attempt >= 5) throw error;
         await sleep(Math.min(5_000, 100 * 2 ** attempt));
       }

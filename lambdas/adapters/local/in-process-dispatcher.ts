@@ -4,7 +4,13 @@
  */
 import { logger } from '../../core/log';
 import type { ExportDispatcher, ExportJobDispatcher, JobRunRequest, ManualExportRequest } from '../../ports';
-import { parseRunExportEvent, toJobRunEvent, toJobRunRequest, toManualExportEvent, type RunExportEvent } from '../../run-export-events';
+import {
+  parseRunExportEvent,
+  toJobRunEvent,
+  toJobRunRequest,
+  toManualExportEvent,
+  type RunExportEvent,
+} from '../../run-export-events';
 
 export type ManualExportRunner = (request: ManualExportRequest) => Promise<void>;
 export type JobRunRunner = (request: JobRunRequest) => Promise<void>;

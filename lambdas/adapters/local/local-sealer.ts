@@ -22,7 +22,9 @@ export class LocalSecretSealer implements SecretSealer {
   constructor(key: string) {
     const decoded = BASE64URL.test(key) ? Buffer.from(key, 'base64url') : Buffer.alloc(0);
     if (decoded.length !== KEY_BYTES) {
-      throw new ConfigurationError(`Invalid configuration: the local sealing key must be ${KEY_BYTES} bytes, base64url-encoded.`);
+      throw new ConfigurationError(
+        `Invalid configuration: the local sealing key must be ${KEY_BYTES} bytes, base64url-encoded.`,
+      );
     }
     this.key = decoded;
   }
@@ -44,16 +46,20 @@ export class LocalSecretSealer implements SecretSealer {
     const failure = `The sealed secret of environment ${context.environmentId} cannot be opened`;
     const encoded = sealed.startsWith(VERSION_TAG) ? sealed.slice(VERSION_TAG.length) : '';
     const bytes = BASE64URL.test(encoded) ? Buffer.from(encoded, 'base64url') : Buffer.alloc(0);
-    if (bytes.length < IV_BYTES + TAG_BYTES) throw new SecretUnsealError(`${failure}: it is not a ${VERSION_TAG} value.`);
+    if (bytes.length < IV_BYTES + TAG_BYTES)
+      throw new SecretUnsealError(`${failure}: it is not a ${VERSION_TAG} value.`);
     try {
       const decipher = createDecipheriv(ALGORITHM, this.key, bytes.subarray(0, IV_BYTES));
       decipher.setAAD(Buffer.from(context.environmentId, 'utf8'));
       decipher.setAuthTag(bytes.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
       return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
     } catch (error) {
-      throw new SecretUnsealError(`${failure}: it was tampered with, sealed with another key or for another environment.`, {
-        cause: error,
-      });
+      throw new SecretUnsealError(
+        `${failure}: it was tampered with, sealed with another key or for another environment.`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

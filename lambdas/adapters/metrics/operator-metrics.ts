@@ -23,8 +23,12 @@ export const EXPORT_RUNS = 'ExportRuns';
 export const FAILED_EXPORT_RUNS = 'FailedExportRuns';
 
 /** The same names as the manual exports' (ports.ts), so each metric totals both styles. */
-export const { exportRunOutcomes: EXPORT_RUN_OUTCOMES, rowsExported: ROWS_EXPORTED, bytesExported: BYTES_EXPORTED, exportRunDuration: EXPORT_RUN_DURATION } =
-  OPERATIONAL_METRICS;
+export const {
+  exportRunOutcomes: EXPORT_RUN_OUTCOMES,
+  rowsExported: ROWS_EXPORTED,
+  bytesExported: BYTES_EXPORTED,
+  exportRunDuration: EXPORT_RUN_DURATION,
+} = OPERATIONAL_METRICS;
 
 /** A run of any export style, in the terms its metrics share. */
 export interface ExportRunMetrics {
@@ -54,7 +58,8 @@ export function publishExportRunMetrics(metrics: Metrics, run: ExportRunMetrics)
   if (run.bytes !== undefined) metrics.addMetric(BYTES_EXPORTED, MetricUnit.Bytes, run.bytes);
   // Zero on success, so the failure rate's numerator has data whenever its denominator does.
   metrics.addMetric(FAILED_EXPORT_RUNS, MetricUnit.Count, run.outcome === 'failed' ? 1 : 0);
-  if (run.outcome === 'failed' && run.failureClass === 'internal') metrics.addMetric(INTERNAL_EXPORT_FAILURES, MetricUnit.Count, 1);
+  if (run.outcome === 'failed' && run.failureClass === 'internal')
+    metrics.addMetric(INTERNAL_EXPORT_FAILURES, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
 }
 

@@ -94,7 +94,9 @@ export class S3DestinationGateway implements DestinationGateway, ServiceIdentity
   async probeWrite(destination: Destination): Promise<void> {
     await this.withinValidationBudget(destination, this.serviceCredentials(destination), async (client, budget) => {
       const key = destination.keyPrefix ? `${destination.keyPrefix}/${ACCESS_CHECK_OBJECT}` : ACCESS_CHECK_OBJECT;
-      await client.send(new PutObjectCommand({ Bucket: destination.bucket, Key: key, Body: '' }), { abortSignal: budget });
+      await client.send(new PutObjectCommand({ Bucket: destination.bucket, Key: key, Body: '' }), {
+        abortSignal: budget,
+      });
     });
   }
 
@@ -124,14 +126,17 @@ export class S3DestinationGateway implements DestinationGateway, ServiceIdentity
       throw classifyS3Error(error, destination) ?? error;
     } finally {
       // Also closes a connection still trickling an answer.
-      (client as S3Client | undefined)?.destroy();
+      client?.destroy();
     }
   }
 
   /** The service's own credentials, for AWS S3 (and locally for the simulated customer storage) only. */
   private serviceCredentials(destination: Destination): Credentials {
     const identity = this.options.serviceIdentity;
-    if (!identity) throw new ForbiddenEndpointError('Bucket-policy destinations are not available in this deployment: use an access key.');
+    if (!identity)
+      throw new ForbiddenEndpointError(
+        'Bucket-policy destinations are not available in this deployment: use an access key.',
+      );
     if (destination.provider !== 'AWS' && !identity.allowCustomEndpoints) {
       throw new ForbiddenEndpointError(
         `A bucket policy can only grant access to an AWS S3 bucket; ${destination.provider} destinations take an access key (mode accessKey).`,
@@ -172,11 +177,7 @@ export class S3DestinationGateway implements DestinationGateway, ServiceIdentity
     if (destination.provider === 'Custom') await assertAllowedEndpoint(destination.endpoint ?? '', this.options);
   }
 
-  private createClient(
-    destination: Destination,
-    credentials: Credentials,
-    timeouts: HandlerTimeouts,
-  ): S3Client {
+  private createClient(destination: Destination, credentials: Credentials, timeouts: HandlerTimeouts): S3Client {
     const { provider, bucket, region } = destination;
     // The SDK refuses a region that is not a host name label with a bare Error: say what it means.
     if (region && !isRegionName(region)) throw new WrongRegionError(bucket, region, undefined);
@@ -237,7 +238,8 @@ async function withinBudget(budget: AbortSignal, work: () => Promise<void>): Pro
 
 /** A request the SDK gave up on: no connection within its time, or no answer (a black-holed endpoint). */
 const isTimeout = (error: unknown): boolean =>
-  (error as S3Failure | undefined)?.name === 'TimeoutError' && (error as S3Failure).$metadata?.httpStatusCode === undefined;
+  (error as S3Failure | undefined)?.name === 'TimeoutError' &&
+  (error as S3Failure).$metadata?.httpStatusCode === undefined;
 
 /** What S3 (or the SDK, or Node's network stack) tells about a failure; any part may be missing. */
 interface S3Failure {
@@ -344,7 +346,8 @@ export function classifyS3Error(error: unknown, destination: Destination): Desti
   if (status < 300) return new DestinationRejectedError('its answer is not an S3 answer', options);
   // Any other refusal (no error code, or one of a provider's own) is still a refusal.
   if (status === 403) return new AccessDeniedError(bucket, keyPrefix, options);
-  if (status >= 400 && status < 500) return new DestinationRejectedError(`HTTP ${status}${name ? ` ${name}` : ''}`, options);
+  if (status >= 400 && status < 500)
+    return new DestinationRejectedError(`HTTP ${status}${name ? ` ${name}` : ''}`, options);
   return undefined;
 }
 

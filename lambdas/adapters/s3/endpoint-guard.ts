@@ -37,15 +37,44 @@ const resolveWithDns: ResolveHost = async (host) =>
 
 /** The non-public address ranges, each with how the customer message names it. */
 const FORBIDDEN_RANGES: { description: string; ranges: [network: string, prefix: number][] }[] = [
-  { description: LOOPBACK, ranges: [['127.0.0.0', 8], ['::1', 128]] },
+  {
+    description: LOOPBACK,
+    ranges: [
+      ['127.0.0.0', 8],
+      ['::1', 128],
+    ],
+  },
   {
     description: 'a private address',
-    ranges: [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['fc00::', 7]],
+    ranges: [
+      ['10.0.0.0', 8],
+      ['172.16.0.0', 12],
+      ['192.168.0.0', 16],
+      ['fc00::', 7],
+    ],
   },
-  { description: 'a link-local address', ranges: [['169.254.0.0', 16], ['fe80::', 10]] },
+  {
+    description: 'a link-local address',
+    ranges: [
+      ['169.254.0.0', 16],
+      ['fe80::', 10],
+    ],
+  },
   { description: 'a carrier-grade NAT address', ranges: [['100.64.0.0', 10]] },
-  { description: 'an unspecified address', ranges: [['0.0.0.0', 8], ['::', 128]] },
-  { description: 'a multicast address', ranges: [['224.0.0.0', 4], ['ff00::', 8]] },
+  {
+    description: 'an unspecified address',
+    ranges: [
+      ['0.0.0.0', 8],
+      ['::', 128],
+    ],
+  },
+  {
+    description: 'a multicast address',
+    ranges: [
+      ['224.0.0.0', 4],
+      ['ff00::', 8],
+    ],
+  },
   { description: 'a reserved address', ranges: [['240.0.0.0', 4]] },
 ];
 

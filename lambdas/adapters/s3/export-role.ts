@@ -12,13 +12,18 @@ const SESSION_SECONDS = 3600;
 /** Renewed this long before they expire, so a long upload never signs with expired credentials. */
 const RENEW_BEFORE_MS = 10 * 60_000;
 
-export function exportRoleCredentials(roleArn: string, client: STSClient = new STSClient({})): AwsCredentialIdentityProvider {
-  let current: Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }> | undefined;
+export function exportRoleCredentials(
+  roleArn: string,
+  client: STSClient = new STSClient({}),
+): AwsCredentialIdentityProvider {
+  let current:
+    Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }> | undefined;
   const assume = async () => {
     const { Credentials } = await client.send(
       new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'data-export', DurationSeconds: SESSION_SECONDS }),
     );
-    if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey) throw new Error(`AssumeRole of ${roleArn} returned no credentials.`);
+    if (!Credentials?.AccessKeyId || !Credentials.SecretAccessKey)
+      throw new Error(`AssumeRole of ${roleArn} returned no credentials.`);
     return {
       accessKeyId: Credentials.AccessKeyId,
       secretAccessKey: Credentials.SecretAccessKey,

@@ -6,7 +6,15 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
-import { environmentPrefix, hourPrefixes, inWindow, objectHour, RAW_OBJECT_EXTENSION, type RawRecord, type ReceiveWindow } from '../../core/raw-log';
+import {
+  environmentPrefix,
+  hourPrefixes,
+  inWindow,
+  objectHour,
+  RAW_OBJECT_EXTENSION,
+  type RawRecord,
+  type ReceiveWindow,
+} from '../../core/raw-log';
 import type { RawEventReader, RawLogObject, RawLogObjects } from '../../ports';
 import { rawObjectRecords } from './raw-object-records';
 
@@ -25,7 +33,8 @@ export class S3RawEventReader implements RawEventReader, RawLogObjects {
 
   /** All the environment's objects after `afterKey`: keys sort by hour, then by name, i.e. in receive order. */
   async *listObjects(environmentId: string, afterKey?: string): AsyncIterable<RawLogObject> {
-    for await (const key of this.objectKeys(environmentPrefix(environmentId), afterKey)) yield { key, hour: objectHour(key) };
+    for await (const key of this.objectKeys(environmentPrefix(environmentId), afterKey))
+      yield { key, hour: objectHour(key) };
   }
 
   async *readObject(key: string): AsyncIterable<RawRecord> {
@@ -37,7 +46,12 @@ export class S3RawEventReader implements RawEventReader, RawLogObjects {
     let token: string | undefined;
     do {
       const page = await this.options.client.send(
-        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: prefix, ContinuationToken: token, StartAfter: token ? undefined : startAfter }),
+        new ListObjectsV2Command({
+          Bucket: this.options.bucket,
+          Prefix: prefix,
+          ContinuationToken: token,
+          StartAfter: token ? undefined : startAfter,
+        }),
       );
       for (const object of page.Contents ?? []) {
         if (object.Key?.endsWith(RAW_OBJECT_EXTENSION)) yield object.Key;

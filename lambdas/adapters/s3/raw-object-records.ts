@@ -23,7 +23,9 @@ const GUNZIP_AHEAD_BYTES = 16 * GUNZIP_CHUNK_BYTES;
 /** Batches of the object's records, in line order. Destroys `body` when the caller stops early or on error. */
 export async function* rawObjectRecords(body: Readable): AsyncGenerator<RawRecord[]> {
   // zlib's streams take the stream options too; Node's ZlibOptions type leaves them out.
-  const text = body.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES, readableHighWaterMark: GUNZIP_AHEAD_BYTES } as ZlibOptions));
+  const text = body.pipe(
+    createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES, readableHighWaterMark: GUNZIP_AHEAD_BYTES } as ZlibOptions),
+  );
   body.once('error', (error) => text.destroy(error));
   const decoder = new StringDecoder('utf8');
   let rest = '';
@@ -58,7 +60,10 @@ function decodeLines(lines: string): RawRecord[] {
   try {
     parsed = JSON.parse(`[${lines.replaceAll('\n', ',')}]`) as unknown[];
   } catch {
-    return lines.split('\n').filter((line) => line.trim() !== '').map(decodeRawRecord);
+    return lines
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map(decodeRawRecord);
   }
   return parsed.map(asRawRecord);
 }

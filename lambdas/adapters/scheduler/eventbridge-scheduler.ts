@@ -18,7 +18,12 @@ import {
 import { ConfigurationError } from '../../config';
 import type { Cadence } from '../../core/periods';
 import type { ExportJobScheduler, ExportScheduler, RawExportScheduler } from '../../ports';
-import { rawExportInput, scheduledExportInput, scheduledJobRunInput, type ScheduleInput } from '../../run-export-events';
+import {
+  rawExportInput,
+  scheduledExportInput,
+  scheduledJobRunInput,
+  type ScheduleInput,
+} from '../../run-export-events';
 
 /** Every 12 hours, at 00:00 and 12:00 UTC. */
 export const RAW_EXPORT_SCHEDULE_EXPRESSION = 'cron(0 0,12 * * ? *)';
@@ -137,7 +142,10 @@ export class EventBridgeExportScheduler implements ExportScheduler, ExportJobSch
         Arn: this.targetArn,
         RoleArn: this.roleArn,
         Input: JSON.stringify(event),
-        RetryPolicy: { MaximumRetryAttempts: MAXIMUM_RETRY_ATTEMPTS, MaximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS },
+        RetryPolicy: {
+          MaximumRetryAttempts: MAXIMUM_RETRY_ATTEMPTS,
+          MaximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS,
+        },
         DeadLetterConfig: { Arn: this.deadLetterArn },
       },
     };

@@ -27,7 +27,7 @@ export interface ChunkedFilesOptions<Row> {
   format: RowFormat<Row>;
   sink: ObjectSink;
   /** The key of the chunk with this index (from 0). */
-  keyOf(index: number): string;
+  keyOf: (index: number) => string;
   /** Wraps each file in gzip (the text formats' `.gz`). */
   gzip: boolean;
   maxBytes?: number;
@@ -49,7 +49,8 @@ export class ChunkedFiles<Row> {
   private nextIndex = 0;
   private readonly finished: Promise<WrittenFile>[] = [];
   private readonly aborted: Promise<never>[] = [];
-  private failure: unknown;
+  /** The first failure: a sink's rejection (its adapters reject with errors) or the caller's `destroy`. */
+  private failure: Error | undefined;
   private readonly maxBytes: number;
 
   constructor(private readonly options: ChunkedFilesOptions<Row>) {
@@ -80,7 +81,7 @@ export class ChunkedFiles<Row> {
     const written = await Promise.allSettled([...this.finished, ...this.aborted]);
     if (this.failure !== undefined) throw this.failure;
     const failed = written.find((result) => result.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (failed) throw failed.reason;
     return written.map((result) => (result as PromiseFulfilledResult<WrittenFile>).value);
   }
 
@@ -111,8 +112,8 @@ export class ChunkedFiles<Row> {
     compressed.on('error', (error) => objectBody.destroy(error));
     objectBody.on('error', () => undefined);
     const upload = sink.write(key, objectBody, { contentType: format.contentType, signal }).catch((error: unknown) => {
-      this.failure ??= error;
-      body.destroy(error as Error);
+      this.failure ??= error as Error;
+      body.destroy(this.failure);
       throw error;
     });
     // A failure is reported by `add` or `close`, never as an unhandled rejection meanwhile.

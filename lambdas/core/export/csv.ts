@@ -121,7 +121,13 @@ export class CsvRowEncoder {
   }
 
   /** The text of a group's cells: a remembered one, or joined from the cells' encodings. */
-  private groupText(group: number, row: readonly Cell[], start: number, end: number, previous: GroupText | undefined): GroupText {
+  private groupText(
+    group: number,
+    row: readonly Cell[],
+    start: number,
+    end: number,
+    previous: GroupText | undefined,
+  ): GroupText {
     const remembered = this.remembered[group];
     const known = remembered.get(row[start]);
     if (known !== undefined && sameCells(known.cells, row, start, end)) return repeating(known);
@@ -196,7 +202,11 @@ class CsvStream extends Transform {
     this.header = CsvRowEncoder.header(columns);
   }
 
-  override _transform(batch: readonly (readonly Cell[])[], _encoding: BufferEncoding, callback: TransformCallback): void {
+  override _transform(
+    batch: readonly (readonly Cell[])[],
+    _encoding: BufferEncoding,
+    callback: TransformCallback,
+  ): void {
     this.pushHeader();
     if (batch.length > 0) this.push(this.rows.encode(batch), 'utf8');
     callback();

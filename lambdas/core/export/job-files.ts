@@ -96,7 +96,8 @@ export function fileExtension(format: FileFormatName, compression: Compression):
 }
 
 /** `<key>/` or nothing: the destination's key prefix without a trailing slash doubled. */
-const prefixed = (keyPrefix: string, name: string) => (keyPrefix === '' ? name : `${keyPrefix.replace(/\/+$/, '')}/${name}`);
+const prefixed = (keyPrefix: string, name: string) =>
+  keyPrefix === '' ? name : `${keyPrefix.replace(/\/+$/, '')}/${name}`;
 
 /** `<key>/<jobId>-<runTs>-<event>-<yyyymmdd>-<index>-<envId>.<ext>` */
 export function eventFileKey(parts: {
@@ -109,7 +110,9 @@ export function eventFileKey(parts: {
   environmentId: string;
   extension: string;
 }): string {
-  const name = [parts.jobId, parts.runTs, fileNamePart(parts.event), parts.day, parts.index, parts.environmentId].join('-');
+  const name = [parts.jobId, parts.runTs, fileNamePart(parts.event), parts.day, parts.index, parts.environmentId].join(
+    '-',
+  );
   return prefixed(parts.keyPrefix, `${name}.${parts.extension}`);
 }
 

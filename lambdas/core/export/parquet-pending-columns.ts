@@ -94,7 +94,14 @@ export class PendingColumns {
         const isNumber = column.kind === 'number';
         for (let row = 0; row < this.count; row++) {
           const flag = column.flags[row];
-          values[row] = flag === 1 ? null : flag === 2 ? column.aside.get(row) : isNumber ? column.numbers[row] : column.numbers[row] === 1;
+          values[row] =
+            flag === 1
+              ? null
+              : flag === 2
+                ? column.aside.get(row)
+                : isNumber
+                  ? column.numbers[row]
+                  : column.numbers[row] === 1;
         }
       }
       return values;

@@ -89,11 +89,12 @@ export async function runExport({ rows, encoder, sink, key, signal }: RunExportO
   // A stalled sink holds the rows back (backpressure): the abort must reach the wait for it too.
   const abort = () => encoded.destroy(signal!.reason as Error);
   signal?.addEventListener('abort', abort, { once: true });
-  let sinkError: unknown;
+  // The sink's adapters reject with errors.
+  let sinkError: Error | undefined;
   const writing = sink.write(key, body, { contentType: encoder.contentType, signal }).catch((error: unknown) => {
     // Stop producing rows at once: nothing will read them.
-    sinkError = error;
-    encoded.destroy(error as Error);
+    sinkError = error as Error;
+    encoded.destroy(sinkError);
   });
   let rowCount = 0;
   try {

@@ -16,7 +16,8 @@ const RESERVED_FIELDS = new Set(['_p', '_p2', '_t', '_n']);
 export const unixSeconds = (record: RawRecord): number => Math.floor((record.timestamp ?? record.receivedAt) / 1000);
 
 /** `YYYY-MM-DD HH:MM:SS` (UTC) of unix seconds. */
-export const utcTimestamp = (seconds: number): string => new Date(seconds * 1000).toISOString().slice(0, 19).replace('T', ' ');
+export const utcTimestamp = (seconds: number): string =>
+  new Date(seconds * 1000).toISOString().slice(0, 19).replace('T', ' ');
 
 /** The person a record is about: the user id, else `company:<companyId>`. */
 function person(record: RawRecord): string | undefined {
@@ -34,7 +35,8 @@ export function revisionLine(record: RawRecord): string {
   let line = who === undefined ? '{' : `{"_p":${JSON.stringify(who)},`;
   if (record.type === 'alias' && record.alias !== undefined) line += `"_p2":${JSON.stringify(record.alias)},`;
   line += `"_t":${unixSeconds(record)}`;
-  if ((record.type === 'event' || record.type === 'feedback') && record.event !== undefined) line += `,"_n":${JSON.stringify(record.event)}`;
+  if ((record.type === 'event' || record.type === 'feedback') && record.event !== undefined)
+    line += `,"_n":${JSON.stringify(record.event)}`;
   const attributes = record.attributes ?? {};
   for (const name of Object.keys(attributes).sort()) {
     if (!RESERVED_FIELDS.has(name)) line += `,${JSON.stringify(name)}:${JSON.stringify(attributes[name])}`;
@@ -53,16 +55,36 @@ export interface RevisionSummary {
 
 export const revisionFileName = (n: number): string => `revisions/${n}.json`;
 
-export const STATUS_COLUMNS = ['Total Revisions', 'Exported Revisions', 'Max Exported Revision Timestamp', 'Max Exported Revision UTC Timestamp'];
-export const INDEX_COLUMNS = ['Filename', 'Minimum Timestamp', 'Maximum Timestamp', 'Minimum UTC Timestamp', 'Maximum UTC Timestamp'];
+export const STATUS_COLUMNS = [
+  'Total Revisions',
+  'Exported Revisions',
+  'Max Exported Revision Timestamp',
+  'Max Exported Revision UTC Timestamp',
+];
+export const INDEX_COLUMNS = [
+  'Filename',
+  'Minimum Timestamp',
+  'Maximum Timestamp',
+  'Minimum UTC Timestamp',
+  'Maximum UTC Timestamp',
+];
 
 const utcOrEmpty = (seconds: number | undefined) => (seconds === undefined ? '' : utcTimestamp(seconds));
 
 /** `status.csv`: its header and one row. */
-export function statusCsv(status: { totalRevisions: number; exportedRevisions: number; maxExportedTimestamp?: number }): string {
+export function statusCsv(status: {
+  totalRevisions: number;
+  exportedRevisions: number;
+  maxExportedTimestamp?: number;
+}): string {
   return stringifySync([
     STATUS_COLUMNS,
-    [status.totalRevisions, status.exportedRevisions, status.maxExportedTimestamp ?? '', utcOrEmpty(status.maxExportedTimestamp)],
+    [
+      status.totalRevisions,
+      status.exportedRevisions,
+      status.maxExportedTimestamp ?? '',
+      utcOrEmpty(status.maxExportedTimestamp),
+    ],
   ]);
 }
 
