@@ -4,7 +4,7 @@
  * (RUNNING during the run; PENDING after for recurring jobs, DONE after a successful one-time run) and
  * records the run in the job's history, its failure phrased for the customer.
  */
-import { DAY_MS } from './model';
+import { DAY_MS, HOUR_MS } from './model';
 import { DestinationError } from './destination';
 import { classifyRunFailure, type FailureClass } from './errors';
 import { runExportJob, type ExportJobRunSpec } from './export-job-run';
@@ -62,7 +62,6 @@ export const INTERNAL_RUN_FAILURE =
  * ends this long before its scheduled time, so no record lands in a window already exported.
  */
 export const RAW_LOG_SETTLE_MS = 15 * 60_000;
-const HOUR_MS = 3_600_000;
 
 /**
  * The window a run exports, epoch ms, `to` excluded. `earlierRuns`: the job's runs scheduled before

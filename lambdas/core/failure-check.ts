@@ -1,15 +1,15 @@
 /**
- * The hourly failure check. For an automatic export failing (on the customer's side) since F:
- * email 1 at the first check after F, email 2 once 24 h have passed, and at 72 h the export is
- * stopped and email 3 says so. Each email is claimed with a conditional write before it is sent, so
- * overlapping or retried checks never send one twice. The check also reconciles the schedules of
- * settings changed since their last reconcile (a save or a stop whose own reconcile did not finish).
- * Export jobs failing on the customer's side go through the same sequence (core/job-failure-check.ts).
+ * The hourly failure check. An automatic export failing on the customer's side goes through the three
+ * warnings of core/warning-sequence.ts, as export jobs (core/job-failure-check.ts) and the raw export
+ * (core/raw-export-failures.ts) do. The check also reconciles the schedules of settings changed since
+ * their last reconcile (a save or a stop whose own reconcile did not finish).
  */
 import { errorWording, failureEmail, type WarningNumber } from './failure-emails';
 import { JobFailureCheck, type JobFailureCheckDependencies, type JobFailureCheckResult } from './job-failure-check';
 import { logger } from './log';
+import { HOUR_MS } from './model';
 import { ScheduleReconciler, type PendingReconcileResult } from './schedule-reconcile';
+import { dueWarning, sendWarning, STOP_AFTER_MS } from './warning-sequence';
 import type { RawExportFailureCheck, RawExportFailureResult } from './raw-export-failures';
 import type {
   AutomaticExportSettings,
@@ -22,9 +22,6 @@ import type {
   TenantStore,
 } from '../ports';
 
-const HOUR_MS = 3_600_000;
-export const SECOND_EMAIL_AFTER_MS = 24 * HOUR_MS;
-export const STOP_AFTER_MS = 72 * HOUR_MS;
 /** Transient failures (throttling, 5xx, timeouts, unknown errors) lasting longer than this alarm the operators. */
 export const TRANSIENT_ALARM_AFTER_MS = 24 * HOUR_MS;
 
@@ -136,36 +133,34 @@ export class FailureCheckService {
       await this.deps.failing.endSequence(environmentId, failingSince);
       return;
     }
-    const elapsed = now - failingSince;
-    const due: WarningNumber =
-      elapsed >= STOP_AFTER_MS || stoppedByCheck ? 3 : elapsed >= SECOND_EMAIL_AFTER_MS ? 2 : 1;
-    // A missed first warning (checks down for a day) goes out before the reminder; the stop never waits.
-    const email: WarningNumber = due === 2 && !status.emailsSent?.includes(1) ? 1 : due;
-    if (!(await this.deps.failing.claimEmail(environmentId, failingSince, email))) return;
-    try {
-      if (email === 3 && !(await this.stop(environmentId, settings, now, errorCode))) {
+    const email = dueWarning(now - failingSince, status.emailsSent, stoppedByCheck);
+    const { destination } = settings;
+    const sent = await sendWarning(
+      {
+        claim: (n) => this.deps.failing.claimEmail(environmentId, failingSince, n),
+        release: (n) => this.deps.failing.releaseEmail(environmentId, failingSince, n),
+        stop: () => this.stop(environmentId, settings, now, errorCode),
         // The customer saved new settings meanwhile: their save ends this sequence, not a stop.
-        await this.deps.failing.releaseEmail(environmentId, failingSince, email);
-        return;
-      }
-      const environment = await this.deps.tenants.getEnvironment(environmentId);
-      await this.deps.mailer.send(
-        failureEmail(email, {
-          environmentName: environment?.name ?? environmentId,
-          destination: settings.destination,
-          errorCode,
-          failingSince,
-          stopAt: failingSince + STOP_AFTER_MS,
-          now,
-          settingsUrl: settingsPageUrl(this.deps.dashboardUrl, environmentId),
-          to: settings.notifyEmails,
-        }),
-      );
-    } catch (failure) {
-      // Unsent: give the claim back so the next check sends it (a stopped export stays stopped).
-      await this.deps.failing.releaseEmail(environmentId, failingSince, email);
-      throw failure;
-    }
+        notStopped: () => this.deps.failing.releaseEmail(environmentId, failingSince, email),
+        send: async (n) => {
+          const environment = await this.deps.tenants.getEnvironment(environmentId);
+          await this.deps.mailer.send(
+            failureEmail(n, {
+              environmentName: environment?.name ?? environmentId,
+              destination,
+              errorCode,
+              failingSince,
+              stopAt: failingSince + STOP_AFTER_MS,
+              now,
+              settingsUrl: settingsPageUrl(this.deps.dashboardUrl, environmentId),
+              to: settings.notifyEmails,
+            }),
+          );
+        },
+      },
+      email,
+    );
+    if (!sent) return;
     result.emailsSent.push({ environmentId, email });
     if (email === 3) {
       await this.deps.failing.endSequence(environmentId, failingSince);

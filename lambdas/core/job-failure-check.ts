@@ -1,13 +1,12 @@
 /**
- * The hourly failure check's part for export jobs: the automatic export's sequence (core/failure-check.ts)
- * applied to each job failing on the customer's side since F: email 1 at the first check after F,
- * email 2 once 24 h have passed, at 72 h the job is STOPPED (its schedule deleted) and email 3 says
- * so, each to the job's `notifyEmails`. Every email is claimed with a conditional write before it is
- * sent, so overlapping or retried checks never send one twice; an unsent email's claim is given back.
+ * The hourly failure check's part for export jobs: a job failing on the customer's side goes through
+ * the three warnings of warning-sequence.ts, each to the job's `notifyEmails`; at 72 h the job is
+ * STOPPED (its schedule deleted) and email 3 says so.
  */
 import { failureEmail, type WarningNumber } from './failure-emails';
 import { stopExportJob } from './export-jobs';
 import { logger } from './log';
+import { dueWarning, sendWarning, STOP_AFTER_MS } from './warning-sequence';
 import type {
   Clock,
   DestinationStore,
@@ -20,9 +19,6 @@ import type {
   TenantStore,
 } from '../ports';
 
-const HOUR_MS = 3_600_000;
-export const JOB_SECOND_EMAIL_AFTER_MS = 24 * HOUR_MS;
-export const JOB_STOP_AFTER_MS = 72 * HOUR_MS;
 export const JOB_STOPPED_REASON = 'Stopped after its runs failed for 72 hours on the destination side.';
 
 export interface JobFailureCheckDependencies {
@@ -78,24 +74,19 @@ export class JobFailureCheck {
       await this.deps.jobs.endJobSequence(environmentId, jobId, failingSince);
       return;
     }
-    const elapsed = now - failingSince;
-    const due: WarningNumber =
-      elapsed >= JOB_STOP_AFTER_MS || stoppedByCheck ? 3 : elapsed >= JOB_SECOND_EMAIL_AFTER_MS ? 2 : 1;
-    // A missed first warning (checks down for a day) goes out before the reminder; the stop never waits.
-    const email: WarningNumber = due === 2 && !failing.emailsSent.includes(1) ? 1 : due;
-    if (!(await this.deps.jobs.claimJobEmail(environmentId, jobId, failingSince, email))) return;
-    try {
-      if (email === 3 && !stoppedByCheck && (await this.stop(job))?.stoppedBy !== 'failureCheck') {
+    const email = dueWarning(now - failingSince, failing.emailsSent, stoppedByCheck);
+    const sent = await sendWarning(
+      {
+        claim: (n) => this.deps.jobs.claimJobEmail(environmentId, jobId, failingSince, n),
+        release: (n) => this.deps.jobs.releaseJobEmail(environmentId, jobId, failingSince, n),
+        stop: async () => stoppedByCheck || (await this.stop(job))?.stoppedBy === 'failureCheck',
         // Finished or stopped by a user in between: no stop of ours to announce.
-        await this.deps.jobs.endJobSequence(environmentId, jobId, failingSince);
-        return;
-      }
-      await this.send(email, job, failing, now);
-    } catch (failure) {
-      // Unsent: give the claim back so the next check sends it (a stopped job stays stopped).
-      await this.deps.jobs.releaseJobEmail(environmentId, jobId, failingSince, email);
-      throw failure;
-    }
+        notStopped: () => this.deps.jobs.endJobSequence(environmentId, jobId, failingSince),
+        send: (n) => this.send(n, job, failing, now),
+      },
+      email,
+    );
+    if (!sent) return;
     result.emailsSent.push({ environmentId, jobId, email });
     if (email === 3) {
       await this.deps.jobs.endJobSequence(environmentId, jobId, failingSince);
@@ -120,7 +111,7 @@ export class JobFailureCheck {
         job: { id: job.id, name: job.name },
         errorCode: failing.failingErrorCode,
         failingSince: failing.failingSince,
-        stopAt: failing.failingSince + JOB_STOP_AFTER_MS,
+        stopAt: failing.failingSince + STOP_AFTER_MS,
         now,
         settingsUrl: jobPageUrl(this.deps.dashboardUrl, job.environmentId, job.id),
         to: job.notifyEmails,

@@ -203,6 +203,7 @@ export interface CompanyUsage {
   usage: readonly FeatureUsageRecord[];
 }
 
+export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 export const toEpochDay = (ms: number): number => Math.floor(ms / DAY_MS);
 

@@ -1,13 +1,11 @@
 /**
- * The raw revisions export's failure sequence, the automatic export's three emails (failure-check.ts
- * and failure-emails.ts): for a raw export failing on the customer's side since F, email 1 at the first
- * check after F, email 2 once 24 h have passed, and at 72 h the raw export is stopped (settings
- * switched off, schedule removed) and email 3 says so. Each email is claimed with a conditional write
- * before it is sent, so overlapping or retried checks never send one twice.
+ * The raw revisions export's failures: a raw export failing on the customer's side goes through the
+ * three warnings of warning-sequence.ts; at 72 h it is stopped (settings switched off, schedule removed)
+ * and email 3 says so.
  */
-import { SECOND_EMAIL_AFTER_MS, STOP_AFTER_MS } from './failure-check';
 import { errorWording, failureEmail, type WarningNumber } from './failure-emails';
 import { logger } from './log';
+import { dueWarning, sendWarning, STOP_AFTER_MS } from './warning-sequence';
 import type {
   Clock,
   DestinationStore,
@@ -42,12 +40,6 @@ export function rawExportSettingsUrl(dashboardUrl: string, environmentId: string
   return `${dashboardUrl.replace(/\/+$/, '')}/environments/${encodeURIComponent(environmentId)}/settings/raw-export`;
 }
 
-/** The warning due `elapsed` ms into a sequence: a missed first warning goes out before the reminder; the stop never waits. */
-export function dueWarning(elapsed: number, emailsSent: number[] | undefined, stopped: boolean): WarningNumber {
-  const due: WarningNumber = elapsed >= STOP_AFTER_MS || stopped ? 3 : elapsed >= SECOND_EMAIL_AFTER_MS ? 2 : 1;
-  return due === 2 && !emailsSent?.includes(1) ? 1 : due;
-}
-
 export class RawExportFailureCheck {
   constructor(private readonly deps: RawExportFailureDependencies) {}
 
@@ -80,37 +72,38 @@ export class RawExportFailureCheck {
       return;
     }
     const email = dueWarning(now - failingSince, status.emailsSent, stoppedByCheck);
-    if (!(await this.deps.failing.claimEmail(environmentId, failingSince, email))) return;
-    try {
-      if (email === 3 && !(await this.stop(settings, now, status.failingErrorCode))) {
+    const sent = await sendWarning(
+      {
+        claim: (n) => this.deps.failing.claimEmail(environmentId, failingSince, n),
+        release: (n) => this.deps.failing.releaseEmail(environmentId, failingSince, n),
+        stop: () => this.stop(settings, now, status.failingErrorCode),
         // The customer saved new settings meanwhile: their save ends this sequence, not a stop.
-        await this.deps.failing.releaseEmail(environmentId, failingSince, email);
-        return;
-      }
-      const [environment, destination] = await Promise.all([
-        this.deps.tenants.getEnvironment(environmentId),
-        settings.destinationId === undefined
-          ? undefined
-          : this.deps.destinations.get(environmentId, settings.destinationId),
-      ]);
-      await this.deps.mailer.send(
-        failureEmail(email, {
-          environmentName: environment?.name ?? environmentId,
-          destination: destination?.destination,
-          errorCode: status.failingErrorCode,
-          failingSince,
-          stopAt: failingSince + STOP_AFTER_MS,
-          now,
-          settingsUrl: rawExportSettingsUrl(this.deps.dashboardUrl, environmentId),
-          to: settings.notifyEmails,
-          exportName: 'raw data export',
-        }),
-      );
-    } catch (failure) {
-      // Unsent: give the claim back so the next check sends it (a stopped export stays stopped).
-      await this.deps.failing.releaseEmail(environmentId, failingSince, email);
-      throw failure;
-    }
+        notStopped: () => this.deps.failing.releaseEmail(environmentId, failingSince, email),
+        send: async (n) => {
+          const [environment, destination] = await Promise.all([
+            this.deps.tenants.getEnvironment(environmentId),
+            settings.destinationId === undefined
+              ? undefined
+              : this.deps.destinations.get(environmentId, settings.destinationId),
+          ]);
+          await this.deps.mailer.send(
+            failureEmail(n, {
+              environmentName: environment?.name ?? environmentId,
+              destination: destination?.destination,
+              errorCode: status.failingErrorCode,
+              failingSince,
+              stopAt: failingSince + STOP_AFTER_MS,
+              now,
+              settingsUrl: rawExportSettingsUrl(this.deps.dashboardUrl, environmentId),
+              to: settings.notifyEmails,
+              exportName: 'raw data export',
+            }),
+          );
+        },
+      },
+      email,
+    );
+    if (!sent) return;
     result.emailsSent.push({ environmentId, email });
     if (email === 3) {
       await this.deps.failing.endSequence(environmentId, failingSince);

@@ -4,6 +4,7 @@
  * This module is the log's format: records, their encoding, object keys and names, receive windows.
  * The log is at-least-once: a client's retry may append a record again (with the same `id`).
  */
+import { HOUR_MS } from './model';
 
 export const RAW_RECORD_TYPES = ['event', 'user', 'company', 'feedback', 'alias'] as const;
 export type RawRecordType = (typeof RAW_RECORD_TYPES)[number];
@@ -102,8 +103,6 @@ export function decodeRawRecord(line: string): RawRecord {
   }
   return asRawRecord(parsed);
 }
-
-export const HOUR_MS = 3_600_000;
 
 /** Receive times from `from` (included) to `to` (excluded), epoch ms. */
 export interface ReceiveWindow {

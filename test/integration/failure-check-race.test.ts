@@ -8,7 +8,8 @@ import {
   DynamoDbFailingExportsStore,
 } from '../../lambdas/adapters/dynamodb/automatic-export-stores';
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
-import { FailureCheckService, STOP_AFTER_MS } from '../../lambdas/core/failure-check';
+import { FailureCheckService } from '../../lambdas/core/failure-check';
+import { STOP_AFTER_MS } from '../../lambdas/core/warning-sequence';
 import {
   createEmulatorClients,
   ensureTables,

@@ -15,7 +15,8 @@ import { LocalSecretSealer } from '../../lambdas/adapters/local/local-sealer';
 import type { Caller } from '../../lambdas/core/access';
 import { AutomaticExportService, StaleSettingsError } from '../../lambdas/core/automatic-export';
 import { type SettingsInput } from '../../lambdas/core/destination-input';
-import { FailureCheckService, SECOND_EMAIL_AFTER_MS, STOP_AFTER_MS } from '../../lambdas/core/failure-check';
+import { FailureCheckService } from '../../lambdas/core/failure-check';
+import { SECOND_EMAIL_AFTER_MS, STOP_AFTER_MS } from '../../lambdas/core/warning-sequence';
 import { nextRunAt, type Cadence } from '../../lambdas/core/periods';
 import {
   createEmulatorClients,

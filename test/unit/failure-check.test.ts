@@ -7,13 +7,12 @@ import type { AutomaticExportSettings } from '../../lambdas/ports';
 import type { Destination } from '../../lambdas/core/destination';
 import {
   FailureCheckService,
-  SECOND_EMAIL_AFTER_MS,
-  STOP_AFTER_MS,
   TRANSIENT_ALARM_AFTER_MS,
   settingsPageUrl,
   type FailureCheckResult,
 } from '../../lambdas/core/failure-check';
 import { errorWording, failureEmail, type FailureEmailContext } from '../../lambdas/core/failure-emails';
+import { SECOND_EMAIL_AFTER_MS, STOP_AFTER_MS } from '../../lambdas/core/warning-sequence';
 import {
   FakeClock,
   FakeExportRunStore,

@@ -3,7 +3,7 @@
  * export stopped (settings off, schedule removed); a save by the customer ends the sequence.
  */
 import { AccessDeniedError } from '../../lambdas/core/destination';
-import { RawExportFailureCheck, dueWarning } from '../../lambdas/core/raw-export-failures';
+import { RawExportFailureCheck } from '../../lambdas/core/raw-export-failures';
 import { FakeMailer } from '../support/fakes';
 import { FakeRawFailingExports, rawRevisionsFixture } from '../support/raw-export-fakes';
 
@@ -41,14 +41,6 @@ async function failingRawExport() {
   });
   return { raw, store, scheduler, mailer, check };
 }
-
-test('the warning due: 1 first, 2 after 24 h (1 first if it was missed), 3 at 72 h or once stopped', () => {
-  expect(dueWarning(HOUR, undefined, false)).toBe(1);
-  expect(dueWarning(25 * HOUR, [1], false)).toBe(2);
-  expect(dueWarning(25 * HOUR, undefined, false)).toBe(1);
-  expect(dueWarning(72 * HOUR, [1, 2], false)).toBe(3);
-  expect(dueWarning(HOUR, [1], true)).toBe(3);
-});
 
 test('three emails, each once whatever checks repeat, then the raw export is stopped and unscheduled', async () => {
   const { raw, store, scheduler, mailer, check } = await failingRawExport();

@@ -15,7 +15,8 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { logger } from '../../core/log';
-import { encodeRawRecord, HOUR_MS, hourPrefix, rawObjectName, type RawRecord } from '../../core/raw-log';
+import { HOUR_MS } from '../../core/model';
+import { encodeRawRecord, hourPrefix, rawObjectName, type RawRecord } from '../../core/raw-log';
 import type { RawEventLog } from '../../ports';
 
 const compress = promisify(gzip);
