@@ -88,19 +88,26 @@ interface WindowEvent {
   timestamp: number;
 }
 
-/** The event records to export: events only, of the job's names, in the window's time, each once. */
-async function* windowEvents(spec: ExportJobRunSpec, reader: RawEventReader): AsyncGenerator<WindowEvent> {
+/**
+ * The event records to export, in batches as the reader gives them: events only, of the job's names,
+ * in the window's time, each once.
+ */
+async function* windowEventBatches(spec: ExportJobRunSpec, reader: RawEventReader): AsyncGenerator<WindowEvent[]> {
   const names = spec.type === 'selectedEvents' ? new Set(spec.events ?? []) : undefined;
   const { window } = spec;
   const readWindow = window.by === 'receiveTime' ? window : { from: window.from, to: window.readUntil };
   const repeats = new RecentIds();
-  for await (const record of reader.read(spec.environmentId, readWindow)) {
-    if (record.type !== 'event' || record.event === undefined) continue;
-    if (names && !names.has(record.event)) continue;
-    const timestamp = record.timestamp ?? record.receivedAt;
-    if (window.by === 'eventTime' && (timestamp < window.from || timestamp >= window.to)) continue;
-    if (repeats.seenBefore(record.id, record.receivedAt)) continue;
-    yield { record: record as RawRecord & { event: string }, timestamp };
+  for await (const records of reader.readBatches(spec.environmentId, readWindow)) {
+    const events: WindowEvent[] = [];
+    for (const record of records) {
+      if (record.type !== 'event' || record.event === undefined) continue;
+      if (names && !names.has(record.event)) continue;
+      const timestamp = record.timestamp ?? record.receivedAt;
+      if (window.by === 'eventTime' && (timestamp < window.from || timestamp >= window.to)) continue;
+      if (repeats.seenBefore(record.id, record.receivedAt)) continue;
+      events.push({ record: record as RawRecord & { event: string }, timestamp });
+    }
+    if (events.length > 0) yield events;
   }
 }
 
@@ -161,10 +168,12 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
 
   const columnsByEvent = new Map<string, PropertyColumnsCollector>();
   if (needsColumns(spec.format)) {
-    for await (const { record } of windowEvents(spec, ports.rawEvents)) {
-      let collector = columnsByEvent.get(record.event);
-      if (!collector) columnsByEvent.set(record.event, (collector = new PropertyColumnsCollector(asString)));
-      if (record.attributes !== undefined) collector.see(record.attributes);
+    for await (const events of windowEventBatches(spec, ports.rawEvents)) {
+      for (const { record } of events) {
+        let collector = columnsByEvent.get(record.event);
+        if (!collector) columnsByEvent.set(record.event, (collector = new PropertyColumnsCollector(asString)));
+        if (record.attributes !== undefined) collector.see(record.attributes);
+      }
     }
   }
   const noColumns: PropertyColumns = { keys: [], types: new Map() };
@@ -208,11 +217,13 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
     return group;
   };
   return writeAll(groups, async () => {
-    for await (const windowEvent of windowEvents(spec, ports.rawEvents)) {
-      ports.signal?.throwIfAborted();
-      const event = exportedEvent(windowEvent, spec.identityPriority);
-      const draining = groupOf(event).add(event);
-      if (draining) await draining;
+    for await (const events of windowEventBatches(spec, ports.rawEvents)) {
+      for (const windowEvent of events) {
+        ports.signal?.throwIfAborted();
+        const event = exportedEvent(windowEvent, spec.identityPriority);
+        const draining = groupOf(event).add(event);
+        if (draining) await draining;
+      }
     }
   });
 }

@@ -319,16 +319,18 @@ export class RawRevisionsService {
     const objects = this.deps.objects;
     async function* lines(): AsyncIterable<string> {
       let chunk = '';
-      for await (const record of objects.readObject(object.key)) {
-        const t = unixSeconds(record);
-        revision.minTimestamp = Math.min(revision.minTimestamp ?? t, t);
-        revision.maxTimestamp = Math.max(revision.maxTimestamp ?? t, t);
-        revision.lines++;
-        chunk += `${revisionLine(record)}\n`;
-        if (chunk.length >= CHUNK_CHARS) {
-          revision.bytes += Buffer.byteLength(chunk);
-          yield chunk;
-          chunk = '';
+      for await (const records of objects.readObjectBatches(object.key)) {
+        for (const record of records) {
+          const t = unixSeconds(record);
+          revision.minTimestamp = Math.min(revision.minTimestamp ?? t, t);
+          revision.maxTimestamp = Math.max(revision.maxTimestamp ?? t, t);
+          revision.lines++;
+          chunk += `${revisionLine(record)}\n`;
+          if (chunk.length >= CHUNK_CHARS) {
+            revision.bytes += Buffer.byteLength(chunk);
+            yield chunk;
+            chunk = '';
+          }
         }
       }
       revision.bytes += Buffer.byteLength(chunk);

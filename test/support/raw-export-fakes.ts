@@ -136,8 +136,10 @@ export class FakeRawLogObjects implements RawLogObjects {
     for (const key of keys) yield { key, hour: objectHour(key) };
   }
 
-  async *readObject(key: string): AsyncIterable<RawRecord> {
-    for (const record of this.objects.get(key) ?? []) yield copy(record);
+  /** Batches of up to 2 records, so that a run meets more than one batch per object. */
+  async *readObjectBatches(key: string): AsyncIterable<RawRecord[]> {
+    const records = this.objects.get(key) ?? [];
+    for (let i = 0; i < records.length; i += 2) yield records.slice(i, i + 2).map(copy);
   }
 }
 
