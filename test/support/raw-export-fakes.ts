@@ -195,7 +195,12 @@ export class FakeRawFailingExports implements FailingExportsStore {
  * A RawRevisionsService on fakes: organization org_1 (its plan) with environment env1 "Production" and
  * destination dst_1, AWS bucket "lake", folder "km", reached with an access key or a bucket policy.
  */
-export async function rawRevisionsFixture(options: { plan?: Plan; auth?: 'accessKey' | 'bucketPolicy'; now: number }) {
+export async function rawRevisionsFixture(options: {
+  plan?: Plan;
+  auth?: 'accessKey' | 'bucketPolicy';
+  now: number;
+  objects?: FakeRawLogObjects;
+}) {
   const tenants = new FakeTenantStore();
   tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan: options.plan ?? 'enterprise', createdAt: 0 });
   tenants.environments.set('env1', {
@@ -229,7 +234,7 @@ export async function rawRevisionsFixture(options: { plan?: Plan; auth?: 'access
     tenants,
     destinations,
     store: new FakeRawExportStore(),
-    objects: new FakeRawLogObjects(),
+    objects: options.objects ?? new FakeRawLogObjects(),
     sealer,
     gateway: new FakeDestinationGateway(),
     scheduler: new FakeRawExportScheduler(),
