@@ -16,7 +16,8 @@ import { classifyRunFailure, ConflictError, ValidationError, type FailureClass, 
 import { HOUR_MS } from './raw-log';
 import { DAY_MS } from './model';
 import { requirePlan } from './plans';
-import { indexCsv, revisionFileName, revisionLine, statusCsv, unixSeconds } from './export/revision-lines';
+import { indexCsv, revisionFileName, statusCsv, unixSeconds } from './export/revision-lines';
+import { RevisionLineWriter } from './export/revision-line-writer';
 import { DestinationError } from './destination';
 import { ReadAheadBody } from './export/read-ahead-body';
 import type { ObjectSink } from './export/pipeline';
@@ -359,6 +360,7 @@ export class RawRevisionsService {
   private revisionRead(n: number, object: RawLogObject): RevisionRead {
     const revision: ExportedRevision = { n, objectKey: object.key, lines: 0, bytes: 0, exportedAt: 0 };
     const objects = this.deps.objects;
+    const lineWriter = new RevisionLineWriter();
     let markRead: () => void = () => undefined;
     const allRead = new Promise<void>((resolve) => (markRead = resolve));
     async function* lines(): AsyncIterable<string> {
@@ -369,7 +371,7 @@ export class RawRevisionsService {
           revision.minTimestamp = Math.min(revision.minTimestamp ?? t, t);
           revision.maxTimestamp = Math.max(revision.maxTimestamp ?? t, t);
           revision.lines++;
-          chunk += `${revisionLine(record)}\n`;
+          chunk += `${lineWriter.line(record)}\n`;
           if (chunk.length >= CHUNK_CHARS) {
             revision.bytes += Buffer.byteLength(chunk);
             yield chunk;
