@@ -46,12 +46,13 @@ export interface ExportJobRunBenchResult {
 class DirectoryRawEventReader implements RawEventReader {
   constructor(private readonly rawDir: string) {}
 
-  async *read(environmentId: string, window: { from: number; to: number }): AsyncIterable<RawRecord> {
+  async *readBatches(environmentId: string, window: { from: number; to: number }): AsyncIterable<RawRecord[]> {
     const root = join(this.rawDir, 'raw', environmentId);
     const files = (await readdir(root, { recursive: true })).filter((name) => name.endsWith('.jsonl.gz')).sort();
     for (const file of files) {
       for await (const records of rawObjectRecords(createReadStream(join(root, file)))) {
-        for (const record of records) if (inWindow(window, record.receivedAt)) yield record;
+        const inside = records.filter((record) => inWindow(window, record.receivedAt));
+        if (inside.length > 0) yield inside;
       }
     }
   }

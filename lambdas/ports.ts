@@ -598,8 +598,11 @@ export interface RawEventReader {
   /**
    * The records received in the window, in receive order (object by object, in name order, each
    * object's lines in order), streamed: one object's decompressed bytes at a time in memory.
+   * Performance: in batches (one per decompressed chunk of an object) rather than one record per
+   * step, since each step of an async iteration costs promises and a microtask, twice per record in an
+   * export-job run (two passes). Measured gain: Parquet job at 1 M events, CPU 13.8-14.1 s -> 12.8-12.9 s.
    */
-  read(environmentId: string, window: ReceiveWindow): AsyncIterable<RawRecord>;
+  readBatches(environmentId: string, window: ReceiveWindow): AsyncIterable<RawRecord[]>;
 }
 
 import type { JsonValue } from './core/raw-log';
@@ -671,8 +674,8 @@ export interface RawLogObject {
 export interface RawLogObjects {
   /** The environment's objects after `afterKey` (from its first when absent), in receive order, listed lazily. */
   listObjects(environmentId: string, afterKey?: string): AsyncIterable<RawLogObject>;
-  /** One object's records, in order, streamed. */
-  readObject(key: string): AsyncIterable<RawRecord>;
+  /** One object's records, in order, streamed in batches (one per decompressed chunk; see RawEventReader). */
+  readObjectBatches(key: string): AsyncIterable<RawRecord[]>;
 }
 
 /** The raw revisions export's settings (one per environment). */

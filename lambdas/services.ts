@@ -210,7 +210,7 @@ const rawLogNotWired: RawLogObjects = {
   listObjects: () => {
     throw new RawLogReaderMissingError('The raw event log reader is not wired into this build (rawEvents).');
   },
-  readObject: () => {
+  readObjectBatches: () => {
     throw new RawLogReaderMissingError('The raw event log reader is not wired into this build (rawEvents).');
   },
 };

@@ -28,6 +28,7 @@ import {
 import { DayCachedTimes } from './export/day-cached-times';
 import { eventFormat, profileFormat, PropertyColumnsCollector, type PropertyColumns } from './export/job-formats';
 import type { ObjectSink } from './export/pipeline';
+import { RecentIds, RecordedRepeats, type RepeatFilter } from './export/repeated-records';
 import type { JsonValue, RawRecord } from './raw-log';
 import type { ProfileStore, RawEventReader, UserProfile } from '../ports';
 
@@ -88,19 +89,29 @@ interface WindowEvent {
   timestamp: number;
 }
 
-/** The event records to export: events only, of the job's names, in the window's time, each once. */
-async function* windowEvents(spec: ExportJobRunSpec, reader: RawEventReader): AsyncGenerator<WindowEvent> {
+/**
+ * The event records to export, in batches as the reader gives them: events only, of the job's names,
+ * in the window's time, each once (`repeats` drops the log's repeats).
+ */
+async function* windowEventBatches(
+  spec: ExportJobRunSpec,
+  reader: RawEventReader,
+  repeats: RepeatFilter,
+): AsyncGenerator<WindowEvent[]> {
   const names = spec.type === 'selectedEvents' ? new Set(spec.events ?? []) : undefined;
   const { window } = spec;
   const readWindow = window.by === 'receiveTime' ? window : { from: window.from, to: window.readUntil };
-  const repeats = new RecentIds();
-  for await (const record of reader.read(spec.environmentId, readWindow)) {
-    if (record.type !== 'event' || record.event === undefined) continue;
-    if (names && !names.has(record.event)) continue;
-    const timestamp = record.timestamp ?? record.receivedAt;
-    if (window.by === 'eventTime' && (timestamp < window.from || timestamp >= window.to)) continue;
-    if (repeats.seenBefore(record.id, record.receivedAt)) continue;
-    yield { record: record as RawRecord & { event: string }, timestamp };
+  for await (const records of reader.readBatches(spec.environmentId, readWindow)) {
+    const events: WindowEvent[] = [];
+    for (const record of records) {
+      if (record.type !== 'event' || record.event === undefined) continue;
+      if (names && !names.has(record.event)) continue;
+      const timestamp = record.timestamp ?? record.receivedAt;
+      if (window.by === 'eventTime' && (timestamp < window.from || timestamp >= window.to)) continue;
+      if (repeats.seenBefore(record.id, record.receivedAt)) continue;
+      events.push({ record: record as RawRecord & { event: string }, timestamp });
+    }
+    if (events.length > 0) yield events;
   }
 }
 
@@ -122,30 +133,6 @@ function exportedEvent(
   };
 }
 
-/**
- * The log is at-least-once: a client's retry appends a record again, with its id, shortly after. Ids
- * received in the last 15 to 30 minutes are remembered (two generations of 15 minutes of receive
- * time), so memory follows the traffic of half an hour, not the window's size.
- */
-class RecentIds {
-  private static readonly GENERATION_MS = 15 * 60 * 1000;
-  private current = new Set<string>();
-  private previous = new Set<string>();
-  private generationEnd = -Infinity;
-
-  seenBefore(id: string, receivedAt: number): boolean {
-    if (receivedAt >= this.generationEnd) {
-      const aged = receivedAt >= this.generationEnd + RecentIds.GENERATION_MS;
-      this.previous = aged ? new Set() : this.current;
-      this.current = new Set();
-      this.generationEnd = (Math.floor(receivedAt / RecentIds.GENERATION_MS) + 1) * RecentIds.GENERATION_MS;
-    }
-    if (this.current.has(id) || this.previous.has(id)) return true;
-    this.current.add(id);
-    return false;
-  }
-}
-
 const isObject = (value: JsonValue | undefined): value is Record<string, JsonValue> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -160,12 +147,18 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
   const runTs = compactTimestamp(spec.runScheduledAt);
 
   const columnsByEvent = new Map<string, PropertyColumnsCollector>();
+  // With two passes, the second finds the first's repeats again by position (repeated-records.ts).
+  let repeats: RepeatFilter = new RecentIds();
   if (needsColumns(spec.format)) {
-    for await (const { record } of windowEvents(spec, ports.rawEvents)) {
-      let collector = columnsByEvent.get(record.event);
-      if (!collector) columnsByEvent.set(record.event, (collector = new PropertyColumnsCollector(asString)));
-      if (record.attributes !== undefined) collector.see(record.attributes);
+    const recorded = new RecordedRepeats();
+    for await (const events of windowEventBatches(spec, ports.rawEvents, recorded)) {
+      for (const { record } of events) {
+        let collector = columnsByEvent.get(record.event);
+        if (!collector) columnsByEvent.set(record.event, (collector = new PropertyColumnsCollector(asString)));
+        if (record.attributes !== undefined) collector.see(record.attributes);
+      }
     }
+    repeats = recorded.replay();
   }
   const noColumns: PropertyColumns = { keys: [], types: new Map() };
 
@@ -208,11 +201,13 @@ async function writeEvents(spec: ExportJobRunSpec, ports: ExportJobRunPorts): Pr
     return group;
   };
   return writeAll(groups, async () => {
-    for await (const windowEvent of windowEvents(spec, ports.rawEvents)) {
-      ports.signal?.throwIfAborted();
-      const event = exportedEvent(windowEvent, spec.identityPriority);
-      const draining = groupOf(event).add(event);
-      if (draining) await draining;
+    for await (const events of windowEventBatches(spec, ports.rawEvents, repeats)) {
+      for (const windowEvent of events) {
+        ports.signal?.throwIfAborted();
+        const event = exportedEvent(windowEvent, spec.identityPriority);
+        const draining = groupOf(event).add(event);
+        if (draining) await draining;
+      }
     }
   });
 }

@@ -15,8 +15,10 @@ import { authorizeEnvironment, type Caller } from './access';
 import { classifyRunFailure, ConflictError, ValidationError, type FailureClass, type FieldIssue } from './errors';
 import { DAY_MS, HOUR_MS } from './model';
 import { requirePlan } from './plans';
-import { indexCsv, revisionFileName, revisionLine, statusCsv, unixSeconds } from './export/revision-lines';
+import { indexCsv, revisionFileName, statusCsv, unixSeconds } from './export/revision-lines';
+import { RevisionLineWriter } from './export/revision-line-writer';
 import { DestinationError } from './destination';
+import { ReadAheadBody } from './export/read-ahead-body';
 import type { ObjectSink } from './export/pipeline';
 import type {
   Clock,
@@ -53,6 +55,8 @@ export const LEASE_MARGIN_MS = 5 * 60_000;
 export const DEFAULT_RAW_EXPORT_BUDGET_MS = 12 * 60_000;
 /** Lines are sent to the destination in chunks of about this many characters. */
 const CHUNK_CHARS = 64 * 1024;
+/** Chunks of the next revision read ahead at most (about 2 MB) while the current one's upload completes. */
+const READ_AHEAD_CHUNKS = 32;
 
 export interface RawExportSettingsInput {
   enabled: boolean;
@@ -125,6 +129,13 @@ export function revisionCutoff(scheduledTime: number, runAt: number): number {
   const dayStart = Math.floor(scheduledTime / DAY_MS) * DAY_MS;
   const settled = Math.floor((runAt - SETTLE_MS) / HOUR_MS) * HOUR_MS;
   return Math.min(dayStart, settled);
+}
+
+/** A revision being read: its body (to upload) and its summary, complete once `allRead` resolves. */
+interface RevisionRead {
+  revision: ExportedRevision;
+  read: ReadAheadBody;
+  allRead: Promise<void>;
 }
 
 /** The revisions' mark moved under this run: another run took its lease over. */
@@ -287,54 +298,91 @@ export class RawRevisionsService {
     let maxExportedTimestamp = progress.maxExportedTimestamp;
     let unwritten = 0;
     let dueLeft = 0;
-    for await (const object of this.deps.objects.listObjects(progress.environmentId, progress.lastObjectKey)) {
-      const due = object.hour + HOUR_MS <= cutoff;
-      // Objects come in receive order: once one is left for later, all after it are too.
-      if (unwritten === 0 && due && (written.length === 0 || this.deps.clock.now() < budgetEnd)) {
-        const revision = await this.writeRevision(sink, n + 1, object, request.runAt ?? this.deps.clock.now());
-        if (revision.maxTimestamp !== undefined)
-          maxExportedTimestamp = Math.max(maxExportedTimestamp ?? revision.maxTimestamp, revision.maxTimestamp);
-        if (!(await this.deps.store.recordRevision(progress.environmentId, claimId, revision, maxExportedTimestamp))) {
-          throw new LeaseLostError('Another run took over the raw export; this one stopped.');
+    const isDue = (object: RawLogObject) => object.hour + HOUR_MS <= cutoff;
+    const objects = this.deps.objects.listObjects(progress.environmentId, progress.lastObjectKey);
+    const listed = objects[Symbol.asyncIterator]();
+    // The next revision, read ahead while the current one's upload completes (read-ahead-body.ts).
+    let ahead: RevisionRead | undefined;
+    try {
+      for (let next = await listed.next(); !next.done;) {
+        const object = next.value;
+        const due = isDue(object);
+        // Objects come in receive order: once one is left for later, all after it are too.
+        if (unwritten === 0 && due && (written.length === 0 || this.deps.clock.now() < budgetEnd)) {
+          const current = ahead ?? this.revisionRead(n + 1, object);
+          ahead = undefined;
+          current.revision.exportedAt = request.runAt ?? this.deps.clock.now();
+          const upload = sink.write(revisionFileName(current.revision.n), current.read.body, {
+            contentType: 'application/x-ndjson',
+          });
+          // Awaited below; handled now too, as it may fail while the listing is read.
+          upload.catch(() => undefined);
+          next = await listed.next().catch(async (error: unknown) => {
+            await upload.catch(() => undefined);
+            throw error;
+          });
+          if (!next.done && isDue(next.value)) {
+            const following = this.revisionRead(current.revision.n + 1, next.value);
+            ahead = following;
+            void current.allRead.then(() => following.read.start());
+          }
+          await upload;
+          const revision = current.revision;
+          if (revision.maxTimestamp !== undefined)
+            maxExportedTimestamp = Math.max(maxExportedTimestamp ?? revision.maxTimestamp, revision.maxTimestamp);
+          if (
+            !(await this.deps.store.recordRevision(progress.environmentId, claimId, revision, maxExportedTimestamp))
+          ) {
+            throw new LeaseLostError('Another run took over the raw export; this one stopped.');
+          }
+          n = revision.n;
+          written.push(revision);
+          continue;
         }
-        n = revision.n;
-        written.push(revision);
-        continue;
+        ahead?.read.abandon();
+        ahead = undefined;
+        unwritten++;
+        if (due) dueLeft++;
+        next = await listed.next();
       }
-      unwritten++;
-      if (due) dueLeft++;
+    } finally {
+      ahead?.read.abandon();
+      await listed.return?.();
     }
     return { totalRevisions: n + unwritten, complete: dueLeft === 0 };
   }
 
-  /** `revisions/<n>.json`: the object's records as revision lines, in order. */
-  private async writeRevision(
-    sink: ObjectSink,
-    n: number,
-    object: RawLogObject,
-    exportedAt: number,
-  ): Promise<ExportedRevision> {
-    const revision: ExportedRevision = { n, objectKey: object.key, lines: 0, bytes: 0, exportedAt };
+  /**
+   * `revisions/<n>.json`: the object's records as revision lines, in order, as a body that reads once
+   * started or uploaded; `revision` is complete once the body is read, `allRead` resolves then.
+   */
+  private revisionRead(n: number, object: RawLogObject): RevisionRead {
+    const revision: ExportedRevision = { n, objectKey: object.key, lines: 0, bytes: 0, exportedAt: 0 };
     const objects = this.deps.objects;
+    const lineWriter = new RevisionLineWriter();
+    let markRead: () => void = () => undefined;
+    const allRead = new Promise<void>((resolve) => (markRead = resolve));
     async function* lines(): AsyncIterable<string> {
       let chunk = '';
-      for await (const record of objects.readObject(object.key)) {
-        const t = unixSeconds(record);
-        revision.minTimestamp = Math.min(revision.minTimestamp ?? t, t);
-        revision.maxTimestamp = Math.max(revision.maxTimestamp ?? t, t);
-        revision.lines++;
-        chunk += `${revisionLine(record)}\n`;
-        if (chunk.length >= CHUNK_CHARS) {
-          revision.bytes += Buffer.byteLength(chunk);
-          yield chunk;
-          chunk = '';
+      for await (const records of objects.readObjectBatches(object.key)) {
+        for (const record of records) {
+          const t = unixSeconds(record);
+          revision.minTimestamp = Math.min(revision.minTimestamp ?? t, t);
+          revision.maxTimestamp = Math.max(revision.maxTimestamp ?? t, t);
+          revision.lines++;
+          chunk += `${lineWriter.line(record)}\n`;
+          if (chunk.length >= CHUNK_CHARS) {
+            revision.bytes += Buffer.byteLength(chunk);
+            yield chunk;
+            chunk = '';
+          }
         }
       }
       revision.bytes += Buffer.byteLength(chunk);
+      markRead();
       if (chunk !== '') yield chunk;
     }
-    await sink.write(revisionFileName(n), Readable.from(lines()), { contentType: 'application/x-ndjson' });
-    return revision;
+    return { revision, read: new ReadAheadBody(lines(), READ_AHEAD_CHUNKS), allRead };
   }
 
   private async writeGuideFiles(sink: ObjectSink, environmentId: string, totalRevisions: number): Promise<void> {

@@ -86,8 +86,11 @@ describe('the raw event log of local mode', () => {
       );
 
     received = [];
-    for await (const record of service.services.rawEvents.read(environment.id, { from: startedAt, to: Date.now() + 1 }))
-      received.push(record);
+    for await (const batch of service.services.rawEvents.readBatches(environment.id, {
+      from: startedAt,
+      to: Date.now() + 1,
+    }))
+      received.push(...batch);
   });
 
   it('gives back each item sent by the SDK once, in receive order, with every field', () => {

@@ -52,7 +52,7 @@ function recordsAt(environmentId: string, times: number[], prefix = 'r'): RawRec
 
 async function readAll(environmentId: string, window: ReceiveWindow): Promise<RawRecord[]> {
   const records: RawRecord[] = [];
-  for await (const record of reader.read(environmentId, window)) records.push(record);
+  for await (const batch of reader.readBatches(environmentId, window)) records.push(...batch);
   return records;
 }
 
@@ -217,11 +217,11 @@ describe('the raw event reader', () => {
 
   it('stops downloading when the caller stops reading', async () => {
     const first: RawRecord[] = [];
-    for await (const record of reader.read(environmentId, {
+    for await (const batch of reader.readBatches(environmentId, {
       from: at('2026-12-06T00:00:00Z'),
       to: at('2026-12-08T00:00:00Z'),
     })) {
-      first.push(record);
+      first.push(batch[0]);
       break;
     }
     expect(ids(first)).toEqual(['r0']);

@@ -9,9 +9,10 @@ import type { RawEventReader, UserProfile } from '../../lambdas/ports';
 export class ArrayRawEventReader implements RawEventReader {
   constructor(readonly records: RawRecord[]) {}
 
-  async *read(_environmentId: string, window: { from: number; to: number }): AsyncIterable<RawRecord> {
-    for (const record of this.records)
-      if (record.receivedAt >= window.from && record.receivedAt < window.to) yield record;
+  /** Batches of up to 3 records, so that runs meet batch boundaries. */
+  async *readBatches(_environmentId: string, window: { from: number; to: number }): AsyncIterable<RawRecord[]> {
+    const inside = this.records.filter((record) => record.receivedAt >= window.from && record.receivedAt < window.to);
+    for (let i = 0; i < inside.length; i += 3) yield inside.slice(i, i + 3);
   }
 }
 

@@ -136,8 +136,10 @@ export class FakeRawLogObjects implements RawLogObjects {
     for (const key of keys) yield { key, hour: objectHour(key) };
   }
 
-  async *readObject(key: string): AsyncIterable<RawRecord> {
-    for (const record of this.objects.get(key) ?? []) yield copy(record);
+  /** Batches of up to 2 records, so that a run meets more than one batch per object. */
+  async *readObjectBatches(key: string): AsyncIterable<RawRecord[]> {
+    const records = this.objects.get(key) ?? [];
+    for (let i = 0; i < records.length; i += 2) yield records.slice(i, i + 2).map(copy);
   }
 }
 
@@ -193,7 +195,12 @@ export class FakeRawFailingExports implements FailingExportsStore {
  * A RawRevisionsService on fakes: organization org_1 (its plan) with environment env1 "Production" and
  * destination dst_1, AWS bucket "lake", folder "km", reached with an access key or a bucket policy.
  */
-export async function rawRevisionsFixture(options: { plan?: Plan; auth?: 'accessKey' | 'bucketPolicy'; now: number }) {
+export async function rawRevisionsFixture(options: {
+  plan?: Plan;
+  auth?: 'accessKey' | 'bucketPolicy';
+  now: number;
+  objects?: FakeRawLogObjects;
+}) {
   const tenants = new FakeTenantStore();
   tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan: options.plan ?? 'enterprise', createdAt: 0 });
   tenants.environments.set('env1', {
@@ -227,7 +234,7 @@ export async function rawRevisionsFixture(options: { plan?: Plan; auth?: 'access
     tenants,
     destinations,
     store: new FakeRawExportStore(),
-    objects: new FakeRawLogObjects(),
+    objects: options.objects ?? new FakeRawLogObjects(),
     sealer,
     gateway: new FakeDestinationGateway(),
     scheduler: new FakeRawExportScheduler(),

@@ -295,6 +295,21 @@ describe('the job run', () => {
     expect(fallback.profile).toEqual({ identity: 'x@y.z', email: 'x@y.z' });
   });
 
+  it.each(['csv', 'parquet'] as const)(
+    "drops a retried record in %s too, where the second pass finds the first pass's repeats again",
+    async (format) => {
+      const first = eventRecord('a', AT, { i: 1 });
+      const second = eventRecord('a', AT + 1, { i: 2 });
+      const records = [first, { ...first }, second, eventRecord('a', AT + 2, { i: 3 }), { ...second }];
+      const { files } = await runExportJob(spec({ format }), {
+        rawEvents: new ArrayRawEventReader(records),
+        profiles: new ArrayProfileStore([]),
+        sink: new MemorySink(),
+      });
+      expect(files.map((f) => f.records)).toEqual([3]);
+    },
+  );
+
   it('fails when the sink fails, leaving no object of a file still open', async () => {
     class FailingSink extends MemorySink {
       override async write(key: string, body: import('node:stream').Readable): Promise<void> {

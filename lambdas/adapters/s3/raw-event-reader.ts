@@ -21,11 +21,12 @@ import { rawObjectRecords } from './raw-object-records';
 export class S3RawEventReader implements RawEventReader, RawLogObjects {
   constructor(private readonly options: { client: S3Client; bucket: string }) {}
 
-  async *read(environmentId: string, window: ReceiveWindow): AsyncIterable<RawRecord> {
+  async *readBatches(environmentId: string, window: ReceiveWindow): AsyncIterable<RawRecord[]> {
     for (const prefix of hourPrefixes(environmentId, window)) {
       for await (const key of this.objectKeys(prefix)) {
         for await (const records of this.records(key)) {
-          for (const record of records) if (inWindow(window, record.receivedAt)) yield record;
+          const inside = records.filter((record) => inWindow(window, record.receivedAt));
+          if (inside.length > 0) yield inside;
         }
       }
     }
@@ -37,8 +38,8 @@ export class S3RawEventReader implements RawEventReader, RawLogObjects {
       yield { key, hour: objectHour(key) };
   }
 
-  async *readObject(key: string): AsyncIterable<RawRecord> {
-    for await (const records of this.records(key)) yield* records;
+  readObjectBatches(key: string): AsyncIterable<RawRecord[]> {
+    return this.records(key);
   }
 
   /** The prefix's objects in name order (S3 lists keys in UTF-8 binary order), after `startAfter` when given. */

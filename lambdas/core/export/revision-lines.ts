@@ -10,7 +10,7 @@ import { stringify as stringifySync } from 'csv-stringify/sync';
 import type { RawRecord } from '../raw-log';
 
 /** The fields the export writes first; a property of the same name gives way to them. */
-const RESERVED_FIELDS = new Set(['_p', '_p2', '_t', '_n']);
+export const RESERVED_FIELDS = new Set(['_p', '_p2', '_t', '_n']);
 
 /** Unix seconds of the item's time (its receive time when the client sent none). */
 export const unixSeconds = (record: RawRecord): number => Math.floor((record.timestamp ?? record.receivedAt) / 1000);
@@ -31,17 +31,23 @@ function person(record: RawRecord): string | undefined {
  * `_n`; user and company items are properties without an event; an alias line carries `_p2`.
  */
 export function revisionLine(record: RawRecord): string {
+  let line = revisionLineStart(record);
+  const attributes = record.attributes ?? {};
+  for (const name of Object.keys(attributes).sort()) {
+    if (!RESERVED_FIELDS.has(name)) line += `,${JSON.stringify(name)}:${JSON.stringify(attributes[name])}`;
+  }
+  return line + '}';
+}
+
+/** A revision line's `_p`, `_p2`, `_t` and `_n`: its text up to the properties. */
+export function revisionLineStart(record: RawRecord): string {
   const who = person(record);
   let line = who === undefined ? '{' : `{"_p":${JSON.stringify(who)},`;
   if (record.type === 'alias' && record.alias !== undefined) line += `"_p2":${JSON.stringify(record.alias)},`;
   line += `"_t":${unixSeconds(record)}`;
   if ((record.type === 'event' || record.type === 'feedback') && record.event !== undefined)
     line += `,"_n":${JSON.stringify(record.event)}`;
-  const attributes = record.attributes ?? {};
-  for (const name of Object.keys(attributes).sort()) {
-    if (!RESERVED_FIELDS.has(name)) line += `,${JSON.stringify(name)}:${JSON.stringify(attributes[name])}`;
-  }
-  return line + '}';
+  return line;
 }
 
 /** One exported revision as the index and the status remember it. */
