@@ -1,6 +1,6 @@
 /**
  * The input limits (DESIGN "Input limits"): every API and ingest input is bounded by these before
- * anything is written. The README's "Limits" table and the OpenAPI document are built from, or
+ * anything is written. The "Limits" table of docs/api.md and the OpenAPI document are built from, or
  * checked against, these names. Pure functions here; the HTTP layer turns them into zod schemas.
  */
 import { DAY_MS, type AttributeValue } from './model';
@@ -127,7 +127,7 @@ export function keyPrefixProblem(prefix: string): string | undefined {
   return undefined;
 }
 
-/** The limits as the README's "Limits" table and the OpenAPI document state them (a test keeps the README in step). */
+/** The limits as the "Limits" table of docs/api.md and the OpenAPI document state them (a test keeps the guide in step). */
 export const LIMITS_TABLE: readonly { input: string; limit: string; refusal: string }[] = [
   {
     input: 'request body',

@@ -96,10 +96,11 @@ describe('input limits', () => {
 describe('where the limits are published', () => {
   const document = openApiDocument(apiRoutes({} as ApiServices)) as any;
 
-  it('the README states every limit as the code does', () => {
-    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+  it('the API guide states every limit as the code does, and the README links to it', () => {
+    const guide = readFileSync(join(__dirname, '../../docs/api.md'), 'utf8');
     for (const { input, limit, refusal } of LIMITS_TABLE)
-      expect(readme).toContain(`| ${input} | ${limit} | ${refusal} |`);
+      expect(guide).toContain(`| ${input} | ${limit} | ${refusal} |`);
+    expect(readFileSync(join(__dirname, '../../README.md'), 'utf8')).toContain('(docs/api.md#limits)');
   });
 
   it('the OpenAPI document states them: the table, the body limit and the bounds of each schema', () => {
