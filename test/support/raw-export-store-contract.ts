@@ -163,8 +163,12 @@ export function rawExportStoreContract(make: () => RawExportStore): void {
     await store.finishRun(env, 'a', { ...failure, startedAt: T0, finishedAt: T0 + 10 });
     await store.claimRun(env, { claimId: 'b', at: T0 + 100, until: T0 + 1000 });
     await store.finishRun(env, 'b', { ...failure, startedAt: T0 + 100, finishedAt: T0 + 110 });
-    expect(await store.getProgress(env)).toMatchObject({
+    expect(await store.getProgress(env)).toEqual({
+      environmentId: env,
       exportedRevisions: 1,
+      lastObjectKey: revisionOf(1).objectKey,
+      maxExportedTimestamp: 5,
+      lastRunAt: T0 + 100,
       lastStatus: 'failed',
       lastError: 'Access denied.',
       failingSince: T0 + 10,
