@@ -9,10 +9,11 @@ import {
   bucketPolicy,
   DestinationInUseError,
   DestinationService,
+  RawExportDestinationInUseError,
   StaleDestinationError,
   type DestinationInput,
 } from '../../lambdas/core/destinations';
-import { PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
+import { NotFoundError, PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
 import {
   ExportJobService,
   JobNotEditableError,
@@ -22,6 +23,7 @@ import {
   type ExportJobInput,
 } from '../../lambdas/core/export-jobs';
 import type { Caller } from '../../lambdas/core/access';
+import type { RawExportSettings } from '../../lambdas/ports';
 import {
   destinationStoreContract,
   exportJobStoreContract,
@@ -48,7 +50,7 @@ describe('FakeExportJobStore (contract)', () => exportJobStoreContract(() => new
 describe('FakeExportJobStore failure sequences (contract)', () =>
   failingJobsStoreContract(() => new FakeExportJobStore()));
 
-function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise') {
+function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise', rawExport?: RawExportSettings) {
   const tenants = new FakeTenantStore();
   tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan, createdAt: 0 });
   tenants.environments.set('env_1', {
@@ -71,6 +73,7 @@ function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise') {
     tenants,
     destinations: destinationStore,
     jobs: jobStore,
+    rawExports: { getSettings: (environmentId) => Promise.resolve(rawExport && { ...rawExport, environmentId }) },
     sealer: new FakeSealer(),
     gateway,
     clock,
@@ -216,6 +219,55 @@ describe('DestinationService', () => {
     await jobs.stop(caller, 'env_1', job.id);
     await destinations.delete(caller, 'env_1', 'dst_1');
     expect(await destinationStore.get('env_1', 'dst_1')).toBeUndefined();
+  });
+});
+
+describe('DestinationService: what a DELETE is refused for', () => {
+  test('jobs writing to another destination, or DONE and STOPPED ones, do not keep it', async () => {
+    const { destinations, jobs, jobStore, destinationStore } = setup();
+    await destinations.create(caller, 'env_1', accessKeyDestination);
+    await destinations.create(caller, 'env_1', { ...accessKeyDestination, name: 'Second' });
+    const active = await jobs.create(caller, 'env_1', recurring);
+    const done = await jobs.create(caller, 'env_1', { ...recurring, destinationId: 'dst_2' });
+    const stored = (await jobStore.get('env_1', done.id))!;
+    expect(await jobStore.put({ ...stored, status: 'DONE', version: stored.version + 1 }, stored.version)).toBe(true);
+    const stopped = await jobs.create(caller, 'env_1', { ...recurring, destinationId: 'dst_2' });
+    await jobs.stop(caller, 'env_1', stopped.id);
+    await destinations.delete(caller, 'env_1', 'dst_2');
+    expect(await destinationStore.get('env_1', 'dst_2')).toBeUndefined();
+    await expect(destinations.delete(caller, 'env_1', 'dst_1')).rejects.toThrow(active.id);
+  });
+
+  test('the raw revisions export writing into it, while turned on', async () => {
+    const rawExport = {
+      environmentId: 'env_1',
+      enabled: true,
+      destinationId: 'dst_1',
+      notifyEmails: [],
+      updatedAt: NOW,
+      version: 1,
+    };
+    const on = setup('enterprise', rawExport);
+    await on.destinations.create(caller, 'env_1', accessKeyDestination);
+    await on.destinations.create(caller, 'env_1', { ...accessKeyDestination, name: 'Second' });
+    const refusal = await on.destinations.delete(caller, 'env_1', 'dst_1').catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(RawExportDestinationInUseError);
+    expect((refusal as Error).message).toBe(
+      'Destination dst_1 is used by the raw revisions export. Turn it off or choose another destination (PUT .../raw-export/settings) first.',
+    );
+    await on.destinations.delete(caller, 'env_1', 'dst_2');
+    const off = setup('enterprise', { ...rawExport, enabled: false });
+    await off.destinations.create(caller, 'env_1', accessKeyDestination);
+    await off.destinations.delete(caller, 'env_1', 'dst_1');
+    expect(await off.destinationStore.get('env_1', 'dst_1')).toBeUndefined();
+  });
+
+  test('a destination that does not exist: 404', async () => {
+    const { destinations } = setup();
+    await expect(destinations.delete(caller, 'env_1', 'dst_missing')).rejects.toThrow(
+      'Destination dst_missing not found.',
+    );
+    await expect(destinations.get(caller, 'env_1', 'dst_missing')).rejects.toBeInstanceOf(NotFoundError);
   });
 });
 
