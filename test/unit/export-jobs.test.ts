@@ -178,6 +178,52 @@ describe('DestinationService', () => {
     );
   });
 
+  test('the bucket policy in full: the export role may put objects into the bucket, nothing else', async () => {
+    const { destinations } = setup();
+    expect(await destinations.bucketPolicy(caller, 'env_1', 'acme-exports')).toEqual({
+      policy: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DataExportServiceWrites',
+            Effect: 'Allow',
+            Principal: { AWS: ROLE },
+            Action: 's3:PutObject',
+            Resource: 'arn:aws:s3:::acme-exports/*',
+          },
+        ],
+      },
+    });
+  });
+
+  test('a bucket URL is kept for AWS only, an endpoint shown for Custom only', async () => {
+    const { destinations } = setup();
+    const custom = await destinations.create(caller, 'env_1', {
+      name: 'R2',
+      provider: 'Custom',
+      bucket: 'acme',
+      endpoint: 'https://acct.r2.cloudflarestorage.com',
+      bucketUrl: 'https://acme.s3.eu-west-1.amazonaws.com/stray',
+      auth: { mode: 'accessKey', accessKeyId: 'R2KEY0001', secretAccessKey: 'secret-r2' },
+    });
+    expect(custom).toMatchObject({
+      provider: 'Custom',
+      bucketUrl: null,
+      endpoint: 'https://acct.r2.cloudflarestorage.com',
+    });
+    const gcp = await destinations.update(caller, 'env_1', custom.id, {
+      name: 'GCS',
+      provider: 'GCP',
+      bucket: 'acme',
+      bucketUrl: 'https://acme.s3.eu-west-1.amazonaws.com/stray',
+      auth: { mode: 'accessKey', accessKeyId: 'GOOGKEY0001', secretAccessKey: 'secret-gcs' },
+      version: 1,
+    });
+    expect(gcp).toMatchObject({ provider: 'GCP', bucketUrl: null, endpoint: null });
+    const aws = await destinations.create(caller, 'env_1', accessKeyDestination);
+    expect(aws).toMatchObject({ bucketUrl: accessKeyDestination.bucketUrl, endpoint: null });
+  });
+
   test('enterprise plan only', async () => {
     const { destinations } = setup('pro');
     await expect(destinations.create(caller, 'env_1', accessKeyDestination)).rejects.toBeInstanceOf(PlanRequiredError);
