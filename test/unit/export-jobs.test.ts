@@ -281,7 +281,25 @@ describe('DestinationService: what a DELETE is refused for', () => {
     await jobs.stop(caller, 'env_1', stopped.id);
     await destinations.delete(caller, 'env_1', 'dst_2');
     expect(await destinationStore.get('env_1', 'dst_2')).toBeUndefined();
-    await expect(destinations.delete(caller, 'env_1', 'dst_1')).rejects.toThrow(active.id);
+    await expect(destinations.delete(caller, 'env_1', 'dst_1')).rejects.toMatchObject({
+      name: 'DestinationInUseError',
+      code: 'destination_in_use',
+      jobIds: [active.id],
+      message: `Destination dst_1 is used by active export jobs ${active.id}. Stop those jobs (POST .../export-jobs/{id}/stop) first.`,
+    });
+  });
+
+  test('a change based on an old version: the 409 names the current version and what to do', async () => {
+    const { destinations } = setup();
+    await destinations.create(caller, 'env_1', accessKeyDestination);
+    await destinations.update(caller, 'env_1', 'dst_1', { ...accessKeyDestination, name: 'Renamed', version: 1 });
+    await expect(
+      destinations.update(caller, 'env_1', 'dst_1', { ...accessKeyDestination, name: 'Late', version: 1 }),
+    ).rejects.toMatchObject({
+      name: 'StaleDestinationError',
+      message:
+        'Destination dst_1 was changed since you read it (it is at version 2 now). Reload it, make your change again and save with the new version.',
+    });
   });
 
   test('the raw revisions export writing into it, while turned on', async () => {
