@@ -439,6 +439,40 @@ describe('ExportJobService', () => {
     expect((finished as JobNotEditableError).code).toBe('job_finished');
   });
 
+  test('an edit is refused with the field to fix: a one-time frequency, selected events without names, names for all events', async () => {
+    const { jobs, jobStore } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const issuesOf = async (change: Parameters<typeof jobs.update>[3]) => {
+      const refusal = await jobs.update(caller, 'env_1', job.id, change).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(ValidationError);
+      return (refusal as ValidationError).issues;
+    };
+    expect(
+      await issuesOf({ frequency: { kind: 'oneTime', from: '2026-11-01', to: '2026-11-02' }, version: 1 }),
+    ).toEqual([{ path: 'frequency.kind', message: 'a recurring job stays recurring; create a one-time job instead' }]);
+    expect(await issuesOf({ type: 'selectedEvents', version: 1 })).toEqual([
+      { path: 'events', message: 'selectedEvents needs 1-100 event names' },
+    ]);
+    expect(await issuesOf({ events: ['signup'], version: 1 })).toEqual([
+      { path: 'events', message: 'only for type selectedEvents' },
+    ]);
+    expect((await jobStore.get('env_1', job.id))!.version).toBe(1);
+  });
+
+  test('selected events are kept when an edit leaves them out; the schedule is left alone unless the frequency changes', async () => {
+    const { jobs, scheduler } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', { ...recurring, type: 'selectedEvents', events: ['signup'] });
+    const edited = await jobs.update(caller, 'env_1', job.id, { format: 'json', version: 1 });
+    expect(edited).toMatchObject({ type: 'selectedEvents', events: ['signup'], format: 'json' });
+    await jobs.update(caller, 'env_1', job.id, { frequency: { kind: 'recurring', everyHours: 6 }, version: 2 });
+    expect(scheduler.calls).toHaveLength(1);
+    await jobs.update(caller, 'env_1', job.id, {
+      frequency: { kind: 'recurring', everyHours: 6, startDate: '2026-11-25' },
+      version: 3,
+    });
+    expect(scheduler.calls[1]).toMatchObject({ everyHours: 6, startAt: Date.parse('2026-11-25T00:00:00Z') });
+  });
+
   test('an edit is saved for the next run; a new frequency replaces the schedule', async () => {
     const { jobs, scheduler } = await withDestination();
     const job = await jobs.create(caller, 'env_1', recurring);
