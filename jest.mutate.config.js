@@ -4,7 +4,9 @@
  * (seconds each) while the mutated code has faster tests of its own: the end-to-end tests (the whole
  * local service), the infra tests (CDK synthesis; lib/ imports nothing that is mutated), the handler
  * tests (a synthesis and three emulators), the fuzz and the tenant isolation matrix (the whole service
- * again), and the tests of adapters outside the mutated scope (destination gateway, emulators).
+ * again), the fault injection across export runs (one test of about 20 s that every mutant of the
+ * DynamoDB stores and the S3 sink it passes through would run again; the stores' own tests cover the
+ * same writes), and the tests of adapters outside the mutated scope (destination gateway, emulators).
  */
 const path = require('node:path');
 const base = require('./jest.config');
@@ -22,5 +24,6 @@ module.exports = {
     '<rootDir>/test/integration/emulators.test.ts',
     '<rootDir>/test/fuzz/',
     '<rootDir>/test/integration/tenant-isolation.test.ts',
+    '<rootDir>/test/integration/export-faults.test.ts',
   ],
 };

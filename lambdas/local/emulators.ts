@@ -3,7 +3,7 @@
  * and aws-ses-v2-local (SES), all in-process, plus the tables and SDK clients that go with them.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,13 +103,49 @@ interface StartedServer {
   stop: () => Promise<void>;
 }
 
+/** How long stopping dynalite waits for the requests in flight to be answered. */
+const ANSWER_WAIT_MS = 5000;
+
 async function startDynalite(directory: string | undefined, port: number): Promise<StartedServer> {
   if (directory) await mkdir(directory, { recursive: true });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- untyped CommonJS package, typed by DynaliteFactory
   const dynalite = require('dynalite') as DynaliteFactory;
   const server = dynalite({ path: directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const answered = trackAnswers(server);
   await listening(server, () => server.listen(port, HOST));
-  return { endpoint: endpointOf(server), stop: () => closeServer(server) };
+  return { endpoint: endpointOf(server), stop: () => closeServer(server, answered) };
+}
+
+/**
+ * Resolves once every request received so far is answered (or after `ANSWER_WAIT_MS`). dynalite closes
+ * its database as soon as its server has no connection left, and a request still queued inside it then
+ * throws "Database is closed" out of a callback, which ends the process: stopping with writes in flight
+ * (a test failing in the middle of parallel writes, whose client drops its connections) killed the Jest
+ * worker. Counted at `end`, not at the socket's close: a client gone away does not stop dynalite's work.
+ */
+function trackAnswers(server: Server): () => Promise<void> {
+  const unanswered = new Set<Promise<void>>();
+  server.prependListener('request', (_request: IncomingMessage, response: ServerResponse) => {
+    let answer!: () => void;
+    const answeredOne = new Promise<void>((resolve) => (answer = resolve));
+    unanswered.add(answeredOne);
+    const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+    response.end = ((...args: unknown[]) => {
+      unanswered.delete(answeredOne);
+      answer();
+      return end(...args);
+    }) as ServerResponse['end'];
+  });
+  return async () => {
+    const deadline = Date.now() + ANSWER_WAIT_MS;
+    // Requests may still come in on open connections while the first ones are answered.
+    while (unanswered.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
+      await Promise.race([Promise.all(unanswered), waited]);
+      clearTimeout(timer);
+    }
+  };
 }
 
 async function startS3rver(directory: string | undefined, port: number, buckets: string[]): Promise<StartedServer> {
@@ -178,10 +214,15 @@ function endpointOf(server: Server): string {
   return `http://${HOST}:${address.port}`;
 }
 
-/** Closes the server and drops its keep-alive connections, which would otherwise keep the process alive. */
-function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  return new Promise((resolve, reject) => {
+/**
+ * Closes the server, once `settled` (dynalite: the requests in flight answered), and drops its
+ * keep-alive connections, which would otherwise keep the process alive.
+ */
+async function closeServer(server: Server, settled: () => Promise<void> = () => Promise.resolve()): Promise<void> {
+  if (!server.listening) return;
+  // Before closing: dynalite closes its database as soon as the server has no connection left.
+  await settled();
+  await new Promise<void>((resolve, reject) => {
     server.close((error) => (error ? reject(error) : resolve()));
     server.closeAllConnections();
   });

@@ -3,6 +3,7 @@
  * cases), with real concurrency for the version-conditional writes, and the listing past a page of
  * DynamoDB results.
  */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbDestinationStore, DynamoDbExportJobStore } from '../../lambdas/adapters/dynamodb/export-job-stores';
 import {
   createEmulatorClients,
@@ -71,5 +72,26 @@ describe('DynamoDbExportJobStore listing', () => {
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     expect(seen).toEqual(Array.from({ length: 33 }, (_, i) => `job_${String(64 - 2 * i).padStart(3, '0')}`));
+  });
+});
+
+describe('DynamoDbExportJobStore run history', () => {
+  test("a run's item carries the table's TTL attribute: it expires 400 days after the run started", async () => {
+    const store = new DynamoDbExportJobStore(options());
+    const env = 'env_run_ttl';
+    const startedAt = Date.parse('2026-11-20T06:00:00.750Z');
+    await store.create(jobOf(env, 'job_a'));
+    await store.recordRun(env, 'job_a', {
+      runId: '20261120060000',
+      window: { from: startedAt - 3_600_000, to: startedAt },
+      status: 'successful',
+      startedAt,
+      finishedAt: startedAt + 1000,
+      files: [],
+    });
+    const { Item } = await clients.documentClient.send(
+      new GetCommand({ TableName: TABLES.configTable, Key: { pk: `ENV#${env}`, sk: 'JOBRUN#job_a#20261120060000' } }),
+    );
+    expect(Item?.expiresAt).toBe(Date.parse('2026-11-20T06:00:00Z') / 1000 + 400 * 24 * 3600);
   });
 });

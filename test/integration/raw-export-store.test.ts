@@ -57,6 +57,10 @@ describe('the raw exports in the failing index', () => {
     const claims = await Promise.all(Array.from({ length: 6 }, () => failing.claimEmail(env, 1_500, 1)));
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect((await store.getProgress(env))?.emailsSent).toEqual([1]);
+    // Claimed out of order (a later check's email first): listed in number order.
+    expect(await failing.claimEmail(env, 1_500, 3)).toBe(true);
+    expect(await failing.claimEmail(env, 1_500, 2)).toBe(true);
+    expect((await store.getProgress(env))?.emailsSent).toEqual([1, 2, 3]);
     await store.claimRun(env, { claimId: 'b', at: 3_000, until: 4_000 });
     await store.finishRun(env, 'b', { status: 'successful', startedAt: 3_000, totalRevisions: 0 });
     const after = [];

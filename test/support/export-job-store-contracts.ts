@@ -267,6 +267,14 @@ export function failingJobsStoreContract(make: () => ExportJobStore & FailingJob
     ]);
   });
 
+  test('the emails sent are listed in number order, whatever the order of their claims', async () => {
+    const store = make();
+    const env = freshEnv();
+    await store.recordRunOutcome(env, 'job_a', customerFailure('20261120060000', T0));
+    for (const email of [3, 1, 2]) expect(await store.claimJobEmail(env, 'job_a', T0, email)).toBe(true);
+    expect((await failingJobsOf(store, env))[0].emailsSent).toEqual([1, 2, 3]);
+  });
+
   test('of 5 parallel claims of the same email exactly one wins, for each email', async () => {
     const store = make();
     const env = freshEnv();

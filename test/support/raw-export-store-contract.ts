@@ -52,6 +52,63 @@ export function rawExportStoreContract(make: () => RawExportStore): void {
     });
   });
 
+  test('a save based on a stale version is refused; of 5 parallel saves based on the same version exactly one wins', async () => {
+    const store = make();
+    const env = freshEnv();
+    await store.putSettings(settingsOf(env, 1), 0);
+    expect(await store.putSettings(settingsOf(env, 2), 1)).toBe(true);
+    expect(await store.putSettings(settingsOf(env, 2, { enabled: false }), 1)).toBe(false);
+    const attempts = Array.from({ length: 5 }, (_, i) =>
+      settingsOf(env, 3, { notifyEmails: [`writer${i}@acme.example`] }),
+    );
+    const results = await Promise.all(attempts.map((attempt) => store.putSettings(attempt, 2)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await store.getSettings(env)).toEqual(attempts[results.indexOf(true)]);
+  });
+
+  test('no progress before the first run', async () => {
+    const store = make();
+    expect(await store.getProgress(freshEnv())).toBeUndefined();
+  });
+
+  test('a revision without item times keeps the latest exported time', async () => {
+    const store = make();
+    const env = freshEnv();
+    await store.claimRun(env, { claimId: 'a', at: T0, until: T0 + 1000 });
+    expect(await store.recordRevision(env, 'a', revisionOf(1), 1_764_000_101)).toBe(true);
+    expect(await store.recordRevision(env, 'a', revisionOf(2), undefined)).toBe(true);
+    expect(await store.getProgress(env)).toEqual({
+      environmentId: env,
+      exportedRevisions: 2,
+      lastObjectKey: revisionOf(2).objectKey,
+      maxExportedTimestamp: 1_764_000_101,
+    });
+  });
+
+  test('transient and internal failures are recorded but start no failure sequence', async () => {
+    const store = make();
+    const env = freshEnv();
+    for (const [i, failureClass] of (['transient', 'internal'] as const).entries()) {
+      const at = T0 + 100 * i;
+      await store.claimRun(env, { claimId: failureClass, at, until: at + 50 });
+      await store.finishRun(env, failureClass, {
+        status: 'failed',
+        error: 'The destination did not answer in time.',
+        errorCode: 'timeout',
+        failureClass,
+        startedAt: at,
+        finishedAt: at + 10,
+      });
+    }
+    expect(await store.getProgress(env)).toEqual({
+      environmentId: env,
+      exportedRevisions: 0,
+      lastRunAt: T0 + 100,
+      lastStatus: 'failed',
+      lastError: 'The destination did not answer in time.',
+    });
+  });
+
   test('the lease: one holder until it ends or is given back; its holder may claim it again', async () => {
     const store = make();
     const env = freshEnv();
@@ -106,8 +163,12 @@ export function rawExportStoreContract(make: () => RawExportStore): void {
     await store.finishRun(env, 'a', { ...failure, startedAt: T0, finishedAt: T0 + 10 });
     await store.claimRun(env, { claimId: 'b', at: T0 + 100, until: T0 + 1000 });
     await store.finishRun(env, 'b', { ...failure, startedAt: T0 + 100, finishedAt: T0 + 110 });
-    expect(await store.getProgress(env)).toMatchObject({
+    expect(await store.getProgress(env)).toEqual({
+      environmentId: env,
       exportedRevisions: 1,
+      lastObjectKey: revisionOf(1).objectKey,
+      maxExportedTimestamp: 5,
+      lastRunAt: T0 + 100,
       lastStatus: 'failed',
       lastError: 'Access denied.',
       failingSince: T0 + 10,

@@ -100,7 +100,11 @@ describe('COMPANY_COLUMNS', () => {
 
 describe('companyRows', () => {
   const now = ms('2024-01-25T06:00:00Z'); // 30 days: Dec 26 .. Jan 24
-  const rows = rowsOf(acme, [exportCsv, dashboards], now);
+  // Built in each test, not when the file is collected: mutation runs switch a mutant on only for tests.
+  let rows: CompanyRowCells[];
+  beforeEach(() => {
+    rows = rowsOf(acme, [exportCsv, dashboards], now);
+  });
 
   it('has one row per feature and data point since first seen, by feature then date', () => {
     // Seen from Jan 10: the points dated Jan 10 .. Jan 24, for each feature.
@@ -164,6 +168,30 @@ describe('companyRows', () => {
     expect(segmentsOn('2024-01-12')).toBe('seg-all,seg-ent,seg-new'); // first seen 2 days 15.5 h before
     expect(segmentsOn('2024-01-13')).toBe('seg-all,seg-ent');
     expect(exportRows.find((r) => r.Date === '2024-01-12')!['Segment Names']).toBe('All companies,Enterprise,New');
+  });
+
+  it('follows a change of segments between points even when the company is in as many as before, and leaves the cells empty in none', () => {
+    const byAge: SegmentDefinition[] = [
+      { id: 'seg-new', name: 'New', conditions: [{ field: 'firstSeen', operator: 'lessThanDaysAgo', days: 3 }] },
+      {
+        id: 'seg-old',
+        name: 'Established',
+        conditions: [{ field: 'firstSeen', operator: 'moreThanDaysAgo', days: 3 }],
+      },
+    ];
+    const cells = companyRows(acme, [exportCsv], byAge, dataPoints('30d-daily', now))
+      .map(asRecord)
+      .map((row) => `${row.Date} ${row['Segment Names']} ${row['Segment IDs']}`);
+    // First seen Jan 10 08:30: new at the points of Jan 10 .. 12, established from Jan 14 (the end of Jan 13 is 3 days and 15.5 hours).
+    expect(cells.slice(0, 5)).toEqual([
+      '2024-01-10 New seg-new',
+      '2024-01-11 New seg-new',
+      '2024-01-12 New seg-new',
+      '2024-01-13 Established seg-old',
+      '2024-01-14 Established seg-old',
+    ]);
+    const [row] = companyRows(acme, [exportCsv], [], dataPoints('snapshot', now));
+    expect(asRecord(row)).toMatchObject({ 'Segment Names': '', 'Segment IDs': '' });
   });
 
   it('looks usage up by the feature key: a feature without usage gets never / Never rows', () => {

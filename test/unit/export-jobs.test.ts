@@ -9,10 +9,11 @@ import {
   bucketPolicy,
   DestinationInUseError,
   DestinationService,
+  RawExportDestinationInUseError,
   StaleDestinationError,
   type DestinationInput,
 } from '../../lambdas/core/destinations';
-import { PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
+import { NotFoundError, PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
 import {
   ExportJobService,
   JobNotEditableError,
@@ -22,6 +23,7 @@ import {
   type ExportJobInput,
 } from '../../lambdas/core/export-jobs';
 import type { Caller } from '../../lambdas/core/access';
+import type { RawExportSettings } from '../../lambdas/ports';
 import {
   destinationStoreContract,
   exportJobStoreContract,
@@ -48,7 +50,7 @@ describe('FakeExportJobStore (contract)', () => exportJobStoreContract(() => new
 describe('FakeExportJobStore failure sequences (contract)', () =>
   failingJobsStoreContract(() => new FakeExportJobStore()));
 
-function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise') {
+function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise', rawExport?: RawExportSettings) {
   const tenants = new FakeTenantStore();
   tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan, createdAt: 0 });
   tenants.environments.set('env_1', {
@@ -71,6 +73,7 @@ function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise') {
     tenants,
     destinations: destinationStore,
     jobs: jobStore,
+    rawExports: { getSettings: (environmentId) => Promise.resolve(rawExport && { ...rawExport, environmentId }) },
     sealer: new FakeSealer(),
     gateway,
     clock,
@@ -175,6 +178,52 @@ describe('DestinationService', () => {
     );
   });
 
+  test('the bucket policy in full: the export role may put objects into the bucket, nothing else', async () => {
+    const { destinations } = setup();
+    expect(await destinations.bucketPolicy(caller, 'env_1', 'acme-exports')).toEqual({
+      policy: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'DataExportServiceWrites',
+            Effect: 'Allow',
+            Principal: { AWS: ROLE },
+            Action: 's3:PutObject',
+            Resource: 'arn:aws:s3:::acme-exports/*',
+          },
+        ],
+      },
+    });
+  });
+
+  test('a bucket URL is kept for AWS only, an endpoint shown for Custom only', async () => {
+    const { destinations } = setup();
+    const custom = await destinations.create(caller, 'env_1', {
+      name: 'R2',
+      provider: 'Custom',
+      bucket: 'acme',
+      endpoint: 'https://acct.r2.cloudflarestorage.com',
+      bucketUrl: 'https://acme.s3.eu-west-1.amazonaws.com/stray',
+      auth: { mode: 'accessKey', accessKeyId: 'R2KEY0001', secretAccessKey: 'secret-r2' },
+    });
+    expect(custom).toMatchObject({
+      provider: 'Custom',
+      bucketUrl: null,
+      endpoint: 'https://acct.r2.cloudflarestorage.com',
+    });
+    const gcp = await destinations.update(caller, 'env_1', custom.id, {
+      name: 'GCS',
+      provider: 'GCP',
+      bucket: 'acme',
+      bucketUrl: 'https://acme.s3.eu-west-1.amazonaws.com/stray',
+      auth: { mode: 'accessKey', accessKeyId: 'GOOGKEY0001', secretAccessKey: 'secret-gcs' },
+      version: 1,
+    });
+    expect(gcp).toMatchObject({ provider: 'GCP', bucketUrl: null, endpoint: null });
+    const aws = await destinations.create(caller, 'env_1', accessKeyDestination);
+    expect(aws).toMatchObject({ bucketUrl: accessKeyDestination.bucketUrl, endpoint: null });
+  });
+
   test('enterprise plan only', async () => {
     const { destinations } = setup('pro');
     await expect(destinations.create(caller, 'env_1', accessKeyDestination)).rejects.toBeInstanceOf(PlanRequiredError);
@@ -216,6 +265,73 @@ describe('DestinationService', () => {
     await jobs.stop(caller, 'env_1', job.id);
     await destinations.delete(caller, 'env_1', 'dst_1');
     expect(await destinationStore.get('env_1', 'dst_1')).toBeUndefined();
+  });
+});
+
+describe('DestinationService: what a DELETE is refused for', () => {
+  test('jobs writing to another destination, or DONE and STOPPED ones, do not keep it', async () => {
+    const { destinations, jobs, jobStore, destinationStore } = setup();
+    await destinations.create(caller, 'env_1', accessKeyDestination);
+    await destinations.create(caller, 'env_1', { ...accessKeyDestination, name: 'Second' });
+    const active = await jobs.create(caller, 'env_1', recurring);
+    const done = await jobs.create(caller, 'env_1', { ...recurring, destinationId: 'dst_2' });
+    const stored = (await jobStore.get('env_1', done.id))!;
+    expect(await jobStore.put({ ...stored, status: 'DONE', version: stored.version + 1 }, stored.version)).toBe(true);
+    const stopped = await jobs.create(caller, 'env_1', { ...recurring, destinationId: 'dst_2' });
+    await jobs.stop(caller, 'env_1', stopped.id);
+    await destinations.delete(caller, 'env_1', 'dst_2');
+    expect(await destinationStore.get('env_1', 'dst_2')).toBeUndefined();
+    await expect(destinations.delete(caller, 'env_1', 'dst_1')).rejects.toMatchObject({
+      name: 'DestinationInUseError',
+      code: 'destination_in_use',
+      jobIds: [active.id],
+      message: `Destination dst_1 is used by active export jobs ${active.id}. Stop those jobs (POST .../export-jobs/{id}/stop) first.`,
+    });
+  });
+
+  test('a change based on an old version: the 409 names the current version and what to do', async () => {
+    const { destinations } = setup();
+    await destinations.create(caller, 'env_1', accessKeyDestination);
+    await destinations.update(caller, 'env_1', 'dst_1', { ...accessKeyDestination, name: 'Renamed', version: 1 });
+    await expect(
+      destinations.update(caller, 'env_1', 'dst_1', { ...accessKeyDestination, name: 'Late', version: 1 }),
+    ).rejects.toMatchObject({
+      name: 'StaleDestinationError',
+      message:
+        'Destination dst_1 was changed since you read it (it is at version 2 now). Reload it, make your change again and save with the new version.',
+    });
+  });
+
+  test('the raw revisions export writing into it, while turned on', async () => {
+    const rawExport = {
+      environmentId: 'env_1',
+      enabled: true,
+      destinationId: 'dst_1',
+      notifyEmails: [],
+      updatedAt: NOW,
+      version: 1,
+    };
+    const on = setup('enterprise', rawExport);
+    await on.destinations.create(caller, 'env_1', accessKeyDestination);
+    await on.destinations.create(caller, 'env_1', { ...accessKeyDestination, name: 'Second' });
+    const refusal = await on.destinations.delete(caller, 'env_1', 'dst_1').catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(RawExportDestinationInUseError);
+    expect((refusal as Error).message).toBe(
+      'Destination dst_1 is used by the raw revisions export. Turn it off or choose another destination (PUT .../raw-export/settings) first.',
+    );
+    await on.destinations.delete(caller, 'env_1', 'dst_2');
+    const off = setup('enterprise', { ...rawExport, enabled: false });
+    await off.destinations.create(caller, 'env_1', accessKeyDestination);
+    await off.destinations.delete(caller, 'env_1', 'dst_1');
+    expect(await off.destinationStore.get('env_1', 'dst_1')).toBeUndefined();
+  });
+
+  test('a destination that does not exist: 404', async () => {
+    const { destinations } = setup();
+    await expect(destinations.delete(caller, 'env_1', 'dst_missing')).rejects.toThrow(
+      'Destination dst_missing not found.',
+    );
+    await expect(destinations.get(caller, 'env_1', 'dst_missing')).rejects.toBeInstanceOf(NotFoundError);
   });
 });
 
@@ -321,6 +437,40 @@ describe('ExportJobService', () => {
       .catch((error: unknown) => error);
     expect(finished).toBeInstanceOf(JobNotEditableError);
     expect((finished as JobNotEditableError).code).toBe('job_finished');
+  });
+
+  test('an edit is refused with the field to fix: a one-time frequency, selected events without names, names for all events', async () => {
+    const { jobs, jobStore } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const issuesOf = async (change: Parameters<typeof jobs.update>[3]) => {
+      const refusal = await jobs.update(caller, 'env_1', job.id, change).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(ValidationError);
+      return (refusal as ValidationError).issues;
+    };
+    expect(
+      await issuesOf({ frequency: { kind: 'oneTime', from: '2026-11-01', to: '2026-11-02' }, version: 1 }),
+    ).toEqual([{ path: 'frequency.kind', message: 'a recurring job stays recurring; create a one-time job instead' }]);
+    expect(await issuesOf({ type: 'selectedEvents', version: 1 })).toEqual([
+      { path: 'events', message: 'selectedEvents needs 1-100 event names' },
+    ]);
+    expect(await issuesOf({ events: ['signup'], version: 1 })).toEqual([
+      { path: 'events', message: 'only for type selectedEvents' },
+    ]);
+    expect((await jobStore.get('env_1', job.id))!.version).toBe(1);
+  });
+
+  test('selected events are kept when an edit leaves them out; the schedule is left alone unless the frequency changes', async () => {
+    const { jobs, scheduler } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', { ...recurring, type: 'selectedEvents', events: ['signup'] });
+    const edited = await jobs.update(caller, 'env_1', job.id, { format: 'json', version: 1 });
+    expect(edited).toMatchObject({ type: 'selectedEvents', events: ['signup'], format: 'json' });
+    await jobs.update(caller, 'env_1', job.id, { frequency: { kind: 'recurring', everyHours: 6 }, version: 2 });
+    expect(scheduler.calls).toHaveLength(1);
+    await jobs.update(caller, 'env_1', job.id, {
+      frequency: { kind: 'recurring', everyHours: 6, startDate: '2026-11-25' },
+      version: 3,
+    });
+    expect(scheduler.calls[1]).toMatchObject({ everyHours: 6, startAt: Date.parse('2026-11-25T00:00:00Z') });
   });
 
   test('an edit is saved for the next run; a new frequency replaces the schedule', async () => {

@@ -42,6 +42,37 @@ async function failingRawExport() {
   return { raw, store, scheduler, mailer, check };
 }
 
+test('a check whose clock is behind the failure sends nothing yet', async () => {
+  const { mailer, check } = await failingRawExport();
+  expect((await check.check(F - HOUR)).emailsSent).toEqual([]);
+  expect(mailer.attempts).toEqual([]);
+});
+
+test('turned off while its failure record stayed (a save that crashed before clearing it): the sequence ends, no email', async () => {
+  const { store, mailer, check } = await failingRawExport();
+  const settings = (await store.getSettings('env1'))!;
+  await store.putSettings({ ...settings, enabled: false, version: settings.version + 1 }, settings.version);
+  expect((await check.check(F + HOUR)).emailsSent).toEqual([]);
+  expect((await check.check(F + 2 * HOUR)).examined).toBe(0);
+  expect(mailer.attempts).toEqual([]);
+});
+
+test('the stop email failed to send: the next check sends it, the export stays stopped once', async () => {
+  const { store, scheduler, mailer, check } = await failingRawExport();
+  await check.check(F + HOUR);
+  await check.check(F + 25 * HOUR);
+  mailer.failNext = 1;
+  await check.check(F + 72 * HOUR);
+  const stopped = (await store.getSettings('env1'))!;
+  expect(stopped).toMatchObject({ enabled: false, stoppedAt: F + 72 * HOUR });
+  const next = await check.check(F + 73 * HOUR);
+  expect(next.emailsSent).toEqual([{ environmentId: 'env1', email: 3 }]);
+  expect(next.stopped).toEqual(['env1']);
+  expect(mailer.sent.map((m) => m.subject)[2]).toBe('Raw data export stopped for Production');
+  expect(await store.getSettings('env1')).toEqual(stopped);
+  expect([...scheduler.schedules]).toEqual([]);
+});
+
 test('three emails, each once whatever checks repeat, then the raw export is stopped and unscheduled', async () => {
   const { raw, store, scheduler, mailer, check } = await failingRawExport();
   expect([...scheduler.schedules]).toEqual(['env1']);

@@ -25,6 +25,7 @@ test('the warning due: 1 first, 2 from 24 h (1 first if it was missed), 3 from 7
   // The stop never waits for a missed warning.
   expect(dueWarning(72 * HOUR, undefined, false)).toBe(3);
   expect(dueWarning(HOUR, [1], true)).toBe(3);
+  expect(dueWarning(HOUR, undefined, true)).toBe(3);
 });
 
 /** Steps that record what was called, with the answers given. */
