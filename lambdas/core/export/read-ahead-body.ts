@@ -4,8 +4,8 @@
  * current revision's upload completes and its number is recorded, instead of leaving the main thread
  * idle then. Only reading moves earlier: the caller still starts the upload, and so records the
  * number, in order, after the previous one. Reading ahead stops once `chunks` of the body wait
- * (`Readable`'s own buffering), so memory stays one bounded buffer. Measured gain: see
- * docs/raw-revisions.md, "Benchmark".
+ * (`Readable`'s own buffering), so memory stays one bounded buffer. Measured gain, 1 M records: the
+ * main thread idle 1.45 s -> 0.41 s of a run; the run's time within the noise (docs/raw-revisions.md).
  */
 import { Readable } from 'node:stream';
 

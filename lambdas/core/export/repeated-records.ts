@@ -5,8 +5,9 @@
  * passes (a window ends RAW_LOG_SETTLE_MS before its run). The first pass finds the repeats by their
  * ids (`RecentIds`) and notes their positions; the second drops the records at those positions
  * (`ReplayedRepeats`) instead of looking every id up again. Reason: the id lookups, and the ids they
- * keep alive across collections, cost about 0.75 s of CPU per pass at 1 M events. Measured gain: see
- * docs/benchmarks.md, "Export jobs". test/unit/repeated-records.test.ts checks the replay against
+ * keep alive across collections, cost about 0.75 s of CPU per pass at 1 M events. Measured gain, a
+ * Parquet job of 1 M events: 14.4/13.5 s -> 12.9/12.3 s, peak RSS 194-210 -> 170-177 MB
+ * (docs/benchmarks.md, "Export jobs"). test/unit/repeated-records.test.ts checks the replay against
  * `RecentIds`.
  */
 
