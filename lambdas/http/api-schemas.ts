@@ -89,6 +89,19 @@ export const startManualExportBody = z
 
 const optionalText = (max: number) => wellFormedText.trim().min(1, 'must not be empty').max(max).optional();
 
+/**
+ * An access key id travels in the Authorization header of every request to the bucket, where only
+ * ASCII is allowed; every S3 provider issues ids of printable ASCII.
+ */
+const accessKeyIdText = wellFormedText
+  .trim()
+  .min(1, 'must not be empty')
+  .max(256)
+  .regex(
+    /^[\x21-\x7e]+$/,
+    'must be the access key id as your provider issued it: printable ASCII characters, no spaces',
+  );
+
 /** RFC 5321's limit on a forward path. */
 const MAX_EMAIL_CHARS = 254;
 
@@ -112,7 +125,7 @@ export const putExportSettingsBody = z
     region: optionalText(32),
     key: keyPrefix.optional(),
     endpoint: optionalText(2048),
-    accessKeyId: optionalText(256),
+    accessKeyId: accessKeyIdText.optional(),
     secretAccessKey: optionalText(512),
     notifyEmails: z
       .array(z.email({ error: 'must be an email address' }).max(MAX_EMAIL_CHARS))
@@ -169,7 +182,7 @@ const destinationAuth = z.discriminatedUnion(
     z
       .object({
         mode: z.literal('accessKey'),
-        accessKeyId: optionalText(256).unwrap(),
+        accessKeyId: accessKeyIdText,
         secretAccessKey: optionalText(512),
       })
       .strict(),

@@ -4,7 +4,7 @@
  */
 import { apiRouter, apiRoutes, type ApiServices } from '../../lambdas/http/api-routes';
 import type { Caller } from '../../lambdas/core/access';
-import { putExportSettingsBody, putRawExportSettingsBody } from '../../lambdas/http/api-schemas';
+import { createDestinationBody, putExportSettingsBody, putRawExportSettingsBody } from '../../lambdas/http/api-schemas';
 
 const NO_SERVICES = {} as ApiServices;
 const router = apiRouter(NO_SERVICES);
@@ -59,4 +59,30 @@ describe('settings bodies', () => {
       ]);
     },
   );
+});
+
+describe('access key ids', () => {
+  // A non-ASCII id cannot be sent in the Authorization header: it must be a 400, never a failed request (500).
+  const refusals = (id: string) => [
+    putExportSettingsBody.safeParse({ enabled: false, accessKeyId: id }).error?.issues.map((issue) => issue.path),
+    createDestinationBody
+      .safeParse({
+        name: 'Lake',
+        provider: 'Custom',
+        bucket: 'lake',
+        endpoint: 'https://s3.example.com',
+        auth: { mode: 'accessKey', accessKeyId: id, secretAccessKey: 's' },
+      })
+      .error?.issues.map((issue) => issue.path),
+  ];
+
+  it('refuses an id with characters outside printable ASCII, at its field', () => {
+    for (const id of ['\ufffd\ufffd\ufffd\ufffd', 'AKIA EXAMPLE', 'AKIAÉXAMPLE'])
+      expect(refusals(id)).toEqual([[['accessKeyId']], [['auth', 'accessKeyId']]]);
+  });
+
+  it('takes the ids providers issue', () => {
+    for (const id of ['AKIAIOSFODNN7EXAMPLE', 'GOOG1EXAMPLE', 'minio-admin_01'])
+      expect(refusals(id)).toEqual([undefined, undefined]);
+  });
 });
