@@ -19,7 +19,7 @@ import {
 } from '../../lambdas/local/emulators';
 import { ArrayProfileStore, ArrayRawEventReader, eventRecord } from '../support/export-job-fixtures';
 import { jobOf } from '../support/export-job-store-contracts';
-import { FakeClock, FakeDestinationStore, FakeExportJobStore, FakeSealer, FakeTenantStore } from '../support/fakes';
+import { FakeClock, FakeExportJobStore, fakeTenantWithDestination } from '../support/fakes';
 import { startFaultyS3Proxy, type FaultyS3Proxy, type S3Operation } from '../support/faulty-s3-proxy';
 
 const BUCKET = 'deadline-exports';
@@ -84,30 +84,9 @@ describe('an export job run cut at its deadline', () => {
 
   /** A recurring JSON job into a Custom destination at the proxy, with about 12 MB of events in its window. */
   async function jobRunner() {
-    const tenants = new FakeTenantStore();
-    tenants.environments.set('env1', {
-      id: 'env1',
-      organizationId: 'org_1',
-      name: 'Production',
-      ingestKeyHash: 'h',
-      ingestKeyPrefix: 'ik_a',
-      createdAt: 0,
-    });
-    const sealer = new FakeSealer();
-    const destinations = new FakeDestinationStore();
-    await destinations.create({
-      environmentId: 'env1',
-      id: 'dst_1',
-      name: 'Lake',
+    const { tenants, destinations, sealer } = await fakeTenantWithDestination({
       destination: { provider: 'Custom', bucket: BUCKET, region: 'auto', keyPrefix: 'jobs', endpoint: proxy.endpoint },
-      auth: {
-        mode: 'accessKey',
-        accessKeyId: EMULATOR_CREDENTIALS.accessKeyId,
-        sealedSecretAccessKey: await sealer.seal(EMULATOR_CREDENTIALS.secretAccessKey, { environmentId: 'env1' }),
-      },
-      createdAt: 0,
-      updatedAt: 0,
-      version: 1,
+      credentials: EMULATOR_CREDENTIALS,
     });
     const jobs = new FakeExportJobStore();
     await jobs.create(

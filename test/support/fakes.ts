@@ -586,6 +586,49 @@ class FakeVersionedItems<T extends { environmentId: string; id: string; version:
 
 export class FakeDestinationStore extends FakeVersionedItems<NamedDestination> implements DestinationStore {}
 
+/**
+ * The tenant the runners' tests start from: organization org_1 "Acme" on `plan` (enterprise unless
+ * said), its environment env1 "Production", and env1's saved destination dst_1 "Lake" at
+ * `destination`, reached with the customer's access key `credentials` (its secret sealed here, for
+ * env1) or, without them, through the bucket's policy.
+ */
+export async function fakeTenantWithDestination(options: {
+  destination: Destination;
+  credentials?: DestinationCredentials;
+  plan?: Plan;
+}): Promise<{ tenants: FakeTenantStore; destinations: FakeDestinationStore; sealer: FakeSealer }> {
+  const tenants = new FakeTenantStore();
+  tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan: options.plan ?? 'enterprise', createdAt: 0 });
+  tenants.environments.set('env1', {
+    id: 'env1',
+    organizationId: 'org_1',
+    name: 'Production',
+    ingestKeyHash: 'h',
+    ingestKeyPrefix: 'ik_a',
+    createdAt: 0,
+  });
+  const sealer = new FakeSealer();
+  const destinations = new FakeDestinationStore();
+  const { credentials } = options;
+  await destinations.create({
+    environmentId: 'env1',
+    id: 'dst_1',
+    name: 'Lake',
+    destination: options.destination,
+    auth: credentials
+      ? {
+          mode: 'accessKey',
+          accessKeyId: credentials.accessKeyId,
+          sealedSecretAccessKey: await sealer.seal(credentials.secretAccessKey, { environmentId: 'env1' }),
+        }
+      : { mode: 'bucketPolicy' },
+    createdAt: 0,
+    updatedAt: 0,
+    version: 1,
+  });
+  return { tenants, destinations, sealer };
+}
+
 export class FakeExportJobStore extends FakeVersionedItems<ExportJob> implements ExportJobStore, FailingJobsStore {
   readonly runs = new Map<string, ExportJobRun[]>();
   /** The jobs' failure sequences by `<environmentId>/<jobId>`, as the JOBSTATUS items hold them. */

@@ -6,7 +6,7 @@ import type { Plan } from '../../lambdas/core/model';
 import type { RawRecord } from '../../lambdas/core/raw-log';
 import { objectHour } from '../../lambdas/core/raw-log';
 import { RawRevisionsService } from '../../lambdas/core/raw-revisions';
-import { FakeClock, FakeDestinationGateway, FakeDestinationStore, FakeSealer, FakeTenantStore } from './fakes';
+import { FakeClock, FakeDestinationGateway, fakeTenantWithDestination } from './fakes';
 import type {
   ExportStatusRecord,
   ExportedRevision,
@@ -201,34 +201,10 @@ export async function rawRevisionsFixture(options: {
   now: number;
   objects?: FakeRawLogObjects;
 }) {
-  const tenants = new FakeTenantStore();
-  tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan: options.plan ?? 'enterprise', createdAt: 0 });
-  tenants.environments.set('env1', {
-    id: 'env1',
-    organizationId: 'org_1',
-    name: 'Production',
-    ingestKeyHash: 'h',
-    ingestKeyPrefix: 'ik_a',
-    createdAt: 0,
-  });
-  const destinations = new FakeDestinationStore();
-  const sealer = new FakeSealer();
-  await destinations.create({
-    environmentId: 'env1',
-    id: 'dst_1',
-    name: 'Lake',
+  const { tenants, destinations, sealer } = await fakeTenantWithDestination({
+    plan: options.plan,
     destination: { provider: 'AWS', bucket: 'lake', region: 'eu-west-1', keyPrefix: 'km' },
-    auth:
-      options.auth === 'bucketPolicy'
-        ? { mode: 'bucketPolicy' }
-        : {
-            mode: 'accessKey',
-            accessKeyId: 'AKIA1',
-            sealedSecretAccessKey: await sealer.seal('secret', { environmentId: 'env1' }),
-          },
-    createdAt: 0,
-    updatedAt: 0,
-    version: 1,
+    credentials: options.auth === 'bucketPolicy' ? undefined : { accessKeyId: 'AKIA1', secretAccessKey: 'secret' },
   });
   const deps = {
     tenants,

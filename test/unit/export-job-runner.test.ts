@@ -3,7 +3,7 @@
  * UTC days by event time), the job's status around a run, skipped jobs, the credentials by auth mode,
  * profiles changed since the last successful run, and failures recorded in the customer's words.
  */
-import { AccessDeniedError } from '../../lambdas/core/destination';
+import { AccessDeniedError, type DestinationCredentials } from '../../lambdas/core/destination';
 import fc from 'fast-check';
 import {
   ExportJobRunner,
@@ -11,50 +11,20 @@ import {
   RAW_LOG_SETTLE_MS,
   runWindow,
 } from '../../lambdas/core/export-job-runner';
-import type { ExportJob, ExportJobRun, NamedDestination, ProfileStore } from '../../lambdas/ports';
+import type { ExportJob, ExportJobRun, ProfileStore } from '../../lambdas/ports';
 import type { RawRecord } from '../../lambdas/core/raw-log';
 import { jobOf } from '../support/export-job-store-contracts';
 import { ArrayProfileStore, ArrayRawEventReader, eventRecord } from '../support/export-job-fixtures';
-import {
-  FakeClock,
-  FakeDestinationGateway,
-  FakeDestinationStore,
-  FakeExportJobStore,
-  FakeSealer,
-  FakeTenantStore,
-} from '../support/fakes';
+import { FakeClock, FakeDestinationGateway, FakeExportJobStore, fakeTenantWithDestination } from '../support/fakes';
 
 const HOUR = 3600_000;
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 
-async function setup(
-  job: Partial<ExportJob>,
-  auth: NamedDestination['auth'] = { mode: 'bucketPolicy' },
-  records?: RawRecord[],
-) {
-  const tenants = new FakeTenantStore();
-  tenants.environments.set('env1', {
-    id: 'env1',
-    organizationId: 'org_1',
-    name: 'Production',
-    ingestKeyHash: 'h',
-    ingestKeyPrefix: 'ik_a',
-    createdAt: 0,
-  });
-  const destinations = new FakeDestinationStore();
-  const sealer = new FakeSealer();
-  await destinations.create({
-    environmentId: 'env1',
-    id: 'dst_1',
-    name: 'Lake',
+/** A job of env1 into dst_1 (AWS bucket "lake", folder "exports"), reached with `credentials` or its bucket policy. */
+async function setup(job: Partial<ExportJob>, credentials?: DestinationCredentials, records?: RawRecord[]) {
+  const { tenants, destinations, sealer } = await fakeTenantWithDestination({
     destination: { provider: 'AWS', bucket: 'lake', region: 'eu-west-1', keyPrefix: 'exports' },
-    auth:
-      auth.mode === 'accessKey'
-        ? { ...auth, sealedSecretAccessKey: await sealer.seal(auth.sealedSecretAccessKey, { environmentId: 'env1' }) }
-        : auth,
-    createdAt: 0,
-    updatedAt: 0,
-    version: 1,
+    credentials,
   });
   const jobs = new FakeExportJobStore();
   await jobs.create(jobOf('env1', 'job_1', 1, { destinationId: 'dst_1', format: 'json', compression: 'none', ...job }));
@@ -262,7 +232,7 @@ describe('ExportJobRunner', () => {
   test('an access-key destination is written with the customer key, unsealed; a one-time job is DONE after its run', async () => {
     const { runner, jobs, gateway } = await setup(
       { frequency: { kind: 'oneTime', from: '2026-11-23', to: '2026-11-23' } },
-      { mode: 'accessKey', accessKeyId: 'AKIA1', sealedSecretAccessKey: 'secret-1' },
+      { accessKeyId: 'AKIA1', secretAccessKey: 'secret-1' },
     );
     await runner.run({ environmentId: 'env1', jobId: 'job_1', scheduledTime: NOW });
     expect(gateway.objects.map((o) => o.credentials)).toEqual([{ accessKeyId: 'AKIA1', secretAccessKey: 'secret-1' }]);
