@@ -586,27 +586,32 @@ class FakeVersionedItems<T extends { environmentId: string; id: string; version:
 
 export class FakeDestinationStore extends FakeVersionedItems<NamedDestination> implements DestinationStore {}
 
-/**
- * The tenant the runners' tests start from: organization org_1 "Acme" on `plan` (enterprise unless
- * said), its environment env1 "Production", and env1's saved destination dst_1 "Lake" at
- * `destination`, reached with the customer's access key `credentials` (its secret sealed here, for
- * env1) or, without them, through the bucket's policy.
- */
-export async function fakeTenantWithDestination(options: {
-  destination: Destination;
-  credentials?: DestinationCredentials;
-  plan?: Plan;
-}): Promise<{ tenants: FakeTenantStore; destinations: FakeDestinationStore; sealer: FakeSealer }> {
+/** Organization org_1 "Acme" on `plan` with its environment "Production" (env1 unless said). */
+export function fakeTenant(plan: Plan = 'enterprise', environmentId = 'env1'): FakeTenantStore {
   const tenants = new FakeTenantStore();
-  tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan: options.plan ?? 'enterprise', createdAt: 0 });
-  tenants.environments.set('env1', {
-    id: 'env1',
+  tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan, createdAt: 0 });
+  tenants.environments.set(environmentId, {
+    id: environmentId,
     organizationId: 'org_1',
     name: 'Production',
     ingestKeyHash: 'h',
     ingestKeyPrefix: 'ik_a',
     createdAt: 0,
   });
+  return tenants;
+}
+
+/**
+ * The tenant the runners' tests start from: {@link fakeTenant} and env1's saved destination dst_1
+ * "Lake" at `destination`, reached with the customer's access key `credentials` (its secret sealed
+ * here, for env1) or, without them, through the bucket's policy.
+ */
+export async function fakeTenantWithDestination(options: {
+  destination: Destination;
+  credentials?: DestinationCredentials;
+  plan?: Plan;
+}): Promise<{ tenants: FakeTenantStore; destinations: FakeDestinationStore; sealer: FakeSealer }> {
+  const tenants = fakeTenant(options.plan);
   const sealer = new FakeSealer();
   const destinations = new FakeDestinationStore();
   const { credentials } = options;

@@ -38,7 +38,7 @@ import {
   FakeJobDispatcher,
   FakeScheduler,
   FakeSealer,
-  FakeTenantStore,
+  fakeTenant,
 } from '../support/fakes';
 
 const NOW = Date.parse('2026-11-23T10:30:00Z');
@@ -51,16 +51,7 @@ describe('FakeExportJobStore failure sequences (contract)', () =>
   failingJobsStoreContract(() => new FakeExportJobStore()));
 
 function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise', rawExport?: RawExportSettings) {
-  const tenants = new FakeTenantStore();
-  tenants.organizations.set('org_1', { id: 'org_1', name: 'Acme', plan, createdAt: 0 });
-  tenants.environments.set('env_1', {
-    id: 'env_1',
-    organizationId: 'org_1',
-    name: 'Production',
-    ingestKeyHash: 'h',
-    ingestKeyPrefix: 'ik_a',
-    createdAt: 0,
-  });
+  const tenants = fakeTenant(plan, 'env_1');
   const destinationStore = new FakeDestinationStore();
   const jobStore = new FakeExportJobStore();
   const gateway = new FakeDestinationGateway();

@@ -13,22 +13,14 @@ import {
   FakeExportJobStore,
   FakeMailer,
   FakeScheduler,
-  FakeTenantStore,
+  fakeTenant,
 } from '../support/fakes';
 
 const HOUR = 3_600_000;
 const F = Date.parse('2026-11-24T06:10:00Z');
 
 async function setup(job: Partial<ExportJob> = {}, auth?: NamedDestination['auth']) {
-  const tenants = new FakeTenantStore();
-  tenants.environments.set('env1', {
-    id: 'env1',
-    organizationId: 'org_1',
-    name: 'Production',
-    ingestKeyHash: 'h',
-    ingestKeyPrefix: 'ik_a',
-    createdAt: 0,
-  });
+  const tenants = fakeTenant();
   const destinations = new FakeDestinationStore();
   await destinations.create(destinationOf('env1', 'dst_1', 1, auth && { auth }));
   const jobs = new FakeExportJobStore();
