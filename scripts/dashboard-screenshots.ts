@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createDemoTenant } from '../lambdas/local/demo';
 import { launchBrowser, watchedPage } from '../test/support/browser';
-import type { Member } from '../test/support/dashboard-tenants';
+import type { Member } from '../test/support/tenants';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../test/support/local-service';
 
 const OUT_DIR = join(__dirname, '..', 'docs', 'images');

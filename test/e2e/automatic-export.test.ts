@@ -9,6 +9,7 @@ import { parse } from 'csv-parse/sync';
 import { syntheticTenant } from '../../lambdas/local/synthetic';
 import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { startTestService, type TestService } from '../support/local-service';
+import { createTenant } from '../support/tenants';
 
 const SECRET = 'a-secret-that-must-never-leak';
 let now = Date.parse('2026-11-23T15:00:00Z'); // a Monday afternoon
@@ -60,20 +61,7 @@ beforeAll(async () => {
   service = await startTestService({ clock });
   await service.clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   proxy = await startCustomerStorage(service.emulators.s3Endpoint);
-  const operator = await service.token('ops', 'operator');
-  const org = (
-    await service.call('POST', '/v1/organizations', {
-      token: operator,
-      body: { name: 'Enterprise Co', plan: 'enterprise' },
-    })
-  ).body;
-  environmentId = (
-    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body.id;
-  member = await service.token(org.id);
+  ({ environmentId, token: member } = await createTenant(service, 'enterprise', 'Enterprise Co'));
   for (const [id, key, name] of [
     ['reports', 'report_run', 'Reports'],
     ['alerts', 'alert_created', 'Alerts'],
@@ -101,15 +89,9 @@ afterAll(async () => {
 
 describe('saving settings', () => {
   it('needs the enterprise plan, and says so', async () => {
-    const operator = await service.token('ops', 'operator');
-    const org = (
-      await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Pro Co', plan: 'pro' } })
-    ).body;
-    const env = (
-      await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'P' } })
-    ).body;
-    const response = await service.call('PUT', `/v1/environments/${env.id}/data-export/settings`, {
-      token: await service.token(org.id),
+    const pro = await createTenant(service, 'pro', 'Pro Co', 'P');
+    const response = await service.call('PUT', `/v1/environments/${pro.environmentId}/data-export/settings`, {
+      token: pro.token,
       body: validSettings(),
     });
     expect(response.status).toBe(403);

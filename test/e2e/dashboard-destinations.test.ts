@@ -8,7 +8,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { LOCAL_EXPORT_ROLE_ARN } from '../../lambdas/local/wiring';
 import { launchBrowser, unlabelledControls, walk } from '../support/browser';
-import { dashboardTenant, memberCall, signedInUrl, type Member } from '../support/dashboard-tenants';
+import { createTenant, memberCall, signedInUrl, type Member } from '../support/tenants';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
 
 let service: TestService;
@@ -18,7 +18,7 @@ let call: ReturnType<typeof memberCall>;
 
 beforeAll(async () => {
   [browser, service] = await Promise.all([launchBrowser(), startTestService({ customerStorage: true })]);
-  acme = await dashboardTenant(service, 'enterprise', 'Acme');
+  acme = await createTenant(service, 'enterprise', 'Acme');
   call = memberCall(service, acme);
 });
 

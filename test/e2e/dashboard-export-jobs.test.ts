@@ -7,7 +7,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, unlabelledControls, walk } from '../support/browser';
 import { jobPageUrl } from '../../lambdas/core/job-failure-check';
-import { dashboardTenant, memberCall, signedIn, signedInUrl, type Member } from '../support/dashboard-tenants';
+import { createTenant, memberCall, signedIn, signedInUrl, type Member } from '../support/tenants';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
 
 let service: TestService;
@@ -20,7 +20,7 @@ let created: { id: string; name: string };
 
 beforeAll(async () => {
   [browser, service] = await Promise.all([launchBrowser(), startTestService({ customerStorage: true })]);
-  acme = await dashboardTenant(service, 'enterprise', 'Acme');
+  acme = await createTenant(service, 'enterprise', 'Acme');
   call = memberCall(service, acme);
   const destination = await call('POST', '/destinations', {
     name: 'Warehouse',

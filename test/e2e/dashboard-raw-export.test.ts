@@ -8,7 +8,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { rawExportSettingsUrl } from '../../lambdas/core/raw-export-failures';
 import { launchBrowser, unlabelledControls, walk } from '../support/browser';
-import { dashboardTenant, memberCall, signedIn, signedInUrl, type Member } from '../support/dashboard-tenants';
+import { createTenant, memberCall, signedIn, signedInUrl, type Member } from '../support/tenants';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
 
 const HOUR = 3_600_000;
@@ -34,8 +34,8 @@ const fire = (scheduledTime: number) =>
 
 beforeAll(async () => {
   [browser, service] = await Promise.all([launchBrowser(), startTestService({ customerStorage: true })]);
-  acme = await dashboardTenant(service, 'enterprise', 'Acme');
-  pro = await dashboardTenant(service, 'pro', 'Pro Co');
+  acme = await createTenant(service, 'enterprise', 'Acme');
+  pro = await createTenant(service, 'pro', 'Pro Co');
   call = memberCall(service, acme);
   for (const [name, key] of [
     ['Warehouse', 'km'],

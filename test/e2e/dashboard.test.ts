@@ -12,6 +12,7 @@ import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/
 import { syntheticTenant } from '../../lambdas/local/synthetic';
 import { launchBrowser, unlabelledControls, walk } from '../support/browser';
 import { startTestService, type TestService } from '../support/local-service';
+import { createTenant } from '../support/tenants';
 
 const BUCKET = 'customer-exports';
 let service: TestService;
@@ -22,18 +23,6 @@ let free: { environmentId: string; token: string };
 /** A pro organization whose manual exports wait for {@link releaseBusyExports}, to fill its two slots. */
 let busy: { environmentId: string; token: string };
 let releaseBusyExports: () => void;
-
-async function tenant(plan: string, name: string): Promise<{ environmentId: string; token: string }> {
-  const operator = await service.token('ops', 'operator');
-  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name, plan } })).body;
-  const env = (
-    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body;
-  return { environmentId: env.id, token: await service.token(org.id) };
-}
 
 /** The link `npm start` prints: a page of the environment, the token in the fragment. */
 const signedInUrl = (who: { environmentId: string; token: string }, page: string) =>
@@ -59,9 +48,9 @@ beforeAll(async () => {
   service = await startTestService();
   await service.clients.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   storage = await startCustomerStorage(service.emulators.s3Endpoint);
-  enterprise = await tenant('enterprise', 'Enterprise Co');
-  free = await tenant('free', 'Free Co');
-  busy = await tenant('pro', 'Busy Co');
+  enterprise = await createTenant(service, 'enterprise', 'Enterprise Co');
+  free = await createTenant(service, 'free', 'Free Co');
+  busy = await createTenant(service, 'pro', 'Busy Co');
   const gate = new Promise<void>((resolve) => (releaseBusyExports = resolve));
   service.services.dispatcher.attach(async ({ environmentId, jobId }: ManualExportRequest) => {
     if (environmentId === busy.environmentId) await gate;

@@ -7,32 +7,22 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { LOCAL_EXPORT_ROLE_ARN } from '../../lambdas/local/wiring';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
+import { createTenant, memberCall, type Member } from '../support/tenants';
 
 const NOW = Date.parse('2026-11-23T10:30:00Z');
 
 let service: TestService;
-let member: string;
-let env: string;
+let acme: Member;
+let call: ReturnType<typeof memberCall>;
 
 beforeAll(async () => {
   service = await startTestService({ clock: { now: () => NOW }, customerStorage: true });
-  const operator = await service.token('ops', 'operator');
-  const organization = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })
-  ).body;
-  env = (
-    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body.id;
-  member = await service.token(organization.id, 'member');
+  acme = await createTenant(service, 'enterprise', 'Acme');
+  call = memberCall(service, acme);
 });
 
 afterAll(() => service.stop());
 
-const call = (method: string, path: string, body?: unknown) =>
-  service.call(method, `/v1/environments/${env}${path}`, { token: member, body });
 const policyDestination = () => ({
   name: 'Lake (bucket policy)',
   provider: 'Custom',
@@ -132,7 +122,7 @@ describe('export jobs', () => {
     const recurring = (await call('POST', '/export-jobs', job({ name: 'Every 6 hours' }))).body;
     expect(recurring).toMatchObject({ status: 'PENDING', provider: 'Custom', compression: 'gzip', version: 1 });
     expect(service.services.scheduler.jobSchedule(recurring.id)).toEqual({
-      environmentId: env,
+      environmentId: acme.environmentId,
       everyHours: 6,
       startAt: NOW,
     });
@@ -207,7 +197,7 @@ describe('export jobs', () => {
       finishedAt: NOW + 900,
       files: [{ key: 'clevertap/events/a.csv.gz', records: 2, bytes: 64 }],
     };
-    await service.services.exportJobStore.recordRun(env, once.body.id, run);
+    await service.services.exportJobStore.recordRun(acme.environmentId, once.body.id, run);
     expect((await call('GET', `/export-jobs/${once.body.id}/runs`)).body.runs).toEqual([
       {
         ...run,
@@ -223,20 +213,8 @@ describe('export jobs', () => {
   });
 
   test('a job of another environment or plan is out of reach: enterprise plan only', async () => {
-    const operator = await service.token('ops', 'operator');
-    const pro = (
-      await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Pro Co', plan: 'pro' } })
-    ).body;
-    const proEnv = (
-      await service.call('POST', `/v1/organizations/${pro.id}/environments`, {
-        token: operator,
-        body: { name: 'Production' },
-      })
-    ).body.id;
-    const refused = await service.call('POST', `/v1/environments/${proEnv}/destinations`, {
-      token: await service.token(pro.id),
-      body: policyDestination(),
-    });
+    const pro = await createTenant(service, 'pro', 'Pro Co');
+    const refused = await memberCall(service, pro)('POST', '/destinations', policyDestination());
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('plan_required');
   });

@@ -13,10 +13,11 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { XMLParser } from 'fast-xml-parser';
 import { RAW_LOG_SETTLE_MS } from '../../lambdas/core/export-job-runner';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
+import { createTenant, memberCall, type Member } from '../support/tenants';
 
 let service: TestService;
-let member: string;
-let environment: { id: string; ingestKey: string };
+let acme: Member;
+let call: ReturnType<typeof memberCall>;
 let destinationId: string;
 let directory: string;
 let db: DuckDBConnection;
@@ -60,17 +61,8 @@ const bySeq = (rows: Row[]) => [...rows].sort((a, b) => a.seq - b.seq);
 
 beforeAll(async () => {
   service = await startTestService({ customerStorage: true });
-  const operator = await service.token('ops', 'operator');
-  const organization = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })
-  ).body;
-  environment = (
-    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body;
-  member = await service.token(organization.id, 'member');
+  acme = await createTenant(service, 'enterprise', 'Acme');
+  call = memberCall(service, acme);
   const destination = await call('POST', '/destinations', {
     name: 'Lake',
     provider: 'Custom',
@@ -82,7 +74,7 @@ beforeAll(async () => {
   expect(destination.status).toBe(201);
   destinationId = destination.body.id;
   const ingested = await service.call('POST', '/ingest/bulk', {
-    headers: { authorization: `Bearer ${environment.ingestKey}` },
+    headers: { authorization: `Bearer ${acme.ingestKey}` },
     body: sent.map((item) => ({ type: 'event', ...item })),
   });
   sentAt = new Date();
@@ -97,9 +89,6 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
   await service.stop();
 });
-
-const call = (method: string, path: string, body?: unknown) =>
-  service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
 
 async function query(sql: string): Promise<Record<string, unknown>[]> {
   return (await db.runAndReadAll(sql)).getRowObjectsJS();
@@ -132,7 +121,9 @@ async function exportedFiles(format: string, compression: 'gzip' | 'none') {
     (compression === 'gzip' ? (format === 'parquet' ? '.gzip' : '.gz') : '');
   // One file per event name (and UTC day), the name's whitespace and slash made dashes.
   expect(Contents.map((object) => object.Key).sort()).toEqual(
-    ['a-b-c', 'purchase'].map((name) => `lake/${job.body.id}-${runTs}-${name}-${day}-0-${environment.id}.${extension}`),
+    ['a-b-c', 'purchase'].map(
+      (name) => `lake/${job.body.id}-${runTs}-${name}-${day}-0-${acme.environmentId}.${extension}`,
+    ),
   );
   const runFiles = (await call('GET', `/export-jobs/${job.body.id}/runs`)).body.runs[0].files as {
     key: string;

@@ -13,6 +13,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { RAW_LOG_SETTLE_MS } from '../../lambdas/core/export-job-runner';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
+import { createTenant, memberCall, type Member } from '../support/tenants';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-24T00:00:00Z');
@@ -21,24 +22,15 @@ const clock = { now: () => now };
 const iso = (ms: number) => new Date(ms).toISOString();
 
 let service: TestService;
-let member: string;
-let environment: { id: string; ingestKey: string };
+let acme: Member;
+let call: ReturnType<typeof memberCall>;
 let directory: string;
 let db: DuckDBConnection;
 
 beforeAll(async () => {
   service = await startTestService({ clock, customerStorage: true });
-  const operator = await service.token('ops', 'operator');
-  const organization = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })
-  ).body;
-  environment = (
-    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body;
-  member = await service.token(organization.id, 'member');
+  acme = await createTenant(service, 'enterprise', 'Acme');
+  call = memberCall(service, acme);
   directory = await mkdtemp(join(tmpdir(), 'export-job-recurring-'));
   db = await (await DuckDBInstance.create(':memory:')).connect();
 });
@@ -51,8 +43,6 @@ afterAll(async () => {
 
 afterEach(() => storage({ access: 'granted', bucketPolicy: 'granted' }));
 
-const call = (method: string, path: string, body?: unknown) =>
-  service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
 const storage = (body: { access?: string; bucketPolicy?: string }) =>
   service.call('POST', '/local/customer-storage', { body });
 
@@ -100,7 +90,7 @@ async function receive(at: number, seqs: number[]): Promise<void> {
   expect(
     (
       await service.call('POST', '/ingest/bulk', {
-        headers: { authorization: `Bearer ${environment.ingestKey}` },
+        headers: { authorization: `Bearer ${acme.ingestKey}` },
         body,
       })
     ).status,
@@ -268,7 +258,7 @@ describe('failing jobs', () => {
           .replace('T', ' ')} UTC`,
         `Export job "${name}" of Production stopped`,
       ]);
-      expect(emails[0].body.text).toContain(`/environments/${environment.id}/export-jobs/${jobId}`);
+      expect(emails[0].body.text).toContain(`/environments/${acme.environmentId}/export-jobs/${jobId}`);
       expect((await call('GET', `/export-jobs/${jobId}`)).body).toMatchObject({
         status: 'STOPPED',
         stoppedReason: expect.stringMatching(/failed for 72 hours/),

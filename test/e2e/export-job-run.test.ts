@@ -7,30 +7,19 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { RAW_LOG_SETTLE_MS } from '../../lambdas/core/export-job-runner';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
+import { createTenant, memberCall, type Member } from '../support/tenants';
 
 let service: TestService;
-let member: string;
-let environment: { id: string; ingestKey: string };
+let acme: Member;
+let call: ReturnType<typeof memberCall>;
 
 beforeAll(async () => {
   service = await startTestService({ customerStorage: true });
-  const operator = await service.token('ops', 'operator');
-  const organization = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })
-  ).body;
-  environment = (
-    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body;
-  member = await service.token(organization.id, 'member');
+  acme = await createTenant(service, 'enterprise', 'Acme');
+  call = memberCall(service, acme);
 });
 
 afterAll(() => service.stop());
-
-const call = (method: string, path: string, body?: unknown) =>
-  service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
 
 const events = [
   { type: 'event', event: 'report_run', userId: 'alice', attributes: { rows: 1200, format: 'csv' } },
@@ -65,7 +54,7 @@ test('a fired recurring JSON job writes every event of its window once, with its
   });
   expect(destination.status).toBe(201);
   const sent = await service.call('POST', '/ingest/bulk', {
-    headers: { authorization: `Bearer ${environment.ingestKey}` },
+    headers: { authorization: `Bearer ${acme.ingestKey}` },
     body: events,
   });
   expect(sent).toEqual({ status: 200, body: { success: true } });
@@ -102,7 +91,7 @@ test('a fired recurring JSON job writes every event of its window once, with its
   for (const key of files.keys())
     expect(key).toMatch(
       new RegExp(
-        `^exports/${job.body.id}-\\d{14}-(report_run|dashboard_viewed)-\\d{8}-0-${environment.id}\\.json\\.gz$`,
+        `^exports/${job.body.id}-\\d{14}-(report_run|dashboard_viewed)-\\d{8}-0-${acme.environmentId}\\.json\\.gz$`,
       ),
     );
 

@@ -7,6 +7,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
 import { startTestService, type TestService } from '../support/local-service';
+import { createTenant } from '../support/tenants';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-24T00:00:00Z');
@@ -15,7 +16,6 @@ const clock = { now: () => now };
 
 let service: TestService;
 let proxy: CustomerStorage;
-let operator: string;
 
 interface StoredEmail {
   subject: string;
@@ -37,17 +37,12 @@ const check = async (at: number) => {
 
 /** An enterprise environment exporting daily through the proxy, so a test can revoke its access. */
 async function exportingEnvironment(name: string, owner: string) {
-  const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name, plan: 'enterprise' } }))
-    .body;
-  const env = (
-    await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name } })
-  ).body;
-  const member = await service.token(org.id);
-  await service.call('PUT', `/v1/environments/${env.id}/features/reports`, {
+  const { environmentId, token: member } = await createTenant(service, 'enterprise', name, name);
+  await service.call('PUT', `/v1/environments/${environmentId}/features/reports`, {
     token: member,
     body: { key: 'report_run', name: 'Reports' },
   });
-  const saved = await service.call('PUT', `/v1/environments/${env.id}/data-export/settings`, {
+  const saved = await service.call('PUT', `/v1/environments/${environmentId}/data-export/settings`, {
     token: member,
     body: {
       enabled: true,
@@ -64,20 +59,20 @@ async function exportingEnvironment(name: string, owner: string) {
   });
   expect(saved.status).toBe(200);
   return {
-    id: env.id as string,
+    id: environmentId,
     member,
     run: async (at: number) => {
       now = at + 60_000;
       return (
         await service.call('POST', '/local/scheduler/fire', {
-          body: { envId: env.id, scheduledTime: new Date(at).toISOString(), now: new Date(now).toISOString() },
+          body: { envId: environmentId, scheduledTime: new Date(at).toISOString(), now: new Date(now).toISOString() },
         })
       ).body;
     },
     status: async () =>
-      (await service.call('GET', `/v1/environments/${env.id}/data-export/status`, { token: member })).body,
+      (await service.call('GET', `/v1/environments/${environmentId}/data-export/status`, { token: member })).body,
     settings: async () =>
-      (await service.call('GET', `/v1/environments/${env.id}/data-export/settings`, { token: member })).body,
+      (await service.call('GET', `/v1/environments/${environmentId}/data-export/settings`, { token: member })).body,
   };
 }
 
@@ -85,7 +80,6 @@ beforeAll(async () => {
   service = await startTestService({ clock });
   await service.clients.s3.send(new CreateBucketCommand({ Bucket: 'customer-exports' }));
   proxy = await startCustomerStorage(service.emulators.s3Endpoint);
-  operator = await service.token('ops', 'operator');
 });
 
 afterAll(async () => {

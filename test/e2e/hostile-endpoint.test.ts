@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestService, type TestService } from '../support/local-service';
+import { createTenant } from '../support/tenants';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-24T00:00:00Z');
@@ -51,18 +52,8 @@ afterAll(async () => {
 });
 
 it('sends a warning in its own words, with the folder shortened, and nothing the endpoint said', async () => {
-  const operator = await service.token('ops', 'operator');
-  const org = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Hostile', plan: 'enterprise' } })
-  ).body;
-  const env = (
-    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body;
-  const member = await service.token(org.id);
-  const saved = await service.call('PUT', `/v1/environments/${env.id}/data-export/settings`, {
+  const { environmentId, token: member } = await createTenant(service, 'enterprise', 'Hostile');
+  const saved = await service.call('PUT', `/v1/environments/${environmentId}/data-export/settings`, {
     token: member,
     body: {
       enabled: true,
@@ -80,13 +71,13 @@ it('sends a warning in its own words, with the folder shortened, and nothing the
 
   now = T0 + 60_000;
   const run = await service.call('POST', '/local/scheduler/fire', {
-    body: { envId: env.id, scheduledTime: new Date(T0).toISOString(), now: new Date(now).toISOString() },
+    body: { envId: environmentId, scheduledTime: new Date(T0).toISOString(), now: new Date(now).toISOString() },
   });
   expect(run.body).toMatchObject({ outcome: 'failed', errorCode: 'destination_rejected', failureClass: 'customer' });
 
   now = T0 + HOUR;
   const check = await service.call('POST', '/local/check-failures', { body: { now: new Date(now).toISOString() } });
-  expect(check.body.emailsSent).toEqual([{ environmentId: env.id, email: 1 }]);
+  expect(check.body.emailsSent).toEqual([{ environmentId, email: 1 }]);
 
   const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
     emails: {
@@ -95,7 +86,7 @@ it('sends a warning in its own words, with the folder shortened, and nothing the
       body: { text: string; html: string };
     }[];
   };
-  const mine = emails.filter((email) => email.body.text.includes(`environments/${env.id}/`));
+  const mine = emails.filter((email) => email.body.text.includes(`environments/${environmentId}/`));
   expect(mine).toHaveLength(1);
   const [email] = mine;
   expect(email.destination.to).toEqual([OWNER]);

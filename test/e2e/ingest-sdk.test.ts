@@ -5,17 +5,17 @@
 import { BucketClient } from '@bucketco/node-sdk';
 import type { CompanyUsage } from '../../lambdas/core/model';
 import { startTestService, type TestService } from '../support/local-service';
+import { createTenant, type Member } from '../support/tenants';
 
 let service: TestService;
-let environment: { id: string; ingestKey: string };
-let memberToken: string;
+let tenant: Member;
 
 const DAY = 86_400_000;
 const at = (iso: string) => Date.parse(iso);
 
 async function storedCompanies(): Promise<Map<string, CompanyUsage>> {
   const companies = new Map<string, CompanyUsage>();
-  for await (const company of service.services.usage.streamCompanyUsage(environment.id)) {
+  for await (const company of service.services.usage.streamCompanyUsage(tenant.environmentId)) {
     companies.set(company.company.companyId, company);
   }
   return companies;
@@ -23,19 +23,9 @@ async function storedCompanies(): Promise<Map<string, CompanyUsage>> {
 
 beforeAll(async () => {
   service = await startTestService();
-  const operator = await service.token('ops', 'operator');
-  const org = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'SDK Co', plan: 'pro' } })
-  ).body;
-  environment = (
-    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body;
-  memberToken = await service.token(org.id, 'member');
-  await service.call('PUT', `/v1/environments/${environment.id}/features/reports`, {
-    token: memberToken,
+  tenant = await createTenant(service, 'pro', 'SDK Co');
+  await service.call('PUT', `/v1/environments/${tenant.environmentId}/features/reports`, {
+    token: tenant.token,
     body: { key: 'report_run', name: 'Reports' },
   });
 });
@@ -45,7 +35,7 @@ afterAll(() => service.stop());
 describe('the official Bucket node SDK', () => {
   it('sends users, companies and events that land in the usage store', async () => {
     const client = new BucketClient({
-      secretKey: environment.ingestKey,
+      secretKey: tenant.ingestKey,
       apiBaseUrl: `${service.url}/ingest`,
       offline: false,
       batchOptions: { flushOnExit: false, intervalMs: 0, maxSize: 100 },
@@ -75,7 +65,7 @@ describe('the official Bucket node SDK', () => {
 });
 
 describe('the tracking HTTP API', () => {
-  const post = (path: string, body: unknown, key = environment.ingestKey) =>
+  const post = (path: string, body: unknown, key = tenant.ingestKey) =>
     service.call('POST', `/ingest/${path}`, { headers: { authorization: `Bearer ${key}` }, body });
 
   it('records timestamps in epoch ms or ISO-8601 and feedback by feature key or id', async () => {
@@ -131,7 +121,7 @@ describe('the tracking HTTP API', () => {
   });
 
   it('accepts the publishableKey query parameter', async () => {
-    const response = await service.call('POST', `/ingest/user?publishableKey=${environment.ingestKey}`, {
+    const response = await service.call('POST', `/ingest/user?publishableKey=${tenant.ingestKey}`, {
       body: { userId: 'u-9' },
     });
     expect(response).toEqual({ status: 200, body: { success: true } });
@@ -178,7 +168,7 @@ describe('the tracking HTTP API', () => {
   it('answers 401 to an unknown ingest key and 400 to a non-JSON body', async () => {
     expect((await post('user', { userId: 'u' }, 'ik_wrong')).status).toBe(401);
     const notJson = await service.call('POST', '/ingest/user', {
-      headers: { authorization: `Bearer ${environment.ingestKey}` },
+      headers: { authorization: `Bearer ${tenant.ingestKey}` },
       body: '{oops',
     });
     expect(notJson.status).toBe(400);

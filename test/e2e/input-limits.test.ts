@@ -6,17 +6,17 @@
 import { parse } from 'csv-parse/sync';
 import { MAX_BODY_BYTES } from '../../lambdas/core/limits';
 import { startTestService, type TestService } from '../support/local-service';
+import { createTenant, type Member } from '../support/tenants';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const DAY = 86_400_000;
 
 let service: TestService;
-let environment: { id: string; ingestKey: string };
-let member: string;
+let tenant: Member;
 
 const ingest = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   service.call('POST', `/ingest/${path}`, {
-    headers: { authorization: `Bearer ${environment.ingestKey}`, ...headers },
+    headers: { authorization: `Bearer ${tenant.ingestKey}`, ...headers },
     body,
   });
 
@@ -36,20 +36,22 @@ async function send(
 
 async function storedCompanyIds(): Promise<string[]> {
   const ids: string[] = [];
-  for await (const { company } of service.services.usage.streamCompanyUsage(environment.id))
+  for await (const { company } of service.services.usage.streamCompanyUsage(tenant.environmentId))
     ids.push(company.companyId);
   return ids;
 }
 
 async function snapshotRows(): Promise<Record<string, string>[]> {
-  const started = await service.call('POST', `/v1/environments/${environment.id}/exports/manual`, {
-    token: member,
+  const started = await service.call('POST', `/v1/environments/${tenant.environmentId}/exports/manual`, {
+    token: tenant.token,
     body: { aggregation: 'snapshot' },
   });
   expect(started.status).toBe(202);
   await service.services.dispatcher.idle();
   const job = (
-    await service.call('GET', `/v1/environments/${environment.id}/exports/manual/${started.body.id}`, { token: member })
+    await service.call('GET', `/v1/environments/${tenant.environmentId}/exports/manual/${started.body.id}`, {
+      token: tenant.token,
+    })
   ).body;
   expect(job.status).toBe('done');
   return parse(await (await fetch(job.downloadUrl)).text(), { columns: true });
@@ -57,22 +59,9 @@ async function snapshotRows(): Promise<Record<string, string>[]> {
 
 beforeAll(async () => {
   service = await startTestService({ clock: { now: () => NOW } });
-  const operator = await service.token('ops', 'operator');
-  const org = (
-    await service.call('POST', '/v1/organizations', {
-      token: operator,
-      body: { name: 'Limits Co', plan: 'enterprise' },
-    })
-  ).body;
-  environment = (
-    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body;
-  member = await service.token(org.id, 'member');
-  await service.call('PUT', `/v1/environments/${environment.id}/features/reports`, {
-    token: member,
+  tenant = await createTenant(service, 'enterprise', 'Limits Co');
+  await service.call('PUT', `/v1/environments/${tenant.environmentId}/features/reports`, {
+    token: tenant.token,
     body: { key: 'report_run', name: 'Reports' },
   });
 });
@@ -153,8 +142,8 @@ describe('the cases of the hardening issue', () => {
   });
 
   it('a segment on "constructor" matches no company without such an attribute', async () => {
-    const put = await service.call('PUT', `/v1/environments/${environment.id}/segments/proto`, {
-      token: member,
+    const put = await service.call('PUT', `/v1/environments/${tenant.environmentId}/segments/proto`, {
+      token: tenant.token,
       body: { name: 'Has constructor', conditions: [{ attribute: 'constructor', operator: 'isSet' }] },
     });
     expect(put.status).toBe(200);
@@ -169,10 +158,10 @@ describe('the cases of the hardening issue', () => {
   });
 
   it('refuses the settings key ../../../../tmp/dx-probe and saves nothing', async () => {
-    const path = `/v1/environments/${environment.id}/data-export/settings`;
-    const before = await service.call('GET', path, { token: member });
+    const path = `/v1/environments/${tenant.environmentId}/data-export/settings`;
+    const before = await service.call('GET', path, { token: tenant.token });
     const response = await service.call('PUT', path, {
-      token: member,
+      token: tenant.token,
       body: {
         enabled: false,
         provider: 'Custom',
@@ -185,7 +174,7 @@ describe('the cases of the hardening issue', () => {
     expect(response.body.error.issues).toEqual([
       { path: 'key', message: expect.stringContaining('must not contain "." or ".." segments') },
     ]);
-    expect(await service.call('GET', path, { token: member })).toEqual(before);
+    expect(await service.call('GET', path, { token: tenant.token })).toEqual(before);
   });
 });
 
@@ -199,13 +188,13 @@ describe('bodies', () => {
   it('accepts a body of exactly 1 MB and answers 413 one byte past it, on ingest and the API', async () => {
     const atLimit = paddedBulk(MAX_BODY_BYTES);
     expect(Buffer.byteLength(atLimit)).toBe(MAX_BODY_BYTES);
-    expect(await send('/ingest/bulk', atLimit, { authorization: `Bearer ${environment.ingestKey}` })).toEqual({
+    expect(await send('/ingest/bulk', atLimit, { authorization: `Bearer ${tenant.ingestKey}` })).toEqual({
       status: 200,
       body: { success: true },
     });
 
     const over = await send('/ingest/bulk', paddedBulk(MAX_BODY_BYTES + 1), {
-      authorization: `Bearer ${environment.ingestKey}`,
+      authorization: `Bearer ${tenant.ingestKey}`,
     });
     expect(over.status).toBe(413);
     expect(over.body).toMatchObject({
@@ -213,15 +202,15 @@ describe('bodies', () => {
       error: { code: 'payload_too_large', message: expect.stringContaining('1048576 bytes') },
     });
 
-    const api = await send(`/v1/environments/${environment.id}/segments/big`, 'x'.repeat(3 * MAX_BODY_BYTES), {
-      authorization: `Bearer ${member}`,
+    const api = await send(`/v1/environments/${tenant.environmentId}/segments/big`, 'x'.repeat(3 * MAX_BODY_BYTES), {
+      authorization: `Bearer ${tenant.token}`,
     });
     expect(api).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
   });
 
   it('refuses a body that is not valid UTF-8', async () => {
     const bytes = Buffer.concat([Buffer.from('{"companyId":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
-    const response = await send('/ingest/company', bytes, { authorization: `Bearer ${environment.ingestKey}` });
+    const response = await send('/ingest/company', bytes, { authorization: `Bearer ${tenant.ingestKey}` });
     expect(response).toMatchObject({
       status: 400,
       body: { success: false, error: { message: expect.stringContaining('not valid UTF-8') } },

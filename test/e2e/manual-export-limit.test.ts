@@ -1,6 +1,7 @@
 /** The manual export limit over HTTP: a third concurrent start gets 429 with Retry-After and a message. */
 import type { ManualExportRequest } from '../../lambdas/ports';
 import { startTestService, type TestService } from '../support/local-service';
+import { createTenant } from '../support/tenants';
 
 let service: TestService;
 let member: string;
@@ -10,17 +11,7 @@ let openGate: () => void;
 
 beforeAll(async () => {
   service = await startTestService();
-  const operator = await service.token('ops', 'operator');
-  const organization = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'pro' } })
-  ).body;
-  environmentId = (
-    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body.id;
-  member = await service.token(organization.id, 'member');
+  ({ environmentId, token: member } = await createTenant(service, 'pro', 'Acme'));
   const gate = new Promise<void>((resolve) => (openGate = resolve));
   service.services.dispatcher.attach(async ({ environmentId: envId, jobId }: ManualExportRequest) => {
     await gate;

@@ -16,6 +16,7 @@ import {
 import { syntheticTenant } from '../../lambdas/local/synthetic';
 import { COMPANY_MODEL_COLUMNS, modelDataPoints, modelRows, type ModelFeedback } from '../support/company-model-oracle';
 import { startTestService, type TestService } from '../support/local-service';
+import { createTenant } from '../support/tenants';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z'); // a Monday
 const clock = { now: () => NOW };
@@ -147,17 +148,7 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'manual-export-'));
   service = await startTestService({ clock });
-  const operator = await service.token('ops', 'operator');
-  const org = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Pro Co', plan: 'pro' } })
-  ).body;
-  environmentId = (
-    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
-      token: operator,
-      body: { name: 'Production EU' },
-    })
-  ).body.id;
-  member = await service.token(org.id, 'member');
+  ({ environmentId, token: member } = await createTenant(service, 'pro', 'Pro Co', 'Production EU'));
   for (const [id, key, name] of [
     ['reports', 'report_run', 'Reports'],
     ['alerts', 'alert_created', 'Alerts'],
@@ -201,15 +192,9 @@ afterAll(async () => {
 
 describe('the API', () => {
   it('refuses the free plan with a 403 naming the plans that allow it', async () => {
-    const operator = await service.token('ops', 'operator');
-    const org = (
-      await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Free Co', plan: 'free' } })
-    ).body;
-    const env = (
-      await service.call('POST', `/v1/organizations/${org.id}/environments`, { token: operator, body: { name: 'P' } })
-    ).body;
-    const response = await service.call('POST', `/v1/environments/${env.id}/exports/manual`, {
-      token: await service.token(org.id),
+    const free = await createTenant(service, 'free', 'Free Co', 'P');
+    const response = await service.call('POST', `/v1/environments/${free.environmentId}/exports/manual`, {
+      token: free.token,
       body: { aggregation: 'snapshot' },
     });
     expect(response.status).toBe(403);

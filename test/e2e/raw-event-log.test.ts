@@ -12,17 +12,17 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { RawRecord } from '../../lambdas/core/raw-log';
 import { LOCAL_RAW_EVENTS_BUCKET } from '../../lambdas/local/wiring';
 import { startTestService, type TestService } from '../support/local-service';
+import { createTenant, type Member } from '../support/tenants';
 
 let service: TestService;
-let environment: { id: string; ingestKey: string };
-let memberToken: string;
+let tenant: Member;
 let startedAt: number;
 let received: RawRecord[];
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 async function rawKeys(): Promise<string[]> {
   const { Contents = [] } = await service.clients.s3.send(
-    new ListObjectsV2Command({ Bucket: LOCAL_RAW_EVENTS_BUCKET, Prefix: `raw/${environment.id}/` }),
+    new ListObjectsV2Command({ Bucket: LOCAL_RAW_EVENTS_BUCKET, Prefix: `raw/${tenant.environmentId}/` }),
   );
   return Contents.map((object) => object.Key!);
 }
@@ -30,21 +30,11 @@ async function rawKeys(): Promise<string[]> {
 beforeAll(async () => {
   // A flush interval longer than the test: only the shutdown writes the objects.
   service = await startTestService({ rawEventsFlushIntervalMs: 10 * 60_000 });
-  const operator = await service.token('ops', 'operator');
-  const org = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Raw Co', plan: 'enterprise' } })
-  ).body;
-  environment = (
-    await service.call('POST', `/v1/organizations/${org.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body;
-  memberToken = await service.token(org.id, 'member');
+  tenant = await createTenant(service, 'enterprise', 'Raw Co');
   startedAt = Date.now();
 
   const client = new BucketClient({
-    secretKey: environment.ingestKey,
+    secretKey: tenant.ingestKey,
     apiBaseUrl: `${service.url}/ingest`,
     offline: false,
     batchOptions: { flushOnExit: false, intervalMs: 0, maxSize: 100 },
@@ -63,7 +53,7 @@ beforeAll(async () => {
   await client.track('bob', 'dashboard_viewed', { companyId: 'globex', attributes: { page: { id: 7 } } });
   await client.flush();
   const alias = await service.call('POST', '/ingest/alias', {
-    headers: { authorization: `Bearer ${environment.ingestKey}` },
+    headers: { authorization: `Bearer ${tenant.ingestKey}` },
     body: { userId: 'alice', alias: 'anonymous-42' },
   });
   expect(alias.body).toEqual({ success: true });
@@ -81,12 +71,12 @@ describe('the raw event log of local mode', () => {
     for (const key of keys)
       expect(key).toMatch(
         new RegExp(
-          `^raw/${environment.id}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/local-raw-events-1-[\\d-]{19}-[0-9a-f-]{36}\\.jsonl\\.gz$`,
+          `^raw/${tenant.environmentId}/\\d{4}/\\d{2}/\\d{2}/\\d{2}/local-raw-events-1-[\\d-]{19}-[0-9a-f-]{36}\\.jsonl\\.gz$`,
         ),
       );
 
     received = [];
-    for await (const batch of service.services.rawEvents.readBatches(environment.id, {
+    for await (const batch of service.services.rawEvents.readBatches(tenant.environmentId, {
       from: startedAt,
       to: Date.now() + 1,
     }))
@@ -95,7 +85,7 @@ describe('the raw event log of local mode', () => {
 
   it('gives back each item sent by the SDK once, in receive order, with every field', () => {
     const fields = received.map(({ id: _id, receivedAt: _receivedAt, timestamp: _timestamp, ...rest }) => rest);
-    const common = { environmentId: environment.id };
+    const common = { environmentId: tenant.environmentId };
     expect(fields).toEqual([
       {
         ...common,
@@ -171,8 +161,8 @@ describe('the raw event log of local mode', () => {
   });
 
   it('lists every event name and property key in the catalog', async () => {
-    const { status, body } = await service.call('GET', `/v1/environments/${environment.id}/events`, {
-      token: memberToken,
+    const { status, body } = await service.call('GET', `/v1/environments/${tenant.environmentId}/events`, {
+      token: tenant.token,
     });
     expect(status).toBe(200);
     expect(body.items).toEqual([
@@ -196,7 +186,7 @@ describe('the raw event log of local mode', () => {
 
   it('keeps the user profile', async () => {
     const profiles = [];
-    for await (const profile of service.services.profiles.listProfilesChangedSince(environment.id, startedAt))
+    for await (const profile of service.services.profiles.listProfilesChangedSince(tenant.environmentId, startedAt))
       profiles.push(profile);
     expect(profiles).toEqual([
       {

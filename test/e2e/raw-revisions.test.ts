@@ -13,6 +13,7 @@ import { BucketClient } from '@bucketco/node-sdk';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { parse } from 'csv-parse/sync';
 import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
+import { createTenant, memberCall, type Member } from '../support/tenants';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -22,25 +23,16 @@ const clock = { current: DAY1 + 10 * HOUR, now: () => clock.current };
 const utc = (at: number) => new Date(at).toISOString();
 
 let service: TestService;
-let member: string;
-let environment: { id: string; ingestKey: string };
+let acme: Member;
+let call: ReturnType<typeof memberCall>;
 let duckdb: DuckDBInstance;
 let db: DuckDBConnection;
 let folder: string;
 
 beforeAll(async () => {
   service = await startTestService({ customerStorage: true, clock });
-  const operator = await service.token('ops', 'operator');
-  const organization = (
-    await service.call('POST', '/v1/organizations', { token: operator, body: { name: 'Acme', plan: 'enterprise' } })
-  ).body;
-  environment = (
-    await service.call('POST', `/v1/organizations/${organization.id}/environments`, {
-      token: operator,
-      body: { name: 'Production' },
-    })
-  ).body;
-  member = await service.token(organization.id, 'member');
+  acme = await createTenant(service, 'enterprise', 'Acme');
+  call = memberCall(service, acme);
   duckdb = await DuckDBInstance.create(':memory:');
   db = await duckdb.connect();
   folder = mkdtempSync(join(tmpdir(), 'revisions-'));
@@ -52,13 +44,11 @@ afterAll(async () => {
   await service.stop();
 });
 
-const call = (method: string, path: string, body?: unknown) =>
-  service.call(method, `/v1/environments/${environment.id}${path}`, { token: member, body });
 const ingest = (path: string, body: unknown) =>
-  service.call('POST', `/ingest/${path}`, { headers: { authorization: `Bearer ${environment.ingestKey}` }, body });
+  service.call('POST', `/ingest/${path}`, { headers: { authorization: `Bearer ${acme.ingestKey}` }, body });
 const fire = (scheduledTime: number, extra: Record<string, unknown> = {}) =>
   service.call('POST', '/local/scheduler/fire', {
-    body: { target: 'raw-export', envId: environment.id, scheduledTime: utc(scheduledTime), ...extra },
+    body: { target: 'raw-export', envId: acme.environmentId, scheduledTime: utc(scheduledTime), ...extra },
   });
 
 async function objectText(key: string): Promise<string> {
@@ -115,7 +105,7 @@ test('revisions copy every item once in receive order, resume after a budget cut
   // Day 1, 10:00: the SDK; 14:00: an alias. Day 2, 09:00: a bulk of events and feedback. Each flush of
   // the local log writes one object: one revision.
   const sdk = new BucketClient({
-    secretKey: environment.ingestKey,
+    secretKey: acme.ingestKey,
     apiBaseUrl: `${service.url}/ingest`,
     offline: false,
     batchOptions: { flushOnExit: false, intervalMs: 0, maxSize: 100 },
@@ -281,12 +271,12 @@ test('a destination that refuses access: the three emails from the hourly check,
     clock.current = at;
     return (await service.call('POST', '/local/check-failures', { body: { now: utc(at) } })).body.rawExports;
   };
-  expect((await check(failedAt + HOUR)).emailsSent).toEqual([{ environmentId: environment.id, email: 1 }]);
+  expect((await check(failedAt + HOUR)).emailsSent).toEqual([{ environmentId: acme.environmentId, email: 1 }]);
   expect((await check(failedAt + 2 * HOUR)).emailsSent).toEqual([]);
-  expect((await check(failedAt + 25 * HOUR)).emailsSent).toEqual([{ environmentId: environment.id, email: 2 }]);
+  expect((await check(failedAt + 25 * HOUR)).emailsSent).toEqual([{ environmentId: acme.environmentId, email: 2 }]);
   expect(await check(failedAt + 72 * HOUR)).toMatchObject({
-    emailsSent: [{ environmentId: environment.id, email: 3 }],
-    stopped: [environment.id],
+    emailsSent: [{ environmentId: acme.environmentId, email: 3 }],
+    stopped: [acme.environmentId],
   });
   const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
     emails: { subject: string; destination: { to: string[] } }[];

@@ -1,4 +1,4 @@
-/** Tenants and signed-in links for the dashboard's browser tests, made through the API as an operator would. */
+/** Tenants made through the API as an operator would, and their member's calls and signed-in links. */
 import type { TestService } from './local-service';
 
 export interface Member {
@@ -8,13 +8,19 @@ export interface Member {
   token: string;
 }
 
-export async function dashboardTenant(service: TestService, plan: string, name: string): Promise<Member> {
+/** An organization `name` on `plan`, its one environment (named "Production" unless said), and a member's token. */
+export async function createTenant(
+  service: TestService,
+  plan: string,
+  name: string,
+  environmentName = 'Production',
+): Promise<Member> {
   const operator = await service.token('ops', 'operator');
   const org = (await service.call('POST', '/v1/organizations', { token: operator, body: { name, plan } })).body;
   const env = (
     await service.call('POST', `/v1/organizations/${org.id}/environments`, {
       token: operator,
-      body: { name: 'Production' },
+      body: { name: environmentName },
     })
   ).body;
   return {
