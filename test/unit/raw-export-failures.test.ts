@@ -109,3 +109,29 @@ test("the customer's save ends the sequence: no further emails", async () => {
   expect((await check.check(F + 30 * HOUR)).examined).toBe(0);
   expect(mailer.sent).toHaveLength(1);
 });
+
+test('the customer saves while the check is stopping the export: no stop and no stop email, the export stays on', async () => {
+  const { raw, store, scheduler, mailer, check } = await failingRawExport();
+  await check.check(F + HOUR);
+  await check.check(F + 25 * HOUR);
+  // The save lands after the check claimed email 3 and before its conditional stop.
+  const stop = store.stop.bind(store);
+  store.stop = async (...args) => {
+    await raw.putSettings(member, 'env1', {
+      enabled: true,
+      destinationId: 'dst_1',
+      notifyEmails: ['new@acme.example'],
+      version: args[1],
+    });
+    return stop(...args);
+  };
+  const result = await check.check(F + 72 * HOUR);
+  expect(result.emailsSent).toEqual([]);
+  expect(result.stopped).toEqual([]);
+  expect(mailer.sent).toHaveLength(2);
+  expect(await store.getSettings('env1')).toMatchObject({ enabled: true, notifyEmails: ['new@acme.example'] });
+  expect((await store.getSettings('env1'))!.stoppedAt).toBeUndefined();
+  expect([...scheduler.schedules]).toEqual(['env1']);
+  expect((await check.check(F + 73 * HOUR)).examined).toBe(0);
+  expect(mailer.sent).toHaveLength(2);
+});
