@@ -15,15 +15,18 @@ import {
 } from '../../lambdas/core/destinations';
 import { NotFoundError, PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
 import {
+  checkFrequency,
   ExportJobService,
   JobNotEditableError,
   JobRunnerMissingError,
   pageOfJobs,
   StaleJobError,
   type ExportJobInput,
+  type JobRunner,
 } from '../../lambdas/core/export-jobs';
 import type { Caller } from '../../lambdas/core/access';
-import type { RawExportSettings } from '../../lambdas/ports';
+import type { RunTimeLimit } from '../../lambdas/core/export/pipeline';
+import type { ExportJobFrequency, RawExportSettings } from '../../lambdas/ports';
 import {
   destinationStoreContract,
   exportJobStoreContract,
@@ -42,6 +45,7 @@ import {
 } from '../support/fakes';
 
 const NOW = Date.parse('2026-11-23T10:30:00Z');
+const DAY = 86_400_000;
 const ROLE = 'arn:aws:iam::123456789012:role/data-export-export-role';
 const caller: Caller = { organizationId: 'org_1', role: 'member' };
 
@@ -71,7 +75,7 @@ function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise', rawExport?: R
     newId,
     exportRoleArn: ROLE,
   });
-  const jobs = new ExportJobService({
+  const jobsDependencies = {
     tenants,
     destinations: destinationStore,
     jobs: jobStore,
@@ -79,8 +83,9 @@ function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise', rawExport?: R
     dispatcher,
     clock,
     newId,
-  });
-  return { destinations, jobs, destinationStore, jobStore, gateway, scheduler, dispatcher, clock };
+  };
+  const jobs = new ExportJobService(jobsDependencies);
+  return { destinations, jobs, jobsDependencies, destinationStore, jobStore, gateway, scheduler, dispatcher, clock };
 }
 
 const accessKeyDestination: DestinationInput = {
@@ -591,5 +596,330 @@ describe('pageOfJobs', () => {
 
   test('a cursor the API did not give is refused', () => {
     expect(() => pageOfJobs(jobs, { pageSize: 20, cursor: 'not-a-cursor' })).toThrow(/cursor/);
+  });
+});
+
+describe('ExportJobService: what an answer holds and when a change is refused', () => {
+  test('a created job is answered whole: the input, the defaults, its destination, times and version', async () => {
+    const { jobs } = await withDestination();
+    expect(
+      await jobs.create(caller, 'env_1', {
+        ...recurring,
+        name: 'Every 6 hours',
+        identityPriority: ['email', 'identity'],
+        asString: true,
+        compression: 'none',
+      }),
+    ).toEqual({
+      id: 'job_2',
+      name: 'Every 6 hours',
+      destinationId: 'dst_1',
+      provider: 'AWS',
+      type: 'allEvents',
+      events: null,
+      identityPriority: ['email', 'identity'],
+      frequency: { kind: 'recurring', everyHours: 6 },
+      format: 'csv',
+      asString: true,
+      compression: 'none',
+      notifyEmails: ['data@acme.example'],
+      status: 'PENDING',
+      createdAt: '2026-11-23T10:30:00.000Z',
+      updatedAt: '2026-11-23T10:30:00.000Z',
+      lastRunAt: null,
+      stoppedAt: null,
+      stoppedReason: null,
+      version: 1,
+    });
+  });
+
+  test('events are kept for selectedEvents only; an unnamed job answers name null', async () => {
+    const { jobs } = await withDestination();
+    const selected = await jobs.create(caller, 'env_1', { ...recurring, type: 'selectedEvents', events: ['signup'] });
+    expect(selected).toMatchObject({ events: ['signup'], name: null });
+    expect(await jobs.create(caller, 'env_1', { ...recurring, events: ['signup'] })).toMatchObject({ events: null });
+  });
+
+  test('a job id already taken is a 409 and nothing is scheduled or dispatched', async () => {
+    const { jobs, jobStore, scheduler, dispatcher } = await withDestination();
+    await jobStore.create(jobOf('env_1', 'job_2'));
+    await expect(jobs.create(caller, 'env_1', recurring)).rejects.toThrow(
+      'Export job job_2 exists; send the request again.',
+    );
+    await expect(jobs.create(caller, 'env_1', oneTime)).resolves.toMatchObject({ id: 'job_3' });
+    expect(scheduler.calls).toEqual([]);
+    expect(dispatcher.dispatched).toHaveLength(1);
+  });
+
+  test('every job operation needs the enterprise plan', async () => {
+    const { jobs } = setup('pro');
+    const operations = [
+      () => jobs.create(caller, 'env_1', recurring),
+      () => jobs.list(caller, 'env_1', { pageSize: 20 }),
+      () => jobs.get(caller, 'env_1', 'job_1'),
+      () => jobs.update(caller, 'env_1', 'job_1', { format: 'json', version: 1 }),
+      () => jobs.stop(caller, 'env_1', 'job_1'),
+      () => jobs.runs(caller, 'env_1', 'job_1', 20),
+    ];
+    for (const operation of operations) {
+      const refusal = await operation().catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(PlanRequiredError);
+      expect((refusal as Error).message).toBe(
+        'Export jobs requires the enterprise plan; this organization is on the pro plan.',
+      );
+    }
+  });
+
+  test('a job that does not exist: 404 for get, edit, stop and its runs', async () => {
+    const { jobs } = await withDestination();
+    for (const operation of [
+      () => jobs.get(caller, 'env_1', 'job_9'),
+      () => jobs.update(caller, 'env_1', 'job_9', { format: 'json', version: 1 }),
+      () => jobs.stop(caller, 'env_1', 'job_9'),
+      () => jobs.runs(caller, 'env_1', 'job_9', 20),
+    ]) {
+      const missing = await operation().catch((error: unknown) => error);
+      expect(missing).toBeInstanceOf(NotFoundError);
+      expect((missing as Error).message).toBe('Export job job_9 not found.');
+    }
+  });
+
+  test('the list answers the page of the environment jobs as views', async () => {
+    const { jobs } = await withDestination();
+    const first = await jobs.create(caller, 'env_1', recurring);
+    const second = await jobs.create(caller, 'env_1', oneTime);
+    expect(await jobs.list(caller, 'env_1', { pageSize: 10 })).toEqual({ items: [second, first], nextCursor: null });
+    expect(await jobs.get(caller, 'env_1', first.id)).toEqual(first);
+  });
+
+  test('the refusals of an edit name the state and what to do', async () => {
+    const { jobs, jobStore } = await withDestination();
+    const once = await jobs.create(caller, 'env_1', oneTime);
+    await expect(jobs.update(caller, 'env_1', once.id, { format: 'csv', version: 1 })).rejects.toMatchObject({
+      name: 'JobNotEditableError',
+      code: 'one_time_not_editable',
+      message: 'A one-time export job cannot be edited. Create a new job instead.',
+    });
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const stored = (await jobStore.get('env_1', job.id))!;
+    await jobStore.put({ ...stored, status: 'DONE', version: 2 }, 1);
+    await expect(jobs.update(caller, 'env_1', job.id, { format: 'json', version: 2 })).rejects.toMatchObject({
+      code: 'job_finished',
+      message: `Export job ${job.id} is DONE and cannot be edited. Create a new job instead.`,
+    });
+    const running = await jobs.create(caller, 'env_1', recurring);
+    const runningStored = (await jobStore.get('env_1', running.id))!;
+    await jobStore.put({ ...runningStored, status: 'RUNNING', version: 2 }, 1);
+    await expect(jobs.update(caller, 'env_1', running.id, { format: 'json', version: 1 })).rejects.toMatchObject({
+      name: 'StaleJobError',
+      message: `Export job ${running.id} was changed since you read it (it is at version 2 now). Reload it, make your change again and send the new version.`,
+    });
+    await expect(jobs.update(caller, 'env_1', running.id, { format: 'json', version: 2 })).resolves.toMatchObject({
+      status: 'RUNNING',
+      format: 'json',
+      version: 3,
+    });
+  });
+
+  test('switching between events and profiles is a 400 naming the type the job exports, whatever else is wrong', async () => {
+    const { jobs } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const refusal = await jobs
+      .update(caller, 'env_1', job.id, {
+        type: 'userProfiles',
+        frequency: { kind: 'oneTime', from: '2026-11-01', to: '2026-11-02' },
+        version: 1,
+      })
+      .catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ValidationError);
+    expect((refusal as ValidationError).message).toBe(
+      'Invalid export job. type: cannot switch between events and profiles (the job exports allEvents); create a new job instead; frequency.kind: a recurring job stays recurring; create a one-time job instead.',
+    );
+    await expect(
+      jobs.update(caller, 'env_1', job.id, { type: 'selectedEvents', events: ['signup'], version: 1 }),
+    ).resolves.toMatchObject({ type: 'selectedEvents', events: ['signup'] });
+    await expect(jobs.update(caller, 'env_1', job.id, { type: 'allEvents', version: 2 })).resolves.toMatchObject({
+      type: 'allEvents',
+      events: null,
+    });
+  });
+
+  test('an edit is checked like a creation: its frequency, its destination (whose provider it takes)', async () => {
+    const { jobs, destinations } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    await expect(
+      jobs.update(caller, 'env_1', job.id, {
+        frequency: { kind: 'recurring', everyHours: 6, startDate: '2026-11-22' },
+        version: 1,
+      }),
+    ).rejects.toThrow('frequency.startDate: must be today (2026-11-23) or later');
+    await expect(jobs.update(caller, 'env_1', job.id, { destinationId: 'dst_9', version: 1 })).rejects.toThrow(
+      'Invalid export job. destinationId: no destination dst_9 in this environment; create one with POST .../destinations.',
+    );
+    const gcs = await destinations.create(caller, 'env_1', {
+      name: 'GCS',
+      provider: 'GCP',
+      bucket: 'acme',
+      region: 'europe-west1',
+      auth: { mode: 'accessKey', accessKeyId: 'GOOGKEY0001', secretAccessKey: 'secret-gcs' },
+    });
+    expect(await jobs.update(caller, 'env_1', job.id, { destinationId: gcs.id, version: 1 })).toMatchObject({
+      destinationId: gcs.id,
+      provider: 'GCP',
+      version: 2,
+    });
+    expect(await jobs.update(caller, 'env_1', job.id, { format: 'xml', version: 2 })).toMatchObject({
+      provider: 'GCP',
+    });
+  });
+
+  test('an edit saved between the read and the write is a 409 naming the version now', async () => {
+    const { jobs, jobStore, clock } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const put = jobStore.put.bind(jobStore);
+    let raced = false;
+    jobStore.put = async (item, expectedVersion) => {
+      if (!raced) {
+        raced = true;
+        const current = (await jobStore.get('env_1', job.id))!;
+        await put({ ...current, name: 'Theirs', version: 2 }, 1);
+        await put({ ...current, name: 'Theirs again', version: 3 }, 2);
+      }
+      return put(item, expectedVersion);
+    };
+    clock.advance(1_000);
+    await expect(jobs.update(caller, 'env_1', job.id, { format: 'json', version: 1 })).rejects.toThrow(
+      `Export job ${job.id} was changed since you read it (it is at version 3 now).`,
+    );
+    expect(await jobStore.get('env_1', job.id)).toMatchObject({ name: 'Theirs again', format: 'csv', version: 3 });
+  });
+
+  test('a new schedule keeps the start of the job: its start date, or its creation', async () => {
+    const { jobs, scheduler, clock } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    clock.advance(DAY);
+    await jobs.update(caller, 'env_1', job.id, { frequency: { kind: 'recurring', everyHours: 8 }, version: 1 });
+    expect(scheduler.calls[1]).toMatchObject({ op: 'upsertJob', everyHours: 8, startAt: NOW });
+    await jobs.update(caller, 'env_1', job.id, {
+      frequency: { kind: 'recurring', everyHours: 8, startDate: '2026-11-30' },
+      version: 2,
+    });
+    expect(scheduler.calls[2]).toMatchObject({ everyHours: 8, startAt: Date.parse('2026-11-30T00:00:00Z') });
+    await jobs.update(caller, 'env_1', job.id, {
+      frequency: { kind: 'recurring', everyHours: 8, startDate: '2026-11-30' },
+      version: 3,
+    });
+    expect(scheduler.calls).toHaveLength(3);
+  });
+});
+
+describe('ExportJobService: stopping', () => {
+  test('a stopped job says when, why and by whom; its answer carries the reason', async () => {
+    const { jobs, jobStore, clock } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    clock.advance(60_000);
+    const stopped = await jobs.stop(caller, 'env_1', job.id);
+    expect(stopped).toEqual({
+      ...job,
+      status: 'STOPPED',
+      updatedAt: '2026-11-23T10:31:00.000Z',
+      stoppedAt: '2026-11-23T10:31:00.000Z',
+      stoppedReason: 'Stopped by a user.',
+      version: 2,
+    });
+    expect(await jobStore.get('env_1', job.id)).toMatchObject({ stoppedBy: 'user', stoppedAt: NOW + 60_000 });
+  });
+
+  test('a one-time job is stopped without a schedule to delete; a DONE job has nothing to stop', async () => {
+    const { jobs, jobStore, scheduler } = await withDestination();
+    const once = await jobs.create(caller, 'env_1', oneTime);
+    expect(await jobs.stop(caller, 'env_1', once.id)).toMatchObject({ status: 'STOPPED' });
+    expect(scheduler.calls).toEqual([]);
+    const done = await jobs.create(caller, 'env_1', oneTime);
+    const stored = (await jobStore.get('env_1', done.id))!;
+    await jobStore.put({ ...stored, status: 'DONE', version: 2 }, 1);
+    await expect(jobs.stop(caller, 'env_1', done.id)).rejects.toMatchObject({
+      name: 'JobNotEditableError',
+      code: 'job_finished',
+      message: `Export job ${done.id} is DONE: there is nothing to stop.`,
+    });
+    expect(await jobStore.get('env_1', done.id)).toMatchObject({ status: 'DONE', version: 2 });
+  });
+
+  test('an edit saved between the read and the write: the stop is tried again on the new version and keeps the edit', async () => {
+    const { jobs, jobStore, scheduler } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const put = jobStore.put.bind(jobStore);
+    let raced = false;
+    jobStore.put = async (item, expectedVersion) => {
+      if (!raced) {
+        raced = true;
+        const current = (await jobStore.get('env_1', job.id))!;
+        await put({ ...current, format: 'json', version: 2 }, 1);
+      }
+      return put(item, expectedVersion);
+    };
+    expect(await jobs.stop(caller, 'env_1', job.id)).toMatchObject({ status: 'STOPPED', format: 'json', version: 3 });
+    expect(scheduler.calls.filter((call) => call.op === 'removeJob')).toEqual([
+      { op: 'removeJob', environmentId: 'env_1', jobId: job.id },
+    ]);
+  });
+});
+
+describe('ExportJobService: the job run seam', () => {
+  test('once wired, runJob hands the request and its time limit to the runner and answers its outcome', async () => {
+    const context = setup();
+    const handed: unknown[] = [];
+    const outcome: Awaited<ReturnType<JobRunner>> = { outcome: 'skipped', reason: 'The job is STOPPED.' };
+    const runJob: JobRunner = (request, limit) => {
+      handed.push([request, limit]);
+      return Promise.resolve(outcome);
+    };
+    const jobs = new ExportJobService({ ...context.jobsDependencies, runJob });
+    const request = { environmentId: 'env_1', jobId: 'job_1', scheduledTime: NOW };
+    const limit: RunTimeLimit = { timeLimitMs: 60_000 };
+    expect(await jobs.runJob(request, limit)).toBe(outcome);
+    expect(handed).toEqual([[request, limit]]);
+  });
+});
+
+describe('checkFrequency', () => {
+  const refusal = (frequency: ExportJobFrequency) => {
+    try {
+      checkFrequency(frequency, NOW);
+    } catch (error) {
+      return (error as ValidationError).issues;
+    }
+    return [];
+  };
+
+  test('one-time: from 60 days back to today, to on or after from', () => {
+    expect(refusal({ kind: 'oneTime', from: '2026-09-24', to: '2026-11-23' })).toEqual([]);
+    expect(refusal({ kind: 'oneTime', from: '2026-11-10', to: '2026-11-10' })).toEqual([]);
+    expect(refusal({ kind: 'oneTime', from: '2026-09-23', to: '2026-11-24' })).toEqual([
+      { path: 'frequency.from', message: 'must be within the last 60 days: 2026-09-24 or later' },
+      { path: 'frequency.to', message: 'must not be in the future: 2026-11-23 or earlier' },
+    ]);
+    expect(refusal({ kind: 'oneTime', from: '2026-11-10', to: '2026-11-09' })).toEqual([
+      { path: 'frequency.to', message: 'must be on or after frequency.from' },
+    ]);
+  });
+
+  test('recurring: a start date from today to a year from today', () => {
+    expect(refusal({ kind: 'recurring', everyHours: 4 })).toEqual([]);
+    expect(refusal({ kind: 'recurring', everyHours: 4, startDate: '2026-11-23' })).toEqual([]);
+    expect(refusal({ kind: 'recurring', everyHours: 4, startDate: '2027-11-23' })).toEqual([]);
+    expect(refusal({ kind: 'recurring', everyHours: 4, startDate: '2027-11-24' })).toEqual([
+      { path: 'frequency.startDate', message: 'must be within a year from today' },
+    ]);
+    expect(refusal({ kind: 'recurring', everyHours: 4, startDate: '2026-11-22' })).toEqual([
+      { path: 'frequency.startDate', message: 'must be today (2026-11-23) or later' },
+    ]);
+  });
+
+  test('the refusal names every issue in one message', () => {
+    expect(() => checkFrequency({ kind: 'oneTime', from: '2026-09-01', to: '2026-08-31' }, NOW)).toThrow(
+      'Invalid export job. frequency.from: must be within the last 60 days: 2026-09-24 or later; frequency.to: must be on or after frequency.from.',
+    );
   });
 });
