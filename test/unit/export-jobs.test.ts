@@ -527,9 +527,14 @@ describe('ExportJobService', () => {
 
   test('runJob is the seam to the job run: refused until it is wired, then handed the request', async () => {
     const { jobs } = await withDestination();
-    await expect(jobs.runJob({ environmentId: 'env_1', jobId: 'job_1', scheduledTime: NOW })).rejects.toBeInstanceOf(
-      JobRunnerMissingError,
-    );
+    const refusal = await jobs
+      .runJob({ environmentId: 'env_1', jobId: 'job_1', scheduledTime: NOW })
+      .catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(JobRunnerMissingError);
+    expect(refusal).toMatchObject({
+      name: 'JobRunnerMissingError',
+      message: 'The export job run is not wired into this build (services.ts: runJob).',
+    });
   });
 });
 
@@ -596,6 +601,78 @@ describe('pageOfJobs', () => {
 
   test('a cursor the API did not give is refused', () => {
     expect(() => pageOfJobs(jobs, { pageSize: 20, cursor: 'not-a-cursor' })).toThrow(/cursor/);
+  });
+
+  test.each([
+    ['a creation that is not a number', ['1000', 'job_10']],
+    ['an id that is not a string', [1000, 10]],
+    ['neither', [null, null]],
+    ['not a list', { createdAt: 1000, id: 'job_10' }],
+  ])('a cursor of the right encoding with %s is refused, saying what to send', (_name, content) => {
+    const cursor = Buffer.from(JSON.stringify(content)).toString('base64url');
+    const refusal = (() => {
+      try {
+        return pageOfJobs(jobs, { pageSize: 20, cursor });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(ValidationError);
+    expect(refusal).toMatchObject({
+      message:
+        'Invalid query string. cursor: not a cursor this API gave; send the nextCursor of the previous page, or none.',
+      issues: [{ path: 'cursor', message: 'not a cursor this API gave' }],
+    });
+  });
+
+  test('a page size refused names its field and the sizes allowed', () => {
+    expect(() => pageOfJobs(jobs, { pageSize: 25 })).toThrow(
+      expect.objectContaining({
+        message: 'Invalid query string. pageSize: must be one of 10, 20, 30, 40.',
+        issues: [{ path: 'pageSize', message: 'must be one of 10, 20, 30, 40' }],
+      }),
+    );
+  });
+
+  test('a full last page has no next cursor', () => {
+    const twenty = Array.from({ length: 20 }, (_, i) =>
+      jobOf('env_1', `job_${String(i).padStart(2, '0')}`, 1, { createdAt: i }),
+    );
+    expect(pageOfJobs(twenty.slice(0, 10), { pageSize: 10 }).nextCursor).toBeNull();
+    const first = pageOfJobs(twenty, { pageSize: 10 });
+    expect(first.nextCursor).not.toBeNull();
+    const second = pageOfJobs(twenty, { pageSize: 10, cursor: first.nextCursor! });
+    expect(second.items.map((job) => job.createdAt)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    expect(second.nextCursor).toBeNull();
+  });
+
+  test('jobs created in the same instant come by id, descending, whatever order the store gives them in', () => {
+    const same = ['job_b', 'job_d', 'job_a', 'job_c'].map((id) => jobOf('env_1', id, 1, { createdAt: 5 }));
+    for (const order of [same, [...same].reverse(), [...same].sort((a, b) => (a.id < b.id ? -1 : 1))]) {
+      expect(pageOfJobs(order, { pageSize: 10 }).items.map((job) => job.id)).toEqual([
+        'job_d',
+        'job_c',
+        'job_b',
+        'job_a',
+      ]);
+    }
+  });
+
+  test('the cursor goes by creation, then id: ids need not follow the creation order', () => {
+    // Newer jobs have smaller ids here: a page after the cursor must not bring back a newer job.
+    const reversed = Array.from({ length: 25 }, (_, i) =>
+      jobOf('env_1', `job_${String(i).padStart(2, '0')}`, 1, { createdAt: 1_000 - Math.floor(i / 2) }),
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = pageOfJobs(reversed, { pageSize: 10, cursor });
+      seen.push(...page.items.map((job) => job.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined && seen.length <= 25);
+    expect(seen).toEqual(
+      [...reversed].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1)).map((job) => job.id),
+    );
   });
 });
 
