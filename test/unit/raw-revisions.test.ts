@@ -8,7 +8,7 @@ import { nextRawRunAt, revisionCutoff } from '../../lambdas/core/raw-revisions';
 import { revisionLine } from '../../lambdas/core/export/revision-lines';
 import type { RawRecord } from '../../lambdas/core/raw-log';
 import type { FakeDestinationGateway } from '../support/fakes';
-import { rawRevisionsFixture, type FakeRawLogObjects } from '../support/raw-export-fakes';
+import { rawRevisionsFixture, FakeRawLogObjects } from '../support/raw-export-fakes';
 
 const HOUR = 3_600_000;
 const DAY1 = Date.parse('2026-12-01T00:00:00Z');
@@ -553,4 +553,28 @@ describe('settings and status', () => {
       nextRunAt: null,
     });
   });
+});
+
+test('a failed upload leaves no listing of the log open', async () => {
+  /** Counts the listings in progress: a listing left suspended would hold its S3 pages. */
+  class CountedListings extends FakeRawLogObjects {
+    open = 0;
+    override async *listObjects(environmentId: string, afterKey?: string) {
+      this.open++;
+      try {
+        yield* super.listObjects(environmentId, afterKey);
+      } finally {
+        this.open--;
+      }
+    }
+  }
+  const objects = new CountedListings();
+  const { service, gateway } = await rawRevisionsFixture({ now: DAY1, objects });
+  await enable(service);
+  addObjects(objects, 1, 3);
+  gateway.writeError = new AccessDeniedError('lake', 'km');
+  expect(
+    await service.run({ environmentId: 'env1', scheduledTime: DAY2_NOON, runAt: DAY2_NOON, budgetMs: 60_000 }),
+  ).toMatchObject({ outcome: 'failed', errorCode: 'access_denied' });
+  expect(objects.open).toBe(0);
 });
