@@ -1000,3 +1000,135 @@ describe('checkFrequency', () => {
     );
   });
 });
+
+describe('DestinationService: refusals the API answers, and races', () => {
+  const refusalOf = (attempt: Promise<unknown>) =>
+    attempt.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  test('a GCP destination by bucket policy: 400 at auth.mode, saying to use an HMAC key', async () => {
+    const { destinations } = setup();
+    const refusal = await refusalOf(
+      destinations.create(caller, 'env_1', {
+        name: 'GCS',
+        provider: 'GCP',
+        bucket: 'acme',
+        region: 'europe-west1',
+        auth: { mode: 'bucketPolicy' },
+      }),
+    );
+    expect(refusal).toMatchObject({
+      message:
+        'Invalid destination. auth.mode: Google Cloud Storage does not apply AWS bucket policies; use an HMAC key (mode accessKey).',
+      issues: [{ path: 'auth.mode', message: 'bucketPolicy is for AWS S3 buckets; use accessKey with GCP' }],
+    });
+  });
+
+  test('a new key id without its secret: 400 at auth.secretAccessKey, saying why', async () => {
+    const { destinations, gateway } = setup();
+    const refusal = await refusalOf(
+      destinations.create(caller, 'env_1', {
+        ...accessKeyDestination,
+        auth: { mode: 'accessKey', accessKeyId: 'AKIAEXAMPLE0001' },
+      }),
+    );
+    expect(refusal).toMatchObject({
+      message: 'Invalid destination. auth.secretAccessKey: required with a new access key id.',
+      issues: [
+        {
+          path: 'auth.secretAccessKey',
+          message: 'required with a new accessKeyId: the stored secret belongs to the previous key',
+        },
+      ],
+    });
+    expect(gateway.validations).toEqual([]);
+  });
+
+  test('the bucket-policy query needs a bucket name: 400 at bucket', async () => {
+    const { destinations } = setup();
+    for (const bucket of [undefined, 'Not A Bucket']) {
+      expect(await refusalOf(destinations.bucketPolicy(caller, 'env_1', bucket))).toMatchObject({
+        message: 'Invalid query string. bucket: send ?bucket=<name>: 3-63 lowercase letters, digits, dots or dashes.',
+        issues: [{ path: 'bucket', message: 'send ?bucket=<name>: 3-63 lowercase letters, digits, dots or dashes' }],
+      });
+    }
+  });
+
+  test('the in-use refusal names every active job; the raw export one names none', async () => {
+    const { destinations, jobs } = await withDestination();
+    const first = await jobs.create(caller, 'env_1', recurring);
+    const second = await jobs.create(caller, 'env_1', recurring);
+    expect((await refusalOf(destinations.delete(caller, 'env_1', 'dst_1'))) as Error).toMatchObject({
+      message: `Destination dst_1 is used by active export jobs ${first.id}, ${second.id}. Stop those jobs (POST .../export-jobs/{id}/stop) first.`,
+    });
+    expect(new RawExportDestinationInUseError('dst_1').jobIds).toEqual([]);
+  });
+
+  test('without a raw export wired, a destination no job uses is deleted', async () => {
+    const context = setup();
+    const destinations = new DestinationService({
+      tenants: fakeTenant('enterprise', 'env_1'),
+      destinations: context.destinationStore,
+      jobs: context.jobStore,
+      sealer: new FakeSealer(),
+      gateway: context.gateway,
+      clock: context.clock,
+      newId: () => 'dst_1',
+      exportRoleArn: ROLE,
+    });
+    await destinations.create(caller, 'env_1', policyDestination);
+    await destinations.delete(caller, 'env_1', 'dst_1');
+    expect(await context.destinationStore.list('env_1')).toEqual([]);
+  });
+
+  test('an id already taken is a 409; the list answers every destination as a view', async () => {
+    const { destinations, destinationStore } = setup();
+    const first = await destinations.create(caller, 'env_1', accessKeyDestination);
+    await destinationStore.create({ ...(await destinationStore.get('env_1', first.id))!, id: 'dst_2' });
+    await expect(destinations.create(caller, 'env_1', policyDestination)).rejects.toThrow(
+      'Destination dst_2 exists; send the request again.',
+    );
+    const third = await destinations.create(caller, 'env_1', policyDestination);
+    const listed = await destinations.list(caller, 'env_1');
+    expect(listed).toHaveLength(3);
+    expect(listed).toEqual(expect.arrayContaining([first, third]));
+  });
+
+  test('a PUT keeps the bucket URL of an AWS destination', async () => {
+    const { destinations } = setup();
+    const saved = await destinations.create(caller, 'env_1', accessKeyDestination);
+    const bucketUrl = 'https://acme-exports.s3.eu-west-1.amazonaws.com/other';
+    expect(
+      await destinations.update(caller, 'env_1', saved.id, { ...accessKeyDestination, bucketUrl, version: 1 }),
+    ).toMatchObject({ bucketUrl, key: 'other', version: 2 });
+  });
+
+  test('a save or a delete racing another save: 409 naming the version now', async () => {
+    const { destinations, destinationStore } = setup();
+    const saved = await destinations.create(caller, 'env_1', accessKeyDestination);
+    const stored = (await destinationStore.get('env_1', saved.id))!;
+    // Two saves by someone else land between the read and the write.
+    const put = destinationStore.put.bind(destinationStore);
+    destinationStore.put = async (item, expectedVersion) => {
+      destinationStore.put = put;
+      await put({ ...stored, name: 'Theirs', version: 2 }, 1);
+      await put({ ...stored, name: 'Theirs', version: 3 }, 2);
+      return put(item, expectedVersion);
+    };
+    await expect(
+      destinations.update(caller, 'env_1', saved.id, { ...accessKeyDestination, name: 'Mine', version: 1 }),
+    ).rejects.toThrow(`Destination ${saved.id} was changed since you read it (it is at version 3 now).`);
+    const remove = destinationStore.delete.bind(destinationStore);
+    destinationStore.delete = async (environmentId, id, expectedVersion) => {
+      await destinationStore.put({ ...stored, name: 'Theirs again', version: 4 }, 3);
+      return remove(environmentId, id, expectedVersion);
+    };
+    await expect(destinations.delete(caller, 'env_1', saved.id)).rejects.toMatchObject({
+      name: 'StaleDestinationError',
+      message: expect.stringContaining('(it is at version 4 now)'),
+    });
+    expect(await destinationStore.get('env_1', saved.id)).toMatchObject({ name: 'Theirs again', version: 4 });
+  });
+});
