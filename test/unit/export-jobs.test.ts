@@ -15,15 +15,18 @@ import {
 } from '../../lambdas/core/destinations';
 import { NotFoundError, PlanRequiredError, ValidationError } from '../../lambdas/core/errors';
 import {
+  checkFrequency,
   ExportJobService,
   JobNotEditableError,
   JobRunnerMissingError,
   pageOfJobs,
   StaleJobError,
   type ExportJobInput,
+  type JobRunner,
 } from '../../lambdas/core/export-jobs';
 import type { Caller } from '../../lambdas/core/access';
-import type { RawExportSettings } from '../../lambdas/ports';
+import type { RunTimeLimit } from '../../lambdas/core/export/pipeline';
+import type { ExportJobFrequency, RawExportSettings } from '../../lambdas/ports';
 import {
   destinationStoreContract,
   exportJobStoreContract,
@@ -42,6 +45,7 @@ import {
 } from '../support/fakes';
 
 const NOW = Date.parse('2026-11-23T10:30:00Z');
+const DAY = 86_400_000;
 const ROLE = 'arn:aws:iam::123456789012:role/data-export-export-role';
 const caller: Caller = { organizationId: 'org_1', role: 'member' };
 
@@ -71,7 +75,7 @@ function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise', rawExport?: R
     newId,
     exportRoleArn: ROLE,
   });
-  const jobs = new ExportJobService({
+  const jobsDependencies = {
     tenants,
     destinations: destinationStore,
     jobs: jobStore,
@@ -79,8 +83,9 @@ function setup(plan: 'free' | 'pro' | 'enterprise' = 'enterprise', rawExport?: R
     dispatcher,
     clock,
     newId,
-  });
-  return { destinations, jobs, destinationStore, jobStore, gateway, scheduler, dispatcher, clock };
+  };
+  const jobs = new ExportJobService(jobsDependencies);
+  return { destinations, jobs, jobsDependencies, destinationStore, jobStore, gateway, scheduler, dispatcher, clock };
 }
 
 const accessKeyDestination: DestinationInput = {
@@ -522,9 +527,14 @@ describe('ExportJobService', () => {
 
   test('runJob is the seam to the job run: refused until it is wired, then handed the request', async () => {
     const { jobs } = await withDestination();
-    await expect(jobs.runJob({ environmentId: 'env_1', jobId: 'job_1', scheduledTime: NOW })).rejects.toBeInstanceOf(
-      JobRunnerMissingError,
-    );
+    const refusal = await jobs
+      .runJob({ environmentId: 'env_1', jobId: 'job_1', scheduledTime: NOW })
+      .catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(JobRunnerMissingError);
+    expect(refusal).toMatchObject({
+      name: 'JobRunnerMissingError',
+      message: 'The export job run is not wired into this build (services.ts: runJob).',
+    });
   });
 });
 
@@ -591,5 +601,555 @@ describe('pageOfJobs', () => {
 
   test('a cursor the API did not give is refused', () => {
     expect(() => pageOfJobs(jobs, { pageSize: 20, cursor: 'not-a-cursor' })).toThrow(/cursor/);
+  });
+
+  test.each([
+    ['a creation that is not a number', ['1000', 'job_10']],
+    ['an id that is not a string', [1000, 10]],
+    ['neither', [null, null]],
+    ['not a list', { createdAt: 1000, id: 'job_10' }],
+  ])('a cursor of the right encoding with %s is refused, saying what to send', (_name, content) => {
+    const cursor = Buffer.from(JSON.stringify(content)).toString('base64url');
+    const refusal = (() => {
+      try {
+        return pageOfJobs(jobs, { pageSize: 20, cursor });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(refusal).toBeInstanceOf(ValidationError);
+    expect(refusal).toMatchObject({
+      message:
+        'Invalid query string. cursor: not a cursor this API gave; send the nextCursor of the previous page, or none.',
+      issues: [{ path: 'cursor', message: 'not a cursor this API gave' }],
+    });
+  });
+
+  test('a page size refused names its field and the sizes allowed', () => {
+    expect(() => pageOfJobs(jobs, { pageSize: 25 })).toThrow(
+      expect.objectContaining({
+        message: 'Invalid query string. pageSize: must be one of 10, 20, 30, 40.',
+        issues: [{ path: 'pageSize', message: 'must be one of 10, 20, 30, 40' }],
+      }),
+    );
+  });
+
+  test('a full last page has no next cursor', () => {
+    const twenty = Array.from({ length: 20 }, (_, i) =>
+      jobOf('env_1', `job_${String(i).padStart(2, '0')}`, 1, { createdAt: i }),
+    );
+    expect(pageOfJobs(twenty.slice(0, 10), { pageSize: 10 }).nextCursor).toBeNull();
+    const first = pageOfJobs(twenty, { pageSize: 10 });
+    expect(first.nextCursor).not.toBeNull();
+    const second = pageOfJobs(twenty, { pageSize: 10, cursor: first.nextCursor! });
+    expect(second.items.map((job) => job.createdAt)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+    expect(second.nextCursor).toBeNull();
+  });
+
+  test('jobs created in the same instant come by id, descending, whatever order the store gives them in', () => {
+    const same = ['job_b', 'job_d', 'job_a', 'job_c'].map((id) => jobOf('env_1', id, 1, { createdAt: 5 }));
+    for (const order of [same, [...same].reverse(), [...same].sort((a, b) => (a.id < b.id ? -1 : 1))]) {
+      expect(pageOfJobs(order, { pageSize: 10 }).items.map((job) => job.id)).toEqual([
+        'job_d',
+        'job_c',
+        'job_b',
+        'job_a',
+      ]);
+    }
+  });
+
+  test('the cursor goes by creation, then id: ids need not follow the creation order', () => {
+    // Newer jobs have smaller ids here: a page after the cursor must not bring back a newer job.
+    const reversed = Array.from({ length: 25 }, (_, i) =>
+      jobOf('env_1', `job_${String(i).padStart(2, '0')}`, 1, { createdAt: 1_000 - Math.floor(i / 2) }),
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = pageOfJobs(reversed, { pageSize: 10, cursor });
+      seen.push(...page.items.map((job) => job.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined && seen.length <= 25);
+    expect(seen).toEqual(
+      [...reversed].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1)).map((job) => job.id),
+    );
+  });
+});
+
+describe('ExportJobService: what an answer holds and when a change is refused', () => {
+  test('a created job is answered whole: the input, the defaults, its destination, times and version', async () => {
+    const { jobs } = await withDestination();
+    expect(
+      await jobs.create(caller, 'env_1', {
+        ...recurring,
+        name: 'Every 6 hours',
+        identityPriority: ['email', 'identity'],
+        asString: true,
+        compression: 'none',
+      }),
+    ).toEqual({
+      id: 'job_2',
+      name: 'Every 6 hours',
+      destinationId: 'dst_1',
+      provider: 'AWS',
+      type: 'allEvents',
+      events: null,
+      identityPriority: ['email', 'identity'],
+      frequency: { kind: 'recurring', everyHours: 6 },
+      format: 'csv',
+      asString: true,
+      compression: 'none',
+      notifyEmails: ['data@acme.example'],
+      status: 'PENDING',
+      createdAt: '2026-11-23T10:30:00.000Z',
+      updatedAt: '2026-11-23T10:30:00.000Z',
+      lastRunAt: null,
+      stoppedAt: null,
+      stoppedReason: null,
+      version: 1,
+    });
+  });
+
+  test('events are kept for selectedEvents only; an unnamed job answers name null', async () => {
+    const { jobs } = await withDestination();
+    const selected = await jobs.create(caller, 'env_1', { ...recurring, type: 'selectedEvents', events: ['signup'] });
+    expect(selected).toMatchObject({ events: ['signup'], name: null });
+    expect(await jobs.create(caller, 'env_1', { ...recurring, events: ['signup'] })).toMatchObject({ events: null });
+  });
+
+  test('a job id already taken is a 409 and nothing is scheduled or dispatched', async () => {
+    const { jobs, jobStore, scheduler, dispatcher } = await withDestination();
+    await jobStore.create(jobOf('env_1', 'job_2'));
+    await expect(jobs.create(caller, 'env_1', recurring)).rejects.toThrow(
+      'Export job job_2 exists; send the request again.',
+    );
+    await expect(jobs.create(caller, 'env_1', oneTime)).resolves.toMatchObject({ id: 'job_3' });
+    expect(scheduler.calls).toEqual([]);
+    expect(dispatcher.dispatched).toHaveLength(1);
+  });
+
+  test('every job operation needs the enterprise plan', async () => {
+    const { jobs } = setup('pro');
+    const operations = [
+      () => jobs.create(caller, 'env_1', recurring),
+      () => jobs.list(caller, 'env_1', { pageSize: 20 }),
+      () => jobs.get(caller, 'env_1', 'job_1'),
+      () => jobs.update(caller, 'env_1', 'job_1', { format: 'json', version: 1 }),
+      () => jobs.stop(caller, 'env_1', 'job_1'),
+      () => jobs.runs(caller, 'env_1', 'job_1', 20),
+    ];
+    for (const operation of operations) {
+      const refusal = await operation().catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(PlanRequiredError);
+      expect((refusal as Error).message).toBe(
+        'Export jobs requires the enterprise plan; this organization is on the pro plan.',
+      );
+    }
+  });
+
+  test('a job that does not exist: 404 for get, edit, stop and its runs', async () => {
+    const { jobs } = await withDestination();
+    for (const operation of [
+      () => jobs.get(caller, 'env_1', 'job_9'),
+      () => jobs.update(caller, 'env_1', 'job_9', { format: 'json', version: 1 }),
+      () => jobs.stop(caller, 'env_1', 'job_9'),
+      () => jobs.runs(caller, 'env_1', 'job_9', 20),
+    ]) {
+      const missing = await operation().catch((error: unknown) => error);
+      expect(missing).toBeInstanceOf(NotFoundError);
+      expect((missing as Error).message).toBe('Export job job_9 not found.');
+    }
+  });
+
+  test('the list answers the page of the environment jobs as views', async () => {
+    const { jobs } = await withDestination();
+    const first = await jobs.create(caller, 'env_1', recurring);
+    const second = await jobs.create(caller, 'env_1', oneTime);
+    expect(await jobs.list(caller, 'env_1', { pageSize: 10 })).toEqual({ items: [second, first], nextCursor: null });
+    expect(await jobs.get(caller, 'env_1', first.id)).toEqual(first);
+  });
+
+  test('the refusals of an edit name the state and what to do', async () => {
+    const { jobs, jobStore } = await withDestination();
+    const once = await jobs.create(caller, 'env_1', oneTime);
+    await expect(jobs.update(caller, 'env_1', once.id, { format: 'csv', version: 1 })).rejects.toMatchObject({
+      name: 'JobNotEditableError',
+      code: 'one_time_not_editable',
+      message: 'A one-time export job cannot be edited. Create a new job instead.',
+    });
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const stored = (await jobStore.get('env_1', job.id))!;
+    await jobStore.put({ ...stored, status: 'DONE', version: 2 }, 1);
+    await expect(jobs.update(caller, 'env_1', job.id, { format: 'json', version: 2 })).rejects.toMatchObject({
+      code: 'job_finished',
+      message: `Export job ${job.id} is DONE and cannot be edited. Create a new job instead.`,
+    });
+    const running = await jobs.create(caller, 'env_1', recurring);
+    const runningStored = (await jobStore.get('env_1', running.id))!;
+    await jobStore.put({ ...runningStored, status: 'RUNNING', version: 2 }, 1);
+    await expect(jobs.update(caller, 'env_1', running.id, { format: 'json', version: 1 })).rejects.toMatchObject({
+      name: 'StaleJobError',
+      message: `Export job ${running.id} was changed since you read it (it is at version 2 now). Reload it, make your change again and send the new version.`,
+    });
+    await expect(jobs.update(caller, 'env_1', running.id, { format: 'json', version: 2 })).resolves.toMatchObject({
+      status: 'RUNNING',
+      format: 'json',
+      version: 3,
+    });
+  });
+
+  test('switching between events and profiles is a 400 naming the type the job exports, whatever else is wrong', async () => {
+    const { jobs } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const refusal = await jobs
+      .update(caller, 'env_1', job.id, {
+        type: 'userProfiles',
+        frequency: { kind: 'oneTime', from: '2026-11-01', to: '2026-11-02' },
+        version: 1,
+      })
+      .catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ValidationError);
+    expect((refusal as ValidationError).message).toBe(
+      'Invalid export job. type: cannot switch between events and profiles (the job exports allEvents); create a new job instead; frequency.kind: a recurring job stays recurring; create a one-time job instead.',
+    );
+    await expect(
+      jobs.update(caller, 'env_1', job.id, { type: 'selectedEvents', events: ['signup'], version: 1 }),
+    ).resolves.toMatchObject({ type: 'selectedEvents', events: ['signup'] });
+    await expect(jobs.update(caller, 'env_1', job.id, { type: 'allEvents', version: 2 })).resolves.toMatchObject({
+      type: 'allEvents',
+      events: null,
+    });
+  });
+
+  test('an edit is checked like a creation: its frequency, its destination (whose provider it takes)', async () => {
+    const { jobs, destinations } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    await expect(
+      jobs.update(caller, 'env_1', job.id, {
+        frequency: { kind: 'recurring', everyHours: 6, startDate: '2026-11-22' },
+        version: 1,
+      }),
+    ).rejects.toThrow('frequency.startDate: must be today (2026-11-23) or later');
+    await expect(jobs.update(caller, 'env_1', job.id, { destinationId: 'dst_9', version: 1 })).rejects.toThrow(
+      'Invalid export job. destinationId: no destination dst_9 in this environment; create one with POST .../destinations.',
+    );
+    const gcs = await destinations.create(caller, 'env_1', {
+      name: 'GCS',
+      provider: 'GCP',
+      bucket: 'acme',
+      region: 'europe-west1',
+      auth: { mode: 'accessKey', accessKeyId: 'GOOGKEY0001', secretAccessKey: 'secret-gcs' },
+    });
+    expect(await jobs.update(caller, 'env_1', job.id, { destinationId: gcs.id, version: 1 })).toMatchObject({
+      destinationId: gcs.id,
+      provider: 'GCP',
+      version: 2,
+    });
+    expect(await jobs.update(caller, 'env_1', job.id, { format: 'xml', version: 2 })).toMatchObject({
+      provider: 'GCP',
+    });
+  });
+
+  test('an edit saved between the read and the write is a 409 naming the version now', async () => {
+    const { jobs, jobStore, clock } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const put = jobStore.put.bind(jobStore);
+    let raced = false;
+    jobStore.put = async (item, expectedVersion) => {
+      if (!raced) {
+        raced = true;
+        const current = (await jobStore.get('env_1', job.id))!;
+        await put({ ...current, name: 'Theirs', version: 2 }, 1);
+        await put({ ...current, name: 'Theirs again', version: 3 }, 2);
+      }
+      return put(item, expectedVersion);
+    };
+    clock.advance(1_000);
+    await expect(jobs.update(caller, 'env_1', job.id, { format: 'json', version: 1 })).rejects.toThrow(
+      `Export job ${job.id} was changed since you read it (it is at version 3 now).`,
+    );
+    expect(await jobStore.get('env_1', job.id)).toMatchObject({ name: 'Theirs again', format: 'csv', version: 3 });
+  });
+
+  test('a new schedule keeps the start of the job: its start date, or its creation', async () => {
+    const { jobs, scheduler, clock } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    clock.advance(DAY);
+    await jobs.update(caller, 'env_1', job.id, { frequency: { kind: 'recurring', everyHours: 8 }, version: 1 });
+    expect(scheduler.calls[1]).toMatchObject({ op: 'upsertJob', everyHours: 8, startAt: NOW });
+    await jobs.update(caller, 'env_1', job.id, {
+      frequency: { kind: 'recurring', everyHours: 8, startDate: '2026-11-30' },
+      version: 2,
+    });
+    expect(scheduler.calls[2]).toMatchObject({ everyHours: 8, startAt: Date.parse('2026-11-30T00:00:00Z') });
+    await jobs.update(caller, 'env_1', job.id, {
+      frequency: { kind: 'recurring', everyHours: 8, startDate: '2026-11-30' },
+      version: 3,
+    });
+    expect(scheduler.calls).toHaveLength(3);
+  });
+});
+
+describe('ExportJobService: stopping', () => {
+  test('a stopped job says when, why and by whom; its answer carries the reason', async () => {
+    const { jobs, jobStore, clock } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    clock.advance(60_000);
+    const stopped = await jobs.stop(caller, 'env_1', job.id);
+    expect(stopped).toEqual({
+      ...job,
+      status: 'STOPPED',
+      updatedAt: '2026-11-23T10:31:00.000Z',
+      stoppedAt: '2026-11-23T10:31:00.000Z',
+      stoppedReason: 'Stopped by a user.',
+      version: 2,
+    });
+    expect(await jobStore.get('env_1', job.id)).toMatchObject({ stoppedBy: 'user', stoppedAt: NOW + 60_000 });
+  });
+
+  test('a one-time job is stopped without a schedule to delete; a DONE job has nothing to stop', async () => {
+    const { jobs, jobStore, scheduler } = await withDestination();
+    const once = await jobs.create(caller, 'env_1', oneTime);
+    expect(await jobs.stop(caller, 'env_1', once.id)).toMatchObject({ status: 'STOPPED' });
+    expect(scheduler.calls).toEqual([]);
+    const done = await jobs.create(caller, 'env_1', oneTime);
+    const stored = (await jobStore.get('env_1', done.id))!;
+    await jobStore.put({ ...stored, status: 'DONE', version: 2 }, 1);
+    await expect(jobs.stop(caller, 'env_1', done.id)).rejects.toMatchObject({
+      name: 'JobNotEditableError',
+      code: 'job_finished',
+      message: `Export job ${done.id} is DONE: there is nothing to stop.`,
+    });
+    expect(await jobStore.get('env_1', done.id)).toMatchObject({ status: 'DONE', version: 2 });
+  });
+
+  test('an edit saved between the read and the write: the stop is tried again on the new version and keeps the edit', async () => {
+    const { jobs, jobStore, scheduler } = await withDestination();
+    const job = await jobs.create(caller, 'env_1', recurring);
+    const put = jobStore.put.bind(jobStore);
+    let raced = false;
+    jobStore.put = async (item, expectedVersion) => {
+      if (!raced) {
+        raced = true;
+        const current = (await jobStore.get('env_1', job.id))!;
+        await put({ ...current, format: 'json', version: 2 }, 1);
+      }
+      return put(item, expectedVersion);
+    };
+    expect(await jobs.stop(caller, 'env_1', job.id)).toMatchObject({ status: 'STOPPED', format: 'json', version: 3 });
+    expect(scheduler.calls.filter((call) => call.op === 'removeJob')).toEqual([
+      { op: 'removeJob', environmentId: 'env_1', jobId: job.id },
+    ]);
+  });
+});
+
+describe('ExportJobService: the job run seam', () => {
+  test('once wired, runJob hands the request and its time limit to the runner and answers its outcome', async () => {
+    const context = setup();
+    const handed: unknown[] = [];
+    const outcome: Awaited<ReturnType<JobRunner>> = { outcome: 'skipped', reason: 'The job is STOPPED.' };
+    const runJob: JobRunner = (request, limit) => {
+      handed.push([request, limit]);
+      return Promise.resolve(outcome);
+    };
+    const jobs = new ExportJobService({ ...context.jobsDependencies, runJob });
+    const request = { environmentId: 'env_1', jobId: 'job_1', scheduledTime: NOW };
+    const limit: RunTimeLimit = { timeLimitMs: 60_000 };
+    expect(await jobs.runJob(request, limit)).toBe(outcome);
+    expect(handed).toEqual([[request, limit]]);
+  });
+});
+
+describe('checkFrequency', () => {
+  const refusal = (frequency: ExportJobFrequency) => {
+    try {
+      checkFrequency(frequency, NOW);
+    } catch (error) {
+      return (error as ValidationError).issues;
+    }
+    return [];
+  };
+
+  test('one-time: from 60 days back to today, to on or after from', () => {
+    expect(refusal({ kind: 'oneTime', from: '2026-09-24', to: '2026-11-23' })).toEqual([]);
+    expect(refusal({ kind: 'oneTime', from: '2026-11-10', to: '2026-11-10' })).toEqual([]);
+    expect(refusal({ kind: 'oneTime', from: '2026-09-23', to: '2026-11-24' })).toEqual([
+      { path: 'frequency.from', message: 'must be within the last 60 days: 2026-09-24 or later' },
+      { path: 'frequency.to', message: 'must not be in the future: 2026-11-23 or earlier' },
+    ]);
+    expect(refusal({ kind: 'oneTime', from: '2026-11-10', to: '2026-11-09' })).toEqual([
+      { path: 'frequency.to', message: 'must be on or after frequency.from' },
+    ]);
+  });
+
+  test('recurring: a start date from today to a year from today', () => {
+    expect(refusal({ kind: 'recurring', everyHours: 4 })).toEqual([]);
+    expect(refusal({ kind: 'recurring', everyHours: 4, startDate: '2026-11-23' })).toEqual([]);
+    expect(refusal({ kind: 'recurring', everyHours: 4, startDate: '2027-11-23' })).toEqual([]);
+    expect(refusal({ kind: 'recurring', everyHours: 4, startDate: '2027-11-24' })).toEqual([
+      { path: 'frequency.startDate', message: 'must be within a year from today' },
+    ]);
+    expect(refusal({ kind: 'recurring', everyHours: 4, startDate: '2026-11-22' })).toEqual([
+      { path: 'frequency.startDate', message: 'must be today (2026-11-23) or later' },
+    ]);
+  });
+
+  test('the refusal names every issue in one message', () => {
+    expect(() => checkFrequency({ kind: 'oneTime', from: '2026-09-01', to: '2026-08-31' }, NOW)).toThrow(
+      'Invalid export job. frequency.from: must be within the last 60 days: 2026-09-24 or later; frequency.to: must be on or after frequency.from.',
+    );
+  });
+});
+
+describe('DestinationService: refusals the API answers, and races', () => {
+  const refusalOf = (attempt: Promise<unknown>) =>
+    attempt.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  test('a GCP destination by bucket policy: 400 at auth.mode, saying to use an HMAC key', async () => {
+    const { destinations } = setup();
+    const refusal = await refusalOf(
+      destinations.create(caller, 'env_1', {
+        name: 'GCS',
+        provider: 'GCP',
+        bucket: 'acme',
+        region: 'europe-west1',
+        auth: { mode: 'bucketPolicy' },
+      }),
+    );
+    expect(refusal).toMatchObject({
+      message:
+        'Invalid destination. auth.mode: Google Cloud Storage does not apply AWS bucket policies; use an HMAC key (mode accessKey).',
+      issues: [{ path: 'auth.mode', message: 'bucketPolicy is for AWS S3 buckets; use accessKey with GCP' }],
+    });
+  });
+
+  test('a new key id without its secret: 400 at auth.secretAccessKey, saying why', async () => {
+    const { destinations, gateway } = setup();
+    const refusal = await refusalOf(
+      destinations.create(caller, 'env_1', {
+        ...accessKeyDestination,
+        auth: { mode: 'accessKey', accessKeyId: 'AKIAEXAMPLE0001' },
+      }),
+    );
+    expect(refusal).toMatchObject({
+      message: 'Invalid destination. auth.secretAccessKey: required with a new access key id.',
+      issues: [
+        {
+          path: 'auth.secretAccessKey',
+          message: 'required with a new accessKeyId: the stored secret belongs to the previous key',
+        },
+      ],
+    });
+    expect(gateway.validations).toEqual([]);
+  });
+
+  test('the bucket-policy query needs a bucket name: 400 at bucket', async () => {
+    const { destinations } = setup();
+    for (const bucket of [undefined, 'Not A Bucket']) {
+      expect(await refusalOf(destinations.bucketPolicy(caller, 'env_1', bucket))).toMatchObject({
+        message: 'Invalid query string. bucket: send ?bucket=<name>: 3-63 lowercase letters, digits, dots or dashes.',
+        issues: [{ path: 'bucket', message: 'send ?bucket=<name>: 3-63 lowercase letters, digits, dots or dashes' }],
+      });
+    }
+  });
+
+  test('the in-use refusal names every active job; the raw export one names none', async () => {
+    const { destinations, jobs } = await withDestination();
+    const first = await jobs.create(caller, 'env_1', recurring);
+    const second = await jobs.create(caller, 'env_1', recurring);
+    expect((await refusalOf(destinations.delete(caller, 'env_1', 'dst_1'))) as Error).toMatchObject({
+      message: `Destination dst_1 is used by active export jobs ${first.id}, ${second.id}. Stop those jobs (POST .../export-jobs/{id}/stop) first.`,
+    });
+    expect(new RawExportDestinationInUseError('dst_1').jobIds).toEqual([]);
+  });
+
+  test('without a raw export wired, a destination no job uses is deleted', async () => {
+    const context = setup();
+    const destinations = new DestinationService({
+      tenants: fakeTenant('enterprise', 'env_1'),
+      destinations: context.destinationStore,
+      jobs: context.jobStore,
+      sealer: new FakeSealer(),
+      gateway: context.gateway,
+      clock: context.clock,
+      newId: () => 'dst_1',
+      exportRoleArn: ROLE,
+    });
+    await destinations.create(caller, 'env_1', policyDestination);
+    await destinations.delete(caller, 'env_1', 'dst_1');
+    expect(await context.destinationStore.list('env_1')).toEqual([]);
+  });
+
+  test('an id already taken is a 409; the list answers every destination as a view', async () => {
+    const { destinations, destinationStore } = setup();
+    const first = await destinations.create(caller, 'env_1', accessKeyDestination);
+    await destinationStore.create({ ...(await destinationStore.get('env_1', first.id))!, id: 'dst_2' });
+    await expect(destinations.create(caller, 'env_1', policyDestination)).rejects.toThrow(
+      'Destination dst_2 exists; send the request again.',
+    );
+    const third = await destinations.create(caller, 'env_1', policyDestination);
+    const listed = await destinations.list(caller, 'env_1');
+    expect(listed).toHaveLength(3);
+    expect(listed).toEqual(expect.arrayContaining([first, third]));
+  });
+
+  test('a PUT keeps the bucket URL of an AWS destination', async () => {
+    const { destinations } = setup();
+    const saved = await destinations.create(caller, 'env_1', accessKeyDestination);
+    const bucketUrl = 'https://acme-exports.s3.eu-west-1.amazonaws.com/other';
+    expect(
+      await destinations.update(caller, 'env_1', saved.id, { ...accessKeyDestination, bucketUrl, version: 1 }),
+    ).toMatchObject({ bucketUrl, key: 'other', version: 2 });
+  });
+
+  test('a save or a delete racing another save: 409 naming the version now', async () => {
+    const { destinations, destinationStore } = setup();
+    const saved = await destinations.create(caller, 'env_1', accessKeyDestination);
+    const stored = (await destinationStore.get('env_1', saved.id))!;
+    // Two saves by someone else land between the read and the write.
+    const put = destinationStore.put.bind(destinationStore);
+    destinationStore.put = async (item, expectedVersion) => {
+      destinationStore.put = put;
+      await put({ ...stored, name: 'Theirs', version: 2 }, 1);
+      await put({ ...stored, name: 'Theirs', version: 3 }, 2);
+      return put(item, expectedVersion);
+    };
+    await expect(
+      destinations.update(caller, 'env_1', saved.id, { ...accessKeyDestination, name: 'Mine', version: 1 }),
+    ).rejects.toThrow(`Destination ${saved.id} was changed since you read it (it is at version 3 now).`);
+    const remove = destinationStore.delete.bind(destinationStore);
+    destinationStore.delete = async (environmentId, id, expectedVersion) => {
+      await destinationStore.put({ ...stored, name: 'Theirs again', version: 4 }, 3);
+      return remove(environmentId, id, expectedVersion);
+    };
+    await expect(destinations.delete(caller, 'env_1', saved.id)).rejects.toMatchObject({
+      name: 'StaleDestinationError',
+      message: expect.stringContaining('(it is at version 4 now)'),
+    });
+    expect(await destinationStore.get('env_1', saved.id)).toMatchObject({ name: 'Theirs again', version: 4 });
+  });
+
+  test('a destination deleted between the read and the write: the save or the second delete is a 409, not a crash', async () => {
+    const { destinations, destinationStore } = setup();
+    const saved = await destinations.create(caller, 'env_1', accessKeyDestination);
+    const remove = destinationStore.delete.bind(destinationStore);
+    const put = destinationStore.put.bind(destinationStore);
+    destinationStore.put = async (item, expectedVersion) => {
+      await remove('env_1', saved.id, 1);
+      return put(item, expectedVersion);
+    };
+    await expect(
+      destinations.update(caller, 'env_1', saved.id, { ...accessKeyDestination, version: 1 }),
+    ).rejects.toBeInstanceOf(StaleDestinationError);
+    destinationStore.put = put;
+    const again = await destinations.create(caller, 'env_1', accessKeyDestination);
+    destinationStore.delete = async (environmentId, id, expectedVersion) => {
+      await remove(environmentId, id, expectedVersion);
+      return remove(environmentId, id, expectedVersion);
+    };
+    await expect(destinations.delete(caller, 'env_1', again.id)).rejects.toBeInstanceOf(StaleDestinationError);
   });
 });
