@@ -76,6 +76,8 @@ export function bucketPolicy(bucket: string, exportRoleArn: string): BucketPolic
   };
 }
 
+const destinationNotFound = (id: string) => new NotFoundError(`Destination ${id} not found.`);
+
 /** A change based on a destination that changed since it was read. */
 export class StaleDestinationError extends ConflictError {
   override readonly name = 'StaleDestinationError';
@@ -190,9 +192,7 @@ export class DestinationService {
       updatedAt: this.deps.clock.now(),
       version: expectedVersion + 1,
     };
-    if (!(await this.deps.destinations.put(saved, expectedVersion))) {
-      throw new StaleDestinationError(id, (await this.deps.destinations.get(environmentId, id))?.version ?? 0);
-    }
+    if (!(await this.deps.destinations.put(saved, expectedVersion))) throw await this.refusal(environmentId, id);
     return this.view(saved);
   }
 
@@ -211,8 +211,14 @@ export class DestinationService {
     const rawExport = await this.deps.rawExports?.getSettings(environmentId);
     if (rawExport?.enabled && rawExport.destinationId === id) throw new RawExportDestinationInUseError(id);
     if (!(await this.deps.destinations.delete(environmentId, id, existing.version))) {
-      throw new StaleDestinationError(id, (await this.deps.destinations.get(environmentId, id))?.version ?? 0);
+      throw await this.refusal(environmentId, id);
     }
+  }
+
+  /** Why a conditional write was refused: the destination changed since it was read, or was deleted meanwhile. */
+  private async refusal(environmentId: string, id: string): Promise<Error> {
+    const current = await this.deps.destinations.get(environmentId, id);
+    return current ? new StaleDestinationError(id, current.version) : destinationNotFound(id);
   }
 
   private async authorized(caller: Caller | undefined, environmentId: string): Promise<void> {
@@ -222,7 +228,7 @@ export class DestinationService {
 
   private async existing(environmentId: string, id: string): Promise<NamedDestination> {
     const found = await this.deps.destinations.get(environmentId, id);
-    if (!found) throw new NotFoundError(`Destination ${id} not found.`);
+    if (!found) throw destinationNotFound(id);
     return found;
   }
 

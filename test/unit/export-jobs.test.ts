@@ -1132,7 +1132,7 @@ describe('DestinationService: refusals the API answers, and races', () => {
     expect(await destinationStore.get('env_1', saved.id)).toMatchObject({ name: 'Theirs again', version: 4 });
   });
 
-  test('a destination deleted between the read and the write: the save or the second delete is a 409, not a crash', async () => {
+  test('a destination deleted between the read and the write: the save or the second delete answers it is not found (404), not a crash', async () => {
     const { destinations, destinationStore } = setup();
     const saved = await destinations.create(caller, 'env_1', accessKeyDestination);
     const remove = destinationStore.delete.bind(destinationStore);
@@ -1141,15 +1141,19 @@ describe('DestinationService: refusals the API answers, and races', () => {
       await remove('env_1', saved.id, 1);
       return put(item, expectedVersion);
     };
-    await expect(
-      destinations.update(caller, 'env_1', saved.id, { ...accessKeyDestination, version: 1 }),
-    ).rejects.toBeInstanceOf(StaleDestinationError);
+    const saveRefusal = await destinations
+      .update(caller, 'env_1', saved.id, { ...accessKeyDestination, version: 1 })
+      .catch((error: unknown) => error);
+    expect(saveRefusal).toBeInstanceOf(NotFoundError);
+    expect(saveRefusal).toHaveProperty('message', `Destination ${saved.id} not found.`);
     destinationStore.put = put;
     const again = await destinations.create(caller, 'env_1', accessKeyDestination);
     destinationStore.delete = async (environmentId, id, expectedVersion) => {
       await remove(environmentId, id, expectedVersion);
       return remove(environmentId, id, expectedVersion);
     };
-    await expect(destinations.delete(caller, 'env_1', again.id)).rejects.toBeInstanceOf(StaleDestinationError);
+    const deleteRefusal = await destinations.delete(caller, 'env_1', again.id).catch((error: unknown) => error);
+    expect(deleteRefusal).toBeInstanceOf(NotFoundError);
+    expect(deleteRefusal).toHaveProperty('message', `Destination ${again.id} not found.`);
   });
 });
