@@ -209,6 +209,13 @@ describe('companyRows', () => {
     ]);
   });
 
+  it('gives each data point the state as of its own instant, whatever the order of the points', () => {
+    // Newest first: First and Last Used go from set to empty, where an export's points only fill them.
+    const newestFirst = companyRows(acme, [exportCsv], segments, dataPoints('30d-daily', now).reverse());
+    expect(newestFirst).toEqual(rows.filter((r) => r[3] === 'feat-export').reverse());
+    expect(asRecord(newestFirst.at(-1)!)).toMatchObject({ Date: '2024-01-10', 'First Used': null, 'Last Used': null });
+  });
+
   it('looks usage up by the feature key: a feature without usage gets never / Never rows', () => {
     const dashboardRows = rows.filter((r) => r[3] === 'feat-dash').map(asRecord);
     expect(dashboardRows).toHaveLength(15);
