@@ -289,6 +289,13 @@ describe('Satisfaction and Feedback Count', () => {
     });
   });
 
+  it("leaves the record's feedback in its own order", () => {
+    const usage = usedOn(['2024-01-02'], [...scored(4), { at: ms('2024-01-03T00:00:00Z'), score: 2 }]);
+    const before = [...usage.feedback];
+    expect(usageTimeline(usage, DEFAULT_ADOPTION)(T).satisfaction).toBe(3);
+    expect(usage.feedback).toEqual(before);
+  });
+
   it('is reported for feedback without any use', () => {
     const feedbackOnly: FeatureUsageRecord = {
       eventKey: 'x',
@@ -349,6 +356,22 @@ describe('adoption thresholds', () => {
     expect(adoptionThresholdIssues({ minActiveDays: 2.5, windowDays: 28 }).map((i) => i.path)).toEqual([
       'adoption.minActiveDays',
     ]);
+  });
+
+  it('tells the client how to fix each threshold (the messages of a rejected feature definition)', () => {
+    expect(adoptionThresholdIssues({ minActiveDays: 0, windowDays: -1 })).toEqual([
+      { path: 'adoption.minActiveDays', message: 'must be a whole number of at least 1' },
+      { path: 'adoption.windowDays', message: 'must be a whole number of at least minActiveDays' },
+    ]);
+  });
+
+  it('names the stored thresholds it cannot evaluate in the internal failure', () => {
+    const error = new InvalidAdoptionThresholdsError(adoptionThresholdIssues({ minActiveDays: 0, windowDays: -1 }));
+    expect(error.name).toBe('InvalidAdoptionThresholdsError');
+    expect(error.message).toBe(
+      'Stored adoption thresholds cannot be evaluated: adoption.minActiveDays must be a whole number of at least 1; ' +
+        'adoption.windowDays must be a whole number of at least minActiveDays.',
+    );
   });
 
   it('fails an export of a stored definition it cannot evaluate as an internal failure, not a client error', () => {

@@ -194,6 +194,28 @@ describe('companyRows', () => {
     expect(asRecord(row)).toMatchObject({ 'Segment Names': '', 'Segment IDs': '' });
   });
 
+  it('follows a move between two sets of segments that share one', () => {
+    const byAgeAndPlan: SegmentDefinition[] = [
+      segments[0], // Enterprise: at every point
+      { id: 'seg-new', name: 'New', conditions: [{ field: 'firstSeen', operator: 'lessThanDaysAgo', days: 3 }] },
+      { id: 'seg-old', name: 'Old', conditions: [{ field: 'firstSeen', operator: 'moreThanDaysAgo', days: 3 }] },
+    ];
+    const cells = companyRows(acme, [exportCsv], byAgeAndPlan, dataPoints('30d-daily', now))
+      .map(asRecord)
+      .map((row) => `${row.Date} ${row['Segment Names']} ${row['Segment IDs']}`);
+    expect(cells.slice(2, 4)).toEqual([
+      '2024-01-12 Enterprise,New seg-ent,seg-new',
+      '2024-01-13 Enterprise,Old seg-ent,seg-old',
+    ]);
+  });
+
+  it('gives each data point the state as of its own instant, whatever the order of the points', () => {
+    // Newest first: First and Last Used go from set to empty, where an export's points only fill them.
+    const newestFirst = companyRows(acme, [exportCsv], segments, dataPoints('30d-daily', now).reverse());
+    expect(newestFirst).toEqual(rows.filter((r) => r[3] === 'feat-export').reverse());
+    expect(asRecord(newestFirst.at(-1)!)).toMatchObject({ Date: '2024-01-10', 'First Used': null, 'Last Used': null });
+  });
+
   it('looks usage up by the feature key: a feature without usage gets never / Never rows', () => {
     const dashboardRows = rows.filter((r) => r[3] === 'feat-dash').map(asRecord);
     expect(dashboardRows).toHaveLength(15);
