@@ -5,6 +5,7 @@
  * names, compression and order, profile runs, and what a failure or an abort leaves behind. Each
  * file is parsed back (JSON lines, csv-parse, fast-xml-parser, hyparquet).
  */
+import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -93,6 +94,11 @@ const xml = (text: string) =>
 type XmlEntries = { entry?: { key: string; value: string }[] } | '';
 const entries = (map: XmlEntries): Record<string, string> =>
   Object.fromEntries((map === '' ? [] : (map.entry ?? [])).map((entry) => [entry.key, entry.value]));
+
+/** Lets `count` turns of the event loop pass. */
+const turns = async (count: number) => {
+  for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 
 const isGzip = (bytes: Buffer) => bytes[0] === 0x1f && bytes[1] === 0x8b;
 
@@ -394,6 +400,91 @@ describe('the files', () => {
   });
 });
 
+describe('the reading', () => {
+  /** A reader over the records that counts the passes over its window and the batches it gave. */
+  const countingReader = (records: RawRecord[]) => {
+    const reader = new ArrayRawEventReader(records);
+    const counts = { passes: 0, batches: 0 };
+    return {
+      counts,
+      rawEvents: {
+        async *readBatches(environmentId: string, window: { from: number; to: number }) {
+          counts.passes++;
+          for await (const batch of reader.readBatches(environmentId, window)) {
+            counts.batches++;
+            yield batch;
+          }
+        },
+      },
+    };
+  };
+
+  it('reads the window once for JSON and XML, twice for CSV and Parquet (their columns first)', async () => {
+    const passes: Record<string, number> = {};
+    for (const format of ['json', 'xml', 'csv', 'parquet'] as const) {
+      const { counts, rawEvents } = countingReader([eventRecord('e', DAY_START + HOUR, { i: 1 })]);
+      await run({ format }, [], { rawEvents });
+      passes[format] = counts.passes;
+    }
+    expect(passes).toEqual({ json: 1, xml: 1, csv: 2, parquet: 2 });
+  });
+
+  /** A sink that reads no object until released: a run must wait for it rather than buffer the window. */
+  class HeldSink extends MemorySink {
+    private release!: () => void;
+    private readonly released = new Promise<void>((resolve) => (this.release = resolve));
+
+    override async write(key: string, body: Readable): Promise<void> {
+      await this.released;
+      return super.write(key, body);
+    }
+
+    letGo(): void {
+      this.release();
+    }
+  }
+
+  it("reads no further than the sink takes: a file's output waits for its upload to drain", async () => {
+    // 600 events of about 1 KB: 600 KB, many times what the streams buffer.
+    const { counts, rawEvents } = countingReader(
+      Array.from({ length: 600 }, (_, i) => eventRecord('e', DAY_START + HOUR + i, { i, pad: 'x'.repeat(1000) })),
+    );
+    const sink = new HeldSink();
+    const running = run({ compression: 'none' }, [], { rawEvents, sink });
+    await turns(20);
+    expect(counts.batches).toBeLessThan(100);
+    sink.letGo();
+    expect((await running).records).toEqual([600]);
+  });
+
+  it('reads no more profiles than the sink takes', async () => {
+    let listed = 0;
+    const profiles = {
+      async *listProfiles() {
+        for (let i = 0; i < 600; i++) {
+          listed++;
+          // Random text: profile files are gzip-compressed, and gzip would take repeated text in without end.
+          yield {
+            userId: `u${i}`,
+            attributes: { pad: randomBytes(750).toString('base64') },
+            updatedAt: 1,
+            firstSeen: 1,
+          };
+        }
+      },
+      listProfilesChangedSince: () => {
+        throw new Error('not on a first run');
+      },
+    };
+    const sink = new HeldSink();
+    const running = run({ type: 'userProfiles' }, [], { profiles, sink });
+    await turns(20);
+    expect(listed).toBeLessThan(300);
+    sink.letGo();
+    expect((await running).records).toEqual([600]);
+  });
+});
+
 describe('a profile run', () => {
   const store = () =>
     new ArrayProfileStore([
@@ -513,6 +604,34 @@ describe('a run that fails', () => {
     };
     const sink = new MemorySink();
     await expect(run({}, [], { rawEvents, signal: controller.signal, sink })).rejects.toThrow('time limit');
+    expect(sink.objects.size).toBe(0);
+  });
+
+  it('rejects only once the open uploads have ended, aborted', async () => {
+    const uploads: { key: string; ended: boolean }[] = [];
+    class TrackingSink extends MemorySink {
+      override async write(key: string, body: Readable): Promise<void> {
+        const upload = { key, ended: false };
+        uploads.push(upload);
+        try {
+          // An upload that takes a while to notice the abort, as a multipart upload does.
+          await super.write(key, body);
+        } finally {
+          await turns(5);
+          upload.ended = true;
+        }
+      }
+    }
+    const reader = new ArrayRawEventReader(records());
+    const rawEvents = {
+      async *readBatches(environmentId: string, window: { from: number; to: number }) {
+        yield* reader.readBatches(environmentId, window);
+        throw new Error('raw log unreadable');
+      },
+    };
+    const sink = new TrackingSink();
+    await expect(run({}, [], { rawEvents, sink })).rejects.toThrow('raw log unreadable');
+    expect(uploads.map((upload) => upload.ended)).toEqual([true, true]);
     expect(sink.objects.size).toBe(0);
   });
 
