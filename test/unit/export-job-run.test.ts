@@ -10,11 +10,11 @@ import { gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { XMLParser } from 'fast-xml-parser';
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { runExportJob, type ExportJobRunPorts, type ExportJobRunSpec } from '../../lambdas/core/export-job-run';
 import { RawLogChangedError } from '../../lambdas/core/export/repeated-records';
 import type { JsonValue, RawRecord } from '../../lambdas/core/raw-log';
 import { ArrayProfileStore, ArrayRawEventReader, eventRecord, MemorySink } from '../support/export-job-fixtures';
+import { parquetRows, parquetTypes } from '../support/parquet-read';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -70,20 +70,6 @@ function csvRows(text: string): Record<string, string>[] {
 }
 
 const csvHeader = (text: string): string[] => parseCsv(text, { to_line: 1 })[0];
-
-async function parquetRows(bytes: Buffer): Promise<Record<string, unknown>[]> {
-  // hyparquet reads GZIP pages with the decompressor it is given.
-  return parquetReadObjects({ file: arrayBufferOf(bytes), compressors: { GZIP: (input) => gunzipSync(input) } });
-}
-
-/** Each column's physical type, by name. */
-function parquetTypes(bytes: Buffer): Record<string, string | undefined> {
-  const { schema } = parquetMetadata(arrayBufferOf(bytes));
-  return Object.fromEntries(schema.slice(1).map((element) => [element.name, element.type]));
-}
-
-const arrayBufferOf = (bytes: Buffer): ArrayBuffer =>
-  bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 
 const xml = (text: string) =>
   new XMLParser({
