@@ -9,12 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { XMLParser } from 'fast-xml-parser';
 import { runExportJob, type ExportJobRunPorts, type ExportJobRunSpec } from '../../lambdas/core/export-job-run';
 import { RawLogChangedError } from '../../lambdas/core/export/repeated-records';
 import type { JsonValue, RawRecord } from '../../lambdas/core/raw-log';
 import { ArrayProfileStore, ArrayRawEventReader, eventRecord, MemorySink } from '../support/export-job-fixtures';
-import { parquetRows, parquetTypes } from '../support/parquet-read';
+import { parquetRows, parquetTypes, xmlEntries, xmlFile, type XmlEntries } from '../support/export-job-read';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -70,16 +69,6 @@ function csvRows(text: string): Record<string, string>[] {
 }
 
 const csvHeader = (text: string): string[] => parseCsv(text, { to_line: 1 })[0];
-
-const xml = (text: string) =>
-  new XMLParser({
-    parseTagValue: false,
-    isArray: (name) => ['Event', 'Profile', 'entry'].includes(name),
-  }).parse(text);
-
-type XmlEntries = { entry?: { key: string; value: string }[] } | '';
-const entries = (map: XmlEntries): Record<string, string> =>
-  Object.fromEntries((map === '' ? [] : (map.entry ?? [])).map((entry) => [entry.key, entry.value]));
 
 /** Lets `count` turns of the event loop pass. */
 const turns = async (count: number) => {
@@ -254,15 +243,15 @@ describe('each exported event', () => {
       { ...eventRecord('e', DAY_START + HOUR, {}), attributes: undefined },
     ];
     const { keys, sink } = await run({ format: 'xml', compression: 'none' }, records);
-    const events = xml(sink.text(keys[0])).Events.Event;
-    expect(events.map((event: { deviceInfo: XmlEntries }) => entries(event.deviceInfo))).toEqual([
+    const events = xmlFile(sink.text(keys[0])).Events.Event;
+    expect(events.map((event: { deviceInfo: XmlEntries }) => xmlEntries(event.deviceInfo))).toEqual([
       { browser: 'x', email: 'a@b.c' },
       {},
       {},
       {},
       {},
     ]);
-    expect(events.map((event: { eventProps: XmlEntries }) => entries(event.eventProps))).toEqual([
+    expect(events.map((event: { eventProps: XmlEntries }) => xmlEntries(event.eventProps))).toEqual([
       { n: '1' },
       { n: '2' },
       { n: '3' },
@@ -544,9 +533,9 @@ describe('a profile run', () => {
       profiles: store(),
     });
     expect(keys).toEqual([`dest/org1-job1-${RUN_TS}-env1-0.xml.gz`]);
-    const profiles = xml(sink.text(keys[0])).Profiles.Profile;
+    const profiles = xmlFile(sink.text(keys[0])).Profiles.Profile;
     expect(profiles[1].profile).toEqual({ identity: 'u2', phone: '+33 1' });
-    expect(entries(profiles[1].profileProps)).toEqual({ phone: '+33 1', email: '7', trial: 'true' });
+    expect(xmlEntries(profiles[1].profileProps)).toEqual({ phone: '+33 1', email: '7', trial: 'true' });
     const json = await run({ type: 'userProfiles', asString: true }, [], { profiles: store() });
     expect(JSON.parse(json.sink.text(json.keys[0]).split('\n')[0]).profileProps).toEqual({
       email: 'u1@x.y',

@@ -6,7 +6,6 @@
  * counts. Also the parts of file names and identities no run exercises.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import {
   eventFileKey,
   prioritizedProfile,
@@ -22,7 +21,7 @@ import {
   type RowFormat,
 } from '../../lambdas/core/export/job-formats';
 import type { JsonValue } from '../../lambdas/core/raw-log';
-import { parquetFileMetadata, parquetRows, parquetTypes } from '../support/parquet-read';
+import { parquetFileMetadata, parquetRows, parquetTypes, xmlEntries, xmlFile } from '../support/export-job-read';
 
 const AT = Date.UTC(2026, 10, 22, 10, 30, 0);
 
@@ -62,18 +61,6 @@ const user = (attributes: Record<string, JsonValue>, profile: ExportedProfile = 
   profile,
   attributes,
 });
-
-const xml = (text: string) => {
-  expect(XMLValidator.validate(text)).toBe(true);
-  return new XMLParser({
-    parseTagValue: false,
-    isArray: (name) => ['Event', 'Profile', 'entry'].includes(name),
-  }).parse(text);
-};
-
-type XmlEntries = { entry?: { key: string; value: string }[] } | '';
-const entries = (map: XmlEntries): Record<string, string> =>
-  Object.fromEntries((map === '' ? [] : (map.entry ?? [])).map((entry) => [entry.key, entry.value]));
 
 describe('the property columns', () => {
   it('are the keys sorted, typed number or boolean when every value is, else text; null values do not count', () => {
@@ -163,10 +150,10 @@ describe('XML', () => {
       true,
     );
     expect(text.endsWith('</Event>\n</Events>\n')).toBe(true);
-    const [first, second, third] = xml(text).Events.Event;
+    const [first, second, third] = xmlFile(text).Events.Event;
     expect(first.profile).toEqual({ identity: 'u1', email: 'a@b.c', phone: '+33' });
-    expect(entries(first.eventProps)).toEqual({ none: '', list: '[1,"a"]' });
-    expect(entries(first.deviceInfo)).toEqual({ os: '' });
+    expect(xmlEntries(first.eventProps)).toEqual({ none: '', list: '[1,"a"]' });
+    expect(xmlEntries(first.deviceInfo)).toEqual({ os: '' });
     expect(second.profile).toEqual({ phone: '+33' });
     expect(third.profile).toBe('');
     expect(text).toContain('<profile></profile><deviceInfo></deviceInfo><eventProps></eventProps>');
@@ -180,11 +167,11 @@ describe('XML', () => {
     const plain = written(profileFormat('xml', { asString: false, columns: columnsOf([]) }), rows).bytes.toString();
     expect(plain.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<Profiles>\n<Profile>')).toBe(true);
     expect(plain.endsWith('</Profile>\n</Profiles>\n')).toBe(true);
-    const [first, second] = xml(plain).Profiles.Profile;
+    const [first, second] = xmlFile(plain).Profiles.Profile;
     expect(first.profile).toEqual({ identity: 'u1', email: 'a@b.c' });
-    expect(entries(first.profileProps)).toEqual({ plan: 'pro', seats: '3', o: '{"a":1}' });
+    expect(xmlEntries(first.profileProps)).toEqual({ plan: 'pro', seats: '3', o: '{"a":1}' });
     expect(second.profile).toEqual({ phone: '+33' });
-    expect(entries(second.profileProps)).toEqual({});
+    expect(xmlEntries(second.profileProps)).toEqual({});
   });
 });
 
