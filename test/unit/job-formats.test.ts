@@ -65,14 +65,15 @@ const user = (attributes: Record<string, JsonValue>, profile: ExportedProfile = 
 describe('the property columns', () => {
   it('are the keys sorted, typed number or boolean when every value is, else text; null values do not count', () => {
     const columns = columnsOf([
-      { n: 1, flag: true, mixed: 1, late: null, nulls: null, text: 'x' },
+      { n: 1, flag: true, mixed: 1, late: null, nulls: null, text: 'x', lastNull: 1 },
       { n: null, flag: null, mixed: true, late: 2, nulls: null, b: { o: 1 } },
-      { n: 2.5, flag: false, mixed: 3 },
+      { n: 2.5, flag: false, mixed: 3, lastNull: null },
     ]);
-    expect(columns.keys).toEqual(['b', 'flag', 'late', 'mixed', 'n', 'nulls', 'text']);
+    expect(columns.keys).toEqual(['b', 'flag', 'lastNull', 'late', 'mixed', 'n', 'nulls', 'text']);
     expect(Object.fromEntries(columns.types)).toEqual({
       b: 'text',
       flag: 'boolean',
+      lastNull: 'number',
       late: 'number',
       mixed: 'text',
       n: 'number',
@@ -356,6 +357,17 @@ describe('Parquet', () => {
     // 100,000 bytes of text and a few more per row: 11 rows reach 1 MiB.
     expect(parquetFileMetadata(bytes).row_groups.map((group) => Number(group.num_rows))).toEqual([11, 11, 3]);
     expect(taken).toBe(2);
+  });
+
+  it('encodes a row group when exactly 1 MiB of values is waiting, not a row later', () => {
+    const row = (text: string) => event({ text });
+    const format = eventFormat('parquet', { eventName: 'e', asString: false, columns: columnsOf([{ text: 'x' }]) });
+    // Two rows of half a MiB each, as the file counts them.
+    const frame = format.open().encode(row('')).bytes;
+    const half = row('h'.repeat(512 * 1024 - frame));
+    const { bytes, taken } = written(format, [half, half, half]);
+    expect(taken).toBe(1);
+    expect(parquetFileMetadata(bytes).row_groups.map((group) => Number(group.num_rows))).toEqual([2, 1]);
   });
 
   it('estimates its size at no less than the bytes it writes, whatever the rows', () => {
