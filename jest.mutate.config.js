@@ -15,6 +15,10 @@ module.exports = {
   ...base,
   // Stryker wraps the environment in its own and does not resolve <rootDir> in its path.
   testEnvironment: path.join(__dirname, 'test', 'support', 'node-environment.js'),
+  // The sources as roots too: Stryker runs only the tests Jest finds related to a mutated file, and Jest
+  // follows imports only through files under its roots (a test reaching core/export/*.ts through
+  // core/export-job-run.ts or test/support/ would otherwise not run for its mutants).
+  roots: ['<rootDir>/test', '<rootDir>/lambdas'],
   testPathIgnorePatterns: [
     '/node_modules/',
     '<rootDir>/test/e2e/',
