@@ -155,6 +155,15 @@ describe('CsvRowEncoder', () => {
     expect(() => new CsvRowEncoder(3, { columnGroups: [1.5, 1.5] })).toThrow(RangeError);
   });
 
+  it('groups columns by fours by default, whatever the column count', () => {
+    for (const columnCount of [1, 4, 5, 8]) {
+      const rows = Array.from({ length: 30 }, (_, r) =>
+        Array.from({ length: columnCount }, (_, column) => cellAt((r >> 1) * 11 + column)),
+      );
+      expect(new CsvRowEncoder(columnCount).encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
+    }
+  });
+
   it('leaves out cells beyond the columns, like csv-stringify with columns', () => {
     expect(new CsvRowEncoder(2).encode([['a', 'b', 'c'], ['d']])).toBe('a,b\nd\n');
   });

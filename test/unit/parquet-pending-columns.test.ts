@@ -37,4 +37,24 @@ describe('PendingColumns', () => {
       { numRuns: 60 },
     );
   });
+
+  it('gives back a text longer than its whole buffer, after other texts', () => {
+    const pending = new PendingColumns(['text']);
+    const long = 'é🎉x'.repeat(30_000);
+    pending.push(['short']);
+    pending.push([long]);
+    pending.push(['after']);
+    expect(pending.columns()).toEqual([['short', long, 'after']]);
+  });
+
+  it('gives back a missing value as null', () => {
+    const pending = new PendingColumns(['text', 'number', 'boolean']);
+    pending.push([undefined, undefined, undefined]);
+    pending.push(['a', 1, false]);
+    expect(pending.columns()).toEqual([
+      [null, 'a'],
+      [null, 1],
+      [null, false],
+    ]);
+  });
 });
