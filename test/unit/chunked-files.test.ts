@@ -276,6 +276,16 @@ describe('ChunkedFiles', () => {
     },
   );
 
+  it('reports the error of a group destroyed before its first row, and writes nothing', async () => {
+    const sink = new RecordingSink();
+    const files = new ChunkedFiles({ format: linesFormat(), sink, keyOf, gzip: false });
+    const failure = new Error('another group failed');
+    files.destroy(failure);
+    expect(() => files.add('late')).toThrow(failure);
+    await expect(files.close()).rejects.toBe(failure);
+    expect(sink.objects.size).toBe(0);
+  });
+
   it('keeps the files already finished when destroyed between files, and still reports the error', async () => {
     const sink = new RecordingSink();
     const files = new ChunkedFiles({ format: linesFormat(), sink, keyOf, gzip: false, maxBytes: FRAME + 4 });
