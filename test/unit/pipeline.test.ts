@@ -200,6 +200,46 @@ describe('runExport without rows or with a failing sink', () => {
     ).rejects.toBe(refused);
   });
 
+  it("fails with the sink's error when the sink refuses the complete object", async () => {
+    const refused = new Error('completion refused');
+    const refusing: ObjectSink = {
+      async write(_key, body) {
+        for await (const chunk of body) void chunk;
+        throw refused;
+      },
+    };
+    await expect(
+      runExport({ rows: batches(3), encoder: csvEncoder(['id', 'n', 'text']), sink: refusing, key: 'file.csv' }),
+    ).rejects.toBe(refused);
+  });
+
+  it('holds the rows back while the sink does not read (backpressure), then writes them all', async () => {
+    let startReading!: () => void;
+    const reading = new Promise<void>((resolve) => (startReading = resolve));
+    let bytes = 0;
+    const slow: ObjectSink = {
+      async write(_key, body) {
+        await reading;
+        for await (const chunk of body) bytes += (chunk as Buffer).length;
+      },
+    };
+    let produced = 0;
+    const exported = runExport({
+      rows: batches(1000, () => produced++),
+      encoder: csvEncoder(['id', 'n', 'text']),
+      sink: slow,
+      key: 'file.csv',
+    });
+    // Far more turns of the event loop than the export would need to pull every batch without backpressure.
+    for (let turn = 0; turn < 1500; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(produced).toBeLessThan(100);
+    startReading();
+    const result = await exported;
+    expect(produced).toBe(1000);
+    expect(result.rowCount).toBe(100_000);
+    expect(result.byteCount).toBe(bytes);
+  });
+
   it('stops at once when aborted before it starts', async () => {
     const controller = new AbortController();
     controller.abort(new Error('cancelled'));
