@@ -36,6 +36,11 @@ describe('xmlText', () => {
     expect(xmlText('a\udc00')).toBe('a\ufffd');
     expect(xmlText('\udc00\ud800')).toBe('\ufffd\ufffd');
     expect(xmlText('\ud800\ud800\udc00')).toBe('\ufffd\ud800\udc00');
+    // The first and last high and low surrogates, paired and unpaired.
+    expect(xmlText('\ud800\udc00 \udbff\udfff \ud800\udfff \udbff\udc00')).toBe(
+      '\ud800\udc00 \udbff\udfff \ud800\udfff \udbff\udc00',
+    );
+    expect(xmlText('\udbff \udfff \udbffa a\udfff')).toBe('\ufffd \ufffd \ufffda a\ufffd');
   });
 
   it('gives the same text whatever came before (its pattern keeps no state between calls)', () => {
