@@ -47,6 +47,24 @@ describe('PendingColumns', () => {
     expect(pending.columns()).toEqual([['short', long, 'after']]);
   });
 
+  it('gives back texts with unpaired surrogates as they are, and paired ones too', () => {
+    const texts = [
+      'a\ud800',
+      '\udbffb',
+      '\udc00c',
+      'd\udfff',
+      '\udc00\ud800',
+      '\ud800\udc00',
+      '\udbff\udfff',
+      '\ud800\udfff',
+      '\udbff\udc00',
+      'plain',
+    ];
+    const pending = new PendingColumns(['text']);
+    for (const text of texts) pending.push([text]);
+    expect(pending.columns()).toEqual([texts]);
+  });
+
   it('gives back a missing value as null', () => {
     const pending = new PendingColumns(['text', 'number', 'boolean']);
     pending.push([undefined, undefined, undefined]);
