@@ -133,7 +133,7 @@ test('the replay fails with the position of the record that changed', () => {
     { id: 'b', receivedAt: 0 },
     { id: 'a', receivedAt: 0 },
   ]);
-  const replay = recorded.replay();
+  const replay: RepeatFilter = recorded.replay();
   expect(replay.seenBefore('a', 0)).toBe(false);
   expect(replay.seenBefore('b', 0)).toBe(false);
   const changed = (() => {
@@ -142,6 +142,7 @@ test('the replay fails with the position of the record that changed', () => {
     } catch (error) {
       return error;
     }
+    return undefined;
   })();
   expect(changed).toBeInstanceOf(RawLogChangedError);
   expect(changed).toMatchObject({
