@@ -130,6 +130,18 @@ describe('ChunkedFiles', () => {
     expect(written.map((file) => rowsOfFile(sink.text(file.key)))).toEqual([['small'], ['x'.repeat(50)], ['tiny']]);
   });
 
+  it('gives a first row larger than the limit a file of its own, with no empty file before it', async () => {
+    const { written, sink } = await writeAll(['x'.repeat(50), 'tiny'], { maxBytes: 20 });
+    expect(written.map((file) => rowsOfFile(sink.text(file.key)))).toEqual([['x'.repeat(50)], ['tiny']]);
+  });
+
+  it('writes the same files when the format holds its output back until the file is finished', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => `held ${i}`);
+    const { written, sink } = await writeAll(rows, { maxBytes: 40, readyAt: Number.MAX_SAFE_INTEGER });
+    expect(written.length).toBeGreaterThan(1);
+    expect(written.flatMap((file) => rowsOfFile(sink.text(file.key)))).toEqual(rows);
+  });
+
   it('writes no file for a group without rows', async () => {
     const { written, sink } = await writeAll([]);
     expect(written).toEqual([]);

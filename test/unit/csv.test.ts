@@ -150,7 +150,9 @@ describe('CsvRowEncoder', () => {
   });
 
   it('refuses column groups that do not add up to the columns', () => {
-    expect(() => new CsvRowEncoder(3, { columnGroups: [1, 1] })).toThrow(RangeError);
+    expect(() => new CsvRowEncoder(3, { columnGroups: [1, 1] })).toThrow(
+      new RangeError('Column groups [1,1] do not add up to the 3 columns.'),
+    );
     expect(() => new CsvRowEncoder(3, { columnGroups: [2, 0, 1] })).toThrow(RangeError);
     expect(() => new CsvRowEncoder(3, { columnGroups: [1.5, 1.5] })).toThrow(RangeError);
   });
