@@ -65,11 +65,27 @@ describe('PendingColumns', () => {
     expect(pending.columns()).toEqual([texts]);
   });
 
+  it('gives back every row beyond its initial room, of every kind, across a clear', () => {
+    const pending = new PendingColumns(KINDS);
+    for (const count of [5000, 3000]) {
+      const rows = Array.from({ length: count }, (_, i) => [
+        i % 7 === 0 ? null : `text ${i}`,
+        i % 5 === 0 ? null : i / 4,
+        i % 3 === 0 ? null : i % 2 === 0,
+        i % 11 === 0 ? i : `é${i}`,
+      ]);
+      for (const values of rows) pending.push(values);
+      expect(pending.rows).toBe(count);
+      expect(pending.columns()).toStrictEqual(KINDS.map((_, column) => rows.map((values) => values[column])));
+      pending.clear();
+    }
+  });
+
   it('gives back a missing value as null', () => {
     const pending = new PendingColumns(['text', 'number', 'boolean']);
     pending.push([undefined, undefined, undefined]);
     pending.push(['a', 1, false]);
-    expect(pending.columns()).toEqual([
+    expect(pending.columns()).toStrictEqual([
       [null, 'a'],
       [null, 1],
       [null, false],
