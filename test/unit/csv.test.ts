@@ -150,9 +150,20 @@ describe('CsvRowEncoder', () => {
   });
 
   it('refuses column groups that do not add up to the columns', () => {
-    expect(() => new CsvRowEncoder(3, { columnGroups: [1, 1] })).toThrow(RangeError);
+    expect(() => new CsvRowEncoder(3, { columnGroups: [1, 1] })).toThrow(
+      new RangeError('Column groups [1,1] do not add up to the 3 columns.'),
+    );
     expect(() => new CsvRowEncoder(3, { columnGroups: [2, 0, 1] })).toThrow(RangeError);
     expect(() => new CsvRowEncoder(3, { columnGroups: [1.5, 1.5] })).toThrow(RangeError);
+  });
+
+  it('groups columns by fours by default, whatever the column count', () => {
+    for (const columnCount of [1, 4, 5, 8]) {
+      const rows = Array.from({ length: 30 }, (_, r) =>
+        Array.from({ length: columnCount }, (_, column) => cellAt((r >> 1) * 11 + column)),
+      );
+      expect(new CsvRowEncoder(columnCount).encode(rows)).toBe(stringify(rows, WHOLE_ROWS));
+    }
   });
 
   it('leaves out cells beyond the columns, like csv-stringify with columns', () => {

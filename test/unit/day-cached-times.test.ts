@@ -36,4 +36,22 @@ describe('DayCachedTimes', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('gives the plain text of times outside years 1000 to 9999, after a time inside them', () => {
+    const cached = new DayCachedTimes();
+    for (const at of [Date.UTC(2026, 10, 22, 10), YEAR_10000, YEAR_10000 + 3_600_000, YEAR_1000 - 1, -MAX_TIME]) {
+      expect(cached.iso(at)).toBe(new Date(at).toISOString());
+      expect(cached.compact(at)).toBe(compactTimestamp(at));
+      expect(cached.utcDay(at)).toBe(utcDay(at));
+    }
+  });
+
+  it('starts the next day at midnight', () => {
+    const cached = new DayCachedTimes();
+    const midnight = Date.UTC(2026, 10, 23);
+    for (const at of [midnight - 1, midnight, midnight - 1]) {
+      expect(cached.iso(at)).toBe(new Date(at).toISOString());
+      expect(cached.compact(at)).toBe(compactTimestamp(at));
+    }
+  });
 });

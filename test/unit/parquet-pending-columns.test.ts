@@ -37,4 +37,58 @@ describe('PendingColumns', () => {
       { numRuns: 60 },
     );
   });
+
+  it('gives back a text longer than its whole buffer, after other texts', () => {
+    const pending = new PendingColumns(['text']);
+    const long = 'é🎉x'.repeat(30_000);
+    pending.push(['short']);
+    pending.push([long]);
+    pending.push(['after']);
+    expect(pending.columns()).toEqual([['short', long, 'after']]);
+  });
+
+  it('gives back texts with unpaired surrogates as they are, and paired ones too', () => {
+    const texts = [
+      'a\ud800',
+      '\udbffb',
+      '\udc00c',
+      'd\udfff',
+      '\udc00\ud800',
+      '\ud800\udc00',
+      '\udbff\udfff',
+      '\ud800\udfff',
+      '\udbff\udc00',
+      'plain',
+    ];
+    const pending = new PendingColumns(['text']);
+    for (const text of texts) pending.push([text]);
+    expect(pending.columns()).toEqual([texts]);
+  });
+
+  it('gives back every row beyond its initial room, of every kind, across a clear', () => {
+    const pending = new PendingColumns(KINDS);
+    for (const count of [5000, 3000]) {
+      const rows = Array.from({ length: count }, (_, i) => [
+        i % 7 === 0 ? null : `text ${i}`,
+        i % 5 === 0 ? null : i / 4,
+        i % 3 === 0 ? null : i % 2 === 0,
+        i % 11 === 0 ? i : `é${i}`,
+      ]);
+      for (const values of rows) pending.push(values);
+      expect(pending.rows).toBe(count);
+      expect(pending.columns()).toStrictEqual(KINDS.map((_, column) => rows.map((values) => values[column])));
+      pending.clear();
+    }
+  });
+
+  it('gives back a missing value as null', () => {
+    const pending = new PendingColumns(['text', 'number', 'boolean']);
+    pending.push([undefined, undefined, undefined]);
+    pending.push(['a', 1, false]);
+    expect(pending.columns()).toStrictEqual([
+      [null, 'a'],
+      [null, 1],
+      [null, false],
+    ]);
+  });
 });

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalFileSink } from '../../lambdas/adapters/local/file-sink';
 import { csvEncoder } from '../../lambdas/core/export/csv';
-import { runExport, type Cell, type ObjectSink } from '../../lambdas/core/export/pipeline';
+import {
+  exportDeadline,
+  runExport,
+  RUN_TIME_LIMIT_MS,
+  type Cell,
+  type ObjectSink,
+} from '../../lambdas/core/export/pipeline';
 
 let directory: string;
 beforeEach(() => (directory = mkdtempSync(join(tmpdir(), 'pipeline-'))));
@@ -134,5 +140,148 @@ describe('runExport', () => {
     expect(result.byteCount).toBe(bytes);
     // Pending when the export started, done before its last batch.
     expect(ioDoneAtBatch.indexOf(true)).toBeGreaterThan(0);
+  });
+});
+
+describe('runExport without rows or with a failing sink', () => {
+  async function* none(): AsyncGenerator<Cell[][]> {}
+
+  async function* emptyBatches(): AsyncGenerator<Cell[][]> {
+    yield [];
+    yield [];
+  }
+
+  it.each([
+    ['no batches', none],
+    ['empty batches', emptyBatches],
+  ])('writes a CSV of its header alone for %s', async (_name, rows) => {
+    const result = await runExport({
+      rows: rows(),
+      encoder: csvEncoder(['id', 'n']),
+      sink: new LocalFileSink({ directory }),
+      key: 'empty.csv',
+    });
+    expect(readFileSync(join(directory, 'empty.csv'), 'utf8')).toBe('id,n\n');
+    expect(result).toEqual({ key: 'empty.csv', rowCount: 0, byteCount: 5 });
+  });
+
+  it("fails with the sink's error, not the stream's, when the sink gives up midway", async () => {
+    const refused = new Error('destination refused');
+    let produced = 0;
+    const giving: ObjectSink = {
+      async write(_key, body) {
+        for await (const chunk of body) {
+          void chunk;
+          throw refused;
+        }
+      },
+    };
+    await expect(
+      runExport({
+        rows: batches(1000, () => produced++),
+        encoder: csvEncoder(['id', 'n', 'text']),
+        sink: giving,
+        key: 'file.csv',
+      }),
+    ).rejects.toBe(refused);
+    // The rows stop once the sink is gone.
+    expect(produced).toBeLessThan(1000);
+  });
+
+  it("fails with the sink's error when the sink refuses before reading", async () => {
+    const refused = new Error('no such bucket');
+    await expect(
+      runExport({
+        rows: batches(3),
+        encoder: csvEncoder(['id', 'n', 'text']),
+        sink: { write: () => Promise.reject(refused) },
+        key: 'file.csv',
+      }),
+    ).rejects.toBe(refused);
+  });
+
+  it("fails with the sink's error when the sink refuses the complete object", async () => {
+    const refused = new Error('completion refused');
+    const refusing: ObjectSink = {
+      async write(_key, body) {
+        for await (const chunk of body) void chunk;
+        throw refused;
+      },
+    };
+    await expect(
+      runExport({ rows: batches(3), encoder: csvEncoder(['id', 'n', 'text']), sink: refusing, key: 'file.csv' }),
+    ).rejects.toBe(refused);
+  });
+
+  it('holds the rows back while the sink does not read (backpressure), then writes them all', async () => {
+    let startReading!: () => void;
+    const reading = new Promise<void>((resolve) => (startReading = resolve));
+    let bytes = 0;
+    const slow: ObjectSink = {
+      async write(_key, body) {
+        await reading;
+        for await (const chunk of body) bytes += (chunk as Buffer).length;
+      },
+    };
+    let produced = 0;
+    const exported = runExport({
+      rows: batches(1000, () => produced++),
+      encoder: csvEncoder(['id', 'n', 'text']),
+      sink: slow,
+      key: 'file.csv',
+    });
+    // Far more turns of the event loop than the export would need to pull every batch without backpressure.
+    for (let turn = 0; turn < 1500; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(produced).toBeLessThan(100);
+    startReading();
+    const result = await exported;
+    expect(produced).toBe(1000);
+    expect(result.rowCount).toBe(100_000);
+    expect(result.byteCount).toBe(bytes);
+  });
+
+  it('stops at once when aborted before it starts', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled'));
+    let produced = 0;
+    const draining: ObjectSink = {
+      async write(_key, body) {
+        for await (const chunk of body) void chunk;
+      },
+    };
+    await expect(
+      runExport({
+        rows: batches(10, () => produced++),
+        encoder: csvEncoder(['id', 'n', 'text']),
+        sink: draining,
+        key: 'file.csv',
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow('cancelled');
+    expect(produced).toBe(1);
+  });
+});
+
+describe('exportDeadline', () => {
+  it('aborts after the time limit', async () => {
+    const signal = exportDeadline(5);
+    expect(signal.aborted).toBe(false);
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    expect((signal.reason as Error).name).toBe('TimeoutError');
+  });
+
+  it("aborts with the caller's reason when the caller's signal aborts first", () => {
+    const controller = new AbortController();
+    const signal = exportDeadline(RUN_TIME_LIMIT_MS, controller.signal);
+    expect(signal.aborted).toBe(false);
+    const reason = new Error('shutting down');
+    controller.abort(reason);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe(reason);
+  });
+
+  it('gives a run as long as Lambda allows, less time to record its outcome', () => {
+    expect(RUN_TIME_LIMIT_MS).toBeGreaterThan(14 * 60 * 1000);
+    expect(RUN_TIME_LIMIT_MS).toBeLessThan(15 * 60 * 1000);
   });
 });

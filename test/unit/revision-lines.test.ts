@@ -118,3 +118,54 @@ test('index.csv: one row per revision, streamed', async () => {
     ['revisions/2.json', '', '', '', ''],
   ]);
 });
+
+describe('revision lines: fields present only where they apply', () => {
+  test('a record about nobody has no _p', () => {
+    expect(line({ ...base, type: 'event', event: 'x', timestamp: 1_234_567_890_999 })).toBe(
+      '{"_t":1234567890,"_n":"x"}',
+    );
+  });
+
+  test('the user id comes before the company', () => {
+    expect(line({ ...base, type: 'user', userId: 'john', companyId: 'acme', timestamp: 1_234_567_890_000 })).toBe(
+      '{"_p":"john","_t":1234567890}',
+    );
+  });
+
+  test('_p2 only on an alias that has one; _n only on events and feedback that have one', () => {
+    const at = { timestamp: 1_234_567_890_000 };
+    expect(line({ ...base, ...at, type: 'event', userId: 'john', alias: 'other', event: 'x' })).toBe(
+      '{"_p":"john","_t":1234567890,"_n":"x"}',
+    );
+    expect(line({ ...base, ...at, type: 'alias', userId: 'john' })).toBe('{"_p":"john","_t":1234567890}');
+    expect(line({ ...base, ...at, type: 'user', userId: 'john', event: 'x', attributes: { a: 'b"c' } })).toBe(
+      '{"_p":"john","_t":1234567890,"a":"b\\"c"}',
+    );
+    expect(line({ ...base, ...at, type: 'event', userId: 'john' })).toBe('{"_p":"john","_t":1234567890}');
+    expect(line({ ...base, ...at, type: 'feedback', userId: 'john' })).toBe('{"_p":"john","_t":1234567890}');
+  });
+
+  test('names and texts are JSON-escaped', () => {
+    expect(
+      line({
+        ...base,
+        type: 'alias',
+        userId: 'a"b',
+        alias: 'c\nd',
+        timestamp: 1_234_567_890_000,
+        attributes: { 'q"n': null },
+      }),
+    ).toBe('{"_p":"a\\"b","_p2":"c\\nd","_t":1234567890,"q\\"n":null}');
+  });
+});
+
+test('index.csv fails when reading the revisions fails', async () => {
+  async function* failing() {
+    yield { n: 1 };
+    throw new Error('revisions unreadable');
+  }
+  const read = async () => {
+    for await (const chunk of indexCsv(failing())) void chunk;
+  };
+  await expect(read()).rejects.toThrow('revisions unreadable');
+});
