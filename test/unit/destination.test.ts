@@ -1,5 +1,6 @@
-import { destinationFrom, type SettingsInput } from '../../lambdas/core/destination-input';
+import { destinationFrom, DestinationValidationError, type SettingsInput } from '../../lambdas/core/destination-input';
 import {
+  BucketNotFoundError,
   GCS_ENDPOINT,
   isAwsRegion,
   isBucketName,
@@ -302,8 +303,17 @@ describe('destinationFrom', () => {
 
     it('reports every problem at once', () => {
       const error = validationErrorOf({ enabled: true, provider: 'Custom', bucket: 'Bad Bucket', region: 'EU West' });
-      expect(paths(error)).toEqual(['bucket', 'endpoint', 'region']);
-      expect(error.message).toMatch(/^Invalid destination\. bucket: .*; endpoint: .*; region: .*\.$/);
+      expect(error.issues).toEqual([
+        {
+          path: 'bucket',
+          message: 'must be a bucket name: 3-63 lowercase letters, digits, dots, dashes or underscores',
+        },
+        { path: 'endpoint', message: 'required for Custom, e.g. https://<ACCOUNT_ID>.eu.r2.cloudflarestorage.com' },
+        { path: 'region', message: 'must be a region name such as europe-west1, auto or us-east-1' },
+      ]);
+      expect(error.message).toBe(
+        `Invalid destination. ${error.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}.`,
+      );
     });
   });
 
@@ -321,6 +331,22 @@ describe('destinationFrom', () => {
       const error = validationErrorOf({ enabled: true, provider, bucket, endpoint: 'https://minio.example.com' });
       expect(paths(error)).toEqual(['bucket']);
     }
+  });
+
+  it('trims the region given', () => {
+    expect(destinationFrom({ enabled: true, provider: 'GCP', bucket: 'acme', region: ' europe-west1 ' })?.region).toBe(
+      'europe-west1',
+    );
+  });
+
+  it("reports the destination's own error when validation fails, keeping it as the cause", () => {
+    const destinationError = new BucketNotFoundError('acme');
+    const error = new DestinationValidationError(destinationError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('DestinationValidationError');
+    expect(error.message).toBe(destinationError.message);
+    expect(error.cause).toBe(destinationError);
+    expect(error.destinationError).toBe(destinationError);
   });
 
   it('refuses a region that is not a region name on region', () => {
