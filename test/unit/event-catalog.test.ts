@@ -71,6 +71,25 @@ describe('EventCatalogRecorder', () => {
     ]);
   });
 
+  it('writes the waiting counts once exactly the interval has passed since the last write', async () => {
+    await recorder.record('env', [event('report_run', 'a')], now);
+    now += 9_999;
+    await recorder.record('env', [event('report_run', 'a')], now);
+    expect(store.writes).toHaveLength(1);
+    now += 1;
+    await recorder.record('env', [event('report_run')], now);
+    expect(store.writes[1].sightings).toEqual([
+      { name: 'report_run', count: 2, firstSeen: now - 10_000, lastSeen: now, propertyKeys: [] },
+    ]);
+  });
+
+  it('remembers the names and keys of earlier writes, not only of the last one', async () => {
+    await recorder.record('env', [event('report_run', 'a')], now);
+    await recorder.record('env', [event('login', 'b')], now);
+    await recorder.record('env', [event('report_run', 'a'), event('login', 'b')], now);
+    expect(store.writes).toHaveLength(2);
+  });
+
   it('keeps environments apart', async () => {
     await recorder.record('one', [event('x', 'k')], now);
     await recorder.record('two', [event('x', 'k')], now);
