@@ -79,7 +79,7 @@ describe('EventCatalogRecorder', () => {
     now += 1;
     await recorder.record('env', [event('report_run')], now);
     expect(store.writes[1].sightings).toEqual([
-      { name: 'report_run', count: 2, firstSeen: now - 10_000, lastSeen: now, propertyKeys: [] },
+      { name: 'report_run', count: 2, firstSeen: now - 1, lastSeen: now, propertyKeys: [] },
     ]);
   });
 
