@@ -217,7 +217,14 @@ describe('destinationFrom', () => {
       expect(error.issues).toEqual([{ path: 'key', message: expect.stringMatching(message) }]);
     });
 
-    it('refuses the same in the key part of an AWS bucket URL, also percent-encoded', () => {
+    it('refuses the same in the key part of an AWS bucket URL, also percent-encoded or with spaces around the URL', () => {
+      expect(
+        validationErrorOf({
+          enabled: true,
+          provider: 'AWS',
+          bucketUrl: ' https://acme.s3.eu-west-1.amazonaws.com/../x ',
+        }).issues,
+      ).toEqual([{ path: 'bucketUrl', message: expect.stringMatching(/^the key prefix /) }]);
       for (const path of ['../../tmp/x', '%2E%2E/tmp', 'a//b', `${'k'.repeat(513)}`]) {
         const error = validationErrorOf({
           enabled: true,
