@@ -92,6 +92,8 @@ describe('record encoding', () => {
     ['a text timestamp', '{"id":"a","environmentId":"e","receivedAt":1,"type":"event","timestamp":"5"}', '"timestamp"'],
     ['a numeric alias', '{"id":"a","environmentId":"e","receivedAt":1,"type":"alias","alias":5}', '"alias"'],
     ['null', 'null', 'JSON object'],
+    ['a string', '"event"', 'JSON object'],
+    ['text attributes', '{"id":"a","environmentId":"e","receivedAt":1,"type":"user","attributes":"x"}', '"attributes"'],
   ])('refuses a line with %s', (_, line, named) => {
     expect(() => decodeRawRecord(line)).toThrow(RawRecordFormatError);
     expect(() => decodeRawRecord(line)).toThrow(named);
