@@ -837,3 +837,158 @@ describe('getStatus', () => {
     });
   });
 });
+
+describe('what the API shows', () => {
+  it('shows defaults before anything is saved', async () => {
+    const { service } = await setup();
+    expect(await service.getSettings(member, ENV)).toEqual({
+      enabled: false,
+      cadence: 'daily',
+      provider: null,
+      bucketUrl: null,
+      bucket: null,
+      region: null,
+      key: null,
+      endpoint: null,
+      accessKeyId: null,
+      secretAccessKeySet: false,
+      notifyEmails: [],
+      updatedAt: null,
+      stoppedAt: null,
+      stoppedReason: null,
+      version: 0,
+    });
+  });
+
+  it('shows saved AWS settings with the bucket URL as sent, no endpoint, and the access key masked', async () => {
+    const { service } = await enabled();
+    expect(await service.getSettings(member, ENV)).toEqual({
+      enabled: true,
+      cadence: 'daily',
+      provider: 'AWS',
+      bucketUrl: awsInput.bucketUrl,
+      bucket: 'acme-exports',
+      region: 'eu-west-1',
+      key: 'daily',
+      endpoint: null,
+      accessKeyId: '***************1234',
+      secretAccessKeySet: true,
+      notifyEmails: ['data@acme.example'],
+      updatedAt: '2026-03-10T13:00:00.000Z',
+      stoppedAt: null,
+      stoppedReason: null,
+      version: 1,
+    });
+  });
+
+  it('keeps the saved bucket URL when a save leaves it out; a Custom destination shows its endpoint and no bucket URL', async () => {
+    const world = await enabled();
+    expect((await saveAsRead(world, { enabled: true, cadence: 'weekly' })).bucketUrl).toBe(awsInput.bucketUrl);
+    expect(
+      await saveAsRead(world, {
+        enabled: true,
+        provider: 'Custom',
+        bucket: 'lake',
+        endpoint: 'https://r2.example',
+        key: '',
+      }),
+    ).toMatchObject({
+      provider: 'Custom',
+      bucketUrl: null,
+      bucket: 'lake',
+      region: 'us-east-1',
+      key: '',
+      endpoint: 'https://r2.example',
+    });
+    expect(await saveAsRead(world, { enabled: true, provider: 'GCP', bucket: 'lake' })).toMatchObject({
+      provider: 'GCP',
+      endpoint: null,
+    });
+  });
+
+  it("lists the runs with their times as ISO text, each run's duration measured on the clock", async () => {
+    const world = await enabled();
+    await withOneCompany(world);
+    // Each run takes 90 s on the clock.
+    const listFeatures = world.tenants.listFeatures.bind(world.tenants);
+    world.tenants.listFeatures = async (environmentId) => {
+      world.clock.advance(90_000);
+      return listFeatures(environmentId);
+    };
+    world.clock.set(ms('2026-03-10T00:02:00Z'));
+    const done = await world.service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
+    world.clock.set(ms('2026-03-11T00:02:00Z'));
+    world.gateway.writeError = new BucketNotFoundError('acme-exports');
+    await world.service.runScheduled(ENV, ms('2026-03-11T00:00:00Z'));
+
+    expect(done).toMatchObject({ outcome: 'successful', byteCount: expect.any(Number) });
+    expect(await world.service.history(member, ENV, 10)).toEqual([
+      {
+        snapshotAt: '2026-03-11T00:00:00.000Z',
+        date: '2026-03-10',
+        cadence: 'daily',
+        status: 'failed',
+        startedAt: '2026-03-11T00:02:00.000Z',
+        finishedAt: '2026-03-11T00:03:30.000Z',
+        durationMs: 90_000,
+        rowCount: null,
+        byteCount: null,
+        objectKey: null,
+        error: world.gateway.writeError.message,
+        attempts: 1,
+      },
+      {
+        snapshotAt: '2026-03-10T00:00:00.000Z',
+        date: '2026-03-09',
+        cadence: 'daily',
+        status: 'successful',
+        startedAt: '2026-03-10T00:02:00.000Z',
+        finishedAt: '2026-03-10T00:03:30.000Z',
+        durationMs: 90_000,
+        rowCount: 1,
+        byteCount: (done as { byteCount: number }).byteCount,
+        objectKey: `daily/${ENV}/production_daily_2026-03-09.csv`,
+        error: null,
+        attempts: 1,
+      },
+    ]);
+  });
+
+  it('names what is missing, and how to fix it, when enabling without it', async () => {
+    const { service } = await setup();
+    const error = (await service
+      .putSettings(member, ENV, { enabled: true })
+      .catch((e: unknown) => e)) as ValidationError;
+    expect(error.message).toBe('Automatic export needs provider, accessKeyId, secretAccessKey, notifyEmails.');
+    expect(error.issues).toEqual([
+      { path: 'provider', message: 'choose AWS, GCP or Custom and its bucket' },
+      { path: 'accessKeyId', message: 'required to enable automatic export' },
+      { path: 'secretAccessKey', message: 'required to enable automatic export' },
+      { path: 'notifyEmails', message: 'add at least one address to warn when exports fail' },
+    ]);
+  });
+
+  it('says to send the secret with a new access key id', async () => {
+    const world = await enabled();
+    const error = (await saveAsRead(world, { enabled: true, accessKeyId: 'AKIANEW000005678' }).catch(
+      (e: unknown) => e,
+    )) as ValidationError;
+    expect(error.message).toBe(
+      'Send secretAccessKey with a new accessKeyId: the stored secret belongs to the previous key.',
+    );
+    expect(error.issues).toEqual([{ path: 'secretAccessKey', message: 'required when accessKeyId changes' }]);
+  });
+
+  it('says which version to send when a save is stale', async () => {
+    expect(new StaleSettingsError(0).message).toBe(
+      'No settings were saved for this environment yet: send version 0 (or leave it out) to create them.',
+    );
+    const stale = new StaleSettingsError(4);
+    expect(stale.message).toBe(
+      'These settings were changed since you read them (they are at version 4 now). Reload them, make your change again and save with the new version.',
+    );
+    expect(stale.name).toBe('StaleSettingsError');
+    expect(stale.currentVersion).toBe(4);
+    expect(new RetryableRunError('later').name).toBe('RetryableRunError');
+  });
+});

@@ -1,5 +1,6 @@
-import { destinationFrom, type SettingsInput } from '../../lambdas/core/destination-input';
+import { destinationFrom, DestinationValidationError, type SettingsInput } from '../../lambdas/core/destination-input';
 import {
+  BucketNotFoundError,
   GCS_ENDPOINT,
   isAwsRegion,
   isBucketName,
@@ -216,7 +217,14 @@ describe('destinationFrom', () => {
       expect(error.issues).toEqual([{ path: 'key', message: expect.stringMatching(message) }]);
     });
 
-    it('refuses the same in the key part of an AWS bucket URL, also percent-encoded', () => {
+    it('refuses the same in the key part of an AWS bucket URL, also percent-encoded or with spaces around the URL', () => {
+      expect(
+        validationErrorOf({
+          enabled: true,
+          provider: 'AWS',
+          bucketUrl: ' https://acme.s3.eu-west-1.amazonaws.com/../x ',
+        }).issues,
+      ).toEqual([{ path: 'bucketUrl', message: expect.stringMatching(/^the key prefix /) }]);
       for (const path of ['../../tmp/x', '%2E%2E/tmp', 'a//b', `${'k'.repeat(513)}`]) {
         const error = validationErrorOf({
           enabled: true,
@@ -302,8 +310,17 @@ describe('destinationFrom', () => {
 
     it('reports every problem at once', () => {
       const error = validationErrorOf({ enabled: true, provider: 'Custom', bucket: 'Bad Bucket', region: 'EU West' });
-      expect(paths(error)).toEqual(['bucket', 'endpoint', 'region']);
-      expect(error.message).toMatch(/^Invalid destination\. bucket: .*; endpoint: .*; region: .*\.$/);
+      expect(error.issues).toEqual([
+        {
+          path: 'bucket',
+          message: 'must be a bucket name: 3-63 lowercase letters, digits, dots, dashes or underscores',
+        },
+        { path: 'endpoint', message: 'required for Custom, e.g. https://<ACCOUNT_ID>.eu.r2.cloudflarestorage.com' },
+        { path: 'region', message: 'must be a region name such as europe-west1, auto or us-east-1' },
+      ]);
+      expect(error.message).toBe(
+        `Invalid destination. ${error.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}.`,
+      );
     });
   });
 
@@ -321,6 +338,22 @@ describe('destinationFrom', () => {
       const error = validationErrorOf({ enabled: true, provider, bucket, endpoint: 'https://minio.example.com' });
       expect(paths(error)).toEqual(['bucket']);
     }
+  });
+
+  it('trims the region given', () => {
+    expect(destinationFrom({ enabled: true, provider: 'GCP', bucket: 'acme', region: ' europe-west1 ' })?.region).toBe(
+      'europe-west1',
+    );
+  });
+
+  it("reports the destination's own error when validation fails, keeping it as the cause", () => {
+    const destinationError = new BucketNotFoundError('acme');
+    const error = new DestinationValidationError(destinationError);
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('DestinationValidationError');
+    expect(error.message).toBe(destinationError.message);
+    expect(error.cause).toBe(destinationError);
+    expect(error.destinationError).toBe(destinationError);
   });
 
   it('refuses a region that is not a region name on region', () => {

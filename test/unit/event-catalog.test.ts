@@ -1,4 +1,7 @@
-import { EventCatalogRecorder } from '../../lambdas/core/event-catalog';
+import { EventCatalogRecorder, EventCatalogService } from '../../lambdas/core/event-catalog';
+import { NotFoundError, UnauthorizedError } from '../../lambdas/core/errors';
+import { fakeTenant } from '../support/fakes';
+import { FakeEventCatalogStore } from '../support/ingest-log-fakes';
 import type { EventCatalogStore, EventSighting } from '../../lambdas/ports';
 
 /** Records what was written; fails the next write when asked. */
@@ -68,6 +71,25 @@ describe('EventCatalogRecorder', () => {
     ]);
   });
 
+  it('writes the waiting counts once exactly the interval has passed since the last write', async () => {
+    await recorder.record('env', [event('report_run', 'a')], now);
+    now += 9_999;
+    await recorder.record('env', [event('report_run', 'a')], now);
+    expect(store.writes).toHaveLength(1);
+    now += 1;
+    await recorder.record('env', [event('report_run')], now);
+    expect(store.writes[1].sightings).toEqual([
+      { name: 'report_run', count: 2, firstSeen: now - 1, lastSeen: now, propertyKeys: [] },
+    ]);
+  });
+
+  it('remembers the names and keys of earlier writes, not only of the last one', async () => {
+    await recorder.record('env', [event('report_run', 'a')], now);
+    await recorder.record('env', [event('login', 'b')], now);
+    await recorder.record('env', [event('report_run', 'a'), event('login', 'b')], now);
+    expect(store.writes).toHaveLength(2);
+  });
+
   it('keeps environments apart', async () => {
     await recorder.record('one', [event('x', 'k')], now);
     await recorder.record('two', [event('x', 'k')], now);
@@ -90,5 +112,22 @@ describe('EventCatalogRecorder', () => {
         ],
       },
     ]);
+  });
+});
+
+describe('EventCatalogService', () => {
+  it("lists an environment's catalog to a member of its organization only", async () => {
+    const tenants = fakeTenant();
+    const catalog = new FakeEventCatalogStore();
+    await catalog.record('env1', [{ name: 'login', count: 2, firstSeen: 5, lastSeen: 9, propertyKeys: ['plan'] }]);
+    await catalog.record('env2', [{ name: 'other', count: 1, firstSeen: 5, lastSeen: 5, propertyKeys: [] }]);
+    const service = new EventCatalogService({ tenants, store: catalog });
+    expect(await service.list({ organizationId: 'org_1', role: 'member' }, 'env1')).toEqual([
+      { name: 'login', count: 2, firstSeen: 5, lastSeen: 9, propertyKeys: ['plan'] },
+    ]);
+    await expect(service.list({ organizationId: 'org_2', role: 'member' }, 'env1')).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(service.list(undefined, 'env1')).rejects.toBeInstanceOf(UnauthorizedError);
   });
 });

@@ -52,7 +52,7 @@ async function setup(job: Partial<ExportJob> = {}, auth?: NamedDestination['auth
     failureClass: 'customer',
     errorCode: 'access_denied',
   });
-  return { check, jobs, scheduler, mailer };
+  return { check, jobs, scheduler, mailer, tenants, destinations };
 }
 
 test('email 1 at the first check, email 2 after 24 h, STOPPED and email 3 at 72 h, each once, to the notifyEmails', async () => {
@@ -122,8 +122,12 @@ test('a missed first email goes out before the reminder; an email that failed to
 
 test('five overlapping checks send each email once', async () => {
   const { check, mailer } = await setup();
-  await Promise.all(Array.from({ length: 5 }, () => check.check(F + HOUR)));
-  await Promise.all(Array.from({ length: 5 }, () => check.check(F + 72 * HOUR)));
+  const first = await Promise.all(Array.from({ length: 5 }, () => check.check(F + HOUR)));
+  const last = await Promise.all(Array.from({ length: 5 }, () => check.check(F + 72 * HOUR)));
+  // Only the check that sent an email reports it (and the stop).
+  expect(first.flatMap((result) => result.emailsSent)).toEqual([{ environmentId: 'env1', jobId: 'job_1', email: 1 }]);
+  expect(last.flatMap((result) => result.emailsSent)).toEqual([{ environmentId: 'env1', jobId: 'job_1', email: 3 }]);
+  expect(last.flatMap((result) => result.stopped)).toEqual([{ environmentId: 'env1', jobId: 'job_1' }]);
   expect(mailer.sent.map((mail) => mail.subject)).toEqual([
     'Export job "Hourly lake" of Production is failing',
     'Export job "Hourly lake" of Production stopped',
@@ -134,4 +138,73 @@ test("a bucket-policy destination's refusal is worded for the policy", async () 
   const { check, mailer } = await setup({}, { mode: 'bucketPolicy' });
   await check.check(F + HOUR);
   expect(mailer.sent[0].text).toMatch(/its bucket policy no longer grants the service's export role s3:PutObject/);
+});
+
+test('the sequence starts at F: a check whose clock is behind F sends nothing, one at F sends email 1', async () => {
+  const { check, mailer } = await setup();
+  expect(await check.check(F - 1)).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+  expect(mailer.attempts).toEqual([]);
+  expect((await check.check(F)).emailsSent).toEqual([{ environmentId: 'env1', jobId: 'job_1', email: 1 }]);
+});
+
+test('a job that finished (DONE) ends its sequence without an email', async () => {
+  const { check, jobs, mailer } = await setup();
+  const job = (await jobs.get('env1', 'job_1'))!;
+  expect(await jobs.put({ ...job, status: 'DONE', version: job.version + 1 }, job.version)).toBe(true);
+  expect((await check.check(F + HOUR)).emailsSent).toEqual([]);
+  expect(await check.check(F + 2 * HOUR)).toMatchObject({ examined: 0 });
+  expect(mailer.attempts).toEqual([]);
+});
+
+/** The check reads the job, then `change` happens before its stop (a user's stop or a deletion racing it). */
+function changeAfterFirstRead(jobs: FakeExportJobStore, change: (job: ExportJob) => Promise<void>) {
+  const read = jobs.get.bind(jobs);
+  let changed = false;
+  jobs.get = async (environmentId, id) => {
+    const job = await read(environmentId, id);
+    if (!changed && job) {
+      changed = true;
+      await change(job);
+    }
+    return job;
+  };
+}
+
+test.each([
+  [
+    'stopped by a user',
+    async (jobs: FakeExportJobStore, job: ExportJob) => {
+      const stopped: ExportJob = { ...job, status: 'STOPPED', stoppedBy: 'user', version: job.version + 1 };
+      expect(await jobs.put(stopped, job.version)).toBe(true);
+    },
+  ],
+  [
+    'deleted',
+    async (jobs: FakeExportJobStore, job: ExportJob) => {
+      expect(await jobs.delete(job.environmentId, job.id, job.version)).toBe(true);
+    },
+  ],
+])('a job %s while the check stops it gets no email 3, and its sequence ends', async (_, change) => {
+  const { check, jobs, mailer } = await setup();
+  changeAfterFirstRead(jobs, (job) => change(jobs, job));
+  expect(await check.check(F + 72 * HOUR)).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+  expect(await check.check(F + 73 * HOUR)).toMatchObject({ examined: 0 });
+  expect(mailer.attempts).toEqual([]);
+});
+
+test('the email still goes out when the environment or the destination is gone, naming the environment by id', async () => {
+  const { check, tenants, destinations, mailer } = await setup();
+  tenants.environments.delete('env1');
+  expect(await destinations.delete('env1', 'dst_1', 1)).toBe(true);
+  expect((await check.check(F + HOUR)).emailsSent).toEqual([{ environmentId: 'env1', jobId: 'job_1', email: 1 }]);
+  expect(mailer.sent[0].subject).toBe('Export job "Hourly lake" of env1 is failing');
+});
+
+test('the job page link: the dashboard URL without its trailing slashes, the ids encoded', () => {
+  expect(jobPageUrl('https://app.example//', 'env 1', 'job/1')).toBe(
+    'https://app.example/environments/env%201/export-jobs/job%2F1',
+  );
+  expect(jobPageUrl('https://app.example/acme', 'env1', 'job_1')).toBe(
+    'https://app.example/acme/environments/env1/export-jobs/job_1',
+  );
 });

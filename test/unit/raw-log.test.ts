@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import {
+  asRawRecord,
   decodeRawRecord,
+  environmentPrefix,
+  objectHour,
+  RawObjectKeyError,
   encodeRawRecord,
   hourPrefixes,
   inWindow,
@@ -73,9 +77,74 @@ describe('record encoding', () => {
     ['an unknown type', '{"id":"a","environmentId":"e","receivedAt":1,"type":"page"}', '"type"'],
     ['a numeric userId', '{"id":"a","environmentId":"e","receivedAt":1,"type":"user","userId":5}', '"userId"'],
     ['list attributes', '{"id":"a","environmentId":"e","receivedAt":1,"type":"user","attributes":[]}', '"attributes"'],
+    [
+      'null attributes',
+      '{"id":"a","environmentId":"e","receivedAt":1,"type":"user","attributes":null}',
+      '"attributes"',
+    ],
+    ['no environmentId', '{"id":"a","receivedAt":1,"type":"event"}', '"environmentId"'],
+    [
+      'a numeric companyId',
+      '{"id":"a","environmentId":"e","receivedAt":1,"type":"company","companyId":5}',
+      '"companyId"',
+    ],
+    ['a numeric event', '{"id":"a","environmentId":"e","receivedAt":1,"type":"event","event":5}', '"event"'],
+    ['a text timestamp', '{"id":"a","environmentId":"e","receivedAt":1,"type":"event","timestamp":"5"}', '"timestamp"'],
+    ['a numeric alias', '{"id":"a","environmentId":"e","receivedAt":1,"type":"alias","alias":5}', '"alias"'],
+    ['null', 'null', 'JSON object'],
+    ['a string', '"event"', 'JSON object'],
+    ['text attributes', '{"id":"a","environmentId":"e","receivedAt":1,"type":"user","attributes":"x"}', '"attributes"'],
   ])('refuses a line with %s', (_, line, named) => {
     expect(() => decodeRawRecord(line)).toThrow(RawRecordFormatError);
     expect(() => decodeRawRecord(line)).toThrow(named);
+  });
+});
+
+it('names the first wrong field exactly, keeps the parse error as cause, and refuses times that are not finite', () => {
+  expect(() => decodeRawRecord('{"id":1,"environmentId":2}')).toThrow(
+    new RawRecordFormatError('A raw record has a missing or invalid "id".'),
+  );
+  expect(() => decodeRawRecord('{')).toThrow(
+    expect.objectContaining({
+      name: 'RawRecordFormatError',
+      message: 'A raw record line is not JSON.',
+      cause: expect.objectContaining({ name: 'SyntaxError' }),
+    }),
+  );
+  for (const time of [Number.NaN, Number.POSITIVE_INFINITY]) {
+    expect(() => asRawRecord({ id: 'a', environmentId: 'e', receivedAt: time, type: 'event' })).toThrow('"receivedAt"');
+    expect(() => asRawRecord({ id: 'a', environmentId: 'e', receivedAt: 1, type: 'event', timestamp: time })).toThrow(
+      '"timestamp"',
+    );
+  }
+  const complete = { id: 'a', environmentId: 'e', receivedAt: 1, type: 'feedback', userId: 'u', companyId: 'c' };
+  expect(asRawRecord({ ...complete, event: 'k', timestamp: 0, attributes: {}, context: [1], alias: 'x' })).toEqual({
+    ...complete,
+    event: 'k',
+    timestamp: 0,
+    attributes: {},
+    context: [1],
+    alias: 'x',
+  });
+});
+
+describe('object keys', () => {
+  it("give an object's receive hour", () => {
+    expect(objectHour('raw/env_1/2026/12/07/10/raw-events-1-2026-12-07-10-00-01-c0ffee.jsonl.gz')).toBe(
+      at('2026-12-07T10:00:00Z'),
+    );
+    expect(environmentPrefix('env_1')).toBe('raw/env_1/');
+  });
+
+  it.each([
+    'x/raw/env_1/2026/12/07/10/name',
+    'raw/env_1/2026/12/07/10/',
+    'raw/env_1/2026/12/07/10/name/more',
+    'raw/env_1/2026/12/7/10/name',
+    'raw//2026/12/07/10/name',
+  ])('refuses %p, naming it', (key) => {
+    expect(() => objectHour(key)).toThrow(new RawObjectKeyError(`Not a raw event log object key: ${key}`));
+    expect(() => objectHour(key)).toThrow(expect.objectContaining({ name: 'RawObjectKeyError' }));
   });
 });
 

@@ -192,4 +192,20 @@ describe('matchingSegments', () => {
     expect(matchingSegments(company, segments, asOf).map((s) => s.id)).toEqual(['s2', 's9', 's1', 's3']);
     expect(segments.map((s) => s.id)).toEqual(inputOrder);
   });
+
+  it('sorts the same way from every input order: names in code-unit order, equal names by id', () => {
+    const sorted = [
+      segment('s2', 'Alpha', []),
+      segment('s9', 'Alpha', []),
+      segment('s1', 'alpha', []),
+      segment('s0', 'beta', []),
+    ];
+    const permutations = (items: SegmentDefinition[]): SegmentDefinition[][] =>
+      items.length <= 1
+        ? [items]
+        : items.flatMap((item, i) => permutations(items.filter((_, j) => j !== i)).map((rest) => [item, ...rest]));
+    for (const input of permutations(sorted)) {
+      expect(matchingSegments(company, input, asOf).map((s) => s.id)).toEqual(['s2', 's9', 's1', 's0']);
+    }
+  });
 });
