@@ -46,6 +46,14 @@ describe('matchingSegments conditions', () => {
     expect(holds({ attribute: 'mrr', operator: 'equals', value: 1500.5 })).toBe(true);
     expect(holds({ attribute: 'trial', operator: 'equals', value: 'false' })).toBe(false);
     expect(holds({ attribute: 'trial', operator: 'equals', value: 0 })).toBe(false);
+    expect(holds({ attribute: 'seats', operator: 'equals', value: '43' })).toBe(false);
+  });
+
+  it('a numeric string may have spaces around it; two strings compare as text, never as numbers', () => {
+    expect(holds({ attribute: 'seats', operator: 'equals', value: ' 42 ' })).toBe(true);
+    expect(holds({ attribute: 'mrr', operator: 'greaterThan', value: 1500 })).toBe(true);
+    expect(holds({ attribute: 'mrr', operator: 'equals', value: '1500.5' })).toBe(false);
+    expect(holds({ attribute: 'mrr', operator: 'anyOf', values: ['1500.50', 'x'] })).toBe(true);
   });
 
   it('a missing attribute reads as null', () => {
