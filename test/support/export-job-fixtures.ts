@@ -1,7 +1,7 @@
 /** Raw records, a reader over them and a sink in memory, for the export-job run's tests. */
 import { gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import type { ObjectSink } from '../../lambdas/core/export/pipeline';
+import type { ObjectSink, ObjectWriteOptions } from '../../lambdas/core/export/pipeline';
 import type { JsonValue, RawRecord } from '../../lambdas/core/raw-log';
 import type { RunProfileStore } from '../../lambdas/core/export-job-run';
 import type { RawEventReader, UserProfile } from '../../lambdas/ports';
@@ -32,11 +32,13 @@ export class ArrayProfileStore implements RunProfileStore {
   }
 }
 
-/** Objects kept in memory once complete; a failed write keeps nothing. */
+/** Objects kept in memory once complete, with the options each was written with; a failed write keeps nothing. */
 export class MemorySink implements ObjectSink {
   readonly objects = new Map<string, Buffer>();
+  readonly options = new Map<string, ObjectWriteOptions>();
 
-  async write(key: string, body: Readable): Promise<void> {
+  async write(key: string, body: Readable, options: ObjectWriteOptions): Promise<void> {
+    this.options.set(key, options);
     const parts: Buffer[] = [];
     for await (const part of body) parts.push(part as Buffer);
     this.objects.set(key, Buffer.concat(parts));

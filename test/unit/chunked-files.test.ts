@@ -4,10 +4,10 @@
  * destroyed upload leaves no object and fails the group.
  */
 import { gunzipSync } from 'node:zlib';
-import type { Readable } from 'node:stream';
 import { ChunkedFiles, MAX_FILE_BYTES } from '../../lambdas/core/export/chunked-files';
 import type { EncodedRow, OpenFile, RowFormat } from '../../lambdas/core/export/job-formats';
-import type { ObjectSink, ObjectWriteOptions } from '../../lambdas/core/export/pipeline';
+import type { ObjectSink } from '../../lambdas/core/export/pipeline';
+import { MemorySink } from '../support/export-job-fixtures';
 
 const HEADER = '[\n';
 const TRAILER = ']\n';
@@ -44,31 +44,12 @@ function linesFormat(readyAt = 1): RowFormat<string> {
   };
 }
 
-/** Objects kept once their body ends; a body that fails (an aborted upload) keeps nothing and rejects. */
-class RecordingSink implements ObjectSink {
-  readonly objects = new Map<string, Buffer>();
-  readonly options = new Map<string, ObjectWriteOptions>();
-
-  async write(key: string, body: Readable, options: ObjectWriteOptions): Promise<void> {
-    this.options.set(key, options);
-    const parts: Buffer[] = [];
-    for await (const part of body) parts.push(part as Buffer);
-    this.objects.set(key, Buffer.concat(parts));
-  }
-
-  text(key: string): string {
-    const bytes = this.objects.get(key);
-    if (!bytes) throw new Error(`No object ${key}`);
-    return (key.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
-  }
-}
-
 const keyOf = (index: number) => `out/part-${index}.txt`;
 const bytesOf = (rows: string[]) => rows.reduce((sum, row) => sum + Buffer.byteLength(`${row}\n`), 0);
 const FRAME = Buffer.byteLength(HEADER) + Buffer.byteLength(TRAILER);
 
 async function writeAll(rows: string[], options: { maxBytes?: number; gzip?: boolean; readyAt?: number } = {}) {
-  const sink = new RecordingSink();
+  const sink = new MemorySink();
   const files = new ChunkedFiles({
     format: linesFormat(options.readyAt),
     sink,
@@ -163,7 +144,7 @@ describe('ChunkedFiles', () => {
   });
 
   it("hands the sink the format's content type and the caller's signal", async () => {
-    const sink = new RecordingSink();
+    const sink = new MemorySink();
     const signal = new AbortController().signal;
     const files = new ChunkedFiles({ format: linesFormat(), sink, keyOf, gzip: false, signal });
     void files.add('a');
@@ -264,7 +245,7 @@ describe('ChunkedFiles', () => {
   it.each([false, true])(
     'destroy aborts the open upload (gzip %s): no object remains and close reports the error',
     async (gzip) => {
-      const sink = new RecordingSink();
+      const sink = new MemorySink();
       const aborted: unknown[] = [];
       const watching: ObjectSink = {
         write: (key, body, options) =>
@@ -289,7 +270,7 @@ describe('ChunkedFiles', () => {
   );
 
   it('reports the error of a group destroyed before its first row, and writes nothing', async () => {
-    const sink = new RecordingSink();
+    const sink = new MemorySink();
     const files = new ChunkedFiles({ format: linesFormat(), sink, keyOf, gzip: false });
     const failure = new Error('another group failed');
     files.destroy(failure);
@@ -299,7 +280,7 @@ describe('ChunkedFiles', () => {
   });
 
   it('keeps the files already finished when destroyed between files, and still reports the error', async () => {
-    const sink = new RecordingSink();
+    const sink = new MemorySink();
     const files = new ChunkedFiles({ format: linesFormat(), sink, keyOf, gzip: false, maxBytes: FRAME + 4 });
     void files.add('abc');
     void files.add('def');

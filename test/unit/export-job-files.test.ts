@@ -312,12 +312,16 @@ describe('the job run', () => {
 
   it('fails when the sink fails, leaving no object of a file still open', async () => {
     class FailingSink extends MemorySink {
-      override async write(key: string, body: import('node:stream').Readable): Promise<void> {
+      override async write(
+        key: string,
+        body: import('node:stream').Readable,
+        options: import('../../lambdas/core/export/pipeline').ObjectWriteOptions,
+      ): Promise<void> {
         if (key.includes('-b-')) {
           body.resume();
           throw new Error('destination refused');
         }
-        return super.write(key, body);
+        return super.write(key, body, options);
       }
     }
     const sink = new FailingSink();

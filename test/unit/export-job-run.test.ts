@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { runExportJob, type ExportJobRunPorts, type ExportJobRunSpec } from '../../lambdas/core/export-job-run';
 import { RawLogChangedError } from '../../lambdas/core/export/repeated-records';
+import type { ObjectWriteOptions } from '../../lambdas/core/export/pipeline';
 import type { JsonValue, RawRecord } from '../../lambdas/core/raw-log';
 import { ArrayProfileStore, ArrayRawEventReader, eventRecord, MemorySink } from '../support/export-job-fixtures';
 import { parquetRows, parquetTypes, xmlEntries, xmlFile, type XmlEntries } from '../support/export-job-read';
@@ -409,9 +410,9 @@ describe('the reading', () => {
     private release!: () => void;
     private readonly released = new Promise<void>((resolve) => (this.release = resolve));
 
-    override async write(key: string, body: Readable): Promise<void> {
+    override async write(key: string, body: Readable, options: ObjectWriteOptions): Promise<void> {
       await this.released;
-      return super.write(key, body);
+      return super.write(key, body, options);
     }
 
     letGo(): void {
@@ -585,12 +586,12 @@ describe('a run that fails', () => {
   it('rejects only once the open uploads have ended, aborted', async () => {
     const uploads: { key: string; ended: boolean }[] = [];
     class TrackingSink extends MemorySink {
-      override async write(key: string, body: Readable): Promise<void> {
+      override async write(key: string, body: Readable, options: ObjectWriteOptions): Promise<void> {
         const upload = { key, ended: false };
         uploads.push(upload);
         try {
           // An upload that takes a while to notice the abort, as a multipart upload does.
-          await super.write(key, body);
+          await super.write(key, body, options);
         } finally {
           await turns(5);
           upload.ended = true;
@@ -643,8 +644,8 @@ describe('a run that fails', () => {
 
   it('when an object fails as it completes, rejects with its error after the other files are written', async () => {
     class RefusingSink extends MemorySink {
-      override async write(key: string, body: Readable): Promise<void> {
-        await super.write(key, body);
+      override async write(key: string, body: Readable, options: ObjectWriteOptions): Promise<void> {
+        await super.write(key, body, options);
         if (key.includes('-b-')) {
           this.objects.delete(key);
           throw new Error('destination refused');
