@@ -26,7 +26,7 @@ import {
 } from '../../lambdas/core/export-jobs';
 import type { Caller } from '../../lambdas/core/access';
 import type { RunTimeLimit } from '../../lambdas/core/export/pipeline';
-import type { ExportJobFrequency, RawExportSettings } from '../../lambdas/ports';
+import type { ExportJob, ExportJobFrequency, RawExportSettings } from '../../lambdas/ports';
 import {
   destinationStoreContract,
   exportJobStoreContract,
@@ -344,6 +344,25 @@ const oneTime: ExportJobInput = {
   frequency: { kind: 'oneTime', from: '2026-11-01', to: '2026-11-20' },
   format: 'parquet',
 };
+
+/**
+ * Another writer's edits of job `jobId` (of env_1), each saved as the next version, land just before the
+ * store's next `put`: the service read the job before them, so its write names a stale version.
+ */
+function editedBeforeNextPut(jobStore: FakeExportJobStore, jobId: string, edits: Partial<ExportJob>[]): void {
+  const put = jobStore.put.bind(jobStore);
+  let raced = false;
+  jobStore.put = async (item, expectedVersion) => {
+    if (!raced) {
+      raced = true;
+      const current = (await jobStore.get('env_1', jobId))!;
+      for (const [i, edit] of edits.entries()) {
+        await put({ ...current, ...edit, version: current.version + i + 1 }, current.version + i);
+      }
+    }
+    return put(item, expectedVersion);
+  };
+}
 
 async function withDestination() {
   const context = setup();
@@ -853,17 +872,7 @@ describe('ExportJobService: what an answer holds and when a change is refused', 
   test('an edit saved between the read and the write is a 409 naming the version now', async () => {
     const { jobs, jobStore, clock } = await withDestination();
     const job = await jobs.create(caller, 'env_1', recurring);
-    const put = jobStore.put.bind(jobStore);
-    let raced = false;
-    jobStore.put = async (item, expectedVersion) => {
-      if (!raced) {
-        raced = true;
-        const current = (await jobStore.get('env_1', job.id))!;
-        await put({ ...current, name: 'Theirs', version: 2 }, 1);
-        await put({ ...current, name: 'Theirs again', version: 3 }, 2);
-      }
-      return put(item, expectedVersion);
-    };
+    editedBeforeNextPut(jobStore, job.id, [{ name: 'Theirs' }, { name: 'Theirs again' }]);
     clock.advance(1_000);
     await expect(jobs.update(caller, 'env_1', job.id, { format: 'json', version: 1 })).rejects.toThrow(
       `Export job ${job.id} was changed since you read it (it is at version 3 now).`,
@@ -926,16 +935,7 @@ describe('ExportJobService: stopping', () => {
   test('an edit saved between the read and the write: the stop is tried again on the new version and keeps the edit', async () => {
     const { jobs, jobStore, scheduler } = await withDestination();
     const job = await jobs.create(caller, 'env_1', recurring);
-    const put = jobStore.put.bind(jobStore);
-    let raced = false;
-    jobStore.put = async (item, expectedVersion) => {
-      if (!raced) {
-        raced = true;
-        const current = (await jobStore.get('env_1', job.id))!;
-        await put({ ...current, format: 'json', version: 2 }, 1);
-      }
-      return put(item, expectedVersion);
-    };
+    editedBeforeNextPut(jobStore, job.id, [{ format: 'json' }]);
     expect(await jobs.stop(caller, 'env_1', job.id)).toMatchObject({ status: 'STOPPED', format: 'json', version: 3 });
     expect(scheduler.calls.filter((call) => call.op === 'removeJob')).toEqual([
       { op: 'removeJob', environmentId: 'env_1', jobId: job.id },
