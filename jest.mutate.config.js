@@ -19,6 +19,10 @@ module.exports = {
   // follows imports only through files under its roots (a test reaching core/export/*.ts through
   // core/export-job-run.ts or test/support/ would otherwise not run for its mutants).
   roots: ['<rootDir>/test', '<rootDir>/lambdas'],
+  // A mutant that leaves a promise unsettled (a retry that never ends, a page that never comes) fails its
+  // test after 30 s instead of the suite's 60 s. The slowest tests here take about 2 s alone, and under
+  // three times that with both cores busy.
+  testTimeout: 30_000,
   testPathIgnorePatterns: [
     '/node_modules/',
     '<rootDir>/test/e2e/',
