@@ -35,8 +35,11 @@ const LINK_SECONDS = 900;
 class RecordingDispatcher implements ExportDispatcher {
   readonly requests: ManualExportRequest[] = [];
   error: Error | undefined;
+  /** What the invoked worker does before the error is answered (an invocation whose answer was lost). */
+  delivered: ((request: ManualExportRequest) => Promise<unknown>) | undefined;
   async dispatchManualExport(request: ManualExportRequest): Promise<void> {
     this.requests.push(request);
+    await this.delivered?.(request);
     if (this.error) throw this.error;
   }
 }
@@ -197,6 +200,36 @@ describe('request', () => {
     });
     // Its slot is free again: nothing holds it.
     expect([...jobs.slots.keys()]).toEqual([]);
+  });
+
+  test('a dispatch reported failed although its worker ran leaves the job to the worker: done, counted once', async () => {
+    const { service, jobs, dispatcher, metrics } = await setup();
+    dispatcher.error = new Error('socket timeout after the invocation was accepted');
+    dispatcher.delivered = ({ environmentId, jobId }) => service.run(environmentId, jobId);
+    await expect(service.request(member, ENV, 'snapshot')).rejects.toBe(dispatcher.error);
+    const job = await jobs.get(ENV, 'exp_1');
+    expect(job).toMatchObject({ status: 'done', rowCount: 2 });
+    expect(job?.error).toBeUndefined();
+    expect(metrics.counts).toEqual({
+      'ExportRunOutcomes {"style":"manual","outcome":"successful"}': 1,
+      RowsExported: 2,
+    });
+    expect([...jobs.slots.keys()]).toEqual([]);
+  });
+
+  test('a dispatch reported failed while its worker runs the job leaves the job running, its slot held', async () => {
+    const { service, jobs, dispatcher, metrics } = await setup();
+    dispatcher.error = new Error('socket timeout after the invocation was accepted');
+    dispatcher.delivered = ({ environmentId, jobId }) =>
+      jobs.claim(environmentId, jobId, {
+        claimId: 'claim_worker',
+        at: REQUESTED_AT,
+        deadlineAt: REQUESTED_AT + RUN_TIME_LIMIT_MS,
+      });
+    await expect(service.request(member, ENV, 'snapshot')).rejects.toBe(dispatcher.error);
+    expect(await jobs.get(ENV, 'exp_1')).toMatchObject({ status: 'running', claimId: 'claim_worker' });
+    expect(jobs.slots.get(`${ENV}/0`)?.jobId).toBe('exp_1');
+    expect(metrics.counts).toEqual({});
   });
 
   test('needs a caller of the environment on a plan with manual export', async () => {
@@ -385,7 +418,7 @@ describe('get', () => {
 
   test('only a done job offers its file for download', async () => {
     const { service, jobs } = await setup();
-    // A dispatch reported failed although the worker ran: the job is marked failed after the file was written.
+    // A record that names a file but is not done (e.g. failed over a finished run before dispatch failures claimed first).
     await jobs.create({
       id: 'exp_raced',
       environmentId: ENV,
