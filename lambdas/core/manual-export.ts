@@ -107,12 +107,18 @@ export class ManualExportService {
     try {
       await this.deps.dispatcher.dispatchManualExport({ environmentId, jobId: job.id });
     } catch (error) {
-      // Nothing will run it: say so on the job instead of leaving it pending.
-      await this.finish(job, undefined, {
-        status: 'failed',
-        finishedAt: this.deps.clock.now(),
-        error: 'The export could not be started. Please try again.',
-      });
+      // Nothing will run it: say so on the job instead of leaving it pending. The invocation may have gone
+      // through all the same (its answer lost): claiming the job first leaves a job a worker has already
+      // picked up to that worker's outcome.
+      const at = this.deps.clock.now();
+      const claimId = randomUUID();
+      if (await this.deps.jobs.claim(environmentId, id, { claimId, at, deadlineAt: at })) {
+        await this.finish(job, claimId, {
+          status: 'failed',
+          finishedAt: at,
+          error: 'The export could not be started. Please try again.',
+        });
+      }
       throw error;
     }
     return this.view(job);

@@ -24,6 +24,7 @@ import {
 } from '../../lambdas/core/errors';
 import { SealingKeyUnavailableError, SecretUnsealError } from '../../lambdas/adapters/sealing-errors';
 import { ConfigurationError } from '../../lambdas/config';
+import { logger } from '../../lambdas/core/log';
 import { DAY_MS, type Plan } from '../../lambdas/core/model';
 import {
   FakeClock,
@@ -198,6 +199,64 @@ describe('putSettings', () => {
   });
 
   it.each([
+    ['provider', { provider: undefined, bucketUrl: undefined }],
+    ['accessKeyId', { accessKeyId: undefined }],
+    ['notifyEmails', { notifyEmails: [] }],
+  ])('refuses enabling without %s alone, validating and saving nothing', async (path, without) => {
+    const { service, settings, gateway } = await setup();
+    const refused = service.putSettings(member, ENV, { ...awsInput, ...without });
+    await expect(refused).rejects.toBeInstanceOf(ValidationError);
+    await expect(refused).rejects.toMatchObject({ message: `Automatic export needs ${path}.`, issues: [{ path }] });
+    expect(gateway.validations).toHaveLength(0);
+    expect(settings.puts).toBe(0);
+  });
+
+  it('saves a first, disabled save of nothing but the switch with the defaults', async () => {
+    const { service, settings } = await setup();
+    const view = await service.putSettings(member, ENV, { enabled: false });
+    expect(view).toMatchObject({
+      enabled: false,
+      cadence: 'daily',
+      provider: null,
+      bucketUrl: null,
+      accessKeyId: null,
+      secretAccessKeySet: false,
+      notifyEmails: [],
+      stoppedAt: null,
+      stoppedReason: null,
+      version: 1,
+    });
+    expect(await settings.get(ENV)).toEqual({
+      environmentId: ENV,
+      enabled: false,
+      cadence: 'daily',
+      notifyEmails: [],
+      updatedAt: ms('2026-03-10T13:00:00Z'),
+      version: 1,
+    });
+  });
+
+  it('refuses a first save with an access key id but no secret, on secretAccessKey, even disabled', async () => {
+    const { service, settings } = await setup();
+    const refused = service.putSettings(member, ENV, { enabled: false, accessKeyId: 'AKIANEW000005678' });
+    await expect(refused).rejects.toBeInstanceOf(ValidationError);
+    await expect(refused).rejects.toMatchObject({ issues: [{ path: 'secretAccessKey' }] });
+    expect(settings.puts).toBe(0);
+  });
+
+  it('refuses a stale save before validating the destination or sealing its secret', async () => {
+    const { service, settings, gateway, sealer } = await enabled();
+    const seal = jest.spyOn(sealer, 'seal');
+    await expect(service.putSettings(member, ENV, { ...awsInput, version: 0 })).rejects.toMatchObject({
+      name: 'StaleSettingsError',
+      currentVersion: 1,
+    });
+    expect(gateway.validations).toHaveLength(0);
+    expect(seal).not.toHaveBeenCalled();
+    expect(settings.puts).toBe(1);
+  });
+
+  it.each([
     ['invalid credentials', new InvalidCredentialsError()],
     ['access denied', new AccessDeniedError('acme-exports', 'daily')],
     ['a missing bucket', new BucketNotFoundError('acme-exports')],
@@ -306,6 +365,19 @@ describe('putSettings', () => {
     });
     expect(scheduler.schedules.get(ENV)).toBe('daily');
     expect([...settings.unreconciled]).toEqual([]);
+  });
+
+  it('warns the operators when the schedule could not be reconciled after a save', async () => {
+    const { service, scheduler } = await setup();
+    const throttled = new Error('Scheduler throttled');
+    scheduler.error = throttled;
+    const warned = jest.spyOn(logger, 'warn').mockImplementation(() => {});
+    await service.putSettings(member, ENV, awsInput);
+    expect(warned).toHaveBeenCalledWith('Schedule not reconciled after a save; the hourly check will', {
+      environmentId: ENV,
+      error: throttled,
+    });
+    warned.mockRestore();
   });
 
   it('reconciles the schedule after the write, from the saved settings, and unmarks them', async () => {
@@ -445,6 +517,44 @@ describe('runScheduled', () => {
     expect(runs.claims).toHaveLength(0);
     expect(gateway.objects).toHaveLength(0);
   });
+
+  it('skips an environment deleted since it was enabled, claiming nothing', async () => {
+    const { service, tenants, runs } = await enabled();
+    tenants.environments.delete(ENV);
+    expect(await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({
+      outcome: 'skipped',
+      reason: 'plan does not include it',
+    });
+    expect(runs.claims).toHaveLength(0);
+  });
+
+  it('names the file after the environment id when the environment is deleted while the run starts', async () => {
+    const { service, tenants, gateway } = await enabled();
+    const getOrganization = tenants.getOrganization.bind(tenants);
+    // Deleted right after the plan check read it.
+    jest.spyOn(tenants, 'getOrganization').mockImplementation(async (id) => {
+      tenants.environments.delete(ENV);
+      return getOrganization(id);
+    });
+    const result = await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
+    expect(result).toMatchObject({ outcome: 'successful' });
+    expect(gateway.objects.map((o) => o.key)).toEqual([`daily/${ENV}/env-prod_daily_2026-03-09.csv`]);
+  });
+
+  it.each(['destination', 'accessKeyId', 'sealedSecretAccessKey'] as const)(
+    'skips enabled settings stored without %s as not enabled, claiming nothing',
+    async (field) => {
+      const { service, settings, runs, gateway } = await enabled();
+      const stored = (await settings.get(ENV))!;
+      settings.items.set(ENV, { ...stored, [field]: undefined });
+      expect(await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'))).toEqual({
+        outcome: 'skipped',
+        reason: 'not enabled',
+      });
+      expect(runs.claims).toHaveLength(0);
+      expect(gateway.objects).toHaveLength(0);
+    },
+  );
 
   it("exports the daily snapshot as of that day's 00:00 UTC into the bucket under its key prefix", async () => {
     const world = await enabled();
@@ -667,6 +777,47 @@ describe('runScheduled', () => {
       expect(JSON.stringify(await runs.history(ENV, 1))).not.toContain(internal.message);
     },
   );
+
+  it('logs an internal failure as an error (it alarms at once) and a customer-side one as a warning', async () => {
+    const { service, sealer, gateway } = await enabled();
+    const errors = jest.spyOn(logger, 'error').mockImplementation(() => {});
+    const warnings = jest.spyOn(logger, 'warn').mockImplementation(() => {});
+    const unsealable = new SecretUnsealError('KMS refused the sealed secret.');
+    const unseal = jest.spyOn(sealer, 'unseal').mockRejectedValueOnce(unsealable);
+    await service.runScheduled(ENV, ms('2026-03-10T00:00:00Z'));
+    expect(errors.mock.calls).toEqual([
+      [
+        'Scheduled export failed',
+        {
+          environmentId: ENV,
+          snapshotAt: ms('2026-03-10T00:00:00Z'),
+          errorCode: 'internal_error',
+          failureClass: 'internal',
+          error: unsealable,
+        },
+      ],
+    ]);
+    expect(warnings).not.toHaveBeenCalled();
+
+    errors.mockClear();
+    const denied = new AccessDeniedError('acme-exports', 'daily');
+    gateway.writeError = denied;
+    await service.runScheduled(ENV, ms('2026-03-11T00:00:00Z'));
+    expect(errors).not.toHaveBeenCalled();
+    expect(warnings.mock.calls).toEqual([
+      [
+        'Scheduled export failed',
+        {
+          environmentId: ENV,
+          snapshotAt: ms('2026-03-11T00:00:00Z'),
+          errorCode: 'access_denied',
+          failureClass: 'customer',
+          error: denied,
+        },
+      ],
+    ]);
+    for (const spy of [errors, warnings, unseal]) spy.mockRestore();
+  });
 
   it('keeps transientSince from the first of a run of transient failures, and clears it on a success', async () => {
     const { service, runs, gateway, clock } = await enabled();

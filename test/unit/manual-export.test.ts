@@ -5,17 +5,25 @@
  */
 import type { Readable } from 'node:stream';
 import type { Caller } from '../../lambdas/core/access';
-import { NotFoundError, PlanRequiredError, UnauthorizedError } from '../../lambdas/core/errors';
+import { InternalFailureError, NotFoundError, PlanRequiredError, UnauthorizedError } from '../../lambdas/core/errors';
 import { RUN_TIME_LIMIT_MS } from '../../lambdas/core/export/pipeline';
 import { storedIngestKey } from '../../lambdas/core/ingest-keys';
+import { logger } from '../../lambdas/core/log';
 import {
   ManualExportService,
   MAX_CONCURRENT_MANUAL_EXPORTS,
   TooManyExportsError,
 } from '../../lambdas/core/manual-export';
 import { DAY_MS, type CompanyUsage, type Environment, type Plan } from '../../lambdas/core/model';
-import type { DownloadLinks, ExportDispatcher, ManualExportRequest, ObjectSink } from '../../lambdas/ports';
+import type {
+  DownloadLinks,
+  ExportDispatcher,
+  ManualExportJob,
+  ManualExportRequest,
+  ObjectSink,
+} from '../../lambdas/ports';
 import { FakeClock, FakeManualExportStore, FakeTenantStore, FakeUsageStore } from '../support/fakes';
+import { RecordingMetrics } from '../support/recording-metrics';
 
 const ORG = 'org_acme';
 const ENV = 'env_prod';
@@ -27,8 +35,11 @@ const LINK_SECONDS = 900;
 class RecordingDispatcher implements ExportDispatcher {
   readonly requests: ManualExportRequest[] = [];
   error: Error | undefined;
+  /** What the invoked worker does before the error is answered (an invocation whose answer was lost). */
+  delivered: ((request: ManualExportRequest) => Promise<unknown>) | undefined;
   async dispatchManualExport(request: ManualExportRequest): Promise<void> {
     this.requests.push(request);
+    await this.delivered?.(request);
     if (this.error) throw this.error;
   }
 }
@@ -78,13 +89,13 @@ function environment(id: string, name: string): Environment {
   return { id, organizationId: ORG, name, ingestKeyHash: hash, ingestKeyPrefix: prefix, createdAt: 0 };
 }
 
-async function setup(plan: Plan = 'pro') {
+async function setup(plan: Plan = 'pro', jobs = new FakeManualExportStore()) {
   const tenants = new FakeTenantStore();
   const usage = new FakeUsageStore();
-  const jobs = new FakeManualExportStore();
   const dispatcher = new RecordingDispatcher();
   const sink = new MemorySink();
   const clock = new FakeClock(REQUESTED_AT);
+  const metrics = new RecordingMetrics();
   let ids = 0;
   await tenants.createOrganization({ id: ORG, name: 'Acme', plan, createdAt: 0 });
   await tenants.createEnvironment(environment(ENV, 'Production'));
@@ -106,8 +117,9 @@ async function setup(plan: Plan = 'pro') {
     clock,
     newId: (prefix) => `${prefix}_${++ids}`,
     downloadLinkSeconds: LINK_SECONDS,
+    metrics,
   });
-  return { service, tenants, usage, jobs, dispatcher, sink, clock };
+  return { service, tenants, usage, jobs, dispatcher, sink, clock, metrics };
 }
 
 describe('request', () => {
@@ -149,6 +161,33 @@ describe('request', () => {
     expect((await jobs.get(ENV, 'exp_4'))?.slot).toBe((await jobs.get(ENV, 'exp_1'))?.slot);
   });
 
+  test('a refused start tells how many run at once and when to try again', async () => {
+    const { service } = await setup();
+    for (let i = 0; i < MAX_CONCURRENT_MANUAL_EXPORTS; i++) await service.request(member, ENV, 'snapshot');
+    await expect(service.request(member, ENV, 'snapshot')).rejects.toMatchObject({
+      name: 'TooManyExportsError',
+      limit: MAX_CONCURRENT_MANUAL_EXPORTS,
+      retryAfterSeconds: 30,
+      message:
+        `At most ${MAX_CONCURRENT_MANUAL_EXPORTS} manual exports of an environment run at once, and ` +
+        `${MAX_CONCURRENT_MANUAL_EXPORTS} are pending or running. Wait until one is done or failed (GET its status), ` +
+        'then start this one again, in 30 seconds or later.',
+    });
+  });
+
+  test('a job that could not be stored frees its slot and fails the request with the error', async () => {
+    const storeDown = new Error('DynamoDB unavailable');
+    const jobs = new (class extends FakeManualExportStore {
+      override async create(): Promise<void> {
+        throw storeDown;
+      }
+    })();
+    const { service, dispatcher } = await setup('pro', jobs);
+    await expect(service.request(member, ENV, 'snapshot')).rejects.toBe(storeDown);
+    expect([...jobs.slots.keys()]).toEqual([]);
+    expect(dispatcher.requests).toEqual([]);
+  });
+
   test('a failed dispatch fails the job with a message to try again, and the request with the error', async () => {
     const { service, jobs, dispatcher, clock } = await setup();
     dispatcher.error = new Error('Lambda throttled');
@@ -161,6 +200,36 @@ describe('request', () => {
     });
     // Its slot is free again: nothing holds it.
     expect([...jobs.slots.keys()]).toEqual([]);
+  });
+
+  test('a dispatch reported failed although its worker ran leaves the job to the worker: done, counted once', async () => {
+    const { service, jobs, dispatcher, metrics } = await setup();
+    dispatcher.error = new Error('socket timeout after the invocation was accepted');
+    dispatcher.delivered = ({ environmentId, jobId }) => service.run(environmentId, jobId);
+    await expect(service.request(member, ENV, 'snapshot')).rejects.toBe(dispatcher.error);
+    const job = await jobs.get(ENV, 'exp_1');
+    expect(job).toMatchObject({ status: 'done', rowCount: 2 });
+    expect(job?.error).toBeUndefined();
+    expect(metrics.counts).toEqual({
+      'ExportRunOutcomes {"style":"manual","outcome":"successful"}': 1,
+      RowsExported: 2,
+    });
+    expect([...jobs.slots.keys()]).toEqual([]);
+  });
+
+  test('a dispatch reported failed while its worker runs the job leaves the job running, its slot held', async () => {
+    const { service, jobs, dispatcher, metrics } = await setup();
+    dispatcher.error = new Error('socket timeout after the invocation was accepted');
+    dispatcher.delivered = ({ environmentId, jobId }) =>
+      jobs.claim(environmentId, jobId, {
+        claimId: 'claim_worker',
+        at: REQUESTED_AT,
+        deadlineAt: REQUESTED_AT + RUN_TIME_LIMIT_MS,
+      });
+    await expect(service.request(member, ENV, 'snapshot')).rejects.toBe(dispatcher.error);
+    expect(await jobs.get(ENV, 'exp_1')).toMatchObject({ status: 'running', claimId: 'claim_worker' });
+    expect(jobs.slots.get(`${ENV}/0`)?.jobId).toBe('exp_1');
+    expect(metrics.counts).toEqual({});
   });
 
   test('needs a caller of the environment on a plan with manual export', async () => {
@@ -246,7 +315,15 @@ describe('run', () => {
     await service.request(member, ENV, 'snapshot');
     sink.error = new Error('S3 SlowDown: arn:aws:s3:::internal-bucket');
     clock.advance(2 * MINUTE);
+    const logged = jest.spyOn(logger, 'error').mockImplementation(() => {});
     await expect(service.run(ENV, 'exp_1')).resolves.toBeUndefined();
+    // The cause goes to the operators' log instead.
+    expect(logged).toHaveBeenCalledWith('Manual export failed', {
+      environmentId: ENV,
+      jobId: 'exp_1',
+      error: sink.error,
+    });
+    logged.mockRestore();
     expect(await jobs.get(ENV, 'exp_1')).toMatchObject({
       status: 'failed',
       finishedAt: REQUESTED_AT + 2 * MINUTE,
@@ -285,6 +362,36 @@ describe('run', () => {
     });
   });
 
+  test('a job created before slots existed finishes without releasing any slot', async () => {
+    const { service, jobs } = await setup();
+    const legacy: ManualExportJob = {
+      id: 'exp_old',
+      environmentId: ENV,
+      aggregation: 'snapshot',
+      status: 'pending',
+      requestedAt: REQUESTED_AT,
+    };
+    await jobs.create(legacy);
+    const releaseSlot = jest.spyOn(jobs, 'releaseSlot');
+    await service.run(ENV, 'exp_old');
+    expect((await jobs.get(ENV, 'exp_old'))?.status).toBe('done');
+    expect(releaseSlot).not.toHaveBeenCalled();
+  });
+
+  test('a claimed job the store cannot read back is an internal failure', async () => {
+    const jobs = new (class extends FakeManualExportStore {
+      override async get(): Promise<ManualExportJob | undefined> {
+        return undefined;
+      }
+    })();
+    const { service, sink } = await setup('pro', jobs);
+    await service.request(member, ENV, 'snapshot');
+    const run = service.run(ENV, 'exp_1');
+    await expect(run).rejects.toBeInstanceOf(InternalFailureError);
+    await expect(run).rejects.toThrow('Manual export exp_1 claimed but not found.');
+    expect(sink.writes).toBe(0);
+  });
+
   test('an unknown job does nothing', async () => {
     const { service, sink, jobs } = await setup();
     await expect(service.run(ENV, 'exp_unknown')).resolves.toBeUndefined();
@@ -309,6 +416,27 @@ describe('get', () => {
     });
   });
 
+  test('only a done job offers its file for download', async () => {
+    const { service, jobs } = await setup();
+    // A record that names a file but is not done (e.g. failed over a finished run before dispatch failures claimed first).
+    await jobs.create({
+      id: 'exp_raced',
+      environmentId: ENV,
+      aggregation: 'snapshot',
+      status: 'failed',
+      requestedAt: REQUESTED_AT,
+      finishedAt: REQUESTED_AT,
+      objectKey: 'manual/env_prod/exp_raced/production_snapshot_2026-03-04.csv',
+      fileName: 'production_snapshot_2026-03-04.csv',
+      error: 'The export could not be started. Please try again.',
+    });
+    expect(await service.get(member, ENV, 'exp_raced')).toMatchObject({
+      status: 'failed',
+      downloadUrl: null,
+      expiresAt: null,
+    });
+  });
+
   test('an unknown job, or one of another environment, is not found', async () => {
     const { service, tenants } = await setup();
     await service.request(member, ENV, 'snapshot');
@@ -320,5 +448,46 @@ describe('get', () => {
     await expect(service.get({ organizationId: 'org_other', role: 'member' }, ENV, 'exp_1')).rejects.toBeInstanceOf(
       NotFoundError,
     );
+  });
+});
+
+describe('operational metrics', () => {
+  test('a successful run counts its outcome, duration, rows and bytes, once however often it is delivered', async () => {
+    const { service, sink, clock, metrics } = await setup();
+    await service.request(member, ENV, 'snapshot');
+    clock.advance(MINUTE);
+    // The export takes 7 seconds.
+    sink.whileWriting = () => clock.set(REQUESTED_AT + MINUTE + 7_000);
+    await service.run(ENV, 'exp_1');
+    await service.run(ENV, 'exp_1');
+    const csv = [...sink.objects.values()][0];
+    expect(metrics.counts).toEqual({
+      'ExportRunOutcomes {"style":"manual","outcome":"successful"}': 1,
+      RowsExported: 2,
+    });
+    expect(metrics.measures).toEqual({
+      'ExportRunDuration (ms)': [7_000],
+      'BytesExported (bytes)': [Buffer.byteLength(csv)],
+    });
+  });
+
+  test('a failed run counts a failure and its duration, no rows or bytes', async () => {
+    const { service, sink, clock, metrics } = await setup();
+    await service.request(member, ENV, 'snapshot');
+    sink.error = new Error('S3 SlowDown');
+    sink.whileWriting = () => clock.set(REQUESTED_AT + 3_000);
+    const logged = jest.spyOn(logger, 'error').mockImplementation(() => {});
+    await service.run(ENV, 'exp_1');
+    logged.mockRestore();
+    expect(metrics.counts).toEqual({ 'ExportRunOutcomes {"style":"manual","outcome":"failed"}': 1 });
+    expect(metrics.measures).toEqual({ 'ExportRunDuration (ms)': [3_000] });
+  });
+
+  test('a job that could not be started counts a failure without a duration', async () => {
+    const { service, dispatcher, metrics } = await setup();
+    dispatcher.error = new Error('Lambda throttled');
+    await expect(service.request(member, ENV, 'snapshot')).rejects.toBe(dispatcher.error);
+    expect(metrics.counts).toEqual({ 'ExportRunOutcomes {"style":"manual","outcome":"failed"}': 1 });
+    expect(metrics.measures).toEqual({});
   });
 });
