@@ -16,14 +16,14 @@ let clients: EmulatorClients;
 let profiles: DynamoDbProfileStore;
 let catalog: DynamoDbEventCatalogStore;
 const newEnvironment = () => `env_${randomBytes(6).toString('hex')}`;
+const TABLES = { configTable: 'config', usageTable: 'usage', profilesTable: 'profiles' };
 
 beforeAll(async () => {
   emulators = await startEmulators();
   clients = createEmulatorClients(emulators);
-  const tables = { configTable: 'config', usageTable: 'usage', profilesTable: 'profiles' };
-  await ensureTables(clients.dynamodb, tables);
-  profiles = new DynamoDbProfileStore({ client: clients.documentClient, tableName: tables.profilesTable });
-  catalog = new DynamoDbEventCatalogStore({ client: clients.documentClient, tableName: tables.usageTable });
+  await ensureTables(clients.dynamodb, TABLES);
+  profiles = new DynamoDbProfileStore({ client: clients.documentClient, tableName: TABLES.profilesTable });
+  catalog = new DynamoDbEventCatalogStore({ client: clients.documentClient, tableName: TABLES.usageTable });
 });
 
 afterAll(async () => {
@@ -152,5 +152,45 @@ describe('event catalog store', () => {
     expect(entries[0]).toMatchObject({ count: 20, propertyKeys: ['x'] });
     expect(entries[1]).toEqual({ name: 'report', firstSeen: 5_000, lastSeen: 5_000, count: 2, propertyKeys: [] });
     expect(await catalog.list(newEnvironment())).toEqual([]);
+  });
+
+  it('sorts names and keys as text, not in the byte order of their stored sort keys, across pages', async () => {
+    // The table orders items by the UTF-8 bytes of a name or key; JavaScript text orders by UTF-16 code
+    // units. The two disagree from U+E000 on: '\uFF5E' (EF BD 9E) is stored before '😀' (F0 9F 98 80), yet
+    // '😀' (D83D DE00) sorts first as text.
+    const environmentId = newEnvironment();
+    const names = ['\uFF5E', '😀', 'z', 'a'];
+    const keys = ['\uFF5E-key', '😀-key', 'b-key'];
+    await catalog.record(
+      environmentId,
+      names.map((name, index) => ({ name, count: 1, firstSeen: index, lastSeen: index, propertyKeys: keys })),
+    );
+    // DynamoDB ends a page at 1 MB, wherever that falls; a Limit puts the end of each page between an
+    // event's own item and its key items (clients of their own: a document client shares its middleware).
+    const paged = createEmulatorClients(emulators);
+    let queries = 0;
+    paged.documentClient.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'QueryCommand') {
+          queries++;
+          Object.assign(args.input, { Limit: 3 });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'smallPages' },
+    );
+    const pagedCatalog = new DynamoDbEventCatalogStore({ client: paged.documentClient, tableName: TABLES.usageTable });
+    const entries = await pagedCatalog.list(environmentId).finally(() => paged.destroy());
+    expect(queries).toBeGreaterThan(1);
+    expect(entries.map((entry) => entry.name)).toEqual(['a', 'z', '😀', '\uFF5E']);
+    for (const entry of entries) {
+      expect(entry).toEqual({
+        name: entry.name,
+        count: 1,
+        firstSeen: names.indexOf(entry.name),
+        lastSeen: names.indexOf(entry.name),
+        propertyKeys: ['b-key', '😀-key', '\uFF5E-key'],
+      });
+    }
   });
 });
