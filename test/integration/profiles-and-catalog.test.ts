@@ -15,6 +15,7 @@ let emulators: RunningEmulators;
 let clients: EmulatorClients;
 let profiles: DynamoDbProfileStore;
 let catalog: DynamoDbEventCatalogStore;
+const ownClients: EmulatorClients[] = [];
 const newEnvironment = () => `env_${randomBytes(6).toString('hex')}`;
 const TABLES = { configTable: 'config', usageTable: 'usage', profilesTable: 'profiles' };
 
@@ -27,9 +28,32 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const own of ownClients) own.destroy();
   clients?.destroy();
   await emulators?.stop();
 });
+
+/**
+ * A document client of its own (a document client shares its middleware stack with the client it wraps)
+ * that counts its Queries and, given `pageLimit`, ends each page after that many items: DynamoDB ends a
+ * page at 1 MB, wherever that falls.
+ */
+function queryWatchingClient(pageLimit?: number) {
+  const own = createEmulatorClients(emulators);
+  ownClients.push(own);
+  const watched = { client: own.documentClient, queries: 0 };
+  own.documentClient.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'QueryCommand') {
+        watched.queries++;
+        if (pageLimit !== undefined) Object.assign(args.input, { Limit: pageLimit });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'watchQueries' },
+  );
+  return watched;
+}
 
 async function collect(profilesRead: AsyncIterable<UserProfile>): Promise<Map<string, UserProfile>> {
   const byUser = new Map<string, UserProfile>();
@@ -90,6 +114,37 @@ describe('user profiles', () => {
     );
     await profiles.recordProfile(other, { userId: 'stranger', attributes: {}, at: 1, receivedAt: 2 });
     expect([...(await collect(profiles.listProfiles(environmentId))).keys()].sort()).toEqual([...users].sort());
+  });
+
+  it('are read with one Query per shard, however few there are', async () => {
+    const environmentId = newEnvironment();
+    const users = ['ann', 'ben', 'cy'];
+    await Promise.all(
+      users.map((userId) => profiles.recordProfile(environmentId, { userId, attributes: {}, at: 1, receivedAt: 2 })),
+    );
+    const watched = queryWatchingClient();
+    const store = new DynamoDbProfileStore({ client: watched.client, tableName: TABLES.profilesTable });
+    expect([...(await collect(store.listProfiles(environmentId))).keys()].sort()).toEqual(users);
+    expect(watched.queries).toBe(PROFILE_SHARDS);
+    expect([...(await collect(store.listProfilesChangedSince(environmentId, 2))).keys()].sort()).toEqual(users);
+    expect(watched.queries).toBe(2 * PROFILE_SHARDS);
+  });
+
+  it("are all read when a shard's profiles take several pages", async () => {
+    const environmentId = newEnvironment();
+    const users = Array.from({ length: 3 * PROFILE_SHARDS }, (_, index) => `user-${index}`);
+    await Promise.all(
+      users.map((userId, index) =>
+        profiles.recordProfile(environmentId, { userId, attributes: { n: index }, at: 1, receivedAt: 2 }),
+      ),
+    );
+    const store = new DynamoDbProfileStore({ client: queryWatchingClient(2).client, tableName: TABLES.profilesTable });
+    const all = await collect(store.listProfiles(environmentId));
+    expect([...all.keys()].sort()).toEqual([...users].sort());
+    expect(all.get('user-7')?.attributes).toEqual({ n: 7 });
+    expect([...(await collect(store.listProfilesChangedSince(environmentId, 2))).keys()].sort()).toEqual(
+      [...users].sort(),
+    );
   });
 
   it('changed since T: those updated at or after T come back, unchanged ones do not', async () => {
@@ -165,23 +220,12 @@ describe('event catalog store', () => {
       environmentId,
       names.map((name, index) => ({ name, count: 1, firstSeen: index, lastSeen: index, propertyKeys: keys })),
     );
-    // DynamoDB ends a page at 1 MB, wherever that falls; a Limit puts the end of each page between an
-    // event's own item and its key items (clients of their own: a document client shares its middleware).
-    const paged = createEmulatorClients(emulators);
-    let queries = 0;
-    paged.documentClient.middlewareStack.add(
-      (next, context) => (args) => {
-        if (context.commandName === 'QueryCommand') {
-          queries++;
-          Object.assign(args.input, { Limit: 3 });
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'smallPages' },
+    // Small pages: the end of a page falls between an event's own item and its key items.
+    const paged = queryWatchingClient(3);
+    const entries = await new DynamoDbEventCatalogStore({ client: paged.client, tableName: TABLES.usageTable }).list(
+      environmentId,
     );
-    const pagedCatalog = new DynamoDbEventCatalogStore({ client: paged.documentClient, tableName: TABLES.usageTable });
-    const entries = await pagedCatalog.list(environmentId).finally(() => paged.destroy());
-    expect(queries).toBeGreaterThan(1);
+    expect(paged.queries).toBeGreaterThan(1);
     expect(entries.map((entry) => entry.name)).toEqual(['a', 'z', '😀', '\uFF5E']);
     for (const entry of entries) {
       expect(entry).toEqual({
