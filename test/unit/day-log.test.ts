@@ -50,6 +50,22 @@ describe('day log', () => {
     ]);
   });
 
+  it('keeps the logged days after the last recent one', () => {
+    const log = packDayLog(
+      new Map([
+        [DAY0, at(0, 1)],
+        [DAY0 + 5, at(5, 5)],
+        [DAY0 + 6, at(6, 6)],
+      ]),
+    );
+    expect([...dayHistory(log, { [DAY0 + 2]: at(2, 2) })]).toEqual([
+      [DAY0, at(0, 1)],
+      [DAY0 + 2, at(2, 2)],
+      [DAY0 + 5, at(5, 5)],
+      [DAY0 + 6, at(6, 6)],
+    ]);
+  });
+
   it('merges a recent time into the first logged day too', () => {
     const log = packDayLog(new Map([[DAY0, at(0, 500)]]));
     expect([...dayHistory(log, { [DAY0]: at(0, 900) })]).toEqual([[DAY0, at(0, 900)]]);
