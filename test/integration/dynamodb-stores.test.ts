@@ -231,6 +231,13 @@ describe('DynamoDbUsageStore', () => {
     expect(records).toEqual([]);
   });
 
+  test('an attribute named like an Object property ("constructor") is stored and read back as any other', async () => {
+    const env = freshEnv();
+    const attributes = { constructor: 'Acme Builders', toString: 'plain text' };
+    await usage.recordCompany(env, { companyId: 'builder', at: at(3, 9), attributes });
+    expect((await companyUsage(env, 'builder')).company.attributes).toEqual(attributes);
+  });
+
   test('feedback alone creates the usage with no first use; events add to it', async () => {
     const env = freshEnv();
     await usage.recordFeedback(env, { id: 'f1', companyId: 'fb', eventKey: 'search', at: at(3, 10), score: 4 });

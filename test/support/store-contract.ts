@@ -76,6 +76,24 @@ export function describeConfigStoreContract(stores: () => Promise<ConfigStores> 
       expect(await s.settings.get(environmentId)).toEqual(settings(T0));
     });
 
+    test('saves settings whose optional fields are undefined, at the top or inside the destination', async () => {
+      // Typed optional fields may hold undefined: a save without a bucket URL builds `bucketUrl: undefined`,
+      // and an AWS destination has no endpoint.
+      const destination = { provider: 'AWS' as const, bucket: 'acme-exports', region: 'eu-west-1', keyPrefix: '' };
+      const saved: AutomaticExportSettings = {
+        ...settings(T0),
+        destination: { ...destination, endpoint: undefined },
+        bucketUrl: undefined,
+        sealedSecretAccessKey: undefined,
+      };
+      expect(await s.settings.put(saved, 0)).toBe(true);
+      expect(await s.settings.get(environmentId)).toEqual({
+        ...settings(T0),
+        destination,
+        sealedSecretAccessKey: undefined,
+      });
+    });
+
     test('a save based on a stale version is refused and changes nothing', async () => {
       await s.settings.put(settings(T0), 0);
       expect(await s.settings.put({ ...settings(T0 + 5, 2), cadence: 'weekly' }, 1)).toBe(true);

@@ -9,6 +9,15 @@ import {
 /** The SDK's own decoder: what a DynamoDB client uses by default. */
 const sdkDecoder = new DynamoDBClient({ region: 'us-east-1' }).config.base64Decoder;
 
+function catchError(decode: () => unknown): Error {
+  try {
+    decode();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('decoded without an error');
+}
+
 const hasLogger = (stack: { identify(): string[] }) =>
   stack.identify().some((entry) => entry.startsWith('loggerMiddleware'));
 
@@ -48,8 +57,11 @@ describe('decodeBase64', () => {
     ['whitespace inside', 'QU D'],
     ['padding inside', 'QQ==QUJD'],
     ['a line break inside', 'QUJ\nQUJD'],
-  ])('rejects %s, as the SDK does', (_case, text) => {
-    expect(() => sdkDecoder(text)).toThrow(TypeError);
-    expect(() => decodeBase64(text)).toThrow(InvalidBase64Error);
+  ])('rejects %s, as the SDK does and with its message', (_case, text) => {
+    const sdkError = catchError(() => sdkDecoder(text));
+    expect(sdkError).toBeInstanceOf(TypeError);
+    const error = catchError(() => decodeBase64(text));
+    expect(error).toBeInstanceOf(InvalidBase64Error);
+    expect(error).toMatchObject({ name: 'InvalidBase64Error', message: sdkError.message });
   });
 });

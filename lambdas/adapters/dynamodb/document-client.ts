@@ -38,6 +38,8 @@ export function createDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoD
  * each page's items. The service configures no SDK logger, so the middleware is removed (from `client`'s
  * stack, which the document client shares).
  *
+ * `removeUndefinedValues`: an optional field left undefined inside a map (a destination's `endpoint`) is
+ * dropped, as the document client drops one at the top level of an item, instead of failing the write.
  * `convertClassInstanceToMap`: the marshaller tells plain objects from class instances by their
  * `constructor` property, so a map of tracked attributes with a key named `constructor` would be
  * refused as a class instance; the service stores only plain data, so every object is a map.
