@@ -12,7 +12,7 @@ export default tseslint.config(
       '.local/',
       'coverage/',
       'reports/',
-      '.stryker-tmp/',
+      '.stryker-tmp*/',
       'dashboard/dist/',
       '.bench/',
     ],
