@@ -88,11 +88,24 @@ function dayLatest(timestamps: number[]): Map<number, number> {
 
 const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
+/** A ConflictError's message is what the API answers with its 409, so it is checked word for word. */
+async function expectConflict(operation: Promise<unknown>, message: string): Promise<void> {
+  const error: unknown = await operation.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(ConflictError);
+  expect((error as ConflictError).message).toBe(message);
+}
+
 describe('DynamoDbTenantStore', () => {
   test('creates an organization once and refuses a duplicate id', async () => {
     const org = { id: 'org_1', name: 'Acme', plan: 'pro' as const, createdAt: 1_700_000_000_000 };
     await tenants.createOrganization(org);
-    await expect(tenants.createOrganization({ ...org, name: 'Other' })).rejects.toBeInstanceOf(ConflictError);
+    await expectConflict(
+      tenants.createOrganization({ ...org, name: 'Other' }),
+      'An organization with id "org_1" already exists.',
+    );
     expect(await tenants.getOrganization('org_1')).toEqual(org);
     expect(await tenants.getOrganization('org_missing')).toBeUndefined();
   });
@@ -121,15 +134,84 @@ describe('DynamoDbTenantStore', () => {
     expect(await tenants.findIngestKey('hash_unknown')).toBeUndefined();
     expect(await tenants.getEnvironment('env_unknown')).toBeUndefined();
 
-    await expect(tenants.createEnvironment({ ...env, ingestKeyHash: 'hash_other' })).rejects.toBeInstanceOf(
-      ConflictError,
+    await expectConflict(
+      tenants.createEnvironment({ ...env, ingestKeyHash: 'hash_other' }),
+      'An environment with id "env_a" already exists.',
     );
     expect(await tenants.findIngestKey('hash_other')).toBeUndefined();
 
     // A key collision leaves neither the new environment nor a changed lookup behind.
-    await expect(tenants.createEnvironment({ ...env, id: 'env_b' })).rejects.toBeInstanceOf(ConflictError);
+    await expectConflict(
+      tenants.createEnvironment({ ...env, id: 'env_b' }),
+      'The ingest key is already in use by another environment.',
+    );
     expect(await tenants.getEnvironment('env_b')).toBeUndefined();
     expect(await tenants.findIngestKey('hash_a')).toEqual({ environment: env });
+  });
+
+  test('a storage failure is passed on, never taken for a duplicate or a missing organization', async () => {
+    const unreachable = new DynamoDbTenantStore({ client: clients.documentClient, tableName: 'config_missing' });
+    const org = { id: 'org_lost', name: 'Lost', plan: 'pro' as const, createdAt: 1 };
+    const created = unreachable.createOrganization(org).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(await created).toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(unreachable.updateOrganizationPlan(org.id, 'free')).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+
+  test('replacing an ingest key: the old key gets its end and the TTL in epoch seconds, the current key none', async () => {
+    const env = {
+      id: 'env_rotate',
+      organizationId: 'org_1',
+      name: 'Production',
+      ingestKeyHash: 'hash_rotate_1',
+      ingestKeyPrefix: 'ik_rt1',
+      createdAt: 7,
+    };
+    await tenants.createEnvironment(env);
+    const validUntil = Date.parse('2026-03-02T10:00:00.500Z');
+    const rotated = await tenants.replaceIngestKey(env, { hash: 'hash_rotate_2', prefix: 'ik_rt2' }, validUntil);
+    expect(rotated).toEqual({ ...env, ingestKeyHash: 'hash_rotate_2', ingestKeyPrefix: 'ik_rt2' });
+    expect(await tenants.findIngestKey('hash_rotate_1')).toStrictEqual({ environment: env, validUntil });
+    // The current key carries no end at all (not even an undefined one).
+    expect(await tenants.findIngestKey('hash_rotate_2')).toStrictEqual({ environment: rotated });
+    const { Item } = await clients.documentClient.send(
+      new GetCommand({ TableName: TABLES.configTable, Key: { pk: 'INGESTKEY#hash_rotate_1', sk: 'META' } }),
+    );
+    // DynamoDB's TTL reads epoch seconds: the first whole second not before the end, so never early.
+    expect(Item?.expiresAt).toBe(Date.parse('2026-03-02T10:00:01Z') / 1000);
+
+    // A replay with the stale environment (the key it names is no longer current) loses, and its key never works.
+    await expectConflict(
+      tenants.replaceIngestKey(env, { hash: 'hash_rotate_3', prefix: 'ik_rt3' }, validUntil),
+      "The environment's ingest key was rotated by another request at the same time. Use the key that request answered, or rotate again.",
+    );
+    expect(await tenants.findIngestKey('hash_rotate_3')).toBeUndefined();
+    expect(await tenants.getEnvironment(env.id)).toEqual(rotated);
+  });
+
+  test('a new ingest key colliding with an existing one is refused before anything changes', async () => {
+    const env = {
+      id: 'env_collide',
+      organizationId: 'org_1',
+      name: 'Production',
+      ingestKeyHash: 'hash_collide_1',
+      ingestKeyPrefix: 'ik_co1',
+      createdAt: 8,
+    };
+    const other = { ...env, id: 'env_collide_other', ingestKeyHash: 'hash_collide_2', ingestKeyPrefix: 'ik_co2' };
+    await tenants.createEnvironment(env);
+    await tenants.createEnvironment(other);
+    await expectConflict(
+      tenants.replaceIngestKey(env, { hash: other.ingestKeyHash, prefix: 'ik_new' }, 1_800_000_000_000),
+      'The new ingest key collides with an existing one. Please rotate again.',
+    );
+    expect(await tenants.getEnvironment(env.id)).toEqual(env);
+    expect(await tenants.findIngestKey(env.ingestKeyHash)).toStrictEqual({ environment: env });
+    expect(await tenants.findIngestKey(other.ingestKeyHash)).toStrictEqual({ environment: other });
   });
 
   test('puts and lists features and segments, overwriting on the same id', async () => {
