@@ -3,7 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import type { ObjectSink, ObjectWriteOptions } from '../../lambdas/core/export/pipeline';
 import type { JsonValue, RawRecord } from '../../lambdas/core/raw-log';
-import type { RunProfileStore } from '../../lambdas/core/export-job-run';
+import type { ExportJobRunSpec, RunProfileStore } from '../../lambdas/core/export-job-run';
 import type { RawEventReader, UserProfile } from '../../lambdas/ports';
 
 export class ArrayRawEventReader implements RawEventReader {
@@ -71,5 +71,22 @@ export function eventRecord(
     timestamp,
     attributes,
     ...extra,
+  };
+}
+
+/** A run of job `job1` (all events, JSON, into `dest/`) of env1 in org1, over `window`, scheduled at `runScheduledAt`. */
+export function exportJobRunSpec(
+  run: Pick<ExportJobRunSpec, 'window' | 'runScheduledAt'>,
+  overrides: Partial<ExportJobRunSpec> = {},
+): ExportJobRunSpec {
+  return {
+    environmentId: 'env1',
+    organizationId: 'org1',
+    jobId: 'job1',
+    type: 'allEvents',
+    format: 'json',
+    keyPrefix: 'dest',
+    ...run,
+    ...overrides,
   };
 }

@@ -13,7 +13,13 @@ import {
 import { eventFormat, PropertyColumnsCollector } from '../../lambdas/core/export/job-formats';
 import { xmlText } from '../../lambdas/core/export/xml-text';
 import { runExportJob, type ExportJobRunSpec } from '../../lambdas/core/export-job-run';
-import { ArrayProfileStore, ArrayRawEventReader, eventRecord, MemorySink } from '../support/export-job-fixtures';
+import {
+  ArrayProfileStore,
+  ArrayRawEventReader,
+  eventRecord,
+  exportJobRunSpec,
+  MemorySink,
+} from '../support/export-job-fixtures';
 
 const AT = Date.UTC(2026, 10, 22, 10, 30, 0);
 const HOSTILE =
@@ -116,19 +122,14 @@ async function hostileFile(format: 'json' | 'xml' | 'csv'): Promise<string> {
   return sink.text(files[0].key);
 }
 
-function spec(overrides: Partial<ExportJobRunSpec>): ExportJobRunSpec {
-  return {
-    environmentId: 'env1',
-    organizationId: 'org1',
-    jobId: 'job1',
-    type: 'allEvents',
-    format: 'json',
-    keyPrefix: 'dest',
-    window: { from: AT - 86_400_000, to: AT + 86_400_000, by: 'receiveTime' },
-    runScheduledAt: Date.UTC(2026, 10, 23),
-    ...overrides,
-  };
-}
+const spec = (overrides: Partial<ExportJobRunSpec>): ExportJobRunSpec =>
+  exportJobRunSpec(
+    {
+      window: { from: AT - 86_400_000, to: AT + 86_400_000, by: 'receiveTime' },
+      runScheduledAt: Date.UTC(2026, 10, 23),
+    },
+    overrides,
+  );
 
 describe('escaping in each format', () => {
   it('JSON lines: the event name first, then one parseable object per event with its properties as sent', async () => {

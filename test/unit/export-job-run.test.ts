@@ -13,7 +13,13 @@ import { runExportJob, type ExportJobRunPorts, type ExportJobRunSpec } from '../
 import { RawLogChangedError } from '../../lambdas/core/export/repeated-records';
 import type { ObjectWriteOptions } from '../../lambdas/core/export/pipeline';
 import type { JsonValue, RawRecord } from '../../lambdas/core/raw-log';
-import { ArrayProfileStore, ArrayRawEventReader, eventRecord, MemorySink } from '../support/export-job-fixtures';
+import {
+  ArrayProfileStore,
+  ArrayRawEventReader,
+  eventRecord,
+  exportJobRunSpec,
+  MemorySink,
+} from '../support/export-job-fixtures';
 import { parquetRows, parquetTypes, xmlEntries, xmlFile, type XmlEntries } from '../support/export-job-read';
 
 const HOUR = 3_600_000;
@@ -23,19 +29,11 @@ const DAY_START = Date.UTC(2026, 10, 22);
 const RUN_AT = Date.UTC(2026, 10, 24, 4, 0, 0);
 const RUN_TS = '20261124040000';
 
-function jobSpec(overrides: Partial<ExportJobRunSpec> = {}): ExportJobRunSpec {
-  return {
-    environmentId: 'env1',
-    organizationId: 'org1',
-    jobId: 'job1',
-    type: 'allEvents',
-    format: 'json',
-    keyPrefix: 'dest',
-    window: { from: DAY_START, to: DAY_START + 2 * DAY, by: 'receiveTime' },
-    runScheduledAt: RUN_AT,
-    ...overrides,
-  };
-}
+const jobSpec = (overrides: Partial<ExportJobRunSpec> = {}): ExportJobRunSpec =>
+  exportJobRunSpec(
+    { window: { from: DAY_START, to: DAY_START + 2 * DAY, by: 'receiveTime' }, runScheduledAt: RUN_AT },
+    overrides,
+  );
 
 async function run(
   overrides: Partial<ExportJobRunSpec>,
