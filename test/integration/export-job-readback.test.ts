@@ -207,14 +207,25 @@ it('profiles: one gzip-compressed Parquet or CSV row per profile, read by DuckDB
       `p/org1-profiles-${format}-20261124000000-env1-0.${format === 'csv' ? 'csv.gz' : 'parquet.gzip'}`,
     ]);
     const path = sink.pathOf(files[0].key);
-    const rows = await query(
+    const source =
       format === 'csv'
-        ? `SELECT identity, seats::INTEGER AS seats FROM read_csv('${path}', header = true, compression = 'gzip', all_varchar = true) ORDER BY seats`
-        : `SELECT identity, seats::INTEGER AS seats FROM read_parquet('${path}') ORDER BY seats`,
+        ? `read_csv('${path}', header = true, compression = 'gzip', all_varchar = true)`
+        : `read_parquet('${path}')`;
+    // The email attribute keeps a column of its own next to the profile's email, under a distinct name.
+    expect((await query(`DESCRIBE SELECT * FROM ${source}`)).map((column) => column.column_name)).toEqual([
+      'identity',
+      'email',
+      'phone',
+      'profileProps.email',
+      'plan',
+      'seats',
+    ]);
+    const rows = await query(
+      `SELECT identity, email, "profileProps.email" AS attribute, seats::INTEGER AS seats FROM ${source} ORDER BY seats`,
     );
     expect(rows).toHaveLength(50);
     // A user without a user id gets the email as identity.
-    expect(rows[0]).toEqual({ identity: 'u0@example.com', seats: 0 });
-    expect(rows[1]).toEqual({ identity: 'user-1', seats: 1 });
+    expect(rows[0]).toEqual({ identity: 'u0@example.com', email: 'u0@example.com', attribute: 'u0@example.com', seats: 0 });
+    expect(rows[1]).toEqual({ identity: 'user-1', email: 'u1@example.com', attribute: 'u1@example.com', seats: 1 });
   }
 });

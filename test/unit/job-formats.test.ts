@@ -16,6 +16,7 @@ import {
 import {
   eventFormat,
   profileFormat,
+  propertyColumnNames,
   PropertyColumnsCollector,
   type PropertyColumns,
   type RowFormat,
@@ -85,6 +86,66 @@ describe('the property columns', () => {
   it('are all text with asString', () => {
     const columns = columnsOf([{ n: 1, flag: true, text: 'x' }], true);
     expect(Object.fromEntries(columns.types)).toEqual({ flag: 'text', n: 'text', text: 'text' });
+  });
+});
+
+describe('the property column names', () => {
+  it('are the keys, unless a fixed or earlier column has the name in any case: then the JSON path, then a number', () => {
+    expect(propertyColumnNames(['identity', 'email'], ['a', 'b'], 'eventProps')).toEqual(['a', 'b']);
+    expect(
+      propertyColumnNames(
+        ['ts', 'identity', 'email'],
+        ['EMAIL', 'Name', 'eventProps.name', 'name', 'ts'],
+        'eventProps',
+      ),
+    ).toEqual(['eventProps.EMAIL', 'Name', 'eventProps.name', 'eventProps.name_2', 'eventProps.ts']);
+    expect(propertyColumnNames(['email'], ['email'], 'profileProps')).toEqual(['profileProps.email']);
+  });
+
+  it('name the CSV header and the Parquet schema, each name once, the values under their own key', async () => {
+    const rows = [user({ email: 'attr@b.c', Phone: 7 }, { identity: 'u1', email: 'a@b.c' })];
+    const columns = columnsOf(rows.map((row) => row.attributes));
+    const csv = written(profileFormat('csv', { asString: false, columns }), rows);
+    expect(parseCsv(csv.bytes.toString())).toEqual([
+      ['identity', 'email', 'phone', 'profileProps.Phone', 'profileProps.email'],
+      ['u1', 'a@b.c', '', '7', 'attr@b.c'],
+    ]);
+    const parquet = written(profileFormat('parquet', { asString: false, columns }), rows);
+    expect(parquetTypes(parquet.bytes)).toEqual({
+      identity: 'BYTE_ARRAY',
+      email: 'BYTE_ARRAY',
+      phone: 'BYTE_ARRAY',
+      'profileProps.Phone': 'DOUBLE',
+      'profileProps.email': 'BYTE_ARRAY',
+    });
+    expect(await parquetRows(parquet.bytes)).toEqual([
+      { identity: 'u1', email: 'a@b.c', phone: null, 'profileProps.Phone': 7, 'profileProps.email': 'attr@b.c' },
+    ]);
+    const events = [event({ eventName: 'x', ts: 1 }, { identity: 'u1' })];
+    const eventColumns = columnsOf(events.map((row) => row.properties));
+    const eventCsv = written(eventFormat('csv', { eventName: 'e', asString: false, columns: eventColumns }), events);
+    expect(parseCsv(eventCsv.bytes.toString())[0]).toEqual([
+      'ts',
+      'eventName',
+      'identity',
+      'email',
+      'phone',
+      'eventProps.eventName',
+      'eventProps.ts',
+    ]);
+    const eventParquet = written(
+      eventFormat('parquet', { eventName: 'e', asString: false, columns: eventColumns }),
+      events,
+    );
+    expect(Object.keys(parquetTypes(eventParquet.bytes))).toEqual([
+      'ts',
+      'eventName',
+      'identity',
+      'email',
+      'phone',
+      'eventProps.eventName',
+      'eventProps.ts',
+    ]);
   });
 });
 

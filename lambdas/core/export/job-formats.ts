@@ -10,6 +10,7 @@ import { DayCachedTimes } from './day-cached-times';
 import { PendingColumns } from './parquet-pending-columns';
 import type { Cell } from './pipeline';
 import {
+  IDENTITY_FIELDS,
   propertyValue,
   type ExportedEvent,
   type ExportedProfile,
@@ -49,6 +50,28 @@ export interface PropertyColumns {
 }
 
 export type ColumnType = 'number' | 'boolean' | 'text';
+
+/**
+ * The header names of the property columns, in the order of `keys`: each key's own name, unless a
+ * fixed column or an earlier property column already has it, ignoring case (warehouses such as
+ * DuckDB, BigQuery and Spark refuse or rename columns that differ only in case). Such a key takes the
+ * path its JSON file gives it, `eventProps.<key>` or `profileProps.<key>`, and `_2`, `_3`, ... if that
+ * is taken too: a profile's `email` attribute, next to the `email` column, is `profileProps.email`.
+ */
+export function propertyColumnNames(
+  fixed: readonly string[],
+  keys: readonly string[],
+  scope: 'eventProps' | 'profileProps',
+): string[] {
+  const taken = new Set(fixed.map((name) => name.toLowerCase()));
+  return keys.map((key) => {
+    let name = key;
+    if (taken.has(name.toLowerCase())) name = `${scope}.${key}`;
+    for (let suffix = 2; taken.has(name.toLowerCase()); suffix++) name = `${scope}.${key}_${suffix}`;
+    taken.add(name.toLowerCase());
+    return name;
+  });
+}
 
 /**
  * Collects the property keys of rows and the type of each key's values: number or boolean when all its
@@ -235,7 +258,7 @@ export function eventFormat(format: FileFormatName, options: EventFormatOptions)
         '</Events>\n',
       );
     case 'csv':
-      return csvFormat(['ts', 'eventName', 'identity', 'email', 'phone'], columns.keys, () => {
+      return csvFormat(['ts', 'eventName', ...IDENTITY_FIELDS], columns.keys, 'eventProps', () => {
         const times = new DayCachedTimes();
         return (event: ExportedEvent, cells: Cell[]) => {
           cells[0] = times.iso(event.timestamp);
@@ -256,6 +279,7 @@ export function eventFormat(format: FileFormatName, options: EventFormatOptions)
           { name: 'eventName', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
         ],
         columns,
+        'eventProps',
         // The epoch ms as a number: hyparquet-writer converts it to INT64 per row group, and a row group
         // in waiting holds plain doubles rather than a BigInt per row.
         (event: ExportedEvent) => [event.timestamp, event.name],
@@ -291,8 +315,9 @@ export function profileFormat(
       );
     case 'csv':
       return csvFormat(
-        ['identity', 'email', 'phone'],
+        IDENTITY_FIELDS,
         columns.keys,
+        'profileProps',
         () => (user: ExportedUserProfile, cells: Cell[]) => {
           profileCells(user.profile, cells, 0);
           propertyCells(user.attributes, columns.keys, asString, cells, 3);
@@ -302,6 +327,7 @@ export function profileFormat(
       return parquetFormat(
         [],
         columns,
+        'profileProps',
         () => [],
         (user) => user.profile,
         (user) => user.attributes,
@@ -321,9 +347,10 @@ export function profileFormat(
 function csvFormat<Row>(
   fixed: readonly string[],
   keys: readonly string[],
+  scope: 'eventProps' | 'profileProps',
   fill: () => (row: Row, cells: Cell[]) => void,
 ): RowFormat<Row> {
-  const columns = [...fixed, ...keys];
+  const columns = [...fixed, ...propertyColumnNames(fixed, keys, scope)];
   return {
     contentType: 'text/csv; charset=utf-8',
     open: () => {
@@ -364,24 +391,28 @@ const gzip = (input: Uint8Array): Uint8Array => gzipSync(input);
 function parquetFormat<Row>(
   fixedSchema: SchemaElement[],
   columns: PropertyColumns,
+  scope: 'eventProps' | 'profileProps',
   fixedValues: (row: Row) => unknown[],
   profile: (row: Row) => ExportedProfile,
   properties: (row: Row) => Record<string, JsonValue>,
   asString: boolean,
 ): RowFormat<Row> {
-  const identitySchema: SchemaElement[] = ['identity', 'email', 'phone'].map((name) => ({
+  const identitySchema: SchemaElement[] = IDENTITY_FIELDS.map((name) => ({
     name,
     type: 'BYTE_ARRAY',
     converted_type: 'UTF8',
     repetition_type: 'OPTIONAL',
   }));
-  const propertySchema: SchemaElement[] = columns.keys.map((key) => {
+  const fixedNames = [...fixedSchema, ...identitySchema].map((element) => element.name);
+  const names = propertyColumnNames(fixedNames, columns.keys, scope);
+  const propertySchema: SchemaElement[] = columns.keys.map((key, index) => {
+    const name = names[index];
     const type = columns.types.get(key) ?? 'text';
     return type === 'number'
-      ? { name: key, type: 'DOUBLE', repetition_type: 'OPTIONAL' }
+      ? { name, type: 'DOUBLE', repetition_type: 'OPTIONAL' }
       : type === 'boolean'
-        ? { name: key, type: 'BOOLEAN', repetition_type: 'OPTIONAL' }
-        : { name: key, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' };
+        ? { name, type: 'BOOLEAN', repetition_type: 'OPTIONAL' }
+        : { name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' };
   });
   const leaves = [...fixedSchema, ...identitySchema, ...propertySchema];
   const schema: SchemaElement[] = [{ name: 'root', num_children: leaves.length }, ...leaves];
