@@ -225,7 +225,12 @@ it('profiles: one gzip-compressed Parquet or CSV row per profile, read by DuckDB
     );
     expect(rows).toHaveLength(50);
     // A user without a user id gets the email as identity.
-    expect(rows[0]).toEqual({ identity: 'u0@example.com', email: 'u0@example.com', attribute: 'u0@example.com', seats: 0 });
+    expect(rows[0]).toEqual({
+      identity: 'u0@example.com',
+      email: 'u0@example.com',
+      attribute: 'u0@example.com',
+      seats: 0,
+    });
     expect(rows[1]).toEqual({ identity: 'user-1', email: 'u1@example.com', attribute: 'u1@example.com', seats: 1 });
   }
 });
