@@ -4,7 +4,8 @@
  *
  * - `manual-export`: a manual export job, dispatched by the API.
  * - `scheduled-export`: an environment's automatic export, fired by its schedule.
- * - `job-run`: a one-time export job's run, dispatched by the API when the job is created.
+ * - `job-run`: a one-time export job's run, dispatched by the API when the job is created, and again
+ *   by the hourly failure check while it fails on the customer's side.
  * - `scheduled-job-run`: a recurring export job's run, fired by the job's schedule.
  * - `raw-export`: an environment's raw revisions export, fired by its schedule every 12 hours.
  *

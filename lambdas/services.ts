@@ -86,9 +86,15 @@ export interface Adapters {
 export interface FailureCheckAdapters extends Pick<Adapters, 'tenants' | 'exportSettings' | 'scheduler' | 'clock'> {
   failingExports: FailingExportsStore;
   mailer: Mailer;
-  /** Export jobs and their destinations, so the check covers failing jobs too; the automatic export only without them. */
-  exportJobStore?: Pick<ExportJobStore, 'get' | 'put'> & FailingJobsStore;
-  destinationStore?: DestinationStore;
+  /**
+   * Export jobs, their destinations and the dispatcher that runs a failing one-time job again, so the
+   * check covers failing jobs too; the automatic export only without them.
+   */
+  exportJobs?: {
+    store: Pick<ExportJobStore, 'get' | 'put'> & FailingJobsStore;
+    destinations: DestinationStore;
+    dispatcher: ExportJobDispatcher;
+  };
   /** The raw revisions exports' failure sequences; without them the check leaves raw exports alone. */
   rawExports?: { store: RawExportStore; failing: FailingExportsStore; destinations: DestinationStore };
 }
@@ -241,12 +247,12 @@ export function buildFailureCheck(adapters: FailureCheckAdapters, dashboardUrl: 
     mailer: adapters.mailer,
     clock: adapters.clock,
     dashboardUrl,
-    exportJobs: adapters.exportJobStore &&
-      adapters.destinationStore && {
-        jobs: adapters.exportJobStore,
-        destinations: adapters.destinationStore,
-        scheduler: adapters.scheduler,
-      },
+    exportJobs: adapters.exportJobs && {
+      jobs: adapters.exportJobs.store,
+      destinations: adapters.exportJobs.destinations,
+      dispatcher: adapters.exportJobs.dispatcher,
+      scheduler: adapters.scheduler,
+    },
     rawExports:
       adapters.rawExports &&
       new RawExportFailureCheck({

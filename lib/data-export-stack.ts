@@ -330,6 +330,7 @@ export class DataExportStack extends Stack {
       rate: FAILURE_CHECK_RATE,
       senderEmail: props.senderEmail,
       dashboardUrl: props.dashboardUrl,
+      runExport: this.exports.runExportFunction,
     });
 
     // ---- Operator alarms ------------------------------------------------------------------------

@@ -85,6 +85,8 @@ export interface AwsConfig extends StoreConfig {
 export interface FailureCheckConfig {
   configTable: string;
   schedule: ScheduleConfig;
+  /** run-export, invoked to run a failing one-time export job again. */
+  exportFunctionName: string;
   senderEmail: string;
   dashboardUrl: string;
 }
@@ -164,6 +166,7 @@ export function readFailureCheckConfig(env: Environment = process.env): FailureC
   return {
     configTable: requiredString(env, ENV.CONFIG_TABLE),
     schedule: readScheduleConfig(env),
+    exportFunctionName: requiredString(env, ENV.EXPORT_FUNCTION_NAME),
     senderEmail: requiredString(env, ENV.SENDER_EMAIL),
     dashboardUrl: requiredString(env, ENV.DASHBOARD_URL),
   };
@@ -299,8 +302,14 @@ export function awsFailureCheck(config: FailureCheckConfig): FailureCheckService
       tenants: new DynamoDbTenantStore({ client, tableName: config.configTable }),
       exportSettings: new DynamoDbAutomaticExportSettingsStore({ client, tableName: config.configTable }),
       failingExports: new DynamoDbFailingExportsStore({ client, tableName: config.configTable }),
-      exportJobStore: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
-      destinationStore: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
+      exportJobs: {
+        store: new DynamoDbExportJobStore({ client, tableName: config.configTable }),
+        destinations: new DynamoDbDestinationStore({ client, tableName: config.configTable }),
+        dispatcher: new LambdaExportDispatcher({
+          client: traced(new LambdaClient({})),
+          functionName: config.exportFunctionName,
+        }),
+      },
       scheduler: scheduler(config.schedule),
       mailer: new SesMailer({ client: traced(new SESv2Client({})), sender: config.senderEmail }),
       clock: systemClock,

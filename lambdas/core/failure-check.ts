@@ -35,7 +35,7 @@ export interface FailureCheckDependencies {
   /** The dashboard's base URL, for the link to the settings page. */
   dashboardUrl: string;
   /** Export jobs, their destinations and schedules: without them the check covers the automatic export only. */
-  exportJobs?: Pick<JobFailureCheckDependencies, 'jobs' | 'destinations' | 'scheduler'>;
+  exportJobs?: Pick<JobFailureCheckDependencies, 'jobs' | 'destinations' | 'scheduler' | 'dispatcher'>;
   /** The raw revisions exports' own sequence (core/raw-export-failures.ts), run by the same hourly check. */
   rawExports?: Pick<RawExportFailureCheck, 'check'>;
 }
@@ -76,7 +76,7 @@ export class FailureCheckService {
       stopped: [],
       schedules,
       failingTransiently: [],
-      jobs: { examined: 0, emailsSent: [], stopped: [] },
+      jobs: { examined: 0, emailsSent: [], stopped: [], retried: [] },
     };
     for await (const status of this.deps.failing.listFailing()) {
       result.examined++;

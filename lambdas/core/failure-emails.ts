@@ -17,7 +17,11 @@ export interface FailureEmailContext {
   /** Absent when an export job's destination was deleted. */
   destination: Destination | undefined;
   /** An export job's emails name the job; the automatic export's have none. */
-  job?: { id: string; name?: string };
+  job?: {
+    id: string;
+    name?: string;
+    /** A one-time job, run again at each hourly check until it succeeds. */ oneTime?: boolean;
+  };
   /** How the service reaches the destination: a bucket-policy destination's refusals are worded for the policy. */
   authMode?: 'accessKey' | 'bucketPolicy';
   /** The class of the customer-side error (`access_denied`, ...): the email words it. */
@@ -128,6 +132,9 @@ export function failureEmail(number: WarningNumber, context: FailureEmailContext
           `The error: ${error}`,
           job ? `Fix the destination here: ${context.settingsUrl}` : `Fix the settings here: ${context.settingsUrl}`,
           `If it is not fixed by ${utc(context.stopAt)} (${hoursLeft(context)} from now), the ${job ? 'job' : 'export'} will be stopped.`,
+          ...(context.job?.oneTime
+            ? ['The job runs again every hour until then: once the destination is fixed, it completes.']
+            : []),
         ];
   const text = `${paragraphs.join('\n\n')}\n`;
   const html = `<!doctype html><html><body>${paragraphs

@@ -2,6 +2,10 @@
  * The hourly failure check's part for export jobs: a job failing on the customer's side goes through
  * the three warnings of warning-sequence.ts, each to the job's `notifyEmails`; at 72 h the job is
  * STOPPED (its schedule deleted) and email 3 says so.
+ *
+ * A one-time job has no schedule to try again, so each check dispatches its run again (the same
+ * scheduled time, so the same keys) until one succeeds (DONE, which ends the sequence) or the job is
+ * stopped: fixing the destination within the three days is enough, as the emails say.
  */
 import { failureEmail, type WarningNumber } from './failure-emails';
 import { stopExportJob } from './export-jobs';
@@ -11,6 +15,7 @@ import type {
   Clock,
   DestinationStore,
   ExportJob,
+  ExportJobDispatcher,
   ExportJobScheduler,
   ExportJobStore,
   FailingJobRecord,
@@ -26,6 +31,8 @@ export interface JobFailureCheckDependencies {
   destinations: Pick<DestinationStore, 'get'>;
   tenants: Pick<TenantStore, 'getEnvironment'>;
   scheduler: ExportJobScheduler;
+  /** Runs a failing one-time job again. */
+  dispatcher: ExportJobDispatcher;
   mailer: Mailer;
   clock: Clock;
   /** The dashboard's base URL, for the link to the job's page. */
@@ -37,6 +44,8 @@ export interface JobFailureCheckResult {
   examined: number;
   emailsSent: { environmentId: string; jobId: string; email: WarningNumber }[];
   stopped: { environmentId: string; jobId: string }[];
+  /** Failing one-time jobs whose run was dispatched again. */
+  retried: { environmentId: string; jobId: string }[];
 }
 
 export function jobPageUrl(dashboardUrl: string, environmentId: string, jobId: string): string {
@@ -47,7 +56,7 @@ export class JobFailureCheck {
   constructor(private readonly deps: JobFailureCheckDependencies) {}
 
   async check(now: number): Promise<JobFailureCheckResult> {
-    const result: JobFailureCheckResult = { examined: 0, emailsSent: [], stopped: [] };
+    const result: JobFailureCheckResult = { examined: 0, emailsSent: [], stopped: [], retried: [] };
     for await (const failing of this.deps.jobs.listFailingJobs()) {
       result.examined++;
       try {
@@ -86,11 +95,17 @@ export class JobFailureCheck {
       },
       email,
     );
-    if (!sent) return;
-    result.emailsSent.push({ environmentId, jobId, email });
-    if (email === 3) {
-      await this.deps.jobs.endJobSequence(environmentId, jobId, failingSince);
-      result.stopped.push({ environmentId, jobId });
+    if (sent) {
+      result.emailsSent.push({ environmentId, jobId, email });
+      if (email === 3) {
+        await this.deps.jobs.endJobSequence(environmentId, jobId, failingSince);
+        result.stopped.push({ environmentId, jobId });
+      }
+    }
+    // Not while a run is in progress (its outcome is pending), nor once the stop is due.
+    if (job.frequency.kind === 'oneTime' && job.status === 'PENDING' && email !== 3) {
+      await this.deps.dispatcher.dispatchJobRun({ environmentId, jobId, scheduledTime: job.createdAt });
+      result.retried.push({ environmentId, jobId });
     }
   }
 
@@ -108,7 +123,7 @@ export class JobFailureCheck {
         environmentName: environment?.name ?? job.environmentId,
         destination: destination?.destination,
         authMode: destination?.auth.mode,
-        job: { id: job.id, name: job.name },
+        job: { id: job.id, name: job.name, oneTime: job.frequency.kind === 'oneTime' },
         errorCode: failing.failingErrorCode,
         failingSince: failing.failingSince,
         stopAt: failing.failingSince + STOP_AFTER_MS,

@@ -17,6 +17,8 @@ export const handler = async (_event: unknown, context: Context): Promise<void> 
     schedulesReconciled: result.schedules.reconciled.length,
     schedulesFailed: result.schedules.failed,
     failingTransiently: result.failingTransiently,
+    // Export jobs: their warnings and stops, and the failing one-time jobs run again.
+    jobs: result.jobs,
   });
   publishCheckMetrics(metrics, result);
 };

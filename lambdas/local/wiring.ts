@@ -134,8 +134,7 @@ export async function localServices(
       exportSettings,
       scheduler,
       failingExports: new DynamoDbFailingExportsStore({ client, tableName: tables.configTable }),
-      exportJobStore: services.exportJobStore,
-      destinationStore: services.destinationStore,
+      exportJobs: { store: services.exportJobStore, destinations: services.destinationStore, dispatcher },
       mailer: new SesMailer({ client: clients.ses, sender: LOCAL_SENDER }),
       clock,
       rawExports: {

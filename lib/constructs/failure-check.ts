@@ -3,6 +3,7 @@ import { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Grant } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../contracts/function-environment';
@@ -23,6 +24,8 @@ export interface FailureCheckProps {
   readonly senderEmail: string;
   /** Dashboard base URL the emails link to. */
   readonly dashboardUrl: string;
+  /** run-export: the check invokes it to run a failing one-time export job again. */
+  readonly runExport: IFunction;
 }
 
 /** The hourly failure check: warns the owners of failing exports by email (SES), stops them after 72 h. */
@@ -47,7 +50,11 @@ export class FailureCheck extends Construct {
       timeout: Duration.minutes(5),
       // One check at a time: overlapping checks only repeat work (each email is sent once by conditional writes).
       reservedConcurrentExecutions: 1,
-      environment: { [ENV.SENDER_EMAIL]: props.senderEmail, [ENV.DASHBOARD_URL]: props.dashboardUrl },
+      environment: {
+        [ENV.SENDER_EMAIL]: props.senderEmail,
+        [ENV.DASHBOARD_URL]: props.dashboardUrl,
+        [ENV.EXPORT_FUNCTION_NAME]: props.runExport.functionName,
+      },
       // A failed check is retried; one older than the next hourly check is superseded by it.
       retryAttempts: 2,
       maxEventAge: props.rate,
@@ -60,6 +67,8 @@ export class FailureCheck extends Construct {
     // Reconciles schedules with their saved settings (a save whose own reconcile did not finish), which
     // creates, updates or deletes them; stopping a failing export deletes its schedule.
     props.schedules.grantManagement(fn);
+    // Runs a failing one-time export job again (asynchronous invocation of the unqualified function).
+    props.runExport.grantInvokeLatestVersion(fn);
     // SES authorizes sending against the identity used: the address itself, or its domain when only the
     // domain is verified. ses:FromAddress keeps the domain identity to this one sender address.
     const senderDomain = props.senderEmail.slice(props.senderEmail.lastIndexOf('@') + 1);

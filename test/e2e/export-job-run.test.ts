@@ -140,3 +140,63 @@ test('a one-time job runs once created (dispatched in process) over its UTC days
   ]);
   expect((await call('GET', `/export-jobs/${job.body.id}`)).body.status).toBe('DONE');
 });
+
+test('a one-time job failing on the customer side runs again at each hourly check, and completes once the policy is back', async () => {
+  const HOUR = 3_600_000;
+  const setBucketPolicy = (state: 'granted' | 'revoked') =>
+    service.call('POST', '/local/customer-storage', { body: { bucketPolicy: state } });
+  const check = async (at: number) =>
+    (await service.call('POST', '/local/check-failures', { body: { now: new Date(at).toISOString() } })).body.jobs;
+  await setBucketPolicy('granted');
+  const destination = await call('POST', '/destinations', {
+    name: 'Lake (bucket policy)',
+    provider: 'Custom',
+    bucket: CUSTOMER_BUCKET,
+    key: 'retried',
+    endpoint: service.customerStorage!.endpoint,
+    auth: { mode: 'bucketPolicy' },
+  });
+  expect(destination.status).toBe(201);
+  await setBucketPolicy('revoked');
+
+  const today = new Date().toISOString().slice(0, 10);
+  const job = await call('POST', '/export-jobs', {
+    destinationId: destination.body.id,
+    type: 'selectedEvents',
+    events: ['report_run'],
+    frequency: { kind: 'oneTime', from: today, to: today },
+    format: 'json',
+    notifyEmails: ['retry@acme.example'],
+  });
+  expect(job.status).toBe(201);
+  await service.services.dispatcher.idle();
+  const jobPath = `/export-jobs/${job.body.id}`;
+  expect((await call('GET', jobPath)).body.status).toBe('PENDING');
+  expect((await call('GET', `${jobPath}/runs`)).body.runs).toEqual([expect.objectContaining({ status: 'failed' })]);
+
+  // The first check warns and runs the job again: still refused.
+  const first = await check(Date.now() + HOUR);
+  expect(first.emailsSent).toEqual([{ environmentId: acme.environmentId, jobId: job.body.id, email: 1 }]);
+  expect(first.retried).toEqual([{ environmentId: acme.environmentId, jobId: job.body.id }]);
+  await service.services.dispatcher.idle();
+  expect((await call('GET', jobPath)).body.status).toBe('PENDING');
+  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
+    emails: { destination: { to: string[] }; body: { text: string } }[];
+  };
+  const warning = emails.filter((email) => email.destination.to.includes('retry@acme.example'));
+  expect(warning).toHaveLength(1);
+  expect(warning[0].body.text).toContain('The job runs again every hour until then');
+
+  // The customer grants the policy again: the next check's run completes the job, and its sequence ends.
+  await setBucketPolicy('granted');
+  expect((await check(Date.now() + 2 * HOUR)).retried).toEqual([
+    { environmentId: acme.environmentId, jobId: job.body.id },
+  ]);
+  await service.services.dispatcher.idle();
+  expect((await call('GET', jobPath)).body.status).toBe('DONE');
+  const runs = (await call('GET', `${jobPath}/runs`)).body.runs;
+  expect(runs).toHaveLength(1); // the same run (same scheduled time, same keys), now successful
+  expect(runs[0]).toMatchObject({ status: 'successful', files: [expect.objectContaining({ records: 2 })] });
+  expect([...(await readBack(`retried/${job.body.id}-`)).values()].map((lines) => lines.length)).toEqual([3]);
+  expect(await check(Date.now() + 3 * HOUR)).toMatchObject({ examined: 0, emailsSent: [], retried: [] });
+});

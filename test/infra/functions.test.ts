@@ -179,9 +179,10 @@ describe('check-failures function', () => {
     expect(fn().Properties.FunctionName).toBeUndefined();
   });
 
-  it('environment: tables, sender, dashboard URL and the schedule settings; no secrets key, no bucket', () => {
+  it('environment: tables, sender, dashboard URL, the schedule settings and run-export; no secrets key, no bucket', () => {
     expect(fn().Properties.Environment.Variables).toEqual({
       CONFIG_TABLE: { Ref: id(stack.configTable) },
+      EXPORT_FUNCTION_NAME: { Ref: id(stack.runExportFunction) },
       USAGE_TABLE: { Ref: id(stack.usageTable) },
       POWERTOOLS_METRICS_NAMESPACE: `DataExport/${STAGE}`,
       STAGE: STAGE,

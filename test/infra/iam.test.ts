@@ -84,19 +84,22 @@ describe('IAM least privilege', () => {
     ]);
   });
 
-  it("management Lambda and the schedules' role may invoke the run-export function (unqualified), and nothing else may", () => {
+  it("management Lambda, the failure check and the schedules' role may invoke the run-export function (unqualified), and nothing else may", () => {
     const runExportArn = { 'Fn::GetAtt': [id(stack.runExportFunction), 'Arn'] };
-    expect(serviceStatements(id(stack.apiFunction.role!), 'lambda')).toEqual([
-      {
-        Effect: 'Allow',
-        Action: 'lambda:InvokeFunction',
-        Resource: [runExportArn, { 'Fn::Join': ['', [runExportArn, ':$LATEST']] }],
-      },
-    ]);
+    // The API dispatches manual exports and one-time jobs; the failure check runs a failing one-time job again.
+    for (const fn of [stack.apiFunction, stack.checkFailuresFunction]) {
+      expect(serviceStatements(id(fn.role!), 'lambda')).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'lambda:InvokeFunction',
+          Resource: [runExportArn, { 'Fn::Join': ['', [runExportArn, ':$LATEST']] }],
+        },
+      ]);
+    }
     expect(serviceStatements(id(stack.schedulerRole), 'lambda')).toEqual([
       { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: runExportArn },
     ]);
-    for (const fn of [stack.ingestFunction, stack.runExportFunction, stack.checkFailuresFunction]) {
+    for (const fn of [stack.ingestFunction, stack.runExportFunction]) {
       expect(serviceStatements(id(fn.role!), 'lambda')).toEqual([]);
     }
     // No resource-based permission lets anyone else (e.g. a service principal) invoke it either.

@@ -27,6 +27,7 @@ import {
 import { ConfigurationError, type Environment } from '../../lambdas/config';
 import { storedIngestKey } from '../../lambdas/core/ingest-keys';
 import { encodeRawRecord, hourPrefix, type RawRecord } from '../../lambdas/core/raw-log';
+import { destinationOf, jobOf } from '../support/export-job-store-contracts';
 import {
   createEmulatorClients,
   EMULATOR_CREDENTIALS,
@@ -120,6 +121,14 @@ function load(file: string, functionEnvironment: Environment, runtime: Environme
   } finally {
     process.env = previous;
   }
+}
+
+/** The asynchronous invocations a loaded handler made: the function, the invocation type, the event. */
+function invocationsOf(loaded: Loaded): { FunctionName: string; InvocationType: string; event: unknown }[] {
+  return loaded.lambda.commandCalls(loaded.sdk.lambda.InvokeCommand).map((call) => {
+    const { FunctionName, InvocationType, Payload } = call.args[0].input;
+    return { FunctionName, InvocationType, event: JSON.parse(Buffer.from(Payload).toString()) };
+  });
 }
 
 function apiEvent(
@@ -278,6 +287,7 @@ describe('configuration readers, with the template environment', () => {
     expect(requiredVariables(readFailureCheckConfig, environments.checkFailures)).toEqual(
       [
         'CONFIG_TABLE',
+        'EXPORT_FUNCTION_NAME',
         'SENDER_EMAIL',
         'DASHBOARD_URL',
         'SCHEDULE_GROUP_NAME',
@@ -372,18 +382,13 @@ describe('api handler', () => {
       body: { aggregation: 'snapshot' },
     });
     expect(started).toMatchObject({ status: 202, body: { status: 'pending' } });
-    const invocations = api.lambda.commandCalls(api.sdk.lambda.InvokeCommand);
-    expect(invocations).toHaveLength(1);
-    const { FunctionName, InvocationType, Payload } = invocations[0].args[0].input;
-    expect({ FunctionName, InvocationType }).toEqual({
-      FunctionName: environments.api.EXPORT_FUNCTION_NAME,
-      InvocationType: 'Event',
-    });
-    expect(JSON.parse(Buffer.from(Payload).toString())).toEqual({
-      kind: 'manual-export',
-      environmentId: environment.id,
-      jobId: started.body.id,
-    });
+    expect(invocationsOf(api)).toEqual([
+      {
+        FunctionName: environments.api.EXPORT_FUNCTION_NAME,
+        InvocationType: 'Event',
+        event: { kind: 'manual-export', environmentId: environment.id, jobId: started.body.id },
+      },
+    ]);
   });
 
   test('a failed dispatch answers 500 without the SDK error', async () => {
@@ -742,20 +747,20 @@ describe('export jobs: from the API to run-export, with the template environment
       },
     });
     expect(created.status).toBe(201);
-    const invocations = api.lambda.commandCalls(api.sdk.lambda.InvokeCommand);
-    expect(invocations).toHaveLength(1);
-    const { FunctionName, InvocationType, Payload } = invocations[0].args[0].input;
-    expect({ FunctionName, InvocationType }).toEqual({
-      FunctionName: environments.api.EXPORT_FUNCTION_NAME,
-      InvocationType: 'Event',
-    });
-    const event = JSON.parse(Buffer.from(Payload).toString());
-    expect(event).toEqual({
-      kind: 'job-run',
-      environmentId: environment.id,
-      jobId: created.body.id,
-      scheduledTime: expect.any(String),
-    });
+    const invocations = invocationsOf(api);
+    expect(invocations).toEqual([
+      {
+        FunctionName: environments.api.EXPORT_FUNCTION_NAME,
+        InvocationType: 'Event',
+        event: {
+          kind: 'job-run',
+          environmentId: environment.id,
+          jobId: created.body.id,
+          scheduledTime: expect.any(String),
+        },
+      },
+    ]);
+    const { event } = invocations[0];
 
     const record: RawRecord = {
       id: 'item-1',
@@ -917,5 +922,44 @@ describe('check-failures handler', () => {
       expect.objectContaining({ from: TEST_CONTEXT.senderEmail }),
     ]);
     expect((await new DynamoDbExportRunStore(options).getStatus(environment.id))?.emailsSent).toEqual([1]);
+  });
+
+  test('runs a failing one-time export job again through the run-export function the template names', async () => {
+    const checkFailures = load('check-failures', environments.checkFailures);
+    checkFailures.lambda.resolves({ StatusCode: 202 });
+    const { environment } = await tenant('enterprise');
+    const options = { client: clients.documentClient, tableName: environments.checkFailures.CONFIG_TABLE };
+    await new DynamoDbDestinationStore(options).create(destinationOf(environment.id, 'dst_1'));
+    const createdAt = Date.now() - 2 * 3_600_000;
+    const jobStore = new DynamoDbExportJobStore(options);
+    await jobStore.create(
+      jobOf(environment.id, 'job_once', 1, {
+        frequency: { kind: 'oneTime', from: '2026-11-20', to: '2026-11-20' },
+        createdAt,
+        notifyEmails: [`owner-${environment.id}@customer.test`],
+      }),
+    );
+    await jobStore.recordRunOutcome(environment.id, 'job_once', {
+      runId: '20261120000000',
+      status: 'failed',
+      finishedAt: createdAt + 60_000,
+      failureClass: 'customer',
+      errorCode: 'access_denied',
+    });
+
+    await checkFailures.handler(undefined, lambdaContext('DataExport-test-CheckFailuresFunction'));
+
+    expect(invocationsOf(checkFailures)).toEqual([
+      {
+        FunctionName: environments.checkFailures.EXPORT_FUNCTION_NAME,
+        InvocationType: 'Event',
+        event: {
+          kind: 'job-run',
+          environmentId: environment.id,
+          jobId: 'job_once',
+          scheduledTime: new Date(createdAt).toISOString(),
+        },
+      },
+    ]);
   });
 });

@@ -2,7 +2,8 @@
  * The failure check's export-job part with in-memory fakes: the three emails to the job's notifyEmails
  * over 72 hours of customer-side failures, then STOPPED without a schedule; a job stopped by a user
  * ends its sequence silently; an unsent email is sent by the next check; overlapping checks send each
- * email once; the bucket-policy wording.
+ * email once; the bucket-policy wording; a failing one-time job run again at each check until it
+ * succeeds or is stopped.
  */
 import { JobFailureCheck, JOB_STOPPED_REASON, jobPageUrl } from '../../lambdas/core/job-failure-check';
 import type { ExportJob, NamedDestination } from '../../lambdas/ports';
@@ -11,6 +12,7 @@ import {
   FakeClock,
   FakeDestinationStore,
   FakeExportJobStore,
+  FakeJobDispatcher,
   FakeMailer,
   FakeScheduler,
   fakeTenant,
@@ -36,11 +38,13 @@ async function setup(job: Partial<ExportJob> = {}, auth?: NamedDestination['auth
   await scheduler.upsertJob('env1', 'job_1', 6, 0);
   const mailer = new FakeMailer();
   const clock = new FakeClock(F);
+  const dispatcher = new FakeJobDispatcher();
   const check = new JobFailureCheck({
     jobs,
     destinations,
     tenants,
     scheduler,
+    dispatcher,
     mailer,
     clock,
     dashboardUrl: 'https://app.example/',
@@ -52,11 +56,11 @@ async function setup(job: Partial<ExportJob> = {}, auth?: NamedDestination['auth
     failureClass: 'customer',
     errorCode: 'access_denied',
   });
-  return { check, jobs, scheduler, mailer, tenants, destinations };
+  return { check, jobs, scheduler, mailer, tenants, destinations, dispatcher };
 }
 
 test('email 1 at the first check, email 2 after 24 h, STOPPED and email 3 at 72 h, each once, to the notifyEmails', async () => {
-  const { check, jobs, scheduler, mailer } = await setup();
+  const { check, jobs, scheduler, mailer, dispatcher } = await setup();
   expect((await check.check(F + HOUR)).emailsSent).toEqual([{ environmentId: 'env1', jobId: 'job_1', email: 1 }]);
   await check.check(F + 2 * HOUR);
   await check.check(F + 23 * HOUR);
@@ -68,14 +72,17 @@ test('email 1 at the first check, email 2 after 24 h, STOPPED and email 3 at 72 
     examined: 1,
     emailsSent: [{ environmentId: 'env1', jobId: 'job_1', email: 3 }],
     stopped: [{ environmentId: 'env1', jobId: 'job_1' }],
+    retried: [],
   });
+  // A recurring job has its schedule to try again.
+  expect(dispatcher.dispatched).toEqual([]);
   expect(await jobs.get('env1', 'job_1')).toMatchObject({
     status: 'STOPPED',
     stoppedBy: 'failureCheck',
     stoppedReason: JOB_STOPPED_REASON,
   });
   expect(scheduler.jobSchedules.has('job_1')).toBe(false);
-  expect(await check.check(F + 73 * HOUR)).toEqual({ examined: 0, emailsSent: [], stopped: [] });
+  expect(await check.check(F + 73 * HOUR)).toEqual({ examined: 0, emailsSent: [], stopped: [], retried: [] });
 
   expect(mailer.sent.map((mail) => mail.subject)).toEqual([
     'Export job "Hourly lake" of Production is failing',
@@ -142,7 +149,7 @@ test("a bucket-policy destination's refusal is worded for the policy", async () 
 
 test('the sequence starts at F: a check whose clock is behind F sends nothing, one at F sends email 1', async () => {
   const { check, mailer } = await setup();
-  expect(await check.check(F - 1)).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+  expect(await check.check(F - 1)).toEqual({ examined: 1, emailsSent: [], stopped: [], retried: [] });
   expect(mailer.attempts).toEqual([]);
   expect((await check.check(F)).emailsSent).toEqual([{ environmentId: 'env1', jobId: 'job_1', email: 1 }]);
 });
@@ -187,7 +194,7 @@ test.each([
 ])('a job %s while the check stops it gets no email 3, and its sequence ends', async (_, change) => {
   const { check, jobs, mailer } = await setup();
   changeAfterFirstRead(jobs, (job) => change(jobs, job));
-  expect(await check.check(F + 72 * HOUR)).toEqual({ examined: 1, emailsSent: [], stopped: [] });
+  expect(await check.check(F + 72 * HOUR)).toEqual({ examined: 1, emailsSent: [], stopped: [], retried: [] });
   expect(await check.check(F + 73 * HOUR)).toMatchObject({ examined: 0 });
   expect(mailer.attempts).toEqual([]);
 });
@@ -207,4 +214,43 @@ test('the job page link: the dashboard URL without its trailing slashes, the ids
   expect(jobPageUrl('https://app.example/acme', 'env1', 'job_1')).toBe(
     'https://app.example/acme/environments/env1/export-jobs/job_1',
   );
+});
+
+describe('a failing one-time job', () => {
+  const oneTime = {
+    frequency: { kind: 'oneTime', from: '2026-11-20', to: '2026-11-22' },
+    createdAt: F - 10 * 60_000,
+  } as const;
+  const again = { environmentId: 'env1', jobId: 'job_1', scheduledTime: F - 10 * 60_000 };
+
+  it('runs again at each check, with its first scheduled time, and its emails say so', async () => {
+    const { check, mailer, dispatcher } = await setup(oneTime);
+    expect((await check.check(F + HOUR)).retried).toEqual([{ environmentId: 'env1', jobId: 'job_1' }]);
+    expect((await check.check(F + 2 * HOUR)).retried).toEqual([{ environmentId: 'env1', jobId: 'job_1' }]);
+    await check.check(F + 24 * HOUR);
+    expect(dispatcher.dispatched).toEqual([again, again, again]);
+    expect(mailer.sent).toHaveLength(2);
+    for (const mail of mailer.sent) {
+      expect(mail.text).toContain(
+        'The job runs again every hour until then: once the destination is fixed, it completes.',
+      );
+    }
+  });
+
+  it('is not run again while a run is in progress, once it is done, or when it is stopped', async () => {
+    const { check, jobs, mailer, dispatcher } = await setup(oneTime);
+    const job = (await jobs.get('env1', 'job_1'))!;
+    await jobs.put({ ...job, status: 'RUNNING', version: 2 }, 1);
+    expect((await check.check(F + HOUR)).retried).toEqual([]);
+    const running = (await jobs.get('env1', 'job_1'))!;
+    await jobs.put({ ...running, status: 'PENDING', version: 3 }, 2);
+    expect((await check.check(F + 72 * HOUR)).stopped).toEqual([{ environmentId: 'env1', jobId: 'job_1' }]);
+    expect(await check.check(F + 73 * HOUR)).toMatchObject({ examined: 0, retried: [] });
+    expect(dispatcher.dispatched).toEqual([]);
+    expect(mailer.sent.at(-1)?.text).not.toContain('runs again');
+
+    const done = await setup({ ...oneTime, status: 'DONE' });
+    expect((await done.check.check(F + HOUR)).retried).toEqual([]);
+    expect(done.dispatcher.dispatched).toEqual([]);
+  });
 });

@@ -249,7 +249,7 @@ describe('publishCheckMetrics', () => {
     emailsSent: [],
     stopped: [],
     schedules: { reconciled: [], failed: [] },
-    jobs: { examined: 0, emailsSent: [], stopped: [] },
+    jobs: { examined: 0, emailsSent: [], stopped: [], retried: [] },
     failingTransiently,
   });
 
