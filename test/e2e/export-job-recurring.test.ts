@@ -244,7 +244,7 @@ describe('failing jobs', () => {
     expect((await check(T1 + 71 * HOUR)).jobs.emailsSent).toEqual([]);
     const stop = await check(T1 + 73 * HOUR);
     expect(stop.jobs.stopped.map((job: { jobId: string }) => job.jobId).sort()).toEqual([keyJob, policyJob].sort());
-    expect((await check(T1 + 74 * HOUR)).jobs).toEqual({ examined: 0, emailsSent: [], stopped: [] });
+    expect((await check(T1 + 74 * HOUR)).jobs).toEqual({ examined: 0, emailsSent: [], stopped: [], retried: [] });
 
     for (const [jobId, address, name] of [
       [policyJob, 'policy@acme.example', 'Policy lake'],
@@ -289,7 +289,7 @@ describe('failing jobs', () => {
       failureClass: 'transient',
       run: { status: 'failed' },
     });
-    expect((await check(T2 + HOUR)).jobs).toEqual({ examined: 0, emailsSent: [], stopped: [] });
+    expect((await check(T2 + HOUR)).jobs).toEqual({ examined: 0, emailsSent: [], stopped: [], retried: [] });
     expect(await emailsTo('throttled@acme.example')).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb/tenant-store';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { COMPACT_AT_DAYS, DynamoDbUsageStore } from '../../lambdas/adapters/dynamodb/usage-store';
+import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { COMPACT_AT_DAYS, DynamoDbUsageStore, FOLD_FEEDBACK_AT } from '../../lambdas/adapters/dynamodb/usage-store';
 import { ConflictError, ValidationError } from '../../lambdas/core/errors';
 import {
   DAY_MS,
@@ -352,9 +352,12 @@ describe('DynamoDbUsageStore', () => {
       await usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: at(day, 12) });
     const before = await companyUsage(env, 'old1');
     const pre1970 = Date.parse('1969-12-25T00:00:00Z');
-    await expect(usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: pre1970 })).rejects.toThrow(
-      ValidationError,
-    );
+    const refused = usage.recordEvent(env, { companyId: 'old1', eventKey: 'e', at: pre1970 });
+    await expect(refused).rejects.toThrow(ValidationError);
+    await expect(refused).rejects.toMatchObject({
+      message: 'Invalid timestamp: must be epoch milliseconds from 2000-01-01T00:00:00Z on.',
+      issues: [{ path: 'timestamp', message: `${pre1970} is not a time from 2000-01-01 on` }],
+    });
     await expect(usage.recordCompany(env, { companyId: 'old1', at: pre1970 })).rejects.toThrow(ValidationError);
     await expect(
       usage.recordFeedback(env, { id: 'f_old1', companyId: 'old1', eventKey: 'e', at: pre1970, score: 1 }),
@@ -598,6 +601,124 @@ describe('DynamoDbUsageStore', () => {
     };
     await usage.putCompanyUsage(env, replaced);
     expect(await companyUsage(env, 'z-last')).toEqual(replaced);
+  });
+
+  test('a feedback record sent again after it was folded into the log is not counted twice', async () => {
+    const env = freshEnv();
+    const records = Array.from({ length: FOLD_FEEDBACK_AT + 8 }, (_, i) => ({
+      id: `fold-${i}`,
+      companyId: 'fb',
+      eventKey: 'search',
+      at: at(i % 5, 10, i),
+      score: i % 5,
+    }));
+    for (const record of records) await usage.recordFeedback(env, record);
+    const counted = async () =>
+      (await companyUsage(env, 'fb')).usage[0].feedback.reduce((sum, tally) => sum + tally.count, 0);
+    expect(await counted()).toBe(records.length);
+    // Retries of every record, the folded ones first: each id still counts once.
+    for (const record of records) await usage.recordFeedback(env, record);
+    expect(await counted()).toBe(records.length);
+  });
+
+  test('usage whose company item is missing is streamed with no company, never with the one before it', async () => {
+    const env = freshEnv();
+    for (const companyId of ['0-first', 'a', 'b', 'c'])
+      await usage.recordEvent(env, { companyId, eventKey: `${companyId}-feature`, at: at(1, 10) });
+    // As while a company item is being created concurrently; the key layout is the store's own.
+    for (const companyId of ['0-first', 'b'])
+      await clients.documentClient.send(
+        new DeleteCommand({
+          TableName: TABLES.usageTable,
+          Key: { pk: `ENV#${env}`, sk: `C#${Buffer.from(companyId).toString('hex')}` },
+        }),
+      );
+    const streamed = await collect(env);
+    expect(streamed.map(({ company, usage }) => [company.companyId, usage.map((u) => u.eventKey)])).toEqual([
+      ['a', ['a-feature']],
+      ['c', ['c-feature']],
+    ]);
+  });
+
+  test('putCompanyUsage writes more items than one batch, keeps a name given apart from the attributes, and a usage without a first use takes the next event', async () => {
+    const env = freshEnv();
+    const company: CompanyUsage = {
+      company: {
+        companyId: 'big',
+        name: 'Big Co',
+        attributes: { plan: 'pro' },
+        firstSeen: at(0, 1),
+        seenDays: new Map(),
+      },
+      usage: Array.from({ length: 30 }, (_, k) => ({
+        eventKey: `feature-${String(k).padStart(2, '0')}`,
+        firstUsed: k === 0 ? null : at(1, k % 24),
+        usedDays: k === 0 ? new Map() : new Map([[DAY0 + 1, at(1, k % 24)]]),
+        feedback: [],
+      })),
+    };
+    await usage.putCompanyUsage(env, company);
+    const stored = await companyUsage(env, 'big');
+    expect(stored.company).toMatchObject({ name: 'Big Co', attributes: { plan: 'pro', name: 'Big Co' } });
+    expect(stored.usage).toEqual(company.usage);
+
+    // A name attribute sent as null is no name (not the text "null").
+    await usage.putCompanyUsage(env, {
+      company: {
+        companyId: 'unnamed',
+        name: null,
+        attributes: { name: null },
+        firstSeen: at(0, 1),
+        seenDays: new Map(),
+      },
+      usage: [],
+    });
+    expect((await companyUsage(env, 'unnamed')).company).toMatchObject({ name: null, attributes: { name: null } });
+
+    await usage.recordEvent(env, { companyId: 'big', eventKey: 'feature-00', at: at(3, 5) });
+    const used = (await companyUsage(env, 'big')).usage[0];
+    expect(used).toMatchObject({ eventKey: 'feature-00', firstUsed: at(3, 5) });
+    expect(used.usedDays).toEqual(new Map([[DAY0 + 3, at(3, 5)]]));
+  });
+
+  test('a versioned write that loses its condition 30 times in a row fails loudly instead of retrying forever', async () => {
+    const env = freshEnv();
+    // A rival writer on the same table: before each versioned update of the store under test, it raises
+    // the version the store read, so that update's condition really fails on dynalite.
+    const contended = createEmulatorClients(emulators);
+    contended.documentClient.middlewareStack.add(
+      (next) => async (args) => {
+        const input = args.input as {
+          Key?: Record<string, unknown>;
+          ExpressionAttributeNames?: Record<string, string>;
+        };
+        const version = input.ExpressionAttributeNames?.['#version'];
+        if ((version === 'attrsVersion' || version === 'fbVersion') && input.Key) {
+          await clients.documentClient.send(
+            new UpdateCommand({
+              TableName: TABLES.usageTable,
+              Key: input.Key,
+              UpdateExpression: 'SET #version = if_not_exists(#version, :zero) + :one',
+              ExpressionAttributeNames: { '#version': version },
+              ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
+            }),
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'rivalVersionWrites' },
+    );
+    const store = new DynamoDbUsageStore({ client: contended.documentClient, tableName: TABLES.usageTable });
+    try {
+      await expect(
+        store.recordCompany(env, { companyId: 'busy', at: at(1, 1), attributes: { plan: 'pro' } }),
+      ).rejects.toThrow(new Error('Company attributes changed 30 times while being merged.'));
+      await expect(
+        store.recordFeedback(env, { id: 'busy-1', companyId: 'busy', eventKey: 'search', at: at(1, 2), score: 3 }),
+      ).rejects.toThrow(new Error('Feedback was folded 30 times while being recorded.'));
+    } finally {
+      contended.destroy();
+    }
   });
 
   describe('an environment larger than 1 MB', () => {

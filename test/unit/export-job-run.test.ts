@@ -480,8 +480,9 @@ describe('a profile run', () => {
       'identity',
       'email',
       'phone',
-      'email',
-      'phone',
+      // The email and phone attributes, under names of their own (a warehouse refuses a repeated column).
+      'profileProps.email',
+      'profileProps.phone',
       'plan',
       'seats',
       'trial',
