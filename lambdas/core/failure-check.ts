@@ -34,7 +34,10 @@ export interface FailureCheckDependencies {
   clock: Clock;
   /** The dashboard's base URL, for the link to the settings page. */
   dashboardUrl: string;
-  /** Export jobs, their destinations and schedules: without them the check covers the automatic export only. */
+  /**
+   * Export jobs, their destinations, schedules and the dispatcher that runs a failing one-time job again:
+   * without them the check covers the automatic export only.
+   */
   exportJobs?: Pick<JobFailureCheckDependencies, 'jobs' | 'destinations' | 'scheduler' | 'dispatcher'>;
   /** The raw revisions exports' own sequence (core/raw-export-failures.ts), run by the same hourly check. */
   rawExports?: Pick<RawExportFailureCheck, 'check'>;

@@ -20,7 +20,8 @@ export interface FailureEmailContext {
   job?: {
     id: string;
     name?: string;
-    /** A one-time job, run again at each hourly check until it succeeds. */ oneTime?: boolean;
+    /** A one-time job, run again at each hourly check until it succeeds. */
+    oneTime?: boolean;
   };
   /** How the service reaches the destination: a bucket-policy destination's refusals are worded for the policy. */
   authMode?: 'accessKey' | 'bucketPolicy';
