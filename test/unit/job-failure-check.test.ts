@@ -95,6 +95,8 @@ test('email 1 at the first check, email 2 after 24 h, STOPPED and email 3 at 72 
     expect(mail.text).toContain('AWS bucket "acme-exports" (folder "events/")');
   }
   expect(mailer.sent[2].text).toMatch(/has now been stopped\. A stopped job does not run again/);
+  // A recurring job's emails promise no hourly retry: its schedule runs it.
+  for (const mail of mailer.sent) expect(mail.text).not.toContain('runs again every hour');
 });
 
 test('a job a user stopped, or one that is gone, ends its sequence without an email', async () => {

@@ -100,6 +100,9 @@ describe('the property column names', () => {
       ),
     ).toEqual(['eventProps.EMAIL', 'Name', 'eventProps.name', 'eventProps.name_2', 'eventProps.ts']);
     expect(propertyColumnNames(['email'], ['email'], 'profileProps')).toEqual(['profileProps.email']);
+    expect(propertyColumnNames(['x', 'eventProps.x', 'EVENTPROPS.X_2'], ['x'], 'eventProps')).toEqual([
+      'eventProps.x_3',
+    ]);
   });
 
   it('name the CSV header and the Parquet schema, each name once, the values under their own key', async () => {
