@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { LOCAL_EXPORT_ROLE_ARN } from '../../lambdas/local/wiring';
 import { launchBrowser, unlabelledControls, walk } from '../support/browser';
 import { createTenant, memberCall, signedInUrl, type Member } from '../support/tenants';
-import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
+import { CUSTOMER_BUCKET, setBucketPolicy, startTestService, type TestService } from '../support/local-service';
 
 let service: TestService;
 let browser: Browser;
@@ -27,8 +27,6 @@ afterAll(async () => {
   await service?.stop();
 });
 
-const setBucketPolicy = (state: 'granted' | 'revoked') =>
-  service.call('POST', '/local/customer-storage', { body: { bucketPolicy: state } });
 const destinations = async () =>
   (await call('GET', '/destinations')).body.items as { id: string; name: string; auth: { mode: string } }[];
 
@@ -122,12 +120,12 @@ describe('Destinations page', () => {
       expect(JSON.parse(await page.evaluate<string>('navigator.clipboard.readText()'))).toEqual(expected);
 
       // The policy is not in the bucket yet: the probe write is refused, and the page says so at the access choice.
-      await setBucketPolicy('revoked');
+      await setBucketPolicy(service, 'revoked');
       await page.getByRole('button', { name: 'Save destination' }).click();
       await page.locator('#mode-error').waitFor();
       expect(await page.locator('#mode-error').textContent()).toMatch(/denied/i);
 
-      await setBucketPolicy('granted');
+      await setBucketPolicy(service, 'granted');
       await page.getByRole('button', { name: 'Save destination' }).click();
       const row = page.getByRole('row').filter({ hasText: 'Lake' });
       await row.waitFor();

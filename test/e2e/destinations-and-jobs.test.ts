@@ -6,7 +6,7 @@
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { LOCAL_EXPORT_ROLE_ARN } from '../../lambdas/local/wiring';
-import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
+import { CUSTOMER_BUCKET, setBucketPolicy, startTestService, type TestService } from '../support/local-service';
 import { createTenant, memberCall, type Member } from '../support/tenants';
 
 const NOW = Date.parse('2026-11-23T10:30:00Z');
@@ -31,8 +31,6 @@ const policyDestination = () => ({
   endpoint: service.customerStorage!.endpoint,
   auth: { mode: 'bucketPolicy' },
 });
-const setBucketPolicy = (state: 'granted' | 'revoked') =>
-  service.call('POST', '/local/customer-storage', { body: { bucketPolicy: state } });
 
 describe('destinations', () => {
   test('the policy to paste names the bucket and the export role', async () => {
@@ -51,13 +49,13 @@ describe('destinations', () => {
   });
 
   test('a bucket-policy destination saves once the policy is granted (probe object written), and is refused while revoked', async () => {
-    expect((await setBucketPolicy('revoked')).body.bucketPolicy).toBe('revoked');
+    expect((await setBucketPolicy(service, 'revoked')).body.bucketPolicy).toBe('revoked');
     const refused = await call('POST', '/destinations', policyDestination());
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('access_denied');
     expect((await call('GET', '/destinations')).body.items).toEqual([]);
 
-    await setBucketPolicy('granted');
+    await setBucketPolicy(service, 'granted');
     const saved = await call('POST', '/destinations', policyDestination());
     expect(saved.status).toBe(201);
     expect(saved.body).toMatchObject({

@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { RAW_LOG_SETTLE_MS } from '../../lambdas/core/export-job-runner';
-import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
+import { CUSTOMER_BUCKET, emailsTo, startTestService, type TestService } from '../support/local-service';
 import { createTenant, memberCall, type Member } from '../support/tenants';
 
 const HOUR = 3_600_000;
@@ -186,19 +186,6 @@ describe('recurring windows', () => {
   });
 });
 
-interface StoredEmail {
-  subject: string;
-  destination: { to: string[] };
-  body: { text: string };
-}
-
-async function emailsTo(address: string): Promise<StoredEmail[]> {
-  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
-    emails: StoredEmail[];
-  };
-  return emails.filter((email) => email.destination.to.includes(address));
-}
-
 async function check(at: number) {
   now = at;
   return (await service.call('POST', '/local/check-failures', { body: { now: iso(at) } })).body;
@@ -250,7 +237,7 @@ describe('failing jobs', () => {
       [policyJob, 'policy@acme.example', 'Policy lake'],
       [keyJob, 'keys@acme.example', 'Key lake'],
     ]) {
-      const emails = await emailsTo(address);
+      const emails = await emailsTo(service, address);
       expect(emails.map((email) => email.subject)).toEqual([
         `Export job "${name}" of Production is failing`,
         `Reminder: export job "${name}" of Production still failing, stops ${iso(T1 + 60_000 + 72 * HOUR)
@@ -265,10 +252,10 @@ describe('failing jobs', () => {
       });
       expect(service.services.scheduler.jobSchedule(jobId)).toBeUndefined();
     }
-    expect((await emailsTo('policy@acme.example'))[0].body.text).toMatch(
+    expect((await emailsTo(service, 'policy@acme.example'))[0].body.text).toMatch(
       /bucket policy no longer grants the service's export role/,
     );
-    expect((await emailsTo('keys@acme.example'))[0].body.text).toMatch(
+    expect((await emailsTo(service, 'keys@acme.example'))[0].body.text).toMatch(
       /refused access: the key may not list and write objects/,
     );
   });
@@ -290,6 +277,6 @@ describe('failing jobs', () => {
       run: { status: 'failed' },
     });
     expect((await check(T2 + HOUR)).jobs).toEqual({ examined: 0, emailsSent: [], stopped: [], retried: [] });
-    expect(await emailsTo('throttled@acme.example')).toEqual([]);
+    expect(await emailsTo(service, 'throttled@acme.example')).toEqual([]);
   });
 });

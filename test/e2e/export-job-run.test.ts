@@ -6,7 +6,13 @@
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { RAW_LOG_SETTLE_MS } from '../../lambdas/core/export-job-runner';
-import { CUSTOMER_BUCKET, startTestService, type TestService } from '../support/local-service';
+import {
+  CUSTOMER_BUCKET,
+  emailsTo,
+  setBucketPolicy,
+  startTestService,
+  type TestService,
+} from '../support/local-service';
 import { createTenant, memberCall, type Member } from '../support/tenants';
 
 let service: TestService;
@@ -143,11 +149,9 @@ test('a one-time job runs once created (dispatched in process) over its UTC days
 
 test('a one-time job failing on the customer side runs again at each hourly check, and completes once the policy is back', async () => {
   const HOUR = 3_600_000;
-  const setBucketPolicy = (state: 'granted' | 'revoked') =>
-    service.call('POST', '/local/customer-storage', { body: { bucketPolicy: state } });
   const check = async (at: number) =>
     (await service.call('POST', '/local/check-failures', { body: { now: new Date(at).toISOString() } })).body.jobs;
-  await setBucketPolicy('granted');
+  await setBucketPolicy(service, 'granted');
   const destination = await call('POST', '/destinations', {
     name: 'Lake (bucket policy)',
     provider: 'Custom',
@@ -157,7 +161,7 @@ test('a one-time job failing on the customer side runs again at each hourly chec
     auth: { mode: 'bucketPolicy' },
   });
   expect(destination.status).toBe(201);
-  await setBucketPolicy('revoked');
+  await setBucketPolicy(service, 'revoked');
 
   const today = new Date().toISOString().slice(0, 10);
   const job = await call('POST', '/export-jobs', {
@@ -180,15 +184,12 @@ test('a one-time job failing on the customer side runs again at each hourly chec
   expect(first.retried).toEqual([{ environmentId: acme.environmentId, jobId: job.body.id }]);
   await service.services.dispatcher.idle();
   expect((await call('GET', jobPath)).body.status).toBe('PENDING');
-  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
-    emails: { destination: { to: string[] }; body: { text: string } }[];
-  };
-  const warning = emails.filter((email) => email.destination.to.includes('retry@acme.example'));
+  const warning = await emailsTo(service, 'retry@acme.example');
   expect(warning).toHaveLength(1);
   expect(warning[0].body.text).toContain('The job runs again every hour until then');
 
   // The customer grants the policy again: the next check's run completes the job, and its sequence ends.
-  await setBucketPolicy('granted');
+  await setBucketPolicy(service, 'granted');
   expect((await check(Date.now() + 2 * HOUR)).retried).toEqual([
     { environmentId: acme.environmentId, jobId: job.body.id },
   ]);

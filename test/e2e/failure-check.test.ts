@@ -6,7 +6,7 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { startCustomerStorage, type CustomerStorage } from '../../lambdas/local/customer-storage';
-import { startTestService, type TestService } from '../support/local-service';
+import { emailsTo, startTestService, type TestService } from '../support/local-service';
 import { createTenant } from '../support/tenants';
 
 const HOUR = 3_600_000;
@@ -16,19 +16,6 @@ const clock = { now: () => now };
 
 let service: TestService;
 let proxy: CustomerStorage;
-
-interface StoredEmail {
-  subject: string;
-  destination: { to: string[] };
-  body: { text: string; html: string };
-}
-
-async function emailsTo(address: string): Promise<StoredEmail[]> {
-  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
-    emails: StoredEmail[];
-  };
-  return emails.filter((email) => email.destination.to.includes(address));
-}
 
 const check = async (at: number) => {
   now = at;
@@ -103,7 +90,7 @@ describe('a destination that stays broken', () => {
     // Email 1 at the first check after the failure; later and overlapping checks send nothing more.
     expect((await check(T0 + HOUR)).emailsSent).toEqual([{ environmentId: env.id, email: 1 }]);
     await Promise.all([check(T0 + 2 * HOUR), check(T0 + 2 * HOUR), check(T0 + 2 * HOUR)]);
-    let emails = await emailsTo(owner);
+    let emails = await emailsTo(service, owner);
     expect(emails.map((e) => e.subject)).toEqual(['Automatic export for Broken is failing']);
     expect(emails[0].body.text).toContain('Custom bucket "customer-exports" (folder "broken/")');
     expect(emails[0].body.text).toContain(
@@ -126,7 +113,7 @@ describe('a destination that stays broken', () => {
     expect((await env.status()).failingSince).toBe(new Date(failingSince).toISOString());
     expect((await check(T0 + 25 * HOUR)).emailsSent).toEqual([{ environmentId: env.id, email: 2 }]);
     expect((await check(T0 + 26 * HOUR)).emailsSent).toEqual([]);
-    emails = await emailsTo(owner);
+    emails = await emailsTo(service, owner);
     expect(emails[1].subject).toBe('Reminder: automatic export for Broken still failing, stops 2026-11-27 00:01 UTC');
     expect(emails[1].body.text).toContain('(1 day and 23 hours from now)');
 
@@ -137,7 +124,7 @@ describe('a destination that stays broken', () => {
     expect(stopCheck).toMatchObject({ emailsSent: [{ environmentId: env.id, email: 3 }], stopped: [env.id] });
     expect((await check(T0 + 74 * HOUR)).emailsSent).toEqual([]);
 
-    emails = await emailsTo(owner);
+    emails = await emailsTo(service, owner);
     expect(emails.map((e) => e.subject)).toEqual([
       'Automatic export for Broken is failing',
       'Reminder: automatic export for Broken still failing, stops 2026-11-27 00:01 UTC',
@@ -169,19 +156,19 @@ describe('a destination fixed on day two', () => {
     await check(start + HOUR);
     await env.run(start + 24 * HOUR);
     await check(start + 25 * HOUR);
-    expect((await emailsTo(owner)).length).toBe(2);
+    expect((await emailsTo(service, owner)).length).toBe(2);
 
     proxy.mode = 'granted';
     expect(await env.run(start + 48 * HOUR)).toMatchObject({ outcome: 'successful' });
     expect(await env.status()).toMatchObject({ status: 'successful', failingSince: null });
     expect((await check(start + 73 * HOUR)).emailsSent).toEqual([]);
-    expect((await emailsTo(owner)).length).toBe(2);
+    expect((await emailsTo(service, owner)).length).toBe(2);
     expect(await env.settings()).toMatchObject({ enabled: true, stoppedAt: null });
 
     proxy.mode = 'revoked';
     await env.run(start + 96 * HOUR);
     expect((await check(start + 97 * HOUR)).emailsSent).toEqual([{ environmentId: env.id, email: 1 }]);
-    expect((await emailsTo(owner)).map((e) => e.subject)).toEqual([
+    expect((await emailsTo(service, owner)).map((e) => e.subject)).toEqual([
       'Automatic export for Recovers is failing',
       'Reminder: automatic export for Recovers still failing, stops 2026-12-07 00:01 UTC',
       'Automatic export for Recovers is failing',
@@ -203,7 +190,7 @@ describe('transient trouble', () => {
     });
     const result = await check(start + HOUR);
     expect(result.emailsSent.filter((e: { environmentId: string }) => e.environmentId === env.id)).toEqual([]);
-    expect(await emailsTo(owner)).toEqual([]);
+    expect(await emailsTo(service, owner)).toEqual([]);
   });
 });
 

@@ -42,6 +42,26 @@ export interface TestService {
 
 export const CUSTOMER_BUCKET = 'customer-bucket';
 
+/** An email as aws-ses-v2-local stores it. */
+export interface StoredEmail {
+  subject: string;
+  from: string;
+  destination: { to: string[] };
+  body: { text: string; html: string };
+}
+
+/** The emails the local SES has received for `address`, oldest first. */
+export async function emailsTo(service: TestService, address: string): Promise<StoredEmail[]> {
+  const { emails } = (await (await fetch(`${service.emulators.sesEndpoint}/store`)).json()) as {
+    emails: StoredEmail[];
+  };
+  return emails.filter((email) => email.destination.to.includes(address));
+}
+
+/** Grants or revokes the simulated customer storage's bucket policy for the service's export role. */
+export const setBucketPolicy = (service: TestService, state: 'granted' | 'revoked') =>
+  service.call('POST', '/local/customer-storage', { body: { bucketPolicy: state } });
+
 export async function startTestService(
   options: { clock?: Clock; rawEventsFlushIntervalMs?: number; customerStorage?: boolean } = {},
 ): Promise<TestService> {
